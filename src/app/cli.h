@@ -1,0 +1,20 @@
+/* cli.h - small helpers shared by the subcommands: option parsing and messages. */
+#ifndef SF_CLI_H
+#define SF_CLI_H
+
+#include "core/err.h"
+
+/* Returns the value following option argv[*i] (advancing *i), or NULL after printing an error. */
+const char *cli_value(int argc, char **argv, int *i);
+/* Parses a whole decimal integer in [lo, hi] into *out; prints an error naming opt and returns 0 if not. */
+int cli_int(const char *opt, const char *s, long lo, long hi, int *out);
+/* Parses a finite float in [lo, hi]; same contract as cli_int. */
+int cli_float(const char *opt, const char *s, double lo, double hi, float *out);
+/* Prints "stepformer: <msg>" to stderr and returns the exit status 1. */
+int cli_fail(sf_err e);
+
+int cmd_trace(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+
+#endif

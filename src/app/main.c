@@ -1,0 +1,41 @@
+/* main.c - the stepformer command: a git-style dispatcher to the subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: stepformer <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  trace  --model FILE --input TEXT [--target TEXT] [--json] [--max-new N]\n"
+    "         [--temperature T] [--top-k K] [--seed S]\n"
+    "                 run a model one token at a time and print what every head looked at\n"
+    "  info   --model FILE      print a model's config, parameter count and tensor table\n"
+    "  init   --family encdec|gpt [--alphabet CHARS] [--d-model N] [--heads N] [--d-ff N]\n"
+    "         [--enc-layers N] [--dec-layers N] [--max-len N] [--pos sinusoidal|learned|none]\n"
+    "         [--norm post|pre] [--act relu|gelu] [--tied 0|1] [--scale-emb 0|1] [--seed N] --out FILE\n"
+    "                 write a randomly initialised model\n"
+    "  help             show this text\n";
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"trace", cmd_trace},
+    {"info", cmd_info},
+    {"init", cmd_init},
+};
+
+int main(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "stepformer: unknown command '%s'\n\n%s", argv[1], usage);
+    return 2;
+}

@@ -1,0 +1,506 @@
+/* model.c - parameter layout, initialisation, sequence records and the forward passes. */
+#include "model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/ops.h"
+
+/* ---- parameter layout ------------------------------------------------------------------------- */
+
+typedef struct {
+    sf_model *m;
+    int cap;
+    float ***dst; /* (cap) where each entry's pointer goes once params exist */
+    int failed;
+} layout;
+
+static void add(layout *lo, float **dst, const char *name, int d0, int d1) {
+    sf_model *m = lo->m;
+    if (lo->failed) return;
+    if (m->n_table == lo->cap) {
+        int cap = lo->cap ? lo->cap * 2 : 64;
+        sf_param *t = realloc(m->table, (size_t)cap * sizeof *t);
+        float ***d = t ? realloc(lo->dst, (size_t)cap * sizeof *d) : NULL;
+        if (t) m->table = t;
+        if (!t || !d) { lo->failed = 1; return; }
+        lo->dst = d;
+        lo->cap = cap;
+    }
+    sf_param *p = &m->table[m->n_table];
+    size_t k = strlen(name);
+    if (k >= sizeof p->name) k = sizeof p->name - 1; /* names are short by construction */
+    memcpy(p->name, name, k);
+    p->name[k] = 0;
+    p->rank = d1 ? 2 : 1;
+    p->dims[0] = d0;
+    p->dims[1] = d1;
+    p->count = (size_t)d0 * (size_t)(d1 ? d1 : 1); /* bounded by the config limits */
+    p->offset = m->n_params;
+    m->n_params += p->count;
+    lo->dst[m->n_table++] = dst;
+}
+
+static void add_ln(layout *lo, sf_ln_w *ln, const char *prefix, int C) {
+    char n[96];
+    snprintf(n, sizeof n, "%s.w", prefix); add(lo, &ln->w, n, C, 0);
+    snprintf(n, sizeof n, "%s.b", prefix); add(lo, &ln->b, n, C, 0);
+}
+
+static void add_attn(layout *lo, sf_attn_w *a, const char *prefix, int C, int cross) {
+    char n[96];
+    if (cross) {
+        snprintf(n, sizeof n, "%s.wq", prefix);  add(lo, &a->w_in, n, C, C);
+        snprintf(n, sizeof n, "%s.bq", prefix);  add(lo, &a->b_in, n, C, 0);
+        snprintf(n, sizeof n, "%s.wkv", prefix); add(lo, &a->w_kv, n, 2 * C, C);
+        snprintf(n, sizeof n, "%s.bkv", prefix); add(lo, &a->b_kv, n, 2 * C, 0);
+    } else {
+        snprintf(n, sizeof n, "%s.wqkv", prefix); add(lo, &a->w_in, n, 3 * C, C);
+        snprintf(n, sizeof n, "%s.bqkv", prefix); add(lo, &a->b_in, n, 3 * C, 0);
+    }
+    snprintf(n, sizeof n, "%s.wo", prefix); add(lo, &a->wo, n, C, C);
+    snprintf(n, sizeof n, "%s.bo", prefix); add(lo, &a->bo, n, C, 0);
+}
+
+static void add_ffn(layout *lo, sf_ffn_w *f, const char *prefix, int C, int F) {
+    char n[96];
+    snprintf(n, sizeof n, "%s.w1", prefix); add(lo, &f->w1, n, F, C);
+    snprintf(n, sizeof n, "%s.b1", prefix); add(lo, &f->b1, n, F, 0);
+    snprintf(n, sizeof n, "%s.w2", prefix); add(lo, &f->w2, n, C, F);
+    snprintf(n, sizeof n, "%s.b2", prefix); add(lo, &f->b2, n, C, 0);
+}
+
+static void add_layer(layout *lo, sf_layer_w *lw, const char *stack, int l, int has_cross, const sf_config *c) {
+    char p[48];
+    snprintf(p, sizeof p, "%s.%d.self", stack, l);     add_attn(lo, &lw->self, p, c->d_model, 0);
+    snprintf(p, sizeof p, "%s.%d.ln_self", stack, l);  add_ln(lo, &lw->ln_self, p, c->d_model);
+    if (has_cross) {
+        snprintf(p, sizeof p, "%s.%d.cross", stack, l);    add_attn(lo, &lw->cross, p, c->d_model, 1);
+        snprintf(p, sizeof p, "%s.%d.ln_cross", stack, l); add_ln(lo, &lw->ln_cross, p, c->d_model);
+    }
+    snprintf(p, sizeof p, "%s.%d.ffn", stack, l);    add_ffn(lo, &lw->ffn, p, c->d_model, c->d_ff);
+    snprintf(p, sizeof p, "%s.%d.ln_ffn", stack, l); add_ln(lo, &lw->ln_ffn, p, c->d_model);
+}
+
+sf_err sf_model_build(sf_model *m, const sf_config *cfg) { return sf_model_build_limited(m, cfg, (size_t)-1); }
+
+sf_err sf_model_build_limited(sf_model *m, const sf_config *cfg, size_t max_params) {
+    memset(m, 0, sizeof *m);
+    sf_err e = sf_config_validate(cfg);
+    if (!e.ok) return e;
+    m->cfg = *cfg;
+    const sf_config *c = &m->cfg;
+    sf_weights *w = &m->w;
+    w->enc = c->n_enc_layers ? calloc((size_t)c->n_enc_layers, sizeof *w->enc) : NULL;
+    w->dec = calloc((size_t)c->n_dec_layers, sizeof *w->dec);
+    if ((c->n_enc_layers && !w->enc) || !w->dec) {
+        sf_model_free(m);
+        return sf_fail("model: out of memory for the layer table");
+    }
+    layout lo = {m, 0, NULL, 0};
+    add(&lo, &w->tok_emb, "tok_emb", c->vocab_size, c->d_model);
+    if (c->pos == SF_POS_LEARNED) add(&lo, &w->pos_emb, "pos_emb", c->max_len, c->d_model);
+    for (int l = 0; l < c->n_enc_layers; l++) add_layer(&lo, &w->enc[l], "enc", l, 0, c);
+    if (c->norm == SF_NORM_PRE && c->n_enc_layers) add_ln(&lo, &w->enc_ln_f, "enc.ln_f", c->d_model);
+    for (int l = 0; l < c->n_dec_layers; l++)
+        add_layer(&lo, &w->dec[l], "dec", l, c->family == SF_FAMILY_ENCDEC, c);
+    if (c->norm == SF_NORM_PRE) add_ln(&lo, &w->dec_ln_f, "dec.ln_f", c->d_model);
+    if (!c->tied) add(&lo, &w->lm_head, "lm_head", c->vocab_size, c->d_model);
+    if (lo.failed) {
+        free(lo.dst);
+        sf_model_free(m);
+        return sf_fail("model: out of memory for the parameter table");
+    }
+    if (m->n_params > max_params) {
+        size_t n = m->n_params;
+        free(lo.dst);
+        sf_model_free(m);
+        return sf_fail("model: the config needs %zu parameters but at most %zu fit", n, max_params);
+    }
+    m->params = calloc(m->n_params, sizeof(float));
+    if (!m->params) {
+        size_t n = m->n_params;
+        free(lo.dst);
+        sf_model_free(m);
+        return sf_fail("model: out of memory for %zu parameters", n);
+    }
+    for (int i = 0; i < m->n_table; i++) *lo.dst[i] = m->params + m->table[i].offset;
+    free(lo.dst);
+    return sf_ok();
+}
+
+void sf_model_free(sf_model *m) {
+    free(m->params);
+    free(m->table);
+    free(m->w.enc);
+    free(m->w.dec);
+    sf_tokenizer_free(&m->tok);
+    memset(m, 0, sizeof *m);
+}
+
+const sf_param *sf_model_param(const sf_model *m, const char *name) {
+    for (int i = 0; i < m->n_table; i++)
+        if (strcmp(m->table[i].name, name) == 0) return &m->table[i];
+    return NULL;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+void sf_model_init_random(sf_model *m, unsigned long long seed) {
+    sf_rng r;
+    sf_rng_seed(&r, seed);
+    const sf_config *c = &m->cfg;
+    int n_layers = c->n_enc_layers + c->n_dec_layers;
+    for (int i = 0; i < m->n_table; i++) {
+        const sf_param *p = &m->table[i];
+        float *x = m->params + p->offset;
+        int is_ln = strstr(p->name, "ln_") != NULL;
+        if (p->rank == 1) { /* biases 0, LayerNorm gains 1 */
+            float v = (is_ln && ends_with(p->name, ".w")) ? 1.0f : 0.0f;
+            for (size_t k = 0; k < p->count; k++) x[k] = v;
+            continue;
+        }
+        if (c->family == SF_FAMILY_GPT) {
+            /* GPT-2: N(0, 0.02); residual projections scaled by 1/sqrt(2 * layers) */
+            float sd = 0.02f;
+            if (ends_with(p->name, ".wo") || ends_with(p->name, ".w2")) sd /= sqrtf(2.0f * (float)n_layers);
+            if (strcmp(p->name, "pos_emb") == 0) sd = 0.01f;
+            for (size_t k = 0; k < p->count; k++) x[k] = sd * sf_rng_normal(&r);
+        } else if (strcmp(p->name, "tok_emb") == 0 || strcmp(p->name, "pos_emb") == 0) {
+            /* embeddings are multiplied by sqrt(C), so draw them at scale 1/sqrt(C) */
+            float sd = 1.0f / sqrtf((float)c->d_model);
+            for (size_t k = 0; k < p->count; k++) x[k] = sd * sf_rng_normal(&r);
+        } else { /* Xavier-uniform, as nn.Transformer */
+            float a = sqrtf(6.0f / (float)(p->dims[0] + p->dims[1]));
+            for (size_t k = 0; k < p->count; k++) x[k] = a * (2.0f * sf_rng_uniform(&r) - 1.0f);
+        }
+    }
+}
+
+/* ---- sequence records ------------------------------------------------------------------------- */
+
+typedef struct {
+    float *base;
+    size_t used;
+    int counting; /* first pass counts floats, second hands out pointers */
+} arena;
+
+static float *take(arena *a, size_t n) {
+    float *p = a->counting ? NULL : a->base + a->used;
+    a->used += n;
+    return p;
+}
+
+static void carve_attn(arena *a, sf_attn_rec *r, const sf_config *c, int L) {
+    size_t LC = (size_t)L * c->d_model, LL = (size_t)c->n_heads * L * L;
+    r->in = take(a, LC);
+    r->ln = c->norm == SF_NORM_PRE ? take(a, LC) : NULL;
+    r->ln_mean = take(a, (size_t)L);
+    r->ln_rstd = take(a, (size_t)L);
+    r->q = take(a, LC); r->k = take(a, LC); r->v = take(a, LC);
+    r->mask = take(a, (size_t)L * L);
+    r->scores = take(a, LL); r->scaled = take(a, LL); r->probs = take(a, LL);
+    r->out = take(a, LC); r->concat = take(a, LC); r->proj = take(a, LC); r->resid = take(a, LC);
+    r->norm = c->norm == SF_NORM_POST ? take(a, LC) : NULL;
+}
+
+static void carve_ffn(arena *a, sf_ffn_rec *r, const sf_config *c, int L) {
+    size_t LC = (size_t)L * c->d_model, LF = (size_t)L * c->d_ff;
+    r->in = take(a, LC);
+    r->ln = c->norm == SF_NORM_PRE ? take(a, LC) : NULL;
+    r->ln_mean = take(a, (size_t)L);
+    r->ln_rstd = take(a, (size_t)L);
+    r->pre = take(a, LF); r->hidden = take(a, LF);
+    r->proj = take(a, LC); r->resid = take(a, LC);
+    r->norm = c->norm == SF_NORM_POST ? take(a, LC) : NULL;
+}
+
+static void carve_stack(arena *a, sf_stack_rec *st, const sf_config *c, int L, int n_layers, int cross) {
+    size_t LC = (size_t)L * c->d_model;
+    st->tok = take(a, LC); st->pos = take(a, LC); st->sum = take(a, LC);
+    for (int l = 0; l < n_layers; l++) {
+        sf_layer_rec *lr = &st->layers[l];
+        carve_attn(a, &lr->self, c, L);
+        if (cross) carve_attn(a, &lr->cross, c, L);
+        carve_ffn(a, &lr->ffn, c, L);
+    }
+    if (c->norm == SF_NORM_PRE) {
+        st->ln_f = take(a, LC);
+        st->ln_f_mean = take(a, (size_t)L);
+        st->ln_f_rstd = take(a, (size_t)L);
+    }
+}
+
+static void carve_all(arena *a, sf_seq *s, const sf_config *c) {
+    int L = s->L;
+    if (c->n_enc_layers) carve_stack(a, &s->enc, c, L, c->n_enc_layers, 0);
+    carve_stack(a, &s->dec, c, L, c->n_dec_layers, c->family == SF_FAMILY_ENCDEC);
+    s->logits = take(a, (size_t)L * c->vocab_size);
+    s->probs = take(a, (size_t)L * c->vocab_size);
+}
+
+sf_err sf_seq_build(sf_seq *s, const sf_config *c) {
+    memset(s, 0, sizeof *s);
+    sf_err e = sf_config_validate(c);
+    if (!e.ok) return e;
+    s->L = c->max_len;
+    s->enc.ids = calloc((size_t)s->L, sizeof(int));
+    s->dec.ids = calloc((size_t)s->L, sizeof(int));
+    s->enc.layers = c->n_enc_layers ? calloc((size_t)c->n_enc_layers, sizeof(sf_layer_rec)) : NULL;
+    s->dec.layers = calloc((size_t)c->n_dec_layers, sizeof(sf_layer_rec));
+    if (!s->enc.ids || !s->dec.ids || !s->dec.layers || (c->n_enc_layers && !s->enc.layers)) {
+        sf_seq_free(s);
+        return sf_fail("sequence record: out of memory");
+    }
+    arena a = {NULL, 0, 1};
+    carve_all(&a, s, c);
+    s->mem_floats = a.used;
+    s->mem = calloc(a.used, sizeof(float));
+    if (!s->mem) {
+        size_t n = a.used;
+        sf_seq_free(s);
+        return sf_fail("sequence record: out of memory for %zu floats", n);
+    }
+    arena b = {s->mem, 0, 0};
+    carve_all(&b, s, c);
+    return sf_ok();
+}
+
+void sf_seq_free(sf_seq *s) {
+    free(s->mem);
+    free(s->enc.ids);
+    free(s->dec.ids);
+    free(s->enc.layers);
+    free(s->dec.layers);
+    memset(s, 0, sizeof *s);
+}
+
+const float *sf_attn_output(const sf_attn_rec *a) { return a->norm ? a->norm : a->resid; }
+const float *sf_ffn_output(const sf_ffn_rec *f) { return f->norm ? f->norm : f->resid; }
+
+const float *sf_stack_output(const sf_model *m, const sf_stack_rec *st, int n_layers) {
+    if (m->cfg.norm == SF_NORM_PRE) return st->ln_f;
+    return sf_ffn_output(&st->layers[n_layers - 1].ffn);
+}
+
+/* ---- forward ---------------------------------------------------------------------------------- */
+
+/* Embeds positions [t0,t1): token embedding (scaled by sqrt(C) for the paper's models) plus position. */
+static void embed_rows(const sf_model *m, sf_stack_rec *st, int t0, int t1) {
+    const sf_config *c = &m->cfg;
+    int C = c->d_model;
+    float scale = c->scale_emb ? sqrtf((float)C) : 1.0f;
+    for (int t = t0; t < t1; t++) {
+        float *tok = st->tok + (size_t)t * C, *pos = st->pos + (size_t)t * C;
+        const float *e = m->w.tok_emb + (size_t)st->ids[t] * C;
+        for (int i = 0; i < C; i++) tok[i] = e[i] * scale;
+        if (c->pos == SF_POS_SINUSOIDAL) sf_sinusoid_forward(pos, t, C);
+        else if (c->pos == SF_POS_LEARNED) memcpy(pos, m->w.pos_emb + (size_t)t * C, (size_t)C * sizeof(float));
+        else memset(pos, 0, (size_t)C * sizeof(float));
+        sf_add_forward(st->sum + (size_t)t * C, tok, pos, (size_t)C);
+    }
+}
+
+/* Splits rows of a fused projection (rows, parts*C) into per-head buffers (NH,L,HS). */
+static void split_heads(float *const *dst, const float *fused, int parts, int t0, int t1, int L, int NH, int HS) {
+    int C = NH * HS;
+    for (int t = t0; t < t1; t++)
+        for (int p = 0; p < parts; p++)
+            for (int h = 0; h < NH; h++)
+                memcpy(dst[p] + ((size_t)h * L + t) * HS, fused + (size_t)(t - t0) * parts * C + p * C + h * HS,
+                       (size_t)HS * sizeof(float));
+}
+
+/* Runs one attention sub-layer for query rows [t0,t1) against keys [0,nk).
+ * x is the stream entering (L,C); kv_src is the encoder output for cross-attention, else NULL.
+ * causal masks key j > query t. tmp holds at least (t1-t0)*3C floats. */
+static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w, const sf_ln_w *lnw,
+                           const float *x, const float *kv_src, int nk, int causal, int L,
+                           int t0, int t1, float *tmp) {
+    const sf_config *c = &m->cfg;
+    int C = c->d_model, NH = c->n_heads, HS = C / NH, R = t1 - t0;
+    size_t off = (size_t)t0 * C;
+    float *mask = a->mask;
+    memcpy(a->in + off, x + off, (size_t)R * C * sizeof(float));
+    const float *ain = a->in;
+    if (c->norm == SF_NORM_PRE) { /* pre-LN: attention reads LayerNorm(x) */
+        sf_layernorm_forward(a->ln + off, a->ln_mean + t0, a->ln_rstd + t0, a->in + off, lnw->w, lnw->b, R, C, c->ln_eps);
+        ain = a->ln;
+    }
+    /* 1. queries (and, for self-attention, keys and values) for the new rows */
+    if (!kv_src) {
+        sf_matmul_forward(tmp, ain + off, w->w_in, w->b_in, R, C, 3 * C);
+        float *dst[3] = {a->q, a->k, a->v};
+        split_heads(dst, tmp, 3, t0, t1, L, NH, HS);
+    } else {
+        sf_matmul_forward(tmp, ain + off, w->w_in, w->b_in, R, C, C);
+        float *dst[1] = {a->q};
+        split_heads(dst, tmp, 1, t0, t1, L, NH, HS);
+    }
+    /* 2. the mask rows: 0 where the query may look, -inf where it may not */
+    for (int t = t0; t < t1; t++)
+        for (int j = 0; j < L; j++) mask[(size_t)t * L + j] = (j < nk && !(causal && j > t)) ? 0.0f : -INFINITY;
+    /* 3. per head: scores, scaling, softmax, weighted sum of values */
+    float inv_sqrt = 1.0f / sqrtf((float)HS);
+    for (int h = 0; h < NH; h++) {
+        for (int t = t0; t < t1; t++) {
+            const float *q = a->q + ((size_t)h * L + t) * HS;
+            size_t row = ((size_t)h * L + t) * L;
+            float *sc = a->scores + row, *ss = a->scaled + row, *pr = a->probs + row;
+            for (int j = 0; j < L; j++) {
+                if (mask[(size_t)t * L + j] == 0.0f) {
+                    sc[j] = sf_dot(q, a->k + ((size_t)h * L + j) * HS, HS);
+                    ss[j] = sc[j] * inv_sqrt;
+                } else {
+                    sc[j] = ss[j] = -INFINITY; /* a key the query may not see: never computed */
+                }
+            }
+            sf_softmax_forward(pr, ss, L);
+            float *o = a->out + ((size_t)h * L + t) * HS;
+            memset(o, 0, (size_t)HS * sizeof(float));
+            for (int j = 0; j < nk; j++) {
+                float p = pr[j];
+                if (p == 0.0f) continue;
+                const float *v = a->v + ((size_t)h * L + j) * HS;
+                for (int d = 0; d < HS; d++) o[d] += p * v[d];
+            }
+            memcpy(a->concat + (size_t)t * C + h * HS, o, (size_t)HS * sizeof(float));
+        }
+    }
+    /* 4. output projection, residual, and (post-LN) LayerNorm */
+    sf_matmul_forward(a->proj + off, a->concat + off, w->wo, w->bo, R, C, C);
+    sf_add_forward(a->resid + off, a->in + off, a->proj + off, (size_t)R * C);
+    if (c->norm == SF_NORM_POST)
+        sf_layernorm_forward(a->norm + off, a->ln_mean + t0, a->ln_rstd + t0, a->resid + off, lnw->w, lnw->b, R, C, c->ln_eps);
+}
+
+/* Computes cross-attention keys and values for all n_src encoder positions. tmp holds n*2C floats. */
+static void cross_kv(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w, const float *mem, int n, int L, float *tmp) {
+    int C = m->cfg.d_model, NH = m->cfg.n_heads;
+    sf_matmul_forward(tmp, mem, w->w_kv, w->b_kv, n, C, 2 * C);
+    float *dst[2] = {a->k, a->v};
+    split_heads(dst, tmp, 2, 0, n, L, NH, C / NH);
+}
+
+/* Runs one feed-forward sub-layer for rows [t0,t1) of the stream x. */
+static void ffn_rows(const sf_model *m, sf_ffn_rec *f, const sf_ffn_w *w, const sf_ln_w *lnw, const float *x, int t0, int t1) {
+    const sf_config *c = &m->cfg;
+    int C = c->d_model, F = c->d_ff, R = t1 - t0;
+    size_t off = (size_t)t0 * C, offf = (size_t)t0 * F;
+    memcpy(f->in + off, x + off, (size_t)R * C * sizeof(float));
+    const float *fin = f->in;
+    if (c->norm == SF_NORM_PRE) {
+        sf_layernorm_forward(f->ln + off, f->ln_mean + t0, f->ln_rstd + t0, f->in + off, lnw->w, lnw->b, R, C, c->ln_eps);
+        fin = f->ln;
+    }
+    sf_matmul_forward(f->pre + offf, fin + off, w->w1, w->b1, R, C, F);
+    if (c->act == SF_ACT_GELU) sf_gelu_forward(f->hidden + offf, f->pre + offf, (size_t)R * F);
+    else sf_relu_forward(f->hidden + offf, f->pre + offf, (size_t)R * F);
+    sf_matmul_forward(f->proj + off, f->hidden + offf, w->w2, w->b2, R, F, C);
+    sf_add_forward(f->resid + off, f->in + off, f->proj + off, (size_t)R * C);
+    if (c->norm == SF_NORM_POST)
+        sf_layernorm_forward(f->norm + off, f->ln_mean + t0, f->ln_rstd + t0, f->resid + off, lnw->w, lnw->b, R, C, c->ln_eps);
+}
+
+/* Runs a whole stack for rows [t0,t1); keys for self-attention are [0,t1). */
+static sf_err stack_rows(const sf_model *m, sf_seq *s, sf_stack_rec *st, const sf_layer_w *lw, int n_layers,
+                         const sf_ln_w *ln_f, int causal, int t0, int t1) {
+    const sf_config *c = &m->cfg;
+    int C = c->d_model, L = s->L;
+    int cross = (st == &s->dec) && c->family == SF_FAMILY_ENCDEC;
+    size_t need = (size_t)(t1 - t0) * 3 * C;
+    if (cross && (size_t)s->n_src * 2 * C > need) need = (size_t)s->n_src * 2 * C;
+    float *tmp = malloc((need ? need : 1) * sizeof(float));
+    if (!tmp) return sf_fail("forward: out of memory");
+    const float *mem = cross ? sf_stack_output(m, &s->enc, c->n_enc_layers) : NULL;
+    embed_rows(m, st, t0, t1);
+    const float *x = st->sum;
+    for (int l = 0; l < n_layers; l++) {
+        sf_layer_rec *r = &st->layers[l];
+        attention_rows(m, &r->self, &lw[l].self, &lw[l].ln_self, x, NULL, t1, causal, L, t0, t1, tmp);
+        x = sf_attn_output(&r->self);
+        if (cross) {
+            if (t0 == 0) cross_kv(m, &r->cross, &lw[l].cross, mem, s->n_src, L, tmp);
+            attention_rows(m, &r->cross, &lw[l].cross, &lw[l].ln_cross, x, mem, s->n_src, 0, L, t0, t1, tmp);
+            x = sf_attn_output(&r->cross);
+        }
+        ffn_rows(m, &r->ffn, &lw[l].ffn, &lw[l].ln_ffn, x, t0, t1);
+        x = sf_ffn_output(&r->ffn);
+    }
+    if (c->norm == SF_NORM_PRE)
+        sf_layernorm_forward(st->ln_f + (size_t)t0 * C, st->ln_f_mean + t0, st->ln_f_rstd + t0, x + (size_t)t0 * C,
+                             ln_f->w, ln_f->b, t1 - t0, C, c->ln_eps);
+    free(tmp);
+    return sf_ok();
+}
+
+/* Computes logits and probabilities for decoder rows [t0,t1) from the final stream. */
+static void head_rows(const sf_model *m, sf_seq *s, int t0, int t1) {
+    const sf_config *c = &m->cfg;
+    int C = c->d_model, V = c->vocab_size;
+    const float *x = sf_stack_output(m, &s->dec, c->n_dec_layers);
+    const float *wout = c->tied ? m->w.tok_emb : m->w.lm_head;
+    sf_matmul_forward(s->logits + (size_t)t0 * V, x + (size_t)t0 * C, wout, NULL, t1 - t0, C, V);
+    for (int t = t0; t < t1; t++) sf_softmax_forward(s->probs + (size_t)t * V, s->logits + (size_t)t * V, V);
+}
+
+static sf_err check_ids(const sf_model *m, const int *ids, int n, const char *what) {
+    for (int i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= m->cfg.vocab_size)
+            return sf_fail("%s: token %d at position %d is outside the vocabulary (0..%d)", what, ids[i], i,
+                           m->cfg.vocab_size - 1);
+    return sf_ok();
+}
+
+sf_err sf_encode(const sf_model *m, sf_seq *s, const int *src, int n) {
+    if (m->cfg.family != SF_FAMILY_ENCDEC) return sf_fail("encode: a gpt model has no encoder");
+    if (n < 1 || n > s->L) return sf_fail("encode: %d source tokens; expected 1 to %d", n, s->L);
+    sf_err e = check_ids(m, src, n, "encode");
+    if (!e.ok) return e;
+    memcpy(s->enc.ids, src, (size_t)n * sizeof(int));
+    s->n_src = n;
+    s->n_tgt = 0;
+    return stack_rows(m, s, &s->enc, m->w.enc, m->cfg.n_enc_layers, &m->w.enc_ln_f, 0, 0, n);
+}
+
+static sf_err need_encoder(const sf_model *m, const sf_seq *s) {
+    if (m->cfg.family == SF_FAMILY_ENCDEC && s->n_src < 1)
+        return sf_fail("decode: the encoder has not run (call sf_encode first)");
+    return sf_ok();
+}
+
+sf_err sf_decode_step(const sf_model *m, sf_seq *s, int token) {
+    sf_err e = need_encoder(m, s);
+    if (!e.ok) return e;
+    if (s->n_tgt >= s->L) return sf_fail("decode: the sequence is full (%d positions)", s->L);
+    e = check_ids(m, &token, 1, "decode");
+    if (!e.ok) return e;
+    int t = s->n_tgt;
+    s->dec.ids[t] = token;
+    e = stack_rows(m, s, &s->dec, m->w.dec, m->cfg.n_dec_layers, &m->w.dec_ln_f, 1, t, t + 1);
+    if (!e.ok) return e;
+    head_rows(m, s, t, t + 1);
+    s->n_tgt = t + 1;
+    return sf_ok();
+}
+
+sf_err sf_decode_full(const sf_model *m, sf_seq *s, const int *tgt, int n) {
+    sf_err e = need_encoder(m, s);
+    if (!e.ok) return e;
+    if (n < 1 || n > s->L) return sf_fail("decode: %d target tokens; expected 1 to %d", n, s->L);
+    e = check_ids(m, tgt, n, "decode");
+    if (!e.ok) return e;
+    memcpy(s->dec.ids, tgt, (size_t)n * sizeof(int));
+    e = stack_rows(m, s, &s->dec, m->w.dec, m->cfg.n_dec_layers, &m->w.dec_ln_f, 1, 0, n);
+    if (!e.ok) return e;
+    head_rows(m, s, 0, n);
+    s->n_tgt = n;
+    return sf_ok();
+}
+
+void sf_decode_reset(sf_seq *s) { s->n_tgt = 0; }

@@ -1,0 +1,161 @@
+/* model.h - weights, the per-sequence record of every intermediate, and the forward passes.
+ *
+ * Sizes: V vocab, C d_model, NH heads, HS = C/NH head size, F d_ff, L max_len.
+ * Every buffer of a sequence record has room for L positions; n_src / n_tgt say how many are filled.
+ * The forward passes write every intermediate into the record; the trace (trace.h) names them. */
+#ifndef SF_MODEL_H
+#define SF_MODEL_H
+
+#include <stddef.h>
+
+#include "../core/err.h"
+#include "../core/rng.h"
+#include "config.h"
+#include "tokenizer.h"
+
+/* ---- weights ---------------------------------------------------------------------------------- */
+
+typedef struct { float *w, *b; } sf_ln_w; /* LayerNorm gain and bias, (C) each */
+
+typedef struct {
+    float *w_in, *b_in; /* self: fused QKV (3C,C),(3C) rows q|k|v; cross: W_q (C,C),(C) */
+    float *w_kv, *b_kv; /* cross only: fused K|V from the encoder output (2C,C),(2C); else NULL */
+    float *wo, *bo;     /* output projection (C,C),(C) */
+} sf_attn_w;
+
+typedef struct { float *w1, *b1, *w2, *b2; } sf_ffn_w; /* (F,C),(F),(C,F),(C) */
+
+typedef struct {
+    sf_attn_w self;  sf_ln_w ln_self;  /* encoder: self-attention; decoder: masked self-attention */
+    sf_attn_w cross; sf_ln_w ln_cross; /* encoder-decoder decoder only */
+    sf_ffn_w ffn;    sf_ln_w ln_ffn;
+} sf_layer_w;
+
+typedef struct {
+    float *tok_emb;    /* (V,C) */
+    float *pos_emb;    /* (L,C) learned positions, or NULL */
+    sf_layer_w *enc;   /* (n_enc_layers) */
+    sf_layer_w *dec;   /* (n_dec_layers) */
+    sf_ln_w enc_ln_f;  /* pre-LN only: final encoder LayerNorm */
+    sf_ln_w dec_ln_f;  /* pre-LN only: final decoder LayerNorm (GPT-2's ln_f) */
+    float *lm_head;    /* (V,C) when not tied, else NULL (logits use tok_emb) */
+} sf_weights;
+
+/* One named parameter tensor, as stored in a checkpoint. */
+typedef struct {
+    char name[48];
+    int rank;
+    int dims[2];
+    size_t offset; /* in floats, into sf_model.params */
+    size_t count;  /* number of floats */
+} sf_param;
+
+typedef struct {
+    sf_config cfg;
+    sf_tokenizer tok;
+    float *params;      /* one allocation holding every weight */
+    size_t n_params;    /* floats in params */
+    sf_param *table;    /* (n_table) canonical order */
+    int n_table;
+    sf_weights w;       /* typed pointers into params */
+} sf_model;
+
+/* Builds the parameter table for cfg and allocates zeroed weights; the tokenizer is left empty.
+ * Returns an error (never aborts) if cfg is invalid or memory is short. */
+sf_err sf_model_build(sf_model *m, const sf_config *cfg);
+/* The same, but refuses (before allocating the weights) when they would exceed max_params floats:
+ * loaders pass what the file can hold, so a small file can never ask for a large allocation. */
+sf_err sf_model_build_limited(sf_model *m, const sf_config *cfg, size_t max_params);
+void sf_model_free(sf_model *m);
+
+/* Fills the weights with a seeded random initialisation (GPT-2's N(0, 0.02) for gpt, Xavier-uniform
+ * for encdec; LayerNorm gains 1 and every bias 0). */
+void sf_model_init_random(sf_model *m, unsigned long long seed);
+
+/* Returns the parameter named `name`, or NULL. */
+const sf_param *sf_model_param(const sf_model *m, const char *name);
+
+/* ---- the per-sequence record ------------------------------------------------------------------ */
+
+typedef struct {       /* one attention sub-layer, for one sequence */
+    float *in;         /* (L,C) residual stream entering the sub-layer */
+    float *ln;         /* (L,C) pre-LN: LayerNorm of `in`, the attention input; else NULL */
+    float *ln_mean, *ln_rstd; /* (L) statistics of whichever LayerNorm this sub-layer has */
+    float *q;          /* (NH,L,HS) queries */
+    float *k, *v;      /* (NH,L,HS) keys and values (for cross-attention, from the encoder output) */
+    float *mask;       /* (L,L) additive mask shared by the heads: 0 = may look, -inf = may not */
+    float *scores;     /* (NH,L,L) raw q.k; masked cells are -inf */
+    float *scaled;     /* (NH,L,L) scores / sqrt(HS); masked cells are -inf */
+    float *probs;      /* (NH,L,L) softmax over keys; masked cells are 0 */
+    float *out;        /* (NH,L,HS) probs . v */
+    float *concat;     /* (L,C) the heads side by side */
+    float *proj;       /* (L,C) concat . W_o^T + b_o */
+    float *resid;      /* (L,C) in + proj */
+    float *norm;       /* (L,C) post-LN: LayerNorm(resid), the sub-layer's output; else NULL */
+} sf_attn_rec;
+
+typedef struct {       /* one feed-forward sub-layer, for one sequence */
+    float *in;         /* (L,C) residual stream entering */
+    float *ln;         /* (L,C) pre-LN only */
+    float *ln_mean, *ln_rstd; /* (L) */
+    float *pre;        /* (L,F) hidden before the activation */
+    float *hidden;     /* (L,F) hidden after the activation */
+    float *proj;       /* (L,C) back to the model width */
+    float *resid;      /* (L,C) in + proj */
+    float *norm;       /* (L,C) post-LN only */
+} sf_ffn_rec;
+
+typedef struct {
+    sf_attn_rec self, cross; /* cross is all NULL except in the encoder-decoder's decoder */
+    sf_ffn_rec ffn;
+} sf_layer_rec;
+
+typedef struct {       /* one stack (encoder or decoder) for one sequence */
+    int *ids;          /* (L) token ids */
+    float *tok;        /* (L,C) token embeddings (after the sqrt(C) scale when scale_emb) */
+    float *pos;        /* (L,C) positional encodings (zeros for pos = none) */
+    float *sum;        /* (L,C) tok + pos: the residual stream's start */
+    sf_layer_rec *layers;
+    float *ln_f;       /* (L,C) pre-LN: final LayerNorm; else NULL */
+    float *ln_f_mean, *ln_f_rstd; /* (L) */
+} sf_stack_rec;
+
+typedef struct {
+    int L;             /* capacity in positions */
+    int n_src;         /* encoder positions filled */
+    int n_tgt;         /* decoder positions filled */
+    sf_stack_rec enc, dec;
+    float *logits;     /* (L,V) next-token logits at each decoder position */
+    float *probs;      /* (L,V) softmax of logits */
+    float *mem;        /* one allocation behind every pointer above */
+    size_t mem_floats;
+} sf_seq;
+
+/* Allocates a record for sequences of up to cfg->max_len positions. */
+sf_err sf_seq_build(sf_seq *s, const sf_config *cfg);
+void sf_seq_free(sf_seq *s);
+
+/* Returns the residual stream leaving an attention or FFN sub-layer (norm for post-LN, else resid). */
+const float *sf_attn_output(const sf_attn_rec *a);
+const float *sf_ffn_output(const sf_ffn_rec *f);
+/* Returns the final output of a stack for the first n positions' worth of storage (ln_f or last layer). */
+const float *sf_stack_output(const sf_model *m, const sf_stack_rec *st, int n_layers);
+
+/* ---- forward passes --------------------------------------------------------------------------- */
+
+/* Runs the whole encoder over src(n) (encoder-decoder only). Clears any decoder state. */
+sf_err sf_encode(const sf_model *m, sf_seq *s, const int *src, int n);
+
+/* Appends one token to the decoder and computes its position with the KV cache: every layer's keys
+ * and values for earlier positions are reused, only the new row is computed. Fills logits/probs
+ * for that position. */
+sf_err sf_decode_step(const sf_model *m, sf_seq *s, int token);
+
+/* Runs the decoder over tgt(n) from scratch in one pass (all rows at once, causal mask applied to
+ * the full score matrix). Must agree with n calls of sf_decode_step. */
+sf_err sf_decode_full(const sf_model *m, sf_seq *s, const int *tgt, int n);
+
+/* Forgets the decoder's positions (the encoder's stay). */
+void sf_decode_reset(sf_seq *s);
+
+#endif

@@ -1,0 +1,324 @@
+/* test_torch.c - the C forward pass against the PyTorch oracle (tests/make_fixtures.py).
+ *
+ * Each fixture is a checkpoint (NAME.sfm) and the values PyTorch computed for a fixed input
+ * (NAME.expect: src / tgt token ids, then `tensor NAME RANK D0 [D1]` followed by the values).
+ * For every fixture the decoder runs twice, sf_decode_full over the whole target and, from a fresh
+ * record, sf_decode_step one token at a time; in both every expected tensor must exist in the trace,
+ * have the expected shape and agree to an absolute 1e-5. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/checkpoint.h"
+#include "model/model.h"
+#include "model/trace.h"
+
+#ifndef SF_FIXTURE_DIR
+#define SF_FIXTURE_DIR "tests/fixtures"
+#endif
+
+#define TOL 1e-5
+#define MAX_IDS 4096
+#define MAX_TENSORS 1024
+
+/* ---- the .expect file ------------------------------------------------------------------------- */
+
+typedef struct {
+    char name[64];
+    int rank;
+    int dims[2];
+    double *v; /* product(dims) values, row-major */
+} expect_tensor;
+
+typedef struct {
+    int n_src, n_tgt; /* n_src is 0 when the file has no src line (gpt) */
+    int src[MAX_IDS], tgt[MAX_IDS];
+    expect_tensor *t;
+    int n_t;
+} expect;
+
+static void expect_free(expect *x) {
+    for (int i = 0; i < x->n_t; i++) free(x->t[i].v);
+    free(x->t);
+    free(x);
+}
+
+/* Returns the next whitespace-separated word of the text at *p, skipping '#' comment lines;
+ * NULL at the end. Words are NUL-terminated in place. */
+static char *next_word(char **p) {
+    char *s = *p;
+    for (;;) {
+        while (*s && isspace((unsigned char)*s)) s++;
+        if (*s != '#') break;
+        while (*s && *s != '\n') s++; /* a comment runs to the end of its line */
+    }
+    if (!*s) { *p = s; return NULL; }
+    char *w = s;
+    while (*s && !isspace((unsigned char)*s)) s++;
+    if (*s) *s++ = '\0';
+    *p = s;
+    return w;
+}
+
+static int parse_long(char **p, long lo, long hi, long *out) {
+    char *w = next_word(p), *end;
+    if (!w) return 0;
+    long v = strtol(w, &end, 10);
+    if (*end || v < lo || v > hi) return 0;
+    *out = v;
+    return 1;
+}
+
+static int parse_ids(char **p, int *ids, int *n) {
+    long k, v;
+    if (!parse_long(p, 1, MAX_IDS, &k)) return 0;
+    for (long i = 0; i < k; i++) {
+        if (!parse_long(p, 0, 1 << 20, &v)) return 0;
+        ids[i] = (int)v;
+    }
+    *n = (int)k;
+    return 1;
+}
+
+/* Reads path; on a malformed file prints where and returns NULL. */
+static expect *expect_load(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { print_error("cannot open %s\n", path); return NULL; }
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = size >= 0 ? malloc((size_t)size + 1) : NULL;
+    if (!text || fread(text, 1, (size_t)size, f) != (size_t)size) {
+        print_error("cannot read %s\n", path);
+        fclose(f);
+        free(text);
+        return NULL;
+    }
+    fclose(f);
+    text[size] = '\0';
+
+    expect *x = calloc(1, sizeof *x);
+    x->t = calloc(MAX_TENSORS, sizeof *x->t);
+    char *p = text, *w;
+    int ok = 1, have_tgt = 0;
+    while (ok && (w = next_word(&p))) {
+        if (strcmp(w, "src") == 0) {
+            ok = parse_ids(&p, x->src, &x->n_src);
+        } else if (strcmp(w, "tgt") == 0) {
+            ok = parse_ids(&p, x->tgt, &x->n_tgt);
+            have_tgt = ok;
+        } else if (strcmp(w, "tensor") == 0 && x->n_t < MAX_TENSORS) {
+            expect_tensor *t = &x->t[x->n_t];
+            char *name = next_word(&p);
+            long rank, d;
+            ok = name && strlen(name) < sizeof t->name && parse_long(&p, 1, 2, &rank);
+            if (!ok) break;
+            snprintf(t->name, sizeof t->name, "%s", name);
+            t->rank = (int)rank;
+            size_t count = 1;
+            for (int i = 0; ok && i < t->rank; i++) {
+                ok = parse_long(&p, 1, 1 << 16, &d);
+                t->dims[i] = (int)d;
+                count *= (size_t)d;
+            }
+            if (!ok) break;
+            t->v = malloc(count * sizeof *t->v);
+            x->n_t++;
+            for (size_t i = 0; ok && i < count; i++) {
+                char *vw = next_word(&p), *end;
+                ok = vw != NULL;
+                if (ok) {
+                    t->v[i] = strtod(vw, &end);
+                    ok = *end == '\0';
+                }
+            }
+            if (!ok) print_error("%s: tensor %s: bad or missing value\n", path, t->name);
+        } else {
+            print_error("%s: unexpected word '%s'\n", path, w);
+            ok = 0;
+        }
+    }
+    free(text);
+    if (ok && (!have_tgt || x->n_t == 0)) {
+        print_error("%s: no tgt line or no tensors\n", path);
+        ok = 0;
+    }
+    if (!ok) {
+        expect_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+/* ---- comparing ---------------------------------------------------------------------------------- */
+
+/* Compares every expected tensor with the trace of (m, s). Returns the number of failures (missing
+ * tensors, wrong shapes, values off by more than TOL, NaNs) and the largest |diff| in *max_diff. */
+static int compare(const sf_model *m, const sf_seq *s, const expect *x, const char *what, int verbose,
+                   double *max_diff) {
+    sf_trace tr;
+    sf_err e = sf_trace_build(&tr, m, s);
+    if (!e.ok) {
+        print_error("%s: sf_trace_build: %s\n", what, e.msg);
+        *max_diff = INFINITY;
+        return 1;
+    }
+    int failures = 0;
+    double worst = 0.0;
+    for (int i = 0; i < x->n_t; i++) {
+        const expect_tensor *t = &x->t[i];
+        const sf_trace_entry *en = sf_trace_find(&tr, t->name);
+        if (!en) {
+            if (verbose) print_error("%s: tensor %s is missing from the trace\n", what, t->name);
+            failures++;
+            continue;
+        }
+        int dims[SF_TRACE_MAX_RANK] = {0, 0};
+        int rank = sf_trace_shape(&tr, en, dims);
+        if (rank != t->rank || dims[0] != t->dims[0] || (rank == 2 && dims[1] != t->dims[1])) {
+            if (verbose)
+                print_error("%s: %s has shape rank %d (%d, %d); expected rank %d (%d, %d)\n", what, t->name, rank,
+                            dims[0], rank == 2 ? dims[1] : 0, t->rank, t->dims[0], t->rank == 2 ? t->dims[1] : 0);
+            failures++;
+            continue;
+        }
+        int d1 = t->rank == 2 ? t->dims[1] : 1, bad = 0;
+        double tworst = 0.0;
+        for (int r = 0; r < t->dims[0]; r++)
+            for (int c = 0; c < d1; c++) {
+                int idx[2] = {r, c};
+                double want = t->v[(size_t)r * (size_t)d1 + (size_t)c];
+                double got = sf_trace_get(&tr, en, idx);
+                double d = fabs(got - want);
+                if (!(d <= TOL)) { /* also catches NaN */
+                    if (verbose && bad < 3)
+                        print_error("%s: %s[%d,%d] = %.9g, PyTorch %.9g (|diff| %.3g)\n", what, t->name, r, c, got,
+                                    want, d);
+                    bad++;
+                    if (isnan(d)) d = INFINITY;
+                }
+                if (d > tworst) tworst = d;
+            }
+        if (bad) {
+            failures++;
+            if (verbose) print_error("%s: %s: %d of %d values off, max |diff| %.3g\n", what, t->name, bad,
+                                     t->dims[0] * d1, tworst);
+        }
+        if (tworst > worst) worst = tworst;
+    }
+    sf_trace_free(&tr);
+    *max_diff = worst;
+    return failures;
+}
+
+static void fixture_path(char *out, size_t cap, const char *name, const char *ext) {
+    snprintf(out, cap, "%s/%s%s", SF_FIXTURE_DIR, name, ext);
+}
+
+/* Loads NAME.sfm into m and NAME.expect into *x; fails the test on any error. */
+static void load_fixture(const char *name, sf_model *m, expect **x) {
+    char path[1024];
+    fixture_path(path, sizeof path, name, ".sfm");
+    sf_err e = sf_checkpoint_load(path, m);
+    if (!e.ok) fail_msg("%s", e.msg);
+    fixture_path(path, sizeof path, name, ".expect");
+    *x = expect_load(path);
+    assert_non_null(*x);
+    assert_int_equal((*x)->n_src > 0, m->cfg.family == SF_FAMILY_ENCDEC);
+}
+
+/* Runs the fixture's input through m: all target tokens at once (step = 0) or one at a time. */
+static void run(const sf_model *m, sf_seq *s, const expect *x, int step) {
+    sf_err e = sf_seq_build(s, &m->cfg);
+    if (!e.ok) fail_msg("sf_seq_build: %s", e.msg);
+    if (x->n_src) {
+        e = sf_encode(m, s, x->src, x->n_src);
+        if (!e.ok) fail_msg("sf_encode: %s", e.msg);
+    }
+    if (!step) {
+        e = sf_decode_full(m, s, x->tgt, x->n_tgt);
+        if (!e.ok) fail_msg("sf_decode_full: %s", e.msg);
+    } else {
+        for (int i = 0; i < x->n_tgt; i++) {
+            e = sf_decode_step(m, s, x->tgt[i]);
+            if (!e.ok) fail_msg("sf_decode_step %d: %s", i, e.msg);
+        }
+    }
+    assert_int_equal(s->n_tgt, x->n_tgt);
+    assert_int_equal(s->n_src, x->n_src);
+}
+
+/* ---- tests ---------------------------------------------------------------------------------------- */
+
+static void check_fixture(const char *name) {
+    sf_model m;
+    expect *x;
+    load_fixture(name, &m, &x);
+    int failures = 0;
+    for (int step = 0; step <= 1; step++) {
+        char what[128];
+        snprintf(what, sizeof what, "%s (%s, %d tensors)", name, step ? "sf_decode_step" : "sf_decode_full", x->n_t);
+        sf_seq s;
+        run(&m, &s, x, step);
+        double md;
+        failures += compare(&m, &s, x, what, 1, &md);
+        printf("max |diff| %s = %.3g\n", what, md);
+        sf_seq_free(&s);
+    }
+    expect_free(x);
+    sf_model_free(&m);
+    assert_int_equal(failures, 0);
+}
+
+static void test_encdec_post(void **state) { (void)state; check_fixture("encdec_post"); }
+static void test_encdec_pre(void **state) { (void)state; check_fixture("encdec_pre"); }
+static void test_gpt(void **state) { (void)state; check_fixture("gpt"); }
+static void test_gpt_post_sin(void **state) { (void)state; check_fixture("gpt_post_sin"); }
+
+/* The comparison must be able to fail: another model's trace against these expectations
+ * (same shapes, different weights and architecture) is rejected, and so is a missing tensor. */
+static void test_comparison_catches_a_wrong_model(void **state) {
+    (void)state;
+    sf_model right, wrong;
+    expect *x, *y;
+    load_fixture("encdec_post", &right, &x);
+    load_fixture("encdec_pre", &wrong, &y);
+    sf_seq s;
+    run(&wrong, &s, x, 0);
+    double md;
+    int failures = compare(&wrong, &s, x, "encdec_pre model vs encdec_post expectations", 0, &md);
+    assert_true(failures > 0);
+    assert_true(md > 1e-3);
+    sf_seq_free(&s);
+
+    run(&right, &s, x, 0);
+    assert_int_equal(compare(&right, &s, x, "encdec_post", 0, &md), 0);
+    snprintf(x->t[0].name, sizeof x->t[0].name, "dec.L9.self.H0.probs");
+    assert_int_equal(compare(&right, &s, x, "renamed", 0, &md), 1);
+    x->t[1].dims[0]++; /* a shape that disagrees with the trace */
+    assert_int_equal(compare(&right, &s, x, "reshaped", 0, &md), 2);
+    sf_seq_free(&s);
+    expect_free(x);
+    expect_free(y);
+    sf_model_free(&right);
+    sf_model_free(&wrong);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_encdec_post),
+        cmocka_unit_test(test_encdec_pre),
+        cmocka_unit_test(test_gpt),
+        cmocka_unit_test(test_gpt_post_sin),
+        cmocka_unit_test(test_comparison_catches_a_wrong_model),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
