@@ -117,7 +117,7 @@ sf_err sf_model_build_limited(sf_model *m, const sf_config *cfg, size_t max_para
         size_t n = m->n_params;
         free(lo.dst);
         sf_model_free(m);
-        return sf_fail("model: the config needs %zu parameters but at most %zu fit", n, max_params);
+        return sf_fail("model: the config needs %zu parameters but at most %zu fit (is the file truncated?)", n, max_params);
     }
     m->params = calloc(m->n_params, sizeof(float));
     if (!m->params) {

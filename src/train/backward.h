@@ -1,0 +1,26 @@
+/* backward.h - gradients through the whole model, for one sequence, reusing the forward record.
+ *
+ * The forward pass (model.h) already keeps every intermediate the backward pass needs (llm.c's
+ * approach): LayerNorm statistics, attention probabilities, FFN pre-activations. The backward pass
+ * walks the same record in reverse. */
+#ifndef SF_BACKWARD_H
+#define SF_BACKWARD_H
+
+#include "model/model.h"
+
+/* Runs the forward pass on one example and adds the gradient of its summed cross-entropy to grad
+ * (a buffer of m->n_params floats laid out as m->params).
+ *   src(n_src)    encoder input (ignored for gpt; n_src 0)
+ *   dec_in(n)     decoder input tokens (starting with <bos>)
+ *   dec_tgt(n)    the token each decoder position should predict; SF_TOK_PAD positions are ignored
+ * act is a sequence record for the activations; gact a second record of the same config used for
+ * activation gradients (its contents are scratch). Returns the summed loss; *n_counted receives the
+ * number of positions that counted. */
+float sf_forward_backward(const sf_model *m, sf_seq *act, sf_seq *gact, const int *src, int n_src,
+                          const int *dec_in, const int *dec_tgt, int n, float *grad, int *n_counted);
+
+/* The same forward and loss without gradients (for evaluation). */
+float sf_forward_loss(const sf_model *m, sf_seq *act, const int *src, int n_src, const int *dec_in,
+                      const int *dec_tgt, int n, int *n_counted);
+
+#endif
