@@ -118,7 +118,7 @@ static expect *expect_load(const char *path) {
         } else if (strcmp(w, "tensor") == 0 && x->n_t < MAX_TENSORS) {
             expect_tensor *t = &x->t[x->n_t];
             char *name = next_word(&p);
-            long rank, d;
+            long rank = 0, d = 0;
             ok = name && strlen(name) < sizeof t->name && parse_long(&p, 1, 2, &rank);
             if (!ok) break;
             snprintf(t->name, sizeof t->name, "%s", name);
