@@ -17,6 +17,28 @@ void sf_matmul_forward(float *out, const float *in, const float *w, const float 
     }
 }
 
+void sf_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                        const float *weight, int N, int IC, int OC) {
+    for (int n = 0; n < N; n++) {
+        const float *dy = dout + (size_t)n * OC;
+        const float *x = inp + (size_t)n * IC;
+        float *dx = dinp ? dinp + (size_t)n * IC : NULL;
+        for (int o = 0; o < OC; o++) {
+            float d = dy[o];
+            if (d == 0.0f) continue; /* e.g. rows of positions the loss ignores */
+            const float *wrow = weight + (size_t)o * IC;
+            /* y[o] = sum_i x[i] w[o][i] + b[o]: dx[i] += d w[o][i], dw[o][i] += d x[i], db[o] += d */
+            if (dx)
+                for (int i = 0; i < IC; i++) dx[i] += d * wrow[i];
+            if (dweight) {
+                float *dwrow = dweight + (size_t)o * IC;
+                for (int i = 0; i < IC; i++) dwrow[i] += d * x[i];
+            }
+            if (dbias) dbias[o] += d;
+        }
+    }
+}
+
 void sf_softmax_forward(float *out, const float *in, int n) {
     float maxv = -INFINITY;
     for (int i = 0; i < n; i++)
@@ -33,6 +55,15 @@ void sf_softmax_forward(float *out, const float *in, int n) {
     }
     float inv = (float)(1.0 / sum);
     for (int i = 0; i < n; i++) out[i] *= inv;
+}
+
+void sf_softmax_backward(float *dinp, const float *dprobs, const float *probs, int n) {
+    /* dL/din_i = sum_j dL/dp_j dp_j/din_i = p_i (dL/dp_i - sum_j p_j dL/dp_j) */
+    double dot = 0.0;
+    for (int i = 0; i < n; i++)
+        if (probs[i] != 0.0f) dot += (double)probs[i] * dprobs[i];
+    for (int i = 0; i < n; i++)
+        if (probs[i] != 0.0f) dinp[i] += probs[i] * (dprobs[i] - (float)dot);
 }
 
 void sf_layernorm_forward(float *out, float *mean, float *rstd, const float *in, const float *w,
@@ -56,8 +87,45 @@ void sf_layernorm_forward(float *out, float *mean, float *rstd, const float *in,
     }
 }
 
+void sf_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                           const float *weight, const float *mean, const float *rstd, int N, int C) {
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C;
+        const float *dy = dout + (size_t)n * C;
+        float *dx = dinp + (size_t)n * C;
+        float m = mean[n], s = rstd[n];
+        /* 1. the gradient reaching the normalised value xhat = (x - m) s is dnorm = dy * w; its two means */
+        float dnorm_mean = 0.0f, dnorm_xhat_mean = 0.0f;
+        for (int i = 0; i < C; i++) {
+            float xhat = (x[i] - m) * s;
+            float dnorm = dy[i] * weight[i];
+            dnorm_mean += dnorm;
+            dnorm_xhat_mean += dnorm * xhat;
+        }
+        dnorm_mean /= (float)C;
+        dnorm_xhat_mean /= (float)C;
+        /* 2. gain and bias: y = xhat w + b */
+        for (int i = 0; i < C; i++) {
+            float xhat = (x[i] - m) * s;
+            if (dweight) dweight[i] += dy[i] * xhat;
+            if (dbias) dbias[i] += dy[i];
+        }
+        /* 3. input: the mean and the variance depend on every x, which removes the two means above */
+        for (int i = 0; i < C; i++) {
+            float xhat = (x[i] - m) * s;
+            float dnorm = dy[i] * weight[i];
+            dx[i] += s * (dnorm - dnorm_mean - xhat * dnorm_xhat_mean);
+        }
+    }
+}
+
 void sf_relu_forward(float *out, const float *in, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+}
+
+void sf_relu_backward(float *dinp, const float *dout, const float *in, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (in[i] > 0.0f) dinp[i] += dout[i];
 }
 
 #define SF_GELU_K 0.7978845608028654f /* sqrt(2/pi) */
@@ -66,6 +134,19 @@ void sf_gelu_forward(float *out, const float *in, size_t n) {
     for (size_t i = 0; i < n; i++) {
         float x = in[i];
         out[i] = 0.5f * x * (1.0f + tanhf(SF_GELU_K * (x + 0.044715f * x * x * x)));
+    }
+}
+
+void sf_gelu_backward(float *dinp, const float *dout, const float *in, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        /* y = 0.5 x (1 + tanh u), u = k (x + 0.044715 x^3):
+         * dy/dx = 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) k (1 + 3 * 0.044715 x^2) */
+        float x = in[i];
+        float u = SF_GELU_K * (x + 0.044715f * x * x * x);
+        float th = tanhf(u);
+        float du = SF_GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
+        float grad = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * du;
+        dinp[i] += dout[i] * grad;
     }
 }
 
@@ -86,4 +167,21 @@ float sf_dot(const float *a, const float *b, int n) {
     float acc = 0.0f;
     for (int i = 0; i < n; i++) acc += a[i] * b[i];
     return acc;
+}
+
+/* ---- loss ------------------------------------------------------------------------------------- */
+
+float sf_crossentropy_forward(const float *logits, int target, int V) {
+    float maxv = -INFINITY;
+    for (int i = 0; i < V; i++)
+        if (logits[i] > maxv) maxv = logits[i];
+    /* -log softmax(z)[t] = log sum_i exp(z_i - max) - (z_t - max) */
+    double sum = 0.0;
+    for (int i = 0; i < V; i++) sum += exp((double)logits[i] - maxv);
+    return (float)(log(sum) - ((double)logits[target] - maxv));
+}
+
+void sf_crossentropy_softmax_backward(float *dlogits, const float *probs, int target, float dloss, int V) {
+    /* d(-log p_t)/dz_i = p_i - [i == t] */
+    for (int i = 0; i < V; i++) dlogits[i] += dloss * (probs[i] - (i == target ? 1.0f : 0.0f));
 }

@@ -14,22 +14,44 @@
 /* out(N,OC) = in(N,IC) . w(OC,IC)^T + bias(OC); bias may be NULL. */
 void sf_matmul_forward(float *out, const float *in, const float *w, const float *bias, int N, int IC,
                        int OC);
+/* Backward of sf_matmul_forward, given dout(N,OC): adds dout . w to dinp(N,IC), dout^T . inp to
+ * dweight(OC,IC) and the column sums of dout to dbias(OC). Any of the three outputs may be NULL. */
+void sf_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                        const float *weight, int N, int IC, int OC);
 
 /* out(n) = softmax(in(n)); -inf entries get probability 0; a row of all -inf becomes all 0.
  * Stable for any finite scores (subtracts the row max). out may alias in. */
 void sf_softmax_forward(float *out, const float *in, int n);
+/* Backward of sf_softmax_forward from its output probs(n) and dprobs(n): adds
+ * probs_i (dprobs_i - sum_j probs_j dprobs_j) to dinp(n). Entries with probability 0 (masked) get 0. */
+void sf_softmax_backward(float *dinp, const float *dprobs, const float *probs, int n);
 
 /* out(N,C) = (in - mean) / sqrt(var + eps) * w + b per row (biased variance, as PyTorch).
  * mean(N) and rstd(N) receive the row statistics when non-NULL (the trainer keeps them). */
 void sf_layernorm_forward(float *out, float *mean, float *rstd, const float *in, const float *w,
                           const float *b, int N, int C, float eps);
+/* Backward of sf_layernorm_forward, from dout(N,C) and the saved mean(N), rstd(N): adds the gradient
+ * to dinp(N,C), dweight(C) and dbias(C) (dweight/dbias may be NULL). */
+void sf_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                           const float *weight, const float *mean, const float *rstd, int N, int C);
 
 /* out(n) = max(0, in); out may alias in. */
 void sf_relu_forward(float *out, const float *in, size_t n);
+/* Backward of ReLU: adds dout where in > 0 to dinp(n) (the derivative at 0 is taken as 0, as PyTorch). */
+void sf_relu_backward(float *dinp, const float *dout, const float *in, size_t n);
 
 /* out(n) = GELU with the tanh approximation (GPT-2):
  * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); out may alias in. */
 void sf_gelu_forward(float *out, const float *in, size_t n);
+/* Backward of the tanh-approximation GELU: adds dout * gelu'(in) to dinp(n). */
+void sf_gelu_backward(float *dinp, const float *dout, const float *in, size_t n);
+
+/* Returns the cross-entropy -log softmax(logits)[target] of one row of logits(V), computed stably
+ * (log-sum-exp with the row max subtracted, in double). */
+float sf_crossentropy_forward(const float *logits, int target, int V);
+/* Backward of softmax followed by cross-entropy, from the row's probabilities probs(V) = softmax(logits):
+ * adds dloss * (probs - onehot(target)) to dlogits(V). */
+void sf_crossentropy_softmax_backward(float *dlogits, const float *probs, int target, float dloss, int V);
 
 /* out(n) = a + b; out may alias either. */
 void sf_add_forward(float *out, const float *a, const float *b, size_t n);

@@ -15,11 +15,12 @@
  *   dec_tgt(n)    the token each decoder position should predict; SF_TOK_PAD positions are ignored
  * act is a sequence record for the activations; gact a second record of the same config used for
  * activation gradients (its contents are scratch). Returns the summed loss; *n_counted receives the
- * number of positions that counted. */
+ * number of positions that counted. Returns NAN, with grad untouched and *n_counted 0, if the input is
+ * invalid (a length outside 1..L, a token outside the vocabulary) or memory is short. */
 float sf_forward_backward(const sf_model *m, sf_seq *act, sf_seq *gact, const int *src, int n_src,
                           const int *dec_in, const int *dec_tgt, int n, float *grad, int *n_counted);
 
-/* The same forward and loss without gradients (for evaluation). */
+/* The same forward and loss without gradients (for evaluation); NAN on invalid input. */
 float sf_forward_loss(const sf_model *m, sf_seq *act, const int *src, int n_src, const int *dec_in,
                       const int *dec_tgt, int n, int *n_counted);
 

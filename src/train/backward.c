@@ -1,0 +1,341 @@
+/* backward.c - the gradient of the summed cross-entropy through the whole model, for one sequence.
+ *
+ * The forward pass is the model's own (sf_encode + sf_decode_full), which leaves every intermediate
+ * in the record `act`. The backward pass walks that record in reverse, in the style of llm.c's
+ * train_gpt2.c: one backward function per sub-layer, each turning the gradient of the sub-layer's
+ * output into the gradient of its input and adding the weight gradients to `grad`.
+ *
+ * Activation gradients live in a second record `gact` of the same layout: the gradient of
+ * act->dec.layers[l].self.probs is gact->dec.layers[l].self.probs, and so on. Only the rows of the
+ * current sequence are used, and every buffer is zeroed (or overwritten) before it is accumulated into.
+ *
+ * Sizes as in model.h: V vocab, C d_model, NH heads, HS = C/NH, F d_ff, L the record's capacity;
+ * n decoder positions, n_src encoder positions. */
+#include "backward.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ops.h"
+
+/* Everything the backward functions share. */
+typedef struct {
+    const sf_model *m;
+    float *grad; /* (n_params) laid out as m->params */
+    float *tmp;  /* scratch for fused projections: max(n * 3C, n_src * 2C) floats */
+    int L, C, NH, HS, pre;
+} bw_ctx;
+
+/* ---- gradients of the weights ------------------------------------------------------------------ */
+
+/* Returns the address in grad of the parameter that lives at p inside m->params (NULL stays NULL). */
+static float *gptr(const bw_ctx *b, const float *p) { return p ? b->grad + (p - b->m->params) : NULL; }
+
+/* Returns the gradient pointers of a LayerNorm's weights. */
+static sf_ln_w ln_grad(const bw_ctx *b, const sf_ln_w *w) {
+    sf_ln_w g = {gptr(b, w->w), gptr(b, w->b)};
+    return g;
+}
+
+/* Returns the gradient pointers of an attention sub-layer's weights. */
+static sf_attn_w attn_grad(const bw_ctx *b, const sf_attn_w *w) {
+    sf_attn_w g = {gptr(b, w->w_in), gptr(b, w->b_in), gptr(b, w->w_kv), gptr(b, w->b_kv), gptr(b, w->wo),
+                   gptr(b, w->bo)};
+    return g;
+}
+
+/* Returns the gradient pointers of a feed-forward sub-layer's weights. */
+static sf_ffn_w ffn_grad(const bw_ctx *b, const sf_ffn_w *w) {
+    sf_ffn_w g = {gptr(b, w->w1), gptr(b, w->b1), gptr(b, w->w2), gptr(b, w->b2)};
+    return g;
+}
+
+/* ---- small helpers ----------------------------------------------------------------------------- */
+
+/* Sets rows [0,rows) of a (?, width) buffer to zero. */
+static void zero_rows(float *p, int rows, int width) { memset(p, 0, (size_t)rows * width * sizeof(float)); }
+
+/* Gathers per-head buffers src[p] (NH,L,HS), rows [0,n), into fused rows (n, parts*C): the inverse of
+ * the forward pass's split into heads. */
+static void merge_heads(float *fused, float *const *src, int parts, int n, int L, int NH, int HS) {
+    int C = NH * HS;
+    for (int t = 0; t < n; t++)
+        for (int p = 0; p < parts; p++)
+            for (int h = 0; h < NH; h++)
+                memcpy(fused + (size_t)t * parts * C + p * C + h * HS, src[p] + ((size_t)h * L + t) * HS,
+                       (size_t)HS * sizeof(float));
+}
+
+/* Returns the gradient buffer (in gact) of a stack's final output: ln_f for pre-LN, else the last
+ * layer's post-LN output. */
+static float *stack_output_grad(const sf_model *m, sf_stack_rec *g, int n_layers) {
+    if (m->cfg.norm == SF_NORM_PRE) return g->ln_f;
+    return g->layers[n_layers - 1].ffn.norm;
+}
+
+/* ---- sub-layers -------------------------------------------------------------------------------- */
+
+/* Backpropagates one feed-forward sub-layer over rows [0,n): from dout (gradient of its output) it
+ * writes the gradient of its input stream into g->in and adds the weight gradients. */
+static void ffn_backward(const bw_ctx *b, const sf_ffn_rec *f, sf_ffn_rec *g, const sf_ffn_w *w, const sf_ln_w *lnw,
+                         const float *dout, int n) {
+    int C = b->C, F = b->m->cfg.d_ff;
+    sf_ffn_w gw = ffn_grad(b, w);
+    sf_ln_w gln = ln_grad(b, lnw);
+    /* 1. post-LN: out = LN(resid), so go back through the LayerNorm; pre-LN: out = resid */
+    const float *dresid = dout;
+    if (!b->pre) {
+        zero_rows(g->resid, n, C);
+        sf_layernorm_backward(g->resid, gln.w, gln.b, dout, f->resid, lnw->w, f->ln_mean, f->ln_rstd, n, C);
+        dresid = g->resid;
+    }
+    /* 2. resid = in + proj: the residual connection hands the gradient to the input unchanged */
+    memcpy(g->in, dresid, (size_t)n * C * sizeof(float));
+    /* 3. proj = hidden . W2^T + b2 */
+    zero_rows(g->hidden, n, F);
+    sf_matmul_backward(g->hidden, gw.w2, gw.b2, dresid, f->hidden, w->w2, n, F, C);
+    /* 4. hidden = act(pre) */
+    zero_rows(g->pre, n, F);
+    if (b->m->cfg.act == SF_ACT_GELU) sf_gelu_backward(g->pre, g->hidden, f->pre, (size_t)n * F);
+    else sf_relu_backward(g->pre, g->hidden, f->pre, (size_t)n * F);
+    /* 5. pre = x . W1^T + b1, where x is the input (post-LN) or its LayerNorm (pre-LN) */
+    if (!b->pre) {
+        sf_matmul_backward(g->in, gw.w1, gw.b1, g->pre, f->in, w->w1, n, C, F);
+        return;
+    }
+    zero_rows(g->ln, n, C);
+    sf_matmul_backward(g->ln, gw.w1, gw.b1, g->pre, f->ln, w->w1, n, C, F);
+    /* 6. pre-LN: back through the sub-layer's LayerNorm into the input stream */
+    sf_layernorm_backward(g->in, gln.w, gln.b, g->ln, f->in, lnw->w, f->ln_mean, f->ln_rstd, n, C);
+}
+
+/* Backpropagates one attention sub-layer over query rows [0,n) and key rows [0,nk): from dout it writes
+ * the gradient of its input stream into g->in and adds the weight gradients. For cross-attention,
+ * mem (nk,C) is the encoder output the keys and values were computed from, and the gradient reaching
+ * it is added to dmem (nk,C); for self-attention both are NULL and nk = n. */
+static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g, const sf_attn_w *w,
+                          const sf_ln_w *lnw, const float *dout, int n, int nk, const float *mem, float *dmem) {
+    int C = b->C, NH = b->NH, HS = b->HS, L = b->L;
+    sf_attn_w gw = attn_grad(b, w);
+    sf_ln_w gln = ln_grad(b, lnw);
+    float inv_sqrt = 1.0f / sqrtf((float)HS);
+    /* 1. post-LN: out = LN(resid), so go back through the LayerNorm; pre-LN: out = resid */
+    const float *dresid = dout;
+    if (!b->pre) {
+        zero_rows(g->resid, n, C);
+        sf_layernorm_backward(g->resid, gln.w, gln.b, dout, a->resid, lnw->w, a->ln_mean, a->ln_rstd, n, C);
+        dresid = g->resid;
+    }
+    /* 2. resid = in + proj: the residual connection hands the gradient to the input unchanged */
+    memcpy(g->in, dresid, (size_t)n * C * sizeof(float));
+    /* 3. proj = concat . Wo^T + bo */
+    zero_rows(g->concat, n, C);
+    sf_matmul_backward(g->concat, gw.wo, gw.bo, dresid, a->concat, w->wo, n, C, C);
+    /* 4. per head and query row: back through out = probs . v, the softmax, the 1/sqrt(HS) scale and
+     *    scores = q . k. Masked cells (probability 0, score -inf) get no gradient. */
+    for (int h = 0; h < NH; h++) {
+        size_t head = (size_t)h * L * HS;
+        zero_rows(g->q + head, n, HS);
+        zero_rows(g->k + head, nk, HS);
+        zero_rows(g->v + head, nk, HS);
+        zero_rows(g->probs + (size_t)h * L * L, n, L);
+        zero_rows(g->scaled + (size_t)h * L * L, n, L);
+        zero_rows(g->scores + (size_t)h * L * L, n, L);
+    }
+    for (int h = 0; h < NH; h++) {
+        for (int t = 0; t < n; t++) {
+            size_t row = ((size_t)h * L + t) * L;
+            const float *pr = a->probs + row, *mask = a->mask + (size_t)t * L;
+            float *dpr = g->probs + row, *dss = g->scaled + row, *dsc = g->scores + row;
+            const float *q = a->q + ((size_t)h * L + t) * HS;
+            float *dq = g->q + ((size_t)h * L + t) * HS;
+            /* this head's slice of the concatenated gradient is the gradient of its output row */
+            float *dho = g->out + ((size_t)h * L + t) * HS;
+            memcpy(dho, g->concat + (size_t)t * C + h * HS, (size_t)HS * sizeof(float));
+            /* 4a. out = sum_j probs_j v_j: dprobs_j = dout . v_j and dv_j += probs_j dout */
+            for (int j = 0; j < nk; j++) {
+                if (mask[j] != 0.0f) continue;
+                const float *v = a->v + ((size_t)h * L + j) * HS;
+                float *dv = g->v + ((size_t)h * L + j) * HS;
+                dpr[j] = sf_dot(dho, v, HS);
+                for (int d = 0; d < HS; d++) dv[d] += pr[j] * dho[d];
+            }
+            /* 4b. probs = softmax(scaled) */
+            sf_softmax_backward(dss, dpr, pr, nk);
+            /* 4c. scaled = scores / sqrt(HS); scores_j = q . k_j */
+            for (int j = 0; j < nk; j++) {
+                if (mask[j] != 0.0f) continue;
+                dsc[j] = dss[j] * inv_sqrt;
+                const float *k = a->k + ((size_t)h * L + j) * HS;
+                float *dk = g->k + ((size_t)h * L + j) * HS;
+                for (int d = 0; d < HS; d++) {
+                    dq[d] += dsc[j] * k[d];
+                    dk[d] += dsc[j] * q[d];
+                }
+            }
+        }
+    }
+    /* 5. the projections into q, k, v: fuse the heads back into rows and go through the matmuls.
+     *    The attention input is the stream itself (post-LN) or its LayerNorm (pre-LN). */
+    const float *ain = b->pre ? a->ln : a->in;
+    float *dain = b->pre ? g->ln : g->in; /* post-LN: adds to the residual gradient already there */
+    if (b->pre) zero_rows(g->ln, n, C);
+    if (!mem) { /* self-attention: one fused (3C,C) projection of the stream */
+        float *src[3] = {g->q, g->k, g->v};
+        merge_heads(b->tmp, src, 3, n, L, NH, HS);
+        sf_matmul_backward(dain, gw.w_in, gw.b_in, b->tmp, ain, w->w_in, n, C, 3 * C);
+    } else { /* cross-attention: queries from the stream, keys and values from the encoder output */
+        float *srcq[1] = {g->q};
+        merge_heads(b->tmp, srcq, 1, n, L, NH, HS);
+        sf_matmul_backward(dain, gw.w_in, gw.b_in, b->tmp, ain, w->w_in, n, C, C);
+        float *srckv[2] = {g->k, g->v};
+        merge_heads(b->tmp, srckv, 2, nk, L, NH, HS);
+        sf_matmul_backward(dmem, gw.w_kv, gw.b_kv, b->tmp, mem, w->w_kv, nk, C, 2 * C);
+    }
+    /* 6. pre-LN: back through the sub-layer's LayerNorm into the input stream */
+    if (b->pre) sf_layernorm_backward(g->in, gln.w, gln.b, g->ln, a->in, lnw->w, a->ln_mean, a->ln_rstd, n, C);
+}
+
+/* ---- stacks, embeddings and the head ----------------------------------------------------------- */
+
+/* Backpropagates a whole stack over rows [0,n), from dout (gradient of the stack's output) down to
+ * the token and position embeddings. For the encoder-decoder's decoder, mem (n_src,C) is the encoder
+ * output and every layer's cross-attention adds its gradient to dmem; else both are NULL. */
+static void stack_backward(const bw_ctx *b, const sf_stack_rec *st, sf_stack_rec *gst, const sf_layer_w *lw,
+                           int n_layers, const sf_ln_w *ln_f, const float *dout, int n, const float *mem,
+                           float *dmem, int n_src) {
+    const sf_model *m = b->m;
+    int C = b->C;
+    /* 1. pre-LN: the stack ends with a final LayerNorm of the last layer's output */
+    const float *dx = dout;
+    if (b->pre) {
+        sf_ln_w gln = ln_grad(b, ln_f);
+        float *dlast = gst->layers[n_layers - 1].ffn.resid;
+        zero_rows(dlast, n, C);
+        sf_layernorm_backward(dlast, gln.w, gln.b, dout, st->layers[n_layers - 1].ffn.resid, ln_f->w, st->ln_f_mean,
+                              st->ln_f_rstd, n, C);
+        dx = dlast;
+    }
+    /* 2. the layers in reverse; each sub-layer turns the gradient of its output into that of its input */
+    for (int l = n_layers - 1; l >= 0; l--) {
+        const sf_layer_rec *r = &st->layers[l];
+        sf_layer_rec *g = &gst->layers[l];
+        ffn_backward(b, &r->ffn, &g->ffn, &lw[l].ffn, &lw[l].ln_ffn, dx, n);
+        dx = g->ffn.in;
+        if (mem) {
+            attn_backward(b, &r->cross, &g->cross, &lw[l].cross, &lw[l].ln_cross, dx, n, n_src, mem, dmem);
+            dx = g->cross.in;
+        }
+        attn_backward(b, &r->self, &g->self, &lw[l].self, &lw[l].ln_self, dx, n, n, NULL, NULL);
+        dx = g->self.in;
+    }
+    /* 3. embeddings: sum = tok_emb[id] * scale + pos; only the token row used and (learned) pos_emb[t] */
+    memcpy(gst->sum, dx, (size_t)n * C * sizeof(float));
+    float scale = m->cfg.scale_emb ? sqrtf((float)C) : 1.0f;
+    float *gtok = gptr(b, m->w.tok_emb), *gpos = gptr(b, m->w.pos_emb);
+    for (int t = 0; t < n; t++) {
+        const float *d = dx + (size_t)t * C;
+        float *row = gtok + (size_t)st->ids[t] * C;
+        for (int i = 0; i < C; i++) row[i] += scale * d[i];
+        if (gpos)
+            for (int i = 0; i < C; i++) gpos[(size_t)t * C + i] += d[i];
+    }
+}
+
+/* Backpropagates the loss from the logits of rows [0,n) to the output head's weights and to the
+ * decoder's output (written into its gradient buffer in gact). */
+static void head_backward(const bw_ctx *b, const sf_seq *act, sf_seq *gact, const int *dec_tgt, int n) {
+    const sf_model *m = b->m;
+    int C = b->C, V = m->cfg.vocab_size;
+    /* 1. loss = sum_t -log probs_t[tgt_t]: dlogits_t = probs_t - onehot(tgt_t), 0 for ignored rows */
+    zero_rows(gact->logits, n, V);
+    for (int t = 0; t < n; t++)
+        if (dec_tgt[t] != SF_TOK_PAD)
+            sf_crossentropy_softmax_backward(gact->logits + (size_t)t * V, act->probs + (size_t)t * V, dec_tgt[t],
+                                             1.0f, V);
+    /* 2. logits = x . Wout^T with Wout = tok_emb (tied, unscaled) or lm_head */
+    const float *x = sf_stack_output(m, &act->dec, m->cfg.n_dec_layers);
+    const float *wout = m->cfg.tied ? m->w.tok_emb : m->w.lm_head;
+    float *dx = stack_output_grad(m, &gact->dec, m->cfg.n_dec_layers);
+    zero_rows(dx, n, C);
+    sf_matmul_backward(dx, gptr(b, wout), NULL, gact->logits, x, wout, n, C, V);
+}
+
+/* ---- forward, loss and the whole backward pass ------------------------------------------------- */
+
+/* Runs the forward pass on one example and puts its summed cross-entropy in *loss and the number of
+ * positions whose target is not <pad> in *n_counted. Returns 0 (and does nothing) if the input is
+ * invalid: a length outside 1..L or a token outside the vocabulary. */
+static int forward_loss(const sf_model *m, sf_seq *act, const int *src, int n_src, const int *dec_in,
+                        const int *dec_tgt, int n, float *loss, int *n_counted) {
+    int V = m->cfg.vocab_size;
+    /* 1. the targets must be tokens of the vocabulary (the forward pass checks the inputs) */
+    if (n < 1 || n > act->L) return 0;
+    for (int t = 0; t < n; t++)
+        if (dec_tgt[t] < 0 || dec_tgt[t] >= V) return 0;
+    /* 2. the model's own forward pass fills the record */
+    if (m->cfg.family == SF_FAMILY_ENCDEC) {
+        if (!sf_encode(m, act, src, n_src).ok) return 0;
+    } else {
+        sf_decode_reset(act);
+    }
+    if (!sf_decode_full(m, act, dec_in, n).ok) return 0;
+    /* 3. the summed cross-entropy over the positions that count */
+    double sum = 0.0;
+    int counted = 0;
+    for (int t = 0; t < n; t++) {
+        if (dec_tgt[t] == SF_TOK_PAD) continue;
+        sum += sf_crossentropy_forward(act->logits + (size_t)t * V, dec_tgt[t], V);
+        counted++;
+    }
+    *loss = (float)sum;
+    *n_counted = counted;
+    return 1;
+}
+
+float sf_forward_loss(const sf_model *m, sf_seq *act, const int *src, int n_src, const int *dec_in,
+                      const int *dec_tgt, int n, int *n_counted) {
+    float loss = NAN;
+    *n_counted = 0;
+    forward_loss(m, act, src, n_src, dec_in, dec_tgt, n, &loss, n_counted);
+    return loss;
+}
+
+float sf_forward_backward(const sf_model *m, sf_seq *act, sf_seq *gact, const int *src, int n_src,
+                          const int *dec_in, const int *dec_tgt, int n, float *grad, int *n_counted) {
+    const sf_config *c = &m->cfg;
+    int encdec = c->family == SF_FAMILY_ENCDEC;
+    *n_counted = 0;
+    if (gact->L != act->L) return NAN;
+    /* 1. scratch for the fused q|k|v gradients */
+    int rows = encdec && n_src > n ? n_src : n;
+    size_t need = (size_t)(rows > 0 ? rows : 1) * 3 * c->d_model;
+    bw_ctx b = {m, grad, malloc(need * sizeof(float)), act->L, c->d_model, c->n_heads, c->d_model / c->n_heads,
+            c->norm == SF_NORM_PRE};
+    if (!b.tmp) return NAN;
+    /* 2. forward pass and loss */
+    float loss = NAN;
+    if (!forward_loss(m, act, src, n_src, dec_in, dec_tgt, n, &loss, n_counted)) { /* invalid input */
+        free(b.tmp);
+        return NAN;
+    }
+    /* 3. the head: logits back to the decoder's output */
+    head_backward(&b, act, gact, dec_tgt, n);
+    /* 4. the decoder; in the encoder-decoder its cross-attention also sends gradient to the encoder output */
+    const float *mem = NULL;
+    float *dmem = NULL;
+    if (encdec) {
+        mem = sf_stack_output(m, &act->enc, c->n_enc_layers);
+        dmem = stack_output_grad(m, &gact->enc, c->n_enc_layers);
+        zero_rows(dmem, n_src, c->d_model);
+    }
+    stack_backward(&b, &act->dec, &gact->dec, m->w.dec, c->n_dec_layers, &m->w.dec_ln_f,
+                   stack_output_grad(m, &gact->dec, c->n_dec_layers), n, mem, dmem, n_src);
+    /* 5. the encoder, from the gradient its output collected from every decoder layer */
+    if (encdec)
+        stack_backward(&b, &act->enc, &gact->enc, m->w.enc, c->n_enc_layers, &m->w.enc_ln_f, dmem, n_src, NULL,
+                       NULL, 0);
+    free(b.tmp);
+    return loss;
+}

@@ -1,0 +1,2 @@
+# Gradients of the backward passes: finite differences and the PyTorch gradient fixtures.
+sf_test(test_grad test_grad.c LIBS sf_train)
