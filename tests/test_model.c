@@ -378,6 +378,14 @@ static void test_config_validation(void **state) {
     c = sf_config_default(SF_FAMILY_ENCDEC);
     c.ln_eps = NAN;
     assert_false(sf_config_validate(&c).ok);
+    /* a valid config whose record would be huge is refused before allocating, with the size it needs */
+    c = sf_config_default(SF_FAMILY_ENCDEC);
+    c.n_heads = 64; c.max_len = 2048; c.n_enc_layers = 48; c.n_dec_layers = 48;
+    sf_seq s;
+    e = sf_seq_build(&s, &c);
+    assert_false(e.ok);
+    assert_non_null(strstr(e.msg, "MiB to record one sequence"));
+    assert_null(s.mem);
     sf_model m;
     c = sf_config_default(SF_FAMILY_ENCDEC);
     c.d_model = 0;

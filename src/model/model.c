@@ -260,6 +260,14 @@ sf_err sf_seq_build(sf_seq *s, const sf_config *c) {
     arena a = {NULL, 0, 1};
     carve_all(&a, s, c);
     s->mem_floats = a.used;
+    if (a.used > SF_MAX_RECORD_BYTES / sizeof(float)) {
+        size_t mib = a.used / (1024 * 1024 / sizeof(float));
+        sf_seq_free(s);
+        return sf_fail("sequence record: this config needs %zu MiB to record one sequence (max_len %d, %d heads, "
+                       "%d+%d layers); the limit is %zu MiB, so lower max_len",
+                       mib, c->max_len, c->n_heads, c->n_enc_layers, c->n_dec_layers,
+                       SF_MAX_RECORD_BYTES / (1024 * 1024));
+    }
     s->mem = calloc(a.used, sizeof(float));
     if (!s->mem) {
         size_t n = a.used;

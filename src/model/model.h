@@ -131,7 +131,12 @@ typedef struct {
     size_t mem_floats;
 } sf_seq;
 
-/* Allocates a record for sequences of up to cfg->max_len positions. */
+/* The most memory one sequence record may take (attention needs heads x max_len^2 floats per layer):
+ * a small checkpoint must not be able to make the program ask for more. */
+#define SF_MAX_RECORD_BYTES ((size_t)2 << 30)
+
+/* Allocates a record for sequences of up to cfg->max_len positions; refuses (with the size it would
+ * need) configs whose record exceeds SF_MAX_RECORD_BYTES. */
 sf_err sf_seq_build(sf_seq *s, const sf_config *cfg);
 void sf_seq_free(sf_seq *s);
 
