@@ -16,5 +16,8 @@ int cli_fail(sf_err e);
 int cmd_trace(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_init(int argc, char **argv);
+#ifdef HAVE_SF_LESSON
+int cmd_lesson(int argc, char **argv);
+#endif
 
 #endif

@@ -16,6 +16,10 @@ static const char usage[] =
     "         [--enc-layers N] [--dec-layers N] [--max-len N] [--pos sinusoidal|learned|none]\n"
     "         [--norm post|pre] [--act relu|gelu] [--tied 0|1] [--scale-emb 0|1] [--seed N] --out FILE\n"
     "                 write a randomly initialised model\n"
+#ifdef HAVE_SF_LESSON
+    "  lesson [--check] [--lang en|zh] [--strict] [--skip-claims] [--models DIR] FILE...\n"
+    "                 check lessons against their models (--check), or print one lesson's steps\n"
+#endif
     "  help             show this text\n";
 
 typedef struct {
@@ -27,6 +31,9 @@ static const command commands[] = {
     {"trace", cmd_trace},
     {"info", cmd_info},
     {"init", cmd_init},
+#ifdef HAVE_SF_LESSON
+    {"lesson", cmd_lesson},
+#endif
 };
 
 int main(int argc, char **argv) {

@@ -104,7 +104,7 @@ uint32_t sf_crc32(uint32_t crc, const void *data, size_t len) {
 }
 
 void sf_buf_put(sf_buf *b, const void *p, size_t n) {
-    if (b->failed) return;
+    if (b->failed || n == 0) return;
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + n) cap *= 2;

@@ -1,0 +1,127 @@
+/* lesson.h - lesson files (docs/lesson-format.md): parsed, checked against their models, and resolved
+ * into frames, each a complete picture of what the app should show at that point of the lesson.
+ *
+ * A lesson is a list of `## ` steps; a step with an @ask question gives two frames (asking, then the
+ * revealed answer), every other step one. Each frame holds the whole state (model, input, cursor, focus,
+ * highlights, narration), computed by replaying the directives from the top of the file, so showing frame
+ * k never depends on the frames shown before it. Nothing here draws or needs a display. */
+#ifndef SF_LESSON_H
+#define SF_LESSON_H
+
+#include <stddef.h>
+
+#include "../core/err.h"
+#include "../model/cursor.h"
+#include "../model/sample.h"
+
+#define SF_LESSON_MAX_BYTES ((size_t)1 << 20) /* largest lesson file (1 MiB) */
+#define SF_LESSON_MAX_FRAMES 1024             /* most frames (steps plus reveals) in one lesson */
+#define SF_LESSON_MAX_CELLS 4096              /* most @highlight selections in one lesson, over all frames */
+#define SF_LESSON_MAX_HIGHLIGHTS 16           /* most @highlight selections in one frame */
+#define SF_LESSON_MAX_MODELS 8                /* most distinct model files one lesson loads */
+#define SF_LESSON_MAX_RUNS 64                 /* most distinct (model, input, ...) runs one lesson makes */
+
+enum { SF_LANG_EN = 0, SF_LANG_ZH = 1, SF_LANG_COUNT = 2 };
+
+/* The panels a lesson can bring forward (`@focus NAME`). */
+typedef enum {
+    SF_PANEL_NONE = 0, SF_PANEL_MAP, SF_PANEL_TOKENS, SF_PANEL_ATTENTION, SF_PANEL_SCORES, SF_PANEL_POSITIONS,
+    SF_PANEL_ACTIVATIONS, SF_PANEL_OUTPUT, SF_PANEL_COUNT
+} sf_panel;
+
+/* How to run a model: the app tokenizes input, encodes, then decodes (teacher-forced or sampled). */
+typedef struct {
+    const char *model;   /* path of the checkpoint as resolved against the lesson's folder; NULL if none */
+    const char *input;   /* UTF-8: encoder source (encdec) or prompt after <bos> (gpt); "" if none */
+    const char *target;  /* UTF-8 fed to the decoder after <bos>, or NULL to generate */
+    sf_sampler sampler;  /* temperature 0 = greedy */
+    unsigned long long seed; /* sampling seed */
+    int max_new;         /* most tokens to generate; 0 = until <eos> or full */
+    int positions;       /* 1 = positional encoding as the model has it; 0 = switched off (cfg.pos = none) */
+} sf_lesson_run;
+
+/* A selection of cells of one trace entry: an inclusive index range on each axis. */
+typedef struct {
+    char name[40];       /* trace entry name, aliases resolved ("dec.L1.cross.H0.probs") */
+    int rank;            /* rank of the entry (1 or 2); 0 when not checked against a model */
+    int lo[2], hi[2];    /* inclusive range on each axis; hi = -1 means "to the end of the axis" */
+} sf_lesson_cells;
+
+/* A question: the learner clicks where they expect the largest value of one row (or column). */
+typedef struct {
+    int state;           /* 0 no question; 1 asking; 2 answer revealed */
+    sf_lesson_cells at;  /* the entry, with one axis fixed to a single index and the other whole */
+    int free_axis;       /* the axis the learner chooses along (1 = key for attention weights) */
+    int answer;          /* index of the largest value along free_axis; -1 when models were not loaded */
+    char answer_label[32]; /* what sits at that index, e.g. "'e' (key 4)"; "" when unknown */
+} sf_lesson_ask;
+
+/* Everything the app shows at one point of the lesson. Strings point into the lesson; NULL = absent. */
+typedef struct {
+    int step;            /* index of the `## ` step this frame belongs to */
+    int line;            /* line of that step's heading */
+    const char *title[SF_LANG_COUNT];
+    const char *text[2][SF_LANG_COUNT]; /* narration: [0] before @reveal, [1] after it (reveal frame only) */
+    sf_lesson_run run;   /* the main run */
+    int compare;         /* 1: a second run is shown side by side */
+    sf_lesson_run cmp;   /* the second run (valid when compare) */
+    sf_cursor cursor;    /* where the cursor stands (the same step in both runs) */
+    int cursor_index;    /* its index in the main run's schedule; -1 when models were not loaded */
+    int panel;           /* sf_panel brought forward; SF_PANEL_NONE for the default layout */
+    int focus_stack, focus_sublayer, focus_layer, focus_head; /* -1 = follow the cursor / all heads */
+    const sf_lesson_cells *hl; /* (n_hl) cells to highlight in this frame */
+    int n_hl;
+    sf_lesson_ask ask;
+} sf_lesson_frame;
+
+typedef struct {
+    char file[256];      /* file name used in messages */
+    const char *title[SF_LANG_COUNT];  /* the `# ` title */
+    const char *intro[SF_LANG_COUNT];  /* prose before the first step */
+    sf_lesson_frame *frames;           /* (n_frames) */
+    int n_frames;
+    int n_steps;
+    int missing[SF_LANG_COUNT]; /* steps with narration but none in this language (they fall back to English) */
+    sf_lesson_cells *cells;     /* storage behind every frame's hl */
+    int n_cells;
+    char *pool;                 /* storage behind every string */
+    size_t pool_len;
+    int err_line, err_col;      /* after a failed parse: where (1-based, columns count characters); 0 if the whole file was refused */
+} sf_lesson;
+
+typedef struct {
+    int check_models;    /* 1: load every model, run it, check cursors, layers, heads and cells, find answers */
+    int check_claims;    /* 1 (with check_models): also check @expect lines and `expect` of @ask */
+    const char *model_dir; /* when set, a model is looked for here first (by file name), e.g. stand-in models */
+} sf_lesson_opts;
+
+/* Parses a lesson from (buf, len); filename names it in messages and is the folder models are found from.
+ * Apps parse with check_models = 1 (cursor indices and answers need the models); fuzzers may use {0}.
+ * On failure the lesson is empty, err_line/err_col say where, and the message reads
+ * "file:line:col: what was expected". Never aborts; allocation is bounded by the limits above. */
+sf_err sf_lesson_parse(const char *buf, size_t len, const char *filename, const sf_lesson_opts *o, sf_lesson *l);
+
+/* Reads path (at most SF_LESSON_MAX_BYTES) and parses it. */
+sf_err sf_lesson_load(const char *path, const sf_lesson_opts *o, sf_lesson *l);
+
+void sf_lesson_free(sf_lesson *l);
+
+/* Returns the language code for "en" / "zh", or -1 if unknown. */
+int sf_lang_parse(const char *s);
+/* Returns "en" or "zh". */
+const char *sf_lang_name(int lang);
+/* Returns the name of a panel ("attention", ...), or "?". */
+const char *sf_panel_name(int panel);
+/* Returns the panel with that name, or SF_PANEL_NONE. */
+int sf_panel_parse(const char *s);
+
+/* Returns a frame's title in lang, falling back to English, then to "". */
+const char *sf_lesson_title(const sf_lesson *l, int frame, int lang);
+/* Returns part (0 or 1) of a frame's narration in lang, falling back to English, then to "". */
+const char *sf_lesson_text(const sf_lesson *l, int frame, int part, int lang);
+
+/* Returns the index along a's free axis of the largest value of the asked row in the given trace (first on
+ * ties), or -1 if the entry or index is not in the trace. The app uses this to judge a learner's click. */
+int sf_lesson_ask_answer(const sf_trace *tr, const sf_lesson_ask *a);
+
+#endif

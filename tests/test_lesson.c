@@ -1,0 +1,504 @@
+/* test_lesson.c - the lesson parser, its errors (with line and column), the interpreter's forward/back
+ * exactness, language fallback, claims checked on the trace, and every shipped lesson under --check. */
+#define _POSIX_C_SOURCE 200809L /* opendir */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lesson/interp.h"
+#include "lesson/lesson.h"
+#include "model/checkpoint.h"
+#include "model/run.h"
+#include "model/trace.h"
+
+#define ENC_MODEL "test_lesson_encdec.sfm"
+#define GPT_MODEL "test_lesson_gpt.sfm"
+
+/* Writes a random model of the family to path (a 26-letter alphabet, 2 layers, 4 heads, max_len 16). */
+static void make_model(const char *path, int family, unsigned long long seed) {
+    sf_config c = sf_config_default((sf_family)family);
+    sf_tokenizer tok;
+    const char *alpha = "abcdefghijklmnopqrstuvwxyz";
+    assert_true(sf_tokenizer_build(&tok, alpha, strlen(alpha)).ok);
+    c.vocab_size = sf_tokenizer_vocab(&tok);
+    c.d_model = 32;
+    c.d_ff = 64;
+    c.max_len = 16;
+    sf_model m;
+    assert_true(sf_model_build(&m, &c).ok);
+    m.tok = tok;
+    sf_model_init_random(&m, seed);
+    sf_err e = sf_checkpoint_save(&m, path);
+    if (!e.ok) fprintf(stderr, "%s\n", e.msg);
+    assert_true(e.ok);
+    sf_model_free(&m);
+}
+
+static int setup(void **state) {
+    (void)state;
+    make_model(ENC_MODEL, SF_FAMILY_ENCDEC, 11);
+    make_model(GPT_MODEL, SF_FAMILY_GPT, 12);
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    remove(ENC_MODEL);
+    remove(GPT_MODEL);
+    return 0;
+}
+
+/* Parses text (as file "t.md" in the current folder) with models checked; returns the error. */
+static sf_err parse(const char *text, int models, sf_lesson *l) {
+    sf_lesson_opts o = {models, models, NULL};
+    return sf_lesson_parse(text, strlen(text), "t.md", &o, l);
+}
+
+/* Asserts that text fails at line:col with a message containing `what`. */
+static void expect_error(const char *text, int models, int line, int col, const char *what) {
+    sf_lesson l;
+    sf_err e = parse(text, models, &l);
+    if (e.ok || l.err_line != line || l.err_col != col || !strstr(e.msg, what)) {
+        fprintf(stderr, "for lesson:\n%s\ngot: ok=%d at %d:%d: %s\nwanted %d:%d containing '%s'\n", text, e.ok,
+                l.err_line, l.err_col, e.msg, line, col, what);
+        fail();
+    }
+    char where[32];
+    snprintf(where, sizeof where, "t.md:%d:%d: ", line, col);
+    assert_true(strncmp(e.msg, where, strlen(where)) == 0);
+    assert_int_equal(l.n_frames, 0);
+    sf_lesson_free(&l);
+}
+
+#define HEAD "@model " ENC_MODEL "\n@input abcdefgh\n@target hgfedcba\n"
+
+static void test_syntax_errors(void **state) {
+    (void)state;
+    expect_error("## a\n@frobnicate 3\n", 0, 2, 1, "unknown directive '@frobnicate'");
+    expect_error("## a\ntext\n   @zap\n", 0, 3, 4, "unknown directive '@zap'");
+    expect_error("just prose\n", 0, 1, 1, "expected at least one step");
+    expect_error("## a\n@focus attentoin L1\n", 0, 2, 8, "unknown panel 'attentoin'");
+    expect_error("## a\n@focus attention L1 X7\n", 0, 2, 21, "unexpected 'X7'");
+    expect_error("## a\n@goto dec token x\n", 0, 2, 17, "expected a token number");
+    expect_error("## a\n@goto dec tokn 3\n", 0, 2, 11, "unexpected 'tokn'");
+    expect_error("## a\n@generate many\n", 0, 2, 11, "expected the number of tokens");
+    expect_error("## a\n@sample temperature hot\n", 0, 2, 21, "expected a temperature");
+    expect_error("## a\n@input \"abc\n", 0, 2, 8, "closing '\"'");
+    expect_error("## a\n@reveal\n", 0, 2, 1, "@reveal without an @ask");
+    expect_error("## a\n[fr] bonjour\n", 0, 2, 1, "unknown language '[fr]'");
+    expect_error("## a\n### deeper\n", 0, 2, 1, "expected '# '");
+    expect_error("## a\n# late title\n", 0, 2, 1, "lesson title");
+    expect_error("@goto start\n## a\n", 0, 1, 1, "must be inside a step");
+    expect_error("## a\n@highlight 3\n", 0, 2, 12, "trace entry name");
+    /* columns count characters, not bytes */
+    expect_error("## 第一步\n中文 @x\n@positions maybe\n", 0, 3, 12, "expected on or off");
+    expect_error("## a\nok \xff\n", 0, 2, 4, "malformed UTF-8");
+}
+
+static void test_model_errors(void **state) {
+    (void)state;
+    expect_error("## a\n@model nowhere/missing.sfm\n", 1, 2, 8, "missing model file");
+    expect_error(HEAD "## a\n@focus attention enc L2\n", 1, 5, 22, "layer L2 out of range");
+    expect_error(HEAD "## a\n@focus attention L0 H4\n", 1, 5, 21, "head H4 out of range");
+    expect_error(HEAD "## a\n@highlight dec.L0.cross.H7.probs\n", 1, 5, 25, "head H7 out of range");
+    expect_error(HEAD "## a\n@highlight dec.L3.self.H0.probs\n", 1, 5, 16, "layer L3 out of range");
+    expect_error(HEAD "## a\n@goto enc token 8 L0 self softmax\n", 1, 5, 17, "step past the end of the input");
+    expect_error(HEAD "## a\n@goto dec token 9 L0 self softmax\n", 1, 5, 17, "step past the end of the input");
+    expect_error(HEAD "## a\n@goto end\n@next\n", 1, 6, 1, "step past the end");
+    expect_error(HEAD "## a\n@goto dec token 2 L1 self ffn1\n", 1, 5, 27, "no such step");
+    expect_error(HEAD "## a\n@highlight dec.L0.self.H0.probs q=9\n", 1, 5, 35, "past the end");
+    expect_error(HEAD "## a\n@highlight dec.L0.self.H0.probs z=1\n", 1, 5, 33, "unknown axis 'z'");
+    expect_error("@model " ENC_MODEL "\n@input abcXe\n## a\n@goto start\n", 1, 2, 11, "'X' is not in the model's alphabet");
+    expect_error("@model " ENC_MODEL "\n@input \"ab1\"\n## a\n@goto start\n", 1, 2, 11, "'1' is not in the model's alphabet");
+    expect_error("## a\n@goto start\n", 1, 2, 1, "no model loaded");
+    expect_error("@model " GPT_MODEL "\n@input abc\n## a\n@goto enc token 0 L0 self softmax\n", 1, 4, 7, "has no encoder");
+    expect_error("@model " GPT_MODEL "\n@input abc\n## a\n@highlight dec.L0.cross.H0.probs\n", 1, 4, 19, "no cross-attention");
+    /* a highlight must be on screen at the step's cursor */
+    expect_error(HEAD "## a\n@goto dec token 2 L0 self softmax\n@highlight dec.L0.self.H0.probs q=5\n", 1, 6, 12,
+                 "not on screen yet");
+    /* a question's answer must be on screen once revealed */
+    expect_error(HEAD "## a\n@goto enc token 0 embed tok\n@ask dec.L1.cross.H1.probs q=3\n@reveal\n", 1, 6, 6,
+                 "the answer to this question is not on screen");
+    /* the compared run must have the cursor's step */
+    expect_error(HEAD "## a\n@compare target hg\n@goto dec token 6 L0 self softmax\n", 1, 4, 1, "compared run has no step");
+}
+
+static void test_claims(void **state) {
+    (void)state;
+    /* a late decoder token changes no earlier decoder row; a late encoder token changes every encoder row */
+    const char *ok = HEAD "## a\n@compare target hgfedcbz\n@goto end\n"
+                          "@expect same dec.L0.self.H0.probs q=0..7\n@expect same dec.L1.self.H3.probs q=0..7\n"
+                          "@expect same dec.L1.cross.H1.probs q=0..7\n@expect differ dec.L0.self.H0.probs q=8\n"
+                          "@expect same enc.out\n"
+                          "## b\n@compare off\n@compare input abcdefgz\n@goto end\n"
+                          "@expect differ enc.L0.self.H0.probs q=0..6\n@expect differ enc.L1.self.H2.probs\n"
+                          "@expect same enc.embed.tok pos=0..6\n@expect differ enc.out pos=0\n"
+                          "@expect same dec.L0.self.H0.probs\n@expect differ dec.L0.cross.H0.probs\n";
+    sf_lesson l;
+    sf_err e = parse(ok, 1, &l);
+    if (!e.ok) fprintf(stderr, "%s\n", e.msg);
+    assert_true(e.ok);
+    assert_int_equal(l.n_frames, 2);
+    assert_true(l.frames[0].compare && l.frames[1].compare);
+    assert_string_equal(l.frames[0].cmp.input, "abcdefgh");
+    assert_string_equal(l.frames[0].cmp.target, "hgfedcbz");
+    assert_string_equal(l.frames[1].cmp.input, "abcdefgz");
+    assert_string_equal(l.frames[1].cmp.target, "hgfedcba");
+    sf_lesson_free(&l);
+    expect_error(HEAD "## a\n@compare input abcdefgz\n@goto end\n"
+                      "@expect same enc.L0.self.H0.probs q=0\n", 1, 7, 9, "claim 'same' does not hold");
+    expect_error(HEAD "## a\n@compare target hgfedcbz\n@goto end\n"
+                      "@expect differ dec.L0.self.H2.probs q=3\n", 1, 7, 9, "claim 'differ' does not hold");
+    /* masked weights are exactly zero; bounds */
+    e = parse(HEAD "## a\n@goto end\n@expect zero dec.L0.self.H0.probs q=2 k=3..8\n@expect zero dec.L1.self.H3.probs q=0 k=1..8\n"
+                   "@expect above 0 enc.L0.self.H0.probs\n@expect below 1.0001 dec.L1.cross.H2.probs\n", 1, &l);
+    if (!e.ok) fprintf(stderr, "%s\n", e.msg);
+    assert_true(e.ok);
+    sf_lesson_free(&l);
+    expect_error(HEAD "## a\n@goto end\n@expect zero enc.L0.self.H0.probs q=0\n", 1, 6, 9, "claim 'zero' does not hold");
+    expect_error(HEAD "## a\n@goto end\n@expect above 0.9999 enc.L0.self.H0.probs q=0\n", 1, 6, 15, "claim 'above'");
+    expect_error(HEAD "## a\n@goto end\n@expect above lots enc.L0.self.H0.probs\n", 1, 6, 15, "expected a number");
+    /* within one run: 'vs' compares two places */
+    e = parse(HEAD "@input abca\n## a\n@goto end\n@expect same enc.embed.tok pos=0 vs pos=3\n"
+                   "@expect differ enc.embed.sum pos=0 vs pos=3\n", 1, &l);
+    if (!e.ok) fprintf(stderr, "%s\n", e.msg);
+    assert_true(e.ok);
+    sf_lesson_free(&l);
+    /* positions off: permuting the input permutes the encoder's outputs */
+    e = parse("@model " ENC_MODEL "\n@input abcd\n@positions off\n## a\n@compare input dbca\n@goto end\n"
+              "@expect same enc.out pos=0 vs pos=3\n@expect same enc.out pos=1..2\n"
+              "@expect same enc.L0.self.H1.probs q=1 k=0 vs q=1 k=3\n", 1, &l);
+    if (!e.ok) fprintf(stderr, "%s\n", e.msg);
+    assert_true(e.ok);
+    sf_lesson_free(&l);
+    expect_error("@model " ENC_MODEL "\n@input abcd\n## a\n@compare input dbca\n@goto end\n"
+                 "@expect same enc.out pos=0 vs pos=3\n", 1, 6, 9, "does not hold");
+}
+
+/* The lesson-6 claim, checked directly on the traces the model computes. */
+static void test_claim_on_trace(void **state) {
+    (void)state;
+    sf_model m;
+    assert_true(sf_checkpoint_load(ENC_MODEL, &m).ok);
+    sf_seq a, b, c;
+    assert_true(sf_seq_build(&a, &m.cfg).ok);
+    assert_true(sf_seq_build(&b, &m.cfg).ok);
+    assert_true(sf_seq_build(&c, &m.cfg).ok);
+    sf_run_opts oa = {"abcdefgh", "hgfedcba", 0, {0, 0}, 0}, ob = {"abcdefgh", "hgfedcbz", 0, {0, 0}, 0},
+                oc = {"abcdefgz", "hgfedcba", 0, {0, 0}, 0};
+    assert_true(sf_run(&m, &a, &oa, NULL).ok);
+    assert_true(sf_run(&m, &b, &ob, NULL).ok);
+    assert_true(sf_run(&m, &c, &oc, NULL).ok);
+    sf_trace ta, tb, tc;
+    assert_true(sf_trace_build(&ta, &m, &a).ok);
+    assert_true(sf_trace_build(&tb, &m, &b).ok);
+    assert_true(sf_trace_build(&tc, &m, &c).ok);
+    for (int l = 0; l < m.cfg.n_dec_layers; l++)
+        for (int h = 0; h < m.cfg.n_heads; h++) {
+            char name[40];
+            for (int sub = 0; sub < 2; sub++) { /* a late decoder token: earlier decoder rows identical */
+                snprintf(name, sizeof name, "dec.L%d.%s.H%d.probs", l, sub ? "cross" : "self", h);
+                const sf_trace_entry *ea = sf_trace_find(&ta, name), *eb = sf_trace_find(&tb, name);
+                for (int q = 0; q < 8; q++)
+                    for (int k = 0; k < 8; k++) {
+                        int idx[2] = {q, k};
+                        assert_true(sf_trace_get(&ta, ea, idx) == sf_trace_get(&tb, eb, idx));
+                    }
+            }
+            snprintf(name, sizeof name, "enc.L%d.self.H%d.probs", l, h);
+            const sf_trace_entry *ea = sf_trace_find(&ta, name), *ec = sf_trace_find(&tc, name);
+            for (int q = 0; q < 7; q++) { /* a late encoder token: every encoder row changes, earlier ones too */
+                float d = 0;
+                for (int k = 0; k < 8; k++) {
+                    int idx[2] = {q, k};
+                    float x = sf_trace_get(&ta, ea, idx) - sf_trace_get(&tc, ec, idx);
+                    d = x > d ? x : -x > d ? -x : d;
+                }
+                assert_true(d > 1e-4f);
+            }
+        }
+    /* the decoder's first self-attention never sees the encoder */
+    for (int h = 0; h < m.cfg.n_heads; h++) {
+        char name[40];
+        snprintf(name, sizeof name, "dec.L0.self.H%d.probs", h);
+        const sf_trace_entry *ea = sf_trace_find(&ta, name), *ec = sf_trace_find(&tc, name);
+        for (int q = 0; q < 9; q++)
+            for (int k = 0; k < 9; k++) {
+                int idx[2] = {q, k};
+                assert_true(sf_trace_get(&ta, ea, idx) == sf_trace_get(&tc, ec, idx));
+            }
+    }
+    sf_trace_free(&ta);
+    sf_trace_free(&tb);
+    sf_trace_free(&tc);
+    sf_seq_free(&a);
+    sf_seq_free(&b);
+    sf_seq_free(&c);
+    sf_model_free(&m);
+}
+
+static const char *const walk_lesson =
+    "# Walk\n# [zh] 走\nIntro.\n[zh] 引言。\n" HEAD
+    "## One\n## [zh] 一\n@goto enc token 1 L0 self softmax\n@focus attention enc L0 H1\n"
+    "@highlight enc.L0.self.H1.probs q=1\nFirst.\n[zh]\n第一。\n"
+    "## Two\n@goto dec token 3 L1 cross scores\n@ask dec.L1.cross.H2.probs q=3 \nWhich?\n[zh] 哪个？\n@reveal\n"
+    "@goto dec token 3 L1 cross softmax\n@highlight dec.L1.cross.H2.probs q=3\nThat one.\n"
+    "## Three\n@compare input abcdefgz\n@compare target hgfedcbz\n@goto end\n@focus output\nOnly English.\n"
+    "## Four\n@compare off\n@input xyz\n@target none\n@generate 2\n@focus map\n@goto dec token 1 head probs\n"
+    "Back to one run.\n[zh] 回到一个。\n"
+    "## Five\n@model " GPT_MODEL "\n@input ab\n@sample temperature 0.8 top-k 3 seed 5\n@goto dec token 2 head probs\n@ask dec.probs pos=2\n"
+    "Guess the next letter.\n[zh] 猜。\n";
+
+static void test_forward_back_exact(void **state) {
+    (void)state;
+    sf_lesson l;
+    sf_err e = parse(walk_lesson, 1, &l);
+    if (!e.ok) fprintf(stderr, "%s\n", e.msg);
+    assert_true(e.ok);
+    assert_int_equal(l.n_steps, 5);
+    assert_int_equal(l.n_frames, 7); /* two questions: ask + reveal each */
+    assert_int_equal(l.frames[1].ask.state, 1);
+    assert_int_equal(l.frames[2].ask.state, 2);
+    assert_int_equal(l.frames[5].ask.state, 1);
+    assert_int_equal(l.frames[6].ask.state, 2); /* no @reveal: the step still gets its answer frame */
+    assert_true(l.frames[2].ask.answer >= 0 && l.frames[2].ask.answer < 8);
+    assert_int_equal(l.frames[0].focus_head, 1);
+    assert_int_equal(l.frames[1].focus_head, 2); /* the question focuses its head */
+    assert_int_equal(l.frames[4].run.max_new, 2);
+    assert_null(l.frames[4].run.target);
+    assert_false(l.frames[4].compare);
+    assert_true(l.frames[6].run.sampler.temperature > 0.79f && l.frames[6].run.sampler.top_k == 3);
+    /* the view reached by any path equals the view reached directly from nothing */
+    sf_lesson_view fresh[16];
+    for (int k = 0; k < l.n_frames; k++) {
+        sf_lesson_cmds c;
+        fresh[k] = sf_lesson_view_empty();
+        sf_lesson_diff(&l, -1, k, SF_LANG_ZH, &c);
+        sf_lesson_view_apply(&fresh[k], &c);
+    }
+    for (int k = 0; k < l.n_frames; k++)
+        for (int j = 0; j < l.n_frames; j++)
+            assert_int_equal(sf_lesson_view_eq(&fresh[k], &fresh[j]), k == j);
+    sf_interp it;
+    sf_lesson_cmds c;
+    sf_lesson_view v = sf_lesson_view_empty();
+    sf_interp_init(&it, &l, SF_LANG_ZH);
+    assert_false(sf_interp_prev(&it, &c));
+    unsigned r = 12345;
+    for (int i = 0; i < 400; i++) {
+        r = r * 1103515245u + 12345u;
+        int move = (r >> 16) % 4;
+        if (move == 0) sf_interp_next(&it, &c);
+        else if (move == 1) sf_interp_prev(&it, &c);
+        else if (move == 2) sf_interp_goto(&it, (int)((r >> 8) % (unsigned)l.n_frames), &c);
+        else { sf_interp_next(&it, &c); sf_lesson_view_apply(&v, &c); sf_interp_next(&it, &c); }
+        sf_lesson_view_apply(&v, &c);
+        if (it.frame >= 0) assert_true(sf_lesson_view_eq(&v, &fresh[it.frame]));
+    }
+    /* walk to the end and back to the start */
+    while (sf_interp_next(&it, &c)) sf_lesson_view_apply(&v, &c);
+    assert_int_equal(it.frame, l.n_frames - 1);
+    assert_false(sf_interp_next(&it, &c));
+    assert_int_equal(c.n, 0);
+    while (sf_interp_prev(&it, &c)) {
+        sf_lesson_view_apply(&v, &c);
+        assert_true(sf_lesson_view_eq(&v, &fresh[it.frame]));
+    }
+    assert_int_equal(it.frame, 0);
+    /* judging a click */
+    sf_interp_goto(&it, 1, &c);
+    assert_int_equal(sf_interp_judge(&it, l.frames[1].ask.answer), 1);
+    assert_int_equal(sf_interp_judge(&it, (l.frames[1].ask.answer + 1) % 8), 0);
+    sf_interp_goto(&it, 0, &c);
+    assert_int_equal(sf_interp_judge(&it, 0), -1);
+    /* the app's own trace gives the same answer */
+    sf_model m;
+    assert_true(sf_checkpoint_load(ENC_MODEL, &m).ok);
+    sf_seq s;
+    assert_true(sf_seq_build(&s, &m.cfg).ok);
+    sf_run_opts o = {"abcdefgh", "hgfedcba", 0, {0, 0}, 0};
+    assert_true(sf_run(&m, &s, &o, NULL).ok);
+    sf_trace tr;
+    assert_true(sf_trace_build(&tr, &m, &s).ok);
+    assert_int_equal(sf_lesson_ask_answer(&tr, &l.frames[1].ask), l.frames[1].ask.answer);
+    sf_trace_free(&tr);
+    sf_seq_free(&s);
+    sf_model_free(&m);
+    sf_lesson_free(&l);
+}
+
+static void test_language_fallback(void **state) {
+    (void)state;
+    sf_lesson l;
+    sf_err e = parse(walk_lesson, 0, &l);
+    assert_true(e.ok);
+    assert_string_equal(l.title[SF_LANG_ZH], "走");
+    assert_string_equal(l.intro[SF_LANG_EN], "Intro.");
+    assert_string_equal(l.intro[SF_LANG_ZH], "引言。");
+    assert_string_equal(sf_lesson_title(&l, 0, SF_LANG_ZH), "一");
+    assert_string_equal(sf_lesson_title(&l, 0, SF_LANG_EN), "One");
+    assert_string_equal(sf_lesson_title(&l, 1, SF_LANG_ZH), "Two"); /* no [zh] heading: English */
+    assert_string_equal(sf_lesson_text(&l, 0, 0, SF_LANG_ZH), "第一。");
+    assert_string_equal(sf_lesson_text(&l, 0, 0, SF_LANG_EN), "First.");
+    assert_string_equal(sf_lesson_text(&l, 2, 0, SF_LANG_ZH), "哪个？");
+    assert_string_equal(sf_lesson_text(&l, 2, 1, SF_LANG_ZH), "That one."); /* the reveal has no zh: English */
+    assert_string_equal(sf_lesson_text(&l, 1, 1, SF_LANG_ZH), "");          /* the asking frame has no answer text */
+    assert_string_equal(sf_lesson_text(&l, 3, 0, SF_LANG_ZH), "Only English.");
+    assert_int_equal(l.missing[SF_LANG_ZH], 2); /* step Two's reveal and step Three */
+    assert_int_equal(l.missing[SF_LANG_EN], 0);
+    /* the interpreter narrates in the chosen language and switches on request */
+    sf_interp it;
+    sf_lesson_cmds c;
+    sf_interp_init(&it, &l, SF_LANG_ZH);
+    sf_interp_next(&it, &c);
+    int found = 0;
+    for (int i = 0; i < c.n; i++)
+        if (c.c[i].kind == SF_LCMD_NARRATE) { found = 1; assert_string_equal(c.c[i].text, "第一。"); }
+    assert_true(found);
+    sf_interp_set_lang(&it, SF_LANG_EN, &c);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.c[0].text, "First.");
+    sf_lesson_free(&l);
+    /* prose joining: English lines with a space, Chinese without, paragraphs and list items on new lines */
+    assert_true(parse("## a\nline one\nline two\n\nnext para\n- item\n[zh]\n第一行\n第二行\n", 0, &l).ok);
+    assert_string_equal(l.frames[0].text[0][SF_LANG_EN], "line one line two\nnext para\n- item");
+    assert_string_equal(l.frames[0].text[0][SF_LANG_ZH], "第一行第二行");
+    sf_lesson_free(&l);
+    /* escapes and comments */
+    assert_true(parse("## a\n\\@not a directive\n%% a comment\n\\[zh] literally\n", 0, &l).ok);
+    assert_string_equal(l.frames[0].text[0][SF_LANG_EN], "@not a directive [zh] literally");
+    sf_lesson_free(&l);
+}
+
+/* Mutated lessons (flipped bytes, cut lines, spliced directives) never crash the parser, and a failure
+ * always says where. */
+static void test_mutations(void **state) {
+    (void)state;
+    static const char *const bits[] = {"@goto ", "@ask ", "@reveal\n", "@highlight dec.L1.self.H0.probs q=", "\n## s\n",
+                                       "@compare input ", "[zh]", "\"", "..", "=", "@expect same ", " vs ", "end\n",
+                                       "@model " GPT_MODEL "\n", "@positions off\n", "@next 999\n", "\xe4\xb8\xad", "\xff"};
+    size_t base = strlen(walk_lesson);
+    char *buf = malloc(base + 256);
+    assert_non_null(buf);
+    unsigned r = 7;
+    const char *many = getenv("SF_LESSON_MUTATIONS"); /* more rounds, e.g. under the sanitizers */
+    int rounds = many ? atoi(many) : 1500;
+    if (many && strchr(many, ':')) r = (unsigned)atoi(strchr(many, ':') + 1);
+    for (int iter = 0; iter < rounds; iter++) {
+        memcpy(buf, walk_lesson, base);
+        size_t n = base;
+        for (int k = 0; k < 1 + iter % 4; k++) {
+            r = r * 1103515245u + 12345u;
+            size_t at = (r >> 8) % n;
+            int kind = (r >> 4) % 3;
+            if (kind == 0) buf[at] = (char)(r >> 20);
+            else if (kind == 1) n = at;
+            else {
+                const char *ins = bits[(r >> 12) % (sizeof bits / sizeof *bits)];
+                size_t m = strlen(ins);
+                if (n + m < base + 256) { memmove(buf + at + m, buf + at, n - at); memcpy(buf + at, ins, m); n += m; }
+            }
+            if (n == 0) break;
+        }
+        sf_lesson_opts o = {iter % 8 == 0, iter % 16 == 0, NULL};
+        sf_lesson l;
+        sf_err e = sf_lesson_parse(buf, n, "t.md", &o, &l);
+        if (!e.ok) {
+            if (!(l.err_line >= 1 && l.err_col >= 1)) fprintf(stderr, "%s\n--- for ---\n%.*s\n", e.msg, (int)n, buf);
+            assert_true(l.err_line >= 1 && l.err_col >= 1);
+            assert_true(strncmp(e.msg, "t.md:", 5) == 0);
+        } else {
+            assert_true(l.n_frames >= 1);
+        }
+        sf_lesson_free(&l);
+    }
+    free(buf);
+}
+
+/* Returns 1 if every shipped model exists (the trainer writes them), or every stand-in in
+ * $SF_LESSON_STANDINS (untrained models of the same shapes: the lessons' structure is checked, not claims). */
+static int shipped_models_exist(const char *standins) {
+    const char *names[] = {"reverse", "copy", "sort", "words"};
+    for (int i = 0; i < 4; i++) {
+        char p[1024];
+        if (standins) snprintf(p, sizeof p, "%s/%s.sfm", standins, names[i]);
+        else snprintf(p, sizeof p, "%s/assets/models/%s.sfm", SF_SOURCE_DIR, names[i]);
+        FILE *f = fopen(p, "rb");
+        if (!f) return 0;
+        fclose(f);
+    }
+    return 1;
+}
+
+static void test_shipped_lessons(void **state) {
+    (void)state;
+    const char *standins = getenv("SF_LESSON_STANDINS");
+    if (!shipped_models_exist(standins)) {
+        fprintf(stderr, "skipping: the trained models in assets/models/ do not exist yet\n");
+        skip();
+    }
+    /* every lessons/NN-*.md, in order */
+    char dir[1024], names[100][256];
+    int n = 0;
+    snprintf(dir, sizeof dir, "%s/lessons", SF_SOURCE_DIR);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *de;
+    while ((de = readdir(d)) && n < 100) {
+        const char *nm = de->d_name;
+        size_t len = strlen(nm);
+        if (len > 6 && len < 256 && nm[0] >= '0' && nm[0] <= '9' && nm[1] >= '0' && nm[1] <= '9' && nm[2] == '-' &&
+            strcmp(nm + len - 3, ".md") == 0)
+            snprintf(names[n++], sizeof names[0], "%s", nm);
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], (int (*)(const void *, const void *))strcmp);
+    for (int k = 0; k < n; k++) {
+        char path[1400];
+        snprintf(path, sizeof path, "%s/%.255s", dir, names[k]);
+        sf_lesson_opts o = {1, !standins, standins};
+        sf_lesson l;
+        sf_err e = sf_lesson_load(path, &o, &l);
+        if (!e.ok) fprintf(stderr, "%s\n", e.msg);
+        assert_true(e.ok);
+        for (int g = 0; g < SF_LANG_COUNT; g++) {
+            if (l.missing[g]) fprintf(stderr, "%s: %d steps without %s text\n", path, l.missing[g], sf_lang_name(g));
+            assert_int_equal(l.missing[g], 0);
+            assert_non_null(l.title[g]);
+        }
+        int asks = 0;
+        for (int i = 0; i < l.n_frames; i++) asks += l.frames[i].ask.state == 1;
+        if (atoi(names[k]) >= 4) assert_true(asks >= 1);
+        sf_lesson_free(&l);
+        /* and the command line, in both languages */
+        for (int g = 0; g < SF_LANG_COUNT; g++) {
+            char cmd[3000], extra[1100] = "";
+            if (standins) snprintf(extra, sizeof extra, "--skip-claims --models \"%s\"", standins);
+            snprintf(cmd, sizeof cmd, "\"%s\" lesson --check --strict --lang %s %s \"%s\" > /dev/null", SF_BINARY,
+                     sf_lang_name(g), extra, path);
+            assert_int_equal(system(cmd), 0);
+        }
+    }
+    assert_true(n >= 10);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_syntax_errors),
+        cmocka_unit_test(test_model_errors),
+        cmocka_unit_test(test_claims),
+        cmocka_unit_test(test_claim_on_trace),
+        cmocka_unit_test(test_forward_back_exact),
+        cmocka_unit_test(test_language_fallback),
+        cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_shipped_lessons),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
