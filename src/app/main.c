@@ -16,6 +16,17 @@ static const char usage[] =
     "         [--enc-layers N] [--dec-layers N] [--max-len N] [--pos sinusoidal|learned|none]\n"
     "         [--norm post|pre] [--act relu|gelu] [--tied 0|1] [--scale-emb 0|1] [--seed N] --out FILE\n"
     "                 write a randomly initialised model\n"
+    "  train  --task reverse|copy|sort|words|add --out FILE [--steps N] [--seed S] [--threads T]\n"
+    "         [--batch B] [--lr X] [--warmup N] [--save-every N] [--resume FILE] [--words FILE]\n"
+    "                 train a task's model (Ctrl-C saves and stops; --resume goes on)\n"
+    "  eval   --model FILE --task NAME [--n N] [--show K] [--words FILE]\n"
+    "                 greedy-decode N held-out examples; the last line is 'accuracy: X'\n"
+    "  render --model FILE --input TEXT [--step N] [--panel NAME] [--size 1920x1080] --out FILE.png\n"
+    "         [--font FILE] [--zoom Z] [--max-new N] [--temperature T] [--seed S]\n"
+    "                 draw what the window shows at step N (default: the last) into a PNG, no display needed\n"
+    "  gui    --model FILE --input TEXT [--size WxH] [--font FILE] [--zoom Z] [--max-new N] [--step N]\n"
+    "         [--out FILE.png]  (save the window's first frames and quit)\n"
+    "                 open the window and step through the model (press ? for the keys)\n"
 #ifdef HAVE_SF_LESSON
     "  lesson [--check] [--lang en|zh] [--strict] [--skip-claims] [--models DIR] FILE...\n"
     "                 check lessons against their models (--check), or print one lesson's steps\n"
@@ -33,6 +44,12 @@ static const command commands[] = {
     {"init", cmd_init},
 #ifdef HAVE_SF_LESSON
     {"lesson", cmd_lesson},
+#endif
+    {"train", cmd_train},
+    {"eval", cmd_eval},
+#ifdef HAVE_SF_VIZ
+    {"render", cmd_render},
+    {"gui", cmd_gui},
 #endif
 };
 

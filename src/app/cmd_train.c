@@ -1,0 +1,424 @@
+/* cmd_train.c - the `train` and `eval` subcommands: train a task's model from the command line with a
+ * live progress line, atomic checkpoints and clean Ctrl-C; measure it on held-out examples. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "model/checkpoint.h"
+#include "model/run.h"
+#include "train/backward.h"
+#include "train/tasks.h"
+#include "train/trainer.h"
+
+#define EXIT_INTERRUPTED 130
+
+static volatile sig_atomic_t interrupted = 0;
+
+/* Records a Ctrl-C (or SIGTERM); the training loop saves and stops at the end of its current step. */
+static void on_signal(int sig) {
+    (void)sig;
+    interrupted = 1;
+}
+
+/* Returns seconds on a monotonic clock. */
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Writes a duration as "1h02m", "3m05s" or "42s" into out. */
+static const char *fmt_duration(double s, char out[32]) {
+    if (!(s >= 0.0) || s > 1e7) s = 0.0;
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(out, 32, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+    else if (t >= 60) snprintf(out, 32, "%ldm%02lds", t / 60, t % 60);
+    else snprintf(out, 32, "%lds", t);
+    return out;
+}
+
+/* Returns success if a file can be created in the folder of path (by creating and removing a probe
+ * file there) and path is not a folder itself. */
+static sf_err check_writable(const char *path) {
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return sf_fail("%s: is a folder; expected a file name", path);
+    size_t n = strlen(path) + 48;
+    char *probe = malloc(n);
+    if (!probe) return sf_fail("%s: out of memory", path);
+    snprintf(probe, n, "%s.probe.%ld", path, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) {
+        sf_err e = sf_fail("%s: cannot write there: %s", path, strerror(errno));
+        free(probe);
+        return e;
+    }
+    close(fd);
+    unlink(probe);
+    free(probe);
+    return sf_ok();
+}
+
+/* Returns success if model m can be trained or evaluated on task t: same family, same alphabet. */
+static sf_err check_model_fits(const sf_model *m, const sf_task *t, const char *path) {
+    if (m->cfg.family != t->cfg.family)
+        return sf_fail("%s: is a %s model; task %s trains %s models", path, sf_family_name(m->cfg.family), t->name,
+                       sf_family_name(t->cfg.family));
+    size_t len;
+    char *alpha = sf_tokenizer_alphabet(&m->tok, &len);
+    int same = alpha && strcmp(alpha, t->alphabet) == 0;
+    sf_err e = same ? sf_ok()
+                    : sf_fail("%s: its alphabet \"%s\" is not task %s's \"%s\"", path, alpha ? alpha : "?", t->name,
+                              t->alphabet);
+    free(alpha);
+    if (e.ok && m->cfg.max_len < t->cfg.max_len)
+        e = sf_fail("%s: max_len %d is shorter than task %s's sequences (%d)", path, m->cfg.max_len, t->name,
+                    t->cfg.max_len);
+    return e;
+}
+
+/* Returns a malloc'd "<path>.opt": where the optimizer state of checkpoint path lives. */
+static char *state_path(const char *path) {
+    size_t n = strlen(path) + 5;
+    char *s = malloc(n);
+    if (s) snprintf(s, n, "%s.opt", path);
+    return s;
+}
+
+/* Saves the checkpoint and then its optimizer state, both atomically. */
+static sf_err save_all(const sf_trainer *tr, const char *out, const char *task, uint64_t seed, int batch) {
+    sf_err e = sf_checkpoint_save(tr->m, out);
+    if (!e.ok) return e;
+    char *sp = state_path(out);
+    if (!sp) return sf_fail("%s: out of memory", out);
+    e = sf_trainer_save_state(tr, sp, task, seed, batch);
+    free(sp);
+    return e;
+}
+
+typedef struct {
+    const char *task, *out, *resume, *words;
+    int steps, batch, threads, warmup, save_every;
+    int have_steps, have_seed, have_batch, have_lr, have_warmup;
+    int seed;
+    float lr;
+} train_args;
+
+/* Parses the train options into a; returns 0 (after printing why) on a bad option. */
+static int parse_train(int argc, char **argv, train_args *a) {
+    memset(a, 0, sizeof *a);
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i], *v;
+        int ok = 1;
+        if (strcmp(o, "--task") && strcmp(o, "--steps") && strcmp(o, "--seed") && strcmp(o, "--threads") &&
+            strcmp(o, "--batch") && strcmp(o, "--lr") && strcmp(o, "--warmup") && strcmp(o, "--out") &&
+            strcmp(o, "--resume") && strcmp(o, "--words") && strcmp(o, "--save-every")) {
+            fprintf(stderr, "stepformer train: unknown option '%s'\n", o);
+            return 0;
+        }
+        if (!(v = cli_value(argc, argv, &i))) return 0;
+        if (!strcmp(o, "--task")) a->task = v;
+        else if (!strcmp(o, "--out")) a->out = v;
+        else if (!strcmp(o, "--resume")) a->resume = v;
+        else if (!strcmp(o, "--words")) a->words = v;
+        else if (!strcmp(o, "--steps")) ok = a->have_steps = cli_int(o, v, 1, 100000000, &a->steps);
+        else if (!strcmp(o, "--seed")) ok = a->have_seed = cli_int(o, v, 0, 2147483647, &a->seed);
+        else if (!strcmp(o, "--threads")) ok = cli_int(o, v, 1, SF_TRAIN_CHUNKS, &a->threads);
+        else if (!strcmp(o, "--batch")) ok = a->have_batch = cli_int(o, v, 1, 65536, &a->batch);
+        else if (!strcmp(o, "--warmup")) ok = a->have_warmup = cli_int(o, v, 0, 100000000, &a->warmup);
+        else if (!strcmp(o, "--save-every")) ok = cli_int(o, v, 0, 100000000, &a->save_every);
+        else ok = a->have_lr = cli_float(o, v, 1e-7, 1.0, &a->lr);
+        if (!ok) return 0;
+    }
+    if (!a->task || !a->out) {
+        fprintf(stderr, "stepformer train: --task NAME and --out FILE are required (tasks: %s)\n", sf_task_list());
+        return 0;
+    }
+    return 1;
+}
+
+/* Builds the model to train: loaded from --resume (checked against the task) or freshly initialised. */
+static sf_err make_model(const train_args *a, const sf_task *t, sf_model *m) {
+    if (a->resume) {
+        sf_err e = sf_checkpoint_load(a->resume, m);
+        if (!e.ok) return e;
+        if (!(e = check_model_fits(m, t, a->resume)).ok) sf_model_free(m);
+        return e;
+    }
+    sf_tokenizer tok;
+    sf_err e = sf_tokenizer_build(&tok, t->alphabet, strlen(t->alphabet));
+    if (!e.ok) return e;
+    if (!(e = sf_model_build(m, &t->cfg)).ok) {
+        sf_tokenizer_free(&tok);
+        return e;
+    }
+    m->tok = tok;
+    sf_model_init_random(m, (unsigned long long)a->seed);
+    return sf_ok();
+}
+
+/* Prints the progress line: redrawn in place on a terminal, one line per report otherwise. */
+static void progress(int tty, long step, long total, double loss, double tok_s, double eta, int final) {
+    char eta_s[32];
+    if (tty) {
+        fprintf(stderr, "\rstep %ld/%ld  loss %.4f  %.0f tok/s  ETA %s\033[K%s", step, total, loss, tok_s,
+                fmt_duration(eta, eta_s), final ? "\n" : "");
+    } else {
+        fprintf(stderr, "step %ld/%ld  loss %.4f  %.0f tok/s  ETA %s\n", step, total, loss, tok_s,
+                fmt_duration(eta, eta_s));
+    }
+    fflush(stderr);
+}
+
+/* `stepformer train`: see the usage text in main.c. */
+int cmd_train(int argc, char **argv) {
+    train_args a;
+    if (!parse_train(argc, argv, &a)) return 2;
+    sf_task task;
+    sf_err e = sf_task_open(&task, a.task, a.words);
+    if (!e.ok) return cli_fail(e);
+    if (!(e = check_writable(a.out)).ok) { sf_task_close(&task); return cli_fail(e); }
+
+    sf_model m;
+    if (!(e = make_model(&a, &task, &m)).ok) { sf_task_close(&task); return cli_fail(e); }
+    sf_adamw_cfg oc = sf_adamw_defaults(a.have_steps ? a.steps : task.recipe.steps);
+    oc.lr = a.have_lr ? a.lr : task.recipe.lr;
+    /* short runs warm up for a tenth of their steps at most */
+    int short_warmup = oc.total / 10 > 0 ? oc.total / 10 : 1;
+    oc.warmup = a.have_warmup ? a.warmup : task.recipe.warmup < short_warmup ? task.recipe.warmup : short_warmup;
+    int batch = a.have_batch ? a.batch : task.recipe.batch;
+    uint64_t seed = (uint64_t)a.seed;
+    sf_trainer tr;
+    if (!(e = sf_trainer_init(&tr, &m, &oc, a.threads)).ok) { sf_model_free(&m); sf_task_close(&task); return cli_fail(e); }
+
+    if (a.resume) { /* continue the run: optimizer state and position from the sidecar, if there is one */
+        char *sp = state_path(a.resume);
+        struct stat st;
+        if (sp && stat(sp, &st) == 0) {
+            uint64_t s_seed;
+            int s_batch;
+            e = sf_trainer_load_state(&tr, sp, task.name, &s_seed, &s_batch);
+            if (e.ok) {
+                if (!a.have_seed) seed = s_seed;
+                if (!a.have_batch) batch = s_batch;
+                if (a.have_steps) tr.opt.cfg.total = a.steps;
+                if (a.have_lr) tr.opt.cfg.lr = a.lr;
+                if (a.have_warmup) tr.opt.cfg.warmup = a.warmup;
+                if (tr.step >= tr.opt.cfg.total)
+                    e = sf_fail("%s: already trained %ld of %d steps; pass a larger --steps to go on", a.resume,
+                                tr.step, tr.opt.cfg.total);
+            }
+        } else if (sp) {
+            fprintf(stderr, "stepformer train: no optimizer state %s; continuing from the weights with a fresh "
+                            "optimizer and schedule\n", sp);
+        }
+        free(sp);
+        if (!e.ok) { sf_trainer_free(&tr); sf_model_free(&m); sf_task_close(&task); return cli_fail(e); }
+    }
+
+    long total = tr.opt.cfg.total, start = tr.step;
+    sf_example *ex = malloc((size_t)batch * sizeof *ex);
+    if (!ex) { sf_trainer_free(&tr); sf_model_free(&m); sf_task_close(&task); return cli_fail(sf_fail("out of memory")); }
+    /* from here on Ctrl-C (or SIGTERM) asks the loop to save and stop */
+    interrupted = 0;
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    int tty = isatty(STDERR_FILENO);
+    long report_every = total / 20 > 0 ? total / 20 : 1;
+    printf("training %s: %s model, %zu parameters, d_model %d, %d heads, d_ff %d, %d+%d layers; "
+           "%ld steps of %d examples, lr %g, seed %llu, %d thread%s%s\n",
+           task.name, sf_family_name(m.cfg.family), m.n_params, m.cfg.d_model, m.cfg.n_heads, m.cfg.d_ff,
+           m.cfg.n_enc_layers, m.cfg.n_dec_layers, total, batch, (double)tr.opt.cfg.lr, (unsigned long long)seed,
+           tr.n_threads, tr.n_threads == 1 ? "" : "s", start ? " (resumed)" : "");
+    fflush(stdout);
+
+    double t0 = now_seconds(), last_draw = 0.0, loss_avg = NAN;
+    long tokens = 0;
+    sf_step_stats st = {0};
+    while (tr.step < total && !interrupted) {
+        sf_task_batch(&task, seed, tr.step, ex, batch);
+        if (!(e = sf_trainer_step(&tr, ex, batch, &st)).ok) break;
+        tokens += st.tokens;
+        loss_avg = isnan(loss_avg) ? st.loss : 0.9 * loss_avg + 0.1 * st.loss;
+        double t = now_seconds() - t0, rate = (double)(tr.step - start) / t;
+        double eta = rate > 0 ? (double)(total - tr.step) / rate : 0.0;
+        if ((tty && (t - last_draw > 0.2 || tr.step == total)) || (!tty && (tr.step % report_every == 0 || tr.step == total))) {
+            progress(tty, tr.step, total, loss_avg, (double)tokens / t, eta, tr.step == total);
+            last_draw = t;
+        }
+        if (a.save_every > 0 && tr.step % a.save_every == 0 && tr.step < total)
+            if (!(e = save_all(&tr, a.out, task.name, seed, batch)).ok) break;
+    }
+    double elapsed = now_seconds() - t0;
+    if (tty && tr.step < total) fputc('\n', stderr);
+    int status = 0;
+    if (!e.ok) {
+        status = cli_fail(e);
+        fprintf(stderr, "stepformer train: stopped at step %ld; %s was not written by this failure\n", tr.step, a.out);
+    } else if (!(e = save_all(&tr, a.out, task.name, seed, batch)).ok) {
+        status = cli_fail(e);
+    } else if (interrupted) {
+        printf("interrupted at step %ld of %ld after %.1f s; saved %s (continue with --resume %s)\n", tr.step, total,
+               elapsed, a.out, a.out);
+        status = EXIT_INTERRUPTED;
+    } else {
+        printf("done: %ld steps in %.1f s (%.0f tokens/s), final loss %.4f; saved %s\n", tr.step - start, elapsed,
+               (double)tokens / elapsed, st.loss, a.out);
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    free(ex);
+    sf_trainer_free(&tr);
+    sf_model_free(&m);
+    sf_task_close(&task);
+    return status;
+}
+
+/* ---- eval ------------------------------------------------------------------------------------- */
+
+/* Prints held-out loss per character against the unigram baseline (words), a few sampled words, and
+ * the teacher-forced next-character accuracy as the final `accuracy:` line. */
+static int eval_lm(const sf_model *m, const sf_task *t, int n) {
+    int V = m->cfg.vocab_size;
+    sf_seq s;
+    sf_err e = sf_seq_build(&s, &m->cfg);
+    if (!e.ok) return cli_fail(e);
+    double *uni = malloc((size_t)V * sizeof *uni);
+    if (!uni || !sf_task_unigram(t, uni, V)) {
+        free(uni);
+        sf_seq_free(&s);
+        return cli_fail(sf_fail("out of memory"));
+    }
+    double loss = 0.0, uloss = 0.0;
+    long right = 0, tokens = 0;
+    for (int i = 0; i < n; i++) {
+        sf_example ex;
+        sf_task_example(t, SF_SPLIT_HELDOUT, sf_task_key(0xE7A1ull, 0, (uint64_t)i), &ex);
+        int counted = 0;
+        loss += sf_forward_loss(m, &s, ex.src, 0, ex.in, ex.tgt, ex.n, &counted);
+        tokens += counted;
+        for (int p = 0; p < ex.n; p++) {
+            if (ex.tgt[p] == SF_TOK_PAD) continue;
+            uloss -= log(uni[ex.tgt[p]]);
+            right += sf_argmax(s.logits + (size_t)p * V, V) == ex.tgt[p];
+        }
+    }
+    loss /= (double)tokens;
+    uloss /= (double)tokens;
+    printf("task %s: %d held-out words (of %d), %ld characters (each word's letters and its end)\n", t->name, n,
+           t->n_held, tokens);
+    printf("held-out loss: %.4f nats/char (%.3f bits/char, perplexity %.2f)\n", loss, loss / log(2.0), exp(loss));
+    printf("unigram baseline: %.4f nats/char (%.3f bits/char, perplexity %.2f)\n", uloss, uloss / log(2.0),
+           exp(uloss));
+    printf("samples at temperature 1:");
+    for (int k = 0; k < 10; k++) {
+        sf_run_opts o = {0};
+        o.input = "";
+        o.sampler.temperature = 1.0f;
+        o.seed = (uint64_t)k + 1;
+        int np;
+        if (sf_run(m, &s, &o, &np).ok) {
+            char word[SF_TASK_MAX_LEN * 8];
+            sf_task_text(t, s.dec.ids + np, s.n_tgt - np, word, sizeof word);
+            printf(" %s", word);
+        }
+    }
+    printf("\nnext-character accuracy (teacher-forced, held-out words):\naccuracy: %.3f\n",
+           (double)right / (double)tokens);
+    free(uni);
+    sf_seq_free(&s);
+    return 0;
+}
+
+/* Greedy-decodes n held-out examples; prints a few, the per-token accuracy and, last, the exact-match
+ * accuracy as `accuracy: X`. */
+static int eval_greedy(const sf_model *m, const sf_task *t, int n, int show) {
+    sf_seq s;
+    sf_err e = sf_seq_build(&s, &m->cfg);
+    if (!e.ok) return cli_fail(e);
+    long tok_right = 0, tok_total = 0;
+    int exact = 0;
+    printf("task %s: %d held-out examples, greedy decoding\n", t->name, n);
+    for (int i = 0; i < n; i++) {
+        sf_example ex;
+        sf_task_example(t, SF_SPLIT_HELDOUT, sf_task_key(0xE7A1ull, 0, (uint64_t)i), &ex);
+        int got[SF_TASK_MAX_LEN];
+        int ng = sf_greedy(m, &s, &ex, got, SF_TASK_MAX_LEN);
+        if (ng < 0) {
+            sf_seq_free(&s);
+            return cli_fail(sf_fail("example %d does not fit the model", i));
+        }
+        const int *want = ex.tgt + ex.n_prompt - 1; /* what generation should produce, <eos> included */
+        int nw = ex.n - ex.n_prompt + 1, ok = ng == nw;
+        for (int k = 0; k < nw; k++) {
+            int hit = k < ng && got[k] == want[k];
+            tok_right += hit;
+            ok &= hit;
+        }
+        tok_total += nw;
+        exact += ok;
+        if (i < show) {
+            char in[SF_TASK_MAX_LEN * 8], w[SF_TASK_MAX_LEN * 8], g[SF_TASK_MAX_LEN * 8];
+            if (m->cfg.family == SF_FAMILY_ENCDEC) sf_task_text(t, ex.src, ex.n_src, in, sizeof in);
+            else sf_task_text(t, ex.in + 1, ex.n_prompt - 1, in, sizeof in);
+            sf_task_text(t, want, nw, w, sizeof w);
+            sf_task_text(t, got, ng, g, sizeof g);
+            printf("  %-14s -> %-20s %s\n", in, g, ok ? "ok" : w);
+        }
+    }
+    sf_seq_free(&s);
+    printf("per-token accuracy: %.4f (%ld of %ld tokens)\n", (double)tok_right / (double)tok_total, tok_right, tok_total);
+    printf("exact matches: %d of %d\n", exact, n);
+    printf("accuracy: %.3f\n", (double)exact / (double)n);
+    return 0;
+}
+
+/* `stepformer eval`: see the usage text in main.c. */
+int cmd_eval(int argc, char **argv) {
+    const char *model = NULL, *task_name = NULL, *words = NULL;
+    int n = 1000, show = 5;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i], *v;
+        int ok = 1;
+        if (strcmp(o, "--model") && strcmp(o, "--task") && strcmp(o, "--n") && strcmp(o, "--words") &&
+            strcmp(o, "--show")) {
+            fprintf(stderr, "stepformer eval: unknown option '%s'\n", o);
+            return 2;
+        }
+        if (!(v = cli_value(argc, argv, &i))) return 2;
+        if (!strcmp(o, "--model")) model = v;
+        else if (!strcmp(o, "--task")) task_name = v;
+        else if (!strcmp(o, "--words")) words = v;
+        else if (!strcmp(o, "--n")) ok = cli_int(o, v, 1, 1000000, &n);
+        else ok = cli_int(o, v, 0, 1000000, &show);
+        if (!ok) return 2;
+    }
+    if (!model || !task_name) {
+        fprintf(stderr, "stepformer eval: --model FILE and --task NAME are required (tasks: %s)\n", sf_task_list());
+        return 2;
+    }
+    sf_task task;
+    sf_err e = sf_task_open(&task, task_name, words);
+    if (!e.ok) return cli_fail(e);
+    sf_model m;
+    if (!(e = sf_checkpoint_load(model, &m)).ok) { sf_task_close(&task); return cli_fail(e); }
+    int status;
+    if (!(e = check_model_fits(&m, &task, model)).ok) status = cli_fail(e);
+    else if (strcmp(task.name, "words") == 0) status = eval_lm(&m, &task, n);
+    else status = eval_greedy(&m, &task, n, show);
+    sf_model_free(&m);
+    sf_task_close(&task);
+    return status;
+}

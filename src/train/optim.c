@@ -1,0 +1,106 @@
+/* optim.c - AdamW with decoupled weight decay, warmup + cosine schedule, gradient-norm clipping. */
+#include "optim.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Returns the defaults documented in optim.h for a schedule of `total` steps. */
+sf_adamw_cfg sf_adamw_defaults(int total) {
+    sf_adamw_cfg c;
+    c.lr = 1e-3f;
+    c.min_lr_frac = 0.1f;
+    c.warmup = 100;
+    c.total = total;
+    c.beta1 = 0.9f;
+    c.beta2 = 0.98f;
+    c.eps = 1e-8f;
+    c.weight_decay = 0.01f;
+    c.clip = 1.0f;
+    return c;
+}
+
+/* Returns 1 for the matrices of linear layers: rank 2 and not an embedding table. */
+int sf_adamw_decays(const char *name, int rank) {
+    if (rank != 2) return 0; /* biases and LayerNorm gains/biases are rank 1 */
+    return strcmp(name, "tok_emb") != 0 && strcmp(name, "pos_emb") != 0;
+}
+
+/* Allocates the moments (zero) and the per-float decay mask from the model's tensor table. */
+sf_err sf_adamw_init(sf_adamw *o, const sf_model *m, const sf_adamw_cfg *cfg) {
+    memset(o, 0, sizeof *o);
+    if (cfg->total < 1) return sf_fail("optimizer: the schedule needs at least one step");
+    if (!(cfg->lr > 0.0f) || !isfinite(cfg->lr)) return sf_fail("optimizer: learning rate must be positive");
+    o->cfg = *cfg;
+    o->n = m->n_params;
+    o->m = calloc(o->n, sizeof *o->m);
+    o->v = calloc(o->n, sizeof *o->v);
+    o->decay = calloc(o->n, 1);
+    if (!o->m || !o->v || !o->decay) {
+        sf_adamw_free(o);
+        return sf_fail("optimizer: out of memory for %zu parameters", m->n_params);
+    }
+    for (int i = 0; i < m->n_table; i++) {
+        const sf_param *p = &m->table[i];
+        if (sf_adamw_decays(p->name, p->rank)) memset(o->decay + p->offset, 1, p->count);
+    }
+    return sf_ok();
+}
+
+/* Frees the moments and the mask; safe on a zeroed or already freed optimizer. */
+void sf_adamw_free(sf_adamw *o) {
+    free(o->m);
+    free(o->v);
+    free(o->decay);
+    o->m = o->v = NULL;
+    o->decay = NULL;
+}
+
+/* Returns the scheduled learning rate for 0-based step `step`. */
+float sf_lr_at(const sf_adamw_cfg *c, long step) {
+    if (step < c->warmup) return c->lr * (float)(step + 1) / (float)c->warmup;
+    long span = (long)c->total - 1 - c->warmup;
+    double progress = span > 0 ? (double)(step - c->warmup) / (double)span : 1.0;
+    if (progress > 1.0) progress = 1.0;
+    double lo = (double)c->lr * c->min_lr_frac;
+    return (float)(lo + 0.5 * ((double)c->lr - lo) * (1.0 + cos(3.14159265358979323846 * progress)));
+}
+
+/* Returns sqrt(sum grad^2) accumulated in double in index order. */
+double sf_grad_norm(const float *grad, size_t n) {
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += (double)grad[i] * grad[i];
+    return sqrt(s);
+}
+
+/* Returns the norm before clipping, after scaling grad down to max_norm if it was larger. */
+double sf_grad_clip(float *grad, size_t n, float max_norm) {
+    double norm = sf_grad_norm(grad, n);
+    if (max_norm > 0.0f && norm > max_norm) {
+        float scale = (float)((double)max_norm / (norm + 1e-6));
+        for (size_t i = 0; i < n; i++) grad[i] *= scale;
+    }
+    return norm;
+}
+
+/* Updates params in place with one AdamW step at learning rate lr. */
+void sf_adamw_step(sf_adamw *o, float *params, const float *grad, float lr) {
+    const sf_adamw_cfg *c = &o->cfg;
+    o->t++;
+    float b1 = c->beta1, b2 = c->beta2;
+    /* the scalars in double, as torch computes them in Python */
+    double bc1 = 1.0 - pow((double)b1, (double)o->t);
+    double bc2 = 1.0 - pow((double)b2, (double)o->t);
+    float step_size = (float)((double)lr / bc1);
+    float bc2_sqrt = (float)sqrt(bc2);
+    float decay = (float)(1.0 - (double)lr * c->weight_decay);
+    for (size_t i = 0; i < o->n; i++) {
+        float g = grad[i];
+        float p = params[i];
+        if (o->decay[i]) p *= decay;
+        float m = o->m[i] = b1 * o->m[i] + (1.0f - b1) * g;
+        float v = o->v[i] = b2 * o->v[i] + (1.0f - b2) * g * g;
+        float denom = sqrtf(v) / bc2_sqrt + c->eps;
+        params[i] = p - step_size * (m / denom);
+    }
+}

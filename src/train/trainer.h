@@ -1,0 +1,62 @@
+/* trainer.h - batched training steps on several threads with results independent of the thread count,
+ * held-out evaluation, and the optimizer-state sidecar that lets a run resume bit for bit.
+ *
+ * Determinism: a batch of B examples is cut into a fixed number of chunks (SF_TRAIN_CHUNKS, or B if
+ * smaller) that depends only on B. Each chunk sums its examples' gradients, in order, into its own
+ * buffer; any thread may compute any chunk; then the chunk buffers are added in chunk order. So 1, 2
+ * or 8 threads give the same bits. (The same holds for the loss, summed in double per chunk.) */
+#ifndef SF_TRAINER_H
+#define SF_TRAINER_H
+
+#include <stdint.h>
+
+#include "core/err.h"
+#include "model/model.h"
+#include "optim.h"
+#include "tasks.h"
+
+#define SF_TRAIN_CHUNKS 8
+
+typedef struct {
+    sf_model *m;        /* the model being trained (not owned) */
+    sf_adamw opt;       /* AdamW state; opt.cfg holds the schedule */
+    int n_threads;      /* threads used for the per-example passes */
+    sf_seq *act, *gact; /* (n_threads) one activation record and one activation-gradient record each */
+    float *chunk_grad;  /* (SF_TRAIN_CHUNKS, n_params) per-chunk gradient sums */
+    float *grad;        /* (n_params) the batch gradient: chunk sums added in order, / counted tokens */
+    long step;          /* optimizer steps done */
+} sf_trainer;
+
+/* What one step did. */
+typedef struct {
+    double loss;      /* mean cross-entropy per counted token, before the update */
+    long tokens;      /* counted (non-pad) target tokens in the batch */
+    double grad_norm; /* global gradient norm before clipping */
+    float lr;         /* learning rate used */
+} sf_step_stats;
+
+/* Prepares training of m with optimizer settings oc on `threads` threads (0: OpenMP's default). */
+sf_err sf_trainer_init(sf_trainer *tr, sf_model *m, const sf_adamw_cfg *oc, int threads);
+void sf_trainer_free(sf_trainer *tr);
+
+/* Runs forward and backward over ex(n), averages the gradient over the counted tokens, clips it and
+ * applies one AdamW update at the schedule's learning rate for tr->step; then advances tr->step.
+ * Fails (without updating) on an invalid example or a non-finite loss. */
+sf_err sf_trainer_step(sf_trainer *tr, const sf_example *ex, int n, sf_step_stats *st);
+
+/* Returns the mean loss per counted token over ex(n) (no gradients); *tokens receives the count. */
+double sf_trainer_loss(sf_trainer *tr, const sf_example *ex, int n, long *tokens);
+
+/* Greedy generation: feeds ex's first n_prompt decoder inputs (after encoding its source), then appends
+ * the argmax token (never <pad>, <bos> or <unk>) until <eos> or the record is full. Writes the generated
+ * tokens (the <eos> included if produced) to out(cap) and returns their count, or -1 on error. */
+int sf_greedy(const sf_model *m, sf_seq *s, const sf_example *ex, int *out, int cap);
+
+/* Writes the optimizer state (step, moments, run identity) atomically to path. */
+sf_err sf_trainer_save_state(const sf_trainer *tr, const char *path, const char *task, uint64_t seed, int batch);
+
+/* Reads a state written by sf_trainer_save_state into tr (whose model must have the same parameter
+ * count); *seed and *batch receive the run's values. Errors name the file and what did not match. */
+sf_err sf_trainer_load_state(sf_trainer *tr, const char *path, const char *task, uint64_t *seed, int *batch);
+
+#endif
