@@ -1,0 +1,25 @@
+/* viz_opts.h - the options the render and gui commands share, and opening the app they drive. */
+#ifndef SF_VIZ_OPTS_H
+#define SF_VIZ_OPTS_H
+
+#ifdef HAVE_SF_VIZ
+#include "viz/app.h"
+
+typedef struct {
+    const char *model, *input, *font, *out, *panel;
+    int w, h;          /* --size WxH */
+    int step;          /* --step N; -1 = the last step */
+    int max_new;       /* --max-new N */
+    int seed;          /* --seed S */
+    float temperature; /* --temperature T */
+    float zoom;        /* --zoom Z */
+} viz_opts;
+
+/* Parses the shared options (argv[1..]); returns 0 after printing an error naming `cmd`. */
+int viz_parse(const char *cmd, int argc, char **argv, viz_opts *o);
+
+/* Loads the model and fonts and initialises the app on renderer r; returns 0 after printing an error. */
+int viz_open(const viz_opts *o, SDL_Renderer *r, vz_app *a);
+#endif
+
+#endif

@@ -1,0 +1,334 @@
+/* app.c - the event handling and frame drawing shared by the window, the render command and tests. */
+#include "app.h"
+
+#include <SDL2/SDL_image.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "panels.h"
+
+/* Runs the model on a->input into the record and rebuilds the trace and the schedule. */
+static sf_err rerun(vz_app *a) {
+    sf_run_opts o;
+    memset(&o, 0, sizeof o);
+    o.input = a->input;
+    o.max_new = a->max_new;
+    o.sampler.temperature = a->v.temperature;
+    o.seed = a->seed;
+    int n_prompt = 0;
+    sf_err e = sf_run(&a->m, &a->s, &o, &n_prompt);
+    if (!e.ok) return e;
+    sf_trace_free(&a->tr);
+    sf_schedule_free(&a->sched);
+    if (!(e = sf_trace_build(&a->tr, &a->m, &a->s)).ok) return e;
+    if (!(e = sf_schedule_build(&a->sched, &a->m.cfg, a->s.n_src, a->s.n_tgt)).ok) return e;
+    a->v.n_prompt = n_prompt;
+    a->v.input = a->input;
+    a->ctx.generation++;
+    int step = a->v.step;
+    if (step >= a->sched.n) step = a->sched.n - 1;
+    vz_app_goto(a, step < 0 ? 0 : step);
+    return sf_ok();
+}
+
+sf_err vz_app_init(vz_app *a, SDL_Renderer *r, const vz_font_paths *fp, sf_model *m, const char *input,
+                   const vz_run_cfg *rc) {
+    memset(a, 0, sizeof *a);
+    a->m = *m;
+    memset(m, 0, sizeof *m);
+    a->r = r;
+    a->zoom = 1.0f;
+    a->only = -1;
+    a->max_new = rc ? rc->max_new : 12;
+    a->seed = rc ? rc->seed : 0;
+    a->v.temperature = rc ? rc->temperature : 0.0f;
+    sf_err e = vz_text_create(&a->text, r, fp);
+    if (!e.ok) { sf_model_free(&a->m); return e; }
+    if (!(e = vz_ctx_init(&a->ctx, r, a->text)).ok) { vz_app_free(a); return e; }
+    if (!(e = sf_seq_build(&a->s, &a->m.cfg)).ok) { vz_app_free(a); return e; }
+    a->v.m = &a->m;
+    a->v.s = &a->s;
+    a->v.tr = &a->tr;
+    a->v.sched = &a->sched;
+    a->v.heat_zoom = 1.0f;
+    a->v.focus_panel = -1;
+    vz_view_init_blocks(&a->v);
+    snprintf(a->input, sizeof a->input, "%s", input ? input : "");
+    if (!(e = rerun(a)).ok) { vz_app_free(a); return e; }
+    return sf_ok();
+}
+
+void vz_app_free(vz_app *a) {
+    vz_ctx_free(&a->ctx);
+    if (a->text) vz_text_destroy(a->text);
+    sf_trace_free(&a->tr);
+    sf_schedule_free(&a->sched);
+    if (a->s.mem) sf_seq_free(&a->s);
+    sf_model_free(&a->m);
+    memset(a, 0, sizeof *a);
+}
+
+/* Shows a message in the top bar for a few seconds. */
+static void say(vz_app *a, const char *msg) {
+    snprintf(a->status, sizeof a->status, "%.700s", msg);
+    a->status_ms = SDL_GetTicks();
+}
+
+sf_err vz_app_set_input(vz_app *a, const char *input) {
+    char old[sizeof a->input];
+    memcpy(old, a->input, sizeof old);
+    snprintf(a->input, sizeof a->input, "%s", input);
+    sf_err e = rerun(a);
+    if (!e.ok) { /* keep showing the last good run */
+        memcpy(a->input, old, sizeof old);
+        sf_err e2 = rerun(a);
+        (void)e2;
+    }
+    return e;
+}
+
+sf_err vz_app_set_model(vz_app *a, sf_model *m, const char *input) {
+    sf_model old_m = a->m;
+    sf_seq old_s = a->s;
+    char old_in[sizeof a->input];
+    memcpy(old_in, a->input, sizeof old_in);
+    a->m = *m;
+    memset(m, 0, sizeof *m);
+    sf_err e = sf_seq_build(&a->s, &a->m.cfg);
+    if (e.ok) {
+        snprintf(a->input, sizeof a->input, "%s", input ? input : "");
+        a->v.step = 0;
+        a->v.block = a->v.head = a->v.enlarged = 0;
+        vz_view_init_blocks(&a->v);
+        if ((e = rerun(a)).ok) {
+            sf_seq_free(&old_s);
+            sf_model_free(&old_m);
+            return e;
+        }
+        sf_seq_free(&a->s);
+    }
+    sf_model_free(&a->m); /* put the old model back and redo its run */
+    a->m = old_m;
+    a->s = old_s;
+    memcpy(a->input, old_in, sizeof old_in);
+    vz_view_init_blocks(&a->v);
+    sf_err e2 = rerun(a);
+    (void)e2;
+    return e;
+}
+
+void vz_app_goto(vz_app *a, int i) {
+    if (a->sched.n == 0) return;
+    if (i < 0) i = 0;
+    if (i >= a->sched.n) i = a->sched.n - 1;
+    a->v.step = i;
+    a->v.cur = a->sched.steps[i];
+    /* focus the attention block the cursor is in, or the last one it passed through */
+    for (int j = i; j >= 0; j--) {
+        sf_cursor c = a->sched.steps[j];
+        if (c.layer < 0 || (c.sublayer != SF_SUB_SELF && c.sublayer != SF_SUB_CROSS)) continue;
+        for (int b = 0; b < a->v.n_blocks; b++)
+            if (a->v.blocks[b].stack == c.phase && a->v.blocks[b].layer == c.layer && a->v.blocks[b].sub == c.sublayer)
+                a->v.block = b;
+        break;
+    }
+}
+
+/* Returns the index of the first step of the next token (or row) after the cursor's. */
+static int next_token_step(const vz_app *a) {
+    sf_cursor c = a->v.cur;
+    for (int i = a->v.step + 1; i < a->sched.n; i++) {
+        sf_cursor s = a->sched.steps[i];
+        if (s.phase != c.phase || (s.token != c.token && s.token >= 0 && (c.token < 0 || s.token > c.token) &&
+                                   s.layer == (c.phase == SF_STACK_DEC ? -1 : c.layer)))
+            return i;
+    }
+    return a->sched.n - 1;
+}
+
+/* Returns the first step of (stack, layer, sub), preferring the cursor's token; -1 if none. */
+static int block_step(const vz_app *a, int stack, int layer, int sub) {
+    int first = -1;
+    for (int i = 0; i < a->sched.n; i++) {
+        sf_cursor s = a->sched.steps[i];
+        if (s.phase != stack || s.layer != layer || s.sublayer != sub) continue;
+        if (first < 0) first = i;
+        if (s.token == a->v.cur.token && a->v.cur.phase == stack) return i;
+    }
+    return first;
+}
+
+/* Returns the first step of token `pos` of stack, or -1. */
+static int token_step(const vz_app *a, int stack, int pos) {
+    for (int i = 0; i < a->sched.n; i++)
+        if (a->sched.steps[i].phase == stack && a->sched.steps[i].token == pos) return i;
+    return -1;
+}
+
+/* Reruns the model at temperature t (clamped to [0, 3]) and says so in the top bar. */
+static void set_temperature(vz_app *a, float t) {
+    if (t < 0) t = 0;
+    if (t > 3) t = 3;
+    a->v.temperature = t;
+    sf_err e = rerun(a);
+    char msg[96];
+    if (!e.ok) say(a, e.msg);
+    else { snprintf(msg, sizeof msg, "temperature %.1f%s", (double)t, t == 0 ? " (greedy)" : ""); say(a, msg); }
+}
+
+/* Sets the whole interface's zoom, clamped to [0.5, 3]. */
+static void set_zoom(vz_app *a, float z) {
+    if (z < 0.5f) z = 0.5f;
+    if (z > 3.0f) z = 3.0f;
+    a->zoom = z;
+}
+
+/* Removes the last UTF-8 character of s. */
+static void pop_utf8(char *s) {
+    size_t n = strlen(s);
+    while (n > 0 && ((unsigned char)s[n - 1] & 0xC0) == 0x80) n--;
+    if (n > 0) n--;
+    s[n] = 0;
+}
+
+/* Handles an event while the input is being edited; returns 1 if it consumed it. */
+static int edit_event(vz_app *a, const SDL_Event *e) {
+    if (e->type == SDL_TEXTINPUT) {
+        size_t n = strlen(a->edit), k = strlen(e->text.text);
+        if (n + k < sizeof a->edit) memcpy(a->edit + n, e->text.text, k + 1);
+        return 1;
+    }
+    if (e->type != SDL_KEYDOWN) return 0;
+    switch (e->key.keysym.sym) {
+    case SDLK_BACKSPACE: pop_utf8(a->edit); return 1;
+    case SDLK_ESCAPE: a->editing = 0; SDL_StopTextInput(); say(a, "edit cancelled"); return 1;
+    case SDLK_RETURN: case SDLK_KP_ENTER: {
+        a->editing = 0;
+        SDL_StopTextInput();
+        sf_err err = vz_app_set_input(a, a->edit);
+        say(a, err.ok ? "input changed" : err.msg);
+        return 1;
+    }
+    default: return 1; /* while editing, other keys belong to the text (they arrive as SDL_TEXTINPUT) */
+    }
+}
+
+/* Handles one key press outside editing; returns 1 if the key is bound. */
+static int key_event(vz_app *a, const SDL_Keysym *k) {
+    int shift = (k->mod & KMOD_SHIFT) != 0;
+    switch (k->sym) {
+    case SDLK_RIGHT: case SDLK_SPACE: vz_app_goto(a, a->v.step + 1); return 1;
+    case SDLK_LEFT: vz_app_goto(a, a->v.step - 1); return 1;
+    case SDLK_n: vz_app_goto(a, next_token_step(a)); return 1;
+    case SDLK_r: vz_app_goto(a, 0); say(a, "reset"); return 1;
+    case SDLK_LEFTBRACKET: if (a->v.block > 0) a->v.block--; return 1;
+    case SDLK_RIGHTBRACKET: if (a->v.block + 1 < a->v.n_blocks) a->v.block++; return 1;
+    case SDLK_e:
+        a->editing = 1;
+        snprintf(a->edit, sizeof a->edit, "%s", a->input);
+        SDL_StartTextInput();
+        return 1;
+    case SDLK_t: set_temperature(a, a->v.temperature + (shift ? 0.1f : -0.1f)); return 1;
+    case SDLK_s: a->want_save = 1; return 1;
+    case SDLK_F11: a->want_fullscreen = !a->want_fullscreen; return 1;
+    case SDLK_PLUS: case SDLK_KP_PLUS: set_zoom(a, a->zoom * 1.15f); return 1;
+    case SDLK_EQUALS: if (shift) set_zoom(a, a->zoom * 1.15f); return 1;
+    case SDLK_MINUS: case SDLK_KP_MINUS: set_zoom(a, a->zoom / 1.15f); return 1;
+    case SDLK_QUESTION: a->v.help = !a->v.help; return 1;
+    case SDLK_SLASH: if (shift) { a->v.help = !a->v.help; return 1; } return 0;
+    case SDLK_q: a->quit = 1; return 1;
+    case SDLK_ESCAPE: if (a->v.help) a->v.help = 0; else a->quit = 1; return 1;
+    default:
+        if (k->sym >= SDLK_1 && k->sym <= SDLK_9) {
+            int h = (int)(k->sym - SDLK_1);
+            if (h < a->m.cfg.n_heads) a->v.head = h;
+            return 1;
+        }
+        return 0;
+    }
+}
+
+/* Handles a left click: focuses the panel under it and acts on the click region there; returns 1. */
+static int click_event(vz_app *a, int x, int y) {
+    for (int p = 0; p < VZ_P_COUNT; p++)
+        if (vz_rect_has(a->ctx.lay.r[p], x, y)) a->v.focus_panel = p;
+    const vz_click *c = vz_click_at(&a->ctx, x, y);
+    if (!c) return 1;
+    int i;
+    switch (c->kind) {
+    case VZ_CLICK_THUMB:
+        if (c->a >= 0 && c->a < a->v.n_blocks) a->v.block = c->a;
+        if (c->c == 1) a->v.enlarged = 1;                        /* a thumbnail: enlarge it */
+        else a->v.enlarged = a->v.head == c->b ? !a->v.enlarged : a->v.enlarged; /* a big head: toggle */
+        a->v.head = c->b;
+        return 1;
+    case VZ_CLICK_ARCH:
+        if ((i = block_step(a, c->a, c->b, c->c)) >= 0) vz_app_goto(a, i);
+        return 1;
+    case VZ_CLICK_TOKEN:
+        if ((i = token_step(a, c->a, c->b)) >= 0) vz_app_goto(a, i);
+        return 1;
+    default: return 1;
+    }
+}
+
+int vz_app_event(vz_app *a, const SDL_Event *e) {
+    if (a->editing && edit_event(a, e)) return 1;
+    switch (e->type) {
+    case SDL_QUIT: a->quit = 1; return 1;
+    case SDL_KEYDOWN: return key_event(a, &e->key.keysym);
+    case SDL_TEXTINPUT: /* '?' and '+' arrive here on layouts where they need a modifier */
+        if (!strcmp(e->text.text, "?")) { a->v.help = !a->v.help; return 1; }
+        return 0;
+    case SDL_MOUSEMOTION: a->ctx.mx = e->motion.x; a->ctx.my = e->motion.y; return 1;
+    case SDL_MOUSEBUTTONDOWN:
+        a->ctx.mx = e->button.x; a->ctx.my = e->button.y;
+        return e->button.button == SDL_BUTTON_LEFT ? click_event(a, e->button.x, e->button.y) : 0;
+    case SDL_MOUSEWHEEL: {
+        float z = a->v.heat_zoom * (e->wheel.y > 0 ? 1.25f : e->wheel.y < 0 ? 0.8f : 1.0f);
+        a->v.heat_zoom = z < 0.25f ? 0.25f : z > 8.0f ? 8.0f : z;
+        return 1;
+    }
+    default: return 0;
+    }
+}
+
+sf_err vz_app_save_png(vz_app *a, int w, int h, const char *path) {
+    SDL_Surface *s = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888);
+    if (!s) return sf_fail("png: %s", SDL_GetError());
+    sf_err e = sf_ok();
+    if (SDL_RenderReadPixels(a->r, NULL, SDL_PIXELFORMAT_ARGB8888, s->pixels, s->pitch) != 0)
+        e = sf_fail("png: cannot read the pixels back: %s", SDL_GetError());
+    else if (IMG_SavePNG(s, path) != 0)
+        e = sf_fail("%s: cannot write the PNG: %s", path, IMG_GetError());
+    SDL_FreeSurface(s);
+    return e;
+}
+
+void vz_app_frame(vz_app *a, int w, int h) {
+    a->frames++;
+    if (a->status[0] && SDL_GetTicks() - a->status_ms > 4000) a->status[0] = 0;
+    char edit_line[1100];
+    if (a->editing) {
+        const char *tail = a->edit; /* long inputs: show the end being typed (whole UTF-8 characters) */
+        size_t n = strlen(tail);
+        if (n > 48) {
+            tail += n - 48;
+            while (((unsigned char)*tail & 0xC0) == 0x80) tail++;
+        }
+        snprintf(edit_line, sizeof edit_line, "input: %s%s_   (Enter: run, Esc: cancel)", tail == a->edit ? "" : "...", tail);
+        a->v.status = edit_line;
+    } else {
+        a->v.status = a->status[0] ? a->status : NULL;
+    }
+    vz_draw_all(&a->ctx, &a->v, w, h, a->zoom, a->only);
+    a->v.status = NULL;
+    if (a->want_save) {
+        a->want_save = 0;
+        snprintf(a->saved, sizeof a->saved, "stepformer-step%d.png", a->v.step);
+        sf_err e = vz_app_save_png(a, w, h, a->saved);
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s%s", e.ok ? "saved " : "", e.ok ? a->saved : e.msg);
+        say(a, msg);
+    }
+}

@@ -1,0 +1,66 @@
+/* app.h - the interactive program as a value: a model, its traced run, the cursor and the view,
+ * advanced by one event at a time and drawn one frame at a time. The window (src/app/gui.c), the
+ * headless renderer (render command) and the tests all drive this same loop. */
+#ifndef VZ_APP_H
+#define VZ_APP_H
+
+#include <SDL2/SDL.h>
+
+#include "draw.h"
+#include "model/run.h"
+#include "view.h"
+
+typedef struct {
+    sf_model m;            /* owned */
+    sf_seq s;
+    sf_trace tr;
+    sf_schedule sched;
+    vz_view v;
+    vz_ctx ctx;
+    vz_text *text;
+    SDL_Renderer *r;
+    char input[1024];      /* the input text */
+    char edit[1024];       /* the text being edited while editing */
+    int editing;
+    int max_new;           /* most tokens to generate */
+    unsigned seed;
+    float zoom;            /* UI zoom: +/- keys */
+    int only;              /* draw only this panel (render --panel), or -1 */
+    int quit;              /* set by q / Esc / window close */
+    int want_fullscreen;   /* toggled by F11; the window owner applies it */
+    int want_save;         /* s: the next frame is written to a PNG */
+    char saved[256];       /* the last PNG written */
+    char status[768];      /* message shown in the top bar */
+    unsigned status_ms;    /* SDL_GetTicks() when the status was set; it shows for 4 s */
+    long frames;
+} vz_app;
+
+/* How the app runs the model: generation length, sampling seed and temperature (0 = greedy). */
+typedef struct { int max_new; unsigned seed; float temperature; } vz_run_cfg;
+
+/* Sets up an app drawing to r with the fonts fp, taking ownership of model m (even on failure),
+ * and runs it on input as rc says (NULL: 12 new tokens, greedy); the cursor starts at step 0. */
+sf_err vz_app_init(vz_app *a, SDL_Renderer *r, const vz_font_paths *fp, sf_model *m, const char *input,
+                   const vz_run_cfg *rc);
+void vz_app_free(vz_app *a);
+
+/* Replaces the model (taking ownership of m, even on failure) and runs it on input from step 0; on
+ * failure the app keeps the old model and run. For lessons that switch models. */
+sf_err vz_app_set_model(vz_app *a, sf_model *m, const char *input);
+
+/* Reruns the model on a new input (and the current temperature); keeps the cursor's step if it still exists. */
+sf_err vz_app_set_input(vz_app *a, const char *input);
+
+/* Moves the cursor to step i of the schedule (clamped); the focus follows it into attention blocks. */
+void vz_app_goto(vz_app *a, int i);
+
+/* Handles one event (keys, text input, mouse, window). Returns 1 if it changed anything. */
+int vz_app_event(vz_app *a, const SDL_Event *e);
+
+/* Draws one frame of a w x h target (and saves it as a PNG when asked). */
+void vz_app_frame(vz_app *a, int w, int h);
+
+/* Writes the current render target (w x h) to a PNG file. */
+sf_err vz_app_save_png(vz_app *a, int w, int h, const char *path);
+
+#endif

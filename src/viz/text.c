@@ -1,0 +1,208 @@
+/* text.c - the string texture cache: open addressing on (string, size, colour). */
+#include "text.h"
+
+#include <SDL2/SDL_ttf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/tokenizer.h"
+
+#define CACHE_CAP 4096 /* slots; a power of two */
+#define MAX_SIZES 24
+
+typedef struct {
+    char *s;            /* owned copy of the string; NULL for an empty slot */
+    unsigned hash;
+    int px;
+    uint32_t col;
+    SDL_Texture *tex;   /* NULL when the string renders to nothing */
+    int w, h;
+    long used;          /* frame of last use */
+} entry;
+
+typedef struct { int px; TTF_Font *main, *cjk; } sized_font;
+
+struct vz_text {
+    SDL_Renderer *r;
+    vz_font_paths paths;
+    sized_font fonts[MAX_SIZES];
+    int n_fonts;
+    entry *slots;
+    int count;
+    long frame, rasterised;
+};
+
+static int ttf_users; /* TTF_Init / TTF_Quit are reference counted here */
+
+sf_err vz_text_create(vz_text **out, SDL_Renderer *r, const vz_font_paths *fonts) {
+    *out = NULL;
+    if (!ttf_users && TTF_Init() != 0) return sf_fail("SDL_ttf: %s", TTF_GetError());
+    ttf_users++;
+    vz_text *t = calloc(1, sizeof *t);
+    if (t) t->slots = calloc(CACHE_CAP, sizeof *t->slots);
+    if (!t || !t->slots) {
+        if (t) free(t);
+        if (--ttf_users == 0) TTF_Quit();
+        return sf_fail("text cache: out of memory");
+    }
+    t->r = r;
+    t->paths = *fonts;
+    /* prove the main font opens now, so a bad --font fails at start-up with its name */
+    TTF_Font *probe = TTF_OpenFont(fonts->main, 12);
+    if (!probe) {
+        sf_err e = sf_fail("font %s: %s (install fonts-dejavu-core or pass --font FILE.ttf)", fonts->main,
+                           TTF_GetError());
+        vz_text_destroy(t);
+        return e;
+    }
+    TTF_CloseFont(probe);
+    *out = t;
+    return sf_ok();
+}
+
+/* Frees a cache entry's texture and string and empties the slot. */
+static void drop(entry *e) {
+    if (e->tex) SDL_DestroyTexture(e->tex);
+    free(e->s);
+    memset(e, 0, sizeof *e);
+}
+
+void vz_text_destroy(vz_text *t) {
+    if (!t) return;
+    for (int i = 0; i < CACHE_CAP; i++)
+        if (t->slots[i].s) drop(&t->slots[i]);
+    for (int i = 0; i < t->n_fonts; i++) {
+        if (t->fonts[i].main) TTF_CloseFont(t->fonts[i].main);
+        if (t->fonts[i].cjk) TTF_CloseFont(t->fonts[i].cjk);
+    }
+    free(t->slots);
+    free(t);
+    if (--ttf_users == 0) TTF_Quit();
+}
+
+/* Returns the fonts opened at pixel size px (opening them on first use), or NULL. */
+static sized_font *font_at(vz_text *t, int px) {
+    for (int i = 0; i < t->n_fonts; i++)
+        if (t->fonts[i].px == px) return &t->fonts[i];
+    if (t->n_fonts == MAX_SIZES) { /* recycle the oldest size; its strings stay cached as textures */
+        TTF_CloseFont(t->fonts[0].main);
+        if (t->fonts[0].cjk) TTF_CloseFont(t->fonts[0].cjk);
+        memmove(t->fonts, t->fonts + 1, (MAX_SIZES - 1) * sizeof *t->fonts);
+        t->n_fonts--;
+    }
+    sized_font *f = &t->fonts[t->n_fonts];
+    f->px = px;
+    f->main = TTF_OpenFont(t->paths.main, px);
+    f->cjk = t->paths.cjk[0] ? TTF_OpenFontIndex(t->paths.cjk, px, t->paths.cjk_index) : NULL;
+    if (!f->main) return NULL;
+    t->n_fonts++;
+    return f;
+}
+
+/* Returns the font to render s with: the CJK font when s has a CJK character the main font lacks. */
+static TTF_Font *font_for(const sized_font *f, const char *s) {
+    if (!f->cjk) return f->main;
+    size_t len = strlen(s), pos = 0;
+    while (pos < len) {
+        uint32_t cp;
+        if (!sf_utf8_decode(s, len, &pos, &cp)) { pos++; continue; }
+        if (cp >= 0x2E80 && (cp > 0xFFFF || !TTF_GlyphIsProvided(f->main, (Uint16)cp))) return f->cjk;
+    }
+    return f->main;
+}
+
+/* Returns the FNV-1a hash of (string, size, colour). */
+static unsigned hash_key(const char *s, int px, uint32_t col) {
+    unsigned h = 2166136261u;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    h = (h ^ (unsigned)px) * 16777619u;
+    return (h ^ col) * 16777619u;
+}
+
+/* Releases entries unused for a while (or everything, if that frees too little). */
+static void sweep(vz_text *t) {
+    for (int i = 0; i < CACHE_CAP; i++)
+        if (t->slots[i].s && t->slots[i].used < t->frame - 1) { drop(&t->slots[i]); t->count--; }
+    if (t->count > CACHE_CAP / 2)
+        for (int i = 0; i < CACHE_CAP; i++)
+            if (t->slots[i].s) { drop(&t->slots[i]); t->count--; }
+    /* re-insert the survivors so probing chains stay intact */
+    entry *old = t->slots;
+    entry *fresh = calloc(CACHE_CAP, sizeof *fresh);
+    if (!fresh) return;
+    for (int i = 0; i < CACHE_CAP; i++)
+        if (old[i].s) {
+            unsigned j = old[i].hash & (CACHE_CAP - 1);
+            while (fresh[j].s) j = (j + 1) & (CACHE_CAP - 1);
+            fresh[j] = old[i];
+        }
+    free(old);
+    t->slots = fresh;
+}
+
+/* Returns the cache entry for (s, px, col), rasterising it if new; NULL if it cannot be drawn. */
+static entry *lookup(vz_text *t, const char *s, int px, vz_rgba col) {
+    if (!s || !*s) return NULL;
+    if (px < 4) px = 4;
+    if (px > 400) px = 400;
+    uint32_t c = vz_rgba_argb(col);
+    unsigned h = hash_key(s, px, c), i = h & (CACHE_CAP - 1);
+    for (entry *e = &t->slots[i]; e->s; i = (i + 1) & (CACHE_CAP - 1), e = &t->slots[i])
+        if (e->hash == h && e->px == px && e->col == c && !strcmp(e->s, s)) { e->used = t->frame; return e; }
+    if (t->count >= CACHE_CAP * 3 / 4) {
+        sweep(t);
+        i = h & (CACHE_CAP - 1);
+        while (t->slots[i].s) i = (i + 1) & (CACHE_CAP - 1);
+    }
+    sized_font *f = font_at(t, px);
+    if (!f) return NULL;
+    entry *e = &t->slots[i];
+    e->s = malloc(strlen(s) + 1);
+    if (!e->s) return NULL;
+    strcpy(e->s, s);
+    e->hash = h; e->px = px; e->col = c; e->used = t->frame;
+    t->count++;
+    t->rasterised++;
+    SDL_Surface *surf = TTF_RenderUTF8_Blended(font_for(f, s), s, (SDL_Color){col.r, col.g, col.b, col.a});
+    if (surf) {
+        e->tex = SDL_CreateTextureFromSurface(t->r, surf);
+        e->w = surf->w;
+        e->h = surf->h;
+        SDL_FreeSurface(surf);
+        if (e->tex) SDL_SetTextureBlendMode(e->tex, SDL_BLENDMODE_BLEND);
+    }
+    return e;
+}
+
+int vz_text_draw(vz_text *t, const char *s, int px, vz_rgba col, int x, int y, int align) {
+    entry *e = lookup(t, s, px, col);
+    if (!e || !e->tex) return 0;
+    SDL_Rect d = {x, y, e->w, e->h};
+    if (align & VZ_CENTER) d.x -= e->w / 2;
+    else if (align & VZ_RIGHT) d.x -= e->w;
+    if (align & VZ_MIDDLE) d.y -= e->h / 2;
+    else if (align & VZ_BOTTOM) d.y -= e->h;
+    SDL_RenderCopy(t->r, e->tex, NULL, &d);
+    return e->w;
+}
+
+void vz_text_size(vz_text *t, const char *s, int px, int *w, int *h) {
+    entry *e = lookup(t, s, px, (vz_rgba){255, 255, 255, 255});
+    *w = e ? e->w : 0;
+    *h = e ? e->h : 0;
+}
+
+void vz_text_measure(vz_text *t, const char *s, int px, int *w, int *h) {
+    *w = *h = 0;
+    if (!s || !*s) return;
+    if (px < 4) px = 4;
+    if (px > 400) px = 400;
+    sized_font *f = font_at(t, px);
+    if (f) TTF_SizeUTF8(font_for(f, s), s, w, h);
+}
+
+void vz_text_frame(vz_text *t) { t->frame++; }
+
+long vz_text_rasterised(const vz_text *t) { return t->rasterised; }
+
+int vz_text_has_cjk(const vz_text *t) { return t->paths.cjk[0] != 0; }

@@ -1,0 +1,206 @@
+/* view.c - cursor visibility of trace rows, names and the built-in narration. */
+#include "view.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void vz_view_init_blocks(vz_view *v) {
+    const sf_config *c = &v->m->cfg;
+    v->n_blocks = 0;
+    for (int l = 0; l < c->n_enc_layers && v->n_blocks < VZ_MAX_BLOCKS; l++)
+        v->blocks[v->n_blocks++] = (vz_block){SF_STACK_ENC, l, SF_SUB_SELF};
+    for (int l = 0; l < c->n_dec_layers && v->n_blocks + 1 < VZ_MAX_BLOCKS; l++) {
+        v->blocks[v->n_blocks++] = (vz_block){SF_STACK_DEC, l, SF_SUB_SELF};
+        if (c->family == SF_FAMILY_ENCDEC) v->blocks[v->n_blocks++] = (vz_block){SF_STACK_DEC, l, SF_SUB_CROSS};
+    }
+    if (v->block >= v->n_blocks) v->block = 0;
+    if (v->head >= c->n_heads) v->head = 0;
+}
+
+/* Order of an op inside its sub-layer, as the schedule walks it. */
+static int op_rank(int op) {
+    switch (op) {
+    case SF_OP_TOK: case SF_OP_IN: case SF_OP_LN_F: case SF_OP_LOGITS: return 0;
+    case SF_OP_POS: case SF_OP_LN: case SF_OP_PROBS: return 1;
+    case SF_OP_SUM: case SF_OP_QKV: return 2;
+    case SF_OP_SCORES: case SF_OP_FFN1: return 3;
+    case SF_OP_SCALE: case SF_OP_ACT: return 4;
+    case SF_OP_MASK: case SF_OP_FFN2: return 5;
+    case SF_OP_SOFTMAX: return 6;
+    case SF_OP_WSUM: return 7;
+    case SF_OP_CONCAT: return 8;
+    case SF_OP_PROJ: return 9;
+    case SF_OP_RESID: return 10;
+    case SF_OP_NORM: return 11;
+    default: return 12;
+    }
+}
+
+typedef struct { int k[5]; } step_key;
+
+/* Returns a key that orders steps exactly as the schedule does (see cursor.c). */
+static step_key key_of(int n_layers, int stack, int token, int layer, int sub, int op) {
+    int lo = layer >= 0 ? layer : sub == SF_SUB_EMBED ? -1 : sub == SF_SUB_FINAL ? n_layers : n_layers + 1;
+    if (stack == SF_STACK_ENC) {
+        int stage = 0;
+        if (sub == SF_SUB_SELF) {
+            if (op == SF_OP_IN || op == SF_OP_LN || op == SF_OP_QKV) token = -1;
+            else stage = 1;
+        } else if (sub == SF_SUB_FFN) stage = 2;
+        return (step_key){{0, lo, stage, token, op_rank(op)}};
+    }
+    int so = sub == SF_SUB_CROSS ? 1 : sub == SF_SUB_FFN ? 2 : 0;
+    return (step_key){{1, token, lo, so, op_rank(op)}};
+}
+
+/* Returns 1 if step a comes at or before step b. */
+static int key_le(step_key a, step_key b) {
+    for (int i = 0; i < 5; i++)
+        if (a.k[i] != b.k[i]) return a.k[i] < b.k[i];
+    return 1;
+}
+
+int vz_row_visible(const vz_view *v, const sf_trace_entry *e, int row) {
+    const sf_config *c = &v->m->cfg;
+    int nl_e = e->stack == SF_STACK_ENC ? c->n_enc_layers : c->n_dec_layers;
+    int nl_c = v->cur.phase == SF_STACK_ENC ? c->n_enc_layers : c->n_dec_layers;
+    /* cross-attention keys and values come from the finished encoder: ready with the decoder's first token */
+    if (e->sublayer == SF_SUB_CROSS && e->op == SF_OP_QKV && e->len[0] == SF_AXIS_SRC && e->axis[0][0] == 'k')
+        row = 0;
+    step_key a = key_of(nl_e, e->stack, row, e->layer, e->sublayer, e->op);
+    step_key b = key_of(nl_c, v->cur.phase, v->cur.token, v->cur.layer, v->cur.sublayer, v->cur.op);
+    return key_le(a, b);
+}
+
+int vz_rows_visible(const vz_view *v, const sf_trace_entry *e, int n) {
+    int r = 0;
+    while (r < n && vz_row_visible(v, e, r)) r++;
+    return r;
+}
+
+const sf_trace_entry *vz_entry(const vz_view *v, const char *fmt, ...) {
+    char name[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    return sf_trace_find(v->tr, name);
+}
+
+const char *vz_block_prefix(vz_block b, char *out, int size) {
+    snprintf(out, (size_t)size, "%s.L%d.%s", b.stack == SF_STACK_ENC ? "enc" : "dec", b.layer,
+             b.sub == SF_SUB_CROSS ? "cross" : "self");
+    return out;
+}
+
+const char *vz_block_title(vz_block b, char *out, int size) {
+    const char *what = b.stack == SF_STACK_ENC ? "Encoder self-attention (every query sees every key)"
+                       : b.sub == SF_SUB_CROSS ? "Cross-attention (decoder queries, encoder keys)"
+                                               : "Decoder masked self-attention (no looking ahead)";
+    snprintf(out, (size_t)size, "%s, layer %d", what, b.layer);
+    return out;
+}
+
+int vz_view_query(const vz_view *v) {
+    if (v->n_blocks == 0) return -1;
+    vz_block b = v->blocks[v->block];
+    char p[32];
+    const sf_trace_entry *e = vz_entry(v, "%s.H%d.scores", vz_block_prefix(b, p, sizeof p), v->head);
+    if (!e) return -1;
+    int dims[2];
+    sf_trace_shape(v->tr, e, dims);
+    if (v->cur.phase == b.stack && v->cur.token >= 0 && v->cur.token < dims[0]) return v->cur.token;
+    int n = vz_rows_visible(v, e, dims[0]);
+    return n - 1;
+}
+
+/* Returns the short letter for an axis meaning ("query" -> "q"). */
+static const char *axis_short(const char *a) {
+    if (!strcmp(a, "query")) return "q";
+    if (!strcmp(a, "key")) return "k";
+    if (!strcmp(a, "position")) return "pos";
+    if (!strcmp(a, "channel")) return "c";
+    if (!strcmp(a, "head_dim")) return "d";
+    if (!strcmp(a, "hidden")) return "j";
+    if (!strcmp(a, "vocab")) return "id";
+    return a;
+}
+
+const char *vz_cell_name(const sf_trace_entry *e, int row, int col, char *out, int size) {
+    char head[16] = "", layer[16] = "", sub[16] = "";
+    const char *leaf = strrchr(e->name, '.');
+    leaf = leaf ? leaf + 1 : e->name;
+    if (e->layer >= 0) snprintf(layer, sizeof layer, " L%d", e->layer);
+    if (e->sublayer == SF_SUB_CROSS || e->sublayer == SF_SUB_FFN) snprintf(sub, sizeof sub, " %s", sf_sublayer_name(e->sublayer));
+    if (e->head >= 0) snprintf(head, sizeof head, " H%d", e->head);
+    if (e->rank == 2)
+        snprintf(out, (size_t)size, "%s%s%s%s %s[%s=%d,%s=%d]", e->stack == SF_STACK_ENC ? "enc" : "dec", layer, sub,
+                 head, leaf, axis_short(e->axis[0]), row, axis_short(e->axis[1]), col);
+    else
+        snprintf(out, (size_t)size, "%s%s%s%s %s[%s=%d]", e->stack == SF_STACK_ENC ? "enc" : "dec", layer, sub, head,
+                 leaf, axis_short(e->axis[0]), row);
+    return out;
+}
+
+const char *vz_op_sentence(const vz_view *v) {
+    int cross = v->cur.sublayer == SF_SUB_CROSS, ffn = v->cur.sublayer == SF_SUB_FFN;
+    int enc = v->cur.phase == SF_STACK_ENC;
+    switch (v->cur.op) {
+    case SF_OP_TOK: return "Look up the token's embedding: one learned row of the embedding matrix per token id.";
+    case SF_OP_POS: return "Make the position's encoding: the same token at another position gets a different vector.";
+    case SF_OP_SUM: return "Add token and position: this sum is where the residual stream starts.";
+    case SF_OP_IN: return "Take the residual stream as it enters this sub-layer.";
+    case SF_OP_LN: return "LayerNorm: shift each position's vector to mean 0 and scale it to variance 1, then apply a learned gain and bias.";
+    case SF_OP_QKV:
+        return cross ? "Project the decoder's vector to a query; keys and values come from the encoder's output."
+               : enc ? "Project every position to a query, a key and a value, for every head at once."
+                     : "Project the new token to a query, a key and a value; earlier keys and values wait in the KV cache.";
+    case SF_OP_SCORES: return "Score the query against every key it may see: a dot product per key.";
+    case SF_OP_SCALE: return "Divide the scores by the square root of the head size, so the softmax does not saturate.";
+    case SF_OP_MASK:
+        return enc || cross ? "No mask here: every key is visible to every query."
+                            : "Mask the future: keys after the query get minus infinity, so they receive no attention.";
+    case SF_OP_SOFTMAX: return "Softmax over the keys turns the scores into attention weights that are positive and sum to 1.";
+    case SF_OP_WSUM: return "Mix the values, each weighted by its attention: this is what the head passes on.";
+    case SF_OP_CONCAT: return "Put the heads' outputs side by side into one vector of the model's width.";
+    case SF_OP_PROJ: return ffn ? "Project the hidden layer back to the model's width." : "Project the concatenated heads with the output matrix W_O.";
+    case SF_OP_RESID: return "Add the sub-layer's result to the residual stream it started from.";
+    case SF_OP_NORM: return "LayerNorm after the residual addition (post-LN, as in the original paper).";
+    case SF_OP_FFN1: return "Feed-forward, first layer: widen each position's vector to d_ff hidden units.";
+    case SF_OP_ACT: return "Apply the non-linearity to every hidden unit.";
+    case SF_OP_FFN2: return "Feed-forward, second layer: back to the model's width.";
+    case SF_OP_LN_F: return "The final LayerNorm before the output head.";
+    case SF_OP_LOGITS: return "Output head: score every token of the vocabulary against the final vector.";
+    case SF_OP_PROBS: return "Softmax over the vocabulary: the probability of each possible next token.";
+    default: return "";
+    }
+}
+
+const char *vz_op_formula(const vz_view *v) {
+    switch (v->cur.op) {
+    case SF_OP_TOK: return v->m->cfg.scale_emb ? "x = E[id] * sqrt(d_model)" : "x = E[id]";
+    case SF_OP_POS:
+        return v->m->cfg.pos == SF_POS_SINUSOIDAL ? "PE(p, 2i) = sin(p / 10000^(2i/d)),  PE(p, 2i+1) = cos(p / 10000^(2i/d))"
+               : v->m->cfg.pos == SF_POS_LEARNED  ? "x_pos = P[p]  (a learned row per position)"
+                                                 : "no positional encoding";
+    case SF_OP_SUM: return "h0 = x_tok + x_pos";
+    case SF_OP_IN: return "x = h";
+    case SF_OP_LN: case SF_OP_NORM: case SF_OP_LN_F: return "LN(x) = g * (x - mean(x)) / sqrt(var(x) + eps) + b";
+    case SF_OP_QKV: return "q = x W_Q,   k = x W_K,   v = x W_V";
+    case SF_OP_SCORES: return "s_j = q . k_j";
+    case SF_OP_SCALE: return "s_j / sqrt(d_head)";
+    case SF_OP_MASK: return "s_j + m_j,   m_j = 0 if j <= i else -inf";
+    case SF_OP_SOFTMAX: return "a_j = exp(s_j) / sum_k exp(s_k)";
+    case SF_OP_WSUM: return "o = sum_j a_j v_j";
+    case SF_OP_CONCAT: return "o = [o_1 ; o_2 ; ... ; o_h]";
+    case SF_OP_PROJ: return v->cur.sublayer == SF_SUB_FFN ? "y = h W_2 + b_2" : "y = o W_O + b_O";
+    case SF_OP_RESID: return "h = x + y";
+    case SF_OP_FFN1: return "h = x W_1 + b_1";
+    case SF_OP_ACT: return v->m->cfg.act == SF_ACT_GELU ? "GELU(h) = h * Phi(h)  (tanh approximation)" : "ReLU(h) = max(0, h)";
+    case SF_OP_FFN2: return "y = h W_2 + b_2";
+    case SF_OP_LOGITS: return "z = h E^T";
+    case SF_OP_PROBS: return "p_i = exp(z_i / T) / sum_j exp(z_j / T)";
+    default: return "";
+    }
+}

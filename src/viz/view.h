@@ -1,0 +1,71 @@
+/* view.h - what the panels read: the model, its trace, the cursor, and the learner's focus.
+ * The application owns and changes it; panels only read it (and the trace through it). */
+#ifndef VZ_VIEW_H
+#define VZ_VIEW_H
+
+#include "model/cursor.h"
+#include "model/trace.h"
+#include "draw.h"
+
+#define VZ_MAX_BLOCKS (2 * 3 * 48)
+
+typedef struct { int stack, layer, sub; } vz_block; /* one attention sub-layer: (sf_stack, layer, sf_sublayer) */
+
+typedef struct {
+    const sf_model *m;
+    const sf_seq *s;
+    const sf_trace *tr;
+    const sf_schedule *sched;
+    sf_cursor cur;        /* the step the learner is at */
+    int step;             /* its index in sched */
+    int n_prompt;         /* decoder positions given rather than generated */
+    vz_block blocks[VZ_MAX_BLOCKS]; /* every attention sub-layer, in the order the model runs them */
+    int n_blocks;
+    int block;            /* focused block (index into blocks) */
+    int head;             /* focused head */
+    int enlarged;         /* 1: the attention panel shows only the focused head, large */
+    float temperature;    /* sampling temperature the run used */
+    float heat_zoom;      /* wheel zoom of the attention heatmaps (1 = fit) */
+    int focus_panel;      /* vz_panel the learner clicked last, or -1 */
+    const char *narration; /* a lesson's text, or NULL: then the panel explains the current op */
+    const char *narration_title; /* a lesson step's title shown above its text, or NULL */
+    vz_highlight hl[VZ_MAX_HIGHLIGHTS]; /* cells a lesson highlights */
+    int n_hl;
+    const char *input;    /* the input text */
+    int help;             /* 1: the help overlay is shown */
+    const char *status;   /* a transient message for the top bar, or NULL */
+} vz_view;
+
+/* Fills v->blocks from the model's configuration and resets the focus. */
+void vz_view_init_blocks(vz_view *v);
+
+/* Returns 1 if the cursor has reached the step that computes row `row` of entry e. */
+int vz_row_visible(const vz_view *v, const sf_trace_entry *e, int row);
+
+/* Returns how many leading rows (of n) of entry e the cursor has computed. */
+int vz_rows_visible(const vz_view *v, const sf_trace_entry *e, int n);
+
+/* Returns the trace entry named by the printf-style format, or NULL. */
+const sf_trace_entry *vz_entry(const vz_view *v, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Writes the trace name prefix of a block ("dec.L1.cross") into out; returns out. */
+const char *vz_block_prefix(vz_block b, char *out, int size);
+/* Writes a reader's title of a block ("Decoder masked self-attention, layer 1") into out; returns out. */
+const char *vz_block_title(vz_block b, char *out, int size);
+
+/* Returns the query row the scores panel shows for the focused block: the cursor's token when the
+ * cursor is in that stack, else the last computed row; -1 when no row is computed yet. */
+int vz_view_query(const vz_view *v);
+
+/* Writes "dec L1 H2 probs[q=3,k=1]" for a cell of an entry into out; returns out. */
+const char *vz_cell_name(const sf_trace_entry *e, int row, int col, char *out, int size);
+
+/* Returns one sentence saying what the cursor's operation computes, and its formula. */
+const char *vz_op_sentence(const vz_view *v);
+const char *vz_op_formula(const vz_view *v);
+
+#endif
