@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,8 @@
 #include "model/checkpoint.h"
 #include "model/model.h"
 #include "train/backward.h"
+
+#include "expect.h"
 
 #ifndef SF_FIXTURE_DIR
 #define SF_FIXTURE_DIR "tests/fixtures"
@@ -581,143 +582,10 @@ static void test_accumulates_and_ignores_scratch(void **state) {
 
 #define PT_ABS 1e-4
 #define PT_REL 1e-3
-#define MAX_IDS 256
-#define MAX_TENSORS 512
-
-typedef struct {
-    char name[64];
-    int rank, dims[2];
-    double *v;
-} grad_tensor;
-
-typedef struct {
-    double loss;
-    int n_src, n_in, n_tgt;
-    int src[MAX_IDS], in[MAX_IDS], tgt[MAX_IDS];
-    grad_tensor t[MAX_TENSORS];
-    int n_t;
-} grad_expect;
-
-static void grad_expect_free(grad_expect *x) {
-    for (int i = 0; i < x->n_t; i++) free(x->t[i].v);
-    free(x);
-}
-
-/* Returns the next whitespace-separated word at *p (NUL-terminated in place), skipping '#' comment
- * lines; NULL at the end. */
-static char *next_word(char **p) {
-    char *s = *p;
-    for (;;) {
-        while (*s && isspace((unsigned char)*s)) s++;
-        if (*s != '#') break;
-        while (*s && *s != '\n') s++;
-    }
-    if (!*s) { *p = s; return NULL; }
-    char *w = s;
-    while (*s && !isspace((unsigned char)*s)) s++;
-    if (*s) *s++ = '\0';
-    *p = s;
-    return w;
-}
-
-/* Parses the next word as an integer in [lo,hi] into *out; returns 0 if it is not one. */
-static int parse_long(char **p, long lo, long hi, long *out) {
-    char *w = next_word(p), *end;
-    if (!w) return 0;
-    long v = strtol(w, &end, 10);
-    if (*end || v < lo || v > hi) return 0;
-    *out = v;
-    return 1;
-}
-
-/* Parses the next word as a number into *out; returns 0 if it is not one. */
-static int parse_double(char **p, double *out) {
-    char *w = next_word(p), *end;
-    if (!w) return 0;
-    *out = strtod(w, &end);
-    return *end == '\0';
-}
-
-/* Parses "N id id ..." into ids; returns 0 on a malformed list. */
-static int parse_ids(char **p, int *ids, int *n) {
-    long k, v;
-    if (!parse_long(p, 1, MAX_IDS, &k)) return 0;
-    for (long i = 0; i < k; i++) {
-        if (!parse_long(p, 0, 1 << 20, &v)) return 0;
-        ids[i] = (int)v;
-    }
-    *n = (int)k;
-    return 1;
-}
-
-/* Returns the parsed grad_NAME.expect, or NULL (after printing where) if it is missing or malformed. */
-static grad_expect *grad_expect_load(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { print_error("cannot open %s\n", path); return NULL; }
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = size >= 0 ? malloc((size_t)size + 1) : NULL;
-    if (!text || fread(text, 1, (size_t)size, f) != (size_t)size) {
-        print_error("cannot read %s\n", path);
-        fclose(f);
-        free(text);
-        return NULL;
-    }
-    fclose(f);
-    text[size] = '\0';
-    grad_expect *x = calloc(1, sizeof *x);
-    char *p = text, *w;
-    int ok = 1, have_loss = 0;
-    while (ok && (w = next_word(&p))) {
-        if (!strcmp(w, "loss")) {
-            ok = have_loss = parse_double(&p, &x->loss);
-        } else if (!strcmp(w, "src")) {
-            ok = parse_ids(&p, x->src, &x->n_src);
-        } else if (!strcmp(w, "in")) {
-            ok = parse_ids(&p, x->in, &x->n_in);
-        } else if (!strcmp(w, "tgt")) {
-            ok = parse_ids(&p, x->tgt, &x->n_tgt);
-        } else if (!strcmp(w, "tensor") && x->n_t < MAX_TENSORS) {
-            grad_tensor *t = &x->t[x->n_t];
-            char *name = next_word(&p);
-            long rank, d = 0;
-            ok = name && strlen(name) < sizeof t->name && parse_long(&p, 1, 2, &rank);
-            if (!ok) break;
-            snprintf(t->name, sizeof t->name, "%s", name);
-            t->rank = (int)rank;
-            t->dims[1] = 1;
-            size_t count = 1;
-            for (int i = 0; ok && i < t->rank; i++) {
-                ok = parse_long(&p, 1, 1 << 16, &d);
-                t->dims[i] = (int)d;
-                count *= (size_t)d;
-            }
-            if (!ok) break;
-            t->v = malloc(count * sizeof *t->v);
-            x->n_t++;
-            for (size_t i = 0; ok && i < count; i++) ok = parse_double(&p, &t->v[i]);
-            if (!ok) print_error("%s: tensor %s: bad or missing value\n", path, t->name);
-        } else {
-            print_error("%s: unexpected word '%s'\n", path, w);
-            ok = 0;
-        }
-    }
-    free(text);
-    if (ok && (!have_loss || !x->n_in || x->n_in != x->n_tgt || !x->n_t)) {
-        print_error("%s: needs loss, in and tgt of equal length, and tensors\n", path);
-        ok = 0;
-    }
-    if (!ok) {
-        grad_expect_free(x);
-        return NULL;
-    }
-    return x;
-}
 
 /* Compares grad with every expected tensor; returns the number of tensors that are missing, misshapen
  * or off by more than PT_ABS + PT_REL |expected|, and the largest |diff| in *max_diff. */
-static int compare_grad(const sf_model *m, const float *grad, const grad_expect *x, const char *what, int verbose,
+static int compare_grad(const sf_model *m, const float *grad, const expect *x, const char *what, int verbose,
                         double *max_diff) {
     int failures = 0;
     double worst = 0;
@@ -726,7 +594,7 @@ static int compare_grad(const sf_model *m, const float *grad, const grad_expect 
         failures++;
     }
     for (int i = 0; i < x->n_t; i++) {
-        const grad_tensor *t = &x->t[i];
+        const expect_tensor *t = &x->t[i];
         const sf_param *p = sf_model_param(m, t->name);
         if (!p || p->rank != t->rank || p->dims[0] != t->dims[0] || (p->rank == 2 && p->dims[1] != t->dims[1])) {
             if (verbose) print_error("%s: %s is missing or has another shape\n", what, t->name);
@@ -753,20 +621,25 @@ static int compare_grad(const sf_model *m, const float *grad, const grad_expect 
 }
 
 /* Loads grad_NAME.sfm and grad_NAME.expect and returns the parsed expectations; fails the test on error. */
-static grad_expect *load_grad_fixture(const char *name, sf_model *m) {
+static expect *load_grad_fixture(const char *name, sf_model *m) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s.sfm", SF_FIXTURE_DIR, name);
     sf_err e = sf_checkpoint_load(path, m);
     if (!e.ok) fail_msg("%s", e.msg);
     snprintf(path, sizeof path, "%s/%s.expect", SF_FIXTURE_DIR, name);
-    grad_expect *x = grad_expect_load(path);
+    expect *x = expect_load(path);
+    if (x && (!x->has_loss || !x->n_in || x->n_in != x->n_tgt)) {
+        print_error("%s: needs loss, and in and tgt of equal length\n", path);
+        expect_free(x);
+        x = NULL;
+    }
     assert_non_null(x);
     assert_int_equal(x->n_src > 0, m->cfg.family == SF_FAMILY_ENCDEC);
     return x;
 }
 
 /* Returns a fresh gradient of the fixture's example; the loss and counted positions go to *loss, *counted. */
-static float *fixture_grad(const sf_model *m, const grad_expect *x, const int *tgt, float *loss, int *counted) {
+static float *fixture_grad(const sf_model *m, const expect *x, const int *tgt, float *loss, int *counted) {
     sf_seq act, gact;
     sf_err e = sf_seq_build(&act, &m->cfg);
     if (e.ok) e = sf_seq_build(&gact, &m->cfg);
@@ -781,7 +654,7 @@ static float *fixture_grad(const sf_model *m, const grad_expect *x, const int *t
 
 static void check_grad_fixture(const char *name) {
     sf_model m;
-    grad_expect *x = load_grad_fixture(name, &m);
+    expect *x = load_grad_fixture(name, &m);
     float loss;
     int counted, pads = 0;
     for (int t = 0; t < x->n_tgt; t++) pads += x->tgt[t] == SF_TOK_PAD;
@@ -797,7 +670,7 @@ static void check_grad_fixture(const char *name) {
     assert_true(dloss <= 1e-4 + 1e-5 * fabs(x->loss));
     assert_int_equal(failures, 0);
     free(g);
-    grad_expect_free(x);
+    expect_free(x);
     sf_model_free(&m);
 }
 
@@ -811,9 +684,9 @@ static void test_torch_gpt_post(void **state) { (void)state; check_grad_fixture(
 static void test_torch_comparison_catches_pad(void **state) {
     (void)state;
     sf_model m;
-    grad_expect *x = load_grad_fixture("grad_gpt_pre", &m);
-    int tgt[MAX_IDS];
-    memcpy(tgt, x->tgt, sizeof tgt);
+    expect *x = load_grad_fixture("grad_gpt_pre", &m);
+    int tgt[EXPECT_MAX_IDS];
+    memcpy(tgt, x->tgt, (size_t)x->n_tgt * sizeof *tgt);
     for (int t = 0; t < x->n_tgt; t++)
         if (tgt[t] == SF_TOK_PAD) tgt[t] = SF_TOK_FIRST_CHAR;
     float loss;
@@ -825,7 +698,7 @@ static void test_torch_comparison_catches_pad(void **state) {
     assert_true(failures > x->n_t / 2);
     assert_true(loss > x->loss + 1e-3);
     free(g);
-    grad_expect_free(x);
+    expect_free(x);
     sf_model_free(&m);
 }
 

@@ -1,7 +1,7 @@
 /* test_torch.c - the C forward pass against the PyTorch oracle (tests/make_fixtures.py).
  *
  * Each fixture is a checkpoint (NAME.sfm) and the values PyTorch computed for a fixed input
- * (NAME.expect: src / tgt token ids, then `tensor NAME RANK D0 [D1]` followed by the values).
+ * (NAME.expect, read by expect.c: src / tgt token ids, then the tensors).
  * For every fixture the decoder runs twice, sf_decode_full over the whole target and, from a fresh
  * record, sf_decode_step one token at a time; in both every expected tensor must exist in the trace,
  * have the expected shape and agree to an absolute 1e-5. */
@@ -11,7 +11,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,142 +20,13 @@
 #include "model/model.h"
 #include "model/trace.h"
 
+#include "expect.h"
+
 #ifndef SF_FIXTURE_DIR
 #define SF_FIXTURE_DIR "tests/fixtures"
 #endif
 
 #define TOL 1e-5
-#define MAX_IDS 4096
-#define MAX_TENSORS 1024
-
-/* ---- the .expect file ------------------------------------------------------------------------- */
-
-typedef struct {
-    char name[64];
-    int rank;
-    int dims[2];
-    double *v; /* product(dims) values, row-major */
-} expect_tensor;
-
-typedef struct {
-    int n_src, n_tgt; /* n_src is 0 when the file has no src line (gpt) */
-    int src[MAX_IDS], tgt[MAX_IDS];
-    expect_tensor *t;
-    int n_t;
-} expect;
-
-static void expect_free(expect *x) {
-    for (int i = 0; i < x->n_t; i++) free(x->t[i].v);
-    free(x->t);
-    free(x);
-}
-
-/* Returns the next whitespace-separated word of the text at *p, skipping '#' comment lines;
- * NULL at the end. Words are NUL-terminated in place. */
-static char *next_word(char **p) {
-    char *s = *p;
-    for (;;) {
-        while (*s && isspace((unsigned char)*s)) s++;
-        if (*s != '#') break;
-        while (*s && *s != '\n') s++; /* a comment runs to the end of its line */
-    }
-    if (!*s) { *p = s; return NULL; }
-    char *w = s;
-    while (*s && !isspace((unsigned char)*s)) s++;
-    if (*s) *s++ = '\0';
-    *p = s;
-    return w;
-}
-
-static int parse_long(char **p, long lo, long hi, long *out) {
-    char *w = next_word(p), *end;
-    if (!w) return 0;
-    long v = strtol(w, &end, 10);
-    if (*end || v < lo || v > hi) return 0;
-    *out = v;
-    return 1;
-}
-
-static int parse_ids(char **p, int *ids, int *n) {
-    long k, v;
-    if (!parse_long(p, 1, MAX_IDS, &k)) return 0;
-    for (long i = 0; i < k; i++) {
-        if (!parse_long(p, 0, 1 << 20, &v)) return 0;
-        ids[i] = (int)v;
-    }
-    *n = (int)k;
-    return 1;
-}
-
-/* Reads path; on a malformed file prints where and returns NULL. */
-static expect *expect_load(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { print_error("cannot open %s\n", path); return NULL; }
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = size >= 0 ? malloc((size_t)size + 1) : NULL;
-    if (!text || fread(text, 1, (size_t)size, f) != (size_t)size) {
-        print_error("cannot read %s\n", path);
-        fclose(f);
-        free(text);
-        return NULL;
-    }
-    fclose(f);
-    text[size] = '\0';
-
-    expect *x = calloc(1, sizeof *x);
-    x->t = calloc(MAX_TENSORS, sizeof *x->t);
-    char *p = text, *w;
-    int ok = 1, have_tgt = 0;
-    while (ok && (w = next_word(&p))) {
-        if (strcmp(w, "src") == 0) {
-            ok = parse_ids(&p, x->src, &x->n_src);
-        } else if (strcmp(w, "tgt") == 0) {
-            ok = parse_ids(&p, x->tgt, &x->n_tgt);
-            have_tgt = ok;
-        } else if (strcmp(w, "tensor") == 0 && x->n_t < MAX_TENSORS) {
-            expect_tensor *t = &x->t[x->n_t];
-            char *name = next_word(&p);
-            long rank = 0, d = 0;
-            ok = name && strlen(name) < sizeof t->name && parse_long(&p, 1, 2, &rank);
-            if (!ok) break;
-            snprintf(t->name, sizeof t->name, "%s", name);
-            t->rank = (int)rank;
-            size_t count = 1;
-            for (int i = 0; ok && i < t->rank; i++) {
-                ok = parse_long(&p, 1, 1 << 16, &d);
-                t->dims[i] = (int)d;
-                count *= (size_t)d;
-            }
-            if (!ok) break;
-            t->v = malloc(count * sizeof *t->v);
-            x->n_t++;
-            for (size_t i = 0; ok && i < count; i++) {
-                char *vw = next_word(&p), *end;
-                ok = vw != NULL;
-                if (ok) {
-                    t->v[i] = strtod(vw, &end);
-                    ok = *end == '\0';
-                }
-            }
-            if (!ok) print_error("%s: tensor %s: bad or missing value\n", path, t->name);
-        } else {
-            print_error("%s: unexpected word '%s'\n", path, w);
-            ok = 0;
-        }
-    }
-    free(text);
-    if (ok && (!have_tgt || x->n_t == 0)) {
-        print_error("%s: no tgt line or no tensors\n", path);
-        ok = 0;
-    }
-    if (!ok) {
-        expect_free(x);
-        return NULL;
-    }
-    return x;
-}
 
 /* ---- comparing ---------------------------------------------------------------------------------- */
 
