@@ -421,7 +421,7 @@ static void test_highlight(void **state) {
     fixture f;
     open_fx(&f, SF_FAMILY_GPT, "abcabc", 1920, 1080);
     vz_app_goto(&f.app, f.app.sched.n - 1);
-    vz_highlight hl = {"dec.L0.self.H1.probs", 2, {3, 0}, {3, 2}};
+    vz_highlight hl = {"dec.L0.self.H1.probs", 2, {3, 0}, {3, 2}, 0};
     f.app.v.hl[0] = hl;
     f.app.v.n_hl = 1;
     vz_app_frame(&f.app, f.w, f.h);

@@ -24,6 +24,17 @@ int cmd_eval(int argc, char **argv);
 #ifdef HAVE_SF_VIZ
 int cmd_render(int argc, char **argv);
 int cmd_gui(int argc, char **argv);
+#ifdef HAVE_SF_LESSON
+/* Opens the lesson window on file (or, when file is NULL, on the index of dir) and runs it until closed;
+ * returns the exit status, or -1 (having printed nothing) when there is no display to open a window on. */
+int gui_lessons(const char *file, const char *dir, int lang, const char *font, int w, int h, float zoom);
+/* `render --lesson FILE --all --out DIR`: one PNG per lesson frame; returns the exit status. */
+int lesson_render(int argc, char **argv);
+#endif
+#endif
+#ifdef HAVE_SF_LESSON
+/* `stepformer` with no arguments: the lesson index window, or without a display the list; returns the status. */
+int cmd_index(int argc, char **argv);
 #endif
 
 #endif

@@ -72,6 +72,10 @@ int viz_open(const viz_opts *o, SDL_Renderer *r, vz_app *a) {
 }
 
 int cmd_render(int argc, char **argv) {
+#ifdef HAVE_SF_LESSON
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--lesson")) return lesson_render(argc, argv); /* slides: one PNG per lesson step */
+#endif
     viz_opts o;
     if (!viz_parse("render", argc, argv, &o)) return 2;
     if (!o.out) { fprintf(stderr, "stepformer render: --out FILE.png is required\n"); return 2; }

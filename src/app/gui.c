@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "viz_opts.h"
+#ifdef HAVE_SF_LESSON
+#include "viz/lesson_player.h"
+#endif
 
 int cmd_gui(int argc, char **argv) {
     viz_opts o;
@@ -73,4 +76,61 @@ int cmd_gui(int argc, char **argv) {
     SDL_Quit();
     return rc;
 }
+
+#ifdef HAVE_SF_LESSON
+int gui_lessons(const char *file, const char *dir, int lang, const char *font, int w, int h, float zoom) {
+    SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "0");
+    if (SDL_Init(SDL_INIT_VIDEO) != 0) return -1;
+    const char *drv = SDL_GetCurrentVideoDriver();
+    if (drv && (!strcmp(drv, "offscreen") || !strcmp(drv, "dummy"))) { SDL_Quit(); return -1; }
+    vz_font_paths fp;
+    sf_err e = vz_font_find(font, &fp);
+    if (!e.ok) { SDL_Quit(); return cli_fail(e); }
+    SDL_Window *win = SDL_CreateWindow("stepformer", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, w, h,
+                                       SDL_WINDOW_RESIZABLE);
+    if (!win) { fprintf(stderr, "stepformer: %s\n", SDL_GetError()); SDL_Quit(); return 1; }
+    SDL_SetWindowMinimumSize(win, 960, 540);
+    SDL_Renderer *r = SDL_CreateRenderer(win, -1, SDL_RENDERER_PRESENTVSYNC);
+    if (!r) r = SDL_CreateRenderer(win, -1, SDL_RENDERER_SOFTWARE);
+    if (!r) { fprintf(stderr, "stepformer: %s\n", SDL_GetError()); SDL_DestroyWindow(win); SDL_Quit(); return 1; }
+    static vz_player p; /* large: kept off the stack */
+    vz_player_init(&p, r, &fp, lang);
+    p.zoom = zoom;
+    int rc = 0;
+    if (file) e = vz_player_open(&p, file);
+    else e = vz_player_show_index(&p, dir);
+    if (!e.ok) rc = cli_fail(e);
+    SDL_StopTextInput();
+    int fullscreen = 0;
+    long frame = 0;
+    char title[400];
+    while (!rc && !p.quit) {
+        SDL_Event ev;
+        int dirty = 0;
+        if (SDL_WaitEventTimeout(&ev, 250)) {
+            do dirty |= vz_player_event(&p, &ev) | (ev.type == SDL_WINDOWEVENT);
+            while (SDL_PollEvent(&ev));
+        }
+        int want_fs = p.have_app && p.app.want_fullscreen;
+        if (want_fs != fullscreen) {
+            fullscreen = want_fs;
+            SDL_SetWindowFullscreen(win, fullscreen ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0);
+        }
+        const char *lt = p.have_lesson && !p.in_index ? p.lesson.title[p.lang] ? p.lesson.title[p.lang] : p.lesson.title[0] : NULL;
+        snprintf(title, sizeof title, "stepformer - %s", lt ? lt : "lessons");
+        SDL_SetWindowTitle(win, title);
+        int ww, wh;
+        SDL_GetRendererOutputSize(r, &ww, &wh);
+        if (!dirty && !(p.have_app && p.app.status[0]) && frame > 2) continue;
+        vz_player_frame(&p, ww, wh);
+        frame++;
+        SDL_RenderPresent(r);
+    }
+    vz_player_free(&p);
+    SDL_DestroyRenderer(r);
+    SDL_DestroyWindow(win);
+    SDL_Quit();
+    return rc;
+}
+#endif
 #endif

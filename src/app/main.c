@@ -28,8 +28,13 @@ static const char usage[] =
     "         [--out FILE.png]  (save the window's first frames and quit)\n"
     "                 open the window and step through the model (press ? for the keys)\n"
 #ifdef HAVE_SF_LESSON
-    "  lesson [--check] [--lang en|zh] [--strict] [--skip-claims] [--models DIR] FILE...\n"
-    "                 check lessons against their models (--check), or print one lesson's steps\n"
+    "  lesson [--lang en|zh] [--text] FILE\n"
+    "                 play a lesson in the window (PageDown next step; --text prints it instead)\n"
+    "  lesson --check [--lang en|zh] [--strict] [--skip-claims] [--models DIR] FILE...\n"
+    "                 check lessons against their models\n"
+    "  render --lesson FILE (--all --out DIR | --frame N --out FILE.png) [--lang zh] [--size WxH]\n"
+    "                 one PNG per lesson step: slides for a class\n"
+    "  (no command)     open the lesson index (without a display: list the lessons)\n"
 #endif
     "  help             show this text\n";
 
@@ -54,6 +59,9 @@ static const command commands[] = {
 };
 
 int main(int argc, char **argv) {
+#ifdef HAVE_SF_LESSON
+    if (argc < 2) return cmd_index(argc, argv); /* no arguments: the lesson index */
+#endif
     if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

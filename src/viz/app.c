@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "model/checkpoint.h"
 #include "panels.h"
 
 /* Runs the model on a->input into the record and rebuilds the trace and the schedule. */
@@ -12,9 +13,12 @@ static sf_err rerun(vz_app *a) {
     sf_run_opts o;
     memset(&o, 0, sizeof o);
     o.input = a->input;
+    o.target = a->has_target ? a->target : NULL;
     o.max_new = a->max_new;
     o.sampler.temperature = a->v.temperature;
+    o.sampler.top_k = a->top_k;
     o.seed = a->seed;
+    a->m.cfg.pos = a->pos_off ? SF_POS_NONE : a->pos_own;
     int n_prompt = 0;
     sf_err e = sf_run(&a->m, &a->s, &o, &n_prompt);
     if (!e.ok) return e;
@@ -36,6 +40,7 @@ sf_err vz_app_init(vz_app *a, SDL_Renderer *r, const vz_font_paths *fp, sf_model
     memset(a, 0, sizeof *a);
     a->m = *m;
     memset(m, 0, sizeof *m);
+    a->pos_own = a->m.cfg.pos;
     a->r = r;
     a->zoom = 1.0f;
     a->only = -1;
@@ -87,13 +92,49 @@ sf_err vz_app_set_input(vz_app *a, const char *input) {
     return e;
 }
 
+sf_err vz_app_run(vz_app *a, const vz_run_spec *rs) {
+    char old_in[sizeof a->input], old_tg[sizeof a->target]; /* the last good settings, if this run fails */
+    memcpy(old_in, a->input, sizeof old_in);
+    memcpy(old_tg, a->target, sizeof old_tg);
+    int old_has = a->has_target, old_k = a->top_k, old_max = a->max_new, old_off = a->pos_off;
+    unsigned old_seed = a->seed;
+    float old_t = a->v.temperature;
+    snprintf(a->input, sizeof a->input, "%s", rs->input ? rs->input : "");
+    a->has_target = rs->target != NULL;
+    snprintf(a->target, sizeof a->target, "%s", rs->target ? rs->target : "");
+    a->v.temperature = rs->sampler.temperature;
+    a->top_k = rs->sampler.top_k;
+    a->seed = (unsigned)rs->seed;
+    a->max_new = rs->max_new;
+    a->pos_off = !rs->positions;
+    a->v.step = 0;
+    sf_err e = rerun(a);
+    if (!e.ok) { /* keep showing the last good run */
+        memcpy(a->input, old_in, sizeof a->input);
+        memcpy(a->target, old_tg, sizeof a->target);
+        a->has_target = old_has;
+        a->v.temperature = old_t;
+        a->top_k = old_k;
+        a->seed = old_seed;
+        a->max_new = old_max;
+        a->pos_off = old_off;
+        sf_err e2 = rerun(a);
+        (void)e2;
+    }
+    vz_app_goto(a, 0);
+    return e;
+}
+
 sf_err vz_app_set_model(vz_app *a, sf_model *m, const char *input) {
     sf_model old_m = a->m;
     sf_seq old_s = a->s;
     char old_in[sizeof a->input];
     memcpy(old_in, a->input, sizeof old_in);
+    int old_step = a->v.step, old_block = a->v.block, old_head = a->v.head, old_enlarged = a->v.enlarged;
+    int old_pos_own = a->pos_own;
     a->m = *m;
     memset(m, 0, sizeof *m);
+    a->pos_own = a->m.cfg.pos;
     sf_err e = sf_seq_build(&a->s, &a->m.cfg);
     if (e.ok) {
         snprintf(a->input, sizeof a->input, "%s", input ? input : "");
@@ -109,11 +150,30 @@ sf_err vz_app_set_model(vz_app *a, sf_model *m, const char *input) {
     }
     sf_model_free(&a->m); /* put the old model back and redo its run */
     a->m = old_m;
+    a->pos_own = old_pos_own;
     a->s = old_s;
     memcpy(a->input, old_in, sizeof old_in);
     vz_view_init_blocks(&a->v);
+    a->v.step = old_step; /* the cursor and the focus stay where they were */
     sf_err e2 = rerun(a);
     (void)e2;
+    a->v.block = old_block < a->v.n_blocks ? old_block : 0;
+    a->v.head = old_head;
+    a->v.enlarged = old_enlarged;
+    return e;
+}
+
+sf_err vz_app_open_model(vz_app *a, const char *path) {
+    sf_model m;
+    sf_err e = sf_checkpoint_load(path, &m);
+    char input[sizeof a->input]; /* set_model writes a->input: hand it a copy */
+    memcpy(input, a->input, sizeof input);
+    if (e.ok) e = vz_app_set_model(a, &m, input);
+    char msg[sizeof a->status];
+    if (e.ok) snprintf(msg, sizeof msg, "opened %.600s", path);
+    else snprintf(msg, sizeof msg, "cannot open the model: %.700s", e.msg);
+    snprintf(a->status, sizeof a->status, "%s", msg);
+    a->status_ms = SDL_GetTicks();
     return e;
 }
 
@@ -284,6 +344,11 @@ int vz_app_event(vz_app *a, const SDL_Event *e) {
     case SDL_MOUSEBUTTONDOWN:
         a->ctx.mx = e->button.x; a->ctx.my = e->button.y;
         return e->button.button == SDL_BUTTON_LEFT ? click_event(a, e->button.x, e->button.y) : 0;
+    case SDL_DROPFILE: { /* a model file dropped on the window; SDL hands the name to us to free */
+        if (e->drop.file) vz_app_open_model(a, e->drop.file);
+        SDL_free(e->drop.file);
+        return 1;
+    }
     case SDL_MOUSEWHEEL: {
         float z = a->v.heat_zoom * (e->wheel.y > 0 ? 1.25f : e->wheel.y < 0 ? 0.8f : 1.0f);
         a->v.heat_zoom = z < 0.25f ? 0.25f : z > 8.0f ? 8.0f : z;

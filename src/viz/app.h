@@ -20,6 +20,11 @@ typedef struct {
     vz_text *text;
     SDL_Renderer *r;
     char input[1024];      /* the input text */
+    char target[1024];     /* the decoder's teacher-forced text when has_target (a lesson's @target) */
+    int has_target;
+    int top_k;             /* sampling: keep the k most likely tokens (0 = all) */
+    int pos_off;           /* 1: the positional encoding is switched off (a lesson's @positions off) */
+    int pos_own;           /* the model's own positional encoding, restored when pos_off goes back to 0 */
     char edit[1024];       /* the text being edited while editing */
     int editing;
     int max_new;           /* most tokens to generate */
@@ -48,13 +53,32 @@ void vz_app_free(vz_app *a);
  * failure the app keeps the old model and run. For lessons that switch models. */
 sf_err vz_app_set_model(vz_app *a, sf_model *m, const char *input);
 
+/* Loads the checkpoint at path and switches to it on the current input (vz_app_set_model). Either way
+ * the outcome is shown in the top bar; on failure (bad file, or a model that cannot take the input)
+ * the old model, input, text being edited, cursor and focus all stay as they were. */
+sf_err vz_app_open_model(vz_app *a, const char *path);
+
+/* How a lesson runs the model (sf_lesson_run, without the model): input, teacher-forced target (NULL: generate),
+ * sampler, seed, generation length, positions on or off. */
+typedef struct {
+    const char *input, *target;
+    sf_sampler sampler;
+    unsigned long long seed;
+    int max_new;
+    int positions;
+} vz_run_spec;
+
+/* Reruns the current model as rs says and puts the cursor on step 0; on failure the old run stays. */
+sf_err vz_app_run(vz_app *a, const vz_run_spec *rs);
+
 /* Reruns the model on a new input (and the current temperature); keeps the cursor's step if it still exists. */
 sf_err vz_app_set_input(vz_app *a, const char *input);
 
 /* Moves the cursor to step i of the schedule (clamped); the focus follows it into attention blocks. */
 void vz_app_goto(vz_app *a, int i);
 
-/* Handles one event (keys, text input, mouse, window). Returns 1 if it changed anything. */
+/* Handles one event (keys, text input, mouse, window, a model file dropped on the window: opened with
+ * vz_app_open_model, and its name SDL_free'd here). Returns 1 if it changed anything. */
 int vz_app_event(vz_app *a, const SDL_Event *e);
 
 /* Draws one frame of a w x h target (and saves it as a PNG when asked). */

@@ -52,7 +52,7 @@ void vz_ctx_free(vz_ctx *c) {
 }
 
 void vz_ctx_begin(vz_ctx *c, int w, int h, float zoom) {
-    vz_layout_compute(&c->lay, w, h, zoom);
+    vz_layout_compute_narr(&c->lay, w, h, zoom, c->narr_units > 0 ? c->narr_units : 64.0f);
     c->frame++;
     c->n_hits = 0;
     c->n_clicks = 0;
@@ -128,7 +128,8 @@ uint32_t vz_heat_argb(vz_cmap map, float lo, float hi, float x) {
 /* Returns 1 if two heatmaps would fill a texture identically (same data view, range and mask). */
 static int same_heat(const vz_heat *a, const vz_heat *b) {
     return a->e == b->e && a->row0 == b->row0 && a->nrows == b->nrows && a->ncols == b->ncols && a->vis == b->vis &&
-           a->map == b->map && a->lo == b->lo && a->hi == b->hi && a->mask == b->mask && a->hatch == b->hatch;
+           a->map == b->map && a->lo == b->lo && a->hi == b->hi && a->mask == b->mask && a->hatch == b->hatch &&
+           a->hide == b->hide;
 }
 
 /* Returns the pool slot for id (reusing the least recently used slot for a new id). */
@@ -156,7 +157,7 @@ static void fill_texels(const vz_heat *h, int k, uint8_t *pix, int pitch) {
             for (int j = 0; j < h->ncols; j++) {
                 uint32_t col;
                 int masked = m && isinf(m[j]) && m[j] < 0;
-                if (i >= h->vis) col = hidden;
+                if (i >= h->vis || row + 1 == h->hide) col = hidden;
                 else if (!masked) col = vz_heat_argb(h->map, h->lo, h->hi, v[j]);
                 else col = grey;
                 for (int x = 0; x < k; x++)
@@ -166,8 +167,21 @@ static void fill_texels(const vz_heat *h, int k, uint8_t *pix, int pitch) {
     }
 }
 
-void vz_heatmap(vz_ctx *c, const char *id, const vz_heat *h, vz_rect dst) {
-    if (!h->e || h->nrows <= 0 || h->ncols <= 0 || dst.w <= 0 || dst.h <= 0) return;
+int vz_hide_covers(const vz_highlight *hide, const char *name) {
+    if (!hide || !hide->name[0]) return 0;
+    if (!strcmp(name, hide->name)) return 1;
+    if (!strcmp(hide->name, "dec.probs")) return !strcmp(name, "dec.logits");
+    const char *dot = strrchr(hide->name, '.'), *leaf = strrchr(name, '.');
+    if (!dot || !leaf || strcmp(dot, ".probs") || dot - hide->name != leaf - name || strncmp(name, hide->name, (size_t)(dot - hide->name)))
+        return 0;
+    return !strcmp(leaf, ".scores") || !strcmp(leaf, ".scaled");
+}
+
+void vz_heatmap(vz_ctx *c, const char *id, const vz_heat *h0, vz_rect dst) {
+    if (!h0->e || h0->nrows <= 0 || h0->ncols <= 0 || dst.w <= 0 || dst.h <= 0) return;
+    vz_heat hh = *h0, *h = &hh;
+    if (c->hide && vz_hide_covers(c->hide, h->e->name) && c->hide->lo[0] >= h->row0 && c->hide->lo[0] < h->row0 + h->nrows)
+        hh.hide = c->hide->lo[0] + 1;
     int k = h->hatch >= 2 && h->mask ? (h->hatch > 16 ? 16 : h->hatch) : 1;
     int tw = h->ncols * k, th = h->nrows * k;
     vz_heat_slot *s = slot_for(c, id);
@@ -206,7 +220,8 @@ void vz_heatmap(vz_ctx *c, const char *id, const vz_heat *h, vz_rect dst) {
         int y0 = dst.y + (int)((long)(r0 - h->row0) * dst.h / h->nrows);
         int y1 = dst.y + (int)((long)(r1 + 1 - h->row0) * dst.h / h->nrows);
         int t = vz_px(c, 3);
-        vz_outline(c, (vz_rect){x0 - t, y0 - t, x1 - x0 + 2 * t, y1 - y0 + 2 * t}, VZ_HILITE, t);
+        if (g->style == 1) { t = vz_px(c, 2); vz_outline(c, (vz_rect){x0 - t, y0 - t, x1 - x0 + 2 * t, y1 - y0 + 2 * t}, VZ_WRONG, t); }
+        else vz_outline(c, (vz_rect){x0 - t, y0 - t, x1 - x0 + 2 * t, y1 - y0 + 2 * t}, VZ_HILITE, t);
     }
     vz_rect vis = dst;
     if (c->clip.w > 0) { /* the visible part: dst intersected with the clip */

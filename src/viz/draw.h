@@ -20,6 +20,8 @@
 #define VZ_ACCENT ((vz_rgba){255, 196, 61, 255}) /* the cursor: current token, row, block */
 #define VZ_FOCUS ((vz_rgba){110, 190, 255, 255}) /* the learner's focus: head, clicked panel */
 #define VZ_HILITE ((vz_rgba){255, 92, 160, 255}) /* cells a lesson points at */
+#define VZ_WRONG ((vz_rgba){255, 255, 255, 255})  /* the cell a learner picked when it was not the answer */
+#define VZ_GOOD ((vz_rgba){96, 210, 120, 255})   /* "right" in a question's verdict */
 
 /* A heatmap: rows [row0, row0+nrows) and columns [0, ncols) of a rank-2 trace entry. */
 typedef struct {
@@ -30,6 +32,7 @@ typedef struct {
     float lo, hi;                /* value range: viridis maps [lo,hi] to [0,1]; diverging maps [-hi,hi] */
     const sf_trace_entry *mask;  /* optional (query,key) mask: cells where it is -inf are drawn masked */
     int hatch;                   /* texels per cell side for hatched masked cells (2..16); 0: flat grey */
+    int hide;                    /* 1 + a row drawn hidden although computed (a lesson question's answer); 0: none */
 } vz_heat;
 
 /* Cells to highlight (a lesson's @highlight): an inclusive range on each axis of one trace entry;
@@ -38,6 +41,7 @@ typedef struct {
     char name[40];
     int rank;
     int lo[2], hi[2];
+    int style;                   /* 0: what a lesson points at (VZ_HILITE); 1: a learner's wrong pick (VZ_WRONG) */
 } vz_highlight;
 #define VZ_MAX_HIGHLIGHTS 16
 
@@ -47,10 +51,10 @@ typedef struct {
     vz_heat h;                   /* the heatmap under r */
 } vz_hit;
 
-typedef enum { VZ_CLICK_PANEL = 1, VZ_CLICK_THUMB, VZ_CLICK_ARCH, VZ_CLICK_TOKEN } vz_click_kind;
+typedef enum { VZ_CLICK_PANEL = 1, VZ_CLICK_THUMB, VZ_CLICK_ARCH, VZ_CLICK_TOKEN, VZ_CLICK_PICK } vz_click_kind;
 typedef struct {
     vz_rect r;
-    int kind, a, b, c;           /* THUMB: block, head; ARCH: stack, layer, sub; TOKEN: stack, position */
+    int kind, a, b, c;           /* THUMB: block, head; ARCH: stack, layer, sub; TOKEN: stack, position; PICK: token id */
 } vz_click;
 
 #define VZ_MAX_HITS 512
@@ -73,6 +77,8 @@ typedef struct {
     vz_rect clip;                /* current clip rectangle (w == 0: none); set with vz_clip */
     const vz_highlight *hl;      /* (n_hl) cells every heatmap of their entry outlines this frame */
     int n_hl;
+    const vz_highlight *hide;    /* a question's asked row (lo[0]) of entry name, hidden this frame; NULL: none */
+    float narr_units;            /* height of the narration strip in layout units (0: the default; lessons: more) */
     vz_heat_slot *pool;          /* (VZ_HEAT_POOL) streaming textures, keyed by heatmap id */
     long uploads;                /* heatmap texture uploads so far (tests: a repeated frame uploads none) */
     SDL_Texture *legend[VZ_CMAP_COUNT];
@@ -103,6 +109,11 @@ vz_rect vz_panel_frame(vz_ctx *c, vz_rect r, const char *title, int focused);
 /* Returns the largest rectangle inside r, anchored top-left, whose size is a whole number of square
  * cells for a rows x cols grid (cell size in *cell); cells are at most max_cell pixels. */
 vz_rect vz_fit_grid(vz_rect r, int rows, int cols, int max_cell, int *cell);
+
+/* Returns 1 if a question hiding row hide->lo[0] of hide->name also hides that row of entry `name`: the
+ * entry itself, and for attention weights the same head's scores and scaled scores (they give the answer
+ * away), for dec.probs the logits. */
+int vz_hide_covers(const vz_highlight *hide, const char *name);
 
 /* Draws heatmap h stretched over dst with nearest filtering, from a streaming texture kept under id
  * and re-uploaded only when its contents change; registers dst for hover. */

@@ -24,6 +24,10 @@ static int split(int a, int b, float f, int g, int *second) {
 }
 
 void vz_layout_compute(vz_layout *l, int w, int h, float zoom) {
+    vz_layout_compute_narr(l, w, h, zoom, 64.0f);
+}
+
+void vz_layout_compute_narr(vz_layout *l, int w, int h, float zoom, float narr_units) {
     memset(l, 0, sizeof *l);
     float s = vz_layout_scale(w, h, zoom);
     l->s = s;
@@ -33,10 +37,10 @@ void vz_layout_compute(vz_layout *l, int w, int h, float zoom) {
     int g = (int)(6.0f * s + 0.5f);
     if (g < 2) g = 2;
     /* the strips grow with the scale but never take more than a fixed share of the height */
-    int top_h = (int)(30.0f * s), tok_h = (int)(84.0f * s), narr_h = (int)(64.0f * s);
+    int top_h = (int)(30.0f * s), tok_h = (int)(84.0f * s), narr_h = (int)(narr_units * s);
     if (top_h > h / 10) top_h = h / 10;
     if (tok_h > h / 5) tok_h = h / 5;
-    if (narr_h > h / 6) narr_h = h / 6;
+    if (narr_h > (narr_units > 64.0f ? h / 4 : h / 6)) narr_h = narr_units > 64.0f ? h / 4 : h / 6;
     int y = 0;
     l->r[VZ_P_TOP] = rect(0, y, w, top_h);
     y += top_h + g;

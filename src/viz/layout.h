@@ -31,6 +31,9 @@ float vz_layout_scale(int w, int h, float zoom);
 
 /* Computes every panel's rectangle for a w x h window at zoom. */
 void vz_layout_compute(vz_layout *l, int w, int h, float zoom);
+/* The same with a narration strip narr_units layout units high (64 by default, a lesson's text needs
+ * more), never more than a quarter of the height. */
+void vz_layout_compute_narr(vz_layout *l, int w, int h, float zoom, float narr_units);
 
 /* Returns 1 if two rectangles share any pixel. */
 int vz_rect_overlap(vz_rect a, vz_rect b);

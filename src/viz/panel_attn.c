@@ -58,12 +58,30 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, 
             clipped = g.w > area.w || g.h > area.h;
         }
     }
-    vz_heat hm = {e, 0, nq, nk, nvis, VZ_CMAP_VIRIDIS, 0.0f, 1.0f, mask, cell >= 24 ? 8 : cell >= 6 ? 4 : 0};
+    vz_heat hm = {e, 0, nq, nk, nvis, VZ_CMAP_VIRIDIS, 0.0f, 1.0f, mask, cell >= 24 ? 8 : cell >= 6 ? 4 : 0, 0};
     char id[64];
-    snprintf(id, sizeof id, "attn.%s", e->name);
+    snprintf(id, sizeof id, "%sattn.%s", v->id_prefix ? v->id_prefix : "", e->name);
     vz_label(c, t, fs, h == v->head ? VZ_FOCUS : VZ_DIM, (g.x > area.x ? g.x : area.x) - lab_w, r.y, VZ_LEFT);
     if (clipped) vz_clip(c, area);
     vz_heatmap(c, id, &hm, g);
+    /* a comparison: dots on the cells whose weight differs from the run this one is compared with */
+    const sf_trace_entry *re = v->diff_ref && cell >= 4 ? sf_trace_find(v->diff_ref->tr, e->name) : NULL;
+    int rd[2] = {0, 0};
+    if (re) sf_trace_shape(v->diff_ref->tr, re, rd);
+    if (re && rd[0] == nq && rd[1] == nk) {
+        int dot = cell / 6 < 3 ? 3 : cell / 6;
+        for (int i = 0; i < nvis && i < vz_rows_visible(v->diff_ref, re, nq); i++) {
+            const float *x = sf_trace_row(re, i), *y = sf_trace_row(e, i);
+            for (int j = 0; j < nk; j++) {
+                float d = isinf(x[j]) || isinf(y[j]) ? (x[j] == y[j] ? 0.0f : 1.0f) : fabsf(x[j] - y[j]) / (1.0f + fabsf(x[j]));
+                if (d <= 1e-3f) continue;
+                vz_rect dr = {g.x + j * cell + (cell - dot) / 2, g.y + i * cell + (cell - dot) / 2, dot, dot};
+                if (!vz_rect_has(area, dr.x, dr.y)) continue;
+                vz_fill(c, vz_rect_inset(dr, -1), (vz_rgba){0, 0, 0, 255});
+                vz_fill(c, dr, (vz_rgba){255, 255, 255, 255});
+            }
+        }
+    }
     /* the row being computed now */
     if (v->cur.phase == b.stack && v->cur.token >= 0 && v->cur.token < nq && cell > 0)
         vz_outline(c, (vz_rect){g.x - 2, g.y + v->cur.token * cell - 1, g.w + 4, cell + 2}, VZ_ACCENT, vz_px(c, 2));
@@ -94,20 +112,10 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, 
     }
 }
 
-void vz_panel_attention(vz_ctx *c, const vz_view *v, vz_rect r) {
-    char title[128];
-    if (v->n_blocks == 0) return;
+/* Draws the heads of v's focused block into in: one head enlarged, or a grid of every head. */
+static void attn_heads(vz_ctx *c, const vz_view *v, vz_rect in) {
     vz_block b = v->blocks[v->block];
-    vz_block_title(b, title, sizeof title);
-    vz_rect in = vz_panel_frame(c, r, title, v->focus_panel == VZ_P_ATTN);
-    int leg_h = c->lay.font * 2;
-    const sf_trace_entry *mask, *e = probs_of(v, b, 0, &mask);
-    int masked = b.stack == SF_STACK_DEC && b.sub == SF_SUB_SELF;
-    vz_legend(c, (vz_rect){in.x, in.y + in.h - leg_h, in.w / 2, leg_h}, VZ_CMAP_VIRIDIS, 0, 1, masked);
-    char note[96];
-    snprintf(note, sizeof note, "rows = queries, columns = keys%s", masked ? "; grey hatched = masked" : "");
-    vz_label(c, note, c->lay.font * 3 / 4, VZ_DIM, in.x + in.w, in.y + in.h - leg_h, VZ_RIGHT);
-    in.h -= leg_h + vz_px(c, 4);
+    const sf_trace_entry *e = probs_of(v, b, 0, NULL);
     if (!e) return;
     int NH = v->m->cfg.n_heads;
     if (v->enlarged) { head_map(c, v, b, v->head, in, 1); return; }
@@ -127,8 +135,45 @@ void vz_panel_attention(vz_ctx *c, const vz_view *v, vz_rect r) {
     for (int h = 0; h < NH; h++) {
         vz_rect cellr = {in.x + (h % gc) * hw, in.y + (h / gc) * hh, hw - gap, hh - gap};
         head_map(c, v, b, h, cellr, 1);
-        vz_click_add(c, cellr, VZ_CLICK_THUMB, v->block, h, 0);
+        if (!v->id_prefix || !v->id_prefix[0]) vz_click_add(c, cellr, VZ_CLICK_THUMB, v->block, h, 0);
     }
+}
+
+void vz_panel_attention(vz_ctx *c, const vz_view *v, vz_rect r) {
+    char title[128];
+    if (v->n_blocks == 0) return;
+    vz_block b = v->blocks[v->block];
+    vz_block_title(b, title, sizeof title);
+    vz_rect in = vz_panel_frame(c, r, title, v->focus_panel == VZ_P_ATTN);
+    int leg_h = c->lay.font * 2;
+    int masked = b.stack == SF_STACK_DEC && b.sub == SF_SUB_SELF;
+    vz_legend(c, (vz_rect){in.x, in.y + in.h - leg_h, in.w / 2, leg_h}, VZ_CMAP_VIRIDIS, 0, 1, masked);
+    char note[96];
+    snprintf(note, sizeof note, "rows = queries, columns = keys%s", masked ? "; grey hatched = masked" : "");
+    vz_label(c, note, c->lay.font * 3 / 4, VZ_DIM, in.x + in.w, in.y + in.h - leg_h, VZ_RIGHT);
+    in.h -= leg_h + vz_px(c, 4);
+    if (!v->cmp) { attn_heads(c, v, in); return; }
+    /* a comparison: this run on the left, the compared run on the right, each labelled */
+    int fs = c->lay.font * 4 / 5, gap = vz_px(c, 10), hw = (in.w - gap) / 2;
+    const vz_view *side[2] = {v, v->cmp};
+    for (int i = 0; i < 2; i++) {
+        vz_rect h = {in.x + i * (hw + gap), in.y, hw, in.h};
+        const vz_view *s = side[i];
+        vz_fill(c, (vz_rect){h.x, h.y, h.w, fs + vz_px(c, 6)}, (vz_rgba){40, 45, 58, 255});
+        vz_label(c, s->run_label ? s->run_label : (i ? "compared run" : "this run"), fs, i ? VZ_FOCUS : VZ_ACCENT,
+                 h.x + vz_px(c, 4), h.y + vz_px(c, 3), VZ_LEFT);
+        h.y += fs + vz_px(c, 10);
+        h.h -= fs + vz_px(c, 10);
+        vz_block sb = s->n_blocks ? s->blocks[s->block] : b;
+        if (s->n_blocks == 0 || sb.stack != b.stack || sb.layer != b.layer || sb.sub != b.sub)
+            vz_label(c, "this block is not in the compared model", fs, VZ_DIM, h.x, h.y, VZ_LEFT);
+        else
+            attn_heads(c, s, h);
+    }
+    vz_line(c, in.x + hw + gap / 2, in.y, in.x + hw + gap / 2, in.y + in.h, VZ_EDGE);
+    if (v->cmp->diff_ref) /* explain the dots under the legend's note */
+        vz_label(c, "white dot = this weight differs from the left run", c->lay.font * 3 / 4, VZ_FG, r.x + r.w - vz_px(c, 6),
+                 in.y + in.h + vz_px(c, 4) + c->lay.font, VZ_RIGHT);
 }
 
 void vz_panel_thumbs(vz_ctx *c, const vz_view *v, vz_rect r) {
@@ -160,7 +205,7 @@ void vz_panel_thumbs(vz_ctx *c, const vz_view *v, vz_rect r) {
             int cell;
             vz_rect g = vz_fit_grid(box, dims[0], dims[1], 0, &cell);
             if (cell > 0) { g.x += (box.w - g.w) / 2; }
-            vz_heat hm = {e, 0, dims[0], dims[1], vz_rows_visible(v, e, dims[0]), VZ_CMAP_VIRIDIS, 0, 1, mask, 0};
+            vz_heat hm = {e, 0, dims[0], dims[1], vz_rows_visible(v, e, dims[0]), VZ_CMAP_VIRIDIS, 0, 1, mask, 0, 0};
             char id[64];
             snprintf(id, sizeof id, "thumb.%s", e->name);
             if (dims[0] > 0 && dims[1] > 0) vz_heatmap(c, id, &hm, g);
@@ -220,13 +265,14 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
         vz_label(c, what[i], fs, VZ_FG, in.x, y + strip_h / 2, VZ_MIDDLE);
         int vis = vz_row_visible(v, e, q);
         vz_heat hm = {e, q, 1, nk, vis, i == 3 ? VZ_CMAP_VIRIDIS : VZ_CMAP_DIVERGING, 0, i == 3 ? 1.0f : i == 0 ? r0 : range,
-                      es[2], cell >= 24 ? 8 : 4};
+                      es[2], cell >= 24 ? 8 : 4, 0};
         if (i == 2) hm.hi = 1.0f;
         char id[64];
         snprintf(id, sizeof id, "scores.%d", i);
         vz_rect g = {gx, y, gw, strip_h - vz_px(c, 3)};
         vz_heatmap(c, id, &hm, g);
         if (!vis || cell < fs * 2) continue;
+        if (v->hide.name[0] && q == v->hide.lo[0] && vz_hide_covers(&v->hide, e->name)) continue; /* a question's answer */
         const float *x = sf_trace_row(e, q);
         const float *m = sf_trace_row(es[2], q);
         for (int j = 0; j < nk; j++) {

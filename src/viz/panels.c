@@ -8,6 +8,10 @@
 
 const char *vz_token_label(const vz_view *v, int stack, int pos, char out[16]) {
     const int *ids = stack == SF_STACK_ENC ? v->s->enc.ids : v->s->dec.ids;
+    if (stack == SF_STACK_DEC && pos >= v->n_prompt) { /* a generated token the cursor has not reached: not written yet */
+        const sf_trace_entry *e = vz_entry(v, "dec.embed.sum");
+        if (e && !vz_row_visible(v, e, pos)) { strcpy(out, "?"); return out; }
+    }
     sf_tokenizer_piece(&v->m->tok, ids[pos], out);
     if (!strcmp(out, " ")) strcpy(out, "\xe2\x90\xa3"); /* U+2423 OPEN BOX: a visible space */
     return out;
@@ -22,7 +26,9 @@ void vz_panel_top(vz_ctx *c, const vz_view *v, vz_rect r) {
              sf_cursor_describe(v->cur, d, sizeof d));
     int fs = c->lay.font;
     vz_label(c, t, fs, VZ_FG, r.x + vz_px(c, 8), r.y + r.h / 2, VZ_MIDDLE);
-    const char *hint = v->status ? v->status : "? help   space/right next   left back   n next token";
+    const char *hint = v->status ? v->status
+                       : v->lesson ? "? help   PageDown next lesson step   PageUp back   right/left operations"
+                                   : "? help   space/right next   left back   n next token";
     vz_label(c, hint, fs * 4 / 5, v->status ? VZ_ACCENT : VZ_DIM, r.x + r.w - vz_px(c, 8), r.y + r.h / 2, VZ_RIGHT | VZ_MIDDLE);
 }
 
@@ -161,7 +167,45 @@ static int output_pos(const vz_view *v, const sf_trace_entry *e) {
     return t >= 0 && vz_row_visible(v, e, t) ? t : -1;
 }
 
+/* Draws every token of the vocabulary as a box to click (a lesson question on dec.probs); returns nothing. */
+static void pick_grid(vz_ctx *c, const vz_view *v, vz_rect r) {
+    char title[96], tok[16];
+    snprintf(title, sizeof title, "Your guess: the token after position %d", v->hide.lo[0]);
+    vz_rect in = vz_panel_frame(c, r, title, 1);
+    int fs = c->lay.font * 4 / 5, pad = vz_px(c, 4), bh = fs * 2;
+    vz_label(c, "click the token you expect to be most likely", fs, VZ_DIM, in.x, in.y, VZ_LEFT);
+    int x = in.x, y = in.y + fs + pad * 2;
+    for (int id = 0; id < v->m->cfg.vocab_size; id++) {
+        sf_tokenizer_piece(&v->m->tok, id, tok);
+        if (!strcmp(tok, " ")) strcpy(tok, "\xe2\x90\xa3");
+        if (tok[0] == '<' && strcmp(tok, "<eos>")) continue; /* <pad> <bos> <unk>: never an answer */
+        int w = vz_label_w(c, tok, fs) + 2 * pad;
+        if (w < bh) w = bh;
+        if (x + w > in.x + in.w) { x = in.x; y += bh + pad; }
+        if (y + bh > in.y + in.h) break;
+        vz_rect b = {x, y, w, bh};
+        vz_fill(c, b, (vz_rgba){44, 50, 66, 255});
+        vz_outline(c, b, VZ_EDGE, 1);
+        vz_label(c, tok, fs, VZ_FG, x + w / 2, y + bh / 2, VZ_CENTER | VZ_MIDDLE);
+        vz_click_add(c, b, VZ_CLICK_PICK, id, 0, 0);
+        x += w + pad;
+    }
+}
+
+/* Returns the highlight style (0 lesson, 1 wrong pick) covering cell (row, col) of entry name, or -1. */
+static int highlight_at(const vz_view *v, const char *name, int row, int col) {
+    for (int i = 0; i < v->n_hl; i++) {
+        const vz_highlight *g = &v->hl[i];
+        if (strcmp(g->name, name)) continue;
+        if (row < g->lo[0] || (g->hi[0] >= 0 && row > g->hi[0])) continue;
+        if (col < g->lo[1] || (g->hi[1] >= 0 && col > g->hi[1])) continue;
+        return g->style;
+    }
+    return -1;
+}
+
 void vz_panel_output(vz_ctx *c, const vz_view *v, vz_rect r) {
+    if (!strcmp(v->hide.name, "dec.probs")) { pick_grid(c, v, r); return; }
     const sf_trace_entry *e = vz_entry(v, "dec.probs");
     int t = e ? output_pos(v, e) : -1;
     char title[96], tok[16], num[32];
@@ -191,6 +235,8 @@ void vz_panel_output(vz_ctx *c, const vz_view *v, vz_rect r) {
         vz_rgba col = vz_cmap_color(VZ_CMAP_VIRIDIS, p[idx[i]]);
         vz_fill(c, (vz_rect){in.x + lw, y + 2, bw > 1 ? bw : 1, bh - 4}, col);
         if (idx[i] == chosen) vz_outline(c, (vz_rect){in.x + lw, y + 1, in.w - lw, bh - 2}, VZ_ACCENT, 1);
+        int hs = highlight_at(v, "dec.probs", t, idx[i]);
+        if (hs >= 0) vz_outline(c, (vz_rect){in.x, y, in.w, bh}, hs == 1 ? VZ_WRONG : VZ_HILITE, vz_px(c, 2));
         snprintf(num, sizeof num, "%.3f", (double)p[idx[i]]);
         vz_label(c, num, fs, VZ_FG, in.x + lw + bw + vz_px(c, 4), y + bh / 2, VZ_MIDDLE);
     }
@@ -263,11 +309,127 @@ void vz_panel_pe(vz_ctx *c, const vz_view *v, vz_rect r) {
             float a = fabsf(sf_trace_row(e, i)[j]);
             if (a > range) range = a;
         }
-    if (n > 0) {
-        vz_heat hm = {e, 0, n, C, vis, VZ_CMAP_DIVERGING, 0, range, NULL, 0};
+    const sf_trace_entry *ce = v->cmp ? sf_trace_find(v->cmp->tr, e->name) : NULL;
+    if (n > 0 && ce) { /* a comparison: the two runs' matrices side by side, each under its run's label */
+        int cd[2];
+        sf_trace_shape(v->cmp->tr, ce, cd);
+        int hw = (mr.w - vz_px(c, 6)) / 2, lh = fs + 2;
+        const sf_trace_entry *two[2] = {e, ce};
+        const vz_view *vv[2] = {v, v->cmp};
+        for (int k = 0; k < 2; k++) {
+            vz_rect g = {mr.x + k * (hw + vz_px(c, 6)), mr.y + lh, hw, mr.h - lh};
+            vz_label(c, k ? "right run" : "left run", fs, k ? VZ_FOCUS : VZ_ACCENT, g.x, mr.y, VZ_LEFT);
+            int rows = k ? cd[0] : n;
+            vz_heat hm = {two[k], 0, rows, C, vz_rows_visible(vv[k], two[k], rows), VZ_CMAP_DIVERGING, 0, range, NULL, 0, 0};
+            if (rows > 0) vz_heatmap(c, k ? "pe.cmp" : "pe", &hm, g);
+        }
+        vz_legend(c, (vz_rect){mr.x, in.y + in.h - c->lay.font * 2, mr.w, c->lay.font * 2}, VZ_CMAP_DIVERGING, -range, range, 0);
+    } else if (n > 0) {
+        vz_heat hm = {e, 0, n, C, vis, VZ_CMAP_DIVERGING, 0, range, NULL, 0, 0};
         vz_heatmap(c, "pe", &hm, mr); /* cells need not be square here: positions down, channels across */
         vz_legend(c, (vz_rect){mr.x, in.y + in.h - c->lay.font * 2, mr.w, c->lay.font * 2}, VZ_CMAP_DIVERGING, -range, range, 0);
     }
+}
+
+/* Returns 1 if a highlight g of entry e is already on screen: drawn by an earlier panel over its first row,
+ * or (with stages) a row the residual-stream view shows: the cursor's token at one of its stages. */
+static int hl_on_screen(const vz_ctx *c, const vz_view *v, const vz_highlight *g, const sf_trace_entry *e, int t, int stages) {
+    for (int i = 0; i < c->n_hits; i++) {
+        const vz_heat *h = &c->hits[i].h;
+        if (h->e == e && g->lo[0] >= h->row0 && g->lo[0] < h->row0 + h->nrows) return 1;
+    }
+    const char *leaf = strrchr(e->name, '.');
+    leaf = leaf ? leaf + 1 : e->name;
+    int stage = !strcmp(e->name + 4, "embed.sum") || !strcmp(e->name + 4, "ln_f") ||
+                (e->head < 0 && e->layer >= 0 && !strcmp(leaf, v->m->cfg.norm == SF_NORM_POST ? "norm" : "resid"));
+    if (stages && stage && e->stack == v->cur.phase && g->lo[0] == t && g->hi[0] == t) return 1;
+    return 0;
+}
+
+/* A lesson highlights rows of entries no panel shows (e.g. every position's embedding, a sub-layer's output,
+ * a feed-forward layer's hidden units): draws up to four of them into r, one above the other on a shared
+ * colour scale; an entry whose highlights all pick the same row is drawn as that row only, else every row
+ * (rows = positions). Returns 1 if it drew. */
+static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
+    const sf_trace_entry *es[4];
+    int row[4], n = 0; /* row: the one row all of the entry's highlights pick, or -1 for every row */
+    int need = 0; /* something the residual-stream view would not show: then this view replaces it */
+    for (int i = 0; i < v->n_hl; i++) {
+        const sf_trace_entry *e = sf_trace_find(v->tr, v->hl[i].name);
+        need |= e && e->rank == 2 && strcmp(e->axis[1], "key") && !hl_on_screen(c, v, &v->hl[i], e, t, 1);
+    }
+    if (!need) return 0;
+    for (int i = 0; i < v->n_hl; i++) {
+        const sf_trace_entry *e = sf_trace_find(v->tr, v->hl[i].name);
+        if (!e || e->rank != 2 || !strcmp(e->axis[1], "key") || hl_on_screen(c, v, &v->hl[i], e, t, 0)) continue;
+        int one = v->hl[i].lo[0] == v->hl[i].hi[0] ? v->hl[i].lo[0] : -1, k = 0;
+        while (k < n && es[k] != e) k++;
+        if (k < n) { if (row[k] != one) row[k] = -1; continue; }
+        if (n == 4) continue;
+        es[n] = e;
+        row[n++] = one;
+    }
+    if (n == 0) return 0;
+    if (v->cmp) /* a comparison: whole matrices, so a row can be found again in another place */
+        for (int k = 0; k < n; k++) row[k] = -1;
+    vz_rect in = vz_panel_frame(c, r, "What the lesson points at", v->focus_panel == VZ_P_ACT);
+    int fs = c->lay.font * 3 / 4, leg_h = c->lay.font * 2;
+    float range = 1e-6f;
+    int dims[4][2], vis[4], nr[4], total = 0;
+    for (int k = 0; k < n; k++) {
+        sf_trace_shape(v->tr, es[k], dims[k]);
+        vis[k] = vz_rows_visible(v, es[k], dims[k][0]);
+        nr[k] = row[k] >= 0 ? 1 : dims[k][0];
+        total += nr[k];
+        for (int i = row[k] >= 0 ? row[k] : 0; i < (row[k] >= 0 ? row[k] + 1 : vis[k]) && i < vis[k]; i++)
+            for (int j = 0; j < dims[k][1]; j++) {
+                float x = fabsf(sf_trace_row(es[k], i)[j]);
+                if (isfinite(x) && x > range) range = x;
+            }
+    }
+    int avail = in.h - leg_h - vz_px(c, 4) - n * (fs + vz_px(c, 6));
+    int rh = total > 0 ? avail / total : 0;
+    if (rh > c->lay.font * 2) rh = c->lay.font * 2;
+    if (rh < 1) return 1;
+    int lab_w = vz_label_w(c, "<bos>", fs) + vz_px(c, 6), y = in.y;
+    for (int k = 0; k < n; k++) {
+        const sf_trace_entry *e = es[k];
+        char t2[128], tok[16];
+        if (row[k] >= 0)
+            snprintf(t2, sizeof t2, "%s, position %d ('%s'): %d %s", e->name, row[k], vz_token_label(v, e->stack, row[k], tok),
+                     dims[k][1], e->axis[1]);
+        else
+            snprintf(t2, sizeof t2, "%s: rows = positions, columns = %s", e->name, e->axis[1]);
+        vz_label(c, t2, fs, VZ_FG, in.x, y, VZ_LEFT);
+        y += fs + vz_px(c, 4);
+        /* with a comparison, the compared run's same rows beside this run's */
+        const sf_trace_entry *ce = v->cmp ? sf_trace_find(v->cmp->tr, e->name) : NULL;
+        int cdims[2] = {0, 0};
+        if (ce) sf_trace_shape(v->cmp->tr, ce, cdims);
+        if (ce && (cdims[1] != dims[k][1] || (row[k] >= 0 ? row[k] >= cdims[0] : cdims[0] != dims[k][0]))) ce = NULL;
+        int gw = ce ? (in.w - 2 * lab_w - vz_px(c, 6)) / 2 : in.w - lab_w;
+        for (int side = 0; side < (ce ? 2 : 1); side++) {
+            const vz_view *sv = side ? v->cmp : v;
+            const sf_trace_entry *se = side ? ce : e;
+            vz_rect g = {in.x + lab_w + side * (gw + lab_w + vz_px(c, 6)), y, gw, rh * nr[k]};
+            int r0 = row[k] >= 0 ? row[k] : 0;
+            int sv_vis = side ? vz_rows_visible(sv, se, cdims[0]) : vis[k];
+            vz_heat hm = {se, r0, nr[k], dims[k][1], row[k] >= 0 ? (row[k] < sv_vis) : sv_vis, VZ_CMAP_DIVERGING, 0, range, NULL, 0, 0};
+            char id[64];
+            snprintf(id, sizeof id, "%slesson.%d", side ? "cmp." : "", k);
+            int keep = c->n_hl;
+            if (side) c->n_hl = 0; /* the lesson's highlights name rows of its own run, the left one */
+            if (dims[k][0] > 0) vz_heatmap(c, id, &hm, g);
+            c->n_hl = keep;
+            int n_tok = e->stack == SF_STACK_ENC ? sv->s->n_src : sv->s->n_tgt;
+            for (int i = 0; i < nr[k] && r0 + i < n_tok && rh >= fs * 3 / 4; i++)
+                vz_label(c, vz_token_label(sv, e->stack, r0 + i, tok), fs, side ? VZ_FOCUS : VZ_FG, g.x - 3, g.y + i * rh + rh / 2,
+                         VZ_RIGHT | VZ_MIDDLE);
+        }
+        y += rh * nr[k] + vz_px(c, 2);
+    }
+    vz_legend(c, (vz_rect){in.x + lab_w, y + vz_px(c, 2), in.w - lab_w, leg_h}, VZ_CMAP_DIVERGING, -range, range, 0);
+    return 1;
 }
 
 void vz_panel_act(vz_ctx *c, const vz_view *v, vz_rect r) {
@@ -280,6 +442,7 @@ void vz_panel_act(vz_ctx *c, const vz_view *v, vz_rect r) {
     int dims[2];
     sf_trace_shape(v->tr, first, dims);
     int t = v->cur.token >= 0 ? v->cur.token : dims[0] - 1;
+    if (v->n_hl && lesson_matrices(c, v, r, t)) return;
     char title[96];
     snprintf(title, sizeof title, "Residual stream of %s token %d after each sub-layer", sn, t);
     vz_rect in = vz_panel_frame(c, r, title, v->focus_panel == VZ_P_ACT);
@@ -322,7 +485,7 @@ void vz_panel_act(vz_ctx *c, const vz_view *v, vz_rect r) {
     for (int i = 0; i < ns && sh > 1; i++) {
         int y = in.y + i * sh;
         if (i % lstep == 0) vz_label(c, lab[i], fs, VZ_FG, in.x, y + sh / 2, VZ_MIDDLE);
-        vz_heat hm = {st[i], t < dims[0] ? t : 0, 1, C, vis[i], VZ_CMAP_DIVERGING, 0, range, NULL, 0};
+        vz_heat hm = {st[i], t < dims[0] ? t : 0, 1, C, vis[i], VZ_CMAP_DIVERGING, 0, range, NULL, 0, 0};
         char id[64];
         snprintf(id, sizeof id, "act.%d", i);
         vz_heatmap(c, id, &hm, (vz_rect){in.x + lab_w, y, gw, sh - 1});
@@ -368,39 +531,91 @@ void vz_panel_act(vz_ctx *c, const vz_view *v, vz_rect r) {
         int cell;
         vz_rect g = vz_fit_grid(box, i == 0 ? 1 : nr, d[1], c->lay.font, &cell);
         if (cell == 0) g = box;
-        vz_heat hm = {e, r0, nr, d[1], nv, VZ_CMAP_DIVERGING, 0, rg, NULL, 0};
+        vz_heat hm = {e, r0, nr, d[1], nv, VZ_CMAP_DIVERGING, 0, rg, NULL, 0, 0};
         char id[64];
         snprintf(id, sizeof id, "qkv.%d", i);
         vz_heatmap(c, id, &hm, g);
     }
 }
 
-/* Draws s word-wrapped into r at px; returns the y below the last line. */
+/* Returns the byte length of the UTF-8 character at p (1 for a stray byte) and its code point in *cp. */
+static int utf8_at(const char *p, unsigned *cp) {
+    const unsigned char *u = (const unsigned char *)p;
+    int n = u[0] < 0x80 ? 1 : (u[0] >> 5) == 6 ? 2 : (u[0] >> 4) == 14 ? 3 : (u[0] >> 3) == 30 ? 4 : 1;
+    for (int i = 1; i < n; i++)
+        if ((u[i] & 0xC0) != 0x80) { n = 1; break; }
+    *cp = n == 1 ? u[0] : n == 2 ? (u[0] & 0x1Fu) << 6 | (u[1] & 0x3Fu)
+        : n == 3 ? (u[0] & 0x0Fu) << 12 | (u[1] & 0x3Fu) << 6 | (u[2] & 0x3Fu)
+                 : (u[0] & 0x07u) << 18 | (u[1] & 0x3Fu) << 12 | (u[2] & 0x3Fu) << 6 | (u[3] & 0x3Fu);
+    return n;
+}
+
+/* Returns 1 if cp is punctuation that must not start a line (CJK and full-width closing marks, commas, stops). */
+static int no_line_start(unsigned cp) {
+    return (cp >= 0x3001 && cp <= 0x3002) || cp == 0xFF0C || cp == 0xFF0E || cp == 0xFF1A || cp == 0xFF1B ||
+           cp == 0xFF01 || cp == 0xFF1F || cp == 0xFF09 || cp == 0x300B || cp == 0x300D || cp == 0x201D || cp == 0xFF0F;
+}
+
+/* Returns the byte length of the next unit a line may break after, starting at p (not a space or newline):
+ * one CJK character with any closing punctuation after it, or a run of other non-space characters. */
+static size_t wrap_unit(const char *p) {
+    unsigned cp;
+    size_t n = (size_t)utf8_at(p, &cp);
+    if (vz_font_is_cjk(cp)) {
+        for (;;) { /* keep closing punctuation on the same line */
+            unsigned nx;
+            int k = utf8_at(p + n, &nx);
+            if (!p[n] || !no_line_start(nx)) break;
+            n += (size_t)k;
+        }
+        return n;
+    }
+    while (p[n] && p[n] != ' ' && p[n] != '\n') {
+        if (vz_font_is_cjk((utf8_at(p + n, &cp), cp))) break;
+        n += (size_t)utf8_at(p + n, &cp);
+    }
+    return n;
+}
+
+/* Draws s wrapped into r at px: '\n' starts a new line, lines break at spaces and between Chinese
+ * characters; lines that do not fit r's height are not drawn. Returns the y below the last line. */
 static int wrap(vz_ctx *c, const char *s, int px, vz_rgba col, vz_rect r) {
-    char line[512];
-    int y = r.y, n = 0;
+    char line[1024], trial[1024];
+    int y = r.y, n = 0, lh = px + px / 3;
     const char *p = s;
-    while (*p) {
-        const char *w = p;
-        while (*w == ' ') w++;
-        const char *we = w;
-        while (*we && *we != ' ') we++;
-        char trial[512];
-        snprintf(trial, sizeof trial, "%.*s%s%.*s", n, line, n ? " " : "", (int)(we - w), w);
+    for (;;) {
+        if (!*p || *p == '\n') {
+            if (n) {
+                line[n] = 0;
+                if (y + px <= r.y + r.h) vz_label(c, line, px, col, r.x, y, VZ_LEFT);
+                y += lh;
+                n = 0;
+            }
+            if (!*p) break;
+            p++;
+            y += px / 4; /* a paragraph or list item: a little air */
+            continue;
+        }
+        int space = 0;
+        while (*p == ' ') { p++; space = 1; }
+        if (!*p || *p == '\n') continue;
+        size_t u = wrap_unit(p);
+        int k = snprintf(trial, sizeof trial, "%.*s%s%.*s", n, line, space && n ? " " : "", (int)u, p);
+        if (k >= (int)sizeof trial) k = (int)sizeof trial - 1;
         int tw, th;
         vz_text_measure(c->text, trial, px, &tw, &th);
         if (tw > r.w && n) {
             line[n] = 0;
-            vz_label(c, line, px, col, r.x, y, VZ_LEFT);
-            y += px + px / 3;
-            n = snprintf(line, sizeof line, "%.*s", (int)(we - w), w);
+            if (y + px <= r.y + r.h) vz_label(c, line, px, col, r.x, y, VZ_LEFT);
+            y += lh;
+            n = snprintf(line, sizeof line, "%.*s", (int)u, p);
         } else {
-            n = snprintf(line, sizeof line, "%s", trial);
+            memcpy(line, trial, (size_t)k + 1);
+            n = k;
         }
         if (n >= (int)sizeof line) n = (int)sizeof line - 1;
-        p = we;
+        p += u;
     }
-    if (n) { line[n] = 0; vz_label(c, line, px, col, r.x, y, VZ_LEFT); y += px + px / 3; }
     return y;
 }
 
@@ -411,6 +626,20 @@ void vz_panel_narration(vz_ctx *c, const vz_view *v, vz_rect r) {
     int fs = c->lay.font;
     int fw = in.w * 2 / 5;
     const char *s = v->narration ? v->narration : vz_op_sentence(v);
+    if (v->lesson) { /* a lesson: its text on the left, where we are, the keys and the verdict on the right */
+        fw = in.w * 3 / 10;
+        int y = in.y, tw = in.w - fw - vz_px(c, 12);
+        if (v->narration_title) y = wrap(c, v->narration_title, fs * 9 / 8, VZ_ACCENT, (vz_rect){in.x, y, tw, in.h});
+        wrap(c, s, fs, VZ_FG, (vz_rect){in.x, y + vz_px(c, 2), tw, in.h - (y - in.y)});
+        int x = in.x + in.w - fw;
+        vz_line(c, x - vz_px(c, 6), in.y, x - vz_px(c, 6), in.y + in.h, VZ_EDGE);
+        int y2 = in.y;
+        if (v->verdict) y2 = wrap(c, v->verdict, fs, v->verdict_ok ? VZ_GOOD : VZ_ACCENT, (vz_rect){x, y2, fw, in.h});
+        if (v->verdict) y2 += fs / 3;
+        if (v->lesson_info) y2 = wrap(c, v->lesson_info, fs * 4 / 5, VZ_DIM, (vz_rect){x, y2, fw, in.h - (y2 - in.y)}) + fs / 3;
+        wrap(c, vz_op_formula(v), fs * 4 / 5, VZ_ACCENT, (vz_rect){x, y2, fw, in.h - (y2 - in.y)});
+        return;
+    }
     int y = in.y;
     if (v->narration_title) y = wrap(c, v->narration_title, fs, VZ_ACCENT, (vz_rect){in.x, y, in.w - fw - vz_px(c, 10), in.h});
     wrap(c, s, fs, VZ_FG, (vz_rect){in.x, y, in.w - fw - vz_px(c, 10), in.h - (y - in.y)});
@@ -441,7 +670,13 @@ void vz_tooltip(vz_ctx *c, const vz_view *v) {
     vz_label(c, text, fs, VZ_FG, x + pad, y + pad, VZ_LEFT);
 }
 
-void vz_help(vz_ctx *c) {
+void vz_help(vz_ctx *c, const vz_view *v) {
+    static const char *const lesson_keys[][2] = {
+        {"PageDown / Enter", "next lesson step (on a question: show the answer)"},
+        {"PageUp / Backspace", "previous lesson step"},
+        {"Home / End", "first / last lesson step"},
+        {"l", "lesson language: English / \xe4\xb8\xad\xe6\x96\x87"},
+        {"click a cell", "answer a question: the key you expect"}};
     static const char *const keys[][2] = {
         {"right / space", "next operation"},        {"left", "previous operation"},
         {"n", "next token"},                        {"r", "reset to the first step"},
@@ -453,8 +688,14 @@ void vz_help(vz_ctx *c) {
         {"wheel", "zoom the attention heatmaps"},   {"?", "this help"},
         {"q / Esc", "quit"}};
     int n = (int)(sizeof keys / sizeof *keys), fs = c->lay.font, lh = fs + fs / 2;
-    int kw = vz_label_w(c, "right / space", fs) + vz_px(c, 24);
-    int w = kw + vz_label_w(c, keys[12][1], fs) + vz_px(c, 40), h = n * lh + vz_px(c, 60);
+    int nl = v->lesson ? (int)(sizeof lesson_keys / sizeof *lesson_keys) : 0;
+    int kw = vz_label_w(c, nl ? "PageUp / Backspace" : "right / space", fs) + vz_px(c, 24);
+    int dw = vz_label_w(c, keys[12][1], fs);
+    for (int i = 0; i < nl; i++) {
+        int lw = vz_label_w(c, lesson_keys[i][1], fs);
+        if (lw > dw) dw = lw;
+    }
+    int w = kw + dw + vz_px(c, 40), h = (n + nl) * lh + vz_px(c, 60);
     vz_rect r = {(c->lay.w - w) / 2, (c->lay.h - h) / 2, w, h};
     vz_fill(c, (vz_rect){0, 0, c->lay.w, c->lay.h}, (vz_rgba){0, 0, 0, 150});
     vz_fill(c, r, (vz_rgba){26, 29, 38, 250});
@@ -465,6 +706,11 @@ void vz_help(vz_ctx *c) {
         vz_label(c, keys[i][0], fs, VZ_ACCENT, r.x + vz_px(c, 20), y, VZ_LEFT);
         vz_label(c, keys[i][1], fs, VZ_FG, r.x + vz_px(c, 20) + kw, y, VZ_LEFT);
     }
+    for (int i = 0; i < nl; i++) {
+        int y = r.y + vz_px(c, 48) + (n + i) * lh;
+        vz_label(c, lesson_keys[i][0], fs, VZ_HILITE, r.x + vz_px(c, 20), y, VZ_LEFT);
+        vz_label(c, lesson_keys[i][1], fs, VZ_FG, r.x + vz_px(c, 20) + kw, y, VZ_LEFT);
+    }
 }
 
 typedef void (*panel_fn)(vz_ctx *, const vz_view *, vz_rect);
@@ -473,9 +719,11 @@ void vz_draw_all(vz_ctx *c, const vz_view *v, int w, int h, float zoom, int only
     static const panel_fn fns[VZ_P_COUNT] = {vz_panel_top,    vz_panel_tokens, vz_panel_arch, vz_panel_output,
                                              vz_panel_attention, vz_panel_thumbs, vz_panel_scores, vz_panel_pe,
                                              vz_panel_act,    vz_panel_narration};
+    c->narr_units = v->lesson ? 150.0f : 0.0f;
     vz_ctx_begin(c, w, h, only >= 0 && only < VZ_P_COUNT ? zoom * 1.5f : zoom); /* one panel: larger text */
     c->hl = v->hl;
     c->n_hl = v->n_hl;
+    c->hide = v->hide.name[0] ? &v->hide : NULL;
     SDL_SetRenderDrawColor(c->r, VZ_BG.r, VZ_BG.g, VZ_BG.b, 255);
     SDL_RenderClear(c->r);
     if (only >= 0 && only < VZ_P_COUNT) {
@@ -485,5 +733,5 @@ void vz_draw_all(vz_ctx *c, const vz_view *v, int w, int h, float zoom, int only
         for (int p = 0; p < VZ_P_COUNT; p++) fns[p](c, v, c->lay.r[p]);
     }
     vz_tooltip(c, v);
-    if (v->help) vz_help(c);
+    if (v->help) vz_help(c, v);
 }

@@ -19,14 +19,15 @@ void vz_panel_narration(vz_ctx *c, const vz_view *v, vz_rect r);   /* one senten
 
 /* Draws the hover tooltip for the mouse position (exact value and its name), if over a cell. */
 void vz_tooltip(vz_ctx *c, const vz_view *v);
-/* Draws the help overlay listing every key. */
-void vz_help(vz_ctx *c);
+/* Draws the help overlay listing every key (and a lesson's keys while one plays). */
+void vz_help(vz_ctx *c, const vz_view *v);
 
 /* Draws the whole interface into a w x h target at zoom; only != -1 draws that one panel over the
  * whole target instead. */
 void vz_draw_all(vz_ctx *c, const vz_view *v, int w, int h, float zoom, int only);
 
-/* Writes the label of a token at a position of a stack ("a", "<bos>", a space shown as U+2423). */
+/* Writes the label of a token at a position of a stack ("a", "<bos>", a space shown as U+2423; "?" for a
+ * generated token the cursor has not reached, so the future is not given away). */
 const char *vz_token_label(const vz_view *v, int stack, int pos, char out[16]);
 
 #endif

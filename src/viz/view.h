@@ -11,7 +11,7 @@
 
 typedef struct { int stack, layer, sub; } vz_block; /* one attention sub-layer: (sf_stack, layer, sf_sublayer) */
 
-typedef struct {
+typedef struct vz_view {
     const sf_model *m;
     const sf_seq *s;
     const sf_trace *tr;
@@ -34,6 +34,17 @@ typedef struct {
     const char *input;    /* the input text */
     int help;             /* 1: the help overlay is shown */
     const char *status;   /* a transient message for the top bar, or NULL */
+    /* set while a lesson plays (src/viz/lesson_player.h); all zero otherwise */
+    int lesson;           /* 1: a lesson is playing: a taller narration pane, lesson keys in the help */
+    const char *lesson_info; /* the narration pane's side column: lesson, step k of n, keys */
+    const char *verdict;  /* a question's verdict ("Right." / "Not quite: ..."), or NULL */
+    int verdict_ok;       /* 1: the verdict is "right" */
+    vz_highlight hide;    /* a question's asked row (name "" = none): hidden until the answer is revealed */
+    const struct vz_view *cmp; /* a second run drawn beside this one in the attention panel (@compare), or NULL */
+    const char *run_label; /* this run's label in a comparison ("left: input abcdefgh") */
+    const char *id_prefix; /* prefix of this run's heatmap texture ids ("" or "cmp.") */
+    const struct vz_view *diff_ref; /* the run this one is compared with (same model): attention cells whose
+                                     * weight differs from it (|a-b| / (1+|a|) > 1e-3, as @expect differ) get a dot */
 } vz_view;
 
 /* Fills v->blocks from the model's configuration and resets the focus. */

@@ -1,0 +1,441 @@
+/* test_lesson_viz.c - lessons played in the app, headless: every shipped lesson from first step to last in
+ * both languages with every frame rendered, the state each frame claims (narration, focused head and layer,
+ * highlights drawn), going back restoring the same pixels, questions judged by simulated clicks, the index,
+ * and the commands that use the player (render --lesson, no arguments, lesson FILE without a display). */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <SDL2/SDL_image.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "viz/lesson_player.h"
+
+#define W 1280
+#define H 720
+
+typedef struct {
+    SDL_Surface *surf;
+    SDL_Renderer *r;
+    vz_player p;
+} fixture;
+
+static vz_font_paths fonts;
+static fixture fx; /* the player is large: one, kept static */
+
+/* Opens a player on a W x H software surface in lang. */
+static fixture *open_fx(int lang) {
+    fixture *f = &fx;
+    f->surf = SDL_CreateRGBSurfaceWithFormat(0, W, H, 32, SDL_PIXELFORMAT_ARGB8888);
+    assert_non_null(f->surf);
+    f->r = SDL_CreateSoftwareRenderer(f->surf);
+    assert_non_null(f->r);
+    assert_true(vz_player_init(&f->p, f->r, &fonts, lang).ok);
+    return f;
+}
+
+/* Frees what open_fx made. */
+static void close_fx(fixture *f) {
+    vz_player_free(&f->p);
+    SDL_DestroyRenderer(f->r);
+    SDL_FreeSurface(f->surf);
+}
+
+/* Opens lessons/NAME from the source tree; fails the test with the parser's message if it cannot. */
+static void open_lesson(fixture *f, const char *name) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/lessons/%s", SF_SOURCE_DIR, name);
+    sf_err e = vz_player_open(&f->p, path);
+    if (!e.ok) fail_msg("%s", e.msg);
+}
+
+/* Returns the ARGB pixel at (x, y). */
+static uint32_t pixel(const fixture *f, int x, int y) {
+    return ((const uint32_t *)((const uint8_t *)f->surf->pixels + (size_t)y * f->surf->pitch))[x] | 0xff000000u;
+}
+
+/* Draws the current frame (twice: hover and click regions exist from the first) and returns a hash of its pixels. */
+static uint64_t draw(fixture *f) {
+    vz_player_frame(&f->p, W, H);
+    vz_player_frame(&f->p, W, H);
+    SDL_RenderPresent(f->r);
+    uint64_t h = 1469598103934665603ull;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) h = (h ^ pixel(f, x, y)) * 1099511628211ull;
+    return h;
+}
+
+/* Returns how many pixels of rectangle r have exactly colour c. */
+static long count_colour(const fixture *f, vz_rect r, vz_rgba c) {
+    uint32_t want = vz_rgba_argb(c) | 0xff000000u;
+    long n = 0;
+    for (int y = r.y; y < r.y + r.h && y < H; y++)
+        for (int x = r.x; x < r.x + r.w && x < W; x++) n += pixel(f, x, y) == want;
+    return n;
+}
+
+/* Returns how many pixels of r differ from colour c (text drawn on a plain background). */
+static long count_not(const fixture *f, vz_rect r, vz_rgba c) {
+    uint32_t bg = vz_rgba_argb(c) | 0xff000000u;
+    long n = 0;
+    for (int y = r.y; y < r.y + r.h; y++)
+        for (int x = r.x; x < r.x + r.w; x++) n += pixel(f, x, y) != bg;
+    return n;
+}
+
+/* Returns the largest hover region drawing entry `name`, or NULL. */
+static const vz_hit *find_hit(const fixture *f, const char *name) {
+    const vz_hit *best = NULL;
+    for (int i = 0; i < f->p.app.ctx.n_hits; i++) {
+        const vz_hit *h = &f->p.app.ctx.hits[i];
+        if (!strcmp(h->h.e->name, name) && (!best || h->r.w * h->r.h > best->r.w * best->r.h)) best = h;
+    }
+    return best;
+}
+
+/* Sends a left click at (x, y) to the player. */
+static void click(fixture *f, int x, int y) {
+    SDL_Event e;
+    memset(&e, 0, sizeof e);
+    e.type = SDL_MOUSEBUTTONDOWN;
+    e.button.button = SDL_BUTTON_LEFT;
+    e.button.x = x;
+    e.button.y = y;
+    vz_player_event(&f->p, &e);
+}
+
+/* Sends a key press to the player. */
+static void key(fixture *f, SDL_Keycode k) {
+    SDL_Event e;
+    memset(&e, 0, sizeof e);
+    e.type = SDL_KEYDOWN;
+    e.key.keysym.sym = k;
+    vz_player_event(&f->p, &e);
+}
+
+/* Checks what frame k of the open lesson claims against the app's state and the pixels just drawn. */
+static void check_frame(fixture *f, int k, int lang, const char *file) {
+    const sf_lesson *l = &f->p.lesson;
+    const sf_lesson_frame *fr = &l->frames[k];
+    const vz_view *v = &f->p.app.v;
+    /* the narration pane got this frame's text, in the language asked for, and drew it */
+    const char *want = sf_lesson_text(l, k, 0, lang);
+    assert_non_null(v->narration);
+    if (strncmp(v->narration, want, strlen(want)) != 0) fail_msg("%s frame %d: narration is not the lesson's text", file, k + 1);
+    if (*want) {
+        vz_rect nr = f->p.app.ctx.lay.r[VZ_P_NARR];
+        if (count_not(f, vz_rect_inset(nr, 4), VZ_PANEL) < 200) fail_msg("%s frame %d: the narration pane is empty", file, k + 1);
+    }
+    /* the cursor is where the lesson put it */
+    if (!sf_cursor_eq(v->cur, fr->cursor)) fail_msg("%s frame %d: the cursor is not the lesson's", file, k + 1);
+    /* the focused head and layer are the lesson's */
+    if (fr->panel == SF_PANEL_ATTENTION || fr->panel == SF_PANEL_SCORES) {
+        vz_block b = v->blocks[v->block];
+        if (fr->focus_head >= 0 && v->head != fr->focus_head)
+            fail_msg("%s frame %d: head %d focused, the lesson says H%d", file, k + 1, v->head, fr->focus_head);
+        if (fr->focus_layer >= 0 && b.layer != fr->focus_layer)
+            fail_msg("%s frame %d: layer %d focused, the lesson says L%d", file, k + 1, b.layer, fr->focus_layer);
+        if (fr->focus_stack >= 0 && b.stack != fr->focus_stack) fail_msg("%s frame %d: the wrong stack is focused", file, k + 1);
+        if (fr->panel == SF_PANEL_ATTENTION && fr->focus_head >= 0) assert_true(v->enlarged);
+    }
+    /* a highlighted cell whose entry is on screen is drawn highlighted */
+    for (int i = 0; i < fr->n_hl; i++) {
+        const vz_hit *h = find_hit(f, fr->hl[i].name);
+        if (!h) fail_msg("%s frame %d: %s is highlighted but no panel shows it", file, k + 1, fr->hl[i].name);
+        vz_rect around = vz_rect_inset(h->r, -8);
+        if (count_colour(f, around, VZ_HILITE) < 20)
+            fail_msg("%s frame %d: %s is highlighted but no highlight is drawn on it", file, k + 1, fr->hl[i].name);
+    }
+    /* a question hides its row; an answer highlights the model's cell */
+    if (fr->ask.state == 1) assert_string_equal(v->hide.name, fr->ask.at.name);
+    else assert_int_equal(v->hide.name[0], 0);
+    if (fr->ask.state == 2 && fr->ask.answer >= 0) {
+        int found = 0;
+        for (int i = 0; i < v->n_hl; i++)
+            found |= !strcmp(v->hl[i].name, fr->ask.at.name) && v->hl[i].lo[1] == fr->ask.answer && v->hl[i].style == 0;
+        assert_true(found);
+    }
+}
+
+/* Every shipped lesson plays from first frame to last in English and Chinese, every frame rendered and checked. */
+static void test_lessons_play(void **state) {
+    (void)state;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/lessons", SF_SOURCE_DIR);
+    static vz_index_entry entries[VZ_INDEX_MAX];
+    int n = vz_lessons_list(dir, entries, VZ_INDEX_MAX);
+    assert_true(n >= 10);
+    for (int lang = 0; lang < SF_LANG_COUNT; lang++) {
+        fixture *f = open_fx(lang);
+        for (int i = 0; i < n; i++) {
+            sf_err e = vz_player_open(&f->p, entries[i].path);
+            if (!e.ok) fail_msg("%s", e.msg);
+            assert_int_equal(vz_player_frame_index(&f->p), 0);
+            for (int k = 0;; k++) {
+                draw(f);
+                if (f->p.err[0]) fail_msg("%s frame %d: %s", entries[i].path, k + 1, f->p.err);
+                check_frame(f, k, lang, entries[i].path);
+                if (!vz_player_next(&f->p)) { assert_int_equal(k, f->p.lesson.n_frames - 1); break; }
+            }
+        }
+        close_fx(f);
+    }
+}
+
+/* Going back (and jumping, and exploring by hand in between) shows exactly the pixels shown going forward. */
+static void test_back_restores(void **state) {
+    (void)state;
+    fixture *f = open_fx(SF_LANG_EN);
+    open_lesson(f, "06-encoder-vs-decoder.md");
+    int n = f->p.lesson.n_frames;
+    uint64_t fwd[64];
+    assert_true(n <= 64);
+    for (int k = 0; k < n; k++) {
+        if (k) assert_true(vz_player_next(&f->p));
+        fwd[k] = draw(f);
+    }
+    for (int k = n - 1; k >= 0; k--) {
+        if (k < n - 1) assert_true(vz_player_prev(&f->p));
+        if (draw(f) != fwd[k]) fail_msg("frame %d looks different after going back", k + 1);
+    }
+    /* explore by hand (step the cursor, pick another head, another block), then page away and back */
+    vz_player_goto(&f->p, 2);
+    key(f, SDLK_RIGHT);
+    key(f, SDLK_LEFT);
+    key(f, SDLK_LEFT);
+    key(f, SDLK_3);
+    key(f, SDLK_LEFTBRACKET);
+    assert_true(draw(f) != fwd[2]);
+    key(f, SDLK_PAGEDOWN);
+    assert_int_equal(vz_player_frame_index(&f->p), 3);
+    assert_true(draw(f) == fwd[3]);
+    key(f, SDLK_PAGEUP);
+    assert_true(draw(f) == fwd[2]);
+    /* PageDown on the last frame after exploring puts the frame back too */
+    vz_player_goto(&f->p, n - 1);
+    key(f, SDLK_n);
+    key(f, SDLK_PAGEDOWN);
+    assert_true(draw(f) == fwd[n - 1]);
+    /* jumps land on the same pictures */
+    int order[] = {5, 1, 7, 0, 4, 4, 8, 3};
+    for (size_t i = 0; i < sizeof order / sizeof *order; i++) {
+        if (order[i] >= n) continue;
+        vz_player_goto(&f->p, order[i]);
+        if (draw(f) != fwd[order[i]]) fail_msg("frame %d looks different after a jump", order[i] + 1);
+    }
+    /* the language key re-narrates and comes back to the same picture */
+    vz_player_goto(&f->p, 1);
+    key(f, SDLK_l);
+    assert_int_equal(f->p.lang, SF_LANG_ZH);
+    assert_true(draw(f) != fwd[1]);
+    key(f, SDLK_l);
+    assert_true(draw(f) == fwd[1]);
+    close_fx(f);
+}
+
+/* Returns the first question frame of the open lesson, or -1. */
+static int question_frame(const fixture *f) {
+    for (int k = 0; k < f->p.lesson.n_frames; k++)
+        if (f->p.lesson.frames[k].ask.state == 1) return k;
+    return -1;
+}
+
+/* Clicks key `col` of the asked row in the asked head's big heatmap. */
+static void click_key(fixture *f, int col) {
+    draw(f);
+    const sf_lesson_ask *a = &f->p.lesson.frames[f->p.it.frame].ask;
+    const vz_hit *h = find_hit(f, a->at.name);
+    assert_non_null(h);
+    int row = a->at.lo[0];
+    int x = h->r.x + (int)((col + 0.5) * h->r.w / h->h.ncols);
+    int y = h->r.y + (int)((row - h->h.row0 + 0.5) * h->r.h / h->h.nrows);
+    click(f, x, y);
+}
+
+/* A question: the asked row is hidden, a right click and a wrong click are judged and the answer revealed. */
+static void test_question_clicks(void **state) {
+    (void)state;
+    fixture *f = open_fx(SF_LANG_EN);
+    open_lesson(f, "07-cross-attention.md");
+    int q = question_frame(f);
+    assert_true(q >= 0);
+    const sf_lesson_ask *a = &f->p.lesson.frames[q].ask;
+    assert_true(a->answer >= 0);
+    vz_player_goto(&f->p, q);
+    /* the asked row is drawn hidden although the cursor has computed its scores */
+    draw(f);
+    const vz_hit *h = find_hit(f, a->at.name);
+    assert_non_null(h);
+    assert_int_equal(h->h.hide, a->at.lo[0] + 1);
+    const vz_hit *hs = find_hit(f, "dec.L1.cross.H3.scores");
+    assert_non_null(hs);
+    assert_int_equal(hs->h.hide, a->at.lo[0] + 1);
+    /* right */
+    click_key(f, a->answer);
+    assert_int_equal(f->p.verdict, 1);
+    assert_int_equal(vz_player_frame_index(&f->p), q + 1);
+    draw(f);
+    assert_non_null(f->p.app.v.verdict);
+    assert_non_null(strstr(f->p.app.v.verdict, "Right"));
+    long pink = count_colour(f, f->p.app.ctx.lay.r[VZ_P_ATTN], VZ_HILITE);
+    assert_true(pink > 20);
+    /* wrong: another key; the pick is outlined and the verdict says so */
+    vz_player_goto(&f->p, q);
+    int wrong = (a->answer + 3) % 8;
+    click_key(f, wrong);
+    assert_int_equal(f->p.verdict, 0);
+    assert_int_equal(f->p.pick, wrong);
+    assert_int_equal(vz_player_frame_index(&f->p), q + 1);
+    draw(f);
+    assert_non_null(strstr(f->p.app.v.verdict, "Not quite"));
+    int found = 0;
+    for (int i = 0; i < f->p.app.v.n_hl; i++) found |= f->p.app.v.hl[i].style == 1 && f->p.app.v.hl[i].lo[1] == wrong;
+    assert_true(found);
+    /* a click outside the asked head is no answer; PageDown reveals without a verdict */
+    vz_player_goto(&f->p, q);
+    draw(f);
+    vz_rect tr = f->p.app.ctx.lay.r[VZ_P_TOKENS];
+    click(f, tr.x + tr.w - 3, tr.y + 3);
+    assert_int_equal(vz_player_frame_index(&f->p), q);
+    key(f, SDLK_PAGEDOWN);
+    assert_int_equal(vz_player_frame_index(&f->p), q + 1);
+    assert_int_equal(f->p.verdict, -1);
+    draw(f);
+    assert_null(f->p.app.v.verdict);
+    /* a question on the output head: the learner clicks a token in the output panel */
+    open_lesson(f, "08-residual-layernorm-ffn.md");
+    q = question_frame(f);
+    assert_true(q >= 0);
+    a = &f->p.lesson.frames[q].ask;
+    vz_player_goto(&f->p, q);
+    draw(f);
+    const vz_click *pick = NULL;
+    for (int i = 0; i < f->p.app.ctx.n_clicks; i++)
+        if (f->p.app.ctx.clicks[i].kind == VZ_CLICK_PICK && f->p.app.ctx.clicks[i].a == a->answer) pick = &f->p.app.ctx.clicks[i];
+    assert_non_null(pick);
+    click(f, pick->r.x + pick->r.w / 2, pick->r.y + pick->r.h / 2);
+    assert_int_equal(f->p.verdict, 1);
+    assert_int_equal(vz_player_frame_index(&f->p), q + 1);
+    close_fx(f);
+}
+
+/* A comparison draws both runs, labelled, with dots on the weights that changed; the index lists and opens. */
+static void test_compare_and_index(void **state) {
+    (void)state;
+    fixture *f = open_fx(SF_LANG_EN);
+    open_lesson(f, "06-encoder-vs-decoder.md");
+    int k = 0;
+    while (k < f->p.lesson.n_frames && !f->p.lesson.frames[k].compare) k++;
+    assert_true(k < f->p.lesson.n_frames);
+    vz_player_goto(&f->p, k);
+    draw(f);
+    assert_non_null(f->p.app.v.cmp);
+    assert_non_null(strstr(f->p.label[0], "abcdefgh"));
+    assert_non_null(strstr(f->p.label[1], "abcdefgz"));
+    int both = 0; /* the same entry drawn twice: once per run */
+    for (int i = 0; i < f->p.app.ctx.n_hits; i++) both += !strcmp(f->p.app.ctx.hits[i].h.e->name, "enc.L0.self.H0.probs");
+    assert_true(both >= 3); /* two big heatmaps and the thumbnail */
+    vz_rect ar = f->p.app.ctx.lay.r[VZ_P_ATTN];
+    assert_true(count_colour(f, (vz_rect){ar.x + ar.w / 2, ar.y, ar.w / 2, ar.h}, (vz_rgba){255, 255, 255, 255}) > 100);
+    /* the index */
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/lessons", SF_SOURCE_DIR);
+    assert_true(vz_player_show_index(&f->p, dir).ok);
+    assert_true(f->p.n_index >= 10);
+    for (int i = 0; i < f->p.n_index; i++) {
+        assert_int_equal(f->p.index[i].error[0], 0);
+        assert_true(f->p.index[i].title[SF_LANG_EN][0] && f->p.index[i].title[SF_LANG_ZH][0]);
+    }
+    draw(f);
+    const vz_click *row = NULL;
+    for (int i = 0; i < f->p.ictx.n_clicks; i++)
+        if (f->p.ictx.clicks[i].kind == VZ_CLICK_PICK && f->p.ictx.clicks[i].a == 6) row = &f->p.ictx.clicks[i];
+    assert_non_null(row);
+    click(f, row->r.x + 10, row->r.y + row->r.h / 2);
+    assert_false(f->p.in_index);
+    assert_int_equal(f->p.number, 7);
+    key(f, SDLK_ESCAPE); /* back to the index */
+    assert_true(f->p.in_index);
+    key(f, SDLK_DOWN);
+    key(f, SDLK_RETURN);
+    assert_false(f->p.in_index);
+    assert_int_equal(f->p.number, 8);
+    close_fx(f);
+}
+
+/* Runs the stepformer binary with args without a display; returns its exit status (output in log). */
+static int run_binary(const char *args, const char *log) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd /tmp && SDL_VIDEODRIVER=dummy STEPFORMER_LESSONS='%s/lessons' '%s' %s > '%s' 2>&1",
+             SF_SOURCE_DIR, SF_BINARY, args, log);
+    int rc = system(cmd);
+    return rc == -1 ? -1 : WEXITSTATUS(rc);
+}
+
+/* Returns 1 if file path contains s. */
+static int file_has(const char *path, const char *s) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return 0;
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = 0;
+    return strstr(buf, s) != NULL;
+}
+
+/* render --lesson writes one PNG per frame; no arguments and `lesson FILE` without a display do not hang. */
+static void test_commands(void **state) {
+    (void)state;
+    char args[1024], dir[200], log[256], png[300];
+    snprintf(dir, sizeof dir, "/tmp/sf_test_lesson_viz_%d", (int)getpid());
+    snprintf(log, sizeof log, "%s.log", dir);
+    snprintf(args, sizeof args, "render --lesson %s/lessons/07-cross-attention.md --all --out %s --size 640x360 --lang zh",
+             SF_SOURCE_DIR, dir);
+    assert_int_equal(run_binary(args, log), 0);
+    snprintf(png, sizeof png, "%s/03-step03-question.png", dir);
+    SDL_Surface *s = IMG_Load(png);
+    assert_non_null(s);
+    assert_int_equal(s->w, 640);
+    assert_int_equal(s->h, 360);
+    SDL_FreeSurface(s);
+    snprintf(png, sizeof png, "%s/04-step03-answer.png", dir);
+    assert_int_equal(access(png, F_OK), 0);
+    snprintf(args, sizeof args, "rm -rf '%s'", dir);
+    assert_int_equal(system(args), 0);
+    snprintf(args, sizeof args, "render --lesson %s/lessons/07-cross-attention.md --frame 99 --out %s.png", SF_SOURCE_DIR, dir);
+    assert_int_equal(run_binary(args, log), 2);
+    snprintf(args, sizeof args, "render --lesson /no/such.md --all --out %s", dir);
+    assert_int_equal(run_binary(args, log), 1);
+    /* no arguments, no display: the list of lessons and what to do instead */
+    assert_int_equal(run_binary("", log), 1);
+    assert_true(file_has(log, "06-encoder-vs-decoder.md"));
+    assert_true(file_has(log, "render --lesson"));
+    /* a lesson without a display: printed as text */
+    snprintf(args, sizeof args, "lesson %s/lessons/06-encoder-vs-decoder.md", SF_SOURCE_DIR);
+    assert_int_equal(run_binary(args, log), 0);
+    assert_true(file_has(log, "no display"));
+    assert_true(file_has(log, "Encoder versus decoder"));
+    remove(log);
+}
+
+/* Finds the fonts once. */
+static int setup(void **state) {
+    (void)state;
+    sf_err e = vz_font_find(NULL, &fonts);
+    if (!e.ok) { fprintf(stderr, "%s\n", e.msg); return 1; }
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lessons_play),   cmocka_unit_test(test_back_restores), cmocka_unit_test(test_question_clicks),
+        cmocka_unit_test(test_compare_and_index), cmocka_unit_test(test_commands),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
