@@ -1,15 +1,25 @@
-# Fuzz harnesses: replayed over their corpora as ordinary tests; built for libFuzzer when clang is used
-# with -DSTEPFORMER_FUZZ=ON (see docs/robustness.md).
-foreach(h checkpoint input)
+# Fuzz harnesses: replayed over their corpora and every crash ever found as ordinary tests; built for
+# libFuzzer when clang is used with -DSTEPFORMER_FUZZ=ON (see docs/robustness.md, tests/fuzz/run-short.sh).
+set(SF_FUZZ_HARNESSES checkpoint input alphabet)
+if(TARGET sf_lesson)
+  list(APPEND SF_FUZZ_HARNESSES lesson)
+endif()
+foreach(h ${SF_FUZZ_HARNESSES})
+  set(libs sf_model)
+  if(h STREQUAL "lesson")
+    set(libs sf_lesson)
+  endif()
   add_executable(replay_${h} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/replay.c ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_${h}.c)
-  target_link_libraries(replay_${h} PRIVATE sf_model)
+  target_link_libraries(replay_${h} PRIVATE ${libs})
+  target_compile_definitions(replay_${h} PRIVATE SF_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   add_test(NAME fuzz_replay_${h}
            COMMAND replay_${h} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${h} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/crashes/${h})
-  set_tests_properties(fuzz_replay_${h} PROPERTIES TIMEOUT 300)
+  set_tests_properties(fuzz_replay_${h} PROPERTIES TIMEOUT 300 LABELS fuzz)
   if(STEPFORMER_FUZZ)
     add_executable(fuzz_${h} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_${h}.c)
     target_compile_options(fuzz_${h} PRIVATE -fsanitize=fuzzer,address,undefined)
     target_link_options(fuzz_${h} PRIVATE -fsanitize=fuzzer,address,undefined)
-    target_link_libraries(fuzz_${h} PRIVATE sf_model)
+    target_link_libraries(fuzz_${h} PRIVATE ${libs})
+    target_compile_definitions(fuzz_${h} PRIVATE SF_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   endif()
 endforeach()

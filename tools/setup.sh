@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # tools/setup.sh - install what stepformer needs on Debian 12 (as root, or with sudo), then build.
-# Usage: tools/setup.sh [build-dir]     (default build dir: build)
+# Usage: tools/setup.sh [--test-tools] [build-dir]     (default build dir: build)
+#   --test-tools  also install what only the test suite needs: clang and its sanitizer runtime (fuzzers),
+#                 valgrind
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +13,11 @@ PACKAGES=(
   fonts-dejavu-core fonts-noto-cjk
   wamerican
 )
+
+if [ "${1:-}" = "--test-tools" ]; then
+  PACKAGES+=(clang libclang-rt-14-dev valgrind)
+  shift
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

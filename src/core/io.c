@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,6 +44,36 @@ sf_err sf_read_file(const char *path, size_t max_bytes, unsigned char **data, si
     *data = buf;
     *len = n;
     return sf_ok();
+}
+
+/* Removes `path.tmp.<pid>` files left beside path by writers that were killed before their rename
+ * (pid no longer running, and not this process). Best effort: errors are ignored. */
+static void remove_stale_temps(const char *path) {
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char dir[4096];
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else if ((size_t)(slash - path) < sizeof dir) snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    else return;
+    size_t blen = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *ent;
+    while ((ent = readdir(d))) {
+        const char *n = ent->d_name;
+        if (strncmp(n, base, blen) != 0 || strncmp(n + blen, ".tmp.", 5) != 0) continue;
+        const char *digits = n + blen + 5;
+        char *end;
+        errno = 0;
+        long pid = strtol(digits, &end, 10);
+        if (end == digits || *end || errno || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* still running (or not ours to judge) */
+        char full[8192];
+        snprintf(full, sizeof full, "%s/%s", dir, n);
+        unlink(full);
+    }
+    closedir(d);
 }
 
 sf_err sf_write_file_atomic(const char *path, const void *data, size_t len) {
@@ -83,6 +115,7 @@ sf_err sf_write_file_atomic(const char *path, const void *data, size_t len) {
         return e;
     }
     free(tmp);
+    remove_stale_temps(path);
     return sf_ok();
 }
 

@@ -75,8 +75,17 @@ static sf_err load_words(sf_task *t, const char *path) {
     size_t len;
     sf_err e = sf_read_file(path, WORDS_MAX_BYTES, &data, &len);
     if (!e.ok) return sf_fail("word list %s", e.msg);
-    size_t lines = 1;
-    for (size_t i = 0; i < len; i++) lines += data[i] == '\n';
+    /* count the usable words first: the arrays are sized by them, not by the lines (a 64 MiB file of empty
+     * lines would otherwise ask for 1 GiB of pointers) */
+    size_t words = 0;
+    for (const char *p = (const char *)data, *end = p + len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p)), *stop = nl ? nl : end;
+        size_t n = (size_t)(stop - p);
+        if (n > 0 && p[n - 1] == '\r') n--;
+        words += usable_word(p, n, t->cfg.max_len);
+        p = stop + 1;
+    }
+    size_t lines = words ? words : 1;
     t->words_buf = (char *)data;
     t->train = malloc(lines * sizeof *t->train);
     t->held = malloc(lines * sizeof *t->held);

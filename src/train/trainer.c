@@ -291,6 +291,20 @@ sf_err sf_trainer_load_state(sf_trainer *tr, const char *path, const char *task,
         e = sf_fail("implausible batch, schedule or step values");
         goto done;
     }
+    if (!(isfinite(c.lr) && c.lr > 0 && c.lr <= 10) || !(c.min_lr_frac >= 0 && c.min_lr_frac <= 1) ||
+        !(c.beta1 >= 0 && c.beta1 < 1) || !(c.beta2 >= 0 && c.beta2 < 1) || !(isfinite(c.eps) && c.eps > 0) ||
+        !(isfinite(c.weight_decay) && c.weight_decay >= 0) || !(isfinite(c.clip) && c.clip >= 0)) {
+        e = sf_fail("implausible optimizer settings (lr, betas, eps, weight decay or clip)");
+        goto done;
+    }
+    for (size_t i = 0; i < 2 * n; i++) { /* checked before anything in tr changes */
+        float x = sf_le_f32(data + r.pos + 4 * i);
+        if (!isfinite(x) || (i >= n && x < 0)) {
+            e = sf_fail("byte %zu: moment value %zu is %g; expected a finite value (and >= 0 for the second moment)",
+                        r.pos + 4 * i, i, (double)x);
+            goto done;
+        }
+    }
     c.warmup = (int)warmup;
     c.total = (int)total;
     for (size_t i = 0; i < n; i++) tr->opt.m[i] = sf_le_f32(data + r.pos + 4 * i);
