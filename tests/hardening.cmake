@@ -6,7 +6,7 @@ if(TARGET sf_train)
   set_tests_properties(test_hardening PROPERTIES LABELS hardening)
 endif()
 if(TARGET sf_viz)
-  sf_test(test_hardening_viz test_hardening_viz.c LIBS sf_viz)
+  sf_test(test_hardening_viz test_hardening_viz.c vizkit.c LIBS sf_viz)
   set_tests_properties(test_hardening_viz PROPERTIES LABELS hardening)
   if(EXISTS ${PROJECT_SOURCE_DIR}/src/viz/lesson_player.h)
     target_compile_definitions(test_hardening_viz PRIVATE SF_HAVE_PLAYER=1) # lesson position survives too

@@ -14,52 +14,28 @@
 
 #include "model/checkpoint.h"
 #include "viz/app.h"
+#include "vizkit.h"
 #ifdef SF_HAVE_PLAYER
 #include "viz/lesson_player.h"
 #endif
 
 static const char ALPHA[] = "abcdefghijkl";
 
-static void make_model(sf_model *m, const char *alpha, int layers) {
-    sf_config c = sf_config_default(SF_FAMILY_ENCDEC);
-    c.vocab_size = 4 + (int)strlen(alpha);
-    c.d_model = 16; c.n_heads = 4; c.d_ff = 32; c.max_len = 24;
-    c.n_dec_layers = c.n_enc_layers = layers;
-    assert_true(sf_model_build(m, &c).ok);
-    assert_true(sf_tokenizer_build(&m->tok, alpha, strlen(alpha)).ok);
-    sf_model_init_random(m, 7);
-}
-
 typedef struct {
-    SDL_Surface *surf;
-    SDL_Renderer *r;
-    vz_app app;
-    int w, h;
-    char dir[64];
+    vk_screen s;   /* the app on its software surface */
+    char dir[64];  /* a scratch folder for the bad model files */
 } fixture;
 
+/* Opens the app over a 2-layer encoder-decoder running "abcd", and a scratch folder. */
 static void open_fx(fixture *f) {
-    f->w = 1000; f->h = 640;
-    f->surf = SDL_CreateRGBSurfaceWithFormat(0, f->w, f->h, 32, SDL_PIXELFORMAT_ARGB8888);
-    assert_non_null(f->surf);
-    f->r = SDL_CreateSoftwareRenderer(f->surf);
-    assert_non_null(f->r);
-    vz_font_paths fp;
-    sf_err e = vz_font_find(NULL, &fp);
-    if (!e.ok) fail_msg("%s", e.msg);
-    sf_model m;
-    make_model(&m, ALPHA, 2);
-    vz_run_cfg rc = {6, 1, 0.0f};
-    e = vz_app_init(&f->app, f->r, &fp, &m, "abcd", &rc);
-    if (!e.ok) fail_msg("%s", e.msg);
+    vk_open(&f->s, SF_FAMILY_ENCDEC, ALPHA, "abcd", 1000, 640);
     snprintf(f->dir, sizeof f->dir, "/tmp/sf_gui_XXXXXX");
     assert_non_null(mkdtemp(f->dir));
 }
 
+/* Frees what open_fx made and removes the scratch folder. */
 static void close_fx(fixture *f) {
-    vz_app_free(&f->app);
-    SDL_DestroyRenderer(f->r);
-    SDL_FreeSurface(f->surf);
+    vk_close(&f->s);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
     assert_int_equal(system(cmd), 0);
@@ -70,7 +46,7 @@ static void key(fixture *f, SDL_Keycode k) {
     memset(&e, 0, sizeof e);
     e.type = SDL_KEYDOWN;
     e.key.keysym.sym = k;
-    vz_app_event(&f->app, &e);
+    vz_app_event(&f->s.app, &e);
 }
 
 static void type(fixture *f, const char *s) {
@@ -78,7 +54,7 @@ static void type(fixture *f, const char *s) {
     memset(&e, 0, sizeof e);
     e.type = SDL_TEXTINPUT;
     snprintf(e.text.text, sizeof e.text.text, "%s", s);
-    vz_app_event(&f->app, &e);
+    vz_app_event(&f->s.app, &e);
 }
 
 /* Drops the file at path on the window, as SDL reports it (the name is the app's to free). */
@@ -87,15 +63,15 @@ static void drop(fixture *f, const char *path) {
     memset(&e, 0, sizeof e);
     e.type = SDL_DROPFILE;
     e.drop.file = SDL_strdup(path);
-    assert_int_equal(vz_app_event(&f->app, &e), 1);
+    assert_int_equal(vz_app_event(&f->s.app, &e), 1);
 }
 
 /* Returns a hash of the top bar (where the status is drawn). */
 static uint64_t top_bar_hash(const fixture *f) {
     uint64_t h = 1469598103934665603ull;
     for (int y = 0; y < 40; y++)
-        for (int x = 0; x < f->w; x++)
-            h = (h ^ ((const uint32_t *)((const uint8_t *)f->surf->pixels + (size_t)y * f->surf->pitch))[x]) *
+        for (int x = 0; x < f->s.w; x++)
+            h = (h ^ ((const uint32_t *)((const uint8_t *)f->s.surf->pixels + (size_t)y * f->s.surf->pitch))[x]) *
                 1099511628211ull;
     return h;
 }
@@ -112,20 +88,20 @@ typedef struct { char input[1024]; int step, block, n_layers, vocab; } snapshot;
 
 static snapshot snap(const fixture *f) {
     snapshot s;
-    memcpy(s.input, f->app.input, sizeof s.input);
-    s.step = f->app.v.step;
-    s.block = f->app.v.block;
-    s.n_layers = f->app.m.cfg.n_enc_layers;
-    s.vocab = f->app.m.cfg.vocab_size;
+    memcpy(s.input, f->s.app.input, sizeof s.input);
+    s.step = f->s.app.v.step;
+    s.block = f->s.app.v.block;
+    s.n_layers = f->s.app.m.cfg.n_enc_layers;
+    s.vocab = f->s.app.m.cfg.vocab_size;
     return s;
 }
 
 static void expect_same(const fixture *f, const snapshot *s, const char *what) {
-    if (strcmp(f->app.input, s->input)) fail_msg("%s: input became '%s' (was '%s')", what, f->app.input, s->input);
-    if (f->app.v.step != s->step) fail_msg("%s: cursor moved from step %d to %d", what, s->step, f->app.v.step);
-    if (f->app.v.block != s->block) fail_msg("%s: focus moved from block %d to %d", what, s->block, f->app.v.block);
-    assert_int_equal(f->app.m.cfg.n_enc_layers, s->n_layers);
-    assert_int_equal(f->app.m.cfg.vocab_size, s->vocab);
+    if (strcmp(f->s.app.input, s->input)) fail_msg("%s: input became '%s' (was '%s')", what, f->s.app.input, s->input);
+    if (f->s.app.v.step != s->step) fail_msg("%s: cursor moved from step %d to %d", what, s->step, f->s.app.v.step);
+    if (f->s.app.v.block != s->block) fail_msg("%s: focus moved from block %d to %d", what, s->block, f->s.app.v.block);
+    assert_int_equal(f->s.app.m.cfg.n_enc_layers, s->n_layers);
+    assert_int_equal(f->s.app.m.cfg.vocab_size, s->vocab);
 }
 
 static void test_bad_model_keeps_everything(void **state) {
@@ -134,12 +110,12 @@ static void test_bad_model_keeps_everything(void **state) {
     open_fx(&f);
     /* the learner edits the input, commits it, steps forward and focuses the second attention block */
     key(&f, SDLK_e); type(&f, "ab"); key(&f, SDLK_RETURN);
-    assert_string_equal(f.app.input, "abcdab");
-    vz_app_goto(&f.app, 9);
-    f.app.v.block = 1;
-    vz_app_frame(&f.app, f.w, f.h);
-    f.app.status[0] = 0;
-    vz_app_frame(&f.app, f.w, f.h);
+    assert_string_equal(f.s.app.input, "abcdab");
+    vz_app_goto(&f.s.app, 9);
+    f.s.app.v.block = 1;
+    vz_app_frame(&f.s.app, f.s.w, f.s.h);
+    f.s.app.status[0] = 0;
+    vz_app_frame(&f.s.app, f.s.w, f.s.h);
     uint64_t quiet = top_bar_hash(&f);
     snapshot s = snap(&f);
 
@@ -152,13 +128,13 @@ static void test_bad_model_keeps_everything(void **state) {
     snprintf(dirpath, sizeof dirpath, "%s", f.dir);
     write_bytes(garbage, "SFMODEL\0garbage garbage garbage", 31);
     sf_model m;
-    make_model(&m, ALPHA, 1);
+    vk_model(&m, SF_FAMILY_ENCDEC, ALPHA, 1);
     sf_buf b;
     assert_true(sf_checkpoint_encode(&m, &b).ok);
     write_bytes(cut, b.data, b.len / 2);
     sf_buf_free(&b);
     sf_model_free(&m);
-    make_model(&m, "xyz", 1); /* loads, but cannot take the current input */
+    vk_model(&m, SF_FAMILY_ENCDEC, "xyz", 1); /* loads, but cannot take the current input */
     assert_true(sf_checkpoint_save(&m, alien).ok);
     sf_model_free(&m);
 
@@ -167,13 +143,13 @@ static void test_bad_model_keeps_everything(void **state) {
     for (int i = 0; i < 5; i++) {
         drop(&f, bad[i]);
         expect_same(&f, &s, bad[i]);
-        if (!strstr(f.app.status, "cannot open the model") || !strstr(f.app.status, why[i]))
-            fail_msg("%s: status '%s' does not explain the error ('%s')", bad[i], f.app.status, why[i]);
-        vz_app_frame(&f.app, f.w, f.h); /* still draws, and the message is in the top bar */
-        assert_ptr_equal(f.app.v.status, NULL); /* reset after drawing */
+        if (!strstr(f.s.app.status, "cannot open the model") || !strstr(f.s.app.status, why[i]))
+            fail_msg("%s: status '%s' does not explain the error ('%s')", bad[i], f.s.app.status, why[i]);
+        vz_app_frame(&f.s.app, f.s.w, f.s.h); /* still draws, and the message is in the top bar */
+        assert_ptr_equal(f.s.app.v.status, NULL); /* reset after drawing */
         if (top_bar_hash(&f) == quiet) fail_msg("%s: the error is not drawn in the window", bad[i]);
         key(&f, SDLK_RIGHT); /* still usable */
-        assert_int_equal(f.app.v.step, s.step + 1);
+        assert_int_equal(f.s.app.v.step, s.step + 1);
         key(&f, SDLK_LEFT);
         expect_same(&f, &s, bad[i]);
     }
@@ -181,23 +157,23 @@ static void test_bad_model_keeps_everything(void **state) {
     /* while the learner is typing, a bad drop keeps the text being edited and the editing itself */
     key(&f, SDLK_e); type(&f, "k");
     drop(&f, garbage);
-    assert_int_equal(f.app.editing, 1);
-    assert_string_equal(f.app.edit, "abcdabk");
+    assert_int_equal(f.s.app.editing, 1);
+    assert_string_equal(f.s.app.edit, "abcdabk");
     expect_same(&f, &s, "drop while editing");
     type(&f, "l"); key(&f, SDLK_RETURN);
-    assert_string_equal(f.app.input, "abcdabkl");
+    assert_string_equal(f.s.app.input, "abcdabkl");
 
     /* a good model dropped afterwards is opened on the current input */
     char good[128];
     snprintf(good, sizeof good, "%s/good.sfm", f.dir);
-    make_model(&m, ALPHA, 1);
+    vk_model(&m, SF_FAMILY_ENCDEC, ALPHA, 1);
     assert_true(sf_checkpoint_save(&m, good).ok);
     sf_model_free(&m);
     drop(&f, good);
-    assert_non_null(strstr(f.app.status, "opened"));
-    assert_int_equal(f.app.m.cfg.n_enc_layers, 1);
-    assert_string_equal(f.app.input, "abcdabkl");
-    vz_app_frame(&f.app, f.w, f.h);
+    assert_non_null(strstr(f.s.app.status, "opened"));
+    assert_int_equal(f.s.app.m.cfg.n_enc_layers, 1);
+    assert_string_equal(f.s.app.input, "abcdabkl");
+    vz_app_frame(&f.s.app, f.s.w, f.s.h);
     close_fx(&f);
 }
 

@@ -18,66 +18,17 @@
 #include "viz/colormap.h"
 #include "viz/layout.h"
 #include "viz/panels.h"
+#include "vizkit.h"
 
 static const char ALPHA[] = "abcdefghijkl";
 
-/* Builds a small random model of the family. */
-static void make_model(sf_model *m, int family, int layers) {
-    sf_config c = sf_config_default(family);
-    c.vocab_size = 4 + (int)strlen(ALPHA);
-    c.d_model = 16;
-    c.n_heads = 4;
-    c.d_ff = 32;
-    c.max_len = 24;
-    c.n_dec_layers = layers;
-    if (family == SF_FAMILY_ENCDEC) c.n_enc_layers = layers;
-    assert_true(sf_model_build(m, &c).ok);
-    assert_true(sf_tokenizer_build(&m->tok, ALPHA, strlen(ALPHA)).ok);
-    sf_model_init_random(m, 7);
-}
-
-typedef struct {
-    SDL_Surface *surf;
-    SDL_Renderer *r;
-    vz_app app;
-    int w, h;
-} fixture;
-
-/* Opens an app on a w x h software surface over a fresh model of the family. */
-static void open_fx(fixture *f, int family, const char *input, int w, int h) {
-    f->w = w;
-    f->h = h;
-    f->surf = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888);
-    assert_non_null(f->surf);
-    f->r = SDL_CreateSoftwareRenderer(f->surf);
-    assert_non_null(f->r);
-    vz_font_paths fp;
-    sf_err e = vz_font_find(NULL, &fp);
-    if (!e.ok) fail_msg("%s", e.msg);
-    sf_model m;
-    make_model(&m, family, 2);
-    vz_run_cfg rc = {6, 1, 0.0f};
-    e = vz_app_init(&f->app, f->r, &fp, &m, input, &rc);
-    if (!e.ok) fail_msg("%s", e.msg);
-}
-
-/* Frees what open_fx made. */
-static void close_fx(fixture *f) {
-    vz_app_free(&f->app);
-    SDL_DestroyRenderer(f->r);
-    SDL_FreeSurface(f->surf);
-}
-
-/* Returns the ARGB pixel at (x, y) of the fixture's surface. */
-static uint32_t pixel(const fixture *f, int x, int y) {
-    return ((const uint32_t *)((const uint8_t *)f->surf->pixels + (size_t)y * f->surf->pitch))[x] | 0xff000000u;
-}
+typedef vk_screen fixture;
 
 /* Returns a hash of every pixel. */
 static uint64_t picture_hash(const fixture *f) {
     uint64_t h = 1469598103934665603ull;
     for (int y = 0; y < f->h; y++)
-        for (int x = 0; x < f->w; x++) h = (h ^ pixel(f, x, y)) * 1099511628211ull;
+        for (int x = 0; x < f->w; x++) h = (h ^ vk_pixel(f, x, y)) * 1099511628211ull;
     return h;
 }
 
@@ -94,7 +45,7 @@ static const vz_hit *find_hit(const fixture *f, const char *name, int row0) {
 static uint32_t cell_pixel(const fixture *f, const vz_hit *h, int row, int col, int *x, int *y) {
     *x = h->r.x + (int)(((double)col + 0.5) * h->r.w / h->h.ncols);
     *y = h->r.y + (int)(((double)(row - h->h.row0) + 0.5) * h->r.h / h->h.nrows);
-    return pixel(f, *x, *y);
+    return vk_pixel(f, *x, *y);
 }
 
 /* The maps' ends match viridis, its luminance rises, and the diverging map is white at 0. */
@@ -123,7 +74,7 @@ static void test_colormaps(void **state) {
 static void test_heatmap_pixels(void **state) {
     (void)state;
     fixture f;
-    open_fx(&f, SF_FAMILY_GPT, "abcabcab", 1920, 1080);
+    vk_open(&f, SF_FAMILY_GPT, ALPHA, "abcabcab", 1920, 1080);
     vz_app *a = &f.app;
     /* stop in the middle of token 4's layer-0 attention, after the softmax */
     int target = -1;
@@ -167,19 +118,19 @@ static void test_heatmap_pixels(void **state) {
     int cw = h->r.w / h->h.ncols, seen_g = 0, seen_s = 0;
     for (int dy = -cw / 2 + 1; dy < cw / 2; dy++)
         for (int dx = -cw / 2 + 1; dx < cw / 2; dx++) {
-            uint32_t p = pixel(&f, x + dx, y + dy);
+            uint32_t p = vk_pixel(&f, x + dx, y + dy);
             seen_g |= p == grey;
             seen_s |= p == stripe;
         }
     assert_true(seen_g && seen_s);
-    close_fx(&f);
+    vk_close(&f);
 }
 
 /* The encoder's rows fill in one by one within a layer, and every key is visible (no mask). */
 static void test_encoder_rows(void **state) {
     (void)state;
     fixture f;
-    open_fx(&f, SF_FAMILY_ENCDEC, "abcdefg", 1280, 720);
+    vk_open(&f, SF_FAMILY_ENCDEC, ALPHA, "abcdefg", 1280, 720);
     vz_app *a = &f.app;
     int target = -1;
     for (int i = 0; i < a->sched.n; i++) {
@@ -205,14 +156,14 @@ static void test_encoder_rows(void **state) {
     vz_app_goto(a, a->sched.n - 1);
     assert_int_equal(vz_rows_visible(&a->v, p1, 7), 7);
     assert_int_equal(vz_rows_visible(&a->v, d0, a->s.n_tgt), a->s.n_tgt);
-    close_fx(&f);
+    vk_close(&f);
 }
 
 /* The same state draws the same picture; a changed input draws another; a bad input is refused. */
 static void test_input_changes_picture(void **state) {
     (void)state;
     fixture f;
-    open_fx(&f, SF_FAMILY_ENCDEC, "abcabc", 1280, 720);
+    vk_open(&f, SF_FAMILY_ENCDEC, ALPHA, "abcabc", 1280, 720);
     vz_app_goto(&f.app, f.app.sched.n - 1);
     vz_app_frame(&f.app, f.w, f.h);
     uint64_t a = picture_hash(&f);
@@ -225,26 +176,26 @@ static void test_input_changes_picture(void **state) {
     assert_false(vz_app_set_input(&f.app, "xyz!").ok); /* not in the alphabet: refused, old run kept */
     assert_string_equal(f.app.input, "lkjihg");
     sf_model g; /* another model: the blocks, the trace and the picture follow */
-    make_model(&g, SF_FAMILY_GPT, 3);
+    vk_model(&g, SF_FAMILY_GPT, ALPHA, 3);
     assert_true(vz_app_set_model(&f.app, &g, "abc").ok);
     assert_int_equal(f.app.v.n_blocks, 3);
     assert_int_equal(f.app.s.n_src, 0);
     vz_app_goto(&f.app, f.app.sched.n - 1);
     vz_app_frame(&f.app, f.w, f.h);
     assert_true(picture_hash(&f) != a);
-    make_model(&g, SF_FAMILY_ENCDEC, 2);
+    vk_model(&g, SF_FAMILY_ENCDEC, ALPHA, 2);
     assert_false(vz_app_set_model(&f.app, &g, "").ok); /* an encoder needs input: refused, gpt kept */
     assert_int_equal(f.app.m.cfg.family, SF_FAMILY_GPT);
     assert_string_equal(f.app.input, "abc");
     vz_app_frame(&f.app, f.w, f.h);
-    close_fx(&f);
+    vk_close(&f);
 }
 
 /* A repeated frame rasterises no text and uploads no heatmap: both caches hold. */
 static void test_caches(void **state) {
     (void)state;
     fixture f;
-    open_fx(&f, SF_FAMILY_GPT, "abcab", 1920, 1080);
+    vk_open(&f, SF_FAMILY_GPT, ALPHA, "abcab", 1920, 1080);
     vz_app_frame(&f.app, f.w, f.h);
     long t = vz_text_rasterised(f.app.text), u = f.app.ctx.uploads;
     assert_true(t > 10 && u > 5);
@@ -252,7 +203,7 @@ static void test_caches(void **state) {
     vz_app_frame(&f.app, f.w, f.h);
     assert_int_equal(vz_text_rasterised(f.app.text), t);
     assert_int_equal(f.app.ctx.uploads, u);
-    close_fx(&f);
+    vk_close(&f);
 }
 
 /* Fails unless every panel is inside a w x h window, big enough, and overlaps no other. */
@@ -288,7 +239,7 @@ static void test_panels_stay_inside(void **state) {
     static const int sizes[][2] = {{1280, 720}, {3840, 2160}};
     for (int s = 0; s < 2; s++) {
         fixture f;
-        open_fx(&f, SF_FAMILY_ENCDEC, "abcdefghijkl", sizes[s][0], sizes[s][1]);
+        vk_open(&f, SF_FAMILY_ENCDEC, ALPHA, "abcdefghijkl", sizes[s][0], sizes[s][1]);
         vz_app_goto(&f.app, f.app.sched.n - 1);
         vz_app_frame(&f.app, f.w, f.h);
         const vz_ctx *c = &f.app.ctx;
@@ -306,7 +257,7 @@ static void test_panels_stay_inside(void **state) {
             vz_rect r = c->clicks[i].r;
             assert_true(r.x >= 0 && r.y >= 0 && r.x + r.w <= f.w && r.y + r.h <= f.h);
         }
-        close_fx(&f);
+        vk_close(&f);
     }
 }
 
@@ -314,7 +265,7 @@ static void test_panels_stay_inside(void **state) {
 static void test_hover_names(void **state) {
     (void)state;
     fixture f;
-    open_fx(&f, SF_FAMILY_ENCDEC, "abcd", 1920, 1080);
+    vk_open(&f, SF_FAMILY_ENCDEC, ALPHA, "abcd", 1920, 1080);
     vz_app_goto(&f.app, f.app.sched.n - 1);
     f.app.v.block = 3; /* dec L0 cross */
     vz_app_frame(&f.app, f.w, f.h);
@@ -333,7 +284,7 @@ static void test_hover_names(void **state) {
     assert_int_equal(col, 3);
     char name[96];
     assert_string_equal(vz_cell_name(g->h.e, row, col, name, sizeof name), "dec L0 cross H2 probs[q=1,k=3]");
-    close_fx(&f);
+    vk_close(&f);
 }
 
 /* Returns a key-press event. */
@@ -350,7 +301,7 @@ static SDL_Event key(SDL_Keycode k, int shift) {
 static void test_event_loop(void **state) {
     (void)state;
     fixture f;
-    open_fx(&f, SF_FAMILY_ENCDEC, "abcabc", 1280, 720);
+    vk_open(&f, SF_FAMILY_ENCDEC, ALPHA, "abcabc", 1280, 720);
     vz_app *a = &f.app;
     SDL_Event script[400];
     int n = 0;
@@ -412,14 +363,14 @@ static void test_event_loop(void **state) {
     SDL_Event q = key(SDLK_q, 0);
     vz_app_event(a, &q);
     assert_true(a->quit);
-    close_fx(&f);
+    vk_close(&f);
 }
 
 /* A lesson's highlight frames exactly the chosen cells of every heatmap of that entry. */
 static void test_highlight(void **state) {
     (void)state;
     fixture f;
-    open_fx(&f, SF_FAMILY_GPT, "abcabc", 1920, 1080);
+    vk_open(&f, SF_FAMILY_GPT, ALPHA, "abcabc", 1920, 1080);
     vz_app_goto(&f.app, f.app.sched.n - 1);
     vz_highlight hl = {"dec.L0.self.H1.probs", 2, {3, 0}, {3, 2}, 0};
     f.app.v.hl[0] = hl;
@@ -430,14 +381,14 @@ static void test_highlight(void **state) {
     int x, y;
     cell_pixel(&f, h, 3, 0, &x, &y);
     int cw = h->r.w / h->h.ncols, hil = (int)vz_rgba_argb(VZ_HILITE);
-    assert_int_equal(pixel(&f, h->r.x - 1, y), (uint32_t)hil);                 /* left of the range */
-    assert_int_equal(pixel(&f, h->r.x + 3 * cw, y), (uint32_t)hil);           /* right of column 2 */
-    assert_true(pixel(&f, h->r.x + cw / 2, y) != (uint32_t)hil);              /* the cells stay visible */
-    assert_true(pixel(&f, h->r.x - 1, y + 3 * cw) != (uint32_t)hil);          /* row 6 is not framed */
+    assert_int_equal(vk_pixel(&f, h->r.x - 1, y), (uint32_t)hil);                 /* left of the range */
+    assert_int_equal(vk_pixel(&f, h->r.x + 3 * cw, y), (uint32_t)hil);           /* right of column 2 */
+    assert_true(vk_pixel(&f, h->r.x + cw / 2, y) != (uint32_t)hil);              /* the cells stay visible */
+    assert_true(vk_pixel(&f, h->r.x - 1, y + 3 * cw) != (uint32_t)hil);          /* row 6 is not framed */
     f.app.v.n_hl = 0;
     vz_app_frame(&f.app, f.w, f.h);
-    assert_true(pixel(&f, h->r.x - 1, y) != (uint32_t)hil);
-    close_fx(&f);
+    assert_true(vk_pixel(&f, h->r.x - 1, y) != (uint32_t)hil);
+    vk_close(&f);
 }
 
 /* Runs the stepformer binary with args (stderr and stdout to a log); returns its exit status. */
