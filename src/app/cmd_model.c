@@ -87,8 +87,9 @@ static void print_argmax_keys(const sf_model *m, const sf_seq *s, const sf_stack
     int L = s->L;
     for (int l = 0; l < n_layers; l++) {
         const sf_attn_rec *a = cross ? &st->layers[l].cross : &st->layers[l].self;
-        int nk = cross || st == &s->enc ? (cross ? s->n_src : s->n_src) : t + 1;
-        const int *keys = cross || st == &s->enc ? s->enc.ids : s->dec.ids;
+        int to_encoder = cross || st == &s->enc; /* keys are encoder positions, all visible */
+        int nk = to_encoder ? s->n_src : t + 1;
+        const int *keys = to_encoder ? s->enc.ids : s->dec.ids;
         printf("    L%d %-5s", l, cross ? "cross" : "self");
         for (int h = 0; h < c->n_heads; h++) {
             const float *p = a->probs + ((size_t)h * L + t) * L;

@@ -242,6 +242,7 @@ static void carve_all(arena *a, sf_seq *s, const sf_config *c) {
     carve_stack(a, &s->dec, c, L, c->n_dec_layers, c->family == SF_FAMILY_ENCDEC);
     s->logits = take(a, (size_t)L * c->vocab_size);
     s->probs = take(a, (size_t)L * c->vocab_size);
+    s->tmp = take(a, (size_t)L * 3 * c->d_model);
 }
 
 sf_err sf_seq_build(sf_seq *s, const sf_config *c) {
@@ -421,10 +422,7 @@ static sf_err stack_rows(const sf_model *m, sf_seq *s, sf_stack_rec *st, const s
     const sf_config *c = &m->cfg;
     int C = c->d_model, L = s->L;
     int cross = (st == &s->dec) && c->family == SF_FAMILY_ENCDEC;
-    size_t need = (size_t)(t1 - t0) * 3 * C;
-    if (cross && (size_t)s->n_src * 2 * C > need) need = (size_t)s->n_src * 2 * C;
-    float *tmp = malloc((need ? need : 1) * sizeof(float));
-    if (!tmp) return sf_fail("forward: out of memory");
+    float *tmp = s->tmp; /* room for L rows of 3C: enough for any row range and for the n_src rows of K|V */
     const float *mem = cross ? sf_stack_output(m, &s->enc, c->n_enc_layers) : NULL;
     embed_rows(m, st, t0, t1);
     const float *x = st->sum;
@@ -443,7 +441,6 @@ static sf_err stack_rows(const sf_model *m, sf_seq *s, sf_stack_rec *st, const s
     if (c->norm == SF_NORM_PRE)
         sf_layernorm_forward(st->ln_f + (size_t)t0 * C, st->ln_f_mean + t0, st->ln_f_rstd + t0, x + (size_t)t0 * C,
                              ln_f->w, ln_f->b, t1 - t0, C, c->ln_eps);
-    free(tmp);
     return sf_ok();
 }
 

@@ -127,6 +127,7 @@ typedef struct {
     sf_stack_rec enc, dec;
     float *logits;     /* (L,V) next-token logits at each decoder position */
     float *probs;      /* (L,V) softmax of logits */
+    float *tmp;        /* (L,3C) scratch for fused Q|K|V projections before they are split into heads */
     float *mem;        /* one allocation behind every pointer above */
     size_t mem_floats;
 } sf_seq;
