@@ -20,11 +20,17 @@ static int have_display(void) {
     return !(drv && (!strcmp(drv, "offscreen") || !strcmp(drv, "dummy")));
 }
 
-/* Opens a resizable w x h window titled "stepformer" and its renderer; returns 0 after printing why not. */
+/* Opens a resizable w x h window titled "stepformer" (no larger than the screen: a 1024x768 projector gets
+ * a window that fits it) and its renderer; returns 0 after printing why not. */
 static int open_window(const char *cmd, int w, int h, SDL_Window **win, SDL_Renderer **r) {
+    SDL_Rect usable;
+    if (SDL_GetDisplayUsableBounds(0, &usable) == 0 && usable.w >= 320 && usable.h >= 240) {
+        if (w > usable.w) w = usable.w;
+        if (h > usable.h) h = usable.h;
+    }
     *win = SDL_CreateWindow("stepformer", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, w, h, SDL_WINDOW_RESIZABLE);
     if (!*win) { fprintf(stderr, "%s: %s\n", cmd, SDL_GetError()); return 0; }
-    SDL_SetWindowMinimumSize(*win, 960, 540);
+    SDL_SetWindowMinimumSize(*win, w < 960 ? w : 960, h < 540 ? h : 540);
     *r = SDL_CreateRenderer(*win, -1, SDL_RENDERER_PRESENTVSYNC);
     if (!*r) *r = SDL_CreateRenderer(*win, -1, SDL_RENDERER_SOFTWARE);
     if (!*r) { fprintf(stderr, "%s: %s\n", cmd, SDL_GetError()); SDL_DestroyWindow(*win); return 0; }
@@ -127,7 +133,7 @@ int gui_lessons(const char *file, const char *dir, int lang, const char *font, i
         }
         apply_fullscreen(win, p.want_fullscreen, &fullscreen);
         const char *lt = p.have_lesson && !p.in_index ? p.lesson.title[p.lang] ? p.lesson.title[p.lang] : p.lesson.title[0] : NULL;
-        snprintf(title, sizeof title, "%s", lt ? lt : vz_tr(p.lang, VZ_S_IDX_TITLE));
+        snprintf(title, sizeof title, "stepformer - %s", lt ? lt : vz_tr(p.lang, VZ_S_IDX_TITLE));
         SDL_SetWindowTitle(win, title);
         int ww, wh;
         SDL_GetRendererOutputSize(r, &ww, &wh);
