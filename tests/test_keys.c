@@ -513,6 +513,84 @@ static void test_blank(void **state) {
     player_close();
 }
 
+/* Returns the printf conversions of s in order ("%d%s"), "%%" left out. */
+static void conversions(const char *s, char *out, size_t size) {
+    size_t n = 0;
+    out[0] = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p != '%') continue;
+        if (p[1] == '%') { p++; continue; }
+        const char *q = p + 1;
+        while (*q && !strchr("diouxXeEfgGcsp", *q)) q++;
+        if (!*q) break;
+        if (n + (size_t)(q - p) + 2 < size) { memcpy(out + n, p, (size_t)(q - p + 1)); n += (size_t)(q - p + 1); out[n] = 0; }
+        p = q;
+    }
+}
+
+/* Every string has its English text, and its Chinese one takes the same printf conversions in the same order;
+ * the keys and index strings all have a Chinese text (key caps may fall back: they are printed on the keys). */
+static void test_strings(void **state) {
+    (void)state;
+    for (int id = 1; id < VZ_S_COUNT; id++) {
+        const char *en = vz_tr(VZ_LANG_EN, (vz_str)id), *zh = vz_tr(VZ_LANG_ZH, (vz_str)id), *name = vz_str_name((vz_str)id);
+        assert_true(en[0] != 0);
+        char a[64], b[64];
+        conversions(en, a, sizeof a);
+        conversions(zh, b, sizeof b);
+        if (strcmp(a, b)) fail_msg("%s: English takes %s, Chinese %s", name, a, b);
+        int ours = !strncmp(name, "VZ_S_KEY_", 9) || !strncmp(name, "VZ_S_IDX_", 9) || !strncmp(name, "VZ_S_PL_", 8) ||
+                   !strncmp(name, "VZ_S_SEC_", 9) || !strncmp(name, "VZ_S_HELP_", 10) || !strncmp(name, "VZ_S_MSG_", 9);
+        if (ours && !vz_tr_has(VZ_LANG_ZH, (vz_str)id)) fail_msg("%s has no Chinese text", name);
+    }
+}
+
+/* p, Tab / Shift+Tab, l, m and Shift+M switch the display modes, in gui and in a lesson, without leaving the step. */
+static void test_display_keys(void **state) {
+    (void)state;
+    vk_screen s;
+    vk_open(&s, SF_FAMILY_ENCDEC, "abcdefgh", "abcdefgh", W, H);
+    vz_app *a = &s.app;
+    vz_app_goto(a, 5);
+    akey(a, SDLK_p);
+    assert_true(a->projector);
+    akey(a, SDLK_p);
+    assert_false(a->projector);
+    int sp = a->spotlight;
+    akey(a, SDLK_TAB);
+    assert_int_equal(a->spotlight, (sp + 1) % VZ_P_COUNT);
+    akey_mod(a, SDLK_TAB, KMOD_LSHIFT);
+    assert_int_equal(a->spotlight, sp);
+    int cm = a->cmap, th = a->theme;
+    akey(a, SDLK_m);
+    assert_true(a->cmap != cm);
+    akey_mod(a, SDLK_m, KMOD_LSHIFT);
+    assert_true(a->theme != th);
+    akey(a, SDLK_l);
+    assert_int_equal(a->lang, VZ_LANG_ZH);
+    adraw(&s);
+    assert_int_equal(a->ctx.lang, VZ_LANG_ZH);
+    assert_int_equal(a->v.step, 5);
+    vk_close(&s);
+    vz_player *p = player_open(SF_LANG_EN);
+    open_lesson(p, "05-multi-head-attention.md");
+    pkey(p, SDLK_PAGEDOWN);
+    pkey(p, SDLK_p);
+    assert_true(p->app.projector);
+    pkey(p, SDLK_m);
+    pkey(p, SDLK_l);
+    assert_int_equal(p->lang, SF_LANG_ZH);
+    assert_int_equal(p->app.lang, VZ_LANG_ZH);
+    assert_int_equal(vz_player_frame_index(p), 1);
+    assert_false(p->deviated); /* display modes are not exploring: the step stays the lesson's */
+    pkey(p, SDLK_TAB);
+    assert_true(p->deviated); /* another spotlight is, until the next lesson move */
+    pkey(p, SDLK_PAGEDOWN);
+    assert_false(p->deviated);
+    assert_true(p->app.projector); /* and the display modes stay across lesson moves */
+    player_close();
+}
+
 /* ---- the app defects of issue 10 --------------------------------------------------------------- */
 
 /* The digit keys select the head of that number: 0 is H0, 2 is H2 (the label "head 2" and the trace's H2). */
@@ -791,6 +869,7 @@ int main(void) {
         cmocka_unit_test(test_blank),           cmocka_unit_test(test_head_digits),
         cmocka_unit_test(test_screenshot_name), cmocka_unit_test(test_input_refused),
         cmocka_unit_test(test_no_stale_state),  cmocka_unit_test(test_index_page),
+        cmocka_unit_test(test_strings),         cmocka_unit_test(test_display_keys),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
