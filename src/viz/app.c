@@ -325,7 +325,7 @@ static int input_ok(const vz_app *a, const char *text, char *msg, size_t size) {
         }
         chars++;
     }
-    int room = a->m.cfg.family == SF_FAMILY_ENCDEC ? a->s.L : a->s.L - 1; /* a GPT's prompt follows <bos> */
+    int room = a->m.cfg.family == SF_FAMILY_ENCDEC ? a->m.cfg.max_len : a->m.cfg.max_len - 1; /* a GPT's prompt follows <bos> */
     if (chars > room) { snprintf(msg, size, vz_tr(a->lang, VZ_S_MSG_EDIT_TOO_LONG), room, chars); return 0; }
     if (chars == 0 && a->m.cfg.family == SF_FAMILY_ENCDEC) { snprintf(msg, size, "%s", vz_tr(a->lang, VZ_S_MSG_EDIT_EMPTY)); return 0; }
     return 1;
