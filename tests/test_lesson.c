@@ -1,6 +1,7 @@
 /* test_lesson.c - the lesson parser, its errors (with line and column), the interpreter's forward/back
  * exactness, language fallback, claims checked on the trace, and every shipped lesson under --check. */
 #define _POSIX_C_SOURCE 200809L /* opendir */
+#define _DEFAULT_SOURCE         /* wait4 */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -489,6 +493,80 @@ static void test_shipped_lessons(void **state) {
     assert_true(n >= 10);
 }
 
+/* Returns the peak resident memory (KiB) of `stepformer lesson --check path`, run as a child process. */
+static long check_peak_kib(const char *path) {
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout)) _exit(98);
+        execl(SF_BINARY, SF_BINARY, "lesson", "--check", "--skip-claims", path, (char *)NULL);
+        _exit(99);
+    }
+    int status = 0;
+    struct rusage ru;
+    assert_int_equal(wait4(pid, &status, 0, &ru), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    return ru.ru_maxrss;
+}
+
+/* Writes a lesson that runs `model` on n inputs of len letters each (a different input per step). */
+static void write_runs_lesson(const char *path, const char *model, int n, int len) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "# Many runs\n@model %s\n", model);
+    unsigned r = 1;
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "## Step %d\n@input ", i);
+        for (int j = 0; j < len; j++) {
+            r = r * 1103515245u + 12345u;
+            fputc("ab"[(r >> 16) & 1], f);
+        }
+        fprintf(f, "\n@generate 1\n@goto end\nA run.\n");
+    }
+    fclose(f);
+}
+
+/* A small file that claims a large record (1 layer, 42 heads, max_len 384: 74 MB per run, more than
+ * SF_LESSON_RUN_BUDGET) run on six inputs: `lesson --check` holds one run at a time, so its peak memory is
+ * that of checking one input, not six (before the budget it kept four runs and built a fifth: +290 MB). */
+static void test_check_memory_follows_the_work(void **state) {
+    (void)state;
+    const char *model = "test_lesson_heads.sfm";
+    sf_config c = sf_config_default(SF_FAMILY_GPT);
+    sf_tokenizer tok;
+    assert_true(sf_tokenizer_build(&tok, "ab", 2).ok);
+    c.vocab_size = sf_tokenizer_vocab(&tok);
+    c.d_model = 42;
+    c.n_heads = 42;
+    c.d_ff = 4;
+    c.n_enc_layers = 0;
+    c.n_dec_layers = 1;
+    c.max_len = 384;
+    c.pos = SF_POS_SINUSOIDAL;
+    sf_model m;
+    assert_true(sf_model_build(&m, &c).ok);
+    m.tok = tok;
+    sf_model_init_random(&m, 5);
+    assert_true(sf_checkpoint_save(&m, model).ok);
+    sf_seq s;
+    assert_true(sf_seq_build(&s, &m.cfg).ok);
+    size_t record_kib = s.mem_floats * sizeof(float) / 1024;
+    assert_true(record_kib * 1024 > SF_LESSON_RUN_BUDGET); /* so no second run may be kept */
+    sf_seq_free(&s);
+    sf_model_free(&m);
+    write_runs_lesson("test_lesson_one_run.md", model, 1, 380);
+    write_runs_lesson("test_lesson_six_runs.md", model, 6, 380);
+    long one = check_peak_kib("test_lesson_one_run.md"), six = check_peak_kib("test_lesson_six_runs.md");
+    fprintf(stderr, "lesson --check peak: one input %ld KiB, six inputs %ld KiB (a record is %zu KiB)\n", one, six,
+            record_kib);
+    assert_true(six < one + (long)record_kib / 2);
+    remove("test_lesson_one_run.md");
+    remove("test_lesson_six_runs.md");
+    remove(model);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_syntax_errors),
@@ -499,6 +577,7 @@ int main(void) {
         cmocka_unit_test(test_language_fallback),
         cmocka_unit_test(test_mutations),
         cmocka_unit_test(test_shipped_lessons),
+        cmocka_unit_test(test_check_memory_follows_the_work),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -20,6 +20,9 @@
 #define SF_LESSON_MAX_HIGHLIGHTS 16           /* most @highlight selections in one frame */
 #define SF_LESSON_MAX_MODELS 8                /* most distinct model files one lesson loads */
 #define SF_LESSON_MAX_RUNS 64                 /* most distinct (model, input, ...) runs one lesson makes */
+#define SF_LESSON_RUN_BUDGET ((size_t)64 << 20) /* bytes of runs kept for reuse beside the ones the frame being
+                                                * built needs (its main and compared run): checking a lesson
+                                                * holds its models, at most two runs and this much more */
 
 enum { SF_LANG_EN = 0, SF_LANG_ZH = 1, SF_LANG_COUNT = 2 };
 

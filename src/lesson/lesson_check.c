@@ -104,7 +104,48 @@ static sf_err check_chars(builder *b, const sf_model *m, const char *text, int l
     return sf_ok();
 }
 
-/* Returns the run for key (making it if needed, evicting the least recently used); errors point at loc. */
+/* Returns the bytes run r holds: its record, trace and schedule (the record's allocation, touched or not). */
+static size_t run_bytes(const runrec *r) {
+    return sizeof *r + r->seq.mem_floats * sizeof(float) + 2 * (size_t)r->seq.L * sizeof(int) +
+           (size_t)r->tr.n * sizeof(sf_trace_entry) + (size_t)r->sch.n * sizeof(sf_cursor);
+}
+
+/* Returns 1 if the frame being built needs run r: it is the one asked for, the main run or, with
+ * @compare, the compared run. */
+static int run_needed(const builder *b, const runrec *r, const runkey *want) {
+    if (runkey_eq(b, &r->key, want) || runkey_eq(b, &r->key, &b->st.run)) return 1;
+    if (!b->st.compare) return 0;
+    runkey k;
+    runloc loc;
+    ls_cmp_key(b, &k, &loc);
+    return runkey_eq(b, &r->key, &k);
+}
+
+/* Frees cached runs the frame being built does not need, least recently used first, until the ones left
+ * beside the needed runs take at most SF_LESSON_RUN_BUDGET bytes and a slot is free; returns that slot. */
+static int make_room(builder *b, const runkey *want) {
+    for (;;) {
+        size_t spare = 0;
+        int free_slot = -1, oldest = -1;
+        for (int i = 0; i < RUN_CACHE; i++) {
+            runrec *r = b->runs[i];
+            if (!r) { if (free_slot < 0) free_slot = i; continue; }
+            if (run_needed(b, r, want)) continue;
+            spare += run_bytes(r);
+            if (oldest < 0 || r->stamp < b->runs[oldest]->stamp) oldest = i;
+        }
+        if (free_slot >= 0 && spare <= SF_LESSON_RUN_BUDGET) return free_slot;
+        if (oldest < 0) { /* every slot holds a needed run (never: at most three are needed at once) */
+            if (free_slot >= 0) return free_slot;
+            oldest = 0;
+        }
+        ls_run_free(b->runs[oldest]);
+        b->runs[oldest] = NULL;
+    }
+}
+
+/* Returns the run for key, making it if needed (other runs are kept within SF_LESSON_RUN_BUDGET, see
+ * make_room); errors point at loc. */
 sf_err ls_get_run(builder *b, const runkey *key, const runloc *where, runrec **out) {
     runloc fixed = *where, *loc = &fixed; /* settings never written are blamed on the line that needs them */
     if (!loc->input_line) { loc->input_line = b->line; loc->input_col = 1; }
@@ -139,6 +180,7 @@ sf_err ls_get_run(builder *b, const runkey *key, const runloc *where, runrec **o
                           m->cfg.family == SF_FAMILY_ENCDEC ? L : L - 1);
     if ((m->cfg.family == SF_FAMILY_ENCDEC ? 1 : 1 + n_in) + n_tg > L)
         return ls_fail_at(b, loc->target_line, loc->target_col, "target is too long for the model (%d positions)", L);
+    int slot = make_room(b, key); /* before the new record exists, so the two never add up */
     runrec *r = calloc(1, sizeof *r);
     if (!r) return FAIL(b, 1, "out of memory");
     r->key = *key;
@@ -159,12 +201,6 @@ sf_err ls_get_run(builder *b, const runkey *key, const runloc *where, runrec **o
         ls_run_free(r);
         return ls_fail_at(b, loc->input_line, loc->input_col, "running the model failed: %s", e.ok ? "no steps" : e.msg);
     }
-    int slot = 0;
-    for (int i = 0; i < RUN_CACHE; i++) {
-        if (!b->runs[i]) { slot = i; break; }
-        if (b->runs[i]->stamp < b->runs[slot]->stamp) slot = i;
-    }
-    ls_run_free(b->runs[slot]);
     r->stamp = b->clock;
     b->runs[slot] = r;
     *out = r;

@@ -13,7 +13,7 @@
 #include "lesson.h"
 
 #define MAX_WORDS 24
-#define RUN_CACHE 4
+#define RUN_CACHE 4 /* most runs kept at once (the frame needs at most two; the rest within SF_LESSON_RUN_BUDGET) */
 
 /* ---- internal records -------------------------------------------------------------------------- */
 
@@ -173,7 +173,8 @@ sf_err ls_do_compare(builder *b, const word *w, int nw, int at_col);
 
 /* Frees a run and everything it holds (NULL is fine). */
 void ls_run_free(runrec *r);
-/* Returns the run for key (making it if needed, evicting the least recently used); errors point at loc. */
+/* Returns the run for key, making it if needed (other runs are kept within SF_LESSON_RUN_BUDGET); errors
+ * point at loc. Pointers to runs the current frame does not need may be freed by the next call. */
 sf_err ls_get_run(builder *b, const runkey *key, const runloc *where, runrec **out);
 /* Returns the main run (or NULL in syntax-only mode). */
 sf_err ls_main_run(builder *b, runrec **r);
