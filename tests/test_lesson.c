@@ -290,6 +290,16 @@ static void test_forward_back_exact(void **state) {
     for (int k = 0; k < l.n_frames; k++)
         for (int j = 0; j < l.n_frames; j++)
             assert_int_equal(sf_lesson_view_eq(&fresh[k], &fresh[j]), k == j);
+    /* the whole frame (from -1) replaces whatever an executor shows, e.g. after the learner explored: no
+     * highlight or answered question of another frame survives */
+    for (int k = 0; k < l.n_frames; k++)
+        for (int j = 0; j < l.n_frames; j++) {
+            sf_lesson_cmds c;
+            sf_lesson_view v = fresh[j];
+            sf_lesson_diff(&l, -1, k, SF_LANG_ZH, &c);
+            sf_lesson_view_apply(&v, &c);
+            if (!sf_lesson_view_eq(&v, &fresh[k])) fail_msg("frame %d drawn over frame %d keeps some of it", k + 1, j + 1);
+        }
     sf_interp it;
     sf_lesson_cmds c;
     sf_lesson_view v = sf_lesson_view_empty();

@@ -325,6 +325,39 @@ static void test_question_clicks(void **state) {
     close_fx(f);
 }
 
+/* Issue 10: answer a question, explore (a key or a click), then PageDown: nothing of the answer survives
+ * into the next steps (the old answer cell stayed highlighted, even after the next step loaded another model). */
+static void test_answer_does_not_survive(void **state) {
+    (void)state;
+    fixture *f = open_fx(SF_LANG_EN);
+    open_lesson(f, "07-cross-attention.md");
+    int q = question_frame(f), n = f->p.lesson.n_frames;
+    assert_true(q >= 0 && q + 3 < n);
+    uint64_t fresh[2];
+    for (int i = 0; i < 2; i++) {
+        vz_player_goto(&f->p, q + 2 + i);
+        fresh[i] = draw(f);
+    }
+    for (int how = 0; how < 2; how++) {
+        vz_player_goto(&f->p, q);
+        click_key(f, (f->p.lesson.frames[q].ask.answer + 3) % 8); /* a wrong pick: white and pink outlines */
+        assert_int_equal(vz_player_frame_index(&f->p), q + 1);
+        if (how == 0) key(f, SDLK_RIGHT);
+        else { draw(f); vz_rect r = f->p.app.ctx.lay.r[VZ_P_ARCH]; click(f, r.x + r.w / 2, r.y + r.h / 2); }
+        key(f, SDLK_PAGEDOWN);
+        assert_int_equal(vz_player_frame_index(&f->p), q + 2);
+        f->p.app.ctx.mx = f->p.app.ctx.my = -1; /* the mouse leaves: no hover tooltip where the click was */
+        for (int i = 0; i < f->p.app.v.n_hl; i++)
+            if (!strcmp(f->p.app.v.hl[i].name, f->p.lesson.frames[q].ask.at.name) &&
+                f->p.app.v.hl[i].lo[0] == f->p.lesson.frames[q].ask.at.lo[0] && f->p.lesson.frames[q + 2].n_hl == 0)
+                fail_msg("the answer of frame %d is still highlighted on frame %d", q + 2, q + 3);
+        if (draw(f) != fresh[0]) fail_msg("frame %d looks different after answering and exploring (%d)", q + 3, how);
+        key(f, SDLK_PAGEDOWN);
+        if (draw(f) != fresh[1]) fail_msg("frame %d looks different after answering and exploring (%d)", q + 4, how);
+    }
+    close_fx(f);
+}
+
 /* A comparison draws both runs, labelled, with dots on the weights that changed; the index lists and opens. */
 static void test_compare_and_index(void **state) {
     (void)state;
@@ -435,6 +468,7 @@ static int setup(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lessons_play),   cmocka_unit_test(test_back_restores), cmocka_unit_test(test_question_clicks),
+        cmocka_unit_test(test_answer_does_not_survive),
         cmocka_unit_test(test_compare_and_index), cmocka_unit_test(test_commands),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -54,8 +54,11 @@ static void print_lesson(const sf_lesson *l, int lang) {
                sf_lesson_title(l, it.frame, lang));
         for (int i = 0; i < cmds.n; i++) {
             char d[600];
-            if (cmds.c[i].kind == SF_LCMD_NARRATE) continue;
-            printf("  > %s\n", sf_lesson_cmd_describe(&cmds.c[i], d, sizeof d));
+            const sf_lesson_cmd *c = &cmds.c[i];
+            if (c->kind == SF_LCMD_NARRATE) continue;
+            if (it.frame == 0 && (c->kind == SF_LCMD_CLEAR_HIGHLIGHTS || (c->kind == SF_LCMD_QUESTION && !c->ask->state)))
+                continue; /* the first frame starts from nothing: no need to say so */
+            printf("  > %s\n", sf_lesson_cmd_describe(c, d, sizeof d));
         }
         printf("\n");
         print_text(sf_lesson_text(l, it.frame, 0, lang));
