@@ -106,7 +106,8 @@ static sf_err check_chars(builder *b, const sf_model *m, const char *text, int l
 
 /* Returns the bytes run r holds: its record, trace and schedule (the record's allocation, touched or not). */
 static size_t run_bytes(const runrec *r) {
-    return sizeof *r + r->seq.mem_floats * sizeof(float) + 2 * (size_t)r->seq.L * sizeof(int) +
+    return sizeof *r + (r->seq.mem_floats + (size_t)r->seq.cap_sampled * r->var.cfg.vocab_size) * sizeof(float) +
+           2 * (size_t)r->seq.L * sizeof(int) +
            (size_t)r->tr.n * sizeof(sf_trace_entry) + (size_t)r->sch.n * sizeof(sf_cursor);
 }
 

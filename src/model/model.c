@@ -282,6 +282,7 @@ sf_err sf_seq_build(sf_seq *s, const sf_config *c) {
 
 void sf_seq_free(sf_seq *s) {
     free(s->mem);
+    free(s->sampled);
     free(s->enc.ids);
     free(s->dec.ids);
     free(s->enc.layers);

@@ -130,6 +130,10 @@ typedef struct {
     float *tmp;        /* (L,3C) scratch for fused Q|K|V projections before they are split into heads */
     float *mem;        /* one allocation behind every pointer above */
     size_t mem_floats;
+    /* what sampling drew from (filled by sf_run; its own allocation, grown with the tokens generated): */
+    float *sampled;    /* (cap_sampled,V) row t: the distribution the token after position t was drawn from */
+    int cap_sampled;   /* rows allocated in `sampled` */
+    int has_sampled;   /* 1 when the last sf_run generated: rows [0, n_tgt) of `sampled` are valid */
 } sf_seq;
 
 /* The most memory one sequence record may take (attention needs heads x max_len^2 floats per layer):
