@@ -61,10 +61,10 @@ static void print_lesson(const sf_lesson *l, int lang) {
             printf("  > %s\n", sf_lesson_cmd_describe(c, d, sizeof d));
         }
         printf("\n");
-        print_text(sf_lesson_text(l, it.frame, 0, lang));
+        print_text(sf_lesson_shown(l, it.frame, 0, lang)); /* quotes filled from the models */
         if (f->ask.state == 2) {
             printf("  [answer: %s]\n", f->ask.answer_label[0] ? f->ask.answer_label : "?");
-            print_text(sf_lesson_text(l, it.frame, 1, lang));
+            print_text(sf_lesson_shown(l, it.frame, 1, lang));
         }
     }
 }

@@ -215,6 +215,30 @@ sf_err ls_main_run(builder *b, runrec **r) {
     return ls_get_run(b, &b->st.run, &b->st.loc, r);
 }
 
+/* Writes the trace name `name` stands for under config c into out: {enc,dec}.out and
+ * {enc,dec}.L<n>.{self,cross,ffn}.out become the entry holding that output; other names are copied. */
+void ls_canon_name(const sf_config *c, const char *name, char out[64]) {
+    int layer, n = 0;
+    char sub[8];
+    snprintf(out, 64, "%.63s", name);
+    if (strncmp(name, "enc.", 4) && strncmp(name, "dec.", 4)) return;
+    int enc = name[0] == 'e', nl = enc ? c->n_enc_layers : c->n_dec_layers;
+    if (!strcmp(name + 4, "out")) {
+        if (c->norm == SF_NORM_PRE) snprintf(out, 64, "%s.ln_f", enc ? "enc" : "dec");
+        else snprintf(out, 64, "%s.L%d.ffn.norm", enc ? "enc" : "dec", nl - 1);
+    } else if (sscanf(name + 4, "L%d.%7[a-z].out%n", &layer, sub, &n) == 2 && n > 0 && !name[4 + n]) {
+        snprintf(out, 64, "%s.L%d.%s.%s", enc ? "enc" : "dec", layer, sub, c->norm == SF_NORM_POST ? "norm" : "resid");
+    }
+}
+
+/* Returns the entry `name` (aliases as ls_canon_name) of a trace, or NULL. */
+const sf_trace_entry *sf_lesson_entry(const sf_trace *tr, const char *name) {
+    char canon[64];
+    if (!tr || !tr->m) return NULL;
+    ls_canon_name(&tr->m->cfg, name, canon);
+    return sf_trace_find(tr, canon);
+}
+
 /* Resolves an entry name (with the aliases {enc,dec}.out and *.{self,cross,ffn}.out) against a run,
  * giving errors that name the part that is wrong. Writes the canonical name to out. */
 static sf_err resolve_entry(builder *b, const runrec *r, word w, char out[40], const sf_trace_entry **entry) {
@@ -262,19 +286,10 @@ static sf_err resolve_entry(builder *b, const runrec *r, word w, char out[40], c
                     return FAIL(b, w.col + starts[3], "head H%d out of range: the model has %d heads (H0-H%d)", head,
                                 c->n_heads, c->n_heads - 1);
             }
-            if (np == 4 && strcmp(name + starts[3], "out") == 0) {
-                snprintf(canon, sizeof canon, "%s.L%d.%s.%s", enc ? "enc" : "dec", layer, sub,
-                         c->norm == SF_NORM_POST ? "norm" : "resid");
-                goto found;
-            }
         }
-    } else if (np == 2 && strcmp(name + starts[1], "out") == 0) {
-        if (c->norm == SF_NORM_PRE) snprintf(canon, sizeof canon, "%s.ln_f", enc ? "enc" : "dec");
-        else snprintf(canon, sizeof canon, "%s.L%d.ffn.norm", enc ? "enc" : "dec", n_layers - 1);
-        goto found;
     }
-    ls_wstr(w, canon, sizeof canon);
-found:
+    ls_wstr(w, name, sizeof name);
+    ls_canon_name(c, name, canon);
     *entry = sf_trace_find(&r->tr, canon);
     if (!*entry)
         return FAIL(b, w.col, "no trace entry '%s' in this model (names look like enc.L0.self.H1.probs, dec.L1.ffn.hidden, "
@@ -284,7 +299,7 @@ found:
 }
 
 /* Returns the axis (0 or 1) named by s for an entry, or -1. Accepts row/col, the axis name, or a prefix. */
-static int axis_of(const sf_trace_entry *e, const char *s) {
+int ls_axis_of(const sf_trace_entry *e, const char *s) {
     if (strcmp(s, "row") == 0) return 0;
     if (strcmp(s, "col") == 0) return 1;
     if (!e) { /* syntax-only: the usual first-axis names */
@@ -319,7 +334,7 @@ sf_err ls_parse_cells(builder *b, const runrec *r, const word *w, int nw, int *i
         char ax[24];
         word axw = {s.p, (size_t)(eq - s.p), s.col};
         ls_wstr(axw, ax, sizeof ax);
-        int a = axis_of(en, ax);
+        int a = ls_axis_of(en, ax);
         if (a < 0 || (en && a >= en->rank)) {
             if (en && en->rank == 2)
                 return FAIL(b, s.col, "unknown axis '%s' for %s: expected %s= or %s=", ax, out->name, en->axis[0], en->axis[1]);
@@ -438,7 +453,7 @@ sf_err ls_parse_expected(builder *b, const runrec *r, const sf_trace_entry *e, i
     if (!eq) return FAIL(b, w.col, "expected %s=N or a quoted token such as \"e\"", e->axis[free_axis]);
     word axw = {w.p, (size_t)(eq - w.p), w.col};
     ls_wstr(axw, ax, sizeof ax);
-    if (axis_of(e, ax) != free_axis) return FAIL(b, w.col, "expected %s=N (the axis the answer runs along)", e->axis[free_axis]);
+    if (ls_axis_of(e, ax) != free_axis) return FAIL(b, w.col, "expected %s=N (the axis the answer runs along)", e->axis[free_axis]);
     int v;
     if (!ls_parse_uint(eq + 1, (size_t)(w.p + w.n - eq - 1), &v) || v >= dims[free_axis])
         return FAIL(b, w.col + (int)(eq + 1 - w.p), "expected an index from 0 to %d", dims[free_axis] - 1);

@@ -49,6 +49,7 @@ typedef struct {       /* a frame as offsets, before the pool stops growing */
     int step, line;
     int title[SF_LANG_COUNT];
     int text[2][SF_LANG_COUNT];
+    int shown[2][SF_LANG_COUNT]; /* the text with its quotes filled (-1: not filled) */
     runkey run, cmp;
     int compare;
     sf_cursor cursor;
@@ -57,6 +58,13 @@ typedef struct {       /* a frame as offsets, before the pool stops growing */
     int hl_first, n_hl;
     sf_lesson_ask ask;
 } iframe;
+
+typedef struct {       /* a quote in the step's narration, checked against each frame that shows it */
+    int part;          /* 0 before @reveal, 1 after */
+    int line, col;     /* where its '{' is */
+    const char *p;     /* its text in the lesson's buffer */
+    size_t n;          /* its bytes, braces included */
+} quote_rec;
 
 typedef struct {       /* the replayed state of the lesson */
     runkey run;
@@ -97,6 +105,8 @@ typedef struct {
     int n_hl;
     sf_lesson_ask ask;
     int ask_line, ask_col, ask_row;
+    quote_rec quotes[SF_LESSON_MAX_QUOTES];
+    int n_quotes;
     iframe ask_frame;     /* the asking frame, when a step has no @reveal */
     /* the lesson */
     int title[SF_LANG_COUNT];
@@ -159,6 +169,8 @@ sf_err ls_do_goto(builder *b, const word *w, int nw);
 sf_err ls_do_move(builder *b, const word *w, int nw, int dir);
 /* `@focus PANEL [enc|dec] [L<n>] [self|cross|ffn] [H<n>|all]`, or `@focus none`. */
 sf_err ls_do_focus(builder *b, const word *w, int nw);
+/* Returns the first row selected along axis 0 when that axis counts queries or positions, else -1. */
+int ls_first_row(const sf_trace_entry *e, const sf_lesson_cells *c);
 /* `@highlight NAME [axis=N[..M]]...` */
 sf_err ls_do_highlight(builder *b, const word *w, int nw);
 /* `@ask NAME axis=N [expect axis=M | expect "text"]` */
@@ -169,10 +181,21 @@ sf_err ls_do_reveal(builder *b, const word *w, int nw, int at_col);
 /* `@compare off` or `@compare SETTING VALUE ...`: switches the second run off, or changes its settings. */
 sf_err ls_do_compare(builder *b, const word *w, int nw, int at_col);
 
+/* ---- lesson_quote.c: quoted values ------------------------------------------------------------- */
+
+/* Checks one quote of the frame being built against its run (asking: the frame is a question's, which
+ * hides the asked row); errors point at the quote. */
+sf_err ls_check_quote(builder *b, const quote_rec *qr, int asking);
+
 /* ---- lesson_check.c: models, runs, trace entries and claims -------------------------------------- */
 
 /* Frees a run and everything it holds (NULL is fine). */
 void ls_run_free(runrec *r);
+/* Writes the trace name `name` stands for under config c into out ({enc,dec}.out and *.L<n>.<sub>.out
+ * become the entry holding that output). */
+void ls_canon_name(const sf_config *c, const char *name, char out[64]);
+/* Returns the axis (0 or 1) named by s for an entry (NULL: syntax only), or -1: row/col, a name or a prefix. */
+int ls_axis_of(const sf_trace_entry *e, const char *s);
 /* Returns the run for key, making it if needed (other runs are kept within SF_LESSON_RUN_BUDGET); errors
  * point at loc. Pointers to runs the current frame does not need may be freed by the next call. */
 sf_err ls_get_run(builder *b, const runkey *key, const runloc *where, runrec **out);

@@ -285,6 +285,46 @@ static int lang_marker(builder *b, const char *s, size_t n, size_t *mlen, sf_err
     return g;
 }
 
+/* Returns the refusal of a typed number at byte d of s(n) (in a title when title is set). */
+static sf_err typed_number(builder *b, const char *s, size_t n, long d, int title) {
+    size_t k = (size_t)d, end = k; /* the number: digits and the separators between them */
+    while (k < n && k - (size_t)d < 24) {
+        if (s[k] >= '0' && s[k] <= '9') end = ++k;
+        else if (s[k] == '.' || s[k] == ',') k++;
+        else if (k + 2 < n && (unsigned char)s[k] == 0xEF && (unsigned char)s[k + 1] == 0xBC && (unsigned char)s[k + 2] == 0x8E)
+            k += 3;
+        else break;
+    }
+    k = end;
+    return FAIL(b, col_of(b, s + d),
+                "a typed number '%.*s' in %s: numbers come from the run, so quote the value instead, e.g. "
+                "{dec.L0.self.H0.probs q=5 k=0 %%.2f} (docs/lesson-format.md, \"Quoting the run\")",
+                (int)(k - (size_t)d), s + d, title ? "a title (quote it in the narration)" : "the narration");
+}
+
+/* Checks a prose line: no typed decimal number, and every quote well formed (recorded for the frames of
+ * the step, which check it against the runs; refused in the introduction, shown before any run). */
+static sf_err prose_scan(builder *b, const char *s, size_t n) {
+    long d = sf_lesson_find_decimal(s, n);
+    if (d >= 0) return typed_number(b, s, n, d, 0);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\' && i + 1 < n && s[i + 1] == '{') { i++; continue; }
+        if (s[i] != '{') continue;
+        sf_quote q;
+        size_t at;
+        const char *why;
+        if (!sf_quote_parse(s + i, n - i, &q, &at, &why)) return FAIL(b, col_of(b, s + i + at), "%s", why);
+        if (!b->in_step)
+            return FAIL(b, col_of(b, s + i), "a quote in the lesson's introduction, which shows before any model runs: "
+                                             "quote values in a step's narration");
+        if (b->n_quotes == SF_LESSON_MAX_QUOTES)
+            return FAIL(b, col_of(b, s + i), "too many quotes in one step (at most %d)", SF_LESSON_MAX_QUOTES);
+        b->quotes[b->n_quotes++] = (quote_rec){b->part, b->line, col_of(b, s + i), s + i, q.len};
+        i += q.len - 1;
+    }
+    return sf_ok();
+}
+
 /* Handles one line (without its newline). */
 static sf_err line(builder *b, const char *s, size_t n) {
     sf_err e = sf_ok();
@@ -313,6 +353,8 @@ static sf_err line(builder *b, const char *s, size_t n) {
         int is_tr = g >= 0;
         if (g < 0) g = SF_LANG_EN;
         else { t += ml; tn -= ml; while (tn && (*t == ' ' || *t == '\t')) { t++; tn--; } }
+        long d = sf_lesson_find_decimal(t, tn);
+        if (d >= 0) return typed_number(b, t, tn, d, 1);
         int off = tn ? ls_intern(b, t, tn) : -1;
         if (tn && off < 0) return FAIL(b, 1, "out of memory");
         if (h == 1) {
@@ -345,6 +387,7 @@ static sf_err line(builder *b, const char *s, size_t n) {
             if (n == 0) return sf_ok();
         }
     }
+    if (!(e = prose_scan(b, s, n)).ok) return e;
     if (b->in_step) add_prose(&b->text[b->part][b->lang], &b->para[b->part][b->lang], s, n);
     else add_prose(&b->intro[b->lang], &b->intro_para[b->lang], s, n);
     return sf_ok();
@@ -406,7 +449,10 @@ static sf_err finish(builder *b) {
         o->line = f->line;
         for (int g = 0; g < SF_LANG_COUNT; g++) {
             o->title[g] = f->title[g] >= 0 ? P + f->title[g] : NULL;
-            for (int p = 0; p < 2; p++) o->text[p][g] = f->text[p][g] >= 0 ? P + f->text[p][g] : NULL;
+            for (int p = 0; p < 2; p++) {
+                o->text[p][g] = f->text[p][g] >= 0 ? P + f->text[p][g] : NULL;
+                o->shown[p][g] = f->shown[p][g] >= 0 ? P + f->shown[p][g] : NULL;
+            }
         }
         o->run = pub_run(b, P, &f->run);
         o->compare = f->compare;
@@ -523,6 +569,15 @@ const char *sf_lesson_title(const sf_lesson *l, int frame, int lang) {
     const sf_lesson_frame *f = &l->frames[frame];
     if (lang >= 0 && lang < SF_LANG_COUNT && f->title[lang]) return f->title[lang];
     return f->title[SF_LANG_EN] ? f->title[SF_LANG_EN] : "";
+}
+
+/* Returns part of a frame's narration in lang as shown (quotes filled when the models were run). */
+const char *sf_lesson_shown(const sf_lesson *l, int frame, int part, int lang) {
+    if (!l || frame < 0 || frame >= l->n_frames || part < 0 || part > 1) return "";
+    const sf_lesson_frame *f = &l->frames[frame];
+    if (lang >= 0 && lang < SF_LANG_COUNT && f->text[part][lang]) return f->shown[part][lang] ? f->shown[part][lang] : f->text[part][lang];
+    if (f->text[part][SF_LANG_EN]) return f->shown[part][SF_LANG_EN] ? f->shown[part][SF_LANG_EN] : f->text[part][SF_LANG_EN];
+    return "";
 }
 
 /* Returns part of a frame's narration in lang, falling back to English. */

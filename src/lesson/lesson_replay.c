@@ -37,6 +37,36 @@ static sf_err intern_part(builder *b, int part, int out[SF_LANG_COUNT]) {
     return sf_ok();
 }
 
+/* Fills the quotes of a frame's narration from its runs into f->shown (when the models are run). */
+static sf_err fill_shown(builder *b, iframe *f) {
+    for (int p = 0; p < 2; p++)
+        for (int g = 0; g < SF_LANG_COUNT; g++) f->shown[p][g] = -1;
+    if (!b->o.check_models || !b->n_quotes) return sf_ok();
+    runrec *r, *rc = NULL;
+    sf_err e = ls_settle_cursor(b, &r);
+    if (!e.ok || !r) return e;
+    if (b->st.compare) {
+        runkey k;
+        runloc loc;
+        ls_cmp_key(b, &k, &loc);
+        if (!(e = ls_get_run(b, &k, &loc, &rc)).ok) return e;
+    }
+    for (int p = 0; p < 2; p++)
+        for (int g = 0; g < SF_LANG_COUNT; g++) {
+            const char *text = ls_pstr(b, f->text[p][g]);
+            if (!text) continue;
+            size_t n = sf_lesson_fill(text, &r->tr, rc ? &rc->tr : NULL, NULL, 0, NULL);
+            char *tmp = malloc(n + 1);
+            if (!tmp) return FAIL(b, 1, "out of memory");
+            text = ls_pstr(b, f->text[p][g]); /* (the pool may have moved while the runs were made) */
+            sf_lesson_fill(text, &r->tr, rc ? &rc->tr : NULL, tmp, n + 1, NULL);
+            f->shown[p][g] = ls_intern(b, tmp, n);
+            free(tmp);
+            if (f->shown[p][g] < 0) return FAIL(b, 1, "out of memory");
+        }
+    return sf_ok();
+}
+
 /* Snapshots the current state into an iframe (without appending it). */
 static sf_err snapshot(builder *b, int part, iframe *f) {
     memset(f, 0, sizeof *f);
@@ -55,6 +85,7 @@ static sf_err snapshot(builder *b, int part, iframe *f) {
     f->panel = b->st.panel;
     f->fstack = b->st.fstack; f->fsub = b->st.fsub; f->flayer = b->st.flayer; f->fhead = b->st.fhead;
     f->ask = b->ask;
+    if (!(e = fill_shown(b, f)).ok) return e;
     if (b->n_cells + b->n_hl > SF_LESSON_MAX_CELLS)
         return FAIL(b, 1, "too many highlights in one lesson (at most %d)", SF_LESSON_MAX_CELLS);
     if (b->n_cells + b->n_hl > b->cap_cells) {
@@ -86,6 +117,30 @@ static sf_err push_frame(builder *b, const iframe *f) {
     return sf_ok();
 }
 
+/* Checks that a question does not hide what its own step points at: no highlight on the hidden row (or the
+ * scores that give it away), and no scores panel brought forward on the asked head and row, which the
+ * question blanks (quotes are checked by ls_check_quote). */
+static sf_err check_question_hides(builder *b) {
+    const sf_lesson_ask *a = &b->ask;
+    int row = a->at.lo[1 - a->free_axis];
+    for (int i = 0; i < b->n_hl; i++) {
+        const sf_lesson_cells *h = &b->hl[i];
+        if (h->lo[0] <= row && (h->hi[0] < 0 || h->hi[0] >= row) && sf_lesson_hides(a, h->name, row))
+            return ls_fail_at(b, b->hl_line[i], b->hl_col[i], "this highlight is on row %d of %s, which the question on "
+                                                              "line %d hides until its answer", row, h->name, b->ask_line);
+    }
+    const sf_trace_entry *e = NULL;
+    runrec *r;
+    if (!ls_main_run(b, &r).ok || !r || !(e = sf_trace_find(&r->tr, a->at.name))) return sf_ok();
+    if (b->st.panel == SF_PANEL_SCORES && e->head >= 0 && (b->st.fhead < 0 ? 0 : b->st.fhead) == e->head &&
+        (b->st.fstack < 0 || b->st.fstack == e->stack) && (b->st.flayer < 0 || b->st.flayer == e->layer) &&
+        (b->st.fsub < 0 || b->st.fsub == e->sublayer) && b->st.cursor.phase == e->stack && b->st.cursor.token == row)
+        return ls_fail_at(b, b->ask_line, b->ask_col, "the scores panel is brought forward on row %d of head %d, which this "
+                                                      "question hides until its answer: the learner cannot read it (focus "
+                                                      "another panel, or ask about another row)", row, e->head);
+    return sf_ok();
+}
+
 /* Checks what can only be checked once the step's directives are all read: highlighted rows and the
  * revealed answer are on screen at the final cursor, and the cursor exists in the compare run too. */
 static sf_err check_frame(builder *b, int revealing) {
@@ -113,6 +168,10 @@ static sf_err check_frame(builder *b, int revealing) {
             return ls_fail_at(b, b->step_line, 1, "the compared run has no step '%s' (its input or model differs too much)", d);
         }
     }
+    int asking = b->ask.state == 1;
+    if (asking && !(e = check_question_hides(b)).ok) return e;
+    for (int i = 0; i < b->n_quotes; i++) /* what the narration quotes: part 0 shows in both frames of a question */
+        if ((b->quotes[i].part == 0 || revealing) && !(e = ls_check_quote(b, &b->quotes[i], asking)).ok) return e;
     return sf_ok();
 }
 
@@ -139,6 +198,7 @@ sf_err ls_end_step(builder *b) {
     for (int p = 0; p < 2; p++)
         for (int g = 0; g < SF_LANG_COUNT; g++) { b->text[p][g].len = 0; b->para[p][g] = 0; }
     b->n_hl = 0;
+    b->n_quotes = 0;
     memset(&b->ask, 0, sizeof b->ask);
     b->in_step = 0;
     b->step++;
@@ -323,7 +383,7 @@ sf_err ls_do_focus(builder *b, const word *w, int nw) {
 }
 
 /* Returns the first row selected along axis 0 when that axis counts queries or positions, else -1. */
-static int first_row(const sf_trace_entry *e, const sf_lesson_cells *c) {
+int ls_first_row(const sf_trace_entry *e, const sf_lesson_cells *c) {
     if (!e || (strcmp(e->axis[0], "query") && strcmp(e->axis[0], "position"))) return -1;
     return c->lo[0];
 }
@@ -339,9 +399,9 @@ sf_err ls_do_highlight(builder *b, const word *w, int nw) {
     const sf_trace_entry *en;
     if (!(e = ls_parse_cells(b, r, w, nw, &i, &b->hl[b->n_hl], &en)).ok) return e;
     if (i < nw) return FAIL(b, w[i].col, "expected axis=N or axis=N..M (e.g. q=3 k=0..2)");
-    b->hl_line[b->n_hl] = b->line;
-    b->hl_col[b->n_hl] = w[0].col;
-    b->hl_row[b->n_hl] = first_row(en, &b->hl[b->n_hl]);
+    b->hl_line[b->n_hl] = b->hl[b->n_hl].line = b->line;
+    b->hl_col[b->n_hl] = b->hl[b->n_hl].col = w[0].col;
+    b->hl_row[b->n_hl] = ls_first_row(en, &b->hl[b->n_hl]);
     b->n_hl++;
     return sf_ok();
 }
@@ -378,10 +438,12 @@ sf_err ls_do_ask(builder *b, const word *w, int nw, int at_col) {
         }
     }
     a.state = 1;
+    a.at.line = b->line;
+    a.at.col = w[0].col;
     b->ask = a;
     b->ask_line = b->line;
     b->ask_col = w[0].col;
-    b->ask_row = en ? (a.free_axis == 1 ? first_row(en, &a.at) : -1) : -1;
+    b->ask_row = en ? (a.free_axis == 1 ? ls_first_row(en, &a.at) : -1) : -1;
     /* the question brings its head (or the output) forward */
     if (en && en->head >= 0) {
         b->st.panel = SF_PANEL_ATTENTION;

@@ -260,8 +260,11 @@ static void apply(vz_player *p) {
     }
     /* narration: the step's text, then the answer's */
     int zh = p->lang == SF_LANG_ZH;
-    snprintf(p->narr, sizeof p->narr, "%s%s%s", p->text ? p->text : "", p->text2 && *p->text2 ? "\n" : "",
-             p->text2 ? p->text2 : "");
+    char said[2][4096]; /* the narration's quoted values, read from the traces the panels draw */
+    const sf_trace *ct = p->compare && p->have_crun ? &p->ctr : NULL;
+    sf_lesson_fill(p->text, &a->tr, ct, said[0], sizeof said[0], NULL);
+    sf_lesson_fill(p->text2, &a->tr, ct, said[1], sizeof said[1], NULL);
+    snprintf(p->narr, sizeof p->narr, "%s%s%s", said[0], said[1][0] ? "\n" : "", said[1]);
     const sf_lesson_frame *f = sf_interp_frame(&p->it);
     char num[32] = "";
     if (p->number > 0) snprintf(num, sizeof num, zh ? "第 %d 课 · " : "Lesson %d · ", p->number);
