@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "viz/lesson_player.h"
+#include "viz/lesson_screen.h"
 
 #define W 1280
 #define H 720
@@ -458,6 +459,80 @@ static void test_commands(void **state) {
     remove(log);
 }
 
+/* Writes text to a lesson file in /tmp (the shipped models named by absolute path); returns its path. */
+static const char *write_lesson(const char *name, const char *text) {
+    static char path[2][256];
+    static int which;
+    char *p = path[which++ & 1];
+    snprintf(p, sizeof path[0], "/tmp/sf_screen_%d_%s", (int)getpid(), name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fprintf(f, "@model %s/assets/models/reverse.sfm\n@input planet\n%s", SF_SOURCE_DIR, text);
+    fclose(f);
+    return p;
+}
+
+/* Runs the screen check at 1024x768 on a lesson; returns the number of problems, their text in out. */
+static int screen_problems(const char *path, int purity, char *out, size_t size) {
+    vz_screen_opts o = {1024, 768, VZ_SCREEN_NORMAL, SF_LANG_EN, purity, NULL, NULL};
+    FILE *f = fmemopen(out, size, "w");
+    assert_non_null(f);
+    sf_err e;
+    int n = vz_lesson_screen_check(path, &o, f, &e);
+    fclose(f);
+    if (n < 0) fail_msg("%s", e.msg);
+    return n;
+}
+
+/* `lesson --check` checks the screen: a highlight no panel draws, or drawn only for other rows, is an
+ * error at the highlight's line; every frame draws the same pixels however it is reached. */
+static void test_screen_check(void **state) {
+    (void)state;
+    char out[4096];
+    const char *bad = write_lesson("bad.md",
+                                   "## Scores of another row\n@goto enc token 2 L0 self softmax\n@focus scores enc L0 H0\n"
+                                   "@highlight enc.L0.self.H0.scores q=1\nRow 1 scored this.\n"
+                                   "## Five things at once\n@goto enc end\n@highlight enc.L0.ffn.hidden pos=0\n"
+                                   "@highlight enc.L0.ffn.pre pos=0\n@highlight enc.L0.ffn.proj pos=0\n"
+                                   "@highlight enc.L0.self.concat pos=0\n@highlight enc.L0.self.proj pos=0\nMany.\n");
+    assert_int_equal(screen_problems(bad, 1, out, sizeof out), 2);
+    if (!strstr(out, ":6:12: this highlight is not visible at enc.L0.self.H0.scores query=1 key=0: the panels that draw it "
+                     "show other rows"))
+        fail_msg("%s", out);
+    if (!strstr(out, ":14:12: this highlight is not visible at enc.L0.self.proj position=0 channel=0: no panel draws it"))
+        fail_msg("%s", out);
+    /* the same through the command line: exit status 1, at both default sizes */
+    char args[600], log[256];
+    snprintf(log, sizeof log, "/tmp/sf_screen_%d.log", (int)getpid());
+    snprintf(args, sizeof args, "lesson --check %s", bad);
+    assert_int_equal(run_binary(args, log), 1);
+    assert_true(file_has(log, "(on screen at 1920x1080)") && file_has(log, "(on screen at 1024x768)"));
+    /* a question hiding what its step points at: the hidden row highlighted, the scores panel blanked */
+    const char *ask = write_lesson("ask.md", "## Your turn\n@goto enc token 4 L0 self scale\n@ask enc.L0.self.H0.probs q=4\n"
+                                             "@highlight enc.L0.self.H0.scaled q=4\nHere are the scaled scores of row 4.\n");
+    snprintf(args, sizeof args, "lesson --check %s", ask);
+    assert_int_equal(run_binary(args, log), 1);
+    assert_true(file_has(log, ":6:12: this highlight is on row 4 of enc.L0.self.H0.scaled, which the question"));
+    ask = write_lesson("ask.md", "## Your turn\n@goto enc token 4 L0 self scale\n@ask enc.L0.self.H0.probs q=4\n"
+                                 "@focus scores enc L0 H0\nHere are the scaled scores of row 4.\n");
+    assert_int_equal(run_binary(args, log), 1);
+    assert_true(file_has(log, "the scores panel is brought forward on row 4 of head 0, which this question hides"));
+    /* frames are pure: lesson 1 went back to its first step with layer 1 focused; lesson 7's answer stayed */
+    char path[1024];
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/lessons/%s", SF_SOURCE_DIR, i ? "07-cross-attention.md" : "01-what-is-a-transformer.md");
+        if (screen_problems(path, 1, out, sizeof out)) fail_msg("%s", out);
+    }
+    /* the projector mode is a hook until the layout has it */
+    vz_screen_opts o = {1024, 768, VZ_SCREEN_PROJECTOR, SF_LANG_EN, 0, NULL, NULL};
+    sf_err e;
+    assert_int_equal(vz_lesson_screen_check(path, &o, NULL, &e), -1);
+    assert_non_null(strstr(e.msg, "projector"));
+    remove(bad);
+    remove(ask);
+    remove(log);
+}
+
 /* Finds the fonts once. */
 static int setup(void **state) {
     (void)state;
@@ -470,7 +545,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lessons_play),   cmocka_unit_test(test_back_restores), cmocka_unit_test(test_question_clicks),
         cmocka_unit_test(test_answer_does_not_survive),
-        cmocka_unit_test(test_compare_and_index), cmocka_unit_test(test_commands),
+        cmocka_unit_test(test_compare_and_index), cmocka_unit_test(test_commands), cmocka_unit_test(test_screen_check),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

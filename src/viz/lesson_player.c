@@ -220,7 +220,10 @@ static void apply(vz_player *p) {
     if (!p->have_app) return;
     vz_app *a = &p->app;
     vz_view *v = &a->v;
-    /* focus: the attention block and head the lesson names; what it leaves out follows the cursor */
+    /* focus: the attention block and head the lesson names; what it leaves out follows the cursor alone
+     * (the block it is in or last passed, else the first), never what was focused before this frame */
+    v->block = 0;
+    vz_app_goto(a, v->step);
     if (v->n_blocks > 0 && (p->stack >= 0 || p->layer >= 0 || p->sublayer == SF_SUB_SELF || p->sublayer == SF_SUB_CROSS)) {
         vz_block want = v->blocks[v->block];
         if (p->stack >= 0 && p->stack != want.stack) want = (vz_block){p->stack, 0, SF_SUB_SELF};
@@ -361,7 +364,7 @@ static int file_number(const char *path) {
 
 sf_err vz_player_open(vz_player *p, const char *path) {
     sf_lesson l;
-    sf_lesson_opts o = {1, 0, NULL}; /* models are loaded and checked; the claims are --check's business */
+    sf_lesson_opts o = {1, 0, p->model_dir}; /* models are loaded and checked; the claims are --check's business */
     sf_err e = sf_lesson_load(path, &o, &l);
     if (!e.ok) return e;
     if (l.n_frames == 0) { sf_lesson_free(&l); return sf_fail("%s: the lesson has no steps ('## ' headings)", path); }

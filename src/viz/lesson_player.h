@@ -29,6 +29,7 @@ typedef struct {
     int lang;                  /* SF_LANG_EN or SF_LANG_ZH */
     float zoom;
     int quit;
+    const char *model_dir;     /* when set, lessons look for their models here first (lesson --check --models) */
     /* the index */
     int in_index;              /* 1: the index is showing */
     int from_index;            /* 1: the lesson was opened from the index (Esc goes back) */
