@@ -530,6 +530,9 @@ static void test_quotes_checked(void **state) {
     expect_error(HEAD "## a\n@goto enc end\nRight: {cmp enc.L0.self.H0.probs q=0 k=0}.\n", 1, 6, 8,
                  "this step compares nothing");
     expect_error(HEAD "## a\n@goto enc end\nWeight {enc.L0.self.H0.probs q=0 z=0}.\n", 1, 6, 34, "unknown axis 'z'");
+    expect_error(HEAD "## a\n@goto enc end\nWeight {enc.L0.self.H0.probs q=0 k=\"a\"}.\n", 1, 6, 36,
+                 "a token in quotes stands for a vocab index, but k counts keys");
+    expect_error(HEAD "## a\n@goto end\nP {dec.probs pos=0 vocab=\"A\"}.\n", 1, 6, 26, "\"A\" is not a token of this model");
     /* a generated token is quoted only once the cursor has written it */
     expect_error("@model " GPT_MODEL "\n@input ab\n@generate 3\n## a\n@goto dec token 2 embed\nNext: {token dec 3}.\n", 1, 6,
                  18, "this quoted token is not on screen yet");
@@ -581,7 +584,8 @@ static void test_quotes_filled(void **state) {
                        "[zh] 第 3 行（字母 {token enc 3}）：{enc.L0.self.H1.probs q=3 k=2 %.3f}。\n"
                        "## b\n@compare off\n@goto dec token 0 L0 self scores\n"
                        "Masked: {dec.L0.self.H0.scores q=0 k=3}, allowed {dec.L0.self.H0.scores q=0 k=0 %g}; "
-                       "the encoder's output {enc.out pos=0 c=1 %.4f}. <bos> is {token dec 0}.\n";
+                       "the encoder's output {enc.out pos=0 c=1 %.4f}. <bos> is {token dec 0}.\n"
+                       "## c\n@goto end\nh: {dec.probs pos=0 vocab=\"h\" %.3f}, <eos>: {dec.probs pos=8 vocab=\"<eos>\" %.3f}.\n";
     sf_lesson l;
     sf_err e = parse(text, 1, &l);
     if (!e.ok) fprintf(stderr, "%s\n", e.msg);
@@ -600,6 +604,10 @@ static void test_quotes_filled(void **state) {
              (double)cell_of("abcdefgh", "hgfedcba", "enc.out", 0, 1));
     assert_string_equal(sf_lesson_shown(&l, 1, 0, SF_LANG_EN), want);
     assert_string_equal(sf_lesson_shown(&l, 1, 0, SF_LANG_ZH), want); /* no zh text: English, filled */
+    int h = 4 + ('h' - 'a'); /* the test model's alphabet is a-z after the four specials */
+    snprintf(want, sizeof want, "h: %.3f, <eos>: %.3f.", (double)cell_of("abcdefgh", "hgfedcba", "dec.probs", 0, h),
+             (double)cell_of("abcdefgh", "hgfedcba", "dec.probs", 8, SF_TOK_EOS));
+    assert_string_equal(sf_lesson_shown(&l, 2, 0, SF_LANG_EN), want);
     sf_lesson_free(&l);
     /* without the models the lesson parses, and shows its text as written */
     assert_true(parse(text, 0, &l).ok);

@@ -298,6 +298,14 @@ static sf_err resolve_entry(builder *b, const runrec *r, word w, char out[40], c
     return sf_ok();
 }
 
+/* Returns the vocab id whose text is p(n) ("e", "<eos>") among the first V ids, or -1. */
+int ls_vocab_id(const sf_tokenizer *t, int V, const char *p, size_t n) {
+    char piece[16];
+    for (int id = 0; id < V; id++)
+        if (strlen(sf_tokenizer_piece(t, id, piece)) == n && memcmp(piece, p, n) == 0) return id;
+    return -1;
+}
+
 /* Returns the axis (0 or 1) named by s for an entry, or -1. Accepts row/col, the axis name, or a prefix. */
 int ls_axis_of(const sf_trace_entry *e, const char *s) {
     if (strcmp(s, "row") == 0) return 0;
@@ -345,7 +353,13 @@ sf_err ls_parse_cells(builder *b, const runrec *r, const word *w, int nw, int *i
         const char *v = eq + 1, *end = s.p + s.n, *dots = NULL;
         for (const char *p = v; p + 1 < end; p++) if (p[0] == '.' && p[1] == '.') { dots = p; break; }
         int lo, hi, vcol = s.col + (int)(v - s.p);
-        if (dots) {
+        if (end - v >= 2 && v[0] == '"' && end[-1] == '"') { /* a token by its text, on a vocab axis */
+            if (en && strcmp(en->axis[a], "vocab"))
+                return FAIL(b, vcol, "a token in quotes stands for a vocab index, but %s counts %ss here: expected a number",
+                            ax, en->axis[a]);
+            lo = hi = en ? ls_vocab_id(&r->var.tok, dims[a], v + 1, (size_t)(end - v - 2)) : 0;
+            if (lo < 0) return FAIL(b, vcol, "%.*s is not a token of this model", (int)(end - v), v);
+        } else if (dots) {
             if (!ls_parse_uint(v, (size_t)(dots - v), &lo) || !ls_parse_uint(dots + 2, (size_t)(end - dots - 2), &hi) || hi < lo)
                 return FAIL(b, vcol, "expected an index N or a range N..M with N <= M");
         } else {

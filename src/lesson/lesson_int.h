@@ -194,6 +194,8 @@ void ls_run_free(runrec *r);
 /* Writes the trace name `name` stands for under config c into out ({enc,dec}.out and *.L<n>.<sub>.out
  * become the entry holding that output). */
 void ls_canon_name(const sf_config *c, const char *name, char out[64]);
+/* Returns the vocab id whose text is p(n) ("e", "<eos>") among the first V ids, or -1. */
+int ls_vocab_id(const sf_tokenizer *t, int V, const char *p, size_t n);
 /* Returns the axis (0 or 1) named by s for an entry (NULL: syntax only), or -1: row/col, a name or a prefix. */
 int ls_axis_of(const sf_trace_entry *e, const char *s);
 /* Returns the run for key, making it if needed (other runs are kept within SF_LESSON_RUN_BUDGET); errors

@@ -153,8 +153,14 @@ static const sf_trace_entry *quote_cell(const sf_quote *q, const char *src, cons
         memcpy(ax, s, an);
         ax[an] = 0;
         int a = ls_axis_of(e, ax), v;
-        if (a < 0 || a >= e->rank || seen[a] || !ls_parse_uint(eq + 1, q->sel_len[i] - an - 1, &v) || v >= dims[a])
+        const char *val = eq + 1;
+        size_t vn = q->sel_len[i] - an - 1;
+        if (a < 0 || a >= e->rank || seen[a]) return NULL;
+        if (vn >= 2 && val[0] == '"' && val[vn - 1] == '"') { /* a token by its text, on a vocab axis */
+            if (strcmp(e->axis[a], "vocab") || (v = ls_vocab_id(&tr->m->tok, dims[a], val + 1, vn - 2)) < 0) return NULL;
+        } else if (!ls_parse_uint(val, vn, &v) || v >= dims[a]) {
             return NULL;
+        }
         seen[a] = 1;
         idx[a] = v;
     }
