@@ -70,6 +70,13 @@ static int main_run_hit(const vz_player *p, const vz_hit *h) {
     return h->h.e >= p->app.tr.e && h->h.e < p->app.tr.e + p->app.tr.n;
 }
 
+/* Returns the rectangle of the panel that holds point (x, y) (where a heatmap starts), or the whole window. */
+static vz_rect panel_at(const vz_ctx *c, int x, int y) {
+    for (int q = 0; q < VZ_P_COUNT; q++)
+        if (vz_rect_has(c->lay.r[q], x, y)) return c->lay.r[q];
+    return (vz_rect){0, 0, c->lay.w, c->lay.h};
+}
+
 enum { SEEN_NONE, SEEN_OTHER_ROWS, SEEN_NOT_COMPUTED, SEEN_HIDDEN, SEEN_CLIPPED, SEEN_OK };
 
 /* Returns how well cell (r, k) of entry e shows in the frame just drawn (the best of every heatmap of e). */
@@ -90,9 +97,13 @@ static int cell_seen(screen *s, const sf_trace_entry *e, int r, int k) {
             int y1 = hit->r.y + (int)((long)(r - h->row0 + 1) * hit->r.h / h->nrows);
             if (x1 == x0) x1++; /* a sub-pixel cell still colours a pixel */
             if (y1 == y0) y1++;
-            vz_rect v = hit->clip;
+            vz_rect v = hit->clip, pan = panel_at(c, hit->r.x, hit->r.y); /* visible: in the clip and its panel */
             int vx0 = x0 > v.x ? x0 : v.x, vy0 = y0 > v.y ? y0 : v.y;
             int vx1 = x1 < v.x + v.w ? x1 : v.x + v.w, vy1 = y1 < v.y + v.h ? y1 : v.y + v.h;
+            if (vx0 < pan.x) vx0 = pan.x;
+            if (vy0 < pan.y) vy0 = pan.y;
+            if (vx1 > pan.x + pan.w) vx1 = pan.x + pan.w;
+            if (vy1 > pan.y + pan.h) vy1 = pan.y + pan.h;
             if (vx0 < 0) vx0 = 0;
             if (vy0 < 0) vy0 = 0;
             if (vx1 > s->o->w) vx1 = s->o->w;
@@ -149,7 +160,7 @@ static void check_cells(screen *s, const sf_lesson_cells *c, const char *what) {
         [SEEN_OTHER_ROWS] = "the panels that draw it show other rows or columns",
         [SEEN_NOT_COMPUTED] = "it is drawn, but not computed yet at the cursor (drawn dark)",
         [SEEN_HIDDEN] = "the question hides it until its answer",
-        [SEEN_CLIPPED] = "it lies outside the visible part of its panel (clipped away)",
+        [SEEN_CLIPPED] = "it lies outside the visible part of its panel (clipped away, or past the panel's edge)",
     };
     for (int r = r0; r <= r1; r++)
         for (int k = k0; k <= k1; k++) {
