@@ -206,29 +206,43 @@ static void test_caches(void **state) {
     vk_close(&f);
 }
 
-/* Fails unless every panel is inside a w x h window, big enough, and overlaps no other. */
+/* Fails unless every panel shown is inside a w x h window and overlaps no other nor the tab strip, and the
+ * top bar, the narration and a main panel are shown; every panel is shown in the grid arrangement. */
 static void check_layout(int w, int h, float zoom) {
     vz_layout l;
     vz_layout_compute(&l, w, h, zoom);
+    int main_shown = 0;
     for (int i = 0; i < VZ_P_COUNT; i++) {
         vz_rect r = l.r[i];
+        if (!vz_layout_shown(&l, i)) {
+            if (l.arr == VZ_ARR_GRID || i == VZ_P_TOP || i == VZ_P_NARR)
+                fail_msg("%dx%d zoom %.2f: panel %s is not shown", w, h, (double)zoom, vz_panel_name(i));
+            continue;
+        }
+        main_shown += i >= VZ_P_ARCH && i <= VZ_P_ACT;
         if (r.x < 0 || r.y < 0 || r.x + r.w > w || r.y + r.h > h || r.w < 40 || r.h < 12)
             fail_msg("%dx%d zoom %.2f: panel %s at (%d,%d %dx%d) is outside the window or too small", w, h, (double)zoom,
                      vz_panel_name(i), r.x, r.y, r.w, r.h);
+        if (vz_rect_overlap(r, l.strip)) fail_msg("%dx%d zoom %.2f: panel %s overlaps the strip", w, h, (double)zoom, vz_panel_name(i));
         for (int j = i + 1; j < VZ_P_COUNT; j++)
             if (vz_rect_overlap(r, l.r[j]))
                 fail_msg("%dx%d zoom %.2f: panels %s and %s overlap", w, h, (double)zoom, vz_panel_name(i), vz_panel_name(j));
     }
+    assert_true(main_shown >= 1);
 }
 
-/* The layout holds from 1280x720 to 3840x2160 at every zoom. */
+/* The layout holds from 1024x768 to 3840x2160 at every zoom; at zoom 1 every panel is shown from 1024x768 up. */
 static void test_layout(void **state) {
     (void)state;
-    static const int sizes[][2] = {{1280, 720}, {1366, 768}, {1600, 900}, {1920, 1080}, {2560, 1440}, {3840, 2160},
-                                   {1280, 1024}, {3440, 1440}};
+    static const int sizes[][2] = {{1024, 768}, {1280, 720}, {1366, 768}, {1600, 900}, {1920, 1080}, {2560, 1440},
+                                   {3840, 2160}, {1280, 1024}, {3440, 1440}};
     static const float zooms[] = {0.5f, 0.75f, 1.0f, 1.5f, 2.0f, 3.0f};
-    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
         for (size_t z = 0; z < sizeof zooms / sizeof *zooms; z++) check_layout(sizes[i][0], sizes[i][1], zooms[z]);
+        vz_layout l;
+        vz_layout_compute(&l, sizes[i][0], sizes[i][1], 1.0f);
+        assert_int_equal(l.arr, VZ_ARR_GRID);
+    }
     assert_int_equal(vz_panel_parse("attention"), VZ_P_ATTN);
     assert_int_equal(vz_panel_parse("nope"), -1);
 }

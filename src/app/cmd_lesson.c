@@ -12,11 +12,13 @@
 #include <SDL2/SDL_image.h>
 
 #include "viz/lesson_player.h"
+#include "viz_opts.h"
 #endif
 
 static const char lesson_usage[] =
     "usage: stepformer lesson --check [--lang en|zh] [--strict] [--skip-claims] [--models DIR] FILE...\n"
-    "       stepformer lesson [--lang en|zh] [--text] [--size WxH] [--font FILE] [--zoom Z] FILE\n"
+    "       stepformer lesson [--lang en|zh] [--text] [--size WxH] [--font FILE] [--zoom Z] [--projector]\n"
+    "                         [--theme dark|light] [--cmap viridis|cividis|blue-orange] FILE\n"
     "  --check        load every model the lessons use and check every step; exit status 1 on any error\n"
     "  --lang         the language to show or check (English is shown where a step has no translation)\n"
     "  --strict       with --check: a step without text in --lang is an error\n"
@@ -24,6 +26,8 @@ static const char lesson_usage[] =
     "  --models DIR   look for each model file in DIR first (by file name), e.g. your own trained models\n"
     "  --text         print the lesson's steps as text instead of opening the window (also the fallback\n"
     "                 without a display)\n"
+    "  --projector    projector mode: big text, the focused panel as a spotlight beside the narration (key p)\n"
+    "  --theme, --cmap  a light theme for bright rooms; colour maps (cividis: colour-blind safe)\n"
     "  keys in the window: PageDown/Enter next step, PageUp/Backspace back, l language, ? all keys\n";
 
 /* Prints narration indented by two spaces, one paragraph per line. */
@@ -83,9 +87,20 @@ static int parse_size(const char *cmd, const char *v, int *w, int *h) {
 int cmd_lesson(int argc, char **argv) {
     int check = 0, strict = 0, claims = 1, lang = SF_LANG_EN, n_files = 0, text = 0, w = 1600, h = 900;
     float zoom = 1.0f;
+#ifdef HAVE_SF_VIZ
+    gui_display disp = {0, 0, 0};
+    int unused_lang = 0;
+#endif
     const char *models = NULL, *font = NULL, *file = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+#ifdef HAVE_SF_VIZ
+        if (strcmp(a, "--lang")) { /* (--lang is the lesson's own option below) */
+            int d = viz_display_opt("lesson", argc, argv, &i, &disp.projector, &unused_lang, &disp.theme, &disp.cmap);
+            if (d < 0) return 2;
+            if (d) continue;
+        }
+#endif
         if (!strcmp(a, "--check")) check = 1;
         else if (!strcmp(a, "--text")) text = 1;
         else if (!strcmp(a, "--font")) {
@@ -125,7 +140,7 @@ int cmd_lesson(int argc, char **argv) {
     }
 #ifdef HAVE_SF_VIZ
     if (!check && !text) { /* the window; without a display, the text below */
-        int rc = gui_lessons(file, NULL, lang, font, w, h, zoom);
+        int rc = gui_lessons(file, NULL, lang, font, w, h, zoom, &disp);
         if (rc >= 0) return rc;
         fprintf(stderr, "stepformer lesson: no display, so the lesson is printed as text "
                         "(slides without a display: stepformer render --lesson %s --all --out DIR)\n\n", file);
@@ -138,7 +153,8 @@ int cmd_lesson(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-' && argv[i][1]) {
             if (!strcmp(argv[i], "--lang") || !strcmp(argv[i], "--models") || !strcmp(argv[i], "--font") ||
-                !strcmp(argv[i], "--size") || !strcmp(argv[i], "--zoom"))
+                !strcmp(argv[i], "--size") || !strcmp(argv[i], "--zoom") || !strcmp(argv[i], "--theme") ||
+                !strcmp(argv[i], "--cmap"))
                 i++;
             continue;
         }
@@ -197,7 +213,7 @@ int cmd_index(int argc, char **argv) {
         return 2;
     }
 #ifdef HAVE_SF_VIZ
-    int rc = gui_lessons(NULL, dir, SF_LANG_EN, NULL, 1600, 900, 1.0f);
+    int rc = gui_lessons(NULL, dir, SF_LANG_EN, NULL, 1600, 900, 1.0f, NULL);
     if (rc >= 0) return rc;
     static vz_index_entry entries[VZ_INDEX_MAX];
     int n = vz_lessons_list(dir, entries, VZ_INDEX_MAX);
@@ -237,11 +253,16 @@ static int make_dir(const char *dir) {
 
 int lesson_render(int argc, char **argv) {
     const char *file = NULL, *out = NULL, *font = NULL;
-    int all = 0, frame = -1, lang = SF_LANG_EN, w = 1920, h = 1080;
+    int all = 0, frame = -1, lang = SF_LANG_EN, w = 1920, h = 1080, projector = 0, theme = 0, cmap = 0, unused_lang = 0;
     float zoom = 1.0f;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--all")) { all = 1; continue; }
+        if (strcmp(a, "--lang")) {
+            int d = viz_display_opt("render", argc, argv, &i, &projector, &unused_lang, &theme, &cmap);
+            if (d < 0) return 2;
+            if (d) continue;
+        }
         if (!(v = cli_value(argc, argv, &i))) return 2;
         if (!strcmp(a, "--lesson")) file = v;
         else if (!strcmp(a, "--out")) out = v;
@@ -255,7 +276,8 @@ int lesson_render(int argc, char **argv) {
     }
     if (!file || !out || (all == (frame > 0))) {
         fprintf(stderr, "usage: stepformer render --lesson FILE (--all --out DIR | --frame N --out FILE.png)\n"
-                        "                         [--lang en|zh] [--size WxH] [--font FILE] [--zoom Z]\n");
+                        "                         [--lang en|zh] [--size WxH] [--font FILE] [--zoom Z] [--projector]\n"
+                        "                         [--theme dark|light] [--cmap viridis|cividis|blue-orange]\n");
         return 2;
     }
     if (all && !make_dir(out)) return 1;
@@ -269,6 +291,9 @@ int lesson_render(int argc, char **argv) {
     static vz_player p; /* large: kept off the stack */
     vz_player_init(&p, r, &fp, lang);
     p.zoom = zoom;
+    p.projector = projector;
+    p.theme = theme;
+    p.cmap = cmap;
     int rc = 0;
     if (!(e = vz_player_open(&p, file)).ok) rc = cli_fail(e);
     int first = all ? 0 : frame - 1, last = all ? p.lesson.n_frames - 1 : frame - 1;

@@ -12,6 +12,24 @@
 #include "viz/layout.h"
 #include "viz_opts.h"
 
+int viz_display_opt(const char *cmd, int argc, char **argv, int *i, int *projector, int *lang, int *theme, int *cmap) {
+    const char *a = argv[*i], *v;
+    if (!strcmp(a, "--projector")) { *projector = 1; return 1; }
+    if (strcmp(a, "--lang") && strcmp(a, "--theme") && strcmp(a, "--cmap")) return 0;
+    if (!(v = cli_value(argc, argv, i))) return -1;
+    if (!strcmp(a, "--lang")) {
+        if (!strcmp(v, "en")) *lang = VZ_LANG_EN;
+        else if (!strcmp(v, "zh")) *lang = VZ_LANG_ZH;
+        else { fprintf(stderr, "stepformer %s: --lang '%s': expected en or zh\n", cmd, v); return -1; }
+    } else if (!strcmp(a, "--theme")) {
+        if ((*theme = vz_theme_parse(v)) < 0) { fprintf(stderr, "stepformer %s: --theme '%s': expected dark or light\n", cmd, v); return -1; }
+    } else if ((*cmap = vz_palette_parse(v)) < 0) {
+        fprintf(stderr, "stepformer %s: --cmap '%s': expected viridis, cividis or blue-orange\n", cmd, v);
+        return -1;
+    }
+    return 1;
+}
+
 int viz_parse(const char *cmd, int argc, char **argv, viz_opts *o) {
     memset(o, 0, sizeof *o);
     o->w = 1920;
@@ -21,6 +39,9 @@ int viz_parse(const char *cmd, int argc, char **argv, viz_opts *o) {
     o->zoom = 1.0f;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
+        int d = viz_display_opt(cmd, argc, argv, &i, &o->projector, &o->lang, &o->theme, &o->cmap);
+        if (d < 0) return 0;
+        if (d) continue;
         if (!(v = cli_value(argc, argv, &i))) return 0;
         if (!strcmp(a, "--model")) o->model = v;
         else if (!strcmp(a, "--input")) o->input = v;
@@ -66,7 +87,13 @@ int viz_open(const viz_opts *o, SDL_Renderer *r, vz_app *a) {
     vz_run_cfg rc = {o->max_new, (unsigned)o->seed, o->temperature};
     if (!(e = vz_app_init(a, r, &fp, &m, o->input, &rc)).ok) return !cli_fail(e);
     a->zoom = o->zoom;
-    a->only = o->panel ? vz_panel_parse(o->panel) : -1;
+    a->projector = o->projector;
+    a->lang = o->lang;
+    a->theme = o->theme;
+    a->cmap = o->cmap;
+    int p = o->panel ? vz_panel_parse(o->panel) : -1;
+    if (o->projector && vz_panel_spotlightable(p)) a->spotlight = p; /* projector: that panel is the spotlight */
+    else a->only = p;                                                 /* else: that panel alone */
     vz_app_goto(a, o->step < 0 ? a->sched.n - 1 : o->step);
     return 1;
 }

@@ -44,6 +44,7 @@ sf_err vz_app_init(vz_app *a, SDL_Renderer *r, const vz_font_paths *fp, sf_model
     a->r = r;
     a->zoom = 1.0f;
     a->only = -1;
+    a->spotlight = -1;
     a->max_new = rc ? rc->max_new : 12;
     a->seed = rc ? rc->seed : 0;
     a->v.temperature = rc ? rc->temperature : 0.0f;
@@ -57,6 +58,8 @@ sf_err vz_app_init(vz_app *a, SDL_Renderer *r, const vz_font_paths *fp, sf_model
     a->v.sched = &a->sched;
     a->v.heat_zoom = 1.0f;
     a->v.focus_panel = -1;
+    a->v.spotlight = -1;
+    a->v.act_stage = -1;
     vz_view_init_blocks(&a->v);
     snprintf(a->input, sizeof a->input, "%s", input ? input : "");
     if (!(e = rerun(a)).ok) { vz_app_free(a); return e; }
@@ -170,8 +173,8 @@ sf_err vz_app_open_model(vz_app *a, const char *path) {
     memcpy(input, a->input, sizeof input);
     if (e.ok) e = vz_app_set_model(a, &m, input);
     char msg[sizeof a->status];
-    if (e.ok) snprintf(msg, sizeof msg, "opened %.600s", path);
-    else snprintf(msg, sizeof msg, "cannot open the model: %.700s", e.msg);
+    if (e.ok) snprintf(msg, sizeof msg, vz_tr(a->lang, VZ_S_MSG_OPENED), path);
+    else snprintf(msg, sizeof msg, vz_tr(a->lang, VZ_S_MSG_OPEN_FAIL), e.msg);
     snprintf(a->status, sizeof a->status, "%s", msg);
     a->status_ms = SDL_GetTicks();
     return e;
@@ -192,6 +195,46 @@ void vz_app_goto(vz_app *a, int i) {
                 a->v.block = b;
         break;
     }
+}
+
+void vz_app_set_projector(vz_app *a, int on) {
+    a->projector = on != 0;
+    a->spotlight = -1;
+    say(a, vz_tr(a->lang, a->projector ? VZ_S_MSG_PROJECTOR_ON : VZ_S_MSG_PROJECTOR_OFF));
+}
+
+void vz_app_spotlight_next(vz_app *a, int dir) {
+    int p = a->spotlight >= 0 ? a->spotlight : a->ctx.lay.spot >= 0 ? a->ctx.lay.spot : vz_layout_auto_spot(a->v.focus_panel);
+    do p = (p + (dir < 0 ? VZ_P_COUNT - 1 : 1)) % VZ_P_COUNT;
+    while (!vz_panel_spotlightable(p));
+    a->spotlight = p;
+    if (a->only >= 0) a->only = p; /* one panel shown (gui --panel): Tab shows another */
+    char msg[160];
+    a->ctx.lang = a->lang;
+    snprintf(msg, sizeof msg, vz_tr(a->lang, VZ_S_MSG_SPOTLIGHT), vz_panel_label(&a->ctx, p));
+    say(a, msg);
+}
+
+void vz_app_set_lang(vz_app *a, int lang) {
+    a->lang = lang == VZ_LANG_ZH ? VZ_LANG_ZH : VZ_LANG_EN;
+    say(a, vz_tr(a->lang, VZ_S_MSG_LANG));
+}
+
+void vz_app_cycle_cmap(vz_app *a) {
+    static const vz_str names[VZ_PAL_COUNT] = {VZ_S_PAL_VIRIDIS, VZ_S_PAL_CIVIDIS, VZ_S_PAL_BLUE_ORANGE};
+    a->cmap = (a->cmap + 1) % VZ_PAL_COUNT;
+    a->ctx.generation++; /* every heatmap's colours change */
+    char msg[160];
+    snprintf(msg, sizeof msg, vz_tr(a->lang, VZ_S_MSG_CMAP), vz_tr(a->lang, names[a->cmap]));
+    say(a, msg);
+}
+
+void vz_app_cycle_theme(vz_app *a) {
+    a->theme = (a->theme + 1) % VZ_THEME_COUNT;
+    a->ctx.generation++;
+    char msg[160];
+    snprintf(msg, sizeof msg, vz_tr(a->lang, VZ_S_MSG_THEME), vz_tr(a->lang, a->theme ? VZ_S_THEME_LIGHT : VZ_S_THEME_DARK));
+    say(a, msg);
 }
 
 /* Returns the index of the first step of the next token (or row) after the cursor's. */
@@ -233,7 +276,7 @@ static void set_temperature(vz_app *a, float t) {
     sf_err e = rerun(a);
     char msg[96];
     if (!e.ok) say(a, e.msg);
-    else { snprintf(msg, sizeof msg, "temperature %.1f%s", (double)t, t == 0 ? " (greedy)" : ""); say(a, msg); }
+    else { snprintf(msg, sizeof msg, vz_tr(a->lang, t == 0 ? VZ_S_MSG_TEMP_GREEDY : VZ_S_MSG_TEMP), (double)t); say(a, msg); }
 }
 
 /* Sets the whole interface's zoom, clamped to [0.5, 3]. */
@@ -261,12 +304,12 @@ static int edit_event(vz_app *a, const SDL_Event *e) {
     if (e->type != SDL_KEYDOWN) return 0;
     switch (e->key.keysym.sym) {
     case SDLK_BACKSPACE: pop_utf8(a->edit); return 1;
-    case SDLK_ESCAPE: a->editing = 0; SDL_StopTextInput(); say(a, "edit cancelled"); return 1;
+    case SDLK_ESCAPE: a->editing = 0; SDL_StopTextInput(); say(a, vz_tr(a->lang, VZ_S_MSG_EDIT_CANCEL)); return 1;
     case SDLK_RETURN: case SDLK_KP_ENTER: {
         a->editing = 0;
         SDL_StopTextInput();
         sf_err err = vz_app_set_input(a, a->edit);
-        say(a, err.ok ? "input changed" : err.msg);
+        say(a, err.ok ? vz_tr(a->lang, VZ_S_MSG_INPUT_OK) : err.msg);
         return 1;
     }
     default: return 1; /* while editing, other keys belong to the text (they arrive as SDL_TEXTINPUT) */
@@ -280,7 +323,7 @@ static int key_event(vz_app *a, const SDL_Keysym *k) {
     case SDLK_RIGHT: case SDLK_SPACE: vz_app_goto(a, a->v.step + 1); return 1;
     case SDLK_LEFT: vz_app_goto(a, a->v.step - 1); return 1;
     case SDLK_n: vz_app_goto(a, next_token_step(a)); return 1;
-    case SDLK_r: vz_app_goto(a, 0); say(a, "reset"); return 1;
+    case SDLK_r: vz_app_goto(a, 0); say(a, vz_tr(a->lang, VZ_S_MSG_RESET)); return 1;
     case SDLK_LEFTBRACKET: if (a->v.block > 0) a->v.block--; return 1;
     case SDLK_RIGHTBRACKET: if (a->v.block + 1 < a->v.n_blocks) a->v.block++; return 1;
     case SDLK_e:
@@ -297,6 +340,11 @@ static int key_event(vz_app *a, const SDL_Keysym *k) {
     case SDLK_QUESTION: a->v.help = !a->v.help; return 1;
     case SDLK_SLASH: if (shift) { a->v.help = !a->v.help; return 1; } return 0;
     case SDLK_q: a->quit = 1; return 1;
+    /* display keys (v2's key table binds the same functions) */
+    case SDLK_p: vz_app_set_projector(a, !a->projector); return 1;
+    case SDLK_TAB: vz_app_spotlight_next(a, shift ? -1 : 1); return 1;
+    case SDLK_l: vz_app_set_lang(a, a->lang == VZ_LANG_ZH ? VZ_LANG_EN : VZ_LANG_ZH); return 1;
+    case SDLK_m: if (shift) vz_app_cycle_theme(a); else vz_app_cycle_cmap(a); return 1;
     case SDLK_ESCAPE: if (a->v.help) a->v.help = 0; else a->quit = 1; return 1;
     default:
         if (k->sym >= SDLK_1 && k->sym <= SDLK_9) {
@@ -328,6 +376,8 @@ static int click_event(vz_app *a, int x, int y) {
     case VZ_CLICK_TOKEN:
         if ((i = token_step(a, c->a, c->b)) >= 0) vz_app_goto(a, i);
         return 1;
+    case VZ_CLICK_SPOT: a->spotlight = c->a; return 1;
+    case VZ_CLICK_STAGE: a->v.act_stage = a->v.act_stage == c->a ? -1 : c->a; return 1;
     default: return 1;
     }
 }
@@ -381,11 +431,14 @@ void vz_app_frame(vz_app *a, int w, int h) {
             tail += n - 48;
             while (((unsigned char)*tail & 0xC0) == 0x80) tail++;
         }
-        snprintf(edit_line, sizeof edit_line, "input: %s%s_   (Enter: run, Esc: cancel)", tail == a->edit ? "" : "...", tail);
+        snprintf(edit_line, sizeof edit_line, vz_tr(a->lang, VZ_S_MSG_EDIT_LINE), tail == a->edit ? "" : "...", tail);
         a->v.status = edit_line;
     } else {
         a->v.status = a->status[0] ? a->status : NULL;
     }
+    a->v.projector = a->projector;
+    a->v.spotlight = a->spotlight;
+    vz_ctx_style(&a->ctx, a->theme, a->cmap, a->lang);
     vz_draw_all(&a->ctx, &a->v, w, h, a->zoom, a->only);
     a->v.status = NULL;
     if (a->want_save) {
@@ -393,7 +446,8 @@ void vz_app_frame(vz_app *a, int w, int h) {
         snprintf(a->saved, sizeof a->saved, "stepformer-step%d.png", a->v.step);
         sf_err e = vz_app_save_png(a, w, h, a->saved);
         char msg[1024];
-        snprintf(msg, sizeof msg, "%s%s", e.ok ? "saved " : "", e.ok ? a->saved : e.msg);
+        if (e.ok) snprintf(msg, sizeof msg, vz_tr(a->lang, VZ_S_MSG_SAVED), a->saved);
+        else snprintf(msg, sizeof msg, "%s", e.msg);
         say(a, msg);
     }
 }

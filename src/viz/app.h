@@ -31,6 +31,12 @@ typedef struct {
     unsigned seed;
     float zoom;            /* UI zoom: +/- keys */
     int only;              /* draw only this panel (render --panel), or -1 */
+    int projector;         /* 1: projector mode (p, --projector): big text, one spotlight panel beside the narration */
+    int spotlight;         /* vz_panel or -1 = automatic (a lesson's @focus, else attention); Tab changes it */
+    int lang;              /* VZ_LANG_EN|ZH: the interface's language (l, --lang) */
+    int cmap;              /* vz_palette_id (m, --cmap): viridis, cividis, blue-orange */
+    int theme;             /* vz_theme_id (Shift+M, --theme): dark, light */
+    int blank;             /* 1: the screen is blanked (presenter controls; drawn by the key-map code) */
     int quit;              /* set by q / Esc / window close */
     int want_fullscreen;   /* toggled by F11; the window owner applies it */
     int want_save;         /* s: the next frame is written to a PNG */
@@ -76,6 +82,16 @@ sf_err vz_app_set_input(vz_app *a, const char *input);
 
 /* Moves the cursor to step i of the schedule (clamped); the focus follows it into attention blocks. */
 void vz_app_goto(vz_app *a, int i);
+
+/* Switches projector mode on or off (the spotlight goes back to automatic). */
+void vz_app_set_projector(vz_app *a, int on);
+/* Moves the spotlight to the next (dir 1) or previous (dir -1) panel that can be one. */
+void vz_app_spotlight_next(vz_app *a, int dir);
+/* Sets the interface's language (VZ_LANG_EN or VZ_LANG_ZH). */
+void vz_app_set_lang(vz_app *a, int lang);
+/* Goes to the next palette (viridis, cividis, blue-orange) / theme (dark, light); says so in the top bar. */
+void vz_app_cycle_cmap(vz_app *a);
+void vz_app_cycle_theme(vz_app *a);
 
 /* Handles one event (keys, text input, mouse, window, a model file dropped on the window: opened with
  * vz_app_open_model, and its name SDL_free'd here). Returns 1 if it changed anything. */

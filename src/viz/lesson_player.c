@@ -73,6 +73,10 @@ static sf_err load_main(vz_player *p, const sf_lesson_run *run) {
         if (!(e = vz_app_init(&p->app, p->r, &p->fp, &m, run->input, &rc)).ok) return e;
         p->have_app = 1;
         p->app.zoom = p->zoom;
+        p->app.lang = p->lang;
+        p->app.projector = p->projector;
+        p->app.theme = p->theme;
+        p->app.cmap = p->cmap;
     } else if (!(e = vz_app_set_model(&p->app, &m, run->input)).ok) {
         return e;
     }
@@ -178,7 +182,7 @@ static void exec(vz_player *p, const sf_lesson_cmds *cmds) {
         }
         if (!e.ok) {
             char d[256], msg[700];
-            snprintf(msg, sizeof msg, "lesson: %s: %s", sf_lesson_cmd_describe(c, d, sizeof d), e.msg);
+            snprintf(msg, sizeof msg, vz_tr(p->lang, VZ_S_MSG_LESSON_ERR), sf_lesson_cmd_describe(c, d, sizeof d), e.msg);
             say(p, msg);
         }
     }
@@ -211,7 +215,7 @@ static const char *pick_label(const vz_player *p, int i, char *out, size_t size)
     int stack = e->sublayer == SF_SUB_CROSS ? SF_STACK_ENC : e->stack;
     int n = stack == SF_STACK_ENC ? p->app.s.n_src : p->app.s.n_tgt;
     if (i >= 0 && i < n) vz_token_label(&p->app.v, stack, i, tok);
-    snprintf(out, size, p->lang == SF_LANG_ZH ? "'%s'（键 %d）" : "'%s' (key %d)", tok, i);
+    snprintf(out, size, vz_tr(p->lang, VZ_S_LP_KEY), tok, i);
     return out;
 }
 
@@ -259,32 +263,22 @@ static void apply(vz_player *p) {
         }
     }
     /* narration: the step's text, then the answer's */
-    int zh = p->lang == SF_LANG_ZH;
     snprintf(p->narr, sizeof p->narr, "%s%s%s", p->text ? p->text : "", p->text2 && *p->text2 ? "\n" : "",
              p->text2 ? p->text2 : "");
     const sf_lesson_frame *f = sf_interp_frame(&p->it);
-    char num[32] = "";
-    if (p->number > 0) snprintf(num, sizeof num, zh ? "第 %d 课 · " : "Lesson %d · ", p->number);
+    char num[64] = "";
+    if (p->number > 0) snprintf(num, sizeof num, vz_tr(p->lang, VZ_S_LP_LESSON_N), p->number);
     int step = f ? f->step + 1 : 0, n_steps = p->have_lesson ? p->lesson.n_steps : 0;
     const char *hint = "";
-    if (p->ask.state == 1)
-        hint = !strcmp(p->ask.at.name, "dec.probs")
-                   ? (zh ? "在输出面板中点击你预期的词元，或按 PageDown 查看答案。"
-                         : "Click the token you expect in the output panel, or PageDown for the answer.")
-                   : (zh ? "点击你预期的键所在的格子（被遮住的那一行），或按 PageDown 查看答案。"
-                         : "Click the key you expect in the hidden row, or PageDown for the answer.");
-    snprintf(p->info, sizeof p->info, zh ? "%s第 %d / %d 步\nPageDown 下一步 · PageUp 上一步 · l English · ? 按键"
-                                         : "%sstep %d of %d\nPageDown next · PageUp back · l \xe4\xb8\xad\xe6\x96\x87 · ? keys",
-             num, step, n_steps);
+    if (p->ask.state == 1) hint = vz_tr(p->lang, !strcmp(p->ask.at.name, "dec.probs") ? VZ_S_LP_HINT_OUTPUT : VZ_S_LP_HINT_CELL);
+    snprintf(p->info, sizeof p->info, vz_tr(p->lang, VZ_S_LP_INFO), num, step, n_steps);
     snprintf(p->verdict_text, sizeof p->verdict_text, "%s", hint); /* until answered: what to do */
     if (p->ask.state == 2 && p->verdict >= 0) {
         char want[64], got[64];
         pick_label(p, p->ask.answer, want, sizeof want);
         pick_label(p, p->pick, got, sizeof got);
-        if (p->verdict) snprintf(p->verdict_text, sizeof p->verdict_text, zh ? "答对了！模型的答案正是 %s。" : "Right! The model's answer is %s.", want);
-        else snprintf(p->verdict_text, sizeof p->verdict_text,
-                      zh ? "不对：你选了 %s（白框）；模型的答案是 %s（粉框）。" : "Not quite: you picked %s (white); the model's answer is %s (pink).",
-                      got, want);
+        if (p->verdict) snprintf(p->verdict_text, sizeof p->verdict_text, vz_tr(p->lang, VZ_S_LP_RIGHT), want);
+        else snprintf(p->verdict_text, sizeof p->verdict_text, vz_tr(p->lang, VZ_S_LP_WRONG), got, want);
     }
 }
 
@@ -304,6 +298,7 @@ int vz_player_goto(vz_player *p, int k) {
     }
     p->verdict = -1;
     p->pick = -1;
+    if (p->have_app) p->app.spotlight = -1; /* the lesson's @focus picks the spotlight again */
     exec(p, &cmds);
     apply(p);
     return 1;
@@ -321,6 +316,7 @@ int vz_player_prev(vz_player *p) {
 
 void vz_player_set_lang(vz_player *p, int lang) {
     p->lang = lang == SF_LANG_ZH ? SF_LANG_ZH : SF_LANG_EN;
+    if (p->have_app) p->app.lang = p->lang; /* the whole interface follows the lesson's language */
     if (!p->have_lesson) return;
     sf_lesson_cmds cmds;
     sf_interp_set_lang(&p->it, p->lang, &cmds);
@@ -557,20 +553,23 @@ int vz_player_event(vz_player *p, const SDL_Event *e) {
     int changed = vz_app_event(a, e);
     if (changed && (e->type == SDL_KEYDOWN || e->type == SDL_MOUSEBUTTONDOWN || e->type == SDL_DROPFILE) &&
         !(e->type == SDL_KEYDOWN && (e->key.keysym.sym == SDLK_QUESTION || e->key.keysym.sym == SDLK_SLASH ||
-                                     e->key.keysym.sym == SDLK_s || e->key.keysym.sym == SDLK_F11)))
+                                     e->key.keysym.sym == SDLK_s || e->key.keysym.sym == SDLK_F11 ||
+                                     e->key.keysym.sym == SDLK_p || e->key.keysym.sym == SDLK_TAB ||
+                                     e->key.keysym.sym == SDLK_m)))
         p->deviated = 1;
     if (a->quit) p->quit = 1;
     return changed;
 }
 
-/* Writes a run's label for a comparison ("copy.sfm: input 12345678, target ...") into out. */
-static void run_label(const sf_lesson_run *r, int with_model, const char *side, char *out, size_t size) {
+/* Writes a run's label for a comparison ("left: copy.sfm, input 12345678, target ...") in lang into out. */
+static void run_label(const sf_lesson_run *r, int with_model, const char *side, int lang, char *out, size_t size) {
     const char *base = r->model ? strrchr(r->model, '/') : NULL;
     base = base ? base + 1 : r->model ? r->model : "?";
-    size_t n = (size_t)snprintf(out, size, "%s: %s%s input %s", side, with_model ? base : "", with_model ? "," : "",
-                                r->input ? r->input : "");
-    if (r->target && n < size) n += (size_t)snprintf(out + n, size - n, ", target %s", r->target);
-    if (!r->positions && n < size) snprintf(out + n, size - n, ", positions off");
+    char in[200];
+    snprintf(in, sizeof in, vz_tr(lang, VZ_S_CMP_INPUT), r->input ? r->input : "");
+    size_t n = (size_t)snprintf(out, size, "%s: %s%s %s", side, with_model ? base : "", with_model ? "," : "", in);
+    if (r->target && n < size) n += (size_t)snprintf(out + n, size - n, vz_tr(lang, VZ_S_CMP_TARGET), r->target);
+    if (!r->positions && n < size) snprintf(out + n, size - n, "%s", vz_tr(lang, VZ_S_CMP_POS_OFF));
 }
 
 /* Points the compared run's view at the same cursor, block, head and highlights as the main view. */
@@ -599,9 +598,8 @@ static void sync_cmp(vz_player *p) {
     cv->temperature = p->crun.sampler.temperature;
     cv->id_prefix = "cmp.";
     int models_differ = !same_str(p->run.model, p->crun.model);
-    int zh = p->lang == SF_LANG_ZH;
-    run_label(&p->run, models_differ, zh ? "左" : "left", p->label[0], sizeof p->label[0]);
-    run_label(&p->crun, models_differ, zh ? "右" : "right", p->label[1], sizeof p->label[1]);
+    run_label(&p->run, models_differ, vz_tr(p->lang, VZ_S_CMP_LEFT), p->lang, p->label[0], sizeof p->label[0]);
+    run_label(&p->crun, models_differ, vz_tr(p->lang, VZ_S_CMP_RIGHT), p->lang, p->label[1], sizeof p->label[1]);
     cv->run_label = p->label[1];
     cv->diff_ref = models_differ ? NULL : v; /* the same model: mark what the change changed */
     v->run_label = p->label[0];
@@ -616,6 +614,7 @@ void vz_player_frame(vz_player *p, int w, int h) {
         }
         return;
     }
+    if (p->app.lang != p->lang) vz_player_set_lang(p, p->app.lang); /* the app's language changed (its l key) */
     vz_view *v = &p->app.v;
     v->lesson = 1;
     v->narration = p->narr;

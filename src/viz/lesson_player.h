@@ -28,6 +28,7 @@ typedef struct {
     vz_font_paths fp;
     int lang;                  /* SF_LANG_EN or SF_LANG_ZH */
     float zoom;
+    int projector, theme, cmap; /* the display the app starts with (--projector, --theme, --cmap) */
     int quit;
     /* the index */
     int in_index;              /* 1: the index is showing */

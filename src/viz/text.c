@@ -18,6 +18,7 @@ typedef struct {
     SDL_Texture *tex;   /* NULL when the string renders to nothing */
     int w, h;
     long used;          /* frame of last use */
+    int fit_w, fit_len; /* the last vz_text_fit of this string: at most fit_w pixels keeps fit_len bytes */
 } entry;
 
 typedef struct { int px; TTF_Font *main, *cjk; } sized_font;
@@ -161,6 +162,7 @@ static entry *lookup(vz_text *t, const char *s, int px, vz_rgba col) {
     if (!e->s) return NULL;
     strcpy(e->s, s);
     e->hash = h; e->px = px; e->col = c; e->used = t->frame;
+    e->fit_w = -1; e->fit_len = -1;
     t->count++;
     t->rasterised++;
     SDL_Surface *surf = TTF_RenderUTF8_Blended(font_for(f, s), s, (SDL_Color){col.r, col.g, col.b, col.a});
@@ -199,6 +201,52 @@ void vz_text_measure(vz_text *t, const char *s, int px, int *w, int *h) {
     if (px > 400) px = 400;
     sized_font *f = font_at(t, px);
     if (f) TTF_SizeUTF8(font_for(f, s), s, w, h);
+}
+
+int vz_text_height(vz_text *t, int px, int cjk) {
+    if (px < 4) px = 4;
+    if (px > 400) px = 400;
+    sized_font *f = font_at(t, px);
+    if (!f) return px + px / 5;
+    TTF_Font *font = cjk && f->cjk ? f->cjk : f->main;
+    return TTF_FontHeight(font);
+}
+
+#define ELLIPSIS "\xe2\x80\xa6" /* U+2026 */
+
+const char *vz_text_fit(vz_text *t, const char *s, int px, int maxw, char *out, size_t size) {
+    entry *e = lookup(t, s, px, (vz_rgba){255, 255, 255, 255});
+    if (!e || maxw <= 0 || e->w <= maxw) return s;
+    size_t n = strlen(s);
+    int keep;
+    if (e->fit_w == maxw && e->fit_len >= 0 && e->fit_len <= (int)n) keep = e->fit_len;
+    else { /* the longest prefix of whole characters that fits with the ellipsis: binary search */
+        sized_font *f = font_at(t, px);
+        int cut[512], nc = 0; /* character boundaries: prefix lengths to try */
+        for (int i = 1; i <= (int)n && nc < 512; i++)
+            if (i == (int)n || ((unsigned char)s[i] & 0xC0) != 0x80) cut[nc++] = i;
+        int lo = -1, hi = nc - 1; /* cut[lo] fits (lo = -1: only the ellipsis) */
+        char buf[2100];
+        while (lo < hi) {
+            int mid = (lo + hi + 1) / 2;
+            int len = cut[mid], w = 0, h = 0;
+            if ((size_t)len + 4 > sizeof buf) { hi = mid - 1; continue; }
+            memcpy(buf, s, (size_t)len);
+            memcpy(buf + len, ELLIPSIS, 4);
+            if (f) TTF_SizeUTF8(font_for(f, buf), buf, &w, &h);
+            if (w <= maxw) lo = mid;
+            else hi = mid - 1;
+        }
+        keep = lo < 0 ? 0 : cut[lo];
+        while (keep > 0 && s[keep - 1] == ' ') keep--; /* no space before the ellipsis */
+        e->fit_w = maxw;
+        e->fit_len = keep;
+    }
+    if ((size_t)keep + 4 > size) keep = size > 4 ? (int)size - 4 : 0;
+    while (keep > 0 && ((unsigned char)s[keep] & 0xC0) == 0x80) keep--;
+    memcpy(out, s, (size_t)keep);
+    memcpy(out + keep, ELLIPSIS, 4); /* (3 bytes and the terminating 0) */
+    return out;
 }
 
 void vz_text_frame(vz_text *t) { t->frame++; }

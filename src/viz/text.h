@@ -27,6 +27,14 @@ void vz_text_size(vz_text *t, const char *s, int px, int *w, int *h);
 /* Writes the size s would have at px into *w, *h without rasterising it (for wrapping text). */
 void vz_text_measure(vz_text *t, const char *s, int px, int *w, int *h);
 
+/* Returns the height of a line of text at px in the main font, or (cjk = 1) the CJK font when there is one. */
+int vz_text_height(vz_text *t, int px, int cjk);
+
+/* Returns s if it is at most maxw pixels wide at px, else writes into out (size bytes) the longest prefix of
+ * whole UTF-8 characters that fits with an ellipsis after it, and returns out. The cut is remembered with the
+ * string, so drawing the same cut string again costs one lookup. */
+const char *vz_text_fit(vz_text *t, const char *s, int px, int maxw, char *out, size_t size);
+
 /* Marks the start of a frame: entries unused for many frames are released when the cache fills. */
 void vz_text_frame(vz_text *t);
 
