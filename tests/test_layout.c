@@ -239,6 +239,16 @@ static void test_lessons(void **state) {
                     for (int k = 0; k < p.lesson.n_frames; k++) {
                         vz_player_goto(&p, k);
                         int nzk = si == 0 ? nz : 1;
+                        if (nzk > 1) { /* zoom 1 first: the whole narration is shown */
+                            p.app.zoom = 1.0f;
+                            vz_player_frame(&p, w, h);
+                            if (!vz_narr_fits(&p.app.ctx, &p.app.v)) {
+                                if (!keep_going()) fail_msg("%s frame %d %dx%d: the narration does not fit its pane", files[fi], k + 1, w, h);
+                                print_message("%s frame %d %dx%d %s %s: the narration does not fit its pane\n", files[fi], k + 1, w,
+                                              h, mode ? "projector" : "normal", lang ? "zh" : "en");
+                                failures++;
+                            }
+                        }
                         for (int zi = 0; zi < nzk; zi++) {
                             p.app.zoom = nzk > 1 ? zooms[zi] : 1.0f;
                             vz_player_frame(&p, w, h);
@@ -246,6 +256,12 @@ static void test_lessons(void **state) {
                             snprintf(what, sizeof what, "%s frame %d %dx%d %s %s zoom %.2f (arrangement %d)", files[fi], k + 1, w,
                                      h, mode ? "projector" : "normal", lang ? "zh" : "en", (double)p.app.zoom, p.app.ctx.lay.arr);
                             check_frame(&p.app.ctx, what);
+                            /* at zoom 1 the whole narration is shown: nothing cut off */
+                            if (zi == 0 && nzk == 1 && !vz_narr_fits(&p.app.ctx, &p.app.v)) {
+                                if (!keep_going()) fail_msg("%s: the narration does not fit its pane", what);
+                                print_message("%s: the narration does not fit its pane\n", what);
+                                failures++;
+                            }
                         }
                     }
                 }
@@ -298,7 +314,7 @@ static void test_sizes(void **state) {
     int nz = zoom_ladder(zooms);
     for (int si = 0; si < N_SIZES; si++)
         for (int zi = 0; zi < nz; zi++) {
-            vz_layout_in in = {sizes[si][0], sizes[si][1], zooms[zi], 1, 1, -1, VZ_P_ATTN, -1, 2, 1.2f, 0};
+            vz_layout_in in = {sizes[si][0], sizes[si][1], zooms[zi], 1, 1, -1, VZ_P_ATTN, -1, 2, 1.2f, 0, 0};
             vz_layout l;
             vz_layout_compute_in(&l, &in);
             int h = sizes[si][1];

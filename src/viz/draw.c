@@ -103,6 +103,7 @@ void vz_ctx_layout(vz_ctx *c, const vz_layout_in *in0) {
 
 void vz_ctx_reset(vz_ctx *c) {
     c->frame++;
+    c->panel_ready = 0;
     c->n_hits = 0;
     c->n_clicks = 0;
     c->n_texts = 0;
@@ -117,7 +118,7 @@ void vz_ctx_begin_in(vz_ctx *c, const vz_layout_in *in) {
 }
 
 void vz_ctx_begin(vz_ctx *c, int w, int h, float zoom) {
-    vz_layout_in in = {w, h, zoom, 0, 0, -1, -1, -1, 1, 0, 0};
+    vz_layout_in in = {w, h, zoom, 0, 0, -1, -1, -1, 1, 0, 0, 0};
     vz_ctx_begin_in(c, &in);
 }
 
@@ -135,6 +136,10 @@ void vz_fill(vz_ctx *c, vz_rect r, vz_rgba col) {
     SDL_SetRenderDrawColor(c->r, col.r, col.g, col.b, col.a);
     SDL_SetRenderDrawBlendMode(c->r, col.a == 255 ? SDL_BLENDMODE_NONE : SDL_BLENDMODE_BLEND);
     SDL_RenderFillRect(c->r, &(SDL_Rect){r.x, r.y, r.w, r.h});
+}
+
+void vz_fill_panel(vz_ctx *c, vz_rect r) {
+    if (!c->panel_ready) vz_fill(c, r, c->th->panel);
 }
 
 void vz_outline(vz_ctx *c, vz_rect r, vz_rgba col, int thick) {
@@ -323,7 +328,7 @@ int vz_wrap_centred(vz_ctx *c, const char *s, int px, vz_rgba col, vz_rect r) { 
 /* ---- panels, grids, heatmaps -------------------------------------------------------------------- */
 
 vz_rect vz_panel_frame(vz_ctx *c, vz_rect r, const char *title, int focused) {
-    vz_fill(c, r, c->th->panel);
+    vz_fill_panel(c, r);
     vz_outline(c, r, focused ? c->th->focus : c->th->edge, focused ? vz_px(c, 2) : 1);
     int pad = c->lay.pad, fs = c->lay.f.title;
     int th = title ? vz_lh(c, fs) + pad / 2 : 0;

@@ -116,6 +116,7 @@ typedef struct {
     SDL_Texture *hatch[VZ_THEME_COUNT]; /* 4x4 hatch tiles for legend swatches, one per theme */
     vz_wrap_memo *wraps;         /* wrapped paragraphs, reused while their text, size and width stay */
     struct vz_pass_memo *pass;   /* the last layout pass (panels.c), reused while its inputs stay */
+    int panel_ready;             /* 1: the target already has the theme's panel colour under every panel this frame */
 } vz_ctx;
 
 /* Creates a context over renderer r and text cache t (both stay owned by the caller); dark theme, viridis. */
@@ -143,6 +144,8 @@ int vz_lh(const vz_ctx *c, int px);
 /* Primitives. */
 void vz_fill(vz_ctx *c, vz_rect r, vz_rgba col);
 void vz_outline(vz_ctx *c, vz_rect r, vz_rgba col, int thick);
+/* Fills a panel's rectangle with the panel colour, unless the frame was cleared to it (c->panel_ready). */
+void vz_fill_panel(vz_ctx *c, vz_rect r);
 void vz_line(vz_ctx *c, int x0, int y0, int x1, int y1, vz_rgba col);
 
 /* Draws text s at px anchored at (x, y) (VZ_LEFT/CENTER/RIGHT | VZ_TOP/MIDDLE/BOTTOM), cut with an ellipsis

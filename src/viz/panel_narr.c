@@ -2,6 +2,7 @@
  * its formula; in a lesson, the step's title and text, a question's verdict or what to do, where we are in
  * the lesson and the keys, and the formula. In projector mode it is a column beside the spotlight. */
 #include <stdio.h>
+#include <string.h>
 
 #include "panels.h"
 
@@ -16,10 +17,23 @@ static const char *narr_text(const vz_ctx *c, const vz_view *v) {
     return v->narration ? v->narration : vz_op_sentence(v, c->lang);
 }
 
+/* Writes the lesson info the narration shows into out: all of it, or (projector) its first line, where
+ * the lesson and the step are (the keys are the presenter's, not the room's). Returns out, or NULL. */
+static const char *info_text(const vz_ctx *c, const vz_view *v, char *out, size_t size) {
+    if (!v->lesson_info) return NULL;
+    snprintf(out, size, "%s", v->lesson_info);
+    if (c->lay.projector) {
+        char *nl = strchr(out, '\n');
+        if (nl) *nl = 0;
+    }
+    return out;
+}
+
 /* Returns the height the side part (lesson info, formula) takes at width w. */
 static int side_height(vz_ctx *c, const vz_view *v, int w, int px) {
     int h = 0;
-    if (v->lesson_info) h += vz_wrap_height(c, v->lesson_info, px, w) + c->lay.pad / 2;
+    char info[512];
+    if (info_text(c, v, info, sizeof info)) h += vz_wrap_height(c, info, px, w) + c->lay.pad / 2;
     return h + vz_wrap_height(c, vz_op_formula(v, c->lang), px, w);
 }
 
@@ -71,7 +85,7 @@ void vz_narr_fit(vz_ctx *c, const vz_view *v) {
 }
 
 void vz_panel_narration(vz_ctx *c, const vz_view *v, vz_rect r) {
-    vz_fill(c, r, c->th->panel);
+    vz_fill_panel(c, r);
     vz_outline(c, r, v->focus_panel == VZ_P_NARR ? c->th->focus : c->th->edge, 1);
     int pad = c->lay.pad, px = c->lay.f.narr, lab = c->lay.f.label;
     vz_rect in = vz_rect_inset(r, pad);
@@ -89,6 +103,7 @@ void vz_panel_narration(vz_ctx *c, const vz_view *v, vz_rect r) {
     }
     int y2 = s.y;
     if (!g.column && v->verdict) y2 = vz_wrap(c, v->verdict, v->lesson ? lab : px, v->verdict_ok ? c->th->good : c->th->accent, s) + pad / 2;
-    if (v->lesson_info) y2 = vz_wrap(c, v->lesson_info, lab, c->th->dim, (vz_rect){s.x, y2, s.w, s.y + s.h - y2}) + pad / 2;
+    char info[512];
+    if (info_text(c, v, info, sizeof info)) y2 = vz_wrap(c, info, lab, c->th->dim, (vz_rect){s.x, y2, s.w, s.y + s.h - y2}) + pad / 2;
     vz_wrap(c, vz_op_formula(v, c->lang), v->lesson || g.column ? lab : px, c->th->accent, (vz_rect){s.x, y2, s.w, s.y + s.h - y2});
 }

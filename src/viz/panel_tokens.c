@@ -48,7 +48,7 @@ static void token_row(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect r, 
 }
 
 void vz_panel_tokens(vz_ctx *c, const vz_view *v, vz_rect r) {
-    vz_fill(c, r, c->th->panel);
+    vz_fill_panel(c, r);
     if (c->lay.spot == VZ_P_TOKENS) vz_outline(c, r, c->th->focus, vz_px(c, 2));
     int pad = c->lay.pad;
     vz_rect in = vz_rect_inset(r, pad / 2);

@@ -92,8 +92,8 @@ void vz_axis_labels(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect g, in
             int g0 = axis == 0 ? g.y : g.x, g1 = g0 + (axis == 0 ? g.h : g.w);
             if (start + size > g1) start = g1 - size;
             if (start < g0) start = g0;
-            int clash = 0;
-            for (int k = 0; k < placed && !clash; k++) clash = start < hi[k] + 1 && lo[k] < start + size + 1;
+            int clash = 0, air = axis == 1 ? c->lay.pad : 1; /* keys: a little air between labels */
+            for (int k = 0; k < placed && !clash; k++) clash = start < hi[k] + air && lo[k] < start + size + air;
             if (clash) continue;
             lo[placed] = start;
             hi[placed++] = start + size;
@@ -236,9 +236,49 @@ static unsigned hash_str(unsigned h, const char *s) {
     return (h ^ 0xffu) * 16777619u;
 }
 
+/* Orders ints for qsort. */
+static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+/* Paints the frame's background: the whole target in the panel colour at once (one memset, many times
+ * faster with the software renderer than filling each panel: at 3840x2160 filling panels was half a frame),
+ * then the gaps between panels in the background colour. Panels then skip filling their own background. */
+static void fill_gaps(vz_ctx *c) {
+    SDL_SetRenderDrawColor(c->r, c->th->panel.r, c->th->panel.g, c->th->panel.b, 255);
+    SDL_RenderClear(c->r);
+    c->panel_ready = 1;
+    vz_rect r[VZ_P_COUNT + 1];
+    int n = 0, ys[2 * (VZ_P_COUNT + 1) + 2], ny = 0;
+    for (int p = 0; p < VZ_P_COUNT; p++)
+        if (vz_layout_shown(&c->lay, p)) r[n++] = c->lay.r[p];
+    if (c->lay.strip.w > 0) r[n++] = c->lay.strip;
+    ys[ny++] = 0;
+    ys[ny++] = c->lay.h;
+    for (int i = 0; i < n; i++) { ys[ny++] = r[i].y; ys[ny++] = r[i].y + r[i].h; }
+    qsort(ys, (size_t)ny, sizeof *ys, cmp_int);
+    for (int k = 0; k + 1 < ny; k++) { /* each band between two edges: the spans no panel covers */
+        int y0 = ys[k], y1 = ys[k + 1];
+        if (y1 <= y0) continue;
+        int xs[2 * (VZ_P_COUNT + 1)], nx = 0;
+        for (int i = 0; i < n; i++)
+            if (r[i].y <= y0 && r[i].y + r[i].h >= y1) { xs[nx++] = r[i].x; xs[nx++] = r[i].x + r[i].w; }
+        /* sort the covered spans by their start (pairs), then fill what lies between them */
+        for (int i = 2; i < nx; i += 2)
+            for (int j = i; j >= 2 && xs[j - 2] > xs[j]; j -= 2) {
+                int t0 = xs[j - 2], t1 = xs[j - 1];
+                xs[j - 2] = xs[j]; xs[j - 1] = xs[j + 1]; xs[j] = t0; xs[j + 1] = t1;
+            }
+        int x = 0;
+        for (int i = 0; i < nx; i += 2) {
+            if (xs[i] > x) vz_fill(c, (vz_rect){x, y0, xs[i] - x, y1 - y0}, c->th->bg);
+            if (xs[i + 1] > x) x = xs[i + 1];
+        }
+        if (x < c->lay.w) vz_fill(c, (vz_rect){x, y0, c->lay.w - x, y1 - y0}, c->th->bg);
+    }
+}
+
 void vz_draw_all(vz_ctx *c, const vz_view *v, int w, int h, float zoom, int only) {
     vz_layout_in in = {w, h, zoom, v->projector, v->lesson, v->spotlight, v->focus_panel, -1,
-                       v->m->cfg.family == SF_FAMILY_ENCDEC ? 2 : 1, 0, 0};
+                       v->m->cfg.family == SF_FAMILY_ENCDEC ? 2 : 1, 0, 0, 0};
     if (only >= 0 && only < VZ_P_COUNT) {
         if (v->projector && vz_panel_spotlightable(only)) in.spotlight = only; /* a projector keeps its narration */
         else { in.only = only; in.zoom *= 1.5f; } /* one panel over the whole window: larger text */
@@ -258,6 +298,19 @@ void vz_draw_all(vz_ctx *c, const vz_view *v, int w, int h, float zoom, int only
         !memcmp(m->ints, now.ints, sizeof now.ints) && m->temp == now.temp) {
         c->lay = m->lay;
     } else {
+        if (in.projector && in.only < 0) {
+            /* the narration column beside the spotlight: as narrow as its text allows (a lesson's no narrower
+             * than 37%, so its lines stay long enough to read), wider for a long text; chosen at zoom 1 */
+            static const float shares[] = {0.28f, 0.33f, 0.37f, 0.42f, 0.47f, 0.52f};
+            vz_layout_in z1 = in;
+            z1.zoom = 1.0f;
+            for (size_t i = v->lesson ? 2 : 0; i < sizeof shares / sizeof *shares; i++) {
+                in.narr_share = z1.narr_share = shares[i];
+                vz_ctx_layout(c, &z1);
+                vz_narr_fit(c, v);
+                if (c->lay.arr != VZ_ARR_BESIDE || vz_narr_fits(c, v)) break;
+            }
+        }
         zoom_pass(c, v, in);
         vz_narr_fit(c, v);
         now.lay = c->lay;
@@ -268,8 +321,7 @@ void vz_draw_all(vz_ctx *c, const vz_view *v, int w, int h, float zoom, int only
     c->hl = v->hl;
     c->n_hl = v->n_hl;
     c->hide = v->hide.name[0] ? &v->hide : NULL;
-    SDL_SetRenderDrawColor(c->r, c->th->bg.r, c->th->bg.g, c->th->bg.b, 255);
-    SDL_RenderClear(c->r);
+    fill_gaps(c);
     for (int p = 0; p < VZ_P_COUNT; p++) {
         if (!vz_layout_shown(&c->lay, p)) continue;
         c->owner = p;
