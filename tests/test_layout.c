@@ -215,7 +215,22 @@ static void test_models_chinese(void **state) {
     assert_int_equal(failures, 0);
 }
 
-/* Lessons 1, 6 and 7, every frame, in both modes and languages at zoom 1 (and 1024x768 at every zoom step). */
+/* Returns the panel a lesson's @focus panel brings forward (as the lesson player maps it), or -1. */
+static int focus_panel(int lesson_panel) {
+    switch (lesson_panel) {
+    case SF_PANEL_MAP: return VZ_P_ARCH;
+    case SF_PANEL_TOKENS: return VZ_P_TOKENS;
+    case SF_PANEL_ATTENTION: return VZ_P_ATTN;
+    case SF_PANEL_SCORES: return VZ_P_SCORES;
+    case SF_PANEL_POSITIONS: return VZ_P_PE;
+    case SF_PANEL_ACTIVATIONS: return VZ_P_ACT;
+    case SF_PANEL_OUTPUT: return VZ_P_OUTPUT;
+    default: return -1;
+    }
+}
+
+/* Lessons 1, 6 and 7, every frame, in both modes and languages at zoom 1 (and 1024x768 at every zoom step):
+ * clean frames, the whole narration at zoom 1, and in projector mode the lesson's @focus as the spotlight. */
 static void test_lessons(void **state) {
     (void)state;
     failures = 0;
@@ -256,6 +271,11 @@ static void test_lessons(void **state) {
                             snprintf(what, sizeof what, "%s frame %d %dx%d %s %s zoom %.2f (arrangement %d)", files[fi], k + 1, w,
                                      h, mode ? "projector" : "normal", lang ? "zh" : "en", (double)p.app.zoom, p.app.ctx.lay.arr);
                             check_frame(&p.app.ctx, what);
+                            /* in projector mode the lesson's @focus is the spotlight */
+                            int want = focus_panel(p.lesson.frames[k].panel);
+                            if (mode && p.app.ctx.lay.spot != (want >= 0 ? want : VZ_P_ATTN))
+                                fail_msg("%s: the spotlight is %s, the lesson focuses %s", what, vz_panel_name(p.app.ctx.lay.spot),
+                                         vz_panel_name(want));
                             /* at zoom 1 the whole narration is shown: nothing cut off */
                             if (zi == 0 && nzk == 1 && !vz_narr_fits(&p.app.ctx, &p.app.v)) {
                                 if (!keep_going()) fail_msg("%s: the narration does not fit its pane", what);
@@ -288,9 +308,9 @@ static void test_checks_fail(void **state) {
     int n = c->n_texts;
     memcpy(keep, c->texts, sizeof *keep * (size_t)n);
     vz_textbox bad[3] = {
-        {c->texts[0].r, c->texts[0].px, c->texts[0].owner},                                         /* on top of another */
-        {{l->r[VZ_P_ATTN].x - 5, l->r[VZ_P_ATTN].y + 40, 30, 12}, 14, VZ_P_ATTN},                   /* outside its panel */
-        {{l->r[VZ_P_ARCH].x + 1, l->r[VZ_P_ARCH].y + l->r[VZ_P_ARCH].h - 8, 6, 5}, 5, VZ_P_ARCH}}; /* too small */
+        {c->texts[0].r, c->texts[0].px, c->texts[0].owner, ""},                                     /* on top of another */
+        {{l->r[VZ_P_ATTN].x - 5, l->r[VZ_P_ATTN].y + 40, 30, 12}, 14, VZ_P_ATTN, "x"},              /* outside its panel */
+        {{l->r[VZ_P_ARCH].x + 1, l->r[VZ_P_ARCH].y + l->r[VZ_P_ARCH].h - 8, 6, 5}, 5, VZ_P_ARCH, "x"}}; /* too small */
     char msg[512];
     for (int k = 0; k < 3; k++) {
         memcpy(c->texts, keep, sizeof *keep * (size_t)n);

@@ -170,8 +170,15 @@ int vz_print(vz_ctx *c, const char *s, int px, vz_rgba col, int x, int y, int al
     if (align & VZ_MIDDLE) by -= h / 2;
     else if (align & VZ_BOTTOM) by -= h;
     vz_text_draw(c->text, t, px, col, bx, by, VZ_LEFT | VZ_TOP);
-    if (c->n_texts < VZ_MAX_TEXTS) c->texts[c->n_texts++] = (vz_textbox){{bx, by, w, h}, px, c->owner};
-    else c->texts_dropped++;
+    if (c->n_texts < VZ_MAX_TEXTS) {
+        vz_textbox *b = &c->texts[c->n_texts++];
+        b->r = (vz_rect){bx, by, w, h};
+        b->px = px;
+        b->owner = c->owner;
+        snprintf(b->s, sizeof b->s, "%s", t);
+    } else {
+        c->texts_dropped++;
+    }
     return w;
 }
 

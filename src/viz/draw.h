@@ -63,11 +63,13 @@ typedef struct {
     int owner;                   /* the panel that drew it */
 } vz_hit;
 
-/* One text drawn this frame: its box on screen (the rendered string's full size), its size, its owner. */
+/* One text drawn this frame: its box on screen (the rendered string's full size), its size, its owner, and
+ * the string drawn (its first 63 bytes). */
 typedef struct {
     vz_rect r;
     int px;
     int owner;
+    char s[64];
 } vz_textbox;
 
 typedef enum {
