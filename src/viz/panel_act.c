@@ -70,12 +70,12 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
     }
     int avail = in.h - leg_h - pad - n * (vz_lh(c, sp) + pad / 2);
     int rh = total > 0 ? avail / total : 0;
-    if (rh > lh * 2) rh = lh * 2;
+    if (rh > lh * 4) rh = lh * 4; /* rows as tall as the room allows, up to four lines */
     if (rh < 1) return 1;
     int n_tok = v->cur.phase == SF_STACK_ENC ? v->s->n_src : v->s->n_tgt;
     int lab_w = vz_token_label_w(c, v, SF_STACK_ENC, v->s->n_src, px);
     int lw2 = vz_token_label_w(c, v, SF_STACK_DEC, v->s->n_tgt, px);
-    lab_w = (lab_w > lw2 ? lab_w : lw2) + pad;
+    lab_w = (lab_w > lw2 ? lab_w : lw2) + 2 * pad;
     (void)n_tok;
     int y = in.y;
     for (int k = 0; k < n; k++) {
@@ -111,10 +111,10 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
             int stack_n = e->stack == SF_STACK_ENC ? sv->s->n_src : sv->s->n_tgt;
             if (row[k] >= 0) {
                 if (r0 < stack_n && rh >= vz_lh(c, px) * 3 / 4)
-                    vz_print(c, vz_token_label(sv, e->stack, r0, tok), px, side ? c->th->focus : c->th->fg, g.x - pad / 2,
+                    vz_print(c, vz_token_label(sv, e->stack, r0, tok), px, side ? c->th->focus : c->th->fg, g.x - pad,
                             g.y + rh / 2, VZ_RIGHT | VZ_MIDDLE, 0);
             } else {
-                vz_axis_labels(c, sv, e->stack, nr[k] < stack_n ? nr[k] : stack_n, g, rh, 0, -1, g.x - pad / 2, (vz_rect){0, 0, 0, 0});
+                vz_axis_labels(c, sv, e->stack, nr[k] < stack_n ? nr[k] : stack_n, g, rh, 0, -1, g.x - pad, (vz_rect){0, 0, 0, 0});
             }
         }
         y += rh * nr[k] + pad / 2;

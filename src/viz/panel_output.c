@@ -26,7 +26,7 @@ static void pick_grid(vz_ctx *c, const vz_view *v, vz_rect r) {
     char title[128], tok[16];
     snprintf(title, sizeof title, vz_s(c, VZ_S_PICK_TITLE), v->hide.lo[0]);
     vz_rect in = vz_panel_frame(c, r, title, 1);
-    int px = c->lay.f.label, pad = c->lay.pad, bh = vz_lh(c, px) + pad;
+    int px = c->lay.spot == VZ_P_OUTPUT ? c->lay.f.body : c->lay.f.label, pad = c->lay.pad, bh = vz_lh(c, px) + pad;
     vz_print(c, vz_s(c, VZ_S_PICK_HINT), c->lay.f.small, c->th->dim, in.x, in.y, VZ_LEFT, in.w);
     int x = in.x, y = in.y + vz_lh(c, c->lay.f.small) + pad;
     for (int id = 0; id < v->m->cfg.vocab_size; id++) {
