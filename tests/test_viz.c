@@ -441,6 +441,22 @@ static void test_render_command(void **state) {
     snprintf(args, sizeof args, "render --model %s/gpt.sfm --input xyz --out %s", SF_FIXTURE_DIR, out);
     assert_int_equal(run_binary(args), 1); /* not in the model's alphabet: an error, not a crash */
     assert_int_equal(access(out, F_OK), -1);
+    /* the display options: projector mode, Chinese, the light theme, cividis, a spotlight panel */
+    snprintf(args, sizeof args,
+             "render --model %s/gpt.sfm --input abc --projector --lang zh --theme light --cmap cividis --panel scores "
+             "--size 1024x768 --out %s", SF_FIXTURE_DIR, out);
+    assert_int_equal(run_binary(args), 0);
+    png = IMG_Load(out);
+    assert_non_null(png);
+    assert_int_equal(png->w, 1024);
+    SDL_FreeSurface(png);
+    remove(out);
+    static const char *const bad[] = {"--cmap jet", "--theme pink", "--lang fr", "--cmap"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(args, sizeof args, "render --model %s/gpt.sfm --input abc --out %s %s", SF_FIXTURE_DIR, out, bad[i]);
+        assert_int_equal(run_binary(args), 2);
+    }
+    assert_int_equal(access(out, F_OK), -1);
 }
 
 /* A missing --font file is named in the error; Chinese text renders with the CJK font. */

@@ -441,6 +441,12 @@ void vz_app_frame(vz_app *a, int w, int h) {
     vz_ctx_style(&a->ctx, a->theme, a->cmap, a->lang);
     vz_draw_all(&a->ctx, &a->v, w, h, a->zoom, a->only);
     a->v.status = NULL;
+    if (a->only < 0 && a->zoom > a->ctx.lay.zoom + 1e-3f) { /* the window holds no more: - works at once */
+        a->zoom = a->ctx.lay.zoom;
+        char msg[160];
+        snprintf(msg, sizeof msg, vz_tr(a->lang, VZ_S_MSG_ZOOM_MAX), (double)a->zoom);
+        say(a, msg);
+    }
     if (a->want_save) {
         a->want_save = 0;
         snprintf(a->saved, sizeof a->saved, "stepformer-step%d.png", a->v.step);
