@@ -101,9 +101,12 @@ void vz_ctx_layout(vz_ctx *c, const vz_layout_in *in0) {
     vz_layout_compute_in(&c->lay, &in);
 }
 
+void vz_ink(vz_ctx *c, vz_rgba bg) { c->ink = bg; }
+
 void vz_ctx_reset(vz_ctx *c) {
     c->frame++;
     c->panel_ready = 0;
+    c->ink = vz_ink_none;
     c->n_hits = 0;
     c->n_clicks = 0;
     c->n_texts = 0;
@@ -169,7 +172,7 @@ int vz_print(vz_ctx *c, const char *s, int px, vz_rgba col, int x, int y, int al
     else if (align & VZ_RIGHT) bx -= w;
     if (align & VZ_MIDDLE) by -= h / 2;
     else if (align & VZ_BOTTOM) by -= h;
-    vz_text_draw(c->text, t, px, col, bx, by, VZ_LEFT | VZ_TOP);
+    vz_text_draw_on(c->text, t, px, col, c->owner == VZ_OWNER_OVERLAY ? vz_ink_none : c->ink, bx, by, VZ_LEFT | VZ_TOP);
     if (c->n_texts < VZ_MAX_TEXTS) {
         vz_textbox *b = &c->texts[c->n_texts++];
         b->r = (vz_rect){bx, by, w, h};

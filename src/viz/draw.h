@@ -119,6 +119,8 @@ typedef struct {
     vz_wrap_memo *wraps;         /* wrapped paragraphs, reused while their text, size and width stay */
     struct vz_pass_memo *pass;   /* the last layout pass (panels.c), reused while its inputs stay */
     int panel_ready;             /* 1: the target already has the theme's panel colour under every panel this frame */
+    vz_rgba ink;                 /* the plain colour under the texts being drawn (alpha 0: unknown, blend): set
+                                  * with vz_ink; text on it is drawn opaque, several times faster */
 } vz_ctx;
 
 /* Creates a context over renderer r and text cache t (both stay owned by the caller); dark theme, viridis. */
@@ -153,6 +155,10 @@ void vz_line(vz_ctx *c, int x0, int y0, int x1, int y1, vz_rgba col);
 /* Draws text s at px anchored at (x, y) (VZ_LEFT/CENTER/RIGHT | VZ_TOP/MIDDLE/BOTTOM), cut with an ellipsis
  * to at most maxw pixels wide (maxw <= 0: no limit); logs its box. Returns the width drawn. */
 int vz_print(vz_ctx *c, const char *s, int px, vz_rgba col, int x, int y, int align, int maxw);
+/* Says what plain colour the next texts are drawn on (vz_ink_none: unknown, so they blend); panels set it
+ * when they draw text on a fill of their own (boxes, bars) and put it back after. */
+void vz_ink(vz_ctx *c, vz_rgba bg);
+#define vz_ink_none ((vz_rgba){0, 0, 0, 0})
 /* vz_print with no width limit (callers that measured first). */
 int vz_label(vz_ctx *c, const char *s, int px, vz_rgba col, int x, int y, int align);
 /* Returns the width of s at px. */

@@ -17,14 +17,17 @@ static void arch_box(vz_ctx *c, const vz_view *v, vz_rect b, const char *label, 
         focused = f.stack == stack && f.layer == layer && f.sub == sub;
     }
     vz_fill(c, b, lit ? c->th->box_lit : c->th->box);
+    vz_ink(c, lit ? c->th->box_lit : c->th->box);
     vz_outline(c, b, lit ? c->th->accent : focused ? c->th->focus : c->th->edge, lit || focused ? vz_px(c, 2) : 1);
     int px = c->lay.f.label;
     vz_rect in = {b.x + c->lay.pad / 2, b.y, b.w - c->lay.pad, b.h};
-    if (b.h < vz_lh(c, px)) return;
-    if (vz_label_w(c, label, px) <= in.w || vz_wrap_height(c, label, px, in.w) <= in.h)
-        vz_wrap_centred(c, label, px, c->th->fg, in);
-    else
-        vz_print(c, brief, px, c->th->fg, b.x + b.w / 2, b.y + b.h / 2, VZ_CENTER | VZ_MIDDLE, in.w);
+    if (b.h >= vz_lh(c, px)) {
+        if (vz_label_w(c, label, px) <= in.w || vz_wrap_height(c, label, px, in.w) <= in.h)
+            vz_wrap_centred(c, label, px, c->th->fg, in);
+        else
+            vz_print(c, brief, px, c->th->fg, b.x + b.w / 2, b.y + b.h / 2, VZ_CENTER | VZ_MIDDLE, in.w);
+    }
+    vz_ink(c, c->th->panel);
     vz_click_add(c, b, VZ_CLICK_ARCH, stack, layer, sub);
 }
 

@@ -75,6 +75,11 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r) 
     snprintf(t, sizeof t, vz_s(c, VZ_S_HEAD_N), h);
     int gx = g.x > area.x ? g.x : area.x;
     vz_print(c, t, px, h == v->head ? c->th->focus : c->th->dim, gx, r.y, VZ_LEFT, r.x + r.w - gx);
+    /* labels first (queries down the left, keys across the top): the highlights and the cursor's row drawn
+     * after them stay whole */
+    vz_rect vis = clipped ? area : (vz_rect){0, 0, 0, 0};
+    vz_axis_labels(c, v, b.stack, nq, g, cell, 0, v->cur.phase == b.stack ? v->cur.token : -1, gx - 3, vis);
+    vz_axis_labels(c, v, vz_key_stack(b), nk, g, cell, 1, -1, area.y - 1, vis);
     if (clipped) vz_clip(c, area);
     vz_heatmap(c, id, &hm, g);
     diff_dots(c, v, e, g, area, cell, nq, nk, nvis);
@@ -87,10 +92,6 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r) 
     } else {
         vz_outline(c, (vz_rect){g.x - 1, g.y - 1, g.w + 2, g.h + 2}, h == v->head ? c->th->focus : c->th->edge, 1);
     }
-    /* labels: queries down the left, keys across the top */
-    vz_rect vis = clipped ? area : (vz_rect){0, 0, 0, 0};
-    vz_axis_labels(c, v, b.stack, nq, g, cell, 0, v->cur.phase == b.stack ? v->cur.token : -1, gx - 3, vis);
-    vz_axis_labels(c, v, vz_key_stack(b), nk, g, cell, 1, -1, area.y - 1, vis);
     (void)lh;
 }
 
@@ -187,8 +188,10 @@ void vz_panel_attention(vz_ctx *c, const vz_view *v, vz_rect r) {
         vz_rect h = {in.x + i * (hw + gap), in.y, hw, in.h};
         const vz_view *s = side[i];
         vz_fill(c, (vz_rect){h.x, h.y, h.w, bar}, c->th->box);
+        vz_ink(c, c->th->box);
         vz_print(c, s->run_label ? s->run_label : vz_s(c, i ? VZ_S_COMPARED_RUN : VZ_S_THIS_RUN), px,
                 i ? c->th->focus : c->th->accent, h.x + pad / 2, h.y + bar / 2, VZ_MIDDLE, h.w - pad);
+        vz_ink(c, c->th->panel);
         h.y += bar + pad;
         h.h -= bar + pad;
         vz_block sb = s->n_blocks ? s->blocks[s->block] : b;

@@ -39,7 +39,9 @@ static void pick_grid(vz_ctx *c, const vz_view *v, vz_rect r) {
         vz_rect b = {x, y, w, bh};
         vz_fill(c, b, c->th->box);
         vz_outline(c, b, c->th->edge, 1);
+        vz_ink(c, c->th->box);
         vz_print(c, tok, px, c->th->fg, x + w / 2, y + bh / 2, VZ_CENTER | VZ_MIDDLE, 0);
+        vz_ink(c, c->th->panel);
         vz_click_add(c, b, VZ_CLICK_PICK, id, 0, 0);
         x += w + pad;
     }

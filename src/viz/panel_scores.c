@@ -102,8 +102,10 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
             }
             if (tw > room) continue; /* no room for the number: the colour and the hover say it */
             vz_rgba bgc = masked ? c->th->masked : vz_cmap_color(map, vz_cmap_signed(map) ? x[j] / hi[i] : x[j] / hi[i]);
+            vz_ink(c, vz_ink_none); /* on a cell (masked cells are striped): blended */
             vz_print(c, num, sp, is_light(bgc) ? c->th->ink_on_light : c->th->ink_on_dark, gx + j * cell + cell / 2, y + sh / 2,
                     VZ_CENTER | VZ_MIDDLE, 0);
+            vz_ink(c, c->th->panel);
         }
     }
 }

@@ -36,10 +36,13 @@ static void token_row(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect r, 
         int is_cur = i == cur;
         int gen = stack == SF_STACK_DEC && i >= v->n_prompt;
         vz_rect b = {x, r.y, w[i], bh};
-        vz_fill(c, b, reached ? (gen ? c->th->tok_gen : c->th->tok_seen) : c->th->panel);
+        vz_rgba fill = reached ? (gen ? c->th->tok_gen : c->th->tok_seen) : c->th->panel;
+        vz_fill(c, b, fill);
         vz_outline(c, b, is_cur ? c->th->accent : c->th->edge, is_cur ? vz_px(c, 2) : 1);
+        vz_ink(c, fill);
         vz_print(c, vz_token_label(v, stack, i, tok), px, reached ? c->th->fg : c->th->dim, x + w[i] / 2, r.y + bh / 2,
                 VZ_CENTER | VZ_MIDDLE, w[i] - 2);
+        vz_ink(c, c->th->panel);
         snprintf(num, sizeof num, "%d", i);
         vz_print(c, num, sp, c->th->dim, x + w[i] / 2, r.y + bh, VZ_CENTER, w[i] + gap);
         vz_click_add(c, b, VZ_CLICK_TOKEN, stack, i, 0);

@@ -116,6 +116,7 @@ void vz_strip(vz_ctx *c, const vz_view *v, vz_rect r) {
         int lit = p == c->lay.spot;
         vz_rect tab = {x, r.y + 1, tw - pad, r.h - 2};
         if (lit) vz_fill(c, tab, c->th->panel);
+        vz_ink(c, lit ? c->th->panel : c->th->bar);
         vz_outline(c, tab, lit ? c->th->focus : c->th->edge, lit ? vz_px(c, 2) : 1);
         vz_print(c, vz_panel_label(c, p), px, lit ? c->th->focus : c->th->fg, tab.x + tab.w / 2, tab.y + tab.h / 2,
                 VZ_CENTER | VZ_MIDDLE, tab.w - pad);
@@ -325,6 +326,7 @@ void vz_draw_all(vz_ctx *c, const vz_view *v, int w, int h, float zoom, int only
     for (int p = 0; p < VZ_P_COUNT; p++) {
         if (!vz_layout_shown(&c->lay, p)) continue;
         c->owner = p;
+        vz_ink(c, p == VZ_P_TOP ? c->th->bar : c->th->panel); /* what every panel's text sits on */
         table[p].draw(c, v, c->lay.r[p]);
     }
     if (c->lay.strip.w > 0) {
@@ -332,6 +334,7 @@ void vz_draw_all(vz_ctx *c, const vz_view *v, int w, int h, float zoom, int only
         vz_strip(c, v, c->lay.strip);
     }
     c->owner = VZ_OWNER_OVERLAY;
+    vz_ink(c, vz_ink_none);
     vz_tooltip(c, v);
     if (v->help) vz_help(c, v);
 }

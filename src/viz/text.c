@@ -15,6 +15,7 @@ typedef struct {
     unsigned hash;
     int px;
     uint32_t col;
+    uint32_t bg;        /* the opaque background it was rendered on, or 0: rendered with alpha, blended */
     SDL_Texture *tex;   /* NULL when the string renders to nothing */
     int w, h;
     long used;          /* frame of last use */
@@ -112,11 +113,12 @@ static TTF_Font *font_for(const sized_font *f, const char *s) {
     return f->main;
 }
 
-/* Returns the FNV-1a hash of (string, size, colour). */
-static unsigned hash_key(const char *s, int px, uint32_t col) {
+/* Returns the FNV-1a hash of (string, size, colour, background). */
+static unsigned hash_key(const char *s, int px, uint32_t col, uint32_t bg) {
     unsigned h = 2166136261u;
     for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
     h = (h ^ (unsigned)px) * 16777619u;
+    h = (h ^ bg) * 16777619u;
     return (h ^ col) * 16777619u;
 }
 
@@ -141,15 +143,16 @@ static void sweep(vz_text *t) {
     t->slots = fresh;
 }
 
-/* Returns the cache entry for (s, px, col), rasterising it if new; NULL if it cannot be drawn. */
-static entry *lookup(vz_text *t, const char *s, int px, vz_rgba col) {
+/* Returns the cache entry for (s, px, col) on background bg (alpha 0: none, blended), rasterising it if new;
+ * NULL if it cannot be drawn. */
+static entry *lookup(vz_text *t, const char *s, int px, vz_rgba col, vz_rgba bg) {
     if (!s || !*s) return NULL;
     if (px < 4) px = 4;
     if (px > 400) px = 400;
-    uint32_t c = vz_rgba_argb(col);
-    unsigned h = hash_key(s, px, c), i = h & (CACHE_CAP - 1);
+    uint32_t c = vz_rgba_argb(col), b = bg.a == 255 ? vz_rgba_argb(bg) : 0;
+    unsigned h = hash_key(s, px, c, b), i = h & (CACHE_CAP - 1);
     for (entry *e = &t->slots[i]; e->s; i = (i + 1) & (CACHE_CAP - 1), e = &t->slots[i])
-        if (e->hash == h && e->px == px && e->col == c && !strcmp(e->s, s)) { e->used = t->frame; return e; }
+        if (e->hash == h && e->px == px && e->col == c && e->bg == b && !strcmp(e->s, s)) { e->used = t->frame; return e; }
     if (t->count >= CACHE_CAP * 3 / 4) {
         sweep(t);
         i = h & (CACHE_CAP - 1);
@@ -161,23 +164,31 @@ static entry *lookup(vz_text *t, const char *s, int px, vz_rgba col) {
     e->s = malloc(strlen(s) + 1);
     if (!e->s) return NULL;
     strcpy(e->s, s);
-    e->hash = h; e->px = px; e->col = c; e->used = t->frame;
+    e->hash = h; e->px = px; e->col = c; e->bg = b; e->used = t->frame;
     e->fit_w = -1; e->fit_len = -1;
     t->count++;
     t->rasterised++;
-    SDL_Surface *surf = TTF_RenderUTF8_Blended(font_for(f, s), s, (SDL_Color){col.r, col.g, col.b, col.a});
+    /* on a known plain background the text is antialiased against it and copied without blending (with the
+     * software renderer several times faster to draw than blending every pixel); else it carries alpha */
+    SDL_Surface *surf = b ? TTF_RenderUTF8_Shaded(font_for(f, s), s, (SDL_Color){col.r, col.g, col.b, 255},
+                                                  (SDL_Color){bg.r, bg.g, bg.b, 255})
+                          : TTF_RenderUTF8_Blended(font_for(f, s), s, (SDL_Color){col.r, col.g, col.b, col.a});
     if (surf) {
         e->tex = SDL_CreateTextureFromSurface(t->r, surf);
         e->w = surf->w;
         e->h = surf->h;
         SDL_FreeSurface(surf);
-        if (e->tex) SDL_SetTextureBlendMode(e->tex, SDL_BLENDMODE_BLEND);
+        if (e->tex) SDL_SetTextureBlendMode(e->tex, b ? SDL_BLENDMODE_NONE : SDL_BLENDMODE_BLEND);
     }
     return e;
 }
 
 int vz_text_draw(vz_text *t, const char *s, int px, vz_rgba col, int x, int y, int align) {
-    entry *e = lookup(t, s, px, col);
+    return vz_text_draw_on(t, s, px, col, (vz_rgba){0, 0, 0, 0}, x, y, align);
+}
+
+int vz_text_draw_on(vz_text *t, const char *s, int px, vz_rgba col, vz_rgba bg, int x, int y, int align) {
+    entry *e = lookup(t, s, px, col, bg);
     if (!e || !e->tex) return 0;
     SDL_Rect d = {x, y, e->w, e->h};
     if (align & VZ_CENTER) d.x -= e->w / 2;
@@ -189,7 +200,7 @@ int vz_text_draw(vz_text *t, const char *s, int px, vz_rgba col, int x, int y, i
 }
 
 void vz_text_size(vz_text *t, const char *s, int px, int *w, int *h) {
-    entry *e = lookup(t, s, px, (vz_rgba){255, 255, 255, 255});
+    entry *e = lookup(t, s, px, (vz_rgba){255, 255, 255, 255}, (vz_rgba){0, 0, 0, 0});
     *w = e ? e->w : 0;
     *h = e ? e->h : 0;
 }
@@ -215,7 +226,7 @@ int vz_text_height(vz_text *t, int px, int cjk) {
 #define ELLIPSIS "\xe2\x80\xa6" /* U+2026 */
 
 const char *vz_text_fit(vz_text *t, const char *s, int px, int maxw, char *out, size_t size) {
-    entry *e = lookup(t, s, px, (vz_rgba){255, 255, 255, 255});
+    entry *e = lookup(t, s, px, (vz_rgba){255, 255, 255, 255}, (vz_rgba){0, 0, 0, 0});
     if (!e || maxw <= 0 || e->w <= maxw) return s;
     size_t n = strlen(s);
     int keep;
