@@ -65,11 +65,13 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
     lab_w += pad;
     leg_w += lhs * 3 + pad * 2;
     int top = vz_lh(c, px) + 2;
-    int strip_h = (in.h - top) / 4;
-    if (strip_h > vz_lh(c, px) * 3) strip_h = vz_lh(c, px) * 3;
-    if (strip_h < 3) return;
     int cell = (in.w - lab_w - leg_w) / nk;
     if (cell < 1) return;
+    /* strips up to square cells when the panel has the room (a spotlight), else three lines */
+    int strip_h = (in.h - top) / 4, most = vz_lh(c, px) * 3 > cell ? vz_lh(c, px) * 3 : cell;
+    if (strip_h > most) strip_h = most;
+    if (strip_h < 3) return;
+    if (strip_h >= 2 * vz_lh(c, px) && cell >= vz_label_w(c, "-00.00", px) + pad) sp = px; /* room: numbers at the label size */
     int gx = in.x + lab_w, gw = cell * nk;
     vz_axis_labels(c, v, vz_key_stack(b), nk, (vz_rect){gx, in.y + top, gw, 4 * strip_h}, cell, 1, -1, in.y + top - 1,
                    (vz_rect){0, 0, 0, 0});
