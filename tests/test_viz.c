@@ -18,6 +18,8 @@
 #include "viz/colormap.h"
 #include "viz/layout.h"
 #include "viz/panels.h"
+#include "viz/strings.h"
+#include "viz/theme.h"
 #include "vizkit.h"
 
 static const char ALPHA[] = "abcdefghijkl";
@@ -206,29 +208,43 @@ static void test_caches(void **state) {
     vk_close(&f);
 }
 
-/* Fails unless every panel is inside a w x h window, big enough, and overlaps no other. */
+/* Fails unless every panel shown is inside a w x h window and overlaps no other nor the tab strip, and the
+ * top bar, the narration and a main panel are shown; every panel is shown in the grid arrangement. */
 static void check_layout(int w, int h, float zoom) {
     vz_layout l;
     vz_layout_compute(&l, w, h, zoom);
+    int main_shown = 0;
     for (int i = 0; i < VZ_P_COUNT; i++) {
         vz_rect r = l.r[i];
+        if (!vz_layout_shown(&l, i)) {
+            if (l.arr == VZ_ARR_GRID || i == VZ_P_TOP || i == VZ_P_NARR)
+                fail_msg("%dx%d zoom %.2f: panel %s is not shown", w, h, (double)zoom, vz_panel_name(i));
+            continue;
+        }
+        main_shown += i >= VZ_P_ARCH && i <= VZ_P_ACT;
         if (r.x < 0 || r.y < 0 || r.x + r.w > w || r.y + r.h > h || r.w < 40 || r.h < 12)
             fail_msg("%dx%d zoom %.2f: panel %s at (%d,%d %dx%d) is outside the window or too small", w, h, (double)zoom,
                      vz_panel_name(i), r.x, r.y, r.w, r.h);
+        if (vz_rect_overlap(r, l.strip)) fail_msg("%dx%d zoom %.2f: panel %s overlaps the strip", w, h, (double)zoom, vz_panel_name(i));
         for (int j = i + 1; j < VZ_P_COUNT; j++)
             if (vz_rect_overlap(r, l.r[j]))
                 fail_msg("%dx%d zoom %.2f: panels %s and %s overlap", w, h, (double)zoom, vz_panel_name(i), vz_panel_name(j));
     }
+    assert_true(main_shown >= 1);
 }
 
-/* The layout holds from 1280x720 to 3840x2160 at every zoom. */
+/* The layout holds from 1024x768 to 3840x2160 at every zoom; at zoom 1 every panel is shown from 1024x768 up. */
 static void test_layout(void **state) {
     (void)state;
-    static const int sizes[][2] = {{1280, 720}, {1366, 768}, {1600, 900}, {1920, 1080}, {2560, 1440}, {3840, 2160},
-                                   {1280, 1024}, {3440, 1440}};
+    static const int sizes[][2] = {{1024, 768}, {1280, 720}, {1366, 768}, {1600, 900}, {1920, 1080}, {2560, 1440},
+                                   {3840, 2160}, {1280, 1024}, {3440, 1440}};
     static const float zooms[] = {0.5f, 0.75f, 1.0f, 1.5f, 2.0f, 3.0f};
-    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
         for (size_t z = 0; z < sizeof zooms / sizeof *zooms; z++) check_layout(sizes[i][0], sizes[i][1], zooms[z]);
+        vz_layout l;
+        vz_layout_compute(&l, sizes[i][0], sizes[i][1], 1.0f);
+        assert_int_equal(l.arr, VZ_ARR_GRID);
+    }
     assert_int_equal(vz_panel_parse("attention"), VZ_P_ATTN);
     assert_int_equal(vz_panel_parse("nope"), -1);
 }
@@ -425,6 +441,22 @@ static void test_render_command(void **state) {
     snprintf(args, sizeof args, "render --model %s/gpt.sfm --input xyz --out %s", SF_FIXTURE_DIR, out);
     assert_int_equal(run_binary(args), 1); /* not in the model's alphabet: an error, not a crash */
     assert_int_equal(access(out, F_OK), -1);
+    /* the display options: projector mode, Chinese, the light theme, cividis, a spotlight panel */
+    snprintf(args, sizeof args,
+             "render --model %s/gpt.sfm --input abc --projector --lang zh --theme light --cmap cividis --panel scores "
+             "--size 1024x768 --out %s", SF_FIXTURE_DIR, out);
+    assert_int_equal(run_binary(args), 0);
+    png = IMG_Load(out);
+    assert_non_null(png);
+    assert_int_equal(png->w, 1024);
+    SDL_FreeSurface(png);
+    remove(out);
+    static const char *const bad[] = {"--cmap jet", "--theme pink", "--lang fr", "--cmap"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(args, sizeof args, "render --model %s/gpt.sfm --input abc --out %s %s", SF_FIXTURE_DIR, out, bad[i]);
+        assert_int_equal(run_binary(args), 2);
+    }
+    assert_int_equal(access(out, F_OK), -1);
 }
 
 /* A missing --font file is named in the error; Chinese text renders with the CJK font. */
@@ -456,12 +488,284 @@ static void test_fonts(void **state) {
     SDL_FreeSurface(s);
 }
 
+
+/* Cividis and the blue-orange map: cividis rises in luminance from dark blue to yellow; blue-orange is blue
+ * below 0, near-white at 0, orange above, and never green (no red-green pair); palettes and themes parse. */
+static void test_palettes(void **state) {
+    (void)state;
+    double prev = -1;
+    for (int i = 0; i < 256; i += 5) {
+        vz_rgba c = vz_cmap_entry(VZ_CMAP_CIVIDIS, i);
+        double y = 0.2126 * c.r + 0.7152 * c.g + 0.0722 * c.b;
+        assert_true(y >= prev - 0.5);
+        prev = y;
+    }
+    vz_rgba lo = vz_cmap_color(VZ_CMAP_CIVIDIS, 0), hi = vz_cmap_color(VZ_CMAP_CIVIDIS, 1);
+    assert_true(lo.b > lo.r && lo.b > 60 && hi.r > 230 && hi.g > 200 && hi.b < 100);
+    assert_true(vz_cmap_signed(VZ_CMAP_BLUE_ORANGE) && vz_cmap_signed(VZ_CMAP_DIVERGING) && !vz_cmap_signed(VZ_CMAP_CIVIDIS));
+    vz_rgba neg = vz_cmap_color(VZ_CMAP_BLUE_ORANGE, -1), mid = vz_cmap_color(VZ_CMAP_BLUE_ORANGE, 0),
+            pos = vz_cmap_color(VZ_CMAP_BLUE_ORANGE, 1);
+    assert_true(neg.b > neg.r && pos.r > pos.b && mid.r > 230 && mid.g > 230 && mid.b > 230);
+    for (int i = 0; i < 256; i++) { /* orange, never green: red leads green above 0 */
+        vz_rgba c = vz_cmap_entry(VZ_CMAP_BLUE_ORANGE, i);
+        if (i > 128) assert_true(c.r + 1 >= c.g && c.g + 1 >= c.b);
+        else assert_true(c.b + 1 >= c.g && c.g + 1 >= c.r);
+    }
+    assert_int_equal(vz_palette_parse("cividis"), VZ_PAL_CIVIDIS);
+    assert_int_equal(vz_palette_parse("jet"), -1);
+    assert_int_equal(vz_theme_parse("light"), VZ_THEME_LIGHT);
+    assert_int_equal(vz_palette_get(VZ_PAL_CIVIDIS)->seq, VZ_CMAP_CIVIDIS);
+    assert_int_equal(vz_palette_get(VZ_PAL_BLUE_ORANGE)->div, VZ_CMAP_BLUE_ORANGE);
+}
+
+/* Returns the key-press event of k with the given modifiers. */
+static SDL_Event keymod(SDL_Keycode k, Uint16 mod) {
+    SDL_Event e;
+    memset(&e, 0, sizeof e);
+    e.type = SDL_KEYDOWN;
+    e.key.keysym.sym = k;
+    e.key.keysym.mod = mod;
+    return e;
+}
+
+/* Shift+M and m repaint with the light theme and cividis: a panel's background and a heatmap cell change to
+ * exactly the new theme's and map's colours. */
+static void test_theme_switch(void **state) {
+    (void)state;
+    fixture f;
+    vk_open(&f, SF_FAMILY_GPT, ALPHA, "abcabcab", 1280, 720);
+    vz_app *a = &f.app;
+    vz_app_goto(a, a->sched.n - 1);
+    vz_app_frame(a, f.w, f.h);
+    vz_rect nr = a->ctx.lay.r[VZ_P_NARR];
+    assert_int_equal(vk_pixel(&f, nr.x + nr.w - 3, nr.y + nr.h - 3), vz_rgba_argb(vz_theme_get(VZ_THEME_DARK)->panel) | 0xff000000u);
+    SDL_Event e = keymod(SDLK_m, KMOD_LSHIFT);
+    vz_app_event(a, &e);
+    assert_int_equal(a->theme, VZ_THEME_LIGHT);
+    e = keymod(SDLK_m, 0);
+    vz_app_event(a, &e);
+    assert_int_equal(a->cmap, VZ_PAL_CIVIDIS);
+    vz_app_frame(a, f.w, f.h);
+    assert_int_equal(vk_pixel(&f, nr.x + nr.w - 3, nr.y + nr.h - 3), vz_rgba_argb(vz_theme_get(VZ_THEME_LIGHT)->panel) | 0xff000000u);
+    const vz_hit *h = find_hit(&f, "dec.L0.self.H1.probs", 0);
+    assert_non_null(h);
+    assert_int_equal(h->h.map, VZ_CMAP_CIVIDIS);
+    int x, y;
+    uint32_t p = cell_pixel(&f, h, 3, 1, &x, &y);
+    assert_int_equal(p, vz_cmap_argb(VZ_CMAP_CIVIDIS, sf_trace_row(h->h.e, 3)[1]));
+    vk_close(&f);
+}
+
+/* With the interface in Chinese (the l key), no English string of the table is drawn anywhere in the frame,
+ * and every panel that has a title draws Chinese text. */
+static void test_chinese_everywhere(void **state) {
+    (void)state;
+    fixture f;
+    vk_open(&f, SF_FAMILY_ENCDEC, ALPHA, "abcabc", 1920, 1080);
+    vz_app *a = &f.app;
+    SDL_Event e = keymod(SDLK_l, 0);
+    vz_app_event(a, &e);
+    assert_int_equal(a->lang, VZ_LANG_ZH);
+    a->status[0] = 0;
+    int steps[3] = {0, a->sched.n / 2, a->sched.n - 1};
+    for (int k = 0; k < 3; k++) {
+        vz_app_goto(a, steps[k]);
+        vz_app_frame(a, f.w, f.h);
+        const vz_ctx *c = &a->ctx;
+        int cjk[VZ_P_COUNT + 1] = {0};
+        for (int i = 0; i < c->n_texts; i++) {
+            const char *t = c->texts[i].s;
+            for (const char *q = t; *q; q++) cjk[c->texts[i].owner >= 0 ? c->texts[i].owner : VZ_P_COUNT] |= (unsigned char)*q >= 0xe4;
+            for (int id = 1; id < VZ_S_COUNT; id++) {
+                const char *en = vz_tr(VZ_LANG_EN, (vz_str)id), *zh = vz_tr(VZ_LANG_ZH, (vz_str)id);
+                if (!vz_tr_has(VZ_LANG_ZH, (vz_str)id) || !strcmp(en, zh)) continue;
+                char lit[64]; /* the string up to its first conversion: what would show if it were drawn */
+                size_t n = strcspn(en, "%");
+                if (n < 6 || n >= sizeof lit) continue;
+                memcpy(lit, en, n);
+                lit[n] = 0;
+                if (strstr(zh, lit)) continue; /* (the same in both: "stepformer", a formula) */
+                if (strstr(t, lit)) fail_msg("step %d: '%s' is drawn in English (%s) by %s", steps[k], t, vz_str_name((vz_str)id),
+                                             vz_panel_name(c->texts[i].owner));
+            }
+        }
+        for (int p = VZ_P_TOP; p < VZ_P_COUNT; p++)
+            if (vz_layout_shown(&c->lay, p) && p != VZ_P_TOKENS && !cjk[p]) fail_msg("step %d: panel %s draws no Chinese", steps[k], vz_panel_name(p));
+    }
+    vk_close(&f);
+}
+
+/* p switches projector mode: the spotlight beside the narration, every text at least h/48 and the narration at
+ * least h/28; Tab and Shift+Tab move the spotlight, a tab of the strip picks one. */
+static void test_projector_keys(void **state) {
+    (void)state;
+    fixture f;
+    vk_open(&f, SF_FAMILY_ENCDEC, ALPHA, "abcdef", 1024, 768);
+    vz_app *a = &f.app;
+    SDL_Event e = keymod(SDLK_p, 0);
+    vz_app_event(a, &e);
+    assert_true(a->projector);
+    vz_app_goto(a, a->sched.n - 1);
+    vz_app_frame(a, f.w, f.h);
+    const vz_layout *l = &a->ctx.lay;
+    assert_true(l->arr == VZ_ARR_BESIDE);
+    assert_int_equal(l->spot, VZ_P_ATTN);
+    assert_true(vz_layout_shown(l, VZ_P_NARR) && !vz_layout_shown(l, VZ_P_SCORES));
+    assert_true(l->f.narr * 28 >= f.h);
+    for (int i = 0; i < a->ctx.n_texts; i++) assert_true(a->ctx.texts[i].px * 48 >= f.h);
+    e = keymod(SDLK_TAB, 0);
+    vz_app_event(a, &e);
+    vz_app_frame(a, f.w, f.h);
+    assert_int_equal(l->spot, VZ_P_THUMBS);
+    assert_true(vz_layout_shown(l, VZ_P_THUMBS) && !vz_layout_shown(l, VZ_P_ATTN));
+    e = keymod(SDLK_TAB, KMOD_LSHIFT);
+    vz_app_event(a, &e);
+    vz_app_frame(a, f.w, f.h);
+    assert_int_equal(l->spot, VZ_P_ATTN);
+    const vz_click *tab = NULL; /* the strip's tab for the scores panel */
+    for (int i = 0; i < a->ctx.n_clicks; i++)
+        if (a->ctx.clicks[i].kind == VZ_CLICK_SPOT && a->ctx.clicks[i].a == VZ_P_SCORES) tab = &a->ctx.clicks[i];
+    assert_non_null(tab);
+    SDL_Event m;
+    memset(&m, 0, sizeof m);
+    m.type = SDL_MOUSEBUTTONDOWN;
+    m.button.button = SDL_BUTTON_LEFT;
+    m.button.x = tab->r.x + tab->r.w / 2;
+    m.button.y = tab->r.y + tab->r.h / 2;
+    vz_app_event(a, &m);
+    vz_app_frame(a, f.w, f.h);
+    assert_int_equal(l->spot, VZ_P_SCORES);
+    e = keymod(SDLK_p, 0);
+    vz_app_event(a, &e);
+    vz_app_frame(a, f.w, f.h);
+    assert_int_equal(l->arr, VZ_ARR_GRID);
+    vk_close(&f);
+}
+
+/* The activations panel's tokens x channels view: one row per token the cursor has reached, every cell the
+ * colour of the trace's value on the view's own range; a click on a sub-layer's row shows that sub-layer. */
+static void test_tokens_channels(void **state) {
+    (void)state;
+    fixture f;
+    vk_open(&f, SF_FAMILY_GPT, ALPHA, "abcabcab", 1920, 1080);
+    vz_app *a = &f.app;
+    for (int round = 0; round < 3; round++) {
+        if (round == 0) vz_app_goto(a, a->sched.n - 1);
+        if (round == 1) { /* back to token 3: four rows */
+            for (int i = 0; i < a->sched.n; i++)
+                if (a->sched.steps[i].token == 3 && a->sched.steps[i].sublayer == SF_SUB_FFN) { vz_app_goto(a, i); break; }
+        }
+        vz_app_frame(a, f.w, f.h);
+        const vz_hit *h = NULL;
+        for (int i = 0; i < a->ctx.n_hits; i++)
+            if (a->ctx.hits[i].owner == VZ_P_ACT && a->ctx.hits[i].h.nrows > 1 && a->ctx.hits[i].h.ncols == 16) h = &a->ctx.hits[i];
+        assert_non_null(h);
+        int want = vz_rows_visible(&a->v, h->h.e, a->s.n_tgt);
+        assert_int_equal(h->h.nrows, want);
+        assert_int_equal(h->h.vis, want);
+        if (round == 1) assert_int_equal(want, 4);
+        float range = 0;
+        for (int q = 0; q < want; q++)
+            for (int k = 0; k < 16; k++) range = fmaxf(range, fabsf(sf_trace_row(h->h.e, q)[k]));
+        assert_true(fabsf(h->h.hi - range) < 1e-6f);
+        for (int q = 0; q < want; q++)
+            for (int k = 0; k < 16; k++) {
+                int x, y;
+                uint32_t p = cell_pixel(&f, h, q, k, &x, &y);
+                uint32_t e = vz_heat_argb(a->ctx.pal->div, 0, range, sf_trace_row(h->h.e, q)[k]);
+                if (p != e) fail_msg("token %d channel %d: pixel %08x, expected %08x", q, k, p, e);
+            }
+        if (round == 2) assert_string_equal(h->h.e->name, "dec.embed.sum");
+        if (round == 1) { /* click the first sub-layer (the embedding) */
+            const vz_click *st = NULL;
+            for (int i = 0; i < a->ctx.n_clicks; i++)
+                if (a->ctx.clicks[i].kind == VZ_CLICK_STAGE && a->ctx.clicks[i].a == 0) st = &a->ctx.clicks[i];
+            assert_non_null(st);
+            SDL_Event m;
+            memset(&m, 0, sizeof m);
+            m.type = SDL_MOUSEBUTTONDOWN;
+            m.button.button = SDL_BUTTON_LEFT;
+            m.button.x = st->r.x + 2;
+            m.button.y = st->r.y + st->r.h / 2;
+            vz_app_event(a, &m);
+            assert_int_equal(a->v.act_stage, 0);
+        }
+    }
+    vk_close(&f);
+}
+
+/* A generated token is shown once the cursor is on its embedding, not before; the scores panel says "no query
+ * yet" before any query exists, never "query -1"; each scores row is coloured on its own range. */
+static void test_small_defects(void **state) {
+    (void)state;
+    fixture f;
+    vk_open(&f, SF_FAMILY_GPT, ALPHA, "abc", 1920, 1080);
+    vz_app *a = &f.app;
+    int t = a->v.n_prompt; /* the first generated position */
+    assert_true(t < a->s.n_tgt);
+    int at = -1;
+    for (int i = 0; i < a->sched.n; i++)
+        if (a->sched.steps[i].phase == SF_STACK_DEC && a->sched.steps[i].token == t && a->sched.steps[i].op == SF_OP_TOK) at = i;
+    assert_true(at > 0);
+    char tok[16], want[16];
+    sf_tokenizer_piece(&a->m.tok, a->s.dec.ids[t], want);
+    vz_app_goto(a, at - 1);
+    assert_string_equal(vz_token_label(&a->v, SF_STACK_DEC, t, tok), "?");
+    vz_app_goto(a, at);
+    assert_string_equal(vz_token_label(&a->v, SF_STACK_DEC, t, tok), want);
+    /* each row of the scores strip on its own range */
+    for (int i = 0; i < a->sched.n; i++)
+        if (a->sched.steps[i].token == 2 && a->sched.steps[i].layer == 0 && a->sched.steps[i].op == SF_OP_SOFTMAX) at = i;
+    vz_app_goto(a, at);
+    a->v.block = 0;
+    vz_app_frame(a, f.w, f.h);
+    int q = vz_view_query(&a->v);
+    assert_int_equal(q, 2);
+    for (int leaf = 0; leaf < 2; leaf++) {
+        char name[64];
+        snprintf(name, sizeof name, "dec.L0.self.H%d.%s", a->v.head, leaf ? "scaled" : "scores");
+        const vz_hit *h = NULL;
+        for (int i = 0; i < a->ctx.n_hits; i++)
+            if (!strcmp(a->ctx.hits[i].h.e->name, name) && a->ctx.hits[i].owner == VZ_P_SCORES) h = &a->ctx.hits[i];
+        assert_non_null(h);
+        const float *x = sf_trace_row(h->h.e, q);
+        float r = 0;
+        for (int k = 0; k <= q; k++) r = fmaxf(r, fabsf(x[k]));
+        assert_true(fabsf(h->h.hi - r) <= 1e-6f * (1 + r)); /* the row's own largest |x| */
+        int px, py;
+        cell_pixel(&f, h, q, 0, &px, &py);
+        int cw = h->r.w / h->h.ncols;
+        /* a pixel of cell 0 away from the printed number: the row's own colour */
+        assert_int_equal(vk_pixel(&f, h->r.x + 1, h->r.y + 1), vz_heat_argb(h->h.map, 0, r, x[0]));
+        (void)cw;
+    }
+    vk_close(&f);
+    /* no query yet: the encoder running, the decoder's attention focused */
+    vk_open(&f, SF_FAMILY_ENCDEC, ALPHA, "abcd", 1920, 1080);
+    a = &f.app;
+    vz_app_goto(a, 3);
+    assert_int_equal(a->v.cur.phase, SF_STACK_ENC);
+    a->v.block = a->v.n_blocks - 1;
+    assert_true(vz_view_query(&a->v) < 0);
+    vz_app_frame(a, f.w, f.h);
+    int said = 0;
+    for (int i = 0; i < a->ctx.n_texts; i++) {
+        if (a->ctx.texts[i].owner != VZ_P_SCORES) continue;
+        assert_null(strstr(a->ctx.texts[i].s, "-1"));
+        said |= strstr(a->ctx.texts[i].s, "no query yet") != NULL;
+    }
+    assert_true(said);
+    vk_close(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_colormaps),     cmocka_unit_test(test_heatmap_pixels), cmocka_unit_test(test_encoder_rows),
         cmocka_unit_test(test_input_changes_picture), cmocka_unit_test(test_caches), cmocka_unit_test(test_layout),
         cmocka_unit_test(test_panels_stay_inside), cmocka_unit_test(test_hover_names), cmocka_unit_test(test_event_loop),
         cmocka_unit_test(test_highlight), cmocka_unit_test(test_fonts), cmocka_unit_test(test_render_command),
+        cmocka_unit_test(test_palettes), cmocka_unit_test(test_theme_switch), cmocka_unit_test(test_chinese_everywhere),
+        cmocka_unit_test(test_projector_keys), cmocka_unit_test(test_tokens_channels), cmocka_unit_test(test_small_defects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,11 +44,11 @@ int cli_fail(sf_err e) {
     return 1;
 }
 
-int cli_size(const char *cmd, const char *v, int *w, int *h) {
+int cli_size(const char *cmd, const char *opt, const char *v, int *w, int *h) {
     char *x;
     long a = strtol(v, &x, 10), b = *x == 'x' ? strtol(x + 1, &x, 10) : 0;
     if (*x || a < 320 || b < 240 || a > 7680 || b > 4320) {
-        fprintf(stderr, "stepformer %s: --size '%s': expected WIDTHxHEIGHT from 320x240 to 7680x4320\n", cmd, v);
+        fprintf(stderr, "stepformer %s: %s '%s': expected WIDTHxHEIGHT from 320x240 to 7680x4320\n", cmd, opt, v);
         return 0;
     }
     *w = (int)a;

@@ -12,8 +12,9 @@ const char *cli_value(int argc, char **argv, int *i);
 int cli_int(const char *opt, const char *s, long lo, long hi, int *out);
 /* Parses a finite float in [lo, hi]; same contract as cli_int. */
 int cli_float(const char *opt, const char *s, double lo, double hi, float *out);
-/* Parses --size "WxH" (320x240 to 7680x4320) into *w, *h; prints an error naming cmd and returns 0 if not. */
-int cli_size(const char *cmd, const char *v, int *w, int *h);
+/* Parses a size "WxH" (320x240 to 7680x4320) given to option opt into *w, *h; prints an error naming cmd and
+ * opt and returns 0 if not. */
+int cli_size(const char *cmd, const char *opt, const char *v, int *w, int *h);
 /* Writes the folder the lesson index lists into out: $STEPFORMER_LESSONS, ./lessons, or the source tree's
  * lessons/; returns 0 if none of them is a folder. */
 int cli_lessons_dir(char *out, size_t size);

@@ -18,7 +18,8 @@
 static const char lesson_usage[] =
     "usage: stepformer lesson --check [--lang en|zh] [--strict] [--skip-claims] [--models DIR]\n"
     "                                 [--screen WxH]... [--no-screen] FILE...\n"
-    "       stepformer lesson [--lang en|zh] [--text] [--size WxH] [--font FILE] [--zoom Z] FILE\n"
+    "       stepformer lesson [--lang en|zh] [--text] [--size WxH] [--font FILE] [--zoom Z] [--projector]\n"
+    "                         [--theme dark|light] [--cmap viridis|cividis|blue-orange] FILE\n"
     "  --check        load every model the lessons use and check every step; exit status 1 on any error\n"
     "  --lang         the language to show or check (English is shown where a step has no translation)\n"
     "  --strict       with --check: a step without text in --lang is an error\n"
@@ -30,6 +31,8 @@ static const char lesson_usage[] =
     "  --no-screen    with --check: check against the models only, not the screen\n"
     "  --text         print the lesson's steps as text instead of opening the window (also the fallback\n"
     "                 without a display)\n"
+    "  --projector    projector mode: big text, the focused panel as a spotlight beside the narration (key p)\n"
+    "  --theme, --cmap  a light theme for bright rooms; colour maps (cividis: colour-blind safe)\n"
     "  keys in the window: PageDown / Space next step (on to the next lesson), PageUp back, b black screen,\n"
     "  F5 full screen, Esc out of it, l language, q quit, ? all keys (`stepformer keys --mode lesson`)\n";
 
@@ -112,16 +115,27 @@ int cmd_lesson(int argc, char **argv) {
     int check = 0, strict = 0, claims = 1, lang = SF_LANG_EN, n_files = 0, text = 0, w = 1600, h = 900;
     int sizes[MAX_SCREENS][2] = {{1920, 1080}, {1024, 768}}, n_sizes = 2, sizes_given = 0;
     float zoom = 1.0f;
+#ifdef HAVE_SF_VIZ
+    gui_display disp = {0, 0, 0};
+    int unused_lang = 0;
+#endif
     const char *models = NULL, *font = NULL, *file = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+#ifdef HAVE_SF_VIZ
+        if (strcmp(a, "--lang")) { /* (--lang is the lesson's own option below) */
+            int d = viz_display_opt("lesson", argc, argv, &i, &disp.projector, &unused_lang, &disp.theme, &disp.cmap);
+            if (d < 0) return 2;
+            if (d) continue;
+        }
+#endif
         if (!strcmp(a, "--check")) check = 1;
         else if (!strcmp(a, "--text")) text = 1;
         else if (!strcmp(a, "--font")) {
             if (!(font = cli_value(argc, argv, &i))) return 2;
         } else if (!strcmp(a, "--size")) {
             const char *v = cli_value(argc, argv, &i);
-            if (!v || !cli_size("lesson", v, &w, &h)) return 2;
+            if (!v || !cli_size("lesson", a, v, &w, &h)) return 2;
         } else if (!strcmp(a, "--zoom")) {
             const char *v = cli_value(argc, argv, &i);
             if (!v || !cli_float(a, v, 0.5, 3, &zoom)) return 2;
@@ -136,7 +150,7 @@ int cmd_lesson(int argc, char **argv) {
                 fprintf(stderr, "stepformer lesson: --screen: at most %d sizes\n", MAX_SCREENS);
                 return 2;
             }
-            if (!cli_size("lesson", v, &sizes[n_sizes][0], &sizes[n_sizes][1])) return 2;
+            if (!cli_size("lesson", a, v, &sizes[n_sizes][0], &sizes[n_sizes][1])) return 2;
             n_sizes++;
         }
         else if (!strcmp(a, "--strict")) strict = 1;
@@ -167,7 +181,7 @@ int cmd_lesson(int argc, char **argv) {
     }
 #ifdef HAVE_SF_VIZ
     if (!check && !text) { /* the window; without a display, the text below */
-        int rc = gui_lessons(file, NULL, lang, font, w, h, zoom);
+        int rc = gui_lessons(file, NULL, lang, font, w, h, zoom, &disp);
         if (rc >= 0) return rc;
         fprintf(stderr, "stepformer lesson: no display, so the lesson is printed as text "
                         "(slides without a display: stepformer render --lesson %s --all --out DIR)\n\n", file);
@@ -180,7 +194,8 @@ int cmd_lesson(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-' && argv[i][1]) {
             if (!strcmp(argv[i], "--lang") || !strcmp(argv[i], "--models") || !strcmp(argv[i], "--font") ||
-                !strcmp(argv[i], "--size") || !strcmp(argv[i], "--zoom") || !strcmp(argv[i], "--screen"))
+                !strcmp(argv[i], "--size") || !strcmp(argv[i], "--zoom") || !strcmp(argv[i], "--screen") ||
+                !strcmp(argv[i], "--theme") || !strcmp(argv[i], "--cmap"))
                 i++;
             continue;
         }
@@ -227,7 +242,7 @@ int cmd_index(int argc, char **argv) {
         return 2;
     }
 #ifdef HAVE_SF_VIZ
-    int rc = gui_lessons(NULL, dir, SF_LANG_EN, NULL, 1600, 900, 1.0f);
+    int rc = gui_lessons(NULL, dir, SF_LANG_EN, NULL, 1600, 900, 1.0f, NULL);
     if (rc >= 0) return rc;
     static vz_index_entry entries[VZ_INDEX_MAX];
     int n = vz_lessons_list(dir, entries, VZ_INDEX_MAX);

@@ -34,19 +34,25 @@ static int make_dir(const char *dir) {
 static int lesson_render(int argc, char **argv) {
     const char *file = NULL, *out = NULL, *font = NULL, *dir = NULL;
     int all = 0, frame = -1, lang = SF_LANG_EN, w = 1920, h = 1080, index = 0, keys = 0;
+    int projector = 0, theme = 0, cmap = 0, unused_lang = 0;
     float zoom = 1.0f;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--all")) { all = 1; continue; }
         if (!strcmp(a, "--index")) { index = 1; continue; }
         if (!strcmp(a, "--keys")) { keys = 1; continue; }
+        if (strcmp(a, "--lang")) { /* (--lang is the lesson's own option below) */
+            int d = viz_display_opt("render", argc, argv, &i, &projector, &unused_lang, &theme, &cmap);
+            if (d < 0) return 2;
+            if (d) continue;
+        }
         if (!(v = cli_value(argc, argv, &i))) return 2;
         if (!strcmp(a, "--lesson")) file = v;
         else if (!strcmp(a, "--lessons")) dir = v;
         else if (!strcmp(a, "--out")) out = v;
         else if (!strcmp(a, "--font")) font = v;
         else if (!strcmp(a, "--frame")) { if (!cli_int(a, v, 1, SF_LESSON_MAX_FRAMES, &frame)) return 2; }
-        else if (!strcmp(a, "--size")) { if (!cli_size("render", v, &w, &h)) return 2; }
+        else if (!strcmp(a, "--size")) { if (!cli_size("render", a, v, &w, &h)) return 2; }
         else if (!strcmp(a, "--zoom")) { if (!cli_float(a, v, 0.5, 3, &zoom)) return 2; }
         else if (!strcmp(a, "--lang")) {
             if ((lang = sf_lang_parse(v)) < 0) { fprintf(stderr, "stepformer render: --lang '%s': expected en or zh\n", v); return 2; }
@@ -55,7 +61,8 @@ static int lesson_render(int argc, char **argv) {
     if (index ? !out || file || all || frame > 0 : !file || !out || all == (frame > 0)) {
         fprintf(stderr, "usage: stepformer render --lesson FILE (--all --out DIR | --frame N --out FILE.png)\n"
                         "       stepformer render --index [--lessons DIR] --out FILE.png\n"
-                        "                         [--lang en|zh] [--size WxH] [--font FILE] [--zoom Z] [--keys]\n");
+                        "                         [--lang en|zh] [--size WxH] [--font FILE] [--zoom Z] [--keys] [--projector]\n"
+                        "                         [--theme dark|light] [--cmap viridis|cividis|blue-orange]\n");
         return 2;
     }
     char found[1024];
@@ -74,6 +81,9 @@ static int lesson_render(int argc, char **argv) {
     static vz_player p; /* large: kept off the stack */
     vz_player_init(&p, r, &fp, lang);
     p.zoom = zoom;
+    p.projector = projector;
+    p.theme = theme;
+    p.cmap = cmap;
     int rc = 0;
     p.help = keys;
     if (index) { /* the index page: one PNG */

@@ -103,7 +103,7 @@ int cmd_gui(int argc, char **argv) {
 }
 
 #ifdef HAVE_SF_LESSON
-int gui_lessons(const char *file, const char *dir, int lang, const char *font, int w, int h, float zoom) {
+int gui_lessons(const char *file, const char *dir, int lang, const char *font, int w, int h, float zoom, const gui_display *d) {
     SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "0");
     if (SDL_Init(SDL_INIT_VIDEO) != 0) return -1;
     if (!have_display()) { SDL_Quit(); return -1; }
@@ -116,6 +116,7 @@ int gui_lessons(const char *file, const char *dir, int lang, const char *font, i
     static vz_player p; /* large: kept off the stack */
     vz_player_init(&p, r, &fp, lang);
     p.zoom = zoom;
+    if (d) { p.projector = d->projector; p.theme = d->theme; p.cmap = d->cmap; }
     int rc = 0;
     if (file) e = vz_player_open(&p, file);
     else e = vz_player_show_index(&p, dir);

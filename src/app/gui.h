@@ -4,9 +4,12 @@
 #define SF_GUI_H
 
 #if defined(HAVE_SF_VIZ) && defined(HAVE_SF_LESSON)
-/* Opens the lesson window on file (or, when file is NULL, on the index of dir) and runs it until closed;
- * returns the exit status, or -1 (having printed nothing) when there is no display to open a window on. */
-int gui_lessons(const char *file, const char *dir, int lang, const char *font, int w, int h, float zoom);
+/* How the lesson window starts: projector mode, theme and palette (vz_theme_id, vz_palette_id). */
+typedef struct { int projector, theme, cmap; } gui_display;
+/* Opens the lesson window on file (or, when file is NULL, on the index of dir) and runs it until closed, with
+ * display d (NULL: normal, dark, viridis); returns the exit status, or -1 (having printed nothing) when there
+ * is no display to open a window on. */
+int gui_lessons(const char *file, const char *dir, int lang, const char *font, int w, int h, float zoom, const gui_display *d);
 #endif
 
 #endif

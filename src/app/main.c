@@ -25,7 +25,7 @@ static const char usage[] =
     "         [--font FILE] [--zoom Z] [--max-new N] [--temperature T] [--seed S]\n"
     "                 draw what the window shows at step N (default: the last) into a PNG, no display needed\n"
     "  gui    --model FILE --input TEXT [--size WxH] [--font FILE] [--zoom Z] [--max-new N] [--step N]\n"
-    "         [--out FILE.png]  (save the window's first frames and quit)\n"
+    "         [--panel NAME] [--out FILE.png]  (save the window's first frames and quit)\n"
     "                 open the window and step through the model (press ? for the keys)\n"
     "  keys   [--mode index|lesson|gui] [--lang en|zh] [--markdown]\n"
     "                 print what every key does in the window\n"
@@ -41,6 +41,8 @@ static const char usage[] =
     "                 the lesson index page as a PNG\n"
     "  (no command)     open the lesson index (without a display: list the lessons)\n"
 #endif
+    "  display options of gui, render and lesson: --projector (big text, the focused panel beside the\n"
+    "         narration), --lang en|zh, --theme dark|light, --cmap viridis|cividis|blue-orange\n"
     "  help             show this text\n";
 
 typedef struct {

@@ -9,6 +9,24 @@
 #include "viz/layout.h"
 #include "viz_opts.h"
 
+int viz_display_opt(const char *cmd, int argc, char **argv, int *i, int *projector, int *lang, int *theme, int *cmap) {
+    const char *a = argv[*i], *v;
+    if (!strcmp(a, "--projector")) { *projector = 1; return 1; }
+    if (strcmp(a, "--lang") && strcmp(a, "--theme") && strcmp(a, "--cmap")) return 0;
+    if (!(v = cli_value(argc, argv, i))) return -1;
+    if (!strcmp(a, "--lang")) {
+        if (!strcmp(v, "en")) *lang = VZ_LANG_EN;
+        else if (!strcmp(v, "zh")) *lang = VZ_LANG_ZH;
+        else { fprintf(stderr, "stepformer %s: --lang '%s': expected en or zh\n", cmd, v); return -1; }
+    } else if (!strcmp(a, "--theme")) {
+        if ((*theme = vz_theme_parse(v)) < 0) { fprintf(stderr, "stepformer %s: --theme '%s': expected dark or light\n", cmd, v); return -1; }
+    } else if ((*cmap = vz_palette_parse(v)) < 0) {
+        fprintf(stderr, "stepformer %s: --cmap '%s': expected viridis, cividis or blue-orange\n", cmd, v);
+        return -1;
+    }
+    return 1;
+}
+
 int viz_parse(const char *cmd, int argc, char **argv, viz_opts *o) {
     memset(o, 0, sizeof *o);
     o->w = 1920;
@@ -19,6 +37,9 @@ int viz_parse(const char *cmd, int argc, char **argv, viz_opts *o) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--keys")) { o->keys = 1; continue; }
+        int d = viz_display_opt(cmd, argc, argv, &i, &o->projector, &o->lang, &o->theme, &o->cmap);
+        if (d < 0) return 0;
+        if (d) continue;
         if (!(v = cli_value(argc, argv, &i))) return 0;
         if (!strcmp(a, "--model")) o->model = v;
         else if (!strcmp(a, "--input")) o->input = v;
@@ -33,7 +54,7 @@ int viz_parse(const char *cmd, int argc, char **argv, viz_opts *o) {
             }
             o->panel = v;
         } else if (!strcmp(a, "--size")) {
-            if (!cli_size(cmd, v, &o->w, &o->h)) return 0;
+            if (!cli_size(cmd, a, v, &o->w, &o->h)) return 0;
         } else if (!strcmp(a, "--step")) { if (!cli_int(a, v, -1, 100000000, &o->step)) return 0; }
         else if (!strcmp(a, "--max-new")) { if (!cli_int(a, v, 0, SF_MAX_LEN, &o->max_new)) return 0; }
         else if (!strcmp(a, "--seed")) { if (!cli_int(a, v, 0, 2147483647, &o->seed)) return 0; }
@@ -57,7 +78,13 @@ int viz_open(const viz_opts *o, SDL_Renderer *r, vz_app *a) {
     vz_run_cfg rc = {o->max_new, (unsigned)o->seed, o->temperature};
     if (!(e = vz_app_init(a, r, &fp, &m, o->input, &rc)).ok) return !cli_fail(e);
     a->zoom = o->zoom;
-    a->only = o->panel ? vz_panel_parse(o->panel) : -1;
+    a->projector = o->projector;
+    a->lang = o->lang;
+    a->theme = o->theme;
+    a->cmap = o->cmap;
+    int p = o->panel ? vz_panel_parse(o->panel) : -1;
+    if (o->projector && vz_panel_spotlightable(p)) a->spotlight = p; /* projector: that panel is the spotlight */
+    else a->only = p;                                                 /* else: that panel alone */
     a->v.help = o->keys;
     vz_app_goto(a, o->step < 0 ? a->sched.n - 1 : o->step);
     return 1;

@@ -15,7 +15,16 @@ typedef struct {
     float temperature; /* --temperature T */
     float zoom;        /* --zoom Z */
     int keys;          /* --keys: the help overlay over the picture */
+    int projector;     /* --projector */
+    int lang;          /* --lang en|zh: VZ_LANG_EN or VZ_LANG_ZH */
+    int theme;         /* --theme dark|light */
+    int cmap;          /* --cmap viridis|cividis|blue-orange */
 } viz_opts;
+
+/* Parses one display option shared by gui, render and lesson (--projector, --lang, --theme, --cmap) at argv[*i],
+ * advancing *i past its value; returns 1 if it was one, 0 if argv[*i] is another option, -1 after printing an
+ * error naming cmd. */
+int viz_display_opt(const char *cmd, int argc, char **argv, int *i, int *projector, int *lang, int *theme, int *cmap);
 
 /* Parses the shared options (argv[1..]); returns 0 after printing an error naming `cmd`. */
 int viz_parse(const char *cmd, int argc, char **argv, viz_opts *o);

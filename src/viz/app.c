@@ -45,6 +45,7 @@ sf_err vz_app_init(vz_app *a, SDL_Renderer *r, const vz_font_paths *fp, sf_model
     a->r = r;
     a->zoom = 1.0f;
     a->only = -1;
+    a->spotlight = -1;
     a->max_new = rc ? rc->max_new : 12;
     a->seed = rc ? rc->seed : 0;
     a->v.temperature = rc ? rc->temperature : 0.0f;
@@ -58,6 +59,8 @@ sf_err vz_app_init(vz_app *a, SDL_Renderer *r, const vz_font_paths *fp, sf_model
     a->v.sched = &a->sched;
     a->v.heat_zoom = 1.0f;
     a->v.focus_panel = -1;
+    a->v.spotlight = -1;
+    a->v.act_stage = -1;
     vz_view_init_blocks(&a->v);
     snprintf(a->input, sizeof a->input, "%s", input ? input : "");
     if (!(e = rerun(a)).ok) { vz_app_free(a); return e; }
@@ -171,8 +174,8 @@ sf_err vz_app_open_model(vz_app *a, const char *path) {
     memcpy(input, a->input, sizeof input);
     if (e.ok) e = vz_app_set_model(a, &m, input);
     char msg[sizeof a->status];
-    if (e.ok) snprintf(msg, sizeof msg, "opened %.600s", path);
-    else snprintf(msg, sizeof msg, "cannot open the model: %.700s", e.msg);
+    if (e.ok) snprintf(msg, sizeof msg, vz_tr(a->lang, VZ_S_MSG_OPENED), path);
+    else snprintf(msg, sizeof msg, vz_tr(a->lang, VZ_S_MSG_OPEN_FAIL), e.msg);
     snprintf(a->status, sizeof a->status, "%s", msg);
     a->status_ms = SDL_GetTicks();
     return e;
@@ -193,6 +196,46 @@ void vz_app_goto(vz_app *a, int i) {
                 a->v.block = b;
         break;
     }
+}
+
+void vz_app_set_projector(vz_app *a, int on) {
+    a->projector = on != 0;
+    a->spotlight = -1;
+    say(a, vz_tr(a->lang, a->projector ? VZ_S_MSG_PROJECTOR_ON : VZ_S_MSG_PROJECTOR_OFF));
+}
+
+void vz_app_spotlight_next(vz_app *a, int dir) {
+    int p = a->spotlight >= 0 ? a->spotlight : a->ctx.lay.spot >= 0 ? a->ctx.lay.spot : vz_layout_auto_spot(a->v.focus_panel);
+    do p = (p + (dir < 0 ? VZ_P_COUNT - 1 : 1)) % VZ_P_COUNT;
+    while (!vz_panel_spotlightable(p));
+    a->spotlight = p;
+    if (a->only >= 0) a->only = p; /* one panel shown (gui --panel): Tab shows another */
+    char msg[160];
+    a->ctx.lang = a->lang;
+    snprintf(msg, sizeof msg, vz_tr(a->lang, VZ_S_MSG_SPOTLIGHT), vz_panel_label(&a->ctx, p));
+    say(a, msg);
+}
+
+void vz_app_set_lang(vz_app *a, int lang) {
+    a->lang = lang == VZ_LANG_ZH ? VZ_LANG_ZH : VZ_LANG_EN;
+    say(a, vz_tr(a->lang, VZ_S_MSG_LANG));
+}
+
+void vz_app_cycle_cmap(vz_app *a) {
+    static const vz_str names[VZ_PAL_COUNT] = {VZ_S_PAL_VIRIDIS, VZ_S_PAL_CIVIDIS, VZ_S_PAL_BLUE_ORANGE};
+    a->cmap = (a->cmap + 1) % VZ_PAL_COUNT;
+    a->ctx.generation++; /* every heatmap's colours change */
+    char msg[160];
+    snprintf(msg, sizeof msg, vz_tr(a->lang, VZ_S_MSG_CMAP), vz_tr(a->lang, names[a->cmap]));
+    say(a, msg);
+}
+
+void vz_app_cycle_theme(vz_app *a) {
+    a->theme = (a->theme + 1) % VZ_THEME_COUNT;
+    a->ctx.generation++;
+    char msg[160];
+    snprintf(msg, sizeof msg, vz_tr(a->lang, VZ_S_MSG_THEME), vz_tr(a->lang, a->theme ? VZ_S_THEME_LIGHT : VZ_S_THEME_DARK));
+    say(a, msg);
 }
 
 /* Returns the index of the first step of the next token (or row) after step i. */
@@ -435,6 +478,8 @@ static int click_event(vz_app *a, int x, int y) {
     case VZ_CLICK_TOKEN:
         if ((i = token_step(a, c->a, c->b)) >= 0) vz_app_goto(a, i);
         return 1;
+    case VZ_CLICK_SPOT: a->spotlight = c->a; return 1;
+    case VZ_CLICK_STAGE: a->v.act_stage = a->v.act_stage == c->a ? -1 : c->a; return 1;
     default: return 1;
     }
 }
@@ -502,8 +547,17 @@ void vz_app_frame(vz_app *a, int w, int h) {
     } else {
         a->v.status = a->status[0] ? a->status : NULL;
     }
+    a->v.projector = a->projector;
+    a->v.spotlight = a->spotlight;
+    vz_ctx_style(&a->ctx, a->theme, a->cmap, a->lang);
     vz_draw_all(&a->ctx, &a->v, w, h, a->zoom, a->only);
     a->v.status = NULL;
+    if (a->only < 0 && a->zoom > a->ctx.lay.zoom + 1e-3f) { /* the window holds no more: - works at once */
+        a->zoom = a->ctx.lay.zoom;
+        char msg[160];
+        snprintf(msg, sizeof msg, vz_tr(a->lang, VZ_S_MSG_ZOOM_MAX), (double)a->zoom);
+        say(a, msg);
+    }
     if (a->want_save) {
         a->want_save = 0; /* the file is named after the step the top bar shows (1-based) */
         snprintf(a->saved, sizeof a->saved, "stepformer-step%d.png", a->v.step + 1);
@@ -514,15 +568,3 @@ void vz_app_frame(vz_app *a, int w, int h) {
         say(a, msg);
     }
 }
-
-/* mode switches: minimal until the display work lands */
-
-void vz_app_set_projector(vz_app *a, int on) { a->projector = on != 0; }
-
-void vz_app_spotlight_next(vz_app *a, int dir) { a->spotlight = ((a->spotlight + dir) % VZ_P_COUNT + VZ_P_COUNT) % VZ_P_COUNT; }
-
-void vz_app_set_lang(vz_app *a, int lang) { a->lang = lang == VZ_LANG_ZH ? VZ_LANG_ZH : VZ_LANG_EN; }
-
-void vz_app_cycle_cmap(vz_app *a) { a->cmap = (a->cmap + 1) % 3; }
-
-void vz_app_cycle_theme(vz_app *a) { a->theme = (a->theme + 1) % 2; }

@@ -33,6 +33,12 @@ typedef struct {
     unsigned seed;
     float zoom;            /* UI zoom: +/- keys */
     int only;              /* draw only this panel (render --panel), or -1 */
+    int projector;         /* 1: projector mode (p, --projector): big text, one spotlight panel beside the narration */
+    int spotlight;         /* vz_panel or -1 = automatic (a lesson's @focus, else attention); Tab changes it */
+    int lang;              /* VZ_LANG_EN|ZH: the interface's language (l, --lang) */
+    int cmap;              /* vz_palette_id (m, --cmap): viridis, cividis, blue-orange */
+    int theme;             /* vz_theme_id (Shift+M, --theme): dark, light */
+    int blank;             /* 1: the frame is drawn black (b . / keys); nothing else is drawn */
     int quit;              /* set by q / Ctrl+Q / window close (never by Esc) */
     int want_fullscreen;   /* F5 sets it, Esc clears it, F11 toggles it; the window owner applies it */
     int want_save;         /* s: the next frame is written to a PNG */
@@ -40,13 +46,6 @@ typedef struct {
     char status[768];      /* message shown in the top bar */
     unsigned status_ms;    /* SDL_GetTicks() when the status was set; it shows for 4 s */
     long frames;
-    /* display modes: blank is the controls' (a black frame), the others the display's */
-    int projector;         /* 1: projector mode (large text, a spotlight panel) */
-    int spotlight;         /* the panel projector mode spotlights */
-    int lang;              /* interface language: VZ_LANG_EN or VZ_LANG_ZH */
-    int cmap;              /* colour map choice */
-    int theme;             /* colour theme choice */
-    int blank;             /* 1: the frame is drawn black (b . / keys); nothing else is drawn */
 } vz_app;
 
 /* How the app runs the model: generation length, sampling seed and temperature (0 = greedy). */
@@ -86,6 +85,16 @@ sf_err vz_app_set_input(vz_app *a, const char *input);
 /* Moves the cursor to step i of the schedule (clamped); the focus follows it into attention blocks. */
 void vz_app_goto(vz_app *a, int i);
 
+/* Switches projector mode on or off (the spotlight goes back to automatic). */
+void vz_app_set_projector(vz_app *a, int on);
+/* Moves the spotlight to the next (dir 1) or previous (dir -1) panel that can be one. */
+void vz_app_spotlight_next(vz_app *a, int dir);
+/* Sets the interface's language (VZ_LANG_EN or VZ_LANG_ZH). */
+void vz_app_set_lang(vz_app *a, int lang);
+/* Goes to the next palette (viridis, cividis, blue-orange) / theme (dark, light); says so in the top bar. */
+void vz_app_cycle_cmap(vz_app *a);
+void vz_app_cycle_theme(vz_app *a);
+
 /* Handles one event (keys as the key table's gui mode says, text input, mouse, window, a model file
  * dropped on the window: opened with vz_app_open_model, and its name SDL_free'd here). Returns 1 if it
  * changed anything. */
@@ -94,13 +103,6 @@ int vz_app_event(vz_app *a, const SDL_Event *e);
 /* Does one action of the key table (keys.h) on the app, arg as vz_key_lookup gave it: the gui's keys, and
  * in a lesson the exploring and display keys. Returns 1 if it changed anything. */
 int vz_app_act(vz_app *a, vz_action act, int arg);
-
-/* Display modes the keys switch (p, Tab / Shift+Tab, l, m, Shift+M). */
-void vz_app_set_projector(vz_app *a, int on);
-void vz_app_spotlight_next(vz_app *a, int dir);
-void vz_app_set_lang(vz_app *a, int lang);
-void vz_app_cycle_cmap(vz_app *a);
-void vz_app_cycle_theme(vz_app *a);
 
 /* Draws one frame of a w x h target (and saves it as a PNG when asked, named after the step the top bar
  * shows); while blank the frame is black. */

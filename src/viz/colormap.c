@@ -32,15 +32,12 @@ static void build_viridis(vz_rgba *out) {
     }
 }
 
-/* Fills the diverging map by interpolating in linear light between ColorBrewer RdBu anchors. */
-static void build_diverging(vz_rgba *out) {
-    static const float anchors[7][3] = {
-        {0.019f, 0.188f, 0.380f}, {0.129f, 0.400f, 0.675f}, {0.573f, 0.773f, 0.871f}, {0.969f, 0.969f, 0.969f},
-        {0.957f, 0.647f, 0.510f}, {0.698f, 0.094f, 0.169f}, {0.404f, 0.000f, 0.122f}};
+/* Fills out by interpolating in linear light between n evenly spaced sRGB anchors (0..1 each). */
+static void build_anchors(vz_rgba *out, const float (*anchors)[3], int n) {
     for (int i = 0; i < 256; i++) {
-        float x = (float)i / 255.0f * 6.0f;
+        float x = (float)i / 255.0f * (float)(n - 1);
         int k = (int)x;
-        if (k > 5) k = 5;
+        if (k > n - 2) k = n - 2;
         float f = x - (float)k;
         vec3 a, b, m;
         for (int j = 0; j < 3; j++) { /* to linear light, mix, back: keeps the white point clean */
@@ -53,11 +50,39 @@ static void build_diverging(vz_rgba *out) {
     }
 }
 
+/* Fills the blue-white-red diverging map from ColorBrewer RdBu anchors. */
+static void build_diverging(vz_rgba *out) {
+    static const float anchors[7][3] = {
+        {0.019f, 0.188f, 0.380f}, {0.129f, 0.400f, 0.675f}, {0.573f, 0.773f, 0.871f}, {0.969f, 0.969f, 0.969f},
+        {0.957f, 0.647f, 0.510f}, {0.698f, 0.094f, 0.169f}, {0.404f, 0.000f, 0.122f}};
+    build_anchors(out, anchors, 7);
+}
+
+/* Fills the blue-white-orange diverging map: RdBu's blue half, ColorBrewer PuOr's orange half. Blue against
+ * orange stays apart for every common colour-vision deficiency (no red against green). */
+static void build_blue_orange(vz_rgba *out) {
+    static const float anchors[7][3] = {
+        {0.019f, 0.188f, 0.380f}, {0.129f, 0.400f, 0.675f}, {0.573f, 0.773f, 0.871f}, {0.969f, 0.969f, 0.969f},
+        {0.992f, 0.722f, 0.388f}, {0.878f, 0.510f, 0.078f}, {0.498f, 0.231f, 0.031f}};
+    build_anchors(out, anchors, 7);
+}
+
+/* Fills cividis (Nunez, Anderton & Renslow 2018, PLoS ONE 13(7):e0199239) from the published map sampled at
+ * t = 0, 0.2, ..., 1; its lightness rises almost linearly, so six anchors follow it closely. */
+static void build_cividis(vz_rgba *out) {
+    static const float anchors[6][3] = {
+        {0.000f, 0.135f, 0.305f}, {0.208f, 0.271f, 0.424f}, {0.400f, 0.412f, 0.439f},
+        {0.580f, 0.557f, 0.467f}, {0.784f, 0.722f, 0.400f}, {0.996f, 0.910f, 0.220f}};
+    build_anchors(out, anchors, 6);
+}
+
 /* Builds every table once. */
 static void build(void) {
     if (built) return;
     build_viridis(table[VZ_CMAP_VIRIDIS]);
     build_diverging(table[VZ_CMAP_DIVERGING]);
+    build_cividis(table[VZ_CMAP_CIVIDIS]);
+    build_blue_orange(table[VZ_CMAP_BLUE_ORANGE]);
     for (int m = 0; m < VZ_CMAP_COUNT; m++)
         for (int i = 0; i < 256; i++) table_argb[m][i] = vz_rgba_argb(table[m][i]);
     built = 1;
@@ -67,8 +92,10 @@ uint32_t vz_rgba_argb(vz_rgba c) {
     return (uint32_t)c.a << 24 | (uint32_t)c.r << 16 | (uint32_t)c.g << 8 | c.b;
 }
 
+int vz_cmap_signed(vz_cmap map) { return map == VZ_CMAP_DIVERGING || map == VZ_CMAP_BLUE_ORANGE; }
+
 int vz_cmap_index(vz_cmap map, float t) {
-    if (map == VZ_CMAP_DIVERGING) t = (t + 1.0f) * 0.5f;
+    if (vz_cmap_signed(map)) t = (t + 1.0f) * 0.5f;
     if (!(t > 0.0f)) return 0; /* also NaN */
     if (t >= 1.0f) return 255;
     return (int)(t * 255.0f + 0.5f);
@@ -76,6 +103,7 @@ int vz_cmap_index(vz_cmap map, float t) {
 
 vz_rgba vz_cmap_entry(vz_cmap map, int i) {
     build();
+    if ((int)map < 0 || map >= VZ_CMAP_COUNT) map = VZ_CMAP_VIRIDIS;
     if (i < 0) i = 0;
     if (i > 255) i = 255;
     return table[map][i];
@@ -94,5 +122,6 @@ uint32_t vz_cmap_argb(vz_cmap map, float t) {
 }
 
 const char *vz_cmap_name(vz_cmap map) {
-    return map == VZ_CMAP_VIRIDIS ? "viridis" : "diverging";
+    static const char *const names[VZ_CMAP_COUNT] = {"viridis", "diverging", "cividis", "blue-orange"};
+    return (int)map >= 0 && map < VZ_CMAP_COUNT ? names[map] : "?";
 }

@@ -1,5 +1,6 @@
-/* colormap.h - colour maps for heatmaps: a viridis-like sequential map for probabilities and a
- * blue-white-red diverging map for signed values. Each is a 256-entry table built once. */
+/* colormap.h - colour maps for heatmaps: sequential maps for values in [0, 1] (viridis, cividis) and
+ * diverging maps for signed values (blue-white-red, blue-white-orange; no red-green pair). Each is a
+ * 256-entry table built once. theme.h groups them into palettes. */
 #ifndef VZ_COLORMAP_H
 #define VZ_COLORMAP_H
 
@@ -8,12 +9,18 @@
 typedef enum {
     VZ_CMAP_VIRIDIS = 0, /* sequential, perceptually uniform, colour-blind safe: t in [0,1] */
     VZ_CMAP_DIVERGING,   /* signed: t in [-1,1], blue for negative, near-white at 0, red for positive */
+    VZ_CMAP_CIVIDIS,     /* sequential, optimised for red-green colour-vision deficiency: t in [0,1] */
+    VZ_CMAP_BLUE_ORANGE, /* signed: t in [-1,1], blue for negative, near-white at 0, orange for positive */
     VZ_CMAP_COUNT
 } vz_cmap;
 
 typedef struct { uint8_t r, g, b, a; } vz_rgba;
 
-/* Special colours every heatmap uses (not part of any map, so they cannot be confused with values). */
+/* Returns 1 if the map is diverging (its domain is [-1, 1], 0 in the middle). */
+int vz_cmap_signed(vz_cmap map);
+
+/* The dark theme's special colours (theme.h has each theme's own; not part of any map, so they cannot be
+ * confused with values). */
 #define VZ_COL_HIDDEN ((vz_rgba){28, 30, 36, 255})   /* a cell the cursor has not computed yet */
 #define VZ_COL_MASKED ((vz_rgba){96, 96, 100, 255})  /* a masked cell's base grey (drawn hatched) */
 #define VZ_COL_HATCH ((vz_rgba){150, 150, 156, 255}) /* a masked cell's hatch stripes */
@@ -33,7 +40,7 @@ vz_rgba vz_cmap_entry(vz_cmap map, int i);
 /* Packs a colour as ARGB8888. */
 uint32_t vz_rgba_argb(vz_rgba c);
 
-/* Returns the name of a map ("viridis", "diverging"). */
+/* Returns the name of a map ("viridis", "diverging", "cividis", "blue-orange"). */
 const char *vz_cmap_name(vz_cmap map);
 
 #endif

@@ -1,4 +1,5 @@
-/* draw.c - primitives, the heatmap texture pool and legends. */
+/* draw.c - the drawing context: primitives, text cut or wrapped to its room and logged, the heatmap texture
+ * pool and legends. */
 #include "draw.h"
 
 #include <math.h>
@@ -11,17 +12,50 @@ struct vz_heat_slot {
     SDL_Texture *tex;
     int tw, th;
     vz_heat sig;        /* the contents the texture holds */
+    const vz_theme *theme; /* and the theme whose special colours it used */
     long generation;
     long used;
 };
+
+#define WRAP_MEMOS 24
+#define WRAP_LINES 96
+#define WRAP_BUF 4096
+
+/* One wrapped paragraph: the lines (each a string in buf) and their heights, for (text, size, width). */
+struct vz_wrap_memo {
+    unsigned hash;
+    int px, w, n, height;
+    int off[WRAP_LINES], y[WRAP_LINES], lh[WRAP_LINES];
+    char buf[WRAP_BUF];
+    long used;
+};
+
+/* Creates the hatch tiles of every theme. */
+static void make_hatches(vz_ctx *c) {
+    for (int t = 0; t < VZ_THEME_COUNT; t++) {
+        const vz_theme *th = vz_theme_get(t);
+        uint32_t hp[16];
+        for (int i = 0; i < 16; i++) hp[i] = vz_rgba_argb((i % 4 + i / 4) % 4 == 0 ? th->hatch : th->masked);
+        c->hatch[t] = SDL_CreateTexture(c->r, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_STATIC, 4, 4);
+        if (c->hatch[t]) {
+            SDL_UpdateTexture(c->hatch[t], NULL, hp, 16);
+            SDL_SetTextureScaleMode(c->hatch[t], SDL_ScaleModeNearest);
+        }
+    }
+}
 
 sf_err vz_ctx_init(vz_ctx *c, SDL_Renderer *r, vz_text *t) {
     memset(c, 0, sizeof *c);
     c->r = r;
     c->text = t;
     c->mx = c->my = -1;
+    c->owner = VZ_OWNER_OVERLAY;
+    c->th = vz_theme_get(VZ_THEME_DARK);
+    c->pal = vz_palette_get(VZ_PAL_VIRIDIS);
     c->pool = calloc(VZ_HEAT_POOL, sizeof *c->pool);
-    if (!c->pool) return sf_fail("draw: out of memory");
+    c->texts = calloc(VZ_MAX_TEXTS, sizeof *c->texts);
+    c->wraps = calloc(WRAP_MEMOS, sizeof *c->wraps);
+    if (!c->pool || !c->texts || !c->wraps) return sf_fail("draw: out of memory");
     for (int m = 0; m < VZ_CMAP_COUNT; m++) {
         c->legend[m] = SDL_CreateTexture(r, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_STATIC, 256, 1);
         if (!c->legend[m]) return sf_fail("draw: cannot create a texture: %s", SDL_GetError());
@@ -30,13 +64,8 @@ sf_err vz_ctx_init(vz_ctx *c, SDL_Renderer *r, vz_text *t) {
         SDL_UpdateTexture(c->legend[m], NULL, px, sizeof px);
         SDL_SetTextureScaleMode(c->legend[m], SDL_ScaleModeNearest);
     }
-    uint32_t hp[16];
-    for (int i = 0; i < 16; i++) hp[i] = vz_rgba_argb((i % 4 + i / 4) % 4 == 0 ? VZ_COL_HATCH : VZ_COL_MASKED);
-    c->hatch = SDL_CreateTexture(r, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_STATIC, 4, 4);
-    if (c->hatch) {
-        SDL_UpdateTexture(c->hatch, NULL, hp, 16);
-        SDL_SetTextureScaleMode(c->hatch, SDL_ScaleModeNearest);
-    }
+    make_hatches(c);
+    vz_layout_compute(&c->lay, 1280, 720, 1.0f);
     return sf_ok();
 }
 
@@ -45,30 +74,75 @@ void vz_ctx_free(vz_ctx *c) {
         for (int i = 0; i < VZ_HEAT_POOL; i++)
             if (c->pool[i].tex) SDL_DestroyTexture(c->pool[i].tex);
     free(c->pool);
+    free(c->texts);
+    free(c->wraps);
+    free(c->pass);
     for (int m = 0; m < VZ_CMAP_COUNT; m++)
         if (c->legend[m]) SDL_DestroyTexture(c->legend[m]);
-    if (c->hatch) SDL_DestroyTexture(c->hatch);
+    for (int t = 0; t < VZ_THEME_COUNT; t++)
+        if (c->hatch[t]) SDL_DestroyTexture(c->hatch[t]);
     memset(c, 0, sizeof *c);
 }
 
-void vz_ctx_begin(vz_ctx *c, int w, int h, float zoom) {
-    vz_layout_compute_narr(&c->lay, w, h, zoom, c->narr_units > 0 ? c->narr_units : 64.0f);
+void vz_ctx_style(vz_ctx *c, int theme, int palette, int lang) {
+    c->th = vz_theme_get(theme);
+    c->pal = vz_palette_get(palette);
+    c->lang = lang == VZ_LANG_ZH ? VZ_LANG_ZH : VZ_LANG_EN;
+}
+
+void vz_ctx_layout(vz_ctx *c, const vz_layout_in *in0) {
+    vz_layout_in in = *in0;
+    if (in.line <= 0) { /* the fonts' own line height, the CJK font's when the interface is Chinese */
+        vz_fonts f = vz_layout_fonts(&in, NULL, NULL);
+        int hm = vz_text_height(c->text, f.body, 0);
+        int hc = c->lang == VZ_LANG_ZH && vz_text_has_cjk(c->text) ? vz_text_height(c->text, f.body, 1) : 0;
+        in.line = (float)(hm > hc ? hm : hc) / (float)(f.body > 0 ? f.body : 1) + 0.02f;
+    }
+    vz_layout_compute_in(&c->lay, &in);
+}
+
+void vz_ink(vz_ctx *c, vz_rgba bg) { c->ink = bg; }
+
+void vz_ctx_reset(vz_ctx *c) {
     c->frame++;
+    c->panel_ready = 0;
+    c->ink = vz_ink_none;
     c->n_hits = 0;
     c->n_clicks = 0;
+    c->n_texts = 0;
+    c->texts_dropped = 0;
+    c->owner = VZ_OWNER_OVERLAY;
     vz_text_frame(c->text);
 }
+
+void vz_ctx_begin_in(vz_ctx *c, const vz_layout_in *in) {
+    vz_ctx_layout(c, in);
+    vz_ctx_reset(c);
+}
+
+void vz_ctx_begin(vz_ctx *c, int w, int h, float zoom) {
+    vz_layout_in in = {w, h, zoom, 0, 0, -1, -1, -1, 1, 0, 0, 0};
+    vz_ctx_begin_in(c, &in);
+}
+
+const char *vz_s(const vz_ctx *c, vz_str id) { return vz_tr(c->lang, id); }
 
 int vz_px(const vz_ctx *c, float units) {
     int p = (int)(units * c->lay.s + 0.5f);
     return p < 1 ? 1 : p;
 }
 
+int vz_lh(const vz_ctx *c, int px) { return vz_line_h(&c->lay, px); }
+
 void vz_fill(vz_ctx *c, vz_rect r, vz_rgba col) {
     if (r.w <= 0 || r.h <= 0) return;
     SDL_SetRenderDrawColor(c->r, col.r, col.g, col.b, col.a);
     SDL_SetRenderDrawBlendMode(c->r, col.a == 255 ? SDL_BLENDMODE_NONE : SDL_BLENDMODE_BLEND);
     SDL_RenderFillRect(c->r, &(SDL_Rect){r.x, r.y, r.w, r.h});
+}
+
+void vz_fill_panel(vz_ctx *c, vz_rect r) {
+    if (!c->panel_ready) vz_fill(c, r, c->th->panel);
 }
 
 void vz_outline(vz_ctx *c, vz_rect r, vz_rgba col, int thick) {
@@ -86,8 +160,33 @@ void vz_line(vz_ctx *c, int x0, int y0, int x1, int y1, vz_rgba col) {
     SDL_RenderDrawLine(c->r, x0, y0, x1, y1);
 }
 
+int vz_print(vz_ctx *c, const char *s, int px, vz_rgba col, int x, int y, int align, int maxw) {
+    if (!s || !*s) return 0;
+    char cut[1024];
+    const char *t = maxw > 0 ? vz_text_fit(c->text, s, px, maxw, cut, sizeof cut) : s;
+    int w, h;
+    vz_text_size(c->text, t, px, &w, &h);
+    if (w <= 0) return 0;
+    int bx = x, by = y;
+    if (align & VZ_CENTER) bx -= w / 2;
+    else if (align & VZ_RIGHT) bx -= w;
+    if (align & VZ_MIDDLE) by -= h / 2;
+    else if (align & VZ_BOTTOM) by -= h;
+    vz_text_draw_on(c->text, t, px, col, c->owner == VZ_OWNER_OVERLAY ? vz_ink_none : c->ink, bx, by, VZ_LEFT | VZ_TOP);
+    if (c->n_texts < VZ_MAX_TEXTS) {
+        vz_textbox *b = &c->texts[c->n_texts++];
+        b->r = (vz_rect){bx, by, w, h};
+        b->px = px;
+        b->owner = c->owner;
+        snprintf(b->s, sizeof b->s, "%s", t);
+    } else {
+        c->texts_dropped++;
+    }
+    return w;
+}
+
 int vz_label(vz_ctx *c, const char *s, int px, vz_rgba col, int x, int y, int align) {
-    return vz_text_draw(c->text, s, px, col, x, y, align);
+    return vz_print(c, s, px, col, x, y, align, 0);
 }
 
 int vz_label_w(vz_ctx *c, const char *s, int px) {
@@ -96,12 +195,154 @@ int vz_label_w(vz_ctx *c, const char *s, int px) {
     return w;
 }
 
+/* ---- wrapping ----------------------------------------------------------------------------------- */
+
+/* Returns the byte length of the UTF-8 character at p (1 for a stray byte) and its code point in *cp. */
+static int utf8_at(const char *p, unsigned *cp) {
+    const unsigned char *u = (const unsigned char *)p;
+    int n = u[0] < 0x80 ? 1 : (u[0] >> 5) == 6 ? 2 : (u[0] >> 4) == 14 ? 3 : (u[0] >> 3) == 30 ? 4 : 1;
+    for (int i = 1; i < n; i++)
+        if ((u[i] & 0xC0) != 0x80) { n = 1; break; }
+    *cp = n == 1 ? u[0] : n == 2 ? (u[0] & 0x1Fu) << 6 | (u[1] & 0x3Fu)
+        : n == 3 ? (u[0] & 0x0Fu) << 12 | (u[1] & 0x3Fu) << 6 | (u[2] & 0x3Fu)
+                 : (u[0] & 0x07u) << 18 | (u[1] & 0x3Fu) << 12 | (u[2] & 0x3Fu) << 6 | (u[3] & 0x3Fu);
+    return n;
+}
+
+/* Returns 1 if cp is punctuation that must not start a line (CJK and full-width closing marks, commas, stops). */
+static int no_line_start(unsigned cp) {
+    return (cp >= 0x3001 && cp <= 0x3002) || cp == 0xFF0C || cp == 0xFF0E || cp == 0xFF1A || cp == 0xFF1B ||
+           cp == 0xFF01 || cp == 0xFF1F || cp == 0xFF09 || cp == 0x300B || cp == 0x300D || cp == 0x201D || cp == 0xFF0F;
+}
+
+/* Returns the byte length of the next unit a line may break after, starting at p (not a space or newline):
+ * one CJK character with any closing punctuation after it, or a run of other non-space characters. */
+static size_t wrap_unit(const char *p) {
+    unsigned cp;
+    size_t n = (size_t)utf8_at(p, &cp);
+    if (vz_font_is_cjk(cp)) {
+        for (;;) { /* keep closing punctuation on the same line */
+            unsigned nx;
+            int k = utf8_at(p + n, &nx);
+            if (!p[n] || !no_line_start(nx)) break;
+            n += (size_t)k;
+        }
+        return n;
+    }
+    while (p[n] && p[n] != ' ' && p[n] != '\n') {
+        if (vz_font_is_cjk((utf8_at(p + n, &cp), cp))) break;
+        n += (size_t)utf8_at(p + n, &cp);
+    }
+    return n;
+}
+
+/* Returns the FNV-1a hash of a string. */
+static unsigned str_hash(const char *s) {
+    unsigned h = 2166136261u;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* Appends line (n bytes) to memo m at height y; returns the line's height, or 0 if m is full. */
+static int memo_line(vz_ctx *c, vz_wrap_memo *m, const char *line, int n, int y, int px) {
+    int used = m->n ? m->off[m->n - 1] + (int)strlen(m->buf + m->off[m->n - 1]) + 1 : 0;
+    if (m->n == WRAP_LINES || used + n + 1 > WRAP_BUF) return 0;
+    memcpy(m->buf + used, line, (size_t)n);
+    m->buf[used + n] = 0;
+    int w, h;
+    vz_text_measure(c->text, m->buf + used, px, &w, &h);
+    int lh = vz_lh(c, px);
+    m->off[m->n] = used;
+    m->y[m->n] = y;
+    m->lh[m->n] = h > lh ? h : lh;
+    return m->lh[m->n++];
+}
+
+/* Returns the wrapped lines of s at px in width w, from the memo or freshly broken. */
+static const vz_wrap_memo *wrapped(vz_ctx *c, const char *s, int px, int w) {
+    unsigned h = str_hash(s);
+    vz_wrap_memo *old = &c->wraps[0];
+    for (int i = 0; i < WRAP_MEMOS; i++) {
+        vz_wrap_memo *m = &c->wraps[i];
+        if (m->used && m->hash == h && m->px == px && m->w == w) { m->used = c->frame + 1; return m; }
+        if (m->used < old->used) old = m;
+    }
+    vz_wrap_memo *m = old;
+    m->hash = h; m->px = px; m->w = w; m->n = 0; m->used = c->frame + 1;
+    char line[1024], trial[1024];
+    int y = 0, n = 0;
+    const char *p = s;
+    for (;;) {
+        if (!*p || *p == '\n') {
+            if (n) { y += memo_line(c, m, line, n, y, px); n = 0; }
+            if (!*p) break;
+            p++;
+            y += px / 4; /* a paragraph or list item: a little air */
+            continue;
+        }
+        int space = 0;
+        while (*p == ' ') { p++; space = 1; }
+        if (!*p || *p == '\n') continue;
+        size_t u = wrap_unit(p);
+        int k = snprintf(trial, sizeof trial, "%.*s%s%.*s", n, line, space && n ? " " : "", (int)u, p);
+        if (k >= (int)sizeof trial) k = (int)sizeof trial - 1;
+        int tw, th;
+        vz_text_measure(c->text, trial, px, &tw, &th);
+        if (tw > w && n) {
+            y += memo_line(c, m, line, n, y, px);
+            n = snprintf(line, sizeof line, "%.*s", (int)u, p);
+        } else {
+            memcpy(line, trial, (size_t)k + 1);
+            n = k;
+        }
+        if (n >= (int)sizeof line) n = (int)sizeof line - 1;
+        p += u;
+    }
+    m->height = m->n ? m->y[m->n - 1] + m->lh[m->n - 1] : 0;
+    return m;
+}
+
+int vz_wrap_height(vz_ctx *c, const char *s, int px, int w) {
+    if (!s || !*s || w <= 0) return 0;
+    return wrapped(c, s, px, w)->height;
+}
+
+/* Draws the wrapped lines of s into r, centred if centred; returns the y below the last line drawn. */
+static int wrap_draw(vz_ctx *c, const char *s, int px, vz_rgba col, vz_rect r, int centred) {
+    if (!s || !*s || r.w <= 0) return r.y;
+    const vz_wrap_memo *m = wrapped(c, s, px, r.w);
+    int bottom = r.y, y0 = r.y;
+    if (centred && m->height < r.h) y0 += (r.h - m->height) / 2;
+    for (int i = 0; i < m->n; i++) {
+        int y = y0 + m->y[i];
+        if (y + m->lh[i] > r.y + r.h) break;
+        const char *line = m->buf + m->off[i];
+        int x = centred ? r.x + r.w / 2 : r.x, al = centred ? VZ_CENTER : VZ_LEFT;
+        int last = i + 1 < m->n && y0 + m->y[i + 1] + m->lh[i + 1] > r.y + r.h;
+        if (last) { /* the text goes on below the room: end this line with an ellipsis */
+            char more[1100];
+            snprintf(more, sizeof more, "%s\xe2\x80\xa6", line);
+            vz_print(c, more, px, col, x, y, al, r.w); /* (cut further, with its ellipsis, if too wide) */
+        } else {
+            vz_print(c, line, px, col, x, y, al, r.w);
+        }
+        bottom = y + m->lh[i];
+    }
+    return bottom;
+}
+
+int vz_wrap(vz_ctx *c, const char *s, int px, vz_rgba col, vz_rect r) { return wrap_draw(c, s, px, col, r, 0); }
+
+int vz_wrap_centred(vz_ctx *c, const char *s, int px, vz_rgba col, vz_rect r) { return wrap_draw(c, s, px, col, r, 1); }
+
+/* ---- panels, grids, heatmaps -------------------------------------------------------------------- */
+
 vz_rect vz_panel_frame(vz_ctx *c, vz_rect r, const char *title, int focused) {
-    vz_fill(c, r, VZ_PANEL);
-    vz_outline(c, r, focused ? VZ_FOCUS : VZ_EDGE, focused ? vz_px(c, 2) : 1);
-    int pad = vz_px(c, 6), fs = c->lay.font;
-    if (title) vz_label(c, title, fs, VZ_FG, r.x + pad, r.y + pad / 2, VZ_LEFT);
-    int th = title ? fs + fs / 3 + pad / 2 : 0;
+    vz_fill_panel(c, r);
+    vz_outline(c, r, focused ? c->th->focus : c->th->edge, focused ? vz_px(c, 2) : 1);
+    int pad = c->lay.pad, fs = c->lay.f.title;
+    int th = title ? vz_lh(c, fs) + pad / 2 : 0;
+    if (title) vz_print(c, title, fs, c->th->fg, r.x + pad, r.y + pad / 2, VZ_LEFT, r.w - 2 * pad);
     return vz_rect_inset((vz_rect){r.x, r.y + th, r.w, r.h - th}, pad);
 }
 
@@ -113,15 +354,14 @@ vz_rect vz_fit_grid(vz_rect r, int rows, int cols, int max_cell, int *cell) {
     if (max_cell > 0 && s > max_cell) s = max_cell;
     if (s < 1) { /* too many cells for whole pixels: stretch instead */
         *cell = 0;
-        int w = r.w, h = r.h;
-        return (vz_rect){r.x, r.y, w, h};
+        return r;
     }
     *cell = s;
     return (vz_rect){r.x, r.y, s * cols, s * rows};
 }
 
 uint32_t vz_heat_argb(vz_cmap map, float lo, float hi, float x) {
-    if (map == VZ_CMAP_DIVERGING) return vz_cmap_argb(map, hi > 0 ? x / hi : 0.0f);
+    if (vz_cmap_signed(map)) return vz_cmap_argb(map, hi > 0 ? x / hi : 0.0f);
     return vz_cmap_argb(map, hi > lo ? (x - lo) / (hi - lo) : 0.0f);
 }
 
@@ -145,9 +385,9 @@ static vz_heat_slot *slot_for(vz_ctx *c, const char *id) {
     return old;
 }
 
-/* Writes the texels of h into pix (pitch in bytes); k texels per cell side. */
-static void fill_texels(const vz_heat *h, int k, uint8_t *pix, int pitch) {
-    uint32_t hidden = vz_rgba_argb(VZ_COL_HIDDEN), grey = vz_rgba_argb(VZ_COL_MASKED), stripe = vz_rgba_argb(VZ_COL_HATCH);
+/* Writes the texels of h into pix (pitch in bytes); k texels per cell side; special colours from th. */
+static void fill_texels(const vz_heat *h, const vz_theme *th, int k, uint8_t *pix, int pitch) {
+    uint32_t hidden = vz_rgba_argb(th->hidden), grey = vz_rgba_argb(th->masked), stripe = vz_rgba_argb(th->hatch);
     for (int i = 0; i < h->nrows; i++) {
         int row = h->row0 + i;
         const float *v = sf_trace_row(h->e, row);
@@ -195,19 +435,20 @@ void vz_heatmap(vz_ctx *c, const char *id, const vz_heat *h0, vz_rect dst) {
         s->tw = tw; s->th = th;
         s->generation = -1;
     }
-    if (s->generation != c->generation || !same_heat(&s->sig, h)) {
+    if (s->generation != c->generation || s->theme != c->th || !same_heat(&s->sig, h)) {
         void *pix;
         int pitch;
         if (SDL_LockTexture(s->tex, NULL, &pix, &pitch) == 0) {
-            fill_texels(h, k, pix, pitch);
+            fill_texels(h, c->th, k, pix, pitch);
             SDL_UnlockTexture(s->tex);
             c->uploads++;
         }
         s->sig = *h;
+        s->theme = c->th;
         s->generation = c->generation;
     }
     SDL_RenderCopy(c->r, s->tex, NULL, &(SDL_Rect){dst.x, dst.y, dst.w, dst.h});
-    for (int i = 0; i < c->n_hl; i++) { /* highlighted cells: a thick accent frame around the range */
+    for (int i = 0; i < c->n_hl; i++) { /* highlighted cells: a thick frame around the range */
         const vz_highlight *g = &c->hl[i];
         if (strcmp(g->name, h->e->name)) continue;
         int r0 = g->lo[0], r1 = g->hi[0] < 0 ? h->e->cap[0] - 1 : g->hi[0];
@@ -219,9 +460,8 @@ void vz_heatmap(vz_ctx *c, const char *id, const vz_heat *h0, vz_rect dst) {
         int x0 = dst.x + (int)((long)c0 * dst.w / h->ncols), x1 = dst.x + (int)((long)(c1 + 1) * dst.w / h->ncols);
         int y0 = dst.y + (int)((long)(r0 - h->row0) * dst.h / h->nrows);
         int y1 = dst.y + (int)((long)(r1 + 1 - h->row0) * dst.h / h->nrows);
-        int t = vz_px(c, 3);
-        if (g->style == 1) { t = vz_px(c, 2); vz_outline(c, (vz_rect){x0 - t, y0 - t, x1 - x0 + 2 * t, y1 - y0 + 2 * t}, VZ_WRONG, t); }
-        else vz_outline(c, (vz_rect){x0 - t, y0 - t, x1 - x0 + 2 * t, y1 - y0 + 2 * t}, VZ_HILITE, t);
+        int t = g->style == 1 ? vz_px(c, 2) : vz_px(c, 3);
+        vz_outline(c, (vz_rect){x0 - t, y0 - t, x1 - x0 + 2 * t, y1 - y0 + 2 * t}, g->style == 1 ? c->th->wrong : c->th->hilite, t);
     }
     vz_rect vis = dst;
     if (c->clip.w > 0) { /* the visible part: dst intersected with the clip */
@@ -230,37 +470,63 @@ void vz_heatmap(vz_ctx *c, const char *id, const vz_heat *h0, vz_rect dst) {
         int y1 = dst.y + dst.h < c->clip.y + c->clip.h ? dst.y + dst.h : c->clip.y + c->clip.h;
         vis = (vz_rect){x0, y0, x1 > x0 ? x1 - x0 : 0, y1 > y0 ? y1 - y0 : 0};
     }
-    if (c->n_hits < VZ_MAX_HITS) c->hits[c->n_hits++] = (vz_hit){dst, vis, *h};
+    if (c->n_hits < VZ_MAX_HITS) c->hits[c->n_hits++] = (vz_hit){dst, vis, *h, c->owner};
 }
 
-/* Formats a legend number compactly. */
-static void fmt_num(char *out, size_t n, float x) {
-    if (fabsf(x) >= 100 || (fabsf(x) < 0.01f && x != 0)) snprintf(out, n, "%.2g", (double)x);
+/* ---- legends ------------------------------------------------------------------------------------ */
+
+void vz_fmt_num(char *out, size_t n, float x) {
+    float a = fabsf(x);
+    if (a >= 1000 || (a < 0.01f && x != 0)) snprintf(out, n, "%.1e", (double)x);
+    else if (a >= 100) snprintf(out, n, "%.0f", (double)x);
+    else if (a >= 10) snprintf(out, n, "%.1f", (double)x);
     else snprintf(out, n, "%.2f", (double)x);
 }
 
-void vz_legend(vz_ctx *c, vz_rect r, vz_cmap map, float lo, float hi, int masked) {
+int vz_legend_h(const vz_ctx *c) {
+    int lh = vz_lh(c, c->lay.f.small);
+    return lh / 2 + 2 + lh;
+}
+
+void vz_legend(vz_ctx *c, vz_rect r, vz_cmap map, float lo, float hi, int masked, const char *caption) {
     if (r.w <= 0 || r.h <= 0) return;
-    int fs = c->lay.font * 3 / 4, bar_h = r.h - fs - 2;
-    if (bar_h < 3) bar_h = r.h / 2;
-    int sw = masked ? r.h * 2 + vz_label_w(c, "masked", fs) : 0;
-    vz_rect bar = {r.x, r.y, r.w - sw, bar_h};
+    int fs = c->lay.f.small, lh = vz_lh(c, fs), pad = c->lay.pad;
+    int bar_h = lh / 2 > 3 ? lh / 2 : 3;
+    int x = r.x;
+    int cw = caption && *caption ? vz_label_w(c, caption, fs) : 0;
+    if (cw && cw + pad + fs * 9 <= r.w) /* what the colours mean, at the left, when the bar keeps room */
+        x += vz_print(c, caption, fs, c->th->dim, x, r.y + (bar_h + 2 + lh) / 2, VZ_MIDDLE, 0) + pad;
+    int sw = masked ? bar_h * 2 + pad + vz_label_w(c, vz_s(c, VZ_S_MASKED), fs) + pad : 0;
+    if (sw > (r.x + r.w - x) / 2) sw = 0; /* no room for the swatch: the panel's note says it */
+    vz_rect bar = {x, r.y, r.x + r.w - x - sw, bar_h};
     if (bar.w < 8) return;
     SDL_RenderCopy(c->r, c->legend[map], NULL, &(SDL_Rect){bar.x, bar.y, bar.w, bar.h});
-    char a[24], b[24], m[24];
-    float l = map == VZ_CMAP_DIVERGING ? -hi : lo;
-    fmt_num(a, sizeof a, l);
-    fmt_num(b, sizeof b, hi);
-    fmt_num(m, sizeof m, (l + hi) / 2);
-    vz_label(c, a, fs, VZ_DIM, bar.x, bar.y + bar.h + 1, VZ_LEFT);
-    vz_label(c, m, fs, VZ_DIM, bar.x + bar.w / 2, bar.y + bar.h + 1, VZ_CENTER);
-    vz_label(c, b, fs, VZ_DIM, bar.x + bar.w, bar.y + bar.h + 1, VZ_RIGHT);
-    if (masked && c->hatch) {
-        int x = bar.x + bar.w + r.h / 2;
-        SDL_RenderCopy(c->r, c->hatch, NULL, &(SDL_Rect){x, bar.y, bar_h * 2, bar_h});
-        vz_label(c, "masked", fs, VZ_DIM, x, bar.y + bar.h + 1, VZ_LEFT);
+    char a[24], b[24], m[24], ab[64];
+    float l = vz_cmap_signed(map) ? -hi : lo;
+    vz_fmt_num(a, sizeof a, l);
+    vz_fmt_num(b, sizeof b, hi);
+    vz_fmt_num(m, sizeof m, (l + hi) / 2);
+    int ty = bar.y + bar.h + 2, wa = vz_label_w(c, a, fs), wb = vz_label_w(c, b, fs), wm = vz_label_w(c, m, fs);
+    if (wa + wm + wb + 2 * pad <= bar.w) { /* the range's ends and middle under the bar */
+        vz_print(c, a, fs, c->th->dim, bar.x, ty, VZ_LEFT, 0);
+        vz_print(c, m, fs, c->th->dim, bar.x + bar.w / 2, ty, VZ_CENTER, 0);
+        vz_print(c, b, fs, c->th->dim, bar.x + bar.w, ty, VZ_RIGHT, 0);
+    } else if (wa + wb + pad <= bar.w) {
+        vz_print(c, a, fs, c->th->dim, bar.x, ty, VZ_LEFT, 0);
+        vz_print(c, b, fs, c->th->dim, bar.x + bar.w, ty, VZ_RIGHT, 0);
+    } else { /* a narrow bar: the range in one piece, "+-3.2" or "0-1" */
+        if (vz_cmap_signed(map)) snprintf(ab, sizeof ab, "\xc2\xb1%s", b);
+        else snprintf(ab, sizeof ab, "%s\xe2\x80\x93%s", a, b);
+        vz_print(c, ab, fs, c->th->dim, bar.x, ty, VZ_LEFT, r.x + r.w - bar.x);
+    }
+    if (sw && c->hatch[c->th == vz_theme_get(VZ_THEME_LIGHT)]) {
+        int hx = bar.x + bar.w + pad;
+        SDL_RenderCopy(c->r, c->hatch[c->th == vz_theme_get(VZ_THEME_LIGHT)], NULL, &(SDL_Rect){hx, bar.y, bar_h * 2, bar_h});
+        vz_print(c, vz_s(c, VZ_S_MASKED), fs, c->th->dim, hx, ty, VZ_LEFT, r.x + r.w - hx);
     }
 }
+
+/* ---- clipping and regions ----------------------------------------------------------------------- */
 
 void vz_clip(vz_ctx *c, vz_rect r) {
     c->clip = r;

@@ -1,6 +1,11 @@
-/* draw.h - the drawing context the panels use: primitives, text, heatmaps as streaming textures,
- * legends, and the hover and click regions the panels register while they draw (the application
- * resolves them; panels keep no state between frames). */
+/* draw.h - the drawing context the panels use: the layout (rectangles and text sizes), the theme and
+ * palette, the language, primitives, text that never leaves the room it is given (cut with an ellipsis or
+ * wrapped), heatmaps as streaming textures, legends, and the hover and click regions the panels register
+ * while they draw (the application resolves them; panels keep no state between frames).
+ *
+ * Every text drawn in a frame is written to a frame log (its box, its size and the panel that drew it), and
+ * every heatmap to the hit list, so tests can check a drawn frame: no text over other text, none outside its
+ * panel, none below the mode's minimum size, each heatmap where it says it is. */
 #ifndef VZ_DRAW_H
 #define VZ_DRAW_H
 
@@ -9,27 +14,30 @@
 #include "colormap.h"
 #include "layout.h"
 #include "model/trace.h"
+#include "strings.h"
 #include "text.h"
+#include "theme.h"
 
-/* Theme colours. */
+/* The dark theme's colours under their old names, for code that draws outside a panel context (the lesson
+ * index, the help overlay); panels use c->th. */
 #define VZ_BG ((vz_rgba){18, 20, 26, 255})
 #define VZ_PANEL ((vz_rgba){30, 33, 42, 255})
 #define VZ_EDGE ((vz_rgba){62, 68, 84, 255})
 #define VZ_FG ((vz_rgba){226, 230, 238, 255})
-#define VZ_DIM ((vz_rgba){140, 148, 165, 255})
+#define VZ_DIM ((vz_rgba){150, 158, 175, 255})
 #define VZ_ACCENT ((vz_rgba){255, 196, 61, 255}) /* the cursor: current token, row, block */
 #define VZ_FOCUS ((vz_rgba){110, 190, 255, 255}) /* the learner's focus: head, clicked panel */
 #define VZ_HILITE ((vz_rgba){255, 92, 160, 255}) /* cells a lesson points at */
 #define VZ_WRONG ((vz_rgba){255, 255, 255, 255})  /* the cell a learner picked when it was not the answer */
 #define VZ_GOOD ((vz_rgba){96, 210, 120, 255})   /* "right" in a question's verdict */
 
-/* A heatmap: rows [row0, row0+nrows) and columns [0, ncols) of a rank-2 trace entry. */
+/* A heatmap: rows [row0, row0 + nrows) x cols [0, ncols) of a rank-2 trace entry. */
 typedef struct {
     const sf_trace_entry *e;
     int row0, nrows, ncols;
     int vis;                     /* how many of the rows the cursor has computed (the rest are drawn hidden) */
     vz_cmap map;
-    float lo, hi;                /* value range: viridis maps [lo,hi] to [0,1]; diverging maps [-hi,hi] */
+    float lo, hi;                /* value range: sequential maps take [lo,hi] to [0,1]; diverging maps [-hi,hi] */
     const sf_trace_entry *mask;  /* optional (query,key) mask: cells where it is -inf are drawn masked */
     int hatch;                   /* texels per cell side for hatched masked cells (2..16); 0: flat grey */
     int hide;                    /* 1 + a row drawn hidden although computed (a lesson question's answer); 0: none */
@@ -41,70 +49,131 @@ typedef struct {
     char name[40];
     int rank;
     int lo[2], hi[2];
-    int style;                   /* 0: what a lesson points at (VZ_HILITE); 1: a learner's wrong pick (VZ_WRONG) */
+    int style;                   /* 0: what a lesson points at (theme hilite); 1: a learner's wrong pick (wrong) */
 } vz_highlight;
 #define VZ_MAX_HIGHLIGHTS 16
+
+/* Who drew something: a panel (vz_panel), the tab strip, or an overlay (tooltip, help) drawn over panels. */
+enum { VZ_OWNER_OVERLAY = -1, VZ_OWNER_STRIP = VZ_P_COUNT };
 
 typedef struct {
     vz_rect r;                   /* where the whole heatmap was drawn */
     vz_rect clip;                /* the part of r that is visible (r itself when not clipped) */
     vz_heat h;                   /* the heatmap under r */
+    int owner;                   /* the panel that drew it */
 } vz_hit;
 
-typedef enum { VZ_CLICK_PANEL = 1, VZ_CLICK_THUMB, VZ_CLICK_ARCH, VZ_CLICK_TOKEN, VZ_CLICK_PICK } vz_click_kind;
+/* One text drawn this frame: its box on screen (the rendered string's full size), its size, its owner, and
+ * the string drawn (its first 63 bytes). */
 typedef struct {
     vz_rect r;
-    int kind, a, b, c;           /* THUMB: block, head; ARCH: stack, layer, sub; TOKEN: stack, position; PICK: token id */
+    int px;
+    int owner;
+    char s[64];
+} vz_textbox;
+
+typedef enum {
+    VZ_CLICK_PANEL = 1, VZ_CLICK_THUMB, VZ_CLICK_ARCH, VZ_CLICK_TOKEN, VZ_CLICK_PICK, VZ_CLICK_SPOT, VZ_CLICK_STAGE
+} vz_click_kind;
+typedef struct {
+    vz_rect r;
+    int kind, a, b, c;           /* THUMB: block, head; ARCH: stack, layer, sub; TOKEN: stack, position; PICK: token id;
+                                  * SPOT: panel (a tab of the strip); STAGE: a stage of the residual stream */
 } vz_click;
 
 #define VZ_MAX_HITS 512
 #define VZ_MAX_CLICKS 512
+#define VZ_MAX_TEXTS 4096
 #define VZ_HEAT_POOL 256
 
 typedef struct vz_heat_slot vz_heat_slot;
+typedef struct vz_wrap_memo vz_wrap_memo;
 
 typedef struct {
     SDL_Renderer *r;
     vz_text *text;
     vz_layout lay;
+    const vz_theme *th;          /* colours: set with vz_ctx_style */
+    const vz_palette *pal;       /* colour maps: pal->seq for [0,1], pal->div for signed values */
+    int lang;                    /* VZ_LANG_EN or VZ_LANG_ZH: every string comes from vz_tr(lang, id) */
+    int owner;                   /* the panel being drawn (frame log, hits), or VZ_OWNER_OVERLAY */
     int mx, my;                  /* mouse position, or -1 */
     long frame;
-    long generation;             /* bumped by the app whenever the trace's numbers change */
-    int lang;                    /* the interface's language (strings.h VZ_LANG_*), set by the app each frame */
+    long generation;             /* bumped by the app whenever the trace's numbers (or the colours) change */
     vz_hit hits[VZ_MAX_HITS];
     int n_hits;
     vz_click clicks[VZ_MAX_CLICKS];
     int n_clicks;
+    vz_textbox *texts;           /* (VZ_MAX_TEXTS) the frame log: every text drawn this frame */
+    int n_texts;
+    long texts_dropped;          /* texts drawn past the log's capacity this frame */
     vz_rect clip;                /* current clip rectangle (w == 0: none); set with vz_clip */
     const vz_highlight *hl;      /* (n_hl) cells every heatmap of their entry outlines this frame */
     int n_hl;
     const vz_highlight *hide;    /* a question's asked row (lo[0]) of entry name, hidden this frame; NULL: none */
-    float narr_units;            /* height of the narration strip in layout units (0: the default; lessons: more) */
+    float narr_units;            /* (unused; kept for older callers) */
     vz_heat_slot *pool;          /* (VZ_HEAT_POOL) streaming textures, keyed by heatmap id */
     long uploads;                /* heatmap texture uploads so far (tests: a repeated frame uploads none) */
     SDL_Texture *legend[VZ_CMAP_COUNT];
-    SDL_Texture *hatch;          /* 4x4 hatch tile for legend swatches */
+    SDL_Texture *hatch[VZ_THEME_COUNT]; /* 4x4 hatch tiles for legend swatches, one per theme */
+    vz_wrap_memo *wraps;         /* wrapped paragraphs, reused while their text, size and width stay */
+    struct vz_pass_memo *pass;   /* the last layout pass (panels.c), reused while its inputs stay */
+    int panel_ready;             /* 1: the target already has the theme's panel colour under every panel this frame */
+    vz_rgba ink;                 /* the plain colour under the texts being drawn (alpha 0: unknown, blend): set
+                                  * with vz_ink; text on it is drawn opaque, several times faster */
 } vz_ctx;
 
-/* Creates a context over renderer r and text cache t (both stay owned by the caller). */
+/* Creates a context over renderer r and text cache t (both stay owned by the caller); dark theme, viridis. */
 sf_err vz_ctx_init(vz_ctx *c, SDL_Renderer *r, vz_text *t);
 void vz_ctx_free(vz_ctx *c);
-/* Starts a frame: lays out a w x h window at zoom and forgets last frame's hit and click regions. */
+/* Chooses the theme (vz_theme_id), palette (vz_palette_id) and language of the next frames. */
+void vz_ctx_style(vz_ctx *c, int theme, int palette, int lang);
+/* Computes c->lay from in (with the fonts' own line height) and nothing else: the zoom pass tries layouts. */
+void vz_ctx_layout(vz_ctx *c, const vz_layout_in *in);
+/* Starts a frame: forgets last frame's hits, clicks and text log (the layout stays as computed). */
+void vz_ctx_reset(vz_ctx *c);
+/* Starts a frame: vz_ctx_layout, then vz_ctx_reset. */
+void vz_ctx_begin_in(vz_ctx *c, const vz_layout_in *in);
+/* The same for a normal-mode w x h window at zoom with no panel asked for (the lesson index). */
 void vz_ctx_begin(vz_ctx *c, int w, int h, float zoom);
 
-/* Returns the pixel size of s layout units (at least 1). */
+/* Returns string id in the context's language. */
+const char *vz_s(const vz_ctx *c, vz_str id);
+
+/* Returns the pixel size of s layout units (at least 1): line widths, dots, outlines. */
 int vz_px(const vz_ctx *c, float units);
+/* Returns the height of a line of text of size px (vz_line_h of the layout). */
+int vz_lh(const vz_ctx *c, int px);
 
 /* Primitives. */
 void vz_fill(vz_ctx *c, vz_rect r, vz_rgba col);
 void vz_outline(vz_ctx *c, vz_rect r, vz_rgba col, int thick);
+/* Fills a panel's rectangle with the panel colour, unless the frame was cleared to it (c->panel_ready). */
+void vz_fill_panel(vz_ctx *c, vz_rect r);
 void vz_line(vz_ctx *c, int x0, int y0, int x1, int y1, vz_rgba col);
-/* Draws text clipped to nothing (callers keep it inside their panel); returns the width. */
+
+/* Draws text s at px anchored at (x, y) (VZ_LEFT/CENTER/RIGHT | VZ_TOP/MIDDLE/BOTTOM), cut with an ellipsis
+ * to at most maxw pixels wide (maxw <= 0: no limit); logs its box. Returns the width drawn. */
+int vz_print(vz_ctx *c, const char *s, int px, vz_rgba col, int x, int y, int align, int maxw);
+/* Says what plain colour the next texts are drawn on (vz_ink_none: unknown, so they blend); panels set it
+ * when they draw text on a fill of their own (boxes, bars) and put it back after. */
+void vz_ink(vz_ctx *c, vz_rgba bg);
+#define vz_ink_none ((vz_rgba){0, 0, 0, 0})
+/* vz_print with no width limit (callers that measured first). */
 int vz_label(vz_ctx *c, const char *s, int px, vz_rgba col, int x, int y, int align);
 /* Returns the width of s at px. */
 int vz_label_w(vz_ctx *c, const char *s, int px);
 
-/* Draws a panel's background and title; returns the content rectangle below the title. */
+/* Draws s wrapped into r at px: '\n' starts a paragraph, lines break at spaces and between Chinese
+ * characters; when r is too short the last line that fits ends with an ellipsis. Returns the y below the
+ * last line drawn (r.y when s is empty). */
+int vz_wrap(vz_ctx *c, const char *s, int px, vz_rgba col, vz_rect r);
+/* vz_wrap with each line centred in r and the lines as a block centred vertically in r (box labels). */
+int vz_wrap_centred(vz_ctx *c, const char *s, int px, vz_rgba col, vz_rect r);
+/* Returns the height s needs wrapped to width w at px (without drawing). */
+int vz_wrap_height(vz_ctx *c, const char *s, int px, int w);
+
+/* Draws a panel's background and title (cut to fit); returns the content rectangle below the title. */
 vz_rect vz_panel_frame(vz_ctx *c, vz_rect r, const char *title, int focused);
 
 /* Returns the largest rectangle inside r, anchored top-left, whose size is a whole number of square
@@ -123,8 +192,15 @@ void vz_heatmap(vz_ctx *c, const char *id, const vz_heat *h, vz_rect dst);
 /* Returns the ARGB colour vz_heatmap gives value x under map and range (tests compare with this). */
 uint32_t vz_heat_argb(vz_cmap map, float lo, float hi, float x);
 
-/* Draws a colour bar for map over r with the range's end labels (and a "masked" swatch if masked). */
-void vz_legend(vz_ctx *c, vz_rect r, vz_cmap map, float lo, float hi, int masked);
+/* Returns the height vz_legend needs. */
+int vz_legend_h(const vz_ctx *c);
+/* Draws a colour bar for map over r: what it colours and its range ("weights 0 to 1", "+-3.22: the largest
+ * |x| of this row"; caption may be NULL), the range's ends and middle under the bar, and a "masked" swatch
+ * when masked. */
+void vz_legend(vz_ctx *c, vz_rect r, vz_cmap map, float lo, float hi, int masked, const char *caption);
+
+/* Formats a number for a legend or a cell compactly ("0.50", "-23.0", "1.2e+03"). */
+void vz_fmt_num(char *out, size_t n, float x);
 
 /* Restricts drawing (and hover) to r until vz_clip_off. */
 void vz_clip(vz_ctx *c, vz_rect r);

@@ -1,6 +1,7 @@
 /* help.c - the `?` overlay, drawn from the key table (keys.h): every key of the mode, by section, each key
  * in a key box, in as few columns and as large a text as fit the window (a projector reads it from the
- * back of the room: the text starts at 1/24 of the height). */
+ * back of the room: the text starts at 1/24 of the height, never below the layout's smallest text), in the
+ * context's theme and language. */
 #include <stdio.h>
 #include <string.h>
 
@@ -43,26 +44,26 @@ static int help_line(vz_ctx *c, const vz_help_line *l, int x, int y, int cw, int
         if (cx > x && cx + w > x + kw) { cx = x; cy += bh + gap; rows++; }
         if (draw) {
             vz_rect b = {cx, cy, w, bh};
-            if (l->sec == VZ_SEC_MOUSE) vz_label(c, l->caps[i], kpx, VZ_FOCUS, cx, cy + bh / 2, VZ_MIDDLE);
+            if (l->sec == VZ_SEC_MOUSE) vz_label(c, l->caps[i], kpx, c->th->focus, cx, cy + bh / 2, VZ_MIDDLE);
             else {
-                vz_fill(c, b, (vz_rgba){44, 49, 63, 255});
-                vz_outline(c, b, VZ_EDGE, 1);
-                vz_label(c, l->caps[i], kpx, VZ_ACCENT, cx + w / 2, cy + bh / 2, VZ_CENTER | VZ_MIDDLE);
+                vz_fill(c, b, c->th->box);
+                vz_outline(c, b, c->th->edge, 1);
+                vz_label(c, l->caps[i], kpx, c->th->accent, cx + w / 2, cy + bh / 2, VZ_CENTER | VZ_MIDDLE);
             }
         }
         cx += w + gap;
     }
     int keys_h = rows * bh + (rows - 1) * gap;
     const char *d = vz_tr(c->lang, l->desc);
-    int desc_h = vz_wrap(c, d, px, VZ_FG, (vz_rect){dx, 0, dw, 0}) - px / 3;
-    if (draw) vz_wrap(c, d, px, VZ_FG, (vz_rect){dx, y + (bh - px) / 2 - px / 8, dw, 1 << 20});
-    return (keys_h > desc_h ? keys_h : desc_h) + px / 2;
+    int desc_h = vz_wrap_height(c, d, px, dw);
+    if (draw) vz_wrap(c, d, px, c->th->fg, (vz_rect){dx, y + (bh - vz_lh(c, px)) / 2, dw, 1 << 20});
+    return (keys_h > desc_h ? keys_h : desc_h) + px * 2 / 5;
 }
 
 /* Returns the height of section heading t wrapped to width cw at px (and draws it at (x, y) if draw). */
 static int heading(vz_ctx *c, const char *t, int x, int y, int cw, int px, int draw) {
-    int h = vz_wrap(c, t, px, VZ_HILITE, (vz_rect){x, y, cw, draw ? 1 << 20 : 0}) - y;
-    return h + px / 6;
+    if (draw) vz_wrap(c, t, px, c->th->hilite, (vz_rect){x, y, cw, 1 << 20});
+    return vz_wrap_height(c, t, px, cw) + px / 6;
 }
 
 /* Flows the lines into cols columns of width cw from y0 to y1 and draws them if draw; returns 1 if they fit. */
@@ -91,7 +92,9 @@ static int flow(vz_ctx *c, vz_mode mode, const vz_help_line *ls, int n, int x0, 
 /* Returns the largest text size (and fewest columns at it) at which the lines fit a w x h area. */
 static help_fit fit(vz_ctx *c, vz_mode mode, const vz_help_line *ls, int n, int w, int h) {
     help_fit best = {0, 1, 0};
-    int lo = h / 90 > 9 ? h / 90 : 9, hi = h / 24 > lo ? h / 24 : lo;
+    int lo = h / 90 > 9 ? h / 90 : 9, hi;
+    if (c->lay.min_text > lo) lo = c->lay.min_text; /* never below the mode's smallest text (layout.h) */
+    hi = h / 24 > lo ? h / 24 : lo;
     for (int cols = 1; cols <= 3; cols++) {
         int a = lo, b = hi, got = 0;
         while (a <= b) { /* binary search on the text size */
@@ -132,19 +135,21 @@ int vz_help_layout(vz_ctx *c, vz_mode mode, int w, int h, int *px, int *cols) {
 
 void vz_help_draw(vz_ctx *c, vz_mode mode) {
     static vz_help_line ls[MAX_LINES];
-    static struct { int w, h, mode, lang; help_fit f; } memo = {-1, -1, -1, -1, {0, 0, 0}};
+    static struct { int w, h, mode, lang, min; help_fit f; } memo = {-1, -1, -1, -1, -1, {0, 0, 0}};
     int n = vz_help_lines(mode, c->lang, ls, MAX_LINES), W = c->lay.w, H = c->lay.h, tpx;
     vz_rect r = frame_of(W, H, &tpx), body = body_of(r, tpx);
     int pad = tpx * 2 / 3;
-    vz_fill(c, (vz_rect){0, 0, W, H}, (vz_rgba){0, 0, 0, 170});
-    vz_fill(c, r, (vz_rgba){24, 27, 35, 248});
-    vz_outline(c, r, VZ_ACCENT, vz_px(c, 2) > 2 ? vz_px(c, 2) : 2);
+    vz_rgba panel = c->th->panel;
+    panel.a = 248;
+    vz_fill(c, (vz_rect){0, 0, W, H}, c->th->shade);
+    vz_fill(c, r, panel);
+    vz_outline(c, r, c->th->accent, vz_px(c, 2) > 2 ? vz_px(c, 2) : 2);
     vz_str title = mode == VZ_MODE_INDEX ? VZ_S_HELP_TITLE_INDEX : mode == VZ_MODE_PLAYER ? VZ_S_HELP_TITLE_PLAYER : VZ_S_HELP_TITLE_GUI;
-    vz_label(c, vz_tr(c->lang, title), tpx, VZ_ACCENT, r.x + pad, r.y + pad, VZ_LEFT);
-    vz_label(c, vz_tr(c->lang, VZ_S_HELP_CLOSE), tpx * 2 / 3, VZ_DIM, r.x + r.w - pad, r.y + pad + tpx / 2, VZ_RIGHT | VZ_MIDDLE);
-    if (memo.w != body.w || memo.h != body.h || memo.mode != (int)mode || memo.lang != c->lang) {
+    vz_label(c, vz_tr(c->lang, title), tpx, c->th->accent, r.x + pad, r.y + pad, VZ_LEFT);
+    vz_label(c, vz_tr(c->lang, VZ_S_HELP_CLOSE), tpx * 2 / 3, c->th->dim, r.x + r.w - pad, r.y + pad + tpx / 2, VZ_RIGHT | VZ_MIDDLE);
+    if (memo.w != body.w || memo.h != body.h || memo.mode != (int)mode || memo.lang != c->lang || memo.min != c->lay.min_text) {
         memo.f = fit(c, mode, ls, n, body.w, body.h); /* (a few dozen measurements: once per size, not per frame) */
-        memo.w = body.w, memo.h = body.h, memo.mode = (int)mode, memo.lang = c->lang;
+        memo.w = body.w, memo.h = body.h, memo.mode = (int)mode, memo.lang = c->lang, memo.min = c->lay.min_text;
     }
     help_fit f = memo.f;
     int cw = (body.w - (f.cols - 1) * (f.px * 3 / 2)) / f.cols;

@@ -220,10 +220,10 @@ int vz_index_event(vz_player *p, const SDL_Event *e) {
 
 /* Draws entry x's thumbnail into r, letterboxed to its aspect, or a "no picture" box; returns where it went. */
 static vz_rect draw_thumb(vz_ctx *c, const vz_index_entry *x, vz_rect r, int px) {
-    vz_fill(c, r, VZ_BG);
+    vz_fill(c, r, c->th->bg);
     if (!x->thumb || x->thumb_w <= 0 || x->thumb_h <= 0) {
-        vz_outline(c, r, VZ_EDGE, 1);
-        vz_label(c, vz_tr(c->lang, VZ_S_IDX_NO_THUMB), px, VZ_DIM, r.x + r.w / 2, r.y + r.h / 2, VZ_CENTER | VZ_MIDDLE);
+        vz_outline(c, r, c->th->edge, 1);
+        vz_label(c, vz_tr(c->lang, VZ_S_IDX_NO_THUMB), px, c->th->dim, r.x + r.w / 2, r.y + r.h / 2, VZ_CENTER | VZ_MIDDLE);
         return r;
     }
     int w = r.w, h = (int)((long)r.w * x->thumb_h / x->thumb_w);
@@ -234,9 +234,8 @@ static vz_rect draw_thumb(vz_ctx *c, const vz_index_entry *x, vz_rect r, int px)
     return d;
 }
 
-/* Returns the height vz_wrap needs to draw all of s wrapped to width w at px (its last line needs px, not a
- * whole line's height). */
-static int text_h(vz_ctx *c, const char *s, int px, int w) { return vz_wrap(c, s, px, VZ_FG, (vz_rect){0, 0, w, 0}) - px / 3; }
+/* Returns the height vz_wrap needs to draw all of s wrapped to width w at px. */
+static int text_h(vz_ctx *c, const char *s, int px, int w) { return vz_wrap_height(c, s, px, w); }
 
 /* Writes into out the longest start of s that fits h pixels wrapped to width w at px: all of it, else up to
  * the end of its last sentence that fits, else whole words and an ellipsis. */
@@ -270,8 +269,8 @@ static void draw_card(vz_player *p, int i, vz_rect r, int tpx) {
     vz_ctx *c = &p->ictx;
     const vz_index_entry *x = &p->index[i];
     int sel = i == p->sel, lang = p->lang, pad = tpx / 2 + 2;
-    vz_fill(c, r, sel ? (vz_rgba){46, 52, 68, 255} : VZ_PANEL);
-    vz_outline(c, r, sel ? VZ_ACCENT : VZ_EDGE, sel ? (tpx / 7 > 2 ? tpx / 7 : 2) : 1);
+    vz_fill(c, r, sel ? c->th->tok_seen : c->th->panel);
+    vz_outline(c, r, sel ? c->th->accent : c->th->edge, sel ? (tpx / 7 > 2 ? tpx / 7 : 2) : 1);
     /* the thumbnail: 16:9 at the card's height, never more than 40% of its width */
     int th = r.h - 2 * pad, tw = th * 16 / 9;
     if (tw > r.w * 40 / 100) { tw = r.w * 40 / 100; th = tw * 9 / 16; }
@@ -283,59 +282,64 @@ static void draw_card(vz_player *p, int i, vz_rect r, int tpx) {
     snprintf(steps, sizeof steps, vz_tr(lang, VZ_S_IDX_STEPS), x->n_steps);
     int mpx = tpx * 2 / 3, bh = tpx + tpx / 3, sh = mpx + mpx / 2;
     int bw = vz_label_w(c, num, tpx) + tpx / 2;
-    vz_fill(c, (vz_rect){tr.x, tr.y, bw, bh}, (vz_rgba){0, 0, 0, 200});
-    vz_label(c, num, tpx, VZ_ACCENT, tr.x + bw / 2, tr.y + bh / 2, VZ_CENTER | VZ_MIDDLE);
+    vz_rgba badge = c->th->panel; /* the labels on the thumbnail sit on the theme's panel colour */
+    badge.a = 220;
+    vz_fill(c, (vz_rect){tr.x, tr.y, bw, bh}, badge);
+    vz_label(c, num, tpx, c->th->accent, tr.x + bw / 2, tr.y + bh / 2, VZ_CENTER | VZ_MIDDLE);
     if (!x->error[0]) {
         int sw = vz_label_w(c, steps, mpx) + mpx;
-        vz_fill(c, (vz_rect){tr.x, tr.y + tr.h - sh, sw, sh}, (vz_rgba){0, 0, 0, 200});
-        vz_label(c, steps, mpx, VZ_FG, tr.x + sw / 2, tr.y + tr.h - sh / 2, VZ_CENTER | VZ_MIDDLE);
+        vz_fill(c, (vz_rect){tr.x, tr.y + tr.h - sh, sw, sh}, badge);
+        vz_label(c, steps, mpx, c->th->fg, tr.x + sw / 2, tr.y + tr.h - sh / 2, VZ_CENTER | VZ_MIDDLE);
     }
     if (p->have_lesson && !strcmp(x->path, p->path)) { /* the lesson left open */
         char open[96];
         snprintf(open, sizeof open, vz_tr(lang, VZ_S_IDX_OPEN_NOW), p->lesson.frames[p->it.frame > 0 ? p->it.frame : 0].step + 1);
         int ow = vz_label_w(c, open, mpx) + mpx;
-        vz_fill(c, (vz_rect){tr.x + tr.w - ow, tr.y + tr.h - sh, ow, sh}, (vz_rgba){0, 0, 0, 200});
-        vz_label(c, open, mpx, VZ_GOOD, tr.x + tr.w - ow / 2, tr.y + tr.h - sh / 2, VZ_CENTER | VZ_MIDDLE);
+        vz_fill(c, (vz_rect){tr.x + tr.w - ow, tr.y + tr.h - sh, ow, sh}, badge);
+        vz_label(c, open, mpx, c->th->good, tr.x + tr.w - ow / 2, tr.y + tr.h - sh / 2, VZ_CENTER | VZ_MIDDLE);
     }
     /* the text column: the title (on one line if smaller text makes it fit), then the introduction */
     int x0 = tr.x + tw + pad, w = r.x + r.w - pad - x0, ipx = tpx * 4 / 5, y_end = r.y + r.h - pad;
     if (x->error[0]) {
-        vz_wrap(c, x->error, ipx, VZ_HILITE, (vz_rect){x0, r.y + pad, w, y_end - r.y - pad});
+        vz_wrap(c, x->error, ipx, c->th->hilite, (vz_rect){x0, r.y + pad, w, y_end - r.y - pad});
         return;
     }
     const char *title = x->title[lang][0] ? x->title[lang] : x->title[SF_LANG_EN];
     const char *intro = x->intro[lang][0] ? x->intro[lang] : x->intro[SF_LANG_EN];
     int px = tpx;
     while (px > ipx && vz_label_w(c, title, px) > w) px--;
-    int y = vz_wrap(c, title, px, sel ? VZ_ACCENT : VZ_FG, (vz_rect){x0, r.y + pad, w, (px + px / 3) * 2});
+    int y = vz_wrap(c, title, px, sel ? c->th->accent : c->th->fg, (vz_rect){x0, r.y + pad, w, vz_lh(c, px) * 2});
     vz_rect ir = {x0, y + tpx / 6, w, y_end - y - tpx / 6};
     char fitted[640];
     fit_text(c, intro, ipx, ir.w, ir.h, fitted, sizeof fitted);
     p->cards[i].intro = ir;
-    vz_wrap(c, fitted, ipx, VZ_FG, ir);
+    vz_wrap(c, fitted, ipx, c->th->fg, ir);
 }
 
 void vz_index_frame(vz_player *p, int w, int h) {
     if (!p->have_ictx || p->blank) { /* no index yet, or the black screen */
-        SDL_SetRenderDrawColor(p->r, p->blank ? 0 : VZ_BG.r, p->blank ? 0 : VZ_BG.g, p->blank ? 0 : VZ_BG.b, 255);
+        vz_rgba bg = p->blank ? (vz_rgba){0, 0, 0, 255} : vz_theme_get(p->theme)->bg;
+        SDL_SetRenderDrawColor(p->r, bg.r, bg.g, bg.b, 255);
         SDL_RenderClear(p->r);
         return;
     }
     vz_ctx *c = &p->ictx;
-    c->lang = p->lang;
+    vz_ctx_style(c, p->theme, p->cmap, p->lang); /* the theme and language the window shows */
     vz_ctx_begin(c, w, h, p->zoom);
     c->hl = NULL;
     c->n_hl = 0;
     c->hide = NULL;
-    SDL_SetRenderDrawColor(p->r, VZ_BG.r, VZ_BG.g, VZ_BG.b, 255);
+    SDL_SetRenderDrawColor(p->r, c->th->bg.r, c->th->bg.g, c->th->bg.b, 255);
     SDL_RenderClear(p->r);
     float z = p->zoom > 0 ? p->zoom : 1.0f;
     int m = h / 40 > 6 ? h / 40 : 6, g = h / 80 > 4 ? h / 80 : 4;
-    int big = (int)((float)h / 16 * z), spx = (int)((float)h / 42 * z), fpx = h / 48 > 10 ? h / 48 : 10;
-    vz_label(c, vz_tr(p->lang, VZ_S_IDX_TITLE), big, VZ_ACCENT, m, m, VZ_LEFT);
+    int lo = c->lay.min_text; /* (the normal mode's smallest text) */
+    int big = (int)((float)h / 16 * z), spx = (int)((float)h / 42 * z), fpx = h / 48 > lo ? h / 48 : lo;
+    if (spx < lo) spx = lo;
+    vz_label(c, vz_tr(p->lang, VZ_S_IDX_TITLE), big, c->th->accent, m, m, VZ_LEFT);
     int tw = vz_label_w(c, vz_tr(p->lang, VZ_S_IDX_TITLE), big);
-    vz_label(c, vz_tr(p->lang, VZ_S_IDX_SUBTITLE), spx, VZ_FG, m + tw + m, m + big - spx - spx / 4, VZ_LEFT);
-    vz_label(c, vz_tr(p->lang, VZ_S_IDX_HINT), spx, VZ_DIM, m, m + big + spx / 3, VZ_LEFT);
+    vz_label(c, vz_tr(p->lang, VZ_S_IDX_SUBTITLE), spx, c->th->fg, m + tw + m, m + big - spx - spx / 4, VZ_LEFT);
+    vz_label(c, vz_tr(p->lang, VZ_S_IDX_HINT), spx, c->th->dim, m, m + big + spx / 3, VZ_LEFT);
     /* the grid: two columns on a landscape window (one for a handful of lessons), rows to fill the height */
     int top = m + big + spx + spx / 3 + g * 2, bottom = h - m - fpx - g;
     int n = p->n_index, cols = n <= 4 || w < h ? 1 : w >= 2 * h ? 3 : 2;
@@ -353,7 +357,7 @@ void vz_index_frame(vz_player *p, int w, int h) {
     if (p->index_top < 0) p->index_top = 0;
     int tpx = (int)((float)ch / 5.2f * z);
     if (tpx > h / 20) tpx = h / 20;
-    if (tpx < 10) tpx = 10;
+    if (tpx < lo) tpx = lo;
     memset(p->cards, 0, sizeof p->cards);
     for (int i = 0; i < n; i++) {
         int row = i / cols - p->index_top, col = i % cols;
@@ -367,9 +371,9 @@ void vz_index_frame(vz_player *p, int w, int h) {
     if (below > 0) {
         char more[64];
         snprintf(more, sizeof more, vz_tr(p->lang, VZ_S_IDX_MORE), below);
-        vz_label(c, more, fpx, VZ_ACCENT, w - m, h - m - fpx, VZ_RIGHT);
+        vz_label(c, more, fpx, c->th->accent, w - m, h - m - fpx, VZ_RIGHT);
     }
-    if (p->index_msg[0]) vz_label(c, p->index_msg, fpx, VZ_HILITE, m, h - m - fpx, VZ_LEFT);
-    else vz_label(c, p->index_dir, fpx, VZ_DIM, m, h - m - fpx, VZ_LEFT);
+    if (p->index_msg[0]) vz_label(c, p->index_msg, fpx, c->th->hilite, m, h - m - fpx, VZ_LEFT);
+    else vz_label(c, p->index_dir, fpx, c->th->dim, m, h - m - fpx, VZ_LEFT);
     if (p->help) vz_help_draw(c, VZ_MODE_INDEX);
 }

@@ -79,7 +79,10 @@ static sf_err load_main(vz_player *p, const sf_lesson_run *run) {
         if (!(e = vz_app_init(&p->app, p->r, &p->fp, &m, run->input, &rc)).ok) return e;
         p->have_app = 1;
         p->app.zoom = p->zoom;
-        vz_app_set_lang(&p->app, p->lang);
+        p->app.lang = p->lang; /* (set directly: vz_app_set_lang would say so in the top bar) */
+        p->app.projector = p->projector;
+        p->app.theme = p->theme;
+        p->app.cmap = p->cmap;
     } else if (!(e = vz_app_set_model(&p->app, &m, run->input)).ok) {
         return e;
     }
@@ -185,7 +188,7 @@ static void exec(vz_player *p, const sf_lesson_cmds *cmds) {
         }
         if (!e.ok) {
             char d[256], msg[700];
-            snprintf(msg, sizeof msg, "lesson: %s: %s", sf_lesson_cmd_describe(c, d, sizeof d), e.msg);
+            snprintf(msg, sizeof msg, vz_tr(p->lang, VZ_S_MSG_LESSON_ERR), sf_lesson_cmd_describe(c, d, sizeof d), e.msg);
             say(p, msg);
         }
     }
@@ -322,6 +325,7 @@ int vz_player_goto(vz_player *p, int k) {
     }
     p->verdict = -1;
     p->pick = -1;
+    if (p->have_app) p->app.spotlight = -1; /* the lesson's @focus picks the spotlight again */
     exec(p, &cmds);
     apply(p);
     return 1;
@@ -339,7 +343,7 @@ int vz_player_prev(vz_player *p) {
 
 void vz_player_set_lang(vz_player *p, int lang) {
     p->lang = lang == SF_LANG_ZH ? SF_LANG_ZH : SF_LANG_EN;
-    if (p->have_app) vz_app_set_lang(&p->app, p->lang);
+    if (p->have_app) p->app.lang = p->lang; /* the whole interface follows the lesson's language */
     if (!p->have_lesson) return;
     sf_lesson_cmds cmds;
     sf_interp_set_lang(&p->it, p->lang, &cmds);
@@ -458,6 +462,9 @@ int vz_player_act(vz_player *p, vz_action act, int arg) {
         int changed = vz_app_act(a, act, arg);
         if (changed && vz_action_explores(act)) p->deviated = 1;
         p->zoom = a->zoom;
+        p->projector = a->projector; /* the display modes hold for the next lesson and the index too */
+        p->theme = a->theme;
+        p->cmap = a->cmap;
         return changed;
     }
     }
@@ -492,14 +499,15 @@ int vz_player_event(vz_player *p, const SDL_Event *e) {
     }
 }
 
-/* Writes a run's label for a comparison ("copy.sfm: input 12345678, target ...") into out. */
-static void run_label(const sf_lesson_run *r, int with_model, const char *side, char *out, size_t size) {
+/* Writes a run's label for a comparison ("left: copy.sfm, input 12345678, target ...") in lang into out. */
+static void run_label(const sf_lesson_run *r, int with_model, const char *side, int lang, char *out, size_t size) {
     const char *base = r->model ? strrchr(r->model, '/') : NULL;
     base = base ? base + 1 : r->model ? r->model : "?";
-    size_t n = (size_t)snprintf(out, size, "%s: %s%s input %s", side, with_model ? base : "", with_model ? "," : "",
-                                r->input ? r->input : "");
-    if (r->target && n < size) n += (size_t)snprintf(out + n, size - n, ", target %s", r->target);
-    if (!r->positions && n < size) snprintf(out + n, size - n, ", positions off");
+    char in[200];
+    snprintf(in, sizeof in, vz_tr(lang, VZ_S_CMP_INPUT), r->input ? r->input : "");
+    size_t n = (size_t)snprintf(out, size, "%s: %s%s %s", side, with_model ? base : "", with_model ? "," : "", in);
+    if (r->target && n < size) n += (size_t)snprintf(out + n, size - n, vz_tr(lang, VZ_S_CMP_TARGET), r->target);
+    if (!r->positions && n < size) snprintf(out + n, size - n, "%s", vz_tr(lang, VZ_S_CMP_POS_OFF));
 }
 
 /* Points the compared run's view at the same cursor, block, head and highlights as the main view. */
@@ -528,9 +536,8 @@ static void sync_cmp(vz_player *p) {
     cv->temperature = p->crun.sampler.temperature;
     cv->id_prefix = "cmp.";
     int models_differ = !same_str(p->run.model, p->crun.model);
-    int zh = p->lang == SF_LANG_ZH;
-    run_label(&p->run, models_differ, zh ? "左" : "left", p->label[0], sizeof p->label[0]);
-    run_label(&p->crun, models_differ, zh ? "右" : "right", p->label[1], sizeof p->label[1]);
+    run_label(&p->run, models_differ, vz_tr(p->lang, VZ_S_CMP_LEFT), p->lang, p->label[0], sizeof p->label[0]);
+    run_label(&p->crun, models_differ, vz_tr(p->lang, VZ_S_CMP_RIGHT), p->lang, p->label[1], sizeof p->label[1]);
     cv->run_label = p->label[1];
     cv->diff_ref = models_differ ? NULL : v; /* the same model: mark what the change changed */
     v->run_label = p->label[0];

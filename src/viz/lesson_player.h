@@ -23,6 +23,7 @@ typedef struct vz_player {
     vz_font_paths fp;
     int lang;                  /* SF_LANG_EN or SF_LANG_ZH */
     float zoom;
+    int projector, theme, cmap; /* the display the app starts with (--projector, --theme, --cmap) */
     int quit;                  /* set by q / Ctrl+Q / window close (never by Esc) */
     const char *model_dir;     /* when set, lessons look for their models here first (lesson --check --models) */
     /* the presenter's state, the same on the index and in a lesson */

@@ -1,21 +1,43 @@
-/* panels.h - the panels: each draws one part of the view into its rectangle, reading the trace
- * through the view and registering hover and click regions; none keeps state between frames. */
+/* panels.h - the panels, one file each (panel_*.c): each draws one part of the view into the rectangle the
+ * layout gave it, with the layout's text sizes and the context's theme and language, reading the trace
+ * through the view and registering hover and click regions; none keeps state between frames.
+ *
+ * Adding a panel: a vz_panel value and its name and minimum size (layout.h, layout.c), a file panel_NAME.c
+ * with its vz_panel_NAME, its row in the table in panels.c (drawing function and tab name), and a row in
+ * docs/visualizer.md. It appears in the tab strip at once and is drawn when it is the spotlight. */
 #ifndef VZ_PANELS_H
 #define VZ_PANELS_H
 
 #include "draw.h"
 #include "view.h"
 
-void vz_panel_top(vz_ctx *c, const vz_view *v, vz_rect r);         /* title, model, cursor position */
-void vz_panel_tokens(vz_ctx *c, const vz_view *v, vz_rect r);      /* input and generated tokens */
-void vz_panel_arch(vz_ctx *c, const vz_view *v, vz_rect r);        /* the architecture map, cursor lit */
-void vz_panel_output(vz_ctx *c, const vz_view *v, vz_rect r);      /* top-k next-token probabilities */
-void vz_panel_attention(vz_ctx *c, const vz_view *v, vz_rect r);   /* one heatmap per head of the focused layer */
-void vz_panel_thumbs(vz_ctx *c, const vz_view *v, vz_rect r);      /* every layer x head, small */
-void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r);      /* scores, scaled, mask, softmax of one query */
-void vz_panel_pe(vz_ctx *c, const vz_view *v, vz_rect r);          /* positional encoding curves and matrix */
-void vz_panel_act(vz_ctx *c, const vz_view *v, vz_rect r);         /* residual stream, norms, Q/K/V strips */
-void vz_panel_narration(vz_ctx *c, const vz_view *v, vz_rect r);   /* one sentence and a formula */
+void vz_panel_top(vz_ctx *c, const vz_view *v, vz_rect r);         /* title, model, cursor position (panel_top.c) */
+void vz_panel_tokens(vz_ctx *c, const vz_view *v, vz_rect r);      /* input and generated tokens (panel_tokens.c) */
+void vz_panel_arch(vz_ctx *c, const vz_view *v, vz_rect r);        /* the architecture map, cursor lit (panel_arch.c) */
+void vz_panel_output(vz_ctx *c, const vz_view *v, vz_rect r);      /* top-k next-token probabilities (panel_output.c) */
+void vz_panel_attention(vz_ctx *c, const vz_view *v, vz_rect r);   /* one heatmap per head of the focused layer (panel_attn.c) */
+void vz_panel_thumbs(vz_ctx *c, const vz_view *v, vz_rect r);      /* every layer x head, small (panel_thumbs.c) */
+void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r);      /* scores, scaled, mask, softmax of one query (panel_scores.c) */
+void vz_panel_pe(vz_ctx *c, const vz_view *v, vz_rect r);          /* positional encoding curves and matrix (panel_pe.c) */
+void vz_panel_act(vz_ctx *c, const vz_view *v, vz_rect r);         /* residual stream, every token, Q/K/V (panel_act.c) */
+void vz_panel_narration(vz_ctx *c, const vz_view *v, vz_rect r);   /* a sentence and a formula, or a lesson (panel_narr.c) */
+
+/* The layout pass's last step: chooses the narration's text size (c->lay.f.narr) so the narration fits its
+ * rectangle, from the body size down to the mode's narration minimum (panel_narr.c). */
+void vz_narr_fit(vz_ctx *c, const vz_view *v);
+
+/* Returns the cell size the attention panel's heatmaps get in rectangle r with the context's layout: every
+ * head of the focused block, or (one) the focused head alone (panel_attn.c; the zoom pass asks this). */
+int vz_attn_cell(vz_ctx *c, const vz_view *v, vz_rect r, int one);
+
+/* Returns 1 if the narration's text fits its rectangle at the size vz_narr_fit chose. */
+int vz_narr_fits(vz_ctx *c, const vz_view *v);
+
+/* Draws the tab strip: every panel that can be the spotlight, the shown one lit; a click picks one (panels.c). */
+void vz_strip(vz_ctx *c, const vz_view *v, vz_rect r);
+
+/* Returns the short name of a panel in the context's language ("Attention", "注意力"), for tabs and messages. */
+const char *vz_panel_label(const vz_ctx *c, int p);
 
 /* Draws the hover tooltip for the mouse position (exact value and its name), if over a cell. */
 void vz_tooltip(vz_ctx *c, const vz_view *v);
@@ -23,17 +45,31 @@ void vz_tooltip(vz_ctx *c, const vz_view *v);
  * player while a lesson plays (help.c). */
 void vz_help(vz_ctx *c, const vz_view *v);
 
-/* Draws s wrapped into r at px: '\n' starts a new line, lines break at spaces and between Chinese
- * characters; lines that do not fit r's height are not drawn (r.h = 0 measures). Returns the y below the
- * last line. */
-int vz_wrap(vz_ctx *c, const char *s, int px, vz_rgba col, vz_rect r);
-
-/* Draws the whole interface into a w x h target at zoom; only != -1 draws that one panel over the
- * whole target instead. */
+/* Draws the whole interface into a w x h target at zoom, in the view's mode (v->projector, v->spotlight);
+ * only != -1 draws that one panel over the whole target instead. */
 void vz_draw_all(vz_ctx *c, const vz_view *v, int w, int h, float zoom, int only);
 
 /* Writes the label of a token at a position of a stack ("a", "<bos>", a space shown as U+2423; "?" for a
- * generated token the cursor has not reached, so the future is not given away). */
+ * generated token the cursor has not reached, so the future is not given away: a generated token is known
+ * once the cursor is on its embedding). */
 const char *vz_token_label(const vz_view *v, int stack, int pos, char out[16]);
+
+/* Returns the widest token label of a stack's first n positions at px (for label columns). */
+int vz_token_label_w(vz_ctx *c, const vz_view *v, int stack, int n, int px);
+
+/* Returns the stack whose tokens label the keys of block b (the encoder for cross-attention). */
+int vz_key_stack(vz_block b);
+
+/* Returns the probs entry of head h in block b (and its mask in *mask, if mask), or NULL. */
+const sf_trace_entry *vz_probs_of(const vz_view *v, vz_block b, int h, const sf_trace_entry **mask);
+
+/* Returns the largest finite |x| of rows [r0, r1) of e over its first n columns (a display range, >= 1e-6). */
+float vz_absmax(const sf_trace_entry *e, int r0, int r1, int n);
+
+/* Draws token labels along a heatmap's rows (axis 0) or columns (axis 1): every k-th one so no two touch,
+ * always the one at `now` (or -1), the rest thinned around it. g is the drawn grid, cell its cell size,
+ * room the space the labels may use (x of their right edge for rows, y of their bottom for columns). */
+void vz_axis_labels(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect g, int cell, int axis, int now, int room,
+                    vz_rect clip);
 
 #endif

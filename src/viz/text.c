@@ -15,9 +15,11 @@ typedef struct {
     unsigned hash;
     int px;
     uint32_t col;
+    uint32_t bg;        /* the opaque background it was rendered on, or 0: rendered with alpha, blended */
     SDL_Texture *tex;   /* NULL when the string renders to nothing */
     int w, h;
     long used;          /* frame of last use */
+    int fit_w, fit_len; /* the last vz_text_fit of this string: at most fit_w pixels keeps fit_len bytes */
 } entry;
 
 typedef struct { int px; TTF_Font *main, *cjk; } sized_font;
@@ -111,11 +113,12 @@ static TTF_Font *font_for(const sized_font *f, const char *s) {
     return f->main;
 }
 
-/* Returns the FNV-1a hash of (string, size, colour). */
-static unsigned hash_key(const char *s, int px, uint32_t col) {
+/* Returns the FNV-1a hash of (string, size, colour, background). */
+static unsigned hash_key(const char *s, int px, uint32_t col, uint32_t bg) {
     unsigned h = 2166136261u;
     for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
     h = (h ^ (unsigned)px) * 16777619u;
+    h = (h ^ bg) * 16777619u;
     return (h ^ col) * 16777619u;
 }
 
@@ -140,15 +143,16 @@ static void sweep(vz_text *t) {
     t->slots = fresh;
 }
 
-/* Returns the cache entry for (s, px, col), rasterising it if new; NULL if it cannot be drawn. */
-static entry *lookup(vz_text *t, const char *s, int px, vz_rgba col) {
+/* Returns the cache entry for (s, px, col) on background bg (alpha 0: none, blended), rasterising it if new;
+ * NULL if it cannot be drawn. */
+static entry *lookup(vz_text *t, const char *s, int px, vz_rgba col, vz_rgba bg) {
     if (!s || !*s) return NULL;
     if (px < 4) px = 4;
     if (px > 400) px = 400;
-    uint32_t c = vz_rgba_argb(col);
-    unsigned h = hash_key(s, px, c), i = h & (CACHE_CAP - 1);
+    uint32_t c = vz_rgba_argb(col), b = bg.a == 255 ? vz_rgba_argb(bg) : 0;
+    unsigned h = hash_key(s, px, c, b), i = h & (CACHE_CAP - 1);
     for (entry *e = &t->slots[i]; e->s; i = (i + 1) & (CACHE_CAP - 1), e = &t->slots[i])
-        if (e->hash == h && e->px == px && e->col == c && !strcmp(e->s, s)) { e->used = t->frame; return e; }
+        if (e->hash == h && e->px == px && e->col == c && e->bg == b && !strcmp(e->s, s)) { e->used = t->frame; return e; }
     if (t->count >= CACHE_CAP * 3 / 4) {
         sweep(t);
         i = h & (CACHE_CAP - 1);
@@ -160,22 +164,31 @@ static entry *lookup(vz_text *t, const char *s, int px, vz_rgba col) {
     e->s = malloc(strlen(s) + 1);
     if (!e->s) return NULL;
     strcpy(e->s, s);
-    e->hash = h; e->px = px; e->col = c; e->used = t->frame;
+    e->hash = h; e->px = px; e->col = c; e->bg = b; e->used = t->frame;
+    e->fit_w = -1; e->fit_len = -1;
     t->count++;
     t->rasterised++;
-    SDL_Surface *surf = TTF_RenderUTF8_Blended(font_for(f, s), s, (SDL_Color){col.r, col.g, col.b, col.a});
+    /* on a known plain background the text is antialiased against it and copied without blending (with the
+     * software renderer several times faster to draw than blending every pixel); else it carries alpha */
+    SDL_Surface *surf = b ? TTF_RenderUTF8_Shaded(font_for(f, s), s, (SDL_Color){col.r, col.g, col.b, 255},
+                                                  (SDL_Color){bg.r, bg.g, bg.b, 255})
+                          : TTF_RenderUTF8_Blended(font_for(f, s), s, (SDL_Color){col.r, col.g, col.b, col.a});
     if (surf) {
         e->tex = SDL_CreateTextureFromSurface(t->r, surf);
         e->w = surf->w;
         e->h = surf->h;
         SDL_FreeSurface(surf);
-        if (e->tex) SDL_SetTextureBlendMode(e->tex, SDL_BLENDMODE_BLEND);
+        if (e->tex) SDL_SetTextureBlendMode(e->tex, b ? SDL_BLENDMODE_NONE : SDL_BLENDMODE_BLEND);
     }
     return e;
 }
 
 int vz_text_draw(vz_text *t, const char *s, int px, vz_rgba col, int x, int y, int align) {
-    entry *e = lookup(t, s, px, col);
+    return vz_text_draw_on(t, s, px, col, (vz_rgba){0, 0, 0, 0}, x, y, align);
+}
+
+int vz_text_draw_on(vz_text *t, const char *s, int px, vz_rgba col, vz_rgba bg, int x, int y, int align) {
+    entry *e = lookup(t, s, px, col, bg);
     if (!e || !e->tex) return 0;
     SDL_Rect d = {x, y, e->w, e->h};
     if (align & VZ_CENTER) d.x -= e->w / 2;
@@ -187,7 +200,7 @@ int vz_text_draw(vz_text *t, const char *s, int px, vz_rgba col, int x, int y, i
 }
 
 void vz_text_size(vz_text *t, const char *s, int px, int *w, int *h) {
-    entry *e = lookup(t, s, px, (vz_rgba){255, 255, 255, 255});
+    entry *e = lookup(t, s, px, (vz_rgba){255, 255, 255, 255}, (vz_rgba){0, 0, 0, 0});
     *w = e ? e->w : 0;
     *h = e ? e->h : 0;
 }
@@ -199,6 +212,52 @@ void vz_text_measure(vz_text *t, const char *s, int px, int *w, int *h) {
     if (px > 400) px = 400;
     sized_font *f = font_at(t, px);
     if (f) TTF_SizeUTF8(font_for(f, s), s, w, h);
+}
+
+int vz_text_height(vz_text *t, int px, int cjk) {
+    if (px < 4) px = 4;
+    if (px > 400) px = 400;
+    sized_font *f = font_at(t, px);
+    if (!f) return px + px / 5;
+    TTF_Font *font = cjk && f->cjk ? f->cjk : f->main;
+    return TTF_FontHeight(font);
+}
+
+#define ELLIPSIS "\xe2\x80\xa6" /* U+2026 */
+
+const char *vz_text_fit(vz_text *t, const char *s, int px, int maxw, char *out, size_t size) {
+    entry *e = lookup(t, s, px, (vz_rgba){255, 255, 255, 255}, (vz_rgba){0, 0, 0, 0});
+    if (!e || maxw <= 0 || e->w <= maxw) return s;
+    size_t n = strlen(s);
+    int keep;
+    if (e->fit_w == maxw && e->fit_len >= 0 && e->fit_len <= (int)n) keep = e->fit_len;
+    else { /* the longest prefix of whole characters that fits with the ellipsis: binary search */
+        sized_font *f = font_at(t, px);
+        int cut[512], nc = 0; /* character boundaries: prefix lengths to try */
+        for (int i = 1; i <= (int)n && nc < 512; i++)
+            if (i == (int)n || ((unsigned char)s[i] & 0xC0) != 0x80) cut[nc++] = i;
+        int lo = -1, hi = nc - 1; /* cut[lo] fits (lo = -1: only the ellipsis) */
+        char buf[2100];
+        while (lo < hi) {
+            int mid = (lo + hi + 1) / 2;
+            int len = cut[mid], w = 0, h = 0;
+            if ((size_t)len + 4 > sizeof buf) { hi = mid - 1; continue; }
+            memcpy(buf, s, (size_t)len);
+            memcpy(buf + len, ELLIPSIS, 4);
+            if (f) TTF_SizeUTF8(font_for(f, buf), buf, &w, &h);
+            if (w <= maxw) lo = mid;
+            else hi = mid - 1;
+        }
+        keep = lo < 0 ? 0 : cut[lo];
+        while (keep > 0 && s[keep - 1] == ' ') keep--; /* no space before the ellipsis */
+        e->fit_w = maxw;
+        e->fit_len = keep;
+    }
+    if ((size_t)keep + 4 > size) keep = size > 4 ? (int)size - 4 : 0;
+    while (keep > 0 && ((unsigned char)s[keep] & 0xC0) == 0x80) keep--;
+    memcpy(out, s, (size_t)keep);
+    memcpy(out + keep, ELLIPSIS, 4); /* (3 bytes and the terminating 0) */
+    return out;
 }
 
 void vz_text_frame(vz_text *t) { t->frame++; }

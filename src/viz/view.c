@@ -94,11 +94,39 @@ const char *vz_block_prefix(vz_block b, char *out, int size) {
     return out;
 }
 
-const char *vz_block_title(vz_block b, char *out, int size) {
-    const char *what = b.stack == SF_STACK_ENC ? "Encoder self-attention (every query sees every key)"
-                       : b.sub == SF_SUB_CROSS ? "Cross-attention (decoder queries, encoder keys)"
-                                               : "Decoder masked self-attention (no looking ahead)";
-    snprintf(out, (size_t)size, "%s, layer %d", what, b.layer);
+const char *vz_block_title(vz_block b, int lang, char *out, int size) {
+    vz_str what = b.stack == SF_STACK_ENC ? VZ_S_ATTN_ENC : b.sub == SF_SUB_CROSS ? VZ_S_ATTN_CROSS : VZ_S_ATTN_DEC;
+    snprintf(out, (size_t)size, vz_tr(lang, what), b.layer);
+    return out;
+}
+
+/* Returns the string id naming a sub-layer of a stack. */
+static vz_str sub_name(int stack, int sub) {
+    switch (sub) {
+    case SF_SUB_EMBED: return VZ_S_SUB_EMBED;
+    case SF_SUB_SELF: return stack == SF_STACK_DEC ? VZ_S_SUB_MSELF : VZ_S_SUB_SELF;
+    case SF_SUB_CROSS: return VZ_S_SUB_CROSS;
+    case SF_SUB_FFN: return VZ_S_SUB_FFN;
+    case SF_SUB_FINAL: return VZ_S_SUB_FINAL;
+    case SF_SUB_HEAD: return VZ_S_SUB_HEAD;
+    default: return VZ_S_NONE;
+    }
+}
+
+const char *vz_cursor_text(const vz_view *v, int lang, char *out, int size) {
+    static const vz_str ops[SF_OP_COUNT] = {
+        VZ_S_OP_TOK, VZ_S_OP_POS, VZ_S_OP_SUM, VZ_S_OP_IN, VZ_S_OP_LN, VZ_S_OP_QKV, VZ_S_OP_SCORES,
+        VZ_S_OP_SCALE, VZ_S_OP_MASK, VZ_S_OP_SOFTMAX, VZ_S_OP_WSUM, VZ_S_OP_CONCAT, VZ_S_OP_PROJ,
+        VZ_S_OP_RESID, VZ_S_OP_NORM, VZ_S_OP_FFN1, VZ_S_OP_ACT, VZ_S_OP_FFN2, VZ_S_OP_LN_F,
+        VZ_S_OP_LOGITS, VZ_S_OP_PROBS};
+    sf_cursor c = v->cur;
+    char tok[48], layer[48] = "";
+    if (c.token < 0) snprintf(tok, sizeof tok, "%s", vz_tr(lang, VZ_S_CUR_ALL));
+    else snprintf(tok, sizeof tok, vz_tr(lang, VZ_S_CUR_TOKEN), c.token);
+    if (c.layer >= 0) snprintf(layer, sizeof layer, vz_tr(lang, VZ_S_CUR_LAYER), c.layer);
+    snprintf(out, (size_t)size, "%s \xc2\xb7 %s \xc2\xb7 %s%s%s \xc2\xb7 %s",
+             vz_tr(lang, c.phase == SF_STACK_ENC ? VZ_S_ENCODER : VZ_S_DECODER), tok, layer, layer[0] ? " " : "",
+             vz_tr(lang, sub_name(c.phase, c.sublayer)), c.op >= 0 && c.op < SF_OP_COUNT ? vz_tr(lang, ops[c.op]) : "");
     return out;
 }
 
@@ -143,47 +171,44 @@ const char *vz_cell_name(const sf_trace_entry *e, int row, int col, char *out, i
     return out;
 }
 
-const char *vz_op_sentence(const vz_view *v) {
+const char *vz_op_sentence(const vz_view *v, int lang) {
     int cross = v->cur.sublayer == SF_SUB_CROSS, ffn = v->cur.sublayer == SF_SUB_FFN;
     int enc = v->cur.phase == SF_STACK_ENC;
+    vz_str id;
     switch (v->cur.op) {
-    case SF_OP_TOK: return "Look up the token's embedding: one learned row of the embedding matrix per token id.";
-    case SF_OP_POS: return "Make the position's encoding: the same token at another position gets a different vector.";
-    case SF_OP_SUM: return "Add token and position: this sum is where the residual stream starts.";
-    case SF_OP_IN: return "Take the residual stream as it enters this sub-layer.";
-    case SF_OP_LN: return "LayerNorm: shift each position's vector to mean 0 and scale it to variance 1, then apply a learned gain and bias.";
-    case SF_OP_QKV:
-        return cross ? "Project the decoder's vector to a query; keys and values come from the encoder's output."
-               : enc ? "Project every position to a query, a key and a value, for every head at once."
-                     : "Project the new token to a query, a key and a value; earlier keys and values wait in the KV cache.";
-    case SF_OP_SCORES: return "Score the query against every key it may see: a dot product per key.";
-    case SF_OP_SCALE: return "Divide the scores by the square root of the head size, so the softmax does not saturate.";
-    case SF_OP_MASK:
-        return enc || cross ? "No mask here: every key is visible to every query."
-                            : "Mask the future: keys after the query get minus infinity, so they receive no attention.";
-    case SF_OP_SOFTMAX: return "Softmax over the keys turns the scores into attention weights that are positive and sum to 1.";
-    case SF_OP_WSUM: return "Mix the values, each weighted by its attention: this is what the head passes on.";
-    case SF_OP_CONCAT: return "Put the heads' outputs side by side into one vector of the model's width.";
-    case SF_OP_PROJ: return ffn ? "Project the hidden layer back to the model's width." : "Project the concatenated heads with the output matrix W_O.";
-    case SF_OP_RESID: return "Add the sub-layer's result to the residual stream it started from.";
-    case SF_OP_NORM: return "LayerNorm after the residual addition (post-LN, as in the original paper).";
-    case SF_OP_FFN1: return "Feed-forward, first layer: widen each position's vector to d_ff hidden units.";
-    case SF_OP_ACT: return "Apply the non-linearity to every hidden unit.";
-    case SF_OP_FFN2: return "Feed-forward, second layer: back to the model's width.";
-    case SF_OP_LN_F: return "The final LayerNorm before the output head.";
-    case SF_OP_LOGITS: return "Output head: score every token of the vocabulary against the final vector.";
-    case SF_OP_PROBS: return "Softmax over the vocabulary: the probability of each possible next token.";
-    default: return "";
+    case SF_OP_TOK: id = VZ_S_SAY_TOK; break;
+    case SF_OP_POS: id = VZ_S_SAY_POS; break;
+    case SF_OP_SUM: id = VZ_S_SAY_SUM; break;
+    case SF_OP_IN: id = VZ_S_SAY_IN; break;
+    case SF_OP_LN: id = VZ_S_SAY_LN; break;
+    case SF_OP_QKV: id = cross ? VZ_S_SAY_QKV_CROSS : enc ? VZ_S_SAY_QKV_ENC : VZ_S_SAY_QKV_DEC; break;
+    case SF_OP_SCORES: id = VZ_S_SAY_SCORES; break;
+    case SF_OP_SCALE: id = VZ_S_SAY_SCALE; break;
+    case SF_OP_MASK: id = enc || cross ? VZ_S_SAY_MASK_NONE : VZ_S_SAY_MASK; break;
+    case SF_OP_SOFTMAX: id = VZ_S_SAY_SOFTMAX; break;
+    case SF_OP_WSUM: id = VZ_S_SAY_WSUM; break;
+    case SF_OP_CONCAT: id = VZ_S_SAY_CONCAT; break;
+    case SF_OP_PROJ: id = ffn ? VZ_S_SAY_PROJ_FFN : VZ_S_SAY_PROJ; break;
+    case SF_OP_RESID: id = VZ_S_SAY_RESID; break;
+    case SF_OP_NORM: id = VZ_S_SAY_NORM; break;
+    case SF_OP_FFN1: id = VZ_S_SAY_FFN1; break;
+    case SF_OP_ACT: id = VZ_S_SAY_ACT; break;
+    case SF_OP_FFN2: id = VZ_S_SAY_FFN2; break;
+    case SF_OP_LN_F: id = VZ_S_SAY_LN_F; break;
+    case SF_OP_LOGITS: id = VZ_S_SAY_LOGITS; break;
+    case SF_OP_PROBS: id = VZ_S_SAY_PROBS; break;
+    default: id = VZ_S_NONE;
     }
+    return vz_tr(lang, id);
 }
 
-const char *vz_op_formula(const vz_view *v) {
+const char *vz_op_formula(const vz_view *v, int lang) {
     switch (v->cur.op) {
     case SF_OP_TOK: return v->m->cfg.scale_emb ? "x = E[id] * sqrt(d_model)" : "x = E[id]";
     case SF_OP_POS:
         return v->m->cfg.pos == SF_POS_SINUSOIDAL ? "PE(p, 2i) = sin(p / 10000^(2i/d)),  PE(p, 2i+1) = cos(p / 10000^(2i/d))"
-               : v->m->cfg.pos == SF_POS_LEARNED  ? "x_pos = P[p]  (a learned row per position)"
-                                                 : "no positional encoding";
+               : v->m->cfg.pos == SF_POS_LEARNED  ? vz_tr(lang, VZ_S_F_LEARNED_POS)
+                                                 : vz_tr(lang, VZ_S_F_NO_POS);
     case SF_OP_SUM: return "h0 = x_tok + x_pos";
     case SF_OP_IN: return "x = h";
     case SF_OP_LN: case SF_OP_NORM: case SF_OP_LN_F: return "LN(x) = g * (x - mean(x)) / sqrt(var(x) + eps) + b";
@@ -197,7 +222,7 @@ const char *vz_op_formula(const vz_view *v) {
     case SF_OP_PROJ: return v->cur.sublayer == SF_SUB_FFN ? "y = h W_2 + b_2" : "y = o W_O + b_O";
     case SF_OP_RESID: return "h = x + y";
     case SF_OP_FFN1: return "h = x W_1 + b_1";
-    case SF_OP_ACT: return v->m->cfg.act == SF_ACT_GELU ? "GELU(h) = h * Phi(h)  (tanh approximation)" : "ReLU(h) = max(0, h)";
+    case SF_OP_ACT: return v->m->cfg.act == SF_ACT_GELU ? vz_tr(lang, VZ_S_F_GELU) : "ReLU(h) = max(0, h)";
     case SF_OP_FFN2: return "y = h W_2 + b_2";
     case SF_OP_LOGITS: return "z = h E^T";
     case SF_OP_PROBS: return "p_i = exp(z_i / T) / sum_j exp(z_j / T)";

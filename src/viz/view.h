@@ -6,6 +6,7 @@
 #include "model/cursor.h"
 #include "model/trace.h"
 #include "draw.h"
+#include "strings.h"
 
 #define VZ_MAX_BLOCKS (2 * 3 * 48)
 
@@ -45,6 +46,10 @@ typedef struct vz_view {
     const char *id_prefix; /* prefix of this run's heatmap texture ids ("" or "cmp.") */
     const struct vz_view *diff_ref; /* the run this one is compared with (same model): attention cells whose
                                      * weight differs from it (|a-b| / (1+|a|) > 1e-3, as @expect differ) get a dot */
+    /* how the window shows it (the app copies its settings here each frame) */
+    int projector;        /* 1: projector mode */
+    int spotlight;        /* the spotlight asked for (vz_panel), or -1: the lesson's focus, else attention */
+    int act_stage;        /* the residual-stream stage the tokens x channels heatmap shows, or -1: the cursor's */
 } vz_view;
 
 /* Fills v->blocks from the model's configuration and resets the focus. */
@@ -65,8 +70,12 @@ const sf_trace_entry *vz_entry(const vz_view *v, const char *fmt, ...)
 
 /* Writes the trace name prefix of a block ("dec.L1.cross") into out; returns out. */
 const char *vz_block_prefix(vz_block b, char *out, int size);
-/* Writes a reader's title of a block ("Decoder masked self-attention, layer 1") into out; returns out. */
-const char *vz_block_title(vz_block b, char *out, int size);
+/* Writes a reader's title of a block ("Decoder masked self-attention (no looking ahead), layer 1") in lang
+ * into out; returns out. */
+const char *vz_block_title(vz_block b, int lang, char *out, int size);
+
+/* Writes where the cursor is ("decoder . token 3 . layer 1 cross-attention . scores") in lang into out. */
+const char *vz_cursor_text(const vz_view *v, int lang, char *out, int size);
 
 /* Returns the query row the scores panel shows for the focused block: the cursor's token when the
  * cursor is in that stack, else the last computed row; -1 when no row is computed yet. */
@@ -75,8 +84,8 @@ int vz_view_query(const vz_view *v);
 /* Writes "dec L1 H2 probs[q=3,k=1]" for a cell of an entry into out; returns out. */
 const char *vz_cell_name(const sf_trace_entry *e, int row, int col, char *out, int size);
 
-/* Returns one sentence saying what the cursor's operation computes, and its formula. */
-const char *vz_op_sentence(const vz_view *v);
-const char *vz_op_formula(const vz_view *v);
+/* Returns one sentence saying what the cursor's operation computes, and its formula, in lang. */
+const char *vz_op_sentence(const vz_view *v, int lang);
+const char *vz_op_formula(const vz_view *v, int lang);
 
 #endif

@@ -1,0 +1,306 @@
+/* panel_act.c - the activations: the residual stream of the cursor's token after every sub-layer (with its
+ * L2 norm), the residual stream of every token the cursor has reached after one chosen sub-layer (tokens x
+ * channels, to compare tokens), Q, K and V of the focused head; and, when a lesson highlights rows no other
+ * panel shows, those rows instead. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "panels.h"
+
+#define MAX_STAGES (2 + 3 * SF_MAX_LAYERS)
+
+/* Returns 1 if a highlight g of entry e is already on screen: drawn by an earlier panel over its first row,
+ * or (with stages) a row the residual-stream view shows: the cursor's token at one of its stages, or any
+ * token at the stage the tokens x channels view shows. */
+static int hl_on_screen(const vz_ctx *c, const vz_view *v, const vz_highlight *g, const sf_trace_entry *e, int t, int stages) {
+    for (int i = 0; i < c->n_hits; i++) {
+        const vz_heat *h = &c->hits[i].h;
+        if (h->e == e && g->lo[0] >= h->row0 && g->lo[0] < h->row0 + h->nrows) return 1;
+    }
+    const char *leaf = strrchr(e->name, '.');
+    leaf = leaf ? leaf + 1 : e->name;
+    int stage = !strcmp(e->name + 4, "embed.sum") || !strcmp(e->name + 4, "ln_f") ||
+                (e->head < 0 && e->layer >= 0 && !strcmp(leaf, v->m->cfg.norm == SF_NORM_POST ? "norm" : "resid"));
+    if (stages && stage && e->stack == v->cur.phase && g->lo[0] == t && g->hi[0] == t) return 1;
+    return 0;
+}
+
+/* A lesson highlights rows of entries no panel shows (e.g. every position's embedding, a sub-layer's output,
+ * a feed-forward layer's hidden units): draws up to four of them into r, one above the other on a shared
+ * colour scale; an entry whose highlights all pick the same row is drawn as that row only, else every row
+ * (rows = positions). Returns 1 if it drew. */
+static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
+    const sf_trace_entry *es[4];
+    int row[4], n = 0; /* row: the one row all of the entry's highlights pick, or -1 for every row */
+    int need = 0; /* something the residual-stream view would not show: then this view replaces it */
+    for (int i = 0; i < v->n_hl; i++) {
+        const sf_trace_entry *e = sf_trace_find(v->tr, v->hl[i].name);
+        need |= e && e->rank == 2 && strcmp(e->axis[1], "key") && !hl_on_screen(c, v, &v->hl[i], e, t, 1);
+    }
+    if (!need) return 0;
+    for (int i = 0; i < v->n_hl; i++) {
+        const sf_trace_entry *e = sf_trace_find(v->tr, v->hl[i].name);
+        if (!e || e->rank != 2 || !strcmp(e->axis[1], "key") || hl_on_screen(c, v, &v->hl[i], e, t, 0)) continue;
+        int one = v->hl[i].lo[0] == v->hl[i].hi[0] ? v->hl[i].lo[0] : -1, k = 0;
+        while (k < n && es[k] != e) k++;
+        if (k < n) { if (row[k] != one) row[k] = -1; continue; }
+        if (n == 4) continue;
+        es[n] = e;
+        row[n++] = one;
+    }
+    if (n == 0) return 0;
+    if (v->cmp) /* a comparison: whole matrices, so a row can be found again in another place */
+        for (int k = 0; k < n; k++) row[k] = -1;
+    vz_rect in = vz_panel_frame(c, r, vz_s(c, VZ_S_LESSON_POINTS), v->focus_panel == VZ_P_ACT || c->lay.spot == VZ_P_ACT);
+    int px = c->lay.f.label, sp = c->lay.f.small, lh = vz_lh(c, px), pad = c->lay.pad, leg_h = vz_legend_h(c);
+    float range = 1e-6f;
+    int dims[4][2], vis[4], nr[4], total = 0;
+    for (int k = 0; k < n; k++) {
+        sf_trace_shape(v->tr, es[k], dims[k]);
+        vis[k] = vz_rows_visible(v, es[k], dims[k][0]);
+        nr[k] = row[k] >= 0 ? 1 : dims[k][0];
+        total += nr[k];
+        int r0 = row[k] >= 0 ? row[k] : 0, r1 = row[k] >= 0 ? row[k] + 1 : vis[k];
+        if (r1 > vis[k]) r1 = vis[k];
+        if (r1 > r0) {
+            float a = vz_absmax(es[k], r0, r1, dims[k][1]);
+            if (a > range) range = a;
+        }
+    }
+    int avail = in.h - leg_h - pad - n * (vz_lh(c, sp) + pad / 2);
+    int rh = total > 0 ? avail / total : 0;
+    if (rh > lh * 4) rh = lh * 4; /* rows as tall as the room allows, up to four lines */
+    if (rh < 1) return 1;
+    int n_tok = v->cur.phase == SF_STACK_ENC ? v->s->n_src : v->s->n_tgt;
+    int lab_w = vz_token_label_w(c, v, SF_STACK_ENC, v->s->n_src, px);
+    int lw2 = vz_token_label_w(c, v, SF_STACK_DEC, v->s->n_tgt, px);
+    lab_w = (lab_w > lw2 ? lab_w : lw2) + 2 * pad;
+    (void)n_tok;
+    int y = in.y;
+    for (int k = 0; k < n; k++) {
+        const sf_trace_entry *e = es[k];
+        char t2[160], tok[16];
+        const char *axis = !strcmp(e->axis[1], "channel") ? vz_s(c, VZ_S_AXIS_CHANNEL)
+                           : !strcmp(e->axis[1], "hidden") ? vz_s(c, VZ_S_AXIS_HIDDEN) : e->axis[1];
+        if (row[k] >= 0)
+            snprintf(t2, sizeof t2, vz_s(c, VZ_S_LESSON_ROW), e->name, row[k], vz_token_label(v, e->stack, row[k], tok), dims[k][1], axis);
+        else
+            snprintf(t2, sizeof t2, vz_s(c, VZ_S_LESSON_ROWS), e->name, axis);
+        vz_print(c, t2, sp, c->th->fg, in.x, y, VZ_LEFT, in.w);
+        y += vz_lh(c, sp) + pad / 2;
+        /* with a comparison, the compared run's same rows beside this run's */
+        const sf_trace_entry *ce = v->cmp ? sf_trace_find(v->cmp->tr, e->name) : NULL;
+        int cdims[2] = {0, 0};
+        if (ce) sf_trace_shape(v->cmp->tr, ce, cdims);
+        if (ce && (cdims[1] != dims[k][1] || (row[k] >= 0 ? row[k] >= cdims[0] : cdims[0] != dims[k][0]))) ce = NULL;
+        int gw = ce ? (in.w - 2 * lab_w - pad) / 2 : in.w - lab_w;
+        for (int side = 0; side < (ce ? 2 : 1); side++) {
+            const vz_view *sv = side ? v->cmp : v;
+            const sf_trace_entry *se = side ? ce : e;
+            vz_rect g = {in.x + lab_w + side * (gw + lab_w + pad), y, gw, rh * nr[k]};
+            int r0 = row[k] >= 0 ? row[k] : 0;
+            int sv_vis = side ? vz_rows_visible(sv, se, cdims[0]) : vis[k];
+            vz_heat hm = {se, r0, nr[k], dims[k][1], row[k] >= 0 ? (row[k] < sv_vis) : sv_vis, c->pal->div, 0, range, NULL, 0, 0};
+            char id[64];
+            snprintf(id, sizeof id, "%slesson.%d", side ? "cmp." : "", k);
+            int keep = c->n_hl;
+            if (side) c->n_hl = 0; /* the lesson's highlights name rows of its own run, the left one */
+            if (dims[k][0] > 0) vz_heatmap(c, id, &hm, g);
+            c->n_hl = keep;
+            int stack_n = e->stack == SF_STACK_ENC ? sv->s->n_src : sv->s->n_tgt;
+            if (row[k] >= 0) {
+                if (r0 < stack_n && rh >= vz_lh(c, px) * 3 / 4)
+                    vz_print(c, vz_token_label(sv, e->stack, r0, tok), px, side ? c->th->focus : c->th->fg, g.x - pad,
+                            g.y + rh / 2, VZ_RIGHT | VZ_MIDDLE, 0);
+            } else {
+                vz_axis_labels(c, sv, e->stack, nr[k] < stack_n ? nr[k] : stack_n, g, rh, 0, -1, g.x - pad, (vz_rect){0, 0, 0, 0});
+            }
+        }
+        y += rh * nr[k] + pad / 2;
+    }
+    vz_legend(c, (vz_rect){in.x + lab_w, y + pad / 2, in.w - lab_w, leg_h}, c->pal->div, -range, range, 0, vz_s(c, VZ_S_LEG_ABSMAX));
+    return 1;
+}
+
+/* The stages of the residual stream of one stack: entries and labels, in order. */
+typedef struct {
+    const sf_trace_entry *e[MAX_STAGES];
+    char lab[MAX_STAGES][32];
+    int n;
+} stages;
+
+/* Lists the stages of stack sn: the embedding sum, every sub-layer's output, the final LayerNorm. */
+static void list_stages(vz_ctx *c, const vz_view *v, const char *sn, int nl, stages *s) {
+    const sf_config *m = &v->m->cfg;
+    s->n = 0;
+    const char *out_leaf = m->norm == SF_NORM_POST ? "norm" : "resid";
+    const sf_trace_entry *first = vz_entry(v, "%s.embed.sum", sn);
+    if (first) { s->e[s->n] = first; snprintf(s->lab[s->n++], 32, "%s", vz_s(c, VZ_S_STAGE_EMBED)); }
+    static const char *const subs[3] = {"self", "cross", "ffn"};
+    static const vz_str names[3] = {VZ_S_STAGE_SELF, VZ_S_STAGE_CROSS, VZ_S_STAGE_FFN};
+    for (int l = 0; l < nl; l++)
+        for (int k = 0; k < 3; k++) {
+            const sf_trace_entry *e = vz_entry(v, "%s.L%d.%s.%s", sn, l, subs[k], out_leaf);
+            if (e && s->n < MAX_STAGES) { s->e[s->n] = e; snprintf(s->lab[s->n++], 32, vz_s(c, names[k]), l); }
+        }
+    const sf_trace_entry *lf = vz_entry(v, "%s.ln_f", sn);
+    if (lf && s->n < MAX_STAGES) { s->e[s->n] = lf; snprintf(s->lab[s->n++], 32, "%s", vz_s(c, VZ_S_STAGE_LNF)); }
+}
+
+/* Draws the stages x channels strip of token t into r, with norms and its legend; returns the chosen stage. */
+static void stage_strip(vz_ctx *c, const vz_view *v, const stages *s, int t, int ntok, int sel, vz_rect r) {
+    int px = c->lay.f.small, lh = vz_lh(c, px), pad = c->lay.pad, leg_h = vz_legend_h(c);
+    int C = v->m->cfg.d_model;
+    int lab_w = 0;
+    for (int i = 0; i < s->n; i++) {
+        int w = vz_label_w(c, s->lab[i], px);
+        if (w > lab_w) lab_w = w;
+    }
+    lab_w += pad;
+    int norm_w = vz_label_w(c, "000.0", px) + pad + r.w / 12;
+    int sh = (r.h - leg_h - pad) / (s->n ? s->n : 1);
+    if (sh > lh * 2) sh = lh * 2;
+    if (sh < 2) return;
+    float range = 1e-6f, nmax = 1e-6f, norms[MAX_STAGES];
+    int vis[MAX_STAGES];
+    for (int i = 0; i < s->n; i++) {
+        vis[i] = t >= 0 && t < ntok && vz_row_visible(v, s->e[i], t);
+        norms[i] = 0;
+        if (!vis[i]) continue;
+        const float *x = sf_trace_row(s->e[i], t);
+        double s2 = 0;
+        for (int j = 0; j < C; j++) { s2 += (double)x[j] * x[j]; if (fabsf(x[j]) > range) range = fabsf(x[j]); }
+        norms[i] = (float)sqrt(s2);
+        if (norms[i] > nmax) nmax = norms[i];
+    }
+    int gw = r.w - lab_w - norm_w - pad;
+    int lstep = sh >= lh ? 1 : (lh + sh - 1) / sh; /* thin strips: label every lstep-th one */
+    char num[24], id[64];
+    for (int i = 0; i < s->n; i++) {
+        int y = r.y + i * sh;
+        if (i % lstep == 0 || i == sel)
+            if (i == sel || (sel < 0 || abs(i - sel) >= lstep))
+                vz_print(c, s->lab[i], px, i == sel ? c->th->focus : c->th->fg, r.x, y + sh / 2, VZ_MIDDLE, lab_w - pad / 2);
+        vz_heat hm = {s->e[i], t >= 0 && t < ntok ? t : 0, 1, C, vis[i], c->pal->div, 0, range, NULL, 0, 0};
+        snprintf(id, sizeof id, "act.%d", i);
+        vz_rect g = {r.x + lab_w, y, gw, sh - 1};
+        vz_heatmap(c, id, &hm, g);
+        if (i == sel) vz_outline(c, vz_rect_inset(g, -1), c->th->focus, 1);
+        vz_click_add(c, (vz_rect){r.x, y, lab_w + gw, sh}, VZ_CLICK_STAGE, i, 0, 0);
+        if (vis[i]) {
+            int bw = (int)((float)(norm_w - pad - vz_label_w(c, "000.0", px)) * norms[i] / nmax);
+            int nx = r.x + r.w - norm_w;
+            vz_fill(c, (vz_rect){nx, y + 1, bw > 1 ? bw : 1, sh - 3}, c->th->dim);
+            snprintf(num, sizeof num, "%.1f", (double)norms[i]);
+            if (sh >= lh && (i % lstep == 0)) vz_print(c, num, px, c->th->fg, nx + bw + pad / 2, y + sh / 2, VZ_MIDDLE, 0);
+        }
+    }
+    int ly = r.y + s->n * sh + pad / 2;
+    vz_legend(c, (vz_rect){r.x + lab_w, ly, gw, leg_h}, c->pal->div, -range, range, 0, vz_s(c, VZ_S_LEG_ABSMAX));
+    vz_print(c, vz_s(c, VZ_S_ACT_NORM), px, c->th->dim, r.x + r.w - norm_w, ly, VZ_LEFT, norm_w);
+}
+
+/* Draws every reached token's residual stream after stage sel into r: tokens down, channels across. */
+static void tokens_view(vz_ctx *c, const vz_view *v, const stages *s, int sel, int stack, int ntok, vz_rect r) {
+    if (sel < 0 || sel >= s->n || ntok <= 0) return;
+    int px = c->lay.f.small, lh = vz_lh(c, px), pad = c->lay.pad, leg_h = vz_legend_h(c);
+    const sf_trace_entry *e = s->e[sel];
+    char t[160];
+    snprintf(t, sizeof t, vz_s(c, VZ_S_ACT_TOKENS), s->lab[sel]);
+    vz_print(c, t, px, c->th->dim, r.x, r.y, VZ_LEFT, r.w);
+    int nvis = vz_rows_visible(v, e, ntok);
+    if (nvis <= 0) return;
+    int lab_w = vz_token_label_w(c, v, stack, ntok, c->lay.f.label) + pad;
+    vz_rect area = {r.x + lab_w, r.y + lh + pad / 2, r.w - lab_w, r.h - lh - pad - leg_h - pad / 2};
+    int rh = area.h / ntok; /* every token's row the same height, so rows keep their place as the cursor goes on */
+    if (rh > vz_lh(c, c->lay.f.label) * 2) rh = vz_lh(c, c->lay.f.label) * 2;
+    if (rh < 1) return;
+    int C = v->m->cfg.d_model;
+    float range = vz_absmax(e, 0, nvis, C);
+    vz_rect g = {area.x, area.y, area.w, rh * nvis};
+    vz_heat hm = {e, 0, nvis, C, nvis, c->pal->div, 0, range, NULL, 0, 0};
+    vz_heatmap(c, "act.tokens", &hm, g);
+    int cur = v->cur.phase == stack ? v->cur.token : -1;
+    if (cur >= 0 && cur < nvis) vz_outline(c, (vz_rect){g.x - 1, g.y + cur * rh - 1, g.w + 2, rh + 2}, c->th->accent, 1);
+    vz_axis_labels(c, v, stack, nvis, g, rh, 0, cur < nvis ? cur : -1, g.x - pad / 2, (vz_rect){0, 0, 0, 0});
+    vz_legend(c, (vz_rect){area.x, area.y + rh * ntok + pad / 2, area.w, leg_h}, c->pal->div, -range, range, 0,
+              vz_s(c, VZ_S_LEG_ABSMAX));
+}
+
+/* Draws Q, K and V of the focused head into r (three columns). */
+static void qkv_view(vz_ctx *c, const vz_view *v, vz_rect r) {
+    if (v->n_blocks == 0) return;
+    char p[32];
+    vz_block b = v->blocks[v->block];
+    vz_block_prefix(b, p, sizeof p);
+    int q = vz_view_query(v);
+    int px = c->lay.f.small, lh = vz_lh(c, px), pad = c->lay.pad;
+    static const char *const leaf[3] = {"q", "k", "v"};
+    int w3 = (r.w - 2 * pad) / 3;
+    for (int i = 0; i < 3; i++) {
+        const sf_trace_entry *e = vz_entry(v, "%s.H%d.%s", p, v->head, leaf[i]);
+        if (!e) continue;
+        int d[2];
+        sf_trace_shape(v->tr, e, d);
+        char t2[96];
+        if (i == 0) snprintf(t2, sizeof t2, vz_s(c, VZ_S_ACT_QKV_Q), p, v->head, q < 0 ? 0 : q);
+        else snprintf(t2, sizeof t2, "%s", vz_s(c, i == 1 ? VZ_S_ACT_QKV_K : VZ_S_ACT_QKV_V));
+        int x = r.x + i * (w3 + pad);
+        vz_print(c, t2, px, c->th->fg, x, r.y, VZ_LEFT, w3);
+        vz_rect box = {x, r.y + lh + 2, w3, r.h - lh - 2};
+        int r0 = i == 0 ? (q < 0 ? 0 : q) : 0, nr = i == 0 ? 1 : d[0];
+        int nv = i == 0 ? (q >= 0 && vz_row_visible(v, e, q)) : vz_rows_visible(v, e, d[0]);
+        if (nr <= 0 || d[1] <= 0 || box.h <= 0) continue;
+        float rg = nv > 0 ? vz_absmax(e, r0, r0 + nv, d[1]) : 1.0f;
+        int cell;
+        vz_rect g = vz_fit_grid(box, nr, d[1], lh, &cell);
+        if (cell == 0) g = box;
+        vz_heat hm = {e, r0, nr, d[1], nv, c->pal->div, 0, rg, NULL, 0, 0};
+        char id[64];
+        snprintf(id, sizeof id, "qkv.%d", i);
+        vz_heatmap(c, id, &hm, g);
+    }
+}
+
+void vz_panel_act(vz_ctx *c, const vz_view *v, vz_rect r) {
+    const sf_config *m = &v->m->cfg;
+    int stack = v->cur.phase;
+    const char *sn = stack == SF_STACK_ENC ? "enc" : "dec";
+    int nl = stack == SF_STACK_ENC ? m->n_enc_layers : m->n_dec_layers;
+    const sf_trace_entry *first = vz_entry(v, "%s.embed.sum", sn);
+    if (!first) return;
+    int dims[2];
+    sf_trace_shape(v->tr, first, dims);
+    int ntok = dims[0];
+    int t = v->cur.token >= 0 ? v->cur.token : ntok - 1;
+    if (v->n_hl && lesson_matrices(c, v, r, t)) return;
+    char title[160];
+    if (t >= 0) snprintf(title, sizeof title, vz_s(c, VZ_S_ACT_TITLE), vz_s(c, stack == SF_STACK_ENC ? VZ_S_ACT_ENC : VZ_S_ACT_DEC), t);
+    else snprintf(title, sizeof title, "%s", vz_s(c, VZ_S_ACT_TITLE0));
+    vz_rect in = vz_panel_frame(c, r, title, v->focus_panel == VZ_P_ACT || c->lay.spot == VZ_P_ACT);
+    if (t < 0) return;
+    stages s;
+    list_stages(c, v, sn, nl, &s);
+    /* the stage the tokens view shows: the one asked for, else the last one the cursor reached */
+    int sel = v->act_stage >= 0 && v->act_stage < s.n ? v->act_stage : -1;
+    if (sel < 0)
+        for (int i = 0; i < s.n; i++)
+            if (t < ntok && vz_row_visible(v, s.e[i], t)) sel = i;
+    if (sel < 0) sel = 0;
+    int pad = c->lay.pad, lh = vz_lh(c, c->lay.f.small);
+    if (in.w >= in.h * 3 / 2) { /* wide: the strip at the left, every token at the right, Q K V under the strip */
+        int hw = (in.w - 2 * pad) / 2;
+        int qh = in.h >= 16 * lh ? in.h / 4 : 0;
+        stage_strip(c, v, &s, t, ntok, sel, (vz_rect){in.x, in.y, hw, in.h - qh - (qh ? pad : 0)});
+        tokens_view(c, v, &s, sel, stack, ntok, (vz_rect){in.x + hw + 2 * pad, in.y, in.w - hw - 2 * pad, in.h});
+        if (qh) qkv_view(c, v, (vz_rect){in.x, in.y + in.h - qh, hw, qh});
+        return;
+    }
+    /* tall: the strip, then every token, then Q K V when there is room */
+    int qh = in.h >= 22 * lh ? in.h / 5 : 0;
+    int sh = (in.h - qh - (qh ? pad : 0) - pad) / 2;
+    stage_strip(c, v, &s, t, ntok, sel, (vz_rect){in.x, in.y, in.w, sh});
+    tokens_view(c, v, &s, sel, stack, ntok, (vz_rect){in.x, in.y + sh + pad, in.w, in.h - qh - (qh ? pad : 0) - sh - pad});
+    if (qh) qkv_view(c, v, (vz_rect){in.x, in.y + in.h - qh, in.w, qh});
+}

@@ -1,0 +1,109 @@
+/* panel_output.c - the next-token probabilities at the cursor's decoder position (top k as bars, the token
+ * that came next outlined), the temperature; during a question on dec.probs, the vocabulary to click. */
+#include <stdio.h>
+#include <string.h>
+
+#include "model/sample.h"
+#include "panels.h"
+
+/* Returns the decoder position whose output the output panel shows, or -1. */
+static int output_pos(const vz_view *v, const sf_trace_entry *e) {
+    if (v->cur.phase != SF_STACK_DEC) return -1;
+    int t = v->cur.token;
+    if (t > 0 && !vz_row_visible(v, e, t)) t--; /* show the previous prediction until this one is made */
+    return t >= 0 && vz_row_visible(v, e, t) ? t : -1;
+}
+
+/* Writes the display form of token id (a space as U+2423) into out; returns out. */
+static const char *piece(const vz_view *v, int id, char out[16]) {
+    sf_tokenizer_piece(&v->m->tok, id, out);
+    if (!strcmp(out, " ")) strcpy(out, "\xe2\x90\xa3");
+    return out;
+}
+
+/* Draws every token of the vocabulary as a box to click (a lesson question on dec.probs). */
+static void pick_grid(vz_ctx *c, const vz_view *v, vz_rect r) {
+    char title[128], tok[16];
+    snprintf(title, sizeof title, vz_s(c, VZ_S_PICK_TITLE), v->hide.lo[0]);
+    vz_rect in = vz_panel_frame(c, r, title, 1);
+    int px = c->lay.spot == VZ_P_OUTPUT ? c->lay.f.body : c->lay.f.label, pad = c->lay.pad, bh = vz_lh(c, px) + pad;
+    vz_print(c, vz_s(c, VZ_S_PICK_HINT), c->lay.f.small, c->th->dim, in.x, in.y, VZ_LEFT, in.w);
+    int x = in.x, y = in.y + vz_lh(c, c->lay.f.small) + pad;
+    for (int id = 0; id < v->m->cfg.vocab_size; id++) {
+        piece(v, id, tok);
+        if (tok[0] == '<' && strcmp(tok, "<eos>")) continue; /* <pad> <bos> <unk>: never an answer */
+        int w = vz_label_w(c, tok, px) + 2 * pad;
+        if (w < bh) w = bh;
+        if (x + w > in.x + in.w) { x = in.x; y += bh + pad; }
+        if (y + bh > in.y + in.h) break;
+        vz_rect b = {x, y, w, bh};
+        vz_fill(c, b, c->th->box);
+        vz_outline(c, b, c->th->edge, 1);
+        vz_ink(c, c->th->box);
+        vz_print(c, tok, px, c->th->fg, x + w / 2, y + bh / 2, VZ_CENTER | VZ_MIDDLE, 0);
+        vz_ink(c, c->th->panel);
+        vz_click_add(c, b, VZ_CLICK_PICK, id, 0, 0);
+        x += w + pad;
+    }
+}
+
+/* Returns the highlight style (0 lesson, 1 wrong pick) covering cell (row, col) of entry name, or -1. */
+static int highlight_at(const vz_view *v, const char *name, int row, int col) {
+    for (int i = 0; i < v->n_hl; i++) {
+        const vz_highlight *g = &v->hl[i];
+        if (strcmp(g->name, name)) continue;
+        if (row < g->lo[0] || (g->hi[0] >= 0 && row > g->hi[0])) continue;
+        if (col < g->lo[1] || (g->hi[1] >= 0 && col > g->hi[1])) continue;
+        return g->style;
+    }
+    return -1;
+}
+
+void vz_panel_output(vz_ctx *c, const vz_view *v, vz_rect r) {
+    if (!strcmp(v->hide.name, "dec.probs")) { pick_grid(c, v, r); return; }
+    const sf_trace_entry *e = vz_entry(v, "dec.probs");
+    int t = e ? output_pos(v, e) : -1;
+    char title[128], tok[16], num[32];
+    if (t >= 0) snprintf(title, sizeof title, vz_s(c, VZ_S_OUT_TITLE_POS), t);
+    else snprintf(title, sizeof title, "%s", vz_s(c, VZ_S_OUT_TITLE));
+    vz_rect in = vz_panel_frame(c, r, title, v->focus_panel == VZ_P_OUTPUT || c->lay.spot == VZ_P_OUTPUT);
+    int px = c->lay.spot == VZ_P_OUTPUT ? c->lay.f.body : c->lay.f.label, sp = c->lay.f.small, pad = c->lay.pad;
+    char tl[96];
+    if (v->temperature > 0) snprintf(tl, sizeof tl, vz_s(c, VZ_S_OUT_TEMP), (double)v->temperature);
+    else snprintf(tl, sizeof tl, "%s", vz_s(c, VZ_S_OUT_GREEDY));
+    vz_print(c, tl, sp, c->th->dim, in.x, in.y + in.h, VZ_BOTTOM, in.w);
+    in.h -= vz_lh(c, sp) + pad / 2;
+    if (t < 0) { vz_print(c, vz_s(c, VZ_S_OUT_NOT_YET), px, c->th->dim, in.x, in.y, VZ_LEFT, in.w); return; }
+    int V = v->m->cfg.vocab_size, idx[16];
+    int k = sf_top_k(sf_trace_row(e, t), V, 16, idx);
+    int lh = vz_lh(c, px), bh = lh + 2;
+    int chosen = t + 1 < v->s->n_tgt ? v->s->dec.ids[t + 1] : -1;
+    int more = chosen >= 0; /* a line under the bars: the token that came next */
+    if ((k + more) * bh > in.h) k = in.h / bh - more;
+    if (k < 1) k = in.h >= bh ? 1 : 0;
+    int lw = 0;
+    for (int i = 0; i < k; i++) {
+        int w = vz_label_w(c, piece(v, idx[i], tok), px);
+        if (w > lw) lw = w;
+    }
+    lw += pad;
+    int nw = vz_label_w(c, "0.000", px) + pad;
+    const float *p = sf_trace_row(e, t);
+    for (int i = 0; i < k; i++) {
+        int y = in.y + i * bh;
+        piece(v, idx[i], tok);
+        vz_print(c, tok, px, idx[i] == chosen ? c->th->accent : c->th->fg, in.x + lw - pad / 2, y + bh / 2, VZ_RIGHT | VZ_MIDDLE, 0);
+        int bw = (int)((float)(in.w - lw - nw) * p[idx[i]]);
+        vz_fill(c, (vz_rect){in.x + lw, y + 2, bw > 1 ? bw : 1, bh - 4}, vz_cmap_color(c->pal->seq, p[idx[i]]));
+        if (idx[i] == chosen) vz_outline(c, (vz_rect){in.x + lw, y + 1, in.w - lw, bh - 2}, c->th->accent, 1);
+        int hs = highlight_at(v, "dec.probs", t, idx[i]);
+        if (hs >= 0) vz_outline(c, (vz_rect){in.x, y, in.w, bh}, hs == 1 ? c->th->wrong : c->th->hilite, vz_px(c, 2));
+        snprintf(num, sizeof num, "%.3f", (double)p[idx[i]]);
+        vz_print(c, num, px, c->th->fg, in.x + lw + bw + pad / 2, y + bh / 2, VZ_MIDDLE, 0);
+    }
+    if (more && k >= 0 && (k + 1) * bh <= in.h) {
+        piece(v, chosen, tok);
+        snprintf(title, sizeof title, vz_s(c, t + 1 < v->n_prompt ? VZ_S_OUT_GIVEN : VZ_S_OUT_SAMPLED), tok);
+        vz_print(c, title, px, c->th->accent, in.x, in.y + k * bh + 2, VZ_LEFT, in.w);
+    }
+}

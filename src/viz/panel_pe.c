@@ -1,0 +1,87 @@
+/* panel_pe.c - the positional encoding: four dimensions as curves over the positions (left) and the whole
+ * matrix, positions x channels, as a heatmap (right); with a comparison, both runs' matrices. */
+#include <math.h>
+#include <stdio.h>
+
+#include "panels.h"
+
+void vz_panel_pe(vz_ctx *c, const vz_view *v, vz_rect r) {
+    const sf_config *m = &v->m->cfg;
+    int stack = v->cur.phase;
+    const char *sname = stack == SF_STACK_ENC ? "enc" : "dec";
+    char title[160];
+    snprintf(title, sizeof title, vz_s(c, VZ_S_PE_TITLE),
+             vz_s(c, m->pos == SF_POS_SINUSOIDAL ? VZ_S_PE_SIN : m->pos == SF_POS_LEARNED ? VZ_S_PE_LEARNED : VZ_S_PE_NONE),
+             vz_s(c, stack == SF_STACK_ENC ? VZ_S_PE_ENC : VZ_S_PE_DEC));
+    vz_rect in = vz_panel_frame(c, r, title, v->focus_panel == VZ_P_PE || c->lay.spot == VZ_P_PE);
+    int px = c->lay.f.small, lh = vz_lh(c, px), pad = c->lay.pad, leg_h = vz_legend_h(c);
+    if (m->pos == SF_POS_NONE) { vz_print(c, vz_s(c, VZ_S_PE_OFF), c->lay.f.label, c->th->dim, in.x, in.y, VZ_LEFT, in.w); return; }
+    const sf_trace_entry *e = vz_entry(v, "%s.embed.pos", sname);
+    if (!e) return;
+    int dims[2];
+    sf_trace_shape(v->tr, e, dims);
+    int n = dims[0], C = dims[1];
+    int vis = vz_rows_visible(v, e, n);
+    /* left: curves of four dimensions over the positions, their names under them */
+    int half = (in.w - pad) / 2;
+    vz_rect pl = {in.x, in.y, half, in.h - lh - pad / 2};
+    vz_fill(c, pl, c->th->plot);
+    int d_pick[4] = {0, 1, C > 8 ? 6 : C - 1, C > 32 ? 16 : C / 2};
+    float ymax = vis > 0 ? 1e-6f : 1.0f;
+    for (int i = 0; i < vis; i++)
+        for (int k = 0; k < 4; k++) {
+            float a = fabsf(sf_trace_row(e, i)[d_pick[k]]);
+            if (a > ymax) ymax = a;
+        }
+    int span = n > 1 ? n - 1 : 1;
+    vz_line(c, pl.x, pl.y + pl.h / 2, pl.x + pl.w - 1, pl.y + pl.h / 2, c->th->edge);
+    int thick = vz_px(c, 1.5f), dot = vz_px(c, 3);
+    for (int k = 0; k < 4; k++) {
+        SDL_Point pts[SF_MAX_LEN];
+        int np = 0;
+        for (int i = 0; i < vis && i < SF_MAX_LEN; i++) {
+            float y = sf_trace_row(e, i)[d_pick[k]] / ymax;
+            pts[np++] = (SDL_Point){pl.x + dot / 2 + (int)((float)i / (float)span * (float)(pl.w - 1 - dot)),
+                                    pl.y + pl.h / 2 - (int)(y * (float)(pl.h / 2 - dot))};
+        }
+        vz_rgba col = c->th->curve[k];
+        SDL_SetRenderDrawColor(c->r, col.r, col.g, col.b, 255);
+        SDL_SetRenderDrawBlendMode(c->r, SDL_BLENDMODE_NONE);
+        for (int th = 0; th < thick && np > 1; th++) { /* thicker lines on big screens */
+            for (int i = 0; i < np; i++) pts[i].y += th ? 1 : 0;
+            SDL_RenderDrawLines(c->r, pts, np);
+        }
+        for (int i = 0; i < np; i++) pts[i].y -= thick - 1;
+        for (int i = 0; i < np; i++) SDL_RenderFillRect(c->r, &(SDL_Rect){pts[i].x - dot / 2, pts[i].y - dot / 2, dot, dot});
+        char t[32];
+        snprintf(t, sizeof t, vz_s(c, VZ_S_PE_DIM), d_pick[k]);
+        vz_print(c, t, px, col, pl.x + k * (pl.w / 4), pl.y + pl.h + pad / 2, VZ_LEFT, pl.w / 4 - pad / 2);
+    }
+    if (v->cur.phase == stack && v->cur.token >= 0) {
+        int x = pl.x + dot / 2 + (int)((float)v->cur.token / (float)span * (float)(pl.w - 1 - dot));
+        vz_line(c, x, pl.y, x, pl.y + pl.h - 1, c->th->accent);
+    }
+    /* right: the matrix, positions x channels, and its legend */
+    vz_rect mr = {in.x + half + pad, in.y + lh, in.w - half - pad, in.h - leg_h - pad / 2 - lh};
+    vz_print(c, vz_s(c, VZ_S_PE_MATRIX), px, c->th->dim, mr.x, in.y, VZ_LEFT, mr.w);
+    float range = vis > 0 ? vz_absmax(e, 0, vis, C) : 1.0f;
+    const sf_trace_entry *ce = v->cmp ? sf_trace_find(v->cmp->tr, e->name) : NULL;
+    if (n > 0 && ce) { /* a comparison: the two runs' matrices side by side, each under its run's label */
+        int cd[2];
+        sf_trace_shape(v->cmp->tr, ce, cd);
+        int hw = (mr.w - pad) / 2;
+        const sf_trace_entry *two[2] = {e, ce};
+        const vz_view *vv[2] = {v, v->cmp};
+        for (int k = 0; k < 2; k++) {
+            vz_rect g = {mr.x + k * (hw + pad), mr.y + lh, hw, mr.h - lh};
+            vz_print(c, vz_s(c, k ? VZ_S_RIGHT_RUN : VZ_S_LEFT_RUN), px, k ? c->th->focus : c->th->accent, g.x, mr.y, VZ_LEFT, hw);
+            int rows = k ? cd[0] : n;
+            vz_heat hm = {two[k], 0, rows, C, vz_rows_visible(vv[k], two[k], rows), c->pal->div, 0, range, NULL, 0, 0};
+            if (rows > 0 && g.h > 0) vz_heatmap(c, k ? "pe.cmp" : "pe", &hm, g);
+        }
+    } else if (n > 0 && mr.h > 0) {
+        vz_heat hm = {e, 0, n, C, vis, c->pal->div, 0, range, NULL, 0, 0};
+        vz_heatmap(c, "pe", &hm, mr); /* cells need not be square here: positions down, channels across */
+    }
+    vz_legend(c, (vz_rect){mr.x, in.y + in.h - leg_h, mr.w, leg_h}, c->pal->div, -range, range, 0, vz_s(c, VZ_S_LEG_ABSMAX));
+}

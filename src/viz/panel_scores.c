@@ -1,0 +1,113 @@
+/* panel_scores.c - from scores to probabilities for the focused head and query: q.k, divided by sqrt(d),
+ * plus the mask, softmax, one strip each with the values printed in the cells, and each strip coloured on its
+ * own range, stated by its own legend at the strip's end. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "panels.h"
+
+/* Returns 1 if text of colour col reads better dark (the colour is light). */
+static int is_light(vz_rgba col) { return 0.2126f * col.r + 0.7152f * col.g + 0.0722f * col.b > 140.0f; }
+
+/* Draws a strip's own legend into r (one line): a small bar of the map and its range as text. */
+static void row_legend(vz_ctx *c, vz_rect r, vz_cmap map, const char *range, int masked) {
+    int px = c->lay.f.small, lh = vz_lh(c, px), bw = r.w - vz_label_w(c, range, px) - c->lay.pad;
+    int y = r.y + (r.h - lh) / 2;
+    if (bw > lh * 3) bw = lh * 3;
+    if (bw >= 6) {
+        vz_rect bar = {r.x, y + lh / 4, bw, lh / 2 > 3 ? lh / 2 : 3};
+        if (masked) SDL_RenderCopy(c->r, c->hatch[c->th == vz_theme_get(VZ_THEME_LIGHT)], NULL, &(SDL_Rect){bar.x, bar.y, bar.w, bar.h});
+        else SDL_RenderCopy(c->r, c->legend[map], NULL, &(SDL_Rect){bar.x, bar.y, bar.w, bar.h});
+        vz_outline(c, bar, c->th->edge, 1);
+    }
+    int x = r.x + (bw >= 6 ? bw + c->lay.pad / 2 : 0);
+    vz_print(c, range, px, c->th->dim, x, y, VZ_LEFT, r.x + r.w - x);
+}
+
+void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
+    char title[160], p[32];
+    if (v->n_blocks == 0) return;
+    vz_block b = v->blocks[v->block];
+    int q = vz_view_query(v);
+    vz_block_prefix(b, p, sizeof p);
+    if (q >= 0) snprintf(title, sizeof title, vz_s(c, VZ_S_SCORES_TITLE), p, v->head, q);
+    else snprintf(title, sizeof title, vz_s(c, VZ_S_SCORES_TITLE0), p, v->head);
+    vz_rect in = vz_panel_frame(c, r, title, v->focus_panel == VZ_P_SCORES || c->lay.spot == VZ_P_SCORES);
+    int px = c->lay.f.label, sp = c->lay.f.small, pad = c->lay.pad;
+    if (q < 0) { vz_print(c, vz_s(c, VZ_S_SCORES_NONE), px, c->th->dim, in.x, in.y, VZ_LEFT, in.w); return; }
+    static const char *const leaf[4] = {"scores", "scaled", "mask", "probs"};
+    static const vz_str what[4] = {VZ_S_ROW_QK, VZ_S_ROW_SCALED, VZ_S_ROW_MASK, VZ_S_ROW_SOFTMAX};
+    const sf_trace_entry *es[4];
+    for (int i = 0; i < 4; i++)
+        if (!(es[i] = vz_entry(v, "%s.H%d.%s", p, v->head, leaf[i]))) return;
+    int dims[2];
+    sf_trace_shape(v->tr, es[0], dims);
+    int nk = dims[1];
+    if (nk == 0 || q >= dims[0]) return;
+    /* each strip's range: q.k and the scaled scores on their own largest |x| in this row, the mask and the
+     * weights on fixed ones */
+    float hi[4] = {vz_absmax(es[0], q, q + 1, nk), vz_absmax(es[1], q, q + 1, nk), 1.0f, 1.0f};
+    char range[4][48], a[24];
+    vz_fmt_num(a, sizeof a, hi[0]);
+    snprintf(range[0], sizeof range[0], "\xc2\xb1%s", a);
+    vz_fmt_num(a, sizeof a, hi[1]);
+    snprintf(range[1], sizeof range[1], "\xc2\xb1%s", a);
+    snprintf(range[2], sizeof range[2], "%s", vz_s(c, VZ_S_LEG_MASK));
+    snprintf(range[3], sizeof range[3], "0\xe2\x80\xa6" "1");
+    int lab_w = 0, leg_w = 0, lhs = vz_lh(c, sp);
+    for (int i = 0; i < 4; i++) {
+        int w = vz_label_w(c, vz_s(c, what[i]), px);
+        if (w > lab_w) lab_w = w;
+        w = vz_label_w(c, range[i], sp);
+        if (w > leg_w) leg_w = w;
+    }
+    lab_w += pad;
+    leg_w += lhs * 3 + pad * 2;
+    int top = vz_lh(c, px) + 2;
+    int cell = (in.w - lab_w - leg_w) / nk;
+    if (cell < 1) return;
+    /* strips up to square cells when the panel has the room (a spotlight), else three lines */
+    int strip_h = (in.h - top) / 4, most = vz_lh(c, px) * 3 > cell ? vz_lh(c, px) * 3 : cell;
+    if (strip_h > most) strip_h = most;
+    if (strip_h < 3) return;
+    if (strip_h >= 2 * vz_lh(c, px) && cell >= vz_label_w(c, "-00.00", px) + pad) sp = px; /* room: numbers at the label size */
+    int gx = in.x + lab_w, gw = cell * nk;
+    vz_axis_labels(c, v, vz_key_stack(b), nk, (vz_rect){gx, in.y + top, gw, 4 * strip_h}, cell, 1, -1, in.y + top - 1,
+                   (vz_rect){0, 0, 0, 0});
+    char num[24];
+    for (int i = 0; i < 4; i++) {
+        const sf_trace_entry *e = es[i];
+        int y = in.y + top + i * strip_h, sh = strip_h - vz_px(c, 3);
+        int rp = vz_lh(c, px) <= strip_h ? px : sp; /* the row's name: smaller in thin strips, none if too thin */
+        if (vz_lh(c, rp) <= strip_h) vz_print(c, vz_s(c, what[i]), rp, c->th->fg, in.x, y + sh / 2, VZ_MIDDLE, lab_w - pad / 2);
+        int vis = vz_row_visible(v, e, q);
+        vz_cmap map = i == 3 ? c->pal->seq : c->pal->div;
+        vz_heat hm = {e, q, 1, nk, vis, map, 0, hi[i], es[2], cell >= 24 ? 8 : 4, 0};
+        char id[64];
+        snprintf(id, sizeof id, "scores.%d", i);
+        vz_heatmap(c, id, &hm, (vz_rect){gx, y, gw, sh});
+        row_legend(c, (vz_rect){gx + gw + pad, y, leg_w - pad, sh}, map, range[i], i == 2);
+        if (!vis || sh < lhs) continue;
+        if (v->hide.name[0] && q == v->hide.lo[0] && vz_hide_covers(&v->hide, e->name)) continue; /* a question's answer */
+        const float *x = sf_trace_row(e, q), *m = sf_trace_row(es[2], q);
+        for (int j = 0; j < nk; j++) {
+            int masked = isinf(m[j]) && m[j] < 0;
+            /* the most digits that fit the cell */
+            static const char *const fmts[2] = {"%.2f", "%.1f"};
+            int f = 0, tw = 0, room = cell - pad / 2 - 2;
+            for (f = 0; f < 2; f++) {
+                if (masked) snprintf(num, sizeof num, i == 3 ? "0" : "-inf");
+                else snprintf(num, sizeof num, fabsf(x[j]) >= 100 ? "%.0f" : fmts[f], (double)x[j]);
+                tw = vz_label_w(c, num, sp);
+                if (tw <= room || masked) break;
+            }
+            if (tw > room) continue; /* no room for the number: the colour and the hover say it */
+            vz_rgba bgc = masked ? c->th->masked : vz_cmap_color(map, vz_cmap_signed(map) ? x[j] / hi[i] : x[j] / hi[i]);
+            vz_ink(c, vz_ink_none); /* on a cell (masked cells are striped): blended */
+            vz_print(c, num, sp, is_light(bgc) ? c->th->ink_on_light : c->th->ink_on_dark, gx + j * cell + cell / 2, y + sh / 2,
+                    VZ_CENTER | VZ_MIDDLE, 0);
+            vz_ink(c, c->th->panel);
+        }
+    }
+}

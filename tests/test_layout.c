@@ -1,0 +1,371 @@
+/* test_layout.c - the layout, checked on drawn frames: the shipped models (reverse, sort, words) and lessons
+ * 1, 6 and 7 rendered headless at 1024x768, 1280x720, 1366x768, 1920x1080 and 3840x2160, in normal and
+ * projector mode, at every zoom step the +/- keys reach. In every frame the frame log (every text drawn: its
+ * box, size and panel) must show no text over another, none outside its panel, none smaller than the mode's
+ * minimum, and every heatmap inside its panel; the spotlight's heatmaps must grow with the zoom. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "model/checkpoint.h"
+#include "viz/lesson_player.h"
+#include "viz/panels.h"
+
+static const int sizes[][2] = {{1024, 768}, {1280, 720}, {1366, 768}, {1920, 1080}, {3840, 2160}};
+#define N_SIZES (int)(sizeof sizes / sizeof *sizes)
+
+static vz_font_paths fonts;
+
+/* Fills zooms with every zoom the +/- keys reach from 1 (x or / 1.15 a press, clamped to [0.5, 3]); returns
+ * how many, in increasing order. */
+static int zoom_ladder(float *zooms) {
+    int n = 0;
+    float z = 1.0f;
+    while (z / 1.15f >= 0.5f) z /= 1.15f;
+    zooms[n++] = 0.5f; /* the keys clamp the last press down to 0.5 */
+    for (; z <= 3.0f; z *= 1.15f) zooms[n++] = z;
+    zooms[n++] = 3.0f; /* and the last press up to 3 */
+    return n;
+}
+
+/* Returns the rectangle owner drew into in layout l (the tab strip for VZ_OWNER_STRIP). */
+static vz_rect owner_rect(const vz_layout *l, int owner) {
+    if (owner == VZ_OWNER_STRIP) return l->strip;
+    if (owner >= 0 && owner < VZ_P_COUNT) return l->r[owner];
+    return (vz_rect){0, 0, l->w, l->h};
+}
+
+/* Records a problem: the first one's description goes into msg. Returns the new count. */
+static int problem(int n, char *msg, size_t size, const char *fmt, ...) {
+    if (n == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, size, fmt, ap);
+        va_end(ap);
+    }
+    return n + 1;
+}
+
+/* Returns how many problems the frame log and hit regions of the frame just drawn show (the first one
+ * described in msg): panels outside the window or overlapping, texts outside their panel, over one another
+ * or below the mode's minimum size, narration below the projector's, heatmaps outside their panel. */
+static int frame_problems(const vz_ctx *c, char *msg, size_t size) {
+    const vz_layout *l = &c->lay;
+    int n = 0;
+    if (c->texts_dropped) n = problem(n, msg, size, "%ld texts did not fit the frame log", c->texts_dropped);
+    if (c->n_texts == 0) n = problem(n, msg, size, "nothing drawn");
+    for (int p = 0; p < VZ_P_COUNT; p++) { /* panels inside the window, apart */
+        vz_rect r = l->r[p];
+        if (!vz_layout_shown(l, p)) continue;
+        if (r.x < 0 || r.y < 0 || r.x + r.w > l->w || r.y + r.h > l->h)
+            n = problem(n, msg, size, "panel %s (%d,%d %dx%d) leaves the window", vz_panel_name(p), r.x, r.y, r.w, r.h);
+        for (int q = p + 1; q < VZ_P_COUNT; q++)
+            if (vz_rect_overlap(r, l->r[q])) n = problem(n, msg, size, "panels %s and %s overlap", vz_panel_name(p), vz_panel_name(q));
+        if (vz_rect_overlap(r, l->strip)) n = problem(n, msg, size, "panel %s overlaps the tab strip", vz_panel_name(p));
+    }
+    for (int i = 0; i < c->n_texts; i++) {
+        const vz_textbox *t = &c->texts[i];
+        if (t->owner == VZ_OWNER_OVERLAY) continue;
+        vz_rect o = owner_rect(l, t->owner);
+        const char *who = t->owner == VZ_OWNER_STRIP ? "the strip" : vz_panel_name(t->owner);
+        if (!vz_rect_inside(t->r, o))
+            n = problem(n, msg, size, "a text of %s at (%d,%d %dx%d) leaves its panel (%d,%d %dx%d)", who, t->r.x, t->r.y, t->r.w,
+                        t->r.h, o.x, o.y, o.w, o.h);
+        if (t->px < l->min_text) n = problem(n, msg, size, "a text of %s is %d px, the mode's minimum is %d", who, t->px, l->min_text);
+        for (int j = i + 1; j < c->n_texts; j++) {
+            const vz_textbox *u = &c->texts[j];
+            if (u->owner == VZ_OWNER_OVERLAY || !vz_rect_overlap(t->r, u->r)) continue;
+            n = problem(n, msg, size, "texts overlap: %s (%d,%d %dx%d, %d px) and %s (%d,%d %dx%d, %d px)", who, t->r.x, t->r.y,
+                        t->r.w, t->r.h, t->px, u->owner == VZ_OWNER_STRIP ? "the strip" : vz_panel_name(u->owner), u->r.x,
+                        u->r.y, u->r.w, u->r.h, u->px);
+        }
+    }
+    if (l->projector && vz_layout_shown(l, VZ_P_NARR) && l->f.narr < l->min_narr)
+        n = problem(n, msg, size, "narration at %d px, below the projector's %d", l->f.narr, l->min_narr);
+    for (int i = 0; i < c->n_hits; i++) {
+        const vz_hit *h = &c->hits[i];
+        vz_rect o = owner_rect(l, h->owner);
+        if (!vz_rect_inside(h->clip, o))
+            n = problem(n, msg, size, "heatmap %s (%d,%d %dx%d) leaves its panel %s", h->h.e->name, h->clip.x, h->clip.y,
+                        h->clip.w, h->clip.h, vz_panel_name(h->owner));
+    }
+    return n;
+}
+
+/* With LAYOUT_ALL=1 in the environment the tests list every failing frame instead of stopping at the first. */
+static int keep_going(void) { return getenv("LAYOUT_ALL") != NULL; }
+static int failures;
+
+/* Fails the test if the frame just drawn shows any problem. */
+static void check_frame(const vz_ctx *c, const char *what) {
+    char msg[512] = "";
+    int n = frame_problems(c, msg, sizeof msg);
+    if (!n) return;
+    if (keep_going()) { print_message("%s: %d problem%s, the first: %s\n", what, n, n == 1 ? "" : "s", msg); failures++; return; }
+    fail_msg("%s: %d problem%s, the first: %s", what, n, n == 1 ? "" : "s", msg);
+}
+
+/* Returns the cell size of the biggest heatmap the spotlight (or, in the grid, the attention panel) drew. */
+static double spot_cell(const vz_ctx *c) {
+    int p = c->lay.spot >= 0 ? c->lay.spot : VZ_P_ATTN;
+    double best = 0;
+    for (int i = 0; i < c->n_hits; i++) {
+        const vz_hit *h = &c->hits[i];
+        if (h->owner != p || h->h.ncols <= 0) continue;
+        double cell = (double)h->r.w / h->h.ncols;
+        if (cell > best) best = cell;
+    }
+    return best;
+}
+
+typedef struct {
+    const char *file, *input;
+} model_case;
+
+static const model_case models[] = {
+    {"assets/models/reverse.sfm", "abcdefgh"}, {"assets/models/sort.sfm", "CABBAC="}, {"assets/models/words.sfm", "tra"}};
+
+/* Opens an app on a w x h software surface over a shipped model. */
+static void open_app(SDL_Surface **surf, SDL_Renderer **r, vz_app *a, const model_case *mc, int w, int h) {
+    *surf = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888);
+    assert_non_null(*surf);
+    *r = SDL_CreateSoftwareRenderer(*surf);
+    assert_non_null(*r);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", SF_SOURCE_DIR, mc->file);
+    sf_model m;
+    sf_err e = sf_checkpoint_load(path, &m);
+    if (!e.ok) fail_msg("%s", e.msg);
+    vz_run_cfg rc = {12, 1, 0.0f};
+    e = vz_app_init(a, *r, &fonts, &m, mc->input, &rc);
+    if (!e.ok) fail_msg("%s", e.msg);
+}
+
+/* Returns the first step of the decoder's token t at layer 0's softmax (a step deep inside a pass), or n/2. */
+static int middle_step(const vz_app *a, int t) {
+    for (int i = 0; i < a->sched.n; i++) {
+        sf_cursor c = a->sched.steps[i];
+        if (c.phase == SF_STACK_DEC && c.token == t && c.layer == 0 && c.sublayer == SF_SUB_SELF && c.op == SF_OP_SOFTMAX)
+            return i;
+    }
+    return a->sched.n / 2;
+}
+
+/* Every model, size, mode and zoom: the frame log of the first, a middle and the last step is clean, and the
+ * spotlight's heatmap cells never shrink as the zoom grows. */
+static void run_models(int projector, int lang) {
+    float zooms[32];
+    int nz = zoom_ladder(zooms);
+    for (size_t mi = 0; mi < sizeof models / sizeof *models; mi++)
+        for (int si = 0; si < N_SIZES; si++) {
+            int w = sizes[si][0], h = sizes[si][1];
+            SDL_Surface *surf;
+            SDL_Renderer *r;
+            static vz_app a;
+            open_app(&surf, &r, &a, &models[mi], w, h);
+            a.projector = projector;
+            a.lang = lang;
+            int steps[3] = {0, middle_step(&a, 3), a.sched.n - 1};
+            double prev = 0;
+            float prev_z = 0;
+            for (int zi = 0; zi < nz; zi++) {
+                a.zoom = zooms[zi];
+                for (int k = 0; k < 3; k++) {
+                    vz_app_goto(&a, steps[k]);
+                    vz_app_frame(&a, w, h);
+                    char what[256];
+                    snprintf(what, sizeof what, "%s %dx%d %s %s zoom %.2f step %d (arrangement %d)", models[mi].file, w, h,
+                             projector ? "projector" : "normal", lang ? "zh" : "en", (double)zooms[zi], steps[k], a.ctx.lay.arr);
+                    check_frame(&a.ctx, what);
+                    if (k == 2) { /* everything computed: the spotlight's heatmaps grow with the zoom */
+                        double cell = spot_cell(&a.ctx);
+                        if (cell + 1e-9 < prev) {
+                            if (!keep_going())
+                                fail_msg("%s: the spotlight's cells shrink from %.1f px at zoom %.2f to %.1f px", what, prev,
+                                         (double)prev_z, cell);
+                            print_message("%s: the spotlight's cells shrink from %.1f px at zoom %.2f to %.1f px\n", what, prev,
+                                          (double)prev_z, cell);
+                            failures++;
+                        }
+                        prev = cell;
+                        prev_z = zooms[zi];
+                    }
+                }
+            }
+            vz_app_free(&a);
+            SDL_DestroyRenderer(r);
+            SDL_FreeSurface(surf);
+        }
+}
+
+static void test_models_normal(void **state) { (void)state; failures = 0; run_models(0, VZ_LANG_EN); assert_int_equal(failures, 0); }
+static void test_models_projector(void **state) { (void)state; failures = 0; run_models(1, VZ_LANG_EN); assert_int_equal(failures, 0); }
+static void test_models_chinese(void **state) {
+    (void)state;
+    failures = 0;
+    run_models(1, VZ_LANG_ZH);
+    run_models(0, VZ_LANG_ZH);
+    assert_int_equal(failures, 0);
+}
+
+/* Returns the panel a lesson's @focus panel brings forward (as the lesson player maps it), or -1. */
+static int focus_panel(int lesson_panel) {
+    switch (lesson_panel) {
+    case SF_PANEL_MAP: return VZ_P_ARCH;
+    case SF_PANEL_TOKENS: return VZ_P_TOKENS;
+    case SF_PANEL_ATTENTION: return VZ_P_ATTN;
+    case SF_PANEL_SCORES: return VZ_P_SCORES;
+    case SF_PANEL_POSITIONS: return VZ_P_PE;
+    case SF_PANEL_ACTIVATIONS: return VZ_P_ACT;
+    case SF_PANEL_OUTPUT: return VZ_P_OUTPUT;
+    default: return -1;
+    }
+}
+
+/* Lessons 1, 6 and 7, every frame, in both modes and languages at zoom 1 (and 1024x768 at every zoom step):
+ * clean frames, the whole narration at zoom 1, and in projector mode the lesson's @focus as the spotlight. */
+static void test_lessons(void **state) {
+    (void)state;
+    failures = 0;
+    static const char *const files[] = {"01-what-is-a-transformer.md", "06-encoder-vs-decoder.md", "07-cross-attention.md"};
+    float zooms[32];
+    int nz = zoom_ladder(zooms);
+    for (int si = 0; si < N_SIZES; si++)
+        for (int mode = 0; mode < 2; mode++)
+            for (int lang = 0; lang < 2; lang++) {
+                int w = sizes[si][0], h = sizes[si][1];
+                SDL_Surface *surf = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888);
+                SDL_Renderer *r = SDL_CreateSoftwareRenderer(surf);
+                static vz_player p;
+                assert_true(vz_player_init(&p, r, &fonts, lang).ok);
+                p.projector = mode;
+                for (size_t fi = 0; fi < sizeof files / sizeof *files; fi++) {
+                    char path[1024];
+                    snprintf(path, sizeof path, "%s/lessons/%s", SF_SOURCE_DIR, files[fi]);
+                    sf_err e = vz_player_open(&p, path);
+                    if (!e.ok) fail_msg("%s", e.msg);
+                    for (int k = 0; k < p.lesson.n_frames; k++) {
+                        vz_player_goto(&p, k);
+                        int nzk = si == 0 ? nz : 1;
+                        if (nzk > 1) { /* zoom 1 first: the whole narration is shown */
+                            p.app.zoom = 1.0f;
+                            vz_player_frame(&p, w, h);
+                            if (!vz_narr_fits(&p.app.ctx, &p.app.v)) {
+                                if (!keep_going()) fail_msg("%s frame %d %dx%d: the narration does not fit its pane", files[fi], k + 1, w, h);
+                                print_message("%s frame %d %dx%d %s %s: the narration does not fit its pane\n", files[fi], k + 1, w,
+                                              h, mode ? "projector" : "normal", lang ? "zh" : "en");
+                                failures++;
+                            }
+                        }
+                        for (int zi = 0; zi < nzk; zi++) {
+                            p.app.zoom = nzk > 1 ? zooms[zi] : 1.0f;
+                            vz_player_frame(&p, w, h);
+                            char what[256];
+                            snprintf(what, sizeof what, "%s frame %d %dx%d %s %s zoom %.2f (arrangement %d)", files[fi], k + 1, w,
+                                     h, mode ? "projector" : "normal", lang ? "zh" : "en", (double)p.app.zoom, p.app.ctx.lay.arr);
+                            check_frame(&p.app.ctx, what);
+                            /* in projector mode the lesson's @focus is the spotlight */
+                            int want = focus_panel(p.lesson.frames[k].panel);
+                            if (mode && p.app.ctx.lay.spot != (want >= 0 ? want : VZ_P_ATTN))
+                                fail_msg("%s: the spotlight is %s, the lesson focuses %s", what, vz_panel_name(p.app.ctx.lay.spot),
+                                         vz_panel_name(want));
+                            /* at zoom 1 the whole narration is shown: nothing cut off */
+                            if (zi == 0 && nzk == 1 && !vz_narr_fits(&p.app.ctx, &p.app.v)) {
+                                if (!keep_going()) fail_msg("%s: the narration does not fit its pane", what);
+                                print_message("%s: the narration does not fit its pane\n", what);
+                                failures++;
+                            }
+                        }
+                    }
+                }
+                vz_player_free(&p);
+                SDL_DestroyRenderer(r);
+                SDL_FreeSurface(surf);
+            }
+    assert_int_equal(failures, 0);
+}
+
+/* The checks can fail: a frame with two texts drawn on top of each other, one outside its panel and one too
+ * small is refused on each count. */
+static void test_checks_fail(void **state) {
+    (void)state;
+    SDL_Surface *surf;
+    SDL_Renderer *r;
+    static vz_app a;
+    open_app(&surf, &r, &a, &models[0], 1024, 768);
+    vz_app_frame(&a, 1024, 768);
+    vz_ctx *c = &a.ctx;
+    const vz_layout *l = &c->lay;
+    /* each case: the clean frame's log with one bad text added */
+    static vz_textbox keep[VZ_MAX_TEXTS];
+    int n = c->n_texts;
+    memcpy(keep, c->texts, sizeof *keep * (size_t)n);
+    vz_textbox bad[3] = {
+        {c->texts[0].r, c->texts[0].px, c->texts[0].owner, ""},                                     /* on top of another */
+        {{l->r[VZ_P_ATTN].x - 5, l->r[VZ_P_ATTN].y + 40, 30, 12}, 14, VZ_P_ATTN, "x"},              /* outside its panel */
+        {{l->r[VZ_P_ARCH].x + 1, l->r[VZ_P_ARCH].y + l->r[VZ_P_ARCH].h - 8, 6, 5}, 5, VZ_P_ARCH, "x"}}; /* too small */
+    char msg[512];
+    for (int k = 0; k < 3; k++) {
+        memcpy(c->texts, keep, sizeof *keep * (size_t)n);
+        c->texts[n] = bad[k];
+        c->n_texts = n + 1;
+        if (frame_problems(c, msg, sizeof msg) == 0) fail_msg("bad text %d was not caught", k);
+        print_message("caught: %s\n", msg);
+    }
+    memcpy(c->texts, keep, sizeof *keep * (size_t)n);
+    c->n_texts = n;
+    check_frame(c, "the clean frame");
+    vz_app_free(&a);
+    SDL_DestroyRenderer(r);
+    SDL_FreeSurface(surf);
+}
+
+/* The layout's own numbers: text sizes follow the mode's rules at every size and zoom. */
+static void test_sizes(void **state) {
+    (void)state;
+    float zooms[32];
+    int nz = zoom_ladder(zooms);
+    for (int si = 0; si < N_SIZES; si++)
+        for (int zi = 0; zi < nz; zi++) {
+            vz_layout_in in = {sizes[si][0], sizes[si][1], zooms[zi], 1, 1, -1, VZ_P_ATTN, -1, 2, 1.2f, 0, 0};
+            vz_layout l;
+            vz_layout_compute_in(&l, &in);
+            int h = sizes[si][1];
+            assert_true(l.f.body * 28 >= h); /* narration at least 1/28 of the height */
+            assert_true(l.f.small * 48 >= h); /* every label at least 1/48 */
+            assert_true(l.arr == VZ_ARR_BESIDE || l.arr == VZ_ARR_BELOW);
+            assert_int_equal(l.spot, VZ_P_ATTN);
+            in.projector = 0;
+            vz_layout_compute_in(&l, &in);
+            assert_true(l.f.small >= 11 && l.f.small >= h / 90);
+            assert_true(l.f.title >= l.f.body && l.f.body >= l.f.label && l.f.label >= l.f.small);
+        }
+    /* zoom grows every size */
+    vz_layout a, b;
+    vz_layout_compute(&a, 1920, 1080, 1.0f);
+    vz_layout_compute(&b, 1920, 1080, 2.0f);
+    assert_true(b.f.body > a.f.body && b.f.label > a.f.label);
+}
+
+/* Loads the fonts once. */
+static int setup(void **state) {
+    (void)state;
+    sf_err e = vz_font_find(NULL, &fonts);
+    if (!e.ok) { fprintf(stderr, "%s\n", e.msg); return 1; }
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sizes),           cmocka_unit_test(test_checks_fail),   cmocka_unit_test(test_models_normal),
+        cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
