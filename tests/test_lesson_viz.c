@@ -467,9 +467,9 @@ static void test_commands(void **state) {
 
 /* Writes text to a lesson file in /tmp (the shipped models named by absolute path); returns its path. */
 static const char *write_lesson(const char *name, const char *text) {
-    static char path[2][256];
+    static char path[8][256]; /* (each call its own buffer: the callers keep several paths to remove) */
     static int which;
-    char *p = path[which++ & 1];
+    char *p = path[which++ & 7];
     snprintf(p, sizeof path[0], "/tmp/sf_screen_%d_%s", (int)getpid(), name);
     FILE *f = fopen(p, "w");
     assert_non_null(f);
@@ -478,9 +478,10 @@ static const char *write_lesson(const char *name, const char *text) {
     return p;
 }
 
-/* Runs the screen check at 1024x768 on a lesson; returns the number of problems, their text in out. */
-static int screen_problems(const char *path, int purity, char *out, size_t size) {
-    vz_screen_opts o = {1024, 768, VZ_SCREEN_NORMAL, SF_LANG_EN, purity, NULL, NULL};
+/* Runs the screen check at 1024x768 in mode (vz_screen_mode) on a lesson; returns the number of problems,
+ * their text in out. */
+static int screen_problems_in(const char *path, int mode, int purity, char *out, size_t size) {
+    vz_screen_opts o = {1024, 768, mode, SF_LANG_EN, purity, NULL, NULL};
     FILE *f = fmemopen(out, size, "w");
     assert_non_null(f);
     sf_err e;
@@ -488,6 +489,11 @@ static int screen_problems(const char *path, int purity, char *out, size_t size)
     fclose(f);
     if (n < 0) fail_msg("%s", e.msg);
     return n;
+}
+
+/* The same in normal mode. */
+static int screen_problems(const char *path, int purity, char *out, size_t size) {
+    return screen_problems_in(path, VZ_SCREEN_NORMAL, purity, out, size);
 }
 
 /* `lesson --check` checks the screen: a highlight no panel draws, or drawn only for other rows, is an
@@ -507,12 +513,13 @@ static void test_screen_check(void **state) {
         fail_msg("%s", out);
     if (!strstr(out, ":14:12: this highlight is not visible at enc.L0.self.proj position=0 channel=0: no panel draws it"))
         fail_msg("%s", out);
-    /* the same through the command line: exit status 1, at both default sizes */
+    /* the same through the command line: exit status 1, at every default size and mode */
     char args[600], log[256];
     snprintf(log, sizeof log, "/tmp/sf_screen_%d.log", (int)getpid());
     snprintf(args, sizeof args, "lesson --check %s", bad);
     assert_int_equal(run_binary(args, log), 1);
-    assert_true(file_has(log, "(on screen at 1920x1080)") && file_has(log, "(on screen at 1024x768)"));
+    assert_true(file_has(log, "(on screen at 1920x1080)") && file_has(log, "(on screen at 1024x768)") &&
+                file_has(log, "(on screen at 1024x768, projector)"));
     /* a question hiding what its step points at: the hidden row highlighted, the scores panel blanked */
     const char *ask = write_lesson("ask.md", "## Your turn\n@goto enc token 4 L0 self scale\n@ask enc.L0.self.H0.probs q=4\n"
                                              "@highlight enc.L0.self.H0.scaled q=4\nHere are the scaled scores of row 4.\n");
@@ -529,13 +536,29 @@ static void test_screen_check(void **state) {
         snprintf(path, sizeof path, "%s/lessons/%s", SF_SOURCE_DIR, i ? "07-cross-attention.md" : "01-what-is-a-transformer.md");
         if (screen_problems(path, 1, out, sizeof out)) fail_msg("%s", out);
     }
-    /* the projector mode is a hook until the layout has it */
-    vz_screen_opts o = {1024, 768, VZ_SCREEN_PROJECTOR, SF_LANG_EN, 0, NULL, NULL};
-    sf_err e;
-    assert_int_equal(vz_lesson_screen_check(path, &o, NULL, &e), -1);
-    assert_non_null(strstr(e.msg, "projector"));
+    /* projector mode draws only the spotlight: a highlight in another panel is shown in normal mode but not
+     * there, until the lesson focuses the panel that draws it */
+    const char *hid = write_lesson("hid.md", "## The map, and a weight\n@goto enc token 2 L0 self softmax\n@focus map\n"
+                                             "@highlight enc.L0.self.H0.probs q=2\nLook at row 2.\n");
+    assert_int_equal(screen_problems(hid, 0, out, sizeof out), 0);
+    assert_int_equal(screen_problems_in(hid, VZ_SCREEN_PROJECTOR, 1, out, sizeof out), 1);
+    if (!strstr(out, ":6:12: this highlight is not visible at enc.L0.self.H0.probs query=2 key=0: no panel draws it at "
+                     "this step (projector mode shows only the spotlight: @focus the panel that draws it) (on screen at "
+                     "1024x768, projector)"))
+        fail_msg("%s", out);
+    hid = write_lesson("hid.md", "## The map, and a weight\n@goto enc token 2 L0 self softmax\n@focus attention enc L0 H0\n"
+                                 "@highlight enc.L0.self.H0.probs q=2\nLook at row 2.\n");
+    if (screen_problems_in(hid, VZ_SCREEN_PROJECTOR, 1, out, sizeof out)) fail_msg("%s", out);
+    /* a bad --screen says which option was wrong */
+    snprintf(args, sizeof args, "lesson --check --screen 1024x768:beamer %s", hid);
+    assert_int_equal(run_binary(args, log), 2);
+    assert_true(file_has(log, "--screen '1024x768:beamer'"));
+    snprintf(args, sizeof args, "lesson --check --screen 10x10 %s", hid);
+    assert_int_equal(run_binary(args, log), 2);
+    assert_true(file_has(log, "stepformer lesson: --screen '10x10'"));
     remove(bad);
     remove(ask);
+    remove(hid);
     remove(log);
 }
 

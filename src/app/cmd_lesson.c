@@ -17,7 +17,7 @@
 
 static const char lesson_usage[] =
     "usage: stepformer lesson --check [--lang en|zh] [--strict] [--skip-claims] [--models DIR]\n"
-    "                                 [--screen WxH]... [--no-screen] FILE...\n"
+    "                                 [--screen WxH[:projector]]... [--no-screen] FILE...\n"
     "       stepformer lesson [--lang en|zh] [--text] [--size WxH] [--font FILE] [--zoom Z] [--projector]\n"
     "                         [--theme dark|light] [--cmap viridis|cividis|blue-orange] FILE\n"
     "  --check        load every model the lessons use and check every step; exit status 1 on any error\n"
@@ -27,7 +27,9 @@ static const char lesson_usage[] =
     "  --models DIR   look for each model file in DIR first (by file name), e.g. your own trained models\n"
     "  --screen WxH   with --check: play the lesson headless at this window size and check what each step\n"
     "                 draws (highlights visible, questions hiding nothing they point at, steps that look\n"
-    "                 the same however they are reached); may repeat; default 1920x1080 and 1024x768\n"
+    "                 the same however they are reached); WxH:projector in projector mode, where only the\n"
+    "                 spotlight (@focus) is drawn; may repeat; default 1920x1080, 1024x768 and\n"
+    "                 1024x768:projector\n"
     "  --no-screen    with --check: check against the models only, not the screen\n"
     "  --text         print the lesson's steps as text instead of opening the window (also the fallback\n"
     "                 without a display)\n"
@@ -82,17 +84,17 @@ static void print_lesson(const sf_lesson *l, int lang) {
 /* Runs `stepformer lesson`: checks lessons (--check) or prints one; returns the exit status. */
 #define MAX_SCREENS 4
 
-/* Checks lesson `path` on the screen at every size (what each frame draws against what it says); writes
- * the problems to stderr and a note of what was checked into note; returns the number of problems, -1 if
- * it could not play the lesson. */
-static int check_screens(const char *path, int lang, const char *models, const int (*sizes)[2], int n, char *note,
+/* Checks lesson `path` on the screen at every size and mode (sizes[i]: width, height, vz_screen_mode), what
+ * each frame draws against what it says; writes the problems to stderr and a note of what was checked into
+ * note; returns the number of problems, -1 if it could not play the lesson. */
+static int check_screens(const char *path, int lang, const char *models, const int (*sizes)[3], int n, char *note,
                          size_t size) {
 #ifdef HAVE_SF_VIZ
     size_t k = (size_t)snprintf(note, size, "; screen checked at");
     int problems = 0;
     for (int i = 0; i < n; i++) {
         /* frames reached by every path are compared at the last size only: purity does not depend on it */
-        vz_screen_opts so = {sizes[i][0], sizes[i][1], VZ_SCREEN_NORMAL, lang, i == n - 1, models, NULL};
+        vz_screen_opts so = {sizes[i][0], sizes[i][1], sizes[i][2], lang, i == n - 1, models, NULL};
         sf_err e;
         int got = vz_lesson_screen_check(path, &so, stderr, &e);
         if (got < 0) {
@@ -100,7 +102,9 @@ static int check_screens(const char *path, int lang, const char *models, const i
             return -1;
         }
         problems += got;
-        if (k < size) k += (size_t)snprintf(note + k, size - k, "%s %dx%d", i ? "," : "", sizes[i][0], sizes[i][1]);
+        if (k < size)
+            k += (size_t)snprintf(note + k, size - k, "%s %dx%d%s", i ? "," : "", sizes[i][0], sizes[i][1],
+                                  sizes[i][2] == VZ_SCREEN_PROJECTOR ? " projector" : "");
     }
     if (n == 0) snprintf(note, size, "; screen not checked (--no-screen)");
     return problems;
@@ -113,7 +117,7 @@ static int check_screens(const char *path, int lang, const char *models, const i
 
 int cmd_lesson(int argc, char **argv) {
     int check = 0, strict = 0, claims = 1, lang = SF_LANG_EN, n_files = 0, text = 0, w = 1600, h = 900;
-    int sizes[MAX_SCREENS][2] = {{1920, 1080}, {1024, 768}}, n_sizes = 2, sizes_given = 0;
+    int sizes[MAX_SCREENS][3] = {{1920, 1080, 0}, {1024, 768, 0}, {1024, 768, 1}}, n_sizes = 3, sizes_given = 0;
     float zoom = 1.0f;
 #ifdef HAVE_SF_VIZ
     gui_display disp = {0, 0, 0};
@@ -150,8 +154,15 @@ int cmd_lesson(int argc, char **argv) {
                 fprintf(stderr, "stepformer lesson: --screen: at most %d sizes\n", MAX_SCREENS);
                 return 2;
             }
-            if (!cli_size("lesson", a, v, &sizes[n_sizes][0], &sizes[n_sizes][1])) return 2;
-            n_sizes++;
+            char wh[64];
+            const char *colon = strchr(v, ':');
+            snprintf(wh, sizeof wh, "%.*s", colon ? (int)(colon - v) : (int)strlen(v), v);
+            if (colon && strcmp(colon + 1, "projector")) {
+                fprintf(stderr, "stepformer lesson: --screen '%s': expected WIDTHxHEIGHT or WIDTHxHEIGHT:projector\n", v);
+                return 2;
+            }
+            if (!cli_size("lesson", a, wh, &sizes[n_sizes][0], &sizes[n_sizes][1])) return 2;
+            sizes[n_sizes++][2] = colon ? 1 : 0;
         }
         else if (!strcmp(a, "--strict")) strict = 1;
         else if (!strcmp(a, "--skip-claims")) claims = 0;
@@ -214,7 +225,7 @@ int cmd_lesson(int argc, char **argv) {
                 fprintf(stderr, "%s: %s%d step%s without %s text (English is shown instead)\n", argv[i],
                         strict ? "error: " : "warning: ", missing, missing == 1 ? "" : "s", sf_lang_name(lang));
             char note[128];
-            int bad = check_screens(argv[i], lang, models, (const int (*)[2])sizes, n_sizes, note, sizeof note);
+            int bad = check_screens(argv[i], lang, models, (const int (*)[3])sizes, n_sizes, note, sizeof note);
             if (bad) {
                 fprintf(stderr, "%s: %s\n", argv[i], bad < 0 ? "not checked on the screen" :
                         "the lesson does not show on screen what it says (above)");

@@ -38,14 +38,18 @@ static void report(screen *s, int line, int col, const char *fmt, ...) {
                 s->o->mode == VZ_SCREEN_PROJECTOR ? ", projector" : "");
 }
 
-/* Puts the player's window into the display mode; returns 0 (with *why) if this build has no such mode.
- * HOOK(v1): the projector layout (panels outside the spotlight shrink or hide) switches on here, e.g.
- * p->app.v.projector = 1, before every frame; the checks below then run on what it draws. */
+/* Puts the player's window into the display mode (before the lesson opens, so its app starts in it, and
+ * before every frame); returns 0 (with *why) for a mode this build does not have. In projector mode only
+ * the spotlight (the lesson's @focus, else the attention panel) and the narration are drawn, the other
+ * panels are tabs: the checks below run on what it draws, so a highlight in a hidden panel is reported. */
 static int set_mode(vz_player *p, int mode, const char **why) {
-    (void)p;
-    if (mode == VZ_SCREEN_NORMAL) return 1;
-    *why = "the projector mode is not in this build yet";
-    return 0;
+    if (mode != VZ_SCREEN_NORMAL && mode != VZ_SCREEN_PROJECTOR) {
+        *why = "no such display mode";
+        return 0;
+    }
+    p->projector = mode == VZ_SCREEN_PROJECTOR;
+    if (p->have_app) p->app.projector = p->projector;
+    return 1;
 }
 
 /* Draws the current frame once (the mouse outside the window: no hover tooltip) and returns a hash of its
@@ -123,7 +127,8 @@ static void check_bars(screen *s, const sf_lesson_cells *c, const sf_trace_entry
     int t = v->cur.phase == SF_STACK_DEC ? v->cur.token : -1;
     if (t > 0 && !vz_row_visible(v, e, t)) t--;
     if (pr.w <= 0 || pr.h <= 0 || pr.x >= s->o->w || pr.y >= s->o->h)
-        report(s, c->line, c->col, "%s is on dec.probs, but the output panel is not on screen", what);
+        report(s, c->line, c->col, "%s is on dec.probs, but the output panel is not on screen%s", what,
+               s->o->mode == VZ_SCREEN_PROJECTOR ? " (projector mode shows only the spotlight: @focus output)" : "");
     else if (!strcmp(v->hide.name, "dec.probs"))
         report(s, c->line, c->col, "%s is on dec.probs, which the question hides until its answer", what);
     else if (t < 0 || !vz_row_visible(v, e, t) || t != r)
@@ -169,7 +174,9 @@ static void check_cells(screen *s, const sf_lesson_cells *c, const char *what) {
             char cell[128];
             if (e->rank < 2) snprintf(cell, sizeof cell, "%s %s=%d", e->name, e->axis[0], r);
             else snprintf(cell, sizeof cell, "%s %s=%d %s=%d", e->name, e->axis[0], r, e->axis[1], k);
-            report(s, c->line, c->col, "%s is not visible at %s: %s", what, cell, why[seen]);
+            report(s, c->line, c->col, "%s is not visible at %s: %s%s", what, cell, why[seen],
+                   seen == SEEN_NONE && s->o->mode == VZ_SCREEN_PROJECTOR
+                       ? " (projector mode shows only the spotlight: @focus the panel that draws it)" : "");
             return;
         }
 }

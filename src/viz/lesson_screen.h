@@ -17,8 +17,8 @@
 
 typedef enum {
     VZ_SCREEN_NORMAL = 0,    /* the window's default layout */
-    VZ_SCREEN_PROJECTOR = 1  /* the classroom layout, where panels outside the spotlight shrink or hide
-                              * (see set_mode in lesson_screen.c: not in this build yet) */
+    VZ_SCREEN_PROJECTOR = 1  /* the classroom layout (--projector): only the spotlight (the lesson's @focus)
+                              * beside the narration, the other panels hidden as tabs */
 } vz_screen_mode;
 
 typedef struct {
