@@ -592,6 +592,15 @@ static void test_display_keys(void **state) {
     pkey(p, SDLK_PAGEDOWN);
     assert_false(p->deviated);
     assert_true(p->app.projector); /* and the display modes stay across lesson moves */
+    /* a theme chosen in a lesson holds on the index too: the light theme's background there */
+    pkey_mod(p, SDLK_m, KMOD_LSHIFT);
+    assert_int_equal(p->app.theme, VZ_THEME_LIGHT);
+    assert_int_equal(p->theme, VZ_THEME_LIGHT);
+    pkey(p, SDLK_i);
+    assert_true(p->in_index);
+    pdraw(p);
+    vz_rgba bg = vz_theme_get(VZ_THEME_LIGHT)->bg;
+    assert_int_equal(px_at(pf.surf, 2, H - 2) & 0xffffffu, ((uint32_t)bg.r << 16) | ((uint32_t)bg.g << 8) | bg.b);
     player_close();
 }
 
