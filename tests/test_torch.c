@@ -152,6 +152,8 @@ static void test_encdec_post(void **state) { (void)state; check_fixture("encdec_
 static void test_encdec_pre(void **state) { (void)state; check_fixture("encdec_pre"); }
 static void test_gpt(void **state) { (void)state; check_fixture("gpt"); }
 static void test_gpt_post_sin(void **state) { (void)state; check_fixture("gpt_post_sin"); }
+static void test_gpt_attn_only(void **state) { (void)state; check_fixture("gpt_attn_only"); }
+static void test_encdec_attn_only(void **state) { (void)state; check_fixture("encdec_attn_only"); }
 
 /* The comparison must be able to fail: another model's trace against these expectations
  * (same shapes, different weights and architecture) is rejected, and so is a missing tensor. */
@@ -188,6 +190,8 @@ int main(void) {
         cmocka_unit_test(test_encdec_pre),
         cmocka_unit_test(test_gpt),
         cmocka_unit_test(test_gpt_post_sin),
+        cmocka_unit_test(test_gpt_attn_only),
+        cmocka_unit_test(test_encdec_attn_only),
         cmocka_unit_test(test_comparison_catches_a_wrong_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -204,8 +204,8 @@ int cmd_info(int argc, char **argv) {
     printf("family:      %s\n", c->family == SF_FAMILY_ENCDEC ? "encdec (encoder-decoder, as in the paper)"
                                                               : "gpt (decoder-only)");
     printf("vocab:       %d (4 specials + alphabet \"%s\")\n", c->vocab_size, alpha ? alpha : "?");
-    printf("d_model:     %d\nheads:       %d (head size %d)\nd_ff:        %d\n", c->d_model, c->n_heads,
-           c->d_model / c->n_heads, c->d_ff);
+    printf("d_model:     %d\nheads:       %d (head size %d)\nd_ff:        %d%s\n", c->d_model, c->n_heads,
+           c->d_model / c->n_heads, c->d_ff, c->d_ff ? "" : " (attention-only: no feed-forward sub-layer)");
     printf("layers:      %d encoder, %d decoder\nmax_len:     %d\n", c->n_enc_layers, c->n_dec_layers, c->max_len);
     printf("positions:   %s\nnorm:        %s-LN\nactivation:  %s\ntied:        %s\nscale_emb:   %s\nln_eps:      %g\n",
            sf_pos_name(c->pos), sf_norm_name(c->norm), sf_act_name(c->act), c->tied ? "yes" : "no",
@@ -249,7 +249,7 @@ int cmd_init(int argc, char **argv) {
         else if (!strcmp(a, "--alphabet")) alphabet = v;
         else if (!strcmp(a, "--d-model")) ok = cli_int(a, v, 2, SF_MAX_DMODEL, &c.d_model);
         else if (!strcmp(a, "--heads")) ok = cli_int(a, v, 1, SF_MAX_HEADS, &c.n_heads);
-        else if (!strcmp(a, "--d-ff")) ok = cli_int(a, v, 1, SF_MAX_DFF, &c.d_ff);
+        else if (!strcmp(a, "--d-ff")) ok = cli_int(a, v, 0, SF_MAX_DFF, &c.d_ff);
         else if (!strcmp(a, "--enc-layers")) ok = cli_int(a, v, 0, SF_MAX_LAYERS, &c.n_enc_layers);
         else if (!strcmp(a, "--dec-layers")) ok = cli_int(a, v, 1, SF_MAX_LAYERS, &c.n_dec_layers);
         else if (!strcmp(a, "--max-len")) ok = cli_int(a, v, 1, SF_MAX_LEN, &c.max_len);

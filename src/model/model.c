@@ -80,6 +80,7 @@ static void add_layer(layout *lo, sf_layer_w *lw, const char *stack, int l, int 
         snprintf(p, sizeof p, "%s.%d.cross", stack, l);    add_attn(lo, &lw->cross, p, c->d_model, 1);
         snprintf(p, sizeof p, "%s.%d.ln_cross", stack, l); add_ln(lo, &lw->ln_cross, p, c->d_model);
     }
+    if (c->d_ff == 0) return; /* attention-only: no feed-forward weights and no LayerNorm of their own */
     snprintf(p, sizeof p, "%s.%d.ffn", stack, l);    add_ffn(lo, &lw->ffn, p, c->d_model, c->d_ff);
     snprintf(p, sizeof p, "%s.%d.ln_ffn", stack, l); add_ln(lo, &lw->ln_ffn, p, c->d_model);
 }
@@ -227,7 +228,7 @@ static void carve_stack(arena *a, sf_stack_rec *st, const sf_config *c, int L, i
         sf_layer_rec *lr = &st->layers[l];
         carve_attn(a, &lr->self, c, L);
         if (cross) carve_attn(a, &lr->cross, c, L);
-        carve_ffn(a, &lr->ffn, c, L);
+        if (c->d_ff) carve_ffn(a, &lr->ffn, c, L); /* attention-only: the FFN record stays all NULL */
     }
     if (c->norm == SF_NORM_PRE) {
         st->ln_f = take(a, LC);
@@ -292,9 +293,14 @@ void sf_seq_free(sf_seq *s) {
 const float *sf_attn_output(const sf_attn_rec *a) { return a->norm ? a->norm : a->resid; }
 const float *sf_ffn_output(const sf_ffn_rec *f) { return f->norm ? f->norm : f->resid; }
 
+const float *sf_layer_output(const sf_layer_rec *r) {
+    if (r->ffn.in) return sf_ffn_output(&r->ffn);
+    return r->cross.q ? sf_attn_output(&r->cross) : sf_attn_output(&r->self);
+}
+
 const float *sf_stack_output(const sf_model *m, const sf_stack_rec *st, int n_layers) {
     if (m->cfg.norm == SF_NORM_PRE) return st->ln_f;
-    return sf_ffn_output(&st->layers[n_layers - 1].ffn);
+    return sf_layer_output(&st->layers[n_layers - 1]);
 }
 
 /* ---- forward ---------------------------------------------------------------------------------- */
@@ -435,8 +441,10 @@ static sf_err stack_rows(const sf_model *m, sf_seq *s, sf_stack_rec *st, const s
             attention_rows(m, &r->cross, &lw[l].cross, &lw[l].ln_cross, x, mem, s->n_src, 0, L, t0, t1, tmp);
             x = sf_attn_output(&r->cross);
         }
-        ffn_rows(m, &r->ffn, &lw[l].ffn, &lw[l].ln_ffn, x, t0, t1);
-        x = sf_ffn_output(&r->ffn);
+        if (c->d_ff) {
+            ffn_rows(m, &r->ffn, &lw[l].ffn, &lw[l].ln_ffn, x, t0, t1);
+            x = sf_ffn_output(&r->ffn);
+        }
     }
     if (c->norm == SF_NORM_PRE)
         sf_layernorm_forward(st->ln_f + (size_t)t0 * C, st->ln_f_mean + t0, st->ln_f_rstd + t0, x + (size_t)t0 * C,

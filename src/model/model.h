@@ -1,6 +1,6 @@
 /* model.h - weights, the per-sequence record of every intermediate, and the forward passes.
  *
- * Sizes: V vocab, C d_model, NH heads, HS = C/NH head size, F d_ff, L max_len.
+ * Sizes: V vocab, C d_model, NH heads, HS = C/NH head size, F d_ff (0: attention-only, no FFN), L max_len.
  * Every buffer of a sequence record has room for L positions; n_src / n_tgt say how many are filled.
  * The forward passes write every intermediate into the record; the trace (trace.h) names them. */
 #ifndef SF_MODEL_H
@@ -94,7 +94,7 @@ typedef struct {       /* one attention sub-layer, for one sequence */
     float *norm;       /* (L,C) post-LN: LayerNorm(resid), the sub-layer's output; else NULL */
 } sf_attn_rec;
 
-typedef struct {       /* one feed-forward sub-layer, for one sequence */
+typedef struct {       /* one feed-forward sub-layer, for one sequence; all NULL when d_ff is 0 */
     float *in;         /* (L,C) residual stream entering */
     float *ln;         /* (L,C) pre-LN only */
     float *ln_mean, *ln_rstd; /* (L) */
@@ -144,6 +144,9 @@ void sf_seq_free(sf_seq *s);
 /* Returns the residual stream leaving an attention or FFN sub-layer (norm for post-LN, else resid). */
 const float *sf_attn_output(const sf_attn_rec *a);
 const float *sf_ffn_output(const sf_ffn_rec *f);
+/* Returns the residual stream leaving a layer: its FFN's output, or (attention-only models) its last
+ * attention sub-layer's. */
+const float *sf_layer_output(const sf_layer_rec *r);
 /* Returns the final output of a stack for the first n positions' worth of storage (ln_f or last layer). */
 const float *sf_stack_output(const sf_model *m, const sf_stack_rec *st, int n_layers);
 

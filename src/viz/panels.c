@@ -91,7 +91,8 @@ static vz_rect arch_column(vz_ctx *c, const vz_view *v, vz_rect col, int stack, 
     const sf_config *m = &v->m->cfg;
     int encdec = m->family == SF_FAMILY_ENCDEC, pre = m->norm == SF_NORM_PRE;
     int nl = stack == SF_STACK_ENC ? m->n_enc_layers : m->n_dec_layers;
-    int per = stack == SF_STACK_DEC && encdec ? 3 : 2;
+    int ffn = m->d_ff > 0; /* attention-only models have no feed-forward box */
+    int per = (stack == SF_STACK_DEC && encdec ? 3 : 2) - !ffn;
     int n = 1 + nl * per + (pre ? 1 : 0) + (stack == SF_STACK_DEC ? 1 : 0);
     int gap = vz_px(c, 3), lgap = vz_px(c, 5);
     int bh = (col.h - (n - 1) * gap - nl * lgap) / n;
@@ -106,15 +107,17 @@ static vz_rect arch_column(vz_ctx *c, const vz_view *v, vz_rect col, int stack, 
     for (int l = 0; l < nl; l++) {
         y += lgap;
         snprintf(t, sizeof t, "L%d %s", l, stack == SF_STACK_DEC ? "masked self-attn" : "self-attention");
-        arch_box(c, v, (vz_rect){col.x, y, col.w, bh}, t, stack, l, SF_SUB_SELF);
+        last = (vz_rect){col.x, y, col.w, bh};
+        arch_box(c, v, last, t, stack, l, SF_SUB_SELF);
         y += bh + gap;
-        if (per == 3) {
+        if (stack == SF_STACK_DEC && encdec) {
             snprintf(t, sizeof t, "L%d cross-attention", l);
             last = (vz_rect){col.x, y, col.w, bh};
             if (cross_boxes) cross_boxes[l] = last;
             arch_box(c, v, last, t, stack, l, SF_SUB_CROSS);
             y += bh + gap;
         }
+        if (!ffn) continue;
         snprintf(t, sizeof t, "L%d feed-forward", l);
         last = (vz_rect){col.x, y, col.w, bh};
         arch_box(c, v, last, t, stack, l, SF_SUB_FFN);
