@@ -128,6 +128,7 @@ typedef struct {
     float *logits;     /* (L,V) next-token logits at each decoder position */
     float *probs;      /* (L,V) softmax of logits */
     float *tmp;        /* (L,3C) scratch for fused Q|K|V projections before they are split into heads */
+    const struct sf_interv *interv; /* interventions the forward passes apply (interv.h), or NULL; not owned */
     float *mem;        /* one allocation behind every pointer above */
     size_t mem_floats;
 } sf_seq;

@@ -126,6 +126,14 @@ void sf_trace_free(sf_trace *tr) {
     tr->n = 0;
 }
 
+sf_err sf_trace_add(sf_trace *tr, const sf_trace_entry *e) {
+    sf_trace_entry *p = realloc(tr->e, (size_t)(tr->n + 1) * sizeof *p);
+    if (!p) return sf_fail("trace: out of memory");
+    tr->e = p;
+    tr->e[tr->n++] = *e;
+    return sf_ok();
+}
+
 const sf_trace_entry *sf_trace_find(const sf_trace *tr, const char *name) {
     for (int i = 0; i < tr->n; i++)
         if (strcmp(tr->e[i].name, name) == 0) return &tr->e[i];
@@ -159,6 +167,6 @@ const char *sf_sublayer_name(int sub) {
 const char *sf_op_name(int op) {
     static const char *const n[] = {"tok", "pos", "sum", "in", "ln", "qkv", "scores", "scale", "mask",
                                     "softmax", "wsum", "concat", "proj", "resid", "norm", "ffn1", "act",
-                                    "ffn2", "ln_f", "logits", "probs"};
+                                    "ffn2", "ln_f", "logits", "probs", "lens"};
     return op >= 0 && op < SF_OP_COUNT ? n[op] : "?";
 }

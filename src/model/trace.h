@@ -7,6 +7,7 @@
  *   {enc,dec}.L{l}.{self,cross}.H{h}.{q,k,v,mask,scores,scaled,probs,out}
  *   {enc,dec}.L{l}.ffn.{in,ln,pre,hidden,proj,resid,norm}
  *   {enc,dec}.ln_f   dec.logits   dec.probs
+ *   dec.L{l}.lens.probs   only when a logit lens is added (lens.h) 
  * `ln` entries exist for pre-LN models, `norm` and no `ln_f` for post-LN ones. */
 #ifndef SF_TRACE_H
 #define SF_TRACE_H
@@ -31,6 +32,7 @@ typedef enum {
     SF_OP_FFN1, SF_OP_ACT, SF_OP_FFN2,                            /* feed-forward (also IN LN RESID NORM) */
     SF_OP_LN_F,                                                   /* final LayerNorm */
     SF_OP_LOGITS, SF_OP_PROBS,                                    /* output head */
+    SF_OP_LENS,                                                   /* logit lens read-out (lens.h) */
     SF_OP_COUNT
 } sf_op;
 
@@ -54,6 +56,10 @@ typedef struct {
 /* Registers every entry for model m over record s. Returns an error only when memory is short. */
 sf_err sf_trace_build(sf_trace *tr, const sf_model *m, const sf_seq *s);
 void sf_trace_free(sf_trace *tr);
+
+/* Appends one entry (a view some other module owns, e.g. a logit lens) to a built trace. Returns an
+ * error only when memory is short. */
+sf_err sf_trace_add(sf_trace *tr, const sf_trace_entry *e);
 
 /* Returns the entry with that exact name, or NULL. */
 const sf_trace_entry *sf_trace_find(const sf_trace *tr, const char *name);
