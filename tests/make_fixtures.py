@@ -310,6 +310,17 @@ class Reference:
 
 # ---- second opinion: torch's stock transformer layers -------------------------------------------
 
+def stock_embed(cfg, w, ids):
+    """The embedding sum of ids for the stock-module second opinions, as a batch of one (1, T, C)."""
+    C = cfg["C"]
+    x = w["tok_emb"][torch.tensor(ids)] * (math.sqrt(C) if cfg["scale_emb"] else 1.0)
+    if cfg["pos"] == "sinusoidal":
+        x = x + sinusoid(len(ids), C)
+    elif cfg["pos"] == "learned":
+        x = x + w["pos_emb"][:len(ids)]
+    return x.unsqueeze(0)  # batch_first
+
+
 def stock_attn_only_logits(cfg, weights, src, tgt):
     """Logits of an attention-only model (d_ff 0, which torch's Transformer layers cannot express) from
     stock nn.MultiheadAttention and nn.LayerNorm modules loaded with the same weights."""
@@ -334,12 +345,7 @@ def stock_attn_only_logits(cfg, weights, src, tgt):
         return x + attend(norm(x)) if pre else norm(x + attend(x))
 
     def embed(ids):
-        x = w["tok_emb"][torch.tensor(ids)] * (math.sqrt(C) if cfg["scale_emb"] else 1.0)
-        if cfg["pos"] == "sinusoidal":
-            x = x + sinusoid(len(ids), C)
-        elif cfg["pos"] == "learned":
-            x = x + w["pos_emb"][:len(ids)]
-        return x.unsqueeze(0)
+        return stock_embed(cfg, w, ids)
 
     T = len(tgt)
     causal = torch.triu(torch.full((T, T), float("-inf"), dtype=torch.float64), diagonal=1)
@@ -395,12 +401,7 @@ def stock_logits(cfg, weights, src, tgt):
         load_ln(norm_ffn(layer), p + ".ln_ffn")
 
     def embed(ids):
-        x = w["tok_emb"][torch.tensor(ids)] * (math.sqrt(C) if cfg["scale_emb"] else 1.0)
-        if cfg["pos"] == "sinusoidal":
-            x = x + sinusoid(len(ids), C)
-        elif cfg["pos"] == "learned":
-            x = x + w["pos_emb"][:len(ids)]
-        return x.unsqueeze(0)  # batch_first
+        return stock_embed(cfg, w, ids)
 
     def final_ln(x, p):
         return F.layer_norm(x, (C,), w[p + ".w"], w[p + ".b"], cfg["eps"]) if cfg["norm"] == "pre" else x

@@ -482,6 +482,80 @@ static void test_kv_cache_equals_full_pass(void **state) {
     }
 }
 
+/* The record grows with the tokens (it starts at SF_SEQ_FIRST_CAP positions): interventions, the lens and
+ * the role scores read it correctly across growths, and one token at a time still equals all at once. */
+static void test_interventions_across_record_growth(void **state) {
+    (void)state;
+    sf_config c = sf_config_default(SF_FAMILY_GPT);
+    c.vocab_size = 12;
+    c.d_model = 16;
+    c.n_heads = 2;
+    c.d_ff = 0;
+    c.max_len = 64;
+    sf_model m;
+    assert_true(sf_model_build(&m, &c).ok);
+    sf_model_init_random_sd(&m, 5, 0.25f);
+    int n = 3 * SF_SEQ_FIRST_CAP, tgt[64], other[64];
+    for (int t = 0; t < n; t++) {
+        tgt[t] = t ? 4 + (t * 5) % 8 : SF_TOK_BOS;
+        other[t] = t ? 4 + (t * 3) % 8 : SF_TOK_BOS;
+    }
+    sf_seq a, base, full, inc;
+    run_rec(&m, &a, NULL, 0, other, n, 1, NULL);
+    run_rec(&m, &base, NULL, 0, tgt, n, 1, NULL);
+    assert_true(base.grown > 0 && base.L >= n);
+    sf_interv iv;
+    make_ablation(&iv, &m.cfg, "mean", "dec.L0.self.H1");
+    assert_true(sf_interv_add_patch(&iv, &m.cfg, "dec.L1.self.H0@40,dec.L0.resid@20").ok);
+    iv.from = &a;
+    assert_true(sf_interv_prepare(&iv, &m, &base).ok);
+    run_rec(&m, &full, NULL, 0, tgt, n, 0, &iv);
+    run_rec(&m, &inc, NULL, 0, tgt, n, 1, &iv);
+    assert_true(inc.grown > 0);
+    assert_true(same_records(&m, &full, &inc));
+    int HS = c.d_model / c.n_heads;
+    for (int t = 0; t < n; t++) /* the ablated head's value at every position, past every growth */
+        assert_memory_equal(inc.dec.layers[0].self.out + ((size_t)inc.L + t) * HS, iv.value, (size_t)HS * sizeof(float));
+    assert_memory_equal(inc.dec.layers[0].self.resid + (size_t)20 * c.d_model,
+                        a.dec.layers[0].self.resid + (size_t)20 * c.d_model, (size_t)c.d_model * sizeof(float));
+    sf_lens lens;
+    assert_true(sf_lens_compute(&lens, &m, &inc).ok);
+    assert_int_equal(lens.n, n);
+    assert_memory_equal(sf_lens_probs(&lens, 1, n - 1), inc.probs + (size_t)(n - 1) * c.vocab_size,
+                        (size_t)c.vocab_size * sizeof(float));
+    /* a trace with a lens survives a growth of its record: sync refreshes the record's entries only */
+    sf_trace tr;
+    sf_seq g;
+    run_rec(&m, &g, NULL, 0, tgt, 10, 1, NULL);
+    sf_lens small;
+    assert_true(sf_lens_compute(&small, &m, &g).ok);
+    assert_true(sf_trace_build(&tr, &m, &g).ok);
+    assert_true(sf_lens_trace(&tr, &small).ok);
+    for (int t = 10; t < n; t++) assert_true(sf_decode_step(&m, &g, tgt[t]).ok);
+    assert_true(sf_trace_stale(&tr));
+    assert_true(sf_trace_sync(&tr).ok);
+    int dims[2];
+    sf_trace_shape(&tr, sf_trace_find(&tr, "dec.probs"), dims);
+    assert_int_equal(dims[0], n);
+    sf_trace_shape(&tr, sf_trace_find(&tr, "dec.L1.lens.probs"), dims);
+    assert_int_equal(dims[0], 10); /* the lens keeps the positions it read */
+    sf_head_scores *h;
+    int nh;
+    assert_true(sf_heads_score(&m, &inc, &h, &nh).ok);
+    assert_int_equal(nh, 4);
+    free(h);
+    sf_trace_free(&tr);
+    sf_lens_free(&small);
+    sf_lens_free(&lens);
+    sf_seq_free(&g);
+    sf_seq_free(&a);
+    sf_seq_free(&base);
+    sf_seq_free(&full);
+    sf_seq_free(&inc);
+    sf_interv_free(&iv);
+    sf_model_free(&m);
+}
+
 /* ---- head roles on hand-made patterns --------------------------------------------------------------- */
 
 #define N 7
@@ -696,6 +770,7 @@ int main(void) {
         cmocka_unit_test(test_patching_one_head_at_one_position),
         cmocka_unit_test(test_patching_from_a_shorter_run),
         cmocka_unit_test(test_kv_cache_equals_full_pass),
+        cmocka_unit_test(test_interventions_across_record_growth),
         cmocka_unit_test(test_head_scores_on_handmade_patterns),
         cmocka_unit_test(test_head_scores_of_a_record),
         cmocka_unit_test(test_names),

@@ -197,6 +197,28 @@ static void test_patch(void **state) {
     has("--patch-from");
 }
 
+/* The shipped induction model continues a copy, has a previous-token head in layer 0 and induction heads
+ * in layer 1 by their scores, and breaks without the previous-token head. */
+static void test_shipped_induction_model(void **state) {
+    (void)state;
+    const char *m = SF_SOURCE_DIR "/assets/models/induction.sfm";
+    assert_int_equal(run("trace --model %s --input 'qjwmzkrfbxlpd|z'", m), 0);
+    has("output: \"krfbxlpd\" then <eos>");
+    assert_int_equal(run("trace --model %s --input 'qjwmzkrfbxlpd|qjwmzkrfbxlpd' --heads", m), 0);
+    const char *rows[] = {"dec.L0.self.H0", "dec.L1.self.H1", "dec.L1.self.H2", "dec.L1.self.H3"};
+    const char *roles[] = {"previous-token", "induction", "induction", "induction"};
+    for (int i = 0; i < 4; i++) {
+        const char *p = strstr(buf, rows[i]);
+        assert_non_null(p);
+        const char *nl = strchr(p, '\n');
+        char line[256];
+        snprintf(line, sizeof line, "%.*s", (int)(nl - p), p);
+        if (!strstr(line, roles[i])) fail_msg("%s is not tagged %s: %s", rows[i], roles[i], line);
+    }
+    assert_int_equal(run("trace --model %s --input 'qjwmzkrfbxlpd|z' --ablate dec.L0.self.H0", m), 0);
+    assert_null(strstr(buf, "output: \"krfbxlpd\" then <eos>"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ablate_text_and_json),
@@ -205,6 +227,7 @@ int main(void) {
         cmocka_unit_test(test_logit_lens),
         cmocka_unit_test(test_heads),
         cmocka_unit_test(test_patch),
+        cmocka_unit_test(test_shipped_induction_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -153,7 +153,9 @@ static int ends_with(const char *s, const char *suffix) {
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-void sf_model_init_random(sf_model *m, unsigned long long seed) {
+void sf_model_init_random(sf_model *m, unsigned long long seed) { sf_model_init_random_sd(m, seed, 0.0f); }
+
+void sf_model_init_random_sd(sf_model *m, unsigned long long seed, float gpt_sd) {
     sf_rng r;
     sf_rng_seed(&r, seed);
     const sf_config *c = &m->cfg;
@@ -168,8 +170,8 @@ void sf_model_init_random(sf_model *m, unsigned long long seed) {
             continue;
         }
         if (c->family == SF_FAMILY_GPT) {
-            /* GPT-2: N(0, 0.02); residual projections scaled by 1/sqrt(2 * layers) */
-            float sd = 0.02f;
+            /* GPT-2: N(0, 0.02) (or gpt_sd); residual projections scaled by 1/sqrt(2 * layers) */
+            float sd = gpt_sd > 0.0f ? gpt_sd : 0.02f;
             if (ends_with(p->name, ".wo") || ends_with(p->name, ".w2")) sd /= sqrtf(2.0f * (float)n_layers);
             if (strcmp(p->name, "pos_emb") == 0) sd = 0.01f;
             for (size_t k = 0; k < p->count; k++) x[k] = sd * sf_rng_normal(&r);

@@ -74,6 +74,11 @@ void sf_model_free(sf_model *m);
 /* Fills the weights with a seeded random initialisation (GPT-2's N(0, 0.02) for gpt, Xavier-uniform
  * for encdec; LayerNorm gains 1 and every bias 0). */
 void sf_model_init_random(sf_model *m, unsigned long long seed);
+/* The same with the gpt family's standard deviation gpt_sd instead of GPT-2's 0.02 (0: 0.02); residual
+ * projections are still divided by sqrt(2 x layers) and learned positions drawn at 0.01. 0.02 suits
+ * GPT-2's width 768 (about 1/sqrt(768)); a narrow model's attention starts almost uniform with it and can
+ * sit on a long plateau before heads compose, so narrow task models may ask for ~1/sqrt(d_model). */
+void sf_model_init_random_sd(sf_model *m, unsigned long long seed, float gpt_sd);
 
 /* Returns the parameter named `name`, or NULL. */
 const sf_param *sf_model_param(const sf_model *m, const char *name);
