@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/valgrind.sh - valgrind memcheck over the headless paths: a render of each model family, every
-# lesson checked, a lesson played through headlessly (when `render --lesson` exists), and the error paths
+# lesson checked (and one on the screen), a lesson played through headlessly (when `render --lesson` exists), and the error paths
 # of a bad model and a bad lesson. Fails on any memcheck error or a definite/possible leak; "still
 # reachable" blocks of library initialisers (glib, libgomp, fontconfig, SDL) are allowed. Suppressions, if
 # a platform ever needs them, go in tests/valgrind.supp.
@@ -29,7 +29,8 @@ run() {
 }
 run 0 render --model assets/models/reverse.sfm --input abcdefgh --out "$tmp/enc.png"
 run 0 render --model assets/models/words.sfm --input the --out "$tmp/gpt.png"
-run 0 lesson --check lessons/[0-9]*.md
+run 0 lesson --check --no-screen lessons/[0-9]*.md
+run 0 lesson --check --screen 320x240 lessons/07-cross-attention.md   # the screen check (slow under memcheck: small)
 run 0 train --task sort --steps 3 --threads 1 --out "$tmp/t.sfm"
 if "$BIN" --help 2>&1 | grep -q -- 'render --lesson'; then
   mkdir -p "$tmp/slides"
