@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,4 +166,53 @@ void expect_free(expect *x) {
     free(x->in);
     free(x->tgt);
     free(x);
+}
+
+int expect_compare_trace(const sf_trace *tr, const expect *x, double tol, const char *what, int verbose,
+                         double *max_diff) {
+    int failures = 0;
+    double worst = 0.0;
+    for (int i = 0; i < x->n_t; i++) {
+        const expect_tensor *t = &x->t[i];
+        const sf_trace_entry *en = sf_trace_find(tr, t->name);
+        if (!en) {
+            if (verbose) print_error("%s: tensor %s is missing from the trace\n", what, t->name);
+            failures++;
+            continue;
+        }
+        int dims[SF_TRACE_MAX_RANK] = {0, 0};
+        int rank = sf_trace_shape(tr, en, dims);
+        if (rank != t->rank || dims[0] != t->dims[0] || (rank == 2 && dims[1] != t->dims[1])) {
+            if (verbose)
+                print_error("%s: %s has shape rank %d (%d, %d); expected rank %d (%d, %d)\n", what, t->name, rank,
+                            dims[0], rank == 2 ? dims[1] : 0, t->rank, t->dims[0], t->rank == 2 ? t->dims[1] : 0);
+            failures++;
+            continue;
+        }
+        int d1 = t->rank == 2 ? t->dims[1] : 1, bad = 0;
+        double tworst = 0.0;
+        for (int r = 0; r < t->dims[0]; r++)
+            for (int c = 0; c < d1; c++) {
+                int idx[2] = {r, c};
+                double want = t->v[(size_t)r * (size_t)d1 + (size_t)c];
+                double got = sf_trace_get(tr, en, idx);
+                double d = fabs(got - want);
+                if (!(d <= tol)) { /* also catches NaN */
+                    if (verbose && bad < 3)
+                        print_error("%s: %s[%d,%d] = %.9g, PyTorch %.9g (|diff| %.3g)\n", what, t->name, r, c, got,
+                                    want, d);
+                    bad++;
+                    if (isnan(d)) d = INFINITY;
+                }
+                if (d > tworst) tworst = d;
+            }
+        if (bad) {
+            failures++;
+            if (verbose) print_error("%s: %s: %d of %d values off, max |diff| %.3g\n", what, t->name, bad,
+                                     t->dims[0] * d1, tworst);
+        }
+        if (tworst > worst) worst = tworst;
+    }
+    *max_diff = worst;
+    return failures;
 }

@@ -10,6 +10,8 @@
 #ifndef SF_TEST_EXPECT_H
 #define SF_TEST_EXPECT_H
 
+#include "model/trace.h"
+
 #define EXPECT_MAX_IDS 4096 /* the longest id list a file may hold */
 
 typedef struct {
@@ -33,5 +35,11 @@ typedef struct {
 expect *expect_load(const char *path);
 /* Frees x and everything it holds; x may be NULL. */
 void expect_free(expect *x);
+
+/* Compares every tensor of x with the trace entry of the same name: it must exist, have the same shape
+ * and agree to an absolute tol. Returns the number of failing tensors (printing the first few values
+ * when verbose) and the largest |diff| in *max_diff. */
+int expect_compare_trace(const sf_trace *tr, const expect *x, double tol, const char *what, int verbose,
+                         double *max_diff);
 
 #endif

@@ -62,6 +62,8 @@ def tensor_specs(cfg):
                   (p + ".cross.wkv", (2 * C, C)), (p + ".cross.bkv", (2 * C,)),
                   (p + ".cross.wo", (C, C)), (p + ".cross.bo", (C,)),
                   (p + ".ln_cross.w", (C,)), (p + ".ln_cross.b", (C,))]
+        if F_ == 0:  # attention-only: no feed-forward sub-layer, and no LayerNorm of its own
+            return s
         s += [(p + ".ffn.w1", (F_, C)), (p + ".ffn.b1", (F_,)),
               (p + ".ffn.w2", (C, F_)), (p + ".ffn.b2", (C,)),
               (p + ".ln_ffn.w", (C,)), (p + ".ln_ffn.b", (C,))]
@@ -190,13 +192,21 @@ def sinusoid(n, C):
 
 
 class Reference:
-    """The computation of docs/checkpoint-format.md, in float64, recording what the C trace names."""
+    """The computation of docs/checkpoint-format.md, in float64, recording what the C trace names.
+
+    Two hooks let tests/make_interp_fixtures.py intervene without copying the network: every attention
+    call names its site (stack, layer, "self" or "cross"), and on_layer(stack, layer, x) sees (and may
+    replace) the residual stream leaving each layer."""
 
     def __init__(self, cfg, weights):
         self.cfg = cfg
         self.w = {k: v.to(torch.float64) for k, v in weights.items()}
         self.C, self.NH = cfg["C"], cfg["NH"]
         self.pre = cfg["norm"] == "pre"
+
+    def on_layer(self, stack, layer, x):
+        """The residual stream leaving a layer; returns what the next layer reads (here: x itself)."""
+        return x
 
     def ln(self, x, prefix):
         return F.layer_norm(x, (self.C,), self.w[prefix + ".w"], self.w[prefix + ".b"], self.cfg["eps"])
@@ -212,7 +222,7 @@ class Reference:
             x = x + self.w["pos_emb"][:len(ids)]
         return x
 
-    def attention(self, xq, xkv, w_in, b_in, wo, bo, mask):
+    def attention(self, xq, xkv, w_in, b_in, wo, bo, mask, site=None):
         """torch's multi-head attention; returns (output (T,C), per-head probabilities (NH,T,S))."""
         out, probs = F.multi_head_attention_forward(
             xq.unsqueeze(1), xkv.unsqueeze(1), xkv.unsqueeze(1), self.C, self.NH,
@@ -239,12 +249,14 @@ class Reference:
 
             def self_attn(h, p=p, l=l):
                 out, probs = self.attention(h, h, w[p + ".self.wqkv"], w[p + ".self.bqkv"],
-                                            w[p + ".self.wo"], w[p + ".self.bo"], None)
+                                            w[p + ".self.wo"], w[p + ".self.bo"], None, site=("enc", l, "self"))
                 for hd in range(self.NH):
                     rec["enc.L%d.self.H%d.probs" % (l, hd)] = probs[hd]
                 return out
             x = self.sublayer(x, p + ".ln_self", self_attn)
-            x = self.sublayer(x, p + ".ln_ffn", lambda h, p=p: self.ffn(h, p))
+            if self.cfg["F"]:
+                x = self.sublayer(x, p + ".ln_ffn", lambda h, p=p: self.ffn(h, p))
+            x = self.on_layer("enc", l, x)
         if self.pre:
             x = self.ln(x, "enc.ln_f")
         return x
@@ -263,7 +275,7 @@ class Reference:
                     q = F.linear(h, w[p + ".self.wqkv"][:C], w[p + ".self.bqkv"][:C])
                     rec["dec.L0.self.H0.q"] = q[:, :HS]
                 out, probs = self.attention(h, h, w[p + ".self.wqkv"], w[p + ".self.bqkv"],
-                                            w[p + ".self.wo"], w[p + ".self.bo"], causal)
+                                            w[p + ".self.wo"], w[p + ".self.bo"], causal, site=("dec", l, "self"))
                 for hd in range(NH):
                     rec["dec.L%d.self.H%d.probs" % (l, hd)] = probs[hd]
                 return out
@@ -272,12 +284,15 @@ class Reference:
                 def cross_attn(h, p=p, l=l):
                     w_in = torch.cat([w[p + ".cross.wq"], w[p + ".cross.wkv"]], 0)
                     b_in = torch.cat([w[p + ".cross.bq"], w[p + ".cross.bkv"]], 0)
-                    out, probs = self.attention(h, mem, w_in, b_in, w[p + ".cross.wo"], w[p + ".cross.bo"], None)
+                    out, probs = self.attention(h, mem, w_in, b_in, w[p + ".cross.wo"], w[p + ".cross.bo"], None,
+                                                site=("dec", l, "cross"))
                     for hd in range(NH):
                         rec["dec.L%d.cross.H%d.probs" % (l, hd)] = probs[hd]
                     return out
                 x = self.sublayer(x, p + ".ln_cross", cross_attn)
-            x = self.sublayer(x, p + ".ln_ffn", lambda h, p=p: self.ffn(h, p))
+            if self.cfg["F"]:
+                x = self.sublayer(x, p + ".ln_ffn", lambda h, p=p: self.ffn(h, p))
+            x = self.on_layer("dec", l, x)
         if self.pre:
             x = self.ln(x, "dec.ln_f")
         head = w["tok_emb"] if self.cfg["tied"] else w["lm_head"]
@@ -295,8 +310,74 @@ class Reference:
 
 # ---- second opinion: torch's stock transformer layers -------------------------------------------
 
+def stock_embed(cfg, w, ids):
+    """The embedding sum of ids for the stock-module second opinions, as a batch of one (1, T, C)."""
+    C = cfg["C"]
+    x = w["tok_emb"][torch.tensor(ids)] * (math.sqrt(C) if cfg["scale_emb"] else 1.0)
+    if cfg["pos"] == "sinusoidal":
+        x = x + sinusoid(len(ids), C)
+    elif cfg["pos"] == "learned":
+        x = x + w["pos_emb"][:len(ids)]
+    return x.unsqueeze(0)  # batch_first
+
+
+def stock_attn_only_logits(cfg, weights, src, tgt):
+    """Logits of an attention-only model (d_ff 0, which torch's Transformer layers cannot express) from
+    stock nn.MultiheadAttention and nn.LayerNorm modules loaded with the same weights."""
+    w = {k: v.to(torch.float64) for k, v in weights.items()}
+    C, NH, pre = cfg["C"], cfg["NH"], cfg["norm"] == "pre"
+
+    def ln(p):
+        m = nn.LayerNorm(C, eps=cfg["eps"], dtype=torch.float64)
+        m.weight.copy_(w[p + ".w"])
+        m.bias.copy_(w[p + ".b"])
+        return m
+
+    def mha(w_in, b_in, p):
+        m = nn.MultiheadAttention(C, NH, dropout=0.0, batch_first=True, dtype=torch.float64)
+        m.in_proj_weight.copy_(w_in)
+        m.in_proj_bias.copy_(b_in)
+        m.out_proj.weight.copy_(w[p + ".wo"])
+        m.out_proj.bias.copy_(w[p + ".bo"])
+        return m
+
+    def block(x, norm, attend):
+        return x + attend(norm(x)) if pre else norm(x + attend(x))
+
+    def embed(ids):
+        return stock_embed(cfg, w, ids)
+
+    T = len(tgt)
+    causal = torch.triu(torch.full((T, T), float("-inf"), dtype=torch.float64), diagonal=1)
+    with torch.no_grad():
+        mem = None
+        if cfg["family"] == "encdec":
+            mem = embed(src)
+            for l in range(cfg["n_enc"]):
+                p = "enc.%d" % l
+                a = mha(w[p + ".self.wqkv"], w[p + ".self.bqkv"], p + ".self")
+                mem = block(mem, ln(p + ".ln_self"), lambda h: a(h, h, h, need_weights=False)[0])
+            if pre:
+                mem = ln("enc.ln_f")(mem)
+        x = embed(tgt)
+        for l in range(cfg["n_dec"]):
+            p = "dec.%d" % l
+            a = mha(w[p + ".self.wqkv"], w[p + ".self.bqkv"], p + ".self")
+            x = block(x, ln(p + ".ln_self"), lambda h: a(h, h, h, attn_mask=causal, need_weights=False)[0])
+            if mem is not None:
+                ca = mha(torch.cat([w[p + ".cross.wq"], w[p + ".cross.wkv"]], 0),
+                         torch.cat([w[p + ".cross.bq"], w[p + ".cross.bkv"]], 0), p + ".cross")
+                x = block(x, ln(p + ".ln_cross"), lambda h: ca(h, mem, mem, need_weights=False)[0])
+        if pre:
+            x = ln("dec.ln_f")(x)
+        head = w["tok_emb"] if cfg["tied"] else w["lm_head"]
+        return F.linear(x[0], head)
+
+
 def stock_logits(cfg, weights, src, tgt):
     """Logits from nn.TransformerEncoderLayer / nn.TransformerDecoderLayer loaded with the same weights."""
+    if cfg["F"] == 0:
+        return stock_attn_only_logits(cfg, weights, src, tgt)
     w = {k: v.to(torch.float64) for k, v in weights.items()}
     C, NH, Fd = cfg["C"], cfg["NH"], cfg["F"]
     act = (lambda t: F.gelu(t, approximate="tanh")) if cfg["act"] == "gelu" else F.relu
@@ -320,12 +401,7 @@ def stock_logits(cfg, weights, src, tgt):
         load_ln(norm_ffn(layer), p + ".ln_ffn")
 
     def embed(ids):
-        x = w["tok_emb"][torch.tensor(ids)] * (math.sqrt(C) if cfg["scale_emb"] else 1.0)
-        if cfg["pos"] == "sinusoidal":
-            x = x + sinusoid(len(ids), C)
-        elif cfg["pos"] == "learned":
-            x = x + w["pos_emb"][:len(ids)]
-        return x.unsqueeze(0)  # batch_first
+        return stock_embed(cfg, w, ids)
 
     def final_ln(x, p):
         return F.layer_norm(x, (C,), w[p + ".w"], w[p + ".b"], cfg["eps"]) if cfg["norm"] == "pre" else x
@@ -407,6 +483,11 @@ CASES = [
                       act="gelu", tied=1, scale_emb=0), None, "abcabcah"),
     ("gpt_post_sin", 104, base(family="gpt", NH=4, F=64, n_enc=0, n_dec=2, pos="sinusoidal", norm="post",
                                act="relu", tied=0, scale_emb=1), None, "abcabcah"),
+    # attention-only (d_ff 0): the induction model's family, and a post-LN encoder-decoder
+    ("gpt_attn_only", 105, base(family="gpt", NH=4, F=0, n_enc=0, n_dec=2, pos="learned", norm="pre",
+                                act="gelu", tied=1, scale_emb=0), None, "abcabcah"),
+    ("encdec_attn_only", 106, base(family="encdec", NH=2, F=0, n_enc=2, n_dec=2, pos="sinusoidal", norm="post",
+                                   act="relu", tied=1, scale_emb=1), "abcdeh", "hedcb"),
 ]
 
 

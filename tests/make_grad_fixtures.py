@@ -47,6 +47,11 @@ CASES = [
                                act="gelu", tied=1, scale_emb=0), None, "abcabcah", 4),
     ("grad_gpt_post", 204, base(family="gpt", NH=4, F=32, n_enc=0, n_dec=2, pos="none", norm="post",
                                 act="relu", tied=0, scale_emb=1), None, "abcabcah", 1),
+    # attention-only (d_ff 0): pre-LN GPT (the induction model's family) and a post-LN encoder-decoder
+    ("grad_gpt_attn_only", 205, base(family="gpt", NH=4, F=0, n_enc=0, n_dec=2, pos="learned", norm="pre",
+                                     act="gelu", tied=1, scale_emb=0), None, "abcabcah", 2),
+    ("grad_encdec_attn_only", 206, base(family="encdec", NH=2, F=0, n_enc=2, n_dec=2, pos="sinusoidal",
+                                        norm="post", act="relu", tied=0, scale_emb=1), "abcdeh", "hedcb", 1),
 ]
 
 

@@ -678,6 +678,9 @@ static void test_torch_encdec_post(void **state) { (void)state; check_grad_fixtu
 static void test_torch_encdec_pre(void **state) { (void)state; check_grad_fixture("grad_encdec_pre"); }
 static void test_torch_gpt_pre(void **state) { (void)state; check_grad_fixture("grad_gpt_pre"); }
 static void test_torch_gpt_post(void **state) { (void)state; check_grad_fixture("grad_gpt_post"); }
+/* attention-only models (d_ff 0): no FFN sub-layer to go back through */
+static void test_torch_gpt_attn_only(void **state) { (void)state; check_grad_fixture("grad_gpt_attn_only"); }
+static void test_torch_encdec_attn_only(void **state) { (void)state; check_grad_fixture("grad_encdec_attn_only"); }
 
 /* The comparison must be able to fail: counting the <pad> position (a real target in its place) gives
  * a gradient PyTorch's expectations reject. */
@@ -719,6 +722,8 @@ int main(void) {
         cmocka_unit_test(test_torch_encdec_pre),
         cmocka_unit_test(test_torch_gpt_pre),
         cmocka_unit_test(test_torch_gpt_post),
+        cmocka_unit_test(test_torch_gpt_attn_only),
+        cmocka_unit_test(test_torch_encdec_attn_only),
         cmocka_unit_test(test_torch_comparison_catches_pad),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

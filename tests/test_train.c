@@ -109,6 +109,7 @@ static void test_task_generators(void **state) {
     check_task_generator("copy");
     check_task_generator("sort");
     check_task_generator("add");
+    check_task_generator("induction");
     if (have_words()) check_task_generator("words");
 }
 
@@ -158,6 +159,26 @@ static void test_task_contents(void **state) {
         assert_int_equal(atoi(out), a + b);
         for (int i = 0; i < ex.n_prompt - 1; i++) assert_int_equal(ex.tgt[i], SF_TOK_PAD);
     }
+    sf_task_close(&t);
+
+    /* induction: <bos> x | x[k..] <eos>, x distinct letters, the copy at least 4 long, the loss on the copy
+     * after its given first letter */
+    assert_true(sf_task_open(&t, "induction", NULL).ok);
+    assert_int_equal(t.cfg.d_ff, 0);
+    int starts = 0;
+    for (int k = 0; k < 300; k++) {
+        sf_task_example(&t, k % 2 ? SF_SPLIT_TRAIN : SF_SPLIT_HELDOUT, (uint64_t)k, &ex);
+        int sep = SF_TOK_FIRST_CHAR + 26, n = ex.n_prompt - 3, m = ex.n - ex.n_prompt + 1;
+        assert_true(n >= 4 && n <= 15 && m >= 4 && m <= n);
+        assert_int_equal(ex.in[n + 1], sep);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < i; j++) assert_true(ex.in[1 + i] != ex.in[1 + j]);
+        for (int i = 0; i < m; i++) assert_int_equal(ex.in[n + 2 + i], ex.in[1 + n - m + i]);
+        for (int i = 0; i < ex.n_prompt - 1; i++) assert_int_equal(ex.tgt[i], SF_TOK_PAD);
+        assert_int_equal(ex.n, n + 2 + m);
+        starts += m < n;
+    }
+    assert_true(starts > 100); /* most copies start after the string's first letter */
     sf_task_close(&t);
 }
 

@@ -9,7 +9,7 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 [ $# -gt 0 ] && shift
-tasks=${*:-reverse copy sort words}
+tasks=${*:-reverse copy sort words induction}
 bin=$build/stepformer
 out=$root/assets/models
 [ -x "$bin" ] || { echo "tools/train-models.sh: $bin not found; build first" >&2; exit 1; }

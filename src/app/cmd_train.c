@@ -161,7 +161,7 @@ static sf_err make_model(const train_args *a, const sf_task *t, sf_model *m) {
         return e;
     }
     m->tok = tok;
-    sf_model_init_random(m, (unsigned long long)a->seed);
+    sf_model_init_random_sd(m, (unsigned long long)a->seed, t->init_sd);
     return sf_ok();
 }
 

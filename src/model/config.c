@@ -43,7 +43,7 @@ sf_err sf_config_validate(const sf_config *c) {
     RANGE(vocab_size, 5, SF_MAX_VOCAB);
     RANGE(d_model, 2, SF_MAX_DMODEL);
     RANGE(n_heads, 1, SF_MAX_HEADS);
-    RANGE(d_ff, 1, SF_MAX_DFF);
+    RANGE(d_ff, 0, SF_MAX_DFF); /* 0: attention only, no feed-forward sub-layer */
     RANGE(n_dec_layers, 1, SF_MAX_LAYERS);
     RANGE(max_len, 1, SF_MAX_LEN);
     if (c->family == SF_FAMILY_ENCDEC) {

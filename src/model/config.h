@@ -22,7 +22,7 @@ typedef struct {
     int vocab_size;    /* V: number of token ids */
     int d_model;       /* C: width of the residual stream */
     int n_heads;       /* NH: attention heads; C % NH == 0, head size HS = C / NH */
-    int d_ff;          /* F: feed-forward hidden width */
+    int d_ff;          /* F: feed-forward hidden width; 0 = attention-only (no feed-forward sub-layer) */
     int n_enc_layers;  /* encoder layers (0 for GPT) */
     int n_dec_layers;  /* decoder layers */
     int max_len;       /* L: longest sequence (source or target) the model accepts */

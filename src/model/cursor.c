@@ -37,6 +37,7 @@ static void push_attn(sched_builder *b, const sf_config *c, int phase, int layer
 }
 
 static void push_ffn(sched_builder *b, const sf_config *c, int phase, int layer, int t) {
+    if (c->d_ff == 0) return; /* attention-only: no feed-forward steps */
     int pre = c->norm == SF_NORM_PRE;
     if (pre) push(b, phase, t, layer, SF_SUB_FFN, SF_OP_LN);
     for (size_t i = 0; i < sizeof ffn_ops / sizeof *ffn_ops; i++) push(b, phase, t, layer, SF_SUB_FFN, ffn_ops[i]);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../core/ops.h"
+#include "interv.h"
 
 /* ---- parameter layout ------------------------------------------------------------------------- */
 
@@ -80,6 +81,7 @@ static void add_layer(layout *lo, sf_layer_w *lw, const char *stack, int l, int 
         snprintf(p, sizeof p, "%s.%d.cross", stack, l);    add_attn(lo, &lw->cross, p, c->d_model, 1);
         snprintf(p, sizeof p, "%s.%d.ln_cross", stack, l); add_ln(lo, &lw->ln_cross, p, c->d_model);
     }
+    if (c->d_ff == 0) return; /* attention-only: no feed-forward weights and no LayerNorm of their own */
     snprintf(p, sizeof p, "%s.%d.ffn", stack, l);    add_ffn(lo, &lw->ffn, p, c->d_model, c->d_ff);
     snprintf(p, sizeof p, "%s.%d.ln_ffn", stack, l); add_ln(lo, &lw->ln_ffn, p, c->d_model);
 }
@@ -151,7 +153,9 @@ static int ends_with(const char *s, const char *suffix) {
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-void sf_model_init_random(sf_model *m, unsigned long long seed) {
+void sf_model_init_random(sf_model *m, unsigned long long seed) { sf_model_init_random_sd(m, seed, 0.0f); }
+
+void sf_model_init_random_sd(sf_model *m, unsigned long long seed, float gpt_sd) {
     sf_rng r;
     sf_rng_seed(&r, seed);
     const sf_config *c = &m->cfg;
@@ -166,8 +170,8 @@ void sf_model_init_random(sf_model *m, unsigned long long seed) {
             continue;
         }
         if (c->family == SF_FAMILY_GPT) {
-            /* GPT-2: N(0, 0.02); residual projections scaled by 1/sqrt(2 * layers) */
-            float sd = 0.02f;
+            /* GPT-2: N(0, 0.02) (or gpt_sd); residual projections scaled by 1/sqrt(2 * layers) */
+            float sd = gpt_sd > 0.0f ? gpt_sd : 0.02f;
             if (ends_with(p->name, ".wo") || ends_with(p->name, ".w2")) sd /= sqrtf(2.0f * (float)n_layers);
             if (strcmp(p->name, "pos_emb") == 0) sd = 0.01f;
             for (size_t k = 0; k < p->count; k++) x[k] = sd * sf_rng_normal(&r);
@@ -251,7 +255,7 @@ static void carve_stack(arena *a, sf_stack_rec *st, const sf_config *c, int n_la
         sf_layer_rec *lr = &st->layers[l];
         carve_attn(a, &lr->self, c);
         if (cross) carve_attn(a, &lr->cross, c);
-        carve_ffn(a, &lr->ffn, c);
+        if (c->d_ff) carve_ffn(a, &lr->ffn, c); /* attention-only: the FFN record stays all NULL */
     }
     if (c->norm == SF_NORM_PRE) {
         take(a, &st->ln_f, 1, C, 0);
@@ -371,9 +375,14 @@ void sf_seq_free(sf_seq *s) {
 const float *sf_attn_output(const sf_attn_rec *a) { return a->norm ? a->norm : a->resid; }
 const float *sf_ffn_output(const sf_ffn_rec *f) { return f->norm ? f->norm : f->resid; }
 
+const float *sf_layer_output(const sf_layer_rec *r) {
+    if (r->ffn.in) return sf_ffn_output(&r->ffn);
+    return r->cross.q ? sf_attn_output(&r->cross) : sf_attn_output(&r->self);
+}
+
 const float *sf_stack_output(const sf_model *m, const sf_stack_rec *st, int n_layers) {
     if (m->cfg.norm == SF_NORM_PRE) return st->ln_f;
-    return sf_ffn_output(&st->layers[n_layers - 1].ffn);
+    return sf_layer_output(&st->layers[n_layers - 1]);
 }
 
 /* ---- forward ---------------------------------------------------------------------------------- */
@@ -406,10 +415,11 @@ static void split_heads(float *const *dst, const float *fused, int parts, int t0
 
 /* Runs one attention sub-layer for query rows [t0,t1) against keys [0,nk).
  * x is the stream entering (L,C); kv_src is the encoder output for cross-attention, else NULL.
- * causal masks key j > query t. tmp holds at least (t1-t0)*3C floats. */
+ * causal masks key j > query t. tmp holds at least (t1-t0)*3C floats. iv (may be NULL) replaces the
+ * output of the heads it ablates or patches; `where` names this sub-layer (its head field is ignored). */
 static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w, const sf_ln_w *lnw,
                            const float *x, const float *kv_src, int nk, int causal, int L,
-                           int t0, int t1, float *tmp) {
+                           int t0, int t1, float *tmp, const sf_interv *iv, sf_head_ref where) {
     const sf_config *c = &m->cfg;
     int C = c->d_model, NH = c->n_heads, HS = C / NH, R = t1 - t0;
     size_t off = (size_t)t0 * C;
@@ -457,6 +467,11 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
                 const float *v = a->v + ((size_t)h * L + j) * HS;
                 for (int d = 0; d < HS; d++) o[d] += p * v[d];
             }
+            if (iv) { /* an ablated or patched head: its output is replaced, its pattern stays as computed */
+                where.head = h;
+                const float *r = sf_interv_head_value(iv, where, t);
+                if (r) memcpy(o, r, (size_t)HS * sizeof(float));
+            }
             memcpy(a->concat + (size_t)t * C + h * HS, o, (size_t)HS * sizeof(float));
         }
     }
@@ -503,19 +518,33 @@ static sf_err stack_rows(const sf_model *m, sf_seq *s, sf_stack_rec *st, const s
     int cross = (st == &s->dec) && c->family == SF_FAMILY_ENCDEC;
     float *tmp = s->tmp; /* room for L rows of 3C: enough for any row range and for the n_src rows of K|V */
     const float *mem = cross ? sf_stack_output(m, &s->enc, c->n_enc_layers) : NULL;
+    const sf_interv *iv = s->interv;
+    int stack = st == &s->enc ? SF_STACK_ENC : SF_STACK_DEC;
+    if (iv) {
+        sf_err e = sf_interv_check(iv, c);
+        if (!e.ok) return e;
+    }
     embed_rows(m, st, t0, t1);
+    if (iv) sf_interv_patch_resid(iv, m, stack, -1, st->sum, t0, t1);
     const float *x = st->sum;
     for (int l = 0; l < n_layers; l++) {
         sf_layer_rec *r = &st->layers[l];
-        attention_rows(m, &r->self, &lw[l].self, &lw[l].ln_self, x, NULL, t1, causal, L, t0, t1, tmp);
+        sf_head_ref where = {stack, l, SF_SUB_SELF, -1};
+        attention_rows(m, &r->self, &lw[l].self, &lw[l].ln_self, x, NULL, t1, causal, L, t0, t1, tmp, iv, where);
         x = sf_attn_output(&r->self);
         if (cross) {
+            where.sublayer = SF_SUB_CROSS;
             if (t0 == 0) cross_kv(m, &r->cross, &lw[l].cross, mem, s->n_src, L, tmp);
-            attention_rows(m, &r->cross, &lw[l].cross, &lw[l].ln_cross, x, mem, s->n_src, 0, L, t0, t1, tmp);
+            attention_rows(m, &r->cross, &lw[l].cross, &lw[l].ln_cross, x, mem, s->n_src, 0, L, t0, t1, tmp, iv,
+                           where);
             x = sf_attn_output(&r->cross);
         }
-        ffn_rows(m, &r->ffn, &lw[l].ffn, &lw[l].ln_ffn, x, t0, t1);
-        x = sf_ffn_output(&r->ffn);
+        if (c->d_ff) {
+            ffn_rows(m, &r->ffn, &lw[l].ffn, &lw[l].ln_ffn, x, t0, t1);
+            x = sf_ffn_output(&r->ffn);
+        }
+        /* a patched residual stream: the layer's output rows are run A's, and the next layer reads them */
+        if (iv) sf_interv_patch_resid(iv, m, stack, l, (float *)sf_layer_output(r), t0, t1);
     }
     if (c->norm == SF_NORM_PRE)
         sf_layernorm_forward(st->ln_f + (size_t)t0 * C, st->ln_f_mean + t0, st->ln_f_rstd + t0, x + (size_t)t0 * C,

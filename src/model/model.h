@@ -1,6 +1,7 @@
 /* model.h - weights, the per-sequence record of every intermediate, and the forward passes.
  *
- * Sizes: V vocab, C d_model, NH heads, HS = C/NH head size, F d_ff, L the record's capacity.
+ * Sizes: V vocab, C d_model, NH heads, HS = C/NH head size, F d_ff (0: attention-only, no FFN), L the
+ * record's capacity.
  * Every buffer of a sequence record has room for L positions; n_src / n_tgt say how many are filled.
  * L follows the tokens actually run (it starts small and the forward passes grow it, never past the
  * model's max_len), so memory follows the input, not the longest sequence the model accepts.
@@ -73,6 +74,11 @@ void sf_model_free(sf_model *m);
 /* Fills the weights with a seeded random initialisation (GPT-2's N(0, 0.02) for gpt, Xavier-uniform
  * for encdec; LayerNorm gains 1 and every bias 0). */
 void sf_model_init_random(sf_model *m, unsigned long long seed);
+/* The same with the gpt family's standard deviation gpt_sd instead of GPT-2's 0.02 (0: 0.02); residual
+ * projections are still divided by sqrt(2 x layers) and learned positions drawn at 0.01. 0.02 suits
+ * GPT-2's width 768 (about 1/sqrt(768)); a narrow model's attention starts almost uniform with it and can
+ * sit on a long plateau before heads compose, so narrow task models may ask for ~1/sqrt(d_model). */
+void sf_model_init_random_sd(sf_model *m, unsigned long long seed, float gpt_sd);
 
 /* Returns the parameter named `name`, or NULL. */
 const sf_param *sf_model_param(const sf_model *m, const char *name);
@@ -96,7 +102,7 @@ typedef struct {       /* one attention sub-layer, for one sequence */
     float *norm;       /* (L,C) post-LN: LayerNorm(resid), the sub-layer's output; else NULL */
 } sf_attn_rec;
 
-typedef struct {       /* one feed-forward sub-layer, for one sequence */
+typedef struct {       /* one feed-forward sub-layer, for one sequence; all NULL when d_ff is 0 */
     float *in;         /* (L,C) residual stream entering */
     float *ln;         /* (L,C) pre-LN only */
     float *ln_mean, *ln_rstd; /* (L) */
@@ -130,6 +136,7 @@ typedef struct {
     float *logits;     /* (L,V) next-token logits at each decoder position */
     float *probs;      /* (L,V) softmax of logits */
     float *tmp;        /* (L,3C) scratch for fused Q|K|V projections before they are split into heads */
+    const struct sf_interv *interv; /* interventions the forward passes apply (interv.h), or NULL; not owned */
     float *mem;        /* one allocation behind every float pointer above */
     size_t mem_floats;
     sf_config cfg;     /* the config the record is laid out for */
@@ -162,6 +169,9 @@ void sf_seq_free(sf_seq *s);
 /* Returns the residual stream leaving an attention or FFN sub-layer (norm for post-LN, else resid). */
 const float *sf_attn_output(const sf_attn_rec *a);
 const float *sf_ffn_output(const sf_ffn_rec *f);
+/* Returns the residual stream leaving a layer: its FFN's output, or (attention-only models) its last
+ * attention sub-layer's. */
+const float *sf_layer_output(const sf_layer_rec *r);
 /* Returns the final output of a stack for the first n positions' worth of storage (ln_f or last layer). */
 const float *sf_stack_output(const sf_model *m, const sf_stack_rec *st, int n_layers);
 

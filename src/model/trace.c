@@ -131,11 +131,12 @@ sf_err sf_trace_sync(sf_trace *tr) {
     sf_trace fresh;
     sf_err e = sf_trace_build(&fresh, tr->m, tr->s);
     if (!e.ok) return e;
-    if (fresh.n != tr->n) { /* the same model and record always give the same entries */
+    if (fresh.n > tr->n) { /* the same model and record always give the same entries */
         sf_trace_free(&fresh);
         return sf_fail("trace: the record no longer matches its trace (%d entries, expected %d)", fresh.n, tr->n);
     }
-    memcpy(tr->e, fresh.e, (size_t)tr->n * sizeof *tr->e);
+    /* the record's own entries come first; entries added after them (sf_trace_add) are not the record's */
+    memcpy(tr->e, fresh.e, (size_t)fresh.n * sizeof *tr->e);
     tr->grown = fresh.grown;
     sf_trace_free(&fresh);
     return sf_ok();
@@ -145,6 +146,14 @@ void sf_trace_free(sf_trace *tr) {
     free(tr->e);
     tr->e = NULL;
     tr->n = 0;
+}
+
+sf_err sf_trace_add(sf_trace *tr, const sf_trace_entry *e) {
+    sf_trace_entry *p = realloc(tr->e, (size_t)(tr->n + 1) * sizeof *p);
+    if (!p) return sf_fail("trace: out of memory");
+    tr->e = p;
+    tr->e[tr->n++] = *e;
+    return sf_ok();
 }
 
 const sf_trace_entry *sf_trace_find(const sf_trace *tr, const char *name) {
@@ -182,6 +191,6 @@ const char *sf_sublayer_name(int sub) {
 const char *sf_op_name(int op) {
     static const char *const n[] = {"tok", "pos", "sum", "in", "ln", "qkv", "scores", "scale", "mask",
                                     "softmax", "wsum", "concat", "proj", "resid", "norm", "ffn1", "act",
-                                    "ffn2", "ln_f", "logits", "probs"};
+                                    "ffn2", "ln_f", "logits", "probs", "lens"};
     return op >= 0 && op < SF_OP_COUNT ? n[op] : "?";
 }

@@ -10,6 +10,7 @@
  *   {enc,dec}.L{l}.{self,cross}.H{h}.{q,k,v,mask,scores,scaled,probs,out}
  *   {enc,dec}.L{l}.ffn.{in,ln,pre,hidden,proj,resid,norm}
  *   {enc,dec}.ln_f   dec.logits   dec.probs   dec.sample.probs
+ *   dec.L{l}.lens.probs   only when a logit lens is added (lens.h)
  * `ln` entries exist for pre-LN models, `norm` and no `ln_f` for post-LN ones. dec.sample.probs (only when
  * the run generated tokens) is the distribution each generated token was drawn from: after temperature and
  * top-k, one-hot when greedy, zeros for rows where nothing was drawn (see sf_run). */
@@ -36,6 +37,7 @@ typedef enum {
     SF_OP_FFN1, SF_OP_ACT, SF_OP_FFN2,                            /* feed-forward (also IN LN RESID NORM) */
     SF_OP_LN_F,                                                   /* final LayerNorm */
     SF_OP_LOGITS, SF_OP_PROBS,                                    /* output head */
+    SF_OP_LENS,                                                   /* logit lens read-out (lens.h) */
     SF_OP_COUNT
 } sf_op;
 
@@ -60,6 +62,10 @@ typedef struct {
 /* Registers every entry for model m over record s. Returns an error only when memory is short. */
 sf_err sf_trace_build(sf_trace *tr, const sf_model *m, const sf_seq *s);
 void sf_trace_free(sf_trace *tr);
+
+/* Appends one entry (a view some other module owns, e.g. a logit lens) to a built trace. Returns an
+ * error only when memory is short. sf_trace_sync leaves such entries as they are. */
+sf_err sf_trace_add(sf_trace *tr, const sf_trace_entry *e);
 
 /* Returns 1 if the record has grown since the entries were made (their data and cap are stale). */
 int sf_trace_stale(const sf_trace *tr);

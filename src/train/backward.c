@@ -67,11 +67,15 @@ static void merge_heads(float *fused, float *const *src, int parts, int n, int L
                        (size_t)HS * sizeof(float));
 }
 
+/* Returns the buffer of a layer's output stream in a record (in gact: its gradient), whichever
+ * sub-layer is last (the FFN, or in attention-only models the last attention). */
+static float *layer_output_buf(sf_layer_rec *r) { return (float *)sf_layer_output(r); }
+
 /* Returns the gradient buffer (in gact) of a stack's final output: ln_f for pre-LN, else the last
  * layer's post-LN output. */
 static float *stack_output_grad(const sf_model *m, sf_stack_rec *g, int n_layers) {
     if (m->cfg.norm == SF_NORM_PRE) return g->ln_f;
-    return g->layers[n_layers - 1].ffn.norm;
+    return layer_output_buf(&g->layers[n_layers - 1]);
 }
 
 /* ---- sub-layers -------------------------------------------------------------------------------- */
@@ -211,18 +215,20 @@ static void stack_backward(const bw_ctx *b, const sf_stack_rec *st, sf_stack_rec
     const float *dx = dout;
     if (b->pre) {
         sf_ln_w gln = ln_grad(b, ln_f);
-        float *dlast = gst->layers[n_layers - 1].ffn.resid;
+        float *dlast = layer_output_buf(&gst->layers[n_layers - 1]);
         zero_rows(dlast, n, C);
-        sf_layernorm_backward(dlast, gln.w, gln.b, dout, st->layers[n_layers - 1].ffn.resid, ln_f->w, st->ln_f_mean,
-                              st->ln_f_rstd, n, C);
+        sf_layernorm_backward(dlast, gln.w, gln.b, dout, sf_layer_output(&st->layers[n_layers - 1]), ln_f->w,
+                              st->ln_f_mean, st->ln_f_rstd, n, C);
         dx = dlast;
     }
     /* 2. the layers in reverse; each sub-layer turns the gradient of its output into that of its input */
     for (int l = n_layers - 1; l >= 0; l--) {
         const sf_layer_rec *r = &st->layers[l];
         sf_layer_rec *g = &gst->layers[l];
-        ffn_backward(b, &r->ffn, &g->ffn, &lw[l].ffn, &lw[l].ln_ffn, dx, n);
-        dx = g->ffn.in;
+        if (r->ffn.in) { /* attention-only models have no FFN */
+            ffn_backward(b, &r->ffn, &g->ffn, &lw[l].ffn, &lw[l].ln_ffn, dx, n);
+            dx = g->ffn.in;
+        }
         if (mem) {
             attn_backward(b, &r->cross, &g->cross, &lw[l].cross, &lw[l].ln_cross, dx, n, n_src, mem, dmem);
             dx = g->cross.in;

@@ -1,4 +1,4 @@
-/* tasks.c - generators for reverse, copy, sort and words, and their hash-based held-out splits. */
+/* tasks.c - generators for reverse, copy, sort, words, add and induction, and their hash-based held-out splits. */
 #include "tasks.h"
 
 #include <stdio.h>
@@ -11,8 +11,10 @@
 
 #define HELDOUT_MOD 10   /* one example in ten (by content hash) is held out */
 #define WORDS_MAX_BYTES ((size_t)64 << 20)
+#define INDUCTION_MIN 4  /* letters in an induction example's random string, and at least in its copy */
+#define INDUCTION_MAX 15
 
-enum { TASK_REVERSE, TASK_COPY, TASK_SORT, TASK_WORDS, TASK_ADD };
+enum { TASK_REVERSE, TASK_COPY, TASK_SORT, TASK_WORDS, TASK_ADD, TASK_INDUCTION };
 
 /* Returns the internal task number for a task (its name decides). */
 static int task_kind(const sf_task *t) {
@@ -20,11 +22,12 @@ static int task_kind(const sf_task *t) {
     if (strcmp(t->name, "copy") == 0) return TASK_COPY;
     if (strcmp(t->name, "sort") == 0) return TASK_SORT;
     if (strcmp(t->name, "add") == 0) return TASK_ADD;
+    if (strcmp(t->name, "induction") == 0) return TASK_INDUCTION;
     return TASK_WORDS;
 }
 
 /* Returns the printable list of task names. */
-const char *sf_task_list(void) { return "reverse, copy, sort, words, add"; }
+const char *sf_task_list(void) { return "reverse, copy, sort, words, add, induction"; }
 
 /* Returns a 64-bit mix of x (splitmix64's finaliser): nearby inputs give unrelated outputs. */
 static uint64_t mix64(uint64_t x) {
@@ -146,6 +149,15 @@ sf_err sf_task_open(sf_task *t, const char *name, const char *words_path) {
         t->alphabet = "0123456789+=";
         t->cfg = task_config(SF_FAMILY_GPT, t->alphabet, 64, 4, 256, 0, 3, 16);
         t->recipe = (sf_recipe){5000, 32, 2e-3f, 100};
+    } else if (strcmp(name, "induction") == 0) {
+        t->name = "induction";
+        t->alphabet = "abcdefghijklmnopqrstuvwxyz|";
+        /* attention-only (d_ff 0), two layers: the smallest model in which induction heads form. GPT-2's
+         * 0.02 initialisation leaves this narrow model's attention near uniform for thousands of steps;
+         * 1/sqrt(d_model) lets a previous-token head and induction heads form within about 2000 */
+        t->cfg = task_config(SF_FAMILY_GPT, t->alphabet, 64, 4, 0, 0, 2, 2 * INDUCTION_MAX + 2);
+        t->recipe = (sf_recipe){4000, 32, 3e-3f, 100};
+        t->init_sd = 0.125f;
     } else {
         return sf_fail("unknown task '%s'; expected one of: %s", name, sf_task_list());
     }
@@ -233,6 +245,23 @@ static void make_add(sf_example *ex, const int *x, int n, int sum) {
     ex->n_prompt = 1 + n;
 }
 
+/* Fills an induction example from a string x of n distinct letters and a suffix start k:
+ * <bos> x | x[k..n) <eos>. The loss counts the suffix after its first letter and the final <eos>: the
+ * first letter is given (it says where to continue), everything before it is random. */
+static void make_induction(sf_example *ex, const int *x, int n, int k) {
+    int sep = SF_TOK_FIRST_CHAR + 26; /* '|' */
+    int m = n - k;                    /* suffix length */
+    ex->n_src = 0;
+    ex->in[0] = SF_TOK_BOS;
+    memcpy(ex->in + 1, x, (size_t)n * sizeof *x);
+    ex->in[n + 1] = sep;
+    memcpy(ex->in + n + 2, x + k, (size_t)m * sizeof *x);
+    ex->n = n + 2 + m;
+    ex->n_prompt = n + 3; /* <bos> x | and the suffix's first letter */
+    for (int i = 0; i < ex->n - 1; i++) ex->tgt[i] = i >= ex->n_prompt - 1 ? ex->in[i + 1] : SF_TOK_PAD;
+    ex->tgt[ex->n - 1] = SF_TOK_EOS;
+}
+
 /* Writes the example of `split` for key; draws candidates until one falls in the split. */
 void sf_task_example(const sf_task *t, sf_split split, uint64_t key, sf_example *ex) {
     memset(ex, 0, sizeof *ex);
@@ -244,7 +273,7 @@ void sf_task_example(const sf_task *t, sf_split split, uint64_t key, sf_example 
         else make_word(ex, t->train[sf_rng_int(&r, t->n_train)]);
         return;
     }
-    int x[SF_TASK_MAX_LEN], n, sum = 0;
+    int x[SF_TASK_MAX_LEN], n, sum = 0, start = 0;
     for (;;) {
         if (kind == TASK_ADD) { /* "a+b=" with a, b in 0..999 */
             int a = sf_rng_int(&r, 1000), b = sf_rng_int(&r, 1000);
@@ -261,6 +290,22 @@ void sf_task_example(const sf_task *t, sf_split split, uint64_t key, sf_example 
             sum = a + b;
             if (sf_task_split_of(t, key, nk) == split) break;
             continue;
+        } else if (kind == TASK_INDUCTION) { /* INDUCTION_MIN..MAX distinct letters, then a suffix start */
+            int pool[26];
+            for (int i = 0; i < 26; i++) pool[i] = SF_TOK_FIRST_CHAR + i;
+            n = INDUCTION_MIN + sf_rng_int(&r, INDUCTION_MAX - INDUCTION_MIN + 1);
+            for (int i = 0; i < n; i++) { /* a partial Fisher-Yates shuffle */
+                int j = i + sf_rng_int(&r, 26 - i), tmp = pool[i];
+                pool[i] = pool[j];
+                pool[j] = tmp;
+                x[i] = pool[i];
+            }
+            start = sf_rng_int(&r, n - INDUCTION_MIN + 1);
+            /* the split hashes the prompt after <bos>: the string, '|' and the letter the copy starts at */
+            x[n] = SF_TOK_FIRST_CHAR + 26;
+            x[n + 1] = x[start];
+            if (sf_task_split_of(t, x, n + 2) == split) break;
+            continue;
         } else if (kind == TASK_SORT) {
             n = 6;
             for (int i = 0; i < n; i++) x[i] = SF_TOK_FIRST_CHAR + sf_rng_int(&r, 3);
@@ -273,6 +318,7 @@ void sf_task_example(const sf_task *t, sf_split split, uint64_t key, sf_example 
     }
     if (kind == TASK_SORT) make_sort(ex, x);
     else if (kind == TASK_ADD) make_add(ex, x, n, sum);
+    else if (kind == TASK_INDUCTION) make_induction(ex, x, n, start);
     else make_seq2seq(ex, x, n, kind == TASK_REVERSE);
 }
 

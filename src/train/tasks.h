@@ -9,6 +9,10 @@
  *   add      gpt     "a+b=" with a, b in 0..999 (no leading zeros), then the sum's digits; the loss
  *                    counts only the sum and the final <eos>; the split hashes "min+max=", so a+b and
  *                    b+a are always in the same split
+ *   induction gpt    a string x of 4-15 distinct random letters a-z, '|', then x again from a random letter
+ *                    on (at least 4 letters), <eos>: "qwertyuiop|rtyuiop". The prompt ends at the copy's
+ *                    first letter; the loss counts the rest of the copy and <eos>. Attention-only
+ *                    (d_ff 0), 2 layers: the model in which induction heads form (docs/experiments.md)
  *
  * Held-out examples are disjoint from training ones by construction: a hash of an example's content
  * (its source string, or the word) puts it in the held-out split when hash % 10 == 0, and the generator
@@ -47,17 +51,18 @@ typedef struct {
 } sf_recipe;
 
 typedef struct {
-    const char *name;      /* "reverse", "copy", "sort", "words", "add" */
+    const char *name;      /* "reverse", "copy", "sort", "words", "add", "induction" */
     const char *alphabet;  /* the tokenizer alphabet (ASCII), id 4 + k for alphabet[k] */
     sf_config cfg;         /* default model config (vocab_size matches the alphabet) */
     sf_recipe recipe;
+    float init_sd;         /* gpt weight initialisation (sf_model_init_random_sd); 0 = GPT-2's 0.02 */
     /* words only: the list, split by hash into training and held-out words */
     char *words_buf;       /* the file's text, words NUL-terminated in place */
     char **train, **held;  /* pointers into words_buf */
     int n_train, n_held;
 } sf_task;
 
-/* Returns the names of the tasks, for messages: "reverse, copy, sort, words, add". */
+/* Returns the names of the tasks, for messages: "reverse, copy, sort, words, add, induction". */
 const char *sf_task_list(void);
 
 /* Prepares task `name`; words reads its list from words_path (NULL: SF_TASK_DEFAULT_WORDS). Errors

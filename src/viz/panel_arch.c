@@ -36,7 +36,8 @@ static vz_rect arch_column(vz_ctx *c, const vz_view *v, vz_rect col, int stack, 
     const sf_config *m = &v->m->cfg;
     int encdec = m->family == SF_FAMILY_ENCDEC, pre = m->norm == SF_NORM_PRE;
     int nl = stack == SF_STACK_ENC ? m->n_enc_layers : m->n_dec_layers;
-    int per = stack == SF_STACK_DEC && encdec ? 3 : 2;
+    int ffn = m->d_ff > 0; /* attention-only models have no feed-forward box */
+    int per = (stack == SF_STACK_DEC && encdec ? 3 : 2) - !ffn;
     int n = 1 + nl * per + (pre ? 1 : 0) + (stack == SF_STACK_DEC ? 1 : 0);
     int lh = vz_lh(c, c->lay.f.label), gap = vz_px(c, 3), lgap = vz_px(c, 6);
     int bh = (col.h - (n - 1) * gap - nl * lgap) / n;
@@ -52,9 +53,10 @@ static vz_rect arch_column(vz_ctx *c, const vz_view *v, vz_rect col, int stack, 
         y += lgap;
         snprintf(t, sizeof t, vz_s(c, stack == SF_STACK_DEC ? VZ_S_ARCH_MSELF : VZ_S_ARCH_SELF), l);
         snprintf(u, sizeof u, vz_s(c, stack == SF_STACK_DEC ? VZ_S_ARCH_MSELF_S : VZ_S_ARCH_SELF_S), l);
-        arch_box(c, v, (vz_rect){col.x, y, col.w, bh}, t, u, stack, l, SF_SUB_SELF);
+        last = (vz_rect){col.x, y, col.w, bh};
+        arch_box(c, v, last, t, u, stack, l, SF_SUB_SELF);
         y += bh + gap;
-        if (per == 3) {
+        if (stack == SF_STACK_DEC && encdec) {
             snprintf(t, sizeof t, vz_s(c, VZ_S_ARCH_CROSS), l);
             snprintf(u, sizeof u, vz_s(c, VZ_S_ARCH_CROSS_S), l);
             last = (vz_rect){col.x, y, col.w, bh};
@@ -62,6 +64,7 @@ static vz_rect arch_column(vz_ctx *c, const vz_view *v, vz_rect col, int stack, 
             arch_box(c, v, last, t, u, stack, l, SF_SUB_CROSS);
             y += bh + gap;
         }
+        if (!ffn) continue;
         snprintf(t, sizeof t, vz_s(c, VZ_S_ARCH_FFN), l);
         snprintf(u, sizeof u, vz_s(c, VZ_S_ARCH_FFN_S), l);
         last = (vz_rect){col.x, y, col.w, bh};
