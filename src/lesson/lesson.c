@@ -418,7 +418,7 @@ static sf_err get_run(builder *b, const runkey *key, const runloc *where, runrec
     memset(&ro, 0, sizeof ro);
     ro.input = input;
     ro.target = target;
-    ro.max_new = key->max_new;
+    ro.max_new = key->max_new ? key->max_new : SF_RUN_UNTIL_EOS; /* `@generate 0` or none: until <eos> */
     ro.sampler = key->sampler;
     ro.seed = key->seed;
     e = sf_run(&r->var, &r->seq, &ro, &r->n_prompt);
@@ -1508,7 +1508,7 @@ static sf_lesson_run pub_run(const builder *b, const char *pool, const runkey *k
     r.target = k->target >= 0 ? pool + k->target : NULL;
     r.sampler = k->sampler;
     r.seed = k->seed;
-    r.max_new = k->max_new;
+    r.max_new = k->max_new ? k->max_new : SF_RUN_UNTIL_EOS; /* `@generate 0` or none: until <eos> */
     r.positions = k->positions;
     (void)b;
     return r;

@@ -8,10 +8,13 @@
 #include "model.h"
 #include "sample.h"
 
+/* sf_run_opts.max_new for "no limit": generate until <eos> or the sequence is full. */
+#define SF_RUN_UNTIL_EOS (-1)
+
 typedef struct {
     const char *input;   /* UTF-8: the encoder's source, or a GPT prompt (after <bos>) */
     const char *target;  /* UTF-8 or NULL: fed to the decoder after <bos> instead of generating */
-    int max_new;         /* most tokens to generate (0: until <eos> or the sequence is full) */
+    int max_new;         /* most tokens to generate: 0 = none (the prompt alone), SF_RUN_UNTIL_EOS = no limit */
     sf_sampler sampler;  /* temperature 0 = greedy */
     uint64_t seed;       /* for sampling */
 } sf_run_opts;
