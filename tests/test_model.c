@@ -107,6 +107,103 @@ static void test_kv_cache_equals_full_pass(void **state) {
     check_kv_cache(SF_FAMILY_ENCDEC, SF_NORM_PRE, SF_POS_LEARNED, SF_ACT_GELU);
 }
 
+/* Returns the largest |a-b| over every entry of two traces of one model (each over its current shape,
+ * which must agree); equal infinities count as equal. */
+static double max_trace_diff(const sf_trace *ta, const sf_trace *tb) {
+    assert_int_equal(ta->n, tb->n);
+    double worst = 0;
+    for (int i = 0; i < ta->n; i++) {
+        const sf_trace_entry *ea = &ta->e[i], *eb = &tb->e[i];
+        assert_string_equal(ea->name, eb->name);
+        int da[2] = {1, 1}, db[2] = {1, 1};
+        sf_trace_shape(ta, ea, da);
+        sf_trace_shape(tb, eb, db);
+        assert_int_equal(da[0], db[0]);
+        assert_int_equal(da[1], db[1]);
+        for (int t = 0; t < (ea->rank == 2 ? da[0] : 1); t++) {
+            const float *ra = sf_trace_row(ea, t), *rb = sf_trace_row(eb, t);
+            for (int j = 0; j < (ea->rank == 2 ? da[1] : da[0]); j++) {
+                if (isinf(ra[j]) && ra[j] == rb[j]) continue;
+                double d = fabs((double)ra[j] - (double)rb[j]);
+                if (!(d <= worst)) worst = d;
+            }
+        }
+    }
+    return worst;
+}
+
+/* The record grows with the tokens (16 -> 32 -> 64 -> ... positions), moving every buffer; a run on it
+ * is bit for bit the run on a record that had room for max_len from the start, a trace built before the
+ * growth is stale (empty shapes) until synced, and the capacity stays within twice the positions used. */
+static void check_growth(int family, int norm) {
+    sf_model m;
+    sf_config c = sf_config_default(family);
+    c.vocab_size = 4 + (int)strlen(ALPHA);
+    c.d_model = 16; c.n_heads = 4; c.d_ff = 32; c.max_len = 100; c.norm = norm;
+    assert_true(sf_model_build(&m, &c).ok);
+    assert_true(sf_tokenizer_build(&m.tok, ALPHA, strlen(ALPHA)).ok);
+    sf_model_init_random(&m, 11);
+    sf_seq grow, big, full;
+    assert_true(sf_seq_build(&grow, &c).ok);
+    assert_true(sf_seq_build(&big, &c).ok);
+    assert_true(sf_seq_build(&full, &c).ok);
+    assert_int_equal(grow.L, SF_SEQ_FIRST_CAP);
+    assert_true(sf_seq_reserve(&big, c.max_len).ok);
+    assert_int_equal(big.L, c.max_len);
+    int src[20], tgt[70];
+    for (int i = 0; i < 20; i++) src[i] = 4 + (i * 7) % 12;
+    for (int i = 0; i < 70; i++) tgt[i] = i ? 4 + (i * 5) % 12 : SF_TOK_BOS;
+    if (family == SF_FAMILY_ENCDEC) {
+        assert_true(sf_encode(&m, &grow, src, 20).ok);
+        assert_true(sf_encode(&m, &big, src, 20).ok);
+        assert_true(sf_encode(&m, &full, src, 20).ok);
+    }
+    sf_trace early;
+    assert_true(sf_trace_build(&early, &m, &grow).ok);
+    unsigned grown0 = grow.grown;
+    for (int t = 0; t < 70; t++) {
+        assert_true(sf_decode_step(&m, &grow, tgt[t]).ok);
+        assert_true(sf_decode_step(&m, &big, tgt[t]).ok);
+    }
+    assert_true(sf_decode_full(&m, &full, tgt, 70).ok);
+    assert_true(grow.grown > grown0);
+    assert_true(grow.L >= 70 && grow.L <= 2 * 70);
+    assert_true(sf_trace_stale(&early));
+    const sf_trace_entry *probs = sf_trace_find(&early, "dec.L0.self.H1.probs");
+    assert_non_null(probs);
+    int dims[2];
+    sf_trace_shape(&early, probs, dims);
+    assert_int_equal(dims[0], 0); /* stale: nothing to read */
+    assert_true(sf_trace_sync(&early).ok);
+    assert_false(sf_trace_stale(&early));
+    assert_ptr_equal(sf_trace_find(&early, "dec.L0.self.H1.probs"), probs); /* the same entry, refreshed */
+    sf_trace_shape(&early, probs, dims);
+    assert_int_equal(dims[0], 70);
+    assert_int_equal(probs->cap[1], grow.L);
+    sf_trace tb, tf;
+    assert_true(sf_trace_build(&tb, &m, &big).ok);
+    assert_true(sf_trace_build(&tf, &m, &full).ok);
+    double d_big = max_trace_diff(&early, &tb), d_full = max_dec_diff(&m, &full, &grow, 70);
+    printf("  %s %s-LN: grown record vs max_len record: %.3g; vs full pass: %.3g\n", sf_family_name(family),
+           sf_norm_name(norm), d_big, d_full);
+    assert_true(d_big == 0.0);
+    assert_true(d_full == 0.0); /* the KV cache over a moved record is still bit for bit the full pass */
+    sf_trace_free(&early);
+    sf_trace_free(&tb);
+    sf_trace_free(&tf);
+    sf_seq_free(&grow);
+    sf_seq_free(&big);
+    sf_seq_free(&full);
+    sf_model_free(&m);
+}
+
+static void test_record_grows_with_tokens(void **state) {
+    (void)state;
+    check_growth(SF_FAMILY_GPT, SF_NORM_PRE);
+    check_growth(SF_FAMILY_ENCDEC, SF_NORM_POST);
+    check_growth(SF_FAMILY_ENCDEC, SF_NORM_PRE);
+}
+
 static void check_causality(int family) {
     sf_model m;
     make_model(&m, family, family == SF_FAMILY_GPT ? SF_NORM_PRE : SF_NORM_POST,
@@ -378,14 +475,20 @@ static void test_config_validation(void **state) {
     c = sf_config_default(SF_FAMILY_ENCDEC);
     c.ln_eps = NAN;
     assert_false(sf_config_validate(&c).ok);
-    /* a valid config whose record would be huge is refused before allocating, with the size it needs */
+    /* a valid config whose full-length record would be huge starts small; growing it to max_len is
+     * refused before allocating, with the size it needs, and the record stays as it was */
     c = sf_config_default(SF_FAMILY_ENCDEC);
     c.n_heads = 64; c.max_len = 2048; c.n_enc_layers = 48; c.n_dec_layers = 48;
     sf_seq s;
-    e = sf_seq_build(&s, &c);
+    assert_true(sf_seq_build(&s, &c).ok);
+    assert_int_equal(s.L, SF_SEQ_FIRST_CAP);
+    float *before = s.mem;
+    e = sf_seq_reserve(&s, 2048);
     assert_false(e.ok);
-    assert_non_null(strstr(e.msg, "MiB to record one sequence"));
-    assert_null(s.mem);
+    if (!strstr(e.msg, "2048 positions of this model need")) fail_msg("unexpected message: %s", e.msg);
+    assert_ptr_equal(s.mem, before);
+    assert_int_equal(s.L, SF_SEQ_FIRST_CAP);
+    sf_seq_free(&s);
     sf_model m;
     c = sf_config_default(SF_FAMILY_ENCDEC);
     c.d_model = 0;
@@ -395,6 +498,7 @@ static void test_config_validation(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kv_cache_equals_full_pass),
+        cmocka_unit_test(test_record_grows_with_tokens),
         cmocka_unit_test(test_decoder_is_causal_encoder_is_not),
         cmocka_unit_test(test_permutation_equivariance_without_positions),
         cmocka_unit_test(test_trace_names_and_shapes),

@@ -82,6 +82,7 @@ sf_err sf_write_file_atomic(const char *path, const void *data, size_t len) {
     char *tmp = malloc(plen + 32);
     if (!tmp) return sf_fail("%s: out of memory", path);
     snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+    remove_stale_temps(path); /* before too: writers killed again and again must not pile theirs up */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
         sf_err e = sf_fail("%s: cannot create temporary file %s: %s", path, tmp, strerror(errno));

@@ -15,8 +15,9 @@
 sf_err sf_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *len);
 
 /* Writes data to path atomically: a temporary file `path.tmp.<pid>` in the same folder, fsync, rename.
- * On failure nothing at path changes and no temporary file is left behind. After a successful rename it
- * also removes `path.tmp.<pid>` files of writers that were killed mid-save (pid no longer running). */
+ * On failure nothing at path changes and no temporary file is left behind. Before writing and after a
+ * successful rename it also removes `path.tmp.<pid>` files of writers that were killed mid-save (pid no
+ * longer running). */
 sf_err sf_write_file_atomic(const char *path, const void *data, size_t len);
 
 /* Returns the CRC-32 (IEEE 802.3, as zlib's crc32) of len bytes, continuing from crc (start with 0). */

@@ -184,100 +184,178 @@ void sf_model_init_random(sf_model *m, unsigned long long seed) {
 
 /* ---- sequence records ------------------------------------------------------------------------- */
 
+/* Every buffer of a record is `groups` blocks of L rows: a fixed width (channels, head size, vocab), or
+ * width 0 for a square block (query x key) whose row length is L too. The same walk over the record
+ * counts its floats, hands out pointers into one allocation, or (growing) moves each old buffer into
+ * its new place: rows keep their index, square blocks gain new key columns filled with `pad`. */
 typedef struct {
-    float *base;
-    size_t used;
-    int counting; /* first pass counts floats, second hands out pointers */
+    float *base;  /* NULL while counting */
+    size_t used;  /* floats handed out (or counted) so far */
+    size_t L;     /* positions being laid out */
+    size_t old_L; /* > 0 when moving: each slot still points at a buffer laid out for old_L positions */
 } arena;
 
-static float *take(arena *a, size_t n) {
-    float *p = a->counting ? NULL : a->base + a->used;
+static void take(arena *a, float **slot, int groups, int width, float pad) {
+    size_t L = a->L, W = width ? (size_t)width : L, n = (size_t)groups * L * W;
+    float *p = a->base ? a->base + a->used : NULL;
     a->used += n;
-    return p;
+    if (!p) return;
+    if (a->old_L && *slot) {
+        size_t oL = a->old_L, oW = width ? (size_t)width : oL;
+        const float *q = *slot;
+        for (int g = 0; g < groups; g++) {
+            float *dst = p + (size_t)g * L * W;
+            const float *src = q + (size_t)g * oL * oW;
+            if (width) {
+                memcpy(dst, src, oL * W * sizeof(float)); /* same row width: the old rows are a prefix */
+                continue;
+            }
+            for (size_t t = 0; t < oL; t++) {
+                memcpy(dst + t * W, src + t * oW, oW * sizeof(float));
+                for (size_t j = oW; j < W; j++) dst[t * W + j] = pad;
+            }
+        }
+    }
+    *slot = p;
 }
 
-static void carve_attn(arena *a, sf_attn_rec *r, const sf_config *c, int L) {
-    size_t LC = (size_t)L * c->d_model, LL = (size_t)c->n_heads * L * L;
-    r->in = take(a, LC);
-    r->ln = c->norm == SF_NORM_PRE ? take(a, LC) : NULL;
-    r->ln_mean = take(a, (size_t)L);
-    r->ln_rstd = take(a, (size_t)L);
-    r->q = take(a, LC); r->k = take(a, LC); r->v = take(a, LC);
-    r->mask = take(a, (size_t)L * L);
-    r->scores = take(a, LL); r->scaled = take(a, LL); r->probs = take(a, LL);
-    r->out = take(a, LC); r->concat = take(a, LC); r->proj = take(a, LC); r->resid = take(a, LC);
-    r->norm = c->norm == SF_NORM_POST ? take(a, LC) : NULL;
+static void carve_attn(arena *a, sf_attn_rec *r, const sf_config *c) {
+    int C = c->d_model, NH = c->n_heads, HS = C / NH;
+    take(a, &r->in, 1, C, 0);
+    if (c->norm == SF_NORM_PRE) take(a, &r->ln, 1, C, 0);
+    take(a, &r->ln_mean, 1, 1, 0);
+    take(a, &r->ln_rstd, 1, 1, 0);
+    take(a, &r->q, NH, HS, 0); take(a, &r->k, NH, HS, 0); take(a, &r->v, NH, HS, 0);
+    take(a, &r->mask, 1, 0, -INFINITY);
+    take(a, &r->scores, NH, 0, -INFINITY); take(a, &r->scaled, NH, 0, -INFINITY); take(a, &r->probs, NH, 0, 0.0f);
+    take(a, &r->out, NH, HS, 0);
+    take(a, &r->concat, 1, C, 0); take(a, &r->proj, 1, C, 0); take(a, &r->resid, 1, C, 0);
+    if (c->norm == SF_NORM_POST) take(a, &r->norm, 1, C, 0);
 }
 
-static void carve_ffn(arena *a, sf_ffn_rec *r, const sf_config *c, int L) {
-    size_t LC = (size_t)L * c->d_model, LF = (size_t)L * c->d_ff;
-    r->in = take(a, LC);
-    r->ln = c->norm == SF_NORM_PRE ? take(a, LC) : NULL;
-    r->ln_mean = take(a, (size_t)L);
-    r->ln_rstd = take(a, (size_t)L);
-    r->pre = take(a, LF); r->hidden = take(a, LF);
-    r->proj = take(a, LC); r->resid = take(a, LC);
-    r->norm = c->norm == SF_NORM_POST ? take(a, LC) : NULL;
+static void carve_ffn(arena *a, sf_ffn_rec *r, const sf_config *c) {
+    int C = c->d_model, F = c->d_ff;
+    take(a, &r->in, 1, C, 0);
+    if (c->norm == SF_NORM_PRE) take(a, &r->ln, 1, C, 0);
+    take(a, &r->ln_mean, 1, 1, 0);
+    take(a, &r->ln_rstd, 1, 1, 0);
+    take(a, &r->pre, 1, F, 0); take(a, &r->hidden, 1, F, 0);
+    take(a, &r->proj, 1, C, 0); take(a, &r->resid, 1, C, 0);
+    if (c->norm == SF_NORM_POST) take(a, &r->norm, 1, C, 0);
 }
 
-static void carve_stack(arena *a, sf_stack_rec *st, const sf_config *c, int L, int n_layers, int cross) {
-    size_t LC = (size_t)L * c->d_model;
-    st->tok = take(a, LC); st->pos = take(a, LC); st->sum = take(a, LC);
+static void carve_stack(arena *a, sf_stack_rec *st, const sf_config *c, int n_layers, int cross) {
+    int C = c->d_model;
+    take(a, &st->tok, 1, C, 0); take(a, &st->pos, 1, C, 0); take(a, &st->sum, 1, C, 0);
     for (int l = 0; l < n_layers; l++) {
         sf_layer_rec *lr = &st->layers[l];
-        carve_attn(a, &lr->self, c, L);
-        if (cross) carve_attn(a, &lr->cross, c, L);
-        carve_ffn(a, &lr->ffn, c, L);
+        carve_attn(a, &lr->self, c);
+        if (cross) carve_attn(a, &lr->cross, c);
+        carve_ffn(a, &lr->ffn, c);
     }
     if (c->norm == SF_NORM_PRE) {
-        st->ln_f = take(a, LC);
-        st->ln_f_mean = take(a, (size_t)L);
-        st->ln_f_rstd = take(a, (size_t)L);
+        take(a, &st->ln_f, 1, C, 0);
+        take(a, &st->ln_f_mean, 1, 1, 0);
+        take(a, &st->ln_f_rstd, 1, 1, 0);
     }
 }
 
+/* Walks every buffer of a record of config c (s may be a dummy while counting). */
 static void carve_all(arena *a, sf_seq *s, const sf_config *c) {
-    int L = s->L;
-    if (c->n_enc_layers) carve_stack(a, &s->enc, c, L, c->n_enc_layers, 0);
-    carve_stack(a, &s->dec, c, L, c->n_dec_layers, c->family == SF_FAMILY_ENCDEC);
-    s->logits = take(a, (size_t)L * c->vocab_size);
-    s->probs = take(a, (size_t)L * c->vocab_size);
-    s->tmp = take(a, (size_t)L * 3 * c->d_model);
+    if (c->n_enc_layers) carve_stack(a, &s->enc, c, c->n_enc_layers, 0);
+    carve_stack(a, &s->dec, c, c->n_dec_layers, c->family == SF_FAMILY_ENCDEC);
+    take(a, &s->logits, 1, c->vocab_size, 0);
+    take(a, &s->probs, 1, c->vocab_size, 0);
+    take(a, &s->tmp, 1, 3 * c->d_model, 0);
+}
+
+/* Returns the floats a record of config c needs for L positions (counted without allocating). */
+static size_t record_floats(const sf_config *c, int L) {
+    static sf_layer_rec layers[2 * SF_MAX_LAYERS]; /* counting only takes their fields' addresses: never written */
+    sf_seq dummy;
+    memset(&dummy, 0, sizeof dummy);
+    dummy.enc.layers = layers;
+    dummy.dec.layers = layers + SF_MAX_LAYERS;
+    arena a = {NULL, 0, (size_t)L, 0};
+    carve_all(&a, &dummy, c);
+    return a.used;
+}
+
+size_t sf_seq_bytes(const sf_config *c, int positions) {
+    return record_floats(c, positions) * sizeof(float) + 2 * (size_t)positions * sizeof(int);
+}
+
+/* Returns an error naming the size when a record of L positions would exceed SF_MAX_RECORD_BYTES. */
+static sf_err check_record_size(const sf_config *c, int L) {
+    size_t bytes = sf_seq_bytes(c, L);
+    if (bytes <= SF_MAX_RECORD_BYTES) return sf_ok();
+    return sf_fail("sequence record: %d positions of this model need %zu MiB (%d heads, %d+%d layers, max_len %d); "
+                   "the limit is %zu MiB, so use a shorter input or fewer generated tokens",
+                   L, bytes >> 20, c->n_heads, c->n_enc_layers, c->n_dec_layers, c->max_len,
+                   SF_MAX_RECORD_BYTES >> 20);
+}
+
+/* Allocates the buffers of s for L positions; when s already holds a record (old_L > 0), moves its
+ * contents into the new buffers and frees the old ones. On failure s is unchanged. */
+static sf_err lay_out(sf_seq *s, const sf_config *c, int L) {
+    sf_err e = check_record_size(c, L);
+    if (!e.ok) return e;
+    size_t n = record_floats(c, L);
+    float *mem = calloc(n, sizeof(float));
+    int *ids_e = calloc((size_t)L, sizeof(int)), *ids_d = calloc((size_t)L, sizeof(int));
+    if (!mem || !ids_e || !ids_d) {
+        free(mem); free(ids_e); free(ids_d);
+        return sf_fail("sequence record: out of memory for %d positions (%zu MiB)", L, n * sizeof(float) >> 20);
+    }
+    int old_L = s->mem ? s->L : 0;
+    if (old_L) {
+        memcpy(ids_e, s->enc.ids, (size_t)old_L * sizeof(int));
+        memcpy(ids_d, s->dec.ids, (size_t)old_L * sizeof(int));
+    }
+    arena a = {mem, 0, (size_t)L, (size_t)old_L};
+    carve_all(&a, s, c);
+    free(s->mem);
+    free(s->enc.ids);
+    free(s->dec.ids);
+    s->mem = mem;
+    s->mem_floats = n;
+    s->enc.ids = ids_e;
+    s->dec.ids = ids_d;
+    s->L = L;
+    if (old_L) s->grown++;
+    return sf_ok();
 }
 
 sf_err sf_seq_build(sf_seq *s, const sf_config *c) {
     memset(s, 0, sizeof *s);
     sf_err e = sf_config_validate(c);
     if (!e.ok) return e;
-    s->L = c->max_len;
-    s->enc.ids = calloc((size_t)s->L, sizeof(int));
-    s->dec.ids = calloc((size_t)s->L, sizeof(int));
+    s->cfg = *c;
     s->enc.layers = c->n_enc_layers ? calloc((size_t)c->n_enc_layers, sizeof(sf_layer_rec)) : NULL;
     s->dec.layers = calloc((size_t)c->n_dec_layers, sizeof(sf_layer_rec));
-    if (!s->enc.ids || !s->dec.ids || !s->dec.layers || (c->n_enc_layers && !s->enc.layers)) {
+    if (!s->dec.layers || (c->n_enc_layers && !s->enc.layers)) {
         sf_seq_free(s);
         return sf_fail("sequence record: out of memory");
     }
-    arena a = {NULL, 0, 1};
-    carve_all(&a, s, c);
-    s->mem_floats = a.used;
-    if (a.used > SF_MAX_RECORD_BYTES / sizeof(float)) {
-        size_t mib = a.used / (1024 * 1024 / sizeof(float));
+    if (!(e = lay_out(s, c, c->max_len < SF_SEQ_FIRST_CAP ? c->max_len : SF_SEQ_FIRST_CAP)).ok) {
         sf_seq_free(s);
-        return sf_fail("sequence record: this config needs %zu MiB to record one sequence (max_len %d, %d heads, "
-                       "%d+%d layers); the limit is %zu MiB, so lower max_len",
-                       mib, c->max_len, c->n_heads, c->n_enc_layers, c->n_dec_layers,
-                       SF_MAX_RECORD_BYTES / (1024 * 1024));
+        return e;
     }
-    s->mem = calloc(a.used, sizeof(float));
-    if (!s->mem) {
-        size_t n = a.used;
-        sf_seq_free(s);
-        return sf_fail("sequence record: out of memory for %zu floats", n);
-    }
-    arena b = {s->mem, 0, 0};
-    carve_all(&b, s, c);
     return sf_ok();
+}
+
+sf_err sf_seq_reserve(sf_seq *s, int n) {
+    if (n <= s->L) return sf_ok();
+    if (n > s->cfg.max_len)
+        return sf_fail("sequence record: %d positions; the model takes at most %d (max_len)", n, s->cfg.max_len);
+    /* capacities are powers of two (or max_len): a run of n steps moves its record only log2(n) times, each
+     * move at least doubles it (so the old copy is at most a quarter of the new attention blocks), and two
+     * records asked for the same room get the same layout; past the cap, just enough is tried */
+    int want = SF_SEQ_FIRST_CAP;
+    while (want < n) want *= 2;
+    if (want > s->cfg.max_len) want = s->cfg.max_len;
+    if (want > n && !check_record_size(&s->cfg, want).ok) want = n;
+    return lay_out(s, &s->cfg, want);
 }
 
 void sf_seq_free(sf_seq *s) {
@@ -464,9 +542,10 @@ static sf_err check_ids(const sf_model *m, const int *ids, int n, const char *wh
 
 sf_err sf_encode(const sf_model *m, sf_seq *s, const int *src, int n) {
     if (m->cfg.family != SF_FAMILY_ENCDEC) return sf_fail("encode: a gpt model has no encoder");
-    if (n < 1 || n > s->L) return sf_fail("encode: %d source tokens; expected 1 to %d", n, s->L);
+    if (n < 1 || n > m->cfg.max_len) return sf_fail("encode: %d source tokens; expected 1 to %d", n, m->cfg.max_len);
     sf_err e = check_ids(m, src, n, "encode");
     if (!e.ok) return e;
+    if (!(e = sf_seq_reserve(s, n)).ok) return e;
     memcpy(s->enc.ids, src, (size_t)n * sizeof(int));
     s->n_src = n;
     s->n_tgt = 0;
@@ -482,9 +561,10 @@ static sf_err need_encoder(const sf_model *m, const sf_seq *s) {
 sf_err sf_decode_step(const sf_model *m, sf_seq *s, int token) {
     sf_err e = need_encoder(m, s);
     if (!e.ok) return e;
-    if (s->n_tgt >= s->L) return sf_fail("decode: the sequence is full (%d positions)", s->L);
+    if (s->n_tgt >= m->cfg.max_len) return sf_fail("decode: the sequence is full (%d positions)", m->cfg.max_len);
     e = check_ids(m, &token, 1, "decode");
     if (!e.ok) return e;
+    if (!(e = sf_seq_reserve(s, s->n_tgt + 1)).ok) return e;
     int t = s->n_tgt;
     s->dec.ids[t] = token;
     e = stack_rows(m, s, &s->dec, m->w.dec, m->cfg.n_dec_layers, &m->w.dec_ln_f, 1, t, t + 1);
@@ -497,9 +577,10 @@ sf_err sf_decode_step(const sf_model *m, sf_seq *s, int token) {
 sf_err sf_decode_full(const sf_model *m, sf_seq *s, const int *tgt, int n) {
     sf_err e = need_encoder(m, s);
     if (!e.ok) return e;
-    if (n < 1 || n > s->L) return sf_fail("decode: %d target tokens; expected 1 to %d", n, s->L);
+    if (n < 1 || n > m->cfg.max_len) return sf_fail("decode: %d target tokens; expected 1 to %d", n, m->cfg.max_len);
     e = check_ids(m, tgt, n, "decode");
     if (!e.ok) return e;
+    if (!(e = sf_seq_reserve(s, n)).ok) return e;
     memcpy(s->dec.ids, tgt, (size_t)n * sizeof(int));
     e = stack_rows(m, s, &s->dec, m->w.dec, m->cfg.n_dec_layers, &m->w.dec_ln_f, 1, 0, n);
     if (!e.ok) return e;

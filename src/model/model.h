@@ -1,7 +1,9 @@
 /* model.h - weights, the per-sequence record of every intermediate, and the forward passes.
  *
- * Sizes: V vocab, C d_model, NH heads, HS = C/NH head size, F d_ff, L max_len.
+ * Sizes: V vocab, C d_model, NH heads, HS = C/NH head size, F d_ff, L the record's capacity.
  * Every buffer of a sequence record has room for L positions; n_src / n_tgt say how many are filled.
+ * L follows the tokens actually run (it starts small and the forward passes grow it, never past the
+ * model's max_len), so memory follows the input, not the longest sequence the model accepts.
  * The forward passes write every intermediate into the record; the trace (trace.h) names them. */
 #ifndef SF_MODEL_H
 #define SF_MODEL_H
@@ -122,24 +124,36 @@ typedef struct {       /* one stack (encoder or decoder) for one sequence */
 } sf_stack_rec;
 
 typedef struct {
-    int L;             /* capacity in positions */
+    int L;             /* capacity in positions: every (L,...) buffer below; grows, never past cfg.max_len */
     int n_src;         /* encoder positions filled */
     int n_tgt;         /* decoder positions filled */
     sf_stack_rec enc, dec;
     float *logits;     /* (L,V) next-token logits at each decoder position */
     float *probs;      /* (L,V) softmax of logits */
     float *tmp;        /* (L,3C) scratch for fused Q|K|V projections before they are split into heads */
-    float *mem;        /* one allocation behind every pointer above */
+    float *mem;        /* one allocation behind every float pointer above */
     size_t mem_floats;
+    sf_config cfg;     /* the config the record is laid out for */
+    unsigned grown;    /* times the record has moved to a larger allocation: every pointer into it (a trace,
+                        * a panel's row) taken before a growth is stale; sf_trace_sync refreshes a trace */
 } sf_seq;
 
-/* The most memory one sequence record may take (attention needs heads x max_len^2 floats per layer):
- * a small checkpoint must not be able to make the program ask for more. */
+/* The most memory one sequence record may take (attention needs heads x L^2 floats per layer): a small
+ * checkpoint must not be able to make the program ask for more. Checked whenever the record grows. */
 #define SF_MAX_RECORD_BYTES ((size_t)2 << 30)
 
-/* Allocates a record for sequences of up to cfg->max_len positions; refuses (with the size it would
- * need) configs whose record exceeds SF_MAX_RECORD_BYTES. */
+/* Positions a new record has room for (or max_len, if smaller) before it first grows. */
+#define SF_SEQ_FIRST_CAP 16
+
+/* Allocates a small record for cfg (SF_SEQ_FIRST_CAP positions); the forward passes grow it. */
 sf_err sf_seq_build(sf_seq *s, const sf_config *cfg);
+/* Makes room for n positions (1..max_len): when the record holds fewer, moves it into buffers for the
+ * next power of two (at most max_len; exactly n when only that fits the cap), keeping every recorded
+ * value (square attention blocks gain masked key columns) and counting the move in s->grown. Refuses
+ * (with the size it would need, s unchanged) when n positions pass SF_MAX_RECORD_BYTES. */
+sf_err sf_seq_reserve(sf_seq *s, int n);
+/* Returns the bytes a record of cfg takes for `positions` positions (the memory budget's unit). */
+size_t sf_seq_bytes(const sf_config *cfg, int positions);
 void sf_seq_free(sf_seq *s);
 
 /* Returns the residual stream leaving an attention or FFN sub-layer (norm for post-LN, else resid). */
@@ -149,6 +163,8 @@ const float *sf_ffn_output(const sf_ffn_rec *f);
 const float *sf_stack_output(const sf_model *m, const sf_stack_rec *st, int n_layers);
 
 /* ---- forward passes --------------------------------------------------------------------------- */
+/* Each grows the record (sf_seq_reserve) when the positions it writes do not fit, and fails with the
+ * record cap's message when they cannot. */
 
 /* Runs the whole encoder over src(n) (encoder-decoder only). Clears any decoder state. */
 sf_err sf_encode(const sf_model *m, sf_seq *s, const int *src, int n);

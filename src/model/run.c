@@ -11,7 +11,7 @@ int sf_run_predicted(const sf_model *m, const sf_seq *s, int t) {
 
 sf_err sf_run(const sf_model *m, sf_seq *s, const sf_run_opts *o, int *n_prompt) {
     const sf_config *c = &m->cfg;
-    int L = s->L;
+    int L = c->max_len; /* the most positions the model takes; the record grows towards it as tokens run */
     int *ids = malloc((size_t)L * sizeof *ids);
     if (!ids) return sf_fail("run: out of memory");
     sf_err e;
@@ -37,6 +37,8 @@ sf_err sf_run(const sf_model *m, sf_seq *s, const sf_run_opts *o, int *n_prompt)
         if (!e.ok) { e = sf_err_wrap(e, "target"); goto done; }
         given += nt;
     }
+    /* the given positions are known: room for them at once, rather than a move every doubling */
+    if (!(e = sf_seq_reserve(s, given)).ok) goto done;
     for (int t = 0; t < given; t++)
         if (!(e = sf_decode_step(m, s, ids[t])).ok) goto done;
     if (!o->target) {

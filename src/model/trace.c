@@ -1,6 +1,7 @@
 /* trace.c - names every buffer of a sequence record as a view with shape and axis meaning. */
 #include "trace.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,24 @@ sf_err sf_trace_build(sf_trace *tr, const sf_model *m, const sf_seq *s) {
         sf_trace_free(tr);
         return sf_fail("trace: out of memory");
     }
+    tr->grown = s->grown;
+    return sf_ok();
+}
+
+int sf_trace_stale(const sf_trace *tr) { return tr->s && tr->grown != tr->s->grown; }
+
+sf_err sf_trace_sync(sf_trace *tr) {
+    if (!sf_trace_stale(tr)) return sf_ok();
+    sf_trace fresh;
+    sf_err e = sf_trace_build(&fresh, tr->m, tr->s);
+    if (!e.ok) return e;
+    if (fresh.n != tr->n) { /* the same model and record always give the same entries */
+        sf_trace_free(&fresh);
+        return sf_fail("trace: the record no longer matches its trace (%d entries, expected %d)", fresh.n, tr->n);
+    }
+    memcpy(tr->e, fresh.e, (size_t)tr->n * sizeof *tr->e);
+    tr->grown = fresh.grown;
+    sf_trace_free(&fresh);
     return sf_ok();
 }
 
@@ -133,8 +152,10 @@ const sf_trace_entry *sf_trace_find(const sf_trace *tr, const char *name) {
 }
 
 int sf_trace_shape(const sf_trace *tr, const sf_trace_entry *e, int dims[SF_TRACE_MAX_RANK]) {
+    int stale = sf_trace_stale(tr);
     for (int i = 0; i < e->rank; i++) {
-        if (e->len[i] == SF_AXIS_SRC) dims[i] = tr->s->n_src;
+        if (stale) dims[i] = 0;
+        else if (e->len[i] == SF_AXIS_SRC) dims[i] = tr->s->n_src;
         else if (e->len[i] == SF_AXIS_TGT) dims[i] = tr->s->n_tgt;
         else dims[i] = e->cap[i];
     }
@@ -142,7 +163,7 @@ int sf_trace_shape(const sf_trace *tr, const sf_trace_entry *e, int dims[SF_TRAC
 }
 
 float sf_trace_get(const sf_trace *tr, const sf_trace_entry *e, const int *idx) {
-    (void)tr;
+    if (sf_trace_stale(tr)) return NAN;
     if (e->rank == 1) return e->data[idx[0]];
     return e->data[(size_t)idx[0] * e->cap[1] + idx[1]];
 }

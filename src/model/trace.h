@@ -1,7 +1,10 @@
 /* trace.h - every intermediate of a forward pass, by name, as a view with shape and axis meaning.
  *
  * The trace does not copy: each entry points into a sequence record (sf_seq) and reads the current
- * lengths from it, so after each decoder step the same entry shows one more row. Names:
+ * lengths from it, so after each decoder step the same entry shows one more row. When a step makes the
+ * record grow (it moves to larger buffers) the entries' pointers and capacities are stale until
+ * sf_trace_sync refreshes them in place; meanwhile sf_trace_shape reports empty shapes, so a reader
+ * that checks shapes never touches the old buffers. Names:
  *   {enc,dec}.embed.{tok,pos,sum}
  *   {enc,dec}.L{l}.{self,cross}.{in,ln,concat,proj,resid,norm}
  *   {enc,dec}.L{l}.{self,cross}.H{h}.{q,k,v,mask,scores,scaled,probs,out}
@@ -49,19 +52,27 @@ typedef struct {
     const sf_seq *s;
     sf_trace_entry *e; /* (n) in the order the forward pass computes them */
     int n;
+    unsigned grown;    /* s->grown when the entries were made: they are stale once the record grows */
 } sf_trace;
 
 /* Registers every entry for model m over record s. Returns an error only when memory is short. */
 sf_err sf_trace_build(sf_trace *tr, const sf_model *m, const sf_seq *s);
 void sf_trace_free(sf_trace *tr);
 
+/* Returns 1 if the record has grown since the entries were made (their data and cap are stale). */
+int sf_trace_stale(const sf_trace *tr);
+/* Points every entry at the record's current buffers and capacities again, in place (entry addresses,
+ * order and names stay, so pointers to entries held by a viewer remain valid). Returns an error only
+ * when memory is short (the trace is then left stale, never half-updated). */
+sf_err sf_trace_sync(sf_trace *tr);
+
 /* Returns the entry with that exact name, or NULL. */
 const sf_trace_entry *sf_trace_find(const sf_trace *tr, const char *name);
 
-/* Writes the current extent of each axis into dims; returns the rank. */
+/* Writes the current extent of each axis into dims (all 0 while the trace is stale); returns the rank. */
 int sf_trace_shape(const sf_trace *tr, const sf_trace_entry *e, int dims[SF_TRACE_MAX_RANK]);
 
-/* Returns the element at idx (rank indices, each inside the current shape). */
+/* Returns the element at idx (rank indices, each inside the current shape); NAN while the trace is stale. */
 float sf_trace_get(const sf_trace *tr, const sf_trace_entry *e, const int *idx);
 
 /* Returns a pointer to row i of a rank-2 entry (cap[1] floats), or the data of a rank-1 entry. */

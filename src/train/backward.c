@@ -271,7 +271,7 @@ static int forward_loss(const sf_model *m, sf_seq *act, const int *src, int n_sr
                         const int *dec_tgt, int n, float *loss, int *n_counted) {
     int V = m->cfg.vocab_size;
     /* 1. the targets must be tokens of the vocabulary (the forward pass checks the inputs) */
-    if (n < 1 || n > act->L) return 0;
+    if (n < 1 || n > m->cfg.max_len) return 0;
     for (int t = 0; t < n; t++)
         if (dec_tgt[t] < 0 || dec_tgt[t] >= V) return 0;
     /* 2. the model's own forward pass fills the record */
@@ -307,9 +307,13 @@ float sf_forward_backward(const sf_model *m, sf_seq *act, sf_seq *gact, const in
     const sf_config *c = &m->cfg;
     int encdec = c->family == SF_FAMILY_ENCDEC;
     *n_counted = 0;
-    if (gact->L != act->L) return NAN;
-    /* 1. scratch for the fused q|k|v gradients */
     int rows = encdec && n_src > n ? n_src : n;
+    /* 0. the gradient record mirrors the activation record's layout: room for the same positions */
+    int cap = act->L > gact->L ? act->L : gact->L;
+    if (rows > cap) cap = rows;
+    if (cap > c->max_len || !sf_seq_reserve(act, cap).ok || !sf_seq_reserve(gact, cap).ok || gact->L != act->L)
+        return NAN;
+    /* 1. scratch for the fused q|k|v gradients */
     size_t need = (size_t)(rows > 0 ? rows : 1) * 3 * c->d_model;
     bw_ctx b = {m, grad, malloc(need * sizeof(float)), act->L, c->d_model, c->n_heads, c->d_model / c->n_heads,
             c->norm == SF_NORM_PRE};

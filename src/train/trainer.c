@@ -202,7 +202,7 @@ int sf_greedy(const sf_model *m, sf_seq *s, const sf_example *ex, int *out, int 
             if (best < 0 || p[v] > p[best]) best = v;
         }
         out[made++] = best;
-        if (best == SF_TOK_EOS || s->n_tgt >= s->L) break;
+        if (best == SF_TOK_EOS || s->n_tgt >= m->cfg.max_len) break;
         if (!sf_decode_step(m, s, best).ok) return -1;
     }
     return made;
