@@ -276,7 +276,16 @@ sf_err sf_safetensors_load_buffer(const unsigned char *buf, size_t len, const ch
             goto done;
         }
     /* 3. the model, then each name bound to its parameter with the shape checked; every parameter once */
-    if (!(e = sf_model_build_limited(m, &cfg, (len - data_at) / 2)).ok) { e = sf_err_wrap(e, "config.json"); goto done; }
+    size_t data_len = len - data_at;
+    if (!(e = sf_model_build_limited(m, &cfg, data_len / 2)).ok) {
+        const char *needs = strstr(e.msg, "needs ");
+        size_t n_need;
+        if (needs && sscanf(needs, "needs %zu parameters but", &n_need) == 1) /* the data is too small for the sizes */
+            e = sf_fail("byte %zu: the data has %zu bytes but config.json's sizes need %zu parameters (is the file truncated?)",
+                        data_at, data_len, n_need);
+        else e = sf_err_wrap(e, "config.json");
+        goto done;
+    }
     int seen = 0;
     filled = calloc((size_t)m->n_table + 1, sizeof *filled);
     if (!filled) { e = sf_fail("out of memory"); goto done; }
