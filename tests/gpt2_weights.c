@@ -33,30 +33,47 @@ float gw_weight(const gw_shape *s, int t, size_t i, uint32_t seed) {
     return (float)q * scale + (float)OFFSET[t];
 }
 
-/* A file being written, with its running CRC. */
-typedef struct { FILE *f; uint32_t crc; size_t bytes; int failed; } out;
+/* A file being written through a 1 MiB buffer, with its running CRC. */
+typedef struct { FILE *f; uint32_t crc; size_t bytes, used; int failed; unsigned char buf[1 << 20]; } out;
 
-static void put(out *o, const void *p, size_t n) {
-    if (o->failed) return;
-    if (fwrite(p, 1, n, o->f) != n) o->failed = 1;
-    o->crc = sf_crc32(o->crc, p, n);
-    o->bytes += n;
+static void flush_out(out *o) {
+    if (!o->failed && o->used && fwrite(o->buf, 1, o->used, o->f) != o->used) o->failed = 1;
+    o->crc = sf_crc32(o->crc, o->buf, o->used);
+    o->used = 0;
 }
 
-static int open_out(out *o, const char *path) {
-    memset(o, 0, sizeof *o);
+static void put(out *o, const void *p, size_t n) {
+    const unsigned char *b = p;
+    o->bytes += n;
+    while (n) {
+        size_t k = sizeof o->buf - o->used < n ? sizeof o->buf - o->used : n;
+        memcpy(o->buf + o->used, b, k);
+        o->used += k;
+        b += k;
+        n -= k;
+        if (o->used == sizeof o->buf) flush_out(o);
+    }
+}
+
+static out *open_out(const char *path) {
+    out *o = calloc(1, sizeof *o);
+    if (!o) return NULL;
     o->f = fopen(path, "wb");
-    if (!o->f) { perror(path); return 0; }
-    return 1;
+    if (!o->f) { perror(path); free(o); return NULL; }
+    return o;
 }
 
 static int close_out(out *o, const char *path, uint32_t *crc, size_t *bytes) {
+    flush_out(o);
     if (fclose(o->f) != 0) o->failed = 1;
-    if (o->failed) { fprintf(stderr, "%s: write failed\n", path); return 0; }
+    int ok = !o->failed;
     if (crc) *crc = o->crc;
     if (bytes) *bytes = o->bytes;
-    return 1;
+    free(o);
+    if (!ok) fprintf(stderr, "%s: write failed\n", path);
+    return ok;
 }
+
 
 /* Returns v as an IEEE half, rounded to nearest even (the formula's small weights are normal halves). */
 static uint16_t to_f16(float v) {
@@ -99,16 +116,16 @@ static void put_weight(out *o, float v, int kind) {
 }
 
 int gw_write_llmc(const char *path, const gw_shape *s, uint32_t seed, int version, uint32_t *crc, size_t *bytes) {
-    out o;
-    if (!open_out(&o, path)) return 0;
+    out *o = open_out(path);
+    if (!o) return 0;
     int32_t h[256] = {20240326, version, s->T, s->V, s->L, s->NH, s->C, s->Vp};
     unsigned char b[1024];
     for (int i = 0; i < 256; i++)
         for (int k = 0; k < 4; k++) b[4 * i + k] = (unsigned char)((uint32_t)h[i] >> (8 * k));
-    put(&o, b, sizeof b);
+    put(o, b, sizeof b);
     for (int t = 0; t < 16; t++)
-        for (size_t i = 0, n = gw_count(s, t); i < n; i++) put_weight(&o, gw_weight(s, t, i, seed), version == 5 ? 3 : 4);
-    return close_out(&o, path, crc, bytes);
+        for (size_t i = 0, n = gw_count(s, t); i < n; i++) put_weight(o, gw_weight(s, t, i, seed), version == 5 ? 3 : 4);
+    return close_out(o, path, crc, bytes);
 }
 
 /* One tensor of the safetensors file: llm.c tensor t, layer l (or -1), transposed or not. */
@@ -167,39 +184,39 @@ int gw_write_safetensors(const char *path, const gw_shape *s, uint32_t seed, con
     }
     hdr[hl++] = '}';
     while ((8 + hl) % 8) hdr[hl++] = ' ';
-    out o;
-    if (!open_out(&o, path)) { free(hdr); free(t); return 0; }
+    out *o = open_out(path);
+    if (!o) { free(hdr); free(t); return 0; }
     unsigned char len8[8];
     for (int k = 0; k < 8; k++) len8[k] = (unsigned char)((uint64_t)hl >> (8 * k));
-    put(&o, len8, 8);
-    put(&o, hdr, hl);
+    put(o, len8, 8);
+    put(o, hdr, hl);
     for (int i = 0; i < n; i++) {
         const st_tensor *x = &t[i];
         size_t rows = (size_t)x->rows, cols = x->cols ? (size_t)x->cols : 1;
         if (x->mask) { /* the causal mask buffer: lower triangle of ones */
             for (size_t r = 0; r < rows; r++)
-                for (size_t c = 0; c < cols; c++) put_weight(&o, c <= r ? 1.0f : 0.0f, 4);
+                for (size_t c = 0; c < cols; c++) put_weight(o, c <= r ? 1.0f : 0.0f, 4);
             continue;
         }
         size_t base = x->l < 0 ? 0 : (size_t)x->l * (gw_count(s, x->t) / (size_t)s->L);
         for (size_t r = 0; r < rows; r++)
             for (size_t c = 0; c < cols; c++) /* Conv1D (in, out): element (r, c) is llm.c's (c, r) */
-                put_weight(&o, gw_weight(s, x->t, base + (x->transpose ? c * rows + r : r * cols + c), seed), kind);
+                put_weight(o, gw_weight(s, x->t, base + (x->transpose ? c * rows + r : r * cols + c), seed), kind);
     }
     free(hdr);
     free(t);
-    return close_out(&o, path, crc, bytes);
+    return close_out(o, path, crc, bytes);
 }
 
 int gw_write_config(const char *path, const gw_shape *s, uint32_t *crc, size_t *bytes) {
-    out o;
-    if (!open_out(&o, path)) return 0;
+    out *o = open_out(path);
+    if (!o) return 0;
     char text[512];
     int n = snprintf(text, sizeof text,
                      "{\"activation_function\":\"gelu_new\",\"architectures\":[\"GPT2LMHeadModel\"],\"layer_norm_epsilon\":1e-05,"
                      "\"model_type\":\"gpt2\",\"n_ctx\":%d,\"n_embd\":%d,\"n_head\":%d,\"n_inner\":null,\"n_layer\":%d,"
                      "\"n_positions\":%d,\"vocab_size\":%d}\n",
                      s->T, s->C, s->NH, s->L, s->T, s->V);
-    put(&o, text, (size_t)n);
-    return close_out(&o, path, crc, bytes);
+    put(o, text, (size_t)n);
+    return close_out(o, path, crc, bytes);
 }

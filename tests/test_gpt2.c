@@ -20,6 +20,7 @@
 #include "model/checkpoint.h"
 #include "model/format.h"
 #include "model/run.h"
+#include "model/sample.h"
 #include "model/trace.h"
 
 #include "expect.h"
@@ -484,6 +485,41 @@ static void test_command_line(void **state) {
     free(o);
 }
 
+/* The selection sf_top_k made before it became one pass: k times, the largest not yet taken, the first
+ * index on ties. */
+static void top_k_by_selection(const float *x, int n, int k, int *idx) {
+    for (int j = 0; j < k; j++) {
+        int best = -1;
+        for (int i = 0; i < n; i++) {
+            int taken = 0;
+            for (int q = 0; q < j; q++) taken |= idx[q] == i;
+            if (!taken && (best < 0 || x[i] > x[best])) best = i;
+        }
+        idx[j] = best;
+    }
+}
+
+static void test_top_k_over_the_vocabulary(void **state) {
+    (void)state;
+    static const int ns[] = {1, 7, 100, 50257}, ks[] = {1, 5, 16, 100};
+    float *x = malloc(sizeof(float) * 50257);
+    int a[100], b[100];
+    unsigned r = 1;
+    for (size_t u = 0; u < sizeof ns / sizeof *ns; u++)
+        for (size_t v = 0; v < sizeof ks / sizeof *ks; v++)
+            for (int ties = 0; ties < 2; ties++) {
+                int n = ns[u], k = ks[v] < n ? ks[v] : n;
+                for (int i = 0; i < n; i++) {
+                    r = r * 1103515245u + 12345u;
+                    x[i] = ties ? (float)((r >> 16) % 7) : (float)(r >> 8) / 16777216.0f - 0.5f;
+                }
+                assert_int_equal(sf_top_k(x, n, ks[v], a), k);
+                top_k_by_selection(x, n, k, b);
+                assert_memory_equal(a, b, sizeof(int) * (size_t)k);
+            }
+    free(x);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_files_match_the_oracle),
@@ -493,6 +529,7 @@ int main(void) {
         cmocka_unit_test(test_safetensors_refuses_bad_files),
         cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_command_line),
+        cmocka_unit_test(test_top_k_over_the_vocabulary),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
