@@ -29,6 +29,10 @@ run() {
 }
 run 0 render --model assets/models/reverse.sfm --input abcdefgh --out "$tmp/enc.png"
 run 0 render --model assets/models/words.sfm --input the --out "$tmp/gpt.png"
+# a GPT-2-format model (llm.c layout) with a byte-level BPE tokenizer, and one whose vocabulary is not GPT-2's
+run 0 trace --model tests/fuzz/corpus/llmc/bpe260_v3 --tokenizer tests/fuzz/corpus/bpe/tiny.sftok --input "hi hi! 你" --max-new 3 --json
+run 0 render --model tests/fuzz/corpus/llmc/bpe260_v3 --tokenizer tests/fuzz/corpus/bpe/tiny.sftok --input "hi" --out "$tmp/bpe.png"
+run fail trace --model tests/fuzz/corpus/llmc/tiny0_v3 --input x
 run 0 lesson --check lessons/[0-9]*.md
 run 0 train --task sort --steps 3 --threads 1 --out "$tmp/t.sfm"
 if "$BIN" --help 2>&1 | grep -q -- 'render --lesson'; then

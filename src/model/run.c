@@ -48,6 +48,12 @@ sf_err sf_run(const sf_model *m, sf_seq *s, const sf_run_opts *o, int *n_prompt)
         float *logits = malloc((size_t)V * sizeof *logits);
         if (!logits) { e = sf_fail("run: out of memory"); goto done; }
         while (s->n_tgt < L && (o->max_new < 0 || made < o->max_new)) {
+            /* a full record that cannot double within its cap ends the text, rather than an error long
+             * into the run, or a move of the whole record for every token past the cap (GPT-2: 512) */
+            if (s->n_tgt == s->L) {
+                int want = 2 * s->L < L ? 2 * s->L : L;
+                if (sf_seq_bytes(&s->cfg, want) > SF_MAX_RECORD_BYTES) break;
+            }
             /* the model's own logits, except that <pad>, <bos> and <unk> are never chosen mid-sequence */
             memcpy(logits, s->logits + (size_t)(s->n_tgt - 1) * V, (size_t)V * sizeof *logits);
             for (int id = 0; id < V && id < SF_TOK_FIRST_CHAR; id++)

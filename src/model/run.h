@@ -19,7 +19,9 @@ typedef struct {
     uint64_t seed;       /* for sampling */
 } sf_run_opts;
 
-/* Runs the model as described by o; s must have been built for m's config. On return s holds the
+/* Runs the model as described by o; s must have been built for m's config. Generation stops at <eos>,
+ * after max_new tokens, at max_len, or when the record is full and doubling it would pass
+ * SF_MAX_RECORD_BYTES (GPT-2 small: at 512 positions). On return s holds the
  * encoder positions and every decoder position. n_prompt (may be NULL) receives how many decoder
  * positions were given (<bos> + prompt or target) rather than generated. */
 sf_err sf_run(const sf_model *m, sf_seq *s, const sf_run_opts *o, int *n_prompt);
