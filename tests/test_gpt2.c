@@ -460,6 +460,25 @@ static char *run_cmd(const char *cmd) {
     return out;
 }
 
+/* Writes a lesson beside the small model claiming that the token shown as `piece` is the most likely
+ * after position 0, runs `lesson --check` on it and returns the exit status (its output in *out). */
+static int check_lesson(const char *piece, char **out) {
+    char path[160], cmd[400];
+    snprintf(path, sizeof path, "%s/gpt2.md", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "# GPT-2 in a lesson\n# [zh] \xE8\xAF\xBE\xE7\xA8\x8B\xE9\x87\x8C\xE7\x9A\x84 GPT-2\n\n"
+               "A GPT-2-shaped model with the real vocabulary.\n[zh]\n\xE4\xB8\x80\xE4\xB8\xAA\xE6\xA8\xA1\xE5\x9E\x8B\xE3\x80\x82\n\n"
+               "@model gpt2_small.bin\n@input \"" PROMPT "\"\n\n## The first prediction\n## [zh] \xE7\xAC\xAC\xE4\xB8\x80\n\n"
+               "@goto dec token 0 end\n@focus output\n@expect argmax dec.probs pos=0 \"%s\"\n\n"
+               "After <|endoftext|> alone, one token is the most likely.\n[zh]\n\xE4\xB8\x80\xE4\xB8\xAA\xE8\xAF\x8D\xE5\x85\x83\xE3\x80\x82\n", piece);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s lesson --check %s 2>&1; echo \"status $?\"", SF_BINARY, path);
+    *out = run_cmd(cmd);
+    const char *st = strstr(*out, "status ");
+    return st ? atoi(st + 7) : -1;
+}
+
 static void test_command_line(void **state) {
     (void)state;
     char cmd[512];
@@ -477,6 +496,23 @@ static void test_command_line(void **state) {
     o = run_cmd(cmd);
     if (!strstr(o, "decoder: 4 tokens (4 given, 0 generated)") || !strstr(o, "tgt[1] 'Hello'") || !strstr(o, "tgt[3] '\xE2\x90\xA3world'"))
         fail_msg("trace says:\n%s", o);
+    free(o);
+    /* a lesson on a GPT-2 file: its claims are checked against the model like any other */
+    sf_model m;
+    sf_seq sq;
+    assert_true(sf_model_load(llmc, NULL, &m).ok);
+    assert_true(sf_seq_build(&sq, &m.cfg).ok);
+    sf_run_opts ro = {.input = PROMPT, .max_new = 0};
+    assert_true(sf_run(&m, &sq, &ro, NULL).ok);
+    char best[16], other[16];
+    sf_tokenizer_piece(&m.tok, sf_run_predicted(&m, &sq, 0), best);
+    sf_tokenizer_piece(&m.tok, 15496, other); /* "Hello": not what this model predicts there */
+    assert_string_not_equal(best, other);
+    sf_seq_free(&sq);
+    sf_model_free(&m);
+    if (check_lesson(best, &o) != 0) fail_msg("lesson --check on a GPT-2 model says:\n%s", o);
+    free(o);
+    if (check_lesson(other, &o) == 0) fail_msg("a false claim passed:\n%s", o);
     free(o);
     snprintf(cmd, sizeof cmd, "%s trace --model %s --input '\xE4\xBD\xA0' --max-new 1 --json | head -c 400", SF_BINARY, st);
     o = run_cmd(cmd);

@@ -352,6 +352,7 @@ static sf_err check_chars(builder *b, const sf_model *m, const char *text, int l
                           const char *what) {
     size_t pos = 0, len = strlen(text);
     int idx = 0;
+    if (m->tok.kind != SF_TOKENIZER_CHAR) return sf_ok(); /* GPT-2's byte-level BPE encodes any text */
     while (pos < len) {
         size_t at = pos;
         uint32_t cp;
