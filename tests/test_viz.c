@@ -346,7 +346,7 @@ static void test_event_loop(void **state) {
         script[n++] = m;
     }
     for (int i = 0; i < 40; i++) script[n++] = key(SDLK_SPACE, 0);
-    script[n++] = key(SDLK_r, 0);
+    script[n++] = key(SDLK_HOME, 0);
     for (int i = 0; i < 30 && n < 400; i++) script[n++] = key(SDLK_RIGHT, 0);
     assert_true(n >= 300);
     for (int i = 0; i < n; i++) {

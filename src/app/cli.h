@@ -2,6 +2,8 @@
 #ifndef SF_CLI_H
 #define SF_CLI_H
 
+#include <stddef.h>
+
 #include "core/err.h"
 
 /* Returns the value following option argv[*i] (advancing *i), or NULL after printing an error. */
@@ -10,6 +12,11 @@ const char *cli_value(int argc, char **argv, int *i);
 int cli_int(const char *opt, const char *s, long lo, long hi, int *out);
 /* Parses a finite float in [lo, hi]; same contract as cli_int. */
 int cli_float(const char *opt, const char *s, double lo, double hi, float *out);
+/* Parses --size "WxH" (320x240 to 7680x4320) into *w, *h; prints an error naming cmd and returns 0 if not. */
+int cli_size(const char *cmd, const char *v, int *w, int *h);
+/* Writes the folder the lesson index lists into out: $STEPFORMER_LESSONS, ./lessons, or the source tree's
+ * lessons/; returns 0 if none of them is a folder. */
+int cli_lessons_dir(char *out, size_t size);
 /* Prints "stepformer: <msg>" to stderr and returns the exit status 1. */
 int cli_fail(sf_err e);
 
@@ -24,13 +31,7 @@ int cmd_eval(int argc, char **argv);
 #ifdef HAVE_SF_VIZ
 int cmd_render(int argc, char **argv);
 int cmd_gui(int argc, char **argv);
-#ifdef HAVE_SF_LESSON
-/* Opens the lesson window on file (or, when file is NULL, on the index of dir) and runs it until closed;
- * returns the exit status, or -1 (having printed nothing) when there is no display to open a window on. */
-int gui_lessons(const char *file, const char *dir, int lang, const char *font, int w, int h, float zoom);
-/* `render --lesson FILE --all --out DIR`: one PNG per lesson frame; returns the exit status. */
-int lesson_render(int argc, char **argv);
-#endif
+int cmd_keys(int argc, char **argv);
 #endif
 #ifdef HAVE_SF_LESSON
 /* `stepformer` with no arguments: the lesson index window, or without a display the list; returns the status. */

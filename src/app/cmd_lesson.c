@@ -9,9 +9,9 @@
 #include "cli.h"
 #include "lesson/interp.h"
 #ifdef HAVE_SF_VIZ
-#include <SDL2/SDL_image.h>
-
-#include "viz/lesson_player.h"
+#include "gui.h"
+#include "viz/index.h"
+#include "viz_opts.h"
 #endif
 
 static const char lesson_usage[] =
@@ -24,7 +24,8 @@ static const char lesson_usage[] =
     "  --models DIR   look for each model file in DIR first (by file name), e.g. your own trained models\n"
     "  --text         print the lesson's steps as text instead of opening the window (also the fallback\n"
     "                 without a display)\n"
-    "  keys in the window: PageDown/Enter next step, PageUp/Backspace back, l language, ? all keys\n";
+    "  keys in the window: PageDown / Space next step (on to the next lesson), PageUp back, b black screen,\n"
+    "  F5 full screen, Esc out of it, l language, q quit, ? all keys (`stepformer keys --mode lesson`)\n";
 
 /* Prints narration indented by two spaces, one paragraph per line. */
 static void print_text(const char *t) {
@@ -67,19 +68,6 @@ static void print_lesson(const sf_lesson *l, int lang) {
 }
 
 /* Runs `stepformer lesson`: checks lessons (--check) or prints one; returns the exit status. */
-/* Parses "WxH" into *w, *h; returns 0 after printing an error. */
-static int parse_size(const char *cmd, const char *v, int *w, int *h) {
-    char *x;
-    long a = strtol(v, &x, 10), b = *x == 'x' ? strtol(x + 1, &x, 10) : 0;
-    if (*x || a < 320 || b < 240 || a > 7680 || b > 4320) {
-        fprintf(stderr, "stepformer %s: --size '%s': expected WIDTHxHEIGHT from 320x240 to 7680x4320\n", cmd, v);
-        return 0;
-    }
-    *w = (int)a;
-    *h = (int)b;
-    return 1;
-}
-
 int cmd_lesson(int argc, char **argv) {
     int check = 0, strict = 0, claims = 1, lang = SF_LANG_EN, n_files = 0, text = 0, w = 1600, h = 900;
     float zoom = 1.0f;
@@ -92,7 +80,7 @@ int cmd_lesson(int argc, char **argv) {
             if (!(font = cli_value(argc, argv, &i))) return 2;
         } else if (!strcmp(a, "--size")) {
             const char *v = cli_value(argc, argv, &i);
-            if (!v || !parse_size("lesson", v, &w, &h)) return 2;
+            if (!v || !cli_size("lesson", v, &w, &h)) return 2;
         } else if (!strcmp(a, "--zoom")) {
             const char *v = cli_value(argc, argv, &i);
             if (!v || !cli_float(a, v, 0.5, 3, &zoom)) return 2;
@@ -166,29 +154,11 @@ int cmd_lesson(int argc, char **argv) {
     return failed ? 1 : 0;
 }
 
-/* Writes the folder the lesson index lists into out: $STEPFORMER_LESSONS, ./lessons, or the source tree's
- * lessons/; returns 0 if none of them is a folder. */
-static int lessons_dir(char *out, size_t size) {
-    const char *env = getenv("STEPFORMER_LESSONS");
-    const char *cand[3] = {env && *env ? env : NULL, "lessons", NULL};
-#ifdef STEPFORMER_SOURCE_DIR
-    cand[2] = STEPFORMER_SOURCE_DIR "/lessons";
-#endif
-    for (int i = 0; i < 3; i++) {
-        struct stat st;
-        if (cand[i] && stat(cand[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-            snprintf(out, size, "%s", cand[i]);
-            return 1;
-        }
-    }
-    return 0;
-}
-
 int cmd_index(int argc, char **argv) {
     (void)argc;
     (void)argv;
     char dir[1024];
-    if (!lessons_dir(dir, sizeof dir)) {
+    if (!cli_lessons_dir(dir, sizeof dir)) {
         fprintf(stderr, "stepformer: no lessons folder found (looked at $STEPFORMER_LESSONS, ./lessons"
 #ifdef STEPFORMER_SOURCE_DIR
                         " and " STEPFORMER_SOURCE_DIR "/lessons"
@@ -219,83 +189,4 @@ int cmd_index(int argc, char **argv) {
 #endif
 }
 
-#ifdef HAVE_SF_VIZ
-/* Creates folder dir if it does not exist; returns 0 after printing an error. */
-static int make_dir(const char *dir) {
-    struct stat st;
-    if (stat(dir, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) return 1;
-        fprintf(stderr, "stepformer render: --out %s: exists and is not a folder\n", dir);
-        return 0;
-    }
-    if (mkdir(dir, 0777) != 0) {
-        fprintf(stderr, "stepformer render: --out %s: cannot create the folder\n", dir);
-        return 0;
-    }
-    return 1;
-}
-
-int lesson_render(int argc, char **argv) {
-    const char *file = NULL, *out = NULL, *font = NULL;
-    int all = 0, frame = -1, lang = SF_LANG_EN, w = 1920, h = 1080;
-    float zoom = 1.0f;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "--all")) { all = 1; continue; }
-        if (!(v = cli_value(argc, argv, &i))) return 2;
-        if (!strcmp(a, "--lesson")) file = v;
-        else if (!strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--font")) font = v;
-        else if (!strcmp(a, "--frame")) { if (!cli_int(a, v, 1, SF_LESSON_MAX_FRAMES, &frame)) return 2; }
-        else if (!strcmp(a, "--size")) { if (!parse_size("render", v, &w, &h)) return 2; }
-        else if (!strcmp(a, "--zoom")) { if (!cli_float(a, v, 0.5, 3, &zoom)) return 2; }
-        else if (!strcmp(a, "--lang")) {
-            if ((lang = sf_lang_parse(v)) < 0) { fprintf(stderr, "stepformer render: --lang '%s': expected en or zh\n", v); return 2; }
-        } else { fprintf(stderr, "stepformer render: unknown option '%s' with --lesson\n", a); return 2; }
-    }
-    if (!file || !out || (all == (frame > 0))) {
-        fprintf(stderr, "usage: stepformer render --lesson FILE (--all --out DIR | --frame N --out FILE.png)\n"
-                        "                         [--lang en|zh] [--size WxH] [--font FILE] [--zoom Z]\n");
-        return 2;
-    }
-    if (all && !make_dir(out)) return 1;
-    vz_font_paths fp;
-    sf_err e = vz_font_find(font, &fp);
-    if (!e.ok) return cli_fail(e);
-    SDL_Surface *surf = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888);
-    if (!surf) { fprintf(stderr, "stepformer render: %s\n", SDL_GetError()); return 1; }
-    SDL_Renderer *r = SDL_CreateSoftwareRenderer(surf);
-    if (!r) { fprintf(stderr, "stepformer render: %s\n", SDL_GetError()); SDL_FreeSurface(surf); return 1; }
-    static vz_player p; /* large: kept off the stack */
-    vz_player_init(&p, r, &fp, lang);
-    p.zoom = zoom;
-    int rc = 0;
-    if (!(e = vz_player_open(&p, file)).ok) rc = cli_fail(e);
-    int first = all ? 0 : frame - 1, last = all ? p.lesson.n_frames - 1 : frame - 1;
-    if (!rc && last >= p.lesson.n_frames) {
-        fprintf(stderr, "stepformer render: --frame %d: the lesson has %d frames\n", frame, p.lesson.n_frames);
-        rc = 2;
-    }
-    for (int k = first; !rc && k <= last; k++) {
-        vz_player_goto(&p, k);
-        vz_player_frame(&p, w, h);
-        SDL_RenderPresent(r);
-        char name[64], path[1200];
-        if (all) snprintf(path, sizeof path, "%s/%s", out, vz_player_slide_name(&p, k, name, sizeof name));
-        else snprintf(path, sizeof path, "%s", out);
-        if (IMG_SavePNG(surf, path) != 0) {
-            fprintf(stderr, "stepformer render: %s: %s\n", path, IMG_GetError());
-            rc = 1;
-        } else if (!all) {
-            printf("wrote %s\n", path);
-        }
-        if (p.err[0]) { fprintf(stderr, "stepformer render: frame %d: %s\n", k + 1, p.err); p.err[0] = 0; }
-    }
-    if (!rc && all) printf("wrote %d slides of %s to %s/ (%dx%d, %s)\n", p.lesson.n_frames, file, out, w, h, sf_lang_name(lang));
-    vz_player_free(&p);
-    SDL_DestroyRenderer(r);
-    SDL_FreeSurface(surf);
-    return rc;
-}
-#endif
 #endif

@@ -1,5 +1,5 @@
 /* cmd_render.c - `stepformer render`: draws exactly what the window would show at a cursor position
- * into a PNG, with the software renderer and no display. */
+ * into a PNG, with the software renderer and no display; `render --lesson` draws a lesson's slides. */
 #include "cli.h"
 
 #ifdef HAVE_SF_VIZ
@@ -7,77 +7,119 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#include "model/checkpoint.h"
-#include "model/format.h"
-#include "viz/layout.h"
 #include "viz_opts.h"
+#ifdef HAVE_SF_LESSON
+#include "viz/lesson_player.h"
+#endif
 
-int viz_parse(const char *cmd, int argc, char **argv, viz_opts *o) {
-    memset(o, 0, sizeof *o);
-    o->w = 1920;
-    o->h = 1080;
-    o->step = -1;
-    o->max_new = 12;
-    o->zoom = 1.0f;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!(v = cli_value(argc, argv, &i))) return 0;
-        if (!strcmp(a, "--model")) o->model = v;
-        else if (!strcmp(a, "--input")) o->input = v;
-        else if (!strcmp(a, "--font")) o->font = v;
-        else if (!strcmp(a, "--tokenizer")) o->tokenizer = v;
-        else if (!strcmp(a, "--out")) o->out = v;
-        else if (!strcmp(a, "--panel")) {
-            if (vz_panel_parse(v) < 0) {
-                fprintf(stderr, "stepformer %s: --panel '%s': expected one of", cmd, v);
-                for (int p = 0; p < VZ_P_COUNT; p++) fprintf(stderr, " %s", vz_panel_name(p));
-                fprintf(stderr, "\n");
-                return 0;
-            }
-            o->panel = v;
-        } else if (!strcmp(a, "--size")) {
-            char *x;
-            long w = strtol(v, &x, 10), h = *x == 'x' ? strtol(x + 1, &x, 10) : 0;
-            if (*x || w < 320 || h < 240 || w > 7680 || h > 4320) {
-                fprintf(stderr, "stepformer %s: --size '%s': expected WIDTHxHEIGHT from 320x240 to 7680x4320\n", cmd, v);
-                return 0;
-            }
-            o->w = (int)w;
-            o->h = (int)h;
-        } else if (!strcmp(a, "--step")) { if (!cli_int(a, v, -1, 100000000, &o->step)) return 0; }
-        else if (!strcmp(a, "--max-new")) { if (!cli_int(a, v, -1, SF_MAX_LEN, &o->max_new)) return 0; } /* -1: until <eos> */
-        else if (!strcmp(a, "--seed")) { if (!cli_int(a, v, 0, 2147483647, &o->seed)) return 0; }
-        else if (!strcmp(a, "--temperature")) { if (!cli_float(a, v, 0, 3, &o->temperature)) return 0; }
-        else if (!strcmp(a, "--zoom")) { if (!cli_float(a, v, 0.5, 3, &o->zoom)) return 0; }
-        else { fprintf(stderr, "stepformer %s: unknown option '%s'\n", cmd, a); return 0; }
+#ifdef HAVE_SF_LESSON
+/* Creates folder dir if it does not exist; returns 0 after printing an error. */
+static int make_dir(const char *dir) {
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) return 1;
+        fprintf(stderr, "stepformer render: --out %s: exists and is not a folder\n", dir);
+        return 0;
     }
-    if (!o->model || !o->input) {
-        fprintf(stderr, "stepformer %s: --model FILE and --input TEXT are required\n", cmd);
+    if (mkdir(dir, 0777) != 0) {
+        fprintf(stderr, "stepformer render: --out %s: cannot create the folder\n", dir);
         return 0;
     }
     return 1;
 }
 
-int viz_open(const viz_opts *o, SDL_Renderer *r, vz_app *a) {
+/* `render --lesson FILE --all --out DIR`: one PNG per lesson frame; returns the exit status. */
+static int lesson_render(int argc, char **argv) {
+    const char *file = NULL, *out = NULL, *font = NULL, *dir = NULL;
+    int all = 0, frame = -1, lang = SF_LANG_EN, w = 1920, h = 1080, index = 0, keys = 0;
+    float zoom = 1.0f;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--all")) { all = 1; continue; }
+        if (!strcmp(a, "--index")) { index = 1; continue; }
+        if (!strcmp(a, "--keys")) { keys = 1; continue; }
+        if (!(v = cli_value(argc, argv, &i))) return 2;
+        if (!strcmp(a, "--lesson")) file = v;
+        else if (!strcmp(a, "--lessons")) dir = v;
+        else if (!strcmp(a, "--out")) out = v;
+        else if (!strcmp(a, "--font")) font = v;
+        else if (!strcmp(a, "--frame")) { if (!cli_int(a, v, 1, SF_LESSON_MAX_FRAMES, &frame)) return 2; }
+        else if (!strcmp(a, "--size")) { if (!cli_size("render", v, &w, &h)) return 2; }
+        else if (!strcmp(a, "--zoom")) { if (!cli_float(a, v, 0.5, 3, &zoom)) return 2; }
+        else if (!strcmp(a, "--lang")) {
+            if ((lang = sf_lang_parse(v)) < 0) { fprintf(stderr, "stepformer render: --lang '%s': expected en or zh\n", v); return 2; }
+        } else { fprintf(stderr, "stepformer render: unknown option '%s' with --lesson or --index\n", a); return 2; }
+    }
+    if (index ? !out || file || all || frame > 0 : !file || !out || all == (frame > 0)) {
+        fprintf(stderr, "usage: stepformer render --lesson FILE (--all --out DIR | --frame N --out FILE.png)\n"
+                        "       stepformer render --index [--lessons DIR] --out FILE.png\n"
+                        "                         [--lang en|zh] [--size WxH] [--font FILE] [--zoom Z] [--keys]\n");
+        return 2;
+    }
+    char found[1024];
+    if (index && !dir) {
+        if (!cli_lessons_dir(found, sizeof found)) { fprintf(stderr, "stepformer render: --index: no lessons folder found\n"); return 1; }
+        dir = found;
+    }
+    if (all && !make_dir(out)) return 1;
     vz_font_paths fp;
-    sf_err e = vz_font_find(o->font, &fp);
-    if (!e.ok) return !cli_fail(e);
-    sf_model m;
-    sf_load_opts lo = {o->tokenizer};
-    if (!(e = sf_model_load(o->model, &lo, &m)).ok) return !cli_fail(e);
-    vz_run_cfg rc = {o->max_new, (unsigned)o->seed, o->temperature};
-    if (!(e = vz_app_init(a, r, &fp, &m, o->input, &rc)).ok) return !cli_fail(e);
-    a->zoom = o->zoom;
-    a->only = o->panel ? vz_panel_parse(o->panel) : -1;
-    vz_app_goto(a, o->step < 0 ? a->sched.n - 1 : o->step);
-    return 1;
+    sf_err e = vz_font_find(font, &fp);
+    if (!e.ok) return cli_fail(e);
+    SDL_Surface *surf = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888);
+    if (!surf) { fprintf(stderr, "stepformer render: %s\n", SDL_GetError()); return 1; }
+    SDL_Renderer *r = SDL_CreateSoftwareRenderer(surf);
+    if (!r) { fprintf(stderr, "stepformer render: %s\n", SDL_GetError()); SDL_FreeSurface(surf); return 1; }
+    static vz_player p; /* large: kept off the stack */
+    vz_player_init(&p, r, &fp, lang);
+    p.zoom = zoom;
+    int rc = 0;
+    p.help = keys;
+    if (index) { /* the index page: one PNG */
+        if (!(e = vz_player_show_index(&p, dir)).ok) rc = cli_fail(e);
+        for (int k = 0; !rc && k < 2; k++) vz_player_frame(&p, w, h); /* (the second with last frame's regions) */
+        SDL_RenderPresent(r);
+        if (!rc && IMG_SavePNG(surf, out) != 0) { fprintf(stderr, "stepformer render: %s: %s\n", out, IMG_GetError()); rc = 1; }
+        else if (!rc) printf("wrote %s (the index of %s, %dx%d, %s)\n", out, dir, w, h, sf_lang_name(lang));
+        vz_player_free(&p);
+        SDL_DestroyRenderer(r);
+        SDL_FreeSurface(surf);
+        return rc;
+    }
+    if (!(e = vz_player_open(&p, file)).ok) rc = cli_fail(e);
+    int first = all ? 0 : frame - 1, last = all ? p.lesson.n_frames - 1 : frame - 1;
+    if (!rc && last >= p.lesson.n_frames) {
+        fprintf(stderr, "stepformer render: --frame %d: the lesson has %d frames\n", frame, p.lesson.n_frames);
+        rc = 2;
+    }
+    for (int k = first; !rc && k <= last; k++) {
+        vz_player_goto(&p, k);
+        vz_player_frame(&p, w, h);
+        SDL_RenderPresent(r);
+        char name[64], path[1200];
+        if (all) snprintf(path, sizeof path, "%s/%s", out, vz_player_slide_name(&p, k, name, sizeof name));
+        else snprintf(path, sizeof path, "%s", out);
+        if (IMG_SavePNG(surf, path) != 0) {
+            fprintf(stderr, "stepformer render: %s: %s\n", path, IMG_GetError());
+            rc = 1;
+        } else if (!all) {
+            printf("wrote %s\n", path);
+        }
+        if (p.err[0]) { fprintf(stderr, "stepformer render: frame %d: %s\n", k + 1, p.err); p.err[0] = 0; }
+    }
+    if (!rc && all) printf("wrote %d slides of %s to %s/ (%dx%d, %s)\n", p.lesson.n_frames, file, out, w, h, sf_lang_name(lang));
+    vz_player_free(&p);
+    SDL_DestroyRenderer(r);
+    SDL_FreeSurface(surf);
+    return rc;
 }
+#endif
 
 int cmd_render(int argc, char **argv) {
 #ifdef HAVE_SF_LESSON
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--lesson")) return lesson_render(argc, argv); /* slides: one PNG per lesson step */
+    for (int i = 1; i < argc; i++) /* slides: one PNG per lesson step, or the index page */
+        if (!strcmp(argv[i], "--lesson") || !strcmp(argv[i], "--index")) return lesson_render(argc, argv);
 #endif
     viz_opts o;
     if (!viz_parse("render", argc, argv, &o)) return 2;

@@ -1,16 +1,48 @@
-/* gui.c - `stepformer gui`: the interactive window. The loop reads one event at a time into the app
- * (viz/app.h) and draws one frame after the events of each wake-up. With --out FILE it saves its third
- * frame and quits (a scripted screenshot of the real window). */
+/* gui.c - `stepformer gui` and the lesson window: the loop reads one event at a time into the app
+ * (viz/app.h) or the lesson player (viz/lesson_player.h) and draws one frame after the events of each
+ * wake-up; full-screen requests (F5, Esc, F11) are applied here. `gui --out FILE` saves its third frame
+ * and quits (a scripted screenshot of the real window). */
 #include "cli.h"
 
 #ifdef HAVE_SF_VIZ
 #include <stdio.h>
 #include <string.h>
 
+#include "gui.h"
 #include "viz_opts.h"
 #ifdef HAVE_SF_LESSON
 #include "viz/lesson_player.h"
 #endif
+
+/* Returns 1 if SDL found a display to open a window on (not the dummy or offscreen driver). */
+static int have_display(void) {
+    const char *drv = SDL_GetCurrentVideoDriver();
+    return !(drv && (!strcmp(drv, "offscreen") || !strcmp(drv, "dummy")));
+}
+
+/* Opens a resizable w x h window titled "stepformer" (no larger than the screen: a 1024x768 projector gets
+ * a window that fits it) and its renderer; returns 0 after printing why not. */
+static int open_window(const char *cmd, int w, int h, SDL_Window **win, SDL_Renderer **r) {
+    SDL_Rect usable;
+    if (SDL_GetDisplayUsableBounds(0, &usable) == 0 && usable.w >= 320 && usable.h >= 240) {
+        if (w > usable.w) w = usable.w;
+        if (h > usable.h) h = usable.h;
+    }
+    *win = SDL_CreateWindow("stepformer", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, w, h, SDL_WINDOW_RESIZABLE);
+    if (!*win) { fprintf(stderr, "%s: %s\n", cmd, SDL_GetError()); return 0; }
+    SDL_SetWindowMinimumSize(*win, w < 960 ? w : 960, h < 540 ? h : 540);
+    *r = SDL_CreateRenderer(*win, -1, SDL_RENDERER_PRESENTVSYNC);
+    if (!*r) *r = SDL_CreateRenderer(*win, -1, SDL_RENDERER_SOFTWARE);
+    if (!*r) { fprintf(stderr, "%s: %s\n", cmd, SDL_GetError()); SDL_DestroyWindow(*win); return 0; }
+    return 1;
+}
+
+/* Makes the window full screen (at the desktop's resolution) or windowed when the request changed. */
+static void apply_fullscreen(SDL_Window *win, int want, int *is) {
+    if (want == *is) return;
+    *is = want;
+    SDL_SetWindowFullscreen(win, want ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0);
+}
 
 int cmd_gui(int argc, char **argv) {
     viz_opts o;
@@ -23,20 +55,16 @@ int cmd_gui(int argc, char **argv) {
         fprintf(stderr, "stepformer gui: cannot open a display: %s (use `stepformer render` without one)\n", SDL_GetError());
         return 1;
     }
-    const char *drv = SDL_GetCurrentVideoDriver();
-    if (drv && (!strcmp(drv, "offscreen") || !strcmp(drv, "dummy")) && !o.out) {
+    if (!have_display() && !o.out) {
         fprintf(stderr, "stepformer gui: no display found (SDL chose the '%s' video driver, which shows nothing);\n"
-                        "  run it inside a desktop session, or draw PNGs with `stepformer render` instead\n", drv);
+                        "  run it inside a desktop session, or draw PNGs with `stepformer render` instead\n",
+                SDL_GetCurrentVideoDriver());
         SDL_Quit();
         return 1;
     }
-    SDL_Window *win = SDL_CreateWindow("stepformer", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, o.w, o.h,
-                                       SDL_WINDOW_RESIZABLE);
-    if (!win) { fprintf(stderr, "stepformer gui: %s\n", SDL_GetError()); SDL_Quit(); return 1; }
-    SDL_SetWindowMinimumSize(win, 960, 540);
-    SDL_Renderer *r = SDL_CreateRenderer(win, -1, SDL_RENDERER_PRESENTVSYNC);
-    if (!r) r = SDL_CreateRenderer(win, -1, SDL_RENDERER_SOFTWARE);
-    if (!r) { fprintf(stderr, "stepformer gui: %s\n", SDL_GetError()); SDL_DestroyWindow(win); SDL_Quit(); return 1; }
+    SDL_Window *win;
+    SDL_Renderer *r;
+    if (!open_window("stepformer gui", o.w, o.h, &win, &r)) { SDL_Quit(); return 1; }
     vz_app a;
     if (!viz_open(&o, r, &a)) { SDL_DestroyRenderer(r); SDL_DestroyWindow(win); SDL_Quit(); return 1; }
     char title[512];
@@ -53,10 +81,7 @@ int cmd_gui(int argc, char **argv) {
             do dirty |= vz_app_event(&a, &e) | (e.type == SDL_WINDOWEVENT);
             while (SDL_PollEvent(&e));
         }
-        if (a.want_fullscreen != fullscreen) {
-            fullscreen = a.want_fullscreen;
-            SDL_SetWindowFullscreen(win, fullscreen ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0);
-        }
+        apply_fullscreen(win, a.want_fullscreen, &fullscreen);
         int w, h;
         SDL_GetRendererOutputSize(r, &w, &h);
         /* idle wake-ups redraw only while a status message is up (it times out) or a screenshot is due */
@@ -81,18 +106,13 @@ int cmd_gui(int argc, char **argv) {
 int gui_lessons(const char *file, const char *dir, int lang, const char *font, int w, int h, float zoom) {
     SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "0");
     if (SDL_Init(SDL_INIT_VIDEO) != 0) return -1;
-    const char *drv = SDL_GetCurrentVideoDriver();
-    if (drv && (!strcmp(drv, "offscreen") || !strcmp(drv, "dummy"))) { SDL_Quit(); return -1; }
+    if (!have_display()) { SDL_Quit(); return -1; }
     vz_font_paths fp;
     sf_err e = vz_font_find(font, &fp);
     if (!e.ok) { SDL_Quit(); return cli_fail(e); }
-    SDL_Window *win = SDL_CreateWindow("stepformer", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, w, h,
-                                       SDL_WINDOW_RESIZABLE);
-    if (!win) { fprintf(stderr, "stepformer: %s\n", SDL_GetError()); SDL_Quit(); return 1; }
-    SDL_SetWindowMinimumSize(win, 960, 540);
-    SDL_Renderer *r = SDL_CreateRenderer(win, -1, SDL_RENDERER_PRESENTVSYNC);
-    if (!r) r = SDL_CreateRenderer(win, -1, SDL_RENDERER_SOFTWARE);
-    if (!r) { fprintf(stderr, "stepformer: %s\n", SDL_GetError()); SDL_DestroyWindow(win); SDL_Quit(); return 1; }
+    SDL_Window *win;
+    SDL_Renderer *r;
+    if (!open_window("stepformer", w, h, &win, &r)) { SDL_Quit(); return 1; }
     static vz_player p; /* large: kept off the stack */
     vz_player_init(&p, r, &fp, lang);
     p.zoom = zoom;
@@ -111,13 +131,9 @@ int gui_lessons(const char *file, const char *dir, int lang, const char *font, i
             do dirty |= vz_player_event(&p, &ev) | (ev.type == SDL_WINDOWEVENT);
             while (SDL_PollEvent(&ev));
         }
-        int want_fs = p.have_app && p.app.want_fullscreen;
-        if (want_fs != fullscreen) {
-            fullscreen = want_fs;
-            SDL_SetWindowFullscreen(win, fullscreen ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0);
-        }
+        apply_fullscreen(win, p.want_fullscreen, &fullscreen);
         const char *lt = p.have_lesson && !p.in_index ? p.lesson.title[p.lang] ? p.lesson.title[p.lang] : p.lesson.title[0] : NULL;
-        snprintf(title, sizeof title, "stepformer - %s", lt ? lt : "lessons");
+        snprintf(title, sizeof title, "stepformer - %s", lt ? lt : vz_tr(p.lang, VZ_S_IDX_TITLE));
         SDL_SetWindowTitle(win, title);
         int ww, wh;
         SDL_GetRendererOutputSize(r, &ww, &wh);

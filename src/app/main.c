@@ -31,13 +31,18 @@ static const char usage[] =
     "  gui    --model FILE --input TEXT [--size WxH] [--font FILE] [--zoom Z] [--max-new N] [--step N]\n"
     "         [--out FILE.png]  (save the window's first frames and quit)\n"
     "                 open the window and step through the model (press ? for the keys)\n"
+    "  keys   [--mode index|lesson|gui] [--lang en|zh] [--markdown]\n"
+    "                 print what every key does in the window\n"
 #ifdef HAVE_SF_LESSON
     "  lesson [--lang en|zh] [--text] FILE\n"
-    "                 play a lesson in the window (PageDown next step; --text prints it instead)\n"
+    "                 play a lesson in the window (PageDown next step, b black, F5 full screen;\n"
+    "                 --text prints it instead)\n"
     "  lesson --check [--lang en|zh] [--strict] [--skip-claims] [--models DIR] FILE...\n"
     "                 check lessons against their models\n"
     "  render --lesson FILE (--all --out DIR | --frame N --out FILE.png) [--lang zh] [--size WxH]\n"
     "                 one PNG per lesson step: slides for a class\n"
+    "  render --index [--lessons DIR] --out FILE.png [--lang zh] [--size WxH]\n"
+    "                 the lesson index page as a PNG\n"
     "  (no command)     open the lesson index (without a display: list the lessons)\n"
 #endif
     "  help             show this text\n";
@@ -59,6 +64,7 @@ static const command commands[] = {
 #ifdef HAVE_SF_VIZ
     {"render", cmd_render},
     {"gui", cmd_gui},
+    {"keys", cmd_keys},
 #endif
 };
 

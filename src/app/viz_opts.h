@@ -1,4 +1,5 @@
-/* viz_opts.h - the options the render and gui commands share, and opening the app they drive. */
+/* viz_opts.h - the options the render and gui commands share, and opening the app they drive (viz_opts.c).
+ * The app's modules depend in one direction: cmd_lesson -> gui -> viz_opts <- cmd_render. */
 #ifndef SF_VIZ_OPTS_H
 #define SF_VIZ_OPTS_H
 
@@ -13,6 +14,7 @@ typedef struct {
     int seed;          /* --seed S */
     float temperature; /* --temperature T */
     float zoom;        /* --zoom Z */
+    int keys;          /* --keys: the help overlay over the picture */
 } viz_opts;
 
 /* Parses the shared options (argv[1..]); returns 0 after printing an error naming `cmd`. */

@@ -3,6 +3,7 @@
 
 #include <SDL2/SDL_image.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/checkpoint.h"
@@ -194,16 +195,29 @@ void vz_app_goto(vz_app *a, int i) {
     }
 }
 
-/* Returns the index of the first step of the next token (or row) after the cursor's. */
-static int next_token_step(const vz_app *a) {
-    sf_cursor c = a->v.cur;
-    for (int i = a->v.step + 1; i < a->sched.n; i++) {
-        sf_cursor s = a->sched.steps[i];
+/* Returns the index of the first step of the next token (or row) after step i. */
+static int next_token_from(const vz_app *a, int i) {
+    sf_cursor c = a->sched.steps[i];
+    for (int j = i + 1; j < a->sched.n; j++) {
+        sf_cursor s = a->sched.steps[j];
         if (s.phase != c.phase || (s.token != c.token && s.token >= 0 && (c.token < 0 || s.token > c.token) &&
                                    s.layer == (c.phase == SF_STACK_DEC ? -1 : c.layer)))
-            return i;
+            return j;
     }
     return a->sched.n - 1;
+}
+
+/* Returns the first step of the cursor's token if the cursor is past it, else that of the token before
+ * (the token starts are the steps `n` lands on from step 0). */
+static int prev_token_step(const vz_app *a) {
+    int best = 0;
+    for (int i = 0; i < a->v.step;) {
+        best = i;
+        int j = next_token_from(a, i);
+        if (j <= i || j >= a->v.step) break;
+        i = j;
+    }
+    return best;
 }
 
 /* Returns the first step of (stack, layer, sub), preferring the cursor's token; -1 if none. */
@@ -231,9 +245,10 @@ static void set_temperature(vz_app *a, float t) {
     if (t > 3) t = 3;
     a->v.temperature = t;
     sf_err e = rerun(a);
-    char msg[96];
+    char msg[128];
     if (!e.ok) say(a, e.msg);
-    else { snprintf(msg, sizeof msg, "temperature %.1f%s", (double)t, t == 0 ? " (greedy)" : ""); say(a, msg); }
+    else if (t == 0) say(a, vz_tr(a->lang, VZ_S_MSG_GREEDY));
+    else { snprintf(msg, sizeof msg, vz_tr(a->lang, VZ_S_MSG_TEMPERATURE), (double)t); say(a, msg); }
 }
 
 /* Sets the whole interface's zoom, clamped to [0.5, 3]. */
@@ -251,61 +266,153 @@ static void pop_utf8(char *s) {
     s[n] = 0;
 }
 
-/* Handles an event while the input is being edited; returns 1 if it consumed it. */
+/* Writes the characters the model's tokenizer accepts in plain words ("a–z", "A–C =", "0–9 space") into
+ * out: runs of three or more consecutive characters as a range; returns out. */
+static const char *describe_alphabet(const vz_app *a, char *out, size_t size) {
+    size_t len = 0, n = 0;
+    char *alpha = sf_tokenizer_alphabet(&a->m.tok, &len);
+    out[0] = 0;
+    if (!alpha) return out;
+    uint32_t cps[512];
+    int k = 0;
+    for (size_t pos = 0; pos < len && k < 512;) {
+        uint32_t cp;
+        if (!sf_utf8_decode(alpha, len, &pos, &cp)) break;
+        cps[k++] = cp;
+    }
+    free(alpha);
+    for (int i = 0; i < k && n < size;) {
+        int j = i;
+        while (j + 1 < k && cps[j + 1] == cps[j] + 1) j++;
+        char c0[8], c1[8];
+        for (int t = 0; t < 2; t++) {
+            uint32_t cp = t ? cps[j] : cps[i];
+            char *d = t ? c1 : c0;
+            if (cp == ' ') snprintf(d, 8, "%s", vz_tr(a->lang, VZ_S_MSG_SPACE)); /* (fits: "space", "空格") */
+            else if (cp < 0x20) snprintf(d, 8, "U+%02X", (unsigned)cp);
+            else sf_utf8_encode(cp, d);
+        }
+        if (j - i >= 2) { /* a range: "a–z" */
+            n += (size_t)snprintf(out + n, size - n, "%s%s\xe2\x80\x93%s", n ? " " : "", c0, c1);
+            i = j + 1;
+        } else {
+            n += (size_t)snprintf(out + n, size - n, "%s%s", n ? " " : "", c0);
+            i++;
+        }
+    }
+    return out;
+}
+
+/* Checks text the learner typed against the model before running it; returns 0 and writes a plain
+ * message (the character refused and every character the model knows; too long; empty) into msg, or 1. */
+static int input_ok(const vz_app *a, const char *text, char *msg, size_t size) {
+    size_t len = strlen(text), pos = 0;
+    int chars = 0;
+    while (pos < len) {
+        size_t at = pos;
+        uint32_t cp = 0xFFFD;
+        int id, n = 0;
+        int bad = !sf_utf8_decode(text, len, &pos, &cp);
+        if (bad) { pos = at + 1; cp = 0xFFFD; }
+        if (!bad) bad = !sf_tokenizer_encode(&a->m.tok, text + at, pos - at, &id, 1, &n).ok || n != 1;
+        if (bad) {
+            char ch[16], known[400];
+            if (cp == ' ') snprintf(ch, sizeof ch, "%s", vz_tr(a->lang, VZ_S_MSG_SPACE));
+            else if (cp < 0x20 || pos - at > 4) snprintf(ch, sizeof ch, "U+%04X", (unsigned)cp);
+            else snprintf(ch, sizeof ch, "%.*s", (int)(pos - at), text + at);
+            snprintf(msg, size, vz_tr(a->lang, VZ_S_MSG_EDIT_REFUSED), ch, describe_alphabet(a, known, sizeof known));
+            return 0;
+        }
+        chars++;
+    }
+    int room = a->m.cfg.family == SF_FAMILY_ENCDEC ? a->m.cfg.max_len : a->m.cfg.max_len - 1; /* a GPT's prompt follows <bos> */
+    if (chars > room) { snprintf(msg, size, vz_tr(a->lang, VZ_S_MSG_EDIT_TOO_LONG), room, chars); return 0; }
+    if (chars == 0 && a->m.cfg.family == SF_FAMILY_ENCDEC) { snprintf(msg, size, "%s", vz_tr(a->lang, VZ_S_MSG_EDIT_EMPTY)); return 0; }
+    return 1;
+}
+
+/* Handles an event while the input is being edited; returns 1 if it consumed it. A refused text keeps
+ * the box open with the text and says why in plain words. */
 static int edit_event(vz_app *a, const SDL_Event *e) {
     if (e->type == SDL_TEXTINPUT) {
         size_t n = strlen(a->edit), k = strlen(e->text.text);
         if (n + k < sizeof a->edit) memcpy(a->edit + n, e->text.text, k + 1);
+        a->edit_msg[0] = 0;
         return 1;
     }
     if (e->type != SDL_KEYDOWN) return 0;
     switch (e->key.keysym.sym) {
-    case SDLK_BACKSPACE: pop_utf8(a->edit); return 1;
-    case SDLK_ESCAPE: a->editing = 0; SDL_StopTextInput(); say(a, "edit cancelled"); return 1;
-    case SDLK_RETURN: case SDLK_KP_ENTER: {
+    case SDLK_BACKSPACE: pop_utf8(a->edit); a->edit_msg[0] = 0; return 1;
+    case SDLK_ESCAPE:
         a->editing = 0;
+        a->edit_msg[0] = 0;
         SDL_StopTextInput();
+        say(a, vz_tr(a->lang, VZ_S_MSG_EDIT_CANCELLED));
+        return 1;
+    case SDLK_RETURN: case SDLK_KP_ENTER: {
+        if (!input_ok(a, a->edit, a->edit_msg, sizeof a->edit_msg)) return 1;
         sf_err err = vz_app_set_input(a, a->edit);
-        say(a, err.ok ? "input changed" : err.msg);
+        if (!err.ok) { snprintf(a->edit_msg, sizeof a->edit_msg, "%.500s", err.msg); return 1; }
+        a->editing = 0;
+        a->edit_msg[0] = 0;
+        SDL_StopTextInput();
+        say(a, vz_tr(a->lang, VZ_S_MSG_INPUT_CHANGED));
         return 1;
     }
     default: return 1; /* while editing, other keys belong to the text (they arrive as SDL_TEXTINPUT) */
     }
 }
 
-/* Handles one key press outside editing; returns 1 if the key is bound. */
-static int key_event(vz_app *a, const SDL_Keysym *k) {
-    int shift = (k->mod & KMOD_SHIFT) != 0;
-    switch (k->sym) {
-    case SDLK_RIGHT: case SDLK_SPACE: vz_app_goto(a, a->v.step + 1); return 1;
-    case SDLK_LEFT: vz_app_goto(a, a->v.step - 1); return 1;
-    case SDLK_n: vz_app_goto(a, next_token_step(a)); return 1;
-    case SDLK_r: vz_app_goto(a, 0); say(a, "reset"); return 1;
-    case SDLK_LEFTBRACKET: if (a->v.block > 0) a->v.block--; return 1;
-    case SDLK_RIGHTBRACKET: if (a->v.block + 1 < a->v.n_blocks) a->v.block++; return 1;
-    case SDLK_e:
+/* Focuses head h if the model has it, else says which heads there are. */
+static void focus_head(vz_app *a, int h) {
+    int n = a->m.cfg.n_heads;
+    char msg[96];
+    if (h >= 0 && h < n) { a->v.head = h; return; }
+    snprintf(msg, sizeof msg, vz_tr(a->lang, VZ_S_MSG_NO_HEAD), n - 1);
+    say(a, msg);
+}
+
+int vz_app_act(vz_app *a, vz_action act, int arg) {
+    int n_heads = a->m.cfg.n_heads;
+    switch (act) {
+    case VZ_ACT_NEXT: case VZ_ACT_OP_NEXT: a->v.help = 0; vz_app_goto(a, a->v.step + 1); return 1;
+    case VZ_ACT_PREV: case VZ_ACT_OP_PREV: a->v.help = 0; vz_app_goto(a, a->v.step - 1); return 1;
+    case VZ_ACT_FIRST: a->v.help = 0; vz_app_goto(a, 0); return 1;
+    case VZ_ACT_LAST: a->v.help = 0; vz_app_goto(a, a->sched.n - 1); return 1;
+    case VZ_ACT_TOKEN_NEXT: vz_app_goto(a, next_token_from(a, a->v.step)); return 1;
+    case VZ_ACT_TOKEN_PREV: vz_app_goto(a, prev_token_step(a)); return 1;
+    case VZ_ACT_HEAD: focus_head(a, arg); return 1;
+    case VZ_ACT_HEAD_NEXT: a->v.head = (a->v.head + 1) % n_heads; return 1;
+    case VZ_ACT_HEAD_PREV: a->v.head = (a->v.head + n_heads - 1) % n_heads; return 1;
+    case VZ_ACT_BLOCK_PREV: if (a->v.block > 0) a->v.block--; return 1;
+    case VZ_ACT_BLOCK_NEXT: if (a->v.block + 1 < a->v.n_blocks) a->v.block++; return 1;
+    case VZ_ACT_EDIT:
         a->editing = 1;
+        a->edit_msg[0] = 0;
         snprintf(a->edit, sizeof a->edit, "%s", a->input);
         SDL_StartTextInput();
         return 1;
-    case SDLK_t: set_temperature(a, a->v.temperature + (shift ? 0.1f : -0.1f)); return 1;
-    case SDLK_s: a->want_save = 1; return 1;
-    case SDLK_F11: a->want_fullscreen = !a->want_fullscreen; return 1;
-    case SDLK_PLUS: case SDLK_KP_PLUS: set_zoom(a, a->zoom * 1.15f); return 1;
-    case SDLK_EQUALS: if (shift) set_zoom(a, a->zoom * 1.15f); return 1;
-    case SDLK_MINUS: case SDLK_KP_MINUS: set_zoom(a, a->zoom / 1.15f); return 1;
-    case SDLK_QUESTION: a->v.help = !a->v.help; return 1;
-    case SDLK_SLASH: if (shift) { a->v.help = !a->v.help; return 1; } return 0;
-    case SDLK_q: a->quit = 1; return 1;
-    case SDLK_ESCAPE: if (a->v.help) a->v.help = 0; else a->quit = 1; return 1;
-    default:
-        if (k->sym >= SDLK_1 && k->sym <= SDLK_9) {
-            int h = (int)(k->sym - SDLK_1);
-            if (h < a->m.cfg.n_heads) a->v.head = h;
-            return 1;
-        }
-        return 0;
+    case VZ_ACT_TEMP_DOWN: set_temperature(a, a->v.temperature - 0.1f); return 1;
+    case VZ_ACT_TEMP_UP: set_temperature(a, a->v.temperature + 0.1f); return 1;
+    case VZ_ACT_SAVE: a->want_save = 1; return 1;
+    case VZ_ACT_LANG: vz_app_set_lang(a, a->lang == VZ_LANG_EN ? VZ_LANG_ZH : VZ_LANG_EN); return 1;
+    case VZ_ACT_ZOOM_IN: set_zoom(a, a->zoom * 1.15f); return 1;
+    case VZ_ACT_ZOOM_OUT: set_zoom(a, a->zoom / 1.15f); return 1;
+    case VZ_ACT_PROJECTOR: vz_app_set_projector(a, !a->projector); return 1;
+    case VZ_ACT_SPOT_NEXT: vz_app_spotlight_next(a, 1); return 1;
+    case VZ_ACT_SPOT_PREV: vz_app_spotlight_next(a, -1); return 1;
+    case VZ_ACT_CMAP: vz_app_cycle_cmap(a); return 1;
+    case VZ_ACT_THEME: vz_app_cycle_theme(a); return 1;
+    default: return vz_show_act(act, &a->v.help, &a->blank, &a->want_fullscreen, &a->quit);
     }
+}
+
+/* Handles one key press outside editing through the key table's gui mode; returns 1 if the key is bound. */
+static int key_event(vz_app *a, const SDL_Keysym *k) {
+    int arg;
+    vz_action act = vz_key_lookup(VZ_MODE_GUI, k, &arg);
+    if (a->blank) act = vz_action_when_blank(act);
+    return act != VZ_ACT_NONE && vz_app_act(a, act, arg);
 }
 
 /* Handles a left click: focuses the panel under it and acts on the click region there; returns 1. */
@@ -337,12 +444,13 @@ int vz_app_event(vz_app *a, const SDL_Event *e) {
     switch (e->type) {
     case SDL_QUIT: a->quit = 1; return 1;
     case SDL_KEYDOWN: return key_event(a, &e->key.keysym);
-    case SDL_TEXTINPUT: /* '?' and '+' arrive here on layouts where they need a modifier */
-        if (!strcmp(e->text.text, "?")) { a->v.help = !a->v.help; return 1; }
+    case SDL_TEXTINPUT: /* '?' arrives here on layouts where it needs another modifier */
+        if (!strcmp(e->text.text, "?") && !a->blank) { a->v.help = !a->v.help; return 1; }
         return 0;
     case SDL_MOUSEMOTION: a->ctx.mx = e->motion.x; a->ctx.my = e->motion.y; return 1;
     case SDL_MOUSEBUTTONDOWN:
         a->ctx.mx = e->button.x; a->ctx.my = e->button.y;
+        if (a->blank) return e->button.button == SDL_BUTTON_LEFT ? vz_app_act(a, VZ_ACT_UNBLANK, 0) : 0;
         return e->button.button == SDL_BUTTON_LEFT ? click_event(a, e->button.x, e->button.y) : 0;
     case SDL_DROPFILE: { /* a model file dropped on the window; SDL hands the name to us to free */
         if (e->drop.file) vz_app_open_model(a, e->drop.file);
@@ -372,8 +480,14 @@ sf_err vz_app_save_png(vz_app *a, int w, int h, const char *path) {
 
 void vz_app_frame(vz_app *a, int w, int h) {
     a->frames++;
+    a->ctx.lang = a->lang;
     if (a->status[0] && SDL_GetTicks() - a->status_ms > 4000) a->status[0] = 0;
-    char edit_line[1100];
+    if (a->blank) { /* the black screen: nothing else, not even the top bar */
+        SDL_SetRenderDrawColor(a->r, 0, 0, 0, 255);
+        SDL_RenderClear(a->r);
+        return;
+    }
+    char edit_line[1700];
     if (a->editing) {
         const char *tail = a->edit; /* long inputs: show the end being typed (whole UTF-8 characters) */
         size_t n = strlen(tail);
@@ -381,7 +495,9 @@ void vz_app_frame(vz_app *a, int w, int h) {
             tail += n - 48;
             while (((unsigned char)*tail & 0xC0) == 0x80) tail++;
         }
-        snprintf(edit_line, sizeof edit_line, "input: %s%s_   (Enter: run, Esc: cancel)", tail == a->edit ? "" : "...", tail);
+        int k = snprintf(edit_line, sizeof edit_line, vz_tr(a->lang, VZ_S_MSG_EDIT_PROMPT), tail == a->edit ? "" : "...", tail);
+        if (a->edit_msg[0] && k > 0 && (size_t)k < sizeof edit_line)
+            snprintf(edit_line + k, sizeof edit_line - (size_t)k, "   %s", a->edit_msg);
         a->v.status = edit_line;
     } else {
         a->v.status = a->status[0] ? a->status : NULL;
@@ -389,11 +505,24 @@ void vz_app_frame(vz_app *a, int w, int h) {
     vz_draw_all(&a->ctx, &a->v, w, h, a->zoom, a->only);
     a->v.status = NULL;
     if (a->want_save) {
-        a->want_save = 0;
-        snprintf(a->saved, sizeof a->saved, "stepformer-step%d.png", a->v.step);
+        a->want_save = 0; /* the file is named after the step the top bar shows (1-based) */
+        snprintf(a->saved, sizeof a->saved, "stepformer-step%d.png", a->v.step + 1);
         sf_err e = vz_app_save_png(a, w, h, a->saved);
         char msg[1024];
-        snprintf(msg, sizeof msg, "%s%s", e.ok ? "saved " : "", e.ok ? a->saved : e.msg);
+        if (e.ok) snprintf(msg, sizeof msg, vz_tr(a->lang, VZ_S_MSG_SAVED), a->saved);
+        else snprintf(msg, sizeof msg, "%s", e.msg);
         say(a, msg);
     }
 }
+
+/* mode switches: minimal until the display work lands */
+
+void vz_app_set_projector(vz_app *a, int on) { a->projector = on != 0; }
+
+void vz_app_spotlight_next(vz_app *a, int dir) { a->spotlight = ((a->spotlight + dir) % VZ_P_COUNT + VZ_P_COUNT) % VZ_P_COUNT; }
+
+void vz_app_set_lang(vz_app *a, int lang) { a->lang = lang == VZ_LANG_ZH ? VZ_LANG_ZH : VZ_LANG_EN; }
+
+void vz_app_cycle_cmap(vz_app *a) { a->cmap = (a->cmap + 1) % 3; }
+
+void vz_app_cycle_theme(vz_app *a) { a->theme = (a->theme + 1) % 2; }

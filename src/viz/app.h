@@ -7,6 +7,7 @@
 #include <SDL2/SDL.h>
 
 #include "draw.h"
+#include "keys.h"
 #include "model/run.h"
 #include "view.h"
 
@@ -27,17 +28,25 @@ typedef struct {
     int pos_own;           /* the model's own positional encoding, restored when pos_off goes back to 0 */
     char edit[1024];       /* the text being edited while editing */
     int editing;
+    char edit_msg[512];    /* why Enter did not run the text being edited ("" if it did not fail); the box stays open */
     int max_new;           /* most tokens to generate */
     unsigned seed;
     float zoom;            /* UI zoom: +/- keys */
     int only;              /* draw only this panel (render --panel), or -1 */
-    int quit;              /* set by q / Esc / window close */
-    int want_fullscreen;   /* toggled by F11; the window owner applies it */
+    int quit;              /* set by q / Ctrl+Q / window close (never by Esc) */
+    int want_fullscreen;   /* F5 sets it, Esc clears it, F11 toggles it; the window owner applies it */
     int want_save;         /* s: the next frame is written to a PNG */
     char saved[256];       /* the last PNG written */
     char status[768];      /* message shown in the top bar */
     unsigned status_ms;    /* SDL_GetTicks() when the status was set; it shows for 4 s */
     long frames;
+    /* display modes: blank is the controls' (a black frame), the others the display's */
+    int projector;         /* 1: projector mode (large text, a spotlight panel) */
+    int spotlight;         /* the panel projector mode spotlights */
+    int lang;              /* interface language: VZ_LANG_EN or VZ_LANG_ZH */
+    int cmap;              /* colour map choice */
+    int theme;             /* colour theme choice */
+    int blank;             /* 1: the frame is drawn black (b . / keys); nothing else is drawn */
 } vz_app;
 
 /* How the app runs the model: generation length, sampling seed and temperature (0 = greedy). */
@@ -77,11 +86,24 @@ sf_err vz_app_set_input(vz_app *a, const char *input);
 /* Moves the cursor to step i of the schedule (clamped); the focus follows it into attention blocks. */
 void vz_app_goto(vz_app *a, int i);
 
-/* Handles one event (keys, text input, mouse, window, a model file dropped on the window: opened with
- * vz_app_open_model, and its name SDL_free'd here). Returns 1 if it changed anything. */
+/* Handles one event (keys as the key table's gui mode says, text input, mouse, window, a model file
+ * dropped on the window: opened with vz_app_open_model, and its name SDL_free'd here). Returns 1 if it
+ * changed anything. */
 int vz_app_event(vz_app *a, const SDL_Event *e);
 
-/* Draws one frame of a w x h target (and saves it as a PNG when asked). */
+/* Does one action of the key table (keys.h) on the app, arg as vz_key_lookup gave it: the gui's keys, and
+ * in a lesson the exploring and display keys. Returns 1 if it changed anything. */
+int vz_app_act(vz_app *a, vz_action act, int arg);
+
+/* Display modes the keys switch (p, Tab / Shift+Tab, l, m, Shift+M). */
+void vz_app_set_projector(vz_app *a, int on);
+void vz_app_spotlight_next(vz_app *a, int dir);
+void vz_app_set_lang(vz_app *a, int lang);
+void vz_app_cycle_cmap(vz_app *a);
+void vz_app_cycle_theme(vz_app *a);
+
+/* Draws one frame of a w x h target (and saves it as a PNG when asked, named after the step the top bar
+ * shows); while blank the frame is black. */
 void vz_app_frame(vz_app *a, int w, int h);
 
 /* Writes the current render target (w x h) to a PNG file. */

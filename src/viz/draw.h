@@ -70,6 +70,7 @@ typedef struct {
     int mx, my;                  /* mouse position, or -1 */
     long frame;
     long generation;             /* bumped by the app whenever the trace's numbers change */
+    int lang;                    /* the interface's language (strings.h VZ_LANG_*), set by the app each frame */
     vz_hit hits[VZ_MAX_HITS];
     int n_hits;
     vz_click clicks[VZ_MAX_CLICKS];

@@ -2,13 +2,13 @@
  * compared second run for @compare, questions answered by clicks, and the lesson index. */
 #include "lesson_player.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model/checkpoint.h"
 #include "panels.h"
+#include "strings.h"
 
 /* Returns 1 if two strings are equal, NULL equal only to NULL. */
 static int same_str(const char *a, const char *b) { return (!a && !b) || (a && b && strcmp(a, b) == 0); }
@@ -20,12 +20,17 @@ static int same_run(const sf_lesson_run *a, const sf_lesson_run *b) {
            a->seed == b->seed && a->max_new == b->max_new && a->positions == b->positions;
 }
 
-/* Shows a message in the app's top bar (and keeps it in p->err). */
-static void say(vz_player *p, const char *msg) {
-    snprintf(p->err, sizeof p->err, "%.500s", msg);
+/* Shows a message in the app's top bar for a few seconds. */
+static void tell(vz_player *p, const char *msg) {
     if (!p->have_app) return;
     snprintf(p->app.status, sizeof p->app.status, "%.700s", msg);
     p->app.status_ms = SDL_GetTicks();
+}
+
+/* Shows an error in the app's top bar (and keeps it in p->err). */
+static void say(vz_player *p, const char *msg) {
+    snprintf(p->err, sizeof p->err, "%.500s", msg);
+    tell(p, msg);
 }
 
 sf_err vz_player_init(vz_player *p, SDL_Renderer *r, const vz_font_paths *fp, int lang) {
@@ -54,6 +59,7 @@ void vz_player_free(vz_player *p) {
     if (p->have_cm) sf_model_free(&p->cm);
     if (p->have_app) vz_app_free(&p->app);
     if (p->have_lesson) sf_lesson_free(&p->lesson);
+    vz_index_free_thumbs(p->index, p->n_index);
     if (p->have_ictx) vz_ctx_free(&p->ictx);
     if (p->itext) vz_text_destroy(p->itext);
     memset(p, 0, sizeof *p);
@@ -73,6 +79,7 @@ static sf_err load_main(vz_player *p, const sf_lesson_run *run) {
         if (!(e = vz_app_init(&p->app, p->r, &p->fp, &m, run->input, &rc)).ok) return e;
         p->have_app = 1;
         p->app.zoom = p->zoom;
+        vz_app_set_lang(&p->app, p->lang);
     } else if (!(e = vz_app_set_model(&p->app, &m, run->input)).ok) {
         return e;
     }
@@ -211,7 +218,7 @@ static const char *pick_label(const vz_player *p, int i, char *out, size_t size)
     int stack = e->sublayer == SF_SUB_CROSS ? SF_STACK_ENC : e->stack;
     int n = stack == SF_STACK_ENC ? p->app.s.n_src : p->app.s.n_tgt;
     if (i >= 0 && i < n) vz_token_label(&p->app.v, stack, i, tok);
-    snprintf(out, size, p->lang == SF_LANG_ZH ? "'%s'（键 %d）" : "'%s' (key %d)", tok, i);
+    snprintf(out, size, vz_tr(p->lang, VZ_S_PL_PICK_KEY), tok, i);
     return out;
 }
 
@@ -259,47 +266,52 @@ static void apply(vz_player *p) {
         }
     }
     /* narration: the step's text, then the answer's */
-    int zh = p->lang == SF_LANG_ZH;
+    int lang = p->lang;
     snprintf(p->narr, sizeof p->narr, "%s%s%s", p->text ? p->text : "", p->text2 && *p->text2 ? "\n" : "",
              p->text2 ? p->text2 : "");
     const sf_lesson_frame *f = sf_interp_frame(&p->it);
-    char num[32] = "";
-    if (p->number > 0) snprintf(num, sizeof num, zh ? "第 %d 课 · " : "Lesson %d · ", p->number);
+    char num[64] = "";
+    if (p->number > 0) snprintf(num, sizeof num, vz_tr(lang, VZ_S_PL_LESSON_N), p->number);
     int step = f ? f->step + 1 : 0, n_steps = p->have_lesson ? p->lesson.n_steps : 0;
     const char *hint = "";
-    if (p->ask.state == 1)
-        hint = !strcmp(p->ask.at.name, "dec.probs")
-                   ? (zh ? "在输出面板中点击你预期的词元，或按 PageDown 查看答案。"
-                         : "Click the token you expect in the output panel, or PageDown for the answer.")
-                   : (zh ? "点击你预期的键所在的格子（被遮住的那一行），或按 PageDown 查看答案。"
-                         : "Click the key you expect in the hidden row, or PageDown for the answer.");
-    snprintf(p->info, sizeof p->info, zh ? "%s第 %d / %d 步\nPageDown 下一步 · PageUp 上一步 · l English · ? 按键"
-                                         : "%sstep %d of %d\nPageDown next · PageUp back · l \xe4\xb8\xad\xe6\x96\x87 · ? keys",
-             num, step, n_steps);
+    if (p->ask.state == 1) hint = vz_tr(lang, !strcmp(p->ask.at.name, "dec.probs") ? VZ_S_PL_ASK_OUTPUT : VZ_S_PL_ASK_KEY);
+    snprintf(p->info, sizeof p->info, vz_tr(lang, VZ_S_PL_INFO), num, step, n_steps);
     snprintf(p->verdict_text, sizeof p->verdict_text, "%s", hint); /* until answered: what to do */
     if (p->ask.state == 2 && p->verdict >= 0) {
         char want[64], got[64];
         pick_label(p, p->ask.answer, want, sizeof want);
         pick_label(p, p->pick, got, sizeof got);
-        if (p->verdict) snprintf(p->verdict_text, sizeof p->verdict_text, zh ? "答对了！模型的答案正是 %s。" : "Right! The model's answer is %s.", want);
-        else snprintf(p->verdict_text, sizeof p->verdict_text,
-                      zh ? "不对：你选了 %s（白框）；模型的答案是 %s（粉框）。" : "Not quite: you picked %s (white); the model's answer is %s (pink).",
-                      got, want);
+        if (p->verdict) snprintf(p->verdict_text, sizeof p->verdict_text, vz_tr(lang, VZ_S_PL_RIGHT), want);
+        else snprintf(p->verdict_text, sizeof p->verdict_text, vz_tr(lang, VZ_S_PL_WRONG), got, want);
     }
 }
 
 /* ---- moving through the lesson ----------------------------------------------------------------- */
+
+/* Puts the player's lesson state back to "nothing shown", the state sf_lesson_diff from frame -1 starts
+ * from: no run (the model is reloaded), no comparison, focus, highlights, narration or question, and no
+ * message about what the learner did. */
+static void forget_lesson_state(vz_player *p) {
+    p->have_run = 0;
+    p->model_path[0] = 0;
+    p->compare = 0;
+    p->panel = SF_PANEL_NONE;
+    p->stack = p->sublayer = p->layer = p->head = -1;
+    p->n_hl = 0;
+    p->title = p->text = p->text2 = NULL;
+    memset(&p->ask, 0, sizeof p->ask);
+    p->verdict = p->pick = -1;
+    p->deviated = 0;
+    if (p->have_app) p->app.status[0] = 0;
+}
 
 int vz_player_goto(vz_player *p, int k) {
     if (!p->have_lesson) return 0;
     sf_lesson_cmds cmds;
     int was = p->it.frame;
     if (!sf_interp_goto(&p->it, k, &cmds) && !(p->deviated && was == p->it.frame && was >= 0)) return 0;
-    if (p->deviated) { /* the learner explored by hand: rebuild the whole frame, reloading what they may have changed */
-        p->have_run = 0;
-        p->model_path[0] = 0;
-        p->deviated = 0;
-        p->n_hl = 0;
+    if (p->deviated) { /* the learner explored by hand: rebuild the whole frame from nothing, reloading the model */
+        forget_lesson_state(p);
         sf_lesson_diff(&p->lesson, -1, p->it.frame, p->lang, &cmds);
     }
     p->verdict = -1;
@@ -321,6 +333,7 @@ int vz_player_prev(vz_player *p) {
 
 void vz_player_set_lang(vz_player *p, int lang) {
     p->lang = lang == SF_LANG_ZH ? SF_LANG_ZH : SF_LANG_EN;
+    if (p->have_app) vz_app_set_lang(&p->app, p->lang);
     if (!p->have_lesson) return;
     sf_lesson_cmds cmds;
     sf_interp_set_lang(&p->it, p->lang, &cmds);
@@ -349,13 +362,6 @@ const char *vz_player_slide_name(const vz_player *p, int k, char *out, size_t si
     return out;
 }
 
-/* Returns the number a lesson's file name starts with ("lessons/06-x.md" -> 6), or 0. */
-static int file_number(const char *path) {
-    const char *b = strrchr(path, '/');
-    b = b ? b + 1 : path;
-    return atoi(b);
-}
-
 sf_err vz_player_open(vz_player *p, const char *path) {
     sf_lesson l;
     sf_lesson_opts o = {1, 0, NULL}; /* models are loaded and checked; the claims are --check's business */
@@ -366,14 +372,10 @@ sf_err vz_player_open(vz_player *p, const char *path) {
     p->lesson = l; /* (the run settings kept from an earlier lesson pointed into it: forget them) */
     p->have_lesson = 1;
     free_cmp_run(p);
-    p->have_run = 0;
-    p->model_path[0] = p->cm_path[0] = 0;
-    p->title = p->text = p->text2 = NULL;
-    p->n_hl = 0;
-    p->compare = 0;
-    memset(&p->ask, 0, sizeof p->ask);
-    p->deviated = 0;
-    p->number = file_number(path);
+    p->cm_path[0] = 0;
+    forget_lesson_state(p);
+    p->number = vz_lesson_number(path);
+    snprintf(p->path, sizeof p->path, "%s", path);
     sf_interp_init(&p->it, &p->lesson, p->lang);
     p->in_index = 0;
     vz_player_goto(p, 0);
@@ -382,138 +384,6 @@ sf_err vz_player_open(vz_player *p, const char *path) {
         return e2;
     }
     return sf_ok();
-}
-
-/* ---- the index --------------------------------------------------------------------------------- */
-
-/* Orders index entries by path. */
-static int entry_cmp(const void *a, const void *b) {
-    return strcmp(((const vz_index_entry *)a)->path, ((const vz_index_entry *)b)->path);
-}
-
-int vz_lessons_list(const char *dir, vz_index_entry *entries, int max) {
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) && n < max) {
-        const char *nm = de->d_name;
-        size_t len = strlen(nm);
-        if (nm[0] < '0' || nm[0] > '9' || len < 4 || strcmp(nm + len - 3, ".md")) continue;
-        vz_index_entry *x = &entries[n++];
-        memset(x, 0, sizeof *x);
-        snprintf(x->path, sizeof x->path, "%s/%s", dir, nm);
-    }
-    closedir(d);
-    qsort(entries, (size_t)n, sizeof *entries, entry_cmp);
-    for (int i = 0; i < n; i++) {
-        vz_index_entry *x = &entries[i];
-        sf_lesson l;
-        sf_lesson_opts o = {0, 0, NULL}; /* titles only: no models run */
-        sf_err e = sf_lesson_load(x->path, &o, &l);
-        if (!e.ok) { snprintf(x->error, sizeof x->error, "%.250s", e.msg); continue; }
-        for (int g = 0; g < SF_LANG_COUNT; g++)
-            if (l.title[g]) snprintf(x->title[g], sizeof x->title[g], "%s", l.title[g]);
-        sf_lesson_free(&l);
-    }
-    return n;
-}
-
-sf_err vz_player_show_index(vz_player *p, const char *dir) {
-    int n = vz_lessons_list(dir, p->index, VZ_INDEX_MAX);
-    if (n < 0) return sf_fail("%s: cannot read the lessons folder", dir);
-    if (n == 0) return sf_fail("%s: no lessons (files named NN-topic.md) found", dir);
-    p->n_index = n;
-    p->sel = 0;
-    snprintf(p->index_dir, sizeof p->index_dir, "%s", dir);
-    if (!p->itext) {
-        sf_err e = vz_text_create(&p->itext, p->r, &p->fp);
-        if (!e.ok) return e;
-    }
-    if (!p->have_ictx) {
-        sf_err e = vz_ctx_init(&p->ictx, p->r, p->itext);
-        if (!e.ok) return e;
-        p->have_ictx = 1;
-    }
-    p->in_index = 1;
-    p->from_index = 1;
-    return sf_ok();
-}
-
-/* Opens index entry i; on failure the index stays and says why. */
-static void open_entry(vz_player *p, int i) {
-    if (i < 0 || i >= p->n_index) return;
-    p->sel = i;
-    sf_err e = vz_player_open(p, p->index[i].path);
-    if (!e.ok) {
-        snprintf(p->index_msg, sizeof p->index_msg, "%.500s", e.msg);
-        p->in_index = 1;
-    } else {
-        p->index_msg[0] = 0;
-    }
-}
-
-/* Draws the index: one row per lesson with its number and title in the chosen language. */
-static void draw_index(vz_player *p, int w, int h) {
-    vz_ctx *c = &p->ictx;
-    vz_ctx_begin(c, w, h, p->zoom);
-    c->hl = NULL;
-    c->n_hl = 0;
-    c->hide = NULL;
-    SDL_SetRenderDrawColor(p->r, VZ_BG.r, VZ_BG.g, VZ_BG.b, 255);
-    SDL_RenderClear(p->r);
-    int zh = p->lang == SF_LANG_ZH, fs = c->lay.font, big = fs * 2, pad = vz_px(c, 24);
-    vz_label(c, zh ? "stepformer · 课程" : "stepformer · lessons", big, VZ_ACCENT, pad, pad, VZ_LEFT);
-    vz_label(c, zh ? "一步一步地走过一个真正的 Transformer。↑ ↓ 选择 · Enter 或点击打开 · l English · q 退出"
-                   : "Step through a real Transformer, one token at a time.   up/down choose · Enter or click opens · l \xe4\xb8\xad\xe6\x96\x87 · q quits",
-             fs, VZ_DIM, pad, pad + big + vz_px(c, 8), VZ_LEFT);
-    int y = pad + big + fs + vz_px(c, 30), rh = fs * 2 + vz_px(c, 8);
-    int avail = h - y - pad - fs * 2;
-    if (p->n_index * rh > avail && p->n_index > 0) rh = avail / p->n_index;
-    if (rh < fs + 4) rh = fs + 4;
-    for (int i = 0; i < p->n_index; i++) {
-        const vz_index_entry *x = &p->index[i];
-        vz_rect row = {pad, y + i * rh, w - 2 * pad, rh - vz_px(c, 4)};
-        vz_fill(c, row, i == p->sel ? (vz_rgba){48, 54, 70, 255} : VZ_PANEL);
-        vz_outline(c, row, i == p->sel ? VZ_ACCENT : VZ_EDGE, i == p->sel ? vz_px(c, 2) : 1);
-        char num[16];
-        snprintf(num, sizeof num, "%d", file_number(x->path));
-        vz_label(c, num, fs * 5 / 4, VZ_ACCENT, row.x + vz_px(c, 14), row.y + row.h / 2, VZ_MIDDLE);
-        const char *t = x->error[0] ? x->error : x->title[p->lang][0] ? x->title[p->lang] : x->title[SF_LANG_EN];
-        vz_label(c, t, fs * 5 / 4, x->error[0] ? VZ_HILITE : VZ_FG, row.x + vz_px(c, 60), row.y + row.h / 2, VZ_MIDDLE);
-        const char *base = strrchr(x->path, '/');
-        vz_label(c, base ? base + 1 : x->path, fs * 3 / 4, VZ_DIM, row.x + row.w - vz_px(c, 12), row.y + row.h / 2,
-                 VZ_RIGHT | VZ_MIDDLE);
-        vz_click_add(c, row, VZ_CLICK_PICK, i, 0, 0);
-    }
-    if (p->index_msg[0]) vz_label(c, p->index_msg, fs, VZ_HILITE, pad, h - pad - fs, VZ_LEFT);
-    else vz_label(c, p->index_dir, fs * 3 / 4, VZ_DIM, pad, h - pad - fs, VZ_LEFT);
-}
-
-/* Handles an event in the index; returns 1 if it changed anything. */
-static int index_event(vz_player *p, const SDL_Event *e) {
-    if (e->type == SDL_QUIT) { p->quit = 1; return 1; }
-    if (e->type == SDL_MOUSEBUTTONDOWN && e->button.button == SDL_BUTTON_LEFT) {
-        const vz_click *k = vz_click_at(&p->ictx, e->button.x, e->button.y);
-        if (k && k->kind == VZ_CLICK_PICK) open_entry(p, k->a);
-        return 1;
-    }
-    if (e->type == SDL_MOUSEMOTION) {
-        const vz_click *k = vz_click_at(&p->ictx, e->motion.x, e->motion.y);
-        if (k && k->kind == VZ_CLICK_PICK && k->a != p->sel) { p->sel = k->a; return 1; }
-        return 0;
-    }
-    if (e->type != SDL_KEYDOWN) return e->type == SDL_WINDOWEVENT;
-    switch (e->key.keysym.sym) {
-    case SDLK_UP: if (p->sel > 0) p->sel--; return 1;
-    case SDLK_DOWN: if (p->sel + 1 < p->n_index) p->sel++; return 1;
-    case SDLK_HOME: p->sel = 0; return 1;
-    case SDLK_END: p->sel = p->n_index - 1; return 1;
-    case SDLK_RETURN: case SDLK_KP_ENTER: case SDLK_RIGHT: case SDLK_PAGEDOWN: open_entry(p, p->sel); return 1;
-    case SDLK_l: vz_player_set_lang(p, 1 - p->lang); return 1;
-    case SDLK_q: case SDLK_ESCAPE: p->quit = 1; return 1;
-    default: return 0;
-    }
 }
 
 /* ---- events and frames ------------------------------------------------------------------------- */
@@ -530,37 +400,90 @@ static int question_click(vz_player *p, int x, int y) {
     return vz_player_pick(p, col) >= 0;
 }
 
+/* Opens the lesson next to the open one (dir +1: the next, at its first frame; -1: the previous, at its
+ * last) and says which in the top bar; returns 1 if it opened. */
+static int open_neighbour(vz_player *p, int dir) {
+    char path[1024], msg[400];
+    if (!p->have_lesson || !vz_lessons_neighbour(p->path, dir, path, sizeof path)) return 0;
+    sf_err e = vz_player_open(p, path);
+    if (!e.ok) { say(p, e.msg); return 0; }
+    if (dir < 0) vz_player_goto(p, p->lesson.n_frames - 1);
+    const char *t = p->lesson.title[p->lang] ? p->lesson.title[p->lang] : p->lesson.title[SF_LANG_EN];
+    snprintf(msg, sizeof msg, vz_tr(p->lang, VZ_S_PL_NEXT_LESSON), p->number, t ? t : "");
+    tell(p, msg);
+    return 1;
+}
+
+int vz_player_advance(vz_player *p, int dir) {
+    if (!p->have_lesson) return 0;
+    int at_end = dir > 0 ? p->it.frame + 1 >= p->lesson.n_frames : p->it.frame <= 0;
+    if (!at_end) return dir > 0 ? vz_player_next(p) : vz_player_prev(p);
+    if (open_neighbour(p, dir)) return 1;
+    int moved = dir > 0 ? vz_player_next(p) : vz_player_prev(p); /* (puts back what the learner explored) */
+    tell(p, vz_tr(p->lang, dir > 0 ? VZ_S_PL_LAST_LESSON : VZ_S_PL_FIRST_LESSON));
+    return moved;
+}
+
+/* Goes back to the index of the lessons' folder (listing it the first time); says why if it cannot. */
+static void back_to_index(vz_player *p) {
+    char dir[1024];
+    const char *slash = strrchr(p->path, '/');
+    if (p->index_dir[0]) snprintf(dir, sizeof dir, "%s", p->index_dir);
+    else if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - p->path), p->path);
+    else snprintf(dir, sizeof dir, ".");
+    if (vz_player_show_index(p, dir).ok) return;
+    tell(p, vz_tr(p->lang, VZ_S_PL_NO_INDEX));
+}
+
+int vz_player_act(vz_player *p, vz_action act, int arg) {
+    if (!p->have_app) return 0;
+    vz_app *a = &p->app;
+    if (p->blank) act = vz_action_when_blank(act);
+    switch (act) {
+    case VZ_ACT_NONE: return 0;
+    case VZ_ACT_NEXT: p->help = 0; vz_player_advance(p, 1); return 1;
+    case VZ_ACT_PREV: p->help = 0; vz_player_advance(p, -1); return 1;
+    case VZ_ACT_FIRST: p->help = 0; vz_player_goto(p, 0); return 1;
+    case VZ_ACT_LAST: p->help = 0; vz_player_goto(p, p->lesson.n_frames - 1); return 1;
+    case VZ_ACT_INDEX: p->help = 0; back_to_index(p); return 1;
+    case VZ_ACT_LANG: vz_player_set_lang(p, 1 - p->lang); return 1;
+    default: { /* the screen's flags; exploring and display are the app's, exploring undone by the next lesson move */
+        if (vz_show_act(act, &p->help, &p->blank, &p->want_fullscreen, &p->quit)) return 1;
+        int changed = vz_app_act(a, act, arg);
+        if (changed && vz_action_explores(act)) p->deviated = 1;
+        p->zoom = a->zoom;
+        return changed;
+    }
+    }
+}
+
 int vz_player_event(vz_player *p, const SDL_Event *e) {
-    if (p->in_index || !p->have_app) return index_event(p, e);
+    if (p->in_index || !p->have_app) return vz_index_event(p, e);
     vz_app *a = &p->app;
     if (a->editing) { p->deviated = 1; return vz_app_event(a, e); }
-    if (e->type == SDL_KEYDOWN) {
-        switch (e->key.keysym.sym) {
-        case SDLK_PAGEDOWN: case SDLK_RETURN: case SDLK_KP_ENTER: vz_player_next(p); return 1;
-        case SDLK_PAGEUP: case SDLK_BACKSPACE: vz_player_prev(p); return 1;
-        case SDLK_HOME: vz_player_goto(p, 0); return 1;
-        case SDLK_END: vz_player_goto(p, p->lesson.n_frames - 1); return 1;
-        case SDLK_l: vz_player_set_lang(p, 1 - p->lang); return 1;
-        case SDLK_ESCAPE:
-            if (a->v.help) break;
-            if (p->from_index) { p->in_index = 1; return 1; }
-            p->quit = 1;
-            return 1;
-        default: break;
-        }
+    switch (e->type) {
+    case SDL_QUIT: p->quit = 1; return 1;
+    case SDL_KEYDOWN: {
+        int arg;
+        vz_action act = vz_key_lookup(VZ_MODE_PLAYER, &e->key.keysym, &arg);
+        return vz_player_act(p, act, arg);
     }
-    if (e->type == SDL_MOUSEBUTTONDOWN && e->button.button == SDL_BUTTON_LEFT) {
+    case SDL_TEXTINPUT: /* '?' on layouts where it needs another modifier */
+        if (!strcmp(e->text.text, "?") && !p->blank) { p->help = !p->help; return 1; }
+        return 0;
+    case SDL_MOUSEBUTTONDOWN:
+        if (e->button.button != SDL_BUTTON_LEFT) return 0;
         a->ctx.mx = e->button.x;
         a->ctx.my = e->button.y;
+        if (p->blank || p->help) { p->blank = p->help = 0; return 1; } /* a click brings the step back */
         if (question_click(p, e->button.x, e->button.y)) return 1;
-    }
-    int changed = vz_app_event(a, e);
-    if (changed && (e->type == SDL_KEYDOWN || e->type == SDL_MOUSEBUTTONDOWN || e->type == SDL_DROPFILE) &&
-        !(e->type == SDL_KEYDOWN && (e->key.keysym.sym == SDLK_QUESTION || e->key.keysym.sym == SDLK_SLASH ||
-                                     e->key.keysym.sym == SDLK_s || e->key.keysym.sym == SDLK_F11)))
+        if (vz_app_event(a, e)) { p->deviated = 1; return 1; }
+        return 0;
+    case SDL_DROPFILE: /* a model dropped on the window: explored, undone by the next lesson move */
         p->deviated = 1;
-    if (a->quit) p->quit = 1;
-    return changed;
+        return vz_app_event(a, e);
+    default: return vz_app_event(a, e); /* hover, the wheel (a lesson move resets its zoom), window events */
+    }
 }
 
 /* Writes a run's label for a comparison ("copy.sfm: input 12345678, target ...") into out. */
@@ -608,14 +531,10 @@ static void sync_cmp(vz_player *p) {
 }
 
 void vz_player_frame(vz_player *p, int w, int h) {
-    if (p->in_index || !p->have_app) {
-        if (p->have_ictx) draw_index(p, w, h);
-        else {
-            SDL_SetRenderDrawColor(p->r, VZ_BG.r, VZ_BG.g, VZ_BG.b, 255);
-            SDL_RenderClear(p->r);
-        }
-        return;
-    }
+    if (p->in_index || !p->have_app) { vz_index_frame(p, w, h); return; }
+    p->app.blank = p->blank; /* the presenter's state is the player's: the app draws it */
+    p->app.v.help = p->help;
+    p->app.lang = p->lang;
     vz_view *v = &p->app.v;
     v->lesson = 1;
     v->narration = p->narr;

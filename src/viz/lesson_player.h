@@ -1,39 +1,40 @@
 /* lesson_player.h - plays a lesson in the app: executes the interpreter's commands (load a model, run it,
  * compare a second run, move the cursor, focus a panel, highlight, narrate, ask) on a vz_app, handles the
- * lesson's keys and a question's clicks, and shows the lesson index (the window `stepformer` opens with
- * no arguments). The window (src/app/gui.c), `render --lesson` and the tests all drive this same value.
+ * lesson's keys and a question's clicks, and shows the lesson index (index.h: the window `stepformer`
+ * opens with no arguments). The window (src/app/gui.c), `render --lesson` and the tests all drive this
+ * same value.
  *
- * Keys while a lesson plays: PageDown / Enter next lesson step, PageUp / Backspace previous, Home / End
- * first / last, l English <-> Chinese, Esc back to the index (when opened from it). Every other key and
- * click goes to the app, so → ← n 1-9 [ ] still explore inside a step; the next lesson move puts the
- * whole lesson state back. In the index: ↑ ↓ choose, Enter or a click opens, l language, q / Esc quit. */
+ * Keys are the key table's player mode (keys.h): PageDown / → / Space / Enter next lesson step (on the
+ * last step: the next lesson's first), PageUp / ← / Backspace back (on the first step: the previous
+ * lesson's last), Home / End, i the index, F5 full screen, Esc leaves it, b . / black screen, l English
+ * <-> Chinese, q quits. Shift+→ Shift+← n N 0-9 [ ] e t explore inside a step; whatever the learner
+ * explored or clicked is undone by the next lesson move, so a step always shows what the lesson says. */
 #ifndef VZ_LESSON_PLAYER_H
 #define VZ_LESSON_PLAYER_H
 
 #include <SDL2/SDL.h>
 
 #include "app.h"
+#include "index.h"
 #include "lesson/interp.h"
 
-#define VZ_INDEX_MAX 64 /* most lessons the index lists */
-
-typedef struct {
-    char path[1024];
-    char title[SF_LANG_COUNT][160]; /* "" when the lesson has none in that language */
-    char error[256];                /* why it could not be read, or "" */
-} vz_index_entry;
-
-typedef struct {
+typedef struct vz_player {
     SDL_Renderer *r;
     vz_font_paths fp;
     int lang;                  /* SF_LANG_EN or SF_LANG_ZH */
     float zoom;
-    int quit;
+    int quit;                  /* set by q / Ctrl+Q / window close (never by Esc) */
+    /* the presenter's state, the same on the index and in a lesson */
+    int help;                  /* 1: the help overlay is shown */
+    int blank;                 /* 1: the frame is black */
+    int want_fullscreen;       /* F5 sets it, Esc clears it, F11 toggles it; the window owner applies it */
     /* the index */
     int in_index;              /* 1: the index is showing */
-    int from_index;            /* 1: the lesson was opened from the index (Esc goes back) */
+    int from_index;            /* 1: the index has been listed (i goes back to it) */
     vz_index_entry index[VZ_INDEX_MAX];
+    vz_index_card cards[VZ_INDEX_MAX]; /* where each entry was drawn (zero: not on screen) */
     int n_index, sel;
+    int index_top;             /* the first row of cards shown (the grid scrolls to the chosen one) */
     char index_dir[1024];
     char index_msg[512];       /* e.g. why a lesson did not open */
     vz_text *itext;            /* the index's own text cache and drawing context (no model needed) */
@@ -42,6 +43,7 @@ typedef struct {
     /* the lesson */
     sf_lesson lesson;
     int have_lesson;
+    char path[1024];           /* the open lesson's file */
     int number;                /* the lesson's number from its file name (06-...), or 0 */
     sf_interp it;
     vz_app app;                /* the main run and the whole interface */
@@ -92,6 +94,9 @@ int vz_player_goto(vz_player *p, int k);
 /* One frame forward / back; returns 0 at either end. */
 int vz_player_next(vz_player *p);
 int vz_player_prev(vz_player *p);
+/* The presenter's next (dir = +1) or back (-1): one frame, and from the last frame on to the next lesson
+ * in the folder (from the first back to the previous lesson's last frame); returns 1 if it moved. */
+int vz_player_advance(vz_player *p, int dir);
 /* Switches the narration's language (and the index's titles). */
 void vz_player_set_lang(vz_player *p, int lang);
 
@@ -99,10 +104,15 @@ void vz_player_set_lang(vz_player *p, int lang);
  * right or wrong, and goes on to the answer; returns 1 right, 0 wrong, -1 without an open question. */
 int vz_player_pick(vz_player *p, int pick);
 
-/* Handles one event (lesson keys and question clicks here, the rest in the app); returns 1 if it changed anything. */
+/* Does one action of the key table's player mode (keys.h) on the lesson, arg as vz_key_lookup gave it;
+ * exploring and display actions go on to the app. Returns 1 if it changed anything. */
+int vz_player_act(vz_player *p, vz_action act, int arg);
+
+/* Handles one event (lesson keys and question clicks here, the rest in the app; on the index, index.h's);
+ * returns 1 if it changed anything. */
 int vz_player_event(vz_player *p, const SDL_Event *e);
 
-/* Draws one frame of a w x h target: the index, or the app with the lesson's narration. */
+/* Draws one frame of a w x h target: the index, or the app with the lesson's narration (black when blanked). */
 void vz_player_frame(vz_player *p, int w, int h);
 
 /* Returns the current frame's index, or -1 without a lesson. */
@@ -110,9 +120,5 @@ int vz_player_frame_index(const vz_player *p);
 
 /* Writes the slide file name of frame k ("03-step03.png", "07-step06-question.png") into out; returns out. */
 const char *vz_player_slide_name(const vz_player *p, int k, char *out, size_t size);
-
-/* Lists the lessons of dir into entries (sorted by file name, titles read without running models);
- * returns how many (at most max), or -1 if dir cannot be read. */
-int vz_lessons_list(const char *dir, vz_index_entry *entries, int max);
 
 #endif

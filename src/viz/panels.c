@@ -1,10 +1,11 @@
-/* panels.c - the panels other than attention, the tooltip, the help overlay, and the whole frame. */
+/* panels.c - the panels other than attention, the tooltip, and the whole frame (the help overlay is help.c). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "model/sample.h"
 #include "panels.h"
+#include "strings.h"
 
 const char *vz_token_label(const vz_view *v, int stack, int pos, char out[16]) {
     const int *ids = stack == SF_STACK_ENC ? v->s->enc.ids : v->s->dec.ids;
@@ -26,9 +27,7 @@ void vz_panel_top(vz_ctx *c, const vz_view *v, vz_rect r) {
              sf_cursor_describe(v->cur, d, sizeof d));
     int fs = c->lay.font;
     vz_label(c, t, fs, VZ_FG, r.x + vz_px(c, 8), r.y + r.h / 2, VZ_MIDDLE);
-    const char *hint = v->status ? v->status
-                       : v->lesson ? "? help   PageDown next lesson step   PageUp back   right/left operations"
-                                   : "? help   space/right next   left back   n next token";
+    const char *hint = v->status ? v->status : vz_tr(c->lang, v->lesson ? VZ_S_HINT_PLAYER : VZ_S_HINT_GUI);
     vz_label(c, hint, fs * 4 / 5, v->status ? VZ_ACCENT : VZ_DIM, r.x + r.w - vz_px(c, 8), r.y + r.h / 2, VZ_RIGHT | VZ_MIDDLE);
 }
 
@@ -577,9 +576,7 @@ static size_t wrap_unit(const char *p) {
     return n;
 }
 
-/* Draws s wrapped into r at px: '\n' starts a new line, lines break at spaces and between Chinese
- * characters; lines that do not fit r's height are not drawn. Returns the y below the last line. */
-static int wrap(vz_ctx *c, const char *s, int px, vz_rgba col, vz_rect r) {
+int vz_wrap(vz_ctx *c, const char *s, int px, vz_rgba col, vz_rect r) {
     char line[1024], trial[1024];
     int y = r.y, n = 0, lh = px + px / 3;
     const char *p = s;
@@ -629,21 +626,21 @@ void vz_panel_narration(vz_ctx *c, const vz_view *v, vz_rect r) {
     if (v->lesson) { /* a lesson: its text on the left, where we are, the keys and the verdict on the right */
         fw = in.w * 3 / 10;
         int y = in.y, tw = in.w - fw - vz_px(c, 12);
-        if (v->narration_title) y = wrap(c, v->narration_title, fs * 9 / 8, VZ_ACCENT, (vz_rect){in.x, y, tw, in.h});
-        wrap(c, s, fs, VZ_FG, (vz_rect){in.x, y + vz_px(c, 2), tw, in.h - (y - in.y)});
+        if (v->narration_title) y = vz_wrap(c, v->narration_title, fs * 9 / 8, VZ_ACCENT, (vz_rect){in.x, y, tw, in.h});
+        vz_wrap(c, s, fs, VZ_FG, (vz_rect){in.x, y + vz_px(c, 2), tw, in.h - (y - in.y)});
         int x = in.x + in.w - fw;
         vz_line(c, x - vz_px(c, 6), in.y, x - vz_px(c, 6), in.y + in.h, VZ_EDGE);
         int y2 = in.y;
-        if (v->verdict) y2 = wrap(c, v->verdict, fs, v->verdict_ok ? VZ_GOOD : VZ_ACCENT, (vz_rect){x, y2, fw, in.h});
+        if (v->verdict) y2 = vz_wrap(c, v->verdict, fs, v->verdict_ok ? VZ_GOOD : VZ_ACCENT, (vz_rect){x, y2, fw, in.h});
         if (v->verdict) y2 += fs / 3;
-        if (v->lesson_info) y2 = wrap(c, v->lesson_info, fs * 4 / 5, VZ_DIM, (vz_rect){x, y2, fw, in.h - (y2 - in.y)}) + fs / 3;
-        wrap(c, vz_op_formula(v), fs * 4 / 5, VZ_ACCENT, (vz_rect){x, y2, fw, in.h - (y2 - in.y)});
+        if (v->lesson_info) y2 = vz_wrap(c, v->lesson_info, fs * 4 / 5, VZ_DIM, (vz_rect){x, y2, fw, in.h - (y2 - in.y)}) + fs / 3;
+        vz_wrap(c, vz_op_formula(v), fs * 4 / 5, VZ_ACCENT, (vz_rect){x, y2, fw, in.h - (y2 - in.y)});
         return;
     }
     int y = in.y;
-    if (v->narration_title) y = wrap(c, v->narration_title, fs, VZ_ACCENT, (vz_rect){in.x, y, in.w - fw - vz_px(c, 10), in.h});
-    wrap(c, s, fs, VZ_FG, (vz_rect){in.x, y, in.w - fw - vz_px(c, 10), in.h - (y - in.y)});
-    wrap(c, vz_op_formula(v), fs, VZ_ACCENT, (vz_rect){in.x + in.w - fw, in.y, fw, in.h});
+    if (v->narration_title) y = vz_wrap(c, v->narration_title, fs, VZ_ACCENT, (vz_rect){in.x, y, in.w - fw - vz_px(c, 10), in.h});
+    vz_wrap(c, s, fs, VZ_FG, (vz_rect){in.x, y, in.w - fw - vz_px(c, 10), in.h - (y - in.y)});
+    vz_wrap(c, vz_op_formula(v), fs, VZ_ACCENT, (vz_rect){in.x + in.w - fw, in.y, fw, in.h});
 }
 
 void vz_tooltip(vz_ctx *c, const vz_view *v) {
@@ -668,49 +665,6 @@ void vz_tooltip(vz_ctx *c, const vz_view *v) {
     vz_fill(c, (vz_rect){x, y, w, hgt}, (vz_rgba){10, 10, 14, 235});
     vz_outline(c, (vz_rect){x, y, w, hgt}, VZ_ACCENT, 1);
     vz_label(c, text, fs, VZ_FG, x + pad, y + pad, VZ_LEFT);
-}
-
-void vz_help(vz_ctx *c, const vz_view *v) {
-    static const char *const lesson_keys[][2] = {
-        {"PageDown / Enter", "next lesson step (on a question: show the answer)"},
-        {"PageUp / Backspace", "previous lesson step"},
-        {"Home / End", "first / last lesson step"},
-        {"l", "lesson language: English / \xe4\xb8\xad\xe6\x96\x87"},
-        {"click a cell", "answer a question: the key you expect"}};
-    static const char *const keys[][2] = {
-        {"right / space", "next operation"},        {"left", "previous operation"},
-        {"n", "next token"},                        {"r", "reset to the first step"},
-        {"1 - 9", "choose head"},                   {"[  ]", "previous / next layer"},
-        {"e", "edit the input (Enter runs it, Esc cancels)"},
-        {"t / T", "temperature down / up"},         {"s", "save a PNG of the window"},
-        {"F11", "full screen"},                     {"+  -", "zoom the whole interface"},
-        {"mouse hover", "exact value and its name"}, {"click", "focus a panel, enlarge a head, jump to a block or token"},
-        {"wheel", "zoom the attention heatmaps"},   {"?", "this help"},
-        {"q / Esc", "quit"}};
-    int n = (int)(sizeof keys / sizeof *keys), fs = c->lay.font, lh = fs + fs / 2;
-    int nl = v->lesson ? (int)(sizeof lesson_keys / sizeof *lesson_keys) : 0;
-    int kw = vz_label_w(c, nl ? "PageUp / Backspace" : "right / space", fs) + vz_px(c, 24);
-    int dw = vz_label_w(c, keys[12][1], fs);
-    for (int i = 0; i < nl; i++) {
-        int lw = vz_label_w(c, lesson_keys[i][1], fs);
-        if (lw > dw) dw = lw;
-    }
-    int w = kw + dw + vz_px(c, 40), h = (n + nl) * lh + vz_px(c, 60);
-    vz_rect r = {(c->lay.w - w) / 2, (c->lay.h - h) / 2, w, h};
-    vz_fill(c, (vz_rect){0, 0, c->lay.w, c->lay.h}, (vz_rgba){0, 0, 0, 150});
-    vz_fill(c, r, (vz_rgba){26, 29, 38, 250});
-    vz_outline(c, r, VZ_ACCENT, vz_px(c, 2));
-    vz_label(c, "Keys", fs * 5 / 4, VZ_ACCENT, r.x + vz_px(c, 20), r.y + vz_px(c, 12), VZ_LEFT);
-    for (int i = 0; i < n; i++) {
-        int y = r.y + vz_px(c, 48) + i * lh;
-        vz_label(c, keys[i][0], fs, VZ_ACCENT, r.x + vz_px(c, 20), y, VZ_LEFT);
-        vz_label(c, keys[i][1], fs, VZ_FG, r.x + vz_px(c, 20) + kw, y, VZ_LEFT);
-    }
-    for (int i = 0; i < nl; i++) {
-        int y = r.y + vz_px(c, 48) + (n + i) * lh;
-        vz_label(c, lesson_keys[i][0], fs, VZ_HILITE, r.x + vz_px(c, 20), y, VZ_LEFT);
-        vz_label(c, lesson_keys[i][1], fs, VZ_FG, r.x + vz_px(c, 20) + kw, y, VZ_LEFT);
-    }
 }
 
 typedef void (*panel_fn)(vz_ctx *, const vz_view *, vz_rect);

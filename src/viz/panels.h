@@ -19,8 +19,14 @@ void vz_panel_narration(vz_ctx *c, const vz_view *v, vz_rect r);   /* one senten
 
 /* Draws the hover tooltip for the mouse position (exact value and its name), if over a cell. */
 void vz_tooltip(vz_ctx *c, const vz_view *v);
-/* Draws the help overlay listing every key (and a lesson's keys while one plays). */
+/* Draws the help overlay listing every key of the key table (keys.h) for the gui, or for the lesson
+ * player while a lesson plays (help.c). */
 void vz_help(vz_ctx *c, const vz_view *v);
+
+/* Draws s wrapped into r at px: '\n' starts a new line, lines break at spaces and between Chinese
+ * characters; lines that do not fit r's height are not drawn (r.h = 0 measures). Returns the y below the
+ * last line. */
+int vz_wrap(vz_ctx *c, const char *s, int px, vz_rgba col, vz_rect r);
 
 /* Draws the whole interface into a w x h target at zoom; only != -1 draws that one panel over the
  * whole target instead. */

@@ -1,0 +1,68 @@
+/* viz_opts.c - the options the render, gui and lesson commands share, and opening the app they drive. */
+#ifdef HAVE_SF_VIZ
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "model/checkpoint.h"
+#include "model/format.h"
+#include "viz/layout.h"
+#include "viz_opts.h"
+
+int viz_parse(const char *cmd, int argc, char **argv, viz_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->w = 1920;
+    o->h = 1080;
+    o->step = -1;
+    o->max_new = 12;
+    o->zoom = 1.0f;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--keys")) { o->keys = 1; continue; }
+        if (!(v = cli_value(argc, argv, &i))) return 0;
+        if (!strcmp(a, "--model")) o->model = v;
+        else if (!strcmp(a, "--input")) o->input = v;
+        else if (!strcmp(a, "--font")) o->font = v;
+        else if (!strcmp(a, "--tokenizer")) o->tokenizer = v;
+        else if (!strcmp(a, "--out")) o->out = v;
+        else if (!strcmp(a, "--panel")) {
+            if (vz_panel_parse(v) < 0) {
+                fprintf(stderr, "stepformer %s: --panel '%s': expected one of", cmd, v);
+                for (int p = 0; p < VZ_P_COUNT; p++) fprintf(stderr, " %s", vz_panel_name(p));
+                fprintf(stderr, "\n");
+                return 0;
+            }
+            o->panel = v;
+        } else if (!strcmp(a, "--size")) {
+            if (!cli_size(cmd, v, &o->w, &o->h)) return 0;
+        } else if (!strcmp(a, "--step")) { if (!cli_int(a, v, -1, 100000000, &o->step)) return 0; }
+        else if (!strcmp(a, "--max-new")) { if (!cli_int(a, v, -1, SF_MAX_LEN, &o->max_new)) return 0; } /* -1: until <eos> */
+        else if (!strcmp(a, "--seed")) { if (!cli_int(a, v, 0, 2147483647, &o->seed)) return 0; }
+        else if (!strcmp(a, "--temperature")) { if (!cli_float(a, v, 0, 3, &o->temperature)) return 0; }
+        else if (!strcmp(a, "--zoom")) { if (!cli_float(a, v, 0.5, 3, &o->zoom)) return 0; }
+        else { fprintf(stderr, "stepformer %s: unknown option '%s'\n", cmd, a); return 0; }
+    }
+    if (!o->model || !o->input) {
+        fprintf(stderr, "stepformer %s: --model FILE and --input TEXT are required\n", cmd);
+        return 0;
+    }
+    return 1;
+}
+
+int viz_open(const viz_opts *o, SDL_Renderer *r, vz_app *a) {
+    vz_font_paths fp;
+    sf_err e = vz_font_find(o->font, &fp);
+    if (!e.ok) return !cli_fail(e);
+    sf_model m;
+    sf_load_opts lo = {o->tokenizer};
+    if (!(e = sf_model_load(o->model, &lo, &m)).ok) return !cli_fail(e);
+    vz_run_cfg rc = {o->max_new, (unsigned)o->seed, o->temperature};
+    if (!(e = vz_app_init(a, r, &fp, &m, o->input, &rc)).ok) return !cli_fail(e);
+    a->zoom = o->zoom;
+    a->only = o->panel ? vz_panel_parse(o->panel) : -1;
+    a->v.help = o->keys;
+    vz_app_goto(a, o->step < 0 ? a->sched.n - 1 : o->step);
+    return 1;
+}
+#endif
