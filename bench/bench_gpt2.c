@@ -6,7 +6,7 @@
  * times sf_decode_step at positions 1..64: the median over the positions of each round, best of the
  * rounds. The bound is the bytes of weights one step must read (every parameter but the unused rows of
  * the position table) divided by this machine's read bandwidth, measured here by summing a 1 GiB array
- * on the same number of threads (best of 5 passes).
+ * on the same threads (the pool of src/core/pool.c), best of 5 passes.
  *
  * usage: bench_gpt2 [--threads T (2)] [--rounds N (3)] [--file PATH] [--keep]
  * The file is written to PATH (default /tmp/sf_bench_gpt2_124M.bin) and removed afterwards unless
@@ -18,10 +18,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
+#include "core/pool.h"
 #include "gpt2_weights.h"
 #include "model/format.h"
 #include "model/model.h"
@@ -37,39 +35,41 @@ static int cmp_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* Returns this machine's read bandwidth in bytes per second: a 1 GiB float array summed by `threads`
- * threads, each over its own contiguous part in 16 independent lanes, best of 5 passes. */
-static double read_bandwidth(int threads, double *checksum) {
-    size_t n = (size_t)1 << 28;
+/* One pass of the bandwidth probe: chunk c sums its part of the array in 16 independent lanes. */
+typedef struct { const float *a; double *part; size_t per; } probe_job;
+
+static void probe_chunk(void *arg, int c) {
+    const probe_job *j = arg;
+    const float *p = j->a + (size_t)c * j->per;
+    float acc[16] = {0};
+    for (size_t i = 0; i + 16 <= j->per; i += 16)
+        for (int k = 0; k < 16; k++) acc[k] += p[i + k];
+    double s = 0;
+    for (int k = 0; k < 16; k++) s += acc[k];
+    j->part[c] = s;
+}
+
+/* Returns this machine's read bandwidth in bytes per second: a 1 GiB float array summed in chunks of
+ * 1 MiB shared by the same thread pool the decoder step uses (so the same threads, started the same
+ * way), best of 5 passes. *checksum keeps the sums from being optimised away. */
+static double read_bandwidth(double *checksum) {
+    enum { CHUNKS = 1024 };
+    size_t per = ((size_t)1 << 28) / CHUNKS, n = per * CHUNKS;
     float *a = malloc(n * sizeof *a);
-    if (!a) return 0;
+    double *part = malloc(CHUNKS * sizeof *part);
+    if (!a || !part) { free(a); free(part); return 0; }
+    for (size_t i = 0; i < n; i++) a[i] = (float)(i & 1023) * 0.001f;
+    probe_job j = {a, part, per};
     double best = 1e30, total = 0;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static)
-#endif
-    for (size_t i = 0; i < n; i++) a[i] = (float)(i & 1023) * 0.001f; /* each thread touches its own part */
     for (int pass = 0; pass < 5; pass++) {
-        double t0 = now_s(), sum = 0;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads) reduction(+ : sum)
-#endif
-        {
-            int id = 0, nt = 1;
-#ifdef _OPENMP
-            id = omp_get_thread_num();
-            nt = omp_get_num_threads();
-#endif
-            size_t lo = n / (size_t)nt * (size_t)id, hi = id == nt - 1 ? n : n / (size_t)nt * (size_t)(id + 1);
-            float acc[16] = {0};
-            for (size_t i = lo; i + 16 <= hi; i += 16)
-                for (int k = 0; k < 16; k++) acc[k] += a[i + k];
-            for (int k = 0; k < 16; k++) sum += acc[k];
-        }
+        double t0 = now_s();
+        sf_parallel(probe_chunk, &j, CHUNKS);
         double dt = now_s() - t0;
         if (dt < best) best = dt;
-        total += sum;
+        for (int c = 0; c < CHUNKS; c++) total += part[c];
     }
     free(a);
+    free(part);
     *checksum = total;
     return (double)n * sizeof(float) / best;
 }
@@ -86,19 +86,14 @@ int main(int argc, char **argv) {
     }
     if (threads < 1) threads = 1;
     if (rounds < 1) rounds = 1;
-#ifdef _OPENMP
-    omp_set_num_threads(threads);
-#else
-    if (threads > 1) fprintf(stderr, "bench_gpt2: built without OpenMP: 1 thread\n");
-    threads = 1;
-#endif
+    sf_set_threads(threads); /* the pool the decoder step and the probe share */
     gw_shape shape = GW_124M;
     double t0 = now_s();
     size_t bytes;
     if (!gw_write_llmc(path, &shape, 1, 3, NULL, &bytes)) return 1;
     printf("wrote %s: %zu bytes (GPT-2 124M in llm.c's layout) in %.1f s\n", path, bytes, now_s() - t0);
 
-    double checksum, bw = read_bandwidth(threads, &checksum);
+    double checksum = 0, bw = read_bandwidth(&checksum);
     t0 = now_s();
     sf_model m;
     sf_load_opts lo = {NULL};
@@ -112,7 +107,7 @@ int main(int argc, char **argv) {
     double bound_ms = weight_bytes / bw * 1e3;
     printf("model: %d layers, %d heads, d_model %d, vocab %d: %zu parameters, loaded in %.2f s\n", c->n_dec_layers,
            c->n_heads, c->d_model, c->vocab_size, m.n_params, load_s);
-    printf("read bandwidth: %.1f GB/s (%d threads, 1 GiB summed, best of 5; checksum %.0f)\n", bw / 1e9, threads, checksum);
+    printf("read bandwidth: %.1f GB/s (%d threads, 1 GiB summed, best of 5; checksum %.0f)\n", bw / 1e9, sf_threads(), checksum);
     printf("weights read per step: %.1f MB -> bound %.1f ms per token\n", weight_bytes / 1e6, bound_ms);
 
     enum { POS = 64 };

@@ -1,7 +1,8 @@
 /* test_matvec.c - the decoder step's matrix-vector product (sf_matvec_forward) gives exactly the bits of
  * a row of sf_matmul_forward, for every shape (tails of the 8 lanes and of the 4-row blocks, with and
- * without bias, negative zeros), on one thread or several; and so a model whose every layer takes the
- * threaded path still has KV-cache steps equal to its full pass, bit for bit. */
+ * without bias, negative zeros), on one thread or several; the pool runs every chunk of every job once;
+ * and so a model whose every layer takes the threaded path still has KV-cache steps equal to its full
+ * pass, bit for bit. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,11 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "core/ops.h"
+#include "core/pool.h"
 #include "core/rng.h"
 #include "model/model.h"
 
@@ -69,19 +68,15 @@ static void test_threads_change_nothing(void **state) {
     fill(x, (size_t)IC, &r);
     fill(b, (size_t)OC, &r);
     sf_matmul_forward(y, x, w, b, 1, IC, OC);
-    int threads = 1;
-#ifdef _OPENMP
-    omp_set_num_threads(1);
-#endif
+    int before = sf_threads();
+    sf_set_threads(1);
     sf_matvec_forward(z1, x, w, b, IC, OC);
-#ifdef _OPENMP
-    omp_set_num_threads(3);
-    threads = 3;
-#endif
+    sf_set_threads(3);
     sf_matvec_forward(z2, x, w, b, IC, OC);
+    sf_set_threads(before);
     assert_memory_equal(z1, y, sizeof(float) * OC);
     assert_memory_equal(z2, y, sizeof(float) * OC);
-    print_message("%d x %d on 1 and %d threads: identical to the matmul\n", OC, IC, threads);
+    print_message("%d x %d on 1 and 3 threads: identical to the matmul\n", OC, IC);
     free(w); free(x); free(b); free(y); free(z1); free(z2);
 }
 
@@ -114,10 +109,36 @@ static void test_threaded_model_steps_equal_full_pass(void **state) {
     sf_model_free(&m);
 }
 
+/* Counts, per chunk, how often it ran. */
+typedef struct { int *hits; int n; } count_job;
+
+static void count_chunk(void *arg, int chunk) {
+    count_job *j = arg;
+    if (chunk >= 0 && chunk < j->n) j->hits[chunk]++; /* each chunk has one slot, run by one thread */
+}
+
+static void test_pool_runs_every_chunk_once(void **state) {
+    (void)state;
+    int before = sf_threads();
+    sf_set_threads(4); /* more threads than this machine may have: workers that never run are not waited for */
+    int *hits = calloc(1000, sizeof *hits);
+    for (int round = 0; round < 3000; round++) {
+        int n = 1 + (round * 7919) % 1000;
+        memset(hits, 0, sizeof *hits * 1000);
+        count_job j = {hits, n};
+        sf_parallel(count_chunk, &j, n);
+        for (int c = 0; c < n; c++)
+            if (hits[c] != 1) fail_msg("round %d: chunk %d of %d ran %d times", round, c, n, hits[c]);
+    }
+    free(hits);
+    sf_set_threads(before);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matvec_equals_matmul_row),
         cmocka_unit_test(test_threads_change_nothing),
+        cmocka_unit_test(test_pool_runs_every_chunk_once),
         cmocka_unit_test(test_threaded_model_steps_equal_full_pass),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "pool.h"
+
 /* Returns the dot product of a(n) and b(n), summed in 8 independent lanes so the compiler can use
  * SIMD without reordering anything it was not told to (the lanes are added in a fixed order). */
 static inline float dot_lanes(const float *a, const float *b, int n) {
@@ -270,18 +272,23 @@ static void matvec_rows(float *out, const float *in, const float *w, const float
     for (; o < o1; o++) out[o] = (bias ? bias[o] : 0.0f) + dot_lanes(in, w + (size_t)o * IC, IC);
 }
 
+/* One matrix-vector product, cut into chunks of rows for the pool. */
+typedef struct { float *out; const float *in, *w, *bias; int IC, OC; } matvec_job;
+
+#define MATVEC_CHUNK 64 /* rows per chunk: a multiple of 4, about 200 KB of a GPT-2 matrix */
+
+static void matvec_chunk(void *arg, int chunk) {
+    const matvec_job *j = arg;
+    int o0 = chunk * MATVEC_CHUNK, o1 = o0 + MATVEC_CHUNK < j->OC ? o0 + MATVEC_CHUNK : j->OC;
+    matvec_rows(j->out, j->in, j->w, j->bias, j->IC, o0, o1);
+}
+
 void sf_matvec_forward(float *out, const float *in, const float *w, const float *bias, int IC, int OC) {
     if ((size_t)OC * (size_t)IC < SF_MATVEC_THREADED) {
         matvec_rows(out, in, w, bias, IC, 0, OC);
         return;
     }
-    /* blocks of 64 rows (a multiple of 4), dealt out in order: each row is one thread's, whole */
-    int blocks = (OC + 63) / 64;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static)
-#endif
-    for (int b = 0; b < blocks; b++) {
-        int o1 = (b + 1) * 64 < OC ? (b + 1) * 64 : OC;
-        matvec_rows(out, in, w, bias, IC, b * 64, o1);
-    }
+    /* each row is one chunk's, whole: the threads change where a row is summed, never how */
+    matvec_job j = {out, in, w, bias, IC, OC};
+    sf_parallel(matvec_chunk, &j, (OC + MATVEC_CHUNK - 1) / MATVEC_CHUNK);
 }
