@@ -1,6 +1,7 @@
 /* test_lesson.c - the lesson parser, its errors (with line and column), the interpreter's forward/back
  * exactness, language fallback, claims checked on the trace, and every shipped lesson under --check. */
 #define _POSIX_C_SOURCE 200809L /* opendir */
+#define _DEFAULT_SOURCE         /* wait4 */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -286,6 +290,16 @@ static void test_forward_back_exact(void **state) {
     for (int k = 0; k < l.n_frames; k++)
         for (int j = 0; j < l.n_frames; j++)
             assert_int_equal(sf_lesson_view_eq(&fresh[k], &fresh[j]), k == j);
+    /* the whole frame (from -1) replaces whatever an executor shows, e.g. after the learner explored: no
+     * highlight or answered question of another frame survives */
+    for (int k = 0; k < l.n_frames; k++)
+        for (int j = 0; j < l.n_frames; j++) {
+            sf_lesson_cmds c;
+            sf_lesson_view v = fresh[j];
+            sf_lesson_diff(&l, -1, k, SF_LANG_ZH, &c);
+            sf_lesson_view_apply(&v, &c);
+            if (!sf_lesson_view_eq(&v, &fresh[k])) fail_msg("frame %d drawn over frame %d keeps some of it", k + 1, j + 1);
+        }
     sf_interp it;
     sf_lesson_cmds c;
     sf_lesson_view v = sf_lesson_view_empty();
@@ -481,12 +495,223 @@ static void test_shipped_lessons(void **state) {
         for (int g = 0; g < SF_LANG_COUNT; g++) {
             char cmd[3000], extra[1100] = "";
             if (standins) snprintf(extra, sizeof extra, "--skip-claims --models \"%s\"", standins);
-            snprintf(cmd, sizeof cmd, "\"%s\" lesson --check --strict --lang %s %s \"%s\" > /dev/null", SF_BINARY,
-                     sf_lang_name(g), extra, path);
+            /* (the screen check of every lesson is its own ctest, lesson_screen_NN_LANG: tests/lesson.cmake) */
+            snprintf(cmd, sizeof cmd, "\"%s\" lesson --check --strict --no-screen --lang %s %s \"%s\" > /dev/null",
+                     SF_BINARY, sf_lang_name(g), extra, path);
             assert_int_equal(system(cmd), 0);
         }
     }
     assert_true(n >= 10);
+}
+
+/* Narration quotes its numbers from the run: typed decimals are refused, quotes are checked against the
+ * frame that shows them (computed, not hidden by a question, one cell), and filled from the trace. */
+static void test_quotes_checked(void **state) {
+    (void)state;
+    /* a typed decimal, wherever it is written (columns count characters) */
+    expect_error("## a\nThe weight is 0.72 here.\n", 0, 2, 15, "a typed number '0.72' in the narration");
+    expect_error("## a\nThe weight is 0,72 here.\n", 0, 2, 15, "a typed number '0,72'");
+    expect_error("## a\n[zh] 权重是 0.72。\n", 0, 2, 10, "a typed number '0.72'");
+    expect_error("## Weights of 0.5\ntext\n", 0, 1, 15, "in a title");
+    expect_error("Intro with .5 and 3.25.\n## a\n", 0, 1, 19, "a typed number '3.25'");
+    /* quote syntax */
+    expect_error("## a\nWeight {enc.L0.self.H0.probs q=3 k=1 here.\n", 0, 2, 8, "expected '}' to close this quote");
+    expect_error("## a\nThe letter {token enc}.\n", 0, 2, 22, "expected a position");
+    expect_error("## a\nThe letter {token mid 2}.\n", 0, 2, 19, "expected enc or dec");
+    expect_error("## a\nA {enc.L0.self.H0.probs q=3 k=1 %.9f}.\n", 0, 2, 35, "number of decimals from 0 to 6");
+    expect_error("## a\nA {enc.L0.self.H0.probs q=3 k=1 q=2 k=2}.\n", 0, 2, 33, "at most two axes");
+    expect_error("Intro {token enc 1}.\n## a\n", 0, 1, 7, "a quote in the lesson's introduction");
+    /* against the model: one cell, in range, computed at the step's cursor */
+    expect_error(HEAD "## a\n@goto enc token 4 L0 self softmax\nRow 3: {enc.L0.self.H0.probs q=3}.\n", 1, 6, 9,
+                 "a quote is one number");
+    expect_error(HEAD "## a\n@goto enc token 2 L0 self softmax\nRow 5: {enc.L0.self.H0.probs q=5 k=0}.\n", 1, 6, 9,
+                 "this quoted value is not on screen yet");
+    expect_error(HEAD "## a\n@goto enc end\nLetter {token enc 8}.\n", 1, 6, 19, "{token enc 8} is past the end");
+    expect_error(HEAD "## a\n@goto enc end\nRight: {cmp enc.L0.self.H0.probs q=0 k=0}.\n", 1, 6, 8,
+                 "this step compares nothing");
+    expect_error(HEAD "## a\n@goto enc end\nWeight {enc.L0.self.H0.probs q=0 z=0}.\n", 1, 6, 34, "unknown axis 'z'");
+    expect_error(HEAD "## a\n@goto enc end\nWeight {enc.L0.self.H0.probs q=0 k=\"a\"}.\n", 1, 6, 36,
+                 "a token in quotes stands for a vocab index, but k counts keys");
+    expect_error(HEAD "## a\n@goto end\nP {dec.probs pos=0 vocab=\"A\"}.\n", 1, 6, 26, "\"A\" is not a token of this model");
+    /* a generated token is quoted only once the cursor has written it */
+    expect_error("@model " GPT_MODEL "\n@input ab\n@generate 3\n## a\n@goto dec token 2 embed\nNext: {token dec 3}.\n", 1, 6,
+                 18, "this quoted token is not on screen yet");
+    /* a question never hides what its own step points at */
+    const char *ask = HEAD "## a\n@goto enc token 4 L0 self scale\n@ask enc.L0.self.H0.probs q=4\n";
+    char text[1024];
+    snprintf(text, sizeof text, "%sThe scaled score of key 1 is {enc.L0.self.H0.scaled q=4 k=1}.\n", ask);
+    expect_error(text, 1, 7, 31, "this quote reads row 4 of enc.L0.self.H0.scaled, which the question hides");
+    snprintf(text, sizeof text, "%s@highlight enc.L0.self.H0.scaled q=4\nWhich key?\n", ask);
+    expect_error(text, 1, 7, 12, "this highlight is on row 4 of enc.L0.self.H0.scaled, which the question on line 6 hides");
+    snprintf(text, sizeof text, "%s@focus scores enc L0 H0\nHere are the scaled scores of row 4. Which key?\n", ask);
+    expect_error(text, 1, 6, 6, "the scores panel is brought forward on row 4 of head 0, which this question hides");
+    /* ... but the answer may quote it, and another row is fine while asking */
+    sf_lesson l;
+    snprintf(text, sizeof text, "%sRow 3 scored {enc.L0.self.H0.scaled q=3 k=1}.\n@reveal\n@goto enc token 4 L0 self softmax\n"
+             "It was {enc.L0.self.H0.probs q=4 k=1}.\n", ask);
+    sf_err e = parse(text, 1, &l);
+    if (!e.ok) fprintf(stderr, "%s\n", e.msg);
+    assert_true(e.ok);
+    sf_lesson_free(&l);
+}
+
+/* Returns the value of cell (q, k) of entry name in a run of the encoder-decoder test model. */
+static float cell_of(const char *input, const char *target, const char *name, int q, int k) {
+    sf_model m;
+    assert_true(sf_checkpoint_load(ENC_MODEL, &m).ok);
+    sf_seq s;
+    assert_true(sf_seq_build(&s, &m.cfg).ok);
+    sf_run_opts o = {input, target, 0, {0, 0}, 0};
+    assert_true(sf_run(&m, &s, &o, NULL).ok);
+    sf_trace tr;
+    assert_true(sf_trace_build(&tr, &m, &s).ok);
+    const sf_trace_entry *e = sf_lesson_entry(&tr, name);
+    assert_non_null(e);
+    int idx[2] = {q, k};
+    float v = sf_trace_get(&tr, e, idx);
+    sf_trace_free(&tr);
+    sf_seq_free(&s);
+    sf_model_free(&m);
+    return v;
+}
+
+/* Quotes are filled with the run's values, in both languages, from the compared run with cmp, formatted. */
+static void test_quotes_filled(void **state) {
+    (void)state;
+    const char *text = HEAD "## a\n@goto enc token 3 L0 self softmax\n@compare input abcdefgz\n"
+                       "Row 3, the letter {token enc 3}, puts {enc.L0.self.H1.probs q=3 k=2 %.3f} on {token enc 2}; "
+                       "on the right {cmp enc.L0.self.H1.probs q=3 k=2 %.1e}, next to {cmp token enc 7}. \\{not a quote}\n"
+                       "[zh] 第 3 行（字母 {token enc 3}）：{enc.L0.self.H1.probs q=3 k=2 %.3f}。\n"
+                       "## b\n@compare off\n@goto dec token 0 L0 self scores\n"
+                       "Masked: {dec.L0.self.H0.scores q=0 k=3}, allowed {dec.L0.self.H0.scores q=0 k=0 %g}; "
+                       "the encoder's output {enc.out pos=0 c=1 %.4f}. <bos> is {token dec 0}.\n"
+                       "## c\n@goto end\nh: {dec.probs pos=0 vocab=\"h\" %.3f}, <eos>: {dec.probs pos=8 vocab=\"<eos>\" %.3f}.\n";
+    sf_lesson l;
+    sf_err e = parse(text, 1, &l);
+    if (!e.ok) fprintf(stderr, "%s\n", e.msg);
+    assert_true(e.ok);
+    char want[600];
+    snprintf(want, sizeof want,
+             "Row 3, the letter d, puts %.3f on c; on the right %.1e, next to z. {not a quote}",
+             (double)cell_of("abcdefgh", "hgfedcba", "enc.L0.self.H1.probs", 3, 2),
+             (double)cell_of("abcdefgz", "hgfedcba", "enc.L0.self.H1.probs", 3, 2));
+    assert_string_equal(sf_lesson_shown(&l, 0, 0, SF_LANG_EN), want);
+    snprintf(want, sizeof want, "第 3 行（字母 d）：%.3f。", (double)cell_of("abcdefgh", "hgfedcba", "enc.L0.self.H1.probs", 3, 2));
+    assert_string_equal(sf_lesson_shown(&l, 0, 0, SF_LANG_ZH), want);
+    assert_non_null(strstr(sf_lesson_text(&l, 0, 0, SF_LANG_EN), "{token enc 3}")); /* the text keeps its quotes */
+    snprintf(want, sizeof want, "Masked: -\xe2\x88\x9e, allowed %g; the encoder's output %.4f. <bos> is <bos>.",
+             (double)cell_of("abcdefgh", "hgfedcba", "dec.L0.self.H0.scores", 0, 0),
+             (double)cell_of("abcdefgh", "hgfedcba", "enc.out", 0, 1));
+    assert_string_equal(sf_lesson_shown(&l, 1, 0, SF_LANG_EN), want);
+    assert_string_equal(sf_lesson_shown(&l, 1, 0, SF_LANG_ZH), want); /* no zh text: English, filled */
+    int h = 4 + ('h' - 'a'); /* the test model's alphabet is a-z after the four specials */
+    snprintf(want, sizeof want, "h: %.3f, <eos>: %.3f.", (double)cell_of("abcdefgh", "hgfedcba", "dec.probs", 0, h),
+             (double)cell_of("abcdefgh", "hgfedcba", "dec.probs", 8, SF_TOK_EOS));
+    assert_string_equal(sf_lesson_shown(&l, 2, 0, SF_LANG_EN), want);
+    sf_lesson_free(&l);
+    /* without the models the lesson parses, and shows its text as written */
+    assert_true(parse(text, 0, &l).ok);
+    assert_string_equal(sf_lesson_shown(&l, 1, 0, SF_LANG_EN), sf_lesson_text(&l, 1, 0, SF_LANG_EN));
+    sf_lesson_free(&l);
+    /* the fill itself: what no trace has becomes '?', counted; the length is what the whole text needs */
+    sf_model m;
+    assert_true(sf_checkpoint_load(ENC_MODEL, &m).ok);
+    sf_seq s;
+    assert_true(sf_seq_build(&s, &m.cfg).ok);
+    sf_run_opts o = {"ab", NULL, 2, {0, 0}, 0};
+    assert_true(sf_run(&m, &s, &o, NULL).ok);
+    sf_trace tr;
+    assert_true(sf_trace_build(&tr, &m, &s).ok);
+    char out[64];
+    int bad = -1;
+    size_t n = sf_lesson_fill("{token enc 1}{token enc 5} {cmp token enc 0} {nothing.here q=0}", &tr, NULL, out, sizeof out, &bad);
+    assert_string_equal(out, "b? ? ?");
+    assert_int_equal(bad, 3);
+    assert_int_equal(n, strlen("b? ? ?"));
+    n = sf_lesson_fill("abc {token enc 0} def", &tr, NULL, out, 6, &bad);
+    assert_string_equal(out, "abc a");
+    assert_int_equal(n, strlen("abc a def"));
+    assert_int_equal(bad, 0);
+    sf_trace_free(&tr);
+    sf_seq_free(&s);
+    sf_model_free(&m);
+}
+
+/* Returns the peak resident memory (KiB) of `stepformer lesson --check path`, run as a child process. */
+static long check_peak_kib(const char *path) {
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout)) _exit(98);
+        /* the screen is checked too (the player's runs count), at a small size to keep the test quick */
+        execl(SF_BINARY, SF_BINARY, "lesson", "--check", "--skip-claims", "--screen", "640x360", path, (char *)NULL);
+        _exit(99);
+    }
+    int status = 0;
+    struct rusage ru;
+    assert_int_equal(wait4(pid, &status, 0, &ru), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    return ru.ru_maxrss;
+}
+
+/* Writes a lesson that runs `model` on n inputs of len letters each (a different input per step). */
+static void write_runs_lesson(const char *path, const char *model, int n, int len) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "# Many runs\n@model %s\n", model);
+    unsigned r = 1;
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "## Step %d\n@input ", i);
+        for (int j = 0; j < len; j++) {
+            r = r * 1103515245u + 12345u;
+            fputc("ab"[(r >> 16) & 1], f);
+        }
+        fprintf(f, "\n@generate 1\n@goto end\nA run.\n");
+    }
+    fclose(f);
+}
+
+/* A small file that claims a large record (1 layer, 42 heads, max_len 384: 74 MB per run, more than
+ * SF_LESSON_RUN_BUDGET) run on two inputs and on six: `lesson --check` (the models, then the screen as the
+ * player draws it) holds the same few runs whatever the number of inputs, so six cost what two cost (before
+ * the budget the parser kept four runs and built a fifth: +290 MB). */
+static void test_check_memory_follows_the_work(void **state) {
+    (void)state;
+    const char *model = "test_lesson_heads.sfm";
+    sf_config c = sf_config_default(SF_FAMILY_GPT);
+    sf_tokenizer tok;
+    assert_true(sf_tokenizer_build(&tok, "ab", 2).ok);
+    c.vocab_size = sf_tokenizer_vocab(&tok);
+    c.d_model = 42;
+    c.n_heads = 42;
+    c.d_ff = 4;
+    c.n_enc_layers = 0;
+    c.n_dec_layers = 1;
+    c.max_len = 384;
+    c.pos = SF_POS_SINUSOIDAL;
+    sf_model m;
+    assert_true(sf_model_build(&m, &c).ok);
+    m.tok = tok;
+    sf_model_init_random(&m, 5);
+    assert_true(sf_checkpoint_save(&m, model).ok);
+    sf_seq s;
+    assert_true(sf_seq_build(&s, &m.cfg).ok);
+    assert_true(sf_seq_reserve(&s, c.max_len).ok); /* the record grows with the tokens: size it for the run */
+    size_t record_kib = s.mem_floats * sizeof(float) / 1024;
+    assert_true(record_kib * 1024 > SF_LESSON_RUN_BUDGET); /* so no second run may be kept */
+    sf_seq_free(&s);
+    sf_model_free(&m);
+    write_runs_lesson("test_lesson_two_runs.md", model, 2, 380);
+    write_runs_lesson("test_lesson_six_runs.md", model, 6, 380);
+    long two = check_peak_kib("test_lesson_two_runs.md"), six = check_peak_kib("test_lesson_six_runs.md");
+    fprintf(stderr, "lesson --check peak: two inputs %ld KiB, six inputs %ld KiB (a record is %zu KiB)\n", two, six,
+            record_kib);
+    assert_true(six < two + (long)record_kib / 2);
+    remove("test_lesson_two_runs.md");
+    remove("test_lesson_six_runs.md");
+    remove(model);
 }
 
 int main(void) {
@@ -497,8 +722,11 @@ int main(void) {
         cmocka_unit_test(test_claim_on_trace),
         cmocka_unit_test(test_forward_back_exact),
         cmocka_unit_test(test_language_fallback),
+        cmocka_unit_test(test_quotes_checked),
+        cmocka_unit_test(test_quotes_filled),
         cmocka_unit_test(test_mutations),
         cmocka_unit_test(test_shipped_lessons),
+        cmocka_unit_test(test_check_memory_follows_the_work),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "viz/lesson_player.h"
+#include "viz/lesson_screen.h"
 
 #define W 1280
 #define H 720
@@ -128,8 +129,9 @@ static void check_frame(fixture *f, int k, int lang, const char *file) {
     const sf_lesson *l = &f->p.lesson;
     const sf_lesson_frame *fr = &l->frames[k];
     const vz_view *v = &f->p.app.v;
-    /* the narration pane got this frame's text, in the language asked for, and drew it */
-    const char *want = sf_lesson_text(l, k, 0, lang);
+    /* the narration pane got this frame's text, in the language asked for, its quotes filled from the app's
+     * own trace with the very numbers the parser read from its runs, and drew it */
+    const char *want = sf_lesson_shown(l, k, 0, lang);
     assert_non_null(v->narration);
     if (strncmp(v->narration, want, strlen(want)) != 0) fail_msg("%s frame %d: narration is not the lesson's text", file, k + 1);
     if (*want) {
@@ -329,6 +331,39 @@ static void test_question_clicks(void **state) {
     close_fx(f);
 }
 
+/* Issue 10: answer a question, explore (a key or a click), then PageDown: nothing of the answer survives
+ * into the next steps (the old answer cell stayed highlighted, even after the next step loaded another model). */
+static void test_answer_does_not_survive(void **state) {
+    (void)state;
+    fixture *f = open_fx(SF_LANG_EN);
+    open_lesson(f, "07-cross-attention.md");
+    int q = question_frame(f), n = f->p.lesson.n_frames;
+    assert_true(q >= 0 && q + 3 < n);
+    uint64_t fresh[2];
+    for (int i = 0; i < 2; i++) {
+        vz_player_goto(&f->p, q + 2 + i);
+        fresh[i] = draw(f);
+    }
+    for (int how = 0; how < 2; how++) {
+        vz_player_goto(&f->p, q);
+        click_key(f, (f->p.lesson.frames[q].ask.answer + 3) % 8); /* a wrong pick: white and pink outlines */
+        assert_int_equal(vz_player_frame_index(&f->p), q + 1);
+        if (how == 0) key_mod(f, SDLK_RIGHT, KMOD_LSHIFT); /* explore one operation */
+        else { draw(f); vz_rect r = f->p.app.ctx.lay.r[VZ_P_ARCH]; click(f, r.x + r.w / 2, r.y + r.h / 2); }
+        key(f, SDLK_PAGEDOWN);
+        assert_int_equal(vz_player_frame_index(&f->p), q + 2);
+        f->p.app.ctx.mx = f->p.app.ctx.my = -1; /* the mouse leaves: no hover tooltip where the click was */
+        for (int i = 0; i < f->p.app.v.n_hl; i++)
+            if (!strcmp(f->p.app.v.hl[i].name, f->p.lesson.frames[q].ask.at.name) &&
+                f->p.app.v.hl[i].lo[0] == f->p.lesson.frames[q].ask.at.lo[0] && f->p.lesson.frames[q + 2].n_hl == 0)
+                fail_msg("the answer of frame %d is still highlighted on frame %d", q + 2, q + 3);
+        if (draw(f) != fresh[0]) fail_msg("frame %d looks different after answering and exploring (%d)", q + 3, how);
+        key(f, SDLK_PAGEDOWN);
+        if (draw(f) != fresh[1]) fail_msg("frame %d looks different after answering and exploring (%d)", q + 4, how);
+    }
+    close_fx(f);
+}
+
 /* A comparison draws both runs, labelled, with dots on the weights that changed; the index lists and opens. */
 static void test_compare_and_index(void **state) {
     (void)state;
@@ -430,6 +465,80 @@ static void test_commands(void **state) {
     remove(log);
 }
 
+/* Writes text to a lesson file in /tmp (the shipped models named by absolute path); returns its path. */
+static const char *write_lesson(const char *name, const char *text) {
+    static char path[2][256];
+    static int which;
+    char *p = path[which++ & 1];
+    snprintf(p, sizeof path[0], "/tmp/sf_screen_%d_%s", (int)getpid(), name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fprintf(f, "@model %s/assets/models/reverse.sfm\n@input planet\n%s", SF_SOURCE_DIR, text);
+    fclose(f);
+    return p;
+}
+
+/* Runs the screen check at 1024x768 on a lesson; returns the number of problems, their text in out. */
+static int screen_problems(const char *path, int purity, char *out, size_t size) {
+    vz_screen_opts o = {1024, 768, VZ_SCREEN_NORMAL, SF_LANG_EN, purity, NULL, NULL};
+    FILE *f = fmemopen(out, size, "w");
+    assert_non_null(f);
+    sf_err e;
+    int n = vz_lesson_screen_check(path, &o, f, &e);
+    fclose(f);
+    if (n < 0) fail_msg("%s", e.msg);
+    return n;
+}
+
+/* `lesson --check` checks the screen: a highlight no panel draws, or drawn only for other rows, is an
+ * error at the highlight's line; every frame draws the same pixels however it is reached. */
+static void test_screen_check(void **state) {
+    (void)state;
+    char out[4096];
+    const char *bad = write_lesson("bad.md",
+                                   "## Scores of another row\n@goto enc token 2 L0 self softmax\n@focus scores enc L0 H0\n"
+                                   "@highlight enc.L0.self.H0.scores q=1\nRow 1 scored this.\n"
+                                   "## Five things at once\n@goto enc end\n@highlight enc.L0.ffn.hidden pos=0\n"
+                                   "@highlight enc.L0.ffn.pre pos=0\n@highlight enc.L0.ffn.proj pos=0\n"
+                                   "@highlight enc.L0.self.concat pos=0\n@highlight enc.L0.self.proj pos=0\nMany.\n");
+    assert_int_equal(screen_problems(bad, 1, out, sizeof out), 2);
+    if (!strstr(out, ":6:12: this highlight is not visible at enc.L0.self.H0.scores query=1 key=0: the panels that draw it "
+                     "show other rows"))
+        fail_msg("%s", out);
+    if (!strstr(out, ":14:12: this highlight is not visible at enc.L0.self.proj position=0 channel=0: no panel draws it"))
+        fail_msg("%s", out);
+    /* the same through the command line: exit status 1, at both default sizes */
+    char args[600], log[256];
+    snprintf(log, sizeof log, "/tmp/sf_screen_%d.log", (int)getpid());
+    snprintf(args, sizeof args, "lesson --check %s", bad);
+    assert_int_equal(run_binary(args, log), 1);
+    assert_true(file_has(log, "(on screen at 1920x1080)") && file_has(log, "(on screen at 1024x768)"));
+    /* a question hiding what its step points at: the hidden row highlighted, the scores panel blanked */
+    const char *ask = write_lesson("ask.md", "## Your turn\n@goto enc token 4 L0 self scale\n@ask enc.L0.self.H0.probs q=4\n"
+                                             "@highlight enc.L0.self.H0.scaled q=4\nHere are the scaled scores of row 4.\n");
+    snprintf(args, sizeof args, "lesson --check %s", ask);
+    assert_int_equal(run_binary(args, log), 1);
+    assert_true(file_has(log, ":6:12: this highlight is on row 4 of enc.L0.self.H0.scaled, which the question"));
+    ask = write_lesson("ask.md", "## Your turn\n@goto enc token 4 L0 self scale\n@ask enc.L0.self.H0.probs q=4\n"
+                                 "@focus scores enc L0 H0\nHere are the scaled scores of row 4.\n");
+    assert_int_equal(run_binary(args, log), 1);
+    assert_true(file_has(log, "the scores panel is brought forward on row 4 of head 0, which this question hides"));
+    /* frames are pure: lesson 1 went back to its first step with layer 1 focused; lesson 7's answer stayed */
+    char path[1024];
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/lessons/%s", SF_SOURCE_DIR, i ? "07-cross-attention.md" : "01-what-is-a-transformer.md");
+        if (screen_problems(path, 1, out, sizeof out)) fail_msg("%s", out);
+    }
+    /* the projector mode is a hook until the layout has it */
+    vz_screen_opts o = {1024, 768, VZ_SCREEN_PROJECTOR, SF_LANG_EN, 0, NULL, NULL};
+    sf_err e;
+    assert_int_equal(vz_lesson_screen_check(path, &o, NULL, &e), -1);
+    assert_non_null(strstr(e.msg, "projector"));
+    remove(bad);
+    remove(ask);
+    remove(log);
+}
+
 /* Finds the fonts once. */
 static int setup(void **state) {
     (void)state;
@@ -441,7 +550,8 @@ static int setup(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lessons_play),   cmocka_unit_test(test_back_restores), cmocka_unit_test(test_question_clicks),
-        cmocka_unit_test(test_compare_and_index), cmocka_unit_test(test_commands),
+        cmocka_unit_test(test_answer_does_not_survive),
+        cmocka_unit_test(test_compare_and_index), cmocka_unit_test(test_commands), cmocka_unit_test(test_screen_check),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

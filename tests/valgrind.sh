@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/valgrind.sh - valgrind memcheck over the headless paths: a render of each model family, every
-# lesson checked, a lesson played through headlessly (when `render --lesson` exists), and the error paths
+# lesson checked (and one on the screen), a lesson played through headlessly (when `render --lesson` exists), and the error paths
 # of a bad model and a bad lesson. Fails on any memcheck error or a definite/possible leak; "still
 # reachable" blocks of library initialisers (glib, libgomp, fontconfig, SDL) are allowed. Suppressions, if
 # a platform ever needs them, go in tests/valgrind.supp.
@@ -33,7 +33,8 @@ run 0 render --model assets/models/words.sfm --input the --out "$tmp/gpt.png"
 run 0 trace --model tests/fuzz/corpus/llmc/bpe260_v3 --tokenizer tests/fuzz/corpus/bpe/tiny.sftok --input "hi hi! 你" --max-new 3 --json
 run 0 render --model tests/fuzz/corpus/llmc/bpe260_v3 --tokenizer tests/fuzz/corpus/bpe/tiny.sftok --input "hi" --out "$tmp/bpe.png"
 run fail trace --model tests/fuzz/corpus/llmc/tiny0_v3 --input x
-run 0 lesson --check lessons/[0-9]*.md
+run 0 lesson --check --no-screen lessons/[0-9]*.md
+run 0 lesson --check --screen 320x240 lessons/07-cross-attention.md   # the screen check (slow under memcheck: small)
 run 0 train --task sort --steps 3 --threads 1 --out "$tmp/t.sfm"
 if "$BIN" --help 2>&1 | grep -q -- 'render --lesson'; then
   mkdir -p "$tmp/slides"

@@ -11,17 +11,23 @@
 #ifdef HAVE_SF_VIZ
 #include "gui.h"
 #include "viz/index.h"
+#include "viz/lesson_screen.h"
 #include "viz_opts.h"
 #endif
 
 static const char lesson_usage[] =
-    "usage: stepformer lesson --check [--lang en|zh] [--strict] [--skip-claims] [--models DIR] FILE...\n"
+    "usage: stepformer lesson --check [--lang en|zh] [--strict] [--skip-claims] [--models DIR]\n"
+    "                                 [--screen WxH]... [--no-screen] FILE...\n"
     "       stepformer lesson [--lang en|zh] [--text] [--size WxH] [--font FILE] [--zoom Z] FILE\n"
     "  --check        load every model the lessons use and check every step; exit status 1 on any error\n"
     "  --lang         the language to show or check (English is shown where a step has no translation)\n"
     "  --strict       with --check: a step without text in --lang is an error\n"
     "  --skip-claims  do not check @expect lines and the expected answers of questions\n"
     "  --models DIR   look for each model file in DIR first (by file name), e.g. your own trained models\n"
+    "  --screen WxH   with --check: play the lesson headless at this window size and check what each step\n"
+    "                 draws (highlights visible, questions hiding nothing they point at, steps that look\n"
+    "                 the same however they are reached); may repeat; default 1920x1080 and 1024x768\n"
+    "  --no-screen    with --check: check against the models only, not the screen\n"
     "  --text         print the lesson's steps as text instead of opening the window (also the fallback\n"
     "                 without a display)\n"
     "  keys in the window: PageDown / Space next step (on to the next lesson), PageUp back, b black screen,\n"
@@ -55,21 +61,56 @@ static void print_lesson(const sf_lesson *l, int lang) {
                sf_lesson_title(l, it.frame, lang));
         for (int i = 0; i < cmds.n; i++) {
             char d[600];
-            if (cmds.c[i].kind == SF_LCMD_NARRATE) continue;
-            printf("  > %s\n", sf_lesson_cmd_describe(&cmds.c[i], d, sizeof d));
+            const sf_lesson_cmd *c = &cmds.c[i];
+            if (c->kind == SF_LCMD_NARRATE) continue;
+            if (it.frame == 0 && (c->kind == SF_LCMD_CLEAR_HIGHLIGHTS || (c->kind == SF_LCMD_QUESTION && !c->ask->state)))
+                continue; /* the first frame starts from nothing: no need to say so */
+            printf("  > %s\n", sf_lesson_cmd_describe(c, d, sizeof d));
         }
         printf("\n");
-        print_text(sf_lesson_text(l, it.frame, 0, lang));
+        print_text(sf_lesson_shown(l, it.frame, 0, lang)); /* quotes filled from the models */
         if (f->ask.state == 2) {
             printf("  [answer: %s]\n", f->ask.answer_label[0] ? f->ask.answer_label : "?");
-            print_text(sf_lesson_text(l, it.frame, 1, lang));
+            print_text(sf_lesson_shown(l, it.frame, 1, lang));
         }
     }
 }
 
 /* Runs `stepformer lesson`: checks lessons (--check) or prints one; returns the exit status. */
+#define MAX_SCREENS 4
+
+/* Checks lesson `path` on the screen at every size (what each frame draws against what it says); writes
+ * the problems to stderr and a note of what was checked into note; returns the number of problems, -1 if
+ * it could not play the lesson. */
+static int check_screens(const char *path, int lang, const char *models, const int (*sizes)[2], int n, char *note,
+                         size_t size) {
+#ifdef HAVE_SF_VIZ
+    size_t k = (size_t)snprintf(note, size, "; screen checked at");
+    int problems = 0;
+    for (int i = 0; i < n; i++) {
+        /* frames reached by every path are compared at the last size only: purity does not depend on it */
+        vz_screen_opts so = {sizes[i][0], sizes[i][1], VZ_SCREEN_NORMAL, lang, i == n - 1, models, NULL};
+        sf_err e;
+        int got = vz_lesson_screen_check(path, &so, stderr, &e);
+        if (got < 0) {
+            fprintf(stderr, "%s: the screen check could not play the lesson: %s\n", path, e.msg);
+            return -1;
+        }
+        problems += got;
+        if (k < size) k += (size_t)snprintf(note + k, size - k, "%s %dx%d", i ? "," : "", sizes[i][0], sizes[i][1]);
+    }
+    if (n == 0) snprintf(note, size, "; screen not checked (--no-screen)");
+    return problems;
+#else
+    (void)path; (void)lang; (void)models; (void)sizes; (void)n;
+    snprintf(note, size, "; screen not checked (built without the visualizer)");
+    return 0;
+#endif
+}
+
 int cmd_lesson(int argc, char **argv) {
     int check = 0, strict = 0, claims = 1, lang = SF_LANG_EN, n_files = 0, text = 0, w = 1600, h = 900;
+    int sizes[MAX_SCREENS][2] = {{1920, 1080}, {1024, 768}}, n_sizes = 2, sizes_given = 0;
     float zoom = 1.0f;
     const char *models = NULL, *font = NULL, *file = NULL;
     for (int i = 1; i < argc; i++) {
@@ -84,6 +125,19 @@ int cmd_lesson(int argc, char **argv) {
         } else if (!strcmp(a, "--zoom")) {
             const char *v = cli_value(argc, argv, &i);
             if (!v || !cli_float(a, v, 0.5, 3, &zoom)) return 2;
+        }
+        else if (!strcmp(a, "--no-screen")) n_sizes = 0;
+        else if (!strcmp(a, "--screen")) {
+            const char *v = cli_value(argc, argv, &i);
+            if (!v) return 2;
+            if (!sizes_given) n_sizes = 0;
+            sizes_given = 1;
+            if (n_sizes == MAX_SCREENS) {
+                fprintf(stderr, "stepformer lesson: --screen: at most %d sizes\n", MAX_SCREENS);
+                return 2;
+            }
+            if (!cli_size("lesson", v, &sizes[n_sizes][0], &sizes[n_sizes][1])) return 2;
+            n_sizes++;
         }
         else if (!strcmp(a, "--strict")) strict = 1;
         else if (!strcmp(a, "--skip-claims")) claims = 0;
@@ -126,7 +180,7 @@ int cmd_lesson(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-' && argv[i][1]) {
             if (!strcmp(argv[i], "--lang") || !strcmp(argv[i], "--models") || !strcmp(argv[i], "--font") ||
-                !strcmp(argv[i], "--size") || !strcmp(argv[i], "--zoom"))
+                !strcmp(argv[i], "--size") || !strcmp(argv[i], "--zoom") || !strcmp(argv[i], "--screen"))
                 i++;
             continue;
         }
@@ -144,8 +198,14 @@ int cmd_lesson(int argc, char **argv) {
             if (missing)
                 fprintf(stderr, "%s: %s%d step%s without %s text (English is shown instead)\n", argv[i],
                         strict ? "error: " : "warning: ", missing, missing == 1 ? "" : "s", sf_lang_name(lang));
-            if (missing && strict) failed = 1;
-            else printf("%s: ok (%d steps, %d frames, %s)\n", argv[i], l.n_steps, l.n_frames, sf_lang_name(lang));
+            char note[128];
+            int bad = check_screens(argv[i], lang, models, (const int (*)[2])sizes, n_sizes, note, sizeof note);
+            if (bad) {
+                fprintf(stderr, "%s: %s\n", argv[i], bad < 0 ? "not checked on the screen" :
+                        "the lesson does not show on screen what it says (above)");
+                failed = 1;
+            } else if (missing && strict) failed = 1;
+            else printf("%s: ok (%d steps, %d frames, %s%s)\n", argv[i], l.n_steps, l.n_frames, sf_lang_name(lang), note);
         } else {
             print_lesson(&l, lang);
         }

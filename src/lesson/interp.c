@@ -35,9 +35,10 @@ static sf_lesson_cmd *push(sf_lesson_cmds *out, int kind) {
     return c;
 }
 
-/* Writes the commands that turn frame `from` into frame `to`: only what changed, narration always. */
+/* Writes the commands that turn frame `from` into frame `to`: only what changed, narration always. From -1
+ * (nothing shown, or an executor whose state is unknown, e.g. after the learner explored) every part is set,
+ * highlights cleared and the question (or its absence) included, so no earlier state survives. */
 void sf_lesson_diff(const sf_lesson *l, int from, int to, int lang, sf_lesson_cmds *out) {
-    static const sf_lesson_ask no_ask;
     out->n = 0;
     if (!l || to < 0 || to >= l->n_frames) return;
     const sf_lesson_frame *a = from >= 0 && from < l->n_frames ? &l->frames[from] : NULL, *b = &l->frames[to];
@@ -79,7 +80,7 @@ void sf_lesson_diff(const sf_lesson *l, int from, int to, int lang, sf_lesson_cm
     int same_hl = a && a->n_hl == b->n_hl;
     for (int i = 0; same_hl && i < b->n_hl; i++) same_hl = cells_eq(&a->hl[i], &b->hl[i]);
     if (!same_hl) {
-        if (a && a->n_hl) push(out, SF_LCMD_CLEAR_HIGHLIGHTS);
+        if (!a || a->n_hl) push(out, SF_LCMD_CLEAR_HIGHLIGHTS); /* from nothing: whatever the executor holds */
         for (int i = 0; i < b->n_hl; i++)
             if ((c = push(out, SF_LCMD_HIGHLIGHT))) c->cells = &b->hl[i];
     }
@@ -89,7 +90,7 @@ void sf_lesson_diff(const sf_lesson *l, int from, int to, int lang, sf_lesson_cm
         c->text = sf_lesson_text(l, to, 0, lang);
         c->text2 = sf_lesson_text(l, to, 1, lang);
     }
-    if (!ask_eq(a ? &a->ask : &no_ask, &b->ask) && (a || b->ask.state))
+    if (!a || !ask_eq(&a->ask, &b->ask))
         if ((c = push(out, SF_LCMD_QUESTION))) c->ask = &b->ask;
 }
 

@@ -65,7 +65,8 @@ const sf_lesson_frame *sf_interp_frame(const sf_interp *it);
  * -1 when there is no open question or its answer is unknown. */
 int sf_interp_judge(const sf_interp *it, int pick);
 
-/* Writes the commands that turn frame `from` (-1 = nothing shown) into frame `to` in lang. Pure. */
+/* Writes the commands that turn frame `from` into frame `to` in lang. Pure. from = -1 gives the whole frame
+ * (every part set, highlights cleared, the question or its absence), whatever the executor showed before. */
 void sf_lesson_diff(const sf_lesson *l, int from, int to, int lang, sf_lesson_cmds *out);
 
 /* ---- a reference executor: what an app holds after executing commands ---- */

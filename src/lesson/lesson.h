@@ -19,7 +19,11 @@
 #define SF_LESSON_MAX_CELLS 4096              /* most @highlight selections in one lesson, over all frames */
 #define SF_LESSON_MAX_HIGHLIGHTS 16           /* most @highlight selections in one frame */
 #define SF_LESSON_MAX_MODELS 8                /* most distinct model files one lesson loads */
+#define SF_LESSON_MAX_QUOTES 64               /* most quoted values ({...}) in one step's narration */
 #define SF_LESSON_MAX_RUNS 64                 /* most distinct (model, input, ...) runs one lesson makes */
+#define SF_LESSON_RUN_BUDGET ((size_t)64 << 20) /* bytes of runs kept for reuse beside the ones the frame being
+                                                * built needs (its main and compared run): checking a lesson
+                                                * holds its models, at most two runs and this much more */
 
 enum { SF_LANG_EN = 0, SF_LANG_ZH = 1, SF_LANG_COUNT = 2 };
 
@@ -46,6 +50,7 @@ typedef struct {
     char name[40];       /* trace entry name, aliases resolved ("dec.L1.cross.H0.probs") */
     int rank;            /* rank of the entry (1 or 2); 0 when not checked against a model */
     int lo[2], hi[2];    /* inclusive range on each axis; hi = -1 means "to the end of the axis" */
+    int line, col;       /* where the lesson wrote it (for messages) */
 } sf_lesson_cells;
 
 /* A question: the learner clicks where they expect the largest value of one row (or column). */
@@ -63,6 +68,8 @@ typedef struct {
     int line;            /* line of that step's heading */
     const char *title[SF_LANG_COUNT];
     const char *text[2][SF_LANG_COUNT]; /* narration: [0] before @reveal, [1] after it (reveal frame only) */
+    const char *shown[2][SF_LANG_COUNT]; /* the same with its quotes filled from the models (parsed with
+                                          * check_models; else NULL) */
     sf_lesson_run run;   /* the main run */
     int compare;         /* 1: a second run is shown side by side */
     sf_lesson_run cmp;   /* the second run (valid when compare) */
@@ -120,6 +127,49 @@ int sf_panel_parse(const char *s);
 const char *sf_lesson_title(const sf_lesson *l, int frame, int lang);
 /* Returns part (0 or 1) of a frame's narration in lang, falling back to English, then to "". */
 const char *sf_lesson_text(const sf_lesson *l, int frame, int part, int lang);
+
+/* Returns part (0 or 1) of a frame's narration in lang as shown: its quotes filled from the models when the
+ * lesson was parsed with check_models (else as sf_lesson_text), the same fallback to English. */
+const char *sf_lesson_shown(const sf_lesson *l, int frame, int part, int lang);
+
+/* ---- values of the run quoted in narration (docs/lesson-format.md, "Quoting the run") ------------- */
+
+/* One quote, `{NAME axis=N axis=M [%.2f]}` (a value), `{token enc|dec N}` (a token), either after `cmp`
+ * for the compared run. Offsets count bytes from the opening brace. */
+typedef struct {
+    int cmp;                 /* 1: read from the compared run */
+    int token;               /* 1: the token at a position; 0: the value of one cell of an entry */
+    int stack, pos;          /* token: SF_STACK_ENC or SF_STACK_DEC, and the position */
+    size_t pos_at;           /* token: where the position is */
+    size_t name_at, name_len; /* value: the entry's name */
+    int n_sel;               /* value: the axis=N selectors (at most 2) */
+    size_t sel_at[2], sel_len[2];
+    char fmt[8];             /* value: a printf format for a float: %.Nf, %.Ne or %.Ng (N 0-6); "%.2f" if none */
+    size_t len;              /* bytes of the whole quote, braces included */
+} sf_quote;
+
+/* Parses the quote at p (p[0] == '{', at most n bytes, not past the end of its line). Returns 1; or 0 with
+ * *err_at the byte offset of what is wrong and *why what was expected. */
+int sf_quote_parse(const char *p, size_t n, sf_quote *q, size_t *err_at, const char **why);
+
+/* Returns the byte offset of the first typed decimal number in s(n) outside quotes ("0.72", "0,72"), or -1.
+ * Narration quotes its numbers from the run instead; the parser refuses typed ones. */
+long sf_lesson_find_decimal(const char *s, size_t n);
+
+/* Writes text into out (size bytes, always terminated) with every quote replaced by what it names, read
+ * from tr (the main run) or cmp (the compared run, may be NULL) -- the traces the panels draw -- and each
+ * `\{` by `{`. A quote that names nothing in these traces becomes "?" and counts in *unfilled (may be
+ * NULL). Returns the length the whole text needs (as snprintf). Tokens are written as the tokens panel
+ * writes them ("a", "<bos>", a space as U+2423). */
+size_t sf_lesson_fill(const char *text, const sf_trace *tr, const sf_trace *cmp, char *out, size_t size, int *unfilled);
+
+/* Returns the entry of a trace that `name` names, with the aliases {enc,dec}.out and *.L<n>.<sub>.out; or NULL. */
+const sf_trace_entry *sf_lesson_entry(const sf_trace *tr, const char *name);
+
+/* Returns 1 if an open question (a->state 1) hides row `row` of entry `name` until its answer: the asked
+ * row of the asked entry, and what would give it away -- for attention weights the same head's scores and
+ * scaled scores, for dec.probs the logits and what sampling drew from (dec.sample.probs). */
+int sf_lesson_hides(const sf_lesson_ask *a, const char *name, int row);
 
 /* Returns the index along a's free axis of the largest value of the asked row in the given trace (first on
  * ties), or -1 if the entry or index is not in the trace. The app uses this to judge a learner's click. */

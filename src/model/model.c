@@ -360,6 +360,7 @@ sf_err sf_seq_reserve(sf_seq *s, int n) {
 
 void sf_seq_free(sf_seq *s) {
     free(s->mem);
+    free(s->sampled);
     free(s->enc.ids);
     free(s->dec.ids);
     free(s->enc.layers);

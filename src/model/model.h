@@ -136,6 +136,10 @@ typedef struct {
     sf_config cfg;     /* the config the record is laid out for */
     unsigned grown;    /* times the record has moved to a larger allocation: every pointer into it (a trace,
                         * a panel's row) taken before a growth is stale; sf_trace_sync refreshes a trace */
+    /* what sampling drew from (filled by sf_run; its own allocation, grown with the tokens generated): */
+    float *sampled;    /* (cap_sampled,V) row t: the distribution the token after position t was drawn from */
+    int cap_sampled;   /* rows allocated in `sampled` */
+    int has_sampled;   /* 1 when the last sf_run generated: rows [0, n_tgt) of `sampled` are valid */
 } sf_seq;
 
 /* The most memory one sequence record may take (attention needs heads x L^2 floats per layer): a small

@@ -5,6 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Makes rows [0, rows) of s->sampled exist, zero-filling new rows (doubling); returns 0 when memory is short. */
+static int sampled_reserve(sf_seq *s, int V, int rows) {
+    if (rows <= s->cap_sampled) return 1;
+    int cap = s->cap_sampled ? s->cap_sampled : 16;
+    while (cap < rows) cap *= 2;
+    float *p = realloc(s->sampled, (size_t)cap * V * sizeof *p);
+    if (!p) return 0;
+    memset(p + (size_t)s->cap_sampled * V, 0, (size_t)(cap - s->cap_sampled) * V * sizeof *p);
+    s->sampled = p;
+    s->cap_sampled = cap;
+    return 1;
+}
+
 int sf_run_predicted(const sf_model *m, const sf_seq *s, int t) {
     return sf_argmax(s->probs + (size_t)t * m->cfg.vocab_size, m->cfg.vocab_size);
 }
@@ -18,6 +31,8 @@ sf_err sf_run(const sf_model *m, sf_seq *s, const sf_run_opts *o, int *n_prompt)
     int n = 0, given = 0;
     const char *input = o->input ? o->input : "";
     s->n_src = s->n_tgt = 0;
+    s->has_sampled = 0;
+    if (s->sampled) memset(s->sampled, 0, (size_t)s->cap_sampled * c->vocab_size * sizeof *s->sampled);
     if (c->family == SF_FAMILY_ENCDEC) {
         e = sf_tokenizer_encode(&m->tok, input, strlen(input), ids, L, &n);
         if (!e.ok) goto done;
@@ -58,12 +73,16 @@ sf_err sf_run(const sf_model *m, sf_seq *s, const sf_run_opts *o, int *n_prompt)
             memcpy(logits, s->logits + (size_t)(s->n_tgt - 1) * V, (size_t)V * sizeof *logits);
             for (int id = 0; id < V && id < SF_TOK_FIRST_CHAR; id++)
                 if (sf_tokenizer_is_control(&m->tok, id)) logits[id] = -INFINITY;
-            int next = sf_sample(&o->sampler, logits, V, &rng, NULL);
+            /* record the distribution actually drawn from (after temperature and top-k; one-hot when greedy) */
+            if (!sampled_reserve(s, V, s->n_tgt)) { free(logits); e = sf_fail("run: out of memory"); goto done; }
+            int next = sf_sample(&o->sampler, logits, V, &rng, s->sampled + (size_t)(s->n_tgt - 1) * V);
+            s->has_sampled = 1;
             if (next == eos) break;
             if (!(e = sf_decode_step(m, s, next)).ok) { free(logits); goto done; }
             made++;
         }
         free(logits);
+        if (s->has_sampled && !sampled_reserve(s, V, s->n_tgt)) { e = sf_fail("run: out of memory"); goto done; }
     }
     e = sf_ok();
 done:

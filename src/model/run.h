@@ -23,7 +23,11 @@ typedef struct {
  * after max_new tokens, at max_len, or when the record is full and doubling it would pass
  * SF_MAX_RECORD_BYTES (GPT-2 small: at 512 positions). On return s holds the
  * encoder positions and every decoder position. n_prompt (may be NULL) receives how many decoder
- * positions were given (<bos> + prompt or target) rather than generated. */
+ * positions were given (<bos> + prompt or target) rather than generated. When it generates, s->sampled
+ * row t holds the distribution the token after position t was drawn from: softmax(logits / T) over the
+ * top-k logits, with <pad>, <bos> and <unk> never chosen (probability 0); greedy (T = 0) records a one-hot
+ * row on the chosen token; rows where nothing was drawn (given tokens, the last position when generation
+ * stopped at max_new or max_len) are zeros. The trace names it dec.sample.probs. */
 sf_err sf_run(const sf_model *m, sf_seq *s, const sf_run_opts *o, int *n_prompt);
 
 /* Returns the token the model predicts after decoder position t (argmax of its probabilities). */

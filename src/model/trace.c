@@ -114,6 +114,8 @@ sf_err sf_trace_build(sf_trace *tr, const sf_model *m, const sf_seq *s) {
     b.stack = SF_STACK_DEC; b.layer = -1; b.sublayer = SF_SUB_HEAD; b.head = -1;
     put(&b, SF_OP_LOGITS, s->logits, SF_AXIS_TGT, s->L, "position", FIX, c->vocab_size, "vocab", "dec.logits");
     put(&b, SF_OP_PROBS, s->probs, SF_AXIS_TGT, s->L, "position", FIX, c->vocab_size, "vocab", "dec.probs");
+    put(&b, SF_OP_PROBS, s->has_sampled ? s->sampled : NULL, SF_AXIS_TGT, s->cap_sampled, "position", FIX, c->vocab_size,
+        "vocab", "dec.sample.probs"); /* only when the run generated (sf_run) */
     if (b.failed) {
         sf_trace_free(tr);
         return sf_fail("trace: out of memory");

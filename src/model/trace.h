@@ -9,8 +9,10 @@
  *   {enc,dec}.L{l}.{self,cross}.{in,ln,concat,proj,resid,norm}
  *   {enc,dec}.L{l}.{self,cross}.H{h}.{q,k,v,mask,scores,scaled,probs,out}
  *   {enc,dec}.L{l}.ffn.{in,ln,pre,hidden,proj,resid,norm}
- *   {enc,dec}.ln_f   dec.logits   dec.probs
- * `ln` entries exist for pre-LN models, `norm` and no `ln_f` for post-LN ones. */
+ *   {enc,dec}.ln_f   dec.logits   dec.probs   dec.sample.probs
+ * `ln` entries exist for pre-LN models, `norm` and no `ln_f` for post-LN ones. dec.sample.probs (only when
+ * the run generated tokens) is the distribution each generated token was drawn from: after temperature and
+ * top-k, one-hot when greedy, zeros for rows where nothing was drawn (see sf_run). */
 #ifndef SF_TRACE_H
 #define SF_TRACE_H
 

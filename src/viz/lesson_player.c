@@ -227,7 +227,10 @@ static void apply(vz_player *p) {
     if (!p->have_app) return;
     vz_app *a = &p->app;
     vz_view *v = &a->v;
-    /* focus: the attention block and head the lesson names; what it leaves out follows the cursor */
+    /* focus: the attention block and head the lesson names; what it leaves out follows the cursor alone
+     * (the block it is in or last passed, else the first), never what was focused before this frame */
+    v->block = 0;
+    vz_app_goto(a, v->step);
     if (v->n_blocks > 0 && (p->stack >= 0 || p->layer >= 0 || p->sublayer == SF_SUB_SELF || p->sublayer == SF_SUB_CROSS)) {
         vz_block want = v->blocks[v->block];
         if (p->stack >= 0 && p->stack != want.stack) want = (vz_block){p->stack, 0, SF_SUB_SELF};
@@ -267,8 +270,11 @@ static void apply(vz_player *p) {
     }
     /* narration: the step's text, then the answer's */
     int lang = p->lang;
-    snprintf(p->narr, sizeof p->narr, "%s%s%s", p->text ? p->text : "", p->text2 && *p->text2 ? "\n" : "",
-             p->text2 ? p->text2 : "");
+    char said[2][4096]; /* the narration's quoted values, read from the traces the panels draw */
+    const sf_trace *ct = p->compare && p->have_crun ? &p->ctr : NULL;
+    sf_lesson_fill(p->text, &a->tr, ct, said[0], sizeof said[0], NULL);
+    sf_lesson_fill(p->text2, &a->tr, ct, said[1], sizeof said[1], NULL);
+    snprintf(p->narr, sizeof p->narr, "%s%s%s", said[0], said[1][0] ? "\n" : "", said[1]);
     const sf_lesson_frame *f = sf_interp_frame(&p->it);
     char num[64] = "";
     if (p->number > 0) snprintf(num, sizeof num, vz_tr(lang, VZ_S_PL_LESSON_N), p->number);
@@ -364,7 +370,7 @@ const char *vz_player_slide_name(const vz_player *p, int k, char *out, size_t si
 
 sf_err vz_player_open(vz_player *p, const char *path) {
     sf_lesson l;
-    sf_lesson_opts o = {1, 0, NULL}; /* models are loaded and checked; the claims are --check's business */
+    sf_lesson_opts o = {1, 0, p->model_dir}; /* models are loaded and checked; the claims are --check's business */
     sf_err e = sf_lesson_load(path, &o, &l);
     if (!e.ok) return e;
     if (l.n_frames == 0) { sf_lesson_free(&l); return sf_fail("%s: the lesson has no steps ('## ' headings)", path); }

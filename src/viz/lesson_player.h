@@ -24,6 +24,7 @@ typedef struct vz_player {
     int lang;                  /* SF_LANG_EN or SF_LANG_ZH */
     float zoom;
     int quit;                  /* set by q / Ctrl+Q / window close (never by Esc) */
+    const char *model_dir;     /* when set, lessons look for their models here first (lesson --check --models) */
     /* the presenter's state, the same on the index and in a lesson */
     int help;                  /* 1: the help overlay is shown */
     int blank;                 /* 1: the frame is black */

@@ -76,6 +76,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 (void)strlen(sf_lesson_title(&l, f, lang));
                 (void)strlen(sf_lesson_text(&l, f, 0, lang));
                 (void)strlen(sf_lesson_text(&l, f, 1, lang));
+                char out[64]; /* quotes filled without a run: each becomes '?', the text is cut at 63 bytes */
+                sf_lesson_fill(sf_lesson_text(&l, f, 0, lang), NULL, NULL, out, sizeof out, NULL);
+                if (strlen(out) >= sizeof out) abort();
             }
     } else if (l.n_frames || l.frames || l.pool) abort(); /* a failed parse leaves the lesson empty */
     sf_lesson_free(&l);
@@ -85,6 +88,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sf_lesson_opts o = {.check_models = 1, .check_claims = (int)(size & 1), .model_dir = stand_ins};
     e = sf_lesson_parse((const char *)data, size, "/nonexistent/lessons/fuzz.md", &o, &l);
     if (getenv("SF_FUZZ_VERBOSE")) fprintf(stderr, "%s\n", e.ok ? "checked against the stand-ins" : e.msg);
+    for (int f = 0; e.ok && f < l.n_frames; f++) /* quotes filled from the runs by the parser */
+        for (int lang = 0; lang < SF_LANG_COUNT; lang++) (void)strlen(sf_lesson_shown(&l, f, 1, lang));
     sf_lesson_free(&l);
     return 0;
 }
