@@ -4,13 +4,16 @@
  *   stepping: the cursor moves one step each frame (heatmaps re-upload, new rows appear);
  *   hover:    the cursor stays, the mouse moves over the attention heatmaps (the tooltip changes);
  *   baseline: clearing and filling the target once, the floor any frame pays at that size.
- * Usage: bench_frame [frames]   prints median and p99 in milliseconds for each, and ratios to the baseline. */
+ * Usage: bench_frame [frames] [gpt2]   prints median and p99 in milliseconds for each, and ratios to the baseline.
+ * With `gpt2` the model is GPT-2 small's shape instead (12 layers x 12 heads, d_model 768, the 50257-token
+ * BPE, random weights) on a 32-token prompt and generation, drawn as the window draws any model today. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "model/format.h"
 #include "viz/app.h"
 
 /* Returns a monotonic time in milliseconds. */
@@ -110,9 +113,15 @@ static int bench(vz_app *a, SDL_Renderer *r, int W, int H, int projector, int fr
 int main(int argc, char **argv) {
     int frames = argc > 1 ? atoi(argv[1]) : 300;
     if (frames < 10) frames = 10;
+    int gpt2 = argc > 2 && !strcmp(argv[2], "gpt2");
     static const char alpha[] = "abcdefghijklmnopqrstuvwxyz";
     sf_config c = sf_config_default(SF_FAMILY_GPT);
     c.vocab_size = 4 + (int)strlen(alpha); c.d_model = 64; c.n_heads = 4; c.d_ff = 256; c.n_dec_layers = 4; c.max_len = 64;
+    if (gpt2) { c.vocab_size = 50257; c.d_model = 768; c.n_heads = 12; c.d_ff = 3072; c.n_dec_layers = 12; c.max_len = 1024; }
+    /* <bos> + 30 prompt characters + 1 generated = 32 decoder tokens;
+     * GPT-2: <|endoftext|> + 30 prompt tokens + 1 generated = 32 as well */
+    const char *prompt = gpt2 ? "The quick brown fox jumps over the lazy dog, and then the dog wakes up and chases the fox all the way into the dark green woods."
+                              : "thequickbrownfoxjumpsoverthela";
     vz_font_paths fp;
     sf_err e = vz_font_find(NULL, &fp);
     if (!e.ok) { fprintf(stderr, "%s\n", e.msg); return 1; }
@@ -125,15 +134,16 @@ int main(int argc, char **argv) {
         if (!r) { fprintf(stderr, "%s\n", SDL_GetError()); return 1; }
         for (int projector = 0; projector < 2; projector++) {
             sf_model m;
-            if (!(e = sf_model_build(&m, &c)).ok || !(e = sf_tokenizer_build(&m.tok, alpha, strlen(alpha))).ok) {
+            if ((e = sf_model_build(&m, &c)).ok)
+                e = gpt2 ? sf_tokenizer_load_bpe(&m.tok, SF_ASSET_DIR "/" SF_GPT2_TOKENIZER) : sf_tokenizer_build(&m.tok, alpha, strlen(alpha));
+            if (!e.ok) {
                 fprintf(stderr, "%s\n", e.msg);
                 return 1;
             }
             sf_model_init_random(&m, 1);
             vz_app a;
-            /* <bos> + 30 prompt characters + 1 generated = 32 decoder tokens */
             vz_run_cfg rc = {1, 1, 0.0f};
-            if (!(e = vz_app_init(&a, r, &fp, &m, "thequickbrownfoxjumpsoverthela", &rc)).ok) { fprintf(stderr, "%s\n", e.msg); return 1; }
+            if (!(e = vz_app_init(&a, r, &fp, &m, prompt, &rc)).ok) { fprintf(stderr, "%s\n", e.msg); return 1; }
             if (first) {
                 printf("frame, software renderer, gpt %d layers x %d heads, d_model %d, %d tokens, %d frames a run\n",
                        c.n_dec_layers, c.n_heads, c.d_model, a.s.n_tgt, frames);

@@ -1,6 +1,6 @@
 # Fuzz harnesses: replayed over their corpora and every crash ever found as ordinary tests; built for
 # libFuzzer when clang is used with -DSTEPFORMER_FUZZ=ON (see docs/robustness.md, tests/fuzz/run-short.sh).
-set(SF_FUZZ_HARNESSES checkpoint input alphabet)
+set(SF_FUZZ_HARNESSES checkpoint input alphabet llmc safetensors bpe)
 if(TARGET sf_lesson)
   list(APPEND SF_FUZZ_HARNESSES lesson)
 endif()

@@ -135,7 +135,7 @@ static void test_sampled_grows(void **state) {
     sf_seq s;
     sf_trace tr;
     assert_true(sf_seq_build(&s, &m.cfg).ok);
-    int np = run(&s, &tr, "", NULL, 2.5f, 0, 0);
+    int np = run(&s, &tr, "", NULL, 2.5f, 0, SF_RUN_UNTIL_EOS);
     assert_true(s.n_tgt > 16); /* past the first 16 rows (this seed generates more than 16 tokens) */
     assert_true(s.cap_sampled >= s.n_tgt);
     for (int t = np - 1; t + 1 < s.n_tgt; t++) check_row(&tr, t, 2.5f, 0);

@@ -29,6 +29,10 @@ run() {
 }
 run 0 render --model assets/models/reverse.sfm --input abcdefgh --out "$tmp/enc.png"
 run 0 render --model assets/models/words.sfm --input the --out "$tmp/gpt.png"
+# a GPT-2-format model (llm.c layout) with a byte-level BPE tokenizer, and one whose vocabulary is not GPT-2's
+run 0 trace --model tests/fuzz/corpus/llmc/bpe260_v3 --tokenizer tests/fuzz/corpus/bpe/tiny.sftok --input "hi hi! 你" --max-new 3 --json
+run 0 render --model tests/fuzz/corpus/llmc/bpe260_v3 --tokenizer tests/fuzz/corpus/bpe/tiny.sftok --input "hi" --out "$tmp/bpe.png"
+run fail trace --model tests/fuzz/corpus/llmc/tiny0_v3 --input x
 run 0 lesson --check --no-screen lessons/[0-9]*.md
 run 0 lesson --check --screen 480x360 lessons/07-cross-attention.md   # the screen check (slow under memcheck: small; at
                                                                       # 320x240 the layout has no room for the heatmaps)

@@ -10,6 +10,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   libcmocka-dev
   libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev libcglm-dev libfontconfig-dev
+  libpcre2-dev libjansson-dev
   fonts-dejavu-core fonts-noto-cjk
   wamerican
 )

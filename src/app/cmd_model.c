@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "model/checkpoint.h"
+#include "model/format.h"
 #include "model/heads.h"
 #include "model/interv.h"
 #include "model/lens.h"
@@ -42,10 +43,10 @@ static void json_config(FILE *f, const sf_config *c) {
 static void json_tokens(FILE *f, const sf_model *m, const int *ids, int n) {
     fputc('[', f);
     for (int i = 0; i < n; i++) {
-        char piece[16];
+        char piece[SF_PIECE_MAX];
         if (i) fputc(',', f);
         fprintf(f, "{\"id\":%d,\"text\":", ids[i]);
-        json_string(f, sf_tokenizer_piece(&m->tok, ids[i], piece));
+        json_string(f, sf_tokenizer_piece_n(&m->tok, ids[i], piece, sizeof piece));
         fputc('}', f);
     }
     fputc(']', f);
@@ -230,10 +231,13 @@ static void print_summary(const sf_model *m, const sf_seq *s, int n_prompt) {
         if (c->family == SF_FAMILY_ENCDEC) print_argmax_keys(m, s, &s->dec, c->n_dec_layers, t, 1);
     }
     if (s->n_tgt > n_prompt || (s->n_tgt > 0 && s->n_tgt == n_prompt)) {
-        printf("output: \"");
-        for (int t = n_prompt; t < s->n_tgt; t++) printf("%s", sf_tokenizer_piece(&m->tok, s->dec.ids[t], piece));
+        /* the text the generated tokens decode to (a BPE token may hold part of a character) */
+        size_t need = sf_tokenizer_decode(&m->tok, s->dec.ids + n_prompt, s->n_tgt - n_prompt, NULL, 0);
+        char *text = malloc(need + 1);
+        if (text) sf_tokenizer_decode(&m->tok, s->dec.ids + n_prompt, s->n_tgt - n_prompt, text, need + 1);
         int last = sf_run_predicted(m, s, s->n_tgt - 1);
-        printf("\"%s\n", last == SF_TOK_EOS ? " then <eos>" : "");
+        printf("output: \"%s\"%s\n", text ? text : "?", last == sf_tokenizer_eos(&m->tok) ? " then <eos>" : "");
+        free(text);
     }
 }
 
@@ -344,26 +348,29 @@ int cmd_trace(int argc, char **argv) {
     const char *patch_from = NULL;
     int json = 0, want_lens = 0, want_heads = 0;
     sf_run_opts o = {0};
+    sf_load_opts lo = {0};
+    o.max_new = SF_RUN_UNTIL_EOS;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (strcmp(a, "--json") == 0) { json = 1; continue; }
         if (strcmp(a, "--logit-lens") == 0) { want_lens = 1; continue; }
         if (strcmp(a, "--heads") == 0) { want_heads = 1; continue; }
         if (strcmp(a, "--model") && strcmp(a, "--input") && strcmp(a, "--target") && strcmp(a, "--max-new") &&
-            strcmp(a, "--temperature") && strcmp(a, "--top-k") && strcmp(a, "--seed") && strcmp(a, "--ablate") &&
-            strcmp(a, "--ablate-mode") && strcmp(a, "--patch") && strcmp(a, "--patch-from")) {
+            strcmp(a, "--temperature") && strcmp(a, "--top-k") && strcmp(a, "--seed") && strcmp(a, "--tokenizer") &&
+            strcmp(a, "--ablate") && strcmp(a, "--ablate-mode") && strcmp(a, "--patch") && strcmp(a, "--patch-from")) {
             fprintf(stderr, "stepformer trace: unknown option '%s'\n", a);
             return 2;
         }
         if (!(v = cli_value(argc, argv, &i))) return 2;
         if (!strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "--tokenizer")) lo.tokenizer = v;
         else if (!strcmp(a, "--input")) input = v;
         else if (!strcmp(a, "--target")) target = v;
         else if (!strcmp(a, "--ablate")) ablate = v;
         else if (!strcmp(a, "--ablate-mode")) mode = v;
         else if (!strcmp(a, "--patch")) patch = v;
         else if (!strcmp(a, "--patch-from")) patch_from = v;
-        else if (!strcmp(a, "--max-new")) { if (!cli_int(a, v, 0, SF_MAX_LEN, &o.max_new)) return 2; }
+        else if (!strcmp(a, "--max-new")) { if (!cli_int(a, v, -1, SF_MAX_LEN, &o.max_new)) return 2; } /* -1: until <eos> */
         else if (!strcmp(a, "--temperature")) { if (!cli_float(a, v, 0, 100, &o.sampler.temperature)) return 2; }
         else if (!strcmp(a, "--top-k")) { if (!cli_int(a, v, 0, SF_MAX_VOCAB, &o.sampler.top_k)) return 2; }
         else { int seed; if (!cli_int(a, v, 0, 2147483647, &seed)) return 2; o.seed = (uint64_t)seed; }
@@ -387,7 +394,7 @@ int cmd_trace(int argc, char **argv) {
     o.input = input;
     o.target = target;
     sf_model m;
-    sf_err e = sf_checkpoint_load(model, &m);
+    sf_err e = sf_model_load(model, &lo, &m);
     if (!e.ok) return cli_fail(e);
     if (ablate && !(e = sf_interv_add_ablate(&x.iv, &m.cfg, ablate)).ok) e = sf_err_wrap(e, "--ablate");
     if (e.ok && patch && !(e = sf_interv_add_patch(&x.iv, &m.cfg, patch)).ok) e = sf_err_wrap(e, "--patch");
@@ -448,9 +455,12 @@ int cmd_trace(int argc, char **argv) {
 
 int cmd_info(int argc, char **argv) {
     const char *model = NULL;
+    sf_load_opts lo = {0};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--model") == 0) {
             if (!(model = cli_value(argc, argv, &i))) return 2;
+        } else if (strcmp(argv[i], "--tokenizer") == 0) {
+            if (!(lo.tokenizer = cli_value(argc, argv, &i))) return 2;
         } else {
             fprintf(stderr, "stepformer info: unknown option '%s'\n", argv[i]);
             return 2;
@@ -458,15 +468,24 @@ int cmd_info(int argc, char **argv) {
     }
     if (!model) { fprintf(stderr, "stepformer info: --model FILE is required\n"); return 2; }
     sf_model m;
-    sf_err e = sf_checkpoint_load(model, &m);
+    sf_err e = sf_model_load(model, &lo, &m);
     if (!e.ok) return cli_fail(e);
     const sf_config *c = &m.cfg;
     size_t alen;
     char *alpha = sf_tokenizer_alphabet(&m.tok, &alen);
     printf("model:       %s\n", model);
+    printf("format:      %s\n", m.format == SF_FORMAT_LLMC        ? "llm.c (GPT-2 checkpoint, fp32 or bf16)"
+                                : m.format == SF_FORMAT_SAFETENSORS ? "safetensors (Hugging Face GPT-2, with config.json)"
+                                                                    : "sfm (stepformer checkpoint)");
     printf("family:      %s\n", c->family == SF_FAMILY_ENCDEC ? "encdec (encoder-decoder, as in the paper)"
                                                               : "gpt (decoder-only)");
-    printf("vocab:       %d (4 specials + alphabet \"%s\")\n", c->vocab_size, alpha ? alpha : "?");
+    if (m.tok.kind == SF_TOKENIZER_BPE) {
+        char eot[SF_PIECE_MAX];
+        printf("vocab:       %d (GPT-2 byte-level BPE; %s = %d begins and ends a text)\n", c->vocab_size,
+               sf_tokenizer_piece_n(&m.tok, sf_tokenizer_eos(&m.tok), eot, sizeof eot), sf_tokenizer_eos(&m.tok));
+    } else {
+        printf("vocab:       %d (4 specials + alphabet \"%s\")\n", c->vocab_size, alpha ? alpha : "?");
+    }
     printf("d_model:     %d\nheads:       %d (head size %d)\nd_ff:        %d%s\n", c->d_model, c->n_heads,
            c->d_model / c->n_heads, c->d_ff, c->d_ff ? "" : " (attention-only: no feed-forward sub-layer)");
     printf("layers:      %d encoder, %d decoder\nmax_len:     %d\n", c->n_enc_layers, c->n_dec_layers, c->max_len);

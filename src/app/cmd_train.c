@@ -326,6 +326,7 @@ static int eval_lm(const sf_model *m, const sf_task *t, int n) {
     for (int k = 0; k < 10; k++) {
         sf_run_opts o = {0};
         o.input = "";
+        o.max_new = SF_RUN_UNTIL_EOS;
         o.sampler.temperature = 1.0f;
         o.seed = (uint64_t)k + 1;
         int np;

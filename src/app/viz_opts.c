@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "model/checkpoint.h"
+#include "model/format.h"
 #include "viz/layout.h"
 #include "viz_opts.h"
 
@@ -44,6 +45,7 @@ int viz_parse(const char *cmd, int argc, char **argv, viz_opts *o) {
         if (!strcmp(a, "--model")) o->model = v;
         else if (!strcmp(a, "--input")) o->input = v;
         else if (!strcmp(a, "--font")) o->font = v;
+        else if (!strcmp(a, "--tokenizer")) o->tokenizer = v;
         else if (!strcmp(a, "--out")) o->out = v;
         else if (!strcmp(a, "--panel")) {
             if (vz_panel_parse(v) < 0) {
@@ -56,7 +58,7 @@ int viz_parse(const char *cmd, int argc, char **argv, viz_opts *o) {
         } else if (!strcmp(a, "--size")) {
             if (!cli_size(cmd, a, v, &o->w, &o->h)) return 0;
         } else if (!strcmp(a, "--step")) { if (!cli_int(a, v, -1, 100000000, &o->step)) return 0; }
-        else if (!strcmp(a, "--max-new")) { if (!cli_int(a, v, 0, SF_MAX_LEN, &o->max_new)) return 0; }
+        else if (!strcmp(a, "--max-new")) { if (!cli_int(a, v, -1, SF_MAX_LEN, &o->max_new)) return 0; } /* -1: until <eos> */
         else if (!strcmp(a, "--seed")) { if (!cli_int(a, v, 0, 2147483647, &o->seed)) return 0; }
         else if (!strcmp(a, "--temperature")) { if (!cli_float(a, v, 0, 3, &o->temperature)) return 0; }
         else if (!strcmp(a, "--zoom")) { if (!cli_float(a, v, 0.5, 3, &o->zoom)) return 0; }
@@ -74,7 +76,8 @@ int viz_open(const viz_opts *o, SDL_Renderer *r, vz_app *a) {
     sf_err e = vz_font_find(o->font, &fp);
     if (!e.ok) return !cli_fail(e);
     sf_model m;
-    if (!(e = sf_checkpoint_load(o->model, &m)).ok) return !cli_fail(e);
+    sf_load_opts lo = {o->tokenizer};
+    if (!(e = sf_model_load(o->model, &lo, &m)).ok) return !cli_fail(e);
     vz_run_cfg rc = {o->max_new, (unsigned)o->seed, o->temperature};
     if (!(e = vz_app_init(a, r, &fp, &m, o->input, &rc)).ok) return !cli_fail(e);
     a->zoom = o->zoom;

@@ -7,7 +7,7 @@
 #include "viz/app.h"
 
 typedef struct {
-    const char *model, *input, *font, *out, *panel;
+    const char *model, *input, *font, *out, *panel, *tokenizer;
     int w, h;          /* --size WxH */
     int step;          /* --step N; -1 = the last step */
     int max_new;       /* --max-new N */

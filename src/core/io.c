@@ -9,6 +9,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -238,4 +239,59 @@ sf_err sf_read_bytes(sf_reader *r, const unsigned char **p, size_t n, const char
     *p = r->p + r->pos;
     r->pos += n;
     return e;
+}
+
+/* ---- whole-file mapping --------------------------------------------------------------------------- */
+
+sf_err sf_map_file(const char *path, size_t max_bytes, sf_map *m) {
+    memset(m, 0, sizeof *m);
+    m->data = (const unsigned char *)"";
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return sf_fail("%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return sf_fail("%s: not a regular file", path);
+    }
+    if (st.st_size < 0 || (unsigned long long)st.st_size > (unsigned long long)max_bytes) {
+        close(fd);
+        return sf_fail("%s: file is %lld bytes; the limit is %zu bytes", path, (long long)st.st_size, max_bytes);
+    }
+    size_t n = (size_t)st.st_size;
+    if (n == 0) { close(fd); return sf_ok(); }
+    void *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p != MAP_FAILED) {
+        posix_madvise(p, n, POSIX_MADV_SEQUENTIAL); /* loaders read front to back, once */
+        close(fd);
+        m->base = p;
+        m->data = p;
+        m->len = n;
+        m->mapped = 1;
+        return sf_ok();
+    }
+    /* some file systems cannot map: read it instead, with the same checks already done */
+    unsigned char *buf = malloc(n);
+    if (!buf) { close(fd); return sf_fail("%s: out of memory reading %zu bytes", path, n); }
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = read(fd, buf + got, n - got);
+        if (k < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    close(fd);
+    if (got != n) { free(buf); return sf_fail("%s: read error after %zu of %zu bytes", path, got, n); }
+    m->base = buf;
+    m->data = buf;
+    m->len = n;
+    return sf_ok();
+}
+
+void sf_unmap_file(sf_map *m) {
+    if (m->base) {
+        if (m->mapped) munmap(m->base, m->len);
+        else free(m->base);
+    }
+    memset(m, 0, sizeof *m);
+    m->data = (const unsigned char *)"";
 }

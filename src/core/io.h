@@ -56,4 +56,23 @@ sf_err sf_read_bytes(sf_reader *r, const unsigned char **p, size_t n, const char
 float sf_le_f32(const unsigned char *p);
 uint32_t sf_le_u32(const unsigned char *p);
 
+/* A read-only view of a whole file (sf_map_file): mapped with mmap where the system allows, else read into
+ * memory. data is valid until sf_unmap_file; the caller must not write to it. */
+typedef struct {
+    const unsigned char *data; /* (len) the file's bytes ("" for an empty file) */
+    size_t len;
+    void *base;                /* what sf_unmap_file releases (NULL for an empty file) */
+    int mapped;                /* 1: base is an mmap of len bytes; 0: base is malloc'd */
+} sf_map;
+
+/* The largest file sf_map_file is asked to map for a model (16 GiB: GPT-2 XL in fp32 is 6.2 GB). */
+#define SF_MAX_MAP_BYTES ((size_t)1 << 34)
+
+/* Maps a whole regular file read-only. Opens without blocking (a FIFO or device is refused, not waited
+ * on), checks with fstat that it is a regular file of at most max_bytes, then maps it (or, where mmap
+ * fails, reads it). On failure *m is empty and the message starts with the path. */
+sf_err sf_map_file(const char *path, size_t max_bytes, sf_map *m);
+/* Releases what sf_map_file mapped or read; leaves *m empty. Safe on an empty sf_map. */
+void sf_unmap_file(sf_map *m);
+
 #endif

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "pool.h"
+
 /* Returns the dot product of a(n) and b(n), summed in 8 independent lanes so the compiler can use
  * SIMD without reordering anything it was not told to (the lanes are added in a fixed order). */
 static inline float dot_lanes(const float *a, const float *b, int n) {
@@ -221,4 +223,72 @@ float sf_crossentropy_forward(const float *logits, int target, int V) {
 void sf_crossentropy_softmax_backward(float *dlogits, const float *probs, int target, float dloss, int V) {
     /* d(-log p_t)/dz_i = p_i - [i == t] */
     for (int i = 0; i < V; i++) dlogits[i] += dloss * (probs[i] - (i == target ? 1.0f : 0.0f));
+}
+
+/* ---- one row: the decoder step ------------------------------------------------------------------- */
+
+/* A matrix is split over threads only when it is this large (floats): below it one core streams it in
+ * less time than the threads take to start. */
+#define SF_MATVEC_THREADED ((size_t)1 << 17)
+
+#if defined(__GNUC__)
+typedef float sf_v8 __attribute__((vector_size(32))); /* dot_lanes' 8 lanes as one value */
+#define LOAD8(v, p) memcpy(&(v), (p), sizeof(sf_v8)) /* unaligned; a macro, so no vector crosses a call */
+#endif
+
+/* Writes out[o] for rows [o0, o1): each row's dot product in 8 lanes added in dot_lanes' fixed order,
+ * then its tail, then the bias added as sf_matmul_forward adds it. Four rows at a time share each read
+ * of `in`; their lanes are vectors, lane k of a row doing exactly what dot_lanes' acc[k] does. */
+SF_HOT_KERNEL
+static void matvec_rows(float *out, const float *in, const float *w, const float *bias, int IC, int o0, int o1) {
+    int o = o0;
+#if defined(__GNUC__)
+    int n8 = IC & ~7;
+    for (; o + 4 <= o1; o += 4) {
+        const float *wr[4] = {w + (size_t)o * IC, w + (size_t)(o + 1) * IC, w + (size_t)(o + 2) * IC,
+                              w + (size_t)(o + 3) * IC};
+        sf_v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        for (int i = 0; i < n8; i += 8) {
+            sf_v8 x, y0, y1, y2, y3;
+            LOAD8(x, in + i);
+            LOAD8(y0, wr[0] + i);
+            LOAD8(y1, wr[1] + i);
+            LOAD8(y2, wr[2] + i);
+            LOAD8(y3, wr[3] + i);
+            a0 += x * y0;
+            a1 += x * y1;
+            a2 += x * y2;
+            a3 += x * y3;
+        }
+        sf_v8 acc[4] = {a0, a1, a2, a3};
+        for (int r = 0; r < 4; r++) {
+            sf_v8 v = acc[r];
+            float s = ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+            for (int i = n8; i < IC; i++) s += in[i] * wr[r][i];
+            out[o + r] = (bias ? bias[o + r] : 0.0f) + s;
+        }
+    }
+#endif
+    for (; o < o1; o++) out[o] = (bias ? bias[o] : 0.0f) + dot_lanes(in, w + (size_t)o * IC, IC);
+}
+
+/* One matrix-vector product, cut into chunks of rows for the pool. */
+typedef struct { float *out; const float *in, *w, *bias; int IC, OC; } matvec_job;
+
+#define MATVEC_CHUNK 64 /* rows per chunk: a multiple of 4, about 200 KB of a GPT-2 matrix */
+
+static void matvec_chunk(void *arg, int chunk) {
+    const matvec_job *j = arg;
+    int o0 = chunk * MATVEC_CHUNK, o1 = o0 + MATVEC_CHUNK < j->OC ? o0 + MATVEC_CHUNK : j->OC;
+    matvec_rows(j->out, j->in, j->w, j->bias, j->IC, o0, o1);
+}
+
+void sf_matvec_forward(float *out, const float *in, const float *w, const float *bias, int IC, int OC) {
+    if ((size_t)OC * (size_t)IC < SF_MATVEC_THREADED) {
+        matvec_rows(out, in, w, bias, IC, 0, OC);
+        return;
+    }
+    /* each row is one chunk's, whole: the threads change where a row is summed, never how */
+    matvec_job j = {out, in, w, bias, IC, OC};
+    sf_parallel(matvec_chunk, &j, (OC + MATVEC_CHUNK - 1) / MATVEC_CHUNK);
 }

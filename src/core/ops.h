@@ -14,6 +14,11 @@
 /* out(N,OC) = in(N,IC) . w(OC,IC)^T + bias(OC); bias may be NULL. */
 void sf_matmul_forward(float *out, const float *in, const float *w, const float *bias, int N, int IC,
                        int OC);
+/* out(OC) = in(IC) . w(OC,IC)^T + bias(OC) for a single row (a decoder step): the same sums as one row
+ * of sf_matmul_forward, in the same order, so bit for bit the same numbers, but laid out for a row:
+ * the weights are streamed once, four rows at a time, and a large matrix is cut into chunks of rows
+ * shared by the pool's threads (pool.h; STEPFORMER_THREADS). bias may be NULL. */
+void sf_matvec_forward(float *out, const float *in, const float *w, const float *bias, int IC, int OC);
 /* Backward of sf_matmul_forward, given dout(N,OC): adds dout . w to dinp(N,IC), dout^T . inp to
  * dweight(OC,IC) and the column sums of dout to dbias(OC). Any of the three outputs may be NULL. */
 void sf_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,

@@ -224,7 +224,7 @@ static void run_describe(const sf_lesson_run *r, char *out, size_t size) {
     if (r->sampler.temperature > 0 && n < size)
         n += (size_t)snprintf(out + n, size - n, " temperature %g top-k %d seed %llu", (double)r->sampler.temperature,
                               r->sampler.top_k, r->seed);
-    if (r->max_new && n < size) n += (size_t)snprintf(out + n, size - n, " generate %d", r->max_new);
+    if (r->max_new > 0 && n < size) n += (size_t)snprintf(out + n, size - n, " generate %d", r->max_new);
     if (!r->positions && n < size) snprintf(out + n, size - n, " positions off");
 }
 

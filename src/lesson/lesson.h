@@ -40,7 +40,8 @@ typedef struct {
     const char *target;  /* UTF-8 fed to the decoder after <bos>, or NULL to generate */
     sf_sampler sampler;  /* temperature 0 = greedy */
     unsigned long long seed; /* sampling seed */
-    int max_new;         /* most tokens to generate; 0 = until <eos> or full */
+    int max_new;         /* most tokens to generate, as sf_run_opts.max_new: SF_RUN_UNTIL_EOS (from `@generate 0`
+                          * or no @generate) = until <eos> or full */
     int positions;       /* 1 = positional encoding as the model has it; 0 = switched off (cfg.pos = none) */
 } sf_lesson_run;
 

@@ -83,6 +83,7 @@ static sf_err check_chars(builder *b, const sf_model *m, const char *text, int l
                           const char *what) {
     size_t pos = 0, len = strlen(text);
     int idx = 0;
+    if (m->tok.kind != SF_TOKENIZER_CHAR) return sf_ok(); /* GPT-2's byte-level BPE encodes any text */
     while (pos < len) {
         size_t at = pos;
         uint32_t cp;
@@ -192,7 +193,7 @@ sf_err ls_get_run(builder *b, const runkey *key, const runloc *where, runrec **o
     memset(&ro, 0, sizeof ro);
     ro.input = input;
     ro.target = target;
-    ro.max_new = key->max_new;
+    ro.max_new = key->max_new ? key->max_new : SF_RUN_UNTIL_EOS; /* `@generate 0` or none: until <eos> */
     ro.sampler = key->sampler;
     ro.seed = key->seed;
     e = sf_run(&r->var, &r->seq, &ro, &r->n_prompt);

@@ -420,7 +420,7 @@ static sf_lesson_run pub_run(const builder *b, const char *pool, const runkey *k
     r.target = k->target >= 0 ? pool + k->target : NULL;
     r.sampler = k->sampler;
     r.seed = k->seed;
-    r.max_new = k->max_new;
+    r.max_new = k->max_new ? k->max_new : SF_RUN_UNTIL_EOS; /* `@generate 0` or none: until <eos> */
     r.positions = k->positions;
     (void)b;
     return r;

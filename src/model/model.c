@@ -403,6 +403,13 @@ static void embed_rows(const sf_model *m, sf_stack_rec *st, int t0, int t1) {
     }
 }
 
+/* out(R,OC) = in(R,IC) . w^T + b: a decoder step's single row takes the streaming matrix-vector product,
+ * which gives the same bits as sf_matmul_forward's row (ops.h), so a KV-cache step equals the full pass. */
+static void linear(float *out, const float *in, const float *w, const float *b, int R, int IC, int OC) {
+    if (R == 1) sf_matvec_forward(out, in, w, b, IC, OC);
+    else sf_matmul_forward(out, in, w, b, R, IC, OC);
+}
+
 /* Splits rows of a fused projection (rows, parts*C) into per-head buffers (NH,L,HS). */
 static void split_heads(float *const *dst, const float *fused, int parts, int t0, int t1, int L, int NH, int HS) {
     int C = NH * HS;
@@ -432,11 +439,11 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
     }
     /* 1. queries (and, for self-attention, keys and values) for the new rows */
     if (!kv_src) {
-        sf_matmul_forward(tmp, ain + off, w->w_in, w->b_in, R, C, 3 * C);
+        linear(tmp, ain + off, w->w_in, w->b_in, R, C, 3 * C);
         float *dst[3] = {a->q, a->k, a->v};
         split_heads(dst, tmp, 3, t0, t1, L, NH, HS);
     } else {
-        sf_matmul_forward(tmp, ain + off, w->w_in, w->b_in, R, C, C);
+        linear(tmp, ain + off, w->w_in, w->b_in, R, C, C);
         float *dst[1] = {a->q};
         split_heads(dst, tmp, 1, t0, t1, L, NH, HS);
     }
@@ -476,7 +483,7 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
         }
     }
     /* 4. output projection, residual, and (post-LN) LayerNorm */
-    sf_matmul_forward(a->proj + off, a->concat + off, w->wo, w->bo, R, C, C);
+    linear(a->proj + off, a->concat + off, w->wo, w->bo, R, C, C);
     sf_add_forward(a->resid + off, a->in + off, a->proj + off, (size_t)R * C);
     if (c->norm == SF_NORM_POST)
         sf_layernorm_forward(a->norm + off, a->ln_mean + t0, a->ln_rstd + t0, a->resid + off, lnw->w, lnw->b, R, C, c->ln_eps);
@@ -501,10 +508,10 @@ static void ffn_rows(const sf_model *m, sf_ffn_rec *f, const sf_ffn_w *w, const 
         sf_layernorm_forward(f->ln + off, f->ln_mean + t0, f->ln_rstd + t0, f->in + off, lnw->w, lnw->b, R, C, c->ln_eps);
         fin = f->ln;
     }
-    sf_matmul_forward(f->pre + offf, fin + off, w->w1, w->b1, R, C, F);
+    linear(f->pre + offf, fin + off, w->w1, w->b1, R, C, F);
     if (c->act == SF_ACT_GELU) sf_gelu_forward(f->hidden + offf, f->pre + offf, (size_t)R * F);
     else sf_relu_forward(f->hidden + offf, f->pre + offf, (size_t)R * F);
-    sf_matmul_forward(f->proj + off, f->hidden + offf, w->w2, w->b2, R, F, C);
+    linear(f->proj + off, f->hidden + offf, w->w2, w->b2, R, F, C);
     sf_add_forward(f->resid + off, f->in + off, f->proj + off, (size_t)R * C);
     if (c->norm == SF_NORM_POST)
         sf_layernorm_forward(f->norm + off, f->ln_mean + t0, f->ln_rstd + t0, f->resid + off, lnw->w, lnw->b, R, C, c->ln_eps);
@@ -558,7 +565,7 @@ static void head_rows(const sf_model *m, sf_seq *s, int t0, int t1) {
     int C = c->d_model, V = c->vocab_size;
     const float *x = sf_stack_output(m, &s->dec, c->n_dec_layers);
     const float *wout = c->tied ? m->w.tok_emb : m->w.lm_head;
-    sf_matmul_forward(s->logits + (size_t)t0 * V, x + (size_t)t0 * C, wout, NULL, t1 - t0, C, V);
+    linear(s->logits + (size_t)t0 * V, x + (size_t)t0 * C, wout, NULL, t1 - t0, C, V);
     for (int t = t0; t < t1; t++) sf_softmax_forward(s->probs + (size_t)t * V, s->logits + (size_t)t * V, V);
 }
 

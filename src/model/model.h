@@ -61,6 +61,7 @@ typedef struct {
     sf_param *table;    /* (n_table) canonical order */
     int n_table;
     sf_weights w;       /* typed pointers into params */
+    int format;         /* sf_format the weights were read from (format.h); 0 when built in memory */
 } sf_model;
 
 /* Builds the parameter table for cfg and allocates zeroed weights; the tokenizer is left empty.

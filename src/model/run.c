@@ -38,10 +38,10 @@ sf_err sf_run(const sf_model *m, sf_seq *s, const sf_run_opts *o, int *n_prompt)
         if (!e.ok) goto done;
         if (n == 0) { e = sf_fail("input: empty; the encoder needs at least one character"); goto done; }
         if (!(e = sf_encode(m, s, ids, n)).ok) goto done;
-        ids[0] = SF_TOK_BOS;
+        ids[0] = sf_tokenizer_bos(&m->tok);
         given = 1;
     } else {
-        ids[0] = SF_TOK_BOS;
+        ids[0] = sf_tokenizer_bos(&m->tok);
         e = sf_tokenizer_encode(&m->tok, input, strlen(input), ids + 1, L - 1, &n);
         if (!e.ok) goto done;
         given = 1 + n;
@@ -59,18 +59,25 @@ sf_err sf_run(const sf_model *m, sf_seq *s, const sf_run_opts *o, int *n_prompt)
     if (!o->target) {
         sf_rng rng;
         sf_rng_seed(&rng, o->seed);
-        int made = 0, V = c->vocab_size;
+        int made = 0, V = c->vocab_size, eos = sf_tokenizer_eos(&m->tok);
         float *logits = malloc((size_t)V * sizeof *logits);
         if (!logits) { e = sf_fail("run: out of memory"); goto done; }
-        while (s->n_tgt < L && (o->max_new <= 0 || made < o->max_new)) {
+        while (s->n_tgt < L && (o->max_new < 0 || made < o->max_new)) {
+            /* a full record that cannot double within its cap ends the text, rather than an error long
+             * into the run, or a move of the whole record for every token past the cap (GPT-2: 512) */
+            if (s->n_tgt == s->L) {
+                int want = 2 * s->L < L ? 2 * s->L : L;
+                if (sf_seq_bytes(&s->cfg, want) > SF_MAX_RECORD_BYTES) break;
+            }
             /* the model's own logits, except that <pad>, <bos> and <unk> are never chosen mid-sequence */
             memcpy(logits, s->logits + (size_t)(s->n_tgt - 1) * V, (size_t)V * sizeof *logits);
-            logits[SF_TOK_PAD] = logits[SF_TOK_BOS] = logits[SF_TOK_UNK] = -INFINITY;
+            for (int id = 0; id < V && id < SF_TOK_FIRST_CHAR; id++)
+                if (sf_tokenizer_is_control(&m->tok, id)) logits[id] = -INFINITY;
             /* record the distribution actually drawn from (after temperature and top-k; one-hot when greedy) */
             if (!sampled_reserve(s, V, s->n_tgt)) { free(logits); e = sf_fail("run: out of memory"); goto done; }
             int next = sf_sample(&o->sampler, logits, V, &rng, s->sampled + (size_t)(s->n_tgt - 1) * V);
             s->has_sampled = 1;
-            if (next == SF_TOK_EOS) break;
+            if (next == eos) break;
             if (!(e = sf_decode_step(m, s, next)).ok) { free(logits); goto done; }
             made++;
         }

@@ -8,15 +8,20 @@
 #include "model.h"
 #include "sample.h"
 
+/* sf_run_opts.max_new for "no limit": generate until <eos> or the sequence is full. */
+#define SF_RUN_UNTIL_EOS (-1)
+
 typedef struct {
     const char *input;   /* UTF-8: the encoder's source, or a GPT prompt (after <bos>) */
     const char *target;  /* UTF-8 or NULL: fed to the decoder after <bos> instead of generating */
-    int max_new;         /* most tokens to generate (0: until <eos> or the sequence is full) */
+    int max_new;         /* most tokens to generate: 0 = none (the prompt alone), SF_RUN_UNTIL_EOS = no limit */
     sf_sampler sampler;  /* temperature 0 = greedy */
     uint64_t seed;       /* for sampling */
 } sf_run_opts;
 
-/* Runs the model as described by o; s must have been built for m's config. On return s holds the
+/* Runs the model as described by o; s must have been built for m's config. Generation stops at <eos>,
+ * after max_new tokens, at max_len, or when the record is full and doubling it would pass
+ * SF_MAX_RECORD_BYTES (GPT-2 small: at 512 positions). On return s holds the
  * encoder positions and every decoder position. n_prompt (may be NULL) receives how many decoder
  * positions were given (<bos> + prompt or target) rather than generated. When it generates, s->sampled
  * row t holds the distribution the token after position t was drawn from: softmax(logits / T) over the

@@ -12,15 +12,18 @@ int sf_argmax(const float *x, int n) {
 }
 
 int sf_top_k(const float *x, int n, int k, int *idx) {
+    /* one pass keeping the k best so far in order (largest first, the earlier index first on ties):
+     * O(n) for a 50257-token vocabulary, where choosing k times over all n took milliseconds per frame */
     if (k > n) k = n;
-    for (int j = 0; j < k; j++) {
-        int best = -1;
-        for (int i = 0; i < n; i++) {
-            int taken = 0;
-            for (int q = 0; q < j; q++) taken |= idx[q] == i;
-            if (!taken && (best < 0 || x[i] > x[best])) best = i;
+    int kept = 0;
+    for (int i = 0; i < n; i++) {
+        if (kept == k && !(x[i] > x[idx[k - 1]])) continue;
+        int p = kept < k ? kept++ : k - 1; /* the slot that opens: a new one, or the last one's */
+        while (p > 0 && !(x[idx[p - 1]] >= x[i])) {
+            idx[p] = idx[p - 1];
+            p--;
         }
-        idx[j] = best;
+        idx[p] = i;
     }
     return k;
 }

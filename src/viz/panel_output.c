@@ -31,7 +31,7 @@ static void pick_grid(vz_ctx *c, const vz_view *v, vz_rect r) {
     int x = in.x, y = in.y + vz_lh(c, c->lay.f.small) + pad;
     for (int id = 0; id < v->m->cfg.vocab_size; id++) {
         piece(v, id, tok);
-        if (tok[0] == '<' && strcmp(tok, "<eos>")) continue; /* <pad> <bos> <unk>: never an answer */
+        if (sf_tokenizer_is_control(&v->m->tok, id)) continue; /* <pad> <bos> <unk>: never an answer */
         int w = vz_label_w(c, tok, px) + 2 * pad;
         if (w < bh) w = bh;
         if (x + w > in.x + in.w) { x = in.x; y += bh + pad; }

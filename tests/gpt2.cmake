@@ -1,0 +1,8 @@
+# GPT-2: the byte-level BPE tokenizer against the reference encoder, the llm.c and safetensors readers.
+sf_test(test_bpe test_bpe.c)
+# GPT-2 in llm.c's layout and as safetensors, written from the oracle's weight formula, against PyTorch
+sf_test(test_gpt2 test_gpt2.c expect.c gpt2_weights.c)
+target_include_directories(test_gpt2 PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+add_dependencies(test_gpt2 stepformer)
+# the decoder step's matrix-vector product: the same bits as the matmul, on any number of threads
+sf_test(test_matvec test_matvec.c)
