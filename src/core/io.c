@@ -12,39 +12,99 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Returns what kind of file st describes, for "not a regular file" messages. */
+static const char *kind_of(const struct stat *st) {
+    if (S_ISDIR(st->st_mode)) return "a folder";
+    if (S_ISFIFO(st->st_mode)) return "a FIFO (named pipe)";
+    if (S_ISCHR(st->st_mode)) return "a character device";
+    if (S_ISBLK(st->st_mode)) return "a block device";
+    if (S_ISSOCK(st->st_mode)) return "a socket";
+    return "a special file";
+}
+
+sf_err sf_file_open(sf_file *f, const char *path, size_t max_bytes) {
+    f->fd = -1;
+    f->size = 0;
+    f->path = path;
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer; O_NOCTTY: a terminal
+     * device must not become the controlling terminal. Both are checked away right after by fstat. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return sf_fail("%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        sf_err e = sf_fail("%s: cannot read its size: %s", path, strerror(errno));
+        close(fd);
+        return e;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return sf_fail("%s: is %s, not a regular file", path, kind_of(&st));
+    }
+    if (st.st_size < 0 || (unsigned long long)st.st_size > (unsigned long long)max_bytes) {
+        close(fd);
+        return sf_fail("%s: file is %lld bytes; the limit is %zu bytes", path, (long long)st.st_size, max_bytes);
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK); /* a regular file: reads behave as usual */
+    f->fd = fd;
+    f->size = (size_t)st.st_size;
+    return sf_ok();
+}
+
+sf_err sf_file_read_at(const sf_file *f, size_t off, void *buf, size_t n) {
+    unsigned char *p = buf;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(f->fd, p + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return sf_fail("%s: read error at byte %zu: %s", f->path, off + got, strerror(errno));
+        if (r == 0)
+            return sf_fail("%s: the file ended at byte %zu while %zu bytes from byte %zu were read (did it change "
+                           "while being read?)", f->path, off + got, n, off);
+        got += (size_t)r;
+    }
+    return sf_ok();
+}
+
+sf_err sf_file_read_all(const sf_file *f, unsigned char **data) {
+    *data = NULL;
+    unsigned char *buf = malloc(f->size + 1);
+    if (!buf) return sf_fail("%s: out of memory reading %zu bytes", f->path, f->size);
+    sf_err e = sf_file_read_at(f, 0, buf, f->size);
+    if (!e.ok) {
+        free(buf);
+        return e;
+    }
+    buf[f->size] = 0;
+    *data = buf;
+    return sf_ok();
+}
+
+void sf_file_close(sf_file *f) {
+    if (f->fd >= 0) close(f->fd);
+    f->fd = -1;
+}
+
 sf_err sf_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *len) {
     *data = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return sf_fail("%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return sf_fail("%s: not a regular file", path);
-    }
-    if ((unsigned long long)st.st_size > (unsigned long long)max_bytes) {
-        fclose(f);
-        return sf_fail("%s: file is %lld bytes; the limit is %zu bytes", path, (long long)st.st_size,
-                       max_bytes);
-    }
-    size_t n = (size_t)st.st_size;
-    unsigned char *buf = malloc(n + 1);
-    if (!buf) {
-        fclose(f);
-        return sf_fail("%s: out of memory reading %zu bytes", path, n);
-    }
-    size_t got = fread(buf, 1, n, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || got != n) {
-        free(buf);
-        return sf_fail("%s: read error after %zu of %zu bytes", path, got, n);
-    }
-    buf[n] = 0;
-    *data = buf;
-    *len = n;
-    return sf_ok();
+    sf_file f;
+    sf_err e = sf_file_open(&f, path, max_bytes);
+    if (!e.ok) return e;
+    e = sf_file_read_all(&f, data);
+    if (e.ok) *len = f.size;
+    sf_file_close(&f);
+    return e;
 }
+
+sf_err sf_check_file(const char *path, size_t max_bytes) {
+    sf_file f;
+    sf_err e = sf_file_open(&f, path, max_bytes);
+    sf_file_close(&f);
+    return e;
+}
+
+int sf_file_exists(const char *path) { return access(path, R_OK) == 0; }
 
 /* Removes `path.tmp.<pid>` files left beside path by writers that were killed before their rename
  * (pid no longer running, and not this process). Best effort: errors are ignored. */

@@ -10,9 +10,37 @@
 /* The largest file any loader reads (1 GiB); larger files are refused before allocation. */
 #define SF_MAX_FILE_BYTES ((size_t)1 << 30)
 
-/* Reads a whole file into a malloc'd buffer (NUL-terminated for convenience, not counted in *len).
- * Refuses files larger than max_bytes. The caller frees *data. */
+/* ---- reading: every file the program reads is opened here ------------------------------------ */
+
+/* A file opened for reading by sf_file_open: checked to be a regular file of `size` bytes. */
+typedef struct {
+    int fd;
+    size_t size;
+    const char *path; /* for messages; not owned */
+} sf_file;
+
+/* Opens path for reading without ever blocking: open(O_NONBLOCK) then fstat, so a FIFO, a device, a
+ * socket or a folder is refused ("not a regular file: a FIFO") instead of waiting for a writer; a file
+ * larger than max_bytes is refused with its size and the limit. Messages start with the path. On
+ * success the caller reads with sf_file_read_at / sf_file_read_all and closes with sf_file_close. */
+sf_err sf_file_open(sf_file *f, const char *path, size_t max_bytes);
+/* Reads n bytes at offset off into buf; a file that ends first is an error naming both sizes. */
+sf_err sf_file_read_at(const sf_file *f, size_t off, void *buf, size_t n);
+/* Reads the whole file into a malloc'd buffer (NUL-terminated, the NUL not counted in f->size); it
+ * must still be f->size bytes long. The caller frees *data. */
+sf_err sf_file_read_all(const sf_file *f, unsigned char **data);
+void sf_file_close(sf_file *f);
+
+/* Reads a whole file into a malloc'd buffer (NUL-terminated for convenience, not counted in *len):
+ * sf_file_open's checks (regular file, at most max_bytes), then the read. The caller frees *data. */
 sf_err sf_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *len);
+
+/* Returns success if path is a regular file of at most max_bytes that can be opened for reading (the
+ * same checks, without reading it): for files that another library opens by name (fonts). */
+sf_err sf_check_file(const char *path, size_t max_bytes);
+
+/* Returns 1 if path exists and is readable, found without opening it (so a FIFO cannot block). */
+int sf_file_exists(const char *path);
 
 /* Writes data to path atomically: a temporary file `path.tmp.<pid>` in the same folder, fsync, rename.
  * On failure nothing at path changes and no temporary file is left behind. Before writing and after a

@@ -68,6 +68,9 @@ sf_err sf_model_build(sf_model *m, const sf_config *cfg);
 /* The same, but refuses (before allocating the weights) when they would exceed max_params floats:
  * loaders pass what the file can hold, so a small file can never ask for a large allocation. */
 sf_err sf_model_build_limited(sf_model *m, const sf_config *cfg, size_t max_params);
+/* Builds only the parameter table for cfg (names, shapes, offsets and n_params) without allocating the
+ * weights (m->params and the typed pointers stay NULL): what a file of that config must hold. */
+sf_err sf_model_plan(sf_model *m, const sf_config *cfg);
 void sf_model_free(sf_model *m);
 
 /* Fills the weights with a seeded random initialisation (GPT-2's N(0, 0.02) for gpt, Xavier-uniform

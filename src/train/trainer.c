@@ -16,6 +16,7 @@
 #define STATE_MAGIC "SFOPTIM"  /* 7 letters and a NUL */
 #define STATE_VERSION 1
 #define STATE_TASK_BYTES 16
+#define STATE_HEAD_BYTES 92 /* everything before the moments; its last 8 bytes are the parameter count */
 
 /* Returns the number of threads OpenMP would use by default (1 without OpenMP). */
 static int default_threads(void) {
@@ -249,9 +250,27 @@ sf_err sf_trainer_save_state(const sf_trainer *tr, const char *path, const char 
 
 /* Reads the state into tr; see trainer.h. */
 sf_err sf_trainer_load_state(sf_trainer *tr, const char *path, const char *task, uint64_t *seed, int *batch) {
+    /* the header first: a file that is not a state for this model's size is refused before it is read */
+    sf_file f;
+    sf_err e = sf_file_open(&f, path, SF_MAX_FILE_BYTES);
+    if (!e.ok) return e;
+    unsigned char head[STATE_HEAD_BYTES];
+    if (f.size < STATE_HEAD_BYTES + 4 || !sf_file_read_at(&f, 0, head, STATE_HEAD_BYTES).ok ||
+        memcmp(head, STATE_MAGIC, 8) != 0) {
+        sf_file_close(&f);
+        return sf_fail("%s: not an optimizer state (it does not start with \"%s\")", path, STATE_MAGIC);
+    }
+    uint64_t claimed = (uint64_t)sf_le_u32(head + STATE_HEAD_BYTES - 8) |
+                       (uint64_t)sf_le_u32(head + STATE_HEAD_BYTES - 4) << 32;
+    if (claimed != tr->opt.n || f.size != STATE_HEAD_BYTES + 8 * (size_t)tr->opt.n + 4) {
+        sf_file_close(&f);
+        return sf_fail("%s: the state is %zu bytes and for %llu parameters; this model's (%zu parameters) is %zu bytes",
+                       path, f.size, (unsigned long long)claimed, tr->opt.n, STATE_HEAD_BYTES + 8 * tr->opt.n + 4);
+    }
     unsigned char *data;
-    size_t len;
-    sf_err e = sf_read_file(path, SF_MAX_FILE_BYTES, &data, &len);
+    e = sf_file_read_all(&f, &data);
+    size_t len = f.size;
+    sf_file_close(&f);
     if (!e.ok) return e;
     sf_reader r = {data, len, 0};
     const unsigned char *magic, *name;
