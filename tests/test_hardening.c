@@ -225,7 +225,7 @@ static void test_resume_state_refused(void **state) {
     uint64_t seed;
     int batch;
     assert_true(sf_trainer_load_state(&tr, path, "sort", &seed, &batch).ok);
-    const size_t LR = 48, BETA2 = 68, EPS = 72, MOMENTS = 92;
+    const size_t LR = 48, BETA2 = 68, EPS = 72, MODEL = 100, MOMENTS = len - 4 - 8 * tr.opt.n;
     const float nan = NAN, neg = -1.0f, zero = 0.0f, big = 1.0f;
     struct { size_t at; const float *v; int fix; size_t cut; const char *want; } cases[] = {
         {LR, &neg, 1, 0, "implausible optimizer settings"},
@@ -234,6 +234,7 @@ static void test_resume_state_refused(void **state) {
         {EPS, &zero, 1, 0, "implausible optimizer settings"},
         {MOMENTS + 8, &nan, 1, 0, "moment value 2 is nan"},
         {MOMENTS + 4 * tr.opt.n + 4, &neg, 1, 0, "moment value"},
+        {MODEL + 24, &big, 1, 0, "the embedded model: byte"}, /* its config damaged (checksum fixed) */
         {MOMENTS, &neg, 0, 0, "checksum mismatch"},     /* damaged */
         {0, NULL, 0, 1, "parameters) is"},              /* truncated by one byte: refused by its size, unread */
         {0, NULL, 1, 9, "parameters) is"},              /* truncated, checksum recomputed */
@@ -326,7 +327,7 @@ static pid_t start_trainer(const char *out, int resume, int steps) {
                   "1", "--resume", out, "--out", out, (char *)NULL);
         else
             execl(SF_BINARY, SF_BINARY, "train", "--task", "sort", "--steps", st, "--save-every", "1", "--threads",
-                  "1", "--out", out, (char *)NULL);
+                  "1", "--out", out, "--force", (char *)NULL);
         _exit(127);
     }
     return p;

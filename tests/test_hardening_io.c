@@ -188,10 +188,124 @@ static void test_header_before_the_rest(void **state) {
     unlink(padded);
 }
 
+/* Returns the offset of the first byte sequence in s a terminal would act on (a control character other
+ * than newline and tab, DEL, a C1 control, a bidirectional override), or -1 if there is none. */
+static long first_raw_control(const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    for (long i = 0; p[i]; i++) {
+        if ((p[i] < 0x20 && p[i] != '\n' && p[i] != '\t') || p[i] == 0x7F) return i;
+        if (p[i] == 0xC2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9F) return i;
+        if (p[i] == 0xE2 && p[i + 1] == 0x80 && p[i + 2] >= 0xA8 && p[i + 2] <= 0xAE) return i;
+        if (p[i] == 0xE2 && p[i + 1] == 0x81 && p[i + 2] >= 0xA6 && p[i + 2] <= 0xA9) return i;
+    }
+    return -1;
+}
+
+/* Runs a command whose output shows text from a file full of terminal commands (ESC [2J clears the
+ * screen, U+009B is the one-byte CSI, U+202E reverses the line): none may reach the output raw, and the
+ * escaped form must be there. */
+static void expect_escaped(const char *what, const char *const *argv, const char *want) {
+    rk_result r;
+    rk_run(&r, argv, NULL, 60);
+    assert_false(r.timed_out);
+    long at = first_raw_control(r.out);
+    if (at >= 0) fail_msg("%s: a raw control sequence reached the output at byte %ld: %.300s", what, at, r.out);
+    if (!rk_has(&r, want)) fail_msg("%s: expected \"%s\" in: %.600s", what, want, r.out);
+    print_message("  %-28s clean (%zu bytes of output)\n", what, strlen(r.out));
+}
+
+static void test_file_text_printed_safely(void **state) {
+    (void)state;
+    char esc_model[300], lesson[300], bad_lesson[300], bad_model[300];
+    snprintf(esc_model, sizeof esc_model, "%s/esc.sfm", dir);
+    snprintf(lesson, sizeof lesson, "%s/esc.md", dir);
+    snprintf(bad_lesson, sizeof bad_lesson, "%s/bad.md", dir);
+    snprintf(bad_model, sizeof bad_model, "%s/badname.sfm", dir);
+    const char *alpha = "ab\x1b[2J\xc2\x9b\xe2\x80\xaeZ";
+    rk_result r;
+    const char *init[] = {"init", "--family", "gpt", "--d-model", "8", "--heads", "2", "--alphabet", alpha, "--out",
+                          esc_model, NULL};
+    assert_int_equal(rk_run(&r, init, NULL, 60), 0);
+    const char *info[] = {"info", "--model", esc_model, NULL};
+    expect_escaped("info (the alphabet)", info, "alphabet \"ab\\x1b[2J\\u009b\\u202eZ\"");
+    const char *trace[] = {"trace", "--model", esc_model, "--input", "a\x1b[2J\xe2\x80\xae", "--max-new", "3", NULL};
+    expect_escaped("trace (tokens)", trace, "'\\u202e'");
+    const char *json[] = {"trace", "--model", esc_model, "--input", "a\x1b\xc2\x9b", "--max-new", "1", "--json", NULL};
+    expect_escaped("trace --json", json, "\\u009b");
+    /* a tensor name with ESC in it, quoted by the loader's message */
+    unsigned char *d;
+    size_t len;
+    assert_true(sf_read_file(model, SF_MAX_FILE_BYTES, &d, &len).ok);
+    size_t first_name = 84 + 26 + 4 + 2; /* the default alphabet is 26 letters; "tok_emb" follows its length */
+    assert_memory_equal(d + first_name, "tok_emb", 7);
+    d[first_name] = 0x1b;
+    uint32_t crc = sf_crc32(0, d, len - 4);
+    for (int i = 0; i < 4; i++) d[len - 4 + i] = (unsigned char)(crc >> (8 * i));
+    FILE *f = fopen(bad_model, "wb");
+    assert_non_null(f);
+    fwrite(d, 1, len, f);
+    fclose(f);
+    free(d);
+    const char *bad[] = {"info", "--model", bad_model, NULL};
+    expect_escaped("a loader error", bad, "unknown tensor \"\\x1bok_emb\"");
+#ifdef SF_HAVE_LESSON
+    char text[800];
+    snprintf(text, sizeof text, "# Title \x1b]0;owned\x07\n@model %s\n@input ab\n## Step \x1b[31mred\nNarration \x1b[2J"
+                                "with \xe2\x80\xae reversed\n", esc_model);
+    write_text(lesson, text);
+    const char *show[] = {"lesson", "--text", lesson, NULL};
+    expect_escaped("lesson --text", show, "Narration \\x1b[2Jwith \\u202e reversed");
+    write_text(bad_lesson, "# t\n## s\n@\x1b[2Jbogus directive\n");
+    const char *check[] = {"lesson", "--check", bad_lesson, NULL};
+    expect_escaped("lesson --check (its error)", check, "\\x1b[2J");
+#endif
+}
+
+/* init applies the loader's validation and limits: a model no command could load (a 1.6 GB file, an
+ * alphabet too long for the format) is refused before anything is written; what init writes, info loads. */
+static void test_init_writes_only_loadable_models(void **state) {
+    (void)state;
+    char out[300];
+    snprintf(out, sizeof out, "%s/init.sfm", dir);
+    rk_result r;
+    const char *huge[] = {"init", "--family", "gpt", "--d-model", "4096", "--heads", "64", "--d-ff", "16384",
+                          "--dec-layers", "2", "--max-len", "2048", "--out", out, NULL};
+    rk_run(&r, huge, NULL, 60);
+    print_message("  1.6 GB model: %.2f s, peak %ld KB: %s", r.seconds, r.max_rss_kb, r.out);
+    assert_int_equal(r.status, 1);
+    if (!rk_has(&r, "checkpoints are at most 1024 MiB")) fail_msg("unexpected: %s", r.out);
+    assert_int_not_equal(access(out, F_OK), 0); /* nothing written */
+    /* an alphabet longer than the format holds (a command line cannot even carry one: Linux caps an
+     * argument at 128 KiB) is refused by the same plan init uses */
+    sf_config c = sf_config_default(SF_FAMILY_GPT);
+    c.vocab_size = 100;
+    sf_err e = sf_checkpoint_plan(&c, SF_CKPT_MAX_ALPHABET + 1, NULL);
+    assert_false(e.ok);
+    assert_non_null(strstr(e.msg, "at most 262144"));
+    /* the largest shapes the limits allow that still fit a file: written, and they load */
+    const char *edge[][16] = {
+        {"init", "--family", "gpt", "--d-model", "64", "--heads", "64", "--d-ff", "1", "--dec-layers", "48",
+         "--max-len", "2048", "--out", out, NULL},
+        {"init", "--family", "encdec", "--d-model", "4096", "--heads", "1", "--d-ff", "1", "--enc-layers", "1",
+         "--dec-layers", "1", "--out", out, NULL},
+    };
+    for (int k = 0; k < 2; k++) {
+        unlink(out);
+        rk_run(&r, edge[k], NULL, 120);
+        if (r.status != 0) fail_msg("init refused a loadable model: %s", r.out);
+        const char *info[] = {"info", "--model", out, NULL};
+        rk_run(&r, info, NULL, 120);
+        if (r.status != 0) fail_msg("info refused what init wrote: %s", r.out);
+    }
+    unlink(out);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fifo_every_file_option),
         cmocka_unit_test(test_header_before_the_rest),
+        cmocka_unit_test(test_file_text_printed_safely),
+        cmocka_unit_test(test_init_writes_only_loadable_models),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -2,6 +2,8 @@
 #ifndef SF_CLI_H
 #define SF_CLI_H
 
+#include <stdio.h>
+
 #include "core/err.h"
 
 /* Returns the value following option argv[*i] (advancing *i), or NULL after printing an error. */
@@ -10,8 +12,16 @@ const char *cli_value(int argc, char **argv, int *i);
 int cli_int(const char *opt, const char *s, long lo, long hi, int *out);
 /* Parses a finite float in [lo, hi]; same contract as cli_int. */
 int cli_float(const char *opt, const char *s, double lo, double hi, float *out);
-/* Prints "stepformer: <msg>" to stderr and returns the exit status 1. */
+/* Prints "stepformer: <msg>" to stderr (control characters escaped) and returns the exit status 1. */
 int cli_fail(sf_err e);
+/* Writes s to f with control characters and the like escaped (sf_escape), newlines kept when keep_lines:
+ * for anything that came from a file (lesson text, alphabets, messages quoting file content). */
+void cli_puts_safe(FILE *f, const char *s, int keep_lines);
+/* Returns s escaped on one line (in one of eight rotating buffers, cut at 2 KB): for printf arguments. */
+const char *cli_safe(const char *s);
+/* Returns a failure naming path when a file (or what a symlink there points to) already exists: train
+ * and init do not replace a model unless told to (--force). */
+sf_err cli_refuse_existing(const char *path);
 
 int cmd_trace(int argc, char **argv);
 int cmd_info(int argc, char **argv);

@@ -26,13 +26,22 @@ static const char lesson_usage[] =
     "                 without a display)\n"
     "  keys in the window: PageDown/Enter next step, PageUp/Backspace back, l language, ? all keys\n";
 
-/* Prints narration indented by two spaces, one paragraph per line. */
+/* Prints narration indented by two spaces, one paragraph per line, control characters escaped. */
 static void print_text(const char *t) {
     if (!t || !*t) return;
     fputs("  ", stdout);
-    for (; *t; t++) {
-        fputc(*t, stdout);
-        if (*t == '\n') fputs("  ", stdout);
+    for (const char *line = t; *line;) {
+        const char *nl = strchr(line, '\n');
+        size_t n = nl ? (size_t)(nl - line) : strlen(line);
+        char *one = malloc(n + 1);
+        if (!one) return;
+        memcpy(one, line, n);
+        one[n] = 0;
+        cli_puts_safe(stdout, one, 0);
+        free(one);
+        if (!nl) break;
+        fputs("\n  ", stdout);
+        line = nl + 1;
     }
     fputc('\n', stdout);
 }
@@ -41,7 +50,7 @@ static void print_text(const char *t) {
 static void print_lesson(const sf_lesson *l, int lang) {
     const char *title = l->title[lang] ? l->title[lang] : l->title[SF_LANG_EN];
     const char *intro = l->intro[lang] ? l->intro[lang] : l->intro[SF_LANG_EN];
-    printf("# %s\n", title ? title : l->file);
+    printf("# %s\n", cli_safe(title ? title : l->file));
     if (intro) print_text(intro);
     printf("%d steps, %d frames\n", l->n_steps, l->n_frames);
     sf_interp it;
@@ -51,16 +60,16 @@ static void print_lesson(const sf_lesson *l, int lang) {
         const sf_lesson_frame *f = sf_interp_frame(&it);
         const char *kind = f->ask.state == 1 ? " (question)" : f->ask.state == 2 ? " (answer)" : "";
         printf("\n## [%d/%d] step %d%s: %s\n", it.frame + 1, l->n_frames, f->step + 1, kind,
-               sf_lesson_title(l, it.frame, lang));
+               cli_safe(sf_lesson_title(l, it.frame, lang)));
         for (int i = 0; i < cmds.n; i++) {
             char d[600];
             if (cmds.c[i].kind == SF_LCMD_NARRATE) continue;
-            printf("  > %s\n", sf_lesson_cmd_describe(&cmds.c[i], d, sizeof d));
+            printf("  > %s\n", cli_safe(sf_lesson_cmd_describe(&cmds.c[i], d, sizeof d)));
         }
         printf("\n");
         print_text(sf_lesson_text(l, it.frame, 0, lang));
         if (f->ask.state == 2) {
-            printf("  [answer: %s]\n", f->ask.answer_label[0] ? f->ask.answer_label : "?");
+            printf("  [answer: %s]\n", cli_safe(f->ask.answer_label[0] ? f->ask.answer_label : "?"));
             print_text(sf_lesson_text(l, it.frame, 1, lang));
         }
     }
@@ -146,7 +155,8 @@ int cmd_lesson(int argc, char **argv) {
         sf_err e = sf_lesson_load(argv[i], &o, &l);
         if (!e.ok) {
             fflush(stdout);
-            fprintf(stderr, "%s\n", e.msg);
+            cli_puts_safe(stderr, e.msg, 1);
+            fputc('\n', stderr);
             failed = 1;
             continue;
         }
@@ -154,10 +164,10 @@ int cmd_lesson(int argc, char **argv) {
             int missing = l.missing[lang];
             fflush(stdout);
             if (missing)
-                fprintf(stderr, "%s: %s%d step%s without %s text (English is shown instead)\n", argv[i],
+                fprintf(stderr, "%s: %s%d step%s without %s text (English is shown instead)\n", cli_safe(argv[i]),
                         strict ? "error: " : "warning: ", missing, missing == 1 ? "" : "s", sf_lang_name(lang));
             if (missing && strict) failed = 1;
-            else printf("%s: ok (%d steps, %d frames, %s)\n", argv[i], l.n_steps, l.n_frames, sf_lang_name(lang));
+            else printf("%s: ok (%d steps, %d frames, %s)\n", cli_safe(argv[i]), l.n_steps, l.n_frames, sf_lang_name(lang));
         } else {
             print_lesson(&l, lang);
         }
@@ -204,8 +214,8 @@ int cmd_index(int argc, char **argv) {
     fprintf(stderr, "stepformer: no display, so the lesson index cannot open a window. The lessons in %s:\n\n", dir);
     for (int i = 0; i < n; i++) {
         const char *base = strrchr(entries[i].path, '/');
-        fprintf(stderr, "  %-34s %s\n", base ? base + 1 : entries[i].path,
-                entries[i].error[0] ? entries[i].error : entries[i].title[SF_LANG_EN]);
+        fprintf(stderr, "  %-34s %s\n", cli_safe(base ? base + 1 : entries[i].path),
+                cli_safe(entries[i].error[0] ? entries[i].error : entries[i].title[SF_LANG_EN]));
     }
     fprintf(stderr, "\nWithout a display:\n"
                     "  stepformer lesson %s/06-encoder-vs-decoder.md --text            print a lesson's steps\n"
@@ -289,7 +299,7 @@ int lesson_render(int argc, char **argv) {
         } else if (!all) {
             printf("wrote %s\n", path);
         }
-        if (p.err[0]) { fprintf(stderr, "stepformer render: frame %d: %s\n", k + 1, p.err); p.err[0] = 0; }
+        if (p.err[0]) { fprintf(stderr, "stepformer render: frame %d: %s\n", k + 1, cli_safe(p.err)); p.err[0] = 0; }
     }
     if (!rc && all) printf("wrote %d slides of %s to %s/ (%dx%d, %s)\n", p.lesson.n_frames, file, out, w, h, sf_lang_name(lang));
     vz_player_free(&p);

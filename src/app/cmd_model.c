@@ -17,11 +17,16 @@ static void json_float(FILE *f, float v) {
 
 static void json_string(FILE *f, const char *s) {
     fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned ch = *p;
         if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-        else fputc(ch, f);
+        else if (ch < 0x20 || ch == 0x7F) fprintf(f, "\\u%04x", ch);
+        else if (ch == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) fprintf(f, "\\u%04x", (unsigned)*++p); /* C1 controls */
+        else if (ch == 0xE2 && ((p[1] == 0x80 && ((p[2] >= 0x8E && p[2] <= 0x8F) || (p[2] >= 0xA8 && p[2] <= 0xAE))) ||
+                                (p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9))) {
+            fprintf(f, "\\u%04x", (unsigned)(0x2000 | (p[1] & 0x3F) << 6 | (p[2] & 0x3F))); /* bidi, separators */
+            p += 2;
+        } else fputc((int)ch, f);
     }
     fputc('"', f);
 }
@@ -96,7 +101,7 @@ static void print_argmax_keys(const sf_model *m, const sf_seq *s, const sf_stack
             int j = 0;
             for (int k = 1; k < nk; k++) if (p[k] > p[j]) j = k;
             char piece[16];
-            printf("  H%d->%d '%s' %.2f", h, j, sf_tokenizer_piece(&m->tok, keys[j], piece), (double)p[j]);
+            printf("  H%d->%d '%s' %.2f", h, j, cli_safe(sf_tokenizer_piece(&m->tok, keys[j], piece)), (double)p[j]);
         }
         printf("\n");
     }
@@ -108,19 +113,19 @@ static void print_summary(const sf_model *m, const sf_seq *s, int n_prompt) {
     if (s->n_src) {
         printf("encoder: %d tokens, every row sees every key\n", s->n_src);
         for (int t = 0; t < s->n_src; t++) {
-            printf("  src[%d] '%s'\n", t, sf_tokenizer_piece(&m->tok, s->enc.ids[t], piece));
+            printf("  src[%d] '%s'\n", t, cli_safe(sf_tokenizer_piece(&m->tok, s->enc.ids[t], piece)));
             print_argmax_keys(m, s, &s->enc, c->n_enc_layers, t, 0);
         }
     }
     printf("decoder: %d tokens (%d given, %d generated), each sees only keys at or before it\n", s->n_tgt, n_prompt,
            s->n_tgt - n_prompt);
     for (int t = 0; t < s->n_tgt; t++) {
-        printf("  tgt[%d] '%s'%s  next:", t, sf_tokenizer_piece(&m->tok, s->dec.ids[t], piece),
+        printf("  tgt[%d] '%s'%s  next:", t, cli_safe(sf_tokenizer_piece(&m->tok, s->dec.ids[t], piece)),
                t >= n_prompt ? " (generated)" : "");
         int top[5];
         int k = sf_top_k(s->probs + (size_t)t * c->vocab_size, c->vocab_size, 5, top);
         for (int i = 0; i < k; i++)
-            printf(" '%s' %.3f", sf_tokenizer_piece(&m->tok, top[i], piece),
+            printf(" '%s' %.3f", cli_safe(sf_tokenizer_piece(&m->tok, top[i], piece)),
                    (double)s->probs[(size_t)t * c->vocab_size + top[i]]);
         printf("\n");
         print_argmax_keys(m, s, &s->dec, c->n_dec_layers, t, 0);
@@ -128,10 +133,14 @@ static void print_summary(const sf_model *m, const sf_seq *s, int n_prompt) {
     }
     if (s->n_tgt > n_prompt || (s->n_tgt > 0 && s->n_tgt == n_prompt)) {
         printf("output: \"");
-        for (int t = n_prompt; t < s->n_tgt; t++) printf("%s", sf_tokenizer_piece(&m->tok, s->dec.ids[t], piece));
+        for (int t = n_prompt; t < s->n_tgt; t++) printf("%s", cli_safe(sf_tokenizer_piece(&m->tok, s->dec.ids[t], piece)));
         int last = sf_run_predicted(m, s, s->n_tgt - 1);
         printf("\"%s\n", last == SF_TOK_EOS ? " then <eos>" : "");
     }
+    int full = sf_seq_max_positions(c);
+    if (s->n_tgt > n_prompt && s->n_tgt == full && full < c->max_len)
+        printf("generation stopped at %d positions: recording more would pass the %zu MiB record limit "
+               "(max_len is %d; --max-new N generates fewer)\n", full, SF_MAX_RECORD_BYTES >> 20, c->max_len);
 }
 
 int cmd_trace(int argc, char **argv) {
@@ -200,10 +209,12 @@ int cmd_info(int argc, char **argv) {
     const sf_config *c = &m.cfg;
     size_t alen;
     char *alpha = sf_tokenizer_alphabet(&m.tok, &alen);
-    printf("model:       %s\n", model);
+    printf("model:       %s\n", cli_safe(model));
     printf("family:      %s\n", c->family == SF_FAMILY_ENCDEC ? "encdec (encoder-decoder, as in the paper)"
                                                               : "gpt (decoder-only)");
-    printf("vocab:       %d (4 specials + alphabet \"%s\")\n", c->vocab_size, alpha ? alpha : "?");
+    printf("vocab:       %d (4 specials + alphabet \"", c->vocab_size);
+    cli_puts_safe(stdout, alpha ? alpha : "?", 0); /* a file's alphabet may hold any character, ESC included */
+    printf("\")\n");
     printf("d_model:     %d\nheads:       %d (head size %d)\nd_ff:        %d\n", c->d_model, c->n_heads,
            c->d_model / c->n_heads, c->d_ff);
     printf("layers:      %d encoder, %d decoder\nmax_len:     %d\n", c->n_enc_layers, c->n_dec_layers, c->max_len);
@@ -216,7 +227,7 @@ int cmd_info(int argc, char **argv) {
         char shape[32];
         if (p->rank == 1) snprintf(shape, sizeof shape, "(%d)", p->dims[0]);
         else snprintf(shape, sizeof shape, "(%d, %d)", p->dims[0], p->dims[1]);
-        printf("  %-28s %-14s %9zu\n", p->name, shape, p->count);
+        printf("  %-28s %-14s %9zu\n", cli_safe(p->name), shape, p->count);
     }
     free(alpha);
     sf_model_free(&m);
@@ -240,7 +251,9 @@ int cmd_init(int argc, char **argv) {
         }
     if (!have_family) { fprintf(stderr, "stepformer init: --family encdec|gpt is required\n"); return 2; }
     c = sf_config_default((sf_family)family);
+    int force = 0;
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--force")) { force = 1; continue; }
         const char *a = argv[i], *v = cli_value(argc, argv, &i);
         if (!v) return 2;
         int ok = 1;
@@ -263,10 +276,19 @@ int cmd_init(int argc, char **argv) {
         if (!ok) return 2;
     }
     if (!out) { fprintf(stderr, "stepformer init: --out FILE is required\n"); return 2; }
+    sf_err e;
+    if (!force && !(e = cli_refuse_existing(out)).ok) return cli_fail(e);
+    size_t alen = strlen(alphabet);
+    if (alen > SF_CKPT_MAX_ALPHABET)
+        return cli_fail(sf_fail("--alphabet: %zu bytes; a checkpoint holds at most %d", alen, SF_CKPT_MAX_ALPHABET));
     sf_tokenizer tok;
-    sf_err e = sf_tokenizer_build(&tok, alphabet, strlen(alphabet));
-    if (!e.ok) return cli_fail(e);
+    if (!(e = sf_tokenizer_build(&tok, alphabet, alen)).ok) return cli_fail(sf_err_wrap(e, "--alphabet"));
     c.vocab_size = sf_tokenizer_vocab(&tok);
+    /* the loader's validation and limits, before anything is allocated: never write a file no command loads */
+    if (!(e = sf_checkpoint_plan(&c, alen, NULL)).ok) {
+        sf_tokenizer_free(&tok);
+        return cli_fail(sf_err_wrap(e, "init"));
+    }
     sf_model m;
     if (!(e = sf_model_build(&m, &c)).ok) { sf_tokenizer_free(&tok); return cli_fail(e); }
     m.tok = tok;

@@ -136,47 +136,92 @@ static void remove_stale_temps(const char *path) {
     closedir(d);
 }
 
+sf_err sf_write_target(const char *path, char *out, size_t cap) {
+    char cur[4096], link[4096];
+    if (snprintf(cur, sizeof cur, "%s", path) >= (int)sizeof cur) return sf_fail("%s: path too long", path);
+    for (int hops = 0; hops < 40; hops++) {
+        struct stat st;
+        if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) {
+            if (snprintf(out, cap, "%s", cur) >= (int)cap) return sf_fail("%s: path too long", path);
+            return sf_ok();
+        }
+        ssize_t n = readlink(cur, link, sizeof link - 1);
+        if (n < 0) return sf_fail("%s: cannot read the symbolic link %s: %s", path, cur, strerror(errno));
+        link[n] = 0;
+        const char *slash = strrchr(cur, '/');
+        char next[4096];
+        int w = link[0] == '/' || !slash ? snprintf(next, sizeof next, "%s", link)
+                                         : snprintf(next, sizeof next, "%.*s/%s", (int)(slash - cur), cur, link);
+        if (w < 0 || w >= (int)sizeof next) return sf_fail("%s: path too long", path);
+        memcpy(cur, next, (size_t)w + 1);
+    }
+    return sf_fail("%s: too many levels of symbolic links", path);
+}
+
+/* Flushes the folder holding path, so that a rename into it survives a power cut (best effort). */
+static void sync_folder(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else if ((size_t)(slash - path) < sizeof dir) snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    else return;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    fsync(fd);
+    close(fd);
+}
+
 sf_err sf_write_file_atomic(const char *path, const void *data, size_t len) {
-    size_t plen = strlen(path);
+    /* a symlink stays a symlink: the file it points to is the one replaced */
+    char target[4096];
+    sf_err e = sf_write_target(path, target, sizeof target);
+    if (!e.ok) return e;
+    char how[4200] = "";
+    if (strcmp(target, path) != 0) snprintf(how, sizeof how, " (the file its link points to, %s)", target);
+    size_t plen = strlen(target);
     char *tmp = malloc(plen + 32);
-    if (!tmp) return sf_fail("%s: out of memory", path);
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-    remove_stale_temps(path); /* before too: writers killed again and again must not pile theirs up */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (!tmp) return sf_fail("%s: not written: out of memory", path);
+    snprintf(tmp, plen + 32, "%s.tmp.%ld", target, (long)getpid());
+    remove_stale_temps(target); /* before too: writers killed again and again must not pile theirs up */
+    struct stat old;
+    int had = stat(target, &old) == 0 && S_ISREG(old.st_mode);
+    /* a new file gets the usual 0666 less the umask; a replaced one keeps its mode (and, when allowed, its owner) */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) {
-        sf_err e = sf_fail("%s: cannot create temporary file %s: %s", path, tmp, strerror(errno));
+        e = sf_fail("%s: not written: cannot create temporary file %s: %s; %s", path, tmp, strerror(errno),
+                    had ? "the file there is unchanged" : "no file was created");
         free(tmp);
         return e;
+    }
+    if (had) {
+        if (fchown(fd, old.st_uid, old.st_gid) != 0) { /* not ours to give away: keep our own owner */ }
+        fchmod(fd, old.st_mode & 07777);
     }
     const unsigned char *p = data;
     size_t left = len;
+    const char *fail = NULL;
+    int err = 0;
     while (left > 0) {
         ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            sf_err e = sf_fail("%s: write failed: %s", path, strerror(errno));
-            close(fd);
-            unlink(tmp);
-            free(tmp);
-            return e;
-        }
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) { fail = "write failed"; err = w < 0 ? errno : ENOSPC; break; }
         p += w;
         left -= (size_t)w;
     }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        sf_err e = sf_fail("%s: flush failed: %s", path, strerror(errno));
+    if (!fail && fsync(fd) != 0) { fail = "flush (fsync) failed"; err = errno; }
+    if (close(fd) != 0 && !fail) { fail = "close failed"; err = errno; }
+    if (!fail && rename(tmp, target) != 0) { fail = "rename failed"; err = errno; }
+    if (fail) {
         unlink(tmp);
-        free(tmp);
-        return e;
-    }
-    if (rename(tmp, path) != 0) {
-        sf_err e = sf_fail("%s: rename from %s failed: %s", path, tmp, strerror(errno));
-        unlink(tmp);
+        e = sf_fail("%s%s: not written: %s after %zu of %zu bytes: %s; %s", path, how, fail, len - left, len,
+                    strerror(err), had ? "the file there is unchanged" : "no file was created");
         free(tmp);
         return e;
     }
     free(tmp);
-    remove_stale_temps(path);
+    sync_folder(target);
+    remove_stale_temps(target);
     return sf_ok();
 }
 
@@ -298,4 +343,68 @@ sf_err sf_read_bytes(sf_reader *r, const unsigned char **p, size_t n, const char
     *p = r->p + r->pos;
     r->pos += n;
     return e;
+}
+
+/* Returns the length (1-4) of the valid UTF-8 sequence at s and its code point in *cp, or 0 if the
+ * bytes there are not one (overlong, surrogate, past U+10FFFF, cut short). */
+static int utf8_at(const unsigned char *s, uint32_t *cp) {
+    unsigned c = s[0];
+    int n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (!n) return 0;
+    uint32_t v = n == 1 ? c : n == 2 ? c & 0x1F : n == 3 ? c & 0x0F : c & 0x07;
+    for (int i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0; /* also stops at the NUL */
+        v = v << 6 | (s[i] & 0x3F);
+    }
+    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (v < least[n] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+    *cp = v;
+    return n;
+}
+
+/* Writes the escaped form of the character at s (consuming *used bytes) into e(16); returns its length. */
+static int escape_one(const unsigned char *s, int keep_lines, char e[16], int *used) {
+    uint32_t cp;
+    int n = utf8_at(s, &cp);
+    if (!n) { *used = 1; return snprintf(e, 16, "\\x%02x", s[0]); }
+    *used = n;
+    if (cp == '\n' || cp == '\t') {
+        if (keep_lines) { e[0] = (char)cp; e[1] = 0; return 1; }
+        return snprintf(e, 16, "\\%c", cp == '\n' ? 'n' : 't');
+    }
+    if (cp < 0x20 || cp == 0x7F) return snprintf(e, 16, "\\x%02x", (unsigned)cp);
+    if ((cp >= 0x80 && cp <= 0x9F) || cp == 0x200E || cp == 0x200F || (cp >= 0x2028 && cp <= 0x202E) ||
+        (cp >= 0x2066 && cp <= 0x2069))
+        return snprintf(e, 16, "\\u%04x", (unsigned)cp);
+    memcpy(e, s, (size_t)n);
+    e[n] = 0;
+    return n;
+}
+
+char *sf_escape(char *out, size_t cap, const char *s, int keep_lines) {
+    size_t o = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    if (cap == 0) return out;
+    while (*p) {
+        char e[16];
+        int used, k = escape_one(p, keep_lines, e, &used);
+        if (o + (size_t)k + 1 > cap) break;
+        memcpy(out + o, e, (size_t)k);
+        o += (size_t)k;
+        p += used;
+    }
+    out[o] = 0;
+    return out;
+}
+
+size_t sf_escaped_size(const char *s, int keep_lines) {
+    size_t o = 1;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        char e[16];
+        int used;
+        o += (size_t)escape_one(p, keep_lines, e, &used);
+        p += used;
+    }
+    return o;
 }

@@ -42,11 +42,28 @@ sf_err sf_check_file(const char *path, size_t max_bytes);
 /* Returns 1 if path exists and is readable, found without opening it (so a FIFO cannot block). */
 int sf_file_exists(const char *path);
 
-/* Writes data to path atomically: a temporary file `path.tmp.<pid>` in the same folder, fsync, rename.
- * On failure nothing at path changes and no temporary file is left behind. Before writing and after a
- * successful rename it also removes `path.tmp.<pid>` files of writers that were killed mid-save (pid no
- * longer running). */
+/* Writes data to path atomically: a temporary file `path.tmp.<pid>` in the same folder, fsync, rename,
+ * fsync of the folder. When path is a symbolic link, the file it points to is replaced and the link
+ * stays; a replaced file keeps its mode (and its owner when the process may set it); a new one is
+ * created 0666 less the umask. On failure nothing at path changes, no temporary file is left behind, and
+ * the message says "<path>: not written: <what failed> after N of M bytes: <reason>; <what is there now>".
+ * Before writing and after a successful rename it also removes `path.tmp.<pid>` files of writers that
+ * were killed mid-save (pid no longer running). */
 sf_err sf_write_file_atomic(const char *path, const void *data, size_t len);
+
+/* Writes into out(cap) the file a write to path replaces: path, or the file its symbolic links lead to. */
+sf_err sf_write_target(const char *path, char *out, size_t cap);
+
+/* ---- printing what came from a file -------------------------------------------------------- */
+
+/* Copies s into out(cap) with everything a terminal could take as a command escaped: control characters
+ * (as \x1b; \n and \t kept when keep_lines, else \n and \t), DEL, C1 controls and the bidirectional
+ * and line-separator code points (as \u202e), and bytes that are not valid UTF-8 (as \xff). Other text,
+ * backslashes included, is copied as it is. Always NUL-terminates, cutting at a whole character or
+ * escape; returns out. */
+char *sf_escape(char *out, size_t cap, const char *s, int keep_lines);
+/* Returns the bytes sf_escape needs for s (its NUL included). */
+size_t sf_escaped_size(const char *s, int keep_lines);
 
 /* Returns the CRC-32 (IEEE 802.3, as zlib's crc32) of len bytes, continuing from crc (start with 0). */
 uint32_t sf_crc32(uint32_t crc, const void *data, size_t len);

@@ -70,6 +70,21 @@ static sf_err size_for(const sf_config *c, size_t alpha_bytes, size_t *out) {
     return sf_ok();
 }
 
+sf_err sf_checkpoint_plan(const sf_config *c, size_t alphabet_bytes, size_t *file_bytes) {
+    sf_err e = sf_config_validate(c);
+    if (!e.ok) return e;
+    if (alphabet_bytes > SF_CKPT_MAX_ALPHABET)
+        return sf_fail("alphabet of %zu bytes; at most %d fit a checkpoint", alphabet_bytes, SF_CKPT_MAX_ALPHABET);
+    size_t n;
+    if (!(e = size_for(c, alphabet_bytes, &n)).ok) return e;
+    if (n > SF_MAX_FILE_BYTES)
+        return sf_fail("the checkpoint would be %zu bytes (%zu MiB); checkpoints are at most %zu MiB, so no "
+                       "command could load it (use a smaller d_model, d_ff, vocabulary or fewer layers)",
+                       n, n >> 20, SF_MAX_FILE_BYTES >> 20);
+    if (file_bytes) *file_bytes = n;
+    return sf_ok();
+}
+
 sf_err sf_checkpoint_load_buffer(const unsigned char *buf, size_t len, sf_model *m) {
     memset(m, 0, sizeof *m);
     sf_reader r = {buf, len, 0};
@@ -232,7 +247,7 @@ sf_err sf_checkpoint_load(const char *path, sf_model *m) {
     sf_config c;
     uint32_t alpha;
     size_t cfg_at, want = 0;
-    if ((e = read_head(&r, &c, &alpha, &cfg_at)).ok && (e = size_for(&c, alpha, &want)).ok && want != f.size)
+    if ((e = read_head(&r, &c, &alpha, &cfg_at)).ok && (e = sf_checkpoint_plan(&c, alpha, &want)).ok && want != f.size)
         e = sf_fail("the file is %zu bytes, but a checkpoint of its config (%s, d_model %d, %d+%d layers, vocab %d) "
                     "and a %u-byte alphabet is exactly %zu bytes: it is truncated or has something appended",
                     f.size, sf_family_name(c.family), c.d_model, c.n_enc_layers, c.n_dec_layers, c.vocab_size, alpha,

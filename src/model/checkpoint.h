@@ -17,7 +17,14 @@
  * validated header implies, never more than the buffer itself could hold. */
 sf_err sf_checkpoint_load_buffer(const unsigned char *buf, size_t len, sf_model *m);
 
-/* Reads path (at most SF_MAX_FILE_BYTES) and parses it; messages start with the path. */
+/* Returns the exact size of the checkpoint of config c with an alphabet of alphabet_bytes in *file_bytes
+ * (may be NULL), or the loader's refusal: config out of range, alphabet too long, or a file larger than
+ * SF_MAX_FILE_BYTES. Whatever writes a new model (init) checks this first, so it never writes a file
+ * that no command can load. */
+sf_err sf_checkpoint_plan(const sf_config *c, size_t alphabet_bytes, size_t *file_bytes);
+
+/* Reads path (at most SF_MAX_FILE_BYTES) and parses it; messages start with the path. The first 84
+ * bytes are checked (magic, config, and the exact size they imply) before the rest is read. */
 sf_err sf_checkpoint_load(const char *path, sf_model *m);
 
 /* Serialises m (weights in canonical order, 4-byte aligned) into out, which the caller frees. */

@@ -379,6 +379,17 @@ static sf_err grow_in_place(sf_seq *s, int L) {
     return sf_ok();
 }
 
+int sf_seq_max_positions(const sf_config *c) {
+    if (sf_seq_bytes(c, c->max_len) <= SF_MAX_RECORD_BYTES) return c->max_len;
+    int lo = 0, hi = c->max_len; /* bytes(lo) fits, bytes(hi) does not */
+    while (hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        if (sf_seq_bytes(c, mid) <= SF_MAX_RECORD_BYTES) lo = mid;
+        else hi = mid;
+    }
+    return lo;
+}
+
 sf_err sf_seq_build(sf_seq *s, const sf_config *c) {
     memset(s, 0, sizeof *s);
     sf_err e = sf_config_validate(c);

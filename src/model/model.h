@@ -156,6 +156,9 @@ sf_err sf_seq_build(sf_seq *s, const sf_config *cfg);
 sf_err sf_seq_reserve(sf_seq *s, int n);
 /* Returns the bytes a record of cfg takes for `positions` positions (the memory budget's unit). */
 size_t sf_seq_bytes(const sf_config *cfg, int positions);
+/* Returns the most positions a record of cfg can hold: max_len, or fewer when SF_MAX_RECORD_BYTES
+ * allows fewer (0 if not even one fits). Generation stops there instead of failing on the next step. */
+int sf_seq_max_positions(const sf_config *cfg);
 void sf_seq_free(sf_seq *s);
 
 /* Returns the residual stream leaving an attention or FFN sub-layer (norm for post-LN, else resid). */

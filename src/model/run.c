@@ -47,7 +47,10 @@ sf_err sf_run(const sf_model *m, sf_seq *s, const sf_run_opts *o, int *n_prompt)
         int made = 0, V = c->vocab_size;
         float *logits = malloc((size_t)V * sizeof *logits);
         if (!logits) { e = sf_fail("run: out of memory"); goto done; }
-        while (s->n_tgt < L && (o->max_new <= 0 || made < o->max_new)) {
+        /* generating stops when the sequence is full: max_len, or what the record cap allows */
+        int full = sf_seq_max_positions(c);
+        if (full > L) full = L;
+        while (s->n_tgt < full && (o->max_new <= 0 || made < o->max_new)) {
             /* the model's own logits, except that <pad>, <bos> and <unk> are never chosen mid-sequence */
             memcpy(logits, s->logits + (size_t)(s->n_tgt - 1) * V, (size_t)V * sizeof *logits);
             logits[SF_TOK_PAD] = logits[SF_TOK_BOS] = logits[SF_TOK_UNK] = -INFINITY;

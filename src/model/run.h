@@ -17,7 +17,9 @@ typedef struct {
 } sf_run_opts;
 
 /* Runs the model as described by o; s must have been built for m's config. On return s holds the
- * encoder positions and every decoder position. n_prompt (may be NULL) receives how many decoder
+ * encoder positions and every decoder position. Generation stops at <eos>, after max_new tokens, or
+ * when the sequence is full (max_len positions, or sf_seq_max_positions when the record cap allows
+ * fewer). n_prompt (may be NULL) receives how many decoder
  * positions were given (<bos> + prompt or target) rather than generated. */
 sf_err sf_run(const sf_model *m, sf_seq *s, const sf_run_opts *o, int *n_prompt);
 
