@@ -18,6 +18,9 @@
 #include "core/io.h"
 #include "model/checkpoint.h"
 #include "runkit.h"
+#ifdef SF_HAVE_LESSON
+#include "lesson/lesson.h"
+#endif
 
 static char dir[] = "/tmp/sf_hio_XXXXXX";
 static char fifo[300], model[300], opt_fifo_model[300];
@@ -300,12 +303,117 @@ static void test_init_writes_only_loadable_models(void **state) {
     unlink(out);
 }
 
+/* Returns the number after `key` in s (e.g. "decoder: " -> 102), or -1. */
+static long number_after(const char *s, const char *key) {
+    const char *p = strstr(s, key);
+    return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+/* The memory budget (docs/robustness.md): a command uses at most the program's own footprint (measured:
+ * `info` on the same model) plus 4 x (the weights + the record for the positions it actually ran). A
+ * 57 KB checkpoint claiming 42 heads and max_len 2048, traced on 100 characters, used to touch a 2048-wide
+ * row per head and position (8x its budget); the record now grows with the tokens. */
+static void test_trace_memory_follows_input(void **state) {
+    (void)state;
+    char wide[300];
+    snprintf(wide, sizeof wide, "%s/wide.sfm", dir);
+    rk_result r;
+    const char *init[] = {"init", "--family", "gpt", "--d-model", "42", "--heads", "42", "--d-ff", "64",
+                          "--dec-layers", "1", "--max-len", "2048", "--pos", "sinusoidal", "--out", wide, NULL};
+    assert_int_equal(rk_run(&r, init, NULL, 60), 0);
+    sf_model m;
+    assert_true(sf_checkpoint_load(wide, &m).ok);
+    struct stat st;
+    assert_int_equal(stat(wide, &st), 0);
+    const char *info[] = {"info", "--model", wide, NULL};
+    assert_int_equal(rk_run(&r, info, NULL, 60), 0);
+    long base_kb = r.max_rss_kb;
+    char input[101];
+    memset(input, 'a', 100);
+    input[100] = 0;
+    struct { const char *what; const char *args[10]; } runs[] = {
+        {"100 characters, 1 generated", {"trace", "--model", wide, "--input", input, "--max-new", "1", NULL}},
+        {"1 character, 40 generated", {"trace", "--model", wide, "--input", "a", "--max-new", "40", NULL}},
+    };
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(rk_run(&r, runs[k].args, NULL, 120), 0);
+        long n = number_after(r.out, "decoder: ");
+        assert_true(n > 0);
+        double weights_kb = (double)st.st_size / 1024.0;
+        double record_kb = (double)sf_seq_bytes(&m.cfg, (int)n) / 1024.0;
+        double budget_kb = (double)base_kb + 4.0 * (weights_kb + record_kb);
+        print_message("  trace, %s: %ld positions, peak %ld KB; budget %.0f KB = program %ld KB + 4 x (weights %.0f KB "
+                      "+ record %.0f KB)\n", runs[k].what, n, r.max_rss_kb, budget_kb, base_kb, weights_kb, record_kb);
+        if ((double)r.max_rss_kb > budget_kb)
+            fail_msg("%s: peak memory %ld KB is over the budget %.0f KB", runs[k].what, r.max_rss_kb, budget_kb);
+    }
+    sf_model_free(&m);
+}
+
+#ifdef SF_HAVE_LESSON
+/* lesson --check on a 1 KB lesson running the 57 KB wide model on five 150-letter inputs (each generating
+ * ~200 tokens): it used 1.8 GB. The records now follow the tokens, so the peak is at most the program plus
+ * 4 x (weights + record) for each of the 4 runs the checker keeps (src/lesson RUN_CACHE). The tighter
+ * budget, 4 x (weights + the largest single record) as for every other command, needs the run cache to be
+ * freed or bounded: helper l1's part. Until lesson.h defines SF_LESSON_RUN_BUDGET_BYTES that part is only
+ * measured and printed here (marked PENDING l1), not enforced. */
+static void test_lesson_check_memory(void **state) {
+    (void)state;
+    char wide[300], lesson[300];
+    snprintf(wide, sizeof wide, "%s/wide5.sfm", dir);
+    snprintf(lesson, sizeof lesson, "%s/five-runs.md", dir);
+    rk_result r;
+    const char *init[] = {"init", "--family", "gpt", "--d-model", "42", "--heads", "42", "--d-ff", "64",
+                          "--dec-layers", "1", "--max-len", "2048", "--pos", "sinusoidal", "--out", wide, NULL};
+    assert_int_equal(rk_run(&r, init, NULL, 60), 0);
+    char text[2048];
+    int n = snprintf(text, sizeof text, "# five runs\n@model %s\n", wide);
+    long most = 0;
+    for (int k = 0; k < 5; k++) {
+        char input[151];
+        for (int i = 0; i < 150; i++) input[i] = (char)('a' + (i * 7 + k * 3 + i / 5) % 26);
+        input[150] = 0;
+        n += snprintf(text + n, sizeof text - (size_t)n, "## step %d\n@input %s\ntext\n", k, input);
+        const char *t[] = {"trace", "--model", wide, "--input", input, NULL};
+        assert_int_equal(rk_run(&r, t, NULL, 120), 0);
+        long pos = number_after(r.out, "decoder: ");
+        if (pos > most) most = pos;
+    }
+    write_text(lesson, text);
+    sf_model m;
+    assert_true(sf_checkpoint_load(wide, &m).ok);
+    struct stat st;
+    assert_int_equal(stat(wide, &st), 0);
+    const char *info[] = {"info", "--model", wide, NULL};
+    assert_int_equal(rk_run(&r, info, NULL, 60), 0);
+    long base_kb = r.max_rss_kb;
+    const char *check[] = {"lesson", "--check", lesson, NULL};
+    assert_int_equal(rk_run(&r, check, NULL, 300), 0);
+    double one_kb = ((double)st.st_size + (double)sf_seq_bytes(&m.cfg, (int)most)) / 1024.0;
+    double tight = (double)base_kb + 4.0 * one_kb, loose = (double)base_kb + 4.0 * 4.0 * one_kb;
+    print_message("  lesson --check, %zu-byte lesson, 5 runs of up to %ld positions: peak %ld KB; budget %.0f KB "
+                  "(4 kept runs), %.0f KB (one run)\n", strlen(text), most, r.max_rss_kb, loose, tight);
+    if ((double)r.max_rss_kb > loose) fail_msg("peak %ld KB is over %.0f KB", r.max_rss_kb, loose);
+#ifdef SF_LESSON_RUN_BUDGET_BYTES
+    if ((double)r.max_rss_kb > tight) fail_msg("peak %ld KB is over the one-run budget %.0f KB", r.max_rss_kb, tight);
+#else
+    print_message("  PENDING l1 (run cache budget): the one-run budget %.0f KB is %s; not enforced in this branch\n",
+                  tight, (double)r.max_rss_kb > tight ? "exceeded" : "met");
+#endif
+    sf_model_free(&m);
+}
+#endif
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fifo_every_file_option),
         cmocka_unit_test(test_header_before_the_rest),
         cmocka_unit_test(test_file_text_printed_safely),
         cmocka_unit_test(test_init_writes_only_loadable_models),
+        cmocka_unit_test(test_trace_memory_follows_input),
+#ifdef SF_HAVE_LESSON
+        cmocka_unit_test(test_lesson_check_memory),
+#endif
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
