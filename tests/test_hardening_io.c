@@ -404,6 +404,44 @@ static void test_lesson_check_memory(void **state) {
 }
 #endif
 
+/* Finite weights can overflow float32 on the way (3e38 embeddings: the first LayerNorm's mean is +inf, its
+ * output NaN). Such a model loaded, and its NaN reached the panels, whose pixel arithmetic converted it to
+ * int (undefined behaviour: the sanitizer build stopped in `render`), and trace printed meaningless
+ * probabilities. The run is refused now, naming the first value that is not finite. */
+static void test_overflowing_model_refused(void **state) {
+    (void)state;
+    char huge[300], lesson[300], png[300];
+    snprintf(huge, sizeof huge, "%s/huge.sfm", dir);
+    snprintf(lesson, sizeof lesson, "%s/huge.md", dir);
+    snprintf(png, sizeof png, "%s/huge.png", dir);
+    sf_model m;
+    assert_true(sf_checkpoint_load(model, &m).ok);
+    const sf_param *emb = sf_model_param(&m, "tok_emb");
+    assert_non_null(emb);
+    for (size_t k = 0; k < emb->count; k++) m.params[emb->offset + k] = 3e38f;
+    assert_true(sf_checkpoint_save(&m, huge).ok);
+    sf_model_free(&m);
+    const char *want = "the model's numbers overflow float32: dec.L0.self.ln[0,0] is NaN";
+    const char *trace[] = {"trace", "--model", huge, "--input", "ab", NULL};
+    rk_result r;
+    rk_run(&r, trace, NULL, 60);
+    if (r.status != 1 || !rk_has(&r, want)) fail_msg("trace: status %d: %.300s", r.status, r.out);
+#ifdef SF_HAVE_VIZ
+    const char *render[] = {"render", "--model", huge, "--input", "ab", "--out", png, NULL};
+    rk_run(&r, render, NULL, 60);
+    if (r.status != 1 || !rk_has(&r, want)) fail_msg("render: status %d: %.300s", r.status, r.out);
+#endif
+#ifdef SF_HAVE_LESSON
+    char text[600];
+    snprintf(text, sizeof text, "# t\n@model %s\n@input ab\n## s\ntext\n", huge);
+    write_text(lesson, text);
+    const char *check[] = {"lesson", "--check", lesson, NULL};
+    rk_run(&r, check, NULL, 60);
+    if (r.status != 1 || !rk_has(&r, "overflow float32")) fail_msg("lesson --check: status %d: %.300s", r.status, r.out);
+#endif
+    print_message("  refused: %s\n", want);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fifo_every_file_option),
@@ -411,6 +449,7 @@ int main(void) {
         cmocka_unit_test(test_file_text_printed_safely),
         cmocka_unit_test(test_init_writes_only_loadable_models),
         cmocka_unit_test(test_trace_memory_follows_input),
+        cmocka_unit_test(test_overflowing_model_refused),
 #ifdef SF_HAVE_LESSON
         cmocka_unit_test(test_lesson_check_memory),
 #endif

@@ -208,11 +208,11 @@ static int parse_train(int argc, char **argv, train_args *a) {
         else if (!strcmp(o, "--out")) a->out = v;
         else if (!strcmp(o, "--resume")) a->resume = v;
         else if (!strcmp(o, "--words")) a->words = v;
-        else if (!strcmp(o, "--steps")) ok = a->have_steps = cli_int(o, v, 1, 100000000, &a->steps);
+        else if (!strcmp(o, "--steps")) ok = a->have_steps = cli_int(o, v, 1, SF_TRAIN_MAX_STEPS, &a->steps);
         else if (!strcmp(o, "--seed")) ok = a->have_seed = cli_int(o, v, 0, 2147483647, &a->seed);
         else if (!strcmp(o, "--threads")) ok = cli_int(o, v, 1, SF_TRAIN_CHUNKS, &a->threads);
-        else if (!strcmp(o, "--batch")) ok = a->have_batch = cli_int(o, v, 1, 65536, &a->batch);
-        else if (!strcmp(o, "--warmup")) ok = a->have_warmup = cli_int(o, v, 0, 100000000, &a->warmup);
+        else if (!strcmp(o, "--batch")) ok = a->have_batch = cli_int(o, v, 1, SF_TRAIN_MAX_BATCH, &a->batch);
+        else if (!strcmp(o, "--warmup")) ok = a->have_warmup = cli_int(o, v, 0, SF_TRAIN_MAX_STEPS, &a->warmup);
         else if (!strcmp(o, "--save-every")) ok = cli_int(o, v, 0, 100000000, &a->save_every);
         else if (!strcmp(o, "--save-seconds")) ok = cli_int(o, v, 0, 86400, &a->save_seconds);
         else ok = a->have_lr = cli_float(o, v, 1e-7, 1.0, &a->lr);

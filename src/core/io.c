@@ -186,8 +186,12 @@ sf_err sf_write_file_atomic(const char *path, const void *data, size_t len) {
     remove_stale_temps(target); /* before too: writers killed again and again must not pile theirs up */
     struct stat old;
     int had = stat(target, &old) == 0 && S_ISREG(old.st_mode);
-    /* a new file gets the usual 0666 less the umask; a replaced one keeps its mode (and, when allowed, its owner) */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    /* a new file gets the usual 0666 less the umask; a replaced one keeps its mode (and, when allowed, its owner).
+     * O_EXCL | O_NOFOLLOW: the temporary name is predictable, so in a shared folder someone could plant it as
+     * a symlink to another file; it is never followed. One left by an earlier process of this pid goes. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd < 0) {
         e = sf_fail("%s: not written: cannot create temporary file %s: %s; %s", path, tmp, strerror(errno),
                     had ? "the file there is unchanged" : "no file was created");

@@ -233,6 +233,20 @@ fail_tok:
     return e;
 }
 
+sf_err sf_checkpoint_check_head(const unsigned char *head, size_t n, size_t file_size) {
+    sf_reader r = {head, n < SF_CKPT_HEAD_BYTES ? n : SF_CKPT_HEAD_BYTES, 0};
+    sf_config c;
+    uint32_t alpha;
+    size_t cfg_at, want = 0;
+    sf_err e = read_head(&r, &c, &alpha, &cfg_at);
+    if (e.ok && (e = sf_checkpoint_plan(&c, alpha, &want)).ok && want != file_size)
+        e = sf_fail("the file is %zu bytes, but a checkpoint of its config (%s, d_model %d, %d+%d layers, vocab %d) "
+                    "and a %u-byte alphabet is exactly %zu bytes: it is truncated or has something appended",
+                    file_size, sf_family_name(c.family), c.d_model, c.n_enc_layers, c.n_dec_layers, c.vocab_size, alpha,
+                    want);
+    return e;
+}
+
 sf_err sf_checkpoint_load(const char *path, sf_model *m) {
     memset(m, 0, sizeof *m);
     sf_file f;
@@ -240,18 +254,10 @@ sf_err sf_checkpoint_load(const char *path, sf_model *m) {
     if (!e.ok) return e;
     /* the header first: a file that is not a checkpoint, or whose size is not the one its config and
      * alphabet imply (truncated, padded, a sparse file claiming 800 MB), is refused before it is read */
-    unsigned char head[16 + CONFIG_BYTES + 4];
+    unsigned char head[SF_CKPT_HEAD_BYTES];
     size_t n = f.size < sizeof head ? f.size : sizeof head;
     if (!(e = sf_file_read_at(&f, 0, head, n)).ok) { sf_file_close(&f); return e; }
-    sf_reader r = {head, n, 0};
-    sf_config c;
-    uint32_t alpha;
-    size_t cfg_at, want = 0;
-    if ((e = read_head(&r, &c, &alpha, &cfg_at)).ok && (e = sf_checkpoint_plan(&c, alpha, &want)).ok && want != f.size)
-        e = sf_fail("the file is %zu bytes, but a checkpoint of its config (%s, d_model %d, %d+%d layers, vocab %d) "
-                    "and a %u-byte alphabet is exactly %zu bytes: it is truncated or has something appended",
-                    f.size, sf_family_name(c.family), c.d_model, c.n_enc_layers, c.n_dec_layers, c.vocab_size, alpha,
-                    want);
+    e = sf_checkpoint_check_head(head, n, f.size);
     if (!e.ok) {
         sf_file_close(&f);
         return sf_err_wrap(e, path);

@@ -23,6 +23,15 @@ sf_err sf_checkpoint_load_buffer(const unsigned char *buf, size_t len, sf_model 
  * that no command can load. */
 sf_err sf_checkpoint_plan(const sf_config *c, size_t alphabet_bytes, size_t *file_bytes);
 
+/* The bytes at the start of a checkpoint that say how long the whole file is: magic, version, config,
+ * alphabet length. */
+#define SF_CKPT_HEAD_BYTES 84
+
+/* Checks the first n bytes of a checkpoint file (SF_CKPT_HEAD_BYTES, or the whole file if shorter) and
+ * that the file's size is exactly the one they imply; what sf_checkpoint_load does before reading on.
+ * Any file sf_checkpoint_load_buffer accepts passes this too. */
+sf_err sf_checkpoint_check_head(const unsigned char *head, size_t n, size_t file_size);
+
 /* Reads path (at most SF_MAX_FILE_BYTES) and parses it; messages start with the path. The first 84
  * bytes are checked (magic, config, and the exact size they imply) before the rest is read. */
 sf_err sf_checkpoint_load(const char *path, sf_model *m);

@@ -1,6 +1,8 @@
 /* run.c - a full traced pass: encoder, then the decoder step by step with the KV cache. */
 #include "run.h"
 
+#include "trace.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +63,13 @@ sf_err sf_run(const sf_model *m, sf_seq *s, const sf_run_opts *o, int *n_prompt)
         }
         free(logits);
     }
-    e = sf_ok();
+    /* finite weights can still overflow float32 on the way (1e30 x 1e30): such a run is refused, with
+     * where it first happened, rather than handed to panels that would have to draw NaN */
+    sf_trace tr;
+    if ((e = sf_trace_build(&tr, m, s)).ok) {
+        e = sf_trace_check_finite(&tr);
+        sf_trace_free(&tr);
+    }
 done:
     if (n_prompt) *n_prompt = given;
     free(ids);

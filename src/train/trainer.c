@@ -358,8 +358,12 @@ sf_err sf_trainer_load_state(sf_trainer *tr, const char *path, const char *task,
         free(b);
         if (!same) { e = sf_fail("its embedded model has another config or alphabet than the model being trained"); goto done; }
     }
-    if (ubatch < 1 || ubatch > 1000000 || total < 1 || warmup > 100000000 || step > 100000000) {
-        e = sf_fail("implausible batch, schedule or step values");
+    /* the limits the command line has: a small file must not ask for a 400 MB batch or a negative total */
+    if (ubatch < 1 || ubatch > SF_TRAIN_MAX_BATCH || total < 1 || total > SF_TRAIN_MAX_STEPS ||
+        warmup > SF_TRAIN_MAX_STEPS || step > SF_TRAIN_MAX_STEPS) {
+        e = sf_fail("implausible batch (%u), schedule (%u warmup, %u total) or step (%llu) values; the limits are %d "
+                    "examples and %d steps", ubatch, warmup, total, (unsigned long long)step, SF_TRAIN_MAX_BATCH,
+                    SF_TRAIN_MAX_STEPS);
         goto done;
     }
     if (!(isfinite(c.lr) && c.lr > 0 && c.lr <= 10) || !(c.min_lr_frac >= 0 && c.min_lr_frac <= 1) ||

@@ -17,6 +17,8 @@
 #include "tasks.h"
 
 #define SF_TRAIN_CHUNKS 8
+#define SF_TRAIN_MAX_BATCH 65536     /* examples per step: the same limit for --batch and a resume file */
+#define SF_TRAIN_MAX_STEPS 100000000 /* optimizer steps (and warmup steps): the same for --steps and a resume file */
 
 typedef struct {
     sf_model *m;        /* the model being trained (not owned) */
