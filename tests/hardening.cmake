@@ -35,13 +35,13 @@ endif()
 # Saving: refusal to overwrite, symlinks and modes kept, a full disk (a small tmpfs; skipped where it
 # cannot be mounted) losing nothing.
 if(TARGET sf_train)
-  sf_test(test_hardening_save test_hardening_save.c runkit.c LIBS sf_train)
+  sf_test(test_hardening_save test_hardening_save.c runkit.c pairkit.c LIBS sf_train)
   add_dependencies(test_hardening_save stepformer)
   set_tests_properties(test_hardening_save PROPERTIES LABELS hardening)
   # SIGKILL during `train`: killed after SF_KILL_SECONDS (40 by default: the default 30 s save period) and,
   # quickly, after 10 s with --save-seconds 1. The slow one is labelled `slow` (ctest -LE slow skips it).
   set(SF_KILL_SECONDS 40 CACHE STRING "seconds test_hardening_kill_default trains before it is killed")
-  add_executable(test_hardening_kill test_hardening_kill.c)
+  add_executable(test_hardening_kill test_hardening_kill.c pairkit.c)
   target_link_libraries(test_hardening_kill PRIVATE sf_model sf_train cmocka)
   target_compile_definitions(test_hardening_kill PRIVATE SF_BINARY="$<TARGET_FILE:stepformer>")
   add_dependencies(test_hardening_kill stepformer)

@@ -21,6 +21,17 @@ static double now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Appends what can be read now from fd to r->out (up to its size; the rest is read and dropped). */
+static void drain(int fd, rk_result *r, size_t *got) {
+    char buf[4096];
+    ssize_t k;
+    while ((k = read(fd, buf, sizeof buf)) > 0) {
+        size_t room = sizeof r->out - 1 - *got, take = (size_t)k < room ? (size_t)k : room;
+        memcpy(r->out + *got, buf, take);
+        *got += take;
+    }
+}
+
 int rk_run(rk_result *r, const char *const *argv, const char *const *env, double timeout_s) {
     memset(r, 0, sizeof *r);
     r->status = -1;
@@ -57,13 +68,7 @@ int rk_run(rk_result *r, const char *const *argv, const char *const *env, double
     struct rusage ru;
     memset(&ru, 0, sizeof ru);
     for (;;) {
-        char buf[4096];
-        ssize_t k;
-        while ((k = read(fds[0], buf, sizeof buf)) > 0) {
-            size_t room = sizeof r->out - 1 - got, take = (size_t)k < room ? (size_t)k : room;
-            memcpy(r->out + got, buf, take);
-            got += take;
-        }
+        drain(fds[0], r, &got);
         pid_t w = wait4(pid, &wst, WNOHANG, &ru);
         if (w == pid) { done = 1; break; }
         if (now() - t0 > timeout_s) break;
@@ -75,13 +80,7 @@ int rk_run(rk_result *r, const char *const *argv, const char *const *env, double
         wait4(pid, &wst, 0, &ru);
         r->timed_out = 1;
     }
-    char buf[4096];
-    ssize_t k;
-    while ((k = read(fds[0], buf, sizeof buf)) > 0) {
-        size_t room = sizeof r->out - 1 - got, take = (size_t)k < room ? (size_t)k : room;
-        memcpy(r->out + got, buf, take);
-        got += take;
-    }
+    drain(fds[0], r, &got);
     close(fds[0]);
     r->out[got] = 0;
     r->seconds = now() - t0;

@@ -303,6 +303,24 @@ static void test_init_writes_only_loadable_models(void **state) {
     unlink(out);
 }
 
+/* Writes a 57 KB checkpoint that claims a lot: 1 layer of 42 heads (head size 1), max_len 2048. */
+static void make_wide(const char *path) {
+    rk_result r;
+    const char *init[] = {"init", "--family", "gpt", "--d-model", "42", "--heads", "42", "--d-ff", "64",
+                          "--dec-layers", "1", "--max-len", "2048", "--pos", "sinusoidal", "--out", path, NULL};
+    assert_int_equal(rk_run(&r, init, NULL, 60), 0);
+}
+
+/* Loads path into m and its stat into st; returns the program's own footprint (peak KB of `info` on it). */
+static long footprint(const char *path, sf_model *m, struct stat *st) {
+    assert_true(sf_checkpoint_load(path, m).ok);
+    assert_int_equal(stat(path, st), 0);
+    rk_result r;
+    const char *info[] = {"info", "--model", path, NULL};
+    assert_int_equal(rk_run(&r, info, NULL, 60), 0);
+    return r.max_rss_kb;
+}
+
 /* Returns the number after `key` in s (e.g. "decoder: " -> 102), or -1. */
 static long number_after(const char *s, const char *key) {
     const char *p = strstr(s, key);
@@ -318,16 +336,10 @@ static void test_trace_memory_follows_input(void **state) {
     char wide[300];
     snprintf(wide, sizeof wide, "%s/wide.sfm", dir);
     rk_result r;
-    const char *init[] = {"init", "--family", "gpt", "--d-model", "42", "--heads", "42", "--d-ff", "64",
-                          "--dec-layers", "1", "--max-len", "2048", "--pos", "sinusoidal", "--out", wide, NULL};
-    assert_int_equal(rk_run(&r, init, NULL, 60), 0);
+    make_wide(wide);
     sf_model m;
-    assert_true(sf_checkpoint_load(wide, &m).ok);
     struct stat st;
-    assert_int_equal(stat(wide, &st), 0);
-    const char *info[] = {"info", "--model", wide, NULL};
-    assert_int_equal(rk_run(&r, info, NULL, 60), 0);
-    long base_kb = r.max_rss_kb;
+    long base_kb = footprint(wide, &m, &st);
     char input[101];
     memset(input, 'a', 100);
     input[100] = 0;
@@ -363,9 +375,7 @@ static void test_lesson_check_memory(void **state) {
     snprintf(wide, sizeof wide, "%s/wide5.sfm", dir);
     snprintf(lesson, sizeof lesson, "%s/five-runs.md", dir);
     rk_result r;
-    const char *init[] = {"init", "--family", "gpt", "--d-model", "42", "--heads", "42", "--d-ff", "64",
-                          "--dec-layers", "1", "--max-len", "2048", "--pos", "sinusoidal", "--out", wide, NULL};
-    assert_int_equal(rk_run(&r, init, NULL, 60), 0);
+    make_wide(wide);
     char text[2048];
     int n = snprintf(text, sizeof text, "# five runs\n@model %s\n", wide);
     long most = 0;
@@ -381,12 +391,8 @@ static void test_lesson_check_memory(void **state) {
     }
     write_text(lesson, text);
     sf_model m;
-    assert_true(sf_checkpoint_load(wide, &m).ok);
     struct stat st;
-    assert_int_equal(stat(wide, &st), 0);
-    const char *info[] = {"info", "--model", wide, NULL};
-    assert_int_equal(rk_run(&r, info, NULL, 60), 0);
-    long base_kb = r.max_rss_kb;
+    long base_kb = footprint(wide, &m, &st);
     const char *check[] = {"lesson", "--check", lesson, NULL};
     assert_int_equal(rk_run(&r, check, NULL, 300), 0);
     double one_kb = ((double)st.st_size + (double)sf_seq_bytes(&m.cfg, (int)most)) / 1024.0;

@@ -18,6 +18,7 @@
 
 #include "core/io.h"
 #include "model/checkpoint.h"
+#include "pairkit.h"
 #include "runkit.h"
 #include "train/trainer.h"
 
@@ -75,29 +76,10 @@ static int run_ok(rk_result *r, const char *const *argv) {
     return r->status;
 }
 
-/* Loads path as a model and its .opt into a trainer: both must load, and the state's weights (the run
- * at its step) must be exactly the model's. */
+/* Fails unless model_path and its .opt load and hold the same weights (pairkit.c). */
 static void expect_consistent_pair(const char *model_path) {
-    sf_model m;
-    sf_err e = sf_checkpoint_load(model_path, &m);
-    if (!e.ok) fail_msg("%s does not load: %s", model_path, e.msg);
-    float *w = malloc(m.n_params * sizeof *w);
-    assert_non_null(w);
-    memcpy(w, m.params, m.n_params * sizeof *w);
-    sf_adamw_cfg oc = sf_adamw_defaults(10);
-    sf_trainer tr;
-    assert_true(sf_trainer_init(&tr, &m, &oc, 1).ok);
-    char sp[500];
-    snprintf(sp, sizeof sp, "%s.opt", model_path);
-    uint64_t seed;
-    int batch;
-    e = sf_trainer_load_state(&tr, sp, "sort", &seed, &batch);
-    if (!e.ok) fail_msg("%s does not load: %s", sp, e.msg);
-    if (memcmp(w, m.params, m.n_params * sizeof *w) != 0) fail_msg("%s and %s hold different weights", model_path, sp);
-    assert_true(tr.step > 0);
-    free(w);
-    sf_trainer_free(&tr);
-    sf_model_free(&m);
+    const char *bad = pk_check_pair(model_path, "sort", NULL);
+    if (bad) fail_msg("%s: %s", model_path, bad);
 }
 
 /* init and train do not replace an existing model (or a run's state) unless --force or --resume F --out F. */
