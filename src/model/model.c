@@ -412,9 +412,9 @@ sf_err sf_seq_reserve(sf_seq *s, int n) {
     if (n <= s->L) return sf_ok();
     if (n > s->cfg.max_len)
         return sf_fail("sequence record: %d positions; the model takes at most %d (max_len)", n, s->cfg.max_len);
-    /* capacities are powers of two (or max_len): a run of n steps moves its record only log2(n) times, each
-     * move at least doubles it (so the old copy is at most a quarter of the new attention blocks), and two
-     * records asked for the same room get the same layout; past the cap, just enough is tried */
+    /* capacities are powers of two (or max_len): a run of n steps moves its record only log2(n) times (each
+     * move at least doubles it), and two records asked for the same room get the same layout; when the
+     * power of two would pass the cap, the most that fits */
     int want = SF_SEQ_FIRST_CAP;
     while (want < n) want *= 2;
     if (want > s->cfg.max_len) want = s->cfg.max_len;
