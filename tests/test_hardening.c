@@ -225,18 +225,28 @@ static void test_resume_state_refused(void **state) {
     uint64_t seed;
     int batch;
     assert_true(sf_trainer_load_state(&tr, path, "sort", &seed, &batch).ok);
-    const size_t LR = 48, BETA2 = 68, EPS = 72, MOMENTS = 92;
+    const size_t LR = 48, BETA2 = 68, EPS = 72, MODEL = 100, MOMENTS = len - 4 - 8 * tr.opt.n;
     const float nan = NAN, neg = -1.0f, zero = 0.0f, big = 1.0f;
+    /* limits the command line has: a batch of 10^6 (400 MB of examples, hours per step) and a total that
+     * does not fit an int were accepted from a file; both are refused now (as u32 values, bit-cast) */
+    const size_t BATCH = 36, TOTAL = 60;
+    uint32_t million = 1000000, three_g = 3000000000u;
+    float f_million, f_three_g;
+    memcpy(&f_million, &million, 4);
+    memcpy(&f_three_g, &three_g, 4);
     struct { size_t at; const float *v; int fix; size_t cut; const char *want; } cases[] = {
+        {BATCH, &f_million, 1, 0, "implausible batch (1000000)"},
+        {TOTAL, &f_three_g, 1, 0, "3000000000 total"},
         {LR, &neg, 1, 0, "implausible optimizer settings"},
         {LR, &nan, 1, 0, "implausible optimizer settings"},
         {BETA2, &big, 1, 0, "implausible optimizer settings"},
         {EPS, &zero, 1, 0, "implausible optimizer settings"},
         {MOMENTS + 8, &nan, 1, 0, "moment value 2 is nan"},
         {MOMENTS + 4 * tr.opt.n + 4, &neg, 1, 0, "moment value"},
+        {MODEL + 24, &big, 1, 0, "the embedded model: byte"}, /* its config damaged (checksum fixed) */
         {MOMENTS, &neg, 0, 0, "checksum mismatch"},     /* damaged */
-        {0, NULL, 0, 1, "checksum mismatch"},           /* truncated by one byte */
-        {0, NULL, 1, 9, "expected"},                    /* truncated, checksum recomputed */
+        {0, NULL, 0, 1, "parameters) is"},              /* truncated by one byte: refused by its size, unread */
+        {0, NULL, 1, 9, "parameters) is"},              /* truncated, checksum recomputed */
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         memcpy(bad, good, len);
@@ -312,6 +322,39 @@ static void test_stale_temps_removed(void **state) {
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* The temporary file's name is predictable: planted in a shared folder as a symlink to another file, it
+ * made a save overwrite that file (open with O_TRUNC followed the link). It is never followed now: the
+ * victim keeps its bytes, the save still succeeds, and the planted link is gone. */
+static void test_planted_temp_symlink_not_followed(void **state) {
+    (void)state;
+    char dir[] = "/tmp/sf_plant_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char f[256], victim[256], tmp[320];
+    snprintf(f, sizeof f, "%s/model.sfm", dir);
+    snprintf(victim, sizeof victim, "%s/victim.txt", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", f, (long)getpid());
+    FILE *v = fopen(victim, "wb");
+    assert_non_null(v);
+    fputs("precious", v);
+    fclose(v);
+    assert_int_equal(symlink(victim, tmp), 0);
+    sf_err e = sf_write_file_atomic(f, "new contents", 12);
+    if (!e.ok) fail_msg("%s", e.msg);
+    size_t len;
+    unsigned char *d = slurp(victim, &len);
+    if (len != 8 || memcmp(d, "precious", 8) != 0) fail_msg("the save wrote through the planted symlink");
+    free(d);
+    d = slurp(f, &len);
+    assert_int_equal(len, 12);
+    assert_memory_equal(d, "new contents", 12);
+    free(d);
+    struct stat st;
+    assert_int_not_equal(lstat(tmp, &st), 0); /* the planted link was removed, not followed */
+    unlink(f);
+    unlink(victim);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 /* Starts `stepformer train` writing out (resuming from it when it exists); returns the child's pid. */
 static pid_t start_trainer(const char *out, int resume, int steps) {
     pid_t p = fork();
@@ -326,7 +369,7 @@ static pid_t start_trainer(const char *out, int resume, int steps) {
                   "1", "--resume", out, "--out", out, (char *)NULL);
         else
             execl(SF_BINARY, SF_BINARY, "train", "--task", "sort", "--steps", st, "--save-every", "1", "--threads",
-                  "1", "--out", out, (char *)NULL);
+                  "1", "--out", out, "--force", (char *)NULL);
         _exit(127);
     }
     return p;
@@ -411,6 +454,7 @@ int main(void) {
         cmocka_unit_test(test_record_cap),                  cmocka_unit_test(test_largest_alphabet),
         cmocka_unit_test(test_alphabet_utf8_classes),       cmocka_unit_test(test_resume_state_refused),
         cmocka_unit_test(test_stale_temps_removed),         cmocka_unit_test(test_sigkill_during_saves),
+        cmocka_unit_test(test_planted_temp_symlink_not_followed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,14 @@
 /* cli.c - option parsing helpers. */
+#define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+
+#include "core/io.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 const char *cli_value(int argc, char **argv, int *i) {
@@ -40,7 +44,9 @@ int cli_float(const char *opt, const char *s, double lo, double hi, float *out) 
 }
 
 int cli_fail(sf_err e) {
-    fprintf(stderr, "stepformer: %s\n", e.msg);
+    fputs("stepformer: ", stderr);
+    cli_puts_safe(stderr, e.msg, 1);
+    fputc('\n', stderr);
     return 1;
 }
 
@@ -72,4 +78,35 @@ int cli_lessons_dir(char *out, size_t size) {
         }
     }
     return 0;
+}
+
+void cli_puts_safe(FILE *f, const char *s, int keep_lines) {
+    char buf[1024];
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) { /* a chunk at a time, each cut at a character boundary (at most 4 bytes each) */
+        char chunk[256];
+        size_t n = 0;
+        while (p[n] && n < sizeof chunk - 5) n++;
+        while (p[n] && n > 0 && (p[n] & 0xC0) == 0x80) n--; /* do not split a character */
+        if (n == 0) n = 1;
+        memcpy(chunk, p, n);
+        chunk[n] = 0;
+        fputs(sf_escape(buf, sizeof buf, chunk, keep_lines), f);
+        p += n;
+    }
+}
+
+const char *cli_safe(const char *s) {
+    static char ring[8][2048];
+    static int k = 0;
+    k = (k + 1) % 8;
+    return sf_escape(ring[k], sizeof ring[k], s, 0);
+}
+
+sf_err cli_refuse_existing(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0) return sf_ok();
+    if (S_ISDIR(st.st_mode)) return sf_fail("%s: is a folder; expected a file name", path);
+    return sf_fail("%s: already exists (%lld bytes); not replacing it: pass --force to overwrite it, or another --out",
+                   path, (long long)st.st_size);
 }

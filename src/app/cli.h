@@ -3,6 +3,7 @@
 #define SF_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "core/err.h"
 
@@ -18,8 +19,16 @@ int cli_size(const char *cmd, const char *opt, const char *v, int *w, int *h);
 /* Writes the folder the lesson index lists into out: $STEPFORMER_LESSONS, ./lessons, or the source tree's
  * lessons/; returns 0 if none of them is a folder. */
 int cli_lessons_dir(char *out, size_t size);
-/* Prints "stepformer: <msg>" to stderr and returns the exit status 1. */
+/* Prints "stepformer: <msg>" to stderr (control characters escaped) and returns the exit status 1. */
 int cli_fail(sf_err e);
+/* Writes s to f with control characters and the like escaped (sf_escape), newlines kept when keep_lines:
+ * for anything that came from a file (lesson text, alphabets, messages quoting file content). */
+void cli_puts_safe(FILE *f, const char *s, int keep_lines);
+/* Returns s escaped on one line (in one of eight rotating buffers, cut at 2 KB): for printf arguments. */
+const char *cli_safe(const char *s);
+/* Returns a failure naming path when a file (or what a symlink there points to) already exists: train
+ * and init do not replace a model unless told to (--force). */
+sf_err cli_refuse_existing(const char *path);
 
 int cmd_trace(int argc, char **argv);
 int cmd_info(int argc, char **argv);

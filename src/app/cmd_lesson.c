@@ -38,13 +38,22 @@ static const char lesson_usage[] =
     "  keys in the window: PageDown / Space next step (on to the next lesson), PageUp back, b black screen,\n"
     "  F5 full screen, Esc out of it, l language, q quit, ? all keys (`stepformer keys --mode lesson`)\n";
 
-/* Prints narration indented by two spaces, one paragraph per line. */
+/* Prints narration indented by two spaces, one paragraph per line, control characters escaped. */
 static void print_text(const char *t) {
     if (!t || !*t) return;
     fputs("  ", stdout);
-    for (; *t; t++) {
-        fputc(*t, stdout);
-        if (*t == '\n') fputs("  ", stdout);
+    for (const char *line = t; *line;) {
+        const char *nl = strchr(line, '\n');
+        size_t n = nl ? (size_t)(nl - line) : strlen(line);
+        char *one = malloc(n + 1);
+        if (!one) return;
+        memcpy(one, line, n);
+        one[n] = 0;
+        cli_puts_safe(stdout, one, 0);
+        free(one);
+        if (!nl) break;
+        fputs("\n  ", stdout);
+        line = nl + 1;
     }
     fputc('\n', stdout);
 }
@@ -53,7 +62,7 @@ static void print_text(const char *t) {
 static void print_lesson(const sf_lesson *l, int lang) {
     const char *title = l->title[lang] ? l->title[lang] : l->title[SF_LANG_EN];
     const char *intro = l->intro[lang] ? l->intro[lang] : l->intro[SF_LANG_EN];
-    printf("# %s\n", title ? title : l->file);
+    printf("# %s\n", cli_safe(title ? title : l->file));
     if (intro) print_text(intro);
     printf("%d steps, %d frames\n", l->n_steps, l->n_frames);
     sf_interp it;
@@ -63,19 +72,19 @@ static void print_lesson(const sf_lesson *l, int lang) {
         const sf_lesson_frame *f = sf_interp_frame(&it);
         const char *kind = f->ask.state == 1 ? " (question)" : f->ask.state == 2 ? " (answer)" : "";
         printf("\n## [%d/%d] step %d%s: %s\n", it.frame + 1, l->n_frames, f->step + 1, kind,
-               sf_lesson_title(l, it.frame, lang));
+               cli_safe(sf_lesson_title(l, it.frame, lang)));
         for (int i = 0; i < cmds.n; i++) {
             char d[600];
             const sf_lesson_cmd *c = &cmds.c[i];
             if (c->kind == SF_LCMD_NARRATE) continue;
             if (it.frame == 0 && (c->kind == SF_LCMD_CLEAR_HIGHLIGHTS || (c->kind == SF_LCMD_QUESTION && !c->ask->state)))
                 continue; /* the first frame starts from nothing: no need to say so */
-            printf("  > %s\n", sf_lesson_cmd_describe(c, d, sizeof d));
+            printf("  > %s\n", cli_safe(sf_lesson_cmd_describe(c, d, sizeof d)));
         }
         printf("\n");
         print_text(sf_lesson_shown(l, it.frame, 0, lang)); /* quotes filled from the models */
         if (f->ask.state == 2) {
-            printf("  [answer: %s]\n", f->ask.answer_label[0] ? f->ask.answer_label : "?");
+            printf("  [answer: %s]\n", cli_safe(f->ask.answer_label[0] ? f->ask.answer_label : "?"));
             print_text(sf_lesson_shown(l, it.frame, 1, lang));
         }
     }
@@ -214,7 +223,8 @@ int cmd_lesson(int argc, char **argv) {
         sf_err e = sf_lesson_load(argv[i], &o, &l);
         if (!e.ok) {
             fflush(stdout);
-            fprintf(stderr, "%s\n", e.msg);
+            cli_puts_safe(stderr, e.msg, 1);
+            fputc('\n', stderr);
             failed = 1;
             continue;
         }
@@ -222,16 +232,16 @@ int cmd_lesson(int argc, char **argv) {
             int missing = l.missing[lang];
             fflush(stdout);
             if (missing)
-                fprintf(stderr, "%s: %s%d step%s without %s text (English is shown instead)\n", argv[i],
+                fprintf(stderr, "%s: %s%d step%s without %s text (English is shown instead)\n", cli_safe(argv[i]),
                         strict ? "error: " : "warning: ", missing, missing == 1 ? "" : "s", sf_lang_name(lang));
             char note[128];
             int bad = check_screens(argv[i], lang, models, (const int (*)[3])sizes, n_sizes, note, sizeof note);
             if (bad) {
-                fprintf(stderr, "%s: %s\n", argv[i], bad < 0 ? "not checked on the screen" :
+                fprintf(stderr, "%s: %s\n", cli_safe(argv[i]), bad < 0 ? "not checked on the screen" :
                         "the lesson does not show on screen what it says (above)");
                 failed = 1;
             } else if (missing && strict) failed = 1;
-            else printf("%s: ok (%d steps, %d frames, %s%s)\n", argv[i], l.n_steps, l.n_frames, sf_lang_name(lang), note);
+            else printf("%s: ok (%d steps, %d frames, %s%s)\n", cli_safe(argv[i]), l.n_steps, l.n_frames, sf_lang_name(lang), note);
         } else {
             print_lesson(&l, lang);
         }
@@ -260,8 +270,8 @@ int cmd_index(int argc, char **argv) {
     fprintf(stderr, "stepformer: no display, so the lesson index cannot open a window. The lessons in %s:\n\n", dir);
     for (int i = 0; i < n; i++) {
         const char *base = strrchr(entries[i].path, '/');
-        fprintf(stderr, "  %-34s %s\n", base ? base + 1 : entries[i].path,
-                entries[i].error[0] ? entries[i].error : entries[i].title[SF_LANG_EN]);
+        fprintf(stderr, "  %-34s %s\n", cli_safe(base ? base + 1 : entries[i].path),
+                cli_safe(entries[i].error[0] ? entries[i].error : entries[i].title[SF_LANG_EN]));
     }
     fprintf(stderr, "\nWithout a display:\n"
                     "  stepformer lesson %s/06-encoder-vs-decoder.md --text            print a lesson's steps\n"

@@ -22,11 +22,16 @@ static void json_float(FILE *f, float v) {
 
 static void json_string(FILE *f, const char *s) {
     fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned ch = *p;
         if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-        else fputc(ch, f);
+        else if (ch < 0x20 || ch == 0x7F) fprintf(f, "\\u%04x", ch);
+        else if (ch == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) fprintf(f, "\\u%04x", (unsigned)*++p); /* C1 controls */
+        else if (ch == 0xE2 && ((p[1] == 0x80 && ((p[2] >= 0x8E && p[2] <= 0x8F) || (p[2] >= 0xA8 && p[2] <= 0xAE))) ||
+                                (p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9))) {
+            fprintf(f, "\\u%04x", (unsigned)(0x2000 | (p[1] & 0x3F) << 6 | (p[2] & 0x3F))); /* bidi, separators */
+            p += 2;
+        } else fputc((int)ch, f);
     }
     fputc('"', f);
 }
@@ -200,7 +205,7 @@ static void print_argmax_keys(const sf_model *m, const sf_seq *s, const sf_stack
             int j = 0;
             for (int k = 1; k < nk; k++) if (p[k] > p[j]) j = k;
             char piece[16];
-            printf("  H%d->%d '%s' %.2f", h, j, sf_tokenizer_piece(&m->tok, keys[j], piece), (double)p[j]);
+            printf("  H%d->%d '%s' %.2f", h, j, cli_safe(sf_tokenizer_piece(&m->tok, keys[j], piece)), (double)p[j]);
         }
         printf("\n");
     }
@@ -212,33 +217,40 @@ static void print_summary(const sf_model *m, const sf_seq *s, int n_prompt) {
     if (s->n_src) {
         printf("encoder: %d tokens, every row sees every key\n", s->n_src);
         for (int t = 0; t < s->n_src; t++) {
-            printf("  src[%d] '%s'\n", t, sf_tokenizer_piece(&m->tok, s->enc.ids[t], piece));
+            printf("  src[%d] '%s'\n", t, cli_safe(sf_tokenizer_piece(&m->tok, s->enc.ids[t], piece)));
             print_argmax_keys(m, s, &s->enc, c->n_enc_layers, t, 0);
         }
     }
     printf("decoder: %d tokens (%d given, %d generated), each sees only keys at or before it\n", s->n_tgt, n_prompt,
            s->n_tgt - n_prompt);
     for (int t = 0; t < s->n_tgt; t++) {
-        printf("  tgt[%d] '%s'%s  next:", t, sf_tokenizer_piece(&m->tok, s->dec.ids[t], piece),
+        printf("  tgt[%d] '%s'%s  next:", t, cli_safe(sf_tokenizer_piece(&m->tok, s->dec.ids[t], piece)),
                t >= n_prompt ? " (generated)" : "");
         int top[5];
         int k = sf_top_k(s->probs + (size_t)t * c->vocab_size, c->vocab_size, 5, top);
         for (int i = 0; i < k; i++)
-            printf(" '%s' %.3f", sf_tokenizer_piece(&m->tok, top[i], piece),
+            printf(" '%s' %.3f", cli_safe(sf_tokenizer_piece(&m->tok, top[i], piece)),
                    (double)s->probs[(size_t)t * c->vocab_size + top[i]]);
         printf("\n");
         print_argmax_keys(m, s, &s->dec, c->n_dec_layers, t, 0);
         if (c->family == SF_FAMILY_ENCDEC) print_argmax_keys(m, s, &s->dec, c->n_dec_layers, t, 1);
     }
     if (s->n_tgt > n_prompt || (s->n_tgt > 0 && s->n_tgt == n_prompt)) {
-        /* the text the generated tokens decode to (a BPE token may hold part of a character) */
+        /* the text the generated tokens decode to (a BPE token may hold part of a character), escaped:
+         * a model's vocabulary may hold any bytes, ESC included */
         size_t need = sf_tokenizer_decode(&m->tok, s->dec.ids + n_prompt, s->n_tgt - n_prompt, NULL, 0);
         char *text = malloc(need + 1);
         if (text) sf_tokenizer_decode(&m->tok, s->dec.ids + n_prompt, s->n_tgt - n_prompt, text, need + 1);
         int last = sf_run_predicted(m, s, s->n_tgt - 1);
-        printf("output: \"%s\"%s\n", text ? text : "?", last == sf_tokenizer_eos(&m->tok) ? " then <eos>" : "");
+        printf("output: \"");
+        cli_puts_safe(stdout, text ? text : "?", 0);
+        printf("\"%s\n", last == sf_tokenizer_eos(&m->tok) ? " then <eos>" : "");
         free(text);
     }
+    int full = sf_seq_max_positions(c);
+    if (s->n_tgt > n_prompt && s->n_tgt == full && full < c->max_len)
+        printf("generation stopped at %d positions: recording more would pass the %zu MiB record limit "
+               "(max_len is %d; --max-new N generates fewer)\n", full, SF_MAX_RECORD_BYTES >> 20, c->max_len);
 }
 
 /* Returns the decoder output text of positions [from, s->n_tgt) into out(cap). */
@@ -268,7 +280,7 @@ static void print_interventions(const trace_extra *x) {
         printf("\n");
     }
     if (x->iv.n_patch) {
-        printf("patched from run A (input \"%s\"):", x->patch_input);
+        printf("patched from run A (input \"%s\"):", cli_safe(x->patch_input));
         for (int i = 0; i < x->iv.n_patch; i++)
             printf("%s %s", i ? "," : "", sf_site_name(&x->iv.patch[i], name, sizeof name));
         printf("\n");
@@ -283,10 +295,10 @@ static void print_change(const sf_model *m, const sf_seq *s, const trace_extra *
     printf("output change against the same run without interventions:\n");
     for (int t = 0; t < n; t++) {
         sf_change c = sf_output_change(m, x->base, s, t);
-        printf("  tgt[%d] '%s'  next '%s' %.3f -> %.3f", t, sf_tokenizer_piece(&m->tok, s->dec.ids[t], a),
-               sf_tokenizer_piece(&m->tok, c.top_base, b), (double)c.p_base, (double)c.p_run);
+        printf("  tgt[%d] '%s'  next '%s' %.3f -> %.3f", t, cli_safe(sf_tokenizer_piece(&m->tok, s->dec.ids[t], a)),
+               cli_safe(sf_tokenizer_piece(&m->tok, c.top_base, b)), (double)c.p_base, (double)c.p_run);
         if (c.top_run != c.top_base)
-            printf(", now '%s' %.3f", sf_tokenizer_piece(&m->tok, c.top_run, c2),
+            printf(", now '%s' %.3f", cli_safe(sf_tokenizer_piece(&m->tok, c.top_run, c2)),
                    (double)s->probs[(size_t)t * m->cfg.vocab_size + c.top_run]);
         printf("  (total variation %.3f)\n", c.tv);
     }
@@ -295,13 +307,13 @@ static void print_change(const sf_model *m, const sf_seq *s, const trace_extra *
     if (x->base->n_tgt == x->n_prompt_base && s->n_tgt == n_prompt) return; /* nothing was generated */
     char before[1024], after[1024];
     printf("output without interventions: \"%s\"\nwith them:                    \"%s\"\n",
-           output_text(m, x->base, x->n_prompt_base, before, sizeof before),
-           output_text(m, s, n_prompt, after, sizeof after));
+           cli_safe(output_text(m, x->base, x->n_prompt_base, before, sizeof before)),
+           cli_safe(output_text(m, s, n_prompt, after, sizeof after)));
 }
 
 /* Prints the logit lens: per position, the top token and its probability read after each layer. */
 static void print_lens(const sf_model *m, const sf_seq *s, const sf_lens *lens) {
-    char piece[16], cell[32];
+    char piece[16], cell[64];
     printf("logit lens: the top next token (and its probability) read from the residual stream after each decoder "
            "layer%s; the last column is the model's output\n",
            m->cfg.norm == SF_NORM_PRE ? " through the final LayerNorm" : "");
@@ -312,12 +324,12 @@ static void print_lens(const sf_model *m, const sf_seq *s, const sf_lens *lens) 
     }
     printf("\n");
     for (int t = 0; t < lens->n; t++) {
-        snprintf(cell, sizeof cell, "tgt[%d] '%s'", t, sf_tokenizer_piece(&m->tok, s->dec.ids[t], piece));
+        snprintf(cell, sizeof cell, "tgt[%d] '%s'", t, cli_safe(sf_tokenizer_piece(&m->tok, s->dec.ids[t], piece)));
         printf("  %-16s", cell);
         for (int l = 0; l < lens->n_layers; l++) {
             const float *p = sf_lens_probs(lens, l, t);
             int k = sf_argmax(p, lens->V);
-            snprintf(cell, sizeof cell, "'%s' %.3f", sf_tokenizer_piece(&m->tok, k, piece), (double)p[k]);
+            snprintf(cell, sizeof cell, "'%s' %.3f", cli_safe(sf_tokenizer_piece(&m->tok, k, piece)), (double)p[k]);
             printf(" %-13s", cell);
         }
         printf("\n");
@@ -473,7 +485,7 @@ int cmd_info(int argc, char **argv) {
     const sf_config *c = &m.cfg;
     size_t alen;
     char *alpha = sf_tokenizer_alphabet(&m.tok, &alen);
-    printf("model:       %s\n", model);
+    printf("model:       %s\n", cli_safe(model));
     printf("format:      %s\n", m.format == SF_FORMAT_LLMC        ? "llm.c (GPT-2 checkpoint, fp32 or bf16)"
                                 : m.format == SF_FORMAT_SAFETENSORS ? "safetensors (Hugging Face GPT-2, with config.json)"
                                                                     : "sfm (stepformer checkpoint)");
@@ -482,9 +494,12 @@ int cmd_info(int argc, char **argv) {
     if (m.tok.kind == SF_TOKENIZER_BPE) {
         char eot[SF_PIECE_MAX];
         printf("vocab:       %d (GPT-2 byte-level BPE; %s = %d begins and ends a text)\n", c->vocab_size,
-               sf_tokenizer_piece_n(&m.tok, sf_tokenizer_eos(&m.tok), eot, sizeof eot), sf_tokenizer_eos(&m.tok));
+               cli_safe(sf_tokenizer_piece_n(&m.tok, sf_tokenizer_eos(&m.tok), eot, sizeof eot)),
+               sf_tokenizer_eos(&m.tok));
     } else {
-        printf("vocab:       %d (4 specials + alphabet \"%s\")\n", c->vocab_size, alpha ? alpha : "?");
+        printf("vocab:       %d (4 specials + alphabet \"", c->vocab_size);
+        cli_puts_safe(stdout, alpha ? alpha : "?", 0); /* a file's alphabet may hold any character, ESC included */
+        printf("\")\n");
     }
     printf("d_model:     %d\nheads:       %d (head size %d)\nd_ff:        %d%s\n", c->d_model, c->n_heads,
            c->d_model / c->n_heads, c->d_ff, c->d_ff ? "" : " (attention-only: no feed-forward sub-layer)");
@@ -498,7 +513,7 @@ int cmd_info(int argc, char **argv) {
         char shape[32];
         if (p->rank == 1) snprintf(shape, sizeof shape, "(%d)", p->dims[0]);
         else snprintf(shape, sizeof shape, "(%d, %d)", p->dims[0], p->dims[1]);
-        printf("  %-28s %-14s %9zu\n", p->name, shape, p->count);
+        printf("  %-28s %-14s %9zu\n", cli_safe(p->name), shape, p->count);
     }
     free(alpha);
     sf_model_free(&m);
@@ -522,7 +537,9 @@ int cmd_init(int argc, char **argv) {
         }
     if (!have_family) { fprintf(stderr, "stepformer init: --family encdec|gpt is required\n"); return 2; }
     c = sf_config_default((sf_family)family);
+    int force = 0;
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--force")) { force = 1; continue; }
         const char *a = argv[i], *v = cli_value(argc, argv, &i);
         if (!v) return 2;
         int ok = 1;
@@ -545,10 +562,19 @@ int cmd_init(int argc, char **argv) {
         if (!ok) return 2;
     }
     if (!out) { fprintf(stderr, "stepformer init: --out FILE is required\n"); return 2; }
+    sf_err e;
+    if (!force && !(e = cli_refuse_existing(out)).ok) return cli_fail(e);
+    size_t alen = strlen(alphabet);
+    if (alen > SF_CKPT_MAX_ALPHABET)
+        return cli_fail(sf_fail("--alphabet: %zu bytes; a checkpoint holds at most %d", alen, SF_CKPT_MAX_ALPHABET));
     sf_tokenizer tok;
-    sf_err e = sf_tokenizer_build(&tok, alphabet, strlen(alphabet));
-    if (!e.ok) return cli_fail(e);
+    if (!(e = sf_tokenizer_build(&tok, alphabet, alen)).ok) return cli_fail(sf_err_wrap(e, "--alphabet"));
     c.vocab_size = sf_tokenizer_vocab(&tok);
+    /* the loader's validation and limits, before anything is allocated: never write a file no command loads */
+    if (!(e = sf_checkpoint_plan(&c, alen, NULL)).ok) {
+        sf_tokenizer_free(&tok);
+        return cli_fail(sf_err_wrap(e, "init"));
+    }
     sf_model m;
     if (!(e = sf_model_build(&m, &c)).ok) { sf_tokenizer_free(&tok); return cli_fail(e); }
     m.tok = tok;

@@ -116,7 +116,7 @@ static int lesson_render(int argc, char **argv) {
         } else if (!all) {
             printf("wrote %s\n", path);
         }
-        if (p.err[0]) { fprintf(stderr, "stepformer render: frame %d: %s\n", k + 1, p.err); p.err[0] = 0; }
+        if (p.err[0]) { fprintf(stderr, "stepformer render: frame %d: %s\n", k + 1, cli_safe(p.err)); p.err[0] = 0; }
     }
     if (!rc && all) printf("wrote %d slides of %s to %s/ (%dx%d, %s)\n", p.lesson.n_frames, file, out, w, h, sf_lang_name(lang));
     vz_player_free(&p);

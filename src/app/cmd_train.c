@@ -23,10 +23,11 @@
 
 static volatile sig_atomic_t interrupted = 0;
 
-/* Records a Ctrl-C (or SIGTERM); the training loop saves and stops at the end of its current step. */
+/* Records a Ctrl-C (or SIGTERM); the training loop saves and stops at the end of its current step. A
+ * second one, while a failed save waits for room, gives up on saving. */
 static void on_signal(int sig) {
     (void)sig;
-    interrupted = 1;
+    interrupted++;
 }
 
 /* Returns seconds on a monotonic clock. */
@@ -93,20 +94,96 @@ static char *state_path(const char *path) {
     return s;
 }
 
-/* Saves the checkpoint and then its optimizer state, both atomically. */
-static sf_err save_all(const sf_trainer *tr, const char *out, const char *task, uint64_t seed, int batch) {
-    sf_err e = sf_checkpoint_save(tr->m, out);
-    if (!e.ok) return e;
+/* What the saves of a run have written so far, for messages after a failure. */
+typedef struct {
+    long model_step, state_step; /* step last written to F and to F.opt by this run, -1 if none yet */
+} save_log;
+
+/* Sleeps for ms milliseconds (returns early on a signal). */
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Writes the run at tr's step to out and out.opt: the state first (it holds the weights too, so a kill
+ * between the two writes leaves out.opt one save ahead of out, never a pair that disagrees), then the
+ * model. Each file is written atomically. Returns 1 if both were written; otherwise *report says, for
+ * each file, what was and was not written. */
+static int save_all(const sf_trainer *tr, const char *out, const char *task, uint64_t seed, int batch, save_log *log,
+                    char *report, size_t cap) {
+    report[0] = 0;
+    sf_buf ckpt, state;
+    sf_err e = sf_checkpoint_encode(tr->m, &ckpt);
+    if (!e.ok) {
+        snprintf(report, cap, "  %s and its .opt: not written: %s\n", out, e.msg);
+        return 0;
+    }
     char *sp = state_path(out);
-    if (!sp) return sf_fail("%s: out of memory", out);
-    e = sf_trainer_save_state(tr, sp, task, seed, batch);
+    e = sp ? sf_trainer_encode_state(tr, &ckpt, task, seed, batch, &state) : sf_fail("out of memory");
+    sf_err es = e.ok ? sf_write_file_atomic(sp, state.data, state.len) : sf_err_wrap(e, sp ? sp : out);
+    if (e.ok) sf_buf_free(&state);
+    sf_err em = sf_write_file_atomic(out, ckpt.data, ckpt.len);
+    sf_buf_free(&ckpt);
+    size_t n = 0;
+    char was[64];
+    if (es.ok) log->state_step = tr->step;
+    else {
+        if (log->state_step >= 0) snprintf(was, sizeof was, " (it holds step %ld)", log->state_step);
+        else was[0] = 0;
+        n += (size_t)snprintf(report + n, cap - n, "  %s%s\n", es.msg, was);
+    }
+    if (em.ok) {
+        log->model_step = tr->step;
+        if (!es.ok && n < cap) n += (size_t)snprintf(report + n, cap - n, "  %s: written (the model at step %ld)\n", out, tr->step);
+    } else if (n < cap) {
+        if (log->model_step >= 0) snprintf(was, sizeof was, " (it holds step %ld)", log->model_step);
+        else was[0] = 0;
+        n += (size_t)snprintf(report + n, cap - n, "  %s%s\n", em.msg, was);
+        if (es.ok && n < cap) snprintf(report + n, cap - n, "  %s: written (the optimizer state and the weights of step %ld)\n", sp, tr->step);
+    }
     free(sp);
-    return e;
+    return es.ok && em.ok;
+}
+
+/* The last save failed with the weights still in memory: tries again, then writes the run beside other
+ * folders ($TMPDIR, /tmp, $HOME, the current folder) as <name>.rescued-<pid> and its .opt, and if
+ * nothing can be written anywhere, keeps trying every 10 s (saying so) until it can or a second Ctrl-C /
+ * SIGTERM gives up. Returns the path it saved to (static), or NULL when given up. */
+static const char *rescue(const sf_trainer *tr, const char *out, const char *task, uint64_t seed, int batch,
+                          save_log *log) {
+    static char where[4200];
+    char report[4096];
+    const char *base = strrchr(out, '/');
+    base = base ? base + 1 : out;
+    const char *tmpdir = getenv("TMPDIR"), *home = getenv("HOME");
+    const char *dirs[4] = {tmpdir && *tmpdir ? tmpdir : NULL, "/tmp", home && *home ? home : NULL, "."};
+    int given_up_at = interrupted + 1; /* one more signal than now */
+    for (int round = 0;; round++) {
+        save_log scratch = *log;
+        if (save_all(tr, out, task, seed, batch, log, report, sizeof report)) {
+            snprintf(where, sizeof where, "%s", out);
+            return where;
+        }
+        for (int d = 0; d < 4; d++) {
+            if (!dirs[d]) continue;
+            snprintf(where, sizeof where, "%s/%s.rescued-%ld", dirs[d], base, (long)getpid());
+            scratch.model_step = scratch.state_step = -1;
+            if (save_all(tr, where, task, seed, batch, &scratch, report, sizeof report)) return where;
+        }
+        if (round == 0)
+            fprintf(stderr, "stepformer train: the weights of step %ld are still in memory, but could not be written "
+                            "to %s nor to $TMPDIR, /tmp, $HOME or here:\n%sFree some space: trying again every 10 s "
+                            "(Ctrl-C or SIGTERM again gives up and loses them).\n", tr->step, out, report);
+        for (int k = 0; k < 100; k++) {
+            if (interrupted >= given_up_at) return NULL;
+            sleep_ms(100);
+        }
+    }
 }
 
 typedef struct {
     const char *task, *out, *resume, *words;
-    int steps, batch, threads, warmup, save_every;
+    int steps, batch, threads, warmup, save_every, save_seconds, force;
     int have_steps, have_seed, have_batch, have_lr, have_warmup;
     int seed;
     float lr;
@@ -115,12 +192,14 @@ typedef struct {
 /* Parses the train options into a; returns 0 (after printing why) on a bad option. */
 static int parse_train(int argc, char **argv, train_args *a) {
     memset(a, 0, sizeof *a);
+    a->save_seconds = 30;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v;
         int ok = 1;
+        if (!strcmp(o, "--force")) { a->force = 1; continue; }
         if (strcmp(o, "--task") && strcmp(o, "--steps") && strcmp(o, "--seed") && strcmp(o, "--threads") &&
             strcmp(o, "--batch") && strcmp(o, "--lr") && strcmp(o, "--warmup") && strcmp(o, "--out") &&
-            strcmp(o, "--resume") && strcmp(o, "--words") && strcmp(o, "--save-every")) {
+            strcmp(o, "--resume") && strcmp(o, "--words") && strcmp(o, "--save-every") && strcmp(o, "--save-seconds")) {
             fprintf(stderr, "stepformer train: unknown option '%s'\n", o);
             return 0;
         }
@@ -129,12 +208,13 @@ static int parse_train(int argc, char **argv, train_args *a) {
         else if (!strcmp(o, "--out")) a->out = v;
         else if (!strcmp(o, "--resume")) a->resume = v;
         else if (!strcmp(o, "--words")) a->words = v;
-        else if (!strcmp(o, "--steps")) ok = a->have_steps = cli_int(o, v, 1, 100000000, &a->steps);
+        else if (!strcmp(o, "--steps")) ok = a->have_steps = cli_int(o, v, 1, SF_TRAIN_MAX_STEPS, &a->steps);
         else if (!strcmp(o, "--seed")) ok = a->have_seed = cli_int(o, v, 0, 2147483647, &a->seed);
         else if (!strcmp(o, "--threads")) ok = cli_int(o, v, 1, SF_TRAIN_CHUNKS, &a->threads);
-        else if (!strcmp(o, "--batch")) ok = a->have_batch = cli_int(o, v, 1, 65536, &a->batch);
-        else if (!strcmp(o, "--warmup")) ok = a->have_warmup = cli_int(o, v, 0, 100000000, &a->warmup);
+        else if (!strcmp(o, "--batch")) ok = a->have_batch = cli_int(o, v, 1, SF_TRAIN_MAX_BATCH, &a->batch);
+        else if (!strcmp(o, "--warmup")) ok = a->have_warmup = cli_int(o, v, 0, SF_TRAIN_MAX_STEPS, &a->warmup);
         else if (!strcmp(o, "--save-every")) ok = cli_int(o, v, 0, 100000000, &a->save_every);
+        else if (!strcmp(o, "--save-seconds")) ok = cli_int(o, v, 0, 86400, &a->save_seconds);
         else ok = a->have_lr = cli_float(o, v, 1e-7, 1.0, &a->lr);
         if (!ok) return 0;
     }
@@ -143,6 +223,28 @@ static int parse_train(int argc, char **argv, train_args *a) {
         return 0;
     }
     return 1;
+}
+
+/* Returns success if training may write out: it does not exist yet (nor its .opt), or it is the very file
+ * being resumed (--resume F --out F); otherwise a refusal naming what is there (--force overrides). */
+static sf_err check_replace(const char *resume, const char *out) {
+    struct stat so, sr;
+    char *sp = state_path(out);
+    if (!sp) return sf_fail("out of memory");
+    int have_out = stat(out, &so) == 0, have_opt = stat(sp, &sr) == 0;
+    sf_err e = sf_ok();
+    if (have_out && resume) {
+        struct stat r;
+        if (stat(resume, &r) == 0 && r.st_dev == so.st_dev && r.st_ino == so.st_ino) have_out = have_opt = 0;
+    }
+    if (have_out)
+        e = sf_fail("%s: already exists; not replacing a model: pass --force to overwrite it, --resume %s to go on "
+                    "training it, or another --out", out, out);
+    else if (have_opt)
+        e = sf_fail("%s: an optimizer state (a run's saved weights) already exists there; not replacing it: pass "
+                    "--force, or another --out", sp);
+    free(sp);
+    return e;
 }
 
 /* Builds the model to train: loaded from --resume (checked against the task) or freshly initialised. */
@@ -186,6 +288,7 @@ int cmd_train(int argc, char **argv) {
     sf_err e = sf_task_open(&task, a.task, a.words);
     if (!e.ok) return cli_fail(e);
     if (!(e = check_writable(a.out)).ok) { sf_task_close(&task); return cli_fail(e); }
+    if (!a.force && !(e = check_replace(a.resume, a.out)).ok) { sf_task_close(&task); return cli_fail(e); }
 
     sf_model m;
     if (!(e = make_model(&a, &task, &m)).ok) { sf_task_close(&task); return cli_fail(e); }
@@ -205,7 +308,14 @@ int cmd_train(int argc, char **argv) {
         if (sp && stat(sp, &st) == 0) {
             uint64_t s_seed;
             int s_batch;
+            float *was = malloc(m.n_params * sizeof *was); /* to tell whether the state's own weights differ */
+            if (was) memcpy(was, m.params, m.n_params * sizeof *was);
             e = sf_trainer_load_state(&tr, sp, task.name, &s_seed, &s_batch);
+            if (e.ok && was && memcmp(was, m.params, m.n_params * sizeof *was) != 0)
+                fprintf(stderr, "stepformer train: %s is not the model saved with %s (a save was cut short between the "
+                                "two files, or the model was replaced); resuming from the weights saved in %s, "
+                                "step %ld\n", a.resume, sp, sp, tr.step);
+            free(was);
             if (e.ok) {
                 if (!a.have_seed) seed = s_seed;
                 if (!a.have_batch) batch = s_batch;
@@ -244,9 +354,11 @@ int cmd_train(int argc, char **argv) {
            tr.n_threads, tr.n_threads == 1 ? "" : "s", start ? " (resumed)" : "");
     fflush(stdout);
 
-    double t0 = now_seconds(), last_draw = 0.0, loss_avg = NAN;
+    double t0 = now_seconds(), last_draw = 0.0, loss_avg = NAN, last_save = t0;
     long tokens = 0;
     sf_step_stats st = {0};
+    save_log log = {-1, -1};
+    char report[4096];
     while (tr.step < total && !interrupted) {
         sf_task_batch(&task, seed, tr.step, ex, batch);
         if (!(e = sf_trainer_step(&tr, ex, batch, &st)).ok) break;
@@ -258,17 +370,35 @@ int cmd_train(int argc, char **argv) {
             progress(tty, tr.step, total, loss_avg, (double)tokens / t, eta, tr.step == total);
             last_draw = t;
         }
-        if (a.save_every > 0 && tr.step % a.save_every == 0 && tr.step < total)
-            if (!(e = save_all(&tr, a.out, task.name, seed, batch)).ok) break;
+        /* periodic saves: every --save-seconds (30 s by default) and every --save-every steps */
+        int due = (a.save_every > 0 && tr.step % a.save_every == 0) ||
+                  (a.save_seconds > 0 && now_seconds() - last_save >= a.save_seconds);
+        if (due && tr.step < total) {
+            if (!save_all(&tr, a.out, task.name, seed, batch, &log, report, sizeof report))
+                fprintf(stderr, "%sstepformer train: saving step %ld failed; training goes on with the weights in "
+                                "memory and tries again at the next save:\n%s", tty ? "\n" : "", tr.step, report);
+            last_save = now_seconds();
+        }
     }
     double elapsed = now_seconds() - t0;
     if (tty && tr.step < total) fputc('\n', stderr);
     int status = 0;
+    const char *saved_to = NULL;
     if (!e.ok) {
         status = cli_fail(e);
         fprintf(stderr, "stepformer train: stopped at step %ld; %s was not written by this failure\n", tr.step, a.out);
-    } else if (!(e = save_all(&tr, a.out, task.name, seed, batch)).ok) {
-        status = cli_fail(e);
+    } else if (!save_all(&tr, a.out, task.name, seed, batch, &log, report, sizeof report)) {
+        fprintf(stderr, "stepformer train: saving step %ld failed:\n%s", tr.step, report);
+        saved_to = rescue(&tr, a.out, task.name, seed, batch, &log);
+        if (!saved_to)
+            fprintf(stderr, "stepformer train: gave up; the weights of step %ld were not saved (the last save that was "
+                            "written is step %ld)\n", tr.step, log.model_step);
+        else if (strcmp(saved_to, a.out) != 0)
+            fprintf(stderr, "stepformer train: saved step %ld to %s and %s.opt instead; move them to %s and %s.opt when "
+                            "there is room (or --resume %s)\n", tr.step, saved_to, saved_to, a.out, a.out, saved_to);
+        else
+            fprintf(stderr, "stepformer train: saved step %ld to %s on a later try\n", tr.step, a.out);
+        status = saved_to && !strcmp(saved_to, a.out) ? (interrupted ? EXIT_INTERRUPTED : 0) : 1;
     } else if (interrupted) {
         printf("interrupted at step %ld of %ld after %.1f s; saved %s (continue with --resume %s)\n", tr.step, total,
                elapsed, a.out, a.out);

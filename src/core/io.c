@@ -13,39 +13,99 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Returns what kind of file st describes, for "not a regular file" messages. */
+static const char *kind_of(const struct stat *st) {
+    if (S_ISDIR(st->st_mode)) return "a folder";
+    if (S_ISFIFO(st->st_mode)) return "a FIFO (named pipe)";
+    if (S_ISCHR(st->st_mode)) return "a character device";
+    if (S_ISBLK(st->st_mode)) return "a block device";
+    if (S_ISSOCK(st->st_mode)) return "a socket";
+    return "a special file";
+}
+
+sf_err sf_file_open(sf_file *f, const char *path, size_t max_bytes) {
+    f->fd = -1;
+    f->size = 0;
+    f->path = path;
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer; O_NOCTTY: a terminal
+     * device must not become the controlling terminal. Both are checked away right after by fstat. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return sf_fail("%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        sf_err e = sf_fail("%s: cannot read its size: %s", path, strerror(errno));
+        close(fd);
+        return e;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return sf_fail("%s: is %s, not a regular file", path, kind_of(&st));
+    }
+    if (st.st_size < 0 || (unsigned long long)st.st_size > (unsigned long long)max_bytes) {
+        close(fd);
+        return sf_fail("%s: file is %lld bytes; the limit is %zu bytes", path, (long long)st.st_size, max_bytes);
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK); /* a regular file: reads behave as usual */
+    f->fd = fd;
+    f->size = (size_t)st.st_size;
+    return sf_ok();
+}
+
+sf_err sf_file_read_at(const sf_file *f, size_t off, void *buf, size_t n) {
+    unsigned char *p = buf;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(f->fd, p + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return sf_fail("%s: read error at byte %zu: %s", f->path, off + got, strerror(errno));
+        if (r == 0)
+            return sf_fail("%s: the file ended at byte %zu while %zu bytes from byte %zu were read (did it change "
+                           "while being read?)", f->path, off + got, n, off);
+        got += (size_t)r;
+    }
+    return sf_ok();
+}
+
+sf_err sf_file_read_all(const sf_file *f, unsigned char **data) {
+    *data = NULL;
+    unsigned char *buf = malloc(f->size + 1);
+    if (!buf) return sf_fail("%s: out of memory reading %zu bytes", f->path, f->size);
+    sf_err e = sf_file_read_at(f, 0, buf, f->size);
+    if (!e.ok) {
+        free(buf);
+        return e;
+    }
+    buf[f->size] = 0;
+    *data = buf;
+    return sf_ok();
+}
+
+void sf_file_close(sf_file *f) {
+    if (f->fd >= 0) close(f->fd);
+    f->fd = -1;
+}
+
 sf_err sf_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *len) {
     *data = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return sf_fail("%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return sf_fail("%s: not a regular file", path);
-    }
-    if ((unsigned long long)st.st_size > (unsigned long long)max_bytes) {
-        fclose(f);
-        return sf_fail("%s: file is %lld bytes; the limit is %zu bytes", path, (long long)st.st_size,
-                       max_bytes);
-    }
-    size_t n = (size_t)st.st_size;
-    unsigned char *buf = malloc(n + 1);
-    if (!buf) {
-        fclose(f);
-        return sf_fail("%s: out of memory reading %zu bytes", path, n);
-    }
-    size_t got = fread(buf, 1, n, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || got != n) {
-        free(buf);
-        return sf_fail("%s: read error after %zu of %zu bytes", path, got, n);
-    }
-    buf[n] = 0;
-    *data = buf;
-    *len = n;
-    return sf_ok();
+    sf_file f;
+    sf_err e = sf_file_open(&f, path, max_bytes);
+    if (!e.ok) return e;
+    e = sf_file_read_all(&f, data);
+    if (e.ok) *len = f.size;
+    sf_file_close(&f);
+    return e;
 }
+
+sf_err sf_check_file(const char *path, size_t max_bytes) {
+    sf_file f;
+    sf_err e = sf_file_open(&f, path, max_bytes);
+    sf_file_close(&f);
+    return e;
+}
+
+int sf_file_exists(const char *path) { return access(path, R_OK) == 0; }
 
 /* Removes `path.tmp.<pid>` files left beside path by writers that were killed before their rename
  * (pid no longer running, and not this process). Best effort: errors are ignored. */
@@ -77,47 +137,96 @@ static void remove_stale_temps(const char *path) {
     closedir(d);
 }
 
+sf_err sf_write_target(const char *path, char *out, size_t cap) {
+    char cur[4096], link[4096];
+    if (snprintf(cur, sizeof cur, "%s", path) >= (int)sizeof cur) return sf_fail("%s: path too long", path);
+    for (int hops = 0; hops < 40; hops++) {
+        struct stat st;
+        if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) {
+            if (snprintf(out, cap, "%s", cur) >= (int)cap) return sf_fail("%s: path too long", path);
+            return sf_ok();
+        }
+        ssize_t n = readlink(cur, link, sizeof link - 1);
+        if (n < 0) return sf_fail("%s: cannot read the symbolic link %s: %s", path, cur, strerror(errno));
+        link[n] = 0;
+        const char *slash = strrchr(cur, '/');
+        char next[4096];
+        int w = link[0] == '/' || !slash ? snprintf(next, sizeof next, "%s", link)
+                                         : snprintf(next, sizeof next, "%.*s/%s", (int)(slash - cur), cur, link);
+        if (w < 0 || w >= (int)sizeof next) return sf_fail("%s: path too long", path);
+        memcpy(cur, next, (size_t)w + 1);
+    }
+    return sf_fail("%s: too many levels of symbolic links", path);
+}
+
+/* Flushes the folder holding path, so that a rename into it survives a power cut (best effort). */
+static void sync_folder(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else if ((size_t)(slash - path) < sizeof dir) snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    else return;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    fsync(fd);
+    close(fd);
+}
+
 sf_err sf_write_file_atomic(const char *path, const void *data, size_t len) {
-    size_t plen = strlen(path);
+    /* a symlink stays a symlink: the file it points to is the one replaced */
+    char target[4096];
+    sf_err e = sf_write_target(path, target, sizeof target);
+    if (!e.ok) return e;
+    char how[4200] = "";
+    if (strcmp(target, path) != 0) snprintf(how, sizeof how, " (the file its link points to, %s)", target);
+    size_t plen = strlen(target);
     char *tmp = malloc(plen + 32);
-    if (!tmp) return sf_fail("%s: out of memory", path);
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-    remove_stale_temps(path); /* before too: writers killed again and again must not pile theirs up */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (!tmp) return sf_fail("%s: not written: out of memory", path);
+    snprintf(tmp, plen + 32, "%s.tmp.%ld", target, (long)getpid());
+    remove_stale_temps(target); /* before too: writers killed again and again must not pile theirs up */
+    struct stat old;
+    int had = stat(target, &old) == 0 && S_ISREG(old.st_mode);
+    /* a new file gets the usual 0666 less the umask; a replaced one keeps its mode (and, when allowed, its owner).
+     * O_EXCL | O_NOFOLLOW: the temporary name is predictable, so in a shared folder someone could plant it as
+     * a symlink to another file; it is never followed. One left by an earlier process of this pid goes. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd < 0) {
-        sf_err e = sf_fail("%s: cannot create temporary file %s: %s", path, tmp, strerror(errno));
+        e = sf_fail("%s: not written: cannot create temporary file %s: %s; %s", path, tmp, strerror(errno),
+                    had ? "the file there is unchanged" : "no file was created");
         free(tmp);
         return e;
+    }
+    if (had) {
+        if (fchown(fd, old.st_uid, old.st_gid) != 0) { /* not ours to give away: keep our own owner */ }
+        fchmod(fd, old.st_mode & 07777);
     }
     const unsigned char *p = data;
     size_t left = len;
+    const char *fail = NULL;
+    int err = 0;
     while (left > 0) {
         ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            sf_err e = sf_fail("%s: write failed: %s", path, strerror(errno));
-            close(fd);
-            unlink(tmp);
-            free(tmp);
-            return e;
-        }
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) { fail = "write failed"; err = w < 0 ? errno : ENOSPC; break; }
         p += w;
         left -= (size_t)w;
     }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        sf_err e = sf_fail("%s: flush failed: %s", path, strerror(errno));
+    if (!fail && fsync(fd) != 0) { fail = "flush (fsync) failed"; err = errno; }
+    if (close(fd) != 0 && !fail) { fail = "close failed"; err = errno; }
+    if (!fail && rename(tmp, target) != 0) { fail = "rename failed"; err = errno; }
+    if (fail) {
         unlink(tmp);
-        free(tmp);
-        return e;
-    }
-    if (rename(tmp, path) != 0) {
-        sf_err e = sf_fail("%s: rename from %s failed: %s", path, tmp, strerror(errno));
-        unlink(tmp);
+        e = sf_fail("%s%s: not written: %s after %zu of %zu bytes: %s; %s", path, how, fail, len - left, len,
+                    strerror(err), had ? "the file there is unchanged" : "no file was created");
         free(tmp);
         return e;
     }
     free(tmp);
-    remove_stale_temps(path);
+    sync_folder(target);
+    remove_stale_temps(target);
     return sf_ok();
 }
 
@@ -243,26 +352,14 @@ sf_err sf_read_bytes(sf_reader *r, const unsigned char **p, size_t n, const char
 
 /* ---- whole-file mapping --------------------------------------------------------------------------- */
 
-sf_err sf_map_file(const char *path, size_t max_bytes, sf_map *m) {
+sf_err sf_map_open(const sf_file *f, sf_map *m) {
     memset(m, 0, sizeof *m);
     m->data = (const unsigned char *)"";
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) return sf_fail("%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return sf_fail("%s: not a regular file", path);
-    }
-    if (st.st_size < 0 || (unsigned long long)st.st_size > (unsigned long long)max_bytes) {
-        close(fd);
-        return sf_fail("%s: file is %lld bytes; the limit is %zu bytes", path, (long long)st.st_size, max_bytes);
-    }
-    size_t n = (size_t)st.st_size;
-    if (n == 0) { close(fd); return sf_ok(); }
-    void *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+    size_t n = f->size;
+    if (n == 0) return sf_ok();
+    void *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE, f->fd, 0);
     if (p != MAP_FAILED) {
         posix_madvise(p, n, POSIX_MADV_SEQUENTIAL); /* loaders read front to back, once */
-        close(fd);
         m->base = p;
         m->data = p;
         m->len = n;
@@ -270,21 +367,24 @@ sf_err sf_map_file(const char *path, size_t max_bytes, sf_map *m) {
         return sf_ok();
     }
     /* some file systems cannot map: read it instead, with the same checks already done */
-    unsigned char *buf = malloc(n);
-    if (!buf) { close(fd); return sf_fail("%s: out of memory reading %zu bytes", path, n); }
-    size_t got = 0;
-    while (got < n) {
-        ssize_t k = read(fd, buf + got, n - got);
-        if (k < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-        if (k <= 0) break;
-        got += (size_t)k;
-    }
-    close(fd);
-    if (got != n) { free(buf); return sf_fail("%s: read error after %zu of %zu bytes", path, got, n); }
+    unsigned char *buf;
+    sf_err e = sf_file_read_all(f, &buf);
+    if (!e.ok) return e;
     m->base = buf;
     m->data = buf;
     m->len = n;
     return sf_ok();
+}
+
+sf_err sf_map_file(const char *path, size_t max_bytes, sf_map *m) {
+    memset(m, 0, sizeof *m);
+    m->data = (const unsigned char *)"";
+    sf_file f;
+    sf_err e = sf_file_open(&f, path, max_bytes);
+    if (!e.ok) return e;
+    e = sf_map_open(&f, m);
+    sf_file_close(&f); /* a mapping outlives its descriptor */
+    return e;
 }
 
 void sf_unmap_file(sf_map *m) {
@@ -294,4 +394,70 @@ void sf_unmap_file(sf_map *m) {
     }
     memset(m, 0, sizeof *m);
     m->data = (const unsigned char *)"";
+}
+
+/* ---- printing what came from a file -------------------------------------------------------- */
+
+/* Returns the length (1-4) of the valid UTF-8 sequence at s and its code point in *cp, or 0 if the
+ * bytes there are not one (overlong, surrogate, past U+10FFFF, cut short). */
+static int utf8_at(const unsigned char *s, uint32_t *cp) {
+    unsigned c = s[0];
+    int n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (!n) return 0;
+    uint32_t v = n == 1 ? c : n == 2 ? c & 0x1F : n == 3 ? c & 0x0F : c & 0x07;
+    for (int i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0; /* also stops at the NUL */
+        v = v << 6 | (s[i] & 0x3F);
+    }
+    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (v < least[n] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+    *cp = v;
+    return n;
+}
+
+/* Writes the escaped form of the character at s (consuming *used bytes) into e(16); returns its length. */
+static int escape_one(const unsigned char *s, int keep_lines, char e[16], int *used) {
+    uint32_t cp;
+    int n = utf8_at(s, &cp);
+    if (!n) { *used = 1; return snprintf(e, 16, "\\x%02x", s[0]); }
+    *used = n;
+    if (cp == '\n' || cp == '\t') {
+        if (keep_lines) { e[0] = (char)cp; e[1] = 0; return 1; }
+        return snprintf(e, 16, "\\%c", cp == '\n' ? 'n' : 't');
+    }
+    if (cp < 0x20 || cp == 0x7F) return snprintf(e, 16, "\\x%02x", (unsigned)cp);
+    if ((cp >= 0x80 && cp <= 0x9F) || cp == 0x200E || cp == 0x200F || (cp >= 0x2028 && cp <= 0x202E) ||
+        (cp >= 0x2066 && cp <= 0x2069))
+        return snprintf(e, 16, "\\u%04x", (unsigned)cp);
+    memcpy(e, s, (size_t)n);
+    e[n] = 0;
+    return n;
+}
+
+char *sf_escape(char *out, size_t cap, const char *s, int keep_lines) {
+    size_t o = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    if (cap == 0) return out;
+    while (*p) {
+        char e[16];
+        int used, k = escape_one(p, keep_lines, e, &used);
+        if (o + (size_t)k + 1 > cap) break;
+        memcpy(out + o, e, (size_t)k);
+        o += (size_t)k;
+        p += used;
+    }
+    out[o] = 0;
+    return out;
+}
+
+size_t sf_escaped_size(const char *s, int keep_lines) {
+    size_t o = 1;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        char e[16];
+        int used;
+        o += (size_t)escape_one(p, keep_lines, e, &used);
+        p += used;
+    }
+    return o;
 }

@@ -10,15 +10,60 @@
 /* The largest file any loader reads (1 GiB); larger files are refused before allocation. */
 #define SF_MAX_FILE_BYTES ((size_t)1 << 30)
 
-/* Reads a whole file into a malloc'd buffer (NUL-terminated for convenience, not counted in *len).
- * Refuses files larger than max_bytes. The caller frees *data. */
+/* ---- reading: every file the program reads is opened here ------------------------------------ */
+
+/* A file opened for reading by sf_file_open: checked to be a regular file of `size` bytes. */
+typedef struct {
+    int fd;
+    size_t size;
+    const char *path; /* for messages; not owned */
+} sf_file;
+
+/* Opens path for reading without ever blocking: open(O_NONBLOCK) then fstat, so a FIFO, a device, a
+ * socket or a folder is refused ("not a regular file: a FIFO") instead of waiting for a writer; a file
+ * larger than max_bytes is refused with its size and the limit. Messages start with the path. On
+ * success the caller reads with sf_file_read_at / sf_file_read_all and closes with sf_file_close. */
+sf_err sf_file_open(sf_file *f, const char *path, size_t max_bytes);
+/* Reads n bytes at offset off into buf; a file that ends first is an error naming both sizes. */
+sf_err sf_file_read_at(const sf_file *f, size_t off, void *buf, size_t n);
+/* Reads the whole file into a malloc'd buffer (NUL-terminated, the NUL not counted in f->size); it
+ * must still be f->size bytes long. The caller frees *data. */
+sf_err sf_file_read_all(const sf_file *f, unsigned char **data);
+void sf_file_close(sf_file *f);
+
+/* Reads a whole file into a malloc'd buffer (NUL-terminated for convenience, not counted in *len):
+ * sf_file_open's checks (regular file, at most max_bytes), then the read. The caller frees *data. */
 sf_err sf_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *len);
 
-/* Writes data to path atomically: a temporary file `path.tmp.<pid>` in the same folder, fsync, rename.
- * On failure nothing at path changes and no temporary file is left behind. Before writing and after a
- * successful rename it also removes `path.tmp.<pid>` files of writers that were killed mid-save (pid no
- * longer running). */
+/* Returns success if path is a regular file of at most max_bytes that can be opened for reading (the
+ * same checks, without reading it): for files that another library opens by name (fonts). */
+sf_err sf_check_file(const char *path, size_t max_bytes);
+
+/* Returns 1 if path exists and is readable, found without opening it (so a FIFO cannot block). */
+int sf_file_exists(const char *path);
+
+/* Writes data to path atomically: a temporary file `path.tmp.<pid>` in the same folder, fsync, rename,
+ * fsync of the folder. When path is a symbolic link, the file it points to is replaced and the link
+ * stays; a replaced file keeps its mode (and its owner when the process may set it); a new one is
+ * created 0666 less the umask. On failure nothing at path changes, no temporary file is left behind, and
+ * the message says "<path>: not written: <what failed> after N of M bytes: <reason>; <what is there now>".
+ * Before writing and after a successful rename it also removes `path.tmp.<pid>` files of writers that
+ * were killed mid-save (pid no longer running). */
 sf_err sf_write_file_atomic(const char *path, const void *data, size_t len);
+
+/* Writes into out(cap) the file a write to path replaces: path, or the file its symbolic links lead to. */
+sf_err sf_write_target(const char *path, char *out, size_t cap);
+
+/* ---- printing what came from a file -------------------------------------------------------- */
+
+/* Copies s into out(cap) with everything a terminal could take as a command escaped: control characters
+ * (as \x1b; \n and \t kept when keep_lines, else \n and \t), DEL, C1 controls and the bidirectional
+ * and line-separator code points (as \u202e), and bytes that are not valid UTF-8 (as \xff). Other text,
+ * backslashes included, is copied as it is. Always NUL-terminates, cutting at a whole character or
+ * escape; returns out. */
+char *sf_escape(char *out, size_t cap, const char *s, int keep_lines);
+/* Returns the bytes sf_escape needs for s (its NUL included). */
+size_t sf_escaped_size(const char *s, int keep_lines);
 
 /* Returns the CRC-32 (IEEE 802.3, as zlib's crc32) of len bytes, continuing from crc (start with 0). */
 uint32_t sf_crc32(uint32_t crc, const void *data, size_t len);
@@ -68,9 +113,11 @@ typedef struct {
 /* The largest file sf_map_file is asked to map for a model (16 GiB: GPT-2 XL in fp32 is 6.2 GB). */
 #define SF_MAX_MAP_BYTES ((size_t)1 << 34)
 
-/* Maps a whole regular file read-only. Opens without blocking (a FIFO or device is refused, not waited
- * on), checks with fstat that it is a regular file of at most max_bytes, then maps it (or, where mmap
- * fails, reads it). On failure *m is empty and the message starts with the path. */
+/* Maps the whole of a file opened by sf_file_open read-only (or, where mmap fails, reads it); the mapping
+ * stays valid after sf_file_close. On failure *m is empty and the message starts with the path. */
+sf_err sf_map_open(const sf_file *f, sf_map *m);
+/* Maps a whole regular file read-only: sf_file_open's checks (no blocking on a FIFO or device, a regular
+ * file of at most max_bytes), then sf_map_open. On failure *m is empty and the message starts with the path. */
 sf_err sf_map_file(const char *path, size_t max_bytes, sf_map *m);
 /* Releases what sf_map_file mapped or read; leaves *m empty. Safe on an empty sf_map. */
 void sf_unmap_file(sf_map *m);

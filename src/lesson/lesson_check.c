@@ -13,13 +13,8 @@
 #include "../model/checkpoint.h"
 #include "../model/tokenizer.h"
 
-/* Returns 1 if a file can be opened for reading. */
-static int file_exists(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    fclose(f);
-    return 1;
-}
+/* Returns 1 if a file can be opened for reading (asked without opening it: a FIFO must not block). */
+static int file_exists(const char *path) { return sf_file_exists(path); }
 
 /* Resolves a model path: absolute as is; else against the lesson's folder and its parents, then the
  * current folder. Writes the first existing candidate (or the first candidate) into out. */

@@ -46,10 +46,8 @@ sf_err sf_checkpoint_load(const char *path, sf_model *m) { return sf_model_load(
 static sf_err load_gpt2_tokenizer(const sf_load_opts *o, sf_tokenizer *t) {
     if (o && o->tokenizer) return sf_tokenizer_load_bpe(t, o->tokenizer);
     const char *cand[2] = {"assets/" SF_GPT2_TOKENIZER, SF_ASSET_DIR "/" SF_GPT2_TOKENIZER};
-    for (int i = 0; i < 2; i++) {
-        struct stat st;
-        if (stat(cand[i], &st) == 0) return sf_tokenizer_load_bpe(t, cand[i]);
-    }
+    for (int i = 0; i < 2; i++)
+        if (sf_file_exists(cand[i])) return sf_tokenizer_load_bpe(t, cand[i]);
     memset(t, 0, sizeof *t);
     return sf_fail("GPT-2's tokenizer was not found (looked for %s and %s); give one with --tokenizer FILE", cand[0],
                    cand[1]);
@@ -69,6 +67,19 @@ static sf_err read_config_beside(const char *file, unsigned char **buf, size_t *
     return e;
 }
 
+/* Reads a .sfm file opened as f into m: its first 84 bytes (head, n) are checked (magic, config, and the
+ * exact size they imply) before the rest is read, so junk, a truncated or padded file, or a sparse file
+ * claiming hundreds of megabytes is refused having read only its head. */
+static sf_err load_sfm(const sf_file *f, const unsigned char *head, size_t n, sf_model *m) {
+    sf_err e = sf_checkpoint_check_head(head, n, f->size); /* also: at most SF_MAX_FILE_BYTES */
+    if (!e.ok) return sf_err_wrap(e, f->path);
+    unsigned char *buf = NULL;
+    if (!(e = sf_file_read_all(f, &buf)).ok) return e; /* its messages name the path already */
+    e = sf_err_wrap(sf_sfm_load_buffer(buf, f->size, m), f->path);
+    free(buf);
+    return e;
+}
+
 sf_err sf_model_load(const char *path, const sf_load_opts *o, sf_model *m) {
     memset(m, 0, sizeof *m);
     /* a folder: a Hugging Face snapshot, whose weights are model.safetensors */
@@ -81,26 +92,43 @@ sf_err sf_model_load(const char *path, const sf_load_opts *o, sf_model *m) {
         snprintf(file, n + sizeof "/model.safetensors", "%s/model.safetensors", path);
         if (stat(file, &st) != 0) {
             free(file);
-            return sf_fail("%s: not a regular file (a folder, and not a Hugging Face one: it has no model.safetensors)", path);
+            return sf_fail("%s: is a folder, not a regular file (and not a Hugging Face one: it has no model.safetensors)", path);
         }
     }
-    const char *f = file ? file : path;
-    sf_map map;
-    sf_err e = sf_map_file(f, SF_MAX_MAP_BYTES, &map);
+    const char *fp = file ? file : path;
+    /* every model file is opened without blocking and checked to be a regular file (io.h); only its first
+     * bytes are read before a reader is chosen */
+    sf_file f;
+    sf_err e = sf_file_open(&f, fp, SF_MAX_MAP_BYTES);
     if (!e.ok) { free(file); return e; } /* already names the file */
-    int format = sf_format_detect(map.data, map.len);
-    if (format == SF_FORMAT_SAFETENSORS) {
-        unsigned char *cfg;
-        size_t cfg_len;
-        e = read_config_beside(f, &cfg, &cfg_len);
-        if (e.ok) {
-            e = sf_safetensors_load_buffer(map.data, map.len, (const char *)cfg, cfg_len, m);
-            free(cfg);
+    unsigned char head[SF_CKPT_HEAD_BYTES];
+    size_t n = f.size < sizeof head ? f.size : sizeof head;
+    e = sf_file_read_at(&f, 0, head, n);
+    int format = e.ok ? sf_format_detect(head, n) : SF_FORMAT_UNKNOWN;
+    if (!e.ok) {
+        /* the file layer's messages name the file */
+    } else if (format == SF_FORMAT_LLMC || format == SF_FORMAT_SAFETENSORS) {
+        /* GPT-2 files run to gigabytes: mapped, and their readers check every size against the length */
+        sf_map map;
+        if ((e = sf_map_open(&f, &map)).ok) {
+            if (format == SF_FORMAT_SAFETENSORS) {
+                unsigned char *cfg;
+                size_t cfg_len;
+                e = read_config_beside(fp, &cfg, &cfg_len);
+                if (e.ok) {
+                    e = sf_safetensors_load_buffer(map.data, map.len, (const char *)cfg, cfg_len, m);
+                    free(cfg);
+                }
+            } else {
+                e = sf_llmc_load_buffer(map.data, map.len, m);
+            }
+            e = sf_err_wrap(e, fp);
+            sf_unmap_file(&map);
         }
     } else {
-        e = sf_checkpoint_load_buffer(map.data, map.len, m);
+        e = load_sfm(&f, head, n, m); /* .sfm, or its message about the magic */
     }
-    sf_unmap_file(&map);
+    sf_file_close(&f);
     if (e.ok && (format == SF_FORMAT_LLMC || format == SF_FORMAT_SAFETENSORS)) {
         sf_tokenizer t;
         e = load_gpt2_tokenizer(o, &t);
@@ -111,9 +139,9 @@ sf_err sf_model_load(const char *path, const sf_load_opts *o, sf_model *m) {
         }
         if (e.ok) m->tok = t;
         else sf_model_free(m);
+        e = sf_err_wrap(e, fp);
     }
     if (e.ok) m->format = format == SF_FORMAT_UNKNOWN ? SF_FORMAT_SFM : format;
-    e = sf_err_wrap(e, f);
     free(file);
     return e;
 }

@@ -1,5 +1,5 @@
-/* format_sfm.c - the reader of stepformer's own .sfm checkpoints (docs/checkpoint-format.md): validate
- * everything, then allocate. */
+/* format_sfm.c - the reader of stepformer's own .sfm checkpoints (docs/checkpoint-format.md): the header
+ * first (its first 84 bytes say exactly how long the file is), then validate everything, then allocate. */
 #include "format.h"
 
 #include <math.h>
@@ -23,6 +23,69 @@ static int cmp_range(const void *a, const void *b) {
     return x->begin < y->begin ? -1 : x->begin > y->begin;
 }
 
+/* Reads the fixed header (magic, version, config) and the alphabet's length from r, checking each. */
+static sf_err read_head(sf_reader *r, sf_config *cfg, uint32_t *alpha_bytes, size_t *cfg_at) {
+    sf_err e;
+    const unsigned char *bytes;
+    uint32_t u;
+    if (r->len == 0) return sf_fail("byte 0: the file is empty; expected a stepformer checkpoint");
+    if ((e = sf_read_bytes(r, &bytes, 8, "the magic")).ok == 0) return e;
+    if (memcmp(bytes, SF_CKPT_MAGIC, 8) != 0)
+        return sf_fail("byte 0: bad magic; expected \"SFMODEL\\0\" (is this a stepformer checkpoint?)");
+    if (!(e = sf_read_u32(r, &u, "the version")).ok) return e;
+    if (u != SF_CKPT_VERSION)
+        return sf_fail("byte 8: version %u is not supported; expected %d", u, SF_CKPT_VERSION);
+    if (!(e = sf_read_u32(r, &u, "the config size")).ok) return e;
+    if (u != SF_CKPT_CONFIG_BYTES) return sf_fail("byte 12: config size %u; expected %d", u, SF_CKPT_CONFIG_BYTES);
+
+    /* config: sixteen 4-byte fields */
+    *cfg_at = r->pos;
+    if (!(e = sf_read_bytes(r, &bytes, SF_CKPT_CONFIG_BYTES, "the config")).ok) return e;
+    sf_config c;
+    int32_t f[16];
+    for (int i = 0; i < 16; i++) f[i] = (int32_t)sf_le_u32(bytes + 4 * i);
+    c.family = f[0]; c.vocab_size = f[1]; c.d_model = f[2]; c.n_heads = f[3]; c.d_ff = f[4];
+    c.n_enc_layers = f[5]; c.n_dec_layers = f[6]; c.max_len = f[7]; c.pos = f[8]; c.norm = f[9];
+    c.act = f[10]; c.tied = f[11]; c.scale_emb = f[12]; c.ln_eps = sf_le_f32(bytes + 52);
+    if ((e = sf_config_validate(&c)).ok == 0) return at(*cfg_at, e);
+    if (f[14] != 0 || f[15] != 0) return sf_fail("byte %zu: reserved config fields must be 0", *cfg_at + 56);
+    *cfg = c;
+
+    size_t alpha_at = r->pos;
+    if (!(e = sf_read_u32(r, alpha_bytes, "the alphabet size")).ok) return e;
+    if (*alpha_bytes > SF_CKPT_MAX_ALPHABET)
+        return sf_fail("byte %zu: alphabet of %u bytes; at most %d expected", alpha_at, *alpha_bytes, SF_CKPT_MAX_ALPHABET);
+    return sf_ok();
+}
+
+/* Returns (in *out) the exact length of a checkpoint of config c with an alphabet of alpha_bytes: the
+ * header, the tensor table the config implies, padding to 4, the weights and the checksum. */
+static sf_err size_for(const sf_config *c, size_t alpha_bytes, size_t *out) {
+    sf_model plan;
+    sf_err e = sf_model_plan(&plan, c);
+    if (!e.ok) return e;
+    size_t n = 16 + SF_CKPT_CONFIG_BYTES + 4 + alpha_bytes + 4;
+    for (int i = 0; i < plan.n_table; i++) n += 2 + strlen(plan.table[i].name) + 2 + 4 * (size_t)plan.table[i].rank + 8;
+    *out = ((n + 3) & ~(size_t)3) + 4 * plan.n_params + 4; /* bounded by the config limits: no overflow */
+    sf_model_free(&plan);
+    return sf_ok();
+}
+
+sf_err sf_checkpoint_plan(const sf_config *c, size_t alphabet_bytes, size_t *file_bytes) {
+    sf_err e = sf_config_validate(c);
+    if (!e.ok) return e;
+    if (alphabet_bytes > SF_CKPT_MAX_ALPHABET)
+        return sf_fail("alphabet of %zu bytes; at most %d fit a checkpoint", alphabet_bytes, SF_CKPT_MAX_ALPHABET);
+    size_t n;
+    if (!(e = size_for(c, alphabet_bytes, &n)).ok) return e;
+    if (n > SF_MAX_FILE_BYTES)
+        return sf_fail("the checkpoint would be %zu bytes (%zu MiB); checkpoints are at most %zu MiB, so no "
+                       "command could load it (use a smaller d_model, d_ff, vocabulary or fewer layers)",
+                       n, n >> 20, SF_MAX_FILE_BYTES >> 20);
+    if (file_bytes) *file_bytes = n;
+    return sf_ok();
+}
+
 sf_err sf_sfm_load_buffer(const unsigned char *buf, size_t len, sf_model *m) {
     memset(m, 0, sizeof *m);
     sf_reader r = {buf, len, 0};
@@ -30,34 +93,13 @@ sf_err sf_sfm_load_buffer(const unsigned char *buf, size_t len, sf_model *m) {
     const unsigned char *bytes;
     uint32_t u;
 
-    /* header */
-    if (len == 0) return sf_fail("byte 0: the file is empty; expected a stepformer checkpoint");
-    if ((e = sf_read_bytes(&r, &bytes, 8, "the magic")).ok == 0) return e;
-    if (memcmp(bytes, SF_CKPT_MAGIC, 8) != 0)
-        return sf_fail("byte 0: bad magic; expected \"SFMODEL\\0\" (is this a stepformer checkpoint?)");
-    if (!(e = sf_read_u32(&r, &u, "the version")).ok) return e;
-    if (u != SF_CKPT_VERSION)
-        return sf_fail("byte 8: version %u is not supported; expected %d", u, SF_CKPT_VERSION);
-    if (!(e = sf_read_u32(&r, &u, "the config size")).ok) return e;
-    if (u != SF_CKPT_CONFIG_BYTES) return sf_fail("byte 12: config size %u; expected %d", u, SF_CKPT_CONFIG_BYTES);
-
-    /* config: sixteen 4-byte fields */
-    size_t cfg_at = r.pos;
-    if (!(e = sf_read_bytes(&r, &bytes, SF_CKPT_CONFIG_BYTES, "the config")).ok) return e;
+    /* header and config */
     sf_config c;
-    int32_t f[16];
-    for (int i = 0; i < 16; i++) f[i] = (int32_t)sf_le_u32(bytes + 4 * i);
-    c.family = f[0]; c.vocab_size = f[1]; c.d_model = f[2]; c.n_heads = f[3]; c.d_ff = f[4];
-    c.n_enc_layers = f[5]; c.n_dec_layers = f[6]; c.max_len = f[7]; c.pos = f[8]; c.norm = f[9];
-    c.act = f[10]; c.tied = f[11]; c.scale_emb = f[12]; c.ln_eps = sf_le_f32(bytes + 52);
-    if ((e = sf_config_validate(&c)).ok == 0) return at(cfg_at, e);
-    if (f[14] != 0 || f[15] != 0) return sf_fail("byte %zu: reserved config fields must be 0", cfg_at + 56);
+    size_t cfg_at;
+    if (!(e = read_head(&r, &c, &u, &cfg_at)).ok) return e;
 
     /* tokenizer alphabet */
-    size_t alpha_at = r.pos;
-    if (!(e = sf_read_u32(&r, &u, "the alphabet size")).ok) return e;
-    if (u > SF_CKPT_MAX_ALPHABET)
-        return sf_fail("byte %zu: alphabet of %u bytes; at most %d expected", alpha_at, u, SF_CKPT_MAX_ALPHABET);
+    size_t alpha_at = r.pos - 4;
     if (!(e = sf_read_bytes(&r, &bytes, u, "the alphabet")).ok) return e;
     sf_tokenizer tok;
     if (!(e = sf_tokenizer_build(&tok, (const char *)bytes, u)).ok) return at(alpha_at + 4, e);
@@ -150,6 +192,13 @@ sf_err sf_sfm_load_buffer(const unsigned char *buf, size_t len, sf_model *m) {
         goto fail_rg;
     }
     free(sorted);
+    /* the data section holds the tensors and nothing else (so a file's size follows from its header) */
+    size_t data_at = (r.pos + 3) & ~(size_t)3;
+    if (data_end - data_at != 4 * m->n_params) {
+        e = sf_fail("byte %zu: the data section is %zu bytes but the tensors take %zu; a checkpoint holds nothing "
+                    "else (something appended, or a gap between tensors)", data_at, data_end - data_at, 4 * m->n_params);
+        goto fail_rg;
+    }
 
     /* checksum, then the weights themselves */
     uint32_t want = sf_le_u32(buf + data_end), got = sf_crc32(0, buf, data_end);
@@ -182,5 +231,19 @@ fail:
     return e;
 fail_tok:
     sf_tokenizer_free(&tok);
+    return e;
+}
+
+sf_err sf_checkpoint_check_head(const unsigned char *head, size_t n, size_t file_size) {
+    sf_reader r = {head, n < SF_CKPT_HEAD_BYTES ? n : SF_CKPT_HEAD_BYTES, 0};
+    sf_config c;
+    uint32_t alpha;
+    size_t cfg_at, want = 0;
+    sf_err e = read_head(&r, &c, &alpha, &cfg_at);
+    if (e.ok && (e = sf_checkpoint_plan(&c, alpha, &want)).ok && want != file_size)
+        e = sf_fail("the file is %zu bytes, but a checkpoint of its config (%s, d_model %d, %d+%d layers, vocab %d) "
+                    "and a %u-byte alphabet is exactly %zu bytes: it is truncated or has something appended",
+                    file_size, sf_family_name(c.family), c.d_model, c.n_enc_layers, c.n_dec_layers, c.vocab_size, alpha,
+                    want);
     return e;
 }

@@ -86,9 +86,18 @@ static void add_layer(layout *lo, sf_layer_w *lw, const char *stack, int l, int 
     snprintf(p, sizeof p, "%s.%d.ln_ffn", stack, l); add_ln(lo, &lw->ln_ffn, p, c->d_model);
 }
 
-sf_err sf_model_build(sf_model *m, const sf_config *cfg) { return sf_model_build_limited(m, cfg, (size_t)-1); }
+static sf_err build(sf_model *m, const sf_config *cfg, size_t max_params, int alloc);
+
+sf_err sf_model_build(sf_model *m, const sf_config *cfg) { return build(m, cfg, (size_t)-1, 1); }
 
 sf_err sf_model_build_limited(sf_model *m, const sf_config *cfg, size_t max_params) {
+    return build(m, cfg, max_params, 1);
+}
+
+sf_err sf_model_plan(sf_model *m, const sf_config *cfg) { return build(m, cfg, (size_t)-1, 0); }
+
+/* Lays out the parameter table for cfg and, when alloc, the zeroed weights it describes. */
+static sf_err build(sf_model *m, const sf_config *cfg, size_t max_params, int alloc) {
     memset(m, 0, sizeof *m);
     sf_err e = sf_config_validate(cfg);
     if (!e.ok) return e;
@@ -120,6 +129,10 @@ sf_err sf_model_build_limited(sf_model *m, const sf_config *cfg, size_t max_para
         free(lo.dst);
         sf_model_free(m);
         return sf_fail("model: the config needs %zu parameters but at most %zu fit (is the file truncated?)", n, max_params);
+    }
+    if (!alloc) { /* the plan only: the table, no weights */
+        free(lo.dst);
+        return sf_ok();
     }
     m->params = calloc(m->n_params, sizeof(float));
     if (!m->params) {
@@ -189,38 +202,35 @@ void sf_model_init_random_sd(sf_model *m, unsigned long long seed, float gpt_sd)
 /* ---- sequence records ------------------------------------------------------------------------- */
 
 /* Every buffer of a record is `groups` blocks of L rows: a fixed width (channels, head size, vocab), or
- * width 0 for a square block (query x key) whose row length is L too. The same walk over the record
- * counts its floats, hands out pointers into one allocation, or (growing) moves each old buffer into
- * its new place: rows keep their index, square blocks gain new key columns filled with `pad`. */
+ * width 0 for a square block (query x key) whose row length is L too. One walk over the record (the
+ * carve_* functions) counts its floats, hands out pointers into one allocation, or lists the buffers so
+ * that a growth can move each into its larger place. */
 typedef struct {
-    float *base;  /* NULL while counting */
-    size_t used;  /* floats handed out (or counted) so far */
-    size_t L;     /* positions being laid out */
-    size_t old_L; /* > 0 when moving: each slot still points at a buffer laid out for old_L positions */
+    float **slot;    /* the record's pointer to the buffer */
+    int groups, width;
+    float pad;       /* what new key columns of a square block hold: -inf for scores and masks, 0 for probs */
+} slot_info;
+
+typedef struct {
+    float *base;     /* NULL while counting or listing */
+    size_t used;     /* floats handed out (or counted) so far */
+    size_t L;        /* positions being laid out */
+    slot_info *list; /* listing: every buffer in carving order, (n_list) of them */
+    int n_list, cap_list, failed;
 } arena;
 
 static void take(arena *a, float **slot, int groups, int width, float pad) {
-    size_t L = a->L, W = width ? (size_t)width : L, n = (size_t)groups * L * W;
-    float *p = a->base ? a->base + a->used : NULL;
-    a->used += n;
-    if (!p) return;
-    if (a->old_L && *slot) {
-        size_t oL = a->old_L, oW = width ? (size_t)width : oL;
-        const float *q = *slot;
-        for (int g = 0; g < groups; g++) {
-            float *dst = p + (size_t)g * L * W;
-            const float *src = q + (size_t)g * oL * oW;
-            if (width) {
-                memcpy(dst, src, oL * W * sizeof(float)); /* same row width: the old rows are a prefix */
-                continue;
-            }
-            for (size_t t = 0; t < oL; t++) {
-                memcpy(dst + t * W, src + t * oW, oW * sizeof(float));
-                for (size_t j = oW; j < W; j++) dst[t * W + j] = pad;
-            }
-        }
+    size_t W = width ? (size_t)width : a->L;
+    if (a->base) *slot = a->base + a->used;
+    a->used += (size_t)groups * a->L * W;
+    if (!a->list || a->failed) return; /* not listing */
+    if (a->n_list == a->cap_list) {
+        slot_info *l = realloc(a->list, (size_t)(2 * a->cap_list) * sizeof *l);
+        if (!l) { a->failed = 1; return; }
+        a->list = l;
+        a->cap_list *= 2;
     }
-    *slot = p;
+    a->list[a->n_list++] = (slot_info){slot, groups, width, pad};
 }
 
 static void carve_attn(arena *a, sf_attn_rec *r, const sf_config *c) {
@@ -280,7 +290,7 @@ static size_t record_floats(const sf_config *c, int L) {
     memset(&dummy, 0, sizeof dummy);
     dummy.enc.layers = layers;
     dummy.dec.layers = layers + SF_MAX_LAYERS;
-    arena a = {NULL, 0, (size_t)L, 0};
+    arena a = {NULL, 0, (size_t)L, NULL, 0, 0, 0};
     carve_all(&a, &dummy, c);
     return a.used;
 }
@@ -299,35 +309,89 @@ static sf_err check_record_size(const sf_config *c, int L) {
                    SF_MAX_RECORD_BYTES >> 20);
 }
 
-/* Allocates the buffers of s for L positions; when s already holds a record (old_L > 0), moves its
- * contents into the new buffers and frees the old ones. On failure s is unchanged. */
+/* Allocates the first (zeroed) buffers of s for L positions. */
 static sf_err lay_out(sf_seq *s, const sf_config *c, int L) {
     sf_err e = check_record_size(c, L);
     if (!e.ok) return e;
     size_t n = record_floats(c, L);
-    float *mem = calloc(n, sizeof(float));
-    int *ids_e = calloc((size_t)L, sizeof(int)), *ids_d = calloc((size_t)L, sizeof(int));
-    if (!mem || !ids_e || !ids_d) {
-        free(mem); free(ids_e); free(ids_d);
+    s->mem = calloc(n, sizeof(float));
+    s->enc.ids = calloc((size_t)L, sizeof(int));
+    s->dec.ids = calloc((size_t)L, sizeof(int));
+    if (!s->mem || !s->enc.ids || !s->dec.ids)
         return sf_fail("sequence record: out of memory for %d positions (%zu MiB)", L, n * sizeof(float) >> 20);
-    }
-    int old_L = s->mem ? s->L : 0;
-    if (old_L) {
-        memcpy(ids_e, s->enc.ids, (size_t)old_L * sizeof(int));
-        memcpy(ids_d, s->dec.ids, (size_t)old_L * sizeof(int));
-    }
-    arena a = {mem, 0, (size_t)L, (size_t)old_L};
+    arena a = {s->mem, 0, (size_t)L, NULL, 0, 0, 0};
     carve_all(&a, s, c);
-    free(s->mem);
-    free(s->enc.ids);
-    free(s->dec.ids);
-    s->mem = mem;
     s->mem_floats = n;
-    s->enc.ids = ids_e;
-    s->dec.ids = ids_d;
     s->L = L;
-    if (old_L) s->grown++;
     return sf_ok();
+}
+
+/* Moves the record in place to L positions: the one allocation is extended (realloc, which for a large
+ * block remaps its pages instead of copying them, so growing never holds the old and the new record at
+ * once), then every buffer moves up to its new offset and row stride. Going from the last buffer and
+ * row to the first is safe: nothing moves down, so no source is overwritten before it has moved. New
+ * rows are left as they are: no position is read before the forward pass writes it. On failure s is
+ * unchanged. */
+static sf_err grow_in_place(sf_seq *s, int L) {
+    const sf_config *c = &s->cfg;
+    sf_err e = check_record_size(c, L);
+    if (!e.ok) return e;
+    size_t n = record_floats(c, L), oL = (size_t)s->L;
+    arena list = {NULL, 0, oL, malloc(256 * sizeof(slot_info)), 0, 256, 0}; /* lists the buffers */
+    if (!list.list) return sf_fail("sequence record: out of memory");
+    carve_all(&list, s, c);
+    size_t *old_off = list.failed ? NULL : malloc((size_t)list.n_list * sizeof *old_off);
+    for (int i = 0; old_off && i < list.n_list; i++) old_off[i] = (size_t)(*list.list[i].slot - s->mem);
+    int *ids_e = old_off ? realloc(s->enc.ids, (size_t)L * sizeof(int)) : NULL; /* larger ids are harmless */
+    if (ids_e) s->enc.ids = ids_e;
+    int *ids_d = ids_e ? realloc(s->dec.ids, (size_t)L * sizeof(int)) : NULL;
+    if (ids_d) s->dec.ids = ids_d;
+    float *mem = ids_d ? realloc(s->mem, n * sizeof(float)) : NULL;
+    if (!mem) {
+        free(list.list);
+        free(old_off);
+        return sf_fail("sequence record: out of memory growing to %d positions (%zu MiB)", L, n * sizeof(float) >> 20);
+    }
+    s->mem = mem;
+    size_t new_off = n;
+    for (int i = list.n_list - 1; i >= 0; i--) {
+        const slot_info *si = &list.list[i];
+        size_t W = si->width ? (size_t)si->width : (size_t)L, oW = si->width ? (size_t)si->width : oL;
+        new_off -= (size_t)si->groups * (size_t)L * W;
+        float *dst = mem + new_off;
+        const float *src = mem + old_off[i];
+        for (int g = si->groups - 1; g >= 0; g--) {
+            float *dg = dst + (size_t)g * L * W;
+            const float *sg = src + (size_t)g * oL * oW;
+            if (si->width) {
+                memmove(dg, sg, oL * W * sizeof(float)); /* same row width: the old rows are a prefix */
+                continue;
+            }
+            for (size_t t = oL; t-- > 0;) {
+                memmove(dg + t * W, sg + t * oW, oW * sizeof(float));
+                for (size_t j = oW; j < W; j++) dg[t * W + j] = si->pad;
+            }
+        }
+        *si->slot = dst;
+    }
+    for (size_t t = oL; t < (size_t)L; t++) s->enc.ids[t] = s->dec.ids[t] = 0;
+    free(list.list);
+    free(old_off);
+    s->mem_floats = n;
+    s->L = L;
+    s->grown++;
+    return sf_ok();
+}
+
+int sf_seq_max_positions(const sf_config *c) {
+    if (sf_seq_bytes(c, c->max_len) <= SF_MAX_RECORD_BYTES) return c->max_len;
+    int lo = 0, hi = c->max_len; /* bytes(lo) fits, bytes(hi) does not */
+    while (hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        if (sf_seq_bytes(c, mid) <= SF_MAX_RECORD_BYTES) lo = mid;
+        else hi = mid;
+    }
+    return lo;
 }
 
 sf_err sf_seq_build(sf_seq *s, const sf_config *c) {
@@ -352,14 +416,22 @@ sf_err sf_seq_reserve(sf_seq *s, int n) {
     if (n <= s->L) return sf_ok();
     if (n > s->cfg.max_len)
         return sf_fail("sequence record: %d positions; the model takes at most %d (max_len)", n, s->cfg.max_len);
-    /* capacities are powers of two (or max_len): a run of n steps moves its record only log2(n) times, each
-     * move at least doubles it (so the old copy is at most a quarter of the new attention blocks), and two
-     * records asked for the same room get the same layout; past the cap, just enough is tried */
+    /* capacities are powers of two (or max_len): a run of n steps moves its record only log2(n) times (each
+     * move at least doubles it), and two records asked for the same room get the same layout; when the
+     * power of two would pass the cap, the most that fits */
     int want = SF_SEQ_FIRST_CAP;
     while (want < n) want *= 2;
     if (want > s->cfg.max_len) want = s->cfg.max_len;
-    if (want > n && !check_record_size(&s->cfg, want).ok) want = n;
-    return lay_out(s, &s->cfg, want);
+    if (want > n && !check_record_size(&s->cfg, want).ok) { /* the most that fits, so one more move at most */
+        int lo = n, hi = want;
+        while (hi - lo > 1) {
+            int mid = lo + (hi - lo) / 2;
+            if (check_record_size(&s->cfg, mid).ok) lo = mid;
+            else hi = mid;
+        }
+        want = lo;
+    }
+    return grow_in_place(s, want);
 }
 
 void sf_seq_free(sf_seq *s) {

@@ -70,6 +70,9 @@ sf_err sf_model_build(sf_model *m, const sf_config *cfg);
 /* The same, but refuses (before allocating the weights) when they would exceed max_params floats:
  * loaders pass what the file can hold, so a small file can never ask for a large allocation. */
 sf_err sf_model_build_limited(sf_model *m, const sf_config *cfg, size_t max_params);
+/* Builds only the parameter table for cfg (names, shapes, offsets and n_params) without allocating the
+ * weights (m->params and the typed pointers stay NULL): what a file of that config must hold. */
+sf_err sf_model_plan(sf_model *m, const sf_config *cfg);
 void sf_model_free(sf_model *m);
 
 /* Fills the weights with a seeded random initialisation (GPT-2's N(0, 0.02) for gpt, Xavier-uniform
@@ -165,6 +168,9 @@ sf_err sf_seq_build(sf_seq *s, const sf_config *cfg);
 sf_err sf_seq_reserve(sf_seq *s, int n);
 /* Returns the bytes a record of cfg takes for `positions` positions (the memory budget's unit). */
 size_t sf_seq_bytes(const sf_config *cfg, int positions);
+/* Returns the most positions a record of cfg can hold: max_len, or fewer when SF_MAX_RECORD_BYTES
+ * allows fewer (0 if not even one fits). Generation stops there instead of failing on the next step. */
+int sf_seq_max_positions(const sf_config *cfg);
 void sf_seq_free(sf_seq *s);
 
 /* Returns the residual stream leaving an attention or FFN sub-layer (norm for post-LN, else resid). */

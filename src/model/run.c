@@ -1,6 +1,8 @@
 /* run.c - a full traced pass: encoder, then the decoder step by step with the KV cache. */
 #include "run.h"
 
+#include "trace.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,13 +64,11 @@ sf_err sf_run(const sf_model *m, sf_seq *s, const sf_run_opts *o, int *n_prompt)
         int made = 0, V = c->vocab_size, eos = sf_tokenizer_eos(&m->tok);
         float *logits = malloc((size_t)V * sizeof *logits);
         if (!logits) { e = sf_fail("run: out of memory"); goto done; }
-        while (s->n_tgt < L && (o->max_new < 0 || made < o->max_new)) {
-            /* a full record that cannot double within its cap ends the text, rather than an error long
-             * into the run, or a move of the whole record for every token past the cap (GPT-2: 512) */
-            if (s->n_tgt == s->L) {
-                int want = 2 * s->L < L ? 2 * s->L : L;
-                if (sf_seq_bytes(&s->cfg, want) > SF_MAX_RECORD_BYTES) break;
-            }
+        /* generating stops when the sequence is full: max_len, or what the record cap allows (GPT-2 small:
+         * the most positions within SF_MAX_RECORD_BYTES, which sf_seq_reserve grows to in one last move) */
+        int full = sf_seq_max_positions(c);
+        if (full > L) full = L;
+        while (s->n_tgt < full && (o->max_new < 0 || made < o->max_new)) {
             /* the model's own logits, except that <pad>, <bos> and <unk> are never chosen mid-sequence */
             memcpy(logits, s->logits + (size_t)(s->n_tgt - 1) * V, (size_t)V * sizeof *logits);
             for (int id = 0; id < V && id < SF_TOK_FIRST_CHAR; id++)
@@ -84,7 +84,13 @@ sf_err sf_run(const sf_model *m, sf_seq *s, const sf_run_opts *o, int *n_prompt)
         free(logits);
         if (s->has_sampled && !sampled_reserve(s, V, s->n_tgt)) { e = sf_fail("run: out of memory"); goto done; }
     }
-    e = sf_ok();
+    /* finite weights can still overflow float32 on the way (1e30 x 1e30): such a run is refused, with
+     * where it first happened, rather than handed to panels that would have to draw NaN */
+    sf_trace tr;
+    if ((e = sf_trace_build(&tr, m, s)).ok) {
+        e = sf_trace_check_finite(&tr);
+        sf_trace_free(&tr);
+    }
 done:
     if (n_prompt) *n_prompt = given;
     free(ids);

@@ -20,8 +20,9 @@ typedef struct {
 } sf_run_opts;
 
 /* Runs the model as described by o; s must have been built for m's config. Generation stops at <eos>,
- * after max_new tokens, at max_len, or when the record is full and doubling it would pass
- * SF_MAX_RECORD_BYTES (GPT-2 small: at 512 positions). On return s holds the
+ * after max_new tokens, or when the sequence is full (max_len positions, or sf_seq_max_positions when the
+ * record cap SF_MAX_RECORD_BYTES allows fewer). A run whose values overflow float32 somewhere (finite but
+ * huge weights) is refused, naming the first trace entry that is not finite. On return s holds the
  * encoder positions and every decoder position. n_prompt (may be NULL) receives how many decoder
  * positions were given (<bos> + prompt or target) rather than generated. When it generates, s->sampled
  * row t holds the distribution the token after position t was drawn from: softmax(logits / T) over the

@@ -86,6 +86,12 @@ float sf_trace_get(const sf_trace *tr, const sf_trace_entry *e, const int *idx);
 /* Returns a pointer to row i of a rank-2 entry (cap[1] floats), or the data of a rank-1 entry. */
 const float *sf_trace_row(const sf_trace_entry *e, int i);
 
+/* Returns success if every recorded value the trace shows is a finite number (raw and scaled scores and
+ * masks, -inf where masked by definition, are not checked: anything else not finite in them reaches the
+ * probabilities); otherwise an error naming the first entry and cell that is not: a model whose float32
+ * arithmetic overflows (finite but huge weights) is refused rather than drawn. */
+sf_err sf_trace_check_finite(const sf_trace *tr);
+
 /* Returns the printable name of a sub-layer ("self", "cross", ...) and an op ("scores", ...). */
 const char *sf_sublayer_name(int sub);
 const char *sf_op_name(int op);

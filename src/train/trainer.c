@@ -11,11 +11,15 @@
 
 #include "backward.h"
 #include "core/io.h"
+#include "model/checkpoint.h"
+#include "model/format.h"
 #include "model/sample.h"
 
 #define STATE_MAGIC "SFOPTIM"  /* 7 letters and a NUL */
-#define STATE_VERSION 1
+#define STATE_VERSION 2
 #define STATE_TASK_BYTES 16
+#define STATE_HEAD_BYTES 92  /* the fixed header; its last 8 bytes are the parameter count */
+#define STATE_HEAD2_BYTES 100 /* version 2: then the embedded model's size */
 
 /* Returns the number of threads OpenMP would use by default (1 without OpenMP). */
 static int default_threads(void) {
@@ -208,13 +212,28 @@ int sf_greedy(const sf_model *m, sf_seq *s, const sf_example *ex, int *out, int 
     return made;
 }
 
-/* ---- optimizer state sidecar ------------------------------------------------------------------ */
+/* ---- optimizer state: the whole run in one file ---------------------------------------------- */
 /* Layout (little-endian): magic[8] version u32, task[16], seed u64, batch u32, step u64,
- * lr min_lr_frac f32, warmup total u32, beta1 beta2 eps weight_decay clip f32, n_params u64,
- * m[n_params] v[n_params] f32, crc32 of everything before it. */
+ * lr min_lr_frac f32, warmup total u32, beta1 beta2 eps weight_decay clip f32, n_params u64 (92 bytes);
+ * version 2: model_bytes u64, the checkpoint (.sfm) of the weights at that step, zeros to a multiple of 4;
+ * then m[n_params] v[n_params] f32, and the crc32 of everything before it. Version 1 (read, no longer
+ * written) has no embedded checkpoint: its weights were only in the model file beside it. */
 
-/* Writes the state; see trainer.h. */
-sf_err sf_trainer_save_state(const sf_trainer *tr, const char *path, const char *task, uint64_t seed, int batch) {
+/* Returns (in *out) the bytes of tr's checkpoint as the state embeds it: its exact size follows from the
+ * model's config and alphabet, so a state file's size can be checked before it is read. */
+static sf_err model_bytes(const sf_model *m, size_t *out) {
+    size_t alen;
+    char *alpha = sf_tokenizer_alphabet(&m->tok, &alen);
+    if (!alpha) return sf_fail("out of memory");
+    free(alpha);
+    return sf_checkpoint_plan(&m->cfg, alen, out);
+}
+
+/* Returns the size of a version-2 state holding a checkpoint of mb bytes and n parameters' moments. */
+static size_t state_bytes(size_t mb, size_t n) { return ((STATE_HEAD2_BYTES + mb + 3) & ~(size_t)3) + 8 * n + 4; }
+
+sf_err sf_trainer_encode_state(const sf_trainer *tr, const sf_buf *ckpt, const char *task, uint64_t seed, int batch,
+                               sf_buf *out) {
     const sf_adamw *o = &tr->opt;
     sf_buf b = {0};
     char name[STATE_TASK_BYTES] = {0};
@@ -235,42 +254,87 @@ sf_err sf_trainer_save_state(const sf_trainer *tr, const char *path, const char 
     sf_buf_f32(&b, o->cfg.weight_decay);
     sf_buf_f32(&b, o->cfg.clip);
     sf_buf_u64(&b, (uint64_t)o->n);
+    sf_buf_u64(&b, (uint64_t)ckpt->len);
+    sf_buf_put(&b, ckpt->data, ckpt->len);
+    while (b.len % 4) sf_buf_u8(&b, 0);
     for (size_t i = 0; i < o->n; i++) sf_buf_f32(&b, o->m[i]);
     for (size_t i = 0; i < o->n; i++) sf_buf_f32(&b, o->v[i]);
+    if (!b.failed) sf_buf_u32(&b, sf_crc32(0, b.data, b.len));
     if (b.failed) {
         sf_buf_free(&b);
-        return sf_fail("%s: out of memory encoding the optimizer state", path);
+        return sf_fail("out of memory encoding the optimizer state");
     }
-    sf_buf_u32(&b, sf_crc32(0, b.data, b.len));
-    sf_err e = b.failed ? sf_fail("%s: out of memory", path) : sf_write_file_atomic(path, b.data, b.len);
+    *out = b;
+    return sf_ok();
+}
+
+/* Writes the state; see trainer.h. */
+sf_err sf_trainer_save_state(const sf_trainer *tr, const char *path, const char *task, uint64_t seed, int batch) {
+    sf_buf ckpt, b;
+    sf_err e = sf_checkpoint_encode(tr->m, &ckpt);
+    if (!e.ok) return sf_err_wrap(e, path);
+    e = sf_trainer_encode_state(tr, &ckpt, task, seed, batch, &b);
+    sf_buf_free(&ckpt);
+    if (!e.ok) return sf_err_wrap(e, path);
+    e = sf_write_file_atomic(path, b.data, b.len);
     sf_buf_free(&b);
     return e;
 }
 
 /* Reads the state into tr; see trainer.h. */
 sf_err sf_trainer_load_state(sf_trainer *tr, const char *path, const char *task, uint64_t *seed, int *batch) {
+    /* the header first: a file that is not a state for this model's size is refused before it is read */
+    sf_file f;
+    sf_err e = sf_file_open(&f, path, SF_MAX_FILE_BYTES);
+    if (!e.ok) return e;
+    unsigned char head[STATE_HEAD2_BYTES];
+    if (f.size < STATE_HEAD_BYTES + 4 || !sf_file_read_at(&f, 0, head, STATE_HEAD_BYTES).ok ||
+        memcmp(head, STATE_MAGIC, 8) != 0) {
+        sf_file_close(&f);
+        return sf_fail("%s: not an optimizer state (it does not start with \"%s\")", path, STATE_MAGIC);
+    }
+    uint32_t version = sf_le_u32(head + 8);
+    uint64_t claimed = (uint64_t)sf_le_u32(head + STATE_HEAD_BYTES - 8) |
+                       (uint64_t)sf_le_u32(head + STATE_HEAD_BYTES - 4) << 32;
+    size_t n = tr->opt.n, mb = 0, want = STATE_HEAD_BYTES + 8 * n + 4, moments_at = STATE_HEAD_BYTES;
+    if (version == STATE_VERSION) { /* the embedded checkpoint must be exactly this model's size */
+        if (!(e = model_bytes(tr->m, &mb)).ok) { sf_file_close(&f); return sf_err_wrap(e, path); }
+        want = state_bytes(mb, n);
+        moments_at = (STATE_HEAD2_BYTES + mb + 3) & ~(size_t)3;
+    } else if (version != 1) {
+        sf_file_close(&f);
+        return sf_fail("%s: byte 8: version %u; expected 1 or %d", path, version, STATE_VERSION);
+    }
+    if (claimed != n || f.size != want) {
+        sf_file_close(&f);
+        return sf_fail("%s: the state is %zu bytes and for %llu parameters; this model's (%zu parameters) is %zu bytes",
+                       path, f.size, (unsigned long long)claimed, n, want);
+    }
     unsigned char *data;
-    size_t len;
-    sf_err e = sf_read_file(path, SF_MAX_FILE_BYTES, &data, &len);
+    e = sf_file_read_all(&f, &data);
+    size_t len = f.size;
+    sf_file_close(&f);
     if (!e.ok) return e;
     sf_reader r = {data, len, 0};
     const unsigned char *magic, *name;
-    uint32_t version, ubatch, warmup, total;
-    uint64_t step, n;
+    uint32_t ubatch, warmup, total;
+    uint64_t step, n64, mb64 = 0;
     sf_adamw_cfg c;
-    if (len < 4 || sf_crc32(0, data, len - 4) != sf_le_u32(data + len - 4)) {
+    sf_model saved;
+    memset(&saved, 0, sizeof saved);
+    if (sf_crc32(0, data, len - 4) != sf_le_u32(data + len - 4)) {
         free(data);
         return sf_fail("%s: checksum mismatch (not an optimizer state, or damaged)", path);
     }
     r.len = len - 4;
     if (!(e = sf_read_bytes(&r, &magic, 8, "magic")).ok) goto done;
-    if (memcmp(magic, STATE_MAGIC, 8) != 0) { e = sf_fail("byte 0: not an optimizer state (magic)"); goto done; }
     if (!(e = sf_read_u32(&r, &version, "version")).ok) goto done;
-    if (version != STATE_VERSION) { e = sf_fail("byte 8: version %u; expected %d", version, STATE_VERSION); goto done; }
     if (!(e = sf_read_bytes(&r, &name, STATE_TASK_BYTES, "task")).ok) goto done;
     if (strncmp((const char *)name, task, STATE_TASK_BYTES) != 0) {
         char got[STATE_TASK_BYTES + 1] = {0};
         memcpy(got, name, STATE_TASK_BYTES);
+        for (int i = 0; i < STATE_TASK_BYTES; i++)
+            if (got[i] && ((unsigned char)got[i] < 0x20 || (unsigned char)got[i] >= 0x7F)) got[i] = '?';
         e = sf_fail("the state belongs to task '%s', not '%s'", got, task);
         goto done;
     }
@@ -280,15 +344,27 @@ sf_err sf_trainer_load_state(sf_trainer *tr, const char *path, const char *task,
         !(e = sf_read_u32(&r, &total, "total")).ok || !(e = sf_read_f32(&r, &c.beta1, "beta1")).ok ||
         !(e = sf_read_f32(&r, &c.beta2, "beta2")).ok || !(e = sf_read_f32(&r, &c.eps, "eps")).ok ||
         !(e = sf_read_f32(&r, &c.weight_decay, "weight_decay")).ok || !(e = sf_read_f32(&r, &c.clip, "clip")).ok ||
-        !(e = sf_read_u64(&r, &n, "parameter count")).ok)
+        !(e = sf_read_u64(&r, &n64, "parameter count")).ok)
         goto done;
-    if (n != tr->opt.n) {
-        e = sf_fail("the state is for %llu parameters; the model has %zu", (unsigned long long)n, tr->opt.n);
-        goto done;
+    if (version == STATE_VERSION) { /* the model of the same step, parsed and checked like any checkpoint */
+        const unsigned char *ck;
+        if (!(e = sf_read_u64(&r, &mb64, "the embedded model's size")).ok) goto done;
+        if (mb64 != mb) { e = sf_fail("byte 92: the embedded model is %llu bytes; expected %zu", (unsigned long long)mb64, mb); goto done; }
+        if (!(e = sf_read_bytes(&r, &ck, mb, "the embedded model")).ok) goto done;
+        if (!(e = sf_sfm_load_buffer(ck, mb, &saved)).ok) { e = sf_err_wrap(e, "the embedded model"); goto done; }
+        size_t la, lb;
+        char *a = sf_tokenizer_alphabet(&saved.tok, &la), *b = sf_tokenizer_alphabet(&tr->m->tok, &lb);
+        int same = a && b && la == lb && memcmp(a, b, la) == 0 && memcmp(&saved.cfg, &tr->m->cfg, sizeof saved.cfg) == 0;
+        free(a);
+        free(b);
+        if (!same) { e = sf_fail("its embedded model has another config or alphabet than the model being trained"); goto done; }
     }
-    if (r.len - r.pos != 2 * n * 4) { e = sf_fail("byte %zu: expected %llu moment values", r.pos, (unsigned long long)(2 * n)); goto done; }
-    if (ubatch < 1 || ubatch > 1000000 || total < 1 || warmup > 100000000 || step > 100000000) {
-        e = sf_fail("implausible batch, schedule or step values");
+    /* the limits the command line has: a small file must not ask for a 400 MB batch or a negative total */
+    if (ubatch < 1 || ubatch > SF_TRAIN_MAX_BATCH || total < 1 || total > SF_TRAIN_MAX_STEPS ||
+        warmup > SF_TRAIN_MAX_STEPS || step > SF_TRAIN_MAX_STEPS) {
+        e = sf_fail("implausible batch (%u), schedule (%u warmup, %u total) or step (%llu) values; the limits are %d "
+                    "examples and %d steps", ubatch, warmup, total, (unsigned long long)step, SF_TRAIN_MAX_BATCH,
+                    SF_TRAIN_MAX_STEPS);
         goto done;
     }
     if (!(isfinite(c.lr) && c.lr > 0 && c.lr <= 10) || !(c.min_lr_frac >= 0 && c.min_lr_frac <= 1) ||
@@ -298,23 +374,25 @@ sf_err sf_trainer_load_state(sf_trainer *tr, const char *path, const char *task,
         goto done;
     }
     for (size_t i = 0; i < 2 * n; i++) { /* checked before anything in tr changes */
-        float x = sf_le_f32(data + r.pos + 4 * i);
+        float x = sf_le_f32(data + moments_at + 4 * i);
         if (!isfinite(x) || (i >= n && x < 0)) {
             e = sf_fail("byte %zu: moment value %zu is %g; expected a finite value (and >= 0 for the second moment)",
-                        r.pos + 4 * i, i, (double)x);
+                        moments_at + 4 * i, i, (double)x);
             goto done;
         }
     }
     c.warmup = (int)warmup;
     c.total = (int)total;
-    for (size_t i = 0; i < n; i++) tr->opt.m[i] = sf_le_f32(data + r.pos + 4 * i);
-    for (size_t i = 0; i < n; i++) tr->opt.v[i] = sf_le_f32(data + r.pos + 4 * (n + i));
+    for (size_t i = 0; i < n; i++) tr->opt.m[i] = sf_le_f32(data + moments_at + 4 * i);
+    for (size_t i = 0; i < n; i++) tr->opt.v[i] = sf_le_f32(data + moments_at + 4 * (n + i));
+    if (saved.params) memcpy(tr->m->params, saved.params, n * sizeof(float)); /* the weights of the same step */
     tr->opt.cfg = c;
     tr->opt.t = (long)step;
     tr->step = (long)step;
     *batch = (int)ubatch;
     e = sf_ok();
 done:
+    sf_model_free(&saved);
     free(data);
     return e.ok ? e : sf_err_wrap(e, path);
 }

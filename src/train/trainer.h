@@ -11,11 +11,14 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/io.h"
 #include "model/model.h"
 #include "optim.h"
 #include "tasks.h"
 
 #define SF_TRAIN_CHUNKS 8
+#define SF_TRAIN_MAX_BATCH 65536     /* examples per step: the same limit for --batch and a resume file */
+#define SF_TRAIN_MAX_STEPS 100000000 /* optimizer steps (and warmup steps): the same for --steps and a resume file */
 
 typedef struct {
     sf_model *m;        /* the model being trained (not owned) */
@@ -52,11 +55,21 @@ double sf_trainer_loss(sf_trainer *tr, const sf_example *ex, int n, long *tokens
  * tokens (the <eos> included if produced) to out(cap) and returns their count, or -1 on error. */
 int sf_greedy(const sf_model *m, sf_seq *s, const sf_example *ex, int *out, int cap);
 
-/* Writes the optimizer state (step, moments, run identity) atomically to path. */
+/* Encodes the whole run at this step into out (the caller frees it): run identity, schedule, step, the
+ * model's checkpoint ckpt (sf_checkpoint_encode of tr->m, embedded whole) and the AdamW moments, under
+ * one checksum. One file holds the weights and the optimizer state of the same step, so a kill can never
+ * leave the two disagreeing (docs/checkpoint-format.md). */
+sf_err sf_trainer_encode_state(const sf_trainer *tr, const sf_buf *ckpt, const char *task, uint64_t seed, int batch,
+                               sf_buf *out);
+
+/* Encodes the state (with tr->m's checkpoint) and writes it atomically to path. */
 sf_err sf_trainer_save_state(const sf_trainer *tr, const char *path, const char *task, uint64_t seed, int batch);
 
-/* Reads a state written by sf_trainer_save_state into tr (whose model must have the same parameter
- * count); *seed and *batch receive the run's values. Errors name the file and what did not match. */
+/* Reads a state written by sf_trainer_save_state into tr (whose model must have the same config and
+ * alphabet): moments, step, schedule and, from the embedded checkpoint, the weights of that step (a
+ * version-1 state, which has none, leaves tr->m's weights as they are). *seed and *batch receive the
+ * run's values. The size is checked from the header before the file is read; everything is checked
+ * before tr changes. Errors name the file and what did not match. */
 sf_err sf_trainer_load_state(sf_trainer *tr, const char *path, const char *task, uint64_t *seed, int *batch);
 
 #endif

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/io.h"
+
 /* Returns 1 and copies the matched file into out if fontconfig finds a font for family/lang whose
  * character set has code point need (0: any). */
 static int match(const char *family, const char *lang, unsigned need, char *out, size_t size, int *index) {
@@ -59,9 +61,8 @@ static sf_err find(const char *override, vz_font_paths *out) {
     memset(out, 0, sizeof *out);
     if (!FcInit()) return sf_fail("fontconfig: could not initialise; install fontconfig and fonts-dejavu-core");
     if (override) {
-        FILE *f = fopen(override, "rb");
-        if (!f) return sf_fail("--font %s: cannot open the file", override);
-        fclose(f);
+        sf_err e = sf_check_file(override, SF_MAX_FILE_BYTES); /* SDL_ttf opens it by name: a FIFO would block */
+        if (!e.ok) return sf_err_wrap(e, "--font");
         if (strlen(override) >= sizeof out->main) return sf_fail("--font: path too long");
         strcpy(out->main, override);
     } else if (!match("DejaVu Sans", "en", 'a', out->main, sizeof out->main, NULL) &&

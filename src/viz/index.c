@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/io.h"
 #include "help.h"
 #include "lesson_player.h"
 #include "panels.h"
@@ -90,12 +91,17 @@ int vz_lessons_neighbour(const char *path, int dir, char *out, size_t size) {
     return found;
 }
 
+/* The largest thumbnail the index loads (a 1024x768 PNG is well under 1 MiB). */
+#define VZ_THUMB_MAX_BYTES ((size_t)16 << 20)
+
 void vz_index_load_thumbs(vz_index_entry *entries, int n, const char *dir, SDL_Renderer *r) {
     for (int i = 0; i < n; i++) {
         vz_index_entry *x = &entries[i];
         if (x->thumb || x->number <= 0) continue;
         char path[1200];
         snprintf(path, sizeof path, "%s/thumbs/%02d.png", dir, x->number);
+        /* checked first (io.h): a FIFO or device there must not block the index, nor a huge file fill memory */
+        if (!sf_check_file(path, VZ_THUMB_MAX_BYTES).ok) continue;
         SDL_Surface *s = IMG_Load(path);
         if (!s) continue; /* no picture: the card says so */
         x->thumb = SDL_CreateTextureFromSurface(r, s);
