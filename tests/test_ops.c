@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "core/ops.h"
@@ -21,6 +23,101 @@ static void test_matmul(void **state) {
     NEAR(out[2], 4 - 6 + 10, 0); NEAR(out[3], 7.5 - 1, 0);
     sf_matmul_forward(out, in, w, NULL, 2, 3, 2);
     NEAR(out[0], -2, 0); NEAR(out[3], 7.5, 0);
+}
+
+/* Fills p(n) with normal(0, 1) values from r. */
+static void randn(sf_rng *r, float *p, size_t n) {
+    for (size_t i = 0; i < n; i++) p[i] = sf_rng_normal(r);
+}
+
+/* The matmul contract of ops.h, written out one element at a time: each output is one chain of fmaf in
+ * ascending order, started at the bias (forward) or at the value already there (backward). Every kernel
+ * set this processor has must give exactly these bits, for every shape (odd sizes, one row, long rows). */
+static void test_matmul_kernels(void **state) {
+    (void)state;
+    static const int shapes[][3] = {{1, 1, 1},   {1, 64, 192}, {3, 5, 7},     {13, 64, 192}, {16, 16, 16},
+                                    {17, 70, 65}, {12, 256, 64}, {40, 300, 33}, {2, 3, 300}, {25, 64, 30}};
+    static const char *sets[] = {"c", "avx2", "avx512"};
+    sf_rng r;
+    sf_rng_seed(&r, 21);
+    int ran = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int N = shapes[s][0], IC = shapes[s][1], OC = shapes[s][2];
+        size_t nx = (size_t)N * IC, nw = (size_t)OC * IC, ny = (size_t)N * OC;
+        float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc((size_t)OC * 4), *dy = malloc(ny * 4);
+        float *y_ref = malloc(ny * 4), *dx_ref = malloc(nx * 4), *dw_ref = malloc(nw * 4), *db_ref = malloc((size_t)OC * 4);
+        float *y = malloc(ny * 4), *dx = malloc(nx * 4), *dw = malloc(nw * 4), *db = malloc((size_t)OC * 4);
+        float *dx0 = malloc(nx * 4), *dw0 = malloc(nw * 4), *db0 = malloc((size_t)OC * 4);
+        assert_non_null(db0);
+        randn(&r, x, nx); randn(&r, w, nw); randn(&r, b, (size_t)OC); randn(&r, dy, ny);
+        randn(&r, dx0, nx); randn(&r, dw0, nw); randn(&r, db0, (size_t)OC);
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < OC; o++) {
+                float a = b[o];
+                for (int i = 0; i < IC; i++) a = fmaf(x[n * IC + i], w[o * IC + i], a);
+                y_ref[n * OC + o] = a;
+            }
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < IC; i++) {
+                float a = dx0[n * IC + i];
+                for (int o = 0; o < OC; o++) a = fmaf(dy[n * OC + o], w[o * IC + i], a);
+                dx_ref[n * IC + i] = a;
+            }
+        for (int o = 0; o < OC; o++) {
+            for (int i = 0; i < IC; i++) {
+                float a = dw0[o * IC + i];
+                for (int n = 0; n < N; n++) a = fmaf(dy[n * OC + o], x[n * IC + i], a);
+                dw_ref[o * IC + i] = a;
+            }
+            float a = db0[o];
+            for (int n = 0; n < N; n++) a += dy[n * OC + o];
+            db_ref[o] = a;
+        }
+        for (int k = 0; k < 3; k++) {
+            if (!sf_matmul_use(sets[k])) continue; /* this processor lacks them */
+            ran++;
+            sf_matmul_forward(y, x, w, b, N, IC, OC);
+            memcpy(dx, dx0, nx * 4); memcpy(dw, dw0, nw * 4); memcpy(db, db0, (size_t)OC * 4);
+            sf_matmul_backward(dx, dw, db, dy, x, w, N, IC, OC);
+            if (memcmp(y, y_ref, ny * 4) || memcmp(dx, dx_ref, nx * 4) || memcmp(dw, dw_ref, nw * 4) ||
+                memcmp(db, db_ref, (size_t)OC * 4))
+                fail_msg("%s kernels, N %d IC %d OC %d: forward %s, dinp %s, dweight %s, dbias %s", sets[k], N, IC, OC,
+                         memcmp(y, y_ref, ny * 4) ? "differs" : "ok", memcmp(dx, dx_ref, nx * 4) ? "differs" : "ok",
+                         memcmp(dw, dw_ref, nw * 4) ? "differs" : "ok", memcmp(db, db_ref, (size_t)OC * 4) ? "differs" : "ok");
+            /* no bias: the chains start at 0 (here one term: x as (N,1), w as (OC,1)) */
+            sf_matmul_forward(y, x, w, NULL, N, 1, OC);
+            for (int n = 0; n < N; n++)
+                for (int o = 0; o < OC; o++) assert_true(y[n * OC + o] == fmaf(x[n], w[o], 0.0f));
+        }
+        sf_matmul_use(NULL);
+        free(x); free(w); free(b); free(dy); free(y_ref); free(dx_ref); free(dw_ref); free(db_ref);
+        free(y); free(dx); free(dw); free(db); free(dx0); free(dw0); free(db0);
+    }
+    assert_true(ran >= 10); /* the plain C kernels, at least, ran on every shape */
+}
+
+/* sf_matmul_acc on strided operands (a transposed A, rows of C and B with gaps) against the contract. */
+static void test_matmul_acc(void **state) {
+    (void)state;
+    enum { R = 9, W = 19, J = 11, LDC = 23, LDB = 21 };
+    float a[J * R], b[J * LDB], c[R * LDC], want[R * LDC];
+    sf_rng r;
+    sf_rng_seed(&r, 22);
+    randn(&r, a, J * R); randn(&r, b, J * LDB); randn(&r, c, R * LDC);
+    memcpy(want, c, sizeof c);
+    for (int i = 0; i < R; i++)
+        for (int w = 0; w < W; w++)
+            for (int j = 0; j < J; j++) want[i * LDC + w] = fmaf(a[j * R + i], b[j * LDB + w], want[i * LDC + w]);
+    static const char *sets[] = {"c", "avx2", "avx512"};
+    for (int k = 0; k < 3; k++) {
+        if (!sf_matmul_use(sets[k])) continue;
+        float got[R * LDC];
+        memcpy(got, c, sizeof c);
+        sf_matmul_acc(got, LDC, a, 1, R, b, LDB, R, W, J); /* A(i,j) = a[j*R + i] */
+        assert_memory_equal(got, want, sizeof got); /* the gaps between rows stay untouched too */
+    }
+    sf_matmul_use(NULL);
+    assert_null(sf_matmul_use("no such kernels"));
 }
 
 static void test_softmax(void **state) {
@@ -121,7 +218,8 @@ static void test_rng(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_matmul),     cmocka_unit_test(test_softmax), cmocka_unit_test(test_layernorm),
+        cmocka_unit_test(test_matmul),     cmocka_unit_test(test_matmul_kernels), cmocka_unit_test(test_matmul_acc),
+        cmocka_unit_test(test_softmax), cmocka_unit_test(test_layernorm),
         cmocka_unit_test(test_activations), cmocka_unit_test(test_sinusoid), cmocka_unit_test(test_rng),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,68 +16,374 @@ static inline float dot_lanes(const float *a, const float *b, int n) {
     return s;
 }
 
-/* The two matmuls are most of the time of training. Where GCC can, each is built twice, for baseline
- * x86-64 and for AVX2 processors, and the loader picks one: the same arithmetic (explicit lanes, no
- * contraction into FMA in ISO C mode), so the same bits, on wider registers. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define SF_HOT_KERNEL __attribute__((target_clones("avx2", "default")))
-#else
-#define SF_HOT_KERNEL
+/* ---- matrix products ---------------------------------------------------------------------------
+ *
+ * Every matrix product is built from one accumulation, the "kernel":
+ *     C[r][0..W) += sum over j = 0..J-1 of A(r,j) * B[j][0..W),     A(r,j) = a[r*ars + j*ajs]
+ * in which each element of C is one chain of fused multiply-adds (one rounding each) in ascending j,
+ * starting from the value C already holds. Blocking, vector width and register tiling only decide which
+ * independent chains run side by side, never the order inside one: so every element has the same bits
+ * whatever N is, wherever its row sits in the batch, and on every processor (the AVX-512 and AVX2
+ * kernels and the plain C one with fmaf agree bit for bit; tests/test_ops.c checks it).
+ *
+ * The forward product reads the weight (OC,IC) row-major, as checkpoints store it. With rows of W as
+ * the A operand and the input transposed into B (IC, 16 rows side by side) the kernel's lanes run along
+ * 16 input rows; the result comes out transposed and is turned back. The backward products need no
+ * transposes: dinp = dout . W reads rows of W as B, dW = dout^T . inp reads rows of inp as B. */
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#define SF_X86 1
+#include <immintrin.h>
 #endif
 
-SF_HOT_KERNEL
-void sf_matmul_forward(float *out, const float *in, const float *w, const float *bias, int N, int IC,
-                       int OC) {
-    for (int n = 0; n < N; n++) {
-        const float *x = in + (size_t)n * IC;
-        float *y = out + (size_t)n * OC;
-        for (int o = 0; o < OC; o++) y[o] = (bias ? bias[o] : 0.0f) + dot_lanes(x, w + (size_t)o * IC, IC);
+#define MM_BLOCK 256 /* forward: rows of W and input channels handled per transposed block */
+
+typedef void (*gemm_fn)(float *, size_t, const float *, size_t, size_t, const float *, size_t, int, int, int);
+typedef void (*transpose_fn)(float *, size_t, const float *, size_t, int, int, int);
+typedef void (*forward_fn)(float *, const float *, const float *, const float *, int, int, int);
+
+/* The kernel in plain C: rows one after another, each step of j over the whole row of C (which the
+ * compiler vectorises along W without changing any chain). */
+static inline void gemm_c_body(float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
+                               size_t ldb, int R, int W, int J) {
+    for (int r = 0; r < R; r++) {
+        float *restrict cr = c + (size_t)r * ldc;
+        for (int j = 0; j < J; j++) {
+            float x = a[(size_t)r * ars + (size_t)j * ajs];
+            const float *restrict bj = b + (size_t)j * ldb;
+            for (int w = 0; w < W; w++) cr[w] = fmaf(x, bj[w], cr[w]);
+        }
     }
 }
 
-SF_HOT_KERNEL
+/* The plain C kernel, for any processor. */
+static void gemm_c(float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b, size_t ldb, int R,
+                   int W, int J) {
+    gemm_c_body(c, ldc, a, ars, ajs, b, ldb, R, W, J);
+}
+
+/* Writes dst[k][r] = src[r][k] for r < rows, k < cols (each at most 16); in dst only the first `width`
+ * lanes of each row are written (rows beyond `rows` as 0). */
+static void transpose_c(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols, int width) {
+    for (int k = 0; k < cols; k++)
+        for (int r = 0; r < width; r++) dst[(size_t)k * ldd + r] = r < rows ? src[(size_t)r * lds + k] : 0.0f;
+}
+
+#ifdef SF_X86
+/* The plain C kernel compiled for AVX2 and FMA processors (fmaf becomes one instruction). */
+__attribute__((target("avx2,fma"))) static void gemm_avx2(float *c, size_t ldc, const float *a, size_t ars,
+                                                         size_t ajs, const float *b, size_t ldb, int R, int W,
+                                                         int J) {
+    gemm_c_body(c, ldc, a, ars, ajs, b, ldb, R, W, J);
+}
+
+#define SF_AVX512 __attribute__((target("avx512f")))
+
+/* The register tiles of the kernel. Each keeps its block of C in named registers (so the compiler
+ * cannot leave them in memory) while j runs: tile64 up to 6 rows by 64 columns (four vectors, masked
+ * by m0..m3), tile16 up to 24 rows by 16 columns. R is a constant at every call; rows past it vanish. */
+#define SF_INLINE512 SF_AVX512 static inline __attribute__((always_inline))
+#define T64_DECL(r) __m512 c##r##a = _mm512_setzero_ps(), c##r##b = c##r##a, c##r##c = c##r##a, c##r##d = c##r##a
+#define T64_LOAD(r)                                                                                        \
+    if (R > r) {                                                                                           \
+        c##r##a = _mm512_maskz_loadu_ps(m0, c + r * ldc);                                                  \
+        c##r##b = _mm512_maskz_loadu_ps(m1, c + r * ldc + 16);                                             \
+        c##r##c = _mm512_maskz_loadu_ps(m2, c + r * ldc + 32);                                             \
+        c##r##d = _mm512_maskz_loadu_ps(m3, c + r * ldc + 48);                                             \
+    }
+#define T64_FMA(r)                                                                                         \
+    if (R > r) {                                                                                           \
+        __m512 x = _mm512_set1_ps(aj[r * ars]);                                                            \
+        c##r##a = _mm512_fmadd_ps(x, b0, c##r##a);                                                         \
+        c##r##b = _mm512_fmadd_ps(x, b1, c##r##b);                                                         \
+        c##r##c = _mm512_fmadd_ps(x, b2, c##r##c);                                                         \
+        c##r##d = _mm512_fmadd_ps(x, b3, c##r##d);                                                         \
+    }
+#define T64_STORE(r)                                                                                       \
+    if (R > r) {                                                                                           \
+        _mm512_mask_storeu_ps(c + r * ldc, m0, c##r##a);                                                   \
+        _mm512_mask_storeu_ps(c + r * ldc + 16, m1, c##r##b);                                              \
+        _mm512_mask_storeu_ps(c + r * ldc + 32, m2, c##r##c);                                              \
+        _mm512_mask_storeu_ps(c + r * ldc + 48, m3, c##r##d);                                              \
+    }
+
+SF_INLINE512 void tile64(const int R, float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
+                         size_t ldb, int J, __mmask16 m0, __mmask16 m1, __mmask16 m2, __mmask16 m3) {
+    T64_DECL(0); T64_DECL(1); T64_DECL(2); T64_DECL(3); T64_DECL(4); T64_DECL(5);
+    T64_LOAD(0) T64_LOAD(1) T64_LOAD(2) T64_LOAD(3) T64_LOAD(4) T64_LOAD(5)
+    for (int j = 0; j < J; j++) {
+        const float *bj = b + (size_t)j * ldb, *aj = a + (size_t)j * ajs;
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, bj), b1 = _mm512_maskz_loadu_ps(m1, bj + 16);
+        __m512 b2 = _mm512_maskz_loadu_ps(m2, bj + 32), b3 = _mm512_maskz_loadu_ps(m3, bj + 48);
+        T64_FMA(0) T64_FMA(1) T64_FMA(2) T64_FMA(3) T64_FMA(4) T64_FMA(5)
+    }
+    T64_STORE(0) T64_STORE(1) T64_STORE(2) T64_STORE(3) T64_STORE(4) T64_STORE(5)
+}
+
+#define T16_DECL(r) __m512 c##r = _mm512_setzero_ps()
+#define T16_LOAD(r) if (R > r) c##r = _mm512_maskz_loadu_ps(m, c + r * ldc);
+/* row r reads A through pointer p(r/3) at offset (r%3)*ars: eight pointers and one stride cover 24 rows,
+ * so the addresses stay in registers */
+#define T16_FMA(r) if (R > r) c##r = _mm512_fmadd_ps(_mm512_set1_ps(P##r[(r % 3) * ars]), bv, c##r);
+#define T16_STORE(r) if (R > r) _mm512_mask_storeu_ps(c + r * ldc, m, c##r);
+#define T16_ALL(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) \
+                   X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23)
+#define P0 p0
+#define P1 p0
+#define P2 p0
+#define P3 p1
+#define P4 p1
+#define P5 p1
+#define P6 p2
+#define P7 p2
+#define P8 p2
+#define P9 p3
+#define P10 p3
+#define P11 p3
+#define P12 p4
+#define P13 p4
+#define P14 p4
+#define P15 p5
+#define P16 p5
+#define P17 p5
+#define P18 p6
+#define P19 p6
+#define P20 p6
+#define P21 p7
+#define P22 p7
+#define P23 p7
+
+SF_INLINE512 void tile16(const int R, float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
+                         size_t ldb, int J, __mmask16 m) {
+    T16_DECL(0); T16_DECL(1); T16_DECL(2); T16_DECL(3); T16_DECL(4); T16_DECL(5); T16_DECL(6); T16_DECL(7);
+    T16_DECL(8); T16_DECL(9); T16_DECL(10); T16_DECL(11); T16_DECL(12); T16_DECL(13); T16_DECL(14); T16_DECL(15);
+    T16_DECL(16); T16_DECL(17); T16_DECL(18); T16_DECL(19); T16_DECL(20); T16_DECL(21); T16_DECL(22); T16_DECL(23);
+    T16_ALL(T16_LOAD)
+    const float *p0 = a, *p1 = a + 3 * ars, *p2 = a + 6 * ars, *p3 = a + 9 * ars, *p4 = a + 12 * ars;
+    const float *p5 = a + 15 * ars, *p6 = a + 18 * ars, *p7 = a + 21 * ars;
+    for (int j = 0; j < J; j++) {
+        __m512 bv = _mm512_maskz_loadu_ps(m, b + (size_t)j * ldb);
+        T16_ALL(T16_FMA)
+        p0 += ajs, p1 += ajs, p2 += ajs, p3 += ajs, p4 += ajs, p5 += ajs, p6 += ajs, p7 += ajs;
+    }
+    T16_ALL(T16_STORE)
+}
+#undef P0
+#undef P1
+#undef P2
+#undef P3
+#undef P4
+#undef P5
+#undef P6
+#undef P7
+#undef P8
+#undef P9
+#undef P10
+#undef P11
+#undef P12
+#undef P13
+#undef P14
+#undef P15
+#undef P16
+#undef P17
+#undef P18
+#undef P19
+#undef P20
+#undef P21
+#undef P22
+#undef P23
+
+/* Runs one tile64 of R rows (1..6). */
+SF_AVX512 static void tile64_any(int R, float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
+                                 size_t ldb, int J, __mmask16 m0, __mmask16 m1, __mmask16 m2, __mmask16 m3) {
+    switch (R) {
+#define SF_T(r) case r: tile64(r, c, ldc, a, ars, ajs, b, ldb, J, m0, m1, m2, m3); return;
+        SF_T(1) SF_T(2) SF_T(3) SF_T(4) SF_T(5) SF_T(6)
+#undef SF_T
+    }
+}
+
+/* Runs one tile16 of R rows (1..24). */
+SF_AVX512 static void tile16_any(int R, float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
+                                 size_t ldb, int J, __mmask16 m) {
+    switch (R) {
+#define SF_T(r) case r: tile16(r, c, ldc, a, ars, ajs, b, ldb, J, m); return;
+        SF_T(1) SF_T(2) SF_T(3) SF_T(4) SF_T(5) SF_T(6) SF_T(7) SF_T(8) SF_T(9) SF_T(10) SF_T(11) SF_T(12)
+        SF_T(13) SF_T(14) SF_T(15) SF_T(16) SF_T(17) SF_T(18) SF_T(19) SF_T(20) SF_T(21) SF_T(22) SF_T(23) SF_T(24)
+#undef SF_T
+    }
+}
+
+/* Returns the mask of the lanes of vector v (0..3) that lie inside a row of `width` columns. */
+static inline __mmask16 lanes(int width, int v) {
+    int n = width - 16 * v;
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
+
+/* The kernel with AVX-512: rows of up to 16 columns in tile16s, wider ones in blocks of 64 columns in
+ * tile64s; the rows shared out evenly between the tiles. */
+SF_AVX512 static void gemm_512(float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
+                               size_t ldb, int R, int W, int J) {
+    if (W <= 16) {
+        int tiles = (R + 23) / 24;
+        for (int t = 0, r0 = 0; t < tiles; t++) {
+            int r1 = (int)((long)R * (t + 1) / tiles);
+            tile16_any(r1 - r0, c + (size_t)r0 * ldc, ldc, a + (size_t)r0 * ars, ars, ajs, b, ldb, J, lanes(W, 0));
+            r0 = r1;
+        }
+        return;
+    }
+    for (int w0 = 0; w0 < W; w0 += 64) {
+        int wn = W - w0;
+        __mmask16 m0 = lanes(wn, 0), m1 = lanes(wn, 1), m2 = lanes(wn, 2), m3 = lanes(wn, 3);
+        int tiles = (R + 5) / 6;
+        for (int t = 0, r0 = 0; t < tiles; t++) {
+            int r1 = (int)((long)R * (t + 1) / tiles);
+            tile64_any(r1 - r0, c + (size_t)r0 * ldc + w0, ldc, a + (size_t)r0 * ars, ars, ajs, b + w0, ldb, J, m0, m1,
+                       m2, m3);
+            r0 = r1;
+        }
+    }
+}
+
+/* transpose_c with AVX-512: one 16 x 16 block through the registers. */
+SF_AVX512 static void transpose_512(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols,
+                                    int width) {
+    __m512 r[16], t[16];
+    __mmask16 cm = (__mmask16)((1u << cols) - 1u), wm = (__mmask16)((1u << width) - 1u);
+    for (int i = 0; i < 16; i++) r[i] = i < rows ? _mm512_maskz_loadu_ps(cm, src + (size_t)i * lds) : _mm512_setzero_ps();
+    for (int i = 0; i < 16; i += 2) { /* pairs of rows interleaved */
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) { /* quads: each 128-bit lane holds one column of four rows */
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+    }
+    for (int i = 0; i < 4; i++) { /* gather the four quads' 128-bit lanes */
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xDD);
+    }
+    for (int k = 0; k < cols; k++) _mm512_mask_storeu_ps(dst + (size_t)k * ldd, wm, r[k]);
+}
+#endif
+
+/* The forward product with the given kernels (inlined into one copy per instruction set, so that the
+ * bias fill and the loops around the kernels are compiled for it too). */
+static inline __attribute__((always_inline)) void forward_body(gemm_fn gemm, transpose_fn transpose, float *out,
+                                                              const float *in, const float *w, const float *bias,
+                                                              int N, int IC, int OC) {
+    /* per block of 16 input rows: xt = the rows transposed (channels down, rows across), ct = the
+     * output transposed, started at the bias; then ct += W . xt, and ct is turned back into rows */
+    float xt[MM_BLOCK * 16] __attribute__((aligned(64))), ct[MM_BLOCK * 16] __attribute__((aligned(64)));
+    for (int n0 = 0; n0 < N; n0 += 16) {
+        int nn = N - n0 < 16 ? N - n0 : 16;
+        for (int o0 = 0; o0 < OC; o0 += MM_BLOCK) {
+            int on = OC - o0 < MM_BLOCK ? OC - o0 : MM_BLOCK;
+            for (int o = 0; o < on; o++) {
+                float v = bias ? bias[o0 + o] : 0.0f;
+                for (int r = 0; r < 16; r++) ct[o * 16 + r] = v;
+            }
+            for (int i0 = 0; i0 < IC; i0 += MM_BLOCK) {
+                int in_ = IC - i0 < MM_BLOCK ? IC - i0 : MM_BLOCK;
+                for (int i = 0; i < in_; i += 16)
+                    transpose(xt + i * 16, 16, in + (size_t)n0 * IC + i0 + i, (size_t)IC, nn,
+                              in_ - i < 16 ? in_ - i : 16, 16);
+                gemm(ct, 16, w + (size_t)o0 * IC + i0, (size_t)IC, 1, xt, 16, on, 16, in_);
+            }
+            for (int o = 0; o < on; o += 16)
+                transpose(out + (size_t)n0 * OC + o0 + o, (size_t)OC, ct + o * 16, 16, on - o < 16 ? on - o : 16, nn,
+                          on - o < 16 ? on - o : 16);
+        }
+    }
+}
+
+/* The forward product with the plain C kernels. */
+static void forward_c(float *out, const float *in, const float *w, const float *bias, int N, int IC, int OC) {
+    forward_body(gemm_c, transpose_c, out, in, w, bias, N, IC, OC);
+}
+
+#ifdef SF_X86
+/* The forward product with the AVX2 kernels. */
+__attribute__((target("avx2,fma"))) static void forward_avx2(float *out, const float *in, const float *w,
+                                                            const float *bias, int N, int IC, int OC) {
+    forward_body(gemm_avx2, transpose_c, out, in, w, bias, N, IC, OC);
+}
+
+/* The forward product with the AVX-512 kernels. */
+SF_AVX512 static void forward_512(float *out, const float *in, const float *w, const float *bias, int N, int IC,
+                                  int OC) {
+    forward_body(gemm_512, transpose_512, out, in, w, bias, N, IC, OC);
+}
+#endif
+
+typedef struct {
+    const char *name;
+    gemm_fn gemm;
+    forward_fn forward;
+} mm_kernels;
+
+static const mm_kernels mm_plain = {"c", gemm_c, forward_c};
+#ifdef SF_X86
+static const mm_kernels mm_avx2 = {"avx2", gemm_avx2, forward_avx2};
+static const mm_kernels mm_avx512 = {"avx512", gemm_512, forward_512};
+#endif
+static const mm_kernels *mm_forced; /* set by sf_matmul_use for tests and benchmarks */
+
+/* Returns the kernels for this processor (or the ones sf_matmul_use chose). */
+static const mm_kernels *mm_pick(void) {
+    if (mm_forced) return mm_forced;
+#ifdef SF_X86
+    if (__builtin_cpu_supports("avx512f")) return &mm_avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &mm_avx2;
+#endif
+    return &mm_plain;
+}
+
+const char *sf_matmul_use(const char *name) {
+    if (!name) {
+        mm_forced = NULL;
+        return mm_pick()->name;
+    }
+    const mm_kernels *k = strcmp(name, "c") == 0 ? &mm_plain : NULL;
+#ifdef SF_X86
+    if (strcmp(name, "avx2") == 0 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) k = &mm_avx2;
+    if (strcmp(name, "avx512") == 0 && __builtin_cpu_supports("avx512f")) k = &mm_avx512;
+#endif
+    if (k) mm_forced = k;
+    return k ? k->name : NULL;
+}
+
+void sf_matmul_acc(float *c, int ldc, const float *a, int ars, int ajs, const float *b, int ldb, int R, int W,
+                   int J) {
+    if (R > 0 && W > 0 && J > 0)
+        mm_pick()->gemm(c, (size_t)ldc, a, (size_t)ars, (size_t)ajs, b, (size_t)ldb, R, W, J);
+}
+
+void sf_matmul_forward(float *out, const float *in, const float *w, const float *bias, int N, int IC, int OC) {
+    mm_pick()->forward(out, in, w, bias, N, IC, OC);
+}
+
 void sf_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                         const float *weight, int N, int IC, int OC) {
-    /* y[n][o] = sum_i x[n][i] w[o][i] + b[o], so dx[n][i] += d w[o][i], dw[o][i] += d x[n][i], db[o] += d.
-     * Every sum runs in one fixed order (dx over o ascending, dw and db over n ascending); blocks of
-     * four terms are added one after another, so blocking changes speed, not results. */
-    if (dinp)
-        for (int n = 0; n < N; n++) {
-            const float *dy = dout + (size_t)n * OC;
-            float *restrict dx = dinp + (size_t)n * IC;
-            int o = 0;
-            for (; o + 4 <= OC; o += 4) {
-                float d0 = dy[o], d1 = dy[o + 1], d2 = dy[o + 2], d3 = dy[o + 3];
-                if (d0 == 0.0f && d1 == 0.0f && d2 == 0.0f && d3 == 0.0f) continue; /* ignored positions */
-                const float *w0 = weight + (size_t)o * IC, *w1 = w0 + IC, *w2 = w1 + IC, *w3 = w2 + IC;
-                for (int i = 0; i < IC; i++) dx[i] = (((dx[i] + d0 * w0[i]) + d1 * w1[i]) + d2 * w2[i]) + d3 * w3[i];
-            }
-            for (; o < OC; o++) {
-                float d = dy[o];
-                const float *wrow = weight + (size_t)o * IC;
-                for (int i = 0; i < IC; i++) dx[i] += d * wrow[i];
-            }
-        }
-    for (int o = 0; o < OC; o++) {
-        if (dweight) {
-            float *restrict dw = dweight + (size_t)o * IC;
-            int n = 0;
-            for (; n + 4 <= N; n += 4) {
-                float d0 = dout[(size_t)n * OC + o], d1 = dout[(size_t)(n + 1) * OC + o];
-                float d2 = dout[(size_t)(n + 2) * OC + o], d3 = dout[(size_t)(n + 3) * OC + o];
-                if (d0 == 0.0f && d1 == 0.0f && d2 == 0.0f && d3 == 0.0f) continue;
-                const float *x0 = inp + (size_t)n * IC, *x1 = x0 + IC, *x2 = x1 + IC, *x3 = x2 + IC;
-                for (int i = 0; i < IC; i++) dw[i] = (((dw[i] + d0 * x0[i]) + d1 * x1[i]) + d2 * x2[i]) + d3 * x3[i];
-            }
-            for (; n < N; n++) {
-                float d = dout[(size_t)n * OC + o];
-                const float *x = inp + (size_t)n * IC;
-                for (int i = 0; i < IC; i++) dw[i] += d * x[i];
-            }
-        }
-        if (dbias)
-            for (int n = 0; n < N; n++) dbias[o] += dout[(size_t)n * OC + o];
-    }
+    /* y[n][o] = b[o] + sum_i x[n][i] w[o][i], so dx[n][i] += sum_o d[n][o] w[o][i] (a chain over o),
+     * dw[o][i] += sum_n d[n][o] x[n][i] (a chain over n) and db[o] += sum_n d[n][o] (n ascending) */
+    const mm_kernels *k = mm_pick();
+    if (dinp) k->gemm(dinp, (size_t)IC, dout, (size_t)OC, 1, weight, (size_t)IC, N, IC, OC);
+    if (dweight) k->gemm(dweight, (size_t)IC, dout, 1, (size_t)OC, inp, (size_t)IC, OC, IC, N);
+    if (dbias)
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < OC; o++) dbias[o] += dout[(size_t)n * OC + o];
 }
 
 void sf_softmax_forward(float *out, const float *in, int n) {
@@ -165,8 +471,10 @@ void sf_relu_forward(float *out, const float *in, size_t n) {
 }
 
 void sf_relu_backward(float *dinp, const float *dout, const float *in, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (in[i] > 0.0f) dinp[i] += dout[i];
+    for (size_t i = 0; i < n; i++) { /* both loads always happen and no branch: the loop vectorises */
+        float d = dout[i];
+        dinp[i] += in[i] > 0.0f ? d : 0.0f;
+    }
 }
 
 #define SF_GELU_K 0.7978845608028654f /* sqrt(2/pi) */
