@@ -178,6 +178,44 @@ static void test_activations(void **state) {
     NEAR(y[0], 0.841192, 1e-5); NEAR(y[1], -0.158808, 1e-5);
 }
 
+/* GELU's tanh is computed without libm (ops.c's tanh_fast). Over a dense sweep of inputs (the series,
+ * the exponential, the seam between them, tanh = 1, tiny values) the forward and the backward must be
+ * no less accurate, against the formula in double, than the same float formula with libm's tanhf; and
+ * the errors must be small in themselves. */
+static void test_gelu_sweep(void **state) {
+    (void)state;
+    enum { N = 200001 };
+    float *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y), *dx = calloc(N, sizeof *dx), *one = malloc(N * sizeof *one);
+    assert_non_null(one);
+    for (int i = 0; i < N; i++) {
+        x[i] = -12.0f + 24.0f * (float)i / (N - 1);
+        one[i] = 1.0f;
+    }
+    x[0] = 1e-30f, x[1] = -3e-5f, x[2] = 0.54999f / 0.7978846f, x[3] = 0.55001f / 0.7978846f;
+    sf_gelu_forward(y, x, N);
+    sf_gelu_backward(dx, one, x, N);
+    double ours = 0.0, libm = 0.0, ours_d = 0.0, libm_d = 0.0;
+    const double k = sqrt(2 / 3.14159265358979323846);
+    for (int i = 0; i < N; i++) {
+        double v = x[i], u = k * (v + 0.044715 * v * v * v), t = tanh(u);
+        double want = 0.5 * v * (1 + t);
+        double dwant = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * k * (1 + 3 * 0.044715 * v * v);
+        float xf = x[i], uf = 0.7978845608028654f * (xf + 0.044715f * xf * xf * xf), tf = tanhf(uf);
+        float yl = 0.5f * xf * (1.0f + tf);
+        float dl = 0.5f * (1.0f + tf) + 0.5f * xf * (1.0f - tf * tf) * (0.7978845608028654f * (1.0f + 3.0f * 0.044715f * xf * xf));
+        double scale = fabs(want) > 1e-3 ? fabs(want) : 1e-3; /* relative, or absolute near GELU's zeros */
+        if (fabs(y[i] - want) / scale > ours) ours = fabs(y[i] - want) / scale;
+        if (fabs(yl - want) / scale > libm) libm = fabs(yl - want) / scale;
+        if (fabs(dx[i] - dwant) > ours_d) ours_d = fabs(dx[i] - dwant);
+        if (fabs(dl - dwant) > libm_d) libm_d = fabs(dl - dwant);
+    }
+    print_message("gelu sweep: worst error %.3g (with libm tanhf %.3g), derivative %.3g (%.3g)\n", ours, libm, ours_d,
+                  libm_d);
+    assert_true(ours <= 1.25 * libm && ours < 1e-4);
+    assert_true(ours_d <= 1.25 * libm_d && ours_d < 2e-6);
+    free(x); free(y); free(dx); free(one);
+}
+
 static void test_sinusoid(void **state) {
     (void)state;
     int C = 16;
@@ -192,6 +230,20 @@ static void test_sinusoid(void **state) {
     }
     sf_sinusoid_forward(pe, 0, C); /* position 0: sin 0 = 0, cos 0 = 1 */
     for (int i = 0; i < C; i++) NEAR(pe[i], i % 2 ? 1 : 0, 0);
+    /* the first width asked for is served from a table of the first 128 positions: it, a later position
+     * and another width all give exactly the formula computed in double and rounded once */
+    static const int widths[] = {16, 8, 64};
+    for (int w = 0; w < 3; w++)
+        for (int pos = 0; pos < 300; pos += 13) {
+            float got[64];
+            int c = widths[w];
+            sf_sinusoid_forward(got, pos, c);
+            for (int i = 0; i < c; i += 2) {
+                double angle = (double)pos / pow(10000.0, (double)i / (double)c);
+                assert_true(got[i] == (float)sin(angle));
+                assert_true(got[i + 1] == (float)cos(angle));
+            }
+        }
 }
 
 static void test_rng(void **state) {
@@ -220,7 +272,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matmul),     cmocka_unit_test(test_matmul_kernels), cmocka_unit_test(test_matmul_acc),
         cmocka_unit_test(test_softmax), cmocka_unit_test(test_layernorm),
-        cmocka_unit_test(test_activations), cmocka_unit_test(test_sinusoid), cmocka_unit_test(test_rng),
+        cmocka_unit_test(test_activations), cmocka_unit_test(test_gelu_sweep), cmocka_unit_test(test_sinusoid), cmocka_unit_test(test_rng),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
