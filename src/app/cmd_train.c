@@ -16,6 +16,7 @@
 #include "model/checkpoint.h"
 #include "model/run.h"
 #include "train/backward.h"
+#include "train/snapshot.h"
 #include "train/tasks.h"
 #include "train/trainer.h"
 
@@ -105,12 +106,41 @@ static sf_err save_all(const sf_trainer *tr, const char *out, const char *task, 
 }
 
 typedef struct {
-    const char *task, *out, *resume, *words;
-    int steps, batch, threads, warmup, save_every;
+    const char *task, *out, *resume, *words, *snap_out;
+    int steps, batch, threads, warmup, save_every, snapshots, snap_bits;
+    int snap_steps[256], n_snap_steps; /* --snapshots A,B,C: listed steps (snapshots is then 0) */
     int have_steps, have_seed, have_batch, have_lr, have_warmup;
     int seed;
     float lr;
 } train_args;
+
+/* Parses --snapshots: K (every K steps) or a list of increasing steps "50,100,200"; returns 0 after
+ * printing why on a bad value. */
+static int parse_snapshot_steps(const char *v, train_args *a) {
+    if (!strchr(v, ',')) return cli_int("--snapshots", v, 1, 100000000, &a->snapshots);
+    a->n_snap_steps = 0;
+    for (const char *p = v; *p;) {
+        char *end;
+        long k = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',') || k < 1 || k > 100000000 || a->n_snap_steps == 256 ||
+            (a->n_snap_steps && k <= a->snap_steps[a->n_snap_steps - 1])) {
+            fprintf(stderr, "stepformer train: --snapshots '%s': expected K, or up to 256 increasing steps (1 or more) "
+                            "separated by commas\n", v);
+            return 0;
+        }
+        a->snap_steps[a->n_snap_steps++] = (int)k;
+        p = *end ? end + 1 : end;
+    }
+    return 1;
+}
+
+/* Returns 1 if a snapshot is due after `step` steps: every K, or a listed step. */
+static int snapshot_due(const train_args *a, long step) {
+    if (a->snapshots) return step % a->snapshots == 0;
+    for (int i = 0; i < a->n_snap_steps; i++)
+        if (a->snap_steps[i] == step) return 1;
+    return 0;
+}
 
 /* Parses the train options into a; returns 0 (after printing why) on a bad option. */
 static int parse_train(int argc, char **argv, train_args *a) {
@@ -120,7 +150,8 @@ static int parse_train(int argc, char **argv, train_args *a) {
         int ok = 1;
         if (strcmp(o, "--task") && strcmp(o, "--steps") && strcmp(o, "--seed") && strcmp(o, "--threads") &&
             strcmp(o, "--batch") && strcmp(o, "--lr") && strcmp(o, "--warmup") && strcmp(o, "--out") &&
-            strcmp(o, "--resume") && strcmp(o, "--words") && strcmp(o, "--save-every")) {
+            strcmp(o, "--resume") && strcmp(o, "--words") && strcmp(o, "--save-every") && strcmp(o, "--snapshots") &&
+            strcmp(o, "--snapshot-out") && strcmp(o, "--snapshot-bits")) {
             fprintf(stderr, "stepformer train: unknown option '%s'\n", o);
             return 0;
         }
@@ -135,6 +166,12 @@ static int parse_train(int argc, char **argv, train_args *a) {
         else if (!strcmp(o, "--batch")) ok = a->have_batch = cli_int(o, v, 1, 65536, &a->batch);
         else if (!strcmp(o, "--warmup")) ok = a->have_warmup = cli_int(o, v, 0, 100000000, &a->warmup);
         else if (!strcmp(o, "--save-every")) ok = cli_int(o, v, 0, 100000000, &a->save_every);
+        else if (!strcmp(o, "--snapshots")) ok = parse_snapshot_steps(v, a);
+        else if (!strcmp(o, "--snapshot-out")) a->snap_out = v;
+        else if (!strcmp(o, "--snapshot-bits")) {
+            ok = cli_int(o, v, 16, 32, &a->snap_bits) && (a->snap_bits == 16 || a->snap_bits == 32);
+            if (!ok) fprintf(stderr, "stepformer train: --snapshot-bits '%s': expected 16 or 32\n", v);
+        }
         else ok = a->have_lr = cli_float(o, v, 1e-7, 1.0, &a->lr);
         if (!ok) return 0;
     }
@@ -142,7 +179,24 @@ static int parse_train(int argc, char **argv, train_args *a) {
         fprintf(stderr, "stepformer train: --task NAME and --out FILE are required (tasks: %s)\n", sf_task_list());
         return 0;
     }
+    if ((a->snap_out || a->snap_bits) && !a->snapshots && !a->n_snap_steps) {
+        fprintf(stderr, "stepformer train: --snapshot-out and --snapshot-bits go with --snapshots K\n");
+        return 0;
+    }
+    if (!a->snap_bits) a->snap_bits = 32;
     return 1;
+}
+
+/* Returns a malloc'd name for the snapshot series of checkpoint out: "x.sfm" -> "x.snap", else
+ * out + ".snap". */
+static char *snapshot_path(const char *out) {
+    size_t n = strlen(out);
+    char *s = malloc(n + 6);
+    if (!s) return NULL;
+    memcpy(s, out, n + 1);
+    if (n > 4 && strcmp(out + n - 4, ".sfm") == 0) s[n - 4] = '\0';
+    strcat(s, ".snap");
+    return s;
 }
 
 /* Builds the model to train: loaded from --resume (checked against the task) or freshly initialised. */
@@ -225,6 +279,23 @@ int cmd_train(int argc, char **argv) {
     }
 
     long total = tr.opt.cfg.total, start = tr.step;
+    /* --snapshots K: the series starts with the weights training starts from */
+    sf_snapshot_writer snaps = {.fd = -1};
+    int snapping = a.snapshots || a.n_snap_steps;
+    char *snap_path = snapping ? (a.snap_out ? strdup(a.snap_out) : snapshot_path(a.out)) : NULL;
+    double snap_loss = 0.0;
+    long snap_tokens = 0;
+    if (snapping) {
+        e = snap_path ? sf_snapshot_create(&snaps, snap_path, &m, task.name, a.snapshots, (int)total, a.snap_bits)
+                      : sf_fail("out of memory");
+        if (e.ok) e = sf_snapshot_take(&snaps, &m, &task, (int)tr.step, 0.0f, NAN);
+        if (!e.ok) {
+            sf_snapshot_close(&snaps);
+            free(snap_path);
+            sf_trainer_free(&tr); sf_model_free(&m); sf_task_close(&task);
+            return cli_fail(e);
+        }
+    }
     sf_example *ex = malloc((size_t)batch * sizeof *ex);
     if (!ex) { sf_trainer_free(&tr); sf_model_free(&m); sf_task_close(&task); return cli_fail(sf_fail("out of memory")); }
     /* from here on Ctrl-C (or SIGTERM) asks the loop to save and stop */
@@ -260,7 +331,17 @@ int cmd_train(int argc, char **argv) {
         }
         if (a.save_every > 0 && tr.step % a.save_every == 0 && tr.step < total)
             if (!(e = save_all(&tr, a.out, task.name, seed, batch)).ok) break;
+        snap_loss += st.loss * (double)st.tokens;
+        snap_tokens += st.tokens;
+        if (snapping && (snapshot_due(&a, tr.step) || tr.step == total)) {
+            if (!(e = sf_snapshot_take(&snaps, &m, &task, (int)tr.step, st.lr, (float)(snap_loss / (double)snap_tokens))).ok)
+                break;
+            snap_loss = 0.0;
+            snap_tokens = 0;
+        }
     }
+    if (e.ok && snapping && snap_tokens > 0) /* interrupted between snapshots: keep where it stopped */
+        e = sf_snapshot_take(&snaps, &m, &task, (int)tr.step, st.lr, (float)(snap_loss / (double)snap_tokens));
     double elapsed = now_seconds() - t0;
     if (tty && tr.step < total) fputc('\n', stderr);
     int status = 0;
@@ -276,6 +357,11 @@ int cmd_train(int argc, char **argv) {
     } else {
         printf("done: %ld steps in %.1f s (%.0f tokens/s), final loss %.4f; saved %s\n", tr.step - start, elapsed,
                (double)tokens / elapsed, st.loss, a.out);
+    }
+    if (snapping) {
+        if (snaps.count) printf("snapshots: %u in %s (%d-bit weights)\n", snaps.count, snap_path, a.snap_bits);
+        sf_snapshot_close(&snaps);
+        free(snap_path);
     }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
@@ -420,5 +506,65 @@ int cmd_eval(int argc, char **argv) {
     else status = eval_greedy(&m, &task, n, show);
     sf_model_free(&m);
     sf_task_close(&task);
+    return status;
+}
+
+/* ---- snapshots -------------------------------------------------------------------------------- */
+
+/* `stepformer snapshots FILE [--extract STEP --out FILE.sfm]`: prints a snapshot series' header and one
+ * line per snapshot; with --extract, writes the model of the last snapshot at or before STEP as a
+ * checkpoint. */
+int cmd_snapshots(int argc, char **argv) {
+    const char *file = NULL, *out = NULL;
+    int extract = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i], *v;
+        if (o[0] != '-') {
+            if (file) { fprintf(stderr, "stepformer snapshots: one FILE expected, got '%s' too\n", o); return 2; }
+            file = o;
+            continue;
+        }
+        if (strcmp(o, "--extract") && strcmp(o, "--out")) {
+            fprintf(stderr, "stepformer snapshots: unknown option '%s'\n", o);
+            return 2;
+        }
+        if (!(v = cli_value(argc, argv, &i))) return 2;
+        if (!strcmp(o, "--out")) out = v;
+        else if (!cli_int(o, v, 0, 100000000, &extract)) return 2;
+    }
+    if (!file || (extract >= 0) != (out != NULL)) {
+        fprintf(stderr, "stepformer snapshots: expected FILE (a series written by train --snapshots), and --extract STEP "
+                        "with --out FILE.sfm\n");
+        return 2;
+    }
+    sf_snapshots s;
+    sf_err e = sf_snapshots_load(file, &s);
+    if (!e.ok) return cli_fail(e);
+    const sf_config *c = &s.model.cfg;
+    printf("%s: task %s, %s model, d_model %d, %d heads, d_ff %d, %d+%d layers, %zu parameters\n", file, s.task,
+           sf_family_name(c->family), c->d_model, c->n_heads, c->d_ff, c->n_enc_layers, c->n_dec_layers,
+           s.model.n_params);
+    char when[48];
+    if (s.interval) snprintf(when, sizeof when, "every %d", s.interval);
+    else snprintf(when, sizeof when, "at listed steps");
+    printf("%d snapshots, %s of %d steps, %d-bit weights; scored on %d held-out examples%s\n", s.n, when,
+           s.total_steps, s.precision, s.n_probe, s.trailing ? " (an unfinished last write was ignored)" : "");
+    printf("%7s %10s %11s %14s %10s %8s\n", "step", "lr", "train loss", "held-out loss", "token acc", "exact");
+    for (int k = 0; k < s.n; k++) {
+        const sf_snapshot_info *in = sf_snapshots_info(&s, k);
+        char tl[16] = "-", ex[16] = "-";
+        if (!isnan(in->train_loss)) snprintf(tl, sizeof tl, "%.4f", (double)in->train_loss);
+        if (!isnan(in->heldout_exact)) snprintf(ex, sizeof ex, "%.3f", (double)in->heldout_exact);
+        printf("%7d %10.3g %11s %14.4f %10.3f %8s\n", in->step, (double)in->lr, tl, (double)in->heldout_loss,
+               (double)in->heldout_acc, ex);
+    }
+    int status = 0;
+    if (out) {
+        int k = sf_snapshots_at_step(&s, extract);
+        sf_snapshots_select(&s, k);
+        if (!(e = sf_checkpoint_save(&s.model, out)).ok) status = cli_fail(e);
+        else printf("wrote %s: the model at step %d\n", out, sf_snapshots_info(&s, k)->step);
+    }
+    sf_snapshots_free(&s);
     return status;
 }

@@ -16,11 +16,16 @@ static const char usage[] =
     "         [--enc-layers N] [--dec-layers N] [--max-len N] [--pos sinusoidal|learned|none]\n"
     "         [--norm post|pre] [--act relu|gelu] [--tied 0|1] [--scale-emb 0|1] [--seed N] --out FILE\n"
     "                 write a randomly initialised model\n"
-    "  train  --task reverse|copy|sort|words|add --out FILE [--steps N] [--seed S] [--threads T]\n"
+    "  train  --task reverse|copy|sort|words|add|dates --out FILE [--steps N] [--seed S] [--threads T]\n"
     "         [--batch B] [--lr X] [--warmup N] [--save-every N] [--resume FILE] [--words FILE]\n"
-    "                 train a task's model (Ctrl-C saves and stops; --resume goes on)\n"
+    "         [--snapshots K [--snapshot-out FILE] [--snapshot-bits 16|32]]\n"
+    "                 train a task's model (Ctrl-C saves and stops; --resume goes on); --snapshots K\n"
+    "                 also keeps the weights every K steps in one file (default: OUT with .snap)\n"
     "  eval   --model FILE --task NAME [--n N] [--show K] [--words FILE]\n"
     "                 greedy-decode N held-out examples; the last line is 'accuracy: X'\n"
+    "  snapshots FILE [--extract STEP --out FILE.sfm]\n"
+    "                 list a snapshot series (each snapshot's step, learning rate, losses, accuracy);\n"
+    "                 --extract writes the model of the last snapshot at or before STEP\n"
     "  render --model FILE --input TEXT [--step N] [--panel NAME] [--size 1920x1080] --out FILE.png\n"
     "         [--font FILE] [--zoom Z] [--max-new N] [--temperature T] [--seed S]\n"
     "                 draw what the window shows at step N (default: the last) into a PNG, no display needed\n"
@@ -52,6 +57,7 @@ static const command commands[] = {
 #endif
     {"train", cmd_train},
     {"eval", cmd_eval},
+    {"snapshots", cmd_snapshots},
 #ifdef HAVE_SF_VIZ
     {"render", cmd_render},
     {"gui", cmd_gui},
