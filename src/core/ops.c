@@ -389,6 +389,33 @@ void sf_matmul_backward(float *dinp, float *dweight, float *dbias, const float *
             for (int o = 0; o < OC; o++) dbias[o] += dout[(size_t)n * OC + o];
 }
 
+/* Returns the float with bit pattern b. */
+static inline float float_of_bits(uint32_t b) {
+    float f;
+    memcpy(&f, &b, sizeof f);
+    return f;
+}
+
+/* Returns e^x for finite x in [-104, 20] (below, 0), within 1 ulp: x = n ln2 + r (|r| <= ln2 / 2; ln2
+ * split so n ln2_hi is exact), e^r from its Taylor series to r^8, and 2^n as two powers of two from the
+ * exponent bits (so results down to the subnormals come out right). Plain arithmetic without branches
+ * or calls, so loops using it vectorise; libm's expf and tanhf were a large part of training. */
+static inline float exp_fast(float x) {
+    const float shift = 12582912.0f; /* 1.5 * 2^23: adding and removing it rounds to an integer */
+    float n = (x * 1.44269504088896341f + shift) - shift;
+    float r = (x - n * 0.693145751953125f) - n * 1.42860682030941723212e-6f;
+    float p = 1.0f / 40320;
+    p = p * r + 1.0f / 5040;
+    p = p * r + 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    int k = (int)n, h = k / 2; /* 2^k = 2^h 2^(k-h), each a normal float for k in [-151, 29] */
+    return (1.0f + (r + r * r * p)) * float_of_bits((uint32_t)(h + 127) << 23) *
+           float_of_bits((uint32_t)(k - h + 127) << 23);
+}
+
 void sf_softmax_forward(float *out, const float *in, int n) {
     float maxv = -INFINITY;
     for (int i = 0; i < n; i++)
@@ -397,12 +424,15 @@ void sf_softmax_forward(float *out, const float *in, int n) {
         for (int i = 0; i < n; i++) out[i] = 0.0f;
         return;
     }
-    double sum = 0.0;
+    /* e^(x - max) with exp_fast (a vectorised loop; NaN stays NaN, -inf and anything below e^-104
+     * become 0), then the sum in double in index order */
     for (int i = 0; i < n; i++) {
-        float e = in[i] == -INFINITY ? 0.0f : expf(in[i] - maxv);
-        out[i] = e;
-        sum += e;
+        float d = in[i] - maxv, c = d > -104.0f ? d : -104.0f;
+        float e = d > -104.0f ? exp_fast(c) : 0.0f;
+        out[i] = d == d ? e : d;
     }
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) sum += out[i];
     float inv = (float)(1.0 / sum);
     for (int i = 0; i < n; i++) out[i] *= inv;
 }
@@ -514,29 +544,6 @@ void sf_relu_backward(float *dinp, const float *dout, const float *in, size_t n)
 
 #define SF_GELU_K 0.7978845608028654f /* sqrt(2/pi) */
 
-/* Returns the float with bit pattern b. */
-static inline float float_of_bits(uint32_t b) {
-    float f;
-    memcpy(&f, &b, sizeof f);
-    return f;
-}
-
-/* Returns e^x for 0 <= x <= 20, within 1 ulp: x = n ln2 + r (|r| <= ln2 / 2; ln2 split so n ln2_hi is
- * exact), e^r from its Taylor series to r^8, 2^n from the exponent bits. */
-static inline float exp_small(float x) {
-    const float shift = 12582912.0f; /* 1.5 * 2^23: adding and removing it rounds to an integer */
-    float n = (x * 1.44269504088896341f + shift) - shift;
-    float r = (x - n * 0.693145751953125f) - n * 1.42860682030941723212e-6f;
-    float p = 1.0f / 40320;
-    p = p * r + 1.0f / 5040;
-    p = p * r + 1.0f / 720;
-    p = p * r + 1.0f / 120;
-    p = p * r + 1.0f / 24;
-    p = p * r + 1.0f / 6;
-    p = p * r + 0.5f;
-    return (1.0f + (r + r * r * p)) * float_of_bits((uint32_t)((int)n + 127) << 23);
-}
-
 /* Returns tanh(u) within 1.5 ulp (glibc's tanhf: 2.2; measured over every third float of [0, 12]):
  * below 0.55 its odd Taylor series to u^17 (the next term is under 1e-8 of the result), above it
  * 1 - 2 / (e^2|u| + 1). Plain arithmetic without branches or calls, so the loops using it vectorise;
@@ -552,7 +559,7 @@ static inline float tanh_fast(float u) {
     q = q * z + 2.0f / 15.0f;
     q = q * z + -1.0f / 3.0f;
     float small = a + a * z * q;
-    float large = 1.0f - 2.0f / (exp_small(2.0f * (a < 10.0f ? a : 10.0f)) + 1.0f); /* tanh(10) is 1 in float */
+    float large = 1.0f - 2.0f / (exp_fast(2.0f * (a < 10.0f ? a : 10.0f)) + 1.0f); /* tanh(10) is 1 in float */
     return copysignf(a < 0.55f ? small : large, u);
 }
 
