@@ -59,6 +59,30 @@ class Reverser(nn.Module):
         return F.linear(x, self.emb.weight)  # tied output head
 
 
+def blas_in_use():
+    """Returns the BLAS libraries this process has mapped (after a matmul has run), resolved to real files:
+    Debian's torch is built against the generic libblas.so.3 (BLAS_INFO=generic) and the library behind it
+    is chosen at run time by the alternatives system (OpenBLAS when libopenblas0-pthread is installed)."""
+    a = torch.randn(64, 64)
+    (a @ a).sum().item()
+    found = []
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            path = line.split()[-1] if len(line.split()) >= 6 else ""
+            name = path.rsplit("/", 1)[-1].lower()
+            if ("blas" in name or "mkl" in name or "lapack" in name) and path not in found:
+                found.append(path)
+    kinds = []
+    for path in found:
+        low = path.lower()
+        kind = "OpenBLAS" if "openblas" in low else "MKL" if "mkl" in low else \
+            "reference BLAS" if "/blas/" in low else "BLAS"
+        if "lapack" in low.rsplit("/", 1)[-1]:
+            continue
+        kinds.append("%s (%s)" % (path, kind))
+    return ", ".join(kinds) if kinds else "none mapped"
+
+
 def main():
     """Trains for the requested steps and prints the rate."""
     steps = int(sys.argv[1]) if len(sys.argv) > 1 else 30
@@ -89,6 +113,7 @@ def main():
     dt = time.perf_counter() - t0
     print("pytorch %s (nn.Transformer): reverse config d_model 64, 4 heads, d_ff 256, 2+2 layers, %d parameters"
           % (torch.__version__, n_params))
+    print("torch BLAS at run time: %s" % blas_in_use())
     print("batch %d x %d letters, %d timed steps after %d warm-up steps, %d threads: %.1f ms/step, final loss %.3f"
           % (BATCH, LEN, steps, WARMUP_STEPS, threads, 1e3 * dt / steps, loss.item()))
     print("tokens/s: %.0f" % (tokens / dt))

@@ -82,7 +82,8 @@ static void expect_consistent_pair(const char *model_path) {
     if (bad) fail_msg("%s: %s", model_path, bad);
 }
 
-/* init and train do not replace an existing model (or a run's state) unless --force or --resume F --out F. */
+/* init, train and snapshots --extract do not replace an existing model (or a run's state) unless --force
+ * or --resume F --out F; a snapshot series is never replaced. */
 static void test_refuse_overwrite(void **state) {
     (void)state;
     const char *m = path_in("m.sfm"), *keep = path_in("keep.sfm");
@@ -128,6 +129,34 @@ static void test_refuse_overwrite(void **state) {
     assert_true(same_bytes(lone_opt, t_opt));
     const char *forced[] = {"train", "--task", "sort", "--steps", "2", "--threads", "1", "--out", lone, "--force", NULL};
     assert_int_equal(run_ok(&r, forced), 0);
+    /* a snapshot series is never written over, and a model taken out of one does not replace a model */
+    const char *sn = path_in("sn.sfm"), *snap = path_in("sn.snap");
+    const char *snapped[] = {"train", "--task", "sort", "--steps", "2", "--threads", "1", "--snapshots", "1",
+                             "--out", sn, NULL};
+    assert_int_equal(run_ok(&r, snapped), 0);
+    const char *snapped_again[] = {"train", "--task", "sort", "--steps", "2", "--threads", "1", "--snapshots", "1",
+                                   "--out", sn, "--force", NULL};
+    assert_int_equal(run_ok(&r, snapped_again), 1); /* --force is for the model; the series stays */
+    if (!rk_has(&r, "sn.snap")) fail_msg("train over an existing snapshot series: %s", r.out);
+    size_t before_len;
+    unsigned char *before = slurp(keep, &before_len);
+    assert_non_null(before);
+    const char *extract[] = {"snapshots", snap, "--extract", "1", "--out", keep, NULL};
+    assert_int_equal(run_ok(&r, extract), 1);
+    if (!rk_has(&r, "already exists")) fail_msg("snapshots --extract over an existing model: %s", r.out);
+    size_t kept_len;
+    unsigned char *kept = slurp(keep, &kept_len);
+    assert_non_null(kept);
+    assert_true(kept_len == before_len && memcmp(kept, before, before_len) == 0);
+    free(kept);
+    const char *extract_forced[] = {"snapshots", snap, "--extract", "1", "--out", keep, "--force", NULL};
+    assert_int_equal(run_ok(&r, extract_forced), 0);
+    size_t after_len;
+    unsigned char *after = slurp(keep, &after_len);
+    assert_non_null(after);
+    assert_false(before_len == after_len && memcmp(before, after, before_len) == 0);
+    free(before);
+    free(after);
 }
 
 /* A save through a symbolic link replaces the file it points to (the link stays a link) and keeps that

@@ -1,8 +1,9 @@
 /* test_matvec.c - the decoder step's matrix-vector product (sf_matvec_forward) gives exactly the bits of
- * a row of sf_matmul_forward, for every shape (tails of the 8 lanes and of the 4-row blocks, with and
- * without bias, negative zeros), on one thread or several; the pool runs every chunk of every job once;
- * and so a model whose every layer takes the threaded path still has KV-cache steps equal to its full
- * pass, bit for bit. */
+ * a row of sf_matmul_forward, for every shape (tails of the 8 x 8 blocks and of the 16- and 8-row groups,
+ * with and without bias, negative zeros), with every kernel set this processor has (sf_matmul_use: c,
+ * avx2, avx512), on one thread or several; the pool runs every chunk of every job once; and so a model
+ * whose every layer takes the threaded path still has KV-cache steps equal to its full pass, bit for bit,
+ * with every kernel set. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,8 +28,9 @@ static void fill(float *x, size_t n, sf_rng *r) {
     }
 }
 
-static void test_matvec_equals_matmul_row(void **state) {
-    (void)state;
+static const char *const KERNELS[] = {"c", "avx2", "avx512"};
+
+static void check_matvec_equals_matmul_row(const char *kernels) {
     static const int ics[] = {1, 7, 8, 9, 63, 64, 65, 768, 771};
     static const int ocs[] = {1, 3, 4, 5, 64, 67, 300};
     sf_rng r;
@@ -48,13 +50,26 @@ static void test_matvec_equals_matmul_row(void **state) {
                 for (int n = 0; n < N; n++) {
                     sf_matvec_forward(z, x + (size_t)n * IC, w, with_bias ? bias : NULL, IC, OC);
                     if (memcmp(z, y + (size_t)n * OC, sizeof(float) * OC))
-                        fail_msg("IC %d OC %d bias %d row %d: the matrix-vector product differs from the matmul row", IC, OC,
-                                 with_bias, n);
+                        fail_msg("%s kernels, IC %d OC %d bias %d row %d: the matrix-vector product differs from the "
+                                 "matmul row", kernels, IC, OC, with_bias, n);
                 }
                 cases++;
                 free(w); free(x); free(bias); free(y); free(z);
             }
-    print_message("%d shapes: sf_matvec_forward == a row of sf_matmul_forward, bit for bit\n", cases);
+    print_message("%s kernels, %d shapes: sf_matvec_forward == a row of sf_matmul_forward, bit for bit\n", kernels,
+                  cases);
+}
+
+static void test_matvec_equals_matmul_row(void **state) {
+    (void)state;
+    int sets = 0;
+    for (size_t k = 0; k < sizeof KERNELS / sizeof *KERNELS; k++) {
+        if (!sf_matmul_use(KERNELS[k])) continue; /* this processor lacks them */
+        check_matvec_equals_matmul_row(KERNELS[k]);
+        sets++;
+    }
+    sf_matmul_use(NULL);
+    assert_true(sets >= 1); /* the plain C kernels exist everywhere */
 }
 
 static void test_threads_change_nothing(void **state) {
@@ -67,21 +82,26 @@ static void test_threads_change_nothing(void **state) {
     fill(w, (size_t)IC * OC, &r);
     fill(x, (size_t)IC, &r);
     fill(b, (size_t)OC, &r);
-    sf_matmul_forward(y, x, w, b, 1, IC, OC);
-    int before = sf_threads();
-    sf_set_threads(1);
-    sf_matvec_forward(z1, x, w, b, IC, OC);
-    sf_set_threads(3);
-    sf_matvec_forward(z2, x, w, b, IC, OC);
-    sf_set_threads(before);
-    assert_memory_equal(z1, y, sizeof(float) * OC);
-    assert_memory_equal(z2, y, sizeof(float) * OC);
-    print_message("%d x %d on 1 and 3 threads: identical to the matmul\n", OC, IC);
+    for (size_t k = 0; k < sizeof KERNELS / sizeof *KERNELS; k++) {
+        if (!sf_matmul_use(KERNELS[k])) continue;
+        sf_matmul_forward(y, x, w, b, 1, IC, OC);
+        int before = sf_threads();
+        sf_set_threads(1);
+        sf_matvec_forward(z1, x, w, b, IC, OC);
+        sf_set_threads(3);
+        sf_matvec_forward(z2, x, w, b, IC, OC);
+        sf_set_threads(before);
+        assert_memory_equal(z1, y, sizeof(float) * OC);
+        assert_memory_equal(z2, y, sizeof(float) * OC);
+        print_message("%s kernels, %d x %d on 1 and 3 threads: identical to the matmul\n", KERNELS[k], OC, IC);
+    }
+    sf_matmul_use(NULL);
     free(w); free(x); free(b); free(y); free(z1); free(z2);
 }
 
-static void test_threaded_model_steps_equal_full_pass(void **state) {
-    (void)state;
+/* A model whose projections all take the threaded path: its KV-cache steps equal its full pass, bit for
+ * bit, with the given kernels. */
+static void check_threaded_model_steps(const char *kernels) {
     /* every projection here is large enough for the threaded path (d_model 384: 147456 floats and up) */
     sf_config c = sf_config_default(SF_FAMILY_GPT);
     c.vocab_size = 500; c.d_model = 384; c.n_heads = 6; c.d_ff = 1536; c.n_dec_layers = 2; c.max_len = 16;
@@ -98,7 +118,7 @@ static void test_threaded_model_steps_equal_full_pass(void **state) {
     size_t V = (size_t)c.vocab_size, C = (size_t)c.d_model;
     for (int t = 0; t < 10; t++) {
         if (memcmp(full.logits + t * V, inc.logits + t * V, V * sizeof(float)))
-            fail_msg("position %d: logits of the KV-cache step differ from the full pass", t);
+            fail_msg("%s kernels, position %d: logits of the KV-cache step differ from the full pass", kernels, t);
         for (int l = 0; l < 2; l++) {
             assert_memory_equal(full.dec.layers[l].self.proj + t * C, inc.dec.layers[l].self.proj + t * C, C * sizeof(float));
             assert_memory_equal(full.dec.layers[l].ffn.resid + t * C, inc.dec.layers[l].ffn.resid + t * C, C * sizeof(float));
@@ -107,6 +127,16 @@ static void test_threaded_model_steps_equal_full_pass(void **state) {
     sf_seq_free(&full);
     sf_seq_free(&inc);
     sf_model_free(&m);
+}
+
+static void test_threaded_model_steps_equal_full_pass(void **state) {
+    (void)state;
+    for (size_t k = 0; k < sizeof KERNELS / sizeof *KERNELS; k++) {
+        if (!sf_matmul_use(KERNELS[k])) continue;
+        check_threaded_model_steps(KERNELS[k]);
+        print_message("%s kernels: KV-cache steps == full pass\n", KERNELS[k]);
+    }
+    sf_matmul_use(NULL);
 }
 
 /* Counts, per chunk, how often it ran. */

@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "core/ops.h"
@@ -21,6 +23,101 @@ static void test_matmul(void **state) {
     NEAR(out[2], 4 - 6 + 10, 0); NEAR(out[3], 7.5 - 1, 0);
     sf_matmul_forward(out, in, w, NULL, 2, 3, 2);
     NEAR(out[0], -2, 0); NEAR(out[3], 7.5, 0);
+}
+
+/* Fills p(n) with normal(0, 1) values from r. */
+static void randn(sf_rng *r, float *p, size_t n) {
+    for (size_t i = 0; i < n; i++) p[i] = sf_rng_normal(r);
+}
+
+/* The matmul contract of ops.h, written out one element at a time: each output is one chain of fmaf in
+ * ascending order, started at the bias (forward) or at the value already there (backward). Every kernel
+ * set this processor has must give exactly these bits, for every shape (odd sizes, one row, long rows). */
+static void test_matmul_kernels(void **state) {
+    (void)state;
+    static const int shapes[][3] = {{1, 1, 1},   {1, 64, 192}, {3, 5, 7},     {13, 64, 192}, {16, 16, 16},
+                                    {17, 70, 65}, {12, 256, 64}, {40, 300, 33}, {2, 3, 300}, {25, 64, 30}};
+    static const char *sets[] = {"c", "avx2", "avx512"};
+    sf_rng r;
+    sf_rng_seed(&r, 21);
+    int ran = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int N = shapes[s][0], IC = shapes[s][1], OC = shapes[s][2];
+        size_t nx = (size_t)N * IC, nw = (size_t)OC * IC, ny = (size_t)N * OC;
+        float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc((size_t)OC * 4), *dy = malloc(ny * 4);
+        float *y_ref = malloc(ny * 4), *dx_ref = malloc(nx * 4), *dw_ref = malloc(nw * 4), *db_ref = malloc((size_t)OC * 4);
+        float *y = malloc(ny * 4), *dx = malloc(nx * 4), *dw = malloc(nw * 4), *db = malloc((size_t)OC * 4);
+        float *dx0 = malloc(nx * 4), *dw0 = malloc(nw * 4), *db0 = malloc((size_t)OC * 4);
+        assert_non_null(db0);
+        randn(&r, x, nx); randn(&r, w, nw); randn(&r, b, (size_t)OC); randn(&r, dy, ny);
+        randn(&r, dx0, nx); randn(&r, dw0, nw); randn(&r, db0, (size_t)OC);
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < OC; o++) {
+                float a = b[o];
+                for (int i = 0; i < IC; i++) a = fmaf(x[n * IC + i], w[o * IC + i], a);
+                y_ref[n * OC + o] = a;
+            }
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < IC; i++) {
+                float a = dx0[n * IC + i];
+                for (int o = 0; o < OC; o++) a = fmaf(dy[n * OC + o], w[o * IC + i], a);
+                dx_ref[n * IC + i] = a;
+            }
+        for (int o = 0; o < OC; o++) {
+            for (int i = 0; i < IC; i++) {
+                float a = dw0[o * IC + i];
+                for (int n = 0; n < N; n++) a = fmaf(dy[n * OC + o], x[n * IC + i], a);
+                dw_ref[o * IC + i] = a;
+            }
+            float a = db0[o];
+            for (int n = 0; n < N; n++) a += dy[n * OC + o];
+            db_ref[o] = a;
+        }
+        for (int k = 0; k < 3; k++) {
+            if (!sf_matmul_use(sets[k])) continue; /* this processor lacks them */
+            ran++;
+            sf_matmul_forward(y, x, w, b, N, IC, OC);
+            memcpy(dx, dx0, nx * 4); memcpy(dw, dw0, nw * 4); memcpy(db, db0, (size_t)OC * 4);
+            sf_matmul_backward(dx, dw, db, dy, x, w, N, IC, OC);
+            if (memcmp(y, y_ref, ny * 4) || memcmp(dx, dx_ref, nx * 4) || memcmp(dw, dw_ref, nw * 4) ||
+                memcmp(db, db_ref, (size_t)OC * 4))
+                fail_msg("%s kernels, N %d IC %d OC %d: forward %s, dinp %s, dweight %s, dbias %s", sets[k], N, IC, OC,
+                         memcmp(y, y_ref, ny * 4) ? "differs" : "ok", memcmp(dx, dx_ref, nx * 4) ? "differs" : "ok",
+                         memcmp(dw, dw_ref, nw * 4) ? "differs" : "ok", memcmp(db, db_ref, (size_t)OC * 4) ? "differs" : "ok");
+            /* no bias: the chains start at 0 (here one term: x as (N,1), w as (OC,1)) */
+            sf_matmul_forward(y, x, w, NULL, N, 1, OC);
+            for (int n = 0; n < N; n++)
+                for (int o = 0; o < OC; o++) assert_true(y[n * OC + o] == fmaf(x[n], w[o], 0.0f));
+        }
+        sf_matmul_use(NULL);
+        free(x); free(w); free(b); free(dy); free(y_ref); free(dx_ref); free(dw_ref); free(db_ref);
+        free(y); free(dx); free(dw); free(db); free(dx0); free(dw0); free(db0);
+    }
+    assert_true(ran >= 10); /* the plain C kernels, at least, ran on every shape */
+}
+
+/* sf_matmul_acc on strided operands (a transposed A, rows of C and B with gaps) against the contract. */
+static void test_matmul_acc(void **state) {
+    (void)state;
+    enum { R = 9, W = 19, J = 11, LDC = 23, LDB = 21 };
+    float a[J * R], b[J * LDB], c[R * LDC], want[R * LDC];
+    sf_rng r;
+    sf_rng_seed(&r, 22);
+    randn(&r, a, J * R); randn(&r, b, J * LDB); randn(&r, c, R * LDC);
+    memcpy(want, c, sizeof c);
+    for (int i = 0; i < R; i++)
+        for (int w = 0; w < W; w++)
+            for (int j = 0; j < J; j++) want[i * LDC + w] = fmaf(a[j * R + i], b[j * LDB + w], want[i * LDC + w]);
+    static const char *sets[] = {"c", "avx2", "avx512"};
+    for (int k = 0; k < 3; k++) {
+        if (!sf_matmul_use(sets[k])) continue;
+        float got[R * LDC];
+        memcpy(got, c, sizeof c);
+        sf_matmul_acc(got, LDC, a, 1, R, b, LDB, R, W, J); /* A(i,j) = a[j*R + i] */
+        assert_memory_equal(got, want, sizeof got); /* the gaps between rows stay untouched too */
+    }
+    sf_matmul_use(NULL);
+    assert_null(sf_matmul_use("no such kernels"));
 }
 
 static void test_softmax(void **state) {
@@ -81,6 +178,83 @@ static void test_activations(void **state) {
     NEAR(y[0], 0.841192, 1e-5); NEAR(y[1], -0.158808, 1e-5);
 }
 
+/* GELU's tanh is computed without libm (ops.c's tanh_fast). Over a dense sweep of inputs (the series,
+ * the exponential, the seam between them, tanh = 1, tiny values) the forward and the backward must be
+ * no less accurate, against the formula in double, than the same float formula with libm's tanhf; and
+ * the errors must be small in themselves. */
+static void test_gelu_sweep(void **state) {
+    (void)state;
+    enum { N = 200001 };
+    float *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y), *dx = calloc(N, sizeof *dx), *one = malloc(N * sizeof *one);
+    assert_non_null(one);
+    for (int i = 0; i < N; i++) {
+        x[i] = -12.0f + 24.0f * (float)i / (N - 1);
+        one[i] = 1.0f;
+    }
+    x[0] = 1e-30f, x[1] = -3e-5f, x[2] = 0.54999f / 0.7978846f, x[3] = 0.55001f / 0.7978846f;
+    sf_gelu_forward(y, x, N);
+    sf_gelu_backward(dx, one, x, N);
+    double ours = 0.0, libm = 0.0, ours_d = 0.0, libm_d = 0.0;
+    const double k = sqrt(2 / 3.14159265358979323846);
+    for (int i = 0; i < N; i++) {
+        double v = x[i], u = k * (v + 0.044715 * v * v * v), t = tanh(u);
+        double want = 0.5 * v * (1 + t);
+        double dwant = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * k * (1 + 3 * 0.044715 * v * v);
+        float xf = x[i], uf = 0.7978845608028654f * (xf + 0.044715f * xf * xf * xf), tf = tanhf(uf);
+        float yl = 0.5f * xf * (1.0f + tf);
+        float dl = 0.5f * (1.0f + tf) + 0.5f * xf * (1.0f - tf * tf) * (0.7978845608028654f * (1.0f + 3.0f * 0.044715f * xf * xf));
+        double scale = fabs(want) > 1e-3 ? fabs(want) : 1e-3; /* relative, or absolute near GELU's zeros */
+        if (fabs(y[i] - want) / scale > ours) ours = fabs(y[i] - want) / scale;
+        if (fabs(yl - want) / scale > libm) libm = fabs(yl - want) / scale;
+        if (fabs(dx[i] - dwant) > ours_d) ours_d = fabs(dx[i] - dwant);
+        if (fabs(dl - dwant) > libm_d) libm_d = fabs(dl - dwant);
+    }
+    print_message("gelu sweep: worst error %.3g (with libm tanhf %.3g), derivative %.3g (%.3g)\n", ours, libm, ours_d,
+                  libm_d);
+    assert_true(ours <= 1.25 * libm && ours < 1e-4);
+    assert_true(ours_d <= 1.25 * libm_d && ours_d < 2e-6);
+    free(x); free(y); free(dx); free(one);
+}
+
+/* Softmax against softmax in double (the exponentials from libm's expf), over
+ * rows of every spread (down to e^-200, subnormal and zero probabilities), each probability is within
+ * a few float roundings relative (absolutely tiny where probabilities reach the subnormals); -inf gives
+ * exactly 0 and NaN stays NaN. */
+static void test_softmax_sweep(void **state) {
+    (void)state;
+    sf_rng r;
+    sf_rng_seed(&r, 31);
+    double worst = 0.0;
+    for (int row = 0; row < 20000; row++) {
+        int n = 1 + row % 40;
+        float x[40], p[40];
+        float spread = (float)(row % 7) * 15.0f + 0.1f; /* scores from 0.1 to 90 apart: e^-200 and less */
+        for (int i = 0; i < n; i++) x[i] = spread * sf_rng_normal(&r);
+        if (row % 5 == 0) x[row % n] = -INFINITY;
+        sf_softmax_forward(p, x, n);
+        double m = -INFINITY, sum = 0.0;
+        for (int i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
+        /* the difference from the max is a float in any float softmax (libm's or PyTorch's): the rest in double */
+        for (int i = 0; i < n; i++) sum += exp((double)(x[i] - (float)m));
+        for (int i = 0; i < n; i++) {
+            double want = exp((double)(x[i] - (float)m)) / sum;
+            if (x[i] == -INFINITY) assert_true(p[i] == 0.0f);
+            double err = fabs(p[i] - want);
+            if (want < 1e-36) { /* near float's subnormals relative precision is gone, for libm too */
+                assert_true(err < 1e-42);
+                continue;
+            }
+            if (err / want > worst) worst = err / want;
+        }
+    }
+    print_message("softmax sweep: worst relative error %.3g\n", worst);
+    assert_true(worst < 2.5e-7);
+    const float x[3] = {1.0f, NAN, 0.0f};
+    float p[3];
+    sf_softmax_forward(p, x, 3);
+    assert_true(isnan(p[1]));
+}
+
 static void test_sinusoid(void **state) {
     (void)state;
     int C = 16;
@@ -95,6 +269,20 @@ static void test_sinusoid(void **state) {
     }
     sf_sinusoid_forward(pe, 0, C); /* position 0: sin 0 = 0, cos 0 = 1 */
     for (int i = 0; i < C; i++) NEAR(pe[i], i % 2 ? 1 : 0, 0);
+    /* the first width asked for is served from a table of the first 128 positions: it, a later position
+     * and another width all give exactly the formula computed in double and rounded once */
+    static const int widths[] = {16, 8, 64};
+    for (int w = 0; w < 3; w++)
+        for (int pos = 0; pos < 300; pos += 13) {
+            float got[64];
+            int c = widths[w];
+            sf_sinusoid_forward(got, pos, c);
+            for (int i = 0; i < c; i += 2) {
+                double angle = (double)pos / pow(10000.0, (double)i / (double)c);
+                assert_true(got[i] == (float)sin(angle));
+                assert_true(got[i + 1] == (float)cos(angle));
+            }
+        }
 }
 
 static void test_rng(void **state) {
@@ -121,8 +309,9 @@ static void test_rng(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_matmul),     cmocka_unit_test(test_softmax), cmocka_unit_test(test_layernorm),
-        cmocka_unit_test(test_activations), cmocka_unit_test(test_sinusoid), cmocka_unit_test(test_rng),
+        cmocka_unit_test(test_matmul),     cmocka_unit_test(test_matmul_kernels), cmocka_unit_test(test_matmul_acc),
+        cmocka_unit_test(test_softmax), cmocka_unit_test(test_layernorm),
+        cmocka_unit_test(test_activations), cmocka_unit_test(test_gelu_sweep), cmocka_unit_test(test_softmax_sweep), cmocka_unit_test(test_sinusoid), cmocka_unit_test(test_rng),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

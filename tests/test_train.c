@@ -110,11 +110,12 @@ static void test_task_generators(void **state) {
     check_task_generator("sort");
     check_task_generator("add");
     check_task_generator("induction");
+    check_task_generator("dates");
     if (have_words()) check_task_generator("words");
 }
 
 /* The examples themselves: reverse reverses, copy copies, sort sorts with the loss only after '=', add
- * adds with the loss only on the sum. */
+ * adds with the loss only on the sum, dates writes valid dates of both orders in ISO 8601. */
 static void test_task_contents(void **state) {
     (void)state;
     sf_task t;
@@ -145,6 +146,45 @@ static void test_task_contents(void **state) {
         }
         assert_memory_equal(count_in, count_out, sizeof count_in);
     }
+    sf_task_close(&t);
+
+    char in[64], iso[64];
+    sf_task_date_text(25, 12, 2023, 0, in, iso, sizeof in);
+    assert_string_equal(in, "25 december 2023");
+    assert_string_equal(iso, "2023-12-25");
+    sf_task_date_text(4, 7, 1776, 1, in, iso, sizeof in);
+    assert_string_equal(in, "july 4, 1776");
+    assert_string_equal(iso, "1776-07-04");
+    static const char *months[] = {"january", "february", "march",     "april",   "may",      "june",
+                                   "july",    "august",   "september", "october", "november", "december"};
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    assert_true(sf_task_open(&t, "dates", NULL).ok);
+    int british = 0, american = 0, leap_days = 0;
+    for (int k = 0; k < 3000; k++) {
+        sf_task_example(&t, k % 2 ? SF_SPLIT_HELDOUT : SF_SPLIT_TRAIN, (uint64_t)k, &ex);
+        char out[64], name[32], want[64];
+        sf_task_text(&t, ex.src, ex.n_src, in, sizeof in);
+        sf_task_text(&t, ex.tgt, ex.n - 1, out, sizeof out);
+        assert_int_equal(ex.tgt[ex.n - 1], SF_TOK_EOS);
+        int d, y, m = -1;
+        if (in[0] >= '0' && in[0] <= '9') {
+            assert_int_equal(sscanf(in, "%d %31s %d", &d, name, &y), 3);
+            british++;
+        } else {
+            assert_int_equal(sscanf(in, "%31s %d, %d", name, &d, &y), 3);
+            american++;
+        }
+        for (int i = 0; i < 12; i++)
+            if (strcmp(name, months[i]) == 0) m = i + 1;
+        assert_true(m >= 1 && y >= 1000 && y <= 2999);
+        int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        assert_true(d >= 1 && d <= mdays[m - 1] + (m == 2 && leap)); /* a real calendar day */
+        leap_days += m == 2 && d == 29;
+        snprintf(want, sizeof want, "%04d-%02d-%02d", y, m, d);
+        assert_string_equal(out, want);
+        assert_true(ex.n_src <= t.cfg.max_len && ex.n <= t.cfg.max_len);
+    }
+    assert_true(british > 1200 && american > 1200 && leap_days > 0);
     sf_task_close(&t);
 
     assert_true(sf_task_open(&t, "add", NULL).ok);

@@ -4,3 +4,8 @@ if(TARGET sf_train)
   sf_test(test_train test_train.c LIBS sf_train)
   add_dependencies(test_train stepformer)
 endif()
+# Snapshot series: float16, the writer and the validating reader, train --snapshots end to end.
+if(TARGET sf_train)
+  sf_test(test_snapshot test_snapshot.c LIBS sf_train)
+  add_dependencies(test_snapshot stepformer)
+endif()

@@ -38,6 +38,7 @@ int cmd_lesson(int argc, char **argv);
 #endif
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_snapshots(int argc, char **argv);
 #ifdef HAVE_SF_VIZ
 int cmd_render(int argc, char **argv);
 int cmd_gui(int argc, char **argv);

@@ -16,6 +16,7 @@
 #include "model/checkpoint.h"
 #include "model/run.h"
 #include "train/backward.h"
+#include "train/snapshot.h"
 #include "train/tasks.h"
 #include "train/trainer.h"
 
@@ -182,12 +183,41 @@ static const char *rescue(const sf_trainer *tr, const char *out, const char *tas
 }
 
 typedef struct {
-    const char *task, *out, *resume, *words;
-    int steps, batch, threads, warmup, save_every, save_seconds, force;
+    const char *task, *out, *resume, *words, *snap_out;
+    int steps, batch, threads, warmup, save_every, save_seconds, force, snapshots, snap_bits;
+    int snap_steps[256], n_snap_steps; /* --snapshots A,B,C: listed steps (snapshots is then 0) */
     int have_steps, have_seed, have_batch, have_lr, have_warmup;
     int seed;
     float lr;
 } train_args;
+
+/* Parses --snapshots: K (every K steps) or a list of increasing steps "50,100,200"; returns 0 after
+ * printing why on a bad value. */
+static int parse_snapshot_steps(const char *v, train_args *a) {
+    if (!strchr(v, ',')) return cli_int("--snapshots", v, 1, 100000000, &a->snapshots);
+    a->n_snap_steps = 0;
+    for (const char *p = v; *p;) {
+        char *end;
+        long k = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',') || k < 1 || k > 100000000 || a->n_snap_steps == 256 ||
+            (a->n_snap_steps && k <= a->snap_steps[a->n_snap_steps - 1])) {
+            fprintf(stderr, "stepformer train: --snapshots '%s': expected K, or up to 256 increasing steps (1 or more) "
+                            "separated by commas\n", v);
+            return 0;
+        }
+        a->snap_steps[a->n_snap_steps++] = (int)k;
+        p = *end ? end + 1 : end;
+    }
+    return 1;
+}
+
+/* Returns 1 if a snapshot is due after `step` steps: every K, or a listed step. */
+static int snapshot_due(const train_args *a, long step) {
+    if (a->snapshots) return step % a->snapshots == 0;
+    for (int i = 0; i < a->n_snap_steps; i++)
+        if (a->snap_steps[i] == step) return 1;
+    return 0;
+}
 
 /* Parses the train options into a; returns 0 (after printing why) on a bad option. */
 static int parse_train(int argc, char **argv, train_args *a) {
@@ -199,7 +229,8 @@ static int parse_train(int argc, char **argv, train_args *a) {
         if (!strcmp(o, "--force")) { a->force = 1; continue; }
         if (strcmp(o, "--task") && strcmp(o, "--steps") && strcmp(o, "--seed") && strcmp(o, "--threads") &&
             strcmp(o, "--batch") && strcmp(o, "--lr") && strcmp(o, "--warmup") && strcmp(o, "--out") &&
-            strcmp(o, "--resume") && strcmp(o, "--words") && strcmp(o, "--save-every") && strcmp(o, "--save-seconds")) {
+            strcmp(o, "--resume") && strcmp(o, "--words") && strcmp(o, "--save-every") && strcmp(o, "--save-seconds") &&
+            strcmp(o, "--snapshots") && strcmp(o, "--snapshot-out") && strcmp(o, "--snapshot-bits")) {
             fprintf(stderr, "stepformer train: unknown option '%s'\n", o);
             return 0;
         }
@@ -215,6 +246,12 @@ static int parse_train(int argc, char **argv, train_args *a) {
         else if (!strcmp(o, "--warmup")) ok = a->have_warmup = cli_int(o, v, 0, SF_TRAIN_MAX_STEPS, &a->warmup);
         else if (!strcmp(o, "--save-every")) ok = cli_int(o, v, 0, 100000000, &a->save_every);
         else if (!strcmp(o, "--save-seconds")) ok = cli_int(o, v, 0, 86400, &a->save_seconds);
+        else if (!strcmp(o, "--snapshots")) ok = parse_snapshot_steps(v, a);
+        else if (!strcmp(o, "--snapshot-out")) a->snap_out = v;
+        else if (!strcmp(o, "--snapshot-bits")) {
+            ok = cli_int(o, v, 16, 32, &a->snap_bits) && (a->snap_bits == 16 || a->snap_bits == 32);
+            if (!ok) fprintf(stderr, "stepformer train: --snapshot-bits '%s': expected 16 or 32\n", v);
+        }
         else ok = a->have_lr = cli_float(o, v, 1e-7, 1.0, &a->lr);
         if (!ok) return 0;
     }
@@ -222,6 +259,11 @@ static int parse_train(int argc, char **argv, train_args *a) {
         fprintf(stderr, "stepformer train: --task NAME and --out FILE are required (tasks: %s)\n", sf_task_list());
         return 0;
     }
+    if ((a->snap_out || a->snap_bits) && !a->snapshots && !a->n_snap_steps) {
+        fprintf(stderr, "stepformer train: --snapshot-out and --snapshot-bits go with --snapshots K\n");
+        return 0;
+    }
+    if (!a->snap_bits) a->snap_bits = 32;
     return 1;
 }
 
@@ -245,6 +287,26 @@ static sf_err check_replace(const char *resume, const char *out) {
                     "--force, or another --out", sp);
     free(sp);
     return e;
+}
+
+/* Returns a malloc'd name for the snapshot series of checkpoint out: "x.sfm" -> "x.snap", else
+ * out + ".snap". */
+static char *snapshot_path(const char *out) {
+    size_t n = strlen(out);
+    char *s = malloc(n + 6);
+    if (!s) return NULL;
+    memcpy(s, out, n + 1);
+    if (n > 4 && strcmp(out + n - 4, ".sfm") == 0) s[n - 4] = '\0';
+    strcat(s, ".snap");
+    return s;
+}
+
+/* Reports a snapshot that could not be written (a full disk, say) and returns 0: the series stops there,
+ * keeping the snapshots already in it, and training goes on, so that the model is still saved. */
+static int snapshot_failed(sf_err e, long step, int tty) {
+    fprintf(stderr, "%sstepformer train: the snapshot of step %ld was not written: %s; no more snapshots are taken, "
+                    "training goes on\n", tty ? "\n" : "", step, e.msg);
+    return 0;
 }
 
 /* Builds the model to train: loaded from --resume (checked against the task) or freshly initialised. */
@@ -335,8 +397,30 @@ int cmd_train(int argc, char **argv) {
     }
 
     long total = tr.opt.cfg.total, start = tr.step;
+    /* --snapshots K: the series starts with the weights training starts from */
+    sf_snapshot_writer snaps = {.fd = -1};
+    int snapping = a.snapshots || a.n_snap_steps;
+    char *snap_path = snapping ? (a.snap_out ? strdup(a.snap_out) : snapshot_path(a.out)) : NULL;
+    double snap_loss = 0.0;
+    long snap_tokens = 0;
+    if (snapping) {
+        e = snap_path ? sf_snapshot_create(&snaps, snap_path, &m, task.name, a.snapshots, (int)total, a.snap_bits)
+                      : sf_fail("out of memory");
+        if (e.ok) e = sf_snapshot_take(&snaps, &m, &task, (int)tr.step, 0.0f, NAN);
+        if (!e.ok) {
+            sf_snapshot_close(&snaps);
+            free(snap_path);
+            sf_trainer_free(&tr); sf_model_free(&m); sf_task_close(&task);
+            return cli_fail(e);
+        }
+    }
     sf_example *ex = malloc((size_t)batch * sizeof *ex);
-    if (!ex) { sf_trainer_free(&tr); sf_model_free(&m); sf_task_close(&task); return cli_fail(sf_fail("out of memory")); }
+    if (!ex) {
+        sf_snapshot_close(&snaps);
+        free(snap_path);
+        sf_trainer_free(&tr); sf_model_free(&m); sf_task_close(&task);
+        return cli_fail(sf_fail("out of memory"));
+    }
     /* from here on Ctrl-C (or SIGTERM) asks the loop to save and stop */
     interrupted = 0;
     struct sigaction sa, old_int, old_term;
@@ -379,6 +463,18 @@ int cmd_train(int argc, char **argv) {
                                 "memory and tries again at the next save:\n%s", tty ? "\n" : "", tr.step, report);
             last_save = now_seconds();
         }
+        snap_loss += st.loss * (double)st.tokens;
+        snap_tokens += st.tokens;
+        if (snapping && (snapshot_due(&a, tr.step) || tr.step == total)) {
+            sf_err se = sf_snapshot_take(&snaps, &m, &task, (int)tr.step, st.lr, (float)(snap_loss / (double)snap_tokens));
+            if (!se.ok) snapping = snapshot_failed(se, tr.step, tty); /* the model matters more than the series */
+            snap_loss = 0.0;
+            snap_tokens = 0;
+        }
+    }
+    if (e.ok && snapping && snap_tokens > 0) { /* interrupted between snapshots: keep where it stopped */
+        sf_err se = sf_snapshot_take(&snaps, &m, &task, (int)tr.step, st.lr, (float)(snap_loss / (double)snap_tokens));
+        if (!se.ok) snapshot_failed(se, tr.step, tty);
     }
     double elapsed = now_seconds() - t0;
     if (tty && tr.step < total) fputc('\n', stderr);
@@ -406,6 +502,11 @@ int cmd_train(int argc, char **argv) {
     } else {
         printf("done: %ld steps in %.1f s (%.0f tokens/s), final loss %.4f; saved %s\n", tr.step - start, elapsed,
                (double)tokens / elapsed, st.loss, a.out);
+    }
+    if (snap_path) {
+        if (snaps.count) printf("snapshots: %u in %s (%d-bit weights)\n", snaps.count, snap_path, a.snap_bits);
+        sf_snapshot_close(&snaps);
+        free(snap_path);
     }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
@@ -551,5 +652,67 @@ int cmd_eval(int argc, char **argv) {
     else status = eval_greedy(&m, &task, n, show);
     sf_model_free(&m);
     sf_task_close(&task);
+    return status;
+}
+
+/* ---- snapshots -------------------------------------------------------------------------------- */
+
+/* `stepformer snapshots FILE [--extract STEP --out FILE.sfm [--force]]`: prints a snapshot series' header
+ * and one line per snapshot; with --extract, writes the model of the last snapshot at or before STEP as a
+ * checkpoint (an existing FILE.sfm only with --force). */
+int cmd_snapshots(int argc, char **argv) {
+    const char *file = NULL, *out = NULL;
+    int extract = -1, force = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i], *v;
+        if (!strcmp(o, "--force")) { force = 1; continue; }
+        if (o[0] != '-') {
+            if (file) { fprintf(stderr, "stepformer snapshots: one FILE expected, got '%s' too\n", o); return 2; }
+            file = o;
+            continue;
+        }
+        if (strcmp(o, "--extract") && strcmp(o, "--out")) {
+            fprintf(stderr, "stepformer snapshots: unknown option '%s'\n", o);
+            return 2;
+        }
+        if (!(v = cli_value(argc, argv, &i))) return 2;
+        if (!strcmp(o, "--out")) out = v;
+        else if (!cli_int(o, v, 0, 100000000, &extract)) return 2;
+    }
+    if (!file || (extract >= 0) != (out != NULL)) {
+        fprintf(stderr, "stepformer snapshots: expected FILE (a series written by train --snapshots), and --extract STEP "
+                        "with --out FILE.sfm\n");
+        return 2;
+    }
+    sf_err e;
+    if (out && !force && !(e = cli_refuse_existing(out)).ok) return cli_fail(e); /* as init and train: no accidents */
+    sf_snapshots s;
+    if (!(e = sf_snapshots_load(file, &s)).ok) return cli_fail(e);
+    const sf_config *c = &s.model.cfg;
+    printf("%s: task %s, %s model, d_model %d, %d heads, d_ff %d, %d+%d layers, %zu parameters\n", file, s.task,
+           sf_family_name(c->family), c->d_model, c->n_heads, c->d_ff, c->n_enc_layers, c->n_dec_layers,
+           s.model.n_params);
+    char when[48];
+    if (s.interval) snprintf(when, sizeof when, "every %d", s.interval);
+    else snprintf(when, sizeof when, "at listed steps");
+    printf("%d snapshots, %s of %d steps, %d-bit weights; scored on %d held-out examples%s\n", s.n, when,
+           s.total_steps, s.precision, s.n_probe, s.trailing ? " (an unfinished last write was ignored)" : "");
+    printf("%7s %10s %11s %14s %10s %8s\n", "step", "lr", "train loss", "held-out loss", "token acc", "exact");
+    for (int k = 0; k < s.n; k++) {
+        const sf_snapshot_info *in = sf_snapshots_info(&s, k);
+        char tl[16] = "-", ex[16] = "-";
+        if (!isnan(in->train_loss)) snprintf(tl, sizeof tl, "%.4f", (double)in->train_loss);
+        if (!isnan(in->heldout_exact)) snprintf(ex, sizeof ex, "%.3f", (double)in->heldout_exact);
+        printf("%7d %10.3g %11s %14.4f %10.3f %8s\n", in->step, (double)in->lr, tl, (double)in->heldout_loss,
+               (double)in->heldout_acc, ex);
+    }
+    int status = 0;
+    if (out) {
+        int k = sf_snapshots_at_step(&s, extract);
+        sf_snapshots_select(&s, k);
+        if (!(e = sf_checkpoint_save(&s.model, out)).ok) status = cli_fail(e);
+        else printf("wrote %s: the model at step %d\n", out, sf_snapshots_info(&s, k)->step);
+    }
+    sf_snapshots_free(&s);
     return status;
 }

@@ -24,13 +24,17 @@ static const char usage[] =
     "         [--enc-layers N] [--dec-layers N] [--max-len N] [--pos sinusoidal|learned|none]\n"
     "         [--norm post|pre] [--act relu|gelu] [--tied 0|1] [--scale-emb 0|1] [--seed N] --out FILE [--force]\n"
     "                 write a randomly initialised model (--force replaces an existing FILE)\n"
-    "  train  --task reverse|copy|sort|words|add|induction --out FILE [--steps N] [--seed S] [--threads T]\n"
+    "  train  --task reverse|copy|sort|words|add|dates|induction --out FILE [--steps N] [--seed S] [--threads T]\n"
     "         [--batch B] [--lr X] [--warmup N] [--save-every N] [--save-seconds S] [--resume FILE]\n"
-    "         [--words FILE] [--force]\n"
+    "         [--words FILE] [--force] [--snapshots K [--snapshot-out FILE] [--snapshot-bits 16|32]]\n"
     "                 train a task's model; saves every 30 s (Ctrl-C saves and stops; --resume goes on;\n"
-    "                 an existing FILE is only replaced with --resume FILE --out FILE, or --force)\n"
+    "                 an existing FILE is only replaced with --resume FILE --out FILE, or --force);\n"
+    "                 --snapshots K also keeps the weights every K steps in one file (default: OUT with .snap)\n"
     "  eval   --model FILE --task NAME [--n N] [--show K] [--words FILE]\n"
     "                 greedy-decode N held-out examples; the last line is 'accuracy: X'\n"
+    "  snapshots FILE [--extract STEP --out FILE.sfm [--force]]\n"
+    "                 list a snapshot series (each snapshot's step, learning rate, losses, accuracy);\n"
+    "                 --extract writes the model of the last snapshot at or before STEP\n"
     "  render --model FILE --input TEXT [--step N] [--panel NAME] [--size 1920x1080] --out FILE.png\n"
     "         [--font FILE] [--zoom Z] [--max-new N] [--temperature T] [--seed S]\n"
     "                 draw what the window shows at step N (default: the last) into a PNG, no display needed\n"
@@ -70,6 +74,7 @@ static const command commands[] = {
 #endif
     {"train", cmd_train},
     {"eval", cmd_eval},
+    {"snapshots", cmd_snapshots},
 #ifdef HAVE_SF_VIZ
     {"render", cmd_render},
     {"gui", cmd_gui},

@@ -11,18 +11,34 @@
 
 #define SF_LN_EPS_DEFAULT 1e-5f
 
-/* out(N,OC) = in(N,IC) . w(OC,IC)^T + bias(OC); bias may be NULL. */
+/* out(N,OC) = in(N,IC) . w(OC,IC)^T + bias(OC); bias may be NULL.
+ * Each output is one chain of fused multiply-adds (fmaf, one rounding each) over i = 0..IC-1 in
+ * ascending order, started at the bias (or 0). So a row's result does not depend on N or on the other
+ * rows (one row alone, as the KV-cache step computes it, gives the same bits as in a full pass), and
+ * the AVX-512, AVX2 and plain C kernels (chosen at run time) give the same bits. */
 void sf_matmul_forward(float *out, const float *in, const float *w, const float *bias, int N, int IC,
                        int OC);
-/* out(OC) = in(IC) . w(OC,IC)^T + bias(OC) for a single row (a decoder step): the same sums as one row
- * of sf_matmul_forward, in the same order, so bit for bit the same numbers, but laid out for a row:
- * the weights are streamed once, four rows at a time, and a large matrix is cut into chunks of rows
- * shared by the pool's threads (pool.h; STEPFORMER_THREADS). bias may be NULL. */
+/* out(OC) = in(IC) . w(OC,IC)^T + bias(OC) for a single row (a decoder step): the same chains as one row
+ * of sf_matmul_forward (the bias, then fmaf over i ascending), so bit for bit the same numbers with every
+ * kernel set, but laid out for a row: the weights are streamed once, eight rows side by side, and a large
+ * matrix is cut into chunks of rows shared by the pool's threads (pool.h; STEPFORMER_THREADS). bias may
+ * be NULL. */
 void sf_matvec_forward(float *out, const float *in, const float *w, const float *bias, int IC, int OC);
 /* Backward of sf_matmul_forward, given dout(N,OC): adds dout . w to dinp(N,IC), dout^T . inp to
- * dweight(OC,IC) and the column sums of dout to dbias(OC). Any of the three outputs may be NULL. */
+ * dweight(OC,IC) and the column sums of dout to dbias(OC). Any of the three outputs may be NULL.
+ * As in the forward, each element is one chain in a fixed order, started at the value it holds:
+ * dinp over o ascending and dweight over n ascending (fused multiply-adds), dbias over n (additions). */
 void sf_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                         const float *weight, int N, int IC, int OC);
+/* The accumulation every product above is made of, for strided operands:
+ *     c[r*ldc + w] += sum over j = 0..J-1 of a[r*ars + j*ajs] * b[j*ldb + w]   (r < R, w < W)
+ * each element one chain of fused multiply-adds over j ascending, started at the value it holds. */
+void sf_matmul_acc(float *c, int ldc, const float *a, int ars, int ajs, const float *b, int ldb, int R, int W,
+                   int J);
+/* Chooses the matmul kernels: "avx512", "avx2" or "c", or NULL for the best this processor has.
+ * Returns the name of the kernels now in use, or NULL (and changes nothing) if the processor lacks
+ * them. For tests and benchmarks; not to be called while another thread multiplies. */
+const char *sf_matmul_use(const char *name);
 
 /* out(n) = softmax(in(n)); -inf entries get probability 0; a row of all -inf becomes all 0.
  * Stable for any finite scores (subtracts the row max). out may alias in. */

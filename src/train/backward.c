@@ -148,37 +148,26 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
         zero_rows(g->scores + (size_t)h * L * L, n, L);
     }
     for (int h = 0; h < NH; h++) {
-        for (int t = 0; t < n; t++) {
-            size_t row = ((size_t)h * L + t) * L;
-            const float *pr = a->probs + row, *mask = a->mask + (size_t)t * L;
-            float *dpr = g->probs + row, *dss = g->scaled + row, *dsc = g->scores + row;
-            const float *q = a->q + ((size_t)h * L + t) * HS;
-            float *dq = g->q + ((size_t)h * L + t) * HS;
-            /* this head's slice of the concatenated gradient is the gradient of its output row */
-            float *dho = g->out + ((size_t)h * L + t) * HS;
-            memcpy(dho, g->concat + (size_t)t * C + h * HS, (size_t)HS * sizeof(float));
-            /* 4a. out = sum_j probs_j v_j: dprobs_j = dout . v_j and dv_j += probs_j dout */
-            for (int j = 0; j < nk; j++) {
-                if (mask[j] != 0.0f) continue;
-                const float *v = a->v + ((size_t)h * L + j) * HS;
-                float *dv = g->v + ((size_t)h * L + j) * HS;
-                dpr[j] = sf_dot(dho, v, HS);
-                for (int d = 0; d < HS; d++) dv[d] += pr[j] * dho[d];
-            }
-            /* 4b. probs = softmax(scaled) */
-            sf_softmax_backward(dss, dpr, pr, nk);
-            /* 4c. scaled = scores / sqrt(HS); scores_j = q . k_j */
-            for (int j = 0; j < nk; j++) {
-                if (mask[j] != 0.0f) continue;
-                dsc[j] = dss[j] * inv_sqrt;
-                const float *k = a->k + ((size_t)h * L + j) * HS;
-                float *dk = g->k + ((size_t)h * L + j) * HS;
-                for (int d = 0; d < HS; d++) {
-                    dq[d] += dsc[j] * k[d];
-                    dk[d] += dsc[j] * q[d];
-                }
-            }
-        }
+        size_t head = (size_t)h * L * HS, sq = (size_t)h * L * L;
+        const float *q = a->q + head, *k = a->k + head, *v = a->v + head, *pr = a->probs + sq;
+        float *dq = g->q + head, *dk = g->k + head, *dv = g->v + head, *dho = g->out + head;
+        float *dpr = g->probs + sq, *dss = g->scaled + sq, *dsc = g->scores + sq, *vt = b->tmp;
+        /* this head's slice of the concatenated gradient is the gradient of its output rows */
+        for (int t = 0; t < n; t++)
+            memcpy(dho + (size_t)t * HS, g->concat + (size_t)t * C + h * HS, (size_t)HS * sizeof(float));
+        /* 4a. out_t = sum_j probs_tj v_j: dprobs = dout . v^T (n, nk) and dv += probs^T . dout */
+        for (int j = 0; j < nk; j++)
+            for (int d = 0; d < HS; d++) vt[(size_t)d * nk + j] = v[(size_t)j * HS + d];
+        sf_matmul_acc(dpr, L, dho, HS, 1, vt, nk, n, nk, HS);
+        sf_matmul_acc(dv, HS, pr, 1, L, dho, HS, nk, HS, n);
+        /* 4b. probs = softmax(scaled), row by row (masked cells, probability 0, get 0) */
+        for (int t = 0; t < n; t++)
+            sf_softmax_backward(dss + (size_t)t * L, dpr + (size_t)t * L, pr + (size_t)t * L, nk);
+        /* 4c. scaled = scores / sqrt(HS); scores_tj = q_t . k_j: dq += dscores . k, dk += dscores^T . q */
+        for (int t = 0; t < n; t++)
+            for (int j = 0; j < nk; j++) dsc[(size_t)t * L + j] = dss[(size_t)t * L + j] * inv_sqrt;
+        sf_matmul_acc(dq, HS, dsc, L, 1, k, HS, n, HS, nk);
+        sf_matmul_acc(dk, HS, dsc, 1, L, q, HS, nk, HS, n);
     }
     /* 5. the projections into q, k, v: fuse the heads back into rows and go through the matmuls.
      *    The attention input is the stream itself (post-LN) or its LayerNorm (pre-LN). */

@@ -83,6 +83,16 @@ double sf_grad_clip(float *grad, size_t n, float max_norm) {
     return norm;
 }
 
+/* Returns the parameter p (already decayed) after one AdamW step with gradient g, updating its moments
+ * *m and *v: torch.optim.AdamW's order of operations. */
+static inline float adamw_one(float p, float g, float *m, float *v, float b1, float b2, float bc2_sqrt,
+                              float step_size, float eps) {
+    float mi = *m = b1 * *m + (1.0f - b1) * g;
+    float vi = *v = b2 * *v + (1.0f - b2) * g * g;
+    float denom = sqrtf(vi) / bc2_sqrt + eps;
+    return p - step_size * (mi / denom);
+}
+
 /* Updates params in place with one AdamW step at learning rate lr. */
 void sf_adamw_step(sf_adamw *o, float *params, const float *grad, float lr) {
     const sf_adamw_cfg *c = &o->cfg;
@@ -94,13 +104,18 @@ void sf_adamw_step(sf_adamw *o, float *params, const float *grad, float lr) {
     float step_size = (float)((double)lr / bc1);
     float bc2_sqrt = (float)sqrt(bc2);
     float decay = (float)(1.0 - (double)lr * c->weight_decay);
-    for (size_t i = 0; i < o->n; i++) {
-        float g = grad[i];
-        float p = params[i];
-        if (o->decay[i]) p *= decay;
-        float m = o->m[i] = b1 * o->m[i] + (1.0f - b1) * g;
-        float v = o->v[i] = b2 * o->v[i] + (1.0f - b2) * g * g;
-        float denom = sqrtf(v) / bc2_sqrt + c->eps;
-        params[i] = p - step_size * (m / denom);
+    float *restrict pp = params, *restrict mm = o->m, *restrict vv = o->v;
+    const float *restrict gg = grad;
+    const unsigned char *restrict dd = o->decay;
+    float eps = c->eps, dm1 = decay - 1.0f;
+    if (1.0f + dm1 == decay) {
+        /* the decay factor as arithmetic (1 + 1 (decay - 1) = decay, 1 + 0 = 1, both exact) instead of a
+         * branch, so the loop vectorises; every element gets the same arithmetic as below */
+        for (size_t i = 0; i < o->n; i++)
+            pp[i] = adamw_one(pp[i] * (1.0f + (float)dd[i] * dm1), gg[i], &mm[i], &vv[i], b1, b2, bc2_sqrt, step_size,
+                              eps);
+        return;
     }
+    for (size_t i = 0; i < o->n; i++) /* a decay factor below a half: decay - 1 may not be exact */
+        pp[i] = adamw_one(dd[i] ? pp[i] * decay : pp[i], gg[i], &mm[i], &vv[i], b1, b2, bc2_sqrt, step_size, eps);
 }

@@ -1,4 +1,5 @@
-/* tasks.c - generators for reverse, copy, sort, words, add and induction, and their hash-based held-out splits. */
+/* tasks.c - generators for reverse, copy, sort, words, add, dates and induction, and their hash-based
+ * held-out splits. */
 #include "tasks.h"
 
 #include <stdio.h>
@@ -14,7 +15,7 @@
 #define INDUCTION_MIN 4  /* letters in an induction example's random string, and at least in its copy */
 #define INDUCTION_MAX 15
 
-enum { TASK_REVERSE, TASK_COPY, TASK_SORT, TASK_WORDS, TASK_ADD, TASK_INDUCTION };
+enum { TASK_REVERSE, TASK_COPY, TASK_SORT, TASK_WORDS, TASK_ADD, TASK_DATES, TASK_INDUCTION };
 
 /* Returns the internal task number for a task (its name decides). */
 static int task_kind(const sf_task *t) {
@@ -22,12 +23,13 @@ static int task_kind(const sf_task *t) {
     if (strcmp(t->name, "copy") == 0) return TASK_COPY;
     if (strcmp(t->name, "sort") == 0) return TASK_SORT;
     if (strcmp(t->name, "add") == 0) return TASK_ADD;
+    if (strcmp(t->name, "dates") == 0) return TASK_DATES;
     if (strcmp(t->name, "induction") == 0) return TASK_INDUCTION;
     return TASK_WORDS;
 }
 
 /* Returns the printable list of task names. */
-const char *sf_task_list(void) { return "reverse, copy, sort, words, add, induction"; }
+const char *sf_task_list(void) { return "reverse, copy, sort, words, add, dates, induction"; }
 
 /* Returns a 64-bit mix of x (splitmix64's finaliser): nearby inputs give unrelated outputs. */
 static uint64_t mix64(uint64_t x) {
@@ -149,6 +151,11 @@ sf_err sf_task_open(sf_task *t, const char *name, const char *words_path) {
         t->alphabet = "0123456789+=";
         t->cfg = task_config(SF_FAMILY_GPT, t->alphabet, 64, 4, 256, 0, 3, 16);
         t->recipe = (sf_recipe){5000, 32, 2e-3f, 100};
+    } else if (strcmp(name, "dates") == 0) {
+        t->name = "dates";
+        t->alphabet = "0123456789abcdefghijklmnopqrstuvwxyz ,-";
+        t->cfg = task_config(SF_FAMILY_ENCDEC, t->alphabet, 64, 4, 256, 2, 2, 24);
+        t->recipe = (sf_recipe){2000, 32, 2e-3f, 100};
     } else if (strcmp(name, "induction") == 0) {
         t->name = "induction";
         t->alphabet = "abcdefghijklmnopqrstuvwxyz|";
@@ -262,6 +269,45 @@ static void make_induction(sf_example *ex, const int *x, int n, int k) {
     ex->tgt[ex->n - 1] = SF_TOK_EOS;
 }
 
+/* Writes the ids of text s (characters of the alphabet) into ids; returns their count. */
+static int text_ids(const sf_task *t, const char *s, int *ids) {
+    int n = 0;
+    for (; s[n] && n < SF_TASK_MAX_LEN; n++) ids[n] = SF_TOK_FIRST_CHAR + (int)(strchr(t->alphabet, s[n]) - t->alphabet);
+    return n;
+}
+
+/* Fills an encoder-decoder example from two texts: src in, dst out (every letter and <eos> counted). */
+static void make_text_pair(const sf_task *t, sf_example *ex, const char *src, const char *dst) {
+    int out[SF_TASK_MAX_LEN], n_out = text_ids(t, dst, out);
+    ex->n_src = text_ids(t, src, ex->src);
+    ex->in[0] = SF_TOK_BOS;
+    for (int i = 0; i < n_out; i++) ex->in[i + 1] = ex->tgt[i] = out[i];
+    ex->tgt[n_out] = SF_TOK_EOS;
+    ex->n = n_out + 1;
+    ex->n_prompt = 1;
+}
+
+/* ---- dates: written-out dates into ISO 8601 ------------------------------------------------------ */
+
+static const char *const MONTHS[12] = {"january", "february", "march",     "april",   "may",      "june",
+                                       "july",    "august",   "september", "october", "november", "december"};
+
+/* Returns the number of days in month m (1-12) of year y (Gregorian leap years). */
+static int days_in(int m, int y) {
+    static const int d[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : d[m - 1];
+}
+
+void sf_task_date_text(int day, int month, int year, int us, char *in, char *iso, size_t cap) {
+    if (cap == 0) return;
+    int d = day < 1 ? 1 : day > 31 ? 31 : day, m = month < 1 ? 1 : month > 12 ? 12 : month;
+    int y = year < 1000 ? 1000 : year > 9999 ? 9999 : year; /* so the texts have the lengths below */
+    if (us) snprintf(in, cap, "%s %d, %d", MONTHS[m - 1], d, y);
+    else snprintf(in, cap, "%d %s %d", d, MONTHS[m - 1], y);
+    snprintf(iso, cap, "%04d-%02d-%02u", y, m, (unsigned)d % 100u);
+}
+
 /* Writes the example of `split` for key; draws candidates until one falls in the split. */
 void sf_task_example(const sf_task *t, sf_split split, uint64_t key, sf_example *ex) {
     memset(ex, 0, sizeof *ex);
@@ -271,6 +317,17 @@ void sf_task_example(const sf_task *t, sf_split split, uint64_t key, sf_example 
     if (kind == TASK_WORDS) {
         if (split == SF_SPLIT_HELDOUT) make_word(ex, t->held[sf_rng_int(&r, t->n_held)]);
         else make_word(ex, t->train[sf_rng_int(&r, t->n_train)]);
+        return;
+    }
+    if (kind == TASK_DATES) { /* a valid date of 1000-2999, British or American order; its text decides the split */
+        char in[SF_TASK_MAX_LEN + 1], iso[SF_TASK_MAX_LEN + 1];
+        int ids[SF_TASK_MAX_LEN];
+        do {
+            int year = 1000 + sf_rng_int(&r, 2000), month = 1 + sf_rng_int(&r, 12);
+            int day = 1 + sf_rng_int(&r, days_in(month, year)), us = sf_rng_int(&r, 2);
+            sf_task_date_text(day, month, year, us, in, iso, sizeof in);
+        } while (sf_task_split_of(t, ids, text_ids(t, in, ids)) != split);
+        make_text_pair(t, ex, in, iso);
         return;
     }
     int x[SF_TASK_MAX_LEN], n, sum = 0, start = 0;

@@ -13,6 +13,11 @@
  *                    on (at least 4 letters), <eos>: "qwertyuiop|rtyuiop". The prompt ends at the copy's
  *                    first letter; the loss counts the rest of the copy and <eos>. Attention-only
  *                    (d_ff 0), 2 layers: the model in which induction heads form (docs/experiments.md)
+ *   dates    encdec  a date written out, "25 december 2023" or "december 25, 2023" (a valid day of
+ *                    1000-2999, British or American order) -> ISO 8601, "2023-12-25": the output puts
+ *                    the year first, turns the month's name into its number and pads day and month
+ *                    with zeros, so cross-attention follows the input out of order, word by word; the
+ *                    split hashes the written date
  *
  * Held-out examples are disjoint from training ones by construction: a hash of an example's content
  * (its source string, or the word) puts it in the held-out split when hash % 10 == 0, and the generator
@@ -51,7 +56,7 @@ typedef struct {
 } sf_recipe;
 
 typedef struct {
-    const char *name;      /* "reverse", "copy", "sort", "words", "add", "induction" */
+    const char *name;      /* "reverse", "copy", "sort", "words", "add", "dates", "induction" */
     const char *alphabet;  /* the tokenizer alphabet (ASCII), id 4 + k for alphabet[k] */
     sf_config cfg;         /* default model config (vocab_size matches the alphabet) */
     sf_recipe recipe;
@@ -85,6 +90,10 @@ void sf_task_batch(const sf_task *t, uint64_t seed, long step, sf_example *ex, i
 /* Writes the unigram distribution of target tokens over the training split into p(V) (words: the
  * letters and <eos> of every training word, add-one smoothed over them). Returns 0 when V is too small. */
 int sf_task_unigram(const sf_task *t, double *p, int V);
+
+/* Writes a date (day 1-31, month 1-12, year 1000-9999) as the dates task writes it, "25 december 2023"
+ * (or "december 25, 2023" when us is 1), into in(cap), and in ISO 8601, "2023-12-25", into iso(cap). */
+void sf_task_date_text(int day, int month, int year, int us, char *in, char *iso, size_t cap);
 
 /* Writes the text of ids(n) (alphabet characters only; specials as <eos> etc.) into out(cap). */
 void sf_task_text(const sf_task *t, const int *ids, int n, char *out, size_t cap);

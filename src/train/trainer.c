@@ -141,12 +141,17 @@ sf_err sf_trainer_step(sf_trainer *tr, const sf_example *ex, int n, sf_step_stat
 
     /* 2. reduce the chunks in chunk order, scaled to the mean over counted tokens */
     float inv = (float)(1.0 / (double)tokens);
-    long long PP = (long long)P;
+    long long PP = (long long)P, SPAN = 4096; /* each thread sums whole spans, chunk after chunk */
 #pragma omp parallel for schedule(static) num_threads(tr->n_threads)
-    for (long long i = 0; i < PP; i++) {
-        float s = 0.0f;
-        for (int c = 0; c < K; c++) s += tr->chunk_grad[(size_t)c * P + (size_t)i];
-        tr->grad[i] = s * inv;
+    for (long long i0 = 0; i0 < PP; i0 += SPAN) {
+        size_t a = (size_t)i0, e = (size_t)(i0 + SPAN < PP ? i0 + SPAN : PP);
+        float *restrict g = tr->grad;
+        memcpy(g + a, tr->chunk_grad + a, (e - a) * sizeof *g);
+        for (int c = 1; c < K; c++) {
+            const float *restrict cg = tr->chunk_grad + (size_t)c * P;
+            for (size_t i = a; i < e; i++) g[i] += cg[i];
+        }
+        for (size_t i = a; i < e; i++) g[i] *= inv;
     }
 
     /* 3. clip the global norm, then update */

@@ -15,7 +15,7 @@ if ! command -v "$CC" >/dev/null; then
   echo "run-short: $CC not found (install clang and libclang-rt-14-dev)" >&2
   exit 2
 fi
-HARNESSES=(checkpoint input alphabet lesson llmc safetensors bpe)
+HARNESSES=(checkpoint input alphabet lesson llmc safetensors bpe snapshot)
 case "$BUILD" in /*) bin="$BUILD/tests" ;; *) bin="$root/$BUILD/tests" ;; esac
 
 CC="$CC" cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTEPFORMER_FUZZ=ON -DSTEPFORMER_GUI=OFF >/dev/null
@@ -42,4 +42,5 @@ for h in "${HARNESSES[@]}"; do
     grep -E '[[:space:]]DONE[[:space:]]|stat::number_of_executed_units' "$scratch/$h/log" || true
   fi
 done
+[ $status -eq 0 ] && echo "run-short: ${#HARNESSES[@]} harnesses passed"
 exit $status
