@@ -448,13 +448,41 @@ static void test_sigkill_during_saves(void **state) {
     assert_int_equal(system(cmd), 0);
 }
 
+/* sf_escape (the one escape for text from files, on the one UTF-8 decoder of core/io.h): controls, C1
+ * controls and bidirectional marks are escaped, bytes that are not UTF-8 are escaped one by one (a stray
+ * byte, an overlong form, a character cut short by the end of the string), other text is kept, newlines
+ * only when asked, and a short buffer is cut at a whole escape. */
+static void test_escape(void **state) {
+    (void)state;
+    static const struct { const char *in; int keep; const char *want; } cases[] = {
+        {"plain text \\ kept", 0, "plain text \\ kept"},
+        {"\x1b[2Jred", 0, "\\x1b[2Jred"},
+        {"a\nb\tc", 0, "a\\nb\\tc"},
+        {"a\nb\tc", 1, "a\nb\tc"},
+        {"\x7f\xc2\x9b\xe2\x80\xae", 0, "\\x7f\\u009b\\u202e"},
+        {"\xe4\xbd\xa0\xe5\xa5\xbd", 0, "\xe4\xbd\xa0\xe5\xa5\xbd"}, /* 你好 */
+        {"\xff x", 0, "\\xff x"},
+        {"\xc0\x80", 0, "\\xc0\\x80"},        /* overlong NUL */
+        {"\xed\xa0\x80", 0, "\\xed\\xa0\\x80"}, /* a surrogate */
+        {"ab\xe4\xbd", 0, "ab\\xe4\\xbd"},      /* cut short by the end */
+    };
+    char out[64];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        sf_escape(out, sizeof out, cases[i].in, cases[i].keep);
+        if (strcmp(out, cases[i].want)) fail_msg("case %zu: got \"%s\", expected \"%s\"", i, out, cases[i].want);
+        assert_int_equal(sf_escaped_size(cases[i].in, cases[i].keep), strlen(cases[i].want) + 1);
+    }
+    sf_escape(out, 6, "ab\x1b", 0); /* "ab\x1b" needs 7 bytes: the escape is left out whole */
+    assert_string_equal(out, "ab");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tensor_of_2_pow_40_elements), cmocka_unit_test(test_config_far_larger_than_file),
         cmocka_unit_test(test_record_cap),                  cmocka_unit_test(test_largest_alphabet),
         cmocka_unit_test(test_alphabet_utf8_classes),       cmocka_unit_test(test_resume_state_refused),
         cmocka_unit_test(test_stale_temps_removed),         cmocka_unit_test(test_sigkill_during_saves),
-        cmocka_unit_test(test_planted_temp_symlink_not_followed),
+        cmocka_unit_test(test_planted_temp_symlink_not_followed), cmocka_unit_test(test_escape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

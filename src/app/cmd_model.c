@@ -20,18 +20,23 @@ static void json_float(FILE *f, float v) {
     else fputs("null", f);
 }
 
+/* Writes s to f as a JSON string, quotes, backslashes and what a terminal could act on escaped. */
 static void json_string(FILE *f, const char *s) {
     fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        unsigned ch = *p;
-        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch < 0x20 || ch == 0x7F) fprintf(f, "\\u%04x", ch);
-        else if (ch == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) fprintf(f, "\\u%04x", (unsigned)*++p); /* C1 controls */
-        else if (ch == 0xE2 && ((p[1] == 0x80 && ((p[2] >= 0x8E && p[2] <= 0x8F) || (p[2] >= 0xA8 && p[2] <= 0xAE))) ||
-                                (p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9))) {
-            fprintf(f, "\\u%04x", (unsigned)(0x2000 | (p[1] & 0x3F) << 6 | (p[2] & 0x3F))); /* bidi, separators */
-            p += 2;
-        } else fputc((int)ch, f);
+    size_t len = strlen(s), pos = 0;
+    while (pos < len) {
+        size_t at = pos;
+        uint32_t cp;
+        if (!sf_utf8_decode(s, len, &pos, &cp)) { /* not UTF-8: the byte as it is */
+            fputc((unsigned char)s[at], f);
+            pos = at + 1;
+        } else if (cp == '"' || cp == '\\') {
+            fprintf(f, "\\%c", (int)cp);
+        } else if (sf_escape_needed(cp)) { /* controls, C1 controls, bidi marks and separators (io.h) */
+            fprintf(f, "\\u%04x", (unsigned)cp);
+        } else {
+            fwrite(s + at, 1, pos - at, f);
+        }
     }
     fputc('"', f);
 }

@@ -396,42 +396,72 @@ void sf_unmap_file(sf_map *m) {
     m->data = (const unsigned char *)"";
 }
 
+/* ---- UTF-8 ------------------------------------------------------------------------------------ */
+
+int sf_utf8_decode(const char *s, size_t len, size_t *pos, uint32_t *cp) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = *pos;
+    if (i >= len) return 0;
+    unsigned c = p[i];
+    int n;
+    uint32_t v, min;
+    if (c < 0x80) { *cp = c; *pos = i + 1; return 1; }
+    else if ((c & 0xE0) == 0xC0) { n = 1; v = c & 0x1F; min = 0x80; }
+    else if ((c & 0xF0) == 0xE0) { n = 2; v = c & 0x0F; min = 0x800; }
+    else if ((c & 0xF8) == 0xF0) { n = 3; v = c & 0x07; min = 0x10000; }
+    else return 0;
+    if (len - i - 1 < (size_t)n) return 0;
+    for (int k = 1; k <= n; k++) {
+        unsigned cc = p[i + k];
+        if ((cc & 0xC0) != 0x80) return 0;
+        v = (v << 6) | (cc & 0x3F);
+    }
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+    *cp = v;
+    *pos = i + 1 + (size_t)n;
+    return 1;
+}
+
+int sf_utf8_encode(uint32_t cp, char *out) {
+    int n;
+    if (cp < 0x80) { out[0] = (char)cp; n = 1; }
+    else if (cp < 0x800) { out[0] = (char)(0xC0 | (cp >> 6)); out[1] = (char)(0x80 | (cp & 0x3F)); n = 2; }
+    else if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12)); out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F)); n = 3;
+    } else {
+        out[0] = (char)(0xF0 | (cp >> 18)); out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        out[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); out[3] = (char)(0x80 | (cp & 0x3F)); n = 4;
+    }
+    out[n] = 0;
+    return n;
+}
+
 /* ---- printing what came from a file -------------------------------------------------------- */
 
-/* Returns the length (1-4) of the valid UTF-8 sequence at s and its code point in *cp, or 0 if the
- * bytes there are not one (overlong, surrogate, past U+10FFFF, cut short). */
-static int utf8_at(const unsigned char *s, uint32_t *cp) {
-    unsigned c = s[0];
-    int n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    if (!n) return 0;
-    uint32_t v = n == 1 ? c : n == 2 ? c & 0x1F : n == 3 ? c & 0x0F : c & 0x07;
-    for (int i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0; /* also stops at the NUL */
-        v = v << 6 | (s[i] & 0x3F);
-    }
-    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (v < least[n] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-    *cp = v;
-    return n;
+int sf_escape_needed(uint32_t cp) {
+    return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || cp == 0x200E || cp == 0x200F ||
+           (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
 /* Writes the escaped form of the character at s (consuming *used bytes) into e(16); returns its length. */
 static int escape_one(const unsigned char *s, int keep_lines, char e[16], int *used) {
     uint32_t cp;
-    int n = utf8_at(s, &cp);
-    if (!n) { *used = 1; return snprintf(e, 16, "\\x%02x", s[0]); }
-    *used = n;
+    size_t n = 0; /* the character's bytes: sf_utf8_decode stops at the NUL, which ends a cut-short one */
+    if (!sf_utf8_decode((const char *)s, strnlen((const char *)s, 4), &n, &cp)) {
+        *used = 1;
+        return snprintf(e, 16, "\\x%02x", s[0]);
+    }
+    *used = (int)n;
     if (cp == '\n' || cp == '\t') {
         if (keep_lines) { e[0] = (char)cp; e[1] = 0; return 1; }
         return snprintf(e, 16, "\\%c", cp == '\n' ? 'n' : 't');
     }
     if (cp < 0x20 || cp == 0x7F) return snprintf(e, 16, "\\x%02x", (unsigned)cp);
-    if ((cp >= 0x80 && cp <= 0x9F) || cp == 0x200E || cp == 0x200F || (cp >= 0x2028 && cp <= 0x202E) ||
-        (cp >= 0x2066 && cp <= 0x2069))
-        return snprintf(e, 16, "\\u%04x", (unsigned)cp);
-    memcpy(e, s, (size_t)n);
+    if (sf_escape_needed(cp)) return snprintf(e, 16, "\\u%04x", (unsigned)cp);
+    memcpy(e, s, n);
     e[n] = 0;
-    return n;
+    return (int)n;
 }
 
 char *sf_escape(char *out, size_t cap, const char *s, int keep_lines) {

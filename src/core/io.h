@@ -54,6 +54,14 @@ sf_err sf_write_file_atomic(const char *path, const void *data, size_t len);
 /* Writes into out(cap) the file a write to path replaces: path, or the file its symbolic links lead to. */
 sf_err sf_write_target(const char *path, char *out, size_t cap);
 
+/* ---- UTF-8 ------------------------------------------------------------------------------------ */
+
+/* Decodes one UTF-8 code point at s[*pos] (len bytes total); returns 1 and advances, or 0 if malformed
+ * (overlong, a surrogate, past U+10FFFF, cut short). */
+int sf_utf8_decode(const char *s, size_t len, size_t *pos, uint32_t *cp);
+/* Writes code point cp as UTF-8 into out (at least 5 bytes, NUL-terminated); returns the byte count. */
+int sf_utf8_encode(uint32_t cp, char *out);
+
 /* ---- printing what came from a file -------------------------------------------------------- */
 
 /* Copies s into out(cap) with everything a terminal could take as a command escaped: control characters
@@ -62,6 +70,10 @@ sf_err sf_write_target(const char *path, char *out, size_t cap);
  * backslashes included, is copied as it is. Always NUL-terminates, cutting at a whole character or
  * escape; returns out. */
 char *sf_escape(char *out, size_t cap, const char *s, int keep_lines);
+/* Returns 1 for a code point a terminal could take as a command, which sf_escape escapes (and trace --json
+ * writes as \u escapes): C0 controls, DEL, C1 controls, the bidirectional marks, overrides and isolates,
+ * and the line and paragraph separators. */
+int sf_escape_needed(uint32_t cp);
 /* Returns the bytes sf_escape needs for s (its NUL included). */
 size_t sf_escaped_size(const char *s, int keep_lines);
 

@@ -9,45 +9,6 @@
 #include "../core/io.h"
 #include "bpe.h"
 
-int sf_utf8_decode(const char *s, size_t len, size_t *pos, uint32_t *cp) {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = *pos;
-    if (i >= len) return 0;
-    unsigned c = p[i];
-    int n;
-    uint32_t v, min;
-    if (c < 0x80) { *cp = c; *pos = i + 1; return 1; }
-    else if ((c & 0xE0) == 0xC0) { n = 1; v = c & 0x1F; min = 0x80; }
-    else if ((c & 0xF0) == 0xE0) { n = 2; v = c & 0x0F; min = 0x800; }
-    else if ((c & 0xF8) == 0xF0) { n = 3; v = c & 0x07; min = 0x10000; }
-    else return 0;
-    if (len - i - 1 < (size_t)n) return 0;
-    for (int k = 1; k <= n; k++) {
-        unsigned cc = p[i + k];
-        if ((cc & 0xC0) != 0x80) return 0;
-        v = (v << 6) | (cc & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-    *cp = v;
-    *pos = i + 1 + (size_t)n;
-    return 1;
-}
-
-int sf_utf8_encode(uint32_t cp, char *out) {
-    int n;
-    if (cp < 0x80) { out[0] = (char)cp; n = 1; }
-    else if (cp < 0x800) { out[0] = (char)(0xC0 | (cp >> 6)); out[1] = (char)(0x80 | (cp & 0x3F)); n = 2; }
-    else if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12)); out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F)); n = 3;
-    } else {
-        out[0] = (char)(0xF0 | (cp >> 18)); out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        out[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); out[3] = (char)(0x80 | (cp & 0x3F)); n = 4;
-    }
-    out[n] = 0;
-    return n;
-}
-
 /* Orders (code point, index) pairs by code point, then by index. */
 static int cmp_pair(const void *a, const void *b) {
     const uint32_t *x = a, *y = b;

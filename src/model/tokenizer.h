@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "../core/err.h"
+#include "../core/io.h"
 
 /* The character kind's fixed ids. */
 enum { SF_TOK_PAD = 0, SF_TOK_BOS = 1, SF_TOK_EOS = 2, SF_TOK_UNK = 3, SF_TOK_FIRST_CHAR = 4 };
@@ -74,9 +75,6 @@ const char *sf_tokenizer_piece(const sf_tokenizer *t, int id, char out[16]);
  * Returns NULL for the BPE kind (which has no alphabet) or when memory is short. */
 char *sf_tokenizer_alphabet(const sf_tokenizer *t, size_t *len);
 
-/* Decodes one UTF-8 code point at s[*pos] (len bytes total); returns 1 and advances, or 0 if malformed. */
-int sf_utf8_decode(const char *s, size_t len, size_t *pos, uint32_t *cp);
-/* Writes code point cp as UTF-8 into out (at least 5 bytes, NUL-terminated); returns the byte count. */
-int sf_utf8_encode(uint32_t cp, char *out);
+/* sf_utf8_decode and sf_utf8_encode, which the tokenizers use, are in core/io.h. */
 
 #endif
