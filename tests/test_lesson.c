@@ -186,6 +186,78 @@ static void test_claims(void **state) {
                  "@expect same enc.out pos=0 vs pos=3\n", 1, 6, 9, "does not hold");
 }
 
+/* Returns the first command of kind k in cmds, or NULL. */
+static const sf_lesson_cmd *find_cmd(const sf_lesson_cmds *cmds, int k) {
+    for (int i = 0; i < cmds->n; i++)
+        if (cmds->c[i].kind == k) return &cmds->c[i];
+    return NULL;
+}
+
+/* Aligning a compared run by token: the alignment (a repeated token by occurrence), `@compare ... align tokens`
+ * into the frames (refused with its line and column when the inputs are no permutation or there is no
+ * encoder), `@show ids` and `@show range`, and the commands that carry both to the app. */
+static void test_compare_align(void **state) {
+    (void)state;
+    int map[8];
+    const int a[] = {4, 5, 6, 4}, b[] = {6, 4, 4, 5}, c[] = {6, 4, 7, 5};
+    assert_int_equal(sf_lesson_align(a, 4, b, 4, map), 1);
+    assert_int_equal(map[0], 1); /* the first 4 of a is the first 4 of b ... */
+    assert_int_equal(map[3], 2); /* ... and the second the second: by occurrence */
+    assert_int_equal(map[1], 3);
+    assert_int_equal(map[2], 0);
+    assert_int_equal(sf_lesson_align(a, 4, c, 4, map), 0); /* 7 for a 4: not a permutation */
+    assert_int_equal(sf_lesson_align(a, 4, b, 3, map), 0); /* lengths differ */
+    sf_lesson l;
+    const char *ok = "@model " ENC_MODEL "\n@input abca\n@positions off\n"
+                     "## aligned\n@compare input caab align tokens\n@show ids range local\n@goto end\n"
+                     "## by position\n@compare align positions\n@show ids off\n@goto end\n"
+                     "## off\n@compare off\n@show range full\n@goto end\n";
+    sf_err e = parse(ok, 1, &l);
+    if (!e.ok) fprintf(stderr, "%s\n", e.msg);
+    assert_true(e.ok);
+    assert_int_equal(l.n_frames, 3);
+    assert_true(l.frames[0].compare && l.frames[0].cmp_align && l.frames[0].show_ids);
+    assert_int_equal(l.frames[0].heat_range, SF_RANGE_LOCAL);
+    assert_true(l.frames[1].compare && !l.frames[1].cmp_align && !l.frames[1].show_ids);
+    assert_int_equal(l.frames[1].heat_range, SF_RANGE_LOCAL); /* (carries over until changed) */
+    assert_true(!l.frames[2].compare && !l.frames[2].cmp_align);
+    assert_int_equal(l.frames[2].heat_range, SF_RANGE_FULL);
+    /* the commands: from nothing, and when only the alignment or the display changes */
+    sf_lesson_cmds cmds;
+    sf_lesson_diff(&l, -1, 0, SF_LANG_EN, &cmds);
+    const sf_lesson_cmd *cc = find_cmd(&cmds, SF_LCMD_COMPARE), *sc = find_cmd(&cmds, SF_LCMD_SHOW);
+    assert_non_null(cc);
+    assert_true(cc->on && cc->align);
+    assert_non_null(sc);
+    assert_true(sc->ids && sc->range == SF_RANGE_LOCAL);
+    sf_lesson_diff(&l, 0, 1, SF_LANG_EN, &cmds);
+    cc = find_cmd(&cmds, SF_LCMD_COMPARE);
+    assert_non_null(cc);
+    assert_true(cc->on && !cc->align);
+    assert_null(find_cmd(&cmds, SF_LCMD_SET_RUN)); /* the same runs: nothing rerun */
+    assert_non_null(find_cmd(&cmds, SF_LCMD_SHOW));
+    sf_lesson_view v = sf_lesson_view_empty(), w = sf_lesson_view_empty();
+    sf_lesson_diff(&l, -1, 0, SF_LANG_EN, &cmds);
+    sf_lesson_view_apply(&v, &cmds);
+    sf_lesson_diff(&l, -1, 1, SF_LANG_EN, &cmds);
+    sf_lesson_view_apply(&w, &cmds);
+    assert_false(sf_lesson_view_eq(&v, &w));
+    sf_lesson_diff(&l, 1, 0, SF_LANG_EN, &cmds);
+    sf_lesson_view_apply(&w, &cmds);
+    assert_true(sf_lesson_view_eq(&v, &w));
+    sf_lesson_free(&l);
+    /* refused: not a permutation (at the word align), no encoder, a bad value */
+    expect_error("@model " ENC_MODEL "\n@input abca\n## a\n@compare input cabz align tokens\n@goto end\n", 1, 4, 21,
+                 "permutation of the main one");
+    expect_error("@model " ENC_MODEL "\n@input abca\n## a\n@compare input abc align tokens\n@goto end\n", 1, 4, 20,
+                 "permutation of the main one");
+    expect_error("@model " GPT_MODEL "\n@input abc\n## a\n@compare input cba align tokens\n@goto end\n", 1, 4, 20,
+                 "has no encoder");
+    expect_error(HEAD "## a\n@compare input hgfedcba align letters\n", 1, 5, 31, "expected tokens or positions");
+    expect_error(HEAD "## a\n@show idz\n", 1, 5, 7, "expected ids [on|off] or range local|full");
+    expect_error(HEAD "## a\n@show range wide\n", 1, 5, 13, "expected local or full");
+}
+
 /* The lesson-6 claim, checked directly on the traces the model computes. */
 static void test_claim_on_trace(void **state) {
     (void)state;
@@ -719,6 +791,7 @@ int main(void) {
         cmocka_unit_test(test_syntax_errors),
         cmocka_unit_test(test_model_errors),
         cmocka_unit_test(test_claims),
+        cmocka_unit_test(test_compare_align),
         cmocka_unit_test(test_claim_on_trace),
         cmocka_unit_test(test_forward_back_exact),
         cmocka_unit_test(test_language_fallback),

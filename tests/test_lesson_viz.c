@@ -17,6 +17,7 @@
 
 #include "viz/lesson_player.h"
 #include "viz/lesson_screen.h"
+#include "viz/panels.h"
 
 #define W 1280
 #define H 720
@@ -562,6 +563,112 @@ static void test_screen_check(void **state) {
     remove(log);
 }
 
+/* Returns the hit of entry `name` drawn by the compared run (cmp = 1) or the main run (0) in panel q, or NULL. */
+static const vz_hit *run_hit(const fixture *f, const char *name, int cmp, int q) {
+    const vz_player *p = &f->p;
+    for (int i = 0; i < p->app.ctx.n_hits; i++) {
+        const vz_hit *h = &p->app.ctx.hits[i];
+        int from_cmp = h->h.e >= p->ctr.e && h->h.e < p->ctr.e + p->ctr.n;
+        if (!strcmp(h->h.e->name, name) && from_cmp == cmp && h->owner == q) return h;
+    }
+    return NULL;
+}
+
+/* Returns how many cells of two n x n heatmaps drawn at a and b have different colours at their centres. */
+static int cells_differ(const fixture *f, vz_rect a, vz_rect b, int n) {
+    int d = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            int ax = a.x + (2 * j + 1) * a.w / (2 * n), ay = a.y + (2 * i + 1) * a.h / (2 * n);
+            int bx = b.x + (2 * j + 1) * b.w / (2 * n), by = b.y + (2 * i + 1) * b.h / (2 * n);
+            d += pixel(f, ax + 3, ay + 3) != pixel(f, bx + 3, by + 3); /* (off the centre, where a dot would be) */
+        }
+    return d;
+}
+
+/* @compare ... align tokens: with positions off, "tenalp" aligned to "planet" draws the very same attention
+ * heatmap (no dots, every cell the same colour), its rows and columns labelled with the left run's letters, the
+ * highlight of p's row framing p's row on both sides, hover naming the compared run's own cell; the same two
+ * runs by position differ everywhere; with positions on, the aligned cells differ and get dots. The a key
+ * toggles it until the next lesson move. The activations panel's lesson view is aligned too. */
+static void test_compare_aligned(void **state) {
+    (void)state;
+    const char *al = write_lesson("align.md",
+        "@positions off\n"
+        "## Aligned\n@compare input tenalp align tokens\n@goto enc token 5 L0 self softmax\n@focus attention enc L0 H0\n"
+        "@highlight enc.L0.self.H0.probs q=0\nRow p.\n"
+        "## By position\n@compare align positions\nRow p.\n"
+        "## Positions on\n@compare align tokens\n@positions on\n@goto enc token 5 L0 self softmax\n"
+        "@focus attention enc L0 H0\n@highlight enc.L0.self.H0.probs q=0\nRow p.\n"
+        "## The encoder's output\n@goto enc end\n@focus activations\n@highlight enc.out pos=0\nRow p.\n");
+    fixture *f = open_fx(SF_LANG_EN);
+    sf_err e = vz_player_open(&f->p, al);
+    if (!e.ok) fail_msg("%s", e.msg);
+    assert_int_equal(f->p.lesson.n_frames, 4);
+    assert_int_equal(f->p.lesson.frames[0].cmp_align, 1);
+    assert_int_equal(f->p.lesson.frames[1].cmp_align, 0);
+    const char *name = "enc.L0.self.H0.probs";
+    /* frame 1: aligned, positions off */
+    draw(f);
+    assert_non_null(f->p.cv.align);
+    assert_non_null(strstr(f->p.label[1], "aligned by token"));
+    const vz_hit *l = run_hit(f, name, 0, VZ_P_ATTN), *r = run_hit(f, name, 1, VZ_P_ATTN);
+    assert_non_null(l);
+    assert_non_null(r);
+    assert_true(r->h.rperm == f->p.cv.align && r->h.cperm == f->p.cv.align);
+    assert_int_equal(r->h.rperm[0], 5); /* p, the first letter of planet, stands last in tenalp */
+    assert_int_equal(cells_differ(f, l->r, r->r, 6), 0);
+    vz_rect ar = f->p.app.ctx.lay.r[VZ_P_ATTN];
+    assert_int_equal(count_colour(f, r->r, f->p.app.ctx.th->dot), 0);
+    char tok[16];
+    assert_string_equal(vz_token_label(&f->p.cv, SF_STACK_ENC, vz_view_pos(&f->p.cv, SF_STACK_ENC, 0), tok), "p");
+    /* the highlight of row 0 (p) frames the first drawn row on the right too: p's row there */
+    int cell = r->r.h / 6;
+    assert_true(count_colour(f, (vz_rect){r->r.x - 4, r->r.y - 4, r->r.w + 8, cell + 8}, VZ_HILITE) > 2 * cell);
+    assert_int_equal(count_colour(f, (vz_rect){r->r.x + 4, r->r.y + 3 * cell, r->r.w - 8, cell}, VZ_HILITE), 0);
+    /* hover over the right heatmap's first cell names the compared run's own cell (q=5, k=5) */
+    int row, col;
+    const vz_hit *hv = vz_hit_at(&f->p.app.ctx, r->r.x + 2, r->r.y + 2, &row, &col);
+    assert_non_null(hv);
+    assert_int_equal(row, 5);
+    assert_int_equal(col, 5);
+    /* the a key: by position until the next lesson move */
+    key(f, SDLK_a);
+    draw(f);
+    assert_null(f->p.cv.align);
+    r = run_hit(f, name, 1, VZ_P_ATTN);
+    assert_true(cells_differ(f, l->r, r->r, 6) > 6);
+    vz_player_goto(&f->p, 0);
+    draw(f);
+    assert_non_null(f->p.cv.align);
+    /* frame 2: by position, the same runs */
+    vz_player_goto(&f->p, 1);
+    draw(f);
+    assert_null(f->p.cv.align);
+    l = run_hit(f, name, 0, VZ_P_ATTN);
+    r = run_hit(f, name, 1, VZ_P_ATTN);
+    assert_true(cells_differ(f, l->r, r->r, 6) > 6);
+    assert_null(r->h.rperm);
+    /* frame 3: positions on, aligned: the cells differ, and say so with dots */
+    vz_player_goto(&f->p, 2);
+    draw(f);
+    assert_non_null(f->p.cv.align);
+    l = run_hit(f, name, 0, VZ_P_ATTN);
+    r = run_hit(f, name, 1, VZ_P_ATTN);
+    assert_true(cells_differ(f, l->r, r->r, 6) > 0);
+    assert_true(count_colour(f, (vz_rect){ar.x + ar.w / 2, ar.y, ar.w / 2, ar.h}, f->p.app.ctx.th->dot) > 30);
+    /* frame 4: the lesson view draws the compared run's rows in the left run's order, p's row framed on both sides */
+    vz_player_goto(&f->p, 3);
+    draw(f);
+    r = run_hit(f, "enc.L1.ffn.norm", 1, VZ_P_ACT);
+    assert_non_null(r);
+    assert_true(r->h.rperm == f->p.cv.align);
+    int rh = r->r.h / 6;
+    assert_true(count_colour(f, (vz_rect){r->r.x - 4, r->r.y - 4, r->r.w + 8, rh + 8}, VZ_HILITE) > 2 * rh);
+    close_fx(f);
+    remove(al);
+}
+
 /* Finds the fonts once. */
 static int setup(void **state) {
     (void)state;
@@ -575,6 +682,7 @@ int main(void) {
         cmocka_unit_test(test_lessons_play),   cmocka_unit_test(test_back_restores), cmocka_unit_test(test_question_clicks),
         cmocka_unit_test(test_answer_does_not_survive),
         cmocka_unit_test(test_compare_and_index), cmocka_unit_test(test_commands), cmocka_unit_test(test_screen_check),
+        cmocka_unit_test(test_compare_aligned),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -640,3 +640,17 @@ sf_err ls_model_path(builder *b, word w, int *off) {
     }
     return sf_ok();
 }
+
+/* Aligns two token sequences by token, a repeated token by occurrence; see lesson.h. */
+int sf_lesson_align(const int *a, int na, const int *b, int nb, int *map) {
+    if (na != nb || na < 0) return 0;
+    for (int i = 0; i < na; i++) {
+        int k = 0; /* a[i] is the k-th occurrence of its token in a: match the k-th in b */
+        for (int j = 0; j < i; j++) k += a[j] == a[i];
+        map[i] = -1;
+        for (int j = 0; j < nb; j++)
+            if (b[j] == a[i] && k-- == 0) { map[i] = j; break; }
+        if (map[i] < 0) return 0;
+    }
+    return 1; /* (equal lengths and every token of a matched a distinct one of b: a permutation) */
+}

@@ -83,7 +83,7 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
         if (vz_lh(c, rp) <= strip_h) vz_print(c, vz_s(c, what[i]), rp, c->th->fg, in.x, y + sh / 2, VZ_MIDDLE, lab_w - pad / 2);
         int vis = vz_row_visible(v, e, q);
         vz_cmap map = i == 3 ? c->pal->seq : c->pal->div;
-        vz_heat hm = {e, q, 1, nk, vis, map, 0, hi[i], es[2], cell >= 24 ? 8 : 4, 0};
+        vz_heat hm = {e, q, 1, nk, vis, map, 0, hi[i], es[2], cell >= 24 ? 8 : 4, 0, 0, NULL, NULL};
         char id[64];
         snprintf(id, sizeof id, "scores.%d", i);
         vz_heatmap(c, id, &hm, (vz_rect){gx, y, gw, sh});

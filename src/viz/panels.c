@@ -85,7 +85,7 @@ void vz_axis_labels(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect g, in
             int centre = (axis == 0 ? g.y : g.x) + i * cell + cell / 2;
             if (clip.w > 0 && (axis == 0 ? centre < clip.y || centre > clip.y + clip.h : centre < clip.x || centre > clip.x + clip.w))
                 continue;
-            vz_token_label(v, stack, i, tok);
+            vz_token_label(v, stack, vz_view_pos(v, stack, i), tok); /* (a run aligned by token: its token there) */
             int tw, th;
             vz_text_size(c->text, tok, px, &tw, &th);
             int size = axis == 0 ? th : tw, start = centre - size / 2;

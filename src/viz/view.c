@@ -130,6 +130,23 @@ const char *vz_cursor_text(const vz_view *v, int lang, char *out, int size) {
     return out;
 }
 
+int vz_view_pos(const vz_view *v, int stack, int i) {
+    return v->align && stack == SF_STACK_ENC && i >= 0 && i < v->s->n_src ? v->align[i] : i;
+}
+
+int vz_view_place(const vz_view *v, int stack, int pos) {
+    if (!v->align || stack != SF_STACK_ENC) return pos;
+    for (int i = 0; i < v->s->n_src; i++)
+        if (v->align[i] == pos) return i;
+    return -1;
+}
+
+void vz_view_align_heat(const vz_view *v, vz_heat *h) {
+    if (!v->align || !h->e) return;
+    if (h->e->len[0] == SF_AXIS_SRC && h->row0 == 0 && h->nrows == v->s->n_src) h->rperm = v->align;
+    if (h->e->rank == 2 && h->e->len[1] == SF_AXIS_SRC && h->ncols == v->s->n_src) h->cperm = v->align;
+}
+
 int vz_view_query(const vz_view *v) {
     if (v->n_blocks == 0) return -1;
     vz_block b = v->blocks[v->block];
