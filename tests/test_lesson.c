@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L /* opendir */
 #define _DEFAULT_SOURCE         /* wait4 */
 #include <dirent.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -256,6 +257,43 @@ static void test_compare_align(void **state) {
     expect_error(HEAD "## a\n@compare input hgfedcba align letters\n", 1, 5, 31, "expected tokens or positions");
     expect_error(HEAD "## a\n@show idz\n", 1, 5, 7, "expected ids [on|off] or range local|full");
     expect_error(HEAD "## a\n@show range wide\n", 1, 5, 13, "expected local or full");
+}
+
+static float cell_of(const char *input, const char *target, const char *name, int q, int k);
+
+/* `@expect argmax NAME q=N k=M` (the documented form: the row, then the answer as an axis) holds when k=M is
+ * the row's largest and fails with the model's answer otherwise; `@expect above|below|zero|argmax cmp ...`
+ * checks the compared run's own numbers, and needs a comparison. */
+static void test_claims_argmax_cmp(void **state) {
+    (void)state;
+    int best = 0, worst = 0;
+    float bv = -1, wv = 2;
+    for (int k = 0; k < 8; k++) {
+        float v = cell_of("abcdefgh", "hgfedcba", "enc.L0.self.H0.probs", 3, k);
+        if (v > bv) { bv = v; best = k; }
+        if (v < wv) { wv = v; worst = k; }
+    }
+    float cv = cell_of("abcdefgz", "hgfedcba", "enc.L0.self.H0.probs", 3, 7);
+    char text[1024];
+    sf_lesson l;
+    snprintf(text, sizeof text, HEAD "## a\n@compare input abcdefgz\n@goto end\n@expect argmax enc.L0.self.H0.probs q=3 k=%d\n"
+             "@expect above %.6f cmp enc.L0.self.H0.probs q=3 k=7\n@expect below %.6f cmp enc.L0.self.H0.probs q=3 k=7\n"
+             "@expect zero cmp dec.L0.self.H0.probs q=0 k=1..8\n", best, (double)(cv * 0.999f), (double)(cv * 1.001f));
+    sf_err e = parse(text, 1, &l);
+    if (!e.ok) fail_msg("%s", e.msg);
+    sf_lesson_free(&l);
+    snprintf(text, sizeof text, HEAD "## a\n@goto end\n@expect argmax enc.L0.self.H0.probs q=3 k=%d\n", worst);
+    expect_error(text, 1, 6, 41, "expects the largest value at");
+    /* cmp reads the compared run: a bound that holds for the main run's cell fails for the compared one */
+    float mv = cell_of("abcdefgh", "hgfedcba", "enc.L0.self.H0.probs", 3, 7);
+    if (fabsf(mv - cv) > 1e-3f) {
+        snprintf(text, sizeof text, HEAD "## a\n@compare input abcdefgz\n@goto end\n@expect %s %.6f cmp enc.L0.self.H0.probs q=3 k=7\n",
+                 mv > cv ? "above" : "below", (double)((mv + cv) / 2));
+        expect_error(text, 1, 7, 15, "does not hold");
+    }
+    expect_error(HEAD "## a\n@goto end\n@expect above 0 cmp enc.L0.self.H0.probs\n", 1, 6, 17, "compares none");
+    expect_error(HEAD "## a\n@compare input abcdefgz\n@goto end\n@expect same cmp enc.L0.self.H0.probs\n", 1, 7, 14,
+                 "leave out 'cmp'");
 }
 
 /* The lesson-6 claim, checked directly on the traces the model computes. */
@@ -792,6 +830,7 @@ int main(void) {
         cmocka_unit_test(test_model_errors),
         cmocka_unit_test(test_claims),
         cmocka_unit_test(test_compare_align),
+        cmocka_unit_test(test_claims_argmax_cmp),
         cmocka_unit_test(test_claim_on_trace),
         cmocka_unit_test(test_forward_back_exact),
         cmocka_unit_test(test_language_fallback),

@@ -504,7 +504,8 @@ static void test_screen_check(void **state) {
     char out[4096];
     const char *bad = write_lesson("bad.md",
                                    "## Scores of another row\n@goto enc token 2 L0 self softmax\n@focus scores enc L0 H0\n"
-                                   "@highlight enc.L0.self.H0.scores q=1\nRow 1 scored this.\n"
+                                   "@highlight enc.L0.self.H0.scores q=1\n@highlight enc.L0.self.H0.probs q=2\n"
+                                   "Row 1 scored this (two rows: the scores panel prints the cursor's).\n"
                                    "## Five things at once\n@goto enc end\n@highlight enc.L0.ffn.hidden pos=0\n"
                                    "@highlight enc.L0.ffn.pre pos=0\n@highlight enc.L0.ffn.proj pos=0\n"
                                    "@highlight enc.L0.self.concat pos=0\n@highlight enc.L0.self.proj pos=0\nMany.\n");
@@ -512,7 +513,7 @@ static void test_screen_check(void **state) {
     if (!strstr(out, ":6:12: this highlight is not visible at enc.L0.self.H0.scores query=1 key=0: the panels that draw it "
                      "show other rows"))
         fail_msg("%s", out);
-    if (!strstr(out, ":14:12: this highlight is not visible at enc.L0.self.proj position=0 channel=0: no panel draws it"))
+    if (!strstr(out, ":15:12: this highlight is not visible at enc.L0.self.proj position=0 channel=0: no panel draws it"))
         fail_msg("%s", out);
     /* the same through the command line: exit status 1, at every default size and mode */
     char args[600], log[256];
@@ -669,6 +670,59 @@ static void test_compare_aligned(void **state) {
     remove(al);
 }
 
+/* Returns how many texts panel q drew this frame that contain s. */
+static int texts_with(const fixture *f, int q, const char *s) {
+    int n = 0;
+    for (int i = 0; i < f->p.app.ctx.n_texts; i++) n += f->p.app.ctx.texts[i].owner == q && strstr(f->p.app.ctx.texts[i].s, s) != NULL;
+    return n;
+}
+
+/* Audit findings that need a lesson: G11 a greedy run's pick is "greedy pick", and the <eos> that ended it is
+ * outlined; G6 a revealed dec.probs answer adds no strip to the lesson view (the output panel's bars show it);
+ * a question's hidden row gives no range away in the scores legend; (b) a 256-wide row is drawn four times as
+ * wide as a 64-wide one. */
+static void test_audit_lessons(void **state) {
+    (void)state;
+    fixture *f = open_fx(SF_LANG_EN);
+    /* G11: lesson 1, step 4 ends the run with <eos>, chosen greedily */
+    open_lesson(f, "01-what-is-a-transformer.md");
+    vz_player_goto(&f->p, 3);
+    draw(f);
+    assert_int_equal(texts_with(f, VZ_P_OUTPUT, "sampled"), 0);
+    assert_int_equal(texts_with(f, VZ_P_OUTPUT, "greedy pick: '<eos>'"), 1);
+    /* G6: lesson 8's answer (a dec.probs question) */
+    open_lesson(f, "08-residual-layernorm-ffn.md");
+    int k = f->p.lesson.n_frames - 1;
+    assert_int_equal(f->p.lesson.frames[k].ask.state, 2);
+    vz_player_goto(&f->p, k);
+    draw(f);
+    for (int i = 0; i < f->p.app.ctx.n_hits; i++)
+        if (f->p.app.ctx.hits[i].owner == VZ_P_ACT && !strcmp(f->p.app.ctx.hits[i].h.e->name, "dec.probs"))
+            fail_msg("the lesson view draws dec.probs, which the output panel shows");
+    /* the scores legend during a question: no range of the hidden row */
+    const char *q = write_lesson("leak.md", "## Your turn\n@goto enc token 4 L0 self softmax\n@ask enc.L0.self.H0.probs q=4\n"
+                                            "@focus attention enc L0 H0\nWhich key?\n");
+    sf_err e = vz_player_open(&f->p, q);
+    if (!e.ok) fail_msg("%s", e.msg);
+    draw(f);
+    assert_int_equal(vz_view_query(&f->p.app.v), 4);
+    assert_int_equal(texts_with(f, VZ_P_SCORES, "\xc2\xb1"), 0);
+    assert_int_equal(texts_with(f, VZ_P_SCORES, "hidden"), 2);
+    /* (b): rows as wide as their columns are many */
+    const char *wide = write_lesson("wide.md", "## Wider\n@goto enc end\n@focus activations\n@highlight enc.L0.ffn.in pos=0\n"
+                                               "@highlight enc.L0.ffn.hidden pos=0\nWider.\n");
+    e = vz_player_open(&f->p, wide);
+    if (!e.ok) fail_msg("%s", e.msg);
+    draw(f);
+    const vz_hit *in = find_hit(f, "enc.L0.ffn.in"), *hid = find_hit(f, "enc.L0.ffn.hidden");
+    assert_non_null(in);
+    assert_non_null(hid);
+    assert_true(abs(hid->r.w - 4 * in->r.w) <= 4);
+    close_fx(f);
+    remove(q);
+    remove(wide);
+}
+
 /* Finds the fonts once. */
 static int setup(void **state) {
     (void)state;
@@ -682,7 +736,7 @@ int main(void) {
         cmocka_unit_test(test_lessons_play),   cmocka_unit_test(test_back_restores), cmocka_unit_test(test_question_clicks),
         cmocka_unit_test(test_answer_does_not_survive),
         cmocka_unit_test(test_compare_and_index), cmocka_unit_test(test_commands), cmocka_unit_test(test_screen_check),
-        cmocka_unit_test(test_compare_aligned),
+        cmocka_unit_test(test_compare_aligned), cmocka_unit_test(test_audit_lessons),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -14,6 +14,7 @@
  * or (with stages) a row the residual-stream view shows: the cursor's token at one of its stages, or any
  * token at the stage the tokens x channels view shows. */
 static int hl_on_screen(const vz_ctx *c, const vz_view *v, const vz_highlight *g, const sf_trace_entry *e, int t, int stages) {
+    if (!strcmp(e->name, "dec.probs") || !strcmp(e->name, "dec.sample.probs")) return 1; /* the output panel's bars */
     for (int i = 0; i < c->n_hits; i++) {
         const vz_heat *h = &c->hits[i].h;
         if (h->e == e && g->lo[0] >= h->row0 && g->lo[0] < h->row0 + h->nrows) return 1;
@@ -280,7 +281,8 @@ static void qkv_view(vz_ctx *c, const vz_view *v, vz_rect r) {
         int d[2];
         sf_trace_shape(v->tr, e, d);
         char t2[96];
-        if (i == 0) snprintf(t2, sizeof t2, vz_s(c, VZ_S_ACT_QKV_Q), p, v->head, q < 0 ? 0 : q);
+        if (i == 0 && q < 0) snprintf(t2, sizeof t2, vz_s(c, VZ_S_ACT_QKV_Q0), p, v->head);
+        else if (i == 0) snprintf(t2, sizeof t2, vz_s(c, VZ_S_ACT_QKV_Q), p, v->head, q);
         else snprintf(t2, sizeof t2, "%s", vz_s(c, i == 1 ? VZ_S_ACT_QKV_K : VZ_S_ACT_QKV_V));
         int x = r.x + i * (w3 + pad);
         vz_print(c, t2, px, c->th->fg, x, r.y, VZ_LEFT, w3);

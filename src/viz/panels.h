@@ -32,6 +32,9 @@ int vz_attn_cell(vz_ctx *c, const vz_view *v, vz_rect r, int one);
 
 /* Returns 1 if the narration's text fits its rectangle at the size vz_narr_fit chose. */
 int vz_narr_fits(vz_ctx *c, const vz_view *v);
+/* Writes the height the narration's text needs at that size and the height its part of the pane has (both 0
+ * when the narration is not shown); the pane drops the lines that do not fit. */
+void vz_narr_measure(vz_ctx *c, const vz_view *v, int *need, int *room);
 
 /* Draws the tab strip: every panel that can be the spotlight, the shown one lit; a click picks one (panels.c). */
 void vz_strip(vz_ctx *c, const vz_view *v, vz_rect r);

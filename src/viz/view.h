@@ -94,8 +94,10 @@ int vz_view_place(const vz_view *v, int stack, int pos);
  * v->align (nothing when v is not aligned). */
 void vz_view_align_heat(const vz_view *v, vz_heat *h);
 
-/* Returns the query row the scores panel shows for the focused block: the cursor's token when the
- * cursor is in that stack, else the last computed row; -1 when no row is computed yet. */
+/* Returns the query row the scores panel shows for the focused block and head: the one row a lesson
+ * highlights there (its scores, scaled scores, mask or weights; every such highlight on that row) once it is
+ * computed, else the cursor's token when the cursor is in that stack, else the last computed row; -1 when
+ * no row is computed yet. */
 int vz_view_query(const vz_view *v);
 
 /* Writes "dec L1 H2 probs[q=3,k=1]" for a cell of an entry into out; returns out. */
