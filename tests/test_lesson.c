@@ -694,7 +694,8 @@ static void test_quotes_filled(void **state) {
                        "[zh] 第 3 行（字母 {token enc 3}）：{enc.L0.self.H1.probs q=3 k=2 %.3f}。\n"
                        "## b\n@compare off\n@goto dec token 0 L0 self scores\n"
                        "Masked: {dec.L0.self.H0.scores q=0 k=3}, allowed {dec.L0.self.H0.scores q=0 k=0 %g}; "
-                       "the encoder's output {enc.out pos=0 c=1 %.4f}. <bos> is {token dec 0}.\n"
+                       "the encoder's output {enc.out pos=0 c=1 %.4f}. <bos> is {token dec 0}, id {id dec 0}; "
+                       "{token enc 7} is id {id enc 7}.\n"
                        "## c\n@goto end\nh: {dec.probs pos=0 vocab=\"h\" %.3f}, <eos>: {dec.probs pos=8 vocab=\"<eos>\" %.3f}.\n";
     sf_lesson l;
     sf_err e = parse(text, 1, &l);
@@ -709,7 +710,7 @@ static void test_quotes_filled(void **state) {
     snprintf(want, sizeof want, "第 3 行（字母 d）：%.3f。", (double)cell_of("abcdefgh", "hgfedcba", "enc.L0.self.H1.probs", 3, 2));
     assert_string_equal(sf_lesson_shown(&l, 0, 0, SF_LANG_ZH), want);
     assert_non_null(strstr(sf_lesson_text(&l, 0, 0, SF_LANG_EN), "{token enc 3}")); /* the text keeps its quotes */
-    snprintf(want, sizeof want, "Masked: -\xe2\x88\x9e, allowed %g; the encoder's output %.4f. <bos> is <bos>.",
+    snprintf(want, sizeof want, "Masked: -\xe2\x88\x9e, allowed %g; the encoder's output %.4f. <bos> is <bos>, id 1; h is id 11.",
              (double)cell_of("abcdefgh", "hgfedcba", "dec.L0.self.H0.scores", 0, 0),
              (double)cell_of("abcdefgh", "hgfedcba", "enc.out", 0, 1));
     assert_string_equal(sf_lesson_shown(&l, 1, 0, SF_LANG_EN), want);

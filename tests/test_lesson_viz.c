@@ -723,6 +723,21 @@ static void test_audit_lessons(void **state) {
     remove(wide);
 }
 
+/* `lesson --check` refuses narration that does not fit its pane (the pane would drop the lines that do not fit)
+ * at the step's line, here in the projector's layout, where the narration is a column beside the spotlight. */
+static void test_narration_fits(void **state) {
+    (void)state;
+    char text[4096] = "## Too long\n@goto enc token 2 L0 self softmax\n@focus attention enc L0 H0\n";
+    for (int i = 0; i < 40; i++) strcat(text, "Row 2 spreads its weight over every key of the input, before and after it. ");
+    strcat(text, "\n## Short\nRow 2.\n");
+    const char *lng = write_lesson("long.md", text);
+    char out[4096];
+    assert_int_equal(screen_problems_in(lng, VZ_SCREEN_PROJECTOR, 0, out, sizeof out), 1);
+    if (!strstr(out, ":3:1: the narration of frame 1 (step 1) does not fit its pane")) fail_msg("%s", out);
+    assert_int_equal(screen_problems_in(lng, VZ_SCREEN_NORMAL, 0, out, sizeof out), 1);
+    remove(lng);
+}
+
 /* Finds the fonts once. */
 static int setup(void **state) {
     (void)state;
@@ -736,7 +751,7 @@ int main(void) {
         cmocka_unit_test(test_lessons_play),   cmocka_unit_test(test_back_restores), cmocka_unit_test(test_question_clicks),
         cmocka_unit_test(test_answer_does_not_survive),
         cmocka_unit_test(test_compare_and_index), cmocka_unit_test(test_commands), cmocka_unit_test(test_screen_check),
-        cmocka_unit_test(test_compare_aligned), cmocka_unit_test(test_audit_lessons),
+        cmocka_unit_test(test_compare_aligned), cmocka_unit_test(test_audit_lessons), cmocka_unit_test(test_narration_fits),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -142,11 +142,12 @@ const char *sf_lesson_shown(const sf_lesson *l, int frame, int part, int lang);
 
 /* ---- values of the run quoted in narration (docs/lesson-format.md, "Quoting the run") ------------- */
 
-/* One quote, `{NAME axis=N axis=M [%.2f]}` (a value), `{token enc|dec N}` (a token), either after `cmp`
- * for the compared run. Offsets count bytes from the opening brace. */
+/* One quote, `{NAME axis=N axis=M [%.2f]}` (a value), `{token enc|dec N}` (a token), `{id enc|dec N}` (its
+ * id), any after `cmp` for the compared run. Offsets count bytes from the opening brace. */
 typedef struct {
     int cmp;                 /* 1: read from the compared run */
     int token;               /* 1: the token at a position; 0: the value of one cell of an entry */
+    int id;                  /* with token: 1 for {id enc N}, the token's id rather than its text */
     int stack, pos;          /* token: SF_STACK_ENC or SF_STACK_DEC, and the position */
     size_t pos_at;           /* token: where the position is */
     size_t name_at, name_len; /* value: the entry's name */

@@ -522,7 +522,9 @@ static void run_label(const sf_lesson_run *r, int with_model, const char *side, 
     base = base ? base + 1 : r->model ? r->model : "?";
     char in[200];
     snprintf(in, sizeof in, vz_tr(lang, VZ_S_CMP_INPUT), r->input ? r->input : "");
-    size_t n = (size_t)snprintf(out, size, "%s: %s%s %s", side, with_model ? base : "", with_model ? "," : "", in);
+    char what[400];
+    snprintf(what, sizeof what, "%s%s%s", with_model ? base : "", with_model ? vz_tr(lang, VZ_S_CMP_COMMA) : "", in);
+    size_t n = (size_t)snprintf(out, size, vz_tr(lang, VZ_S_CMP_LABEL), side, what);
     if (r->target && n < size) n += (size_t)snprintf(out + n, size - n, vz_tr(lang, VZ_S_CMP_TARGET), r->target);
     if (!r->positions && n < size) snprintf(out + n, size - n, "%s", vz_tr(lang, VZ_S_CMP_POS_OFF));
 }
@@ -567,9 +569,10 @@ static void sync_cmp(vz_player *p) {
     if (p->align && p->app.m.cfg.family == SF_FAMILY_ENCDEC && p->cvar.cfg.family == SF_FAMILY_ENCDEC &&
         sf_lesson_align(p->app.s.enc.ids, p->app.s.n_src, p->cs.enc.ids, p->cs.n_src, p->align_map))
         cv->align = p->align_map;
-    if (cv->align) {
-        size_t n = strlen(p->label[1]);
-        snprintf(p->label[1] + n, sizeof p->label[1] - n, "%s", vz_tr(p->lang, VZ_S_CMP_ALIGNED));
+    if (cv->align) { /* said first, where a narrow label still shows it: "right, aligned by token: input ..." */
+        char side[64];
+        snprintf(side, sizeof side, "%s%s", vz_tr(p->lang, VZ_S_CMP_RIGHT), vz_tr(p->lang, VZ_S_CMP_ALIGNED));
+        run_label(&p->crun, models_differ, side, p->lang, p->label[1], sizeof p->label[1]);
     }
     cv->run_label = p->label[1];
     v->run_label = p->label[0];

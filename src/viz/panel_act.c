@@ -107,7 +107,8 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
     if (head) {
         int hw = (in.w - 2 * lab_w - pad) / 2, x2 = in.x + lab_w + hw + pad;
         vz_print(c, vz_s(c, VZ_S_LEFT_RUN), sp, c->th->accent, in.x + lab_w, y, VZ_LEFT, hw);
-        vz_print(c, vz_s(c, v->cmp->diff_ref ? VZ_S_RIGHT_RUN_DOTS : VZ_S_RIGHT_RUN), sp, c->th->focus, x2, y, VZ_LEFT, in.x + in.w - x2);
+        vz_str right = !v->cmp->diff_ref ? VZ_S_RIGHT_RUN : v->cmp->align ? VZ_S_RIGHT_RUN_ALIGNED : VZ_S_RIGHT_RUN_DOTS;
+        vz_print(c, vz_s(c, right), sp, c->th->focus, x2, y, VZ_LEFT, in.x + in.w - x2);
         y += head;
     }
     for (int k = 0; k < n; k++) {

@@ -50,8 +50,14 @@ static float head_max(const vz_view *v, vz_block b, int h) {
     if (!e) return 0.0f;
     int dims[2];
     sf_trace_shape(v->tr, e, dims);
-    int n = vz_rows_visible(v, e, dims[0]);
-    return n > 0 ? vz_absmax(e, 0, n, dims[1]) : 0.0f;
+    int n = vz_rows_visible(v, e, dims[0]), hid = vz_hide_covers(&v->hide, e->name) ? v->hide.lo[0] : -1;
+    float m = 0.0f; /* (not a question's hidden row: its largest weight is the answer) */
+    for (int i = 0; i < n; i++)
+        if (i != hid) {
+            float r = vz_absmax(e, i, i + 1, dims[1]);
+            if (r > m) m = r;
+        }
+    return m;
 }
 
 /* Returns the top of the colour range head h of block b is drawn on: 1, or with v->heat_local the largest
