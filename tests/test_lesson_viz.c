@@ -383,6 +383,9 @@ static void test_compare_and_index(void **state) {
     assert_true(both >= 3); /* two big heatmaps and the thumbnail */
     vz_rect ar = f->p.app.ctx.lay.r[VZ_P_ATTN];
     assert_true(count_colour(f, (vz_rect){ar.x + ar.w / 2, ar.y, ar.w / 2, ar.h}, (vz_rgba){255, 255, 255, 255}) > 100);
+    key(f, SDLK_a); /* abcdefgz is no permutation of abcdefgh: not aligned, and the top bar says why */
+    assert_false(f->p.align);
+    assert_non_null(strstr(f->p.app.status, "cannot align by token"));
     /* the index */
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/lessons", SF_SOURCE_DIR);

@@ -849,6 +849,19 @@ static void test_audit_tools(void **state) {
     float v10 = sf_trace_row(h->h.e, 1)[0];
     assert_int_equal(cell_pixel(&f, h, 1, 0, &px, &py), vz_heat_argb(VZ_CMAP_VIRIDIS, 0, top, v10));
     a->v.heat_local = 0;
+    /* (c): a question's hidden row shows no hatching either: nothing tells which of its keys are masked */
+    memset(&a->v.hide, 0, sizeof a->v.hide);
+    snprintf(a->v.hide.name, sizeof a->v.hide.name, "%.39s", name);
+    a->v.hide.lo[0] = a->v.hide.hi[0] = 1;
+    a->v.hide.hi[1] = -1;
+    vz_app_frame(a, f.w, f.h);
+    h = panel_hit(&f, name, VZ_P_ATTN);
+    assert_non_null(h);
+    int cw = h->r.w / h->h.ncols, ch = h->r.h / h->h.nrows;
+    vz_rect masked_cell = {h->r.x + 3 * cw + 1, h->r.y + ch + 1, cw - 2, ch - 2}; /* row 1, key 3: masked */
+    assert_int_equal(count_colour_in(&f, masked_cell, VZ_COL_HATCH), 0);
+    assert_true(count_colour_in(&f, (vz_rect){h->r.x + 3 * cw + 1, h->r.y + 1, cw - 2, ch - 2}, VZ_COL_HATCH) > 0); /* row 0 */
+    memset(&a->v.hide, 0, sizeof a->v.hide);
     vk_close(&f);
     /* G2, G4, G7, (a), (d) on an encoder-decoder */
     vk_open(&f, SF_FAMILY_ENCDEC, ALPHA, "abcd", 1920, 1080);

@@ -469,6 +469,11 @@ int vz_player_act(vz_player *p, vz_action act, int arg) {
     case VZ_ACT_LANG: vz_player_set_lang(p, 1 - p->lang); return 1;
     case VZ_ACT_ALIGN: /* explored: the next lesson move puts the lesson's alignment back */
         if (!p->compare || !p->have_crun) { tell(p, vz_tr(p->lang, VZ_S_PL_NO_CMP)); return 1; }
+        if (!p->align && (a->m.cfg.family != SF_FAMILY_ENCDEC || p->cvar.cfg.family != SF_FAMILY_ENCDEC ||
+                          !sf_lesson_align(a->s.enc.ids, a->s.n_src, p->cs.enc.ids, p->cs.n_src, p->align_map))) {
+            tell(p, vz_tr(p->lang, VZ_S_PL_NO_ALIGN));
+            return 1;
+        }
         p->align = !p->align;
         p->deviated = 1;
         a->ctx.generation++;
