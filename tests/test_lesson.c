@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L /* opendir */
 #define _DEFAULT_SOURCE         /* wait4 */
 #include <dirent.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -184,6 +185,115 @@ static void test_claims(void **state) {
     sf_lesson_free(&l);
     expect_error("@model " ENC_MODEL "\n@input abcd\n## a\n@compare input dbca\n@goto end\n"
                  "@expect same enc.out pos=0 vs pos=3\n", 1, 6, 9, "does not hold");
+}
+
+/* Returns the first command of kind k in cmds, or NULL. */
+static const sf_lesson_cmd *find_cmd(const sf_lesson_cmds *cmds, int k) {
+    for (int i = 0; i < cmds->n; i++)
+        if (cmds->c[i].kind == k) return &cmds->c[i];
+    return NULL;
+}
+
+/* Aligning a compared run by token: the alignment (a repeated token by occurrence), `@compare ... align tokens`
+ * into the frames (refused with its line and column when the inputs are no permutation or there is no
+ * encoder), `@show ids` and `@show range`, and the commands that carry both to the app. */
+static void test_compare_align(void **state) {
+    (void)state;
+    int map[8];
+    const int a[] = {4, 5, 6, 4}, b[] = {6, 4, 4, 5}, c[] = {6, 4, 7, 5};
+    assert_int_equal(sf_lesson_align(a, 4, b, 4, map), 1);
+    assert_int_equal(map[0], 1); /* the first 4 of a is the first 4 of b ... */
+    assert_int_equal(map[3], 2); /* ... and the second the second: by occurrence */
+    assert_int_equal(map[1], 3);
+    assert_int_equal(map[2], 0);
+    assert_int_equal(sf_lesson_align(a, 4, c, 4, map), 0); /* 7 for a 4: not a permutation */
+    assert_int_equal(sf_lesson_align(a, 4, b, 3, map), 0); /* lengths differ */
+    sf_lesson l;
+    const char *ok = "@model " ENC_MODEL "\n@input abca\n@positions off\n"
+                     "## aligned\n@compare input caab align tokens\n@show ids range local\n@goto end\n"
+                     "## by position\n@compare align positions\n@show ids off\n@goto end\n"
+                     "## off\n@compare off\n@show range full\n@goto end\n";
+    sf_err e = parse(ok, 1, &l);
+    if (!e.ok) fprintf(stderr, "%s\n", e.msg);
+    assert_true(e.ok);
+    assert_int_equal(l.n_frames, 3);
+    assert_true(l.frames[0].compare && l.frames[0].cmp_align && l.frames[0].show_ids);
+    assert_int_equal(l.frames[0].heat_range, SF_RANGE_LOCAL);
+    assert_true(l.frames[1].compare && !l.frames[1].cmp_align && !l.frames[1].show_ids);
+    assert_int_equal(l.frames[1].heat_range, SF_RANGE_LOCAL); /* (carries over until changed) */
+    assert_true(!l.frames[2].compare && !l.frames[2].cmp_align);
+    assert_int_equal(l.frames[2].heat_range, SF_RANGE_FULL);
+    /* the commands: from nothing, and when only the alignment or the display changes */
+    sf_lesson_cmds cmds;
+    sf_lesson_diff(&l, -1, 0, SF_LANG_EN, &cmds);
+    const sf_lesson_cmd *cc = find_cmd(&cmds, SF_LCMD_COMPARE), *sc = find_cmd(&cmds, SF_LCMD_SHOW);
+    assert_non_null(cc);
+    assert_true(cc->on && cc->align);
+    assert_non_null(sc);
+    assert_true(sc->ids && sc->range == SF_RANGE_LOCAL);
+    sf_lesson_diff(&l, 0, 1, SF_LANG_EN, &cmds);
+    cc = find_cmd(&cmds, SF_LCMD_COMPARE);
+    assert_non_null(cc);
+    assert_true(cc->on && !cc->align);
+    assert_null(find_cmd(&cmds, SF_LCMD_SET_RUN)); /* the same runs: nothing rerun */
+    assert_non_null(find_cmd(&cmds, SF_LCMD_SHOW));
+    sf_lesson_view v = sf_lesson_view_empty(), w = sf_lesson_view_empty();
+    sf_lesson_diff(&l, -1, 0, SF_LANG_EN, &cmds);
+    sf_lesson_view_apply(&v, &cmds);
+    sf_lesson_diff(&l, -1, 1, SF_LANG_EN, &cmds);
+    sf_lesson_view_apply(&w, &cmds);
+    assert_false(sf_lesson_view_eq(&v, &w));
+    sf_lesson_diff(&l, 1, 0, SF_LANG_EN, &cmds);
+    sf_lesson_view_apply(&w, &cmds);
+    assert_true(sf_lesson_view_eq(&v, &w));
+    sf_lesson_free(&l);
+    /* refused: not a permutation (at the word align), no encoder, a bad value */
+    expect_error("@model " ENC_MODEL "\n@input abca\n## a\n@compare input cabz align tokens\n@goto end\n", 1, 4, 21,
+                 "permutation of the main one");
+    expect_error("@model " ENC_MODEL "\n@input abca\n## a\n@compare input abc align tokens\n@goto end\n", 1, 4, 20,
+                 "permutation of the main one");
+    expect_error("@model " GPT_MODEL "\n@input abc\n## a\n@compare input cba align tokens\n@goto end\n", 1, 4, 20,
+                 "has no encoder");
+    expect_error(HEAD "## a\n@compare input hgfedcba align letters\n", 1, 5, 31, "expected tokens or positions");
+    expect_error(HEAD "## a\n@show idz\n", 1, 5, 7, "expected ids [on|off] or range local|full");
+    expect_error(HEAD "## a\n@show range wide\n", 1, 5, 13, "expected local or full");
+}
+
+static float cell_of(const char *input, const char *target, const char *name, int q, int k);
+
+/* `@expect argmax NAME q=N k=M` (the documented form: the row, then the answer as an axis) holds when k=M is
+ * the row's largest and fails with the model's answer otherwise; `@expect above|below|zero|argmax cmp ...`
+ * checks the compared run's own numbers, and needs a comparison. */
+static void test_claims_argmax_cmp(void **state) {
+    (void)state;
+    int best = 0, worst = 0;
+    float bv = -1, wv = 2;
+    for (int k = 0; k < 8; k++) {
+        float v = cell_of("abcdefgh", "hgfedcba", "enc.L0.self.H0.probs", 3, k);
+        if (v > bv) { bv = v; best = k; }
+        if (v < wv) { wv = v; worst = k; }
+    }
+    float cv = cell_of("abcdefgz", "hgfedcba", "enc.L0.self.H0.probs", 3, 7);
+    char text[1024];
+    sf_lesson l;
+    snprintf(text, sizeof text, HEAD "## a\n@compare input abcdefgz\n@goto end\n@expect argmax enc.L0.self.H0.probs q=3 k=%d\n"
+             "@expect above %.6f cmp enc.L0.self.H0.probs q=3 k=7\n@expect below %.6f cmp enc.L0.self.H0.probs q=3 k=7\n"
+             "@expect zero cmp dec.L0.self.H0.probs q=0 k=1..8\n", best, (double)(cv * 0.999f), (double)(cv * 1.001f));
+    sf_err e = parse(text, 1, &l);
+    if (!e.ok) fail_msg("%s", e.msg);
+    sf_lesson_free(&l);
+    snprintf(text, sizeof text, HEAD "## a\n@goto end\n@expect argmax enc.L0.self.H0.probs q=3 k=%d\n", worst);
+    expect_error(text, 1, 6, 41, "expects the largest value at");
+    /* cmp reads the compared run: a bound that holds for the main run's cell fails for the compared one */
+    float mv = cell_of("abcdefgh", "hgfedcba", "enc.L0.self.H0.probs", 3, 7);
+    if (fabsf(mv - cv) > 1e-3f) {
+        snprintf(text, sizeof text, HEAD "## a\n@compare input abcdefgz\n@goto end\n@expect %s %.6f cmp enc.L0.self.H0.probs q=3 k=7\n",
+                 mv > cv ? "above" : "below", (double)((mv + cv) / 2));
+        expect_error(text, 1, 7, 15, "does not hold");
+    }
+    expect_error(HEAD "## a\n@goto end\n@expect above 0 cmp enc.L0.self.H0.probs\n", 1, 6, 17, "compares none");
+    expect_error(HEAD "## a\n@compare input abcdefgz\n@goto end\n@expect same cmp enc.L0.self.H0.probs\n", 1, 7, 14,
+                 "leave out 'cmp'");
 }
 
 /* The lesson-6 claim, checked directly on the traces the model computes. */
@@ -584,7 +694,8 @@ static void test_quotes_filled(void **state) {
                        "[zh] 第 3 行（字母 {token enc 3}）：{enc.L0.self.H1.probs q=3 k=2 %.3f}。\n"
                        "## b\n@compare off\n@goto dec token 0 L0 self scores\n"
                        "Masked: {dec.L0.self.H0.scores q=0 k=3}, allowed {dec.L0.self.H0.scores q=0 k=0 %g}; "
-                       "the encoder's output {enc.out pos=0 c=1 %.4f}. <bos> is {token dec 0}.\n"
+                       "the encoder's output {enc.out pos=0 c=1 %.4f}. <bos> is {token dec 0}, id {id dec 0}; "
+                       "{token enc 7} is id {id enc 7}.\n"
                        "## c\n@goto end\nh: {dec.probs pos=0 vocab=\"h\" %.3f}, <eos>: {dec.probs pos=8 vocab=\"<eos>\" %.3f}.\n";
     sf_lesson l;
     sf_err e = parse(text, 1, &l);
@@ -599,7 +710,7 @@ static void test_quotes_filled(void **state) {
     snprintf(want, sizeof want, "第 3 行（字母 d）：%.3f。", (double)cell_of("abcdefgh", "hgfedcba", "enc.L0.self.H1.probs", 3, 2));
     assert_string_equal(sf_lesson_shown(&l, 0, 0, SF_LANG_ZH), want);
     assert_non_null(strstr(sf_lesson_text(&l, 0, 0, SF_LANG_EN), "{token enc 3}")); /* the text keeps its quotes */
-    snprintf(want, sizeof want, "Masked: -\xe2\x88\x9e, allowed %g; the encoder's output %.4f. <bos> is <bos>.",
+    snprintf(want, sizeof want, "Masked: -\xe2\x88\x9e, allowed %g; the encoder's output %.4f. <bos> is <bos>, id 1; h is id 11.",
              (double)cell_of("abcdefgh", "hgfedcba", "dec.L0.self.H0.scores", 0, 0),
              (double)cell_of("abcdefgh", "hgfedcba", "enc.out", 0, 1));
     assert_string_equal(sf_lesson_shown(&l, 1, 0, SF_LANG_EN), want);
@@ -719,6 +830,8 @@ int main(void) {
         cmocka_unit_test(test_syntax_errors),
         cmocka_unit_test(test_model_errors),
         cmocka_unit_test(test_claims),
+        cmocka_unit_test(test_compare_align),
+        cmocka_unit_test(test_claims_argmax_cmp),
         cmocka_unit_test(test_claim_on_trace),
         cmocka_unit_test(test_forward_back_exact),
         cmocka_unit_test(test_language_fallback),

@@ -17,6 +17,7 @@
 
 #include "viz/lesson_player.h"
 #include "viz/lesson_screen.h"
+#include "viz/panels.h"
 
 #define W 1280
 #define H 720
@@ -382,6 +383,9 @@ static void test_compare_and_index(void **state) {
     assert_true(both >= 3); /* two big heatmaps and the thumbnail */
     vz_rect ar = f->p.app.ctx.lay.r[VZ_P_ATTN];
     assert_true(count_colour(f, (vz_rect){ar.x + ar.w / 2, ar.y, ar.w / 2, ar.h}, (vz_rgba){255, 255, 255, 255}) > 100);
+    key(f, SDLK_a); /* abcdefgz is no permutation of abcdefgh: not aligned, and the top bar says why */
+    assert_false(f->p.align);
+    assert_non_null(strstr(f->p.app.status, "cannot align by token"));
     /* the index */
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/lessons", SF_SOURCE_DIR);
@@ -503,7 +507,8 @@ static void test_screen_check(void **state) {
     char out[4096];
     const char *bad = write_lesson("bad.md",
                                    "## Scores of another row\n@goto enc token 2 L0 self softmax\n@focus scores enc L0 H0\n"
-                                   "@highlight enc.L0.self.H0.scores q=1\nRow 1 scored this.\n"
+                                   "@highlight enc.L0.self.H0.scores q=1\n@highlight enc.L0.self.H0.probs q=2\n"
+                                   "Row 1 scored this (two rows: the scores panel prints the cursor's).\n"
                                    "## Five things at once\n@goto enc end\n@highlight enc.L0.ffn.hidden pos=0\n"
                                    "@highlight enc.L0.ffn.pre pos=0\n@highlight enc.L0.ffn.proj pos=0\n"
                                    "@highlight enc.L0.self.concat pos=0\n@highlight enc.L0.self.proj pos=0\nMany.\n");
@@ -511,7 +516,7 @@ static void test_screen_check(void **state) {
     if (!strstr(out, ":6:12: this highlight is not visible at enc.L0.self.H0.scores query=1 key=0: the panels that draw it "
                      "show other rows"))
         fail_msg("%s", out);
-    if (!strstr(out, ":14:12: this highlight is not visible at enc.L0.self.proj position=0 channel=0: no panel draws it"))
+    if (!strstr(out, ":15:12: this highlight is not visible at enc.L0.self.proj position=0 channel=0: no panel draws it"))
         fail_msg("%s", out);
     /* the same through the command line: exit status 1, at every default size and mode */
     char args[600], log[256];
@@ -562,6 +567,175 @@ static void test_screen_check(void **state) {
     remove(log);
 }
 
+/* Returns the hit of entry `name` drawn by the compared run (cmp = 1) or the main run (0) in panel q, or NULL. */
+static const vz_hit *run_hit(const fixture *f, const char *name, int cmp, int q) {
+    const vz_player *p = &f->p;
+    for (int i = 0; i < p->app.ctx.n_hits; i++) {
+        const vz_hit *h = &p->app.ctx.hits[i];
+        int from_cmp = h->h.e >= p->ctr.e && h->h.e < p->ctr.e + p->ctr.n;
+        if (!strcmp(h->h.e->name, name) && from_cmp == cmp && h->owner == q) return h;
+    }
+    return NULL;
+}
+
+/* Returns how many cells of two n x n heatmaps drawn at a and b have different colours at their centres. */
+static int cells_differ(const fixture *f, vz_rect a, vz_rect b, int n) {
+    int d = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            int ax = a.x + (2 * j + 1) * a.w / (2 * n), ay = a.y + (2 * i + 1) * a.h / (2 * n);
+            int bx = b.x + (2 * j + 1) * b.w / (2 * n), by = b.y + (2 * i + 1) * b.h / (2 * n);
+            d += pixel(f, ax + 3, ay + 3) != pixel(f, bx + 3, by + 3); /* (off the centre, where a dot would be) */
+        }
+    return d;
+}
+
+/* @compare ... align tokens: with positions off, "tenalp" aligned to "planet" draws the very same attention
+ * heatmap (no dots, every cell the same colour), its rows and columns labelled with the left run's letters, the
+ * highlight of p's row framing p's row on both sides, hover naming the compared run's own cell; the same two
+ * runs by position differ everywhere; with positions on, the aligned cells differ and get dots. The a key
+ * toggles it until the next lesson move. The activations panel's lesson view is aligned too. */
+static void test_compare_aligned(void **state) {
+    (void)state;
+    const char *al = write_lesson("align.md",
+        "@positions off\n"
+        "## Aligned\n@compare input tenalp align tokens\n@goto enc token 5 L0 self softmax\n@focus attention enc L0 H0\n"
+        "@highlight enc.L0.self.H0.probs q=0\nRow p.\n"
+        "## By position\n@compare align positions\nRow p.\n"
+        "## Positions on\n@compare align tokens\n@positions on\n@goto enc token 5 L0 self softmax\n"
+        "@focus attention enc L0 H0\n@highlight enc.L0.self.H0.probs q=0\nRow p.\n"
+        "## The encoder's output\n@goto enc end\n@focus activations\n@highlight enc.out pos=0\nRow p.\n");
+    fixture *f = open_fx(SF_LANG_EN);
+    sf_err e = vz_player_open(&f->p, al);
+    if (!e.ok) fail_msg("%s", e.msg);
+    assert_int_equal(f->p.lesson.n_frames, 4);
+    assert_int_equal(f->p.lesson.frames[0].cmp_align, 1);
+    assert_int_equal(f->p.lesson.frames[1].cmp_align, 0);
+    const char *name = "enc.L0.self.H0.probs";
+    /* frame 1: aligned, positions off */
+    draw(f);
+    assert_non_null(f->p.cv.align);
+    assert_non_null(strstr(f->p.label[1], "aligned by token"));
+    const vz_hit *l = run_hit(f, name, 0, VZ_P_ATTN), *r = run_hit(f, name, 1, VZ_P_ATTN);
+    assert_non_null(l);
+    assert_non_null(r);
+    assert_true(r->h.rperm == f->p.cv.align && r->h.cperm == f->p.cv.align);
+    assert_int_equal(r->h.rperm[0], 5); /* p, the first letter of planet, stands last in tenalp */
+    assert_int_equal(cells_differ(f, l->r, r->r, 6), 0);
+    vz_rect ar = f->p.app.ctx.lay.r[VZ_P_ATTN];
+    assert_int_equal(count_colour(f, r->r, f->p.app.ctx.th->dot), 0);
+    char tok[16];
+    assert_string_equal(vz_token_label(&f->p.cv, SF_STACK_ENC, vz_view_pos(&f->p.cv, SF_STACK_ENC, 0), tok), "p");
+    /* the highlight of row 0 (p) frames the first drawn row on the right too: p's row there */
+    int cell = r->r.h / 6;
+    assert_true(count_colour(f, (vz_rect){r->r.x - 4, r->r.y - 4, r->r.w + 8, cell + 8}, VZ_HILITE) > 2 * cell);
+    assert_int_equal(count_colour(f, (vz_rect){r->r.x + 4, r->r.y + 3 * cell, r->r.w - 8, cell}, VZ_HILITE), 0);
+    /* hover over the right heatmap's first cell names the compared run's own cell (q=5, k=5) */
+    int row, col;
+    const vz_hit *hv = vz_hit_at(&f->p.app.ctx, r->r.x + 2, r->r.y + 2, &row, &col);
+    assert_non_null(hv);
+    assert_int_equal(row, 5);
+    assert_int_equal(col, 5);
+    /* the a key: by position until the next lesson move */
+    key(f, SDLK_a);
+    draw(f);
+    assert_null(f->p.cv.align);
+    r = run_hit(f, name, 1, VZ_P_ATTN);
+    assert_true(cells_differ(f, l->r, r->r, 6) > 6);
+    vz_player_goto(&f->p, 0);
+    draw(f);
+    assert_non_null(f->p.cv.align);
+    /* frame 2: by position, the same runs; frame 3: positions on, aligned: the cells differ, and say so with dots */
+    for (int k = 1; k <= 2; k++) {
+        vz_player_goto(&f->p, k);
+        draw(f);
+        assert_true((f->p.cv.align != NULL) == (k == 2));
+        l = run_hit(f, name, 0, VZ_P_ATTN);
+        r = run_hit(f, name, 1, VZ_P_ATTN);
+        assert_true(cells_differ(f, l->r, r->r, 6) > (k == 1 ? 6 : 0));
+        assert_true((r->h.rperm != NULL) == (k == 2));
+    }
+    assert_true(count_colour(f, (vz_rect){ar.x + ar.w / 2, ar.y, ar.w / 2, ar.h}, f->p.app.ctx.th->dot) > 30);
+    /* frame 4: the lesson view draws the compared run's rows in the left run's order, p's row framed on both sides */
+    vz_player_goto(&f->p, 3);
+    draw(f);
+    r = run_hit(f, "enc.L1.ffn.norm", 1, VZ_P_ACT);
+    assert_non_null(r);
+    assert_true(r->h.rperm == f->p.cv.align);
+    int rh = r->r.h / 6;
+    assert_true(count_colour(f, (vz_rect){r->r.x - 4, r->r.y - 4, r->r.w + 8, rh + 8}, VZ_HILITE) > 2 * rh);
+    close_fx(f);
+    remove(al);
+}
+
+/* Returns how many texts panel q drew this frame that contain s. */
+static int texts_with(const fixture *f, int q, const char *s) {
+    int n = 0;
+    for (int i = 0; i < f->p.app.ctx.n_texts; i++) n += f->p.app.ctx.texts[i].owner == q && strstr(f->p.app.ctx.texts[i].s, s) != NULL;
+    return n;
+}
+
+/* Audit findings that need a lesson: G11 a greedy run's pick is "greedy pick", and the <eos> that ended it is
+ * outlined; G6 a revealed dec.probs answer adds no strip to the lesson view (the output panel's bars show it);
+ * a question's hidden row gives no range away in the scores legend; (b) a 256-wide row is drawn four times as
+ * wide as a 64-wide one. */
+static void test_audit_lessons(void **state) {
+    (void)state;
+    fixture *f = open_fx(SF_LANG_EN);
+    /* G11: lesson 1, step 4 ends the run with <eos>, chosen greedily */
+    open_lesson(f, "01-what-is-a-transformer.md");
+    vz_player_goto(&f->p, 3);
+    draw(f);
+    assert_int_equal(texts_with(f, VZ_P_OUTPUT, "sampled"), 0);
+    assert_int_equal(texts_with(f, VZ_P_OUTPUT, "greedy pick: '<eos>'"), 1);
+    /* G6: lesson 8's answer (a dec.probs question) */
+    open_lesson(f, "08-residual-layernorm-ffn.md");
+    int k = f->p.lesson.n_frames - 1;
+    assert_int_equal(f->p.lesson.frames[k].ask.state, 2);
+    vz_player_goto(&f->p, k);
+    draw(f);
+    for (int i = 0; i < f->p.app.ctx.n_hits; i++)
+        if (f->p.app.ctx.hits[i].owner == VZ_P_ACT && !strcmp(f->p.app.ctx.hits[i].h.e->name, "dec.probs"))
+            fail_msg("the lesson view draws dec.probs, which the output panel shows");
+    /* the scores legend during a question: no range of the hidden row */
+    const char *q = write_lesson("leak.md", "## Your turn\n@goto enc token 4 L0 self softmax\n@ask enc.L0.self.H0.probs q=4\n"
+                                            "@focus attention enc L0 H0\nWhich key?\n");
+    sf_err e = vz_player_open(&f->p, q);
+    if (!e.ok) fail_msg("%s", e.msg);
+    draw(f);
+    assert_int_equal(vz_view_query(&f->p.app.v), 4);
+    assert_int_equal(texts_with(f, VZ_P_SCORES, "\xc2\xb1"), 0);
+    assert_int_equal(texts_with(f, VZ_P_SCORES, "hidden"), 2);
+    /* (b): rows as wide as their columns are many */
+    const char *wide = write_lesson("wide.md", "## Wider\n@goto enc end\n@focus activations\n@highlight enc.L0.ffn.in pos=0\n"
+                                               "@highlight enc.L0.ffn.hidden pos=0\nWider.\n");
+    e = vz_player_open(&f->p, wide);
+    if (!e.ok) fail_msg("%s", e.msg);
+    draw(f);
+    const vz_hit *in = find_hit(f, "enc.L0.ffn.in"), *hid = find_hit(f, "enc.L0.ffn.hidden");
+    assert_non_null(in);
+    assert_non_null(hid);
+    assert_true(abs(hid->r.w - 4 * in->r.w) <= 4);
+    close_fx(f);
+    remove(q);
+    remove(wide);
+}
+
+/* `lesson --check` refuses narration that does not fit its pane (the pane would drop the lines that do not fit)
+ * at the step's line, here in the projector's layout, where the narration is a column beside the spotlight. */
+static void test_narration_fits(void **state) {
+    (void)state;
+    char text[4096] = "## Too long\n@goto enc token 2 L0 self softmax\n@focus attention enc L0 H0\n";
+    for (int i = 0; i < 40; i++) strcat(text, "Row 2 spreads its weight over every key of the input, before and after it. ");
+    strcat(text, "\n## Short\nRow 2.\n");
+    const char *lng = write_lesson("long.md", text);
+    char out[4096];
+    assert_int_equal(screen_problems_in(lng, VZ_SCREEN_PROJECTOR, 0, out, sizeof out), 1);
+    if (!strstr(out, ":3:1: the narration of frame 1 (step 1) does not fit its pane")) fail_msg("%s", out);
+    assert_int_equal(screen_problems_in(lng, VZ_SCREEN_NORMAL, 0, out, sizeof out), 1);
+    remove(lng);
+}
+
 /* Finds the fonts once. */
 static int setup(void **state) {
     (void)state;
@@ -575,6 +749,7 @@ int main(void) {
         cmocka_unit_test(test_lessons_play),   cmocka_unit_test(test_back_restores), cmocka_unit_test(test_question_clicks),
         cmocka_unit_test(test_answer_does_not_survive),
         cmocka_unit_test(test_compare_and_index), cmocka_unit_test(test_commands), cmocka_unit_test(test_screen_check),
+        cmocka_unit_test(test_compare_aligned), cmocka_unit_test(test_audit_lessons), cmocka_unit_test(test_narration_fits),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

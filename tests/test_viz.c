@@ -758,6 +758,144 @@ static void test_small_defects(void **state) {
     vk_close(&f);
 }
 
+/* Returns how many pixels of rectangle r have exactly colour c. */
+static int count_colour_in(const fixture *f, vz_rect r, vz_rgba c) {
+    uint32_t want = vz_rgba_argb(c) | 0xff000000u;
+    int n = 0;
+    for (int y = r.y; y < r.y + r.h && y < f->h; y++)
+        for (int x = r.x; x < r.x + r.w && x < f->w; x++) n += vk_pixel(f, x, y) == want;
+    return n;
+}
+
+/* Returns the step of the schedule at (phase, token, layer, sublayer, op), or -1. */
+static int step_at(const vz_app *a, int phase, int token, int layer, int sub, int op) {
+    for (int i = 0; i < a->sched.n; i++) {
+        sf_cursor c = a->sched.steps[i];
+        if (c.phase == phase && c.token == token && c.layer == layer && c.sublayer == sub && c.op == op) return i;
+    }
+    return -1;
+}
+
+/* Returns how many texts panel p drew this frame that contain s. */
+static int texts_with(const fixture *f, int p, const char *s) {
+    int n = 0;
+    for (int i = 0; i < f->app.ctx.n_texts; i++) n += f->app.ctx.texts[i].owner == p && strstr(f->app.ctx.texts[i].s, s) != NULL;
+    return n;
+}
+
+/* Returns the hit of entry `name` drawn by panel p, or NULL. */
+static const vz_hit *panel_hit(const fixture *f, const char *name, int p) {
+    for (int i = 0; i < f->app.ctx.n_hits; i++)
+        if (!strcmp(f->app.ctx.hits[i].h.e->name, name) && f->app.ctx.hits[i].owner == p) return &f->app.ctx.hits[i];
+    return NULL;
+}
+
+/* The audit's tool findings (issue 10): G5 a decoder query's later keys have no q.k or scaled score (drawn
+ * not computed, no number; the -inf only in the mask row); G4 the encoder's mask formula has no -inf; G2 the
+ * scores panel prints the row a lesson highlights; G1 a focused token strip is outlined; G12 token ids; G14
+ * each head on its own colour range, said by its name; G7 positions switched off are not "no positional
+ * encoding"; (a) no "q[0]" before any query; (d) no current-row outline before the row is computed. */
+static void test_audit_tools(void **state) {
+    (void)state;
+    fixture f;
+    vk_open(&f, SF_FAMILY_GPT, ALPHA, "abcabcab", 1920, 1080);
+    vz_app *a = &f.app;
+    /* G5: the scores panel at decoder token 2, layer 0 */
+    int at = step_at(a, SF_STACK_DEC, 2, 0, SF_SUB_SELF, SF_OP_SOFTMAX);
+    assert_true(at > 0);
+    vz_app_goto(a, at);
+    a->v.block = 0;
+    vz_app_frame(a, f.w, f.h);
+    int q = vz_view_query(&a->v);
+    assert_int_equal(q, 2);
+    char name[64];
+    snprintf(name, sizeof name, "dec.L0.self.H%d.scores", a->v.head);
+    const vz_hit *h = panel_hit(&f, name, VZ_P_SCORES);
+    assert_non_null(h);
+    assert_true(h->h.absent);
+    int nk = h->h.ncols, px, py;
+    assert_true(nk > q + 1);
+    assert_true(isinf(sf_trace_row(h->h.e, q)[q + 1])); /* the trace records -inf there ... */
+    assert_int_equal(cell_pixel(&f, h, q, q + 1, &px, &py), vz_rgba_argb(VZ_COL_HIDDEN)); /* ... drawn: not computed */
+    assert_int_equal(texts_with(&f, VZ_P_SCORES, "-inf"), nk - q - 1 + 1); /* the mask row's cells and its legend */
+    /* G4: the decoder's mask formula gives -inf to later keys */
+    vz_app_goto(a, step_at(a, SF_STACK_DEC, 2, 0, SF_SUB_SELF, SF_OP_MASK));
+    assert_non_null(strstr(vz_op_formula(&a->v, VZ_LANG_EN), "-inf"));
+    vz_app_goto(a, at);
+    /* G1: the token strip, focused, is outlined */
+    a->v.focus_panel = VZ_P_TOKENS;
+    vz_app_frame(a, f.w, f.h);
+    vz_rect tr = a->ctx.lay.r[VZ_P_TOKENS];
+    assert_int_equal(vk_pixel(&f, tr.x + tr.w / 2, tr.y), vz_rgba_argb(a->ctx.th->focus));
+    a->v.focus_panel = -1;
+    /* G12: ids under the tokens, said by the caption */
+    assert_int_equal(texts_with(&f, VZ_P_TOKENS, "token id"), 0);
+    a->v.show_ids = 1;
+    vz_app_frame(a, f.w, f.h);
+    assert_int_equal(texts_with(&f, VZ_P_TOKENS, "token id"), 1);
+    char id[16];
+    snprintf(id, sizeof id, "%d", a->s.dec.ids[3]); /* 'c' */
+    assert_true(texts_with(&f, VZ_P_TOKENS, id) >= 1);
+    a->v.show_ids = 0;
+    /* G14: each head from 0 to its own largest weight, written by its name */
+    a->v.heat_local = 1;
+    vz_app_frame(a, f.w, f.h);
+    assert_true(texts_with(&f, VZ_P_ATTN, "(0\xe2\x80\x93") >= 1);
+    snprintf(name, sizeof name, "dec.L0.self.H%d.probs", a->v.head);
+    h = panel_hit(&f, name, VZ_P_ATTN);
+    assert_non_null(h);
+    float top = vz_absmax(h->h.e, 0, h->h.vis, h->h.ncols);
+    assert_true(fabsf(h->h.hi - top) < 1e-6f && top < 1.0f + 1e-6f);
+    float v10 = sf_trace_row(h->h.e, 1)[0];
+    assert_int_equal(cell_pixel(&f, h, 1, 0, &px, &py), vz_heat_argb(VZ_CMAP_VIRIDIS, 0, top, v10));
+    a->v.heat_local = 0;
+    /* (c): a question's hidden row shows no hatching either: nothing tells which of its keys are masked */
+    memset(&a->v.hide, 0, sizeof a->v.hide);
+    snprintf(a->v.hide.name, sizeof a->v.hide.name, "%.39s", name);
+    a->v.hide.lo[0] = a->v.hide.hi[0] = 1;
+    a->v.hide.hi[1] = -1;
+    vz_app_frame(a, f.w, f.h);
+    h = panel_hit(&f, name, VZ_P_ATTN);
+    assert_non_null(h);
+    int cw = h->r.w / h->h.ncols, ch = h->r.h / h->h.nrows;
+    vz_rect masked_cell = {h->r.x + 3 * cw + 1, h->r.y + ch + 1, cw - 2, ch - 2}; /* row 1, key 3: masked */
+    assert_int_equal(count_colour_in(&f, masked_cell, VZ_COL_HATCH), 0);
+    assert_true(count_colour_in(&f, (vz_rect){h->r.x + 3 * cw + 1, h->r.y + 1, cw - 2, ch - 2}, VZ_COL_HATCH) > 0); /* row 0 */
+    memset(&a->v.hide, 0, sizeof a->v.hide);
+    vk_close(&f);
+    /* G2, G4, G7, (a), (d) on an encoder-decoder */
+    vk_open(&f, SF_FAMILY_ENCDEC, ALPHA, "abcd", 1920, 1080);
+    a = &f.app;
+    vz_app_goto(a, 0); /* the first step: embedding token 0 */
+    a->v.block = 0;
+    vz_app_frame(a, f.w, f.h);
+    assert_int_equal(count_colour_in(&f, a->ctx.lay.r[VZ_P_ATTN], a->ctx.th->accent), 0); /* (d) */
+    assert_true(texts_with(&f, VZ_P_ACT, "q[0]") == 0);                                    /* (a) */
+    at = step_at(a, SF_STACK_ENC, 3, 0, SF_SUB_SELF, SF_OP_MASK);
+    assert_true(at > 0);
+    vz_app_goto(a, at);
+    assert_null(strstr(vz_op_formula(&a->v, VZ_LANG_EN), "inf")); /* G4 */
+    a->v.n_hl = 1; /* G2: a lesson's highlight on row 1 of the focused head */
+    memset(&a->v.hl[0], 0, sizeof a->v.hl[0]);
+    snprintf(a->v.hl[0].name, sizeof a->v.hl[0].name, "enc.L0.self.H0.probs");
+    a->v.hl[0].rank = 2;
+    a->v.hl[0].lo[0] = a->v.hl[0].hi[0] = 1;
+    a->v.hl[0].hi[1] = -1;
+    a->v.block = 0;
+    a->v.head = 0;
+    vz_app_frame(a, f.w, f.h);
+    assert_int_equal(vz_view_query(&a->v), 1);
+    assert_int_equal(texts_with(&f, VZ_P_SCORES, "query 1"), 1);
+    a->v.n_hl = 0;
+    /* G7: positions switched off for the run */
+    vz_run_spec rs = {"abcd", NULL, {0, 0}, 0, 6, 0};
+    assert_true(vz_app_run(a, &rs).ok);
+    vz_app_frame(a, f.w, f.h);
+    assert_int_equal(texts_with(&f, VZ_P_PE, "has no positional encoding"), 0);
+    assert_true(texts_with(&f, VZ_P_PE, "switched off") >= 1);
+    vk_close(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_colormaps),     cmocka_unit_test(test_heatmap_pixels), cmocka_unit_test(test_encoder_rows),
@@ -766,6 +904,7 @@ int main(void) {
         cmocka_unit_test(test_highlight), cmocka_unit_test(test_fonts), cmocka_unit_test(test_render_command),
         cmocka_unit_test(test_palettes), cmocka_unit_test(test_theme_switch), cmocka_unit_test(test_chinese_everywhere),
         cmocka_unit_test(test_projector_keys), cmocka_unit_test(test_tokens_channels), cmocka_unit_test(test_small_defects),
+        cmocka_unit_test(test_audit_tools),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,8 +62,10 @@ void sf_lesson_diff(const sf_lesson *l, int from, int to, int lang, sf_lesson_cm
             reran = 1;
         }
     }
-    if (!a || a->compare != b->compare)
-        if ((c = push(out, SF_LCMD_COMPARE))) c->on = b->compare;
+    if (!a || a->compare != b->compare || a->cmp_align != b->cmp_align)
+        if ((c = push(out, SF_LCMD_COMPARE))) { c->on = b->compare; c->align = b->cmp_align; }
+    if (!a || a->show_ids != b->show_ids || a->heat_range != b->heat_range)
+        if ((c = push(out, SF_LCMD_SHOW))) { c->ids = b->show_ids; c->range = b->heat_range; }
     /* cursor and focus */
     if (!a || reran || !sf_cursor_eq(a->cursor, b->cursor))
         if ((c = push(out, SF_LCMD_CURSOR))) c->cursor = b->cursor;
@@ -175,7 +177,8 @@ void sf_lesson_view_apply(sf_lesson_view *v, const sf_lesson_cmds *cmds) {
             v->have_run[c->slot] = 1;
             v->cursor = (sf_cursor){0, 0, -1, 0, 0};
             break;
-        case SF_LCMD_COMPARE: v->compare = c->on; break;
+        case SF_LCMD_COMPARE: v->compare = c->on; v->align = c->align; break;
+        case SF_LCMD_SHOW: v->ids = c->ids; v->range = c->range; break;
         case SF_LCMD_CURSOR: v->cursor = c->cursor; break;
         case SF_LCMD_FOCUS:
             v->panel = c->panel; v->stack = c->stack; v->sublayer = c->sublayer; v->layer = c->layer; v->head = c->head;
@@ -198,7 +201,8 @@ int sf_lesson_view_eq(const sf_lesson_view *a, const sf_lesson_view *b) {
         if (a->have_run[s] != b->have_run[s] || !str_eq(a->run[s].model, b->run[s].model)) return 0;
         if (a->have_run[s] && !run_eq(&a->run[s], &b->run[s])) return 0;
     }
-    if (a->compare != b->compare || !sf_cursor_eq(a->cursor, b->cursor) || a->panel != b->panel || a->stack != b->stack ||
+    if (a->compare != b->compare || (a->compare && a->align != b->align) || a->ids != b->ids || a->range != b->range ||
+        !sf_cursor_eq(a->cursor, b->cursor) || a->panel != b->panel || a->stack != b->stack ||
         a->sublayer != b->sublayer || a->layer != b->layer || a->head != b->head || a->n_hl != b->n_hl)
         return 0;
     for (int i = 0; i < a->n_hl; i++)
@@ -239,7 +243,10 @@ const char *sf_lesson_cmd_describe(const sf_lesson_cmd *c, char *out, size_t siz
         run_describe(c->run, tmp, sizeof tmp);
         snprintf(out, size, "run %s%s", c->slot ? "(compared) " : "", tmp);
         break;
-    case SF_LCMD_COMPARE: snprintf(out, size, "compare %s", c->on ? "on" : "off"); break;
+    case SF_LCMD_COMPARE: snprintf(out, size, "compare %s%s", c->on ? "on" : "off", c->on && c->align ? " align tokens" : ""); break;
+    case SF_LCMD_SHOW:
+        snprintf(out, size, "show ids %s range %s", c->ids ? "on" : "off", c->range == SF_RANGE_LOCAL ? "local" : "full");
+        break;
     case SF_LCMD_CURSOR: snprintf(out, size, "cursor %s", sf_cursor_describe(c->cursor, tmp, (int)sizeof tmp)); break;
     case SF_LCMD_FOCUS: {
         size_t n = (size_t)snprintf(out, size, "focus %s", sf_panel_name(c->panel));

@@ -15,20 +15,22 @@
 typedef enum {
     SF_LCMD_LOAD_MODEL = 1, /* slot: load the checkpoint at run->model (slot 0 main, 1 compared) */
     SF_LCMD_SET_RUN,        /* slot: run the loaded model as *run says; the cursor goes to the first step */
-    SF_LCMD_COMPARE,        /* on: show (1) or hide (0) the compared run beside the main one */
+    SF_LCMD_COMPARE,        /* on: show (1) or hide (0) the compared run beside the main one; align: 1 aligned by token */
     SF_LCMD_CURSOR,         /* cursor: move both runs' cursor to this step */
     SF_LCMD_FOCUS,          /* panel, stack, sublayer, layer, head: bring a panel forward (-1 = follow cursor) */
     SF_LCMD_CLEAR_HIGHLIGHTS, /* remove every highlight */
     SF_LCMD_HIGHLIGHT,      /* cells: add a highlight */
     SF_LCMD_NARRATE,        /* title, text, text2: show this narration (already in the chosen language) */
-    SF_LCMD_QUESTION        /* ask: state 1 = ask (hide the answer row), 2 = reveal ask->answer, 0 = no question */
+    SF_LCMD_QUESTION,       /* ask: state 1 = ask (hide the answer row), 2 = reveal ask->answer, 0 = no question */
+    SF_LCMD_SHOW            /* ids, range: token ids in the token strip (1) or positions (0); sf_heat_range */
 } sf_lesson_cmd_kind;
 
 typedef struct {
     int kind;                     /* sf_lesson_cmd_kind */
     int slot;                     /* LOAD_MODEL, SET_RUN */
     const sf_lesson_run *run;     /* LOAD_MODEL, SET_RUN */
-    int on;                       /* COMPARE */
+    int on, align;                /* COMPARE */
+    int ids, range;               /* SHOW */
     sf_cursor cursor;             /* CURSOR */
     int panel, stack, sublayer, layer, head; /* FOCUS */
     const sf_lesson_cells *cells; /* HIGHLIGHT */
@@ -74,7 +76,8 @@ void sf_lesson_diff(const sf_lesson *l, int from, int to, int lang, sf_lesson_cm
 typedef struct {
     sf_lesson_run run[2];   /* main and compared run (model NULL = none) */
     int have_run[2];
-    int compare;
+    int compare, align;
+    int ids, range;
     sf_cursor cursor;
     int panel, stack, sublayer, layer, head;
     const sf_lesson_cells *hl[SF_LESSON_MAX_HIGHLIGHTS];

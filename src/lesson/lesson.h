@@ -33,6 +33,10 @@ typedef enum {
     SF_PANEL_ACTIVATIONS, SF_PANEL_OUTPUT, SF_PANEL_COUNT
 } sf_panel;
 
+/* How the attention panel colours its heatmaps: every head on the weights' whole range 0 to 1, or each head
+ * from 0 to its own largest weight (diffuse heads, whose weights of about 0.1 look like 0 on the full range). */
+typedef enum { SF_RANGE_FULL = 0, SF_RANGE_LOCAL = 1 } sf_heat_range;
+
 /* How to run a model: the app tokenizes input, encodes, then decodes (teacher-forced or sampled). */
 typedef struct {
     const char *model;   /* path of the checkpoint as resolved against the lesson's folder; NULL if none */
@@ -73,6 +77,9 @@ typedef struct {
     sf_lesson_run run;   /* the main run */
     int compare;         /* 1: a second run is shown side by side */
     sf_lesson_run cmp;   /* the second run (valid when compare) */
+    int cmp_align;       /* 1: the second run is drawn aligned to the main run's tokens (`@compare ... align tokens`):
+                          * its encoder positions reordered so each row and column shows the same token as the main
+                          * run's (sf_lesson_align); 0: side by side by position */
     sf_cursor cursor;    /* where the cursor stands (the same step in both runs) */
     int cursor_index;    /* its index in the main run's schedule; -1 when models were not loaded */
     int panel;           /* sf_panel brought forward; SF_PANEL_NONE for the default layout */
@@ -80,6 +87,8 @@ typedef struct {
     const sf_lesson_cells *hl; /* (n_hl) cells to highlight in this frame */
     int n_hl;
     sf_lesson_ask ask;
+    int show_ids;        /* 1: the token strip shows token ids under the tokens instead of positions (`@show ids`) */
+    int heat_range;      /* sf_heat_range of the attention heatmaps (`@show range local|full`) */
 } sf_lesson_frame;
 
 typedef struct {
@@ -134,11 +143,12 @@ const char *sf_lesson_shown(const sf_lesson *l, int frame, int part, int lang);
 
 /* ---- values of the run quoted in narration (docs/lesson-format.md, "Quoting the run") ------------- */
 
-/* One quote, `{NAME axis=N axis=M [%.2f]}` (a value), `{token enc|dec N}` (a token), either after `cmp`
- * for the compared run. Offsets count bytes from the opening brace. */
+/* One quote, `{NAME axis=N axis=M [%.2f]}` (a value), `{token enc|dec N}` (a token), `{id enc|dec N}` (its
+ * id), any after `cmp` for the compared run. Offsets count bytes from the opening brace. */
 typedef struct {
     int cmp;                 /* 1: read from the compared run */
     int token;               /* 1: the token at a position; 0: the value of one cell of an entry */
+    int id;                  /* with token: 1 for {id enc N}, the token's id rather than its text */
     int stack, pos;          /* token: SF_STACK_ENC or SF_STACK_DEC, and the position */
     size_t pos_at;           /* token: where the position is */
     size_t name_at, name_len; /* value: the entry's name */
@@ -170,6 +180,11 @@ const sf_trace_entry *sf_lesson_entry(const sf_trace *tr, const char *name);
  * row of the asked entry, and what would give it away -- for attention weights the same head's scores and
  * scaled scores, for dec.probs the logits and what sampling drew from (dec.sample.probs). */
 int sf_lesson_hides(const sf_lesson_ask *a, const char *name, int row);
+
+/* Aligns two token sequences by token: when b is a permutation of a (the same tokens, each as often), writes
+ * into map[i] (na ints) the position in b of a's i-th token -- a token that repeats is matched by occurrence,
+ * its k-th time in a with its k-th time in b -- and returns 1; otherwise returns 0 and map is unspecified. */
+int sf_lesson_align(const int *a, int na, const int *b, int nb, int *map);
 
 /* Returns the index along a's free axis of the largest value of the asked row in the given trace (first on
  * ties), or -1 if the entry or index is not in the trace. The app uses this to judge a learner's click. */

@@ -541,6 +541,19 @@ sf_err ls_do_expect(builder *b, const word *w, int nw, const char *rest, size_t 
     runrec *r;
     sf_err e = ls_settle_cursor(b, &r);
     if (!e.ok) return e;
+    int at = w[0].col; /* where a failed claim points (the claim's word, or its bound) */
+    if (nw >= 2 && ls_weq(w[1], "cmp") && mode != 3) { /* a claim about the compared run's own numbers */
+        if (mode <= 1) return FAIL(b, w[1].col, "same and differ already compare the two runs: leave out 'cmp'");
+        if (!b->st.compare) return FAIL(b, w[1].col, "'cmp' reads the compared run, and this step compares none (@compare)");
+        if (r) {
+            runkey k;
+            runloc loc;
+            ls_cmp_key(b, &k, &loc);
+            if (!(e = ls_get_run(b, &k, &loc, &r)).ok) return e;
+        }
+        w++;
+        nw--;
+    }
     if (mode == 3) {
         size_t off = (size_t)(w[0].p + w[0].n - rest); /* skip "output" */
         int text, col, quoted;
@@ -556,7 +569,9 @@ sf_err ls_do_expect(builder *b, const word *w, int nw, const char *rest, size_t 
     int i = 1;
     sf_lesson_cells ca, cb;
     const sf_trace_entry *ea, *eb;
-    if (!(e = ls_parse_cells(b, r, w, nw, &i, &ca, &ea)).ok) return e;
+    /* argmax: the last word is the answer (k=4 or "e"), the words before it the row */
+    if (mode == 2 && nw < 3) return FAIL(b, w[nw - 1].col + (int)w[nw - 1].n, "expected the row and the answer (e.g. q=3 k=4 or q=3 \"e\")");
+    if (!(e = ls_parse_cells(b, r, w, mode == 2 ? nw - 1 : nw, &i, &ca, &ea)).ok) return e;
     if (mode >= 4) { /* every selected cell is exactly zero / above / below the bound */
         if (i < nw) return FAIL(b, w[i].col, "expected axis=N or the end of the line");
         if (!r || !b->o.check_claims) return sf_ok();
@@ -568,7 +583,7 @@ sf_err ls_do_expect(builder *b, const word *w, int nw, const char *rest, size_t 
                 int idx[2] = {x, y};
                 float v = sf_trace_get(&r->tr, ea, idx);
                 if ((mode == 4 && v != 0.0f) || (mode == 5 && !(v > bound)) || (mode == 6 && !(v < bound)))
-                    return FAIL(b, w[0].col, "claim '%s' does not hold: %s[%d,%d] = %g", mode == 4 ? "zero" : mode == 5 ? "above" : "below",
+                    return FAIL(b, at, "claim '%s' does not hold: %s[%d,%d] = %g", mode == 4 ? "zero" : mode == 5 ? "above" : "below",
                                 ca.name, x, y, (double)v);
             }
         return sf_ok();
@@ -576,8 +591,7 @@ sf_err ls_do_expect(builder *b, const word *w, int nw, const char *rest, size_t 
     if (mode == 2) {
         int free_axis = 1;
         if (r && !(e = ls_fixed_row(b, &ca, w[1].col, &free_axis)).ok) return e;
-        if (i >= nw) return FAIL(b, w[nw - 1].col + (int)w[nw - 1].n, "expected the answer (e.g. k=4 or \"e\")");
-        if (i + 1 < nw) return FAIL(b, w[i + 1].col, "expected the end of the line");
+        if (i + 1 < nw) return FAIL(b, w[i].col, "expected axis=N, then the answer (e.g. k=4 or \"e\") at the end of the line");
         if (!r) return sf_ok();
         int want, fixed = ca.lo[1 - free_axis];
         int got = ls_argmax_along(&r->tr, ea, free_axis, fixed);
@@ -635,4 +649,18 @@ sf_err ls_model_path(builder *b, word w, int *off) {
         return get_model(b, *off, b->line, w.col, &m);
     }
     return sf_ok();
+}
+
+/* Aligns two token sequences by token, a repeated token by occurrence; see lesson.h. */
+int sf_lesson_align(const int *a, int na, const int *b, int nb, int *map) {
+    if (na != nb || na < 0) return 0;
+    for (int i = 0; i < na; i++) {
+        int k = 0; /* a[i] is the k-th occurrence of its token in a: match the k-th in b */
+        for (int j = 0; j < i; j++) k += a[j] == a[i];
+        map[i] = -1;
+        for (int j = 0; j < nb; j++)
+            if (b[j] == a[i] && k-- == 0) { map[i] = j; break; }
+        if (map[i] < 0) return 0;
+    }
+    return 1; /* (equal lengths and every token of a matched a distinct one of b: a permutation) */
 }

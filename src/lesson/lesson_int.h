@@ -51,7 +51,8 @@ typedef struct {       /* a frame as offsets, before the pool stops growing */
     int text[2][SF_LANG_COUNT];
     int shown[2][SF_LANG_COUNT]; /* the text with its quotes filled (-1: not filled) */
     runkey run, cmp;
-    int compare;
+    int compare, cmp_align;
+    int show_ids, heat_range;
     sf_cursor cursor;
     int cursor_index;
     int panel, fstack, fsub, flayer, fhead;
@@ -71,7 +72,9 @@ typedef struct {       /* the replayed state of the lesson */
     runloc loc;
     int compare;
     int cmp_model, cmp_input, cmp_target, cmp_positions; /* overrides; -1 = as the main run, -2 target none */
+    int cmp_align, align_line, align_col; /* `align tokens` and where it was written */
     runloc cmploc;
+    int show_ids, heat_range; /* @show */
     sf_cursor cursor;
     int cursor_index;
     int panel, fstack, fsub, flayer, fhead;
@@ -180,6 +183,8 @@ sf_err ls_do_ask(builder *b, const word *w, int nw, int at_col);
 sf_err ls_do_reveal(builder *b, const word *w, int nw, int at_col);
 /* `@compare off` or `@compare SETTING VALUE ...`: switches the second run off, or changes its settings. */
 sf_err ls_do_compare(builder *b, const word *w, int nw, int at_col);
+/* `@show ids [on|off]`, `@show range local|full`: what the token strip and the attention heatmaps show. */
+sf_err ls_do_show(builder *b, const word *w, int nw, int at_col);
 
 /* ---- lesson_quote.c: quoted values ------------------------------------------------------------- */
 

@@ -265,8 +265,9 @@ static sf_err directive(builder *b, const char *s, size_t n, int at_col) {
     if (!strcmp(name, "expect")) return ls_do_expect(b, w, nw, rest, rest_n);
     if (!strcmp(name, "reveal")) return ls_do_reveal(b, w, nw, at_col);
     if (!strcmp(name, "compare")) return ls_do_compare(b, w, nw, at_col);
+    if (!strcmp(name, "show")) return ls_do_show(b, w, nw, at_col);
     return FAIL(b, at_col, "unknown directive '@%s': expected one of @model @input @target @sample @generate "
-                           "@positions @goto @next @prev @focus @highlight @compare @ask @reveal @expect", name);
+                           "@positions @goto @next @prev @focus @highlight @show @compare @ask @reveal @expect", name);
 }
 
 /* Returns the language of a `[xx]` marker at s(n) and the length of the marker, or -1 if s has none. */
@@ -457,6 +458,9 @@ static sf_err finish(builder *b) {
         o->run = pub_run(b, P, &f->run);
         o->compare = f->compare;
         o->cmp = pub_run(b, P, &f->cmp);
+        o->cmp_align = f->cmp_align;
+        o->show_ids = f->show_ids;
+        o->heat_range = f->heat_range;
         o->cursor = f->cursor;
         o->cursor_index = f->cursor_index;
         o->panel = f->panel;

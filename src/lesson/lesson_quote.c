@@ -50,11 +50,12 @@ int sf_quote_parse(const char *p, size_t n, sf_quote *q, size_t *err_at, const c
                "a token ({token enc 3})";
         return 0;
     }
-    if (is(p + at[w], len[w], "token")) {
+    if (is(p + at[w], len[w], "token") || is(p + at[w], len[w], "id")) {
         q->token = 1;
+        q->id = p[at[w]] == 'i';
         if (w + 1 >= nw || !(is(p + at[w + 1], len[w + 1], "enc") || is(p + at[w + 1], len[w + 1], "dec"))) {
             *err_at = w + 1 < nw ? at[w + 1] : at[w] + len[w];
-            *why = "expected enc or dec after 'token' (e.g. {token enc 3})";
+            *why = q->id ? "expected enc or dec after 'id' (e.g. {id enc 3})" : "expected enc or dec after 'token' (e.g. {token enc 3})";
             return 0;
         }
         q->stack = p[at[w + 1]] == 'e' ? SF_STACK_ENC : SF_STACK_DEC;
@@ -125,11 +126,12 @@ long sf_lesson_find_decimal(const char *s, size_t n) {
 
 /* Writes the token at position pos of a stack of tr's record as the tokens panel shows it; returns 0 if
  * there is no such position. */
-static int token_text(const sf_trace *tr, int stack, int pos, char *out, size_t size) {
+static int token_text(const sf_trace *tr, int stack, int pos, int id, char *out, size_t size) {
     if (!tr || !tr->s || !tr->m) return 0;
     const sf_seq *s = tr->s;
     int n = stack == SF_STACK_ENC ? s->n_src : s->n_tgt;
     if (pos < 0 || pos >= n || (stack == SF_STACK_ENC && tr->m->cfg.family != SF_FAMILY_ENCDEC)) return 0;
+    if (id) { snprintf(out, size, "%d", (stack == SF_STACK_ENC ? s->enc.ids : s->dec.ids)[pos]); return 1; }
     char piece[16];
     sf_tokenizer_piece(&tr->m->tok, (stack == SF_STACK_ENC ? s->enc.ids : s->dec.ids)[pos], piece);
     snprintf(out, size, "%s", strcmp(piece, " ") ? piece : "\xe2\x90\xa3"); /* a space as U+2423, as drawn */
@@ -171,7 +173,7 @@ static const sf_trace_entry *quote_cell(const sf_quote *q, const char *src, cons
 static int quote_text(const sf_quote *q, const char *src, const sf_trace *tr, const sf_trace *cmp, char *out, size_t size) {
     const sf_trace *t = q->cmp ? cmp : tr;
     if (!t) return 0;
-    if (q->token) return token_text(t, q->stack, q->pos, out, size);
+    if (q->token) return token_text(t, q->stack, q->pos, q->id, out, size);
     int idx[2] = {0, 0};
     const sf_trace_entry *e = quote_cell(q, src, t, idx);
     if (!e) return 0;
@@ -268,10 +270,10 @@ sf_err ls_check_quote(builder *b, const quote_rec *qr, int asking) {
         int n = q.stack == SF_STACK_ENC ? r->seq.n_src : r->seq.n_tgt;
         int col = quote_col(qr, qr->p + q.pos_at);
         if (q.stack == SF_STACK_ENC && c->family != SF_FAMILY_ENCDEC)
-            e = ls_fail_at(b, qr->line, col, "this model (%s) has no encoder: quote {token dec N}", sf_family_name(c->family));
+            e = ls_fail_at(b, qr->line, col, "this model (%s) has no encoder: quote {%s dec N}", sf_family_name(c->family), q.id ? "id" : "token");
         else if (q.pos >= n)
-            e = ls_fail_at(b, qr->line, col, "{token %s %d} is past the end: the %s has %d positions (0-%d) in this run",
-                           q.stack == SF_STACK_ENC ? "enc" : "dec", q.pos, q.stack == SF_STACK_ENC ? "encoder" : "decoder", n,
+            e = ls_fail_at(b, qr->line, col, "{%s %s %d} is past the end: the %s has %d positions (0-%d) in this run",
+                           q.id ? "id" : "token", q.stack == SF_STACK_ENC ? "enc" : "dec", q.pos, q.stack == SF_STACK_ENC ? "encoder" : "decoder", n,
                            n - 1);
         else if (q.stack == SF_STACK_DEC && q.pos >= r->n_prompt) /* a generated token shows once reached */
             e = ls_check_computed(b, r, ci, "dec.embed.sum", q.pos, qr->line, col, "this quoted token");

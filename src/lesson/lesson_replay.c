@@ -80,6 +80,9 @@ static sf_err snapshot(builder *b, int part, iframe *f) {
     runloc dummy;
     ls_cmp_key(b, &f->cmp, &dummy);
     f->compare = b->st.compare;
+    f->cmp_align = b->st.compare && b->st.cmp_align;
+    f->show_ids = b->st.show_ids;
+    f->heat_range = b->st.heat_range;
     f->cursor = b->st.cursor;
     f->cursor_index = b->st.cursor_index;
     f->panel = b->st.panel;
@@ -141,6 +144,24 @@ static sf_err check_question_hides(builder *b) {
     return sf_ok();
 }
 
+/* Checks that the compared run can be aligned to the main run by token (`@compare ... align tokens`): both
+ * have an encoder, and the compared input is a permutation of the main one; errors point at the `align`. */
+static sf_err check_align(builder *b, const runrec *r, const runrec *rc) {
+    int line = b->st.align_line, col = b->st.align_col;
+    if (r->var.cfg.family != SF_FAMILY_ENCDEC || rc->var.cfg.family != SF_FAMILY_ENCDEC)
+        return ls_fail_at(b, line, col, "align tokens reorders the encoder's positions, and this model has no encoder");
+    int *map = malloc((size_t)(r->seq.n_src > 0 ? r->seq.n_src : 1) * sizeof *map);
+    if (!map) return ls_fail_at(b, line, col, "out of memory");
+    int ok = sf_lesson_align(r->seq.enc.ids, r->seq.n_src, rc->seq.enc.ids, rc->seq.n_src, map);
+    free(map);
+    if (!ok)
+        return ls_fail_at(b, line, col, "align tokens needs the compared input to be a permutation of the main one "
+                                        "(the same tokens, each as often): %d tokens \"%s\" against %d tokens \"%s\"",
+                          r->seq.n_src, ls_pstr(b, r->key.input) ? ls_pstr(b, r->key.input) : "",
+                          rc->seq.n_src, ls_pstr(b, rc->key.input) ? ls_pstr(b, rc->key.input) : "");
+    return sf_ok();
+}
+
 /* Checks what can only be checked once the step's directives are all read: highlighted rows and the
  * revealed answer are on screen at the final cursor, and the cursor exists in the compare run too. */
 static sf_err check_frame(builder *b, int revealing) {
@@ -167,6 +188,7 @@ static sf_err check_frame(builder *b, int revealing) {
             sf_cursor_describe(b->st.cursor, d, sizeof d);
             return ls_fail_at(b, b->step_line, 1, "the compared run has no step '%s' (its input or model differs too much)", d);
         }
+        if (b->st.cmp_align && !(e = check_align(b, r, rc)).ok) return e;
     }
     int asking = b->ask.state == 1;
     if (asking && !(e = check_question_hides(b)).ok) return e;
@@ -473,11 +495,13 @@ sf_err ls_do_reveal(builder *b, const word *w, int nw, int at_col) {
 /* `@compare off` or `@compare SETTING VALUE ...`: switches the second run off, or changes its settings. */
 sf_err ls_do_compare(builder *b, const word *w, int nw, int at_col) {
     sf_err e;
-    static const char *const want = "expected off, or settings: input TEXT, target TEXT|none, model FILE, positions on|off";
+    static const char *const want = "expected off, or settings: input TEXT, target TEXT|none, model FILE, positions on|off, "
+                                    "align tokens|positions";
     if (nw == 0) return FAIL(b, at_col + 8, "%s", want);
     if (nw == 1 && ls_weq(w[0], "off")) {
         b->st.compare = 0;
         b->st.cmp_model = b->st.cmp_input = b->st.cmp_target = b->st.cmp_positions = -1;
+        b->st.cmp_align = 0;
         return sf_ok();
     }
     if (nw % 2) return FAIL(b, w[nw - 1].col + (int)w[nw - 1].n, "expected a value after '%.*s' (quote text with spaces)",
@@ -502,6 +526,11 @@ sf_err ls_do_compare(builder *b, const word *w, int nw, int at_col) {
             int on = ls_on_off(v);
             if (on < 0) return FAIL(b, v.col, "expected on or off");
             b->st.cmp_positions = on;
+        } else if (ls_weq(w[i], "align")) {
+            if (!ls_weq(v, "tokens") && !ls_weq(v, "positions")) return FAIL(b, v.col, "expected tokens or positions");
+            b->st.cmp_align = ls_weq(v, "tokens");
+            b->st.align_line = b->line;
+            b->st.align_col = w[i].col;
         } else {
             return FAIL(b, w[i].col, "%s", want);
         }
@@ -514,6 +543,28 @@ sf_err ls_do_compare(builder *b, const word *w, int nw, int at_col) {
         ls_cmp_key(b, &k2, &loc);
         if (!(e = ls_settle_cursor(b, NULL)).ok) return e;
         if (!(e = ls_get_run(b, &k2, &loc, &rc)).ok) return e;
+    }
+    return sf_ok();
+}
+
+/* `@show ids [on|off]`, `@show range local|full` (several on one line): what the token strip and the
+ * attention heatmaps show, from this step on. */
+sf_err ls_do_show(builder *b, const word *w, int nw, int at_col) {
+    static const char *const want = "expected ids [on|off] or range local|full";
+    if (nw == 0) return FAIL(b, at_col + 5, "%s", want);
+    for (int i = 0; i < nw; i++) {
+        if (ls_weq(w[i], "ids")) {
+            int on = i + 1 < nw ? ls_on_off(w[i + 1]) : -1;
+            b->st.show_ids = on != 0;
+            if (on >= 0) i++;
+        } else if (ls_weq(w[i], "range")) {
+            if (i + 1 >= nw || (!ls_weq(w[i + 1], "local") && !ls_weq(w[i + 1], "full")))
+                return FAIL(b, i + 1 < nw ? w[i + 1].col : w[i].col + (int)w[i].n, "expected local or full after 'range'");
+            b->st.heat_range = ls_weq(w[i + 1], "local") ? SF_RANGE_LOCAL : SF_RANGE_FULL;
+            i++;
+        } else {
+            return FAIL(b, w[i].col, "%s", want);
+        }
     }
     return sf_ok();
 }

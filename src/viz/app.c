@@ -29,6 +29,7 @@ static sf_err rerun(vz_app *a) {
     if (!(e = sf_schedule_build(&a->sched, &a->m.cfg, a->s.n_src, a->s.n_tgt)).ok) return e;
     a->v.n_prompt = n_prompt;
     a->v.input = a->input;
+    a->v.pos_off = a->pos_off && a->pos_own != SF_POS_NONE; /* (the panels say "switched off", not "none") */
     a->ctx.generation++;
     int step = a->v.step;
     if (step >= a->sched.n) step = a->sched.n - 1;
@@ -437,6 +438,8 @@ int vz_app_act(vz_app *a, vz_action act, int arg) {
         return 1;
     case VZ_ACT_TEMP_DOWN: set_temperature(a, a->v.temperature - 0.1f); return 1;
     case VZ_ACT_TEMP_UP: set_temperature(a, a->v.temperature + 0.1f); return 1;
+    case VZ_ACT_IDS: a->v.show_ids = !a->v.show_ids; return 1;
+    case VZ_ACT_RANGE: a->v.heat_local = !a->v.heat_local; return 1;
     case VZ_ACT_SAVE: a->want_save = 1; return 1;
     case VZ_ACT_LANG: vz_app_set_lang(a, a->lang == VZ_LANG_EN ? VZ_LANG_ZH : VZ_LANG_EN); return 1;
     case VZ_ACT_ZOOM_IN: set_zoom(a, a->zoom * 1.15f); return 1;

@@ -369,7 +369,7 @@ uint32_t vz_heat_argb(vz_cmap map, float lo, float hi, float x) {
 static int same_heat(const vz_heat *a, const vz_heat *b) {
     return a->e == b->e && a->row0 == b->row0 && a->nrows == b->nrows && a->ncols == b->ncols && a->vis == b->vis &&
            a->map == b->map && a->lo == b->lo && a->hi == b->hi && a->mask == b->mask && a->hatch == b->hatch &&
-           a->hide == b->hide;
+           a->hide == b->hide && a->absent == b->absent && a->rperm == b->rperm && a->cperm == b->cperm;
 }
 
 /* Returns the pool slot for id (reusing the least recently used slot for a new id). */
@@ -389,19 +389,21 @@ static vz_heat_slot *slot_for(vz_ctx *c, const char *id) {
 static void fill_texels(const vz_heat *h, const vz_theme *th, int k, uint8_t *pix, int pitch) {
     uint32_t hidden = vz_rgba_argb(th->hidden), grey = vz_rgba_argb(th->masked), stripe = vz_rgba_argb(th->hatch);
     for (int i = 0; i < h->nrows; i++) {
-        int row = h->row0 + i;
+        int row = h->rperm ? h->rperm[h->row0 + i] : h->row0 + i; /* the entry's row drawn here */
         const float *v = sf_trace_row(h->e, row);
         const float *m = h->mask ? sf_trace_row(h->mask, row) : NULL;
+        int off = row - h->row0 >= h->vis || row < h->row0 || row + 1 == h->hide; /* not computed yet, or hidden */
         for (int y = 0; y < k; y++) {
             uint32_t *out = (uint32_t *)(pix + (size_t)(i * k + y) * pitch);
             for (int j = 0; j < h->ncols; j++) {
+                int cj = h->cperm ? h->cperm[j] : j;
                 uint32_t col;
-                int masked = m && isinf(m[j]) && m[j] < 0;
-                if (i >= h->vis || row + 1 == h->hide) col = hidden;
-                else if (!masked) col = vz_heat_argb(h->map, h->lo, h->hi, v[j]);
+                int masked = m && isinf(m[cj]) && m[cj] < 0;
+                if (off || (masked && h->absent)) col = hidden; /* (a key that does not exist yet: not computed) */
+                else if (!masked) col = vz_heat_argb(h->map, h->lo, h->hi, v[cj]);
                 else col = grey;
-                for (int x = 0; x < k; x++)
-                    out[j * k + x] = (masked && i < h->vis && k > 1 && (x + y) % k < (k + 3) / 4) ? stripe : col;
+                int striped = masked && !off && !h->absent && k > 1;
+                for (int x = 0; x < k; x++) out[j * k + x] = striped && (x + y) % k < (k + 3) / 4 ? stripe : col;
             }
         }
     }
@@ -554,6 +556,8 @@ const vz_hit *vz_hit_at(const vz_ctx *c, int x, int y, int *row, int *col) {
         if (!vz_rect_has(h->clip, x, y)) continue;
         *col = (int)((long)(x - h->r.x) * h->h.ncols / h->r.w);
         *row = h->h.row0 + (int)((long)(y - h->r.y) * h->h.nrows / h->r.h);
+        if (*col >= 0 && *col < h->h.ncols && h->h.cperm) *col = h->h.cperm[*col];
+        if (*row >= h->h.row0 && *row < h->h.row0 + h->h.nrows && h->h.rperm) *row = h->h.rperm[*row];
         return h;
     }
     return NULL;

@@ -41,6 +41,14 @@ typedef struct {
     const sf_trace_entry *mask;  /* optional (query,key) mask: cells where it is -inf are drawn masked */
     int hatch;                   /* texels per cell side for hatched masked cells (2..16); 0: flat grey */
     int hide;                    /* 1 + a row drawn hidden although computed (a lesson question's answer); 0: none */
+    int absent;                  /* 1: cells the mask marks -inf are keys that do not exist yet (a decoder query's
+                                  * later keys): drawn as not computed, without hatching, rather than as masked */
+    const int *rperm, *cperm;    /* a reordered heatmap (a compared run aligned by token), or NULL: drawn row i
+                                  * (row0 <= i < row0 + nrows) shows the entry's row rperm[i], drawn column j its
+                                  * column cperm[j]; rows, vis and hide still count the entry's own rows (a row r
+                                  * is computed when r < row0 + vis), highlights are drawn at the drawn places.
+                                  * The arrays must outlive the frame after next (hover reads the last frame's
+                                  * hits) and change only with c->generation. */
 } vz_heat;
 
 /* Cells to highlight (a lesson's @highlight): an inclusive range on each axis of one trace entry;
@@ -210,7 +218,8 @@ void vz_clip_off(vz_ctx *c);
 void vz_click_add(vz_ctx *c, vz_rect r, int kind, int a, int b, int d);
 /* Returns the topmost click region at (x, y) from the last frame, or NULL. */
 const vz_click *vz_click_at(const vz_ctx *c, int x, int y);
-/* Returns the topmost heatmap hover region at (x, y), or NULL; *row, *col receive the cell. */
+/* Returns the topmost heatmap hover region at (x, y), or NULL; *row, *col receive the cell: the entry's own
+ * row and column (through rperm and cperm when the heatmap is reordered). */
 const vz_hit *vz_hit_at(const vz_ctx *c, int x, int y, int *row, int *col);
 
 #endif

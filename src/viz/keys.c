@@ -72,12 +72,15 @@ static const vz_key table[] = {
     {VW, SDLK_n, 0, SH, VZ_ACT_TOKEN_PREV, VZ_S_KEY_TOKEN_PREV, VZ_S_NONE},
     {VW, SDLK_0, SDLK_9, 0, VZ_ACT_HEAD, VZ_S_KEY_HEAD, VZ_S_CAP_DIGITS},
     {VW, SDLK_h, 0, 0, VZ_ACT_HEAD_NEXT, VZ_S_KEY_HEAD_NEXT, VZ_S_NONE},
-    {VW, SDLK_h, 0, SH, VZ_ACT_HEAD_PREV, VZ_S_KEY_HEAD_PREV, VZ_S_NONE},
+    {VW, SDLK_h, 0, SH, VZ_ACT_HEAD_PREV, VZ_S_KEY_HEAD_NEXT, VZ_S_NONE},
     {VW, SDLK_LEFTBRACKET, 0, 0, VZ_ACT_BLOCK_PREV, VZ_S_KEY_BLOCK_PREV, VZ_S_NONE},
-    {VW, SDLK_RIGHTBRACKET, 0, 0, VZ_ACT_BLOCK_NEXT, VZ_S_KEY_BLOCK_NEXT, VZ_S_NONE},
+    {VW, SDLK_RIGHTBRACKET, 0, 0, VZ_ACT_BLOCK_NEXT, VZ_S_KEY_BLOCK_PREV, VZ_S_NONE},
     {VW, SDLK_e, 0, 0, VZ_ACT_EDIT, VZ_S_KEY_EDIT, VZ_S_NONE},
     {VW, SDLK_t, 0, 0, VZ_ACT_TEMP_DOWN, VZ_S_KEY_TEMP_DOWN, VZ_S_NONE},
-    {VW, SDLK_t, 0, SH, VZ_ACT_TEMP_UP, VZ_S_KEY_TEMP_UP, VZ_S_NONE},
+    {VW, SDLK_t, 0, SH, VZ_ACT_TEMP_UP, VZ_S_KEY_TEMP_DOWN, VZ_S_NONE},
+    {PL, SDLK_a, 0, 0, VZ_ACT_ALIGN, VZ_S_KEY_ALIGN, VZ_S_NONE},
+    {GU, SDLK_i, 0, SH, VZ_ACT_IDS, VZ_S_KEY_IDS, VZ_S_NONE},
+    {VW, SDLK_r, 0, 0, VZ_ACT_RANGE, VZ_S_KEY_RANGE, VZ_S_NONE},
     /* display */
     {AL, SDLK_l, 0, 0, VZ_ACT_LANG, VZ_S_KEY_LANG, VZ_S_NONE},
     {AL, SDLK_PLUS, 0, ANY, VZ_ACT_ZOOM_IN, VZ_S_KEY_ZOOM_IN, VZ_S_NONE},
@@ -151,13 +154,13 @@ int vz_show_act(vz_action act, int *help, int *blank, int *fullscreen, int *quit
 }
 
 int vz_action_explores(vz_action act) {
-    return act >= VZ_ACT_OP_NEXT && act <= VZ_ACT_TEMP_UP ? 1 : act == VZ_ACT_SPOT_NEXT || act == VZ_ACT_SPOT_PREV;
+    return act >= VZ_ACT_OP_NEXT && act <= VZ_ACT_RANGE ? 1 : act == VZ_ACT_SPOT_NEXT || act == VZ_ACT_SPOT_PREV;
 }
 
 vz_section vz_action_section(vz_action act) {
     if (act == VZ_ACT_NONE) return VZ_SEC_MOUSE;
     if (act <= VZ_ACT_QUIT) return VZ_SEC_PRESENT;
-    if (act <= VZ_ACT_TEMP_UP) return VZ_SEC_EXPLORE;
+    if (act <= VZ_ACT_RANGE) return VZ_SEC_EXPLORE;
     return VZ_SEC_DISPLAY;
 }
 

@@ -55,6 +55,9 @@ typedef enum {
     VZ_ACT_EDIT,
     VZ_ACT_TEMP_DOWN,
     VZ_ACT_TEMP_UP,
+    VZ_ACT_ALIGN,         /* player: a comparison aligned by token <-> by position */
+    VZ_ACT_IDS,           /* the token strip: ids <-> positions under the tokens */
+    VZ_ACT_RANGE,         /* the attention heatmaps: 0 to 1 <-> each head 0 to its own largest */
     /* display */
     VZ_ACT_LANG,
     VZ_ACT_ZOOM_IN,

@@ -164,7 +164,12 @@ static void exec(vz_player *p, const sf_lesson_cmds *cmds) {
         switch (c->kind) {
         case SF_LCMD_LOAD_MODEL: e = c->slot ? load_cmp(p, c->run) : load_main(p, c->run); break;
         case SF_LCMD_SET_RUN: e = c->slot ? set_cmp_run(p, c->run) : set_main_run(p, c->run); break;
-        case SF_LCMD_COMPARE: p->compare = c->on; break;
+        case SF_LCMD_COMPARE:
+            p->compare = c->on;
+            if (p->align != c->align && p->have_app) p->app.ctx.generation++; /* (the reordered heatmaps) */
+            p->align = c->align;
+            break;
+        case SF_LCMD_SHOW: p->show_ids = c->ids; p->heat_range = c->range; break;
         case SF_LCMD_CURSOR:
             if (!put_cursor(p, c->cursor)) e = sf_fail("the lesson's cursor is not a step of this run");
             break;
@@ -247,6 +252,8 @@ static void apply(vz_player *p) {
     v->enlarged = p->head >= 0 && p->panel == SF_PANEL_ATTENTION;
     v->focus_panel = panel_of(p->panel);
     v->heat_zoom = 1.0f;
+    v->show_ids = p->show_ids;
+    v->heat_local = p->heat_range == SF_RANGE_LOCAL;
     /* highlights: the lesson's, then a revealed answer and a wrong pick */
     p->n_hl = p->n_hl > VZ_MAX_HIGHLIGHTS ? VZ_MAX_HIGHLIGHTS : p->n_hl;
     memset(&v->hide, 0, sizeof v->hide);
@@ -304,6 +311,9 @@ static void forget_lesson_state(vz_player *p) {
     p->have_run = 0;
     p->model_path[0] = 0;
     p->compare = 0;
+    p->align = 0;
+    p->show_ids = 0;
+    p->heat_range = SF_RANGE_FULL;
     p->panel = SF_PANEL_NONE;
     p->stack = p->sublayer = p->layer = p->head = -1;
     p->n_hl = 0;
@@ -457,6 +467,18 @@ int vz_player_act(vz_player *p, vz_action act, int arg) {
     case VZ_ACT_LAST: p->help = 0; vz_player_goto(p, p->lesson.n_frames - 1); return 1;
     case VZ_ACT_INDEX: p->help = 0; back_to_index(p); return 1;
     case VZ_ACT_LANG: vz_player_set_lang(p, 1 - p->lang); return 1;
+    case VZ_ACT_ALIGN: /* explored: the next lesson move puts the lesson's alignment back */
+        if (!p->compare || !p->have_crun) { tell(p, vz_tr(p->lang, VZ_S_PL_NO_CMP)); return 1; }
+        if (!p->align && (a->m.cfg.family != SF_FAMILY_ENCDEC || p->cvar.cfg.family != SF_FAMILY_ENCDEC ||
+                          !sf_lesson_align(a->s.enc.ids, a->s.n_src, p->cs.enc.ids, p->cs.n_src, p->align_map))) {
+            tell(p, vz_tr(p->lang, VZ_S_PL_NO_ALIGN));
+            return 1;
+        }
+        p->align = !p->align;
+        p->deviated = 1;
+        a->ctx.generation++;
+        tell(p, vz_tr(p->lang, p->align ? VZ_S_PL_ALIGNED : VZ_S_PL_UNALIGNED));
+        return 1;
     default: { /* the screen's flags; exploring and display are the app's, exploring undone by the next lesson move */
         if (vz_show_act(act, &p->help, &p->blank, &p->want_fullscreen, &p->quit)) return 1;
         int changed = vz_app_act(a, act, arg);
@@ -505,7 +527,9 @@ static void run_label(const sf_lesson_run *r, int with_model, const char *side, 
     base = base ? base + 1 : r->model ? r->model : "?";
     char in[200];
     snprintf(in, sizeof in, vz_tr(lang, VZ_S_CMP_INPUT), r->input ? r->input : "");
-    size_t n = (size_t)snprintf(out, size, "%s: %s%s %s", side, with_model ? base : "", with_model ? "," : "", in);
+    char what[400];
+    snprintf(what, sizeof what, "%s%s%s", with_model ? base : "", with_model ? vz_tr(lang, VZ_S_CMP_COMMA) : "", in);
+    size_t n = (size_t)snprintf(out, size, vz_tr(lang, VZ_S_CMP_LABEL), side, what);
     if (r->target && n < size) n += (size_t)snprintf(out + n, size - n, vz_tr(lang, VZ_S_CMP_TARGET), r->target);
     if (!r->positions && n < size) snprintf(out + n, size - n, "%s", vz_tr(lang, VZ_S_CMP_POS_OFF));
 }
@@ -538,8 +562,24 @@ static void sync_cmp(vz_player *p) {
     int models_differ = !same_str(p->run.model, p->crun.model);
     run_label(&p->run, models_differ, vz_tr(p->lang, VZ_S_CMP_LEFT), p->lang, p->label[0], sizeof p->label[0]);
     run_label(&p->crun, models_differ, vz_tr(p->lang, VZ_S_CMP_RIGHT), p->lang, p->label[1], sizeof p->label[1]);
-    cv->run_label = p->label[1];
     cv->diff_ref = models_differ ? NULL : v; /* the same model: mark what the change changed */
+    cv->pos_off = !p->crun.positions && p->cm.cfg.pos != SF_POS_NONE;
+    cv->show_ids = v->show_ids;
+    cv->heat_local = v->heat_local;
+    cv->partner = v;
+    v->partner = cv;
+    /* aligned by token: where each of the main run's input tokens stands in the compared run (refused by the
+     * lesson's check when the inputs are not permutations of each other; then drawn by position, and said) */
+    cv->align = NULL;
+    if (p->align && p->app.m.cfg.family == SF_FAMILY_ENCDEC && p->cvar.cfg.family == SF_FAMILY_ENCDEC &&
+        sf_lesson_align(p->app.s.enc.ids, p->app.s.n_src, p->cs.enc.ids, p->cs.n_src, p->align_map))
+        cv->align = p->align_map;
+    if (cv->align) { /* said first, where a narrow label still shows it: "right, aligned by token: input ..." */
+        char side[64];
+        snprintf(side, sizeof side, "%s%s", vz_tr(p->lang, VZ_S_CMP_RIGHT), vz_tr(p->lang, VZ_S_CMP_ALIGNED));
+        run_label(&p->crun, models_differ, side, p->lang, p->label[1], sizeof p->label[1]);
+    }
+    cv->run_label = p->label[1];
     v->run_label = p->label[0];
 }
 
@@ -556,6 +596,7 @@ void vz_player_frame(vz_player *p, int w, int h) {
     v->verdict = p->verdict_text[0] ? p->verdict_text : NULL;
     v->verdict_ok = p->verdict == 1;
     v->cmp = NULL;
+    v->partner = NULL;
     v->run_label = NULL;
     if (p->compare && p->have_crun && v->n_blocks > 0) {
         sync_cmp(p);

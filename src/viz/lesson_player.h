@@ -67,6 +67,11 @@ typedef struct vz_player {
     sf_schedule csched;
     int c_prompt;
     vz_view cv;                /* the view the attention panel draws the compared run from */
+    int align;                 /* 1: the compared run is drawn aligned to the main run's tokens (@compare ... align
+                                * tokens, or the a key) */
+    int align_map[SF_MAX_LEN]; /* when aligned: where the main run's i-th input token stands in the compared run */
+    int show_ids;              /* @show ids */
+    int heat_range;            /* @show range (sf_heat_range) */
     char label[2][300];        /* "this run: ..." / "compared: ..." */
     /* focus, highlights, narration, question */
     int panel, stack, sublayer, layer, head; /* the lesson's @focus (-1: follow the cursor) */

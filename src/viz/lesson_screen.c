@@ -10,6 +10,7 @@
 
 #include "lesson_player.h"
 #include "model/sample.h"
+#include "panels.h"
 
 typedef struct {
     const char *file;
@@ -206,6 +207,14 @@ static void check_frame(screen *s, int k) {
     if (p->err[0]) {
         report(s, f->line, 1, "frame %d could not be shown: %s", k + 1, p->err);
         p->err[0] = 0;
+    }
+    int need, room; /* the narration, at the size the layout chose, fits its pane: none of it is dropped */
+    vz_narr_measure(&p->app.ctx, &p->app.v, &need, &room);
+    if (need > room) {
+        int lh = vz_lh(&p->app.ctx, p->app.ctx.lay.f.narr);
+        report(s, f->line, 1, "the narration of frame %d (step %d) does not fit its pane: it needs %d lines of %d px and "
+                              "the pane holds %d, so the rest is not shown (shorten the text)", k + 1, f->step + 1,
+               (need + lh - 1) / lh, p->app.ctx.lay.f.narr, room / lh);
     }
     for (int i = 0; i < f->n_hl; i++) check_cells(s, &f->hl[i], "this highlight");
     if (f->ask.state == 2 && f->ask.answer >= 0) { /* the revealed answer is outlined where it is drawn */

@@ -14,6 +14,7 @@
  * or (with stages) a row the residual-stream view shows: the cursor's token at one of its stages, or any
  * token at the stage the tokens x channels view shows. */
 static int hl_on_screen(const vz_ctx *c, const vz_view *v, const vz_highlight *g, const sf_trace_entry *e, int t, int stages) {
+    if (!strcmp(e->name, "dec.probs") || !strcmp(e->name, "dec.sample.probs")) return 1; /* the output panel's bars */
     for (int i = 0; i < c->n_hits; i++) {
         const vz_heat *h = &c->hits[i].h;
         if (h->e == e && g->lo[0] >= h->row0 && g->lo[0] < h->row0 + h->nrows) return 1;
@@ -24,6 +25,27 @@ static int hl_on_screen(const vz_ctx *c, const vz_view *v, const vz_highlight *g
                 (e->head < 0 && e->layer >= 0 && !strcmp(leaf, v->m->cfg.norm == SF_NORM_POST ? "norm" : "resid"));
     if (stages && stage && e->stack == v->cur.phase && g->lo[0] == t && g->hi[0] == t) return 1;
     return 0;
+}
+
+/* Marks with a dot, at the right end of grid g (the compared run's matrix, rh pixels a row), every place whose
+ * row differs from the main run's row at the same place (the same token when aligned): a cell with
+ * |a-b| / (1+|a|) > 1e-3, as @expect differ; rows not computed in both runs get none. */
+static void row_dots(vz_ctx *c, const vz_view *v, const vz_view *cv, const sf_trace_entry *e, const sf_trace_entry *ce, int nr,
+                    int vis, int cvis, vz_rect g, int rh) {
+    int dims[2], dot = rh / 3 < 3 ? 3 : rh / 3 > 8 ? 8 : rh / 3;
+    sf_trace_shape(v->tr, e, dims);
+    if (rh < 4) return;
+    for (int i = 0; i < nr && i < dims[0]; i++) {
+        int ci = e->len[0] == SF_AXIS_SRC ? vz_view_pos(cv, SF_STACK_ENC, i) : i;
+        if (i >= vis || ci >= cvis) continue;
+        const float *a = sf_trace_row(e, i), *b = sf_trace_row(ce, ci);
+        int differs = 0;
+        for (int j = 0; j < dims[1] && !differs; j++) differs = fabsf(a[j] - b[j]) / (1.0f + fabsf(a[j])) > 1e-3f;
+        if (!differs) continue;
+        vz_rect dr = {g.x + g.w - dot - 2, g.y + i * rh + (rh - dot) / 2, dot, dot};
+        vz_fill(c, vz_rect_inset(dr, -1), c->th->dot_ring);
+        vz_fill(c, dr, c->th->dot);
+    }
 }
 
 /* A lesson highlights rows of entries no panel shows (e.g. every position's embedding, a sub-layer's output,
@@ -68,7 +90,8 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
             if (a > range) range = a;
         }
     }
-    int avail = in.h - leg_h - pad - n * (vz_lh(c, sp) + pad / 2);
+    int head = v->cmp ? vz_lh(c, sp) + pad / 2 : 0; /* a comparison: which side is which run, what the dots say */
+    int avail = in.h - leg_h - pad - head - n * (vz_lh(c, sp) + pad / 2);
     int rh = total > 0 ? avail / total : 0;
     if (rh > lh * 4) rh = lh * 4; /* rows as tall as the room allows, up to four lines */
     if (rh < 1) return 1;
@@ -77,7 +100,17 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
     int lw2 = vz_token_label_w(c, v, SF_STACK_DEC, v->s->n_tgt, px);
     lab_w = (lab_w > lw2 ? lab_w : lw2) + 2 * pad;
     (void)n_tok;
+    int maxc = 1; /* rows are drawn as wide as their columns are many, against the widest entry (64 and 256 wide differ) */
+    for (int k = 0; k < n; k++)
+        if (dims[k][1] > maxc) maxc = dims[k][1];
     int y = in.y;
+    if (head) {
+        int hw = (in.w - 2 * lab_w - pad) / 2, x2 = in.x + lab_w + hw + pad;
+        vz_print(c, vz_s(c, VZ_S_LEFT_RUN), sp, c->th->accent, in.x + lab_w, y, VZ_LEFT, hw);
+        vz_str right = !v->cmp->diff_ref ? VZ_S_RIGHT_RUN : v->cmp->align ? VZ_S_RIGHT_RUN_ALIGNED : VZ_S_RIGHT_RUN_DOTS;
+        vz_print(c, vz_s(c, right), sp, c->th->focus, x2, y, VZ_LEFT, in.x + in.w - x2);
+        y += head;
+    }
     for (int k = 0; k < n; k++) {
         const sf_trace_entry *e = es[k];
         char t2[160], tok[16];
@@ -98,16 +131,21 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
         for (int side = 0; side < (ce ? 2 : 1); side++) {
             const vz_view *sv = side ? v->cmp : v;
             const sf_trace_entry *se = side ? ce : e;
-            vz_rect g = {in.x + lab_w + side * (gw + lab_w + pad), y, gw, rh * nr[k]};
+            vz_rect g = {in.x + lab_w + side * (gw + lab_w + pad), y, (int)((long)gw * dims[k][1] / maxc), rh * nr[k]};
+            if (g.w < 1) g.w = 1;
             int r0 = row[k] >= 0 ? row[k] : 0;
             int sv_vis = side ? vz_rows_visible(sv, se, cdims[0]) : vis[k];
-            vz_heat hm = {se, r0, nr[k], dims[k][1], row[k] >= 0 ? (row[k] < sv_vis) : sv_vis, c->pal->div, 0, range, NULL, 0, 0};
+            vz_heat hm = {se, r0, nr[k], dims[k][1], row[k] >= 0 ? (row[k] < sv_vis) : sv_vis, c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL};
+            vz_view_align_heat(sv, &hm); /* a run aligned by token: its rows in the left run's token order */
             char id[64];
             snprintf(id, sizeof id, "%slesson.%d", side ? "cmp." : "", k);
             int keep = c->n_hl;
-            if (side) c->n_hl = 0; /* the lesson's highlights name rows of its own run, the left one */
+            /* the lesson's highlights name places of its own run, the left one: on the right they frame the same
+             * tokens when it is aligned by token, and nothing when it is not (another token stands there) */
+            if (side && !(hm.rperm && e->len[0] == SF_AXIS_SRC)) c->n_hl = 0;
             if (dims[k][0] > 0) vz_heatmap(c, id, &hm, g);
             c->n_hl = keep;
+            if (side && v->cmp->diff_ref) row_dots(c, v, sv, e, se, nr[k], vis[k], sv_vis, g, rh);
             int stack_n = e->stack == SF_STACK_ENC ? sv->s->n_src : sv->s->n_tgt;
             if (row[k] >= 0) {
                 if (r0 < stack_n && rh >= vz_lh(c, px) * 3 / 4)
@@ -182,7 +220,7 @@ static void stage_strip(vz_ctx *c, const vz_view *v, const stages *s, int t, int
         if (i % lstep == 0 || i == sel)
             if (i == sel || (sel < 0 || abs(i - sel) >= lstep))
                 vz_print(c, s->lab[i], px, i == sel ? c->th->focus : c->th->fg, r.x, y + sh / 2, VZ_MIDDLE, lab_w - pad / 2);
-        vz_heat hm = {s->e[i], t >= 0 && t < ntok ? t : 0, 1, C, vis[i], c->pal->div, 0, range, NULL, 0, 0};
+        vz_heat hm = {s->e[i], t >= 0 && t < ntok ? t : 0, 1, C, vis[i], c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL};
         snprintf(id, sizeof id, "act.%d", i);
         vz_rect g = {r.x + lab_w, y, gw, sh - 1};
         vz_heatmap(c, id, &hm, g);
@@ -219,7 +257,7 @@ static void tokens_view(vz_ctx *c, const vz_view *v, const stages *s, int sel, i
     int C = v->m->cfg.d_model;
     float range = vz_absmax(e, 0, nvis, C);
     vz_rect g = {area.x, area.y, area.w, rh * nvis};
-    vz_heat hm = {e, 0, nvis, C, nvis, c->pal->div, 0, range, NULL, 0, 0};
+    vz_heat hm = {e, 0, nvis, C, nvis, c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL};
     vz_heatmap(c, "act.tokens", &hm, g);
     int cur = v->cur.phase == stack ? v->cur.token : -1;
     if (cur >= 0 && cur < nvis) vz_outline(c, (vz_rect){g.x - 1, g.y + cur * rh - 1, g.w + 2, rh + 2}, c->th->accent, 1);
@@ -244,7 +282,8 @@ static void qkv_view(vz_ctx *c, const vz_view *v, vz_rect r) {
         int d[2];
         sf_trace_shape(v->tr, e, d);
         char t2[96];
-        if (i == 0) snprintf(t2, sizeof t2, vz_s(c, VZ_S_ACT_QKV_Q), p, v->head, q < 0 ? 0 : q);
+        if (i == 0 && q < 0) snprintf(t2, sizeof t2, vz_s(c, VZ_S_ACT_QKV_Q0), p, v->head);
+        else if (i == 0) snprintf(t2, sizeof t2, vz_s(c, VZ_S_ACT_QKV_Q), p, v->head, q);
         else snprintf(t2, sizeof t2, "%s", vz_s(c, i == 1 ? VZ_S_ACT_QKV_K : VZ_S_ACT_QKV_V));
         int x = r.x + i * (w3 + pad);
         vz_print(c, t2, px, c->th->fg, x, r.y, VZ_LEFT, w3);
@@ -256,7 +295,7 @@ static void qkv_view(vz_ctx *c, const vz_view *v, vz_rect r) {
         int cell;
         vz_rect g = vz_fit_grid(box, nr, d[1], lh, &cell);
         if (cell == 0) g = box;
-        vz_heat hm = {e, r0, nr, d[1], nv, c->pal->div, 0, rg, NULL, 0, 0};
+        vz_heat hm = {e, r0, nr, d[1], nv, c->pal->div, 0, rg, NULL, 0, 0, 0, NULL, NULL};
         char id[64];
         snprintf(id, sizeof id, "qkv.%d", i);
         vz_heatmap(c, id, &hm, g);

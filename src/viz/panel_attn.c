@@ -15,18 +15,26 @@ static head_overhead overhead(vz_ctx *c, const vz_view *v, vz_block b, int nq) {
     return (head_overhead){2 * lh + 2, vz_token_label_w(c, v, b.stack, nq, c->lay.f.label) + c->lay.pad};
 }
 
-/* Draws dots on the cells of grid g whose weight differs from the compared run's (same model). */
-static void diff_dots(vz_ctx *c, const vz_view *v, const sf_trace_entry *e, vz_rect g, vz_rect area, int cell, int nq, int nk,
-                      int nvis) {
-    const sf_trace_entry *re = v->diff_ref && cell >= 4 ? sf_trace_find(v->diff_ref->tr, e->name) : NULL;
+/* Returns the value view v shows at place (i, j) of entry e: its own cell, reordered when v is aligned. */
+static float at_place(const vz_view *v, const sf_trace_entry *e, vz_block b, int i, int j) {
+    return sf_trace_row(e, vz_view_pos(v, b.stack, i))[vz_view_pos(v, vz_key_stack(b), j)];
+}
+
+/* Draws dots on the cells of grid g whose weight differs from the compared run's (same model) at the same
+ * place: the same position, or the same token when the run is aligned by token. */
+static void diff_dots(vz_ctx *c, const vz_view *v, vz_block b, const sf_trace_entry *e, vz_rect g, vz_rect area, int cell,
+                      int nq, int nk, int nvis) {
+    const vz_view *o = v->diff_ref;
+    const sf_trace_entry *re = o && cell >= 4 ? sf_trace_find(o->tr, e->name) : NULL;
     int rd[2] = {0, 0};
-    if (re) sf_trace_shape(v->diff_ref->tr, re, rd);
+    if (re) sf_trace_shape(o->tr, re, rd);
     if (!re || rd[0] != nq || rd[1] != nk) return;
-    int dot = cell / 6 < 3 ? 3 : cell / 6;
-    for (int i = 0; i < nvis && i < vz_rows_visible(v->diff_ref, re, nq); i++) {
-        const float *x = sf_trace_row(re, i), *y = sf_trace_row(e, i);
+    int dot = cell / 6 < 3 ? 3 : cell / 6, ovis = vz_rows_visible(o, re, nq);
+    for (int i = 0; i < nq; i++) {
+        if (vz_view_pos(v, b.stack, i) >= nvis || vz_view_pos(o, b.stack, i) >= ovis) continue; /* not computed in both */
         for (int j = 0; j < nk; j++) {
-            float d = isinf(x[j]) || isinf(y[j]) ? (x[j] == y[j] ? 0.0f : 1.0f) : fabsf(x[j] - y[j]) / (1.0f + fabsf(x[j]));
+            float x = at_place(o, re, b, i, j), y = at_place(v, e, b, i, j);
+            float d = isinf(x) || isinf(y) ? (x == y ? 0.0f : 1.0f) : fabsf(x - y) / (1.0f + fabsf(x));
             if (d <= 1e-3f) continue;
             vz_rect dr = {g.x + j * cell + (cell - dot) / 2, g.y + i * cell + (cell - dot) / 2, dot, dot};
             if (!vz_rect_has(area, dr.x, dr.y)) continue;
@@ -34,6 +42,34 @@ static void diff_dots(vz_ctx *c, const vz_view *v, const sf_trace_entry *e, vz_r
             vz_fill(c, dr, c->th->dot);
         }
     }
+}
+
+/* Returns the largest weight head h of block b shows in v's computed rows (0 when none), for `@show range local`. */
+static float head_max(const vz_view *v, vz_block b, int h) {
+    const sf_trace_entry *e = v->n_blocks ? vz_probs_of(v, b, h, NULL) : NULL;
+    if (!e) return 0.0f;
+    int dims[2];
+    sf_trace_shape(v->tr, e, dims);
+    int n = vz_rows_visible(v, e, dims[0]), hid = vz_hide_covers(&v->hide, e->name) ? v->hide.lo[0] : -1;
+    float m = 0.0f; /* (not a question's hidden row: its largest weight is the answer) */
+    for (int i = 0; i < n; i++)
+        if (i != hid) {
+            float r = vz_absmax(e, i, i + 1, dims[1]);
+            if (r > m) m = r;
+        }
+    return m;
+}
+
+/* Returns the top of the colour range head h of block b is drawn on: 1, or with v->heat_local the largest
+ * weight it shows, in both runs of a comparison (so equal weights keep equal colours on both sides). */
+static float head_hi(const vz_view *v, vz_block b, int h) {
+    if (!v->heat_local) return 1.0f;
+    float m = head_max(v, b, h);
+    if (v->partner && h < v->partner->m->cfg.n_heads) {
+        float o = head_max(v->partner, b, h);
+        if (o > m) m = o;
+    }
+    return m > 1e-6f ? m : 1.0f;
 }
 
 /* Draws one head's heatmap with its title and token labels into r. */
@@ -51,7 +87,10 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r) 
     vz_rect g = vz_fit_grid(area, nq, nk, c->lay.heat_max, &cell);
     if (cell > 0) g.x += (area.w - g.w) / 2; /* centre the square cells in the space the head has */
     int nvis = vz_rows_visible(v, e, nq);
-    int cur = v->cur.phase == b.stack && v->cur.token >= 0 && v->cur.token < nq ? v->cur.token : nvis - 1;
+    /* the row being computed now, at its place (its token's, in a run aligned by token); none before it is computed */
+    int now = v->cur.phase == b.stack && v->cur.token >= 0 && v->cur.token < nq && vz_row_visible(v, e, v->cur.token)
+                  ? vz_view_place(v, b.stack, v->cur.token) : -1;
+    int cur = now >= 0 ? now : nvis - 1;
     int clipped = 0;
     if (v->heat_zoom > 1 && cell > 0) {
         /* wheel zoom: bigger cells than fit, the view centred on the current query row and its diagonal */
@@ -69,23 +108,29 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r) 
             clipped = g.w > area.w || g.h > area.h;
         }
     }
-    vz_heat hm = {e, 0, nq, nk, nvis, c->pal->seq, 0.0f, 1.0f, mask, cell >= 24 ? 8 : cell >= 6 ? 4 : 0, 0};
-    char id[64], t[48];
+    float hi = head_hi(v, b, h);
+    vz_heat hm = {e, 0, nq, nk, nvis, c->pal->seq, 0.0f, hi, mask, cell >= 24 ? 8 : cell >= 6 ? 4 : 0, 0, 0, NULL, NULL};
+    vz_view_align_heat(v, &hm);
+    char id[64], t[96], num[24];
     snprintf(id, sizeof id, "%sattn.%s", v->id_prefix ? v->id_prefix : "", e->name);
     snprintf(t, sizeof t, vz_s(c, VZ_S_HEAD_N), h);
+    if (v->heat_local) { /* this head's own colour range, by its name */
+        size_t n = strlen(t);
+        vz_fmt_num(num, sizeof num, hi);
+        snprintf(t + n, sizeof t - n, vz_s(c, VZ_S_HEAD_RANGE), num);
+    }
     int gx = g.x > area.x ? g.x : area.x;
     vz_print(c, t, px, h == v->head ? c->th->focus : c->th->dim, gx, r.y, VZ_LEFT, r.x + r.w - gx);
     /* labels first (queries down the left, keys across the top): the highlights and the cursor's row drawn
      * after them stay whole */
     vz_rect vis = clipped ? area : (vz_rect){0, 0, 0, 0};
-    vz_axis_labels(c, v, b.stack, nq, g, cell, 0, v->cur.phase == b.stack ? v->cur.token : -1, gx - 3, vis);
+    vz_axis_labels(c, v, b.stack, nq, g, cell, 0, now, gx - 3, vis);
     vz_axis_labels(c, v, vz_key_stack(b), nk, g, cell, 1, -1, area.y - 1, vis);
     if (clipped) vz_clip(c, area);
     vz_heatmap(c, id, &hm, g);
-    diff_dots(c, v, e, g, area, cell, nq, nk, nvis);
-    /* the row being computed now */
-    if (v->cur.phase == b.stack && v->cur.token >= 0 && v->cur.token < nq && cell > 0)
-        vz_outline(c, (vz_rect){g.x - 2, g.y + v->cur.token * cell - 1, g.w + 4, cell + 2}, c->th->accent, vz_px(c, 2));
+    diff_dots(c, v, b, e, g, area, cell, nq, nk, nvis);
+    if (now >= 0 && cell > 0)
+        vz_outline(c, (vz_rect){g.x - 2, g.y + now * cell - 1, g.w + 4, cell + 2}, c->th->accent, vz_px(c, 2));
     if (clipped) {
         vz_clip_off(c);
         vz_outline(c, (vz_rect){area.x - 1, area.y - 1, area.w + 2, area.h + 2}, c->th->focus, 1);
@@ -162,6 +207,19 @@ int vz_attn_cell(vz_ctx *c, const vz_view *v, vz_rect r, int one) {
     return best;
 }
 
+/* Draws the legend of heads coloured each on its own range (`@show range local`) into r: the colour bar from 0
+ * to "each head's largest", the number written beside each head's name. */
+static void local_legend(vz_ctx *c, vz_rect r) {
+    int fs = c->lay.f.small, lh = vz_lh(c, fs), pad = c->lay.pad, bar_h = lh / 2 > 3 ? lh / 2 : 3;
+    const char *cap = vz_s(c, VZ_S_LEG_WEIGHT), *top = vz_s(c, VZ_S_LEG_LOCAL);
+    int x = r.x + vz_print(c, cap, fs, c->th->dim, r.x, r.y + (bar_h + 2 + lh) / 2, VZ_MIDDLE, r.w / 4) + pad;
+    vz_rect bar = {x, r.y, r.x + r.w - x, bar_h};
+    if (bar.w < 8) return;
+    SDL_RenderCopy(c->r, c->legend[c->pal->seq], NULL, &(SDL_Rect){bar.x, bar.y, bar.w, bar.h});
+    int w0 = vz_print(c, "0", fs, c->th->dim, bar.x, bar.y + bar.h + 2, VZ_LEFT, 0);
+    vz_print(c, top, fs, c->th->dim, bar.x + bar.w, bar.y + bar.h + 2, VZ_RIGHT, bar.w - w0 - pad);
+}
+
 void vz_panel_attention(vz_ctx *c, const vz_view *v, vz_rect r) {
     char title[200];
     if (v->n_blocks == 0) return;
@@ -172,7 +230,11 @@ void vz_panel_attention(vz_ctx *c, const vz_view *v, vz_rect r) {
     int masked = b.stack == SF_STACK_DEC && b.sub == SF_SUB_SELF;
     int ly = in.y + in.h - leg_h;
     int lw = in.w * 11 / 20;
-    vz_legend(c, (vz_rect){in.x, ly, lw, leg_h}, c->pal->seq, 0, 1, masked, vz_s(c, VZ_S_LEG_WEIGHT));
+    if (!v->heat_local) vz_legend(c, (vz_rect){in.x, ly, lw, leg_h}, c->pal->seq, 0, 1, masked, vz_s(c, VZ_S_LEG_WEIGHT));
+    else if ((v->enlarged || c->lay.one_head) && !v->cmp) /* one head: its own range, in numbers */
+        vz_legend(c, (vz_rect){in.x, ly, lw, leg_h}, c->pal->seq, 0, head_hi(v, b, v->head), masked, vz_s(c, VZ_S_LEG_LOCAL_ONE));
+    else
+        local_legend(c, (vz_rect){in.x, ly, lw, leg_h});
     vz_print(c, vz_s(c, masked ? VZ_S_ATTN_NOTE_MASK : VZ_S_ATTN_NOTE), sp, c->th->dim, in.x + in.w, ly + leg_h / 2,
             VZ_RIGHT | VZ_MIDDLE, in.w - lw - 2 * pad);
     in.h -= leg_h + pad;
@@ -180,7 +242,8 @@ void vz_panel_attention(vz_ctx *c, const vz_view *v, vz_rect r) {
     /* a comparison: this run on the left, the compared run on the right, each labelled */
     int px = c->lay.f.label, gap = 2 * pad, hw = (in.w - gap) / 2, bar = vz_lh(c, px) + pad / 2;
     if (v->cmp->diff_ref) { /* explain the dots, above the legend */
-        vz_print(c, vz_s(c, VZ_S_DIFF_DOT), sp, c->th->fg, in.x + in.w, in.y + in.h, VZ_RIGHT | VZ_BOTTOM, in.w);
+        vz_print(c, vz_s(c, v->cmp->align ? VZ_S_DIFF_DOT_TOK : VZ_S_DIFF_DOT), sp, c->th->fg, in.x + in.w, in.y + in.h,
+                 VZ_RIGHT | VZ_BOTTOM, in.w);
         in.h -= vz_lh(c, sp) + pad / 2;
     }
     const vz_view *side[2] = {v, v->cmp};

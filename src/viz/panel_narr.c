@@ -65,10 +65,18 @@ static int text_height(vz_ctx *c, const vz_view *v, int px, int w, int column) {
 }
 
 int vz_narr_fits(vz_ctx *c, const vz_view *v) {
+    int need, room;
+    vz_narr_measure(c, v, &need, &room);
+    return need <= room;
+}
+
+void vz_narr_measure(vz_ctx *c, const vz_view *v, int *need, int *room) {
     vz_layout *l = &c->lay;
-    if (!vz_layout_shown(l, VZ_P_NARR)) return 1;
+    *need = *room = 0;
+    if (!vz_layout_shown(l, VZ_P_NARR)) return;
     narr_geom g = geom(c, v, vz_rect_inset(l->r[VZ_P_NARR], l->pad));
-    return text_height(c, v, l->f.narr, g.text.w, g.column) <= g.text.h;
+    *need = text_height(c, v, l->f.narr, g.text.w, g.column);
+    *room = g.text.h;
 }
 
 void vz_narr_fit(vz_ctx *c, const vz_view *v) {

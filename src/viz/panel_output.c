@@ -21,6 +21,19 @@ static const char *piece(const vz_view *v, int id, char out[16]) {
     return out;
 }
 
+/* Returns the token drawn after the run's last position t, or -1: a run that stopped because it drew <eos>
+ * keeps no <eos> in its sequence, but records the distribution it drew it from (a row of dec.sample.probs that
+ * is not all zeros; rows where nothing was drawn are zeros). */
+static int drawn_last(const vz_view *v, int t) {
+    const sf_trace_entry *e = vz_entry(v, "dec.sample.probs");
+    int dims[2];
+    if (!e || t + 1 != v->s->n_tgt || sf_trace_shape(v->tr, e, dims) < 2 || t >= dims[0]) return -1;
+    const float *p = sf_trace_row(e, t);
+    for (int i = 0; i < dims[1]; i++)
+        if (p[i] > 0) return SF_TOK_EOS;
+    return -1;
+}
+
 /* Draws every token of the vocabulary as a box to click (a lesson question on dec.probs). */
 static void pick_grid(vz_ctx *c, const vz_view *v, vz_rect r) {
     char title[128], tok[16];
@@ -77,7 +90,7 @@ void vz_panel_output(vz_ctx *c, const vz_view *v, vz_rect r) {
     int V = v->m->cfg.vocab_size, idx[16];
     int k = sf_top_k(sf_trace_row(e, t), V, 16, idx);
     int lh = vz_lh(c, px), bh = lh + 2;
-    int chosen = t + 1 < v->s->n_tgt ? v->s->dec.ids[t + 1] : -1;
+    int chosen = t + 1 < v->s->n_tgt ? v->s->dec.ids[t + 1] : drawn_last(v, t);
     int more = chosen >= 0; /* a line under the bars: the token that came next */
     if ((k + more) * bh > in.h) k = in.h / bh - more;
     if (k < 1) k = in.h >= bh ? 1 : 0;
@@ -103,7 +116,7 @@ void vz_panel_output(vz_ctx *c, const vz_view *v, vz_rect r) {
     }
     if (more && k >= 0 && (k + 1) * bh <= in.h) {
         piece(v, chosen, tok);
-        snprintf(title, sizeof title, vz_s(c, t + 1 < v->n_prompt ? VZ_S_OUT_GIVEN : VZ_S_OUT_SAMPLED), tok);
+        snprintf(title, sizeof title, vz_s(c, t + 1 < v->n_prompt ? VZ_S_OUT_GIVEN : v->temperature > 0 ? VZ_S_OUT_SAMPLED : VZ_S_OUT_PICKED), tok);
         vz_print(c, title, px, c->th->accent, in.x, in.y + k * bh + 2, VZ_LEFT, in.w);
     }
 }

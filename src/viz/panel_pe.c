@@ -10,12 +10,15 @@ void vz_panel_pe(vz_ctx *c, const vz_view *v, vz_rect r) {
     int stack = v->cur.phase;
     const char *sname = stack == SF_STACK_ENC ? "enc" : "dec";
     char title[160];
-    snprintf(title, sizeof title, vz_s(c, VZ_S_PE_TITLE),
-             vz_s(c, m->pos == SF_POS_SINUSOIDAL ? VZ_S_PE_SIN : m->pos == SF_POS_LEARNED ? VZ_S_PE_LEARNED : VZ_S_PE_NONE),
-             vz_s(c, stack == SF_STACK_ENC ? VZ_S_PE_ENC : VZ_S_PE_DEC));
+    vz_str kind = v->pos_off ? VZ_S_PE_SWITCHED_OFF
+                  : m->pos == SF_POS_SINUSOIDAL ? VZ_S_PE_SIN : m->pos == SF_POS_LEARNED ? VZ_S_PE_LEARNED : VZ_S_PE_NONE;
+    snprintf(title, sizeof title, vz_s(c, VZ_S_PE_TITLE), vz_s(c, kind), vz_s(c, stack == SF_STACK_ENC ? VZ_S_PE_ENC : VZ_S_PE_DEC));
     vz_rect in = vz_panel_frame(c, r, title, v->focus_panel == VZ_P_PE || c->lay.spot == VZ_P_PE);
     int px = c->lay.f.small, lh = vz_lh(c, px), pad = c->lay.pad, leg_h = vz_legend_h(c);
-    if (m->pos == SF_POS_NONE) { vz_print(c, vz_s(c, VZ_S_PE_OFF), c->lay.f.label, c->th->dim, in.x, in.y, VZ_LEFT, in.w); return; }
+    if (m->pos == SF_POS_NONE) { /* none: the model has none, or (a lesson's @positions off) it is not added */
+        vz_wrap(c, vz_s(c, v->pos_off ? VZ_S_PE_OFF_RUN : VZ_S_PE_OFF), c->lay.f.label, c->th->dim, in);
+        return;
+    }
     const sf_trace_entry *e = vz_entry(v, "%s.embed.pos", sname);
     if (!e) return;
     int dims[2];
@@ -76,11 +79,12 @@ void vz_panel_pe(vz_ctx *c, const vz_view *v, vz_rect r) {
             vz_rect g = {mr.x + k * (hw + pad), mr.y + lh, hw, mr.h - lh};
             vz_print(c, vz_s(c, k ? VZ_S_RIGHT_RUN : VZ_S_LEFT_RUN), px, k ? c->th->focus : c->th->accent, g.x, mr.y, VZ_LEFT, hw);
             int rows = k ? cd[0] : n;
-            vz_heat hm = {two[k], 0, rows, C, vz_rows_visible(vv[k], two[k], rows), c->pal->div, 0, range, NULL, 0, 0};
+            vz_heat hm = {two[k], 0, rows, C, vz_rows_visible(vv[k], two[k], rows), c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL};
+            vz_view_align_heat(vv[k], &hm); /* (a run aligned by token: its rows in the left run's token order) */
             if (rows > 0 && g.h > 0) vz_heatmap(c, k ? "pe.cmp" : "pe", &hm, g);
         }
     } else if (n > 0 && mr.h > 0) {
-        vz_heat hm = {e, 0, n, C, vis, c->pal->div, 0, range, NULL, 0, 0};
+        vz_heat hm = {e, 0, n, C, vis, c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL};
         vz_heatmap(c, "pe", &hm, mr); /* cells need not be square here: positions down, channels across */
     }
     vz_legend(c, (vz_rect){mr.x, in.y + in.h - leg_h, mr.w, leg_h}, c->pal->div, -range, range, 0, vz_s(c, VZ_S_LEG_ABSMAX));

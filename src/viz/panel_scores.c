@@ -1,6 +1,8 @@
 /* panel_scores.c - from scores to probabilities for the focused head and query: q.k, divided by sqrt(d),
  * plus the mask, softmax, one strip each with the values printed in the cells, and each strip coloured on its
- * own range, stated by its own legend at the strip's end. */
+ * own range, stated by its own legend at the strip's end. A decoder query's later keys do not exist yet when
+ * its row is computed: their q.k and scaled cells are drawn as not computed (no number), the -inf is the mask
+ * row's, the 0 the weights'. A question's hidden row shows no numbers and no range. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,11 +50,14 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
     /* each strip's range: q.k and the scaled scores on their own largest |x| in this row, the mask and the
      * weights on fixed ones */
     float hi[4] = {vz_absmax(es[0], q, q + 1, nk), vz_absmax(es[1], q, q + 1, nk), 1.0f, 1.0f};
+    int hidden[4]; /* a question's answer: the strips it hides show neither numbers nor their range */
+    for (int i = 0; i < 4; i++) hidden[i] = v->hide.name[0] && q == v->hide.lo[0] && vz_hide_covers(&v->hide, es[i]->name);
     char range[4][48], a[24];
-    vz_fmt_num(a, sizeof a, hi[0]);
-    snprintf(range[0], sizeof range[0], "\xc2\xb1%s", a);
-    vz_fmt_num(a, sizeof a, hi[1]);
-    snprintf(range[1], sizeof range[1], "\xc2\xb1%s", a);
+    for (int i = 0; i < 2; i++) {
+        vz_fmt_num(a, sizeof a, hi[i]);
+        if (hidden[i]) snprintf(range[i], sizeof range[i], "%s", vz_s(c, VZ_S_LEG_HIDDEN));
+        else snprintf(range[i], sizeof range[i], "\xc2\xb1%s", a);
+    }
     snprintf(range[2], sizeof range[2], "%s", vz_s(c, VZ_S_LEG_MASK));
     snprintf(range[3], sizeof range[3], "0\xe2\x80\xa6" "1");
     int lab_w = 0, leg_w = 0, lhs = vz_lh(c, sp);
@@ -83,16 +88,17 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
         if (vz_lh(c, rp) <= strip_h) vz_print(c, vz_s(c, what[i]), rp, c->th->fg, in.x, y + sh / 2, VZ_MIDDLE, lab_w - pad / 2);
         int vis = vz_row_visible(v, e, q);
         vz_cmap map = i == 3 ? c->pal->seq : c->pal->div;
-        vz_heat hm = {e, q, 1, nk, vis, map, 0, hi[i], es[2], cell >= 24 ? 8 : 4, 0};
+        vz_heat hm = {e, q, 1, nk, vis, map, 0, hi[i], es[2], cell >= 24 ? 8 : 4, 0, i < 2, NULL, NULL};
         char id[64];
         snprintf(id, sizeof id, "scores.%d", i);
         vz_heatmap(c, id, &hm, (vz_rect){gx, y, gw, sh});
         row_legend(c, (vz_rect){gx + gw + pad, y, leg_w - pad, sh}, map, range[i], i == 2);
         if (!vis || sh < lhs) continue;
-        if (v->hide.name[0] && q == v->hide.lo[0] && vz_hide_covers(&v->hide, e->name)) continue; /* a question's answer */
+        if (hidden[i]) continue; /* a question's answer */
         const float *x = sf_trace_row(e, q), *m = sf_trace_row(es[2], q);
         for (int j = 0; j < nk; j++) {
             int masked = isinf(m[j]) && m[j] < 0;
+            if (masked && i < 2) continue; /* a key that does not exist yet: no score was computed */
             /* the most digits that fit the cell */
             static const char *const fmts[2] = {"%.2f", "%.1f"};
             int f = 0, tw = 0, room = cell - pad / 2 - 2;

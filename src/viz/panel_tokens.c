@@ -1,6 +1,6 @@
-/* panel_tokens.c - the encoder's and the decoder's tokens as boxes with their positions; the ones the cursor
- * has reached lit, generated ones green, the cursor's outlined. A long row scrolls to keep the cursor's token
- * in view. */
+/* panel_tokens.c - the encoder's and the decoder's tokens as boxes with their positions (or their ids, with
+ * v->show_ids; the caption under the row's name says which); the ones the cursor has reached lit, generated
+ * ones green, the cursor's outlined. A long row scrolls to keep the cursor's token in view. */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +12,8 @@ static void token_row(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect r, 
     if (bh > r.h - vz_lh(c, sp)) bh = r.h - vz_lh(c, sp);
     vz_print(c, vz_s(c, stack == SF_STACK_ENC ? VZ_S_ENCODER_ROW : VZ_S_DECODER_ROW), px, c->th->dim, r.x, r.y + bh / 2,
             VZ_MIDDLE, lw - pad);
+    vz_rgba numc = v->show_ids ? c->th->focus : c->th->dim; /* what the numbers under the boxes are */
+    vz_print(c, vz_s(c, v->show_ids ? VZ_S_TOK_IDS : VZ_S_TOK_POSITIONS), sp, numc, r.x, r.y + bh, VZ_LEFT, lw - pad);
     char tok[16], num[16];
     const sf_trace_entry *e = vz_entry(v, "%s.embed.tok", stack == SF_STACK_ENC ? "enc" : "dec");
     int wmin = px * 3 / 2, gap = pad / 2 > 2 ? pad / 2 : 2;
@@ -43,8 +45,11 @@ static void token_row(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect r, 
         vz_print(c, vz_token_label(v, stack, i, tok), px, reached ? c->th->fg : c->th->dim, x + w[i] / 2, r.y + bh / 2,
                 VZ_CENTER | VZ_MIDDLE, w[i] - 2);
         vz_ink(c, c->th->panel);
-        snprintf(num, sizeof num, "%d", i);
-        vz_print(c, num, sp, c->th->dim, x + w[i] / 2, r.y + bh, VZ_CENTER, w[i] + gap);
+        /* the position, or the token's id -- a generated token's once the cursor has reached it, like its label */
+        if (!v->show_ids) snprintf(num, sizeof num, "%d", i);
+        else if (stack == SF_STACK_DEC && i >= v->n_prompt && !reached) snprintf(num, sizeof num, "?");
+        else snprintf(num, sizeof num, "%d", (stack == SF_STACK_ENC ? v->s->enc.ids : v->s->dec.ids)[i]);
+        vz_print(c, num, sp, numc, x + w[i] / 2, r.y + bh, VZ_CENTER, w[i] + gap);
         vz_click_add(c, b, VZ_CLICK_TOKEN, stack, i, 0);
         x += w[i] + gap;
     }
@@ -52,7 +57,7 @@ static void token_row(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect r, 
 
 void vz_panel_tokens(vz_ctx *c, const vz_view *v, vz_rect r) {
     vz_fill_panel(c, r);
-    if (c->lay.spot == VZ_P_TOKENS) vz_outline(c, r, c->th->focus, vz_px(c, 2));
+    if (c->lay.spot == VZ_P_TOKENS || v->focus_panel == VZ_P_TOKENS) vz_outline(c, r, c->th->focus, vz_px(c, 2));
     int pad = c->lay.pad;
     vz_rect in = vz_rect_inset(r, pad / 2);
     int rows = v->m->cfg.family == SF_FAMILY_ENCDEC ? 2 : 1;
@@ -61,7 +66,9 @@ void vz_panel_tokens(vz_ctx *c, const vz_view *v, vz_rect r) {
     int rh = vz_lh(c, px) + pad / 2 + vz_lh(c, c->lay.f.small);
     int lw = vz_label_w(c, vz_s(c, VZ_S_ENCODER_ROW), px);
     int lw2 = vz_label_w(c, vz_s(c, VZ_S_DECODER_ROW), px);
-    lw = (lw > lw2 ? lw : lw2) + 2 * pad;
+    int lw3 = vz_label_w(c, vz_s(c, v->show_ids ? VZ_S_TOK_IDS : VZ_S_TOK_POSITIONS), c->lay.f.small);
+    lw = (lw > lw2 ? lw : lw2);
+    lw = (lw > lw3 ? lw : lw3) + 2 * pad;
     int y = in.y + (in.h - rows * rh - (rows - 1) * pad / 2) / 2; /* centred in the strip */
     if (y < in.y) y = in.y;
     if (rows == 2) {

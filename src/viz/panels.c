@@ -85,7 +85,7 @@ void vz_axis_labels(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect g, in
             int centre = (axis == 0 ? g.y : g.x) + i * cell + cell / 2;
             if (clip.w > 0 && (axis == 0 ? centre < clip.y || centre > clip.y + clip.h : centre < clip.x || centre > clip.x + clip.w))
                 continue;
-            vz_token_label(v, stack, i, tok);
+            vz_token_label(v, stack, vz_view_pos(v, stack, i), tok); /* (a run aligned by token: its token there) */
             int tw, th;
             vz_text_size(c->text, tok, px, &tw, &th);
             int size = axis == 0 ? th : tw, start = centre - size / 2;
@@ -133,10 +133,11 @@ void vz_tooltip(vz_ctx *c, const vz_view *v) {
     char name[96], text[200], num[32];
     vz_cell_name(h->h.e, row, col, name, sizeof name);
     int hidden = row - h->h.row0 >= h->h.vis || row + 1 == h->h.hide;
+    int masked = h->h.mask && isinf(sf_trace_row(h->h.mask, row)[col]);
     if (hidden) snprintf(text, sizeof text, vz_s(c, VZ_S_TIP_NOT_YET), name);
+    else if (masked && h->h.absent) snprintf(text, sizeof text, vz_s(c, VZ_S_TIP_NO_KEY), name); /* never computed */
     else {
         float x = sf_trace_row(h->h.e, row)[col];
-        int masked = h->h.mask && isinf(sf_trace_row(h->h.mask, row)[col]);
         if (isinf(x)) snprintf(num, sizeof num, "%s", x < 0 ? "-inf" : "inf");
         else snprintf(num, sizeof num, "%.4g", (double)x);
         snprintf(text, sizeof text, "%s = %s%s", name, num, masked ? vz_s(c, VZ_S_TIP_MASKED) : "");

@@ -32,6 +32,9 @@ int vz_attn_cell(vz_ctx *c, const vz_view *v, vz_rect r, int one);
 
 /* Returns 1 if the narration's text fits its rectangle at the size vz_narr_fit chose. */
 int vz_narr_fits(vz_ctx *c, const vz_view *v);
+/* Writes the height the narration's text needs at that size and the height its part of the pane has (both 0
+ * when the narration is not shown); the pane drops the lines that do not fit. */
+void vz_narr_measure(vz_ctx *c, const vz_view *v, int *need, int *room);
 
 /* Draws the tab strip: every panel that can be the spotlight, the shown one lit; a click picks one (panels.c). */
 void vz_strip(vz_ctx *c, const vz_view *v, vz_rect r);
@@ -67,7 +70,8 @@ const sf_trace_entry *vz_probs_of(const vz_view *v, vz_block b, int h, const sf_
 float vz_absmax(const sf_trace_entry *e, int r0, int r1, int n);
 
 /* Draws token labels along a heatmap's rows (axis 0) or columns (axis 1): every k-th one so no two touch,
- * always the one at `now` (or -1), the rest thinned around it. g is the drawn grid, cell its cell size,
+ * always the one at `now` (or -1), the rest thinned around it; place i is labelled with the token at
+ * vz_view_pos(v, stack, i). g is the drawn grid, cell its cell size,
  * room the space the labels may use (x of their right edge for rows, y of their bottom for columns). */
 void vz_axis_labels(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect g, int cell, int axis, int now, int room,
                     vz_rect clip);

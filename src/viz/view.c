@@ -130,6 +130,40 @@ const char *vz_cursor_text(const vz_view *v, int lang, char *out, int size) {
     return out;
 }
 
+int vz_view_pos(const vz_view *v, int stack, int i) {
+    return v->align && stack == SF_STACK_ENC && i >= 0 && i < v->s->n_src ? v->align[i] : i;
+}
+
+int vz_view_place(const vz_view *v, int stack, int pos) {
+    if (!v->align || stack != SF_STACK_ENC) return pos;
+    for (int i = 0; i < v->s->n_src; i++)
+        if (v->align[i] == pos) return i;
+    return -1;
+}
+
+void vz_view_align_heat(const vz_view *v, vz_heat *h) {
+    if (!v->align || !h->e) return;
+    if (h->e->len[0] == SF_AXIS_SRC && h->row0 == 0 && h->nrows == v->s->n_src) h->rperm = v->align;
+    if (h->e->rank == 2 && h->e->len[1] == SF_AXIS_SRC && h->ncols == v->s->n_src) h->cperm = v->align;
+}
+
+/* Returns the one query row a lesson highlights in the focused head of block prefix p (its scores, scaled
+ * scores, mask or weights), when every such highlight picks that same row; else -1. */
+static int highlighted_query(const vz_view *v, const char *p) {
+    char head[48];
+    snprintf(head, sizeof head, "%s.H%d.", p, v->head);
+    int row = -1;
+    for (int i = 0; i < v->n_hl; i++) {
+        const vz_highlight *g = &v->hl[i];
+        if (strncmp(g->name, head, strlen(head))) continue;
+        const char *leaf = g->name + strlen(head);
+        if (strcmp(leaf, "scores") && strcmp(leaf, "scaled") && strcmp(leaf, "mask") && strcmp(leaf, "probs")) continue;
+        if (g->lo[0] != g->hi[0] || (row >= 0 && g->lo[0] != row)) return -1;
+        row = g->lo[0];
+    }
+    return row;
+}
+
 int vz_view_query(const vz_view *v) {
     if (v->n_blocks == 0) return -1;
     vz_block b = v->blocks[v->block];
@@ -138,6 +172,8 @@ int vz_view_query(const vz_view *v) {
     if (!e) return -1;
     int dims[2];
     sf_trace_shape(v->tr, e, dims);
+    int hq = highlighted_query(v, p); /* the row the lesson points at, once computed, before the cursor's */
+    if (hq >= 0 && hq < dims[0] && vz_row_visible(v, e, hq)) return hq;
     if (v->cur.phase == b.stack && v->cur.token >= 0 && v->cur.token < dims[0]) return v->cur.token;
     int n = vz_rows_visible(v, e, dims[0]);
     return n - 1;
@@ -215,7 +251,9 @@ const char *vz_op_formula(const vz_view *v, int lang) {
     case SF_OP_QKV: return "q = x W_Q,   k = x W_K,   v = x W_V";
     case SF_OP_SCORES: return "s_j = q . k_j";
     case SF_OP_SCALE: return "s_j / sqrt(d_head)";
-    case SF_OP_MASK: return "s_j + m_j,   m_j = 0 if j <= i else -inf";
+    case SF_OP_MASK: /* the encoder and cross-attention add no mask: every key is there */
+        return v->cur.phase == SF_STACK_ENC || v->cur.sublayer == SF_SUB_CROSS ? vz_tr(lang, VZ_S_F_NO_MASK)
+                                                                                 : "s_j + m_j,   m_j = 0 if j <= i else -inf";
     case SF_OP_SOFTMAX: return "a_j = exp(s_j) / sum_k exp(s_k)";
     case SF_OP_WSUM: return "o = sum_j a_j v_j";
     case SF_OP_CONCAT: return "o = [o_1 ; o_2 ; ... ; o_h]";

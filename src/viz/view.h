@@ -46,6 +46,14 @@ typedef struct vz_view {
     const char *id_prefix; /* prefix of this run's heatmap texture ids ("" or "cmp.") */
     const struct vz_view *diff_ref; /* the run this one is compared with (same model): attention cells whose
                                      * weight differs from it (|a-b| / (1+|a|) > 1e-3, as @expect differ) get a dot */
+    const struct vz_view *partner; /* the other run of a comparison (on either side), or NULL */
+    const int *align;     /* a compared run aligned to the main run by token (`@compare ... align tokens`), or NULL:
+                           * on every axis over the encoder's positions, place i shows this run's position align[i],
+                           * where the main run's i-th token stands in this run (rows and columns reordered, numbers
+                           * unchanged); n_src entries */
+    int show_ids;         /* 1: the token strip shows each token's id under it instead of its position */
+    int heat_local;       /* 1: each attention heatmap is coloured from 0 to its own largest weight (else 0 to 1) */
+    int pos_off;          /* 1: the model's positional encoding is switched off for this run (m->cfg.pos reads none) */
     /* how the window shows it (the app copies its settings here each frame) */
     int projector;        /* 1: projector mode */
     int spotlight;        /* the spotlight asked for (vz_panel), or -1: the lesson's focus, else attention */
@@ -77,8 +85,19 @@ const char *vz_block_title(vz_block b, int lang, char *out, int size);
 /* Writes where the cursor is ("decoder . token 3 . layer 1 cross-attention . scores") in lang into out. */
 const char *vz_cursor_text(const vz_view *v, int lang, char *out, int size);
 
-/* Returns the query row the scores panel shows for the focused block: the cursor's token when the
- * cursor is in that stack, else the last computed row; -1 when no row is computed yet. */
+/* Returns the position of the run shown at place i of an axis over stack's positions: align[i] for the
+ * encoder of a run aligned by token, else i. */
+int vz_view_pos(const vz_view *v, int stack, int i);
+/* Returns the place at which position pos of stack is shown (the inverse of vz_view_pos), or -1. */
+int vz_view_place(const vz_view *v, int stack, int pos);
+/* Reorders heatmap h as v shows its entry: the rows and columns of axes over the encoder's positions through
+ * v->align (nothing when v is not aligned). */
+void vz_view_align_heat(const vz_view *v, vz_heat *h);
+
+/* Returns the query row the scores panel shows for the focused block and head: the one row a lesson
+ * highlights there (its scores, scaled scores, mask or weights; every such highlight on that row) once it is
+ * computed, else the cursor's token when the cursor is in that stack, else the last computed row; -1 when
+ * no row is computed yet. */
 int vz_view_query(const vz_view *v);
 
 /* Writes "dec L1 H2 probs[q=3,k=1]" for a cell of an entry into out; returns out. */
