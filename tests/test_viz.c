@@ -886,6 +886,17 @@ static void test_audit_tools(void **state) {
     vz_app_frame(a, f.w, f.h);
     assert_int_equal(vz_view_query(&a->v), 1);
     assert_int_equal(texts_with(&f, VZ_P_SCORES, "query 1"), 1);
+    a->v.n_hl = 2; /* and with a column (key 3, every row) highlighted beside it: still row 1 (lesson 6 step 5) */
+    a->v.hl[1] = a->v.hl[0];
+    a->v.hl[1].lo[0] = 0;
+    a->v.hl[1].hi[0] = -1;
+    a->v.hl[1].lo[1] = a->v.hl[1].hi[1] = 3;
+    vz_app_frame(a, f.w, f.h);
+    assert_int_equal(vz_view_query(&a->v), 1);
+    a->v.hl[0].lo[0] = a->v.hl[0].hi[0] = 2; /* two single rows that disagree: the cursor's row */
+    a->v.hl[1] = a->v.hl[0];
+    a->v.hl[1].lo[0] = a->v.hl[1].hi[0] = 1;
+    assert_int_equal(vz_view_query(&a->v), 3);
     a->v.n_hl = 0;
     /* G7: positions switched off for the run */
     vz_run_spec rs = {"abcd", NULL, {0, 0}, 0, 6, 0};

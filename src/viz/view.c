@@ -148,7 +148,9 @@ void vz_view_align_heat(const vz_view *v, vz_heat *h) {
 }
 
 /* Returns the one query row a lesson highlights in the focused head of block prefix p (its scores, scaled
- * scores, mask or weights), when every such highlight picks that same row; else -1. */
+ * scores, mask or weights), when every such highlight that picks a single row picks that same row; else -1.
+ * A highlight over several rows (a column, "every row reads key 7") names no row and is passed over, so the
+ * cell the narration quotes from it ("row 3's weight on it") is the row the scores panel prints. */
 static int highlighted_query(const vz_view *v, const char *p) {
     char head[48];
     snprintf(head, sizeof head, "%s.H%d.", p, v->head);
@@ -158,7 +160,8 @@ static int highlighted_query(const vz_view *v, const char *p) {
         if (strncmp(g->name, head, strlen(head))) continue;
         const char *leaf = g->name + strlen(head);
         if (strcmp(leaf, "scores") && strcmp(leaf, "scaled") && strcmp(leaf, "mask") && strcmp(leaf, "probs")) continue;
-        if (g->lo[0] != g->hi[0] || (row >= 0 && g->lo[0] != row)) return -1;
+        if (g->lo[0] != g->hi[0]) continue;
+        if (row >= 0 && g->lo[0] != row) return -1;
         row = g->lo[0];
     }
     return row;
