@@ -73,6 +73,15 @@ static void test_colormaps(void **state) {
 
 /* Every visible, unmasked cell of an attention heatmap has exactly the colour map's colour of the
  * trace's value; masked cells are grey/hatched, never the colour of 0; hidden rows are hidden. */
+/* A line never starts with closing punctuation: after a CJK character, nor after a number ("0.14）"). */
+static void test_wrap_units(void **state) {
+    (void)state;
+    assert_int_equal(vz_wrap_unit("0.14\xef\xbc\x89\xe3\x80\x82x"), 4 + 3 + 3); /* 0.14）。 */
+    assert_int_equal(vz_wrap_unit("4.44 + 1"), 4);
+    assert_int_equal(vz_wrap_unit("\xe5\xad\x97\xef\xbc\x8c\xe5\xad\x97"), 3 + 3); /* 字， then 字 */
+    assert_int_equal(vz_wrap_unit("abc\xe5\xad\x97"), 3);                                /* abc, then 字 */
+}
+
 static void test_heatmap_pixels(void **state) {
     (void)state;
     fixture f;
@@ -909,7 +918,8 @@ static void test_audit_tools(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_colormaps),     cmocka_unit_test(test_heatmap_pixels), cmocka_unit_test(test_encoder_rows),
+        cmocka_unit_test(test_colormaps),
+        cmocka_unit_test(test_wrap_units),     cmocka_unit_test(test_heatmap_pixels), cmocka_unit_test(test_encoder_rows),
         cmocka_unit_test(test_input_changes_picture), cmocka_unit_test(test_caches), cmocka_unit_test(test_layout),
         cmocka_unit_test(test_panels_stay_inside), cmocka_unit_test(test_hover_names), cmocka_unit_test(test_event_loop),
         cmocka_unit_test(test_highlight), cmocka_unit_test(test_fonts), cmocka_unit_test(test_render_command),

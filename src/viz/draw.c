@@ -215,25 +215,25 @@ static int no_line_start(unsigned cp) {
            cp == 0xFF01 || cp == 0xFF1F || cp == 0xFF09 || cp == 0x300B || cp == 0x300D || cp == 0x201D || cp == 0xFF0F;
 }
 
-/* Returns the byte length of the next unit a line may break after, starting at p (not a space or newline):
- * one CJK character with any closing punctuation after it, or a run of other non-space characters. */
-static size_t wrap_unit(const char *p) {
+/* Returns n plus the byte length of the closing punctuation that follows p + n, which stays on its line. */
+static size_t with_closing(const char *p, size_t n) {
+    for (;;) {
+        unsigned nx;
+        int k = utf8_at(p + n, &nx);
+        if (!p[n] || !no_line_start(nx)) return n;
+        n += (size_t)k;
+    }
+}
+
+size_t vz_wrap_unit(const char *p) {
     unsigned cp;
     size_t n = (size_t)utf8_at(p, &cp);
-    if (vz_font_is_cjk(cp)) {
-        for (;;) { /* keep closing punctuation on the same line */
-            unsigned nx;
-            int k = utf8_at(p + n, &nx);
-            if (!p[n] || !no_line_start(nx)) break;
-            n += (size_t)k;
-        }
-        return n;
-    }
+    if (vz_font_is_cjk(cp)) return with_closing(p, n);
     while (p[n] && p[n] != ' ' && p[n] != '\n') {
         if (vz_font_is_cjk((utf8_at(p + n, &cp), cp))) break;
         n += (size_t)utf8_at(p + n, &cp);
     }
-    return n;
+    return with_closing(p, n); /* "0.14）": the bracket does not start the next line */
 }
 
 /* Returns the FNV-1a hash of a string. */
@@ -283,7 +283,7 @@ static const vz_wrap_memo *wrapped(vz_ctx *c, const char *s, int px, int w) {
         int space = 0;
         while (*p == ' ') { p++; space = 1; }
         if (!*p || *p == '\n') continue;
-        size_t u = wrap_unit(p);
+        size_t u = vz_wrap_unit(p);
         int k = snprintf(trial, sizeof trial, "%.*s%s%.*s", n, line, space && n ? " " : "", (int)u, p);
         if (k >= (int)sizeof trial) k = (int)sizeof trial - 1;
         int tw, th;

@@ -180,6 +180,10 @@ int vz_wrap(vz_ctx *c, const char *s, int px, vz_rgba col, vz_rect r);
 int vz_wrap_centred(vz_ctx *c, const char *s, int px, vz_rgba col, vz_rect r);
 /* Returns the height s needs wrapped to width w at px (without drawing). */
 int vz_wrap_height(vz_ctx *c, const char *s, int px, int w);
+/* Returns the byte length of the next unit a line may break after, starting at p (not a space or newline):
+ * one Chinese character, or a run of other non-space characters, with the closing punctuation after it
+ * (，。：）」 …), which never starts a line. */
+size_t vz_wrap_unit(const char *p);
 
 /* Draws a panel's background and title (cut to fit); returns the content rectangle below the title. */
 vz_rect vz_panel_frame(vz_ctx *c, vz_rect r, const char *title, int focused);
