@@ -118,7 +118,7 @@ void vz_panel_output(vz_ctx *c, const vz_view *v, vz_rect r) {
         in.y = y + pad / 2;
     }
     char topk[96] = "";
-    if (V > 16) snprintf(topk, sizeof topk, vz_s(c, VZ_S_OUT_TOPK_OF), k, V);
+    if (V > 16) snprintf(topk, sizeof topk, vz_s(c, VZ_S_OUT_TOPK_OF), V);
     if (legend != VZ_S_NONE || topk[0]) { /* under the bars: what they and their outlines are */
         char leg[300];
         snprintf(leg, sizeof leg, "%s%s%s", legend != VZ_S_NONE ? vz_s(c, legend) : "", legend != VZ_S_NONE && topk[0] ? "; " : "", topk);
@@ -132,6 +132,11 @@ void vz_panel_output(vz_ctx *c, const vz_view *v, vz_rect r) {
     int more = chosen >= 0; /* a line under the bars: the token that came next */
     if ((k + more) * bh > in.h) k = in.h / bh - more;
     if (k < 1) k = in.h >= bh ? 1 : 0;
+    if (ref && k >= 2) { /* the other run's most likely token always has a row, its outline visible */
+        int r0 = sf_argmax(ref, V), in_rows = 0;
+        for (int i = 0; i < k; i++) in_rows |= idx[i] == r0;
+        if (!in_rows) idx[k - 1] = r0;
+    }
     int lw = 0;
     for (int i = 0; i < k; i++) {
         int w = vz_label_w(c, piece(v, idx[i], tok), px);
