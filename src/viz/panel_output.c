@@ -95,6 +95,11 @@ void vz_panel_output(vz_ctx *c, const vz_view *v, vz_rect r) {
     else snprintf(tl, sizeof tl, "%s", vz_s(c, VZ_S_OUT_GREEDY));
     vz_print(c, tl, sp, c->th->dim, in.x, in.y + in.h, VZ_BOTTOM, in.w);
     in.h -= vz_lh(c, sp) + pad / 2;
+    if (v->ablated) { /* the run is altered: the panel says so above its bars */
+        int y = vz_wrap(c, v->ablated, sp, c->th->wrong, (vz_rect){in.x, in.y, in.w, 2 * vz_lh(c, sp)});
+        in.h -= y - in.y + pad / 2;
+        in.y = y + pad / 2;
+    }
     if (t < 0) { vz_print(c, vz_s(c, VZ_S_OUT_NOT_YET), px, c->th->dim, in.x, in.y, VZ_LEFT, in.w); return; }
     int V = v->m->cfg.vocab_size, idx[16];
     int k = sf_top_k(sf_trace_row(e, t), V, 16, idx);
@@ -112,11 +117,6 @@ void vz_panel_output(vz_ctx *c, const vz_view *v, vz_rect r) {
     const sf_trace_entry *be = v->base_tr ? sf_trace_find(v->base_tr, "dec.probs") : NULL;
     int bd[2];
     if (be && sf_trace_shape(v->base_tr, be, bd) == 2 && t < bd[0]) { ref = sf_trace_row(be, t); legend = VZ_S_OUT_ABLATED; }
-    if (v->ablated) { /* the run is altered: the panel says so above its bars */
-        int y = vz_wrap(c, v->ablated, sp, c->th->wrong, (vz_rect){in.x, in.y, in.w, 2 * vz_lh(c, sp)});
-        in.h -= y - in.y + pad / 2;
-        in.y = y + pad / 2;
-    }
     char topk[96] = "";
     if (V > 16) snprintf(topk, sizeof topk, vz_s(c, VZ_S_OUT_TOPK_OF), V);
     if (legend != VZ_S_NONE || topk[0]) { /* under the bars: what they and their outlines are */
