@@ -336,6 +336,16 @@ static void test_ablate(void **state) {
     assert_int_equal(l.frames[1].run.ablate_mode, 2);
     assert_null(l.frames[2].run.ablate);
     sf_lesson_free(&l);
+    /* the logit lens is in a lesson run's trace: its last layer quotes as dec.probs does, layer 0 otherwise */
+    snprintf(buf, sizeof buf, HEAD "## a\n@goto end\nA {dec.L1.lens.probs pos=2 vocab=\"g\" %%.6f} B {dec.probs pos=2 vocab=\"g\" %%.6f} "
+                                   "C {dec.L0.lens.probs pos=2 vocab=\"g\" %%.6f}\n");
+    assert_true(parse(buf, 1, &l).ok);
+    const char *shown = sf_lesson_shown(&l, 0, 0, SF_LANG_EN);
+    char x[32], y[32], z[32];
+    assert_int_equal(sscanf(shown, "A %31s B %31s C %31s", x, y, z), 3);
+    assert_string_equal(x, y);
+    assert_string_not_equal(x, z);
+    sf_lesson_free(&l);
     /* mean mode: the head's rows are its mean, not zeros */
     snprintf(buf, sizeof buf, HEAD "@ablate dec.L1.cross.H1 mode mean\n## a\n@goto end\n%s", zero);
     expect_error(buf, 1, 7, 9, "claim 'zero' does not hold");

@@ -59,6 +59,7 @@ static sf_err get_model(builder *b, int path, int line, int col, const sf_model 
 void ls_run_free(runrec *r) {
     if (!r) return;
     sf_trace_free(&r->tr);
+    sf_lens_free(&r->lens);
     sf_schedule_free(&r->sch);
     sf_seq_free(&r->seq);
     if (r->base.mem) sf_seq_free(&r->base);
@@ -107,6 +108,7 @@ static sf_err check_chars(builder *b, const sf_model *m, const char *text, int l
 /* Returns the bytes run r holds: its record, trace and schedule (the record's allocation, touched or not). */
 static size_t run_bytes(const runrec *r) {
     return sizeof *r + (r->seq.mem_floats + (size_t)r->seq.cap_sampled * r->var.cfg.vocab_size) * sizeof(float) +
+           (r->lens.probs ? (size_t)r->lens.n_layers * r->lens.n * r->lens.V * sizeof(float) : 0) +
            (r->base.mem ? (r->base.mem_floats + (size_t)r->base.cap_sampled * r->var.cfg.vocab_size) * sizeof(float) : 0) +
            2 * (size_t)r->seq.L * sizeof(int) +
            (size_t)r->tr.n * sizeof(sf_trace_entry) + (size_t)r->sch.n * sizeof(sf_cursor);
@@ -210,6 +212,10 @@ sf_err ls_get_run(builder *b, const runkey *key, const runloc *where, runrec **o
         e = sf_run(&r->var, &r->seq, &ro, &r->n_prompt);
     }
     if (e.ok) e = sf_trace_build(&r->tr, &r->var, &r->seq);
+    if (e.ok && r->seq.n_tgt > 0 &&
+        (size_t)r->var.cfg.n_dec_layers * (size_t)r->seq.n_tgt * (size_t)r->var.cfg.vocab_size <= SF_LESSON_LENS_MAX_FLOATS &&
+        (e = sf_lens_compute(&r->lens, &r->var, &r->seq)).ok)
+        e = sf_lens_trace(&r->tr, &r->lens); /* (quotes and claims may read dec.L{l}.lens.probs, as the lens panel) */
     if (e.ok) e = sf_schedule_build(&r->sch, &r->var.cfg, r->seq.n_src, r->seq.n_tgt);
     if (!e.ok || r->sch.n == 0) {
         ls_run_free(r);
@@ -289,8 +295,8 @@ static sf_err resolve_entry(builder *b, const runrec *r, word w, char out[40], c
             const char *sub = name + starts[2];
             if (strcmp(sub, "cross") == 0 && (enc || c->family != SF_FAMILY_ENCDEC))
                 return FAIL(b, w.col + starts[2], "no cross-attention here: only an encoder-decoder's decoder has it");
-            if (strcmp(sub, "self") && strcmp(sub, "cross") && strcmp(sub, "ffn"))
-                return FAIL(b, w.col + starts[2], "expected self, cross or ffn after L%d", layer);
+            if (strcmp(sub, "self") && strcmp(sub, "cross") && strcmp(sub, "ffn") && (enc || strcmp(sub, "lens")))
+                return FAIL(b, w.col + starts[2], "expected self, cross or ffn after L%d%s", layer, enc ? "" : " (or lens)");
             if (np >= 4 && name[starts[3]] == 'H' && name[starts[3] + 1] >= '0' && name[starts[3] + 1] <= '9') {
                 int head;
                 const char *hp = name + starts[3] + 1;

@@ -9,6 +9,7 @@
 
 #include "../core/io.h"
 #include "../model/interv.h"
+#include "../model/lens.h"
 #include "../model/run.h"
 #include "../model/trace.h"
 #include "lesson.h"
@@ -48,7 +49,12 @@ typedef struct {
     int n_prompt;
     sf_interv iv;          /* `@ablate`: the heads knocked out (seq.interv points here) */
     sf_seq base;           /* and the original run it was prepared from (base.mem NULL when not ablated) */
+    sf_lens lens;          /* the logit lens, in the trace as dec.L{l}.lens.probs (none above SF_LESSON_LENS_MAX_FLOATS) */
 } runrec;
+
+/* The largest logit lens (decoder layers x positions x vocabulary floats) a lesson run adds to its trace, as the
+ * window does (VZ_LENS_MAX_FLOATS): every tiny model's; not a GPT-2's. */
+#define SF_LESSON_LENS_MAX_FLOATS ((size_t)4 << 20)
 
 typedef struct {       /* a frame as offsets, before the pool stops growing */
     int step, line;
