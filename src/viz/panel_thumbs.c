@@ -72,7 +72,8 @@ void vz_panel_thumbs(vz_ctx *c, const vz_view *v, vz_rect r) {
     if (marks) {
         char leg[200];
         snprintf(leg, sizeof leg, vz_s(c, VZ_S_THUMBS_LEGEND), (double)SF_ROLE_MIN);
-        if (vz_label_w(c, leg, px) > in.w) snprintf(leg, sizeof leg, vz_s(c, VZ_S_THUMBS_LEGEND_SHORT), (double)SF_ROLE_MIN);
+        if (v->lesson || vz_label_w(c, leg, px) > in.w) /* (the knock-out keys are the gui's; a lesson uses @ablate) */
+            snprintf(leg, sizeof leg, vz_s(c, VZ_S_THUMBS_LEGEND_SHORT), (double)SF_ROLE_MIN);
         vz_print(c, leg, px, c->th->dim, in.x, in.y + in.h, VZ_BOTTOM, in.w);
         in.h -= lh + pad / 2;
     }
