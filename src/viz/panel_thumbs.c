@@ -44,15 +44,17 @@ static void mark_off(vz_ctx *c, vz_rect g, int px) {
     vz_print(c, off, px, c->th->fg, b.x + b.w / 2, b.y + b.h / 2, VZ_CENTER | VZ_MIDDLE, 0);
 }
 
-/* Draws a role's tag in the top-left corner of thumbnail g when it fits there. */
-static void tag_role(vz_ctx *c, vz_rect g, int role, int px) {
+/* Draws a role's tag in the top-left corner of thumbnail g when it fits there, covering at most a third of its
+ * height; returns 1 if drawn. */
+static int tag_role(vz_ctx *c, vz_rect g, int role, int px) {
     const char *tag = vz_s(c, role_str(role));
     int w = vz_label_w(c, tag, px) + 2, h = vz_lh(c, px);
-    if (w > g.w || h * 2 > g.h + 1) return; /* too small: the legend says what the tags are; trace --heads has them */
+    if (w > g.w || h * 3 > g.h) return 0; /* too small: the legend says so; the grid as the spotlight has room */
     vz_rect b = {g.x, g.y, w, h};
     vz_fill(c, b, c->th->panel);
     vz_ink(c, c->th->panel);
     vz_print(c, tag, px, c->th->fg, b.x + 1, b.y, VZ_LEFT, 0);
+    return 1;
 }
 
 /* Writes a block's label ("enc L0", and "self" or "cross" in *kind) into out. */
@@ -66,17 +68,14 @@ void vz_panel_thumbs(vz_ctx *c, const vz_view *v, vz_rect r) {
     int NH = v->m->cfg.n_heads, nb = v->n_blocks;
     if (nb == 0 || NH == 0) return;
     int px = c->lay.f.small, lh = vz_lh(c, px), pad = c->lay.pad, gap = vz_px(c, 3) + 1;
-    int marks = 0; /* a head knocked out or tagged: a legend line at the bottom says what the marks mean */
-    for (int i = 0; i < nb && !marks; i++)
-        for (int h = 0; h < NH && !marks; h++) marks = vz_thumb_ablated(v, v->blocks[i], h) || vz_thumb_role(v, v->blocks[i], h) >= 0;
-    if (marks) {
-        char leg[200];
-        snprintf(leg, sizeof leg, vz_s(c, VZ_S_THUMBS_LEGEND), (double)SF_ROLE_MIN);
-        if (v->lesson || vz_label_w(c, leg, px) > in.w) /* (the knock-out keys are the gui's; a lesson uses @ablate) */
-            snprintf(leg, sizeof leg, vz_s(c, VZ_S_THUMBS_LEGEND_SHORT), (double)SF_ROLE_MIN);
-        vz_print(c, leg, px, c->th->dim, in.x, in.y + in.h, VZ_BOTTOM, in.w);
-        in.h -= lh + pad / 2;
-    }
+    int ablated = 0, roles = 0; /* a head knocked out or tagged: a legend line at the bottom says what the marks mean */
+    for (int i = 0; i < nb; i++)
+        for (int h = 0; h < NH; h++) {
+            ablated |= vz_thumb_ablated(v, v->blocks[i], h);
+            roles |= vz_thumb_role(v, v->blocks[i], h) >= 0;
+        }
+    vz_rect leg_r = {in.x, in.y + in.h, in.w, 0};
+    if (ablated || roles) in.h -= lh + pad / 2;
     char t[64], t2[96];
     const char *kind;
     int lab_w = 0; /* widest "enc L0 cross" (blocks as rows) and widest part (blocks as columns) */
@@ -97,6 +96,7 @@ void vz_panel_thumbs(vz_ctx *c, const vz_view *v, vz_rect r) {
     int b_w = (in.w - part_w - pad) / nb, b_h = (in.h - 2 * lh) / NH;
     int sa = (a_w < a_h ? a_w : a_h) - gap, sb = (b_w < b_h ? b_w : b_h) - gap;
     if (sb > b_w - gap) sb = b_w - gap;
+    int tagged = 0;
     int cols_are_blocks = sb > sa && b_w >= part_w + gap;
     int s = cols_are_blocks ? sb : sa;
     if (s < 3) return;
@@ -141,11 +141,20 @@ void vz_panel_thumbs(vz_ctx *c, const vz_view *v, vz_rect r) {
             snprintf(id, sizeof id, "thumb.%s", e->name);
             vz_heatmap(c, id, &hm, g);
             int role = vz_thumb_role(v, b, h);
-            if (role >= 0) tag_role(c, g, role, px);
+            if (role >= 0) tagged += tag_role(c, g, role, px);
             if (vz_thumb_ablated(v, b, h)) mark_off(c, g, px);
             vz_ink(c, c->th->panel);
             if (i == v->block && h == v->head) vz_outline(c, vz_rect_inset(g, -2), c->th->focus, 2);
             vz_click_add(c, (vz_rect){bx, by, s, s}, VZ_CLICK_THUMB, i, h, 1);
         }
+    }
+    if (ablated || roles) { /* the legend: what is drawn; the keys only where they work (a lesson uses @ablate) */
+        char leg[200];
+        vz_str id = !tagged ? (ablated ? VZ_S_THUMBS_LEGEND_OFF : VZ_S_THUMBS_TAGS_SMALL)
+                            : v->lesson ? VZ_S_THUMBS_LEGEND_SHORT : VZ_S_THUMBS_LEGEND;
+        if (id == VZ_S_THUMBS_LEGEND_OFF) snprintf(leg, sizeof leg, "%s", vz_s(c, id));
+        else snprintf(leg, sizeof leg, vz_s(c, id), (double)SF_ROLE_MIN);
+        if (id == VZ_S_THUMBS_LEGEND && vz_label_w(c, leg, px) > leg_r.w) snprintf(leg, sizeof leg, vz_s(c, VZ_S_THUMBS_LEGEND_SHORT), (double)SF_ROLE_MIN);
+        vz_print(c, leg, px, c->th->dim, leg_r.x, leg_r.y, VZ_BOTTOM, leg_r.w);
     }
 }
