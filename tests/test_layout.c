@@ -225,6 +225,8 @@ static int focus_panel(int lesson_panel) {
     case SF_PANEL_POSITIONS: return VZ_P_PE;
     case SF_PANEL_ACTIVATIONS: return VZ_P_ACT;
     case SF_PANEL_OUTPUT: return VZ_P_OUTPUT;
+    case SF_PANEL_HEADS: return VZ_P_THUMBS;
+    case SF_PANEL_LENS: return VZ_P_LENS;
     default: return -1;
     }
 }

@@ -296,6 +296,61 @@ static void test_claims_argmax_cmp(void **state) {
                  "leave out 'cmp'");
 }
 
+/* @ablate: its syntax and model errors point at the names; claims and quotes read the ablated run, the
+ * compared run stays the model's own, and @ablate none puts the heads back. */
+static void test_ablate(void **state) {
+    (void)state;
+    expect_error("## a\n@ablate\n", 0, 2, 9, "expected head names");
+    expect_error("## a\n@ablate dec.L1.crss.H0\n", 0, 2, 9, "expected a head name");
+    expect_error("## a\n@ablate dec.L1.cross.H0,enc.L0.self.X1\n", 0, 2, 25, "expected a head name");
+    expect_error("## a\n@ablate dec.L1.cross.H0, dec.L1.cross.H1\n", 0, 2, 25, "expected a head name"); /* (the empty name) */
+    expect_error("## a\n@ablate dec.L1.cross.H0 mode half\n", 0, 2, 30, "expected zero or mean");
+    expect_error("## a\n@ablate dec.L1.cross.H0 mood zero\n", 0, 2, 25, "expected 'mode zero'");
+    expect_error(HEAD "## a\n@ablate dec.L5.cross.H0\n@goto end\n", 1, 5, 9, "layer L5 does not exist");
+    expect_error(HEAD "## a\n@ablate dec.L0.cross.H9\n@goto end\n", 1, 5, 9, "@ablate");
+    /* the ablated head outputs zeros: true only on the ablated run */
+    const char *zero = "@expect zero dec.L1.cross.H1.out q=0..8\n";
+    char buf[2048];
+    snprintf(buf, sizeof buf, HEAD "## a\n@goto end\n%s", zero);
+    expect_error(buf, 1, 6, 9, "claim 'zero' does not hold");
+    snprintf(buf, sizeof buf,
+             HEAD "@ablate dec.L1.cross.H1,dec.L0.self.H2\n## a\n@goto end\n%s"
+                  "@compare input abcdefgh\n"            /* the compared run: the same input, no heads knocked out */
+                  "@expect same enc.out\n@expect same dec.L0.self.H0.probs\n@expect same dec.L0.self.H2.probs\n"
+                  "@expect differ dec.L1.cross.H1.probs q=0\n"
+                  "@expect differ dec.L0.self.concat pos=1\n@expect differ dec.L1.cross.proj pos=0\n"
+                  "Zero: {dec.L1.cross.H1.out q=3 head_dim=0 %%.3f}.\n"
+                  "## b\n@compare off\n@ablate dec.L1.cross.H1 mode mean\n@goto end\n"
+                  "## c\n@ablate none\n@goto end\n",
+             zero);
+    sf_lesson l;
+    sf_err e = parse(buf, 1, &l);
+    if (!e.ok) fprintf(stderr, "%s\n", e.msg);
+    assert_true(e.ok);
+    assert_int_equal(l.n_frames, 3);
+    assert_string_equal(l.frames[0].run.ablate, "dec.L1.cross.H1,dec.L0.self.H2");
+    assert_int_equal(l.frames[0].run.ablate_mode, 1);
+    assert_null(l.frames[0].cmp.ablate);
+    assert_non_null(strstr(sf_lesson_shown(&l, 0, 0, SF_LANG_EN), "Zero: 0.000."));
+    assert_string_equal(l.frames[1].run.ablate, "dec.L1.cross.H1");
+    assert_int_equal(l.frames[1].run.ablate_mode, 2);
+    assert_null(l.frames[2].run.ablate);
+    sf_lesson_free(&l);
+    /* the logit lens is in a lesson run's trace: its last layer quotes as dec.probs does, layer 0 otherwise */
+    snprintf(buf, sizeof buf, HEAD "## a\n@goto end\nA {dec.L1.lens.probs pos=2 vocab=\"g\" %%.6f} B {dec.probs pos=2 vocab=\"g\" %%.6f} "
+                                   "C {dec.L0.lens.probs pos=2 vocab=\"g\" %%.6f}\n");
+    assert_true(parse(buf, 1, &l).ok);
+    const char *shown = sf_lesson_shown(&l, 0, 0, SF_LANG_EN);
+    char x[32], y[32], z[32];
+    assert_int_equal(sscanf(shown, "A %31s B %31s C %31s", x, y, z), 3);
+    assert_string_equal(x, y);
+    assert_string_not_equal(x, z);
+    sf_lesson_free(&l);
+    /* mean mode: the head's rows are its mean, not zeros */
+    snprintf(buf, sizeof buf, HEAD "@ablate dec.L1.cross.H1 mode mean\n## a\n@goto end\n%s", zero);
+    expect_error(buf, 1, 7, 9, "claim 'zero' does not hold");
+}
+
 /* The lesson-6 claim, checked directly on the traces the model computes. */
 static void test_claim_on_trace(void **state) {
     (void)state;
@@ -838,6 +893,7 @@ int main(void) {
         cmocka_unit_test(test_quotes_checked),
         cmocka_unit_test(test_quotes_filled),
         cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_ablate),
         cmocka_unit_test(test_shipped_lessons),
         cmocka_unit_test(test_check_memory_follows_the_work),
     };

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "model/checkpoint.h"
 #include "model/format.h"
+#include "model/interv.h"
 #include "viz/layout.h"
 #include "viz_opts.h"
 
@@ -47,6 +48,14 @@ int viz_parse(const char *cmd, int argc, char **argv, viz_opts *o) {
         else if (!strcmp(a, "--font")) o->font = v;
         else if (!strcmp(a, "--tokenizer")) o->tokenizer = v;
         else if (!strcmp(a, "--out")) o->out = v;
+        else if (!strcmp(a, "--target")) o->target = v;
+        else if (!strcmp(a, "--ablate")) o->ablate = v;
+        else if (!strcmp(a, "--ablate-mode")) {
+            if (!sf_ablate_mode_parse(v, &o->ablate_mode)) {
+                fprintf(stderr, "stepformer %s: --ablate-mode '%s': expected zero or mean\n", cmd, v);
+                return 0;
+            }
+        }
         else if (!strcmp(a, "--panel")) {
             if (vz_panel_parse(v) < 0) {
                 fprintf(stderr, "stepformer %s: --panel '%s': expected one of", cmd, v);
@@ -89,6 +98,11 @@ int viz_open(const viz_opts *o, SDL_Renderer *r, vz_app *a) {
     if (o->projector && vz_panel_spotlightable(p)) a->spotlight = p; /* projector: that panel is the spotlight */
     else a->only = p;                                                 /* else: that panel alone */
     a->v.help = o->keys;
+    if (o->target || o->ablate) { /* the run as `trace --target ... --ablate ...` makes it */
+        vz_run_spec rs = {o->input, o->target, {o->temperature, 0}, (unsigned long long)o->seed, o->max_new, 1, o->ablate,
+                          o->ablate_mode ? o->ablate_mode : SF_ABLATE_ZERO};
+        if (!(e = vz_app_run(a, &rs)).ok) { vz_app_free(a); return !cli_fail(sf_err_wrap(e, o->ablate ? "--ablate" : "--target")); }
+    }
     vz_app_goto(a, o->step < 0 ? a->sched.n - 1 : o->step);
     return 1;
 }

@@ -13,6 +13,9 @@ typedef struct {
     int max_new;       /* --max-new N */
     int seed;          /* --seed S */
     float temperature; /* --temperature T */
+    const char *target; /* --target TEXT: teacher-forced decoder text, or NULL */
+    const char *ablate; /* --ablate NAME[,NAME...]: heads knocked out (as trace --ablate), or NULL */
+    int ablate_mode;    /* --ablate-mode zero|mean (SF_ABLATE_ZERO by default) */
     float zoom;        /* --zoom Z */
     int keys;          /* --keys: the help overlay over the picture */
     int projector;     /* --projector */

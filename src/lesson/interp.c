@@ -11,7 +11,8 @@ static int str_eq(const char *a, const char *b) { return (!a && !b) || (a && b &
 static int run_eq(const sf_lesson_run *a, const sf_lesson_run *b) {
     return str_eq(a->model, b->model) && str_eq(a->input, b->input) && str_eq(a->target, b->target) &&
            a->sampler.temperature == b->sampler.temperature && a->sampler.top_k == b->sampler.top_k &&
-           a->seed == b->seed && a->max_new == b->max_new && a->positions == b->positions;
+           a->seed == b->seed && a->max_new == b->max_new && a->positions == b->positions && str_eq(a->ablate, b->ablate) &&
+           (!a->ablate || a->ablate_mode == b->ablate_mode);
 }
 
 /* Returns 1 if two selections are the same cells. */
@@ -229,7 +230,8 @@ static void run_describe(const sf_lesson_run *r, char *out, size_t size) {
         n += (size_t)snprintf(out + n, size - n, " temperature %g top-k %d seed %llu", (double)r->sampler.temperature,
                               r->sampler.top_k, r->seed);
     if (r->max_new > 0 && n < size) n += (size_t)snprintf(out + n, size - n, " generate %d", r->max_new);
-    if (!r->positions && n < size) snprintf(out + n, size - n, " positions off");
+    if (!r->positions && n < size) n += (size_t)snprintf(out + n, size - n, " positions off");
+    if (r->ablate && n < size) snprintf(out + n, size - n, " ablate %s mode %s", r->ablate, r->ablate_mode == 2 ? "mean" : "zero");
 }
 
 /* Writes a one-line description of a command into out; returns out. */

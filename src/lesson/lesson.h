@@ -30,7 +30,7 @@ enum { SF_LANG_EN = 0, SF_LANG_ZH = 1, SF_LANG_COUNT = 2 };
 /* The panels a lesson can bring forward (`@focus NAME`). */
 typedef enum {
     SF_PANEL_NONE = 0, SF_PANEL_MAP, SF_PANEL_TOKENS, SF_PANEL_ATTENTION, SF_PANEL_SCORES, SF_PANEL_POSITIONS,
-    SF_PANEL_ACTIVATIONS, SF_PANEL_OUTPUT, SF_PANEL_COUNT
+    SF_PANEL_ACTIVATIONS, SF_PANEL_OUTPUT, SF_PANEL_HEADS, SF_PANEL_LENS, SF_PANEL_COUNT
 } sf_panel;
 
 /* How the attention panel colours its heatmaps: every head on the weights' whole range 0 to 1, or each head
@@ -47,6 +47,9 @@ typedef struct {
     int max_new;         /* most tokens to generate, as sf_run_opts.max_new: SF_RUN_UNTIL_EOS (from `@generate 0`
                           * or no @generate) = until <eos> or full */
     int positions;       /* 1 = positional encoding as the model has it; 0 = switched off (cfg.pos = none) */
+    const char *ablate;  /* heads knocked out (`@ablate`), comma-separated ("dec.L1.cross.H0,dec.L1.cross.H2"), or
+                          * NULL: none. The run is then the ablated one (sf_run_interv): every value, claim and quote */
+    int ablate_mode;     /* SF_ABLATE_ZERO (1) or SF_ABLATE_MEAN (2) when ablate is set */
 } sf_lesson_run;
 
 /* A selection of cells of one trace entry: an inclusive index range on each axis. */

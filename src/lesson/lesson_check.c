@@ -59,8 +59,11 @@ static sf_err get_model(builder *b, int path, int line, int col, const sf_model 
 void ls_run_free(runrec *r) {
     if (!r) return;
     sf_trace_free(&r->tr);
+    sf_lens_free(&r->lens);
     sf_schedule_free(&r->sch);
     sf_seq_free(&r->seq);
+    if (r->base.mem) sf_seq_free(&r->base);
+    sf_interv_free(&r->iv);
     free(r);
 }
 
@@ -70,7 +73,9 @@ static int runkey_eq(const builder *b, const runkey *x, const runkey *y) {
     return strcmp(ls_pstr(b, x->model), ls_pstr(b, y->model)) == 0 && strcmp(ls_pstr(b, x->input), ls_pstr(b, y->input)) == 0 &&
            ((!ti && !tj) || (ti && tj && strcmp(ti, tj) == 0)) && x->sampler.temperature == y->sampler.temperature &&
            x->sampler.top_k == y->sampler.top_k && x->seed == y->seed && x->max_new == y->max_new &&
-           x->positions == y->positions;
+           x->positions == y->positions && x->ablate_mode == y->ablate_mode &&
+           ((x->ablate < 0 && y->ablate < 0) ||
+            (x->ablate >= 0 && y->ablate >= 0 && strcmp(ls_pstr(b, x->ablate), ls_pstr(b, y->ablate)) == 0));
 }
 
 /* Checks that every character of text is in the model's alphabet; errors point at the character. */
@@ -103,6 +108,8 @@ static sf_err check_chars(builder *b, const sf_model *m, const char *text, int l
 /* Returns the bytes run r holds: its record, trace and schedule (the record's allocation, touched or not). */
 static size_t run_bytes(const runrec *r) {
     return sizeof *r + (r->seq.mem_floats + (size_t)r->seq.cap_sampled * r->var.cfg.vocab_size) * sizeof(float) +
+           (r->lens.probs ? (size_t)r->lens.n_layers * r->lens.n * r->lens.V * sizeof(float) : 0) +
+           (r->base.mem ? (r->base.mem_floats + (size_t)r->base.cap_sampled * r->var.cfg.vocab_size) * sizeof(float) : 0) +
            2 * (size_t)r->seq.L * sizeof(int) +
            (size_t)r->tr.n * sizeof(sf_trace_entry) + (size_t)r->sch.n * sizeof(sf_cursor);
 }
@@ -191,8 +198,24 @@ sf_err ls_get_run(builder *b, const runkey *key, const runloc *where, runrec **o
     ro.max_new = key->max_new ? key->max_new : SF_RUN_UNTIL_EOS; /* `@generate 0` or none: until <eos> */
     ro.sampler = key->sampler;
     ro.seed = key->seed;
-    e = sf_run(&r->var, &r->seq, &ro, &r->n_prompt);
+    sf_interv_init(&r->iv);
+    if (key->ablate >= 0) { /* `@ablate`: the run shown and checked is the ablated one */
+        r->iv.mode = key->ablate_mode == SF_ABLATE_MEAN ? SF_ABLATE_MEAN : SF_ABLATE_ZERO;
+        e = sf_interv_add_ablate(&r->iv, &r->var.cfg, ls_pstr(b, key->ablate));
+        if (!e.ok) {
+            ls_run_free(r);
+            return ls_fail_at(b, loc->ablate_line ? loc->ablate_line : b->line, loc->ablate_col ? loc->ablate_col : 1, "@ablate: %s", e.msg);
+        }
+        if ((e = sf_seq_build(&r->base, &r->var.cfg)).ok)
+            e = sf_run_interv(&r->var, &r->base, &r->seq, &ro, &r->iv, NULL, &r->n_prompt);
+    } else {
+        e = sf_run(&r->var, &r->seq, &ro, &r->n_prompt);
+    }
     if (e.ok) e = sf_trace_build(&r->tr, &r->var, &r->seq);
+    if (e.ok && r->seq.n_tgt > 0 &&
+        (size_t)r->var.cfg.n_dec_layers * (size_t)r->seq.n_tgt * (size_t)r->var.cfg.vocab_size <= SF_LESSON_LENS_MAX_FLOATS &&
+        (e = sf_lens_compute(&r->lens, &r->var, &r->seq)).ok)
+        e = sf_lens_trace(&r->tr, &r->lens); /* (quotes and claims may read dec.L{l}.lens.probs, as the lens panel) */
     if (e.ok) e = sf_schedule_build(&r->sch, &r->var.cfg, r->seq.n_src, r->seq.n_tgt);
     if (!e.ok || r->sch.n == 0) {
         ls_run_free(r);
@@ -272,8 +295,8 @@ static sf_err resolve_entry(builder *b, const runrec *r, word w, char out[40], c
             const char *sub = name + starts[2];
             if (strcmp(sub, "cross") == 0 && (enc || c->family != SF_FAMILY_ENCDEC))
                 return FAIL(b, w.col + starts[2], "no cross-attention here: only an encoder-decoder's decoder has it");
-            if (strcmp(sub, "self") && strcmp(sub, "cross") && strcmp(sub, "ffn"))
-                return FAIL(b, w.col + starts[2], "expected self, cross or ffn after L%d", layer);
+            if (strcmp(sub, "self") && strcmp(sub, "cross") && strcmp(sub, "ffn") && (enc || strcmp(sub, "lens")))
+                return FAIL(b, w.col + starts[2], "expected self, cross or ffn after L%d%s", layer, enc ? "" : " (or lens)");
             if (np >= 4 && name[starts[3]] == 'H' && name[starts[3] + 1] >= '0' && name[starts[3] + 1] <= '9') {
                 int head;
                 const char *hp = name + starts[3] + 1;

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "../core/io.h"
+#include "../model/interv.h"
+#include "../model/lens.h"
 #include "../model/run.h"
 #include "../model/trace.h"
 #include "lesson.h"
@@ -22,12 +24,14 @@ typedef struct {       /* a run as string offsets into the pool (-1 = none) */
     sf_sampler sampler;
     unsigned long long seed;
     int max_new, positions;
+    int ablate, ablate_mode; /* `@ablate`: pool offset of the head names (-1 none) and SF_ABLATE_ZERO|MEAN */
 } runkey;
 
 typedef struct {       /* where a run's settings were written, for messages */
     int model_line, model_col;
     int input_line, input_col, input_quoted;
     int target_line, target_col, target_quoted;
+    int ablate_line, ablate_col;
 } runloc;
 
 typedef struct {
@@ -43,7 +47,14 @@ typedef struct {
     sf_trace tr;
     sf_schedule sch;
     int n_prompt;
+    sf_interv iv;          /* `@ablate`: the heads knocked out (seq.interv points here) */
+    sf_seq base;           /* and the original run it was prepared from (base.mem NULL when not ablated) */
+    sf_lens lens;          /* the logit lens, in the trace as dec.L{l}.lens.probs (none above SF_LESSON_LENS_MAX_FLOATS) */
 } runrec;
+
+/* The largest logit lens (decoder layers x positions x vocabulary floats) a lesson run adds to its trace, as the
+ * window does (VZ_LENS_MAX_FLOATS): every tiny model's; not a GPT-2's. */
+#define SF_LESSON_LENS_MAX_FLOATS ((size_t)4 << 20)
 
 typedef struct {       /* a frame as offsets, before the pool stops growing */
     int step, line;

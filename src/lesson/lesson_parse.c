@@ -149,7 +149,7 @@ int sf_lang_parse(const char *s) {
 const char *sf_lang_name(int lang) { return lang == SF_LANG_ZH ? "zh" : "en"; }
 
 static const char *const panel_names[SF_PANEL_COUNT] = {"none", "map", "tokens", "attention", "scores",
-                                                       "positions", "activations", "output"};
+                                                       "positions", "activations", "output", "heads", "lens"};
 
 /* Returns the name of a panel, or "?". */
 const char *sf_panel_name(int panel) { return panel >= 0 && panel < SF_PANEL_COUNT ? panel_names[panel] : "?"; }
@@ -195,6 +195,58 @@ static sf_err parse_sample(builder *b, const word *w, int nw, runkey *k) {
     return sf_ok();
 }
 
+/* Returns the column (in w) of the first character of a head name in w that is not spelled
+ * {enc,dec}.L<n>.{self,cross}.H<n>, or 0 if every comma-separated name is (the model checks the rest). */
+static int bad_head_spelling(word w) {
+    size_t i = 0;
+    while (i <= w.n) {
+        size_t j = i;
+        while (j < w.n && w.p[j] != ',') j++;
+        const char *p = w.p + i;
+        size_t n = j - i, k = 0;
+        int ok = n > 4 && (!memcmp(p, "enc.", 4) || !memcmp(p, "dec.", 4));
+        if (ok) { k = 4; ok = k < n && p[k] == 'L'; k++; }
+        size_t d = k;
+        while (ok && k < n && p[k] >= '0' && p[k] <= '9') k++;
+        ok = ok && k > d && k < n && p[k] == '.';
+        k++;
+        if (ok && n - k > 5 && !memcmp(p + k, "self.", 5)) k += 5;
+        else if (ok && n - k > 6 && !memcmp(p + k, "cross.", 6)) k += 6;
+        else ok = 0;
+        ok = ok && k < n && p[k] == 'H';
+        d = ++k;
+        while (ok && k < n && p[k] >= '0' && p[k] <= '9') k++;
+        ok = ok && k > d && k == n;
+        if (!ok) return w.col + (int)i;
+        i = j + 1;
+    }
+    return 0;
+}
+
+/* `@ablate NAME[,NAME...] [mode zero|mean]` or `@ablate none`: the heads the main run knocks out. */
+static sf_err parse_ablate(builder *b, const word *w, int nw, int at_col) {
+    static const char *const want = "expected head names (dec.L1.cross.H2,dec.L1.cross.H3) [mode zero|mean], or none";
+    if (nw == 0) return FAIL(b, at_col + 8, "%s", want);
+    if (nw == 1 && ls_weq(w[0], "none")) { b->st.run.ablate = -1; b->st.run.ablate_mode = SF_ABLATE_ZERO; return sf_ok(); }
+    int bad = bad_head_spelling(w[0]);
+    if (bad) return FAIL(b, bad, "expected a head name such as dec.L1.cross.H2 ({enc,dec}.L<n>.{self,cross}.H<n>), names "
+                                 "separated by commas without spaces");
+    int mode = SF_ABLATE_ZERO;
+    if (nw >= 2) {
+        if (!ls_weq(w[1], "mode")) return FAIL(b, w[1].col, "expected 'mode zero' or 'mode mean' after the head names");
+        if (nw < 3 || !sf_ablate_mode_parse(ls_wstr(w[2], (char[8]){0}, 8), &mode) || w[2].n > 4)
+            return FAIL(b, nw < 3 ? w[1].col + 4 : w[2].col, "expected zero or mean");
+        if (nw > 3) return FAIL(b, w[3].col, "unexpected '%.*s': %s", (int)w[3].n, w[3].p, want);
+    }
+    int off = ls_intern(b, w[0].p, w[0].n);
+    if (off < 0) return FAIL(b, w[0].col, "out of memory");
+    b->st.run.ablate = off;
+    b->st.run.ablate_mode = mode;
+    b->st.loc.ablate_line = b->line;
+    b->st.loc.ablate_col = w[0].col;
+    return sf_ok();
+}
+
 /* Parses `on` / `off`; returns 1/0, or -1. */
 int ls_on_off(word w) { return ls_weq(w, "on") ? 1 : ls_weq(w, "off") ? 0 : -1; }
 
@@ -212,7 +264,7 @@ static sf_err directive(builder *b, const char *s, size_t n, int at_col) {
     int nw = lex(b, rest, rest_n, w, &e);
     if (nw < 0) return e;
     if (!b->in_step && strcmp(name, "model") && strcmp(name, "input") && strcmp(name, "target") && strcmp(name, "sample") &&
-        strcmp(name, "generate") && strcmp(name, "positions"))
+        strcmp(name, "generate") && strcmp(name, "positions") && strcmp(name, "ablate"))
         return FAIL(b, at_col, "@%s must be inside a step: start one with a '## ' heading", name);
     if (!strcmp(name, "model")) {
         if (nw != 1) return FAIL(b, nw ? w[1].col : at_col + 6, "expected one model file after @model");
@@ -256,6 +308,11 @@ static sf_err directive(builder *b, const char *s, size_t n, int at_col) {
         ls_reset_cursor(b);
         return sf_ok();
     }
+    if (!strcmp(name, "ablate")) {
+        if (!(e = parse_ablate(b, w, nw, at_col)).ok) return e;
+        ls_reset_cursor(b);
+        return sf_ok();
+    }
     if (!strcmp(name, "goto")) return ls_do_goto(b, w, nw);
     if (!strcmp(name, "next")) return ls_do_move(b, w, nw, +1);
     if (!strcmp(name, "prev")) return ls_do_move(b, w, nw, -1);
@@ -267,7 +324,7 @@ static sf_err directive(builder *b, const char *s, size_t n, int at_col) {
     if (!strcmp(name, "compare")) return ls_do_compare(b, w, nw, at_col);
     if (!strcmp(name, "show")) return ls_do_show(b, w, nw, at_col);
     return FAIL(b, at_col, "unknown directive '@%s': expected one of @model @input @target @sample @generate "
-                           "@positions @goto @next @prev @focus @highlight @show @compare @ask @reveal @expect", name);
+                           "@positions @ablate @goto @next @prev @focus @highlight @show @compare @ask @reveal @expect", name);
 }
 
 /* Returns the language of a `[xx]` marker at s(n) and the length of the marker, or -1 if s has none. */
@@ -423,6 +480,8 @@ static sf_lesson_run pub_run(const builder *b, const char *pool, const runkey *k
     r.seed = k->seed;
     r.max_new = k->max_new ? k->max_new : SF_RUN_UNTIL_EOS; /* `@generate 0` or none: until <eos> */
     r.positions = k->positions;
+    r.ablate = k->ablate >= 0 ? pool + k->ablate : NULL;
+    r.ablate_mode = k->ablate_mode;
     (void)b;
     return r;
 }
@@ -487,7 +546,7 @@ sf_err sf_lesson_parse(const char *buf, size_t len, const char *filename, const 
     if (!slash) snprintf(b->dir, sizeof b->dir, ".");
     else if (slash == b->file) snprintf(b->dir, sizeof b->dir, "/");
     else snprintf(b->dir, sizeof b->dir, "%.*s", (int)(slash - b->file), b->file);
-    b->st.run = (runkey){-1, -1, -1, {0, 0}, 0, 0, 1};
+    b->st.run = (runkey){-1, -1, -1, {0, 0}, 0, 0, 1, -1, 1};
     b->st.cmp_model = b->st.cmp_input = b->st.cmp_target = b->st.cmp_positions = -1;
     b->st.panel = SF_PANEL_NONE;
     b->st.fstack = b->st.fsub = b->st.flayer = b->st.fhead = -1;

@@ -24,6 +24,8 @@ void ls_cmp_key(const builder *b, runkey *k, runloc *loc) {
         loc->target_line = b->st.cmploc.target_line; loc->target_col = b->st.cmploc.target_col; loc->target_quoted = b->st.cmploc.target_quoted;
     }
     if (b->st.cmp_positions >= 0) k->positions = b->st.cmp_positions;
+    k->ablate = -1; /* the compared run is the model's own: set against an @ablate main run it shows the change */
+    k->ablate_mode = SF_ABLATE_ZERO;
 }
 
 /* Interns the narration of part `part` in both languages; offsets -1 when empty. */
@@ -365,11 +367,11 @@ sf_err ls_do_move(builder *b, const word *w, int nw, int dir) {
 /* `@focus PANEL [enc|dec] [L<n>] [self|cross|ffn] [H<n>|all]`, or `@focus none`. */
 sf_err ls_do_focus(builder *b, const word *w, int nw) {
     char s[32];
-    if (nw == 0) return FAIL(b, 1, "expected a panel after @focus: map, tokens, attention, scores, positions, activations, output or none");
+    if (nw == 0) return FAIL(b, 1, "expected a panel after @focus: map, tokens, attention, scores, positions, activations, output, heads, lens or none");
     ls_wstr(w[0], s, sizeof s);
     int panel = sf_panel_parse(s);
     if (!panel && strcmp(s, "none"))
-        return FAIL(b, w[0].col, "unknown panel '%s': expected map, tokens, attention, scores, positions, activations, output or none", s);
+        return FAIL(b, w[0].col, "unknown panel '%s': expected map, tokens, attention, scores, positions, activations, output, heads, lens or none", s);
     int stack = -1, sub = -1, layer = -1, head = -1, lcol = 0, hcol = 0, scol = 0;
     for (int i = 1; i < nw; i++) {
         ls_wstr(w[i], s, sizeof s);

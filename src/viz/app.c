@@ -9,7 +9,22 @@
 #include "model/checkpoint.h"
 #include "panels.h"
 
-/* Runs the model on a->input into the record and rebuilds the trace and the schedule. */
+static void say(vz_app *a, const char *msg);
+
+/* Frees what the last run's experiments hold: the original run behind an ablated one, the lens, the roles. */
+static void free_experiments(vz_app *a) {
+    sf_trace_free(&a->base_tr);
+    if (a->base.mem) sf_seq_free(&a->base);
+    memset(&a->base, 0, sizeof a->base);
+    sf_lens_free(&a->lens);
+    free(a->roles);
+    a->roles = NULL;
+    a->n_roles = 0;
+}
+
+/* Runs the model on a->input into the record and rebuilds the trace and the schedule. With heads knocked out
+ * (a->iv) the record is the ablated run (sf_run_interv) and the original one goes into a->base; the logit lens
+ * (when small enough) and the head-role scores are computed from the record shown, and the lens joins the trace. */
 static sf_err rerun(vz_app *a) {
     sf_run_opts o;
     memset(&o, 0, sizeof o);
@@ -21,12 +36,43 @@ static sf_err rerun(vz_app *a) {
     o.seed = a->seed;
     a->m.cfg.pos = a->pos_off ? SF_POS_NONE : a->pos_own;
     int n_prompt = 0;
-    sf_err e = sf_run(&a->m, &a->s, &o, &n_prompt);
+    sf_trace_free(&a->tr); /* (the trace points into the lens and the records freed here) */
+    free_experiments(a);
+    a->v.iv = NULL;
+    a->v.base_tr = NULL;
+    a->v.roles = NULL;
+    a->v.n_roles = 0;
+    a->v.ablated = NULL;
+    a->ablated[0] = 0;
+    sf_err e;
+    if (a->iv.n_ablate > 0) {
+        a->iv.mode = a->ablate_mode == SF_ABLATE_MEAN ? SF_ABLATE_MEAN : SF_ABLATE_ZERO;
+        if (!(e = sf_seq_build(&a->base, &a->m.cfg)).ok) return e;
+        e = sf_run_interv(&a->m, &a->base, &a->s, &o, &a->iv, NULL, &n_prompt);
+    } else {
+        a->s.interv = NULL;
+        e = sf_run(&a->m, &a->s, &o, &n_prompt);
+    }
     if (!e.ok) return e;
-    sf_trace_free(&a->tr);
     sf_schedule_free(&a->sched);
     if (!(e = sf_trace_build(&a->tr, &a->m, &a->s)).ok) return e;
     if (!(e = sf_schedule_build(&a->sched, &a->m.cfg, a->s.n_src, a->s.n_tgt)).ok) return e;
+    if (a->iv.n_ablate > 0) {
+        if (!(e = sf_trace_build(&a->base_tr, &a->m, &a->base)).ok) return e;
+        a->v.iv = &a->iv;
+        a->v.base_tr = &a->base_tr;
+        a->v.ablated = vz_app_ablated_text(a, a->lang, a->ablated, sizeof a->ablated);
+    }
+    size_t lens_floats = (size_t)a->m.cfg.n_dec_layers * (size_t)a->s.n_tgt * (size_t)a->m.cfg.vocab_size;
+    a->v.lens_too_big = lens_floats > VZ_LENS_MAX_FLOATS;
+    if (!a->v.lens_too_big && a->s.n_tgt > 0 && (e = sf_lens_compute(&a->lens, &a->m, &a->s)).ok)
+        e = sf_lens_trace(&a->tr, &a->lens);
+    if (!e.ok) return e;
+    if ((e = sf_heads_score(&a->m, &a->s, &a->roles, &a->n_roles)).ok) {
+        a->v.roles = a->roles;
+        a->v.n_roles = a->n_roles;
+    }
+    if (!e.ok) return e;
     a->v.n_prompt = n_prompt;
     a->v.input = a->input;
     a->v.pos_off = a->pos_off && a->pos_own != SF_POS_NONE; /* (the panels say "switched off", not "none") */
@@ -35,6 +81,87 @@ static sf_err rerun(vz_app *a) {
     if (step >= a->sched.n) step = a->sched.n - 1;
     vz_app_goto(a, step < 0 ? 0 : step);
     return sf_ok();
+}
+
+const char *vz_app_ablated_text(const vz_app *a, int lang, char *out, size_t size) {
+    out[0] = 0;
+    if (a->iv.n_ablate <= 0) return out;
+    size_t n = (size_t)snprintf(out, size, vz_tr(lang, VZ_S_ABLATED), vz_tr(lang, a->iv.mode == SF_ABLATE_MEAN ? VZ_S_ABLATE_MEAN : VZ_S_ABLATE_ZERO));
+    for (int i = 0; i < a->iv.n_ablate && n < size; i++) {
+        char name[48];
+        n += (size_t)snprintf(out + n, size - n, " %s", sf_head_name(a->iv.ablate[i], name, sizeof name));
+    }
+    return out;
+}
+
+/* Reruns after the set of knocked-out heads changed; a failure puts the set back as it was (old, n_old). */
+static sf_err rerun_ablated(vz_app *a, const sf_head_ref *old, int n_old) {
+    sf_err e = rerun(a);
+    if (e.ok) return e;
+    sf_interv_free(&a->iv); /* (rebuilt from the names: the array may be smaller than the old set) */
+    int mode = a->ablate_mode;
+    sf_interv_init(&a->iv);
+    for (int i = 0; i < n_old; i++) {
+        char name[48];
+        sf_err e3 = sf_interv_add_ablate(&a->iv, &a->m.cfg, sf_head_name(old[i], name, sizeof name));
+        (void)e3;
+    }
+    a->ablate_mode = mode;
+    sf_err e2 = rerun(a);
+    (void)e2;
+    return e;
+}
+
+sf_err vz_app_toggle_ablate(vz_app *a, sf_head_ref h) {
+    const sf_config *c = &a->m.cfg;
+    int nl = h.stack == SF_STACK_ENC ? c->n_enc_layers : c->n_dec_layers;
+    if (h.layer < 0 || h.layer >= nl || h.head < 0 || h.head >= c->n_heads) return sf_fail("no such head");
+    int n_old = a->iv.n_ablate;
+    sf_head_ref *old = n_old ? malloc((size_t)n_old * sizeof *old) : NULL;
+    if (n_old && !old) return sf_fail("out of memory");
+    for (int i = 0; i < n_old; i++) old[i] = a->iv.ablate[i];
+    int at = -1;
+    for (int i = 0; i < a->iv.n_ablate; i++)
+        if (!memcmp(&a->iv.ablate[i], &h, sizeof h)) at = i;
+    char name[48], msg[200];
+    sf_head_name(h, name, sizeof name);
+    if (at >= 0) { /* put it back */
+        for (int i = at; i + 1 < a->iv.n_ablate; i++) a->iv.ablate[i] = a->iv.ablate[i + 1];
+        a->iv.n_ablate--;
+        free(a->iv.value); /* (the prepared values were for the old set) */
+        a->iv.value = NULL;
+    } else {
+        sf_err e = sf_interv_add_ablate(&a->iv, c, name);
+        if (!e.ok) { free(old); say(a, e.msg); return e; }
+    }
+    sf_err e = rerun_ablated(a, old, n_old);
+    free(old);
+    if (!e.ok) { say(a, e.msg); return e; }
+    snprintf(msg, sizeof msg, vz_tr(a->lang, at >= 0 ? VZ_S_MSG_RESTORED_HEAD : VZ_S_MSG_ABLATED_HEAD), name);
+    say(a, msg);
+    return e;
+}
+
+sf_err vz_app_restore_all(vz_app *a) {
+    int mode = a->iv.mode;
+    sf_interv_free(&a->iv);
+    sf_interv_init(&a->iv);
+    a->iv.mode = mode;
+    sf_err e = rerun(a);
+    say(a, e.ok ? vz_tr(a->lang, VZ_S_MSG_RESTORED_ALL) : e.msg);
+    return e;
+}
+
+sf_err vz_app_set_ablate_mode(vz_app *a, int mode) {
+    a->ablate_mode = mode == SF_ABLATE_MEAN ? SF_ABLATE_MEAN : SF_ABLATE_ZERO;
+    sf_err e = sf_ok();
+    if (a->iv.n_ablate > 0) {
+        free(a->iv.value);
+        a->iv.value = NULL;
+        e = rerun(a);
+    }
+    say(a, !e.ok ? e.msg : vz_tr(a->lang, a->ablate_mode == SF_ABLATE_MEAN ? VZ_S_MSG_ABLATE_MEAN : VZ_S_MSG_ABLATE_ZERO));
+    return e;
 }
 
 sf_err vz_app_init(vz_app *a, SDL_Renderer *r, const vz_font_paths *fp, sf_model *m, const char *input,
@@ -50,6 +177,8 @@ sf_err vz_app_init(vz_app *a, SDL_Renderer *r, const vz_font_paths *fp, sf_model
     a->max_new = rc ? rc->max_new : 12;
     a->seed = rc ? rc->seed : 0;
     a->v.temperature = rc ? rc->temperature : 0.0f;
+    sf_interv_init(&a->iv);
+    a->ablate_mode = SF_ABLATE_ZERO;
     sf_err e = vz_text_create(&a->text, r, fp);
     if (!e.ok) { sf_model_free(&a->m); return e; }
     if (!(e = vz_ctx_init(&a->ctx, r, a->text)).ok) { vz_app_free(a); return e; }
@@ -72,6 +201,8 @@ void vz_app_free(vz_app *a) {
     vz_ctx_free(&a->ctx);
     if (a->text) vz_text_destroy(a->text);
     sf_trace_free(&a->tr);
+    free_experiments(a);
+    sf_interv_free(&a->iv);
     sf_schedule_free(&a->sched);
     if (a->s.mem) sf_seq_free(&a->s);
     sf_model_free(&a->m);
@@ -113,7 +244,11 @@ sf_err vz_app_run(vz_app *a, const vz_run_spec *rs) {
     a->max_new = rs->max_new;
     a->pos_off = !rs->positions;
     a->v.step = 0;
-    sf_err e = rerun(a);
+    sf_interv_free(&a->iv); /* the lesson's @ablate, or none */
+    sf_interv_init(&a->iv);
+    a->ablate_mode = rs->ablate_mode == SF_ABLATE_MEAN ? SF_ABLATE_MEAN : SF_ABLATE_ZERO;
+    sf_err e = rs->ablate && rs->ablate[0] ? sf_interv_add_ablate(&a->iv, &a->m.cfg, rs->ablate) : sf_ok();
+    if (e.ok) e = rerun(a);
     if (!e.ok) { /* keep showing the last good run */
         memcpy(a->input, old_in, sizeof a->input);
         memcpy(a->target, old_tg, sizeof a->target);
@@ -123,6 +258,8 @@ sf_err vz_app_run(vz_app *a, const vz_run_spec *rs) {
         a->seed = old_seed;
         a->max_new = old_max;
         a->pos_off = old_off;
+        sf_interv_free(&a->iv);
+        sf_interv_init(&a->iv);
         sf_err e2 = rerun(a);
         (void)e2;
     }
@@ -140,6 +277,8 @@ sf_err vz_app_set_model(vz_app *a, sf_model *m, const char *input) {
     a->m = *m;
     memset(m, 0, sizeof *m);
     a->pos_own = a->m.cfg.pos;
+    sf_interv_free(&a->iv); /* the knocked-out heads were the old model's */
+    sf_interv_init(&a->iv);
     sf_err e = sf_seq_build(&a->s, &a->m.cfg);
     if (e.ok) {
         snprintf(a->input, sizeof a->input, "%s", input ? input : "");
@@ -440,6 +579,14 @@ int vz_app_act(vz_app *a, vz_action act, int arg) {
     case VZ_ACT_TEMP_UP: set_temperature(a, a->v.temperature + 0.1f); return 1;
     case VZ_ACT_IDS: a->v.show_ids = !a->v.show_ids; return 1;
     case VZ_ACT_RANGE: a->v.heat_local = !a->v.heat_local; return 1;
+    case VZ_ACT_ABLATE: {
+        if (a->v.n_blocks <= 0) return 0;
+        vz_block b = a->v.blocks[a->v.block];
+        vz_app_toggle_ablate(a, (sf_head_ref){b.stack, b.layer, b.sub, a->v.head});
+        return 1;
+    }
+    case VZ_ACT_RESTORE_ALL: vz_app_restore_all(a); return 1;
+    case VZ_ACT_ABLATE_MODE: vz_app_set_ablate_mode(a, a->ablate_mode == SF_ABLATE_MEAN ? SF_ABLATE_ZERO : SF_ABLATE_MEAN); return 1;
     case VZ_ACT_SAVE: a->want_save = 1; return 1;
     case VZ_ACT_LANG: vz_app_set_lang(a, a->lang == VZ_LANG_EN ? VZ_LANG_ZH : VZ_LANG_EN); return 1;
     case VZ_ACT_ZOOM_IN: set_zoom(a, a->zoom * 1.15f); return 1;
@@ -461,8 +608,9 @@ static int key_event(vz_app *a, const SDL_Keysym *k) {
     return act != VZ_ACT_NONE && vz_app_act(a, act, arg);
 }
 
-/* Handles a left click: focuses the panel under it and acts on the click region there; returns 1. */
-static int click_event(vz_app *a, int x, int y) {
+/* Handles a left click: focuses the panel under it and acts on the click region there (with Ctrl held, a
+ * thumbnail of the grid knocks its head out or puts it back); returns 1. */
+static int click_event(vz_app *a, int x, int y, int ctrl) {
     for (int p = 0; p < VZ_P_COUNT; p++)
         if (vz_rect_has(a->ctx.lay.r[p], x, y)) a->v.focus_panel = p;
     const vz_click *c = vz_click_at(&a->ctx, x, y);
@@ -470,6 +618,13 @@ static int click_event(vz_app *a, int x, int y) {
     int i;
     switch (c->kind) {
     case VZ_CLICK_THUMB:
+        if (ctrl && c->c == 1 && c->a >= 0 && c->a < a->v.n_blocks) {
+            vz_block b = a->v.blocks[c->a];
+            a->v.block = c->a;
+            a->v.head = c->b;
+            vz_app_toggle_ablate(a, (sf_head_ref){b.stack, b.layer, b.sub, c->b});
+            return 1;
+        }
         if (c->a >= 0 && c->a < a->v.n_blocks) a->v.block = c->a;
         if (c->c == 1) a->v.enlarged = 1;                        /* a thumbnail: enlarge it */
         else a->v.enlarged = a->v.head == c->b ? !a->v.enlarged : a->v.enlarged; /* a big head: toggle */
@@ -499,7 +654,7 @@ int vz_app_event(vz_app *a, const SDL_Event *e) {
     case SDL_MOUSEBUTTONDOWN:
         a->ctx.mx = e->button.x; a->ctx.my = e->button.y;
         if (a->blank) return e->button.button == SDL_BUTTON_LEFT ? vz_app_act(a, VZ_ACT_UNBLANK, 0) : 0;
-        return e->button.button == SDL_BUTTON_LEFT ? click_event(a, e->button.x, e->button.y) : 0;
+        return e->button.button == SDL_BUTTON_LEFT ? click_event(a, e->button.x, e->button.y, (SDL_GetModState() & KMOD_CTRL) != 0) : 0;
     case SDL_DROPFILE: { /* a model file dropped on the window; SDL hands the name to us to free */
         if (e->drop.file) vz_app_open_model(a, e->drop.file);
         SDL_free(e->drop.file);

@@ -8,6 +8,9 @@
 
 #include "draw.h"
 #include "keys.h"
+#include "model/heads.h"
+#include "model/interv.h"
+#include "model/lens.h"
 #include "model/run.h"
 #include "view.h"
 
@@ -46,7 +49,21 @@ typedef struct {
     char status[768];      /* message shown in the top bar */
     unsigned status_ms;    /* SDL_GetTicks() when the status was set; it shows for 4 s */
     long frames;
+    /* experiments (docs/experiments.md), computed in src/model on every rerun, drawn from the trace */
+    sf_interv iv;          /* the heads knocked out (k, Ctrl+click, a lesson's @ablate); iv.mode zero or mean */
+    int ablate_mode;       /* SF_ABLATE_ZERO or SF_ABLATE_MEAN: how the next rerun replaces knocked-out heads */
+    sf_seq base;           /* while heads are knocked out: the original run (base.mem NULL otherwise) */
+    sf_trace base_tr;      /* its trace: the output panel draws its bars behind the ablated ones */
+    sf_lens lens;          /* the logit lens of the shown run (lens.probs NULL when too big: VZ_LENS_MAX_FLOATS) */
+    sf_head_scores *roles; /* (n_roles) head-role scores of the shown run, for the grid's tags */
+    int n_roles;
+    char ablated[640];     /* vz_app_ablated_text of the run shown ("" when none) */
 } vz_app;
+
+/* The largest logit lens (layers x positions x vocabulary floats) the app computes on every rerun: the tiny
+ * models' lenses are a few thousand floats; a GPT-2's (12 x 64 x 50257) would cost seconds per keypress, so
+ * its lens panel says to use `trace --logit-lens` instead. */
+#define VZ_LENS_MAX_FLOATS ((size_t)4 << 20)
 
 /* How the app runs the model: generation length, sampling seed and temperature (0 = greedy). */
 typedef struct { int max_new; unsigned seed; float temperature; } vz_run_cfg;
@@ -74,10 +91,23 @@ typedef struct {
     unsigned long long seed;
     int max_new;
     int positions;
+    const char *ablate;  /* comma-separated heads to knock out (a lesson's @ablate), or NULL: none */
+    int ablate_mode;     /* SF_ABLATE_ZERO or SF_ABLATE_MEAN (0: zero) */
 } vz_run_spec;
 
 /* Reruns the current model as rs says and puts the cursor on step 0; on failure the old run stays. */
 sf_err vz_app_run(vz_app *a, const vz_run_spec *rs);
+
+/* Knocks head h out of the run (or puts it back, if it is out) and reruns: the trace is then the ablated
+ * run's and the original run is kept in a->base / a->base_tr; says so in the top bar. Returns the error. */
+sf_err vz_app_toggle_ablate(vz_app *a, sf_head_ref h);
+/* Puts every knocked-out head back and reruns: the model's own run, bit for bit. */
+sf_err vz_app_restore_all(vz_app *a);
+/* Sets how knocked-out heads are replaced (SF_ABLATE_ZERO or SF_ABLATE_MEAN) and reruns if any is out. */
+sf_err vz_app_set_ablate_mode(vz_app *a, int mode);
+/* Writes the knocked-out heads as the top bar shows them ("ablated (zero): dec.L1.cross.H2 dec.L1.cross.H3")
+ * in lang into out, or "" when none; returns out. */
+const char *vz_app_ablated_text(const vz_app *a, int lang, char *out, size_t size);
 
 /* Reruns the model on a new input (and the current temperature); keeps the cursor's step if it still exists. */
 sf_err vz_app_set_input(vz_app *a, const char *input);

@@ -57,6 +57,9 @@ typedef enum {
     VZ_ACT_TEMP_UP,
     VZ_ACT_ALIGN,         /* player: a comparison aligned by token <-> by position */
     VZ_ACT_IDS,           /* the token strip: ids <-> positions under the tokens */
+    VZ_ACT_ABLATE,        /* knock the focused head out / put it back (docs/experiments.md) */
+    VZ_ACT_RESTORE_ALL,   /* put every knocked-out head back */
+    VZ_ACT_ABLATE_MODE,   /* knocked-out heads output zeros <-> their mean */
     VZ_ACT_RANGE,         /* the attention heatmaps: 0 to 1 <-> each head 0 to its own largest */
     /* display */
     VZ_ACT_LANG,

@@ -50,8 +50,8 @@ int vz_layout_auto_spot(int focus) { return vz_panel_spotlightable(focus) ? focu
 static vz_rect rect(int x, int y, int w, int h) { return (vz_rect){x, y, w < 0 ? 0 : w, h < 0 ? 0 : h}; }
 
 /* Each panel's smallest useful size, in label characters (width) and label lines (height). */
-static const float min_cols[VZ_P_COUNT] = {0, 0, 13, 11, 22, 18, 20, 18, 18, 0};
-static const float min_rows[VZ_P_COUNT] = {0, 0, 10, 5, 11, 6, 7, 6, 9, 0};
+static const float min_cols[VZ_P_COUNT] = {0, 0, 13, 11, 22, 18, 20, 18, 18, 20, 0};
+static const float min_rows[VZ_P_COUNT] = {0, 0, 10, 5, 11, 6, 7, 6, 9, 6, 0};
 
 /* Returns 1 if rectangle r is big enough for panel p at label size lab (line height lh): its minimum in label
  * characters and lines, and two more lines for the panel's title. */
@@ -61,7 +61,7 @@ static int fits(int p, vz_rect r, int lab, int lh) {
 
 int vz_layout_fits(const vz_layout *l) {
     int lh = vz_line_h(l, l->f.label);
-    for (int p = VZ_P_ARCH; p <= VZ_P_ACT; p++)
+    for (int p = VZ_P_ARCH; p <= VZ_P_LENS; p++)
         if (vz_layout_shown(l, p) && !fits(p, l->r[p], l->f.label, lh)) return 0;
     if (l->spot >= 0 && !vz_layout_shown(l, l->spot)) return 0;
     if (l->spot == VZ_P_TOKENS && l->arr != VZ_ARR_GRID) { /* the tokens as the spotlight: rows at the body size */
@@ -119,7 +119,7 @@ static void strip(vz_layout *l, vz_rect *m, int lh) {
 
 /* Clears every panel rectangle but the strips (top, tokens, narration). */
 static void clear_main(vz_layout *l) {
-    for (int p = VZ_P_ARCH; p <= VZ_P_ACT; p++) l->r[p] = (vz_rect){0, 0, 0, 0};
+    for (int p = VZ_P_ARCH; p <= VZ_P_LENS; p++) l->r[p] = (vz_rect){0, 0, 0, 0};
     l->strip = (vz_rect){0, 0, 0, 0};
 }
 
@@ -200,7 +200,8 @@ static void compute(vz_layout *l, const vz_layout_in *in) {
     below.h -= nh + g;
     all.h -= nh + g;
     l->r[VZ_P_TOKENS] = tok;
-    if (in->min_arr <= VZ_ARR_GRID && grid(l, below, lhl)) { l->arr = VZ_ARR_GRID; return; }
+    /* (the grid has no place for the logit lens: asked for, it is the spotlight of a sparser arrangement) */
+    if (in->min_arr <= VZ_ARR_GRID && spot != VZ_P_LENS && grid(l, below, lhl)) { l->arr = VZ_ARR_GRID; return; }
     clear_main(l);
     l->spot = spot;
     vz_rect m = below;
@@ -233,7 +234,7 @@ int vz_rect_inside(vz_rect a, vz_rect b) {
 vz_rect vz_rect_inset(vz_rect r, int d) { return rect(r.x + d, r.y + d, r.w - 2 * d, r.h - 2 * d); }
 
 static const char *const names[VZ_P_COUNT] = {"top",    "tokens", "arch", "output", "attention",
-                                              "thumbs", "scores", "pe",   "activations", "narration"};
+                                              "thumbs", "scores", "pe",   "activations", "lens", "narration"};
 
 const char *vz_panel_name(int p) { return p >= 0 && p < VZ_P_COUNT ? names[p] : "?"; }
 

@@ -31,6 +31,7 @@ typedef enum {
     VZ_P_SCORES,  /* scores -> scaled -> mask -> softmax for one head and query */
     VZ_P_PE,      /* positional encodings */
     VZ_P_ACT,     /* residual stream, norms, Q/K/V strips, tokens x channels */
+    VZ_P_LENS,    /* the logit lens: layers x positions, the top token read after each layer (a spotlight only) */
     VZ_P_NARR,    /* narration: one sentence and a formula, or a lesson's text */
     VZ_P_COUNT
 } vz_panel;

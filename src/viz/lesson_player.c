@@ -17,7 +17,8 @@ static int same_str(const char *a, const char *b) { return (!a && !b) || (a && b
 static int same_run(const sf_lesson_run *a, const sf_lesson_run *b) {
     return same_str(a->model, b->model) && same_str(a->input, b->input) && same_str(a->target, b->target) &&
            a->sampler.temperature == b->sampler.temperature && a->sampler.top_k == b->sampler.top_k &&
-           a->seed == b->seed && a->max_new == b->max_new && a->positions == b->positions;
+           a->seed == b->seed && a->max_new == b->max_new && a->positions == b->positions && same_str(a->ablate, b->ablate) &&
+           (!a->ablate || a->ablate_mode == b->ablate_mode);
 }
 
 /* Shows a message in the app's top bar for a few seconds. */
@@ -95,7 +96,8 @@ static sf_err load_main(vz_player *p, const sf_lesson_run *run) {
 static sf_err set_main_run(vz_player *p, const sf_lesson_run *run) {
     if (!p->have_app) return sf_fail("no model loaded");
     if (p->have_run && same_run(&p->run, run)) return sf_ok();
-    vz_run_spec rs = {run->input, run->target, run->sampler, run->seed, run->max_new, run->positions};
+    vz_run_spec rs = {run->input, run->target, run->sampler, run->seed, run->max_new, run->positions, run->ablate,
+                      run->ablate_mode};
     sf_err e = vz_app_run(&p->app, &rs);
     if (!e.ok) return e;
     p->run = *run;
@@ -209,6 +211,8 @@ static int panel_of(int lesson_panel) {
     case SF_PANEL_POSITIONS: return VZ_P_PE;
     case SF_PANEL_ACTIVATIONS: return VZ_P_ACT;
     case SF_PANEL_OUTPUT: return VZ_P_OUTPUT;
+    case SF_PANEL_HEADS: return VZ_P_THUMBS;
+    case SF_PANEL_LENS: return VZ_P_LENS;
     default: return -1;
     }
 }

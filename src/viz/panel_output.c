@@ -1,5 +1,14 @@
 /* panel_output.c - the next-token probabilities at the cursor's decoder position (top k as bars, the token
- * that came next outlined), the temperature; during a question on dec.probs, the vocabulary to click. */
+ * that came next outlined), the temperature; during a question on dec.probs, the vocabulary to click.
+ *
+ * The bars are the distribution that mattered for the next token, each with a second distribution outlined
+ * behind it, both read from traces and labelled under the bars:
+ *   heads knocked out   bars: this (ablated) run's dec.probs; outline: the original run's dec.probs
+ *   sampling (T > 0)    bars: dec.sample.probs, what the token was drawn from after temperature and top-k;
+ *                       outline: dec.probs, the model's own distribution (T = 1)
+ *   otherwise           bars: dec.probs (greedy takes the longest one)
+ * The rows are dec.probs's 16 most likely tokens in order (the untempered, or ablated, run's), so a change
+ * of T or a knocked-out head changes the bars' lengths in place. */
 #include <stdio.h>
 #include <string.h>
 
@@ -86,33 +95,70 @@ void vz_panel_output(vz_ctx *c, const vz_view *v, vz_rect r) {
     else snprintf(tl, sizeof tl, "%s", vz_s(c, VZ_S_OUT_GREEDY));
     vz_print(c, tl, sp, c->th->dim, in.x, in.y + in.h, VZ_BOTTOM, in.w);
     in.h -= vz_lh(c, sp) + pad / 2;
+    if (v->ablated) { /* the run is altered: the panel says so above its bars */
+        int y = vz_wrap(c, v->ablated, sp, c->th->wrong, (vz_rect){in.x, in.y, in.w, 2 * vz_lh(c, sp)});
+        in.h -= y - in.y + pad / 2;
+        in.y = y + pad / 2;
+    }
     if (t < 0) { vz_print(c, vz_s(c, VZ_S_OUT_NOT_YET), px, c->th->dim, in.x, in.y, VZ_LEFT, in.w); return; }
     int V = v->m->cfg.vocab_size, idx[16];
     int k = sf_top_k(sf_trace_row(e, t), V, 16, idx);
+    /* the bars and what is outlined behind them (see the top of the file) */
+    const float *p = sf_trace_row(e, t), *ref = NULL;
+    vz_str legend = VZ_S_NONE;
+    const sf_trace_entry *se = v->temperature > 0 ? vz_entry(v, "dec.sample.probs") : NULL;
+    int sd[2];
+    if (se && sf_trace_shape(v->tr, se, sd) == 2 && t < sd[0]) {
+        const float *q = sf_trace_row(se, t);
+        double sum = 0;
+        for (int i = 0; i < V; i++) sum += q[i];
+        if (sum > 0) { ref = p; p = q; legend = VZ_S_OUT_SAMPLED_FROM; } /* a token was drawn after t */
+    }
+    const sf_trace_entry *be = v->base_tr ? sf_trace_find(v->base_tr, "dec.probs") : NULL;
+    int bd[2];
+    if (be && sf_trace_shape(v->base_tr, be, bd) == 2 && t < bd[0]) { ref = sf_trace_row(be, t); legend = VZ_S_OUT_ABLATED; }
+    char topk[96] = "";
+    if (V > 16) snprintf(topk, sizeof topk, vz_s(c, VZ_S_OUT_TOPK_OF), V);
+    if (legend != VZ_S_NONE || topk[0]) { /* under the bars: what they and their outlines are */
+        char leg[300];
+        snprintf(leg, sizeof leg, "%s%s%s", legend != VZ_S_NONE ? vz_s(c, legend) : "", legend != VZ_S_NONE && topk[0] ? "; " : "", topk);
+        int lhh = vz_wrap_height(c, leg, sp, in.w);
+        if (lhh > 3 * vz_lh(c, sp)) lhh = 3 * vz_lh(c, sp);
+        vz_wrap(c, leg, sp, c->th->dim, (vz_rect){in.x, in.y + in.h - lhh, in.w, lhh});
+        in.h -= lhh + pad / 2;
+    }
     int lh = vz_lh(c, px), bh = lh + 2;
     int chosen = t + 1 < v->s->n_tgt ? v->s->dec.ids[t + 1] : drawn_last(v, t);
     int more = chosen >= 0; /* a line under the bars: the token that came next */
     if ((k + more) * bh > in.h) k = in.h / bh - more;
     if (k < 1) k = in.h >= bh ? 1 : 0;
+    if (ref && k >= 2) { /* the other run's most likely token always has a row, its outline visible */
+        int r0 = sf_argmax(ref, V), in_rows = 0;
+        for (int i = 0; i < k; i++) in_rows |= idx[i] == r0;
+        if (!in_rows) idx[k - 1] = r0;
+    }
     int lw = 0;
     for (int i = 0; i < k; i++) {
         int w = vz_label_w(c, piece(v, idx[i], tok), px);
         if (w > lw) lw = w;
     }
     lw += pad;
-    int nw = vz_label_w(c, "0.000", px) + pad;
-    const float *p = sf_trace_row(e, t);
+    int nw = vz_label_w(c, ref ? "0.000 (0.000)" : "0.000", px) + pad;
     for (int i = 0; i < k; i++) {
         int y = in.y + i * bh;
         piece(v, idx[i], tok);
         vz_print(c, tok, px, idx[i] == chosen ? c->th->accent : c->th->fg, in.x + lw - pad / 2, y + bh / 2, VZ_RIGHT | VZ_MIDDLE, 0);
         int bw = (int)((float)(in.w - lw - nw) * p[idx[i]]);
         vz_fill(c, (vz_rect){in.x + lw, y + 2, bw > 1 ? bw : 1, bh - 4}, vz_cmap_color(c->pal->seq, p[idx[i]]));
+        int rw = ref ? (int)((float)(in.w - lw - nw) * ref[idx[i]]) : 0;
+        if (ref) vz_outline(c, (vz_rect){in.x + lw, y + 3, rw > 2 ? rw : 2, bh - 6}, c->th->fg, 1); /* behind: the other run */
         if (idx[i] == chosen) vz_outline(c, (vz_rect){in.x + lw, y + 1, in.w - lw, bh - 2}, c->th->accent, 1);
         int hs = highlight_at(v, "dec.probs", t, idx[i]);
         if (hs >= 0) vz_outline(c, (vz_rect){in.x, y, in.w, bh}, hs == 1 ? c->th->wrong : c->th->hilite, vz_px(c, 2));
-        snprintf(num, sizeof num, "%.3f", (double)p[idx[i]]);
-        vz_print(c, num, px, c->th->fg, in.x + lw + bw + pad / 2, y + bh / 2, VZ_MIDDLE, 0);
+        if (ref) snprintf(num, sizeof num, "%.3f (%.3f)", (double)p[idx[i]], (double)ref[idx[i]]);
+        else snprintf(num, sizeof num, "%.3f", (double)p[idx[i]]);
+        int nx = in.x + lw + (bw > rw ? bw : rw) + pad / 2;
+        vz_print(c, num, px, c->th->fg, nx, y + bh / 2, VZ_MIDDLE, 0);
     }
     if (more && k >= 0 && (k + 1) * bh <= in.h) {
         piece(v, chosen, tok);

@@ -10,7 +10,8 @@ void vz_panel_top(vz_ctx *c, const vz_view *v, vz_rect r) {
     char where[256], step[400], t[800];
     vz_cursor_text(v, c->lang, where, sizeof where);
     snprintf(step, sizeof step, vz_s(c, VZ_S_TOP_STEP), v->step + 1, v->sched->n, where);
-    if (proj) snprintf(t, sizeof t, "%s", step); /* from afar: where we are, nothing else */
+    if (v->ablated) snprintf(t, sizeof t, "%.300s   %.400s", v->ablated, step); /* the run is altered: always said */
+    else if (proj) snprintf(t, sizeof t, "%s", step); /* from afar: where we are, nothing else */
     else {
         char model[200];
         snprintf(model, sizeof model, vz_s(c, VZ_S_TOP_MODEL), vz_s(c, m->family == SF_FAMILY_ENCDEC ? VZ_S_FAMILY_ENCDEC : VZ_S_FAMILY_GPT),

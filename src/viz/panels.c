@@ -23,6 +23,7 @@ static const struct {
     [VZ_P_SCORES] = {vz_panel_scores, VZ_S_TAB_SCORES},
     [VZ_P_PE] = {vz_panel_pe, VZ_S_TAB_PE},
     [VZ_P_ACT] = {vz_panel_act, VZ_S_TAB_ACT},
+    [VZ_P_LENS] = {vz_panel_lens, VZ_S_TAB_LENS},
     [VZ_P_NARR] = {vz_panel_narration, VZ_S_NONE},
 };
 

@@ -21,6 +21,15 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r);      /* scores, sc
 void vz_panel_pe(vz_ctx *c, const vz_view *v, vz_rect r);          /* positional encoding curves and matrix (panel_pe.c) */
 void vz_panel_act(vz_ctx *c, const vz_view *v, vz_rect r);         /* residual stream, every token, Q/K/V (panel_act.c) */
 void vz_panel_narration(vz_ctx *c, const vz_view *v, vz_rect r);   /* a sentence and a formula, or a lesson (panel_narr.c) */
+void vz_panel_lens(vz_ctx *c, const vz_view *v, vz_rect r);        /* the logit lens: layers x positions, top token (panel_lens.c) */
+
+/* Returns the role the grid tags head h of block b with (sf_role_strongest over SF_ROLE_MIN of the run's
+ * scores), or -1; and 1 if that head is knocked out of the run (panel_thumbs.c). */
+int vz_thumb_role(const vz_view *v, vz_block b, int h);
+int vz_thumb_ablated(const vz_view *v, vz_block b, int h);
+
+/* Returns 1 if the logit lens panel fills cell (layer l, position t): the cursor has computed layer l there. */
+int vz_lens_cell_visible(const vz_view *v, int l, int t);
 
 /* The layout pass's last step: chooses the narration's text size (c->lay.f.narr) so the narration fits its
  * rectangle, from the body size down to the mode's narration minimum (panel_narr.c). */

@@ -4,6 +4,7 @@
 #define VZ_VIEW_H
 
 #include "model/cursor.h"
+#include "model/heads.h"
 #include "model/trace.h"
 #include "draw.h"
 #include "strings.h"
@@ -58,6 +59,13 @@ typedef struct vz_view {
     int projector;        /* 1: projector mode */
     int spotlight;        /* the spotlight asked for (vz_panel), or -1: the lesson's focus, else attention */
     int act_stage;        /* the residual-stream stage the tokens x channels heatmap shows, or -1: the cursor's */
+    /* experiments (docs/experiments.md): all computed in src/model by the app, NULL / 0 when absent */
+    const sf_interv *iv;        /* the heads knocked out of this run (the trace is the ablated run's), or NULL */
+    const sf_trace *base_tr;    /* while heads are knocked out: the original run's trace (its dec.probs behind the bars) */
+    const char *ablated;        /* "ablated (zero): dec.L1.cross.H2 ..." for the top bar and the output panel, or NULL */
+    const sf_head_scores *roles; /* (n_roles) head-role scores of this run, for the grid's role tags, or NULL */
+    int n_roles;
+    int lens_too_big;           /* 1: the run's logit lens was not computed (VZ_LENS_MAX_FLOATS) */
 } vz_view;
 
 /* Fills v->blocks from the model's configuration and resets the focus. */
