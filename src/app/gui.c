@@ -68,7 +68,7 @@ int cmd_gui(int argc, char **argv) {
     vz_app a;
     if (!viz_open(&o, r, &a)) { SDL_DestroyRenderer(r); SDL_DestroyWindow(win); SDL_Quit(); return 1; }
     char title[512];
-    snprintf(title, sizeof title, "stepformer - %s - %s", o.model, o.input);
+    snprintf(title, sizeof title, "stepformer - %s - %s", o.model ? o.model : o.snapshots, o.input);
     SDL_SetWindowTitle(win, title);
     if (o.step < 0) vz_app_goto(&a, 0); /* the window starts at the beginning; render defaults to the end */
     SDL_StopTextInput();

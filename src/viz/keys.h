@@ -57,6 +57,9 @@ typedef enum {
     VZ_ACT_TEMP_UP,
     VZ_ACT_ALIGN,         /* player: a comparison aligned by token <-> by position */
     VZ_ACT_IDS,           /* the token strip: ids <-> positions under the tokens */
+    VZ_ACT_SNAP_PREV,     /* a snapshot series: the weights of the snapshot before / after (the timeline slider) */
+    VZ_ACT_SNAP_NEXT,
+    VZ_ACT_TRAIN_PAUSE,   /* the watch view (train --watch): pause / resume training */
     VZ_ACT_RANGE,         /* the attention heatmaps: 0 to 1 <-> each head 0 to its own largest */
     /* display */
     VZ_ACT_LANG,

@@ -58,6 +58,10 @@ typedef struct vz_view {
     int projector;        /* 1: projector mode */
     int spotlight;        /* the spotlight asked for (vz_panel), or -1: the lesson's focus, else attention */
     int act_stage;        /* the residual-stream stage the tokens x channels heatmap shows, or -1: the cursor's */
+    /* a snapshot series playing (gui --snapshots, a lesson's @snapshot): the timeline slider; tl_n 0 = none */
+    int tl_n;             /* snapshots in the series */
+    int tl_k;             /* the one whose weights the model holds */
+    const int *tl_steps;  /* (tl_n) each snapshot's training step, increasing */
 } vz_view;
 
 /* Fills v->blocks from the model's configuration and resets the focus. */
