@@ -43,7 +43,8 @@ typedef struct {
 /* The hook's begin: the shared state, the window's copy of the model and the probe text; measures step 0. */
 static void on_begin(void *user, const sf_model *m, const sf_task *t, const sf_adamw_cfg *oc, long start, long total) {
     watch_run *r = user;
-    int every = r->every ? r->every : (int)(total / (r->frames ? 10 : 100) > 0 ? total / (r->frames ? 10 : 100) : 1);
+    long d = total / (r->frames ? 10 : 250); /* a window: the weights 250 times a run; frames: 10 */
+    int every = r->every ? r->every : (int)(d > 0 ? d : 1);
     sf_err e = vz_watch_init(&r->watch, m, oc, start, total, every, r->frames != NULL);
     if (e.ok) {
         r->have_watch = 1;
@@ -153,6 +154,9 @@ static int watch_loop(watch_run *r, SDL_Window *win, SDL_Renderer *ren, SDL_Surf
     int quit = 0, rc_out = 0, stopping = 0;
     vz_watch_info info = {r->task, r->out ? r->out : "?", 0};
     char path[1200] = ""; /* (empty until the first frame, the weights training starts from, is written) */
+    vz_watch_counts last = {0};
+    Uint32 drawn_ms = 0;
+    long frames = 0;
     while (!quit) {
         int dirty = 0;
         if (win) {
@@ -167,7 +171,7 @@ static int watch_loop(watch_run *r, SDL_Window *win, SDL_Renderer *ren, SDL_Surf
                 }
                 if (ev.type == SDL_MOUSEMOTION) ev.motion.x -= vz_watch_split(r->w);
                 if (ev.type == SDL_MOUSEBUTTONDOWN || ev.type == SDL_MOUSEBUTTONUP) ev.button.x -= vz_watch_split(r->w);
-                dirty |= vz_app_event(&a, &ev);
+                dirty |= vz_app_event(&a, &ev) | (ev.type == SDL_WINDOWEVENT);
                 if (!SDL_PollEvent(NULL)) break;
             }
             SDL_GetRendererOutputSize(ren, &r->w, &r->h);
@@ -182,11 +186,15 @@ static int watch_loop(watch_run *r, SDL_Window *win, SDL_Renderer *ren, SDL_Surf
             dirty = 1;
         }
         info.weights_step = wstep;
-        if (win) {
+        Uint32 now = SDL_GetTicks();
+        if (win && (dirty || k.paused != last.paused || k.done != last.done || frames < 3 ||
+                    (k.n != last.n && now - drawn_ms >= 100))) { /* the curves at 10 frames/s: the cores are for training */
             vz_watch_draw(&a, &r->watch, &info, r->w, r->h);
             SDL_RenderPresent(ren);
-            (void)dirty;
-        } else if ((k.frame_due && wstep == k.frame_due) || (!path[0] && (k.frame_due = wstep, 1))) { /* headless: this step's picture, then training goes on */
+            last = k;
+            drawn_ms = now;
+            frames++;
+        } else if (!win && ((k.frame_due && wstep == k.frame_due) || (!path[0] && (k.frame_due = wstep, 1)))) { /* headless: this step's picture, then training goes on */
             vz_watch_draw(&a, &r->watch, &info, r->w, r->h);
             vz_watch_draw(&a, &r->watch, &info, r->w, r->h);
             SDL_RenderPresent(ren);

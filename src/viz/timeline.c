@@ -85,6 +85,9 @@ int vz_app_snapshot(vz_app *a, int k) {
     if (k == a->snap_k) return 0;
     if (!sf_snapshots_weights(a->snaps, k, a->m.params)) return 0;
     a->snap_k = k;
+    a->v.tl_n = a->snaps->n; /* (the frame copies them too) */
+    a->v.tl_k = k;
+    a->v.tl_steps = a->snap_steps;
     char input[sizeof a->input]; /* the same input again: the trace of these weights, the cursor where it was */
     memcpy(input, a->input, sizeof input);
     sf_err e = vz_app_set_input(a, input);

@@ -13,7 +13,9 @@ sf_err vz_watch_init(vz_watch *w, const sf_model *m, const sf_adamw_cfg *oc, lon
     w->every = every;
     w->sync = sync;
     w->n_params = m->n_params;
-    w->cap_eval = (int)((total - start) / every) + 3;
+    long ev = total / 50 > every ? (total / 50 + every - 1) / every * every : every;
+    w->eval_every = (int)ev;
+    w->cap_eval = (int)((total - start) / ev) + 3;
     w->loss = calloc((size_t)total, sizeof *w->loss);
     w->loss_avg = calloc((size_t)total, sizeof *w->loss_avg);
     w->lr = calloc((size_t)total, sizeof *w->lr);
@@ -54,19 +56,19 @@ void vz_watch_free(vz_watch *w) {
     memset(w, 0, sizeof *w);
 }
 
-/* Measures m (trainer thread, no lock: only this thread changes m) and, under the lock, appends the figures
- * and copies the weights of `step`. */
-static void measure(vz_watch *w, const sf_model *m, const sf_task *t, long step) {
+/* Measures m when `eval` (trainer thread, no lock: only this thread changes m) and, under the lock, appends the
+ * figures and copies the weights of `step`. */
+static void measure(vz_watch *w, const sf_model *m, const sf_task *t, long step, int eval) {
     sf_snapshot_info info;
     memset(&info, 0, sizeof info);
     info.heldout_loss = info.heldout_acc = info.heldout_exact = NAN;
     if (!w->have_scratch) w->have_scratch = sf_seq_build(&w->scratch, &m->cfg).ok;
-    if (w->have_scratch && t) {
+    if (w->have_scratch && t && eval) {
         sf_err e = sf_snapshot_measure(m, &w->scratch, t, &info);
         (void)e; /* NAN figures if it could not be measured */
     }
     pthread_mutex_lock(&w->mu);
-    if (w->n_eval < w->cap_eval) {
+    if (eval && w->n_eval < w->cap_eval) {
         w->eval_step[w->n_eval] = (int)step;
         w->eval_loss[w->n_eval] = info.heldout_loss;
         w->eval_acc[w->n_eval] = info.heldout_acc;
@@ -80,7 +82,7 @@ static void measure(vz_watch *w, const sf_model *m, const sf_task *t, long step)
     pthread_mutex_unlock(&w->mu);
 }
 
-void vz_watch_begin(vz_watch *w, const sf_model *m, const sf_task *t) { measure(w, m, t, w->start); }
+void vz_watch_begin(vz_watch *w, const sf_model *m, const sf_task *t) { measure(w, m, t, w->start, 1); }
 
 int vz_watch_step(vz_watch *w, const sf_model *m, const sf_task *t, long step, const sf_step_stats *st,
                   double loss_avg, double tok_s) {
@@ -94,7 +96,7 @@ int vz_watch_step(vz_watch *w, const sf_model *m, const sf_task *t, long step, c
     }
     pthread_mutex_unlock(&w->mu);
     if (step % w->every == 0 || step == w->total) {
-        measure(w, m, t, step);
+        measure(w, m, t, step, step % w->eval_every == 0 || step == w->total);
         if (w->sync) { /* headless: wait until the window has drawn this step */
             pthread_mutex_lock(&w->mu);
             w->frame_due = step;
@@ -104,6 +106,11 @@ int vz_watch_step(vz_watch *w, const sf_model *m, const sf_task *t, long step, c
         }
     }
     pthread_mutex_lock(&w->mu);
+    if (w->paused && !w->stop && w->weights_step != step) { /* paused: the window steps through these weights */
+        memcpy(w->weights, m->params, w->n_params * sizeof *w->weights);
+        w->weights_step = step;
+        w->version++;
+    }
     while (w->paused && !w->stop) pthread_cond_wait(&w->cond, &w->mu);
     int go = !w->stop;
     pthread_mutex_unlock(&w->mu);

@@ -22,7 +22,8 @@ typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     long start, total;   /* the run's first step (a resumed run starts later) and its last */
-    int every;           /* weights copied and held-out figures measured every `every` steps (and at the end) */
+    int every;           /* weights copied for the window every `every` steps (and at the end) */
+    int eval_every;      /* held-out figures measured every eval_every steps (a multiple of every; and at the end) */
     int sync;            /* 1 (headless): the trainer waits at each measured step until vz_watch_frame_done */
     size_t n_params;
     /* per step s (index s - 1), written once */
@@ -44,8 +45,9 @@ typedef struct {
     int have_scratch;
 } vz_watch;
 
-/* Prepares the shared state for a run of model m from step start to total with the schedule oc, measuring
- * every `every` steps; sync as above. */
+/* Prepares the shared state for a run of model m from step start to total with the schedule oc, copying the
+ * weights every `every` steps and measuring them every `every` steps too or, in a long run, at about 50 of
+ * them (the probe set costs about as much as a step); sync as above. */
 sf_err vz_watch_init(vz_watch *w, const sf_model *m, const sf_adamw_cfg *oc, long start, long total, int every, int sync);
 void vz_watch_free(vz_watch *w);
 
