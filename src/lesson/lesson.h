@@ -47,6 +47,8 @@ typedef struct {
     int max_new;         /* most tokens to generate, as sf_run_opts.max_new: SF_RUN_UNTIL_EOS (from `@generate 0`
                           * or no @generate) = until <eos> or full */
     int positions;       /* 1 = positional encoding as the model has it; 0 = switched off (cfg.pos = none) */
+    int snapshot;        /* the model is a snapshot series (.snap): the training step of the snapshot shown (`@snapshot
+                          * N`), or -1: its last; -1 for a checkpoint */
 } sf_lesson_run;
 
 /* A selection of cells of one trace entry: an inclusive index range on each axis. */

@@ -81,8 +81,8 @@ static const vz_key table[] = {
     {PL, SDLK_a, 0, 0, VZ_ACT_ALIGN, VZ_S_KEY_ALIGN, VZ_S_NONE},
     {GU, SDLK_i, 0, SH, VZ_ACT_IDS, VZ_S_KEY_IDS, VZ_S_NONE},
     {VW, SDLK_r, 0, 0, VZ_ACT_RANGE, VZ_S_KEY_RANGE, VZ_S_NONE},
-    {VW, SDLK_COMMA, 0, 0, VZ_ACT_SNAP_PREV, VZ_S_KEY_SNAP, VZ_S_NONE},
-    {VW, SDLK_SEMICOLON, 0, 0, VZ_ACT_SNAP_NEXT, VZ_S_KEY_SNAP, VZ_S_NONE},
+    {GU, SDLK_COMMA, 0, 0, VZ_ACT_SNAP_PREV, VZ_S_KEY_SNAP, VZ_S_NONE},
+    {GU, SDLK_SEMICOLON, 0, 0, VZ_ACT_SNAP_NEXT, VZ_S_KEY_SNAP, VZ_S_NONE},
     {GU, SDLK_k, 0, 0, VZ_ACT_TRAIN_PAUSE, VZ_S_KEY_TRAIN_PAUSE, VZ_S_NONE},
     /* display */
     {AL, SDLK_l, 0, 0, VZ_ACT_LANG, VZ_S_KEY_LANG, VZ_S_NONE},
@@ -103,7 +103,6 @@ static const vz_key table[] = {
     {VW, 0, 0, 0, VZ_ACT_NONE, VZ_S_KEY_M_CLICK, VZ_S_CAP_CLICK},
     {VW, 0, 0, 0, VZ_ACT_NONE, VZ_S_KEY_M_HOVER, VZ_S_CAP_HOVER},
     {VW, 0, 0, 0, VZ_ACT_NONE, VZ_S_KEY_M_WHEEL, VZ_S_CAP_WHEEL},
-    {VW, 0, 0, 0, VZ_ACT_NONE, VZ_S_KEY_M_TIMELINE, VZ_S_CAP_TIMELINE},
 };
 
 const vz_key *vz_keys(int *n) {
