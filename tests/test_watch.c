@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "lesson/lesson.h"
 #include "runkit.h"
 #include "train/snapshot.h"
 #include "train/tasks.h"
@@ -329,6 +330,56 @@ static void test_watch_needs_display(void **state) {
     assert_int_equal(r.status, 2);
 }
 
+/* ---- @snapshot in lessons --------------------------------------------------------------------- */
+
+/* Parses lesson text (models found from the source tree's lessons folder, claims checked); returns the error
+ * message ("" when it parsed) in msg. */
+static int parse_lesson(const char *text, sf_lesson *l, char *msg, size_t cap) {
+    sf_lesson_opts o = {1, 1, NULL};
+    sf_err e = sf_lesson_parse(text, strlen(text), SF_SOURCE_DIR "/lessons/t.md", &o, l);
+    snprintf(msg, cap, "%s", e.ok ? "" : e.msg);
+    return e.ok;
+}
+
+#define HEAD "# T\n@model assets/models/reverse.snap\n@input abcdefgh\n@target hgfedcba\n## S\n"
+
+static void test_lesson_snapshot(void **state) {
+    (void)state;
+    sf_lesson l;
+    char msg[1024];
+    /* the claim holds at step 150 (row 0 on h) */
+    assert_true(parse_lesson(HEAD "@snapshot 150\n@goto dec token 8 L1 cross softmax\n"
+                             "@expect above 0.9 dec.L1.cross.H3.probs q=0 k=7\nText.\n", &l, msg, sizeof msg));
+    assert_int_equal(l.n_frames, 1);
+    assert_int_equal(l.frames[0].run.snapshot, 150);
+    sf_lesson_free(&l);
+    /* the same claim at step 50 is false: checked at that snapshot's weights */
+    assert_false(parse_lesson(HEAD "@snapshot 50\n@goto dec token 8 L1 cross softmax\n"
+                              "@expect above 0.9 dec.L1.cross.H3.probs q=0 k=7\nText.\n", &l, msg, sizeof msg));
+    assert_non_null(strstr(msg, "t.md:8:"));
+    /* the step is not one of the series: the error lists the steps it has */
+    assert_false(parse_lesson(HEAD "@snapshot 151\nText.\n", &l, msg, sizeof msg));
+    assert_non_null(strstr(msg, "t.md:6:11:"));
+    assert_non_null(strstr(msg, "0, 50, 75, 100, 125, 150, 200, 300, 1000, 2500"));
+    /* not a number, two numbers */
+    assert_false(parse_lesson(HEAD "@snapshot soon\nText.\n", &l, msg, sizeof msg));
+    assert_non_null(strstr(msg, "t.md:6:11: expected one training step"));
+    assert_false(parse_lesson(HEAD "@snapshot 50 100\nText.\n", &l, msg, sizeof msg));
+    assert_non_null(strstr(msg, "t.md:6:14:"));
+    /* before any model; on a checkpoint, which is not a series */
+    assert_false(parse_lesson("# T\n## S\n@snapshot 50\nText.\n", &l, msg, sizeof msg));
+    assert_non_null(strstr(msg, "needs a snapshot series"));
+    assert_false(parse_lesson("# T\n@model assets/models/reverse.sfm\n@input abc\n## S\n@snapshot 50\nText.\n", &l, msg, sizeof msg));
+    assert_non_null(strstr(msg, "not a snapshot series"));
+    /* a series without @snapshot plays its last snapshot; @model goes back to that */
+    assert_true(parse_lesson(HEAD "@goto dec token 8 L1 cross softmax\n@expect argmax dec.L1.cross.H3.probs q=4 k=3\nA.\n"
+                             "## S2\n@snapshot 300\n@goto dec token 8 L1 cross softmax\n@expect argmax dec.L1.cross.H3.probs q=4 k=2\nB.\n",
+                             &l, msg, sizeof msg));
+    assert_int_equal(l.frames[0].run.snapshot, -1);
+    assert_int_equal(l.frames[1].run.snapshot, 300);
+    sf_lesson_free(&l);
+}
+
 static int setup(void **state) {
     (void)state;
     return mkdtemp(tmp) ? 0 : -1;
@@ -349,6 +400,7 @@ int main(void) {
         cmocka_unit_test(test_watch_pause),
         cmocka_unit_test(test_watch_frames_metrics),
         cmocka_unit_test(test_watch_needs_display),
+        cmocka_unit_test(test_lesson_snapshot),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

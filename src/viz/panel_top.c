@@ -11,7 +11,7 @@ static void timeline(vz_ctx *c, const vz_view *v, vz_rect r) {
     snprintf(t, sizeof t, vz_s(c, VZ_S_TL_SNAPSHOT), v->tl_steps[v->tl_k], last);
     int tw = vz_print(c, t, fs, c->th->fg, r.x + pad, r.y + r.h / 2, VZ_MIDDLE, r.w / 3);
     const char *keys = vz_s(c, VZ_S_TL_KEYS);
-    int kw = c->lay.projector ? 0 : vz_print(c, keys, c->lay.f.small, c->th->dim, r.x + r.w - pad, r.y + r.h / 2, VZ_RIGHT | VZ_MIDDLE, r.w / 4);
+    int kw = c->lay.projector || v->lesson ? 0 : vz_print(c, keys, c->lay.f.small, c->th->dim, r.x + r.w - pad, r.y + r.h / 2, VZ_RIGHT | VZ_MIDDLE, r.w / 4);
     int knob = vz_px(c, 7.0f), x0 = r.x + 3 * pad + tw + knob, x1 = r.x + r.w - 3 * pad - kw - knob;
     if (x1 - x0 < 20) return;
     int y = r.y + r.h / 2, th = vz_px(c, 2.0f);
