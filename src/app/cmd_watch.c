@@ -169,8 +169,8 @@ static int watch_loop(watch_run *r, SDL_Window *win, SDL_Renderer *ren, SDL_Surf
                     if (act == VZ_ACT_TRAIN_PAUSE) { vz_watch_pause(&r->watch, !vz_watch_read(&r->watch).paused); dirty = 1; continue; }
                     if (act == VZ_ACT_QUIT) { quit = 1; break; }
                 }
-                if (ev.type == SDL_MOUSEMOTION) ev.motion.x -= vz_watch_split(r->w);
-                if (ev.type == SDL_MOUSEBUTTONDOWN || ev.type == SDL_MOUSEBUTTONUP) ev.button.x -= vz_watch_split(r->w);
+                if (ev.type == SDL_MOUSEMOTION) ev.motion.x -= vz_watch_split(r->w, r->projector);
+                if (ev.type == SDL_MOUSEBUTTONDOWN || ev.type == SDL_MOUSEBUTTONUP) ev.button.x -= vz_watch_split(r->w, r->projector);
                 dirty |= vz_app_event(&a, &ev) | (ev.type == SDL_WINDOWEVENT);
                 if (!SDL_PollEvent(NULL)) break;
             }

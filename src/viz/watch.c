@@ -7,7 +7,7 @@
 
 #include "panels.h"
 
-int vz_watch_split(int W) { return W * 36 / 100; }
+int vz_watch_split(int W, int projector) { return W * (projector ? 44 : 36) / 100; }
 
 void vz_watch_focus(vz_app *a) {
     int best = -1;
@@ -50,9 +50,9 @@ static void curve(vz_ctx *vc, const chart *c, const float *ys, const int *xs, lo
     if (xs && n == 1 && isfinite(ys[0])) vz_fill(vc, (vz_rect){px - th, py - th, 2 * th + 1, 2 * th + 1}, col);
 }
 
-/* Draws the chart's frame, a title above it and its y range at the left edge. */
-static void frame(vz_ctx *vc, const chart *c, const char *title, int fs, int fsm, const char *lo, const char *hi) {
-    vz_print(vc, title, fs, vc->th->fg, c->r.x, c->r.y - vz_lh(vc, fs) / 8, VZ_BOTTOM, c->r.w);
+/* Draws the chart's frame, a title above it (from x0) and its y range at the left edge. */
+static void frame(vz_ctx *vc, const chart *c, const char *title, int fs, int fsm, const char *lo, const char *hi, int x0) {
+    vz_print(vc, title, fs, vc->th->fg, x0, c->r.y - vz_lh(vc, fs) / 8, VZ_BOTTOM, c->r.x + c->r.w - x0);
     vz_fill(vc, c->r, vc->th->plot);
     vz_outline(vc, c->r, vc->th->edge, 1);
     vz_print(vc, hi, fsm, vc->th->dim, c->r.x - 4, c->r.y, VZ_RIGHT | VZ_TOP, 0);
@@ -69,20 +69,25 @@ static void num(char *out, size_t n, double x, int pct) {
 
 void vz_watch_draw(vz_app *a, vz_watch *w, const vz_watch_info *info, int W, int H) {
     vz_watch_counts k = vz_watch_read(w);
-    int lw = vz_watch_split(W);
-    /* the app, right of the curves: attention while training, every panel while paused */
-    a->only = k.paused || k.done ? -1 : VZ_P_ATTN;
+    int proj = a->projector, lw = vz_watch_split(W, proj);
+    /* the app, right of the curves: the attention panel alone while training (projector mode would put a
+     * narration beside it), every panel while paused */
+    int stepping = k.paused || k.done;
+    a->only = stepping ? -1 : VZ_P_ATTN;
+    a->projector = stepping ? proj : 0;
     SDL_Rect vp = {lw, 0, W - lw, H};
     SDL_RenderSetViewport(a->r, &vp);
     vz_app_frame(a, W - lw, H);
     SDL_RenderSetViewport(a->r, NULL);
+    a->projector = proj;
     vz_ctx *vc = &a->ctx;
     int lang = a->lang;
     vc->owner = VZ_OWNER_OVERLAY;
     vz_ink(vc, vz_ink_none);
     vz_fill(vc, (vz_rect){0, 0, lw, H}, vc->th->panel);
-    int fb = H / 40 > 14 ? H / 40 : 14, fl = fb * 8 / 10, fs = fb * 7 / 10 > 11 ? fb * 7 / 10 : 11;
-    if (a->projector) { fb = fb * 13 / 10; fl = fl * 13 / 10; fs = fs * 12 / 10; }
+    int fb = (proj ? H / 30 : H / 40) < lw / 17 ? (proj ? H / 30 : H / 40) : lw / 17; /* the title fits the column */
+    if (fb < 14) fb = 14;
+    int fl = fb * 8 / 10, fs = fb * 7 / 10 > 11 ? fb * 7 / 10 : 11;
     int pad = fb / 2, y = pad, lhb = vz_lh(vc, fb), lhl = vz_lh(vc, fl);
     char t[512], t2[512];
     snprintf(t, sizeof t, vz_tr(lang, VZ_S_W_TITLE), info->task, k.step, w->total);
@@ -93,14 +98,14 @@ void vz_watch_draw(vz_app *a, vz_watch *w, const vz_watch_info *info, int W, int
     if (k.n > 0) { num(l1, sizeof l1, w->loss_avg[w->start + k.n - 1], 0); snprintf(l4, sizeof l4, "%.0f", w->tok_s[w->start + k.n - 1]); }
     if (k.n_eval > 0) { num(l2, sizeof l2, w->eval_loss[k.n_eval - 1], 0); num(l3, sizeof l3, w->eval_acc[k.n_eval - 1], 1); }
     snprintf(t, sizeof t, vz_tr(lang, VZ_S_W_FIGURES), l1, l2, l3, l4);
-    vz_print(vc, t, fl, vc->th->fg, pad, y, VZ_TOP, lw - 2 * pad);
-    y += lhl;
+    vz_wrap(vc, t, fl, vc->th->fg, (vz_rect){pad, y, lw - 2 * pad, 2 * lhl}); /* two lines in a narrow column */
+    y += vz_label_w(vc, t, fl) > lw - 2 * pad ? 2 * lhl : lhl;
     if (k.done) snprintf(t, sizeof t, vz_tr(lang, k.failed ? VZ_S_W_FAILED : VZ_S_W_DONE), info->out);
     else snprintf(t, sizeof t, vz_tr(lang, k.paused ? VZ_S_W_PAUSED : VZ_S_W_RUNNING), info->weights_step);
     vz_wrap(vc, t, fs, k.paused ? vc->th->accent : vc->th->dim, (vz_rect){pad, y, lw - 2 * pad, 2 * vz_lh(vc, fs)});
     y += 2 * vz_lh(vc, fs) + pad;
     int left = pad + vz_label_w(vc, "0.0001", fs) + pad, cw = lw - left - 2 * pad, lhs = vz_lh(vc, fs);
-    int avail = H - y - 3 * (lhl + lhs) - 3 * pad - lhs;
+    int avail = H - y - 3 * (lhl + lhs) - 3 * pad - 2 * lhs;
     int h_loss = avail * 50 / 100, h_lr = avail * 17 / 100, h_acc = avail - h_loss - h_lr;
     /* loss, log scale: the range of every loss seen */
     double lo = INFINITY, hi = 0;
@@ -119,7 +124,7 @@ void vz_watch_draw(vz_app *a, vz_watch *w, const vz_watch_info *info, int W, int
     char slo[32], shi[32];
     num(slo, sizeof slo, lo, 0);
     num(shi, sizeof shi, hi, 0);
-    frame(vc, &c, vz_tr(lang, VZ_S_W_LOSS), fl, fs, slo, shi);
+    frame(vc, &c, vz_tr(lang, VZ_S_W_LOSS), fl, fs, slo, shi, pad);
     for (double d = pow(10, ceil(log10(lo))); d < hi; d *= 10) /* the decades */
         vz_line(vc, c.r.x, cy(&c, d), c.r.x + c.r.w, cy(&c, d), vc->th->edge);
     int th = vz_px(vc, 2.0f);
@@ -142,25 +147,28 @@ void vz_watch_draw(vz_app *a, vz_watch *w, const vz_watch_info *info, int W, int
     char speak[32];
     num(speak, sizeof speak, lr_max, 0);
     snprintf(t2, sizeof t2, vz_tr(lang, VZ_S_W_LR), speak);
-    frame(vc, &cl, t2, fl, fs, "0", speak);
+    frame(vc, &cl, t2, fl, fs, "0", speak, pad);
     curve(vc, &cl, w->lr, NULL, 0, w->total, vc->th->dim, 1);
     curve(vc, &cl, w->lr, NULL, 0, w->start + k.n, vc->th->accent, th);
     y += h_lr + pad + lhl;
     /* held-out accuracy: next token (teacher forced) and whole answers (greedy) */
     chart ca = {{left, y, cw, h_acc}, (double)w->total, 0, 1, 0};
-    frame(vc, &ca, vz_tr(lang, VZ_S_W_ACC), fl, fs, "0%", "100%");
+    frame(vc, &ca, vz_tr(lang, VZ_S_W_ACC), fl, fs, "0%", "100%", pad);
     curve(vc, &ca, w->eval_acc, w->eval_step, 0, k.n_eval, vc->th->focus, th);
     curve(vc, &ca, w->eval_exact, w->eval_step, 0, k.n_eval, vc->th->good, th);
-    y += h_acc + pad / 2;
+    y += h_acc;
+    snprintf(t2, sizeof t2, "%ld", w->total); /* the steps axis, under the last chart */
+    vz_print(vc, "0", fs, vc->th->dim, left, y, VZ_TOP, 0);
+    vz_print(vc, t2, fs, vc->th->dim, left + cw, y, VZ_RIGHT | VZ_TOP, 0);
+    vz_print(vc, vz_tr(lang, VZ_S_W_STEPS), fs, vc->th->dim, left + cw / 2, y, VZ_CENTER | VZ_TOP, 0);
+    y += lhs + pad / 2;
     lx = left;
     vz_fill(vc, (vz_rect){lx, y + lhs / 2 - th, lhs, 2 * th}, vc->th->focus);
     lx += lhs + pad / 2;
     lx += vz_print(vc, vz_tr(lang, VZ_S_W_TOKEN_ACC), fs, vc->th->dim, lx, y, VZ_TOP, 0) + pad * 2;
     vz_fill(vc, (vz_rect){lx, y + lhs / 2 - th, lhs, 2 * th}, vc->th->good);
     lx += lhs + pad / 2;
-    lx += vz_print(vc, vz_tr(lang, VZ_S_W_EXACT), fs, vc->th->dim, lx, y, VZ_TOP, 0);
-    snprintf(t2, sizeof t2, "%s 0 - %ld", vz_tr(lang, VZ_S_W_STEPS), w->total);
-    vz_print(vc, t2, fs, vc->th->dim, left + cw, y, VZ_RIGHT | VZ_TOP, 0);
+    vz_print(vc, vz_tr(lang, VZ_S_W_EXACT), fs, vc->th->dim, lx, y, VZ_TOP, 0);
     /* where the shown weights are on every chart */
     chart *cs[3] = {&c, &cl, &ca};
     for (int i = 0; i < 3; i++) {

@@ -24,7 +24,8 @@ void vz_watch_focus(vz_app *a);
 /* Draws one frame of the watch view (W x H) of run w with app a. */
 void vz_watch_draw(vz_app *a, vz_watch *w, const vz_watch_info *info, int W, int H);
 
-/* Returns the width of the curves' column in a W-wide window (the app is drawn right of it). */
-int vz_watch_split(int W);
+/* Returns the width of the curves' column in a W-wide window (the app is drawn right of it; wider in
+ * projector mode, for its larger text). */
+int vz_watch_split(int W, int projector);
 
 #endif
