@@ -35,7 +35,7 @@ typedef struct {
     vz_watch watch;
     int have_watch;
     sf_model model;       /* a copy of the model as training starts, for the window's app */
-    int have_model, app_owns;
+    int have_model;
     char probe_text[512];
     char task[32];
 } watch_run;
@@ -145,13 +145,12 @@ static int watch_loop(watch_run *r, SDL_Window *win, SDL_Renderer *ren, SDL_Surf
     vz_run_cfg rc = {-1, 0, 0.0f};
     if (!(e = vz_app_init(&a, ren, &fp, &r->model, r->probe_text, &rc)).ok) { r->have_model = 0; cli_fail(e); return 1; }
     r->have_model = 0; /* the app owns it now */
-    r->app_owns = 1;
     a.projector = r->projector;
     a.lang = r->lang;
     vz_watch_focus(&a);
     unsigned long seen = 0;
     long wstep = 0;
-    int quit = 0, rc_out = 0, stopping = 0;
+    int quit = 0, rc_out = 0;
     vz_watch_info info = {r->task, r->out ? r->out : "?", 0};
     char path[1200] = ""; /* (empty until the first frame, the weights training starts from, is written) */
     vz_watch_counts last = {0};
@@ -207,7 +206,12 @@ static int watch_loop(watch_run *r, SDL_Window *win, SDL_Renderer *ren, SDL_Surf
             nanosleep(&ts, NULL);
         }
         if (k.done && !win) break;
-        (void)stopping;
+        if (k.done && win) { /* Ctrl-C in the terminal stopped the run: the window goes too */
+            pthread_mutex_lock(&r->mu);
+            int interrupted = r->ended && r->status == 130;
+            pthread_mutex_unlock(&r->mu);
+            if (interrupted) quit = 1;
+        }
     }
     if (!vz_watch_read(&r->watch).done) vz_watch_stop(&r->watch); /* the window closed mid-run: the run saves and ends */
     vz_app_free(&a);
@@ -258,7 +262,7 @@ static int watch_main(watch_run *r) {
         while (!r->begun && !r->ended) pthread_cond_wait(&r->cond, &r->mu);
         pthread_mutex_unlock(&r->mu);
         if (r->have_model && watch_loop(r, win, ren, surf) != 0) rc = 1;
-        else if (!r->app_owns && r->have_watch) vz_watch_stop(&r->watch); /* no view: the run must not wait for one */
+        if (r->have_watch) vz_watch_stop(&r->watch); /* no view (any more): the run must not wait for one */
         pthread_join(th, NULL);
         if (r->frames && r->have_watch && !write_metrics(r)) rc = 1;
         if (r->frames && r->have_watch) printf("watch: %d frames and metrics.tsv in %s/\n", r->watch.n_eval, r->frames);

@@ -39,14 +39,15 @@ static void resolve_path(const builder *b, const char *rel, char *out, size_t si
     else snprintf(out, size, "%s/%s", b->dir, rel);
 }
 
-/* Returns 1 if the file at path starts as a snapshot series does (docs/snapshot-format.md). */
+/* Returns 1 if the file at path is a regular file that starts as a snapshot series does
+ * (docs/snapshot-format.md); opened as every file is, never blocking (a FIFO is not one). */
 static int is_series(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
+    sf_file f;
+    if (!sf_file_open(&f, path, SF_MAX_FILE_BYTES).ok) return 0;
     char magic[8] = {0};
-    size_t n = fread(magic, 1, sizeof magic, f);
-    fclose(f);
-    return n == sizeof magic && memcmp(magic, SF_SNAP_MAGIC, sizeof magic) == 0;
+    int ok = sf_file_read_at(&f, 0, magic, sizeof magic).ok;
+    sf_file_close(&f);
+    return ok && memcmp(magic, SF_SNAP_MAGIC, sizeof magic) == 0;
 }
 
 /* Loads into m the model of series path at training step `step` (-1: its last snapshot); the error names the

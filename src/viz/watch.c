@@ -59,6 +59,16 @@ static void frame(vz_ctx *vc, const chart *c, const char *title, int fs, int fsm
     vz_print(vc, lo, fsm, vc->th->dim, c->r.x - 4, c->r.y + c->r.h, VZ_RIGHT | VZ_BOTTOM, 0);
 }
 
+/* Draws a legend line at (x, y): a swatch of colour ca and text a, then one of cb and text b. */
+static void legend(vz_ctx *vc, int x, int y, int fs, int th, vz_rgba ca, const char *a, vz_rgba cb, const char *b) {
+    int lh = vz_lh(vc, fs), gap = fs / 2;
+    for (int i = 0; i < 2; i++) {
+        vz_fill(vc, (vz_rect){x, y + lh / 2 - th, lh, 2 * th}, i ? cb : ca);
+        x += lh + gap / 2;
+        x += vz_print(vc, i ? b : a, fs, vc->th->dim, x, y, VZ_TOP, 0) + 2 * gap;
+    }
+}
+
 /* Writes x compactly ("0.123", "1.2e-03") or "-" when it is not a number. */
 static void num(char *out, size_t n, double x, int pct) {
     if (!isfinite(x)) snprintf(out, n, "-");
@@ -132,13 +142,7 @@ void vz_watch_draw(vz_app *a, vz_watch *w, const vz_watch_info *info, int W, int
     curve(vc, &c, w->loss_avg + w->start, NULL, w->start, k.n, vc->th->accent, th);
     curve(vc, &c, w->eval_loss, w->eval_step, 0, k.n_eval, vc->th->focus, th);
     y += h_loss + pad / 2;
-    int lx = left;
-    vz_fill(vc, (vz_rect){lx, y + lhs / 2 - th, lhs, 2 * th}, vc->th->accent);
-    lx += lhs + pad / 2;
-    lx += vz_print(vc, vz_tr(lang, VZ_S_W_TRAIN), fs, vc->th->dim, lx, y, VZ_TOP, 0) + pad * 2;
-    vz_fill(vc, (vz_rect){lx, y + lhs / 2 - th, lhs, 2 * th}, vc->th->focus);
-    lx += lhs + pad / 2;
-    vz_print(vc, vz_tr(lang, VZ_S_W_HELDOUT), fs, vc->th->dim, lx, y, VZ_TOP, 0);
+    legend(vc, left, y, fs, th, vc->th->accent, vz_tr(lang, VZ_S_W_TRAIN), vc->th->focus, vz_tr(lang, VZ_S_W_HELDOUT));
     y += lhs + pad + lhl;
     /* the learning-rate schedule: all of it, the steps done brighter */
     double lr_max = 0;
@@ -162,13 +166,7 @@ void vz_watch_draw(vz_app *a, vz_watch *w, const vz_watch_info *info, int W, int
     vz_print(vc, t2, fs, vc->th->dim, left + cw, y, VZ_RIGHT | VZ_TOP, 0);
     vz_print(vc, vz_tr(lang, VZ_S_W_STEPS), fs, vc->th->dim, left + cw / 2, y, VZ_CENTER | VZ_TOP, 0);
     y += lhs + pad / 2;
-    lx = left;
-    vz_fill(vc, (vz_rect){lx, y + lhs / 2 - th, lhs, 2 * th}, vc->th->focus);
-    lx += lhs + pad / 2;
-    lx += vz_print(vc, vz_tr(lang, VZ_S_W_TOKEN_ACC), fs, vc->th->dim, lx, y, VZ_TOP, 0) + pad * 2;
-    vz_fill(vc, (vz_rect){lx, y + lhs / 2 - th, lhs, 2 * th}, vc->th->good);
-    lx += lhs + pad / 2;
-    vz_print(vc, vz_tr(lang, VZ_S_W_EXACT), fs, vc->th->dim, lx, y, VZ_TOP, 0);
+    legend(vc, left, y, fs, th, vc->th->focus, vz_tr(lang, VZ_S_W_TOKEN_ACC), vc->th->good, vz_tr(lang, VZ_S_W_EXACT));
     /* where the shown weights are on every chart */
     chart *cs[3] = {&c, &cl, &ca};
     for (int i = 0; i < 3; i++) {
