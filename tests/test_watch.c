@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "core/io.h"
 #include "lesson/lesson.h"
 #include "runkit.h"
 #include "train/snapshot.h"
@@ -313,6 +314,20 @@ static void test_watch_frames_metrics(void **state) {
         checked++;
     }
     assert_true(checked >= 10);
+    /* the watched run saved exactly what the same run without --watch saves */
+    char plain[256];
+    snprintf(plain, sizeof plain, "%s/plain.sfm", tmp);
+    const char *pargv[] = {"train", "--task", "reverse", "--steps", "40", "--batch", "8", "--out", plain, NULL};
+    rk_run(&r, pargv, NULL, 240);
+    assert_int_equal(r.status, 0);
+    unsigned char *x, *y;
+    size_t nx, ny;
+    assert_true(sf_read_file(out, 1 << 24, &x, &nx).ok);
+    assert_true(sf_read_file(plain, 1 << 24, &y, &ny).ok);
+    assert_int_equal(nx, ny);
+    assert_memory_equal(x, y, nx);
+    free(x);
+    free(y);
 }
 
 static void test_watch_needs_display(void **state) {
