@@ -116,6 +116,10 @@ void vz_app_frame(vz_app *a, int w, int h);
 
 /* ---- snapshot playback (timeline.c) ---- */
 
+/* Returns 1 if path is a regular file that starts as a snapshot series does (opened without blocking, only
+ * its first bytes read), so a checkpoint is never read twice to find out. */
+int vz_is_series(const char *path);
+
 /* Returns a deep copy of model src (config, alphabet tokenizer, weights) in dst. */
 sf_err vz_model_clone(const sf_model *src, sf_model *dst);
 

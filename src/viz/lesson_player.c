@@ -78,12 +78,14 @@ static sf_err load_main(vz_player *p, const sf_lesson_run *run) {
         return sf_ok();
     }
     sf_model m;
-    sf_snapshots *series = calloc(1, sizeof *series); /* a snapshot series (@snapshot), else a checkpoint */
-    sf_err e = series ? sf_snapshots_load(run->model, series) : sf_fail("out of memory");
-    if (e.ok) e = vz_model_clone(&series->model, &m);
-    else {
-        free(series);
-        series = NULL;
+    sf_snapshots *series = NULL; /* a snapshot series (@snapshot), else a checkpoint */
+    sf_err e = sf_ok();
+    if (vz_is_series(run->model)) {
+        series = calloc(1, sizeof *series);
+        e = series ? sf_snapshots_load(run->model, series) : sf_fail("out of memory");
+        if (e.ok) e = vz_model_clone(&series->model, &m);
+        else { free(series); series = NULL; }
+    } else {
         e = sf_checkpoint_load(run->model, &m);
     }
     if (!e.ok) {
@@ -130,11 +132,13 @@ static sf_err load_cmp(vz_player *p, const sf_lesson_run *run) {
     if (p->have_cm && !strcmp(p->cm_path, run->model) && p->cm_snap == run->snapshot) return sf_ok();
     sf_model m;
     sf_snapshots s;
-    sf_err e = sf_snapshots_load(run->model, &s);
-    if (e.ok) { /* a series: the compared run's snapshot as a model of its own */
-        sf_snapshots_select(&s, run->snapshot < 0 ? s.n - 1 : sf_snapshots_at_step(&s, run->snapshot));
-        e = vz_model_clone(&s.model, &m);
-        sf_snapshots_free(&s);
+    sf_err e = sf_ok();
+    if (vz_is_series(run->model)) { /* a series: the compared run's snapshot as a model of its own */
+        if ((e = sf_snapshots_load(run->model, &s)).ok) {
+            sf_snapshots_select(&s, run->snapshot < 0 ? s.n - 1 : sf_snapshots_at_step(&s, run->snapshot));
+            e = vz_model_clone(&s.model, &m);
+            sf_snapshots_free(&s);
+        }
     } else {
         e = sf_checkpoint_load(run->model, &m);
     }

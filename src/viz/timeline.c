@@ -4,6 +4,16 @@
 #include <string.h>
 
 #include "app.h"
+#include "core/io.h"
+
+int vz_is_series(const char *path) {
+    sf_file f;
+    if (!sf_file_open(&f, path, SF_MAX_FILE_BYTES).ok) return 0;
+    char magic[8] = {0};
+    int ok = sf_file_read_at(&f, 0, magic, sizeof magic).ok;
+    sf_file_close(&f);
+    return ok && memcmp(magic, SF_SNAP_MAGIC, sizeof magic) == 0;
+}
 
 sf_err vz_model_clone(const sf_model *src, sf_model *dst) {
     memset(dst, 0, sizeof *dst);
