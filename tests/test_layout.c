@@ -336,7 +336,7 @@ static void test_sizes(void **state) {
     int nz = zoom_ladder(zooms);
     for (int si = 0; si < N_SIZES; si++)
         for (int zi = 0; zi < nz; zi++) {
-            vz_layout_in in = {sizes[si][0], sizes[si][1], zooms[zi], 1, 1, -1, VZ_P_ATTN, -1, 2, 1.2f, 0, 0};
+            vz_layout_in in = {sizes[si][0], sizes[si][1], zooms[zi], 1, 1, -1, VZ_P_ATTN, -1, 2, 1.2f, 0, 0, 0};
             vz_layout l;
             vz_layout_compute_in(&l, &in);
             int h = sizes[si][1];

@@ -14,7 +14,6 @@
 #include "viz/lesson_player.h"
 #endif
 
-#ifdef HAVE_SF_LESSON
 /* Creates folder dir if it does not exist; returns 0 after printing an error. */
 static int make_dir(const char *dir) {
     struct stat st;
@@ -30,6 +29,31 @@ static int make_dir(const char *dir) {
     return 1;
 }
 
+/* `render --snapshots FILE --probe TEXT --out DIR`: the app drawn once per snapshot of the series, each with
+ * that snapshot's weights and its own trace, as DIR/snapshot-STEP.png; returns the exit status. */
+static int snapshots_render(const viz_opts *o, SDL_Surface *surf, SDL_Renderer *r, vz_app *a) {
+    if (!make_dir(o->out)) return 1;
+    int n = a->snaps->n, step = a->v.step;
+    for (int k = 0; k < n; k++) {
+        vz_app_snapshot(a, k);
+        vz_app_goto(a, o->step < 0 ? a->sched.n - 1 : step); /* the end of each snapshot's own run, or --step */
+        vz_app_frame(a, o->w, o->h);
+        vz_app_frame(a, o->w, o->h);
+        SDL_RenderPresent(r);
+        char path[1200];
+        snprintf(path, sizeof path, "%s/snapshot-%06d.png", o->out, a->snap_steps[k]);
+        if (IMG_SavePNG(surf, path) != 0) {
+            fprintf(stderr, "stepformer render: %s: %s\n", path, IMG_GetError());
+            return 1;
+        }
+    }
+    char d[96];
+    printf("wrote %d snapshots of %s to %s/ (%dx%d, step %d/%d: %s)\n", n, o->snapshots, o->out, o->w, o->h,
+           a->v.step + 1, a->sched.n, sf_cursor_describe(a->v.cur, d, sizeof d));
+    return 0;
+}
+
+#ifdef HAVE_SF_LESSON
 /* `render --lesson FILE --all --out DIR`: one PNG per lesson frame; returns the exit status. */
 static int lesson_render(int argc, char **argv) {
     const char *file = NULL, *out = NULL, *font = NULL, *dir = NULL;
@@ -140,6 +164,13 @@ int cmd_render(int argc, char **argv) {
     if (!r) { fprintf(stderr, "stepformer render: %s\n", SDL_GetError()); SDL_FreeSurface(surf); return 1; }
     vz_app a;
     if (!viz_open(&o, r, &a)) { SDL_DestroyRenderer(r); SDL_FreeSurface(surf); return 1; }
+    if (o.snapshots) { /* the timeline as one picture per snapshot */
+        int rc = snapshots_render(&o, surf, r, &a);
+        vz_app_free(&a);
+        SDL_DestroyRenderer(r);
+        SDL_FreeSurface(surf);
+        return rc;
+    }
     vz_app_frame(&a, o.w, o.h);
     vz_app_frame(&a, o.w, o.h); /* hover/click regions exist from the first; the second is the picture */
     SDL_RenderPresent(r);

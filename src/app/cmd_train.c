@@ -19,6 +19,7 @@
 #include "train/snapshot.h"
 #include "train/tasks.h"
 #include "train/trainer.h"
+#include "train_hook.h"
 
 #define EXIT_INTERRUPTED 130
 
@@ -342,8 +343,14 @@ static void progress(int tty, long step, long total, double loss, double tok_s, 
     fflush(stderr);
 }
 
-/* `stepformer train`: see the usage text in main.c. */
+/* `stepformer train`: see the usage text in main.c; with --watch, cmd_watch.c runs the same loop in a thread. */
 int cmd_train(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--watch") || !strcmp(argv[i], "--watch-frames")) return cmd_train_watch(argc, argv);
+    return train_run(argc, argv, NULL);
+}
+
+int train_run(int argc, char **argv, const train_hook *hook) {
     train_args a;
     if (!parse_train(argc, argv, &a)) return 2;
     sf_task task;
@@ -437,6 +444,7 @@ int cmd_train(int argc, char **argv) {
            m.cfg.n_enc_layers, m.cfg.n_dec_layers, total, batch, (double)tr.opt.cfg.lr, (unsigned long long)seed,
            tr.n_threads, tr.n_threads == 1 ? "" : "s", start ? " (resumed)" : "");
     fflush(stdout);
+    if (hook && hook->begin) hook->begin(hook->user, &m, &task, &tr.opt.cfg, start, total);
 
     double t0 = now_seconds(), last_draw = 0.0, loss_avg = NAN, last_save = t0;
     long tokens = 0;
@@ -454,6 +462,8 @@ int cmd_train(int argc, char **argv) {
             progress(tty, tr.step, total, loss_avg, (double)tokens / t, eta, tr.step == total);
             last_draw = t;
         }
+        if (hook && hook->step && !hook->step(hook->user, &tr, &task, &st, loss_avg, (double)tokens / t))
+            interrupted = 1; /* the window asked to stop: save and end as on Ctrl-C */
         /* periodic saves: every --save-seconds (30 s by default) and every --save-every steps */
         int due = (a.save_every > 0 && tr.step % a.save_every == 0) ||
                   (a.save_seconds > 0 && now_seconds() - last_save >= a.save_seconds);

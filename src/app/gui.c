@@ -6,6 +6,7 @@
 
 #ifdef HAVE_SF_VIZ
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gui.h"
@@ -44,7 +45,22 @@ static void apply_fullscreen(SDL_Window *win, int want, int *is) {
     SDL_SetWindowFullscreen(win, want ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0);
 }
 
+/* `gui --train TASK [train options]`: `train --task TASK --watch [train options]` (cmd_watch.c). */
+static int gui_train(int argc, char **argv) {
+    char **av = calloc((size_t)argc + 3, sizeof *av);
+    if (!av) return 1;
+    int n = 0;
+    av[n++] = "train";
+    av[n++] = "--watch";
+    for (int i = 1; i < argc; i++) av[n++] = !strcmp(argv[i], "--train") ? "--task" : argv[i];
+    int rc = cmd_train(n, av);
+    free(av);
+    return rc;
+}
+
 int cmd_gui(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--train")) return gui_train(argc, argv);
     viz_opts o;
     if (!viz_parse("gui", argc, argv, &o)) return 2;
     int sized = 0;
@@ -68,7 +84,7 @@ int cmd_gui(int argc, char **argv) {
     vz_app a;
     if (!viz_open(&o, r, &a)) { SDL_DestroyRenderer(r); SDL_DestroyWindow(win); SDL_Quit(); return 1; }
     char title[512];
-    snprintf(title, sizeof title, "stepformer - %s - %s", o.model, o.input);
+    snprintf(title, sizeof title, "stepformer - %s - %s", o.model ? o.model : o.snapshots, o.input);
     SDL_SetWindowTitle(win, title);
     if (o.step < 0) vz_app_goto(&a, 0); /* the window starts at the beginning; render defaults to the end */
     SDL_StopTextInput();

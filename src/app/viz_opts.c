@@ -36,6 +36,7 @@ int viz_parse(const char *cmd, int argc, char **argv, viz_opts *o) {
     o->step = -1;
     o->max_new = 12;
     o->zoom = 1.0f;
+    o->snap_step = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--keys")) { o->keys = 1; continue; }
@@ -44,7 +45,9 @@ int viz_parse(const char *cmd, int argc, char **argv, viz_opts *o) {
         if (d) continue;
         if (!(v = cli_value(argc, argv, &i))) return 0;
         if (!strcmp(a, "--model")) o->model = v;
-        else if (!strcmp(a, "--input")) o->input = v;
+        else if (!strcmp(a, "--input") || !strcmp(a, "--probe")) o->input = v;
+        else if (!strcmp(a, "--snapshots")) o->snapshots = v;
+        else if (!strcmp(a, "--snapshot")) { if (!cli_int(a, v, 0, 100000000, &o->snap_step)) return 0; }
         else if (!strcmp(a, "--font")) o->font = v;
         else if (!strcmp(a, "--tokenizer")) o->tokenizer = v;
         else if (!strcmp(a, "--out")) o->out = v;
@@ -73,8 +76,8 @@ int viz_parse(const char *cmd, int argc, char **argv, viz_opts *o) {
         else if (!strcmp(a, "--zoom")) { if (!cli_float(a, v, 0.5, 3, &o->zoom)) return 0; }
         else { fprintf(stderr, "stepformer %s: unknown option '%s'\n", cmd, a); return 0; }
     }
-    if (!o->model || !o->input) {
-        fprintf(stderr, "stepformer %s: --model FILE and --input TEXT are required\n", cmd);
+    if ((!o->model && !o->snapshots) || !o->input) {
+        fprintf(stderr, "stepformer %s: --model FILE (or --snapshots FILE) and --input TEXT are required\n", cmd);
         return 0;
     }
     return 1;
@@ -85,10 +88,26 @@ int viz_open(const viz_opts *o, SDL_Renderer *r, vz_app *a) {
     sf_err e = vz_font_find(o->font, &fp);
     if (!e.ok) return !cli_fail(e);
     sf_model m;
+    sf_snapshots *snaps = NULL;
+    if (o->snapshots) { /* the series: its own model unless --model gives one of the same shape */
+        if (!(snaps = calloc(1, sizeof *snaps))) return !cli_fail(sf_fail("out of memory"));
+        if (!(e = sf_snapshots_load(o->snapshots, snaps)).ok) { free(snaps); return !cli_fail(e); }
+        if (!o->model && !(e = vz_model_clone(&snaps->model, &m)).ok) { sf_snapshots_free(snaps); free(snaps); return !cli_fail(e); }
+    }
     sf_load_opts lo = {o->tokenizer};
-    if (!(e = sf_model_load(o->model, &lo, &m)).ok) return !cli_fail(e);
+    if (o->model && !(e = sf_model_load(o->model, &lo, &m)).ok) {
+        if (snaps) { sf_snapshots_free(snaps); free(snaps); }
+        return !cli_fail(e);
+    }
     vz_run_cfg rc = {o->max_new, (unsigned)o->seed, o->temperature};
-    if (!(e = vz_app_init(a, r, &fp, &m, o->input, &rc)).ok) return !cli_fail(e);
+    if (!(e = vz_app_init(a, r, &fp, &m, o->input, &rc)).ok) {
+        if (snaps) { sf_snapshots_free(snaps); free(snaps); }
+        return !cli_fail(e);
+    }
+    if (snaps) {
+        int k = o->snap_step >= 0 ? sf_snapshots_at_step(snaps, o->snap_step) : snaps->n - 1;
+        if (!(e = vz_app_attach_snapshots(a, snaps, k)).ok) { vz_app_free(a); return !cli_fail(sf_err_wrap(e, o->snapshots)); }
+    }
     a->zoom = o->zoom;
     a->projector = o->projector;
     a->lang = o->lang;

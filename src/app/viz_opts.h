@@ -8,6 +8,8 @@
 
 typedef struct {
     const char *model, *input, *font, *out, *panel, *tokenizer;
+    const char *snapshots; /* --snapshots FILE: play a snapshot series (the model may then be left out) */
+    int snap_step;     /* --snapshot STEP: the last snapshot at or before it; -1 = the last snapshot */
     int w, h;          /* --size WxH */
     int step;          /* --step N; -1 = the last step */
     int max_new;       /* --max-new N */

@@ -12,7 +12,7 @@ static int run_eq(const sf_lesson_run *a, const sf_lesson_run *b) {
     return str_eq(a->model, b->model) && str_eq(a->input, b->input) && str_eq(a->target, b->target) &&
            a->sampler.temperature == b->sampler.temperature && a->sampler.top_k == b->sampler.top_k &&
            a->seed == b->seed && a->max_new == b->max_new && a->positions == b->positions && str_eq(a->ablate, b->ablate) &&
-           (!a->ablate || a->ablate_mode == b->ablate_mode);
+           (!a->ablate || a->ablate_mode == b->ablate_mode) && a->snapshot == b->snapshot;
 }
 
 /* Returns 1 if two selections are the same cells. */
@@ -46,17 +46,18 @@ void sf_lesson_diff(const sf_lesson *l, int from, int to, int lang, sf_lesson_cm
     sf_lesson_cmd *c;
     int reran = 0;
     /* the main run */
-    if (!a || !str_eq(a->run.model, b->run.model)) {
+    int snap_moved = a && a->run.snapshot != b->run.snapshot; /* another snapshot of a series: other weights */
+    if (!a || !str_eq(a->run.model, b->run.model) || snap_moved) {
         if ((c = push(out, SF_LCMD_LOAD_MODEL))) { c->slot = 0; c->run = &b->run; }
     }
-    if (!a || !str_eq(a->run.model, b->run.model) || !run_eq(&a->run, &b->run)) {
+    if (!a || !str_eq(a->run.model, b->run.model) || snap_moved || !run_eq(&a->run, &b->run)) {
         if ((c = push(out, SF_LCMD_SET_RUN))) { c->slot = 0; c->run = &b->run; }
         reran = 1;
     }
     /* the compared run */
     int was = a && a->compare;
     if (b->compare) {
-        if (!was || !str_eq(a->cmp.model, b->cmp.model))
+        if (!was || !str_eq(a->cmp.model, b->cmp.model) || a->cmp.snapshot != b->cmp.snapshot)
             if ((c = push(out, SF_LCMD_LOAD_MODEL))) { c->slot = 1; c->run = &b->cmp; }
         if (!was || !run_eq(&a->cmp, &b->cmp)) {
             if ((c = push(out, SF_LCMD_SET_RUN))) { c->slot = 1; c->run = &b->cmp; }

@@ -50,6 +50,8 @@ typedef struct {
     const char *ablate;  /* heads knocked out (`@ablate`), comma-separated ("dec.L1.cross.H0,dec.L1.cross.H2"), or
                           * NULL: none. The run is then the ablated one (sf_run_interv): every value, claim and quote */
     int ablate_mode;     /* SF_ABLATE_ZERO (1) or SF_ABLATE_MEAN (2) when ablate is set */
+    int snapshot;        /* the model is a snapshot series (.snap): the training step of the snapshot shown (`@snapshot
+                          * N`), or -1: its last; -1 for a checkpoint */
 } sf_lesson_run;
 
 /* A selection of cells of one trace entry: an inclusive index range on each axis. */

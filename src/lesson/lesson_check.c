@@ -12,6 +12,7 @@
 
 #include "../model/checkpoint.h"
 #include "../model/tokenizer.h"
+#include "../train/snapshot.h"
 
 /* Returns 1 if a file can be opened for reading (asked without opening it: a FIFO must not block). */
 static int file_exists(const char *path) { return sf_file_exists(path); }
@@ -38,18 +39,55 @@ static void resolve_path(const builder *b, const char *rel, char *out, size_t si
     else snprintf(out, size, "%s/%s", b->dir, rel);
 }
 
-/* Loads (once) the model at pool offset path; on failure the error points at (line, col). */
-static sf_err get_model(builder *b, int path, int line, int col, const sf_model **out) {
+/* Returns 1 if the file at path is a regular file that starts as a snapshot series does
+ * (docs/snapshot-format.md); opened as every file is, never blocking (a FIFO is not one). */
+static int is_series(const char *path) {
+    sf_file f;
+    if (!sf_file_open(&f, path, SF_MAX_FILE_BYTES).ok) return 0;
+    char magic[8] = {0};
+    int ok = sf_file_read_at(&f, 0, magic, sizeof magic).ok;
+    sf_file_close(&f);
+    return ok && memcmp(magic, SF_SNAP_MAGIC, sizeof magic) == 0;
+}
+
+/* Loads into m the model of series path at training step `step` (-1: its last snapshot); the error names the
+ * steps the series has when it has no snapshot at that step. */
+static sf_err series_model(const char *path, int step, sf_model *m) {
+    sf_snapshots s;
+    sf_err e = sf_snapshots_load(path, &s);
+    if (!e.ok) return e;
+    int k = step < 0 ? s.n - 1 : sf_snapshots_at_step(&s, step);
+    if (step >= 0 && sf_snapshots_info(&s, k)->step != step) {
+        char steps[512];
+        size_t n = 0;
+        for (int i = 0; i < s.n && n + 16 < sizeof steps; i++) n += (size_t)snprintf(steps + n, sizeof steps - n, "%s%d", i ? ", " : "", s.info[i].step);
+        e = sf_fail("the series has no snapshot at step %d; its steps are %s", step, steps);
+        sf_snapshots_free(&s);
+        return e;
+    }
+    sf_snapshots_select(&s, k);
+    *m = s.model; /* the selected weights, owned from here on */
+    memset(&s.model, 0, sizeof s.model);
+    sf_snapshots_free(&s);
+    return sf_ok();
+}
+
+/* Loads (once) the model at pool offset path (of a series: the snapshot at step `snapshot`, -1 the last); on
+ * failure the error points at (line, col). */
+static sf_err get_model(builder *b, int path, int snapshot, int line, int col, const sf_model **out) {
     const char *p = ls_pstr(b, path);
     for (int i = 0; i < b->n_models; i++)
-        if (strcmp(ls_pstr(b, b->models[i].path), p) == 0) { *out = &b->models[i].m; return sf_ok(); }
+        if (strcmp(ls_pstr(b, b->models[i].path), p) == 0 && b->models[i].snapshot == snapshot) { *out = &b->models[i].m; return sf_ok(); }
     if (b->n_models == SF_LESSON_MAX_MODELS)
-        return ls_fail_at(b, line, col, "too many different models in one lesson (at most %d)", SF_LESSON_MAX_MODELS);
+        return ls_fail_at(b, line, col, "too many different models in one lesson (at most %d; each snapshot counts as one)", SF_LESSON_MAX_MODELS);
     if (!file_exists(p)) return ls_fail_at(b, line, col, "missing model file '%s'", p);
     modrec *r = &b->models[b->n_models];
-    sf_err e = sf_checkpoint_load(p, &r->m);
-    if (!e.ok) return ls_fail_at(b, line, col, "cannot load model: %s", e.msg);
+    int series = is_series(p);
+    if (snapshot >= 0 && !series) return ls_fail_at(b, line, col, "@snapshot: '%s' is not a snapshot series (train --snapshots K writes one)", p);
+    sf_err e = series ? series_model(p, snapshot, &r->m) : sf_checkpoint_load(p, &r->m);
+    if (!e.ok) return ls_fail_at(b, line, col, "%s%s", series ? "" : "cannot load model: ", e.msg);
     r->path = path;
+    r->snapshot = snapshot;
     b->n_models++;
     *out = &r->m;
     return sf_ok();
@@ -75,7 +113,7 @@ static int runkey_eq(const builder *b, const runkey *x, const runkey *y) {
            x->sampler.top_k == y->sampler.top_k && x->seed == y->seed && x->max_new == y->max_new &&
            x->positions == y->positions && x->ablate_mode == y->ablate_mode &&
            ((x->ablate < 0 && y->ablate < 0) ||
-            (x->ablate >= 0 && y->ablate >= 0 && strcmp(ls_pstr(b, x->ablate), ls_pstr(b, y->ablate)) == 0));
+            (x->ablate >= 0 && y->ablate >= 0 && strcmp(ls_pstr(b, x->ablate), ls_pstr(b, y->ablate)) == 0)) && x->snapshot == y->snapshot;
 }
 
 /* Checks that every character of text is in the model's alphabet; errors point at the character. */
@@ -164,7 +202,8 @@ sf_err ls_get_run(builder *b, const runkey *key, const runloc *where, runrec **o
         }
     if (key->model < 0) return FAIL(b, 1, "no model loaded yet: add '@model PATH' before this line");
     const sf_model *m;
-    sf_err e = get_model(b, key->model, loc->model_line, loc->model_col, &m);
+    sf_err e = key->snapshot >= 0 && loc->snap_line ? get_model(b, key->model, key->snapshot, loc->snap_line, loc->snap_col, &m)
+                                                    : get_model(b, key->model, key->snapshot, loc->model_line, loc->model_col, &m);
     if (!e.ok) return e;
     if (++b->n_runs_made > SF_LESSON_MAX_RUNS)
         return FAIL(b, 1, "too many different runs in one lesson (at most %d)", SF_LESSON_MAX_RUNS);
@@ -669,9 +708,15 @@ sf_err ls_model_path(builder *b, word w, int *off) {
     if (*off < 0) return FAIL(b, w.col, "out of memory");
     if (b->o.check_models) {
         const sf_model *m;
-        return get_model(b, *off, b->line, w.col, &m);
+        return get_model(b, *off, -1, b->line, w.col, &m);
     }
     return sf_ok();
+}
+
+sf_err ls_check_snapshot(builder *b) {
+    if (!b->o.check_models) return sf_ok();
+    const sf_model *m;
+    return get_model(b, b->st.run.model, b->st.run.snapshot, b->st.loc.snap_line, b->st.loc.snap_col, &m);
 }
 
 /* Aligns two token sequences by token, a repeated token by occurrence; see lesson.h. */

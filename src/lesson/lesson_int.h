@@ -25,6 +25,7 @@ typedef struct {       /* a run as string offsets into the pool (-1 = none) */
     unsigned long long seed;
     int max_new, positions;
     int ablate, ablate_mode; /* `@ablate`: pool offset of the head names (-1 none) and SF_ABLATE_ZERO|MEAN */
+    int snapshot;      /* @snapshot N of a series, or -1 (the last / a checkpoint) */
 } runkey;
 
 typedef struct {       /* where a run's settings were written, for messages */
@@ -32,10 +33,12 @@ typedef struct {       /* where a run's settings were written, for messages */
     int input_line, input_col, input_quoted;
     int target_line, target_col, target_quoted;
     int ablate_line, ablate_col;
+    int snap_line, snap_col; /* the @snapshot line, or 0 */
 } runloc;
 
 typedef struct {
     int path;          /* pool offset of the resolved path */
+    int snapshot;      /* of a series: the step of the snapshot whose weights m holds (-1: the last) */
     sf_model m;
 } modrec;
 
@@ -175,6 +178,8 @@ void ls_cmp_key(const builder *b, runkey *k, runloc *loc);
 sf_err ls_end_step(builder *b);
 /* Moves the cursor to the start of the (new) main run's schedule. */
 void ls_reset_cursor(builder *b);
+/* Checks (with check_models) that the current run's @snapshot names a step of its model's series. */
+sf_err ls_check_snapshot(builder *b);
 /* Sets the cursor to the first step of the main run when it was reset. */
 sf_err ls_settle_cursor(builder *b, runrec **out);
 /* Parses `[enc|dec] [token N|all [tokens]] [L<n>] [sublayer] [op] [end]`, or `start` / `end`. */

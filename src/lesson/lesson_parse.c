@@ -264,7 +264,7 @@ static sf_err directive(builder *b, const char *s, size_t n, int at_col) {
     int nw = lex(b, rest, rest_n, w, &e);
     if (nw < 0) return e;
     if (!b->in_step && strcmp(name, "model") && strcmp(name, "input") && strcmp(name, "target") && strcmp(name, "sample") &&
-        strcmp(name, "generate") && strcmp(name, "positions") && strcmp(name, "ablate"))
+        strcmp(name, "generate") && strcmp(name, "positions") && strcmp(name, "ablate") && strcmp(name, "snapshot"))
         return FAIL(b, at_col, "@%s must be inside a step: start one with a '## ' heading", name);
     if (!strcmp(name, "model")) {
         if (nw != 1) return FAIL(b, nw ? w[1].col : at_col + 6, "expected one model file after @model");
@@ -273,6 +273,8 @@ static sf_err directive(builder *b, const char *s, size_t n, int at_col) {
         b->st.loc.model_col = w[0].col;
         if (!(e = ls_model_path(b, w[0], &off)).ok) return e;
         b->st.run.model = off;
+        b->st.run.snapshot = -1; /* a series plays its last snapshot until @snapshot */
+        b->st.loc.snap_line = 0;
         ls_reset_cursor(b);
         b->st.flayer = b->st.fhead = -1;
         return sf_ok();
@@ -300,6 +302,17 @@ static sf_err directive(builder *b, const char *s, size_t n, int at_col) {
             return FAIL(b, nw ? w[0].col : at_col + 9, "expected the number of tokens to generate (0 = until <eos>)");
         ls_reset_cursor(b);
         return sf_ok();
+    }
+    if (!strcmp(name, "snapshot")) { /* @snapshot N: the weights of training step N of the series @model loaded */
+        int v;
+        if (nw != 1 || !ls_parse_uint(w[0].p, w[0].n, &v) || v > 100000000)
+            return FAIL(b, nw ? w[nw > 1 ? 1 : 0].col : at_col + 9, "expected one training step after @snapshot (a step of the series, e.g. @snapshot 150)");
+        if (b->st.run.model < 0) return FAIL(b, at_col, "@snapshot needs a snapshot series first: '@model FILE.snap'");
+        b->st.run.snapshot = v;
+        b->st.loc.snap_line = b->line;
+        b->st.loc.snap_col = w[0].col;
+        ls_reset_cursor(b);
+        return ls_check_snapshot(b);
     }
     if (!strcmp(name, "positions")) {
         int v = nw == 1 ? ls_on_off(w[0]) : -1;
@@ -482,6 +495,7 @@ static sf_lesson_run pub_run(const builder *b, const char *pool, const runkey *k
     r.positions = k->positions;
     r.ablate = k->ablate >= 0 ? pool + k->ablate : NULL;
     r.ablate_mode = k->ablate_mode;
+    r.snapshot = k->snapshot;
     (void)b;
     return r;
 }
@@ -546,7 +560,7 @@ sf_err sf_lesson_parse(const char *buf, size_t len, const char *filename, const 
     if (!slash) snprintf(b->dir, sizeof b->dir, ".");
     else if (slash == b->file) snprintf(b->dir, sizeof b->dir, "/");
     else snprintf(b->dir, sizeof b->dir, "%.*s", (int)(slash - b->file), b->file);
-    b->st.run = (runkey){-1, -1, -1, {0, 0}, 0, 0, 1, -1, 1};
+    b->st.run = (runkey){-1, -1, -1, {0, 0}, 0, 0, 1, -1, 1, -1};
     b->st.cmp_model = b->st.cmp_input = b->st.cmp_target = b->st.cmp_positions = -1;
     b->st.panel = SF_PANEL_NONE;
     b->st.fstack = b->st.fsub = b->st.flayer = b->st.fhead = -1;

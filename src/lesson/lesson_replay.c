@@ -14,7 +14,7 @@
 void ls_cmp_key(const builder *b, runkey *k, runloc *loc) {
     *k = b->st.run;
     *loc = b->st.loc;
-    if (b->st.cmp_model >= 0) { k->model = b->st.cmp_model; loc->model_line = b->st.cmploc.model_line; loc->model_col = b->st.cmploc.model_col; }
+    if (b->st.cmp_model >= 0) { k->snapshot = -1; k->model = b->st.cmp_model; loc->model_line = b->st.cmploc.model_line; loc->model_col = b->st.cmploc.model_col; }
     if (b->st.cmp_input >= 0) {
         k->input = b->st.cmp_input;
         loc->input_line = b->st.cmploc.input_line; loc->input_col = b->st.cmploc.input_col; loc->input_quoted = b->st.cmploc.input_quoted;

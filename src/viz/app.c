@@ -198,6 +198,7 @@ sf_err vz_app_init(vz_app *a, SDL_Renderer *r, const vz_font_paths *fp, sf_model
 }
 
 void vz_app_free(vz_app *a) {
+    vz_app_drop_snapshots(a);
     vz_ctx_free(&a->ctx);
     if (a->text) vz_text_destroy(a->text);
     sf_trace_free(&a->tr);
@@ -288,6 +289,7 @@ sf_err vz_app_set_model(vz_app *a, sf_model *m, const char *input) {
         if ((e = rerun(a)).ok) {
             sf_seq_free(&old_s);
             sf_model_free(&old_m);
+            vz_app_drop_snapshots(a); /* the series was the old model's */
             return e;
         }
         sf_seq_free(&a->s);
@@ -596,6 +598,10 @@ int vz_app_act(vz_app *a, vz_action act, int arg) {
     case VZ_ACT_SPOT_PREV: vz_app_spotlight_next(a, -1); return 1;
     case VZ_ACT_CMAP: vz_app_cycle_cmap(a); return 1;
     case VZ_ACT_THEME: vz_app_cycle_theme(a); return 1;
+    case VZ_ACT_SNAP_PREV: case VZ_ACT_SNAP_NEXT:
+        if (!a->snaps) { say(a, vz_tr(a->lang, VZ_S_MSG_NO_SNAPSHOTS)); return 1; }
+        vz_app_snapshot(a, a->snap_k + (act == VZ_ACT_SNAP_NEXT ? 1 : -1));
+        return 1;
     default: return vz_show_act(act, &a->v.help, &a->blank, &a->want_fullscreen, &a->quit);
     }
 }
@@ -638,6 +644,11 @@ static int click_event(vz_app *a, int x, int y, int ctrl) {
         return 1;
     case VZ_CLICK_SPOT: a->spotlight = c->a; return 1;
     case VZ_CLICK_STAGE: a->v.act_stage = a->v.act_stage == c->a ? -1 : c->a; return 1;
+    case VZ_CLICK_TIMELINE: /* the slider: that snapshot, and drag from here */
+        a->tl_x = c->a;
+        a->tl_w = c->b;
+        if (a->snaps) vz_app_snapshot(a, vz_app_snapshot_at(a, x, c->a, c->b));
+        return 1;
     default: return 1;
     }
 }
@@ -650,7 +661,12 @@ int vz_app_event(vz_app *a, const SDL_Event *e) {
     case SDL_TEXTINPUT: /* '?' arrives here on layouts where it needs another modifier */
         if (!strcmp(e->text.text, "?") && !a->blank) { a->v.help = !a->v.help; return 1; }
         return 0;
-    case SDL_MOUSEMOTION: a->ctx.mx = e->motion.x; a->ctx.my = e->motion.y; return 1;
+    case SDL_MOUSEMOTION:
+        a->ctx.mx = e->motion.x; a->ctx.my = e->motion.y;
+        if (a->tl_w > 0 && a->snaps && (e->motion.state & SDL_BUTTON_LMASK)) /* dragging the timeline's knob */
+            vz_app_snapshot(a, vz_app_snapshot_at(a, e->motion.x, a->tl_x, a->tl_w));
+        return 1;
+    case SDL_MOUSEBUTTONUP: a->tl_w = 0; return 0;
     case SDL_MOUSEBUTTONDOWN:
         a->ctx.mx = e->button.x; a->ctx.my = e->button.y;
         if (a->blank) return e->button.button == SDL_BUTTON_LEFT ? vz_app_act(a, VZ_ACT_UNBLANK, 0) : 0;
@@ -707,6 +723,9 @@ void vz_app_frame(vz_app *a, int w, int h) {
     }
     a->v.projector = a->projector;
     a->v.spotlight = a->spotlight;
+    a->v.tl_n = a->snaps ? a->snaps->n : 0;
+    a->v.tl_k = a->snap_k;
+    a->v.tl_steps = a->snap_steps;
     vz_ctx_style(&a->ctx, a->theme, a->cmap, a->lang);
     vz_draw_all(&a->ctx, &a->v, w, h, a->zoom, a->only);
     a->v.status = NULL;

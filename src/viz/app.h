@@ -12,6 +12,7 @@
 #include "model/interv.h"
 #include "model/lens.h"
 #include "model/run.h"
+#include "train/snapshot.h"
 #include "view.h"
 
 typedef struct {
@@ -58,6 +59,11 @@ typedef struct {
     sf_head_scores *roles; /* (n_roles) head-role scores of the shown run, for the grid's tags */
     int n_roles;
     char ablated[640];     /* vz_app_ablated_text of the run shown ("" when none) */
+    /* a snapshot series played back (gui --snapshots, a lesson's @snapshot; timeline.c), or none */
+    sf_snapshots *snaps;   /* owned, or NULL */
+    int snap_k;            /* the snapshot whose weights a->m holds */
+    int *snap_steps;       /* (snaps->n) each snapshot's step, for the slider */
+    int tl_x, tl_w;        /* the slider's track while it is dragged (tl_w 0: not dragging) */
 } vz_app;
 
 /* The largest logit lens (layers x positions x vocabulary floats) the app computes on every rerun: the tiny
@@ -137,6 +143,35 @@ int vz_app_act(vz_app *a, vz_action act, int arg);
 /* Draws one frame of a w x h target (and saves it as a PNG when asked, named after the step the top bar
  * shows); while blank the frame is black. */
 void vz_app_frame(vz_app *a, int w, int h);
+
+/* ---- snapshot playback (timeline.c) ---- */
+
+/* Returns 1 if path is a regular file that starts as a snapshot series does (opened without blocking, only
+ * its first bytes read), so a checkpoint is never read twice to find out. */
+int vz_is_series(const char *path);
+
+/* Returns a deep copy of model src (config, alphabet tokenizer, weights) in dst. */
+sf_err vz_model_clone(const sf_model *src, sf_model *dst);
+
+/* Loads the snapshot series at path and plays it: when the app's model has the series' config and alphabet
+ * it stays (its weights replaced), else the series' own model replaces it on the current input. Shows
+ * snapshot `k` (-1: the last). On failure the app stays as it was. */
+sf_err vz_app_open_snapshots(vz_app *a, const char *path, int k);
+
+/* Takes ownership of series s (loaded by the caller; freed even on failure) and plays it as
+ * vz_app_open_snapshots does. */
+sf_err vz_app_attach_snapshots(vz_app *a, sf_snapshots *s, int k);
+
+/* Stops playing the series (the weights of the snapshot shown stay). */
+void vz_app_drop_snapshots(vz_app *a);
+
+/* Loads snapshot k's weights (clamped) into the model and reruns the trace on the same input, keeping the
+ * cursor; says which in the top bar. Returns 1 if the snapshot shown changed. */
+int vz_app_snapshot(vz_app *a, int k);
+
+/* Returns the snapshot whose step is nearest to where x falls on a slider track from x0 (step 0) to
+ * x0 + w (the last snapshot's step). */
+int vz_app_snapshot_at(const vz_app *a, int x, int x0, int w);
 
 /* Writes the current render target (w x h) to a PNG file. */
 sf_err vz_app_save_png(vz_app *a, int w, int h, const char *path);

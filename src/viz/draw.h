@@ -81,12 +81,14 @@ typedef struct {
 } vz_textbox;
 
 typedef enum {
-    VZ_CLICK_PANEL = 1, VZ_CLICK_THUMB, VZ_CLICK_ARCH, VZ_CLICK_TOKEN, VZ_CLICK_PICK, VZ_CLICK_SPOT, VZ_CLICK_STAGE
+    VZ_CLICK_PANEL = 1, VZ_CLICK_THUMB, VZ_CLICK_ARCH, VZ_CLICK_TOKEN, VZ_CLICK_PICK, VZ_CLICK_SPOT, VZ_CLICK_STAGE,
+    VZ_CLICK_TIMELINE
 } vz_click_kind;
 typedef struct {
     vz_rect r;
     int kind, a, b, c;           /* THUMB: block, head; ARCH: stack, layer, sub; TOKEN: stack, position; PICK: token id;
-                                  * SPOT: panel (a tab of the strip); STAGE: a stage of the residual stream */
+                                  * SPOT: panel (a tab of the strip); STAGE: a stage of the residual stream;
+                                  * TIMELINE: the slider's track (the snapshot follows x along r) */
 } vz_click;
 
 #define VZ_MAX_HITS 512

@@ -95,7 +95,7 @@ static help_fit fit(vz_ctx *c, vz_mode mode, const vz_help_line *ls, int n, int 
     int lo = h / 90 > 9 ? h / 90 : 9, hi;
     if (c->lay.min_text > lo) lo = c->lay.min_text; /* never below the mode's smallest text (layout.h) */
     hi = h / 24 > lo ? h / 24 : lo;
-    for (int cols = 1; cols <= 3; cols++) {
+    for (int cols = 1; cols <= 4; cols++) {
         int a = lo, b = hi, got = 0;
         while (a <= b) { /* binary search on the text size */
             int px = (a + b) / 2, cw = (w - (cols - 1) * (px * 3 / 2)) / cols;

@@ -348,10 +348,11 @@ void vz_index_frame(vz_player *p, int w, int h) {
     vz_label(c, vz_tr(p->lang, VZ_S_IDX_HINT), spx, c->th->dim, m, m + big + spx / 3, VZ_LEFT);
     /* the grid: two columns on a landscape window (one for a handful of lessons), rows to fill the height */
     int top = m + big + spx + spx / 3 + g * 2, bottom = h - m - fpx - g;
-    int n = p->n_index, cols = n <= 4 || w < h ? 1 : w >= 2 * h ? 3 : 2;
-    int rows = (n + cols - 1) / cols, gh = bottom - top, gw = w - 2 * m;
-    int min_h = h / 9, fit = (gh + g) / (min_h + g);
+    int gh = bottom - top, gw = w - 2 * m, min_h = h / 9, fit = (gh + g) / (min_h + g);
     if (fit < 1) fit = 1;
+    /* (three columns on a wide window, or when two would make the index scroll on a landscape one) */
+    int n = p->n_index, cols = n <= 4 || w < h ? 1 : w >= 2 * h || (n + 1) / 2 > fit ? 3 : 2;
+    int rows = (n + cols - 1) / cols;
     int shown = rows > fit ? fit : rows;
     int ch = (gh - (shown - 1) * g) / (shown > 0 ? shown : 1), cw = (gw - (cols - 1) * g) / cols;
     int max_h = cw * 2 / 5 > min_h ? cw * 2 / 5 : min_h;

@@ -60,6 +60,9 @@ typedef enum {
     VZ_ACT_ABLATE,        /* knock the focused head out / put it back (docs/experiments.md) */
     VZ_ACT_RESTORE_ALL,   /* put every knocked-out head back */
     VZ_ACT_ABLATE_MODE,   /* knocked-out heads output zeros <-> their mean */
+    VZ_ACT_SNAP_PREV,     /* a snapshot series: the weights of the snapshot before / after (the timeline slider) */
+    VZ_ACT_SNAP_NEXT,
+    VZ_ACT_TRAIN_PAUSE,   /* the watch view (train --watch): pause / resume training */
     VZ_ACT_RANGE,         /* the attention heatmaps: 0 to 1 <-> each head 0 to its own largest */
     /* display */
     VZ_ACT_LANG,

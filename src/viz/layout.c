@@ -165,6 +165,7 @@ static void compute(vz_layout *l, const vz_layout_in *in) {
     }
     /* the strips: the top bar, the tokens (a box per token with its position under it) */
     int top_h = (in->projector ? lhl : lhb) + pad;
+    if (in->timeline) top_h += lhl + pad; /* the timeline slider under the top bar's line */
     l->r[VZ_P_TOP] = rect(0, 0, w, top_h);
     int rows = in->token_rows == 2 ? 2 : 1;
     int tok_h = rows * (lhl + pad + lhs) + (rows - 1) * (pad / 2) + pad;
@@ -216,7 +217,7 @@ static void compute(vz_layout *l, const vz_layout_in *in) {
 }
 
 void vz_layout_compute(vz_layout *l, int w, int h, float zoom) {
-    vz_layout_in in = {w, h, zoom, 0, 0, -1, -1, -1, 2, 0, 0, 0};
+    vz_layout_in in = {w, h, zoom, 0, 0, -1, -1, -1, 2, 0, 0, 0, 0};
     vz_layout_compute_in(l, &in);
 }
 

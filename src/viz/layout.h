@@ -60,6 +60,7 @@ typedef struct {
     float line;       /* height of a line of text per pixel of font size (the fonts' own; 0: 1.2) */
     int min_arr;      /* normal mode: the densest arrangement allowed (0: any); the zoom pass raises it */
     float narr_share; /* projector beside: the narration column's share of the width (0: 0.37); a long text gets more */
+    int timeline;     /* 1: a snapshot series plays: the top bar gets a second row for the timeline slider */
 } vz_layout_in;
 
 typedef struct {

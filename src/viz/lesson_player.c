@@ -18,7 +18,7 @@ static int same_run(const sf_lesson_run *a, const sf_lesson_run *b) {
     return same_str(a->model, b->model) && same_str(a->input, b->input) && same_str(a->target, b->target) &&
            a->sampler.temperature == b->sampler.temperature && a->sampler.top_k == b->sampler.top_k &&
            a->seed == b->seed && a->max_new == b->max_new && a->positions == b->positions && same_str(a->ablate, b->ablate) &&
-           (!a->ablate || a->ablate_mode == b->ablate_mode);
+           (!a->ablate || a->ablate_mode == b->ablate_mode) && a->snapshot == b->snapshot;
 }
 
 /* Shows a message in the app's top bar for a few seconds. */
@@ -71,10 +71,28 @@ void vz_player_free(vz_player *p) {
 /* Loads the main run's model (slot 0) unless the app already holds that file; returns the error. */
 static sf_err load_main(vz_player *p, const sf_lesson_run *run) {
     if (!run->model) return sf_fail("the lesson has no @model");
-    if (p->have_app && !strcmp(p->model_path, run->model)) return sf_ok();
+    if (p->have_app && !strcmp(p->model_path, run->model)) {
+        if (p->app.snaps) { /* the same series: only another snapshot's weights */
+            int k = run->snapshot < 0 ? p->app.snaps->n - 1 : sf_snapshots_at_step(p->app.snaps, run->snapshot);
+            if (vz_app_snapshot(&p->app, k)) p->have_run = 0;
+        }
+        return sf_ok();
+    }
     sf_model m;
-    sf_err e = sf_checkpoint_load(run->model, &m);
-    if (!e.ok) return e;
+    sf_snapshots *series = NULL; /* a snapshot series (@snapshot), else a checkpoint */
+    sf_err e = sf_ok();
+    if (vz_is_series(run->model)) {
+        series = calloc(1, sizeof *series);
+        e = series ? sf_snapshots_load(run->model, series) : sf_fail("out of memory");
+        if (e.ok) e = vz_model_clone(&series->model, &m);
+        else { free(series); series = NULL; }
+    } else {
+        e = sf_checkpoint_load(run->model, &m);
+    }
+    if (!e.ok) {
+        if (series) { sf_snapshots_free(series); free(series); }
+        return e;
+    }
     if (!p->have_app) {
         vz_run_cfg rc = {run->max_new, (unsigned)run->seed, run->sampler.temperature};
         if (!(e = vz_app_init(&p->app, p->r, &p->fp, &m, run->input, &rc)).ok) return e;
@@ -85,7 +103,12 @@ static sf_err load_main(vz_player *p, const sf_lesson_run *run) {
         p->app.theme = p->theme;
         p->app.cmap = p->cmap;
     } else if (!(e = vz_app_set_model(&p->app, &m, run->input)).ok) {
+        if (series) { sf_snapshots_free(series); free(series); }
         return e;
+    }
+    if (series) { /* the timeline slider, on the lesson's snapshot */
+        int k = run->snapshot < 0 ? series->n - 1 : sf_snapshots_at_step(series, run->snapshot);
+        if (!(e = vz_app_attach_snapshots(&p->app, series, k)).ok) return e;
     }
     snprintf(p->model_path, sizeof p->model_path, "%s", run->model);
     p->have_run = 0;
@@ -108,15 +131,26 @@ static sf_err set_main_run(vz_player *p, const sf_lesson_run *run) {
 /* Loads the compared run's model (slot 1) unless it is already loaded. */
 static sf_err load_cmp(vz_player *p, const sf_lesson_run *run) {
     if (!run->model) return sf_fail("the compared run has no model");
-    if (p->have_cm && !strcmp(p->cm_path, run->model)) return sf_ok();
+    if (p->have_cm && !strcmp(p->cm_path, run->model) && p->cm_snap == run->snapshot) return sf_ok();
     sf_model m;
-    sf_err e = sf_checkpoint_load(run->model, &m);
+    sf_snapshots s;
+    sf_err e = sf_ok();
+    if (vz_is_series(run->model)) { /* a series: the compared run's snapshot as a model of its own */
+        if ((e = sf_snapshots_load(run->model, &s)).ok) {
+            sf_snapshots_select(&s, run->snapshot < 0 ? s.n - 1 : sf_snapshots_at_step(&s, run->snapshot));
+            e = vz_model_clone(&s.model, &m);
+            sf_snapshots_free(&s);
+        }
+    } else {
+        e = sf_checkpoint_load(run->model, &m);
+    }
     if (!e.ok) return e;
     free_cmp_run(p);
     if (p->have_cm) sf_model_free(&p->cm);
     p->cm = m;
     p->have_cm = 1;
     snprintf(p->cm_path, sizeof p->cm_path, "%s", run->model);
+    p->cm_snap = run->snapshot;
     return sf_ok();
 }
 

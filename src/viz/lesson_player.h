@@ -60,6 +60,7 @@ typedef struct vz_player {
     sf_model cvar;             /* a shallow copy of it that runs (positions possibly off) */
     int have_cm;
     char cm_path[1024];
+    int cm_snap;               /* of a series: the step of the snapshot cm holds (-1: the last) */
     sf_lesson_run crun;
     int have_crun;
     sf_seq cs;

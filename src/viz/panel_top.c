@@ -3,8 +3,37 @@
 
 #include "panels.h"
 
+/* Draws the timeline of a snapshot series in row r: "snapshot: step 150 of 2500" and a slider from step 0 to
+ * the last snapshot's step with a tick per snapshot and the knob on the one shown; the track is a click region. */
+static void timeline(vz_ctx *c, const vz_view *v, vz_rect r) {
+    int fs = c->lay.f.label, pad = c->lay.pad, last = v->tl_steps[v->tl_n - 1];
+    char t[160];
+    snprintf(t, sizeof t, vz_s(c, VZ_S_TL_SNAPSHOT), v->tl_steps[v->tl_k], last);
+    int tw = vz_print(c, t, fs, c->th->fg, r.x + pad, r.y + r.h / 2, VZ_MIDDLE, r.w / 3);
+    const char *keys = vz_s(c, VZ_S_TL_KEYS);
+    int kw = c->lay.projector || v->lesson ? 0 : vz_print(c, keys, c->lay.f.small, c->th->dim, r.x + r.w - pad, r.y + r.h / 2, VZ_RIGHT | VZ_MIDDLE, r.w / 4);
+    int knob = vz_px(c, 7.0f), x0 = r.x + 3 * pad + tw + knob, x1 = r.x + r.w - 3 * pad - kw - knob;
+    if (x1 - x0 < 20) return;
+    int y = r.y + r.h / 2, th = vz_px(c, 2.0f);
+    vz_fill(c, (vz_rect){x0, y - th / 2, x1 - x0, th}, c->th->edge);
+    for (int k = 0; k < v->tl_n; k++) {
+        int x = x0 + (int)((double)(x1 - x0) * (last > 0 ? (double)v->tl_steps[k] / last : 0.0) + 0.5);
+        int hh = r.h / 4;
+        vz_fill(c, (vz_rect){x - th / 2, y - hh, th, 2 * hh}, k <= v->tl_k ? c->th->accent : c->th->dim);
+    }
+    int xk = x0 + (int)((double)(x1 - x0) * (last > 0 ? (double)v->tl_steps[v->tl_k] / last : 0.0) + 0.5);
+    vz_fill(c, (vz_rect){x0, y - th / 2, xk - x0, th}, c->th->accent);
+    vz_fill(c, (vz_rect){xk - knob / 2, y - knob / 2 - th, knob, knob + 2 * th}, c->th->focus);
+    vz_click_add(c, (vz_rect){x0 - knob, r.y, x1 - x0 + 2 * knob, r.h}, VZ_CLICK_TIMELINE, x0, x1 - x0, 0);
+}
+
 void vz_panel_top(vz_ctx *c, const vz_view *v, vz_rect r) {
     vz_fill(c, r, c->th->bar);
+    if (v->tl_n > 0 && v->tl_steps && v->tl_k >= 0 && v->tl_k < v->tl_n) { /* the slider's row at the bottom */
+        int th = vz_lh(c, c->lay.f.label) + c->lay.pad;
+        timeline(c, v, (vz_rect){r.x, r.y + r.h - th, r.w, th});
+        r.h -= th;
+    }
     const sf_config *m = &v->m->cfg;
     int proj = c->lay.projector, fs = proj ? c->lay.f.label : c->lay.f.body, pad = c->lay.pad;
     char where[256], step[400], t[800];

@@ -281,7 +281,8 @@ static void fill_gaps(vz_ctx *c) {
 
 void vz_draw_all(vz_ctx *c, const vz_view *v, int w, int h, float zoom, int only) {
     vz_layout_in in = {w, h, zoom, v->projector, v->lesson, v->spotlight, v->focus_panel, -1,
-                       v->m->cfg.family == SF_FAMILY_ENCDEC ? 2 : 1, 0, 0, 0};
+                       v->m->cfg.family == SF_FAMILY_ENCDEC ? 2 : 1, 0, 0, 0, 0};
+    in.timeline = v->tl_n > 0;
     if (only >= 0 && only < VZ_P_COUNT) {
         if (v->projector && vz_panel_spotlightable(only)) in.spotlight = only; /* a projector keeps its narration */
         else { in.only = only; in.zoom *= 1.5f; } /* one panel over the whole window: larger text */

@@ -66,6 +66,10 @@ typedef struct vz_view {
     const sf_head_scores *roles; /* (n_roles) head-role scores of this run, for the grid's role tags, or NULL */
     int n_roles;
     int lens_too_big;           /* 1: the run's logit lens was not computed (VZ_LENS_MAX_FLOATS) */
+    /* a snapshot series playing (gui --snapshots, a lesson's @snapshot): the timeline slider; tl_n 0 = none */
+    int tl_n;             /* snapshots in the series */
+    int tl_k;             /* the one whose weights the model holds */
+    const int *tl_steps;  /* (tl_n) each snapshot's training step, increasing */
 } vz_view;
 
 /* Fills v->blocks from the model's configuration and resets the focus. */
