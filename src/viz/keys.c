@@ -80,6 +80,8 @@ static const vz_key table[] = {
     {VW, SDLK_t, 0, SH, VZ_ACT_TEMP_UP, VZ_S_KEY_TEMP_DOWN, VZ_S_NONE},
     {PL, SDLK_a, 0, 0, VZ_ACT_ALIGN, VZ_S_KEY_ALIGN, VZ_S_NONE},
     {GU, SDLK_i, 0, SH, VZ_ACT_IDS, VZ_S_KEY_IDS, VZ_S_NONE},
+    {GU, SDLK_UP, 0, 0, VZ_ACT_HEAT_UP, VZ_S_KEY_HEAT_MOVE, VZ_S_NONE},
+    {GU, SDLK_DOWN, 0, 0, VZ_ACT_HEAT_DOWN, VZ_S_KEY_HEAT_MOVE, VZ_S_NONE},
     {VW, SDLK_r, 0, 0, VZ_ACT_RANGE, VZ_S_KEY_RANGE, VZ_S_NONE},
     /* display */
     {AL, SDLK_l, 0, 0, VZ_ACT_LANG, VZ_S_KEY_LANG, VZ_S_NONE},

@@ -57,6 +57,8 @@ typedef enum {
     VZ_ACT_TEMP_UP,
     VZ_ACT_ALIGN,         /* player: a comparison aligned by token <-> by position */
     VZ_ACT_IDS,           /* the token strip: ids <-> positions under the tokens */
+    VZ_ACT_HEAT_UP,       /* a long heatmap's window: up / down a few rows (panel_attn.c) */
+    VZ_ACT_HEAT_DOWN,
     VZ_ACT_RANGE,         /* the attention heatmaps: 0 to 1 <-> each head 0 to its own largest */
     /* display */
     VZ_ACT_LANG,
