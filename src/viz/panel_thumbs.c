@@ -5,10 +5,12 @@
 
 #include "panels.h"
 
-/* Writes a block's label ("enc L0", and "self" or "cross" in *kind) into out. */
-static void block_label(const vz_ctx *c, vz_block b, char *out, size_t size, const char **kind) {
-    snprintf(out, size, vz_s(c, b.stack == SF_STACK_ENC ? VZ_S_BLOCK_ENC : VZ_S_BLOCK_DEC), b.layer);
-    *kind = vz_s(c, b.sub == SF_SUB_CROSS ? VZ_S_BLOCK_CROSS : VZ_S_BLOCK_SELF);
+/* Writes a block's label ("enc L0", and "self" or "cross" in *kind) into out; a decoder-only model's blocks
+ * are its layers, "L0" with no kind (GPT-2's 12 x 12 grid: L0..L11 by H0..H11). */
+static void block_label(const vz_ctx *c, const vz_view *v, vz_block b, char *out, size_t size, const char **kind) {
+    int gpt = v->m->cfg.family == SF_FAMILY_GPT;
+    snprintf(out, size, vz_s(c, gpt ? VZ_S_BLOCK_LAYER : b.stack == SF_STACK_ENC ? VZ_S_BLOCK_ENC : VZ_S_BLOCK_DEC), b.layer);
+    *kind = gpt ? "" : vz_s(c, b.sub == SF_SUB_CROSS ? VZ_S_BLOCK_CROSS : VZ_S_BLOCK_SELF);
 }
 
 void vz_panel_thumbs(vz_ctx *c, const vz_view *v, vz_rect r) {
@@ -21,8 +23,8 @@ void vz_panel_thumbs(vz_ctx *c, const vz_view *v, vz_rect r) {
     int lab_w = 0; /* widest "enc L0 cross" (blocks as rows) and widest part (blocks as columns) */
     int part_w = vz_label_w(c, "H00", px);
     for (int i = 0; i < nb; i++) {
-        block_label(c, v->blocks[i], t, sizeof t, &kind);
-        snprintf(t2, sizeof t2, "%s %s", t, kind);
+        block_label(c, v, v->blocks[i], t, sizeof t, &kind);
+        snprintf(t2, sizeof t2, kind[0] ? "%s %s" : "%s", t, kind);
         int w = vz_label_w(c, t2, px);
         if (w > lab_w) lab_w = w;
         w = vz_label_w(c, t, px);
@@ -54,12 +56,12 @@ void vz_panel_thumbs(vz_ctx *c, const vz_view *v, vz_rect r) {
         vz_block b = v->blocks[i];
         int lit = v->cur.layer == b.layer && v->cur.phase == b.stack && v->cur.sublayer == b.sub;
         vz_rgba col = lit ? c->th->accent : i == v->block ? c->th->focus : c->th->fg;
-        block_label(c, b, t, sizeof t, &kind);
+        block_label(c, v, b, t, sizeof t, &kind);
         if (cols_are_blocks) {
             vz_print(c, t, px, col, x0 + i * cw + s / 2, in.y, VZ_CENTER, cw);
             vz_print(c, kind, px, col, x0 + i * cw + s / 2, in.y + lh, VZ_CENTER, cw);
         } else if (i % every == 0) {
-            snprintf(t2, sizeof t2, "%s %s", t, kind);
+            snprintf(t2, sizeof t2, kind[0] ? "%s %s" : "%s", t, kind);
             vz_print(c, t2, px, col, in.x, y0 + i * ch + s / 2, VZ_MIDDLE, lab_w - pad);
         }
         for (int h = 0; h < NH; h++) {
