@@ -446,9 +446,15 @@ static void test_next_lesson(void **state) {
     assert_int_equal(p->number, 6);
     open_lesson(p, "10-transformer-vs-gpt.md");
     pkey(p, SDLK_END);
-    int last = vz_player_frame_index(p);
+    for (int was = 0; was != p->number;) { /* on to the folder's last lesson (11 and later come after 10) */
+        was = p->number;
+        pkey(p, SDLK_PAGEDOWN);
+        pkey(p, SDLK_END);
+    }
+    int last = vz_player_frame_index(p), n_last = p->number;
+    assert_true(n_last >= 10);
     pkey(p, SDLK_PAGEDOWN);
-    assert_int_equal(p->number, 10);
+    assert_int_equal(p->number, n_last);
     assert_int_equal(vz_player_frame_index(p), last);
     assert_non_null(strstr(p->app.status, "last lesson"));
     open_lesson(p, "01-what-is-a-transformer.md");
