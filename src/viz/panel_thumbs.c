@@ -21,18 +21,24 @@ void vz_panel_thumbs(vz_ctx *c, const vz_view *v, vz_rect r) {
     char t[64], t2[96];
     const char *kind;
     int lab_w = 0; /* widest "enc L0 cross" (blocks as rows) and widest part (blocks as columns) */
-    int part_w = vz_label_w(c, "H00", px);
+    int part_w = vz_label_w(c, "H00", px), row_h = 1; /* row_h: the tallest row label as drawn */
     for (int i = 0; i < nb; i++) {
         block_label(c, v, v->blocks[i], t, sizeof t, &kind);
         snprintf(t2, sizeof t2, kind[0] ? "%s %s" : "%s", t, kind);
-        int w = vz_label_w(c, t2, px);
+        int w = vz_label_w(c, t2, px), th;
         if (w > lab_w) lab_w = w;
+        vz_text_size(c->text, t2, px, &w, &th);
+        if (th > row_h) row_h = th;
         w = vz_label_w(c, t, px);
         if (w > part_w) part_w = w;
         w = vz_label_w(c, kind, px);
         if (w > part_w) part_w = w;
     }
     lab_w += pad;
+    /* rows closer than their labels but not closer than half of them: the labels in two staggered columns
+     * (L0 at the left, L1 at the right, ...), so every block keeps its name (GPT-2's 12 rows on a projector) */
+    int one_w = lab_w, pitch = (in.h - lh) / nb, stagger = pitch < row_h && 2 * pitch >= row_h;
+    if (stagger) lab_w = 2 * one_w;
     /* rows = blocks: a label column at the left, head names on top; columns = blocks: two lines on top */
     int a_w = (in.w - lab_w) / NH, a_h = (in.h - lh) / nb;
     int b_w = (in.w - part_w - pad) / nb, b_h = (in.h - 2 * lh) / NH;
@@ -43,7 +49,8 @@ void vz_panel_thumbs(vz_ctx *c, const vz_view *v, vz_rect r) {
     if (s < 3) return;
     int cw = cols_are_blocks ? b_w : a_w, ch = cols_are_blocks ? b_h : a_h;
     int x0 = in.x + (cols_are_blocks ? part_w + pad : lab_w), y0 = in.y + (cols_are_blocks ? 2 * lh : lh);
-    int every = ch >= lh ? 1 : (lh + ch - 1) / ch; /* rows closer than a line: label every k-th one */
+    int rl = cols_are_blocks ? lh : row_h; /* rows closer than their labels: label every k-th one */
+    int every = ch >= rl || (stagger && !cols_are_blocks) ? 1 : (rl + ch - 1) / ch;
     /* headers */
     for (int h = 0; h < NH; h++) {
         if (cols_are_blocks && h % every) continue;
@@ -62,7 +69,8 @@ void vz_panel_thumbs(vz_ctx *c, const vz_view *v, vz_rect r) {
             vz_print(c, kind, px, col, x0 + i * cw + s / 2, in.y + lh, VZ_CENTER, cw);
         } else if (i % every == 0) {
             snprintf(t2, sizeof t2, kind[0] ? "%s %s" : "%s", t, kind);
-            vz_print(c, t2, px, col, in.x, y0 + i * ch + s / 2, VZ_MIDDLE, lab_w - pad);
+            int lx = stagger && i % 2 ? in.x + one_w : in.x;
+            vz_print(c, t2, px, col, lx, y0 + i * ch + s / 2, VZ_MIDDLE, (stagger ? one_w : lab_w) - pad);
         }
         for (int h = 0; h < NH; h++) {
             const sf_trace_entry *mask, *e = vz_probs_of(v, b, h, &mask);

@@ -76,7 +76,9 @@ float vz_absmax(const sf_trace_entry *e, int r0, int r1, int n);
 /* Draws token labels along a heatmap's rows (axis 0) or columns (axis 1): every k-th one so no two touch,
  * always the one at `now` (or -1), the rest thinned around it; place i is labelled with the token at
  * vz_view_pos(v, stack, i). g is the drawn grid, cell its cell size,
- * room the space the labels may use (x of their right edge for rows, y of their bottom for columns). */
+ * room the space the labels may use (x of their right edge for rows, y of their bottom for columns); with
+ * clip.w > 0 only the places whose centre lies in clip are labelled, each label kept within clip's extent
+ * (a heatmap drawn as a window of a bigger grid). */
 void vz_axis_labels(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect g, int cell, int axis, int now, int room,
                     vz_rect clip);
 
