@@ -72,8 +72,16 @@ static float head_hi(const vz_view *v, vz_block b, int h) {
     return m > 1e-6f ? m : 1.0f;
 }
 
-/* Draws one head's heatmap with its title and token labels into r. */
-static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r) {
+/* Returns the smallest cell the heads are drawn with side by side (4 layout units, at least 3 px): below it the
+ * panel shows the focused head alone (a GPT-2 text of 64+ tokens), which the thumbnails grid then picks. */
+static int grid_min_cell(vz_ctx *c) {
+    int m = vz_px(c, 4);
+    return m < 3 ? 3 : m;
+}
+
+/* Draws one head's heatmap with its title and token labels into r; alone: the only head in the panel, which
+ * becomes a window when its cells would be smaller than vz_attn_min_cell. */
+static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, int alone) {
     const sf_trace_entry *mask, *e = vz_probs_of(v, b, h, &mask);
     if (!e) return;
     int dims[2];
@@ -94,7 +102,7 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r) 
     int clipped = 0, win[4] = {0, nq - 1, 0, nk - 1}; /* the queries and keys shown: first, last */
     vz_rect vis = {0, 0, 0, 0};
     int mc = vz_attn_min_cell(c);
-    if (cell > 0 && (cell < mc || v->heat_zoom > 1.0f || v->heat_scroll)) {
+    if (cell > 0 && ((alone && (cell < mc || v->heat_scroll)) || v->heat_zoom > 1.0f)) {
         /* a window: cells of at least the minimum (times the wheel's zoom), the rows around the cursor's
          * query (moved by the arrow keys), the keys up to its diagonal near the right edge (a masked head
          * sees nothing right of it) or centred on it; zooming out far enough shows everything again */
@@ -173,7 +181,7 @@ static void attn_heads(vz_ctx *c, const vz_view *v, vz_rect in) {
     const sf_trace_entry *e = vz_probs_of(v, b, 0, NULL);
     if (!e) return;
     int NH = v->m->cfg.n_heads;
-    if (v->enlarged || c->lay.one_head) { head_map(c, v, b, v->head, in); return; }
+    if (v->enlarged || c->lay.one_head) { head_map(c, v, b, v->head, in, 1); return; }
     int dims[2];
     sf_trace_shape(v->tr, e, dims);
     int nq = dims[0] ? dims[0] : 1, nk = dims[1] ? dims[1] : 1;
@@ -182,7 +190,7 @@ static void attn_heads(vz_ctx *c, const vz_view *v, vz_rect in) {
         int s = cell_for(c, v, b, in, gc, NH, nq, nk);
         if (s > best) { best = s; best_gc = gc; }
     }
-    if (best < vz_attn_min_cell(c) && NH > 1) { head_map(c, v, b, v->head, in); return; } /* too small: the focused head's window */
+    if (best < grid_min_cell(c) && NH > 1) { head_map(c, v, b, v->head, in, 1); return; } /* too small: the focused head's window */
     if (c->lay.heat_max > 0 && best > c->lay.heat_max) best = c->lay.heat_max;
     int gc = best_gc, gr = (NH + gc - 1) / gc, gap = c->lay.pad;
     /* each head exactly as big as its cells and labels; the block of heads centred in the panel, a last row
@@ -197,7 +205,7 @@ static void attn_heads(vz_ctx *c, const vz_view *v, vz_rect in) {
         int row = h / gc, in_row = row == gr - 1 ? NH - row * gc : gc;
         int x0 = in.x + (in.w - (in_row * (hw + gap) - gap)) / 2;
         vz_rect cellr = {x0 + (h % gc) * (hw + gap), y0 + row * (hh + gap), hw, hh};
-        head_map(c, v, b, h, cellr);
+        head_map(c, v, b, h, cellr, 0);
         if (!v->id_prefix || !v->id_prefix[0]) vz_click_add(c, cellr, VZ_CLICK_THUMB, v->block, h, 0);
     }
 }
@@ -225,7 +233,7 @@ int vz_attn_cell(vz_ctx *c, const vz_view *v, vz_rect r, int one) {
         if (s > best) best = s;
     }
     int mc = vz_attn_min_cell(c);
-    if (one || v->enlarged || best < mc) { /* one head, or the focused head's window when the grid's cells are too small */
+    if (one || v->enlarged || best < grid_min_cell(c)) { /* one head, or the focused head's window when the grid's cells are too small */
         head_overhead o = overhead(c, v, b, nq);
         int cw = (in.w - o.left) / nk, ch = (in.h - o.top) / nq;
         best = cw < ch ? cw : ch;

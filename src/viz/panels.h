@@ -29,9 +29,9 @@ void vz_narr_fit(vz_ctx *c, const vz_view *v);
 /* Returns the cell size the attention panel's heatmaps get in rectangle r with the context's layout: every
  * head of the focused block, or (one) the focused head alone (panel_attn.c; the zoom pass asks this). */
 int vz_attn_cell(vz_ctx *c, const vz_view *v, vz_rect r, int one);
-/* Returns the smallest cell a heatmap is drawn with (8 layout units, at least 6 px): below it the attention
- * panel shows the focused head alone, and that head a window of its queries and keys around the cursor's
- * query, with the window's range written beside its name (panel_attn.c). */
+/* Returns the smallest cell a head shown alone is drawn with (8 layout units, at least 6 px): below it the head
+ * is a window of its queries and keys around the cursor's query, with the window's range written beside its
+ * name; heads side by side give way to the focused head alone below 4 units (panel_attn.c). */
 int vz_attn_min_cell(vz_ctx *c);
 
 /* Returns 1 if the narration's text fits its rectangle at the size vz_narr_fit chose. */
