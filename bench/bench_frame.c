@@ -4,9 +4,10 @@
  *   stepping: the cursor moves one step each frame (heatmaps re-upload, new rows appear);
  *   hover:    the cursor stays, the mouse moves over the attention heatmaps (the tooltip changes);
  *   baseline: clearing and filling the target once, the floor any frame pays at that size.
- * Usage: bench_frame [frames] [gpt2]   prints median and p99 in milliseconds for each, and ratios to the baseline.
+ * Usage: bench_frame [frames] [gpt2|gpt2-130]   prints median and p99 in milliseconds for each, and ratios to the baseline.
  * With `gpt2` the model is GPT-2 small's shape instead (12 layers x 12 heads, d_model 768, the 50257-token
- * BPE, random weights) on a 32-token prompt and generation, drawn as the window draws any model today. */
+ * BPE, random weights) on a 32-token prompt and generation; `gpt2-130` the same on 130 prompt tokens (132 with
+ * <|endoftext|> and the generated one), where the attention panel shows the focused head's window. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,14 +114,21 @@ static int bench(vz_app *a, SDL_Renderer *r, int W, int H, int projector, int fr
 int main(int argc, char **argv) {
     int frames = argc > 1 ? atoi(argv[1]) : 300;
     if (frames < 10) frames = 10;
-    int gpt2 = argc > 2 && !strcmp(argv[2], "gpt2");
+    int gpt2 = argc > 2 && (!strcmp(argv[2], "gpt2") || !strcmp(argv[2], "gpt2-130"));
+    int longp = gpt2 && !strcmp(argv[2], "gpt2-130");
     static const char alpha[] = "abcdefghijklmnopqrstuvwxyz";
     sf_config c = sf_config_default(SF_FAMILY_GPT);
     c.vocab_size = 4 + (int)strlen(alpha); c.d_model = 64; c.n_heads = 4; c.d_ff = 256; c.n_dec_layers = 4; c.max_len = 64;
     if (gpt2) { c.vocab_size = 50257; c.d_model = 768; c.n_heads = 12; c.d_ff = 3072; c.n_dec_layers = 12; c.max_len = 1024; }
     /* <bos> + 30 prompt characters + 1 generated = 32 decoder tokens;
      * GPT-2: <|endoftext|> + 30 prompt tokens + 1 generated = 32 as well */
-    const char *prompt = gpt2 ? "The quick brown fox jumps over the lazy dog, and then the dog wakes up and chases the fox all the way into the dark green woods."
+    const char *prompt = longp ? "The quick brown fox jumps over the lazy dog, and then the dog wakes up and chases the fox all the way "
+                                 "into the dark green woods. In the morning the fox came back to the farm, looked at the sleeping dog, "
+                                 "and laughed quietly before it ran away again across the fields toward the river where the old boat "
+                                 "was tied. The farmer saw them both from his window and wrote the story down in a small book, which "
+                                 "his children read every night before they went to sleep in the old house by the hill, happy. Nobody in "
+                                 "the village ever forgot that long and happy summer, or the clever fox. Then it ran far away."
+                       : gpt2 ? "The quick brown fox jumps over the lazy dog, and then the dog wakes up and chases the fox all the way into the dark green woods."
                               : "thequickbrownfoxjumpsoverthela";
     vz_font_paths fp;
     sf_err e = vz_font_find(NULL, &fp);

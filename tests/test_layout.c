@@ -2,7 +2,10 @@
  * 1, 6 and 7 rendered headless at 1024x768, 1280x720, 1366x768, 1920x1080 and 3840x2160, in normal and
  * projector mode, at every zoom step the +/- keys reach. In every frame the frame log (every text drawn: its
  * box, size and panel) must show no text over another, none outside its panel, none smaller than the mode's
- * minimum, and every heatmap inside its panel; the spotlight's heatmaps must grow with the zoom. */
+ * minimum, and every heatmap inside its panel; the spotlight's heatmaps must grow with the zoom. A GPT-2-shaped
+ * model (12 layers x 12 heads, GPT-2's tokenizer, 132 tokens with Chinese split into bytes) is checked the same
+ * way at 1920x1080 and 1024x768, normal and projector: its grid labelled L0-L11 by H0-H11, its heatmap a window
+ * whose axis labels are the window's tokens, and no replacement character anywhere. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <setjmp.h>
@@ -15,6 +18,7 @@
 #include <cmocka.h>
 
 #include "model/checkpoint.h"
+#include "model/format.h"
 #include "viz/lesson_player.h"
 #include "viz/panels.h"
 
@@ -356,6 +360,148 @@ static void test_sizes(void **state) {
     assert_true(b.f.body > a.f.body && b.f.label > a.f.label);
 }
 
+/* GPT-2's shape at a width the tests can afford: 12 layers x 12 heads, GPT-2's tokenizer and vocabulary;
+ * d_model 192 (head size 16) instead of 768 keeps the weights at 40 MB. The layout does not depend on it. */
+static const char gpt2_prompt[] =
+    "The quick brown fox jumps over the lazy dog, and then the dog wakes up and chases the fox all the way into the dark "
+    "green woods. \xe4\xbd\xa0\xe5\xa5\xbd\xef\xbc\x8c\xe4\xb8\x96\xe7\x95\x8c\xe3\x80\x82 In the morning the fox came back "
+    "to the farm, looked at the sleeping dog, and laughed quietly before it ran away again across the fields toward the "
+    "river where the old boat was tied. The farmer saw them both from his window and wrote the story down in a small book, "
+    "which his children read every night before they went to sleep in the big old house by the hill. Nobody in the "
+    "village ever forgot that long and happy summer.";
+
+/* Opens an app on a w x h surface over a GPT-2-shaped model with random weights, run on gpt2_prompt. */
+static void open_gpt2(SDL_Surface **surf, SDL_Renderer **r, vz_app *a, int w, int h) {
+    *surf = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888);
+    assert_non_null(*surf);
+    *r = SDL_CreateSoftwareRenderer(*surf);
+    assert_non_null(*r);
+    sf_config cfg = sf_config_default(SF_FAMILY_GPT);
+    cfg.vocab_size = 50257; cfg.d_model = 192; cfg.n_heads = 12; cfg.d_ff = 384; cfg.n_dec_layers = 12; cfg.max_len = 256;
+    sf_model m;
+    sf_err e = sf_model_build(&m, &cfg);
+    char tok[1200];
+    snprintf(tok, sizeof tok, "%s/assets/%s", SF_SOURCE_DIR, SF_GPT2_TOKENIZER);
+    if (e.ok) e = sf_tokenizer_load_bpe(&m.tok, tok);
+    if (!e.ok) fail_msg("%s", e.msg);
+    sf_model_init_random(&m, 1);
+    vz_run_cfg rc = {0, 1, 0.0f};
+    e = vz_app_init(a, *r, &fonts, &m, gpt2_prompt, &rc);
+    if (!e.ok) fail_msg("%s", e.msg);
+}
+
+/* Returns the first position of the decoder whose label is s, or -1. */
+static int label_pos(const vz_app *a, const char *s) {
+    char t[16];
+    for (int i = 0; i < a->s.n_tgt; i++)
+        if (!strcmp(vz_token_label(&a->v, SF_STACK_DEC, i, t), s)) return i;
+    return -1;
+}
+
+/* Returns 1 if position i's label is also the label of a position in [lo, hi]. */
+static int label_in(const vz_app *a, int i, int lo, int hi) {
+    char t[16], u[16];
+    vz_token_label(&a->v, SF_STACK_DEC, i, t);
+    for (int k = lo; k <= hi; k++)
+        if (!strcmp(vz_token_label(&a->v, SF_STACK_DEC, k, u), t)) return 1;
+    return 0;
+}
+
+/* Checks the attention panel of the frame just drawn: it states its window ("queries a-b, keys c-d of n"),
+ * and every token label it draws names a token of that window (rows: queries, columns: keys); returns the
+ * window's first query (or -1 when the whole heatmap is shown). */
+static int check_window(const vz_app *a, const char *what) {
+    const vz_ctx *c = &a->ctx;
+    int q0 = -1, q1 = -1, k0 = -1, k1 = -1, n = -1, labels = 0;
+    for (int i = 0; i < c->n_texts; i++)
+        if (c->texts[i].owner == VZ_P_ATTN &&
+            (sscanf(c->texts[i].s, "queries %d\xe2\x80\x93%d, keys %d\xe2\x80\x93%d of %d", &q0, &q1, &k0, &k1, &n) == 5 ||
+             sscanf(c->texts[i].s, "\xe6\x9f\xa5\xe8\xaf\xa2 %d\xe2\x80\x93%d\xef\xbc\x8c\xe9\x94\xae %d\xe2\x80\x93%d\xef\xbc\x8c\xe5\x85\xb1 %d", &q0, &q1, &k0, &k1, &n) == 5))
+            break;
+    if (n < 0) fail_msg("%s: the attention panel states no window", what);
+    assert_int_equal(n, a->s.n_tgt);
+    assert_true(0 <= q0 && q0 <= q1 && q1 < n && 0 <= k0 && k0 <= k1 && k1 < n && (q1 - q0 + 1 < n || k1 - k0 + 1 < n));
+    for (int i = 0; i < c->n_texts; i++) {
+        const vz_textbox *t = &c->texts[i];
+        int p = t->owner == VZ_P_ATTN ? label_pos(a, t->s) : -1;
+        if (p < 0) continue; /* not a token's label (the title, the head's name, the legend) */
+        labels++;
+        /* which axis: query labels end left of the heatmap, key labels sit above it */
+        int lo = k0, hi = k1;
+        for (int j = 0; j < c->n_hits; j++)
+            if (c->hits[j].owner == VZ_P_ATTN && t->r.x + t->r.w <= c->hits[j].clip.x) { lo = q0; hi = q1; break; }
+        int ok = 0;
+        for (int k = 0; k < a->s.n_tgt && !ok; k++) {
+            char u[16];
+            ok = !strcmp(vz_token_label(&a->v, SF_STACK_DEC, k, u), t->s) && label_in(a, k, lo, hi);
+        }
+        if (!ok) fail_msg("%s: the label '%s' names no token of the window %d-%d", what, t->s, lo, hi);
+    }
+    if (labels < 6) fail_msg("%s: only %d token labels in the attention panel", what, labels);
+    return q0;
+}
+
+/* The 12 x 12 model: clean frames at 1920x1080 and 1024x768, normal and projector, both languages; the grid
+ * names every layer and head; the heatmap is a window that follows the cursor and the arrow keys; byte tokens
+ * show as bytes. */
+static void test_gpt2_window(void **state) {
+    (void)state;
+    static const int gs[][3] = {{1920, 1080, 0}, {1024, 768, 0}, {1024, 768, 1}, {1920, 1080, 1}};
+    for (size_t si = 0; si < sizeof gs / sizeof *gs; si++)
+        for (int lang = 0; lang < 2; lang++) {
+            int w = gs[si][0], h = gs[si][1];
+            SDL_Surface *surf;
+            SDL_Renderer *r;
+            static vz_app a;
+            open_gpt2(&surf, &r, &a, w, h);
+            assert_int_equal(a.s.n_tgt, 132);
+            a.projector = gs[si][2];
+            a.lang = lang;
+            /* the Chinese characters are split across tokens: 你 (e4 bd a0) is "<e4 bd>" then "<a0>" */
+            int k = label_pos(&a, "<e4 bd>");
+            assert_true(k > 0 && k + 1 < a.s.n_tgt);
+            char t[16];
+            assert_string_equal(vz_token_label(&a.v, SF_STACK_DEC, k + 1, t), "<a0>");
+            int steps[3] = {middle_step(&a, 3), middle_step(&a, k + 1), a.sched.n - 1};
+            for (int st = 0; st < 3; st++) {
+                vz_app_goto(&a, steps[st]);
+                a.v.heat_scroll = 0;
+                a.spotlight = a.projector && st == 0 ? VZ_P_THUMBS : -1; /* projector: the grid as the spotlight once */
+                vz_app_frame(&a, w, h);
+                char what[200];
+                snprintf(what, sizeof what, "gpt2 12x12 %dx%d %s %s step %d", w, h, a.projector ? "projector" : "normal",
+                         lang ? "zh" : "en", steps[st]);
+                check_frame(&a.ctx, what);
+                int seen_bytes = 0, grid = 0;
+                for (int i = 0; i < a.ctx.n_texts; i++) {
+                    const char *s = a.ctx.texts[i].s;
+                    if (strstr(s, "\xef\xbf\xbd")) fail_msg("%s: a replacement character in '%s'", what, s);
+                    seen_bytes |= !strcmp(s, "<e4 bd>") || !strcmp(s, "<a0>");
+                    if (a.ctx.texts[i].owner == VZ_P_THUMBS) {
+                        int n;
+                        char rest[8];
+                        if ((sscanf(s, "L%d%1s", &n, rest) == 1 || sscanf(s, "\xe5\xb1\x82%d%1s", &n, rest) == 1) && n >= 0 && n < 12) grid |= 1 << n;
+                        if ((sscanf(s, "H%d%1s", &n, rest) == 1 || sscanf(s, "\xe5\xa4\xb4%d%1s", &n, rest) == 1) && n >= 0 && n < 12) grid |= 1 << (12 + n);
+                    }
+                }
+                if (st == 1 && !seen_bytes) fail_msg("%s: the byte tokens of 你 are not drawn", what);
+                if ((!a.projector || st == 0) && grid != (1 << 24) - 1) fail_msg("%s: the grid does not name L0-L11 and H0-H11 (%06x)", what, grid);
+                if (st == 0) continue; /* (token 3: the heatmap fits, rows 0-3) */
+                int q0 = check_window(&a, what);
+                if (st == 2) { /* moved up: another window, its labels its own tokens */
+                    for (int m = 0; m < 8; m++) vz_app_act(&a, VZ_ACT_HEAT_UP, 0);
+                    vz_app_frame(&a, w, h);
+                    check_frame(&a.ctx, what);
+                    int q0b = check_window(&a, what);
+                    if (q0b >= q0) fail_msg("%s: the up key did not move the window (query %d, then %d)", what, q0, q0b);
+                }
+            }
+            vz_app_free(&a);
+            SDL_DestroyRenderer(r);
+            SDL_FreeSurface(surf);
+        }
+}
+
 /* Loads the fonts once. */
 static int setup(void **state) {
     (void)state;
@@ -368,6 +514,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes),           cmocka_unit_test(test_checks_fail),   cmocka_unit_test(test_models_normal),
         cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
+        cmocka_unit_test(test_gpt2_window),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -654,7 +654,7 @@ static void test_shipped_lessons(void **state) {
         }
         int asks = 0;
         for (int i = 0; i < l.n_frames; i++) asks += l.frames[i].ask.state == 1;
-        if (atoi(names[k]) >= 4) assert_true(asks >= 1);
+        if (atoi(names[k]) >= 4 && !l.skipped[0]) assert_true(asks >= 1); /* (a skipped lesson shows its first step only) */
         sf_lesson_free(&l);
         /* and the command line, in both languages */
         for (int g = 0; g < SF_LANG_COUNT; g++) {

@@ -241,6 +241,8 @@ int cmd_lesson(int argc, char **argv) {
                         "the lesson does not show on screen what it says (above)");
                 failed = 1;
             } else if (missing && strict) failed = 1;
+            else if (l.skipped[0]) /* not failed: the lesson cannot run here; the step it shows instead was checked */
+                printf("%s: skipped: %s (that step checked: ok, %s%s)\n", cli_safe(argv[i]), l.skipped, sf_lang_name(lang), note);
             else printf("%s: ok (%d steps, %d frames, %s%s)\n", cli_safe(argv[i]), l.n_steps, l.n_frames, sf_lang_name(lang), note);
         } else {
             print_lesson(&l, lang);

@@ -108,13 +108,16 @@ typedef struct {
     int n_cells;
     char *pool;                 /* storage behind every string */
     size_t pool_len;
+    char skipped[600];          /* "" for a whole lesson; else why it ends after its first step: a file its
+                                 * `@requires` names is missing (the first step says how to get it) */
     int err_line, err_col;      /* after a failed parse: where (1-based, columns count characters); 0 if the whole file was refused */
 } sf_lesson;
 
 typedef struct {
     int check_models;    /* 1: load every model, run it, check cursors, layers, heads and cells, find answers */
     int check_claims;    /* 1 (with check_models): also check @expect lines and `expect` of @ask */
-    const char *model_dir; /* when set, a model is looked for here first (by file name), e.g. stand-in models */
+    const char *model_dir; /* when set, a model is looked for here first (by file name), e.g. stand-in models;
+                            * when NULL, $STEPFORMER_MODELS if set (e.g. the folder holding gpt2_124M.bin) */
 } sf_lesson_opts;
 
 /* Parses a lesson from (buf, len); filename names it in messages and is the folder models are found from.

@@ -21,9 +21,10 @@ static int file_exists(const char *path) { return sf_file_exists(path); }
  * current folder. Writes the first existing candidate (or the first candidate) into out. */
 static void resolve_path(const builder *b, const char *rel, char *out, size_t size) {
     char cand[2048];
-    if (b->o.model_dir) {
+    const char *md = b->o.model_dir ? b->o.model_dir : getenv("STEPFORMER_MODELS");
+    if (md && *md) {
         const char *base = strrchr(rel, '/');
-        snprintf(cand, sizeof cand, "%s/%s", b->o.model_dir, base ? base + 1 : rel);
+        snprintf(cand, sizeof cand, "%s/%s", md, base ? base + 1 : rel);
         if (file_exists(cand)) { snprintf(out, size, "%s", cand); return; }
     }
     if (rel[0] == '/') { snprintf(out, size, "%s", rel); return; }
@@ -717,6 +718,24 @@ sf_err ls_check_snapshot(builder *b) {
     if (!b->o.check_models) return sf_ok();
     const sf_model *m;
     return get_model(b, b->st.run.model, b->st.run.snapshot, b->st.loc.snap_line, b->st.loc.snap_col, &m);
+}
+
+/* Checks that the file a lesson's @requires names exists; if not, the lesson is skipped after its first step. */
+sf_err ls_requires(builder *b, word w) {
+    char rel[1024], full[2048];
+    if (w.n >= 2 && w.p[0] == '"') { word in = {w.p + 1, w.n - 2, w.col}; ls_wstr(in, rel, sizeof rel); }
+    else ls_wstr(w, rel, sizeof rel);
+    if (!rel[0]) return FAIL(b, w.col, "expected a file after @requires");
+    if (!b->o.check_models) return sf_ok(); /* (titles only: nothing is loaded, nothing is cut) */
+    resolve_path(b, rel, full, sizeof full);
+    if (file_exists(full)) return sf_ok();
+    b->skipping = 1;
+    const char *md = b->o.model_dir ? b->o.model_dir : getenv("STEPFORMER_MODELS");
+    snprintf(b->l->skipped, sizeof b->l->skipped,
+             "needs %.200s, which is not there (looked next to the lesson, in the folders above it, in the current folder%s%.200s); "
+             "only its first step, how to get it, is shown",
+             rel, md && *md ? " and in " : " and in --models DIR or $STEPFORMER_MODELS", md && *md ? md : "");
+    return sf_ok();
 }
 
 /* Aligns two token sequences by token, a repeated token by occurrence; see lesson.h. */

@@ -113,6 +113,7 @@ typedef struct {
     state st;
     /* the current step */
     int in_step, step, step_line;
+    int skipping;         /* a file `@requires` names is missing: the lesson ends with its first step */
     int step_title[SF_LANG_COUNT];
     sf_buf text[2][SF_LANG_COUNT];
     int para[2][SF_LANG_COUNT];   /* a blank line is pending before the next prose line */
@@ -243,5 +244,8 @@ sf_err ls_fixed_row(builder *b, const sf_lesson_cells *c, int col, int *free_axi
 sf_err ls_do_expect(builder *b, const word *w, int nw, const char *rest, size_t rest_n);
 /* Interns a model path written in the lesson, resolved against the lesson's folder. */
 sf_err ls_model_path(builder *b, word w, int *off);
+/* Handles `@requires FILE`: when models are checked and FILE (resolved as @model resolves it) is missing, the
+ * lesson is cut after its first step and l->skipped says why. */
+sf_err ls_requires(builder *b, word w);
 
 #endif

@@ -263,6 +263,11 @@ static sf_err directive(builder *b, const char *s, size_t n, int at_col) {
     sf_err e = sf_ok();
     int nw = lex(b, rest, rest_n, w, &e);
     if (nw < 0) return e;
+    if (!strcmp(name, "requires")) {
+        if (b->in_step || b->n_frames) return FAIL(b, at_col, "@requires belongs before the first step ('## ' heading)");
+        if (nw != 1) return FAIL(b, nw ? w[1].col : at_col + 9, "expected one file after @requires");
+        return ls_requires(b, w[0]);
+    }
     if (!b->in_step && strcmp(name, "model") && strcmp(name, "input") && strcmp(name, "target") && strcmp(name, "sample") &&
         strcmp(name, "generate") && strcmp(name, "positions") && strcmp(name, "ablate") && strcmp(name, "snapshot"))
         return FAIL(b, at_col, "@%s must be inside a step: start one with a '## ' heading", name);
@@ -336,8 +341,8 @@ static sf_err directive(builder *b, const char *s, size_t n, int at_col) {
     if (!strcmp(name, "reveal")) return ls_do_reveal(b, w, nw, at_col);
     if (!strcmp(name, "compare")) return ls_do_compare(b, w, nw, at_col);
     if (!strcmp(name, "show")) return ls_do_show(b, w, nw, at_col);
-    return FAIL(b, at_col, "unknown directive '@%s': expected one of @model @input @target @sample @generate "
-                           "@positions @ablate @goto @next @prev @focus @highlight @show @compare @ask @reveal @expect", name);
+    return FAIL(b, at_col, "unknown directive '@%s': expected one of @requires @model @input @target @sample @generate "
+                           "@positions @ablate @snapshot @goto @next @prev @focus @highlight @show @compare @ask @reveal @expect", name);
 }
 
 /* Returns the language of a `[xx]` marker at s(n) and the length of the marker, or -1 if s has none. */
@@ -583,6 +588,10 @@ sf_err sf_lesson_parse(const char *buf, size_t len, const char *filename, const 
         size_t end = nl ? (size_t)(nl - buf) : len;
         b->line++;
         b->line_start = buf + pos;
+        /* a missing @requires file: the lesson ends where its second step would begin */
+        if (b->skipping && b->in_step && end - pos >= 3 && !memcmp(buf + pos, "## ", 3) &&
+            !(end - pos >= 8 && !memcmp(buf + pos, "## [zh] ", 8)))
+            break;
         if (!(e = line(b, buf + pos, end - pos)).ok) goto done;
         pos = end + 1;
         if (!nl) break;

@@ -580,6 +580,12 @@ int vz_app_act(vz_app *a, vz_action act, int arg) {
     case VZ_ACT_TEMP_DOWN: set_temperature(a, a->v.temperature - 0.1f); return 1;
     case VZ_ACT_TEMP_UP: set_temperature(a, a->v.temperature + 0.1f); return 1;
     case VZ_ACT_IDS: a->v.show_ids = !a->v.show_ids; return 1;
+    case VZ_ACT_HEAT_UP: /* (kept within the sequence; the panel clamps the window to the heatmap) */
+    case VZ_ACT_HEAT_DOWN: {
+        int n = a->v.s->n_src > a->v.s->n_tgt ? a->v.s->n_src : a->v.s->n_tgt, k = a->v.heat_scroll + (act == VZ_ACT_HEAT_UP ? -8 : 8);
+        a->v.heat_scroll = k < -n ? -n : k > n ? n : k;
+        return 1;
+    }
     case VZ_ACT_RANGE: a->v.heat_local = !a->v.heat_local; return 1;
     case VZ_ACT_ABLATE: {
         if (a->v.n_blocks <= 0) return 0;

@@ -63,6 +63,8 @@ typedef enum {
     VZ_ACT_SNAP_PREV,     /* a snapshot series: the weights of the snapshot before / after (the timeline slider) */
     VZ_ACT_SNAP_NEXT,
     VZ_ACT_TRAIN_PAUSE,   /* the watch view (train --watch): pause / resume training */
+    VZ_ACT_HEAT_UP,       /* a long heatmap's window: up / down a few rows (panel_attn.c) */
+    VZ_ACT_HEAT_DOWN,
     VZ_ACT_RANGE,         /* the attention heatmaps: 0 to 1 <-> each head 0 to its own largest */
     /* display */
     VZ_ACT_LANG,

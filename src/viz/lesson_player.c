@@ -290,6 +290,7 @@ static void apply(vz_player *p) {
     v->enlarged = p->head >= 0 && p->panel == SF_PANEL_ATTENTION;
     v->focus_panel = panel_of(p->panel);
     v->heat_zoom = 1.0f;
+    v->heat_scroll = 0;
     v->show_ids = p->show_ids;
     v->heat_local = p->heat_range == SF_RANGE_LOCAL;
     /* highlights: the lesson's, then a revealed answer and a wrong pick */
@@ -591,6 +592,7 @@ static void sync_cmp(vz_player *p) {
     cv->head = v->head < p->cvar.cfg.n_heads ? v->head : 0;
     cv->enlarged = v->enlarged;
     cv->heat_zoom = v->heat_zoom;
+    cv->heat_scroll = v->heat_scroll;
     cv->focus_panel = -1;
     memcpy(cv->hl, v->hl, sizeof cv->hl);
     cv->n_hl = v->n_hl;

@@ -266,40 +266,58 @@ static void tokens_view(vz_ctx *c, const vz_view *v, const stages *s, int sel, i
               vz_s(c, VZ_S_LEG_ABSMAX));
 }
 
-/* Draws Q, K and V of the focused head into r (three columns). */
+/* Draws Q, K and V of the focused head into r: three images side by side, tokens down and the head's channels
+ * (GPT-2: 64) across, the query's row outlined in Q, on one colour range (the largest |x| of the three, so
+ * their colours compare) that the legend under them states. */
 static void qkv_view(vz_ctx *c, const vz_view *v, vz_rect r) {
     if (v->n_blocks == 0) return;
     char p[32];
     vz_block b = v->blocks[v->block];
     vz_block_prefix(b, p, sizeof p);
     int q = vz_view_query(v);
-    int px = c->lay.f.small, lh = vz_lh(c, px), pad = c->lay.pad;
+    int px = c->lay.f.small, lh = vz_lh(c, px), pad = c->lay.pad, leg_h = vz_legend_h(c);
     static const char *const leaf[3] = {"q", "k", "v"};
+    const sf_trace_entry *es[3];
+    int d[3][2], nv[3];
+    float rg = 1e-6f;
+    for (int i = 0; i < 3; i++) {
+        es[i] = vz_entry(v, "%s.H%d.%s", p, v->head, leaf[i]);
+        if (!es[i]) continue;
+        sf_trace_shape(v->tr, es[i], d[i]);
+        nv[i] = vz_rows_visible(v, es[i], d[i][0]);
+        if (nv[i] > 0 && d[i][1] > 0) {
+            float a = vz_absmax(es[i], 0, nv[i], d[i][1]);
+            if (a > rg) rg = a;
+        }
+    }
+    int legend = r.h - lh - 2 - leg_h - pad >= 8; /* room for the legend under the images */
     int w3 = (r.w - 2 * pad) / 3;
     for (int i = 0; i < 3; i++) {
-        const sf_trace_entry *e = vz_entry(v, "%s.H%d.%s", p, v->head, leaf[i]);
+        const sf_trace_entry *e = es[i];
         if (!e) continue;
-        int d[2];
-        sf_trace_shape(v->tr, e, d);
         char t2[96];
         if (i == 0 && q < 0) snprintf(t2, sizeof t2, vz_s(c, VZ_S_ACT_QKV_Q0), p, v->head);
-        else if (i == 0) snprintf(t2, sizeof t2, vz_s(c, VZ_S_ACT_QKV_Q), p, v->head, q);
-        else snprintf(t2, sizeof t2, "%s", vz_s(c, i == 1 ? VZ_S_ACT_QKV_K : VZ_S_ACT_QKV_V));
+        else if (i == 0) snprintf(t2, sizeof t2, vz_s(c, VZ_S_ACT_QKV_Q), v->head, q);
+        else snprintf(t2, sizeof t2, vz_s(c, i == 1 ? VZ_S_ACT_QKV_K : VZ_S_ACT_QKV_V), d[i][1]);
         int x = r.x + i * (w3 + pad);
         vz_print(c, t2, px, c->th->fg, x, r.y, VZ_LEFT, w3);
-        vz_rect box = {x, r.y + lh + 2, w3, r.h - lh - 2};
-        int r0 = i == 0 ? (q < 0 ? 0 : q) : 0, nr = i == 0 ? 1 : d[0];
-        int nv = i == 0 ? (q >= 0 && vz_row_visible(v, e, q)) : vz_rows_visible(v, e, d[0]);
-        if (nr <= 0 || d[1] <= 0 || box.h <= 0) continue;
-        float rg = nv > 0 ? vz_absmax(e, r0, r0 + nv, d[1]) : 1.0f;
+        vz_rect box = {x, r.y + lh + 2, w3, r.h - lh - 2 - (legend ? leg_h + pad : 0)};
+        int nr = d[i][0];
+        if (nr <= 0 || d[i][1] <= 0 || box.h <= 0) continue;
         int cell;
-        vz_rect g = vz_fit_grid(box, nr, d[1], lh, &cell);
-        if (cell == 0) g = box;
-        vz_heat hm = {e, r0, nr, d[1], nv, c->pal->div, 0, rg, NULL, 0, 0, 0, NULL, NULL};
+        vz_rect g = vz_fit_grid(box, nr, d[i][1], lh, &cell);
+        if (cell == 0) g = box; /* more rows or channels than pixels: the image squeezed into the box */
+        vz_heat hm = {e, 0, nr, d[i][1], nv[i], c->pal->div, 0, rg, NULL, 0, 0, 0, NULL, NULL};
         char id[64];
         snprintf(id, sizeof id, "qkv.%d", i);
         vz_heatmap(c, id, &hm, g);
+        if (i == 0 && q >= 0 && q < nr) { /* the query's row */
+            int y0 = g.y + (int)((long)q * g.h / nr), y1 = g.y + (int)((long)(q + 1) * g.h / nr);
+            vz_outline(c, (vz_rect){g.x - 1, y0 - 1, g.w + 2, (y1 > y0 ? y1 - y0 : 1) + 2}, c->th->accent, 1);
+        }
     }
+    if (legend)
+        vz_legend(c, (vz_rect){r.x, r.y + r.h - leg_h, r.w, leg_h}, c->pal->div, -rg, rg, 0, vz_s(c, VZ_S_LEG_QKV));
 }
 
 void vz_panel_act(vz_ctx *c, const vz_view *v, vz_rect r) {

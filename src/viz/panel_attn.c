@@ -72,8 +72,16 @@ static float head_hi(const vz_view *v, vz_block b, int h) {
     return m > 1e-6f ? m : 1.0f;
 }
 
-/* Draws one head's heatmap with its title and token labels into r. */
-static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r) {
+/* Returns the smallest cell the heads are drawn with side by side (4 layout units, at least 3 px): below it the
+ * panel shows the focused head alone (a GPT-2 text of 64+ tokens), which the thumbnails grid then picks. */
+static int grid_min_cell(vz_ctx *c) {
+    int m = vz_px(c, 4);
+    return m < 3 ? 3 : m;
+}
+
+/* Draws one head's heatmap with its title and token labels into r; alone: the only head in the panel, which
+ * becomes a window when its cells would be smaller than vz_attn_min_cell. */
+static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, int alone) {
     const sf_trace_entry *mask, *e = vz_probs_of(v, b, h, &mask);
     if (!e) return;
     int dims[2];
@@ -91,21 +99,36 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r) 
     int now = v->cur.phase == b.stack && v->cur.token >= 0 && v->cur.token < nq && vz_row_visible(v, e, v->cur.token)
                   ? vz_view_place(v, b.stack, v->cur.token) : -1;
     int cur = now >= 0 ? now : nvis - 1;
-    int clipped = 0;
-    if (v->heat_zoom > 1 && cell > 0) {
-        /* wheel zoom: bigger cells than fit, the view centred on the current query row and its diagonal */
-        int z = (int)((float)cell * v->heat_zoom);
-        if (z > cell) {
-            cell = z;
-            g.w = cell * nk;
-            g.h = cell * nq;
-            int fy = cur < 0 ? 0 : cur, fx = fy < nk ? fy : nk - 1;
-            int oy = fy * cell + cell / 2 - area.h / 2, ox = fx * cell + cell / 2 - area.w / 2;
-            if (oy > g.h - area.h) oy = g.h - area.h;
-            if (ox > g.w - area.w) ox = g.w - area.w;
-            g.x = area.x - (ox > 0 ? ox : 0);
-            g.y = area.y - (oy > 0 ? oy : 0);
-            clipped = g.w > area.w || g.h > area.h;
+    int clipped = 0, win[4] = {0, nq - 1, 0, nk - 1}; /* the queries and keys shown: first, last */
+    vz_rect vis = {0, 0, 0, 0};
+    int mc = vz_attn_min_cell(c);
+    if (cell > 0 && ((alone && (cell < mc || v->heat_scroll)) || v->heat_zoom > 1.0f)) {
+        /* a window: cells of at least the minimum (times the wheel's zoom), the rows around the cursor's
+         * query (moved by the arrow keys), the keys up to its diagonal near the right edge (a masked head
+         * sees nothing right of it) or centred on it; zooming out far enough shows everything again */
+        int base = cell < mc ? mc : cell, z = (int)((float)base * v->heat_zoom);
+        if (z < cell) z = cell;
+        cell = z;
+        int wq = area.h / cell, wk = area.w / cell;
+        if (wq > nq) wq = nq;
+        if (wk > nk) wk = nk;
+        if (wq < 1) wq = 1;
+        if (wk < 1) wk = 1;
+        int fy = (cur < 0 ? 0 : cur) + v->heat_scroll;
+        if (fy > nq - 1) fy = nq - 1;
+        if (fy < 0) fy = 0;
+        int fx = fy < nk ? fy : nk - 1, masked = mask != NULL && b.sub == SF_SUB_SELF && b.stack == SF_STACK_DEC;
+        int q0 = fy - wq / 2, k0 = masked ? fx + 1 + wk / 8 - wk : fx - wk / 2;
+        if (q0 > nq - wq) q0 = nq - wq;
+        if (q0 < 0) q0 = 0;
+        if (k0 > nk - wk) k0 = nk - wk;
+        if (k0 < 0) k0 = 0;
+        clipped = wq < nq || wk < nk;
+        g = (vz_rect){area.x - k0 * cell, area.y - q0 * cell, nk * cell, nq * cell};
+        if (!clipped) g.x = area.x + (area.w - g.w) / 2;
+        else {
+            vis = (vz_rect){area.x, area.y, wk * cell, wq * cell};
+            win[0] = q0; win[1] = q0 + wq - 1; win[2] = k0; win[3] = k0 + wk - 1;
         }
     }
     float hi = head_hi(v, b, h);
@@ -120,20 +143,24 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r) 
         snprintf(t + n, sizeof t - n, vz_s(c, VZ_S_HEAD_RANGE), num);
     }
     int gx = g.x > area.x ? g.x : area.x;
-    vz_print(c, t, px, h == v->head ? c->th->focus : c->th->dim, gx, r.y, VZ_LEFT, r.x + r.w - gx);
+    int tw = vz_print(c, t, px, h == v->head ? c->th->focus : c->th->dim, gx, r.y, VZ_LEFT, r.x + r.w - gx);
+    if (clipped) { /* the window shown, in the trace's positions (rows = queries) */
+        char rng[96];
+        snprintf(rng, sizeof rng, vz_s(c, VZ_S_ATTN_WINDOW), win[0], win[1], win[2], win[3], nk);
+        vz_print(c, rng, c->lay.f.small, c->th->fg, r.x + r.w, r.y, VZ_RIGHT, r.x + r.w - gx - tw - c->lay.pad);
+    }
     /* labels first (queries down the left, keys across the top): the highlights and the cursor's row drawn
      * after them stay whole */
-    vz_rect vis = clipped ? area : (vz_rect){0, 0, 0, 0};
     vz_axis_labels(c, v, b.stack, nq, g, cell, 0, now, gx - 3, vis);
     vz_axis_labels(c, v, vz_key_stack(b), nk, g, cell, 1, -1, area.y - 1, vis);
-    if (clipped) vz_clip(c, area);
+    if (clipped) vz_clip(c, vis);
     vz_heatmap(c, id, &hm, g);
-    diff_dots(c, v, b, e, g, area, cell, nq, nk, nvis);
+    diff_dots(c, v, b, e, g, clipped ? vis : area, cell, nq, nk, nvis);
     if (now >= 0 && cell > 0)
         vz_outline(c, (vz_rect){g.x - 2, g.y + now * cell - 1, g.w + 4, cell + 2}, c->th->accent, vz_px(c, 2));
     if (clipped) {
         vz_clip_off(c);
-        vz_outline(c, (vz_rect){area.x - 1, area.y - 1, area.w + 2, area.h + 2}, c->th->focus, 1);
+        vz_outline(c, (vz_rect){vis.x - 1, vis.y - 1, vis.w + 2, vis.h + 2}, c->th->focus, 1);
     } else {
         vz_outline(c, (vz_rect){g.x - 1, g.y - 1, g.w + 2, g.h + 2}, h == v->head ? c->th->focus : c->th->edge, 1);
     }
@@ -154,7 +181,7 @@ static void attn_heads(vz_ctx *c, const vz_view *v, vz_rect in) {
     const sf_trace_entry *e = vz_probs_of(v, b, 0, NULL);
     if (!e) return;
     int NH = v->m->cfg.n_heads;
-    if (v->enlarged || c->lay.one_head) { head_map(c, v, b, v->head, in); return; }
+    if (v->enlarged || c->lay.one_head) { head_map(c, v, b, v->head, in, 1); return; }
     int dims[2];
     sf_trace_shape(v->tr, e, dims);
     int nq = dims[0] ? dims[0] : 1, nk = dims[1] ? dims[1] : 1;
@@ -163,6 +190,7 @@ static void attn_heads(vz_ctx *c, const vz_view *v, vz_rect in) {
         int s = cell_for(c, v, b, in, gc, NH, nq, nk);
         if (s > best) { best = s; best_gc = gc; }
     }
+    if (best < grid_min_cell(c) && NH > 1) { head_map(c, v, b, v->head, in, 1); return; } /* too small: the focused head's window */
     if (c->lay.heat_max > 0 && best > c->lay.heat_max) best = c->lay.heat_max;
     int gc = best_gc, gr = (NH + gc - 1) / gc, gap = c->lay.pad;
     /* each head exactly as big as its cells and labels; the block of heads centred in the panel, a last row
@@ -177,9 +205,14 @@ static void attn_heads(vz_ctx *c, const vz_view *v, vz_rect in) {
         int row = h / gc, in_row = row == gr - 1 ? NH - row * gc : gc;
         int x0 = in.x + (in.w - (in_row * (hw + gap) - gap)) / 2;
         vz_rect cellr = {x0 + (h % gc) * (hw + gap), y0 + row * (hh + gap), hw, hh};
-        head_map(c, v, b, h, cellr);
+        head_map(c, v, b, h, cellr, 0);
         if (!v->id_prefix || !v->id_prefix[0]) vz_click_add(c, cellr, VZ_CLICK_THUMB, v->block, h, 0);
     }
+}
+
+int vz_attn_min_cell(vz_ctx *c) {
+    int m = vz_px(c, 8);
+    return m < 6 ? 6 : m;
 }
 
 int vz_attn_cell(vz_ctx *c, const vz_view *v, vz_rect r, int one) {
@@ -194,15 +227,17 @@ int vz_attn_cell(vz_ctx *c, const vz_view *v, vz_rect r, int one) {
     int pad = c->lay.pad, th = vz_lh(c, c->lay.f.title) + pad / 2;
     vz_rect in = vz_rect_inset((vz_rect){r.x, r.y + th, r.w, r.h - th}, pad);
     in.h -= vz_legend_h(c) + pad;
-    if (one || v->enlarged) {
-        head_overhead o = overhead(c, v, b, nq);
-        int cw = (in.w - o.left) / nk, ch = (in.h - o.top) / nq;
-        return cw < ch ? cw : ch;
-    }
     int best = 0;
-    for (int gc = 1; gc <= NH; gc++) {
+    for (int gc = 1; gc <= NH && !one && !v->enlarged; gc++) {
         int s = cell_for(c, v, b, in, gc, NH, nq, nk);
         if (s > best) best = s;
+    }
+    int mc = vz_attn_min_cell(c);
+    if (one || v->enlarged || best < grid_min_cell(c)) { /* one head, or the focused head's window when the grid's cells are too small */
+        head_overhead o = overhead(c, v, b, nq);
+        int cw = (in.w - o.left) / nk, ch = (in.h - o.top) / nq;
+        best = cw < ch ? cw : ch;
+        if (best < mc && best > 0) best = mc;
     }
     return best;
 }

@@ -57,10 +57,12 @@ static int tag_role(vz_ctx *c, vz_rect g, int role, int px) {
     return 1;
 }
 
-/* Writes a block's label ("enc L0", and "self" or "cross" in *kind) into out. */
-static void block_label(const vz_ctx *c, vz_block b, char *out, size_t size, const char **kind) {
-    snprintf(out, size, vz_s(c, b.stack == SF_STACK_ENC ? VZ_S_BLOCK_ENC : VZ_S_BLOCK_DEC), b.layer);
-    *kind = vz_s(c, b.sub == SF_SUB_CROSS ? VZ_S_BLOCK_CROSS : VZ_S_BLOCK_SELF);
+/* Writes a block's label ("enc L0", and "self" or "cross" in *kind) into out; a decoder-only model's blocks
+ * are its layers, "L0" with no kind (GPT-2's 12 x 12 grid: L0..L11 by H0..H11). */
+static void block_label(const vz_ctx *c, const vz_view *v, vz_block b, char *out, size_t size, const char **kind) {
+    int gpt = v->m->cfg.family == SF_FAMILY_GPT;
+    snprintf(out, size, vz_s(c, gpt ? VZ_S_BLOCK_LAYER : b.stack == SF_STACK_ENC ? VZ_S_BLOCK_ENC : VZ_S_BLOCK_DEC), b.layer);
+    *kind = gpt ? "" : vz_s(c, b.sub == SF_SUB_CROSS ? VZ_S_BLOCK_CROSS : VZ_S_BLOCK_SELF);
 }
 
 void vz_panel_thumbs(vz_ctx *c, const vz_view *v, vz_rect r) {
@@ -79,18 +81,24 @@ void vz_panel_thumbs(vz_ctx *c, const vz_view *v, vz_rect r) {
     char t[64], t2[96];
     const char *kind;
     int lab_w = 0; /* widest "enc L0 cross" (blocks as rows) and widest part (blocks as columns) */
-    int part_w = vz_label_w(c, "H00", px);
+    int part_w = vz_label_w(c, "H00", px), row_h = 1; /* row_h: the tallest row label as drawn */
     for (int i = 0; i < nb; i++) {
-        block_label(c, v->blocks[i], t, sizeof t, &kind);
-        snprintf(t2, sizeof t2, "%s %s", t, kind);
-        int w = vz_label_w(c, t2, px);
+        block_label(c, v, v->blocks[i], t, sizeof t, &kind);
+        snprintf(t2, sizeof t2, kind[0] ? "%s %s" : "%s", t, kind);
+        int w = vz_label_w(c, t2, px), th;
         if (w > lab_w) lab_w = w;
+        vz_text_size(c->text, t2, px, &w, &th);
+        if (th > row_h) row_h = th;
         w = vz_label_w(c, t, px);
         if (w > part_w) part_w = w;
         w = vz_label_w(c, kind, px);
         if (w > part_w) part_w = w;
     }
     lab_w += pad;
+    /* rows closer than their labels but not closer than half of them: the labels in two staggered columns
+     * (L0 at the left, L1 at the right, ...), so every block keeps its name (GPT-2's 12 rows on a projector) */
+    int one_w = lab_w, pitch = (in.h - lh) / nb, stagger = pitch < row_h && 2 * pitch >= row_h;
+    if (stagger) lab_w = 2 * one_w;
     /* rows = blocks: a label column at the left, head names on top; columns = blocks: two lines on top */
     int a_w = (in.w - lab_w) / NH, a_h = (in.h - lh) / nb;
     int b_w = (in.w - part_w - pad) / nb, b_h = (in.h - 2 * lh) / NH;
@@ -102,7 +110,8 @@ void vz_panel_thumbs(vz_ctx *c, const vz_view *v, vz_rect r) {
     if (s < 3) return;
     int cw = cols_are_blocks ? b_w : a_w, ch = cols_are_blocks ? b_h : a_h;
     int x0 = in.x + (cols_are_blocks ? part_w + pad : lab_w), y0 = in.y + (cols_are_blocks ? 2 * lh : lh);
-    int every = ch >= lh ? 1 : (lh + ch - 1) / ch; /* rows closer than a line: label every k-th one */
+    int rl = cols_are_blocks ? lh : row_h; /* rows closer than their labels: label every k-th one */
+    int every = ch >= rl || (stagger && !cols_are_blocks) ? 1 : (rl + ch - 1) / ch;
     /* headers */
     for (int h = 0; h < NH; h++) {
         if (cols_are_blocks && h % every) continue;
@@ -115,13 +124,14 @@ void vz_panel_thumbs(vz_ctx *c, const vz_view *v, vz_rect r) {
         vz_block b = v->blocks[i];
         int lit = v->cur.layer == b.layer && v->cur.phase == b.stack && v->cur.sublayer == b.sub;
         vz_rgba col = lit ? c->th->accent : i == v->block ? c->th->focus : c->th->fg;
-        block_label(c, b, t, sizeof t, &kind);
+        block_label(c, v, b, t, sizeof t, &kind);
         if (cols_are_blocks) {
             vz_print(c, t, px, col, x0 + i * cw + s / 2, in.y, VZ_CENTER, cw);
             vz_print(c, kind, px, col, x0 + i * cw + s / 2, in.y + lh, VZ_CENTER, cw);
         } else if (i % every == 0) {
-            snprintf(t2, sizeof t2, "%s %s", t, kind);
-            vz_print(c, t2, px, col, in.x, y0 + i * ch + s / 2, VZ_MIDDLE, lab_w - pad);
+            snprintf(t2, sizeof t2, kind[0] ? "%s %s" : "%s", t, kind);
+            int lx = stagger && i % 2 ? in.x + one_w : in.x;
+            vz_print(c, t2, px, col, lx, y0 + i * ch + s / 2, VZ_MIDDLE, (stagger ? one_w : lab_w) - pad);
         }
         for (int h = 0; h < NH; h++) {
             const sf_trace_entry *mask, *e = vz_probs_of(v, b, h, &mask);

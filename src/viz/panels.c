@@ -84,13 +84,18 @@ void vz_axis_labels(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect g, in
             int is_now = i == now;
             if (pass == 0 ? !is_now : is_now) continue;
             int centre = (axis == 0 ? g.y : g.x) + i * cell + cell / 2;
-            if (clip.w > 0 && (axis == 0 ? centre < clip.y || centre > clip.y + clip.h : centre < clip.x || centre > clip.x + clip.w))
+            if (clip.w > 0 && (axis == 0 ? centre < clip.y || centre >= clip.y + clip.h : centre < clip.x || centre >= clip.x + clip.w))
                 continue;
             vz_token_label(v, stack, vz_view_pos(v, stack, i), tok); /* (a run aligned by token: its token there) */
             int tw, th;
             vz_text_size(c->text, tok, px, &tw, &th);
             int size = axis == 0 ? th : tw, start = centre - size / 2;
             int g0 = axis == 0 ? g.y : g.x, g1 = g0 + (axis == 0 ? g.h : g.w);
+            if (clip.w > 0) { /* a window of the grid: within the window's extent */
+                int c0 = axis == 0 ? clip.y : clip.x, c1 = c0 + (axis == 0 ? clip.h : clip.w);
+                if (c0 > g0) g0 = c0;
+                if (c1 < g1) g1 = c1;
+            }
             if (start + size > g1) start = g1 - size;
             if (start < g0) start = g0;
             int clash = 0, air = axis == 1 ? c->lay.pad : 1; /* keys: a little air between labels */

@@ -38,6 +38,10 @@ void vz_narr_fit(vz_ctx *c, const vz_view *v);
 /* Returns the cell size the attention panel's heatmaps get in rectangle r with the context's layout: every
  * head of the focused block, or (one) the focused head alone (panel_attn.c; the zoom pass asks this). */
 int vz_attn_cell(vz_ctx *c, const vz_view *v, vz_rect r, int one);
+/* Returns the smallest cell a head shown alone is drawn with (8 layout units, at least 6 px): below it the head
+ * is a window of its queries and keys around the cursor's query, with the window's range written beside its
+ * name; heads side by side give way to the focused head alone below 4 units (panel_attn.c). */
+int vz_attn_min_cell(vz_ctx *c);
 
 /* Returns 1 if the narration's text fits its rectangle at the size vz_narr_fit chose. */
 int vz_narr_fits(vz_ctx *c, const vz_view *v);
@@ -81,7 +85,9 @@ float vz_absmax(const sf_trace_entry *e, int r0, int r1, int n);
 /* Draws token labels along a heatmap's rows (axis 0) or columns (axis 1): every k-th one so no two touch,
  * always the one at `now` (or -1), the rest thinned around it; place i is labelled with the token at
  * vz_view_pos(v, stack, i). g is the drawn grid, cell its cell size,
- * room the space the labels may use (x of their right edge for rows, y of their bottom for columns). */
+ * room the space the labels may use (x of their right edge for rows, y of their bottom for columns); with
+ * clip.w > 0 only the places whose centre lies in clip are labelled, each label kept within clip's extent
+ * (a heatmap drawn as a window of a bigger grid). */
 void vz_axis_labels(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect g, int cell, int axis, int now, int room,
                     vz_rect clip);
 

@@ -28,6 +28,7 @@ typedef struct vz_view {
     int enlarged;         /* 1: the attention panel shows only the focused head, large */
     float temperature;    /* sampling temperature the run used */
     float heat_zoom;      /* wheel zoom of the attention heatmaps (1 = fit) */
+    int heat_scroll;      /* rows a long heatmap's window is moved from the cursor's query (the up / down keys) */
     int focus_panel;      /* vz_panel the learner clicked last, or -1 */
     const char *narration; /* a lesson's text, or NULL: then the panel explains the current op */
     const char *narration_title; /* a lesson step's title shown above its text, or NULL */
