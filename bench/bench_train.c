@@ -18,7 +18,8 @@
  *
  * Each of ROUNDS rounds measures the FMA peak on THREADS threads (0.15 s) and then times STEPS training
  * steps; the best of each (the one least disturbed by other work on the machine) gives the figures, and
- * the median of each round's own trainer/peak ratio is printed beside them. Each round also says what
+ * the median of each round's own trainer/peak ratio is printed beside them, and so is the fastest single
+ * step of all rounds (on a shared machine the least disturbed figure, the one bench/train_ab compares). Each round also says what
  * share of its processors the trainer got (processor time / wall time), a measure of the load.
  *
  * usage: bench_train [--shape reverse|gpt] [--steps N] [--threads T] [--rounds R] [--kernels avx512|avx2|c]
@@ -152,7 +153,7 @@ int main(int argc, char **argv) {
         make_batch(&s, &r, ex);
         if (!(e = sf_trainer_step(&tr, ex, s.batch, &st)).ok) { fprintf(stderr, "bench_train: %s\n", e.msg); return 1; }
     }
-    double best_dt = 1e30, best_peak = 0.0, ratio[256];
+    double best_dt = 1e30, best_peak = 0.0, ratio[256], fastest = 1e30;
     long tokens_per_step = 0;
     const char *isa = "?";
     if (rounds > 256) rounds = 256;
@@ -163,7 +164,9 @@ int main(int argc, char **argv) {
             make_batch(&s, &r, ex); /* outside the timing: a few microseconds */
             double t0 = sf_bench_now();
             if (!(e = sf_trainer_step(&tr, ex, s.batch, &st)).ok) { fprintf(stderr, "bench_train: %s\n", e.msg); return 1; }
-            busy += sf_bench_now() - t0;
+            double one = sf_bench_now() - t0;
+            busy += one;
+            if (one < fastest) fastest = one;
             tokens_per_step = st.tokens;
         }
         double dt = busy / steps, share = (sf_bench_cpu() - c0) / busy / tr.n_threads;
@@ -186,7 +189,11 @@ int main(int argc, char **argv) {
            "of the best peak; median of the rounds' own ratios %.1f%%; final loss %.3f\n",
            rounds, best_peak, isa, tr.n_threads, tr.n_threads == 1 ? "" : "s", 1e3 * best_dt, gf, 100.0 * gf / best_peak,
            100.0 * median, st.loss);
+    printf("fastest single step: %.2f ms = %.1f GFLOP/s = %.1f%% of the best peak (the least disturbed step: "
+           "on a shared machine the steadiest figure to compare builds by)\n",
+           1e3 * fastest, flops / fastest / 1e9, 100.0 * flops / fastest / 1e9 / best_peak);
     printf("peak%%: %.1f\n", 100.0 * gf / best_peak);
+    printf("fastest_ms: %.3f\n", 1e3 * fastest);
     printf("tokens/s: %.0f\n", (double)tokens_per_step / best_dt);
     free(ex);
     sf_trainer_free(&tr);

@@ -356,6 +356,53 @@ static void test_adamw_hand(void **state) {
     assert_int_equal(o.t, 2);
 }
 
+/* AdamW shared by threads gives one thread's bits: 50,000 parameters (several spans, a ragged last one),
+ * two steps, 1 against 3 threads; a step at another learning rate gives other bits, so the comparison can
+ * tell. */
+static void test_adamw_threads(void **state) {
+    (void)state;
+    enum { N = 50000 };
+    float *p[3], *m[3], *v[3], *g = malloc(N * sizeof(float));
+    unsigned char *decay = malloc(N);
+    sf_adamw o[3];
+    sf_rng r;
+    sf_rng_seed(&r, 3);
+    for (int i = 0; i < N; i++) {
+        g[i] = sf_rng_normal(&r);
+        decay[i] = (unsigned char)(i % 3 != 0);
+    }
+    for (int k = 0; k < 3; k++) {
+        p[k] = malloc(N * sizeof(float));
+        m[k] = calloc(N, sizeof(float));
+        v[k] = calloc(N, sizeof(float));
+        assert_true(p[k] && m[k] && v[k]);
+        for (int i = 0; i < N; i++) p[k][i] = 0.001f * (float)(i % 997) - 0.5f;
+        memset(&o[k], 0, sizeof o[k]);
+        o[k].cfg = sf_adamw_defaults(10);
+        o[k].n = N;
+        o[k].m = m[k];
+        o[k].v = v[k];
+        o[k].decay = decay;
+    }
+    for (int step = 0; step < 2; step++) {
+        sf_adamw_step(&o[0], p[0], g, 0.01f);
+        sf_adamw_step_threads(&o[1], p[1], g, 0.01f, 3);
+        sf_adamw_step_threads(&o[2], p[2], g, 0.0100001f, 3);
+    }
+    assert_memory_equal(p[0], p[1], N * sizeof(float));
+    assert_memory_equal(m[0], m[1], N * sizeof(float));
+    assert_memory_equal(v[0], v[1], N * sizeof(float));
+    assert_int_equal(o[1].t, 2);
+    assert_true(memcmp(p[0], p[2], N * sizeof(float)) != 0);
+    for (int k = 0; k < 3; k++) {
+        free(p[k]);
+        free(m[k]);
+        free(v[k]);
+    }
+    free(g);
+    free(decay);
+}
+
 /* Which tensors get weight decay: linear matrices yes; embeddings, biases and LayerNorms no. */
 static void test_decay_mask(void **state) {
     (void)state;
@@ -840,6 +887,7 @@ int main(void) {
         cmocka_unit_test(test_heldout_disjoint),
         cmocka_unit_test(test_words_list),
         cmocka_unit_test(test_adamw_hand),
+        cmocka_unit_test(test_adamw_threads),
         cmocka_unit_test(test_decay_mask),
         cmocka_unit_test(test_schedule),
         cmocka_unit_test(test_clip),

@@ -41,6 +41,17 @@ static inline float dot_lanes(const float *a, const float *b, int n) {
 #include <immintrin.h>
 #endif
 
+/* The element-wise ops (LayerNorm, activations, softmax's backward, additions) are compiled twice, for
+ * AVX-512 and for any x86-64, and the loader picks the copy for this processor (GCC's target_clones):
+ * their loops then run sixteen lanes wide instead of four. The arithmetic is the same IEEE operations in
+ * the same order either way (nothing is fused or reordered: -ffp-contract is off in ISO C), so the bits
+ * are too. Other compilers and processors get the one portable copy. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define SF_VEC __attribute__((target_clones("avx512f", "default")))
+#else
+#define SF_VEC
+#endif
+
 #define MM_BLOCK 256 /* forward: rows of W and input channels handled per transposed block */
 
 typedef void (*gemm_fn)(float *, size_t, const float *, size_t, size_t, const float *, size_t, int, int, int);
@@ -439,7 +450,7 @@ void sf_softmax_forward(float *out, const float *in, int n) {
     for (int i = 0; i < n; i++) out[i] *= inv;
 }
 
-void sf_softmax_backward(float *dinp, const float *dprobs, const float *probs, int n) {
+SF_VEC void sf_softmax_backward(float *dinp, const float *dprobs, const float *probs, int n) {
     /* dL/din_i = sum_j dL/dp_j dp_j/din_i = p_i (dL/dp_i - sum_j p_j dL/dp_j) */
     double dot = 0.0;
     for (int i = 0; i < n; i++)
@@ -477,7 +488,7 @@ static inline float sqdev_lanes(const float *x, float m, int n) {
     return s;
 }
 
-void sf_layernorm_forward(float *out, float *mean, float *rstd, const float *in, const float *w,
+SF_VEC void sf_layernorm_forward(float *out, float *mean, float *rstd, const float *in, const float *w,
                           const float *b, int N, int C, float eps) {
     for (int n = 0; n < N; n++) {
         const float *x = in + (size_t)n * C;
@@ -491,7 +502,7 @@ void sf_layernorm_forward(float *out, float *mean, float *rstd, const float *in,
     }
 }
 
-void sf_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+SF_VEC void sf_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                            const float *weight, const float *mean, const float *rstd, int N, int C) {
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
@@ -533,11 +544,11 @@ void sf_layernorm_backward(float *dinp, float *dweight, float *dbias, const floa
     }
 }
 
-void sf_relu_forward(float *out, const float *in, size_t n) {
+SF_VEC void sf_relu_forward(float *out, const float *in, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 
-void sf_relu_backward(float *dinp, const float *dout, const float *in, size_t n) {
+SF_VEC void sf_relu_backward(float *dinp, const float *dout, const float *in, size_t n) {
     for (size_t i = 0; i < n; i++) { /* both loads always happen and no branch: the loop vectorises */
         float d = dout[i];
         dinp[i] += in[i] > 0.0f ? d : 0.0f;
@@ -565,14 +576,14 @@ static inline float tanh_fast(float u) {
     return copysignf(a < 0.55f ? small : large, u);
 }
 
-void sf_gelu_forward(float *out, const float *in, size_t n) {
+SF_VEC void sf_gelu_forward(float *out, const float *in, size_t n) {
     for (size_t i = 0; i < n; i++) {
         float x = in[i];
         out[i] = 0.5f * x * (1.0f + tanh_fast(SF_GELU_K * (x + 0.044715f * x * x * x)));
     }
 }
 
-void sf_gelu_backward(float *dinp, const float *dout, const float *in, size_t n) {
+SF_VEC void sf_gelu_backward(float *dinp, const float *dout, const float *in, size_t n) {
     for (size_t i = 0; i < n; i++) {
         /* y = 0.5 x (1 + tanh u), u = k (x + 0.044715 x^3):
          * dy/dx = 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) k (1 + 3 * 0.044715 x^2) */
@@ -585,7 +596,7 @@ void sf_gelu_backward(float *dinp, const float *dout, const float *in, size_t n)
     }
 }
 
-void sf_add_forward(float *out, const float *a, const float *b, size_t n) {
+SF_VEC void sf_add_forward(float *out, const float *a, const float *b, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
@@ -633,6 +644,89 @@ void sf_sinusoid_forward(float *out, int pos, int C) {
 
 float sf_dot(const float *a, const float *b, int n) { return dot_lanes(a, b, n); }
 
+#define DOT_ROWS_MAX_N 256 /* longest vectors sf_dot_rows takes 16 keys at a time for (longer: one by one) */
+
+/* dot_lanes(q_t, k_j, n) for nq queries t and a block of up to 16 keys j side by side: the keys are
+ * transposed once into kt so that the loop over j is innermost and vectorises; each key's eight lanes get
+ * the same products and sums in the same order as dot_lanes gives them (a product, then an addition,
+ * each rounded: nothing is fused). */
+static void dot_rows16(float *out, size_t ldo, const float *q, size_t ldq, int nq, const float *k, size_t ldk,
+                       int nk, int n) {
+    float kt[DOT_ROWS_MAX_N * 16];
+    for (int j = 0; j < 16; j++)
+        for (int i = 0; i < n; i++) kt[i * 16 + j] = j < nk ? k[(size_t)j * ldk + i] : 0.0f;
+    for (int t = 0; t < nq; t++) {
+        const float *qt = q + (size_t)t * ldq;
+        float acc[8 * 16];
+        for (int x = 0; x < 8 * 16; x++) acc[x] = 0.0f;
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+            for (int l = 0; l < 8; l++) {
+                float a = qt[i + l];
+                const float *restrict b = kt + (i + l) * 16;
+                float *restrict c = acc + l * 16;
+                for (int j = 0; j < 16; j++) c[j] += a * b[j];
+            }
+        float s[16];
+        for (int j = 0; j < 16; j++)
+            s[j] = ((acc[j] + acc[16 + j]) + (acc[32 + j] + acc[48 + j])) +
+                   ((acc[64 + j] + acc[80 + j]) + (acc[96 + j] + acc[112 + j]));
+        for (; i < n; i++) {
+            float a = qt[i];
+            for (int j = 0; j < 16; j++) s[j] += a * kt[i * 16 + j];
+        }
+        float *o = out + (size_t)t * ldo;
+        for (int j = 0; j < nk; j++) o[j] = s[j];
+    }
+}
+
+#ifdef SF_X86
+/* dot_rows16 with AVX-512: the block of keys transposed through the registers, the sixteen keys' eight
+ * lanes in eight vectors; the same rounded products and additions in the same order. */
+SF_AVX512 static void dot_rows16_512(float *out, size_t ldo, const float *q, size_t ldq, int nq, const float *k,
+                                     size_t ldk, int nk, int n) {
+    float kt[DOT_ROWS_MAX_N * 16] __attribute__((aligned(64)));
+    for (int i = 0; i < n; i += 16) transpose_512(kt + i * 16, 16, k + i, ldk, nk, n - i < 16 ? n - i : 16, 16);
+    __mmask16 m = (__mmask16)((1u << nk) - 1u);
+    int n8 = n & ~7;
+    for (int t = 0; t < nq; t++) {
+        const float *qt = q + (size_t)t * ldq;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int i = 0; i < n8; i += 8) {
+            const float *b = kt + i * 16;
+#define SF_L(l) a##l = _mm512_add_ps(a##l, _mm512_mul_ps(_mm512_set1_ps(qt[i + l]), _mm512_load_ps(b + l * 16)));
+            SF_L(0) SF_L(1) SF_L(2) SF_L(3) SF_L(4) SF_L(5) SF_L(6) SF_L(7)
+#undef SF_L
+        }
+        __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                                 _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+        for (int i = n8; i < n; i++)
+            s = _mm512_add_ps(s, _mm512_mul_ps(_mm512_set1_ps(qt[i]), _mm512_load_ps(kt + i * 16)));
+        _mm512_mask_storeu_ps(out + (size_t)t * ldo, m, s);
+    }
+}
+#endif
+
+void sf_dot_rows(float *out, int ldo, const float *q, int ldq, int nq, const float *k, int ldk, int nk, int n) {
+#ifdef SF_X86
+    if (n <= DOT_ROWS_MAX_N && __builtin_cpu_supports("avx512f") && mm_pick() == &mm_avx512) {
+        for (int j0 = 0; j0 < nk; j0 += 16)
+            dot_rows16_512(out + j0, (size_t)ldo, q, (size_t)ldq, nq, k + (size_t)j0 * ldk, (size_t)ldk,
+                           nk - j0 < 16 ? nk - j0 : 16, n);
+        return;
+    }
+#endif
+    if (n > DOT_ROWS_MAX_N) {
+        for (int t = 0; t < nq; t++)
+            for (int j = 0; j < nk; j++)
+                out[(size_t)t * ldo + j] = dot_lanes(q + (size_t)t * ldq, k + (size_t)j * ldk, n);
+        return;
+    }
+    for (int j0 = 0; j0 < nk; j0 += 16)
+        dot_rows16(out + j0, (size_t)ldo, q, (size_t)ldq, nq, k + (size_t)j0 * ldk, (size_t)ldk,
+                   nk - j0 < 16 ? nk - j0 : 16, n);
+}
+
 /* ---- loss ------------------------------------------------------------------------------------- */
 
 float sf_crossentropy_forward(const float *logits, int target, int V) {
@@ -645,7 +739,7 @@ float sf_crossentropy_forward(const float *logits, int target, int V) {
     return (float)(log(sum) - ((double)logits[target] - maxv));
 }
 
-void sf_crossentropy_softmax_backward(float *dlogits, const float *probs, int target, float dloss, int V) {
+SF_VEC void sf_crossentropy_softmax_backward(float *dlogits, const float *probs, int target, float dloss, int V) {
     /* d(-log p_t)/dz_i = p_i - [i == t] */
     for (int i = 0; i < V; i++) dlogits[i] += dloss * (probs[i] - (i == target ? 1.0f : 0.0f));
 }

@@ -83,5 +83,8 @@ void sf_sinusoid_forward(float *out, int pos, int C);
 
 /* Returns the dot product of a(n) and b(n). */
 float sf_dot(const float *a, const float *b, int n);
+/* out[t*ldo + j] = sf_dot(q + t*ldq, k + j*ldk, n) for t < nq, j < nk, bit for bit, with 16 keys
+ * computed side by side (a block of attention scores: query rows against key rows). */
+void sf_dot_rows(float *out, int ldo, const float *q, int ldq, int nq, const float *k, int ldk, int nk, int n);
 
 #endif

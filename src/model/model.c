@@ -525,16 +525,17 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
     /* 3. per head: scores, scaling, softmax, weighted sum of values */
     float inv_sqrt = 1.0f / sqrtf((float)HS);
     for (int h = 0; h < NH; h++) {
+        /* the head's scores q_t . k_j of every new row against every key (the masked ones are replaced) */
+        sf_dot_rows(a->scores + ((size_t)h * L + t0) * L, L, a->q + ((size_t)h * L + t0) * HS, HS, R,
+                    a->k + (size_t)h * L * HS, HS, nk, HS);
         for (int t = t0; t < t1; t++) {
-            const float *q = a->q + ((size_t)h * L + t) * HS;
             size_t row = ((size_t)h * L + t) * L;
             float *sc = a->scores + row, *ss = a->scaled + row, *pr = a->probs + row;
             for (int j = 0; j < L; j++) {
                 if (mask[(size_t)t * L + j] == 0.0f) {
-                    sc[j] = sf_dot(q, a->k + ((size_t)h * L + j) * HS, HS);
                     ss[j] = sc[j] * inv_sqrt;
                 } else {
-                    sc[j] = ss[j] = -INFINITY; /* a key the query may not see: never computed */
+                    sc[j] = ss[j] = -INFINITY; /* a key the query may not see */
                 }
             }
             sf_softmax_forward(pr, ss, L);

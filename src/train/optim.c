@@ -93,8 +93,31 @@ static inline float adamw_one(float p, float g, float *m, float *v, float b1, fl
     return p - step_size * (mi / denom);
 }
 
+/* Updates params[i0,i1) in place with one AdamW step (the scalars computed by the caller). */
+static void adamw_span(sf_adamw *o, float *params, const float *grad, size_t i0, size_t i1, float b1, float b2,
+                       float bc2_sqrt, float step_size, float decay) {
+    float *restrict pp = params, *restrict mm = o->m, *restrict vv = o->v;
+    const float *restrict gg = grad;
+    const unsigned char *restrict dd = o->decay;
+    float eps = o->cfg.eps, dm1 = decay - 1.0f;
+    if (1.0f + dm1 == decay) {
+        /* the decay factor as arithmetic (1 + 1 (decay - 1) = decay, 1 + 0 = 1, both exact) instead of a
+         * branch, so the loop vectorises; every element gets the same arithmetic as below */
+        for (size_t i = i0; i < i1; i++)
+            pp[i] = adamw_one(pp[i] * (1.0f + (float)dd[i] * dm1), gg[i], &mm[i], &vv[i], b1, b2, bc2_sqrt, step_size,
+                              eps);
+        return;
+    }
+    for (size_t i = i0; i < i1; i++) /* a decay factor below a half: decay - 1 may not be exact */
+        pp[i] = adamw_one(dd[i] ? pp[i] * decay : pp[i], gg[i], &mm[i], &vv[i], b1, b2, bc2_sqrt, step_size, eps);
+}
+
 /* Updates params in place with one AdamW step at learning rate lr. */
-void sf_adamw_step(sf_adamw *o, float *params, const float *grad, float lr) {
+void sf_adamw_step(sf_adamw *o, float *params, const float *grad, float lr) { sf_adamw_step_threads(o, params, grad, lr, 1); }
+
+/* The same on `threads` threads: each element's update depends on that element alone, so the threads
+ * share whole spans of parameters and the bits are those of one thread. */
+void sf_adamw_step_threads(sf_adamw *o, float *params, const float *grad, float lr, int threads) {
     const sf_adamw_cfg *c = &o->cfg;
     o->t++;
     float b1 = c->beta1, b2 = c->beta2;
@@ -104,18 +127,13 @@ void sf_adamw_step(sf_adamw *o, float *params, const float *grad, float lr) {
     float step_size = (float)((double)lr / bc1);
     float bc2_sqrt = (float)sqrt(bc2);
     float decay = (float)(1.0 - (double)lr * c->weight_decay);
-    float *restrict pp = params, *restrict mm = o->m, *restrict vv = o->v;
-    const float *restrict gg = grad;
-    const unsigned char *restrict dd = o->decay;
-    float eps = c->eps, dm1 = decay - 1.0f;
-    if (1.0f + dm1 == decay) {
-        /* the decay factor as arithmetic (1 + 1 (decay - 1) = decay, 1 + 0 = 1, both exact) instead of a
-         * branch, so the loop vectorises; every element gets the same arithmetic as below */
-        for (size_t i = 0; i < o->n; i++)
-            pp[i] = adamw_one(pp[i] * (1.0f + (float)dd[i] * dm1), gg[i], &mm[i], &vv[i], b1, b2, bc2_sqrt, step_size,
-                              eps);
+    long long n = (long long)o->n, SPAN = 8192;
+    if (threads < 2 || n < 2 * SPAN) {
+        adamw_span(o, params, grad, 0, o->n, b1, b2, bc2_sqrt, step_size, decay);
         return;
     }
-    for (size_t i = 0; i < o->n; i++) /* a decay factor below a half: decay - 1 may not be exact */
-        pp[i] = adamw_one(dd[i] ? pp[i] * decay : pp[i], gg[i], &mm[i], &vv[i], b1, b2, bc2_sqrt, step_size, eps);
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (long long i0 = 0; i0 < n; i0 += SPAN)
+        adamw_span(o, params, grad, (size_t)i0, (size_t)(i0 + SPAN < n ? i0 + SPAN : n), b1, b2, bc2_sqrt, step_size,
+                   decay);
 }

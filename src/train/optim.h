@@ -58,5 +58,7 @@ double sf_grad_clip(float *grad, size_t n, float max_norm);
 
 /* Applies one AdamW update with learning rate lr to params(n) given grad(n); advances o->t. */
 void sf_adamw_step(sf_adamw *o, float *params, const float *grad, float lr);
+/* The same update shared by `threads` OpenMP threads (the same bits as one). */
+void sf_adamw_step_threads(sf_adamw *o, float *params, const float *grad, float lr, int threads);
 
 #endif

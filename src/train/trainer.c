@@ -158,7 +158,7 @@ sf_err sf_trainer_step(sf_trainer *tr, const sf_example *ex, int n, sf_step_stat
     double norm = sf_grad_clip(tr->grad, P, tr->opt.cfg.clip);
     if (!isfinite(norm)) return sf_fail("trainer: step %ld: the gradient is not finite", tr->step);
     float lr = sf_lr_at(&tr->opt.cfg, tr->step);
-    sf_adamw_step(&tr->opt, m->params, tr->grad, lr);
+    sf_adamw_step_threads(&tr->opt, m->params, tr->grad, lr, tr->n_threads);
     tr->step++;
     if (st) {
         st->loss = total_loss / (double)tokens;
