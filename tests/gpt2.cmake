@@ -2,6 +2,7 @@
 sf_test(test_bpe test_bpe.c)
 # GPT-2 in llm.c's layout and as safetensors, written from the oracle's weight formula, against PyTorch
 sf_test(test_gpt2 test_gpt2.c expect.c gpt2_weights.c)
+set_tests_properties(test_gpt2 PROPERTIES TIMEOUT 900) # (a 124M-shaped model under ASan; 213 s on a busy machine)
 target_include_directories(test_gpt2 PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 add_dependencies(test_gpt2 stepformer)
 # the decoder step's matrix-vector product: the same bits as the matmul, on any number of threads

@@ -2,6 +2,7 @@
 if(TARGET sf_lesson)
   sf_test(test_lesson test_lesson.c LIBS sf_lesson)
   add_dependencies(test_lesson stepformer)
+  set_tests_properties(test_lesson PROPERTIES TIMEOUT 900) # (every lesson, checked under ASan: 136 s alone, more on a busy machine)
 endif()
 # Every shipped lesson checked as `lesson --check --strict` does before class, in both languages, screen
 # included (played headless at 1920x1080, 1024x768 and 1024x768 in projector mode): one test per lesson and
