@@ -799,6 +799,27 @@ static const vz_hit *panel_hit(const fixture *f, const char *name, int p) {
     return NULL;
 }
 
+/* A decoder's key axis: "<bos>", wider than its column, is shortened to "B" and pushes no letter's label out
+ * (audit round 3: "<bos>" hid keys 1-2, so a framed cell stood under the wrong letter). */
+static void test_special_key_label(void **state) {
+    (void)state;
+    fixture f;
+    vk_open(&f, SF_FAMILY_GPT, ALPHA, "abcdefghijk", 1920, 1080);
+    vz_app *a = &f.app;
+    vz_app_goto(a, a->sched.n - 1);
+    a->v.block = 0;
+    vz_app_frame(a, f.w, f.h);
+    int bos = 0;
+    for (int i = 0; i + 1 < a->ctx.n_texts; i++) {
+        if (a->ctx.texts[i].owner != VZ_P_ATTN || strcmp(a->ctx.texts[i].s, "B")) continue;
+        bos++; /* the key labels run B, then position 1 or 2 (every other one when letters would touch), never later */
+        const char *next = a->ctx.texts[i + 1].s;
+        if (strcmp(next, "a") && strcmp(next, "b")) fail_msg("the key label after <bos> is '%s', not a or b", next);
+    }
+    assert_int_equal(bos, f.app.m.cfg.n_heads);
+    vk_close(&f);
+}
+
 /* The audit's tool findings (issue 10): G5 a decoder query's later keys have no q.k or scaled score (drawn
  * not computed, no number; the -inf only in the mask row); G4 the encoder's mask formula has no -inf; G2 the
  * scores panel prints the row a lesson highlights; G1 a focused token strip is outlined; G12 token ids; G14
@@ -925,7 +946,7 @@ int main(void) {
         cmocka_unit_test(test_highlight), cmocka_unit_test(test_fonts), cmocka_unit_test(test_render_command),
         cmocka_unit_test(test_palettes), cmocka_unit_test(test_theme_switch), cmocka_unit_test(test_chinese_everywhere),
         cmocka_unit_test(test_projector_keys), cmocka_unit_test(test_tokens_channels), cmocka_unit_test(test_small_defects),
-        cmocka_unit_test(test_audit_tools),
+        cmocka_unit_test(test_audit_tools), cmocka_unit_test(test_special_key_label),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
