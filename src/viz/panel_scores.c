@@ -99,13 +99,13 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
         for (int j = 0; j < nk; j++) {
             int masked = isinf(m[j]) && m[j] < 0;
             if (masked && i < 2) continue; /* a key that does not exist yet: no score was computed */
-            /* the most digits that fit the cell: 0.55, then .55 (two decimals kept, as the lessons quote them), 0.6, 1 */
-            static const char *const fmts[4] = {"%.2f", "%.2f", "%.1f", "%.0f"};
+            /* the most digits that fit the cell: 0.55, then .55 (two decimals kept, as the lessons quote them), 0.6, .6, 1 */
+            static const char *const fmts[5] = {"%.2f", "%.2f", "%.1f", "%.1f", "%.0f"};
             int f = 0, tw = 0, room = cell - pad / 2 - 2;
-            for (f = 0; f < 4; f++) {
+            for (f = 0; f < 5; f++) {
                 if (masked) snprintf(num, sizeof num, i == 3 ? "0" : "-inf");
                 else snprintf(num, sizeof num, fabsf(x[j]) >= 100 ? "%.0f" : fmts[f], (double)x[j]);
-                if (f == 1 && !masked) { /* "0.55" -> ".55", "-0.45" -> "-.45"; nothing to drop at 1 and above */
+                if ((f == 1 || f == 3) && !masked) { /* "0.55" -> ".55", "-0.45" -> "-.45"; nothing to drop at 1 and above */
                     char *z = num[0] == '-' ? num + 1 : num;
                     if (z[0] != '0' || z[1] != '.') continue;
                     memmove(z, z + 1, strlen(z));
