@@ -414,6 +414,27 @@ static void test_compare_and_index(void **state) {
     close_fx(f);
 }
 
+/* Lesson 9 step 2 frames row 3 (a) of the cached keys on its own: that row keeps its label in the lesson's
+ * panel when the labels thin out to every other row (audit round 3: the framed row had none). */
+static void test_framed_row_labelled(void **state) {
+    (void)state;
+    fixture *f = open_fx(SF_LANG_EN);
+    open_lesson(f, "09-gpt-generation.md");
+    assert_true(vz_player_goto(&f->p, 1));
+    draw(f);
+    const vz_ctx *c = &f->p.app.ctx;
+    int row = -1;
+    for (int h = 0; h < c->n_hl; h++)
+        if (strstr(c->hl[h].name, ".k") && c->hl[h].lo[0] == c->hl[h].hi[0]) row = c->hl[h].lo[0];
+    assert_true(row > 0);
+    char tok[64];
+    vz_token_label(&f->p.app.v, SF_STACK_DEC, row, tok);
+    int n = 0;
+    for (int i = 0; i < c->n_texts; i++) n += c->texts[i].owner == VZ_P_ACT && !strcmp(c->texts[i].s, tok);
+    if (n < 1) fail_msg("the framed row %d ('%s') has no label in the lesson's panel", row, tok);
+    close_fx(f);
+}
+
 /* Runs the stepformer binary with args without a display; returns its exit status (output in log). */
 static int run_binary(const char *args, const char *log) {
     char cmd[2048];
@@ -748,7 +769,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lessons_play),   cmocka_unit_test(test_back_restores), cmocka_unit_test(test_question_clicks),
         cmocka_unit_test(test_answer_does_not_survive),
-        cmocka_unit_test(test_compare_and_index), cmocka_unit_test(test_commands), cmocka_unit_test(test_screen_check),
+        cmocka_unit_test(test_compare_and_index), cmocka_unit_test(test_framed_row_labelled), cmocka_unit_test(test_commands), cmocka_unit_test(test_screen_check),
         cmocka_unit_test(test_compare_aligned), cmocka_unit_test(test_audit_lessons), cmocka_unit_test(test_narration_fits),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

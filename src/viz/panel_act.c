@@ -152,7 +152,12 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
                     vz_print(c, vz_token_label(sv, e->stack, r0, tok), px, side ? c->th->focus : c->th->fg, g.x - pad,
                             g.y + rh / 2, VZ_RIGHT | VZ_MIDDLE, 0);
             } else {
-                vz_axis_labels(c, sv, e->stack, nr[k] < stack_n ? nr[k] : stack_n, g, rh, 0, -1, g.x - pad, (vz_rect){0, 0, 0, 0});
+                /* the row a lesson frames on its own (else the cursor's token) keeps its label when labels thin out */
+                int first = sv->cur.phase == e->stack ? sv->cur.token : -1;
+                for (int h = 0; h < c->n_hl; h++)
+                    if (!strcmp(c->hl[h].name, e->name) && c->hl[h].lo[0] == c->hl[h].hi[0]) first = c->hl[h].lo[0];
+                int nl = nr[k] < stack_n ? nr[k] : stack_n;
+                vz_axis_labels(c, sv, e->stack, nl, g, rh, 0, first < nl ? first : -1, g.x - pad, (vz_rect){0, 0, 0, 0});
             }
         }
         y += rh * nr[k] + pad / 2;
