@@ -850,6 +850,17 @@ static void test_special_key_label(void **state) {
         if (strcmp(next, "a") && strcmp(next, "b")) fail_msg("the key label after <bos> is '%s', not a or b", next);
     }
     assert_int_equal(bos, f.app.m.cfg.n_heads);
+    static const char *const keep[] = {"<bd>", "<e4 bd>", "<a0>", "a", "<>", "<|>"};
+    for (int i = 0; i < 6; i++) { /* byte pieces and plain tokens are never shortened */
+        char t[16];
+        snprintf(t, sizeof t, "%s", keep[i]);
+        assert_int_equal(vz_special_initial(t), 0);
+        assert_string_equal(t, keep[i]);
+    }
+    char t1[16] = "<|endoftext|>", t2[16] = "<eos>";
+    assert_true(vz_special_initial(t1) && vz_special_initial(t2));
+    assert_string_equal(t1, "E");
+    assert_string_equal(t2, "E");
     vk_close(&f);
 }
 

@@ -71,19 +71,19 @@ float vz_absmax(const sf_trace_entry *e, int r0, int r1, int n) {
     return m;
 }
 
-/* Shortens a special token's label ("<bos>", "<eos>", "<|endoftext|>": letters and '|' between < and >) to its
- * first letter in capitals, in place; returns 1 if it did. Byte pieces ("<e4 bd>") and other labels stay. */
-static int special_initial(char *tok) {
+int vz_special_initial(char *tok) {
     size_t n = strlen(tok);
     if (n < 3 || tok[0] != '<' || tok[n - 1] != '>') return 0;
     char first = 0;
+    int letters = 0;
     for (size_t i = 1; i + 1 < n; i++) {
         char ch = tok[i];
         if (ch == '|') continue;
         if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'))) return 0;
         if (!first) first = ch;
+        letters++;
     }
-    if (!first) return 0;
+    if (letters < 3) return 0; /* "<bd>" is a byte in hex, not a name */
     tok[0] = (char)(first >= 'a' ? first - 'a' + 'A' : first);
     tok[1] = 0;
     return 1;
@@ -107,7 +107,7 @@ void vz_axis_labels(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect g, in
             vz_token_label(v, stack, vz_view_pos(v, stack, i), tok); /* (a run aligned by token: its token there) */
             int tw, th;
             vz_text_size(c->text, tok, px, &tw, &th);
-            if (axis == 1 && tw > cell && special_initial(tok)) /* "<bos>" over a narrow key: "B" (its row says <bos>) */
+            if (axis == 1 && tw > cell && vz_special_initial(tok)) /* "<bos>" over a narrow key: "B" (its row says <bos>) */
                 vz_text_size(c->text, tok, px, &tw, &th);
             int size = axis == 0 ? th : tw, start = centre - size / 2;
             int g0 = axis == 0 ? g.y : g.x, g1 = g0 + (axis == 0 ? g.h : g.w);

@@ -82,6 +82,11 @@ const sf_trace_entry *vz_probs_of(const vz_view *v, vz_block b, int h, const sf_
 /* Returns the largest finite |x| of rows [r0, r1) of e over its first n columns (a display range, >= 1e-6). */
 float vz_absmax(const sf_trace_entry *e, int r0, int r1, int n);
 
+/* Shortens a special token's label ("<bos>", "<eos>", "<|endoftext|>": three or more letters and '|' between < and
+ * >) to its first letter in capitals, in place (a key label wider than its column); returns 1 if it did. Byte
+ * pieces ("<bd>", "<e4 bd>") and ordinary tokens stay as they are. */
+int vz_special_initial(char *tok);
+
 /* Draws token labels along a heatmap's rows (axis 0) or columns (axis 1): every k-th one so no two touch,
  * always the one at `now` (or -1), the rest thinned around it; place i is labelled with the token at
  * vz_view_pos(v, stack, i). g is the drawn grid, cell its cell size,
