@@ -472,11 +472,15 @@ static void test_gpt2_window(void **state) {
                 snprintf(what, sizeof what, "gpt2 12x12 %dx%d %s %s step %d", w, h, a.projector ? "projector" : "normal",
                          lang ? "zh" : "en", steps[st]);
                 check_frame(&a.ctx, what);
-                int seen_bytes = 0, grid = 0;
+                int seen_bytes = 0, grid = 0, arch = 0;
                 for (int i = 0; i < a.ctx.n_texts; i++) {
                     const char *s = a.ctx.texts[i].s;
                     if (strstr(s, "\xef\xbf\xbd")) fail_msg("%s: a replacement character in '%s'", what, s);
                     seen_bytes |= !strcmp(s, "<e4 bd>") || !strcmp(s, "<a0>");
+                    if (a.ctx.texts[i].owner == VZ_P_ARCH) { /* the map names each of the 12 layers ("L3 self", "L3 自注意") */
+                        int n;
+                        if (sscanf(s, "L%d ", &n) == 1 && n >= 0 && n < 12) arch |= 1 << n;
+                    }
                     if (a.ctx.texts[i].owner == VZ_P_THUMBS) {
                         int n;
                         char rest[8];
@@ -486,6 +490,7 @@ static void test_gpt2_window(void **state) {
                 }
                 if (st == 1 && !seen_bytes) fail_msg("%s: the byte tokens of 你 are not drawn", what);
                 if ((!a.projector || st == 0) && grid != (1 << 24) - 1) fail_msg("%s: the grid does not name L0-L11 and H0-H11 (%06x)", what, grid);
+                if (!a.projector && w >= 1920 && arch != (1 << 12) - 1) fail_msg("%s: the architecture map does not name L0-L11 (%03x)", what, arch);
                 if (st == 0) continue; /* (token 3: the heatmap fits, rows 0-3) */
                 int q0 = check_window(&a, what);
                 if (st == 2) { /* moved up: another window, its labels its own tokens */

@@ -41,6 +41,13 @@ static vz_rect arch_column(vz_ctx *c, const vz_view *v, vz_rect col, int stack, 
     int n = 1 + nl * per + (pre ? 1 : 0) + (stack == SF_STACK_DEC ? 1 : 0);
     int lh = vz_lh(c, c->lay.f.label), gap = vz_px(c, 3), lgap = vz_px(c, 6);
     int bh = (col.h - (n - 1) * gap - nl * lgap) / n;
+    /* too many layers to label one box a line (GPT-2's 12): each layer's sub-layers side by side on one line */
+    int side = bh < lh && per >= 2;
+    if (side) {
+        n = 1 + nl + (pre ? 1 : 0) + (stack == SF_STACK_DEC ? 1 : 0);
+        bh = (col.h - (n - 1) * gap - nl * lgap) / n;
+    }
+    int sw = side ? (col.w - (per - 1) * gap) / per : col.w; /* a sub-layer's box width */
     if (bh > lh * 2 + 2) bh = lh * 2 + 2; /* room for a label on two lines */
     if (bh < 2) bh = 2;
     int y = col.y;
@@ -51,25 +58,28 @@ static vz_rect arch_column(vz_ctx *c, const vz_view *v, vz_rect col, int stack, 
     y += bh + gap;
     for (int l = 0; l < nl; l++) {
         y += lgap;
+        int x = col.x; /* side by side: the next sub-layer's box goes right of the last, else below it */
         snprintf(t, sizeof t, vz_s(c, stack == SF_STACK_DEC ? VZ_S_ARCH_MSELF : VZ_S_ARCH_SELF), l);
         snprintf(u, sizeof u, vz_s(c, stack == SF_STACK_DEC ? VZ_S_ARCH_MSELF_S : VZ_S_ARCH_SELF_S), l);
-        last = (vz_rect){col.x, y, col.w, bh};
+        last = (vz_rect){x, y, sw, bh};
         arch_box(c, v, last, t, u, stack, l, SF_SUB_SELF);
-        y += bh + gap;
+        if (side) x += sw + gap; else y += bh + gap;
         if (stack == SF_STACK_DEC && encdec) {
             snprintf(t, sizeof t, vz_s(c, VZ_S_ARCH_CROSS), l);
             snprintf(u, sizeof u, vz_s(c, VZ_S_ARCH_CROSS_S), l);
-            last = (vz_rect){col.x, y, col.w, bh};
+            last = (vz_rect){x, y, sw, bh};
             if (cross_boxes) cross_boxes[l] = last;
             arch_box(c, v, last, t, u, stack, l, SF_SUB_CROSS);
-            y += bh + gap;
+            if (side) x += sw + gap; else y += bh + gap;
         }
-        if (!ffn) continue;
-        snprintf(t, sizeof t, vz_s(c, VZ_S_ARCH_FFN), l);
-        snprintf(u, sizeof u, vz_s(c, VZ_S_ARCH_FFN_S), l);
-        last = (vz_rect){col.x, y, col.w, bh};
-        arch_box(c, v, last, t, u, stack, l, SF_SUB_FFN);
-        y += bh + gap;
+        if (ffn) {
+            snprintf(t, sizeof t, vz_s(c, VZ_S_ARCH_FFN), l);
+            snprintf(u, sizeof u, vz_s(c, VZ_S_ARCH_FFN_S), l);
+            last = (vz_rect){x, y, sw, bh};
+            arch_box(c, v, last, t, u, stack, l, SF_SUB_FFN);
+            if (!side) y += bh + gap;
+        }
+        if (side) y += bh + gap;
     }
     if (pre) {
         last = (vz_rect){col.x, y, col.w, bh};
