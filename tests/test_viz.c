@@ -799,6 +799,35 @@ static const vz_hit *panel_hit(const fixture *f, const char *name, int p) {
     return NULL;
 }
 
+/* The token strip as the spotlight (1024x768 projector) wraps a long run onto several lines: every token's box
+ * and position is drawn, not the last few of one scrolled line (issue 12: GPT-2 prompts showed 3 tokens). */
+static void test_tokens_spotlight_wraps(void **state) {
+    (void)state;
+    fixture f;
+    vk_open(&f, SF_FAMILY_GPT, ALPHA, "abcdefghijklabcdefghij", 1024, 768);
+    vz_app *a = &f.app;
+    SDL_Event e = keymod(SDLK_p, 0);
+    vz_app_event(a, &e);
+    vz_app_goto(a, a->sched.n - 1);
+    vz_app_frame(a, f.w, f.h);
+    for (int t = 0; t < VZ_P_COUNT && a->ctx.lay.spot != VZ_P_TOKENS; t++) {
+        e = keymod(SDLK_TAB, 0);
+        vz_app_event(a, &e);
+        vz_app_frame(a, f.w, f.h);
+    }
+    assert_int_equal(a->ctx.lay.spot, VZ_P_TOKENS);
+    int n = a->s.n_tgt, shown = 0;
+    assert_true(n >= 20);
+    for (int p = 0; p < n; p++) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", p);
+        for (int i = 0; i < a->ctx.n_texts; i++)
+            if (a->ctx.texts[i].owner == VZ_P_TOKENS && !strcmp(a->ctx.texts[i].s, num)) { shown++; break; }
+    }
+    if (shown != n) fail_msg("%d of %d positions drawn in the token spotlight", shown, n);
+    vk_close(&f);
+}
+
 /* The scores strip on narrow cells (1024x768 projector, 7 to 13 keys): a number below 1 drops its leading zero
  * before it drops a decimal (".55" where "0.55" does not fit, ".6" before "0.6"), so the cells keep the two
  * decimals lessons quote for as long as they can (audit round 3: "0.0" printed where the text says 0.00). */
@@ -990,7 +1019,7 @@ int main(void) {
         cmocka_unit_test(test_highlight), cmocka_unit_test(test_fonts), cmocka_unit_test(test_render_command),
         cmocka_unit_test(test_palettes), cmocka_unit_test(test_theme_switch), cmocka_unit_test(test_chinese_everywhere),
         cmocka_unit_test(test_projector_keys), cmocka_unit_test(test_tokens_channels), cmocka_unit_test(test_small_defects),
-        cmocka_unit_test(test_audit_tools), cmocka_unit_test(test_special_key_label), cmocka_unit_test(test_scores_two_decimals),
+        cmocka_unit_test(test_audit_tools), cmocka_unit_test(test_special_key_label), cmocka_unit_test(test_scores_two_decimals), cmocka_unit_test(test_tokens_spotlight_wraps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
