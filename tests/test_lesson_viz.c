@@ -414,6 +414,27 @@ static void test_compare_and_index(void **state) {
     close_fx(f);
 }
 
+/* Lesson 13 step 4 frames key 5 (z) in a row of 28 keys: that key keeps its label over the heatmap when the
+ * labels thin out (audit round 4: the yellow cell stood under k's label). */
+static void test_framed_key_labelled(void **state) {
+    (void)state;
+    fixture *f = open_fx(SF_LANG_EN);
+    open_lesson(f, "13-induction-heads.md");
+    assert_true(vz_player_goto(&f->p, 4));
+    draw(f);
+    const vz_ctx *c = &f->p.app.ctx;
+    int key = -1;
+    for (int h = 0; h < c->n_hl; h++)
+        if (strstr(c->hl[h].name, ".probs") && c->hl[h].lo[1] >= 0 && c->hl[h].lo[1] == c->hl[h].hi[1]) key = c->hl[h].lo[1];
+    assert_true(key > 0);
+    char tok[64];
+    vz_token_label(&f->p.app.v, SF_STACK_DEC, key, tok);
+    int n = 0;
+    for (int i = 0; i < c->n_texts; i++) n += c->texts[i].owner == VZ_P_ATTN && !strcmp(c->texts[i].s, tok);
+    if (n < 2) fail_msg("the framed key %d ('%s') is labelled %d times over the attention heatmap (row and key: 2)", key, tok, n);
+    close_fx(f);
+}
+
 /* Lesson 9 step 2 frames row 3 (a) of the cached keys on its own: that row keeps its label in the lesson's
  * panel when the labels thin out to every other row (audit round 3: the framed row had none). */
 static void test_framed_row_labelled(void **state) {
@@ -769,7 +790,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lessons_play),   cmocka_unit_test(test_back_restores), cmocka_unit_test(test_question_clicks),
         cmocka_unit_test(test_answer_does_not_survive),
-        cmocka_unit_test(test_compare_and_index), cmocka_unit_test(test_framed_row_labelled), cmocka_unit_test(test_commands), cmocka_unit_test(test_screen_check),
+        cmocka_unit_test(test_compare_and_index), cmocka_unit_test(test_framed_row_labelled), cmocka_unit_test(test_framed_key_labelled), cmocka_unit_test(test_commands), cmocka_unit_test(test_screen_check),
         cmocka_unit_test(test_compare_aligned), cmocka_unit_test(test_audit_lessons), cmocka_unit_test(test_narration_fits),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
