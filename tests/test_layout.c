@@ -219,22 +219,6 @@ static void test_models_chinese(void **state) {
     assert_int_equal(failures, 0);
 }
 
-/* Returns the panel a lesson's @focus panel brings forward (as the lesson player maps it), or -1. */
-static int focus_panel(int lesson_panel) {
-    switch (lesson_panel) {
-    case SF_PANEL_MAP: return VZ_P_ARCH;
-    case SF_PANEL_TOKENS: return VZ_P_TOKENS;
-    case SF_PANEL_ATTENTION: return VZ_P_ATTN;
-    case SF_PANEL_SCORES: return VZ_P_SCORES;
-    case SF_PANEL_POSITIONS: return VZ_P_PE;
-    case SF_PANEL_ACTIVATIONS: return VZ_P_ACT;
-    case SF_PANEL_OUTPUT: return VZ_P_OUTPUT;
-    case SF_PANEL_HEADS: return VZ_P_THUMBS;
-    case SF_PANEL_LENS: return VZ_P_LENS;
-    default: return -1;
-    }
-}
-
 /* Lessons 1, 6 and 7, every frame, in both modes and languages at zoom 1 (and 1024x768 at every zoom step):
  * clean frames, the whole narration at zoom 1, and in projector mode the lesson's @focus as the spotlight. */
 static void test_lessons(void **state) {
@@ -278,7 +262,7 @@ static void test_lessons(void **state) {
                                      h, mode ? "projector" : "normal", lang ? "zh" : "en", (double)p.app.zoom, p.app.ctx.lay.arr);
                             check_frame(&p.app.ctx, what);
                             /* in projector mode the lesson's @focus is the spotlight */
-                            int want = focus_panel(p.lesson.frames[k].panel);
+                            int want = vz_player_panel_of(p.lesson.frames[k].panel);
                             if (mode && p.app.ctx.lay.spot != (want >= 0 ? want : VZ_P_ATTN))
                                 fail_msg("%s: the spotlight is %s, the lesson focuses %s", what, vz_panel_name(p.app.ctx.lay.spot),
                                          vz_panel_name(want));

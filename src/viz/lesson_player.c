@@ -235,8 +235,7 @@ static void exec(vz_player *p, const sf_lesson_cmds *cmds) {
     }
 }
 
-/* Returns the vz_panel a lesson's panel name brings forward, or -1. */
-static int panel_of(int lesson_panel) {
+int vz_player_panel_of(int lesson_panel) {
     switch (lesson_panel) {
     case SF_PANEL_MAP: return VZ_P_ARCH;
     case SF_PANEL_TOKENS: return VZ_P_TOKENS;
@@ -288,7 +287,7 @@ static void apply(vz_player *p) {
     }
     v->head = p->head >= 0 && p->head < a->m.cfg.n_heads ? p->head : 0;
     v->enlarged = p->head >= 0 && p->panel == SF_PANEL_ATTENTION;
-    v->focus_panel = panel_of(p->panel);
+    v->focus_panel = vz_player_panel_of(p->panel);
     v->heat_zoom = 1.0f;
     v->heat_scroll = 0;
     v->show_ids = p->show_ids;

@@ -120,6 +120,9 @@ int vz_player_act(vz_player *p, vz_action act, int arg);
  * returns 1 if it changed anything. */
 int vz_player_event(vz_player *p, const SDL_Event *e);
 
+/* Returns the vz_panel a lesson's @focus panel (SF_PANEL_*) brings forward, or -1. */
+int vz_player_panel_of(int lesson_panel);
+
 /* Draws one frame of a w x h target: the index, or the app with the lesson's narration (black when blanked). */
 void vz_player_frame(vz_player *p, int w, int h);
 
