@@ -596,6 +596,27 @@ static void test_screen_check(void **state) {
     hid = write_lesson("hid.md", "## The map, and a weight\n@goto enc token 2 L0 self softmax\n@focus attention enc L0 H0\n"
                                  "@highlight enc.L0.self.H0.probs q=2\nLook at row 2.\n");
     if (screen_problems_in(hid, VZ_SCREEN_PROJECTOR, 1, out, sizeof out)) fail_msg("%s", out);
+    /* narration naming a panel that projector mode shows only as a tab must name the tab (both languages) */
+    hid = write_lesson("hid.md", "## The map\n@goto enc token 2 L0 self softmax\n@focus map\nThe scores panel prints row 2.\n"
+                                 "[zh]\n分数面板打印出 2 号行。\n");
+    assert_int_equal(screen_problems(hid, 0, out, sizeof out), 0);
+    assert_int_equal(screen_problems_in(hid, VZ_SCREEN_PROJECTOR, 0, out, sizeof out), 1);
+    if (!strstr(out, ":3:1: the narration of step 1 names the scores panel, which is not on screen (projector mode shows "
+                     "it only as a tab): name its tab (the \"Scores\" tab) or @focus it"))
+        fail_msg("%s", out);
+    vz_screen_opts zo = {1024, 768, VZ_SCREEN_PROJECTOR, SF_LANG_ZH, 0, NULL, NULL};
+    FILE *zf = fmemopen(out, sizeof out, "w");
+    sf_err ze;
+    assert_int_equal(vz_lesson_screen_check(hid, &zo, zf, &ze), 1);
+    fclose(zf);
+    assert_non_null(strstr(out, "names the 分数面板"));
+    hid = write_lesson("hid.md", "## The map\n@goto enc token 2 L0 self softmax\n@focus map\n"
+                                 "The scores panel (the Scores tab on a projector) prints row 2.\n"
+                                 "[zh]\n分数面板（投影模式下点\"分数\"）打印出 2 号行。\n");
+    if (screen_problems_in(hid, VZ_SCREEN_PROJECTOR, 0, out, sizeof out)) fail_msg("%s", out);
+    zf = fmemopen(out, sizeof out, "w");
+    if (vz_lesson_screen_check(hid, &zo, zf, &ze) != 0) { fclose(zf); fail_msg("%s", out); }
+    fclose(zf);
     /* a bad --screen says which option was wrong */
     snprintf(args, sizeof args, "lesson --check --screen 1024x768:beamer %s", hid);
     assert_int_equal(run_binary(args, log), 2);

@@ -200,6 +200,79 @@ static void check_question_panel(screen *s, const sf_lesson_frame *f) {
                                                   "the learner cannot read what it shows");
 }
 
+/* The names a lesson's narration gives the panels, per language, and the tab a hidden panel is shown as. */
+static const struct {
+    int lang;
+    const char *phrase; /* as the narration writes it (English: any case) */
+    int panel;          /* VZ_P_* */
+    vz_str tab;         /* its tab's label */
+} panel_names[] = {
+    {SF_LANG_EN, "scores panel", VZ_P_SCORES, VZ_S_TAB_SCORES},   {SF_LANG_EN, "output panel", VZ_P_OUTPUT, VZ_S_TAB_OUTPUT},
+    {SF_LANG_EN, "attention panel", VZ_P_ATTN, VZ_S_TAB_ATTN},    {SF_LANG_EN, "positions panel", VZ_P_PE, VZ_S_TAB_PE},
+    {SF_LANG_EN, "activations panel", VZ_P_ACT, VZ_S_TAB_ACT},    {SF_LANG_EN, "the grid", VZ_P_THUMBS, VZ_S_TAB_THUMBS},
+    {SF_LANG_EN, "architecture map", VZ_P_ARCH, VZ_S_TAB_ARCH},   {SF_LANG_EN, "lens panel", VZ_P_LENS, VZ_S_TAB_LENS},
+    {SF_LANG_ZH, "分数面板", VZ_P_SCORES, VZ_S_TAB_SCORES},       {SF_LANG_ZH, "输出面板", VZ_P_OUTPUT, VZ_S_TAB_OUTPUT},
+    {SF_LANG_ZH, "注意力面板", VZ_P_ATTN, VZ_S_TAB_ATTN},         {SF_LANG_ZH, "位置面板", VZ_P_PE, VZ_S_TAB_PE},
+    {SF_LANG_ZH, "激活值面板", VZ_P_ACT, VZ_S_TAB_ACT},           {SF_LANG_ZH, "网格", VZ_P_THUMBS, VZ_S_TAB_THUMBS},
+    {SF_LANG_ZH, "结构图", VZ_P_ARCH, VZ_S_TAB_ARCH},
+};
+
+/* Returns an ASCII letter in lower case, any other byte as it is. */
+static char lower(char ch) { return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch; }
+
+/* Returns the first occurrence of needle in [s, end) (ASCII letters in any case when fold), or NULL. */
+static const char *find_in(const char *s, const char *end, const char *needle, int fold) {
+    size_t n = strlen(needle);
+    for (const char *p = s; p + n <= end; p++) {
+        size_t i = 0;
+        while (i < n && (p[i] == needle[i] || (fold && lower(p[i]) == lower(needle[i])))) i++;
+        if (i == n) return p;
+    }
+    return NULL;
+}
+
+/* Returns 1 if the paragraph [s, end) names the tab labelled `label`: "the Scores tab" in English, the label
+ * in quotes ("分数" or “分数”) in Chinese. */
+static int names_tab(const char *s, const char *end, const char *label, int lang) {
+    char a[96], b[96];
+    if (lang == SF_LANG_EN) {
+        snprintf(a, sizeof a, "%s tab", label);
+        return find_in(s, end, a, 1) != NULL;
+    }
+    snprintf(a, sizeof a, "\"%s\"", label);
+    snprintf(b, sizeof b, "\xe2\x80\x9c%s\xe2\x80\x9d", label);
+    return find_in(s, end, a, 0) || find_in(s, end, b, 0);
+}
+
+/* Checks that the narration (in the language checked) names no panel that is not on screen, unless the same
+ * paragraph names the tab the learner clicks to see it: in projector mode most panels are tabs. */
+static void check_named_panels(screen *s, int k) {
+    const vz_player *p = s->p;
+    const sf_lesson_frame *f = &p->lesson.frames[k];
+    const vz_ctx *c = &p->app.ctx;
+    for (int part = 0; part < 2; part++) {
+        if (part == 1 && f->ask.state != 2) break; /* the text after @reveal shows with the answer only */
+        const char *text = sf_lesson_text(&p->lesson, k, part, s->o->lang);
+        for (const char *para = text; *para;) {
+            const char *end = strchr(para, '\n');
+            if (!end) end = para + strlen(para);
+            for (size_t i = 0; i < sizeof panel_names / sizeof panel_names[0]; i++) {
+                if (panel_names[i].lang != s->o->lang) continue;
+                if (!find_in(para, end, panel_names[i].phrase, panel_names[i].lang == SF_LANG_EN)) continue;
+                vz_rect r = c->lay.r[panel_names[i].panel];
+                if (r.w > 0 && r.h > 0 && r.x < s->o->w && r.y < s->o->h) continue; /* on screen */
+                const char *label = vz_tr(s->o->lang, panel_names[i].tab);
+                if (names_tab(para, end, label, s->o->lang)) continue;
+                report(s, f->line, 1, "the narration of step %d names the %s, which is not on screen%s: name its tab "
+                       "(%s\"%s\"%s) or @focus it", f->step + 1, panel_names[i].phrase,
+                       s->o->mode == VZ_SCREEN_PROJECTOR ? " (projector mode shows it only as a tab)" : "",
+                       s->o->lang == SF_LANG_EN ? "the " : "", label, s->o->lang == SF_LANG_EN ? " tab" : "");
+            }
+            para = *end ? end + 1 : end;
+        }
+    }
+}
+
 /* Checks what frame k draws (the player stands on it, just drawn). */
 static void check_frame(screen *s, int k) {
     vz_player *p = s->p;
@@ -223,6 +296,7 @@ static void check_frame(screen *s, int k) {
         check_cells(s, &a, "the answer to this question");
     }
     check_question_panel(s, f);
+    check_named_panels(s, k);
 }
 
 /* Sends a key press to the player. */

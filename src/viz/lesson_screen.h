@@ -5,6 +5,7 @@
  *     lesson's own run, on a row the cursor has computed, not hidden by the question, and inside the
  *     visible part of its panel (the vz_hit rectangles and clips the draw context registers);
  *   - a question does not blank the panel it brings forward (the scores panel on the asked row);
+ *   - the narration names no panel that is not on screen ("the scores panel") without naming its tab;
  *   - a frame is a pure function of the lesson and its index: reached going forward, going back, by a jump,
  *     or after the learner answered, pressed a key or clicked, it draws the very same pixels.
  * `stepformer lesson --check` runs it when the visualizer is built. */
