@@ -181,6 +181,106 @@ static void test_forward_packed_equals_sequences(void **state) {
     }
 }
 
+/* Fills g(n) with a fixed pattern: the passes add to what the buffer holds, so it must not start at 0. */
+static void start_grad(float *g, size_t n) {
+    for (size_t i = 0; i < n; i++) g[i] = (float)((int)(i % 7) - 3) * 0.125f;
+}
+
+/* Adds the gradient of b's sequences [i0, i0+n), in packs of at most `per_pack`, with the packed pass;
+ * the loss and counts are added to *loss and *counted. */
+static void packed_grad(const sf_model *m, sf_seq *act, sf_seq *gact, batch *b, const int *order, int n, int per_pack,
+                        float *g, double *loss, long *counted) {
+    for (int i = 0; i < n; i += per_pack) {
+        int k = n - i < per_pack ? n - i : per_pack;
+        sf_pack pk;
+        memset(&pk, 0, sizeof pk);
+        const int *tgt[N_SEQ];
+        pk.n = k;
+        for (int j = 0; j < k; j++) {
+            int s = order[i + j];
+            pk.src[j] = b->src[s];
+            pk.n_src[j] = b->n_src[s];
+            pk.dec[j] = b->in[s];
+            pk.n_dec[j] = b->n_dec[s];
+            tgt[j] = b->tgt[s];
+        }
+        assert_int_equal(sf_forward_backward_packed(m, act, gact, &pk, tgt, g, loss, counted), 1);
+    }
+}
+
+/* The packed gradient is bit for bit the per-example loop's (so is the loss), in one pack or several,
+ * for every variant; the same sequences in another order give other bits, so the comparison is sharp. */
+static void test_backward_packed_equals_loop(void **state) {
+    (void)state;
+    for (int vi = 0; vi < N_VARIANTS; vi++) {
+        const variant *v = &VARIANTS[vi];
+        sf_model m;
+        build_model(&m, v, 21 + (unsigned long long)vi);
+        const sf_config *c = &m.cfg;
+        int encdec = c->family == SF_FAMILY_ENCDEC;
+        size_t P = m.n_params;
+        sf_rng r;
+        sf_rng_seed(&r, 9 + (uint64_t)vi);
+        batch b;
+        make_batch(&b, &m, &r);
+        float *g0 = malloc(P * sizeof *g0), *g1 = malloc(P * sizeof *g1);
+        assert_non_null(g0);
+        assert_non_null(g1);
+        /* the per-example loop, as the trainer ran it */
+        sf_seq s, gs;
+        assert_true(sf_seq_build(&s, c).ok);
+        assert_true(sf_seq_build(&gs, c).ok);
+        start_grad(g0, P);
+        double loss0 = 0.0;
+        long count0 = 0;
+        for (int i = 0; i < N_SEQ; i++) {
+            int k = 0;
+            float l = sf_forward_backward(&m, &s, &gs, b.src[i], encdec ? b.n_src[i] : 0, b.in[i], b.tgt[i], b.n_dec[i],
+                                          g0, &k);
+            assert_true(isfinite(l));
+            loss0 += l;
+            count0 += k;
+        }
+        /* packed: all at once, and in packs of 4 then 2 */
+        sf_seq p, gp;
+        assert_true(sf_seq_build_packed(&p, c).ok);
+        assert_true(sf_seq_build_packed(&gp, c).ok);
+        static const int in_order[N_SEQ] = {0, 1, 2, 3, 4, 5}, reordered[N_SEQ] = {1, 0, 2, 3, 5, 4};
+        for (int per = N_SEQ; per >= 4; per -= 2) {
+            start_grad(g1, P);
+            double loss1 = 0.0;
+            long count1 = 0;
+            packed_grad(&m, &p, &gp, &b, in_order, N_SEQ, per, g1, &loss1, &count1);
+            if (memcmp(g0, g1, P * sizeof *g0) != 0) {
+                for (int t = 0; t < m.n_table; t++) {
+                    const sf_param *q = &m.table[t];
+                    if (memcmp(g0 + q->offset, g1 + q->offset, q->count * sizeof *g0) != 0)
+                        print_error("%s: %s differs\n", v->name, q->name);
+                }
+                fail_msg("%s (packs of %d): the packed gradient differs from the per-example loop's", v->name, per);
+            }
+            assert_memory_equal(&loss0, &loss1, sizeof loss0);
+            assert_int_equal(count0, count1);
+        }
+        start_grad(g1, P);
+        double loss2 = 0.0;
+        long count2 = 0;
+        packed_grad(&m, &p, &gp, &b, reordered, N_SEQ, N_SEQ, g1, &loss2, &count2);
+        assert_int_equal(count0, count2);
+        assert_true(memcmp(g0, g1, P * sizeof *g0) != 0);
+        /* and the gradient is a gradient: something was added */
+        start_grad(g1, P);
+        assert_true(memcmp(g0, g1, P * sizeof *g0) != 0);
+        free(g0);
+        free(g1);
+        sf_seq_free(&s);
+        sf_seq_free(&gs);
+        sf_seq_free(&p);
+        sf_seq_free(&gp);
+        sf_model_free(&m);
+    }
+}
+
 /* A packed record refuses the single-sequence passes, and a pack refuses lengths the model cannot take. */
 static void test_packed_refusals(void **state) {
     (void)state;
@@ -206,6 +306,23 @@ static void test_packed_refusals(void **state) {
     assert_false(sf_forward_packed(&m, &p, &pk).ok);
     ids[1] = 5;
     assert_true(sf_forward_packed(&m, &p, &pk).ok);
+    /* the packed backward: a target outside the vocabulary leaves the gradient, loss and count as they were */
+    sf_seq gp;
+    assert_true(sf_seq_build_packed(&gp, &m.cfg).ok);
+    float *g = calloc(m.n_params, sizeof *g);
+    assert_non_null(g);
+    int tg[2] = {5, m.cfg.vocab_size};
+    const int *tgt[1] = {tg};
+    double loss = 1.5;
+    long counted = 3;
+    assert_int_equal(sf_forward_backward_packed(&m, &p, &gp, &pk, tgt, g, &loss, &counted), 0);
+    for (size_t i = 0; i < m.n_params; i++) assert_true(g[i] == 0.0f);
+    assert_true(loss == 1.5 && counted == 3);
+    tg[1] = 6;
+    assert_int_equal(sf_forward_backward_packed(&m, &p, &gp, &pk, tgt, g, &loss, &counted), 1);
+    assert_true(loss > 1.5 && counted == 5);
+    free(g);
+    sf_seq_free(&gp);
     pk.n = 0;
     assert_false(sf_forward_packed(&m, &p, &pk).ok);
     sf_seq_free(&p);
@@ -215,6 +332,7 @@ static void test_packed_refusals(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forward_packed_equals_sequences),
+        cmocka_unit_test(test_backward_packed_equals_loop),
         cmocka_unit_test(test_packed_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
