@@ -202,9 +202,9 @@ void sf_model_init_random_sd(sf_model *m, unsigned long long seed, float gpt_sd)
 /* ---- sequence records ------------------------------------------------------------------------- */
 
 /* Every buffer of a record is `groups` blocks of L rows: a fixed width (channels, head size, vocab), or
- * width 0 for a square block (query x key) whose row length is K (L too, except in a packed record). One walk over the record (the
- * carve_* functions) counts its floats, hands out pointers into one allocation, or lists the buffers so
- * that a growth can move each into its larger place. */
+ * width 0 for a square block (query x key) whose row length is K (L too, except in a packed record).
+ * One walk over the record (the carve_* functions) counts its floats, hands out pointers into one
+ * allocation, or lists the buffers so that a growth can move each into its larger place. */
 typedef struct {
     float **slot;    /* the record's pointer to the buffer */
     int groups, width;
