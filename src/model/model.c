@@ -202,9 +202,9 @@ void sf_model_init_random_sd(sf_model *m, unsigned long long seed, float gpt_sd)
 /* ---- sequence records ------------------------------------------------------------------------- */
 
 /* Every buffer of a record is `groups` blocks of L rows: a fixed width (channels, head size, vocab), or
- * width 0 for a square block (query x key) whose row length is L too. One walk over the record (the
- * carve_* functions) counts its floats, hands out pointers into one allocation, or lists the buffers so
- * that a growth can move each into its larger place. */
+ * width 0 for a square block (query x key) whose row length is K (L too, except in a packed record).
+ * One walk over the record (the carve_* functions) counts its floats, hands out pointers into one
+ * allocation, or lists the buffers so that a growth can move each into its larger place. */
 typedef struct {
     float **slot;    /* the record's pointer to the buffer */
     int groups, width;
@@ -215,12 +215,13 @@ typedef struct {
     float *base;     /* NULL while counting or listing */
     size_t used;     /* floats handed out (or counted) so far */
     size_t L;        /* positions being laid out */
+    size_t K;        /* row length of the square blocks */
     slot_info *list; /* listing: every buffer in carving order, (n_list) of them */
     int n_list, cap_list, failed;
 } arena;
 
 static void take(arena *a, float **slot, int groups, int width, float pad) {
-    size_t W = width ? (size_t)width : a->L;
+    size_t W = width ? (size_t)width : a->K;
     if (a->base) *slot = a->base + a->used;
     a->used += (size_t)groups * a->L * W;
     if (!a->list || a->failed) return; /* not listing */
@@ -283,25 +284,27 @@ static void carve_all(arena *a, sf_seq *s, const sf_config *c) {
     take(a, &s->tmp, 1, 3 * c->d_model, 0);
 }
 
-/* Returns the floats a record of config c needs for L positions (counted without allocating). */
-static size_t record_floats(const sf_config *c, int L) {
+/* Returns the floats a record of config c needs for L positions and square rows of K (counted without
+ * allocating). */
+static size_t record_floats(const sf_config *c, int L, int K) {
     static sf_layer_rec layers[2 * SF_MAX_LAYERS]; /* counting only takes their fields' addresses: never written */
     sf_seq dummy;
     memset(&dummy, 0, sizeof dummy);
     dummy.enc.layers = layers;
     dummy.dec.layers = layers + SF_MAX_LAYERS;
-    arena a = {NULL, 0, (size_t)L, NULL, 0, 0, 0};
+    arena a = {NULL, 0, (size_t)L, (size_t)K, NULL, 0, 0, 0};
     carve_all(&a, &dummy, c);
     return a.used;
 }
 
 size_t sf_seq_bytes(const sf_config *c, int positions) {
-    return record_floats(c, positions) * sizeof(float) + 2 * (size_t)positions * sizeof(int);
+    return record_floats(c, positions, positions) * sizeof(float) + 2 * (size_t)positions * sizeof(int);
 }
 
-/* Returns an error naming the size when a record of L positions would exceed SF_MAX_RECORD_BYTES. */
-static sf_err check_record_size(const sf_config *c, int L) {
-    size_t bytes = sf_seq_bytes(c, L);
+/* Returns an error naming the size when a record of L positions (square rows of K) would exceed
+ * SF_MAX_RECORD_BYTES. */
+static sf_err check_record_size_k(const sf_config *c, int L, int K) {
+    size_t bytes = record_floats(c, L, K) * sizeof(float) + 2 * (size_t)L * sizeof(int);
     if (bytes <= SF_MAX_RECORD_BYTES) return sf_ok();
     return sf_fail("sequence record: %d positions of this model need %zu MiB (%d heads, %d+%d layers, max_len %d); "
                    "the limit is %zu MiB, so use a shorter input or fewer generated tokens",
@@ -309,20 +312,24 @@ static sf_err check_record_size(const sf_config *c, int L) {
                    SF_MAX_RECORD_BYTES >> 20);
 }
 
-/* Allocates the first (zeroed) buffers of s for L positions. */
-static sf_err lay_out(sf_seq *s, const sf_config *c, int L) {
-    sf_err e = check_record_size(c, L);
+/* The same for a sequence record (K = L). */
+static sf_err check_record_size(const sf_config *c, int L) { return check_record_size_k(c, L, L); }
+
+/* Allocates the first (zeroed) buffers of s for L positions and square rows of K. */
+static sf_err lay_out(sf_seq *s, const sf_config *c, int L, int K) {
+    sf_err e = check_record_size_k(c, L, K);
     if (!e.ok) return e;
-    size_t n = record_floats(c, L);
+    size_t n = record_floats(c, L, K);
     s->mem = calloc(n, sizeof(float));
     s->enc.ids = calloc((size_t)L, sizeof(int));
     s->dec.ids = calloc((size_t)L, sizeof(int));
     if (!s->mem || !s->enc.ids || !s->dec.ids)
         return sf_fail("sequence record: out of memory for %d positions (%zu MiB)", L, n * sizeof(float) >> 20);
-    arena a = {s->mem, 0, (size_t)L, NULL, 0, 0, 0};
+    arena a = {s->mem, 0, (size_t)L, (size_t)K, NULL, 0, 0, 0};
     carve_all(&a, s, c);
     s->mem_floats = n;
     s->L = L;
+    s->K = K;
     return sf_ok();
 }
 
@@ -336,8 +343,8 @@ static sf_err grow_in_place(sf_seq *s, int L) {
     const sf_config *c = &s->cfg;
     sf_err e = check_record_size(c, L);
     if (!e.ok) return e;
-    size_t n = record_floats(c, L), oL = (size_t)s->L;
-    arena list = {NULL, 0, oL, malloc(256 * sizeof(slot_info)), 0, 256, 0}; /* lists the buffers */
+    size_t n = record_floats(c, L, L), oL = (size_t)s->L;
+    arena list = {NULL, 0, oL, oL, malloc(256 * sizeof(slot_info)), 0, 256, 0}; /* lists the buffers */
     if (!list.list) return sf_fail("sequence record: out of memory");
     carve_all(&list, s, c);
     size_t *old_off = list.failed ? NULL : malloc((size_t)list.n_list * sizeof *old_off);
@@ -379,6 +386,7 @@ static sf_err grow_in_place(sf_seq *s, int L) {
     free(old_off);
     s->mem_floats = n;
     s->L = L;
+    s->K = L;
     s->grown++;
     return sf_ok();
 }
@@ -405,14 +413,48 @@ sf_err sf_seq_build(sf_seq *s, const sf_config *c) {
         sf_seq_free(s);
         return sf_fail("sequence record: out of memory");
     }
-    if (!(e = lay_out(s, c, c->max_len < SF_SEQ_FIRST_CAP ? c->max_len : SF_SEQ_FIRST_CAP)).ok) {
+    int L = c->max_len < SF_SEQ_FIRST_CAP ? c->max_len : SF_SEQ_FIRST_CAP;
+    if (!(e = lay_out(s, c, L, L)).ok) {
         sf_seq_free(s);
         return e;
     }
     return sf_ok();
 }
 
+sf_err sf_seq_build_packed(sf_seq *s, const sf_config *c) {
+    sf_err e = sf_seq_build(s, c);
+    if (e.ok) s->packed = 1;
+    return e;
+}
+
+sf_err sf_seq_reserve_packed(sf_seq *s, int rows, int keys) {
+    if (!s->packed) return sf_fail("sequence record: not a packed record");
+    if (keys < 1 || keys > s->cfg.max_len || rows < 1)
+        return sf_fail("packed record: %d rows of sequences up to %d positions; the model takes at most %d (max_len)",
+                       rows, keys, s->cfg.max_len);
+    if (rows <= s->L && keys <= s->K) return sf_ok();
+    /* rows in steps of 64 and keys by powers of two (at most max_len), so a run of chunks of varying
+     * size settles on one layout after a few moves */
+    int L = s->L > rows ? s->L : rows, K = s->K > keys ? s->K : keys;
+    L = (L + 63) / 64 * 64;
+    int k = SF_SEQ_FIRST_CAP;
+    while (k < K) k *= 2;
+    K = k < s->cfg.max_len ? k : s->cfg.max_len;
+    sf_err e = check_record_size_k(&s->cfg, L, K);
+    if (!e.ok) return e;
+    free(s->mem);
+    free(s->enc.ids);
+    free(s->dec.ids);
+    s->mem = NULL;
+    s->enc.ids = s->dec.ids = NULL;
+    s->L = s->K = 0;
+    s->mem_floats = 0;
+    s->grown++;
+    return lay_out(s, &s->cfg, L, K); /* on failure the record is empty (L 0) and the next reserve retries */
+}
+
 sf_err sf_seq_reserve(sf_seq *s, int n) {
+    if (s->packed) return sf_fail("sequence record: a packed record (the trainer's) cannot run one sequence");
     if (n <= s->L) return sf_ok();
     if (n > s->cfg.max_len)
         return sf_fail("sequence record: %d positions; the model takes at most %d (max_len)", n, s->cfg.max_len);
@@ -459,17 +501,19 @@ const float *sf_stack_output(const sf_model *m, const sf_stack_rec *st, int n_la
 
 /* ---- forward ---------------------------------------------------------------------------------- */
 
-/* Embeds positions [t0,t1): token embedding (scaled by sqrt(C) for the paper's models) plus position. */
-static void embed_rows(const sf_model *m, sf_stack_rec *st, int t0, int t1) {
+/* Embeds rows [t0,t1), at positions p0, p0+1, ...: token embedding (scaled by sqrt(C) for the paper's
+ * models) plus position. */
+static void embed_rows(const sf_model *m, sf_stack_rec *st, int t0, int t1, int p0) {
     const sf_config *c = &m->cfg;
     int C = c->d_model;
     float scale = c->scale_emb ? sqrtf((float)C) : 1.0f;
     for (int t = t0; t < t1; t++) {
+        int p = p0 + (t - t0);
         float *tok = st->tok + (size_t)t * C, *pos = st->pos + (size_t)t * C;
         const float *e = m->w.tok_emb + (size_t)st->ids[t] * C;
         for (int i = 0; i < C; i++) tok[i] = e[i] * scale;
-        if (c->pos == SF_POS_SINUSOIDAL) sf_sinusoid_forward(pos, t, C);
-        else if (c->pos == SF_POS_LEARNED) memcpy(pos, m->w.pos_emb + (size_t)t * C, (size_t)C * sizeof(float));
+        if (c->pos == SF_POS_SINUSOIDAL) sf_sinusoid_forward(pos, p, C);
+        else if (c->pos == SF_POS_LEARNED) memcpy(pos, m->w.pos_emb + (size_t)p * C, (size_t)C * sizeof(float));
         else memset(pos, 0, (size_t)C * sizeof(float));
         sf_add_forward(st->sum + (size_t)t * C, tok, pos, (size_t)C);
     }
@@ -492,15 +536,24 @@ static void split_heads(float *const *dst, const float *fused, int parts, int t0
                        (size_t)HS * sizeof(float));
 }
 
-/* Runs one attention sub-layer for query rows [t0,t1) against keys [0,nk).
- * x is the stream entering (L,C); kv_src is the encoder output for cross-attention, else NULL.
- * causal masks key j > query t. tmp holds at least (t1-t0)*3C floats. iv (may be NULL) replaces the
+/* How one attention sub-layer runs over a record: rows [t0,t1) are projected; each segment's queries
+ * attend to its keys. `wide` (a sequence record) fills each query's whole square row of K cells (the
+ * cells past the keys masked), as the window shows them; a packed record's only its segment's keys. */
+typedef struct {
+    int L, K, t0, t1, causal, wide;
+    const sf_att_seg *seg;
+    int n_seg;
+} att_run;
+
+/* Runs one attention sub-layer as `r` says. x is the stream entering (L,C); kv_src is the encoder output
+ * for cross-attention (its keys and values already computed), else NULL. causal masks a key whose
+ * position is past the query's. tmp holds at least (t1-t0)*3C floats. iv (may be NULL) replaces the
  * output of the heads it ablates or patches; `where` names this sub-layer (its head field is ignored). */
 static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w, const sf_ln_w *lnw,
-                           const float *x, const float *kv_src, int nk, int causal, int L,
-                           int t0, int t1, float *tmp, const sf_interv *iv, sf_head_ref where) {
+                           const float *x, const float *kv_src, const att_run *r, float *tmp, const sf_interv *iv,
+                           sf_head_ref where) {
     const sf_config *c = &m->cfg;
-    int C = c->d_model, NH = c->n_heads, HS = C / NH, R = t1 - t0;
+    int C = c->d_model, NH = c->n_heads, HS = C / NH, L = r->L, K = r->K, t0 = r->t0, t1 = r->t1, R = t1 - t0;
     size_t off = (size_t)t0 * C;
     float *mask = a->mask;
     memcpy(a->in + off, x + off, (size_t)R * C * sizeof(float));
@@ -519,40 +572,47 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
         float *dst[1] = {a->q};
         split_heads(dst, tmp, 1, t0, t1, L, NH, HS);
     }
-    /* 2. the mask rows: 0 where the query may look, -inf where it may not */
-    for (int t = t0; t < t1; t++)
-        for (int j = 0; j < L; j++) mask[(size_t)t * L + j] = (j < nk && !(causal && j > t)) ? 0.0f : -INFINITY;
-    /* 3. per head: scores, scaling, softmax, weighted sum of values */
     float inv_sqrt = 1.0f / sqrtf((float)HS);
-    for (int h = 0; h < NH; h++) {
-        /* the head's scores q_t . k_j of every new row against every key (the masked ones are replaced) */
-        sf_dot_rows(a->scores + ((size_t)h * L + t0) * L, L, a->q + ((size_t)h * L + t0) * HS, HS, R,
-                    a->k + (size_t)h * L * HS, HS, nk, HS);
-        for (int t = t0; t < t1; t++) {
-            size_t row = ((size_t)h * L + t) * L;
-            float *sc = a->scores + row, *ss = a->scaled + row, *pr = a->probs + row;
-            for (int j = 0; j < L; j++) {
-                if (mask[(size_t)t * L + j] == 0.0f) {
-                    ss[j] = sc[j] * inv_sqrt;
-                } else {
-                    sc[j] = ss[j] = -INFINITY; /* a key the query may not see */
+    for (int si = 0; si < r->n_seg; si++) {
+        const sf_att_seg *sg = &r->seg[si];
+        int q0 = sg->q0, nq = sg->nq, nk = sg->nk, W = r->wide ? K : nk;
+        /* 2. the mask rows: 0 where the query may look, -inf where it may not */
+        for (int t = 0; t < nq; t++)
+            for (int j = 0; j < W; j++)
+                mask[(size_t)(q0 + t) * K + j] = (j < nk && !(r->causal && j > sg->qpos + t)) ? 0.0f : -INFINITY;
+        /* 3. per head: scores, scaling, softmax, weighted sum of values */
+        for (int h = 0; h < NH; h++) {
+            /* the head's scores q_t . k_j of every new row against every key (the masked ones are replaced) */
+            const float *kh = a->k + ((size_t)h * L + sg->k0) * HS, *vh = a->v + ((size_t)h * L + sg->k0) * HS;
+            sf_dot_rows(a->scores + ((size_t)h * L + q0) * K, K, a->q + ((size_t)h * L + q0) * HS, HS, nq, kh, HS, nk,
+                        HS);
+            for (int t = q0; t < q0 + nq; t++) {
+                size_t row = ((size_t)h * L + t) * K;
+                float *sc = a->scores + row, *ss = a->scaled + row, *pr = a->probs + row;
+                const float *mk = mask + (size_t)t * K;
+                for (int j = 0; j < W; j++) {
+                    if (mk[j] == 0.0f) {
+                        ss[j] = sc[j] * inv_sqrt;
+                    } else {
+                        sc[j] = ss[j] = -INFINITY; /* a key the query may not see */
+                    }
                 }
+                sf_softmax_forward(pr, ss, W);
+                float *o = a->out + ((size_t)h * L + t) * HS;
+                memset(o, 0, (size_t)HS * sizeof(float));
+                for (int j = 0; j < nk; j++) {
+                    float p = pr[j];
+                    if (p == 0.0f) continue;
+                    const float *v = vh + (size_t)j * HS;
+                    for (int d = 0; d < HS; d++) o[d] += p * v[d];
+                }
+                if (iv) { /* an ablated or patched head: its output is replaced, its pattern stays as computed */
+                    where.head = h;
+                    const float *rv = sf_interv_head_value(iv, where, t);
+                    if (rv) memcpy(o, rv, (size_t)HS * sizeof(float));
+                }
+                memcpy(a->concat + (size_t)t * C + h * HS, o, (size_t)HS * sizeof(float));
             }
-            sf_softmax_forward(pr, ss, L);
-            float *o = a->out + ((size_t)h * L + t) * HS;
-            memset(o, 0, (size_t)HS * sizeof(float));
-            for (int j = 0; j < nk; j++) {
-                float p = pr[j];
-                if (p == 0.0f) continue;
-                const float *v = a->v + ((size_t)h * L + j) * HS;
-                for (int d = 0; d < HS; d++) o[d] += p * v[d];
-            }
-            if (iv) { /* an ablated or patched head: its output is replaced, its pattern stays as computed */
-                where.head = h;
-                const float *r = sf_interv_head_value(iv, where, t);
-                if (r) memcpy(o, r, (size_t)HS * sizeof(float));
-            }
-            memcpy(a->concat + (size_t)t * C + h * HS, o, (size_t)HS * sizeof(float));
         }
     }
     /* 4. output projection, residual, and (post-LN) LayerNorm */
@@ -562,7 +622,7 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
         sf_layernorm_forward(a->norm + off, a->ln_mean + t0, a->ln_rstd + t0, a->resid + off, lnw->w, lnw->b, R, C, c->ln_eps);
 }
 
-/* Computes cross-attention keys and values for all n_src encoder positions. tmp holds n*2C floats. */
+/* Computes cross-attention keys and values for encoder rows [0,n). tmp holds n*2C floats. */
 static void cross_kv(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w, const float *mem, int n, int L, float *tmp) {
     int C = m->cfg.d_model, NH = m->cfg.n_heads;
     sf_matmul_forward(tmp, mem, w->w_kv, w->b_kv, n, C, 2 * C);
@@ -590,33 +650,37 @@ static void ffn_rows(const sf_model *m, sf_ffn_rec *f, const sf_ffn_w *w, const 
         sf_layernorm_forward(f->norm + off, f->ln_mean + t0, f->ln_rstd + t0, f->resid + off, lnw->w, lnw->b, R, C, c->ln_eps);
 }
 
-/* Runs a whole stack for rows [t0,t1); keys for self-attention are [0,t1). */
-static sf_err stack_rows(const sf_model *m, sf_seq *s, sf_stack_rec *st, const sf_layer_w *lw, int n_layers,
-                         const sf_ln_w *ln_f, int causal, int t0, int t1) {
+/* Runs a whole stack over rows [t0,t1): each self segment's rows are embedded at its positions and attend
+ * to its keys; in the encoder-decoder's decoder each cross segment's rows attend to encoder rows, whose
+ * keys and values are computed first for encoder rows [0,n_kv) when n_kv > 0. */
+static sf_err stack_segs(const sf_model *m, sf_seq *s, sf_stack_rec *st, const sf_layer_w *lw, int n_layers,
+                         const sf_ln_w *ln_f, int causal, int t0, int t1, const sf_att_seg *self,
+                         const sf_att_seg *cross_seg, int n_seg, int n_kv) {
     const sf_config *c = &m->cfg;
     int C = c->d_model, L = s->L;
     int cross = (st == &s->dec) && c->family == SF_FAMILY_ENCDEC;
     float *tmp = s->tmp; /* room for L rows of 3C: enough for any row range and for the n_src rows of K|V */
     const float *mem = cross ? sf_stack_output(m, &s->enc, c->n_enc_layers) : NULL;
-    const sf_interv *iv = s->interv;
+    const sf_interv *iv = s->packed ? NULL : s->interv;
     int stack = st == &s->enc ? SF_STACK_ENC : SF_STACK_DEC;
     if (iv) {
         sf_err e = sf_interv_check(iv, c);
         if (!e.ok) return e;
     }
-    embed_rows(m, st, t0, t1);
+    att_run rs = {L, s->K, t0, t1, causal, !s->packed, self, n_seg};
+    att_run rc = {L, s->K, t0, t1, 0, !s->packed, cross_seg, n_seg};
+    for (int i = 0; i < n_seg; i++) embed_rows(m, st, self[i].q0, self[i].q0 + self[i].nq, self[i].qpos);
     if (iv) sf_interv_patch_resid(iv, m, stack, -1, st->sum, t0, t1);
     const float *x = st->sum;
     for (int l = 0; l < n_layers; l++) {
         sf_layer_rec *r = &st->layers[l];
         sf_head_ref where = {stack, l, SF_SUB_SELF, -1};
-        attention_rows(m, &r->self, &lw[l].self, &lw[l].ln_self, x, NULL, t1, causal, L, t0, t1, tmp, iv, where);
+        attention_rows(m, &r->self, &lw[l].self, &lw[l].ln_self, x, NULL, &rs, tmp, iv, where);
         x = sf_attn_output(&r->self);
         if (cross) {
             where.sublayer = SF_SUB_CROSS;
-            if (t0 == 0) cross_kv(m, &r->cross, &lw[l].cross, mem, s->n_src, L, tmp);
-            attention_rows(m, &r->cross, &lw[l].cross, &lw[l].ln_cross, x, mem, s->n_src, 0, L, t0, t1, tmp, iv,
-                           where);
+            if (n_kv > 0) cross_kv(m, &r->cross, &lw[l].cross, mem, n_kv, L, tmp);
+            attention_rows(m, &r->cross, &lw[l].cross, &lw[l].ln_cross, x, mem, &rc, tmp, iv, where);
             x = sf_attn_output(&r->cross);
         }
         if (c->d_ff) {
@@ -630,6 +694,14 @@ static sf_err stack_rows(const sf_model *m, sf_seq *s, sf_stack_rec *st, const s
         sf_layernorm_forward(st->ln_f + (size_t)t0 * C, st->ln_f_mean + t0, st->ln_f_rstd + t0, x + (size_t)t0 * C,
                              ln_f->w, ln_f->b, t1 - t0, C, c->ln_eps);
     return sf_ok();
+}
+
+/* Runs a whole stack of a sequence record for positions [t0,t1); keys for self-attention are [0,t1),
+ * for cross-attention the n_src encoder positions (their keys and values computed when t0 is 0). */
+static sf_err stack_rows(const sf_model *m, sf_seq *s, sf_stack_rec *st, const sf_layer_w *lw, int n_layers,
+                         const sf_ln_w *ln_f, int causal, int t0, int t1) {
+    sf_att_seg self = {t0, t1 - t0, t0, 0, t1}, cross = {t0, t1 - t0, t0, 0, s->n_src};
+    return stack_segs(m, s, st, lw, n_layers, ln_f, causal, t0, t1, &self, &cross, 1, t0 == 0 ? s->n_src : 0);
 }
 
 /* Computes logits and probabilities for decoder rows [t0,t1) from the final stream. */
@@ -700,3 +772,60 @@ sf_err sf_decode_full(const sf_model *m, sf_seq *s, const int *tgt, int n) {
 }
 
 void sf_decode_reset(sf_seq *s) { s->n_tgt = 0; }
+
+/* ---- packed passes (the trainer's) ------------------------------------------------------------ */
+
+sf_err sf_pack_rows(const sf_model *m, sf_pack *p) {
+    int encdec = m->cfg.family == SF_FAMILY_ENCDEC, L = m->cfg.max_len;
+    if (p->n < 1 || p->n > SF_PACK_MAX) return sf_fail("pack: %d sequences; expected 1 to %d", p->n, SF_PACK_MAX);
+    p->src_rows = p->dec_rows = p->longest = 0;
+    for (int i = 0; i < p->n; i++) {
+        int ns = encdec ? p->n_src[i] : 0, nd = p->n_dec[i];
+        if (nd < 1 || nd > L || (encdec && (ns < 1 || ns > L)))
+            return sf_fail("pack: sequence %d has %d source and %d target positions; expected 1 to %d", i, ns, nd, L);
+        p->src0[i] = p->src_rows;
+        p->dec0[i] = p->dec_rows;
+        p->src_rows += ns;
+        p->dec_rows += nd;
+        if (ns > p->longest) p->longest = ns;
+        if (nd > p->longest) p->longest = nd;
+    }
+    return sf_ok();
+}
+
+sf_err sf_forward_packed(const sf_model *m, sf_seq *s, sf_pack *p) {
+    const sf_config *c = &m->cfg;
+    int encdec = c->family == SF_FAMILY_ENCDEC;
+    sf_err e = sf_pack_rows(m, p);
+    if (!e.ok) return e;
+    for (int i = 0; i < p->n; i++) {
+        if (encdec && !(e = check_ids(m, p->src[i], p->n_src[i], "encode")).ok) return e;
+        if (!(e = check_ids(m, p->dec[i], p->n_dec[i], "decode")).ok) return e;
+    }
+    int rows = p->src_rows > p->dec_rows ? p->src_rows : p->dec_rows;
+    if (!(e = sf_seq_reserve_packed(s, rows, p->longest)).ok) return e;
+    sf_att_seg self[SF_PACK_MAX], cross[SF_PACK_MAX];
+    s->n_src = s->n_tgt = 0;
+    if (encdec) { /* 1. every source through the encoder, each attending to itself */
+        for (int i = 0; i < p->n; i++) {
+            memcpy(s->enc.ids + p->src0[i], p->src[i], (size_t)p->n_src[i] * sizeof(int));
+            self[i] = (sf_att_seg){p->src0[i], p->n_src[i], 0, p->src0[i], p->n_src[i]};
+        }
+        if (!(e = stack_segs(m, s, &s->enc, m->w.enc, c->n_enc_layers, &m->w.enc_ln_f, 0, 0, p->src_rows, self, NULL,
+                             p->n, 0)).ok)
+            return e;
+        s->n_src = p->src_rows;
+    }
+    /* 2. every target through the decoder: causal self-attention, cross-attention to its own source */
+    for (int i = 0; i < p->n; i++) {
+        memcpy(s->dec.ids + p->dec0[i], p->dec[i], (size_t)p->n_dec[i] * sizeof(int));
+        self[i] = (sf_att_seg){p->dec0[i], p->n_dec[i], 0, p->dec0[i], p->n_dec[i]};
+        if (encdec) cross[i] = (sf_att_seg){p->dec0[i], p->n_dec[i], 0, p->src0[i], p->n_src[i]};
+    }
+    if (!(e = stack_segs(m, s, &s->dec, m->w.dec, c->n_dec_layers, &m->w.dec_ln_f, 1, 0, p->dec_rows, self, cross,
+                         p->n, p->src_rows)).ok)
+        return e;
+    head_rows(m, s, 0, p->dec_rows);
+    s->n_tgt = p->dec_rows;
+    return sf_ok();
+}

@@ -134,6 +134,8 @@ typedef struct {       /* one stack (encoder or decoder) for one sequence */
 
 typedef struct {
     int L;             /* capacity in positions: every (L,...) buffer below; grows, never past cfg.max_len */
+    int K;             /* row length of the square (query x key) blocks: L, except in a packed record */
+    int packed;        /* 1: a packed record (sf_seq_build_packed), which only the trainer uses */
     int n_src;         /* encoder positions filled */
     int n_tgt;         /* decoder positions filled */
     sf_stack_rec enc, dec;
@@ -172,6 +174,46 @@ size_t sf_seq_bytes(const sf_config *cfg, int positions);
  * allows fewer (0 if not even one fits). Generation stops there instead of failing on the next step. */
 int sf_seq_max_positions(const sf_config *cfg);
 void sf_seq_free(sf_seq *s);
+
+/* ---- packed records: several sequences end to end, for the trainer ------------------------------ */
+/* A packed record holds the rows of several sequences one after another (sequence i's encoder rows
+ * [src0[i], src0[i]+n_src[i]), its decoder rows [dec0[i], dec0[i]+n_dec[i])), so every row-wise step
+ * (products, LayerNorms, activations, the head) runs over all of them at once; only attention runs per
+ * sequence, each query row against its own sequence's keys. Its square blocks (mask, scores, scaled,
+ * probs) are (L, K) per head: K is the longest sequence, not L, and a row's cells past its sequence's
+ * keys are never written. Row t of sequence i is at position t - start. Only the trainer builds them
+ * (backward.h); the trace, the window and the single-sequence passes below read sequence records only
+ * and refuse a packed one. Every row gets the same bits as the sequence alone in a sequence record. */
+
+#define SF_PACK_MAX 64 /* sequences in one packed pass */
+
+typedef struct {
+    int n;                       /* sequences, 1..SF_PACK_MAX */
+    const int *src[SF_PACK_MAX]; /* encoder inputs (encoder-decoder only) */
+    int n_src[SF_PACK_MAX];
+    const int *dec[SF_PACK_MAX]; /* decoder inputs */
+    int n_dec[SF_PACK_MAX];
+    int src0[SF_PACK_MAX], dec0[SF_PACK_MAX]; /* first rows; sf_pack_rows fills them */
+    int src_rows, dec_rows, longest;          /* total rows of each stack and the longest sequence; the same */
+} sf_pack;
+
+/* One attention run inside a record: query rows [q0, q0+nq), at positions qpos, qpos+1, ... of their
+ * sequence, against key rows [k0, k0+nk). A sequence record's pass is one; a packed record's, one per
+ * sequence. */
+typedef struct { int q0, nq, qpos, k0, nk; } sf_att_seg;
+
+/* Fills p's first rows and totals from its lengths; fails when a length is outside 1..max_len (the
+ * encoder's only for encoder-decoder models) or n is outside 1..SF_PACK_MAX. */
+sf_err sf_pack_rows(const sf_model *m, sf_pack *p);
+/* Allocates an empty packed record for cfg; sf_forward_packed grows it. */
+sf_err sf_seq_build_packed(sf_seq *s, const sf_config *cfg);
+/* Makes a packed record's room at least `rows` rows with key rows of at least `keys` (<= max_len);
+ * its contents are scratch between passes, so a growth keeps nothing. */
+sf_err sf_seq_reserve_packed(sf_seq *s, int rows, int keys);
+/* Runs the encoder (encoder-decoder) and the decoder with its head over every sequence of p in the
+ * packed record s (sf_pack_rows is called here): logits and probs of decoder row dec0[i]+t are those
+ * of sequence i's position t. s->n_src and s->n_tgt receive the row totals. */
+sf_err sf_forward_packed(const sf_model *m, sf_seq *s, sf_pack *p);
 
 /* Returns the residual stream leaving an attention or FFN sub-layer (norm for post-LN, else resid). */
 const float *sf_attn_output(const sf_attn_rec *a);

@@ -1,16 +1,24 @@
-/* backward.c - the gradient of the summed cross-entropy through the whole model, for one sequence.
+/* backward.c - the gradient of the summed cross-entropy through the whole model, for one sequence or a
+ * pack of them.
  *
- * The forward pass is the model's own (sf_encode + sf_decode_full), which leaves every intermediate
- * in the record `act`. The backward pass walks that record in reverse, in the style of llm.c's
+ * The forward pass is the model's own (sf_encode + sf_decode_full, or sf_forward_packed for a pack),
+ * which leaves every intermediate in the record `act`. The backward pass walks that record in reverse, in the style of llm.c's
  * train_gpt2.c: one backward function per sub-layer, each turning the gradient of the sub-layer's
  * output into the gradient of its input and adding the weight gradients to `grad`.
  *
  * Activation gradients live in a second record `gact` of the same layout: the gradient of
  * act->dec.layers[l].self.probs is gact->dec.layers[l].self.probs, and so on. Only the rows of the
- * current sequence are used, and every buffer is zeroed (or overwritten) before it is accumulated into.
+ * current sequences are used, and every buffer is zeroed (or overwritten) before it is accumulated into.
  *
- * Sizes as in model.h: V vocab, C d_model, NH heads, HS = C/NH, F d_ff, L the record's capacity;
- * n decoder positions, n_src encoder positions. */
+ * A pack's gradient is bit for bit the per-example loop's: the row-wise steps run over all rows at once,
+ * and every weight-gradient element is one chain over rows in ascending order (ops.h) started at what
+ * the buffer holds, so the packed rows in sequence order make the same chain as the sequences one after
+ * another. The one exception is the token embedding (and learned positions), which the head (tied), the
+ * decoder and the encoder all add to: per sequence in that order, so those are added sequence by
+ * sequence at the end.
+ *
+ * Sizes as in model.h: V vocab, C d_model, NH heads, HS = C/NH, F d_ff, L the record's rows, K its
+ * square blocks' row length; n decoder rows, n_src encoder rows (of all sequences). */
 #include "backward.h"
 
 #include <math.h>
@@ -23,8 +31,8 @@
 typedef struct {
     const sf_model *m;
     float *grad; /* (n_params) laid out as m->params */
-    float *tmp;  /* scratch for fused projections: max(n * 3C, n_src * 2C) floats */
-    int L, C, NH, HS, pre;
+    float *tmp;  /* scratch for fused projections: max(n * 3C, n_src * 2C) floats (gact->tmp) */
+    int L, K, C, NH, HS, pre;
 } bw_ctx;
 
 /* ---- gradients of the weights ------------------------------------------------------------------ */
@@ -114,13 +122,15 @@ static void ffn_backward(const bw_ctx *b, const sf_ffn_rec *f, sf_ffn_rec *g, co
     sf_layernorm_backward(g->in, gln.w, gln.b, g->ln, f->in, lnw->w, f->ln_mean, f->ln_rstd, n, C);
 }
 
-/* Backpropagates one attention sub-layer over query rows [0,n) and key rows [0,nk): from dout it writes
- * the gradient of its input stream into g->in and adds the weight gradients. For cross-attention,
- * mem (nk,C) is the encoder output the keys and values were computed from, and the gradient reaching
- * it is added to dmem (nk,C); for self-attention both are NULL and nk = n. */
+/* Backpropagates one attention sub-layer over query rows [0,n) and key rows [0,nk), each segment's
+ * queries against its keys: from dout it writes the gradient of its input stream into g->in and adds the
+ * weight gradients. For cross-attention, mem (nk,C) is the encoder output the keys and values were
+ * computed from, and the gradient reaching it is added to dmem (nk,C); for self-attention both are NULL
+ * and nk = n. */
 static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g, const sf_attn_w *w,
-                          const sf_ln_w *lnw, const float *dout, int n, int nk, const float *mem, float *dmem) {
-    int C = b->C, NH = b->NH, HS = b->HS, L = b->L;
+                          const sf_ln_w *lnw, const float *dout, int n, int nk, const float *mem, float *dmem,
+                          const sf_att_seg *seg, int n_seg) {
+    int C = b->C, NH = b->NH, HS = b->HS, L = b->L, K = b->K;
     sf_attn_w gw = attn_grad(b, w);
     sf_ln_w gln = ln_grad(b, lnw);
     float inv_sqrt = 1.0f / sqrtf((float)HS);
@@ -136,38 +146,43 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
     /* 3. proj = concat . Wo^T + bo */
     zero_rows(g->concat, n, C);
     sf_matmul_backward(g->concat, gw.wo, gw.bo, dresid, a->concat, w->wo, n, C, C);
-    /* 4. per head and query row: back through out = probs . v, the softmax, the 1/sqrt(HS) scale and
-     *    scores = q . k. Masked cells (probability 0, score -inf) get no gradient. */
+    /* 4. per head, segment and query row: back through out = probs . v, the softmax, the 1/sqrt(HS)
+     *    scale and scores = q . k. Masked cells (probability 0, score -inf) get no gradient. */
     for (int h = 0; h < NH; h++) {
         size_t head = (size_t)h * L * HS;
         zero_rows(g->q + head, n, HS);
         zero_rows(g->k + head, nk, HS);
         zero_rows(g->v + head, nk, HS);
-        zero_rows(g->probs + (size_t)h * L * L, n, L);
-        zero_rows(g->scaled + (size_t)h * L * L, n, L);
-        zero_rows(g->scores + (size_t)h * L * L, n, L);
-    }
-    for (int h = 0; h < NH; h++) {
-        size_t head = (size_t)h * L * HS, sq = (size_t)h * L * L;
-        const float *q = a->q + head, *k = a->k + head, *v = a->v + head, *pr = a->probs + sq;
-        float *dq = g->q + head, *dk = g->k + head, *dv = g->v + head, *dho = g->out + head;
-        float *dpr = g->probs + sq, *dss = g->scaled + sq, *dsc = g->scores + sq, *vt = b->tmp;
         /* this head's slice of the concatenated gradient is the gradient of its output rows */
+        float *dho = g->out + head;
         for (int t = 0; t < n; t++)
             memcpy(dho + (size_t)t * HS, g->concat + (size_t)t * C + h * HS, (size_t)HS * sizeof(float));
-        /* 4a. out_t = sum_j probs_tj v_j: dprobs = dout . v^T (n, nk) and dv += probs^T . dout */
-        for (int j = 0; j < nk; j++)
-            for (int d = 0; d < HS; d++) vt[(size_t)d * nk + j] = v[(size_t)j * HS + d];
-        sf_matmul_acc(dpr, L, dho, HS, 1, vt, nk, n, nk, HS);
-        sf_matmul_acc(dv, HS, pr, 1, L, dho, HS, nk, HS, n);
-        /* 4b. probs = softmax(scaled), row by row (masked cells, probability 0, get 0) */
-        for (int t = 0; t < n; t++)
-            sf_softmax_backward(dss + (size_t)t * L, dpr + (size_t)t * L, pr + (size_t)t * L, nk);
-        /* 4c. scaled = scores / sqrt(HS); scores_tj = q_t . k_j: dq += dscores . k, dk += dscores^T . q */
-        for (int t = 0; t < n; t++)
-            for (int j = 0; j < nk; j++) dsc[(size_t)t * L + j] = dss[(size_t)t * L + j] * inv_sqrt;
-        sf_matmul_acc(dq, HS, dsc, L, 1, k, HS, n, HS, nk);
-        sf_matmul_acc(dk, HS, dsc, 1, L, q, HS, nk, HS, n);
+    }
+    for (int si = 0; si < n_seg; si++) {
+        int q0 = seg[si].q0, nq = seg[si].nq, k0 = seg[si].k0, nks = seg[si].nk;
+        for (int h = 0; h < NH; h++) {
+            size_t qh = ((size_t)h * L + q0) * HS, kh = ((size_t)h * L + k0) * HS, sq = ((size_t)h * L + q0) * K;
+            const float *q = a->q + qh, *k = a->k + kh, *v = a->v + kh, *pr = a->probs + sq;
+            float *dq = g->q + qh, *dk = g->k + kh, *dv = g->v + kh, *dho = g->out + qh;
+            float *dpr = g->probs + sq, *dss = g->scaled + sq, *dsc = g->scores + sq, *vt = b->tmp;
+            for (int t = 0; t < nq; t++) { /* only the segment's cells: the rest of a packed row is never read */
+                memset(dpr + (size_t)t * K, 0, (size_t)nks * sizeof(float));
+                memset(dss + (size_t)t * K, 0, (size_t)nks * sizeof(float));
+            }
+            /* 4a. out_t = sum_j probs_tj v_j: dprobs = dout . v^T (nq, nks) and dv += probs^T . dout */
+            for (int j = 0; j < nks; j++)
+                for (int d = 0; d < HS; d++) vt[(size_t)d * nks + j] = v[(size_t)j * HS + d];
+            sf_matmul_acc(dpr, K, dho, HS, 1, vt, nks, nq, nks, HS);
+            sf_matmul_acc(dv, HS, pr, 1, K, dho, HS, nks, HS, nq);
+            /* 4b. probs = softmax(scaled), row by row (masked cells, probability 0, get 0) */
+            for (int t = 0; t < nq; t++)
+                sf_softmax_backward(dss + (size_t)t * K, dpr + (size_t)t * K, pr + (size_t)t * K, nks);
+            /* 4c. scaled = scores / sqrt(HS); scores_tj = q_t . k_j: dq += dscores . k, dk += dscores^T . q */
+            for (int t = 0; t < nq; t++)
+                for (int j = 0; j < nks; j++) dsc[(size_t)t * K + j] = dss[(size_t)t * K + j] * inv_sqrt;
+            sf_matmul_acc(dq, HS, dsc, K, 1, k, HS, nq, HS, nks);
+            sf_matmul_acc(dk, HS, dsc, 1, K, q, HS, nks, HS, nq);
+        }
     }
     /* 5. the projections into q, k, v: fuse the heads back into rows and go through the matmuls.
      *    The attention input is the stream itself (post-LN) or its LayerNorm (pre-LN). */
@@ -192,13 +207,14 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
 
 /* ---- stacks, embeddings and the head ----------------------------------------------------------- */
 
-/* Backpropagates a whole stack over rows [0,n), from dout (gradient of the stack's output) down to
- * the token and position embeddings. For the encoder-decoder's decoder, mem (n_src,C) is the encoder
- * output and every layer's cross-attention adds its gradient to dmem; else both are NULL. */
+/* Backpropagates a whole stack's layers over rows [0,n), from dout (gradient of the stack's output) down
+ * to the gradient of the embedded sum, which it leaves in gst->sum (embed_backward takes it from there).
+ * self(n_seg) are the self-attention segments; for the encoder-decoder's decoder, cross(n_seg) are the
+ * cross-attention segments, mem (n_src,C) is the encoder output and every layer's cross-attention adds
+ * its gradient to dmem; else all three are NULL. */
 static void stack_backward(const bw_ctx *b, const sf_stack_rec *st, sf_stack_rec *gst, const sf_layer_w *lw,
                            int n_layers, const sf_ln_w *ln_f, const float *dout, int n, const float *mem,
-                           float *dmem, int n_src) {
-    const sf_model *m = b->m;
+                           float *dmem, int n_src, const sf_att_seg *self, const sf_att_seg *cross, int n_seg) {
     int C = b->C;
     /* 1. pre-LN: the stack ends with a final LayerNorm of the last layer's output */
     const float *dx = dout;
@@ -219,45 +235,129 @@ static void stack_backward(const bw_ctx *b, const sf_stack_rec *st, sf_stack_rec
             dx = g->ffn.in;
         }
         if (mem) {
-            attn_backward(b, &r->cross, &g->cross, &lw[l].cross, &lw[l].ln_cross, dx, n, n_src, mem, dmem);
+            attn_backward(b, &r->cross, &g->cross, &lw[l].cross, &lw[l].ln_cross, dx, n, n_src, mem, dmem, cross,
+                          n_seg);
             dx = g->cross.in;
         }
-        attn_backward(b, &r->self, &g->self, &lw[l].self, &lw[l].ln_self, dx, n, n, NULL, NULL);
+        attn_backward(b, &r->self, &g->self, &lw[l].self, &lw[l].ln_self, dx, n, n, NULL, NULL, self, n_seg);
         dx = g->self.in;
     }
-    /* 3. embeddings: sum = tok_emb[id] * scale + pos; only the token row used and (learned) pos_emb[t] */
     memcpy(gst->sum, dx, (size_t)n * C * sizeof(float));
+}
+
+/* Adds the gradient of one sequence's rows [r0, r0+n) of a stack's embedded sum (gst->sum, as
+ * stack_backward left it) to the embeddings: sum = tok_emb[id] * scale + pos, so the token rows used and
+ * (learned positions) pos_emb of positions 0..n-1. */
+static void embed_backward(const bw_ctx *b, const sf_stack_rec *st, const sf_stack_rec *gst, int r0, int n) {
+    const sf_model *m = b->m;
+    int C = b->C;
     float scale = m->cfg.scale_emb ? sqrtf((float)C) : 1.0f;
     float *gtok = gptr(b, m->w.tok_emb), *gpos = gptr(b, m->w.pos_emb);
     for (int t = 0; t < n; t++) {
-        const float *d = dx + (size_t)t * C;
-        float *row = gtok + (size_t)st->ids[t] * C;
+        const float *d = gst->sum + (size_t)(r0 + t) * C;
+        float *row = gtok + (size_t)st->ids[r0 + t] * C;
         for (int i = 0; i < C; i++) row[i] += scale * d[i];
         if (gpos)
             for (int i = 0; i < C; i++) gpos[(size_t)t * C + i] += d[i];
     }
 }
 
-/* Backpropagates the loss from the logits of rows [0,n) to the output head's weights and to the
- * decoder's output (written into its gradient buffer in gact). */
-static void head_backward(const bw_ctx *b, const sf_seq *act, sf_seq *gact, const int *dec_tgt, int n) {
+/* Backpropagates the loss from the logits of the pack's rows to the decoder's output (written into its
+ * gradient buffer in gact) and, for an untied head, to lm_head; a tied head's weight gradient is the
+ * token embedding's, added sequence by sequence by head_weight_backward. */
+static void head_backward(const bw_ctx *b, const sf_seq *act, sf_seq *gact, const sf_pack *p,
+                          const int *const *tgt) {
     const sf_model *m = b->m;
-    int C = b->C, V = m->cfg.vocab_size;
+    int C = b->C, V = m->cfg.vocab_size, n = p->dec_rows;
     /* 1. loss = sum_t -log probs_t[tgt_t]: dlogits_t = probs_t - onehot(tgt_t), 0 for ignored rows */
     zero_rows(gact->logits, n, V);
-    for (int t = 0; t < n; t++)
-        if (dec_tgt[t] != SF_TOK_PAD)
-            sf_crossentropy_softmax_backward(gact->logits + (size_t)t * V, act->probs + (size_t)t * V, dec_tgt[t],
-                                             1.0f, V);
+    for (int i = 0; i < p->n; i++)
+        for (int t = 0; t < p->n_dec[i]; t++) {
+            size_t row = (size_t)(p->dec0[i] + t) * V;
+            if (tgt[i][t] != SF_TOK_PAD)
+                sf_crossentropy_softmax_backward(gact->logits + row, act->probs + row, tgt[i][t], 1.0f, V);
+        }
     /* 2. logits = x . Wout^T with Wout = tok_emb (tied, unscaled) or lm_head */
     const float *x = sf_stack_output(m, &act->dec, m->cfg.n_dec_layers);
     const float *wout = m->cfg.tied ? m->w.tok_emb : m->w.lm_head;
     float *dx = stack_output_grad(m, &gact->dec, m->cfg.n_dec_layers);
     zero_rows(dx, n, C);
-    sf_matmul_backward(dx, gptr(b, wout), NULL, gact->logits, x, wout, n, C, V);
+    sf_matmul_backward(dx, m->cfg.tied ? NULL : gptr(b, wout), NULL, gact->logits, x, wout, n, C, V);
+}
+
+/* Adds a tied head's weight gradient (into the token embedding's) for one sequence's rows [r0, r0+n). */
+static void head_weight_backward(const bw_ctx *b, const sf_seq *act, const sf_seq *gact, int r0, int n) {
+    const sf_model *m = b->m;
+    int C = b->C, V = m->cfg.vocab_size;
+    const float *x = sf_stack_output(m, &act->dec, m->cfg.n_dec_layers);
+    sf_matmul_backward(NULL, gptr(b, m->w.tok_emb), NULL, gact->logits + (size_t)r0 * V, x + (size_t)r0 * C,
+                       m->w.tok_emb, n, C, V);
+}
+
+/* Runs the backward pass of the sequences of p, whose forward pass is in act (a sequence record holding
+ * one sequence, or a packed record): the row-wise steps over all rows, attention per sequence, and the
+ * embedding gradients (with a tied head's) sequence by sequence, as the per-example loop adds them. */
+static void backward_pack(const bw_ctx *b, const sf_seq *act, sf_seq *gact, const sf_pack *p,
+                          const int *const *tgt) {
+    const sf_model *m = b->m;
+    const sf_config *c = &m->cfg;
+    int encdec = c->family == SF_FAMILY_ENCDEC;
+    sf_att_seg dself[SF_PACK_MAX], dcross[SF_PACK_MAX], eself[SF_PACK_MAX];
+    for (int i = 0; i < p->n; i++) {
+        dself[i] = (sf_att_seg){p->dec0[i], p->n_dec[i], 0, p->dec0[i], p->n_dec[i]};
+        dcross[i] = (sf_att_seg){p->dec0[i], p->n_dec[i], 0, p->src0[i], p->n_src[i]};
+        eself[i] = (sf_att_seg){p->src0[i], p->n_src[i], 0, p->src0[i], p->n_src[i]};
+    }
+    /* 1. the head: logits back to the decoder's output */
+    head_backward(b, act, gact, p, tgt);
+    /* 2. the decoder; in the encoder-decoder its cross-attention also sends gradient to the encoder output */
+    const float *mem = NULL;
+    float *dmem = NULL;
+    if (encdec) {
+        mem = sf_stack_output(m, &act->enc, c->n_enc_layers);
+        dmem = stack_output_grad(m, &gact->enc, c->n_enc_layers);
+        zero_rows(dmem, p->src_rows, c->d_model);
+    }
+    stack_backward(b, &act->dec, &gact->dec, m->w.dec, c->n_dec_layers, &m->w.dec_ln_f,
+                   stack_output_grad(m, &gact->dec, c->n_dec_layers), p->dec_rows, mem, dmem, p->src_rows, dself,
+                   encdec ? dcross : NULL, p->n);
+    /* 3. the encoder, from the gradient its output collected from every decoder layer */
+    if (encdec)
+        stack_backward(b, &act->enc, &gact->enc, m->w.enc, c->n_enc_layers, &m->w.enc_ln_f, dmem, p->src_rows,
+                       NULL, NULL, 0, eself, NULL, p->n);
+    /* 4. per sequence, in order: the tied head's weights, the decoder's embeddings, the encoder's (all
+     *    add to the token embedding, so this keeps the per-example order of its additions) */
+    for (int i = 0; i < p->n; i++) {
+        if (c->tied) head_weight_backward(b, act, gact, p->dec0[i], p->n_dec[i]);
+        embed_backward(b, &act->dec, &gact->dec, p->dec0[i], p->n_dec[i]);
+        if (encdec) embed_backward(b, &act->enc, &gact->enc, p->src0[i], p->n_src[i]);
+    }
 }
 
 /* ---- forward, loss and the whole backward pass ------------------------------------------------- */
+
+/* Returns 1 if every target of p's sequences is a token of the vocabulary (the forward pass checks the
+ * inputs and the lengths). */
+static int targets_ok(const sf_model *m, const sf_pack *p, const int *const *tgt) {
+    for (int i = 0; i < p->n; i++)
+        for (int t = 0; t < p->n_dec[i]; t++)
+            if (tgt[i][t] < 0 || tgt[i][t] >= m->cfg.vocab_size) return 0;
+    return 1;
+}
+
+/* Returns the summed cross-entropy of decoder rows [r0, r0+n) against tgt(n), as a float (summed in
+ * double), over the positions whose target is not <pad>; *counted receives their number. */
+static float rows_loss(const sf_model *m, const sf_seq *act, int r0, const int *tgt, int n, int *counted) {
+    int V = m->cfg.vocab_size;
+    double sum = 0.0;
+    *counted = 0;
+    for (int t = 0; t < n; t++) {
+        if (tgt[t] == SF_TOK_PAD) continue;
+        sum += sf_crossentropy_forward(act->logits + (size_t)(r0 + t) * V, tgt[t], V);
+        (*counted)++;
+    }
+    return (float)sum;
+}
 
 /* Runs the forward pass on one example and puts its summed cross-entropy in *loss and the number of
  * positions whose target is not <pad> in *n_counted. Returns 0 (and does nothing) if the input is
@@ -277,15 +377,7 @@ static int forward_loss(const sf_model *m, sf_seq *act, const int *src, int n_sr
     }
     if (!sf_decode_full(m, act, dec_in, n).ok) return 0;
     /* 3. the summed cross-entropy over the positions that count */
-    double sum = 0.0;
-    int counted = 0;
-    for (int t = 0; t < n; t++) {
-        if (dec_tgt[t] == SF_TOK_PAD) continue;
-        sum += sf_crossentropy_forward(act->logits + (size_t)t * V, dec_tgt[t], V);
-        counted++;
-    }
-    *loss = (float)sum;
-    *n_counted = counted;
+    *loss = rows_loss(m, act, 0, dec_tgt, n, n_counted);
     return 1;
 }
 
@@ -295,6 +387,14 @@ float sf_forward_loss(const sf_model *m, sf_seq *act, const int *src, int n_src,
     *n_counted = 0;
     forward_loss(m, act, src, n_src, dec_in, dec_tgt, n, &loss, n_counted);
     return loss;
+}
+
+/* Returns the context of a backward pass over the records' layout (act and gact must share it). */
+static bw_ctx context(const sf_model *m, float *grad, const sf_seq *act, sf_seq *gact) {
+    const sf_config *c = &m->cfg;
+    bw_ctx b = {m, grad, gact->tmp, act->L, act->K, c->d_model, c->n_heads, c->d_model / c->n_heads,
+                c->norm == SF_NORM_PRE};
+    return b;
 }
 
 float sf_forward_backward(const sf_model *m, sf_seq *act, sf_seq *gact, const int *src, int n_src,
@@ -308,33 +408,44 @@ float sf_forward_backward(const sf_model *m, sf_seq *act, sf_seq *gact, const in
     if (rows > cap) cap = rows;
     if (cap > c->max_len || !sf_seq_reserve(act, cap).ok || !sf_seq_reserve(gact, cap).ok || gact->L != act->L)
         return NAN;
-    /* 1. scratch for the fused q|k|v gradients */
-    size_t need = (size_t)(rows > 0 ? rows : 1) * 3 * c->d_model;
-    bw_ctx b = {m, grad, malloc(need * sizeof(float)), act->L, c->d_model, c->n_heads, c->d_model / c->n_heads,
-            c->norm == SF_NORM_PRE};
-    if (!b.tmp) return NAN;
-    /* 2. forward pass and loss */
+    /* 1. forward pass and loss */
     float loss = NAN;
-    if (!forward_loss(m, act, src, n_src, dec_in, dec_tgt, n, &loss, n_counted)) { /* invalid input */
-        free(b.tmp);
-        return NAN;
-    }
-    /* 3. the head: logits back to the decoder's output */
-    head_backward(&b, act, gact, dec_tgt, n);
-    /* 4. the decoder; in the encoder-decoder its cross-attention also sends gradient to the encoder output */
-    const float *mem = NULL;
-    float *dmem = NULL;
-    if (encdec) {
-        mem = sf_stack_output(m, &act->enc, c->n_enc_layers);
-        dmem = stack_output_grad(m, &gact->enc, c->n_enc_layers);
-        zero_rows(dmem, n_src, c->d_model);
-    }
-    stack_backward(&b, &act->dec, &gact->dec, m->w.dec, c->n_dec_layers, &m->w.dec_ln_f,
-                   stack_output_grad(m, &gact->dec, c->n_dec_layers), n, mem, dmem, n_src);
-    /* 5. the encoder, from the gradient its output collected from every decoder layer */
-    if (encdec)
-        stack_backward(&b, &act->enc, &gact->enc, m->w.enc, c->n_enc_layers, &m->w.enc_ln_f, dmem, n_src, NULL,
-                       NULL, 0);
-    free(b.tmp);
+    if (!forward_loss(m, act, src, n_src, dec_in, dec_tgt, n, &loss, n_counted)) return NAN; /* invalid input */
+    /* 2. the backward pass: a pack of one sequence at rows 0 */
+    sf_pack p;
+    p.n = 1;
+    p.src[0] = src;
+    p.n_src[0] = encdec ? n_src : 0;
+    p.dec[0] = dec_in;
+    p.n_dec[0] = n;
+    if (!sf_pack_rows(m, &p).ok) return NAN;
+    const int *tgt[1] = {dec_tgt};
+    bw_ctx b = context(m, grad, act, gact);
+    backward_pack(&b, act, gact, &p, tgt);
     return loss;
+}
+
+int sf_forward_loss_packed(const sf_model *m, sf_seq *act, sf_pack *p, const int *const *tgt, double *loss,
+                           long *n_counted) {
+    if (!sf_pack_rows(m, p).ok || !targets_ok(m, p, tgt) || !sf_forward_packed(m, act, p).ok) return 0;
+    for (int i = 0; i < p->n; i++) { /* each sequence's loss as sf_forward_loss returns it, added in order */
+        int counted;
+        *loss += rows_loss(m, act, p->dec0[i], tgt[i], p->n_dec[i], &counted);
+        *n_counted += counted;
+    }
+    return 1;
+}
+
+int sf_forward_backward_packed(const sf_model *m, sf_seq *act, sf_seq *gact, sf_pack *p, const int *const *tgt,
+                               float *grad, double *loss, long *n_counted) {
+    /* the gradient record mirrors the activation record's layout: both asked for the same room first */
+    if (!sf_pack_rows(m, p).ok || !targets_ok(m, p, tgt)) return 0;
+    int rows = p->src_rows > p->dec_rows ? p->src_rows : p->dec_rows;
+    if (!sf_seq_reserve_packed(act, rows, p->longest).ok || !sf_seq_reserve_packed(gact, act->L, act->K).ok ||
+        gact->L != act->L || gact->K != act->K)
+        return 0;
+    if (!sf_forward_loss_packed(m, act, p, tgt, loss, n_counted)) return 0;
+    bw_ctx b = context(m, grad, act, gact);
+    backward_pack(&b, act, gact, p, tgt);
+    return 1;
 }

@@ -1,4 +1,5 @@
-/* backward.h - gradients through the whole model, for one sequence, reusing the forward record.
+/* backward.h - gradients through the whole model, for one sequence or a pack of them, reusing the forward
+ * record.
  *
  * The forward pass (model.h) already keeps every intermediate the backward pass needs (llm.c's
  * approach): LayerNorm statistics, attention probabilities, FFN pre-activations. The backward pass
@@ -23,5 +24,19 @@ float sf_forward_backward(const sf_model *m, sf_seq *act, sf_seq *gact, const in
 /* The same forward and loss without gradients (for evaluation); NAN on invalid input. */
 float sf_forward_loss(const sf_model *m, sf_seq *act, const int *src, int n_src, const int *dec_in,
                       const int *dec_tgt, int n, int *n_counted);
+
+/* The trainer's packed pass: runs sf_forward_packed over the sequences of p (lengths and inputs as
+ * model.h says), tgt[i] (p->n_dec[i]) sequence i's targets, and adds the gradient of their summed
+ * cross-entropy to grad: bit for bit what sf_forward_backward adds for each sequence in turn. act and gact
+ * are packed records (sf_seq_build_packed) of the model's config; gact's contents are scratch. Adds each
+ * sequence's summed loss (the float sf_forward_backward returns) to *loss and its counted positions to
+ * *n_counted, in sequence order. Returns 1, or 0 with grad, *loss and *n_counted untouched if the input is
+ * invalid or memory is short. */
+int sf_forward_backward_packed(const sf_model *m, sf_seq *act, sf_seq *gact, sf_pack *p, const int *const *tgt,
+                               float *grad, double *loss, long *n_counted);
+
+/* The same forward and loss without gradients (held-out evaluation); act is a packed record. */
+int sf_forward_loss_packed(const sf_model *m, sf_seq *act, sf_pack *p, const int *const *tgt, double *loss,
+                           long *n_counted);
 
 #endif

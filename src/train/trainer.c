@@ -56,7 +56,7 @@ sf_err sf_trainer_init(sf_trainer *tr, sf_model *m, const sf_adamw_cfg *oc, int 
         return sf_fail("trainer: out of memory");
     }
     for (int t = 0; t < tr->n_threads; t++) {
-        if (!(e = sf_seq_build(&tr->act[t], &m->cfg)).ok || !(e = sf_seq_build(&tr->gact[t], &m->cfg)).ok) {
+        if (!(e = sf_seq_build_packed(&tr->act[t], &m->cfg)).ok || !(e = sf_seq_build_packed(&tr->gact[t], &m->cfg)).ok) {
             sf_trainer_free(tr);
             return e;
         }
@@ -80,6 +80,28 @@ void sf_trainer_free(sf_trainer *tr) {
 
 /* Returns how many chunks a batch of n examples is cut into (a function of n only). */
 static int n_chunks(int n) { return n < SF_TRAIN_CHUNKS ? n : SF_TRAIN_CHUNKS; }
+
+/* Fills p (and tgt) with examples i, i+1, ... before `end` while they fit in one packed pass: at most
+ * SF_PACK_MAX sequences and SF_TRAIN_PACK_ROWS rows, and always one. Returns the index after the last.
+ * How a chunk is cut into packs changes no bits (backward.h), only the memory and the speed. */
+static int fill_pack(const sf_model *m, sf_pack *p, const int **tgt, const sf_example *ex, int i, int end) {
+    int encdec = m->cfg.family == SF_FAMILY_ENCDEC, src_rows = 0, dec_rows = 0;
+    p->n = 0;
+    for (; i < end && p->n < SF_PACK_MAX; i++) {
+        const sf_example *x = &ex[i];
+        int ns = encdec ? x->n_src : 0;
+        if (p->n > 0 && (src_rows + ns > SF_TRAIN_PACK_ROWS || dec_rows + x->n > SF_TRAIN_PACK_ROWS)) break;
+        p->src[p->n] = x->src;
+        p->n_src[p->n] = ns;
+        p->dec[p->n] = x->in;
+        p->n_dec[p->n] = x->n;
+        tgt[p->n] = x->tgt;
+        p->n++;
+        src_rows += ns;
+        dec_rows += x->n;
+    }
+    return i;
+}
 
 /* Checks that an example fits the model: lengths inside the record, tokens inside the vocabulary. */
 static sf_err check_example(const sf_model *m, const sf_example *ex, int i) {
@@ -111,23 +133,22 @@ sf_err sf_trainer_step(sf_trainer *tr, const sf_example *ex, int n, sf_step_stat
     double loss[SF_TRAIN_CHUNKS] = {0};
     long count[SF_TRAIN_CHUNKS] = {0};
     int bad[SF_TRAIN_CHUNKS] = {0};
-    int encdec = m->cfg.family == SF_FAMILY_ENCDEC;
 
-    /* 1. per chunk, in any order on any thread: zero its buffer, add its examples' gradients in order */
+    /* 1. per chunk, in any order on any thread: zero its buffer, add its examples' gradients in order,
+     *    several examples per packed pass (bit for bit the same as one at a time) */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(tr->n_threads)
     for (int c = 0; c < K; c++) {
         int th = thread_num();
         float *g = tr->chunk_grad + (size_t)c * P;
         memset(g, 0, P * sizeof *g);
-        for (int i = c * n / K; i < (c + 1) * n / K; i++) {
-            const sf_example *x = &ex[i];
-            int counted = 0;
-            float l = sf_forward_backward(m, &tr->act[th], &tr->gact[th], x->src, encdec ? x->n_src : 0, x->in,
-                                          x->tgt, x->n, g, &counted);
-            if (!isfinite(l)) bad[c] = 1;
-            loss[c] += l;
-            count[c] += counted;
+        sf_pack p;
+        const int *tgt[SF_PACK_MAX];
+        for (int i = c * n / K, end = (c + 1) * n / K; i < end && !bad[c];) {
+            i = fill_pack(m, &p, tgt, ex, i, end);
+            if (!sf_forward_backward_packed(m, &tr->act[th], &tr->gact[th], &p, tgt, g, &loss[c], &count[c]))
+                bad[c] = 1;
         }
+        if (!isfinite(loss[c])) bad[c] = 1; /* a non-finite example loss makes the sum non-finite */
     }
     double total_loss = 0.0;
     long tokens = 0;
@@ -172,18 +193,17 @@ sf_err sf_trainer_step(sf_trainer *tr, const sf_example *ex, int n, sf_step_stat
 /* Returns the mean held-out (or any) loss per counted token over ex(n), computed on the threads. */
 double sf_trainer_loss(sf_trainer *tr, const sf_example *ex, int n, long *tokens) {
     const sf_model *m = tr->m;
-    int encdec = m->cfg.family == SF_FAMILY_ENCDEC;
     int K = n_chunks(n);
     double loss[SF_TRAIN_CHUNKS] = {0};
     long count[SF_TRAIN_CHUNKS] = {0};
 #pragma omp parallel for schedule(dynamic, 1) num_threads(tr->n_threads)
     for (int c = 0; c < K; c++) {
         int th = thread_num();
-        for (int i = c * n / K; i < (c + 1) * n / K; i++) {
-            int counted = 0;
-            loss[c] += sf_forward_loss(m, &tr->act[th], ex[i].src, encdec ? ex[i].n_src : 0, ex[i].in, ex[i].tgt,
-                                       ex[i].n, &counted);
-            count[c] += counted;
+        sf_pack p;
+        const int *tgt[SF_PACK_MAX];
+        for (int i = c * n / K, end = (c + 1) * n / K; i < end;) {
+            i = fill_pack(m, &p, tgt, ex, i, end);
+            if (!sf_forward_loss_packed(m, &tr->act[th], &p, tgt, &loss[c], &count[c])) loss[c] = NAN;
         }
     }
     double total = 0.0;

@@ -4,7 +4,9 @@
  * Determinism: a batch of B examples is cut into a fixed number of chunks (SF_TRAIN_CHUNKS, or B if
  * smaller) that depends only on B. Each chunk sums its examples' gradients, in order, into its own
  * buffer; any thread may compute any chunk; then the chunk buffers are added in chunk order. So 1, 2
- * or 8 threads give the same bits. (The same holds for the loss, summed in double per chunk.) */
+ * or 8 threads give the same bits. (The same holds for the loss, summed in double per chunk.)
+ * Inside a chunk the examples run several at a time through one packed pass (model.h, backward.h): the
+ * same bits as one at a time, with products of about a hundred rows instead of one example's dozen. */
 #ifndef SF_TRAINER_H
 #define SF_TRAINER_H
 
@@ -17,6 +19,7 @@
 #include "tasks.h"
 
 #define SF_TRAIN_CHUNKS 8
+#define SF_TRAIN_PACK_ROWS 256       /* rows of one stack in one packed pass (a chunk takes as many as it needs) */
 #define SF_TRAIN_MAX_BATCH 65536     /* examples per step: the same limit for --batch and a resume file */
 #define SF_TRAIN_MAX_STEPS 100000000 /* optimizer steps (and warmup steps): the same for --steps and a resume file */
 
@@ -24,7 +27,7 @@ typedef struct {
     sf_model *m;        /* the model being trained (not owned) */
     sf_adamw opt;       /* AdamW state; opt.cfg holds the schedule */
     int n_threads;      /* threads used for the per-example passes */
-    sf_seq *act, *gact; /* (n_threads) one activation record and one activation-gradient record each */
+    sf_seq *act, *gact; /* (n_threads) one packed activation record and activation-gradient record each */
     float *chunk_grad;  /* (SF_TRAIN_CHUNKS, n_params) per-chunk gradient sums */
     float *grad;        /* (n_params) the batch gradient: chunk sums added in order, / counted tokens */
     long step;          /* optimizer steps done */

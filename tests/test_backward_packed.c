@@ -1,0 +1,339 @@
+/* test_backward_packed.c - the trainer's packed passes (several sequences end to end in one record)
+ * against the single-sequence passes, bit for bit: the forward's logits and recorded intermediates, and
+ * (sf_forward_backward_packed) the gradient against the per-example loop's, for both families, tied and
+ * untied heads, learned and sinusoidal positions, pre- and post-LN, with sequences of length 1 to max_len. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "model/model.h"
+#include "train/backward.h"
+
+#define MAXLEN 20
+
+/* The configurations every check runs on. */
+typedef struct {
+    const char *name;
+    int family, pos, norm, tied, d_ff;
+} variant;
+
+static const variant VARIANTS[] = {
+    {"encdec (sinusoidal, post-LN, tied)", SF_FAMILY_ENCDEC, SF_POS_SINUSOIDAL, SF_NORM_POST, 1, 48},
+    {"encdec (learned, pre-LN, untied)", SF_FAMILY_ENCDEC, SF_POS_LEARNED, SF_NORM_PRE, 0, 48},
+    {"encdec attention-only (none, post-LN, tied)", SF_FAMILY_ENCDEC, SF_POS_NONE, SF_NORM_POST, 1, 0},
+    {"gpt (learned, pre-LN, tied)", SF_FAMILY_GPT, SF_POS_LEARNED, SF_NORM_PRE, 1, 48},
+    {"gpt (sinusoidal, post-LN, untied)", SF_FAMILY_GPT, SF_POS_SINUSOIDAL, SF_NORM_POST, 0, 48},
+};
+#define N_VARIANTS (int)(sizeof VARIANTS / sizeof VARIANTS[0])
+
+/* Builds a small randomly initialised model of variant v. */
+static void build_model(sf_model *m, const variant *v, unsigned long long seed) {
+    sf_config c = sf_config_default((sf_family)v->family);
+    c.vocab_size = 23;
+    c.d_model = 32;
+    c.n_heads = 4;
+    c.d_ff = v->d_ff;
+    c.n_enc_layers = v->family == SF_FAMILY_ENCDEC ? 2 : 0;
+    c.n_dec_layers = 2;
+    c.max_len = MAXLEN;
+    c.pos = v->pos;
+    c.norm = v->norm;
+    c.tied = v->tied;
+    sf_err e = sf_model_build(m, &c);
+    if (!e.ok) fail_msg("%s: %s", v->name, e.msg);
+    sf_model_init_random(m, seed);
+}
+
+/* A batch of sequences with their own storage. */
+#define N_SEQ 6
+typedef struct {
+    int n_src[N_SEQ], n_dec[N_SEQ];
+    int src[N_SEQ][MAXLEN], in[N_SEQ][MAXLEN], tgt[N_SEQ][MAXLEN];
+} batch;
+
+/* Fills a batch: lengths 1, max_len and a few in between (source and target differ), random tokens,
+ * some <pad> targets. */
+static void make_batch(batch *b, const sf_model *m, sf_rng *r) {
+    static const int ns[N_SEQ] = {1, MAXLEN, 7, 3, 12, MAXLEN};
+    static const int nd[N_SEQ] = {MAXLEN, 1, 9, 13, 2, MAXLEN};
+    int V = m->cfg.vocab_size;
+    for (int i = 0; i < N_SEQ; i++) {
+        b->n_src[i] = ns[i];
+        b->n_dec[i] = nd[i];
+        for (int t = 0; t < MAXLEN; t++) {
+            b->src[i][t] = 4 + sf_rng_int(r, V - 4);
+            b->in[i][t] = t == 0 ? SF_TOK_BOS : 4 + sf_rng_int(r, V - 4);
+            b->tgt[i][t] = (t % 5 == 4) ? SF_TOK_PAD : 4 + sf_rng_int(r, V - 4);
+        }
+    }
+}
+
+/* Fills a pack with sequences [i0, i0+n) of b. */
+static void make_pack(sf_pack *p, batch *b, int i0, int n) {
+    memset(p, 0, sizeof *p);
+    p->n = n;
+    for (int i = 0; i < n; i++) {
+        p->src[i] = b->src[i0 + i];
+        p->n_src[i] = b->n_src[i0 + i];
+        p->dec[i] = b->in[i0 + i];
+        p->n_dec[i] = b->n_dec[i0 + i];
+    }
+}
+
+/* Asserts that rows [0,n) of width w of a sequence-record buffer equal rows [r0, r0+n) of the packed one. */
+static void same_rows(const char *what, const float *seq, const float *pk, int r0, int n, int w) {
+    if (memcmp(seq, pk + (size_t)r0 * w, (size_t)n * w * sizeof(float)) != 0)
+        fail_msg("%s: the packed rows differ from the sequence's", what);
+}
+
+/* Asserts that the per-head (NH, L, HS) rows of a sequence record equal the packed record's rows from r0. */
+static void same_heads(const char *what, const float *seq, int Ls, const float *pk, int Lp, int r0, int n, int NH,
+                       int HS) {
+    for (int h = 0; h < NH; h++)
+        same_rows(what, seq + (size_t)h * Ls * HS, pk + (size_t)h * Lp * HS, r0, n, HS);
+}
+
+/* Asserts that the square (NH, L, L) block of a sequence record, queries [0,n) and keys [0,nk), equals the
+ * packed (NH, L, K) block's rows from r0. */
+static void same_square(const char *what, const float *seq, const sf_seq *s, const float *pk, const sf_seq *p, int r0,
+                        int n, int nk, int NH) {
+    for (int h = 0; h < NH; h++)
+        for (int t = 0; t < n; t++)
+            if (memcmp(seq + ((size_t)h * s->L + t) * s->K, pk + ((size_t)h * p->L + r0 + t) * p->K,
+                       (size_t)nk * sizeof(float)) != 0)
+                fail_msg("%s: head %d row %d differs from the sequence's", what, h, t);
+}
+
+/* Asserts that one attention sub-layer's record agrees for a sequence at packed rows r0 (queries) / k0. */
+static void same_attn(const char *what, const sf_attn_rec *a, const sf_seq *s, const sf_attn_rec *b, const sf_seq *p,
+                      int r0, int n, int k0, int nk, const sf_config *c) {
+    int C = c->d_model, NH = c->n_heads, HS = C / NH;
+    char w[96];
+    snprintf(w, sizeof w, "%s.q", what); same_heads(w, a->q, s->L, b->q, p->L, r0, n, NH, HS);
+    snprintf(w, sizeof w, "%s.k", what); same_heads(w, a->k, s->L, b->k, p->L, k0, nk, NH, HS);
+    snprintf(w, sizeof w, "%s.v", what); same_heads(w, a->v, s->L, b->v, p->L, k0, nk, NH, HS);
+    snprintf(w, sizeof w, "%s.scores", what); same_square(w, a->scores, s, b->scores, p, r0, n, nk, NH);
+    snprintf(w, sizeof w, "%s.probs", what); same_square(w, a->probs, s, b->probs, p, r0, n, nk, NH);
+    snprintf(w, sizeof w, "%s.mask", what); same_square(w, a->mask, s, b->mask, p, r0, n, nk, 1);
+    snprintf(w, sizeof w, "%s.out", what); same_heads(w, a->out, s->L, b->out, p->L, r0, n, NH, HS);
+    snprintf(w, sizeof w, "%s.resid", what); same_rows(w, a->resid, b->resid, r0, n, C);
+    snprintf(w, sizeof w, "%s.ln_rstd", what); same_rows(w, a->ln_rstd, b->ln_rstd, r0, n, 1);
+}
+
+/* The packed forward gives every sequence the bits its own pass gives: logits, probabilities and the
+ * recorded intermediates of both stacks, whatever its neighbours. */
+static void test_forward_packed_equals_sequences(void **state) {
+    (void)state;
+    for (int vi = 0; vi < N_VARIANTS; vi++) {
+        const variant *v = &VARIANTS[vi];
+        sf_model m;
+        build_model(&m, v, 11 + (unsigned long long)vi);
+        const sf_config *c = &m.cfg;
+        int encdec = c->family == SF_FAMILY_ENCDEC, V = c->vocab_size, C = c->d_model;
+        sf_rng r;
+        sf_rng_seed(&r, 5 + (uint64_t)vi);
+        batch b;
+        make_batch(&b, &m, &r);
+        sf_seq p, s;
+        assert_true(sf_seq_build_packed(&p, c).ok);
+        assert_true(sf_seq_build(&s, c).ok);
+        /* two passes of different packs through one packed record: the second reuses (and grows) it */
+        for (int pass = 0; pass < 2; pass++) {
+            sf_pack pk;
+            int i0 = pass == 0 ? 2 : 0, n = pass == 0 ? 2 : N_SEQ;
+            make_pack(&pk, &b, i0, n);
+            sf_err e = sf_forward_packed(&m, &p, &pk);
+            if (!e.ok) fail_msg("%s: %s", v->name, e.msg);
+            assert_int_equal(p.n_tgt, pk.dec_rows);
+            for (int i = 0; i < n; i++) {
+                int ns = b.n_src[i0 + i], nd = b.n_dec[i0 + i], s0 = pk.src0[i], d0 = pk.dec0[i];
+                if (encdec) assert_true(sf_encode(&m, &s, b.src[i0 + i], ns).ok);
+                else sf_decode_reset(&s);
+                assert_true(sf_decode_full(&m, &s, b.in[i0 + i], nd).ok);
+                same_rows("logits", s.logits, p.logits, d0, nd, V);
+                same_rows("probs", s.probs, p.probs, d0, nd, V);
+                for (int l = 0; l < c->n_dec_layers; l++) {
+                    same_attn("dec.self", &s.dec.layers[l].self, &s, &p.dec.layers[l].self, &p, d0, nd, d0, nd, c);
+                    if (encdec)
+                        same_attn("dec.cross", &s.dec.layers[l].cross, &s, &p.dec.layers[l].cross, &p, d0, nd, s0, ns, c);
+                    if (c->d_ff) same_rows("dec.ffn.hidden", s.dec.layers[l].ffn.hidden, p.dec.layers[l].ffn.hidden, d0, nd, c->d_ff);
+                }
+                same_rows("dec.sum", s.dec.sum, p.dec.sum, d0, nd, C);
+                if (encdec) {
+                    for (int l = 0; l < c->n_enc_layers; l++)
+                        same_attn("enc.self", &s.enc.layers[l].self, &s, &p.enc.layers[l].self, &p, s0, ns, s0, ns, c);
+                    same_rows("enc.output", sf_stack_output(&m, &s.enc, c->n_enc_layers),
+                              sf_stack_output(&m, &p.enc, c->n_enc_layers), s0, ns, C);
+                }
+            }
+        }
+        sf_seq_free(&p);
+        sf_seq_free(&s);
+        sf_model_free(&m);
+    }
+}
+
+/* Fills g(n) with a fixed pattern: the passes add to what the buffer holds, so it must not start at 0. */
+static void start_grad(float *g, size_t n) {
+    for (size_t i = 0; i < n; i++) g[i] = (float)((int)(i % 7) - 3) * 0.125f;
+}
+
+/* Adds the gradient of b's sequences [i0, i0+n), in packs of at most `per_pack`, with the packed pass;
+ * the loss and counts are added to *loss and *counted. */
+static void packed_grad(const sf_model *m, sf_seq *act, sf_seq *gact, batch *b, const int *order, int n, int per_pack,
+                        float *g, double *loss, long *counted) {
+    for (int i = 0; i < n; i += per_pack) {
+        int k = n - i < per_pack ? n - i : per_pack;
+        sf_pack pk;
+        memset(&pk, 0, sizeof pk);
+        const int *tgt[N_SEQ];
+        pk.n = k;
+        for (int j = 0; j < k; j++) {
+            int s = order[i + j];
+            pk.src[j] = b->src[s];
+            pk.n_src[j] = b->n_src[s];
+            pk.dec[j] = b->in[s];
+            pk.n_dec[j] = b->n_dec[s];
+            tgt[j] = b->tgt[s];
+        }
+        assert_int_equal(sf_forward_backward_packed(m, act, gact, &pk, tgt, g, loss, counted), 1);
+    }
+}
+
+/* The packed gradient is bit for bit the per-example loop's (so is the loss), in one pack or several,
+ * for every variant; the same sequences in another order give other bits, so the comparison is sharp. */
+static void test_backward_packed_equals_loop(void **state) {
+    (void)state;
+    for (int vi = 0; vi < N_VARIANTS; vi++) {
+        const variant *v = &VARIANTS[vi];
+        sf_model m;
+        build_model(&m, v, 21 + (unsigned long long)vi);
+        const sf_config *c = &m.cfg;
+        int encdec = c->family == SF_FAMILY_ENCDEC;
+        size_t P = m.n_params;
+        sf_rng r;
+        sf_rng_seed(&r, 9 + (uint64_t)vi);
+        batch b;
+        make_batch(&b, &m, &r);
+        float *g0 = malloc(P * sizeof *g0), *g1 = malloc(P * sizeof *g1);
+        assert_non_null(g0);
+        assert_non_null(g1);
+        /* the per-example loop, as the trainer ran it */
+        sf_seq s, gs;
+        assert_true(sf_seq_build(&s, c).ok);
+        assert_true(sf_seq_build(&gs, c).ok);
+        start_grad(g0, P);
+        double loss0 = 0.0;
+        long count0 = 0;
+        for (int i = 0; i < N_SEQ; i++) {
+            int k = 0;
+            float l = sf_forward_backward(&m, &s, &gs, b.src[i], encdec ? b.n_src[i] : 0, b.in[i], b.tgt[i], b.n_dec[i],
+                                          g0, &k);
+            assert_true(isfinite(l));
+            loss0 += l;
+            count0 += k;
+        }
+        /* packed: all at once, and in packs of 4 then 2 */
+        sf_seq p, gp;
+        assert_true(sf_seq_build_packed(&p, c).ok);
+        assert_true(sf_seq_build_packed(&gp, c).ok);
+        static const int in_order[N_SEQ] = {0, 1, 2, 3, 4, 5}, reordered[N_SEQ] = {1, 0, 2, 3, 5, 4};
+        for (int per = N_SEQ; per >= 4; per -= 2) {
+            start_grad(g1, P);
+            double loss1 = 0.0;
+            long count1 = 0;
+            packed_grad(&m, &p, &gp, &b, in_order, N_SEQ, per, g1, &loss1, &count1);
+            if (memcmp(g0, g1, P * sizeof *g0) != 0) {
+                for (int t = 0; t < m.n_table; t++) {
+                    const sf_param *q = &m.table[t];
+                    if (memcmp(g0 + q->offset, g1 + q->offset, q->count * sizeof *g0) != 0)
+                        print_error("%s: %s differs\n", v->name, q->name);
+                }
+                fail_msg("%s (packs of %d): the packed gradient differs from the per-example loop's", v->name, per);
+            }
+            assert_memory_equal(&loss0, &loss1, sizeof loss0);
+            assert_int_equal(count0, count1);
+        }
+        start_grad(g1, P);
+        double loss2 = 0.0;
+        long count2 = 0;
+        packed_grad(&m, &p, &gp, &b, reordered, N_SEQ, N_SEQ, g1, &loss2, &count2);
+        assert_int_equal(count0, count2);
+        assert_true(memcmp(g0, g1, P * sizeof *g0) != 0);
+        /* and the gradient is a gradient: something was added */
+        start_grad(g1, P);
+        assert_true(memcmp(g0, g1, P * sizeof *g0) != 0);
+        free(g0);
+        free(g1);
+        sf_seq_free(&s);
+        sf_seq_free(&gs);
+        sf_seq_free(&p);
+        sf_seq_free(&gp);
+        sf_model_free(&m);
+    }
+}
+
+/* A packed record refuses the single-sequence passes, and a pack refuses lengths the model cannot take. */
+static void test_packed_refusals(void **state) {
+    (void)state;
+    sf_model m;
+    build_model(&m, &VARIANTS[0], 3);
+    sf_seq p;
+    assert_true(sf_seq_build_packed(&p, &m.cfg).ok);
+    int ids[MAXLEN + 1] = {SF_TOK_BOS};
+    assert_false(sf_encode(&m, &p, ids, 3).ok);
+    assert_false(sf_decode_step(&m, &p, SF_TOK_BOS).ok);
+    sf_pack pk;
+    memset(&pk, 0, sizeof pk);
+    pk.n = 1;
+    pk.src[0] = pk.dec[0] = ids;
+    pk.n_src[0] = 3;
+    pk.n_dec[0] = MAXLEN + 1;
+    assert_false(sf_forward_packed(&m, &p, &pk).ok);
+    pk.n_dec[0] = 2;
+    pk.n_src[0] = 0;
+    assert_false(sf_forward_packed(&m, &p, &pk).ok);
+    pk.n_src[0] = 2;
+    ids[1] = m.cfg.vocab_size; /* outside the vocabulary */
+    assert_false(sf_forward_packed(&m, &p, &pk).ok);
+    ids[1] = 5;
+    assert_true(sf_forward_packed(&m, &p, &pk).ok);
+    /* the packed backward: a target outside the vocabulary leaves the gradient, loss and count as they were */
+    sf_seq gp;
+    assert_true(sf_seq_build_packed(&gp, &m.cfg).ok);
+    float *g = calloc(m.n_params, sizeof *g);
+    assert_non_null(g);
+    int tg[2] = {5, m.cfg.vocab_size};
+    const int *tgt[1] = {tg};
+    double loss = 1.5;
+    long counted = 3;
+    assert_int_equal(sf_forward_backward_packed(&m, &p, &gp, &pk, tgt, g, &loss, &counted), 0);
+    for (size_t i = 0; i < m.n_params; i++) assert_true(g[i] == 0.0f);
+    assert_true(loss == 1.5 && counted == 3);
+    tg[1] = 6;
+    assert_int_equal(sf_forward_backward_packed(&m, &p, &gp, &pk, tgt, g, &loss, &counted), 1);
+    assert_true(loss > 1.5 && counted == 5);
+    free(g);
+    sf_seq_free(&gp);
+    pk.n = 0;
+    assert_false(sf_forward_packed(&m, &p, &pk).ok);
+    sf_seq_free(&p);
+    sf_model_free(&m);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_forward_packed_equals_sequences),
+        cmocka_unit_test(test_backward_packed_equals_loop),
+        cmocka_unit_test(test_packed_refusals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
