@@ -19,6 +19,7 @@
 
 #include "model/checkpoint.h"
 #include "model/format.h"
+#include "viz/index.h"
 #include "viz/lesson_player.h"
 #include "viz/panels.h"
 
@@ -103,6 +104,60 @@ static int frame_problems(const vz_ctx *c, char *msg, size_t size) {
     return n;
 }
 
+/* Returns 1 if s is drawn as a number (digits, a sign, a point; an ellipsis if it was cut). */
+static int is_number(const char *s) {
+    int digits = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p >= '0' && *p <= '9') digits++;
+        else if (*p == '-' || *p == '.') continue;
+        else if (!strncmp(p, "\xe2\x80\xa6", 3)) p += 2;
+        else return 0;
+    }
+    return digits > 0;
+}
+
+/* Returns how many numbers printed in narrow cells in the frame just drawn say something the trace does not (the
+ * first described in msg): in the scores strips each number is its cell's value rounded to the decimals printed
+ * (only a leading zero dropped), a weight with two decimals unless it is exactly 0, one number of decimals per
+ * strip; in the logit lens two decimals (its integers are positions); nowhere a number cut with an ellipsis ("0.…"). */
+static int number_problems(const vz_ctx *c, char *msg, size_t size) {
+    int n = 0, decs[VZ_MAX_HITS];
+    for (int i = 0; i < VZ_MAX_HITS; i++) decs[i] = -1;
+    for (int i = 0; i < c->n_texts; i++) {
+        const vz_textbox *t = &c->texts[i];
+        if ((t->owner != VZ_P_SCORES && t->owner != VZ_P_LENS && t->owner != VZ_P_OUTPUT) || !is_number(t->s)) continue;
+        const char *who = vz_panel_name(t->owner), *dot = strchr(t->s, '.');
+        size_t len = strlen(t->s); /* (a range "0…1" is not cut) */
+        if (len >= 3 && !strcmp(t->s + len - 3, "\xe2\x80\xa6")) { n = problem(n, msg, size, "%s prints a cut number '%s'", who, t->s); continue; }
+        int dec = dot ? (int)strlen(dot + 1) : 0;
+        if (t->owner == VZ_P_LENS && dot && dec != 2) n = problem(n, msg, size, "the lens prints a probability as '%s'", t->s);
+        if (t->owner != VZ_P_SCORES) continue;
+        int cx = t->r.x + t->r.w / 2, cy = t->r.y + t->r.h / 2, hi = -1;
+        for (int k = 0; k < c->n_hits && hi < 0; k++)
+            if (c->hits[k].owner == VZ_P_SCORES && vz_rect_has(c->hits[k].clip, cx, cy)) hi = k;
+        if (hi < 0) continue; /* not in a cell: the key positions, the legends' ranges */
+        const vz_hit *h = &c->hits[hi];
+        int col = (int)((long)(cx - h->r.x) * h->h.ncols / h->r.w);
+        float v = sf_trace_row(h->h.e, h->h.row0)[col];
+        const char *leaf = strrchr(h->h.e->name, '.');
+        char where[160];
+        snprintf(where, sizeof where, "%s q=%d k=%d", h->h.e->name, h->h.row0, col);
+        if (!strcmp(t->s, "-inf")) {
+            if (!(isinf(v) && v < 0)) n = problem(n, msg, size, "%s: '-inf' printed for %g", where, (double)v);
+            continue;
+        }
+        if (!strcmp(t->s, "0") && v == 0.0f) continue; /* an exact 0: the mask's, a key not there yet */
+        double x = strtod(t->s, NULL), tol = 0.5 * pow(10, -dec) + 1e-6;
+        if (fabs(x - v) > tol) n = problem(n, msg, size, "%s: '%s' printed for %.6f", where, t->s, (double)v);
+        else if (!strcmp(leaf, ".probs") && dec != 2) n = problem(n, msg, size, "%s: the weight %.6f printed as '%s'", where, (double)v, t->s);
+        else if (!strcmp(leaf, ".mask")) n = problem(n, msg, size, "%s: the mask's %g printed as '%s'", where, (double)v, t->s);
+        if (decs[hi] >= 0 && decs[hi] != dec)
+            n = problem(n, msg, size, "%s: '%s' has %d decimals, another cell of the strip %d", where, t->s, dec, decs[hi]);
+        decs[hi] = dec;
+    }
+    return n;
+}
+
 /* With LAYOUT_ALL=1 in the environment the tests list every failing frame instead of stopping at the first. */
 static int keep_going(void) { return getenv("LAYOUT_ALL") != NULL; }
 static int failures;
@@ -111,6 +166,7 @@ static int failures;
 static void check_frame(const vz_ctx *c, const char *what) {
     char msg[512] = "";
     int n = frame_problems(c, msg, sizeof msg);
+    if (!n) n = number_problems(c, msg, sizeof msg);
     if (!n) return;
     if (keep_going()) { print_message("%s: %d problem%s, the first: %s\n", what, n, n == 1 ? "" : "s", msg); failures++; return; }
     fail_msg("%s: %d problem%s, the first: %s", what, n, n == 1 ? "" : "s", msg);
@@ -280,6 +336,46 @@ static void test_lessons(void **state) {
                 SDL_FreeSurface(surf);
             }
     assert_int_equal(failures, 0);
+}
+
+/* Every shipped lesson, every frame, at 1920x1080 and 1280x720 in normal mode and at 1024x768 in projector mode
+ * with the scores panel as the spotlight (and the lesson's own spotlight): the numbers in the narrow cells are
+ * true (number_problems). Lesson 13 step 4's 28-key row printed its weight 0.96 as "1" (round 5). */
+static void test_cell_numbers(void **state) {
+    (void)state;
+    static const int cs[][3] = {{1920, 1080, 0}, {1280, 720, 0}, {1024, 768, 1}};
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/lessons", SF_SOURCE_DIR);
+    static vz_index_entry lessons[VZ_INDEX_MAX];
+    int nl = vz_lessons_list(dir, lessons, VZ_INDEX_MAX), frames = 0;
+    assert_true(nl >= 15);
+    sf_err e;
+    for (size_t si = 0; si < sizeof cs / sizeof *cs; si++) {
+        int w = cs[si][0], h = cs[si][1];
+        SDL_Surface *surf = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888);
+        SDL_Renderer *r = SDL_CreateSoftwareRenderer(surf);
+        static vz_player p;
+        assert_true(vz_player_init(&p, r, &fonts, VZ_LANG_EN).ok);
+        p.projector = cs[si][2];
+        for (int li = 0; li < nl; li++) {
+            e = vz_player_open(&p, lessons[li].path);
+            if (!e.ok) fail_msg("%s", e.msg);
+            for (int k = 0; k < p.lesson.n_frames; k++)
+                for (int spot = 0; spot < 1 + p.projector; spot++) {
+                    vz_player_goto(&p, k);
+                    if (spot) p.app.spotlight = VZ_P_SCORES;
+                    vz_player_frame(&p, w, h);
+                    char msg[512] = "";
+                    if (number_problems(&p.app.ctx, msg, sizeof msg))
+                        fail_msg("%s frame %d %dx%d%s: %s", lessons[li].path, k + 1, w, h, spot ? " (scores spotlight)" : "", msg);
+                    frames++;
+                }
+        }
+        vz_player_free(&p);
+        SDL_DestroyRenderer(r);
+        SDL_FreeSurface(surf);
+    }
+    assert_true(frames > 100);
 }
 
 /* The checks can fail: a frame with two texts drawn on top of each other, one outside its panel and one too
@@ -503,7 +599,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes),           cmocka_unit_test(test_checks_fail),   cmocka_unit_test(test_models_normal),
         cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
-        cmocka_unit_test(test_gpt2_window),
+        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_cell_numbers),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -485,6 +485,30 @@ void vz_fmt_num(char *out, size_t n, float x) {
     else snprintf(out, n, "%.2f", (double)x);
 }
 
+char *vz_fmt_cell(char *out, size_t n, float x, int form) {
+    int dec = form <= VZ_CELL_2_SHORT ? 2 : form <= VZ_CELL_1_SHORT ? 1 : 0;
+    snprintf(out, n, "%.*f", dec, (double)x);
+    char *z = out[0] == '-' ? out + 1 : out;
+    if (strspn(z, "0.") == strlen(z)) { /* rounds to zero: no sign ("-0.00" -> "0.00"); below two decimals, no number */
+        if (dec < 2 && x != 0.0f) out[0] = 0;
+        else memmove(out, z, strlen(z) + 1);
+    }
+    z = out[0] == '-' ? out + 1 : out;
+    if ((form == VZ_CELL_2_SHORT || form == VZ_CELL_1_SHORT) && z[0] == '0' && z[1] == '.') memmove(z, z + 1, strlen(z));
+    return out;
+}
+
+int vz_cell_form(vz_ctx *c, const float *xs, const int *use, int n, int px, int room, int first, int last) {
+    char num[48];
+    for (int f = first; f <= last; f++) {
+        int ok = 1;
+        for (int i = 0; i < n && ok; i++)
+            if (!use || use[i]) ok = vz_label_w(c, vz_fmt_cell(num, sizeof num, xs[i], f), px) <= room;
+        if (ok) return f;
+    }
+    return -1;
+}
+
 int vz_legend_h(const vz_ctx *c) {
     int lh = vz_lh(c, c->lay.f.small);
     return lh / 2 + 2 + lh;

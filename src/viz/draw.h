@@ -216,6 +216,17 @@ void vz_legend(vz_ctx *c, vz_rect r, vz_cmap map, float lo, float hi, int masked
 /* Formats a number for a legend or a cell compactly ("0.50", "-23.0", "1.2e+03"). */
 void vz_fmt_num(char *out, size_t n, float x);
 
+/* The forms a number in a narrow cell may take, most digits first: each is x rounded to its decimals, and
+ * only the leading zero is ever dropped ("0.96" -> ".96"), so a cell never says a different number. */
+enum { VZ_CELL_2, VZ_CELL_2_SHORT, VZ_CELL_1, VZ_CELL_1_SHORT, VZ_CELL_0, VZ_CELL_FORMS };
+/* Writes x in cell form `form` into out ("0.96", ".96", "1.0", ".4", "7"; "-0.00" written "0.00"); returns out.
+ * A value that is not 0 but rounds to 0 in a form of fewer than two decimals is written as "" (0.3 is not "0"). */
+char *vz_fmt_cell(char *out, size_t n, float x, int form);
+/* Returns the first form from `first` up to `last` in which every value of xs[0..n) that is drawn (use[i] set, or
+ * use NULL) fits room pixels at size px, or -1 if none does: one form for a whole strip, so its cells read
+ * alike. */
+int vz_cell_form(vz_ctx *c, const float *xs, const int *use, int n, int px, int room, int first, int last);
+
 /* Restricts drawing (and hover) to r until vz_clip_off. */
 void vz_clip(vz_ctx *c, vz_rect r);
 void vz_clip_off(vz_ctx *c);

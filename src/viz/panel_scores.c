@@ -1,6 +1,7 @@
 /* panel_scores.c - from scores to probabilities for the focused head and query: q.k, divided by sqrt(d),
  * plus the mask, softmax, one strip each with the values printed in the cells, and each strip coloured on its
- * own range, stated by its own legend at the strip's end. A decoder query's later keys do not exist yet when
+ * own range, stated by its own legend at the strip's end. A strip prints its numbers in one form (vz_cell_form),
+ * a weight always with two decimals. A decoder query's later keys do not exist yet when
  * its row is computed: their q.k and scaled cells are drawn as not computed (no number), the -inf is the mask
  * row's, the 0 the weights'. A question's hidden row shows no numbers and no range. */
 #include <math.h>
@@ -8,6 +9,8 @@
 #include <string.h>
 
 #include "panels.h"
+
+#define VZ_SCORES_KEYS 512 /* the most keys whose cells get numbers (more leave a pixel or two a cell) */
 
 /* Returns 1 if text of colour col reads better dark (the colour is light). */
 static int is_light(vz_rgba col) { return 0.2126f * col.r + 0.7152f * col.g + 0.0722f * col.b > 140.0f; }
@@ -96,24 +99,26 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
         if (!vis || sh < lhs) continue;
         if (hidden[i]) continue; /* a question's answer */
         const float *x = sf_trace_row(e, q), *m = sf_trace_row(es[2], q);
+        /* one form for the whole strip, the most digits that fit every cell: 0.55, then .55 (the two decimals
+         * the lessons quote), and for q.k and the scaled scores 0.6, .6, then whole numbers; a weight never has
+         * fewer than two decimals (0.96 is not "1", 0.04 not "0"), so where .96 does not fit the colour and the
+         * hover say it. The mask's cells are its exact 0 and -inf, a later key's weight its exact 0. */
+        int use[VZ_SCORES_KEYS], form = VZ_CELL_0, room = cell - pad / 2 - 2;
+        if (nk > VZ_SCORES_KEYS) continue; /* (cells of a pixel or two: no number would fit) */
+        for (int j = 0; j < nk; j++) use[j] = !(isinf(m[j]) && m[j] < 0);
+        if (i != 2) {
+            int last = i == 3 ? VZ_CELL_2_SHORT : VZ_CELL_0;
+            form = vz_cell_form(c, x, use, nk, sp, room, VZ_CELL_2, last);
+            if (form < 0) form = last; /* none fits every cell: the cells it fits */
+        }
         for (int j = 0; j < nk; j++) {
-            int masked = isinf(m[j]) && m[j] < 0;
+            int masked = !use[j];
             if (masked && i < 2) continue; /* a key that does not exist yet: no score was computed */
-            /* the most digits that fit the cell: 0.55, then .55 (two decimals kept, as the lessons quote them), 0.6, .6, 1 */
-            static const char *const fmts[5] = {"%.2f", "%.2f", "%.1f", "%.1f", "%.0f"};
-            int f = 0, tw = 0, room = cell - pad / 2 - 2;
-            for (f = 0; f < 5; f++) {
-                if (masked) snprintf(num, sizeof num, i == 3 ? "0" : "-inf");
-                else snprintf(num, sizeof num, fabsf(x[j]) >= 100 ? "%.0f" : fmts[f], (double)x[j]);
-                if ((f == 1 || f == 3) && !masked) { /* "0.55" -> ".55", "-0.45" -> "-.45"; nothing to drop at 1 and above */
-                    char *z = num[0] == '-' ? num + 1 : num;
-                    if (z[0] != '0' || z[1] != '.') continue;
-                    memmove(z, z + 1, strlen(z));
-                }
-                tw = vz_label_w(c, num, sp);
-                if (tw <= room || masked) break;
-            }
-            if (tw > room) continue; /* no room for the number: the colour and the hover say it */
+            if (masked) snprintf(num, sizeof num, i == 3 ? "0" : "-inf");
+            else if (i == 2 && x[j] == 0.0f) snprintf(num, sizeof num, "0");
+            else vz_fmt_cell(num, sizeof num, x[j], form);
+            int tw = vz_label_w(c, num, sp);
+            if (!num[0] || tw > room) continue; /* no room for the number: the colour and the hover say it */
             vz_rgba bgc = masked ? c->th->masked : vz_cmap_color(map, vz_cmap_signed(map) ? x[j] / hi[i] : x[j] / hi[i]);
             vz_ink(c, vz_ink_none); /* on a cell (masked cells are striped): blended */
             vz_print(c, num, sp, is_light(bgc) ? c->th->ink_on_light : c->th->ink_on_dark, gx + j * cell + cell / 2, y + sh / 2,
