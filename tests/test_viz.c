@@ -73,13 +73,16 @@ static void test_colormaps(void **state) {
 
 /* Every visible, unmasked cell of an attention heatmap has exactly the colour map's colour of the
  * trace's value; masked cells are grey/hatched, never the colour of 0; hidden rows are hidden. */
-/* A line never starts with closing punctuation: after a CJK character, nor after a number ("0.14）"). */
+/* A line never starts with closing punctuation: after a CJK character, nor after a number ("0.14）"); and never
+ * ends with an opening bracket or quote ("分数面板（" on one line, "投影" on the next). */
 static void test_wrap_units(void **state) {
     (void)state;
     assert_int_equal(vz_wrap_unit("0.14\xef\xbc\x89\xe3\x80\x82x"), 4 + 3 + 3); /* 0.14）。 */
     assert_int_equal(vz_wrap_unit("4.44 + 1"), 4);
     assert_int_equal(vz_wrap_unit("\xe5\xad\x97\xef\xbc\x8c\xe5\xad\x97"), 3 + 3); /* 字， then 字 */
     assert_int_equal(vz_wrap_unit("abc\xe5\xad\x97"), 3);                                /* abc, then 字 */
+    assert_int_equal(vz_wrap_unit("\xef\xbc\x88\xe6\x8a\x95\xe5\xbd\xb1"), 3 + 3);       /* （投, then 影: no line ends with （ */
+    assert_int_equal(vz_wrap_unit("\xe2\x80\x9c\xe5\x88\x86\xe6\x95\xb0\xe2\x80\x9d"), 3 + 3); /* “分 */
 }
 
 static void test_heatmap_pixels(void **state) {

@@ -225,9 +225,15 @@ static size_t with_closing(const char *p, size_t n) {
     }
 }
 
+/* Returns 1 if cp is punctuation that must not end a line (full-width opening brackets and quotes). */
+static int no_line_end(unsigned cp) {
+    return cp == 0xFF08 || cp == 0x300A || cp == 0x300C || cp == 0x3010 || cp == 0x201C || cp == 0xFF3B;
+}
+
 size_t vz_wrap_unit(const char *p) {
     unsigned cp;
     size_t n = (size_t)utf8_at(p, &cp);
+    if (no_line_end(cp) && p[n] && p[n] != ' ' && p[n] != '\n') return n + vz_wrap_unit(p + n); /* "（投": the bracket goes with it */
     if (vz_font_is_cjk(cp)) return with_closing(p, n);
     while (p[n] && p[n] != ' ' && p[n] != '\n') {
         if (vz_font_is_cjk((utf8_at(p + n, &cp), cp))) break;
