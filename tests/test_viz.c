@@ -410,7 +410,7 @@ static void test_highlight(void **state) {
     cell_pixel(&f, h, 3, 0, &x, &y);
     int cw = h->r.w / h->h.ncols, hil = (int)vz_rgba_argb(VZ_HILITE);
     assert_int_equal(vk_pixel(&f, h->r.x - 1, y), (uint32_t)hil);                 /* left of the range */
-    assert_int_equal(vk_pixel(&f, h->r.x + 3 * cw, y), (uint32_t)hil);           /* right of column 2 */
+    assert_int_equal(vk_pixel(&f, h->r.x + (int)(3L * h->r.w / h->h.ncols), y), (uint32_t)hil); /* right of column 2 (where it ends) */
     assert_true(vk_pixel(&f, h->r.x + cw / 2, y) != (uint32_t)hil);              /* the cells stay visible */
     assert_true(vk_pixel(&f, h->r.x - 1, y + 3 * cw) != (uint32_t)hil);          /* row 6 is not framed */
     f.app.v.n_hl = 0;

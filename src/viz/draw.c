@@ -108,6 +108,7 @@ void vz_ctx_reset(vz_ctx *c) {
     c->panel_ready = 0;
     c->ink = vz_ink_none;
     c->n_hits = 0;
+    c->n_frames = 0;
     c->n_clicks = 0;
     c->n_texts = 0;
     c->texts_dropped = 0;
@@ -152,6 +153,11 @@ void vz_outline(vz_ctx *c, vz_rect r, vz_rgba col, int thick) {
     vz_fill(c, (vz_rect){r.x, r.y + r.h - thick, r.w, thick}, col);
     vz_fill(c, (vz_rect){r.x, r.y, thick, r.h}, col);
     vz_fill(c, (vz_rect){r.x + r.w - thick, r.y, thick, r.h}, col);
+}
+
+void vz_frame(vz_ctx *c, vz_rect r, vz_rgba col, int thick) {
+    vz_outline(c, r, col, thick);
+    if (c->n_frames < VZ_MAX_FRAMES) c->frames[c->n_frames++] = (vz_framebox){r, thick < 1 ? 1 : thick, c->clip, c->owner, c->n_texts};
 }
 
 void vz_line(vz_ctx *c, int x0, int y0, int x1, int y1, vz_rgba col) {
@@ -469,7 +475,7 @@ void vz_heatmap(vz_ctx *c, const char *id, const vz_heat *h0, vz_rect dst) {
         int y0 = dst.y + (int)((long)(r0 - h->row0) * dst.h / h->nrows);
         int y1 = dst.y + (int)((long)(r1 + 1 - h->row0) * dst.h / h->nrows);
         int t = g->style == 1 ? vz_px(c, 2) : vz_px(c, 3);
-        vz_outline(c, (vz_rect){x0 - t, y0 - t, x1 - x0 + 2 * t, y1 - y0 + 2 * t}, g->style == 1 ? c->th->wrong : c->th->hilite, t);
+        vz_frame(c, (vz_rect){x0 - t, y0 - t, x1 - x0 + 2 * t, y1 - y0 + 2 * t}, g->style == 1 ? c->th->wrong : c->th->hilite, t);
     }
     vz_rect vis = dst;
     if (c->clip.w > 0) { /* the visible part: dst intersected with the clip */

@@ -92,9 +92,21 @@ typedef struct {
 } vz_click;
 
 #define VZ_MAX_HITS 512
+#define VZ_MAX_FRAMES 256
 #define VZ_MAX_CLICKS 512
 #define VZ_MAX_TEXTS 4096
 #define VZ_HEAT_POOL 256
+
+/* One frame drawn this frame around cells (a lesson's highlight, the cursor's row): its outer rectangle, the
+ * thickness of its band just inside it, the clip it was drawn under (w 0: none), its owner and how many texts
+ * were drawn before it (those after it are on top). No text drawn before may sit under the band. */
+typedef struct {
+    vz_rect r;
+    int thick;
+    vz_rect clip;
+    int owner;
+    int texts_before;
+} vz_framebox;
 
 typedef struct vz_heat_slot vz_heat_slot;
 typedef struct vz_wrap_memo vz_wrap_memo;
@@ -112,6 +124,8 @@ typedef struct {
     long generation;             /* bumped by the app whenever the trace's numbers (or the colours) change */
     vz_hit hits[VZ_MAX_HITS];
     int n_hits;
+    vz_framebox frames[VZ_MAX_FRAMES]; /* the frames drawn around cells this frame (tests read them) */
+    int n_frames;
     vz_click clicks[VZ_MAX_CLICKS];
     int n_clicks;
     vz_textbox *texts;           /* (VZ_MAX_TEXTS) the frame log: every text drawn this frame */
@@ -158,6 +172,8 @@ int vz_lh(const vz_ctx *c, int px);
 /* Primitives. */
 void vz_fill(vz_ctx *c, vz_rect r, vz_rgba col);
 void vz_outline(vz_ctx *c, vz_rect r, vz_rgba col, int thick);
+/* vz_outline, logged in c->frames: a frame around cells, which tests check covers no text. */
+void vz_frame(vz_ctx *c, vz_rect r, vz_rgba col, int thick);
 /* Fills a panel's rectangle with the panel colour, unless the frame was cleared to it (c->panel_ready). */
 void vz_fill_panel(vz_ctx *c, vz_rect r);
 void vz_line(vz_ctx *c, int x0, int y0, int x1, int y1, vz_rgba col);
