@@ -831,6 +831,47 @@ static void test_tokens_spotlight_wraps(void **state) {
     vk_close(&f);
 }
 
+/* The token spotlight fills each line before it wraps when every line shows (round 5: lesson 9 step 6 in Chinese
+ * put its last token on a line of its own, the first line keeping room for an ellipsis it never drew): no box
+ * that starts a line would have fitted at the end of the line before. Inputs of 6 to 22 letters, both languages. */
+static void test_tokens_wrap_late(void **state) {
+    (void)state;
+    int breaks = 0;
+    for (int len = 6; len <= 22; len += 2)
+        for (int lang = 0; lang < 2; lang++) {
+            char input[32];
+            for (int i = 0; i < len; i++) input[i] = ALPHA[i % 12];
+            input[len] = 0;
+            fixture f;
+            vk_open(&f, SF_FAMILY_GPT, ALPHA, input, 1024, 768);
+            vz_app *a = &f.app;
+            a->projector = 1;
+            a->lang = lang;
+            a->spotlight = VZ_P_TOKENS;
+            vz_app_goto(a, a->sched.n - 1);
+            vz_app_frame(a, f.w, f.h);
+            assert_int_equal(a->ctx.lay.spot, VZ_P_TOKENS);
+            const vz_click *box[SF_MAX_LEN] = {0};
+            for (int i = 0; i < a->ctx.n_clicks; i++) {
+                const vz_click *k = &a->ctx.clicks[i];
+                if (k->kind == VZ_CLICK_TOKEN && k->a == SF_STACK_DEC && k->b >= 0 && k->b < SF_MAX_LEN) box[k->b] = k;
+            }
+            int pad = a->ctx.lay.pad, gap = pad / 2 > 2 ? pad / 2 : 2;
+            vz_rect p = a->ctx.lay.r[VZ_P_TOKENS];
+            int right = p.x + p.w - pad / 2; /* the rows' room ends at the panel's inner edge */
+            for (int i = 0; i + 1 < a->s.n_tgt; i++) {
+                if (!box[i] || !box[i + 1]) fail_msg("%d letters: token %d or %d not drawn", len, i, i + 1);
+                if (box[i + 1]->r.y <= box[i]->r.y) continue;
+                breaks++;
+                int end = box[i]->r.x + box[i]->r.w + gap + box[i + 1]->r.w;
+                if (end <= right) fail_msg("%d letters (%s): token %d went to a new line, though it fits after token %d (%d <= %d)", len,
+                                           lang ? "zh" : "en", i + 1, i, end, right);
+            }
+            vk_close(&f);
+        }
+    assert_true(breaks > 0); /* (some run wrapped: the rule was exercised) */
+}
+
 /* The scores strip on narrow cells (1024x768 projector, 7 to 13 keys): a number below 1 drops its leading zero
  * before it drops a decimal (".55" where "0.55" does not fit, ".6" before "0.6"), so the cells keep the two
  * decimals lessons quote for as long as they can (audit round 3: "0.0" printed where the text says 0.00). */
@@ -1023,6 +1064,7 @@ int main(void) {
         cmocka_unit_test(test_palettes), cmocka_unit_test(test_theme_switch), cmocka_unit_test(test_chinese_everywhere),
         cmocka_unit_test(test_projector_keys), cmocka_unit_test(test_tokens_channels), cmocka_unit_test(test_small_defects),
         cmocka_unit_test(test_audit_tools), cmocka_unit_test(test_special_key_label), cmocka_unit_test(test_scores_two_decimals), cmocka_unit_test(test_tokens_spotlight_wraps),
+        cmocka_unit_test(test_tokens_wrap_late),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
