@@ -289,7 +289,7 @@ static void test_panels_stay_inside(void **state) {
     }
 }
 
-/* Hovering a cell names it as the tooltip shows it. */
+/* Hovering a cell names it as the tooltip shows it, with its value. */
 static void test_hover_names(void **state) {
     (void)state;
     fixture f;
@@ -312,7 +312,26 @@ static void test_hover_names(void **state) {
     assert_int_equal(col, 3);
     char name[96];
     assert_string_equal(vz_cell_name(g->h.e, row, col, name, sizeof name), "dec L0 cross H2 probs[q=1,k=3]");
+    /* the tooltip states the cell's value in the panels' style, three significant digits (round 5: "3.052e-06") */
+    char num[32], want[160];
+    snprintf(want, sizeof want, "%s = %s", name, vz_fmt_exact(num, sizeof num, sf_trace_row(g->h.e, row)[col]));
+    int seen = 0;
+    for (int i = 0; i < f.app.ctx.n_texts; i++) seen |= f.app.ctx.texts[i].owner == VZ_OWNER_OVERLAY && !strcmp(f.app.ctx.texts[i].s, want);
+    if (!seen) fail_msg("no tooltip '%s'", want);
     vk_close(&f);
+}
+
+/* The tooltip's numbers: fixed point with at least two decimals and three significant digits, never the C
+ * library's exponent; below 10^-6 in powers of ten. */
+static void test_fmt_exact(void **state) {
+    (void)state;
+    static const struct { float x; const char *s; } cases[] = {
+        {3.052e-06f, "0.00000305"}, {0.9613f, "0.961"}, {0.96f, "0.960"}, {12.3456f, "12.35"}, {0.0f, "0.00"},
+        {-0.45f, "-0.450"}, {1234.5f, "1234.50"}, {0.0123f, "0.0123"}, {2e-6f, "0.00000200"},
+        {3.05e-08f, "3.05 \xc3\x97 10\xe2\x81\xbb\xe2\x81\xb8"}, {-1.5e-12f, "-1.50 \xc3\x97 10\xe2\x81\xbb\xc2\xb9\xc2\xb2"},
+        {-INFINITY, "-inf"}};
+    char out[32];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) assert_string_equal(vz_fmt_exact(out, sizeof out, cases[i].x), cases[i].s);
 }
 
 /* Returns a key-press event. */
@@ -1064,7 +1083,7 @@ int main(void) {
         cmocka_unit_test(test_palettes), cmocka_unit_test(test_theme_switch), cmocka_unit_test(test_chinese_everywhere),
         cmocka_unit_test(test_projector_keys), cmocka_unit_test(test_tokens_channels), cmocka_unit_test(test_small_defects),
         cmocka_unit_test(test_audit_tools), cmocka_unit_test(test_special_key_label), cmocka_unit_test(test_scores_two_decimals), cmocka_unit_test(test_tokens_spotlight_wraps),
-        cmocka_unit_test(test_tokens_wrap_late),
+        cmocka_unit_test(test_tokens_wrap_late), cmocka_unit_test(test_fmt_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -497,6 +497,32 @@ void vz_fmt_num(char *out, size_t n, float x) {
     else snprintf(out, n, "%.2f", (double)x);
 }
 
+char *vz_fmt_exact(char *out, size_t n, float x) {
+    if (isnan(x)) { snprintf(out, n, "nan"); return out; }
+    if (isinf(x)) { snprintf(out, n, "%s", x < 0 ? "-inf" : "inf"); return out; }
+    double a = fabs((double)x);
+    if (x == 0.0f || a >= 1e-6) {
+        int dec = x == 0.0f ? 2 : 2 - (int)floor(log10(a)); /* three significant digits, at least two decimals */
+        if (dec < 2) dec = 2;
+        snprintf(out, n, "%.*f", dec, (double)x);
+        return out;
+    }
+    char m[32];
+    snprintf(m, sizeof m, "%.2e", (double)x); /* "-3.05e-08" */
+    char *e = strchr(m, 'e');
+    if (!e) { snprintf(out, n, "%s", m); return out; }
+    *e = 0;
+    int ex = atoi(e + 1);
+    static const char *const sup[10] = {"\xe2\x81\xb0", "\xc2\xb9", "\xc2\xb2", "\xc2\xb3", "\xe2\x81\xb4",
+                                        "\xe2\x81\xb5", "\xe2\x81\xb6", "\xe2\x81\xb7", "\xe2\x81\xb8", "\xe2\x81\xb9"};
+    char digits[16], p[48] = "";
+    snprintf(digits, sizeof digits, "%d", ex < 0 ? -ex : ex);
+    if (ex < 0) strcat(p, "\xe2\x81\xbb"); /* superscript minus */
+    for (const char *d = digits; *d; d++) strcat(p, sup[*d - '0']);
+    snprintf(out, n, "%s \xc3\x97 10%s", m, p);
+    return out;
+}
+
 char *vz_fmt_cell(char *out, size_t n, float x, int form) {
     int dec = form <= VZ_CELL_2_SHORT ? 2 : form <= VZ_CELL_1_SHORT ? 1 : 0;
     snprintf(out, n, "%.*f", dec, (double)x);

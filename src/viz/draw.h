@@ -232,6 +232,11 @@ void vz_legend(vz_ctx *c, vz_rect r, vz_cmap map, float lo, float hi, int masked
 /* Formats a number for a legend or a cell compactly ("0.50", "-23.0", "1.2e+03"). */
 void vz_fmt_num(char *out, size_t n, float x);
 
+/* Writes x as the hover tooltip states it, in the panels' fixed-point style with enough digits to be true: at
+ * least two decimals and three significant digits ("0.961", "12.35", "0.00000305", "0.00" for 0); below 10^-6 in
+ * powers of ten ("3.05 × 10⁻⁸"); "-inf", "inf", "nan" as such. Returns out. */
+char *vz_fmt_exact(char *out, size_t n, float x);
+
 /* The forms a number in a narrow cell may take, most digits first: each is x rounded to its decimals, and
  * only the leading zero is ever dropped ("0.96" -> ".96"), so a cell never says a different number. */
 enum { VZ_CELL_2, VZ_CELL_2_SHORT, VZ_CELL_1, VZ_CELL_1_SHORT, VZ_CELL_0, VZ_CELL_FORMS };
