@@ -321,6 +321,33 @@ static void test_hover_names(void **state) {
     vk_close(&f);
 }
 
+/* The concatenation's formula names the heads by their own numbers, as the panels do (H0..H3): "o_1 ... o_h"
+ * counted from 1, and h is also a token of the lessons' inputs (round 5, lesson 5 step 2). */
+static void test_concat_formula(void **state) {
+    (void)state;
+    fixture f;
+    vk_open(&f, SF_FAMILY_ENCDEC, ALPHA, "abcd", 1280, 720);
+    vz_app *a = &f.app;
+    int at = -1;
+    for (int i = 0; i < a->sched.n && at < 0; i++)
+        if (a->sched.steps[i].op == SF_OP_CONCAT) at = i;
+    assert_true(at >= 0);
+    vz_app_goto(a, at);
+    vz_app_frame(a, f.w, f.h);
+    assert_string_equal(vz_op_formula(&a->v, VZ_LANG_EN), "o = [o_0 ; o_1 ; o_2 ; o_3]");
+    int seen = 0;
+    for (int i = 0; i < a->ctx.n_texts; i++) seen |= !strcmp(a->ctx.texts[i].s, "o = [o_0 ; o_1 ; o_2 ; o_3]");
+    assert_true(seen);
+    sf_model *m = (sf_model *)a->v.m; /* GPT-2's 12 heads, and one */
+    int keep = m->cfg.n_heads;
+    m->cfg.n_heads = 12;
+    assert_string_equal(vz_op_formula(&a->v, VZ_LANG_EN), "o = [o_0 ; o_1 ; ... ; o_11]");
+    m->cfg.n_heads = 1;
+    assert_string_equal(vz_op_formula(&a->v, VZ_LANG_EN), "o = o_0");
+    m->cfg.n_heads = keep;
+    vk_close(&f);
+}
+
 /* The tooltip's numbers: fixed point with at least two decimals and three significant digits, never the C
  * library's exponent; below 10^-6 in powers of ten. */
 static void test_fmt_exact(void **state) {
@@ -1083,7 +1110,7 @@ int main(void) {
         cmocka_unit_test(test_palettes), cmocka_unit_test(test_theme_switch), cmocka_unit_test(test_chinese_everywhere),
         cmocka_unit_test(test_projector_keys), cmocka_unit_test(test_tokens_channels), cmocka_unit_test(test_small_defects),
         cmocka_unit_test(test_audit_tools), cmocka_unit_test(test_special_key_label), cmocka_unit_test(test_scores_two_decimals), cmocka_unit_test(test_tokens_spotlight_wraps),
-        cmocka_unit_test(test_tokens_wrap_late), cmocka_unit_test(test_fmt_exact),
+        cmocka_unit_test(test_tokens_wrap_late), cmocka_unit_test(test_fmt_exact), cmocka_unit_test(test_concat_formula),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
