@@ -5,7 +5,8 @@
  * minimum, and every heatmap inside its panel; the spotlight's heatmaps must grow with the zoom. A GPT-2-shaped
  * model (12 layers x 12 heads, GPT-2's tokenizer, 132 tokens with Chinese split into bytes) is checked the same
  * way at 1920x1080 and 1024x768, normal and projector: its grid labelled L0-L11 by H0-H11, its heatmap a window
- * whose axis labels are the window's tokens, and no replacement character anywhere. */
+ * whose axis labels are the window's tokens, and no replacement character anywhere. Every other lesson is drawn at
+ * three sizes and checked the same way, and the numbers printed in narrow cells against the trace. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <setjmp.h>
@@ -19,6 +20,7 @@
 
 #include "model/checkpoint.h"
 #include "model/format.h"
+#include "viz/index.h"
 #include "viz/lesson_player.h"
 #include "viz/panels.h"
 
@@ -59,7 +61,8 @@ static int problem(int n, char *msg, size_t size, const char *fmt, ...) {
 
 /* Returns how many problems the frame log and hit regions of the frame just drawn show (the first one
  * described in msg): panels outside the window or overlapping, texts outside their panel, over one another
- * or below the mode's minimum size, narration below the projector's, heatmaps outside their panel. */
+ * or below the mode's minimum size or under a frame drawn around cells, narration below the projector's, heatmaps
+ * outside their panel. */
 static int frame_problems(const vz_ctx *c, char *msg, size_t size) {
     const vz_layout *l = &c->lay;
     int n = 0;
@@ -91,6 +94,17 @@ static int frame_problems(const vz_ctx *c, char *msg, size_t size) {
                         u->r.y, u->r.w, u->r.h, u->px);
         }
     }
+    for (int f = 0; f < c->n_frames; f++) { /* no frame around cells covers a text: the label of the row it frames */
+        const vz_framebox *b = &c->frames[f];
+        vz_rect inner = vz_rect_inset(b->r, b->thick);
+        for (int i = 0; i < b->texts_before && i < c->n_texts; i++) { /* (a text drawn after the frame is on top of it) */
+            const vz_textbox *t = &c->texts[i];
+            if (t->owner != b->owner || !vz_rect_overlap(t->r, b->r) || vz_rect_inside(t->r, inner)) continue;
+            if (b->clip.w > 0 && !vz_rect_overlap(t->r, b->clip)) continue; /* (the frame is drawn only inside its clip) */
+            n = problem(n, msg, size, "a frame of %s (%d,%d %dx%d, %d px thick) covers the text '%s' (%d,%d %dx%d)",
+                        vz_panel_name(b->owner), b->r.x, b->r.y, b->r.w, b->r.h, b->thick, t->s, t->r.x, t->r.y, t->r.w, t->r.h);
+        }
+    }
     if (l->projector && vz_layout_shown(l, VZ_P_NARR) && l->f.narr < l->min_narr)
         n = problem(n, msg, size, "narration at %d px, below the projector's %d", l->f.narr, l->min_narr);
     for (int i = 0; i < c->n_hits; i++) {
@@ -103,6 +117,60 @@ static int frame_problems(const vz_ctx *c, char *msg, size_t size) {
     return n;
 }
 
+/* Returns 1 if s is drawn as a number (digits, a sign, a point; an ellipsis if it was cut). */
+static int is_number(const char *s) {
+    int digits = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p >= '0' && *p <= '9') digits++;
+        else if (*p == '-' || *p == '.') continue;
+        else if (!strncmp(p, "\xe2\x80\xa6", 3)) p += 2;
+        else return 0;
+    }
+    return digits > 0;
+}
+
+/* Returns how many numbers printed in narrow cells in the frame just drawn say something the trace does not (the
+ * first described in msg): in the scores strips each number is its cell's value rounded to the decimals printed
+ * (only a leading zero dropped), a weight with two decimals unless it is exactly 0, one number of decimals per
+ * strip; in the logit lens two decimals (its integers are positions); nowhere a number cut with an ellipsis ("0.…"). */
+static int number_problems(const vz_ctx *c, char *msg, size_t size) {
+    int n = 0, decs[VZ_MAX_HITS];
+    for (int i = 0; i < VZ_MAX_HITS; i++) decs[i] = -1;
+    for (int i = 0; i < c->n_texts; i++) {
+        const vz_textbox *t = &c->texts[i];
+        if ((t->owner != VZ_P_SCORES && t->owner != VZ_P_LENS && t->owner != VZ_P_OUTPUT) || !is_number(t->s)) continue;
+        const char *who = vz_panel_name(t->owner), *dot = strchr(t->s, '.');
+        size_t len = strlen(t->s); /* (a range "0…1" is not cut) */
+        if (len >= 3 && !strcmp(t->s + len - 3, "\xe2\x80\xa6")) { n = problem(n, msg, size, "%s prints a cut number '%s'", who, t->s); continue; }
+        int dec = dot ? (int)strlen(dot + 1) : 0;
+        if (t->owner == VZ_P_LENS && dot && dec != 2) n = problem(n, msg, size, "the lens prints a probability as '%s'", t->s);
+        if (t->owner != VZ_P_SCORES) continue;
+        int cx = t->r.x + t->r.w / 2, cy = t->r.y + t->r.h / 2, hi = -1;
+        for (int k = 0; k < c->n_hits && hi < 0; k++)
+            if (c->hits[k].owner == VZ_P_SCORES && vz_rect_has(c->hits[k].clip, cx, cy)) hi = k;
+        if (hi < 0) continue; /* not in a cell: the key positions, the legends' ranges */
+        const vz_hit *h = &c->hits[hi];
+        int col = (int)((long)(cx - h->r.x) * h->h.ncols / h->r.w);
+        float v = sf_trace_row(h->h.e, h->h.row0)[col];
+        const char *leaf = strrchr(h->h.e->name, '.');
+        char where[160];
+        snprintf(where, sizeof where, "%s q=%d k=%d", h->h.e->name, h->h.row0, col);
+        if (!strcmp(t->s, "-inf")) {
+            if (!(isinf(v) && v < 0)) n = problem(n, msg, size, "%s: '-inf' printed for %g", where, (double)v);
+            continue;
+        }
+        if (!strcmp(t->s, "0") && v == 0.0f) continue; /* an exact 0: the mask's, a key not there yet */
+        double x = strtod(t->s, NULL), tol = 0.5 * pow(10, -dec) + 1e-6;
+        if (fabs(x - v) > tol) n = problem(n, msg, size, "%s: '%s' printed for %.6f", where, t->s, (double)v);
+        else if (!strcmp(leaf, ".probs") && dec != 2) n = problem(n, msg, size, "%s: the weight %.6f printed as '%s'", where, (double)v, t->s);
+        else if (!strcmp(leaf, ".mask")) n = problem(n, msg, size, "%s: the mask's %g printed as '%s'", where, (double)v, t->s);
+        if (decs[hi] >= 0 && decs[hi] != dec)
+            n = problem(n, msg, size, "%s: '%s' has %d decimals, another cell of the strip %d", where, t->s, dec, decs[hi]);
+        decs[hi] = dec;
+    }
+    return n;
+}
+
 /* With LAYOUT_ALL=1 in the environment the tests list every failing frame instead of stopping at the first. */
 static int keep_going(void) { return getenv("LAYOUT_ALL") != NULL; }
 static int failures;
@@ -111,6 +179,7 @@ static int failures;
 static void check_frame(const vz_ctx *c, const char *what) {
     char msg[512] = "";
     int n = frame_problems(c, msg, sizeof msg);
+    if (!n) n = number_problems(c, msg, sizeof msg);
     if (!n) return;
     if (keep_going()) { print_message("%s: %d problem%s, the first: %s\n", what, n, n == 1 ? "" : "s", msg); failures++; return; }
     fail_msg("%s: %d problem%s, the first: %s", what, n, n == 1 ? "" : "s", msg);
@@ -280,6 +349,47 @@ static void test_lessons(void **state) {
                 SDL_FreeSurface(surf);
             }
     assert_int_equal(failures, 0);
+}
+
+/* Every shipped lesson, every frame, at 1920x1080 and 1280x720 in normal mode and at 1024x768 in projector mode
+ * (the lesson's spotlight, then the scores panel as the spotlight): clean frames (frame_problems: no frame around
+ * cells over a label, the pink frame of lesson 14 step 1 / lesson 15 step 3 covered the row's label at 1024x768)
+ * with true numbers in the narrow cells (number_problems: lesson 13 step 4's 28-key row printed 0.96 as "1"). */
+static void test_every_lesson(void **state) {
+    (void)state;
+    static const int cs[][3] = {{1920, 1080, 0}, {1280, 720, 0}, {1024, 768, 1}};
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/lessons", SF_SOURCE_DIR);
+    static vz_index_entry lessons[VZ_INDEX_MAX];
+    int nl = vz_lessons_list(dir, lessons, VZ_INDEX_MAX), frames = 0;
+    assert_true(nl >= 15);
+    sf_err e;
+    for (size_t si = 0; si < sizeof cs / sizeof *cs; si++) {
+        int w = cs[si][0], h = cs[si][1];
+        SDL_Surface *surf = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888);
+        SDL_Renderer *r = SDL_CreateSoftwareRenderer(surf);
+        static vz_player p;
+        assert_true(vz_player_init(&p, r, &fonts, VZ_LANG_EN).ok);
+        p.projector = cs[si][2];
+        for (int li = 0; li < nl; li++) {
+            e = vz_player_open(&p, lessons[li].path);
+            if (!e.ok) fail_msg("%s", e.msg);
+            for (int k = 0; k < p.lesson.n_frames; k++)
+                for (int spot = 0; spot < 1 + p.projector; spot++) {
+                    vz_player_goto(&p, k);
+                    if (spot) p.app.spotlight = VZ_P_SCORES;
+                    vz_player_frame(&p, w, h);
+                    char what[1200];
+                    snprintf(what, sizeof what, "%.1000s frame %d %dx%d%s", lessons[li].path, k + 1, w, h, spot ? " (scores spotlight)" : "");
+                    check_frame(&p.app.ctx, what);
+                    frames++;
+                }
+        }
+        vz_player_free(&p);
+        SDL_DestroyRenderer(r);
+        SDL_FreeSurface(surf);
+    }
+    assert_true(frames > 100);
 }
 
 /* The checks can fail: a frame with two texts drawn on top of each other, one outside its panel and one too
@@ -503,7 +613,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes),           cmocka_unit_test(test_checks_fail),   cmocka_unit_test(test_models_normal),
         cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
-        cmocka_unit_test(test_gpt2_window),
+        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -73,13 +73,16 @@ static void test_colormaps(void **state) {
 
 /* Every visible, unmasked cell of an attention heatmap has exactly the colour map's colour of the
  * trace's value; masked cells are grey/hatched, never the colour of 0; hidden rows are hidden. */
-/* A line never starts with closing punctuation: after a CJK character, nor after a number ("0.14）"). */
+/* A line never starts with closing punctuation: after a CJK character, nor after a number ("0.14）"); and never
+ * ends with an opening bracket or quote ("分数面板（" on one line, "投影" on the next). */
 static void test_wrap_units(void **state) {
     (void)state;
     assert_int_equal(vz_wrap_unit("0.14\xef\xbc\x89\xe3\x80\x82x"), 4 + 3 + 3); /* 0.14）。 */
     assert_int_equal(vz_wrap_unit("4.44 + 1"), 4);
     assert_int_equal(vz_wrap_unit("\xe5\xad\x97\xef\xbc\x8c\xe5\xad\x97"), 3 + 3); /* 字， then 字 */
     assert_int_equal(vz_wrap_unit("abc\xe5\xad\x97"), 3);                                /* abc, then 字 */
+    assert_int_equal(vz_wrap_unit("\xef\xbc\x88\xe6\x8a\x95\xe5\xbd\xb1"), 3 + 3);       /* （投, then 影: no line ends with （ */
+    assert_int_equal(vz_wrap_unit("\xe2\x80\x9c\xe5\x88\x86\xe6\x95\xb0\xe2\x80\x9d"), 3 + 3); /* “分 */
 }
 
 static void test_heatmap_pixels(void **state) {
@@ -286,7 +289,7 @@ static void test_panels_stay_inside(void **state) {
     }
 }
 
-/* Hovering a cell names it as the tooltip shows it. */
+/* Hovering a cell names it as the tooltip shows it, with its value. */
 static void test_hover_names(void **state) {
     (void)state;
     fixture f;
@@ -309,7 +312,53 @@ static void test_hover_names(void **state) {
     assert_int_equal(col, 3);
     char name[96];
     assert_string_equal(vz_cell_name(g->h.e, row, col, name, sizeof name), "dec L0 cross H2 probs[q=1,k=3]");
+    /* the tooltip states the cell's value in the panels' style, three significant digits (round 5: "3.052e-06") */
+    char num[32], want[160];
+    snprintf(want, sizeof want, "%s = %s", name, vz_fmt_exact(num, sizeof num, sf_trace_row(g->h.e, row)[col]));
+    int seen = 0;
+    for (int i = 0; i < f.app.ctx.n_texts; i++) seen |= f.app.ctx.texts[i].owner == VZ_OWNER_OVERLAY && !strcmp(f.app.ctx.texts[i].s, want);
+    if (!seen) fail_msg("no tooltip '%s'", want);
     vk_close(&f);
+}
+
+/* The concatenation's formula names the heads by their own numbers, as the panels do (H0..H3): "o_1 ... o_h"
+ * counted from 1, and h is also a token of the lessons' inputs (round 5, lesson 5 step 2). */
+static void test_concat_formula(void **state) {
+    (void)state;
+    fixture f;
+    vk_open(&f, SF_FAMILY_ENCDEC, ALPHA, "abcd", 1280, 720);
+    vz_app *a = &f.app;
+    int at = -1;
+    for (int i = 0; i < a->sched.n && at < 0; i++)
+        if (a->sched.steps[i].op == SF_OP_CONCAT) at = i;
+    assert_true(at >= 0);
+    vz_app_goto(a, at);
+    vz_app_frame(a, f.w, f.h);
+    assert_string_equal(vz_op_formula(&a->v, VZ_LANG_EN), "o = [o_0 ; o_1 ; o_2 ; o_3]");
+    int seen = 0;
+    for (int i = 0; i < a->ctx.n_texts; i++) seen |= !strcmp(a->ctx.texts[i].s, "o = [o_0 ; o_1 ; o_2 ; o_3]");
+    assert_true(seen);
+    sf_model *m = (sf_model *)a->v.m; /* GPT-2's 12 heads, and one */
+    int keep = m->cfg.n_heads;
+    m->cfg.n_heads = 12;
+    assert_string_equal(vz_op_formula(&a->v, VZ_LANG_EN), "o = [o_0 ; o_1 ; ... ; o_11]");
+    m->cfg.n_heads = 1;
+    assert_string_equal(vz_op_formula(&a->v, VZ_LANG_EN), "o = o_0");
+    m->cfg.n_heads = keep;
+    vk_close(&f);
+}
+
+/* The tooltip's numbers: fixed point with at least two decimals and three significant digits, never the C
+ * library's exponent; below 10^-6 in powers of ten. */
+static void test_fmt_exact(void **state) {
+    (void)state;
+    static const struct { float x; const char *s; } cases[] = {
+        {3.052e-06f, "0.00000305"}, {0.9613f, "0.961"}, {0.96f, "0.960"}, {12.3456f, "12.35"}, {0.0f, "0.00"},
+        {-0.45f, "-0.450"}, {1234.5f, "1234.50"}, {0.0123f, "0.0123"}, {2e-6f, "0.00000200"},
+        {3.05e-08f, "3.05 \xc3\x97 10\xe2\x81\xbb\xe2\x81\xb8"}, {-1.5e-12f, "-1.50 \xc3\x97 10\xe2\x81\xbb\xc2\xb9\xc2\xb2"},
+        {-INFINITY, "-inf"}};
+    char out[32];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) assert_string_equal(vz_fmt_exact(out, sizeof out, cases[i].x), cases[i].s);
 }
 
 /* Returns a key-press event. */
@@ -407,7 +456,7 @@ static void test_highlight(void **state) {
     cell_pixel(&f, h, 3, 0, &x, &y);
     int cw = h->r.w / h->h.ncols, hil = (int)vz_rgba_argb(VZ_HILITE);
     assert_int_equal(vk_pixel(&f, h->r.x - 1, y), (uint32_t)hil);                 /* left of the range */
-    assert_int_equal(vk_pixel(&f, h->r.x + 3 * cw, y), (uint32_t)hil);           /* right of column 2 */
+    assert_int_equal(vk_pixel(&f, h->r.x + (int)(3L * h->r.w / h->h.ncols), y), (uint32_t)hil); /* right of column 2 (where it ends) */
     assert_true(vk_pixel(&f, h->r.x + cw / 2, y) != (uint32_t)hil);              /* the cells stay visible */
     assert_true(vk_pixel(&f, h->r.x - 1, y + 3 * cw) != (uint32_t)hil);          /* row 6 is not framed */
     f.app.v.n_hl = 0;
@@ -828,6 +877,47 @@ static void test_tokens_spotlight_wraps(void **state) {
     vk_close(&f);
 }
 
+/* The token spotlight fills each line before it wraps when every line shows (round 5: lesson 9 step 6 in Chinese
+ * put its last token on a line of its own, the first line keeping room for an ellipsis it never drew): no box
+ * that starts a line would have fitted at the end of the line before. Inputs of 6 to 22 letters, both languages. */
+static void test_tokens_wrap_late(void **state) {
+    (void)state;
+    int breaks = 0;
+    for (int len = 6; len <= 22; len += 2)
+        for (int lang = 0; lang < 2; lang++) {
+            char input[32];
+            for (int i = 0; i < len; i++) input[i] = ALPHA[i % 12];
+            input[len] = 0;
+            fixture f;
+            vk_open(&f, SF_FAMILY_GPT, ALPHA, input, 1024, 768);
+            vz_app *a = &f.app;
+            a->projector = 1;
+            a->lang = lang;
+            a->spotlight = VZ_P_TOKENS;
+            vz_app_goto(a, a->sched.n - 1);
+            vz_app_frame(a, f.w, f.h);
+            assert_int_equal(a->ctx.lay.spot, VZ_P_TOKENS);
+            const vz_click *box[SF_MAX_LEN] = {0};
+            for (int i = 0; i < a->ctx.n_clicks; i++) {
+                const vz_click *k = &a->ctx.clicks[i];
+                if (k->kind == VZ_CLICK_TOKEN && k->a == SF_STACK_DEC && k->b >= 0 && k->b < SF_MAX_LEN) box[k->b] = k;
+            }
+            int pad = a->ctx.lay.pad, gap = pad / 2 > 2 ? pad / 2 : 2;
+            vz_rect p = a->ctx.lay.r[VZ_P_TOKENS];
+            int right = p.x + p.w - pad / 2; /* the rows' room ends at the panel's inner edge */
+            for (int i = 0; i + 1 < a->s.n_tgt; i++) {
+                if (!box[i] || !box[i + 1]) fail_msg("%d letters: token %d or %d not drawn", len, i, i + 1);
+                if (box[i + 1]->r.y <= box[i]->r.y) continue;
+                breaks++;
+                int end = box[i]->r.x + box[i]->r.w + gap + box[i + 1]->r.w;
+                if (end <= right) fail_msg("%d letters (%s): token %d went to a new line, though it fits after token %d (%d <= %d)", len,
+                                           lang ? "zh" : "en", i + 1, i, end, right);
+            }
+            vk_close(&f);
+        }
+    assert_true(breaks > 0); /* (some run wrapped: the rule was exercised) */
+}
+
 /* The scores strip on narrow cells (1024x768 projector, 7 to 13 keys): a number below 1 drops its leading zero
  * before it drops a decimal (".55" where "0.55" does not fit, ".6" before "0.6"), so the cells keep the two
  * decimals lessons quote for as long as they can (audit round 3: "0.0" printed where the text says 0.00). */
@@ -1020,6 +1110,7 @@ int main(void) {
         cmocka_unit_test(test_palettes), cmocka_unit_test(test_theme_switch), cmocka_unit_test(test_chinese_everywhere),
         cmocka_unit_test(test_projector_keys), cmocka_unit_test(test_tokens_channels), cmocka_unit_test(test_small_defects),
         cmocka_unit_test(test_audit_tools), cmocka_unit_test(test_special_key_label), cmocka_unit_test(test_scores_two_decimals), cmocka_unit_test(test_tokens_spotlight_wraps),
+        cmocka_unit_test(test_tokens_wrap_late), cmocka_unit_test(test_fmt_exact), cmocka_unit_test(test_concat_formula),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

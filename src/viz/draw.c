@@ -108,6 +108,7 @@ void vz_ctx_reset(vz_ctx *c) {
     c->panel_ready = 0;
     c->ink = vz_ink_none;
     c->n_hits = 0;
+    c->n_frames = 0;
     c->n_clicks = 0;
     c->n_texts = 0;
     c->texts_dropped = 0;
@@ -152,6 +153,11 @@ void vz_outline(vz_ctx *c, vz_rect r, vz_rgba col, int thick) {
     vz_fill(c, (vz_rect){r.x, r.y + r.h - thick, r.w, thick}, col);
     vz_fill(c, (vz_rect){r.x, r.y, thick, r.h}, col);
     vz_fill(c, (vz_rect){r.x + r.w - thick, r.y, thick, r.h}, col);
+}
+
+void vz_frame(vz_ctx *c, vz_rect r, vz_rgba col, int thick) {
+    vz_outline(c, r, col, thick);
+    if (c->n_frames < VZ_MAX_FRAMES) c->frames[c->n_frames++] = (vz_framebox){r, thick < 1 ? 1 : thick, c->clip, c->owner, c->n_texts};
 }
 
 void vz_line(vz_ctx *c, int x0, int y0, int x1, int y1, vz_rgba col) {
@@ -225,9 +231,15 @@ static size_t with_closing(const char *p, size_t n) {
     }
 }
 
+/* Returns 1 if cp is punctuation that must not end a line (full-width opening brackets and quotes). */
+static int no_line_end(unsigned cp) {
+    return cp == 0xFF08 || cp == 0x300A || cp == 0x300C || cp == 0x3010 || cp == 0x201C || cp == 0xFF3B;
+}
+
 size_t vz_wrap_unit(const char *p) {
     unsigned cp;
     size_t n = (size_t)utf8_at(p, &cp);
+    if (no_line_end(cp) && p[n] && p[n] != ' ' && p[n] != '\n') return n + vz_wrap_unit(p + n); /* "（投": the bracket goes with it */
     if (vz_font_is_cjk(cp)) return with_closing(p, n);
     while (p[n] && p[n] != ' ' && p[n] != '\n') {
         if (vz_font_is_cjk((utf8_at(p + n, &cp), cp))) break;
@@ -463,7 +475,7 @@ void vz_heatmap(vz_ctx *c, const char *id, const vz_heat *h0, vz_rect dst) {
         int y0 = dst.y + (int)((long)(r0 - h->row0) * dst.h / h->nrows);
         int y1 = dst.y + (int)((long)(r1 + 1 - h->row0) * dst.h / h->nrows);
         int t = g->style == 1 ? vz_px(c, 2) : vz_px(c, 3);
-        vz_outline(c, (vz_rect){x0 - t, y0 - t, x1 - x0 + 2 * t, y1 - y0 + 2 * t}, g->style == 1 ? c->th->wrong : c->th->hilite, t);
+        vz_frame(c, (vz_rect){x0 - t, y0 - t, x1 - x0 + 2 * t, y1 - y0 + 2 * t}, g->style == 1 ? c->th->wrong : c->th->hilite, t);
     }
     vz_rect vis = dst;
     if (c->clip.w > 0) { /* the visible part: dst intersected with the clip */
@@ -483,6 +495,56 @@ void vz_fmt_num(char *out, size_t n, float x) {
     else if (a >= 100) snprintf(out, n, "%.0f", (double)x);
     else if (a >= 10) snprintf(out, n, "%.1f", (double)x);
     else snprintf(out, n, "%.2f", (double)x);
+}
+
+char *vz_fmt_exact(char *out, size_t n, float x) {
+    if (isnan(x)) { snprintf(out, n, "nan"); return out; }
+    if (isinf(x)) { snprintf(out, n, "%s", x < 0 ? "-inf" : "inf"); return out; }
+    double a = fabs((double)x);
+    if (x == 0.0f || a >= 1e-6) {
+        int dec = x == 0.0f ? 2 : 2 - (int)floor(log10(a)); /* three significant digits, at least two decimals */
+        if (dec < 2) dec = 2;
+        snprintf(out, n, "%.*f", dec, (double)x);
+        return out;
+    }
+    char m[32];
+    snprintf(m, sizeof m, "%.2e", (double)x); /* "-3.05e-08" */
+    char *e = strchr(m, 'e');
+    if (!e) { snprintf(out, n, "%s", m); return out; }
+    *e = 0;
+    int ex = atoi(e + 1);
+    static const char *const sup[10] = {"\xe2\x81\xb0", "\xc2\xb9", "\xc2\xb2", "\xc2\xb3", "\xe2\x81\xb4",
+                                        "\xe2\x81\xb5", "\xe2\x81\xb6", "\xe2\x81\xb7", "\xe2\x81\xb8", "\xe2\x81\xb9"};
+    char digits[16], p[48] = "";
+    snprintf(digits, sizeof digits, "%d", ex < 0 ? -ex : ex);
+    if (ex < 0) strcat(p, "\xe2\x81\xbb"); /* superscript minus */
+    for (const char *d = digits; *d; d++) strcat(p, sup[*d - '0']);
+    snprintf(out, n, "%s \xc3\x97 10%s", m, p);
+    return out;
+}
+
+char *vz_fmt_cell(char *out, size_t n, float x, int form) {
+    int dec = form <= VZ_CELL_2_SHORT ? 2 : form <= VZ_CELL_1_SHORT ? 1 : 0;
+    snprintf(out, n, "%.*f", dec, (double)x);
+    char *z = out[0] == '-' ? out + 1 : out;
+    if (strspn(z, "0.") == strlen(z)) { /* rounds to zero: no sign ("-0.00" -> "0.00"); below two decimals, no number */
+        if (dec < 2 && x != 0.0f) out[0] = 0;
+        else memmove(out, z, strlen(z) + 1);
+    }
+    z = out[0] == '-' ? out + 1 : out;
+    if ((form == VZ_CELL_2_SHORT || form == VZ_CELL_1_SHORT) && z[0] == '0' && z[1] == '.') memmove(z, z + 1, strlen(z));
+    return out;
+}
+
+int vz_cell_form(vz_ctx *c, const float *xs, const int *use, int n, int px, int room, int first, int last) {
+    char num[48];
+    for (int f = first; f <= last; f++) {
+        int ok = 1;
+        for (int i = 0; i < n && ok; i++)
+            if (!use || use[i]) ok = vz_label_w(c, vz_fmt_cell(num, sizeof num, xs[i], f), px) <= room;
+        if (ok) return f;
+    }
+    return -1;
 }
 
 int vz_legend_h(const vz_ctx *c) {

@@ -92,9 +92,21 @@ typedef struct {
 } vz_click;
 
 #define VZ_MAX_HITS 512
+#define VZ_MAX_FRAMES 256
 #define VZ_MAX_CLICKS 512
 #define VZ_MAX_TEXTS 4096
 #define VZ_HEAT_POOL 256
+
+/* One frame drawn this frame around cells (a lesson's highlight, the cursor's row): its outer rectangle, the
+ * thickness of its band just inside it, the clip it was drawn under (w 0: none), its owner and how many texts
+ * were drawn before it (those after it are on top). No text drawn before may sit under the band. */
+typedef struct {
+    vz_rect r;
+    int thick;
+    vz_rect clip;
+    int owner;
+    int texts_before;
+} vz_framebox;
 
 typedef struct vz_heat_slot vz_heat_slot;
 typedef struct vz_wrap_memo vz_wrap_memo;
@@ -112,6 +124,8 @@ typedef struct {
     long generation;             /* bumped by the app whenever the trace's numbers (or the colours) change */
     vz_hit hits[VZ_MAX_HITS];
     int n_hits;
+    vz_framebox frames[VZ_MAX_FRAMES]; /* the frames drawn around cells this frame (tests read them) */
+    int n_frames;
     vz_click clicks[VZ_MAX_CLICKS];
     int n_clicks;
     vz_textbox *texts;           /* (VZ_MAX_TEXTS) the frame log: every text drawn this frame */
@@ -158,6 +172,8 @@ int vz_lh(const vz_ctx *c, int px);
 /* Primitives. */
 void vz_fill(vz_ctx *c, vz_rect r, vz_rgba col);
 void vz_outline(vz_ctx *c, vz_rect r, vz_rgba col, int thick);
+/* vz_outline, logged in c->frames: a frame around cells, which tests check covers no text. */
+void vz_frame(vz_ctx *c, vz_rect r, vz_rgba col, int thick);
 /* Fills a panel's rectangle with the panel colour, unless the frame was cleared to it (c->panel_ready). */
 void vz_fill_panel(vz_ctx *c, vz_rect r);
 void vz_line(vz_ctx *c, int x0, int y0, int x1, int y1, vz_rgba col);
@@ -215,6 +231,22 @@ void vz_legend(vz_ctx *c, vz_rect r, vz_cmap map, float lo, float hi, int masked
 
 /* Formats a number for a legend or a cell compactly ("0.50", "-23.0", "1.2e+03"). */
 void vz_fmt_num(char *out, size_t n, float x);
+
+/* Writes x as the hover tooltip states it, in the panels' fixed-point style with enough digits to be true: at
+ * least two decimals and three significant digits ("0.961", "12.35", "0.00000305", "0.00" for 0); below 10^-6 in
+ * powers of ten ("3.05 × 10⁻⁸"); "-inf", "inf", "nan" as such. Returns out. */
+char *vz_fmt_exact(char *out, size_t n, float x);
+
+/* The forms a number in a narrow cell may take, most digits first: each is x rounded to its decimals, and
+ * only the leading zero is ever dropped ("0.96" -> ".96"), so a cell never says a different number. */
+enum { VZ_CELL_2, VZ_CELL_2_SHORT, VZ_CELL_1, VZ_CELL_1_SHORT, VZ_CELL_0, VZ_CELL_FORMS };
+/* Writes x in cell form `form` into out ("0.96", ".96", "1.0", ".4", "7"; "-0.00" written "0.00"); returns out.
+ * A value that is not 0 but rounds to 0 in a form of fewer than two decimals is written as "" (0.3 is not "0"). */
+char *vz_fmt_cell(char *out, size_t n, float x, int form);
+/* Returns the first form from `first` up to `last` in which every value of xs[0..n) that is drawn (use[i] set, or
+ * use NULL) fits room pixels at size px, or -1 if none does: one form for a whole strip, so its cells read
+ * alike. */
+int vz_cell_form(vz_ctx *c, const float *xs, const int *use, int n, int px, int room, int first, int last);
 
 /* Restricts drawing (and hover) to r until vz_clip_off. */
 void vz_clip(vz_ctx *c, vz_rect r);

@@ -91,7 +91,8 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
         }
     }
     int head = v->cmp ? vz_lh(c, sp) + pad / 2 : 0; /* a comparison: which side is which run, what the dots say */
-    int avail = in.h - leg_h - pad - head - n * (vz_lh(c, sp) + pad / 2);
+    /* each entry: its title line and pad / 2, its rows and pad / 2; then pad / 2 and the legend */
+    int avail = in.h - leg_h - pad / 2 - head - n * (vz_lh(c, sp) + 2 * (pad / 2));
     int rh = total > 0 ? avail / total : 0;
     if (rh > lh * 4) rh = lh * 4; /* rows as tall as the room allows, up to four lines */
     if (rh < 1) return 1;

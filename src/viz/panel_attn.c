@@ -9,10 +9,18 @@
 /* The space a head's heatmap loses to its labels: title and key labels above, query labels at the left. */
 typedef struct { int top, left; } head_overhead;
 
+/* Returns how far outside the grid the frames drawn around its cells reach, and a pixel of air: a lesson's
+ * highlight (vz_heatmap, 3 units thick) and the cursor's row (2 px out). The labels keep off it, so no frame
+ * covers the label of the row or key it frames. */
+static int frame_room(vz_ctx *c) {
+    int t = vz_px(c, 3);
+    return (t > 2 ? t : 2) + 1;
+}
+
 /* Returns the overhead of a head's labels for block b. */
 static head_overhead overhead(vz_ctx *c, const vz_view *v, vz_block b, int nq) {
-    int lh = vz_lh(c, c->lay.f.label);
-    return (head_overhead){2 * lh + 2, vz_token_label_w(c, v, b.stack, nq, c->lay.f.label) + c->lay.pad};
+    int lh = vz_lh(c, c->lay.f.label), fr = frame_room(c);
+    return (head_overhead){2 * lh + 2 + fr, vz_token_label_w(c, v, b.stack, nq, c->lay.f.label) + c->lay.pad + fr};
 }
 
 /* Returns the value view v shows at place (i, j) of entry e: its own cell, reordered when v is aligned. */
@@ -151,17 +159,18 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, 
     }
     /* labels first (queries down the left, keys across the top): the highlights and the cursor's row drawn
      * after them stay whole */
-    vz_axis_labels(c, v, b.stack, nq, g, cell, 0, now, gx - 3, vis);
+    int fr = frame_room(c);
+    vz_axis_labels(c, v, b.stack, nq, g, cell, 0, now, gx - fr, vis);
     int key = -1; /* a key the lesson frames in this head (one column) keeps its label when the labels thin out */
     for (int k = 0; k < c->n_hl; k++)
         if (!strcmp(c->hl[k].name, e->name) && e->rank > 1 && c->hl[k].lo[1] >= 0 && c->hl[k].lo[1] == c->hl[k].hi[1])
             key = c->hl[k].lo[1];
-    vz_axis_labels(c, v, vz_key_stack(b), nk, g, cell, 1, key < nk ? key : -1, area.y - 1, vis);
+    vz_axis_labels(c, v, vz_key_stack(b), nk, g, cell, 1, key < nk ? key : -1, area.y - fr, vis);
     if (clipped) vz_clip(c, vis);
     vz_heatmap(c, id, &hm, g);
     diff_dots(c, v, b, e, g, clipped ? vis : area, cell, nq, nk, nvis);
     if (now >= 0 && cell > 0)
-        vz_outline(c, (vz_rect){g.x - 2, g.y + now * cell - 1, g.w + 4, cell + 2}, c->th->accent, vz_px(c, 2));
+        vz_frame(c, (vz_rect){g.x - 2, g.y + now * cell - 1, g.w + 4, cell + 2}, c->th->accent, vz_px(c, 2));
     if (clipped) {
         vz_clip_off(c);
         vz_outline(c, (vz_rect){vis.x - 1, vis.y - 1, vis.w + 2, vis.h + 2}, c->th->focus, 1);

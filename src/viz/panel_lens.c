@@ -91,7 +91,10 @@ void vz_panel_lens(vz_ctx *c, const vz_view *v, vz_rect r) {
             char tok[16], num[16];
             sf_tokenizer_piece(&v->m->tok, k, tok);
             if (!strcmp(tok, " ")) strcpy(tok, "\xe2\x90\xa3");
-            snprintf(num, sizeof num, "%.2f", (double)p[k]);
+            /* the probability with two decimals, ".96" where "0.96" does not fit, else none (never cut: "0.…") */
+            int form = vz_cell_form(c, &p[k], NULL, 1, two ? px : sp, two ? cell.w : cell.w / 2, VZ_CELL_2, VZ_CELL_2_SHORT);
+            if (form >= 0) vz_fmt_cell(num, sizeof num, p[k], form);
+            else num[0] = 0;
             if (two) {
                 vz_print(c, tok, px, ink, cell.x + cell.w / 2, cell.y + cell.h / 2, VZ_CENTER | VZ_BOTTOM, cell.w);
                 vz_print(c, num, px, ink, cell.x + cell.w / 2, cell.y + cell.h / 2, VZ_CENTER, cell.w);

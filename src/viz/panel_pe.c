@@ -65,7 +65,8 @@ void vz_panel_pe(vz_ctx *c, const vz_view *v, vz_rect r) {
         vz_line(c, x, pl.y, x, pl.y + pl.h - 1, c->th->accent);
     }
     /* right: the matrix, positions x channels, and its legend */
-    vz_rect mr = {in.x + half + pad, in.y + lh, in.w - half - pad, in.h - leg_h - pad / 2 - lh};
+    int fr = vz_px(c, 3) + 1; /* under the caption: room for a lesson's frame around a column (vz_heatmap) */
+    vz_rect mr = {in.x + half + pad, in.y + lh + fr, in.w - half - pad, in.h - leg_h - pad / 2 - lh - fr};
     vz_print(c, vz_s(c, VZ_S_PE_MATRIX), px, c->th->dim, mr.x, in.y, VZ_LEFT, mr.w);
     float range = vis > 0 ? vz_absmax(e, 0, vis, C) : 1.0f;
     const sf_trace_entry *ce = v->cmp ? sf_trace_find(v->cmp->tr, e->name) : NULL;
@@ -77,7 +78,7 @@ void vz_panel_pe(vz_ctx *c, const vz_view *v, vz_rect r) {
         const vz_view *vv[2] = {v, v->cmp};
         for (int k = 0; k < 2; k++) {
             vz_rect g = {mr.x + k * (hw + pad), mr.y + lh, hw, mr.h - lh};
-            vz_print(c, vz_s(c, k ? VZ_S_RIGHT_RUN : VZ_S_LEFT_RUN), px, k ? c->th->focus : c->th->accent, g.x, mr.y, VZ_LEFT, hw);
+            vz_print(c, vz_s(c, k ? VZ_S_RIGHT_RUN : VZ_S_LEFT_RUN), px, k ? c->th->focus : c->th->accent, g.x, mr.y - fr, VZ_LEFT, hw);
             int rows = k ? cd[0] : n;
             vz_heat hm = {two[k], 0, rows, C, vz_rows_visible(vv[k], two[k], rows), c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL};
             vz_view_align_heat(vv[k], &hm); /* (a run aligned by token: its rows in the left run's token order) */

@@ -1,6 +1,7 @@
 /* panel_scores.c - from scores to probabilities for the focused head and query: q.k, divided by sqrt(d),
  * plus the mask, softmax, one strip each with the values printed in the cells, and each strip coloured on its
- * own range, stated by its own legend at the strip's end. A decoder query's later keys do not exist yet when
+ * own range, stated by its own legend at the strip's end. A strip prints its numbers in one form (vz_cell_form),
+ * a weight always with two decimals. A decoder query's later keys do not exist yet when
  * its row is computed: their q.k and scaled cells are drawn as not computed (no number), the -inf is the mask
  * row's, the 0 the weights'. A question's hidden row shows no numbers and no range. */
 #include <math.h>
@@ -8,6 +9,8 @@
 #include <string.h>
 
 #include "panels.h"
+
+#define VZ_SCORES_KEYS 512 /* the most keys whose cells get numbers (more leave a pixel or two a cell) */
 
 /* Returns 1 if text of colour col reads better dark (the colour is light). */
 static int is_light(vz_rgba col) { return 0.2126f * col.r + 0.7152f * col.g + 0.0722f * col.b > 140.0f; }
@@ -25,6 +28,21 @@ static void row_legend(vz_ctx *c, vz_rect r, vz_cmap map, const char *range, int
     }
     int x = r.x + (bw >= 6 ? bw + c->lay.pad / 2 : 0);
     vz_print(c, range, px, c->th->dim, x, y, VZ_LEFT, r.x + r.w - x);
+}
+
+/* Marks in lb[j] / rb[j] how far into cell j of row q (of nk cells of entry e) a frame around other cells of the
+ * row reaches from the left / the right: a lesson's @highlight of some of the row's cells draws its band (t px,
+ * vz_heatmap) over the cells beside them, whose numbers move off it. */
+static void frame_bands(const vz_ctx *c, const sf_trace_entry *e, int q, int nk, int t, int *lb, int *rb) {
+    for (int j = 0; j < nk; j++) lb[j] = rb[j] = 0;
+    for (int i = 0; i < c->n_hl; i++) {
+        const vz_highlight *g = &c->hl[i];
+        if (strcmp(g->name, e->name) || g->rank < 2 || q < g->lo[0] || (g->hi[0] >= 0 && q > g->hi[0])) continue;
+        int c0 = g->lo[1], c1 = g->hi[1] < 0 || g->hi[1] >= nk ? nk - 1 : g->hi[1];
+        if (c0 > c1) continue;
+        if (c0 > 0) rb[c0 - 1] = t;
+        if (c1 < nk - 1) lb[c1 + 1] = t;
+    }
 }
 
 void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
@@ -67,9 +85,10 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
         w = vz_label_w(c, range[i], sp);
         if (w > leg_w) leg_w = w;
     }
-    lab_w += pad;
+    int fr = vz_px(c, 3) + 1; /* room for a lesson's frame around a strip (vz_heatmap): off the labels it points at */
+    lab_w += pad / 2 + fr;
     leg_w += lhs * 3 + pad * 2;
-    int top = vz_lh(c, px) + 2;
+    int top = vz_lh(c, px) + 2 + fr;
     int cell = (in.w - lab_w - leg_w) / nk;
     if (cell < 1) return;
     /* strips up to square cells when the panel has the room (a spotlight), else three lines */
@@ -78,14 +97,14 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
     if (strip_h < 3) return;
     if (strip_h >= 2 * vz_lh(c, px) && cell >= vz_label_w(c, "-00.00", px) + pad) sp = px; /* room: numbers at the label size */
     int gx = in.x + lab_w, gw = cell * nk;
-    vz_axis_labels(c, v, vz_key_stack(b), nk, (vz_rect){gx, in.y + top, gw, 4 * strip_h}, cell, 1, -1, in.y + top - 1,
+    vz_axis_labels(c, v, vz_key_stack(b), nk, (vz_rect){gx, in.y + top, gw, 4 * strip_h}, cell, 1, -1, in.y + top - fr,
                    (vz_rect){0, 0, 0, 0});
     char num[24];
     for (int i = 0; i < 4; i++) {
         const sf_trace_entry *e = es[i];
         int y = in.y + top + i * strip_h, sh = strip_h - vz_px(c, 3);
         int rp = vz_lh(c, px) <= strip_h ? px : sp; /* the row's name: smaller in thin strips, none if too thin */
-        if (vz_lh(c, rp) <= strip_h) vz_print(c, vz_s(c, what[i]), rp, c->th->fg, in.x, y + sh / 2, VZ_MIDDLE, lab_w - pad / 2);
+        if (vz_lh(c, rp) <= strip_h) vz_print(c, vz_s(c, what[i]), rp, c->th->fg, in.x, y + sh / 2, VZ_MIDDLE, lab_w - fr);
         int vis = vz_row_visible(v, e, q);
         vz_cmap map = i == 3 ? c->pal->seq : c->pal->div;
         vz_heat hm = {e, q, 1, nk, vis, map, 0, hi[i], es[2], cell >= 24 ? 8 : 4, 0, i < 2, NULL, NULL};
@@ -96,27 +115,31 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
         if (!vis || sh < lhs) continue;
         if (hidden[i]) continue; /* a question's answer */
         const float *x = sf_trace_row(e, q), *m = sf_trace_row(es[2], q);
+        /* one form for the whole strip, the most digits that fit every cell: 0.55, then .55 (the two decimals
+         * the lessons quote), and for q.k and the scaled scores 0.6, .6, then whole numbers; a weight never has
+         * fewer than two decimals (0.96 is not "1", 0.04 not "0"), so where .96 does not fit the colour and the
+         * hover say it. The mask's cells are its exact 0 and -inf, a later key's weight its exact 0. */
+        int use[VZ_SCORES_KEYS], form = VZ_CELL_0, room = cell - pad / 2 - 2;
+        int lb[VZ_SCORES_KEYS], rb[VZ_SCORES_KEYS];
+        if (nk > VZ_SCORES_KEYS) continue; /* (cells of a pixel or two: no number would fit) */
+        for (int j = 0; j < nk; j++) use[j] = !(isinf(m[j]) && m[j] < 0);
+        frame_bands(c, e, q, nk, vz_px(c, 3), lb, rb);
+        if (i != 2) {
+            int last = i == 3 ? VZ_CELL_2_SHORT : VZ_CELL_0;
+            form = vz_cell_form(c, x, use, nk, sp, room, VZ_CELL_2, last);
+            if (form < 0) form = last; /* none fits every cell: the cells it fits */
+        }
         for (int j = 0; j < nk; j++) {
-            int masked = isinf(m[j]) && m[j] < 0;
+            int masked = !use[j];
             if (masked && i < 2) continue; /* a key that does not exist yet: no score was computed */
-            /* the most digits that fit the cell: 0.55, then .55 (two decimals kept, as the lessons quote them), 0.6, .6, 1 */
-            static const char *const fmts[5] = {"%.2f", "%.2f", "%.1f", "%.1f", "%.0f"};
-            int f = 0, tw = 0, room = cell - pad / 2 - 2;
-            for (f = 0; f < 5; f++) {
-                if (masked) snprintf(num, sizeof num, i == 3 ? "0" : "-inf");
-                else snprintf(num, sizeof num, fabsf(x[j]) >= 100 ? "%.0f" : fmts[f], (double)x[j]);
-                if ((f == 1 || f == 3) && !masked) { /* "0.55" -> ".55", "-0.45" -> "-.45"; nothing to drop at 1 and above */
-                    char *z = num[0] == '-' ? num + 1 : num;
-                    if (z[0] != '0' || z[1] != '.') continue;
-                    memmove(z, z + 1, strlen(z));
-                }
-                tw = vz_label_w(c, num, sp);
-                if (tw <= room || masked) break;
-            }
-            if (tw > room) continue; /* no room for the number: the colour and the hover say it */
+            if (masked) snprintf(num, sizeof num, i == 3 ? "0" : "-inf");
+            else if (i == 2 && x[j] == 0.0f) snprintf(num, sizeof num, "0");
+            else vz_fmt_cell(num, sizeof num, x[j], form);
+            int tw = vz_label_w(c, num, sp), side = lb[j] + rb[j]; /* (beside a framed cell: off its band) */
+            if (!num[0] || tw > room || (side && tw > cell - side - 1)) continue; /* no room: the colour and the hover say it */
             vz_rgba bgc = masked ? c->th->masked : vz_cmap_color(map, vz_cmap_signed(map) ? x[j] / hi[i] : x[j] / hi[i]);
             vz_ink(c, vz_ink_none); /* on a cell (masked cells are striped): blended */
-            vz_print(c, num, sp, is_light(bgc) ? c->th->ink_on_light : c->th->ink_on_dark, gx + j * cell + cell / 2, y + sh / 2,
+            vz_print(c, num, sp, is_light(bgc) ? c->th->ink_on_light : c->th->ink_on_dark, gx + j * cell + lb[j] + (cell - side) / 2, y + sh / 2,
                     VZ_CENTER | VZ_MIDDLE, 0);
             vz_ink(c, c->th->panel);
         }

@@ -100,8 +100,9 @@ void vz_panel_thumbs(vz_ctx *c, const vz_view *v, vz_rect r) {
     int one_w = lab_w, pitch = (in.h - lh) / nb, stagger = pitch < row_h && 2 * pitch >= row_h;
     if (stagger) lab_w = 2 * one_w;
     /* rows = blocks: a label column at the left, head names on top; columns = blocks: two lines on top */
-    int a_w = (in.w - lab_w) / NH, a_h = (in.h - lh) / nb;
-    int b_w = (in.w - part_w - pad) / nb, b_h = (in.h - 2 * lh) / NH;
+    int fr = vz_px(c, 3) + 1; /* under the head names: room for a lesson's frame around a first row's cells (vz_heatmap) */
+    int a_w = (in.w - lab_w) / NH, a_h = (in.h - lh - fr) / nb;
+    int b_w = (in.w - part_w - pad) / nb, b_h = (in.h - 2 * lh - fr) / NH;
     int sa = (a_w < a_h ? a_w : a_h) - gap, sb = (b_w < b_h ? b_w : b_h) - gap;
     if (sb > b_w - gap) sb = b_w - gap;
     int tagged = 0;
@@ -109,7 +110,7 @@ void vz_panel_thumbs(vz_ctx *c, const vz_view *v, vz_rect r) {
     int s = cols_are_blocks ? sb : sa;
     if (s < 3) return;
     int cw = cols_are_blocks ? b_w : a_w, ch = cols_are_blocks ? b_h : a_h;
-    int x0 = in.x + (cols_are_blocks ? part_w + pad : lab_w), y0 = in.y + (cols_are_blocks ? 2 * lh : lh);
+    int x0 = in.x + (cols_are_blocks ? part_w + pad : lab_w), y0 = in.y + (cols_are_blocks ? 2 * lh : lh) + fr;
     int rl = cols_are_blocks ? lh : row_h; /* rows closer than their labels: label every k-th one */
     int every = ch >= rl || (stagger && !cols_are_blocks) ? 1 : (rl + ch - 1) / ch;
     /* headers */

@@ -31,6 +31,18 @@ static void token_box(vz_ctx *c, const vz_view *v, int stack, int i, int x, int 
     vz_click_add(c, b, VZ_CLICK_TOKEN, stack, i, 0);
 }
 
+/* Puts each of the n boxes (widths w, gap between them) on the first line where it fits in room, keeping
+ * reserve at each line's end (for "…"); writes the lines into line[] and returns the last line's index. */
+static int fill_lines(const int *w, int n, int gap, int room, int reserve, int *line) {
+    int L = 0, xx = 0;
+    for (int i = 0; i < n; i++) {
+        if (xx > 0 && xx + w[i] > room - reserve) { L++; xx = 0; }
+        line[i] = L;
+        xx += w[i] + gap;
+    }
+    return L;
+}
+
 /* Draws a stack's token boxes into r (label column lw wide) with text of size px: on one line that scrolls to
  * keep the cursor's token in view, or, when r holds several lines of height rh (the strip as the spotlight),
  * wrapped onto them, scrolled by lines when even those are too few. */
@@ -53,13 +65,11 @@ static void token_row(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect r, 
     int room = r.w - lw, more_w = vz_label_w(c, "\xe2\x80\xa6", px) + gap;
     int lines = rh > 0 ? (r.h + pad / 2) / (rh + pad / 2) : 1;
     if (total > room && lines > 1) { /* wrapped: each token on the line where it fits, the cursor's line shown */
+        /* the lines filled to the end when they all show; only when some are left out does a line end (or start)
+         * with "…", and then every line keeps room for it (lesson 9 step 6, zh: the last r went to a line of its own) */
         static int line[SF_MAX_LEN];
-        int L = 0, xx = 0;
-        for (int i = 0; i < n; i++) {
-            if (xx > 0 && xx + w[i] > room - more_w) { L++; xx = 0; }
-            line[i] = L;
-            xx += w[i] + gap;
-        }
+        int L = fill_lines(w, n, gap, room, 0, line);
+        if (L + 1 > lines) L = fill_lines(w, n, gap, room, more_w, line);
         int top = 0;
         if (L + 1 > lines && cur >= 0) top = line[cur] - lines + 1 > 0 ? line[cur] - lines + 1 : 0;
         int x = r.x + lw, at = -1;

@@ -164,8 +164,7 @@ void vz_tooltip(vz_ctx *c, const vz_view *v) {
     else if (masked && h->h.absent) snprintf(text, sizeof text, vz_s(c, VZ_S_TIP_NO_KEY), name); /* never computed */
     else {
         float x = sf_trace_row(h->h.e, row)[col];
-        if (isinf(x)) snprintf(num, sizeof num, "%s", x < 0 ? "-inf" : "inf");
-        else snprintf(num, sizeof num, "%.4g", (double)x);
+        vz_fmt_exact(num, sizeof num, x); /* the panels' style, digits enough to be true: 0.00000305, not 3.052e-06 */
         snprintf(text, sizeof text, "%s = %s%s", name, num, masked ? vz_s(c, VZ_S_TIP_MASKED) : "");
     }
     int fs = c->lay.f.body, pad = c->lay.pad;

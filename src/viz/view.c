@@ -259,7 +259,18 @@ const char *vz_op_formula(const vz_view *v, int lang) {
                                                                                  : "s_j + m_j,   m_j = 0 if j <= i else -inf";
     case SF_OP_SOFTMAX: return "a_j = exp(s_j) / sum_k exp(s_k)";
     case SF_OP_WSUM: return "o = sum_j a_j v_j";
-    case SF_OP_CONCAT: return "o = [o_1 ; o_2 ; ... ; o_h]";
+    case SF_OP_CONCAT: { /* the heads by their own numbers, as the panels name them (H0..H3), not "o_1 ... o_h" */
+        static char cat[96];
+        int nh = v->m->cfg.n_heads, n = 0;
+        if (nh <= 1) return "o = o_0";
+        n = snprintf(cat, sizeof cat, "o = [o_0 ; o_1");
+        if (nh > 5) n += snprintf(cat + n, sizeof cat - (size_t)n, " ; ... ; o_%d]", nh - 1);
+        else {
+            for (int h = 2; h < nh; h++) n += snprintf(cat + n, sizeof cat - (size_t)n, " ; o_%d", h);
+            snprintf(cat + n, sizeof cat - (size_t)n, "]");
+        }
+        return cat;
+    }
     case SF_OP_PROJ: return v->cur.sublayer == SF_SUB_FFN ? "y = h W_2 + b_2" : "y = o W_O + b_O";
     case SF_OP_RESID: return "h = x + y";
     case SF_OP_FFN1: return "h = x W_1 + b_1";
