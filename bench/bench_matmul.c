@@ -8,8 +8,9 @@
  * backward over 104 rows of 64.
  *
  * usage: bench_matmul [ROUNDS (default 9)] [KERNELS: avx512 | avx2 | c (default: the best)]
- * Prints, per shape and product, the best GFLOP/s of the rounds as a fraction of the best peak (each the
- * measurement least disturbed by other work), and the median of the rounds' own ratios; per element-wise
+ * Each measurement is the fastest of 20 short samples (a few microseconds each: on a shared machine a
+ * longer one is mostly a measure of the other work). Prints, per shape and product, the best GFLOP/s of
+ * the rounds as a fraction of the best peak, and the median of the rounds' own ratios; per element-wise
  * op the best time of the rounds. To compare two builds, run both binaries one after the other (or
  * alternately) on the same machine. */
 #include <stdio.h>
@@ -25,15 +26,24 @@ typedef struct {
     float *x, *w, *b, *y, *dy, *dx, *dw, *db;
 } job;
 
-/* Times reps products of one kind (0 forward, 1 input gradient, 2 weight gradient); returns GFLOP/s. */
+/* Times products of one kind (0 forward, 1 input gradient, 2 weight gradient with the bias gradient):
+ * SAMPLES timings of reps products each (about 4 MFLOP, some microseconds); returns the GFLOP/s of the
+ * fastest, the one least disturbed by other work (on a shared machine a process is often preempted for
+ * longer than a whole measurement). */
+enum { SAMPLES = 20 };
 static double run(job *j, int kind) {
-    double t0 = sf_bench_now();
-    for (int r = 0; r < j->reps; r++) {
-        if (kind == 0) sf_matmul_forward(j->y, j->x, j->w, j->b, j->N, j->IC, j->OC);
-        else if (kind == 1) sf_matmul_backward(j->dx, NULL, NULL, j->dy, j->x, j->w, j->N, j->IC, j->OC);
-        else sf_matmul_backward(NULL, j->dw, j->db, j->dy, j->x, j->w, j->N, j->IC, j->OC);
+    double best = 1e30;
+    for (int s = 0; s < SAMPLES; s++) {
+        double t0 = sf_bench_now();
+        for (int r = 0; r < j->reps; r++) {
+            if (kind == 0) sf_matmul_forward(j->y, j->x, j->w, j->b, j->N, j->IC, j->OC);
+            else if (kind == 1) sf_matmul_backward(j->dx, NULL, NULL, j->dy, j->x, j->w, j->N, j->IC, j->OC);
+            else sf_matmul_backward(NULL, j->dw, j->db, j->dy, j->x, j->w, j->N, j->IC, j->OC);
+        }
+        double t = sf_bench_now() - t0;
+        if (t < best) best = t;
     }
-    return 2.0 * j->N * j->IC * j->OC * j->reps / (sf_bench_now() - t0) / 1e9;
+    return 2.0 * j->N * j->IC * j->OC * j->reps / best / 1e9;
 }
 
 /* Returns a malloc'd buffer of n normal(0, 0.5) floats. */
@@ -49,26 +59,32 @@ enum { OP_SOFTMAX13, OP_SOFTMAX_CAUSAL, OP_SOFTMAX30, OP_SOFTMAX_BW13, OP_LN_FW,
 static const char *const op_name[N_OPS] = {"softmax forward, 13 scores", "softmax forward, causal row of 13 (6 at -inf)",
                                            "softmax forward, 30 logits", "softmax backward, 13", "layernorm forward, 104 x 64",
                                            "layernorm backward, 104 x 64"};
-enum { OP_ROWS = 104, OP_C = 64, OP_REPS = 200 };
+enum { OP_ROWS = 104, OP_C = 64, OP_REPS = 10 };
 
-/* Times OP_REPS calls of op (over OP_ROWS rows for the softmaxes) on the buffers in x..; returns ns per call. */
+/* Times OP_REPS calls of op (over OP_ROWS rows for the softmaxes) on the buffers in x..; returns ns per call
+ * in the fastest of SAMPLES timings. */
 static double run_op(int op, float *x, float *y, float *dy, float *dx, const float *w, const float *b, float *mean,
                      float *rstd, float *dw, float *db) {
-    double t0 = sf_bench_now();
-    int calls = 0;
-    for (int r = 0; r < OP_REPS; r++) {
-        if (op == OP_LN_FW) sf_layernorm_forward(y, mean, rstd, x, w, b, OP_ROWS, OP_C, 1e-5f), calls++;
-        else if (op == OP_LN_BW) sf_layernorm_backward(dx, dw, db, dy, x, w, mean, rstd, OP_ROWS, OP_C), calls++;
-        else {
-            int n = op == OP_SOFTMAX30 ? 30 : 13;
-            for (int t = 0; t < OP_ROWS; t++, calls++) {
-                float *row = x + (size_t)t * 32, *out = y + (size_t)t * 32;
-                if (op == OP_SOFTMAX_BW13) sf_softmax_backward(dx + (size_t)t * 32, dy + (size_t)t * 32, out, n);
-                else sf_softmax_forward(out, row + (op == OP_SOFTMAX_CAUSAL ? 32 * OP_ROWS : 0), n);
+    double best = 1e30;
+    for (int s = 0; s < SAMPLES; s++) {
+        double t0 = sf_bench_now();
+        int calls = 0;
+        for (int r = 0; r < OP_REPS; r++) {
+            if (op == OP_LN_FW) sf_layernorm_forward(y, mean, rstd, x, w, b, OP_ROWS, OP_C, 1e-5f), calls++;
+            else if (op == OP_LN_BW) sf_layernorm_backward(dx, dw, db, dy, x, w, mean, rstd, OP_ROWS, OP_C), calls++;
+            else {
+                int n = op == OP_SOFTMAX30 ? 30 : 13;
+                for (int t = 0; t < OP_ROWS; t++, calls++) {
+                    float *row = x + (size_t)t * 32, *out = y + (size_t)t * 32;
+                    if (op == OP_SOFTMAX_BW13) sf_softmax_backward(dx + (size_t)t * 32, dy + (size_t)t * 32, out, n);
+                    else sf_softmax_forward(out, row + (op == OP_SOFTMAX_CAUSAL ? 32 * OP_ROWS : 0), n);
+                }
             }
         }
+        double t = (sf_bench_now() - t0) * 1e9 / calls;
+        if (t < best) best = t;
     }
-    return (sf_bench_now() - t0) * 1e9 / calls;
+    return best;
 }
 
 /* Sorts v(n) ascending. */
@@ -101,7 +117,7 @@ int main(int argc, char **argv) {
         size_t n = (size_t)j->N, ic = (size_t)j->IC, oc = (size_t)j->OC;
         j->x = randn(&r, n * ic), j->w = randn(&r, oc * ic), j->b = randn(&r, oc), j->y = randn(&r, n * oc);
         j->dy = randn(&r, n * oc), j->dx = randn(&r, n * ic), j->dw = randn(&r, oc * ic), j->db = randn(&r, oc);
-        j->reps = (int)(2e7 / (2.0 * n * ic * oc)) + 1; /* about 20 MFLOP per measurement */
+        j->reps = (int)(4e6 / (2.0 * n * ic * oc)) + 1; /* about 4 MFLOP per sample */
     }
     static double ratio[NS][3][99], best[NS][3];
     double best_peak = 0.0;

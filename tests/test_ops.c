@@ -120,6 +120,43 @@ static void test_matmul_acc(void **state) {
     assert_null(sf_matmul_use("no such kernels"));
 }
 
+/* sf_matmul_acc against the contract for every register tile the kernels have: row counts 1 to 25 (each
+ * tile of 1 to 24 rows, the rows shared out between tiles) by widths that end in every kind of block
+ * (one vector, two, three, four, masked and whole, and more than one block), for a single step of j and
+ * several, with a stride of C wider than its rows (nothing between them may be written). */
+static void test_matmul_tiles(void **state) {
+    (void)state;
+    static const int widths[] = {1, 15, 16, 17, 30, 32, 33, 47, 48, 49, 63, 64, 65, 100, 128, 130};
+    static const int js[] = {1, 7};
+    enum { MAXR = 25, MAXW = 130, MAXJ = 7, LD = MAXW + 3 };
+    static float a[MAXR * MAXJ], b[MAXJ * LD], c[MAXR * LD], want[MAXR * LD], got[MAXR * LD];
+    static const char *sets[] = {"c", "avx2", "avx512"};
+    sf_rng r;
+    sf_rng_seed(&r, 23);
+    randn(&r, a, MAXR * MAXJ); randn(&r, b, MAXJ * LD); randn(&r, c, MAXR * LD);
+    int ran = 0;
+    for (int k = 0; k < 3; k++) {
+        if (!sf_matmul_use(sets[k])) continue;
+        for (int R = 1; R <= MAXR; R++)
+            for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++)
+                for (size_t ji = 0; ji < 2; ji++) {
+                    int W = widths[wi], J = js[ji];
+                    memcpy(want, c, sizeof c);
+                    for (int i = 0; i < R; i++)
+                        for (int w = 0; w < W; w++)
+                            for (int j = 0; j < J; j++)
+                                want[i * LD + w] = fmaf(a[i * J + j], b[j * LD + w], want[i * LD + w]);
+                    memcpy(got, c, sizeof c);
+                    sf_matmul_acc(got, LD, a, J, 1, b, LD, R, W, J);
+                    if (memcmp(got, want, sizeof got))
+                        fail_msg("%s kernels: R %d W %d J %d differs from the chains of fmaf", sets[k], R, W, J);
+                    ran++;
+                }
+    }
+    sf_matmul_use(NULL);
+    assert_true(ran >= MAXR * 16 * 2);
+}
+
 static void test_softmax(void **state) {
     (void)state;
     const float x[] = {1, 2, 3};
@@ -368,6 +405,7 @@ static void test_rng(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matmul),     cmocka_unit_test(test_matmul_kernels), cmocka_unit_test(test_matmul_acc),
+        cmocka_unit_test(test_matmul_tiles),
         cmocka_unit_test(test_softmax), cmocka_unit_test(test_layernorm),
         cmocka_unit_test(test_activations), cmocka_unit_test(test_gelu_sweep), cmocka_unit_test(test_softmax_sweep), cmocka_unit_test(test_sinusoid), cmocka_unit_test(test_dot_rows),
         cmocka_unit_test(test_rng),

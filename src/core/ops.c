@@ -96,45 +96,80 @@ __attribute__((target("avx2,fma"))) static void gemm_avx2(float *c, size_t ldc, 
 #define SF_AVX512 __attribute__((target("avx512f")))
 
 /* The register tiles of the kernel. Each keeps its block of C in named registers (so the compiler
- * cannot leave them in memory) while j runs: tile64 up to 6 rows by 64 columns (four vectors, masked
- * by m0..m3), tile16 up to 24 rows by 16 columns. R is a constant at every call; rows past it vanish. */
+ * cannot leave them in memory) while j runs: tilev up to 24 / V rows by V vectors (V = 2..4: 12 rows
+ * by 32 columns, 8 by 48, 6 by 64), tile16 up to 24 rows by 16 columns. R and V are constants at every
+ * call; rows and vectors past them vanish. Only a tile's last vector is masked (by ml): the others are
+ * whole, so their loads are plain ones and no mask has to be kept in a register (GCC reloaded four masks
+ * from the stack on every step of j, which cost a third of the kernel's speed). */
 #define SF_INLINE512 SF_AVX512 static inline __attribute__((always_inline))
-#define T64_DECL(r) __m512 c##r##a = _mm512_setzero_ps(), c##r##b = c##r##a, c##r##c = c##r##a, c##r##d = c##r##a
-#define T64_LOAD(r)                                                                                        \
+#define TV_MASK(v) ((v) == V - 1 ? ml : (__mmask16)0xFFFF)
+#define TV_DECL(r) __m512 c##r##a = _mm512_setzero_ps(), c##r##b = c##r##a, c##r##c = c##r##a, c##r##d = c##r##a
+#define TV_LOAD(r)                                                                                         \
     if (R > r) {                                                                                           \
-        c##r##a = _mm512_maskz_loadu_ps(m0, c + r * ldc);                                                  \
-        c##r##b = _mm512_maskz_loadu_ps(m1, c + r * ldc + 16);                                             \
-        c##r##c = _mm512_maskz_loadu_ps(m2, c + r * ldc + 32);                                             \
-        c##r##d = _mm512_maskz_loadu_ps(m3, c + r * ldc + 48);                                             \
+        c##r##a = _mm512_maskz_loadu_ps(TV_MASK(0), c + r * ldc);                                          \
+        if (V > 1) c##r##b = _mm512_maskz_loadu_ps(TV_MASK(1), c + r * ldc + 16);                          \
+        if (V > 2) c##r##c = _mm512_maskz_loadu_ps(TV_MASK(2), c + r * ldc + 32);                          \
+        if (V > 3) c##r##d = _mm512_maskz_loadu_ps(TV_MASK(3), c + r * ldc + 48);                          \
     }
-#define T64_FMA(r)                                                                                         \
+/* row r reads A through pointer p(r/3) at offset (r%3)*ars, as in tile16 */
+#define TV_FMA(r)                                                                                          \
     if (R > r) {                                                                                           \
-        __m512 x = _mm512_set1_ps(aj[r * ars]);                                                            \
+        __m512 x = _mm512_set1_ps(Q##r[(r % 3) * ars]);                                                    \
         c##r##a = _mm512_fmadd_ps(x, b0, c##r##a);                                                         \
-        c##r##b = _mm512_fmadd_ps(x, b1, c##r##b);                                                         \
-        c##r##c = _mm512_fmadd_ps(x, b2, c##r##c);                                                         \
-        c##r##d = _mm512_fmadd_ps(x, b3, c##r##d);                                                         \
+        if (V > 1) c##r##b = _mm512_fmadd_ps(x, b1, c##r##b);                                              \
+        if (V > 2) c##r##c = _mm512_fmadd_ps(x, b2, c##r##c);                                              \
+        if (V > 3) c##r##d = _mm512_fmadd_ps(x, b3, c##r##d);                                              \
     }
-#define T64_STORE(r)                                                                                       \
+#define TV_STORE(r)                                                                                        \
     if (R > r) {                                                                                           \
-        _mm512_mask_storeu_ps(c + r * ldc, m0, c##r##a);                                                   \
-        _mm512_mask_storeu_ps(c + r * ldc + 16, m1, c##r##b);                                              \
-        _mm512_mask_storeu_ps(c + r * ldc + 32, m2, c##r##c);                                              \
-        _mm512_mask_storeu_ps(c + r * ldc + 48, m3, c##r##d);                                              \
+        _mm512_mask_storeu_ps(c + r * ldc, TV_MASK(0), c##r##a);                                           \
+        if (V > 1) _mm512_mask_storeu_ps(c + r * ldc + 16, TV_MASK(1), c##r##b);                           \
+        if (V > 2) _mm512_mask_storeu_ps(c + r * ldc + 32, TV_MASK(2), c##r##c);                           \
+        if (V > 3) _mm512_mask_storeu_ps(c + r * ldc + 48, TV_MASK(3), c##r##d);                           \
     }
+#define TV_ALL(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define Q0 q0
+#define Q1 q0
+#define Q2 q0
+#define Q3 q1
+#define Q4 q1
+#define Q5 q1
+#define Q6 q2
+#define Q7 q2
+#define Q8 q2
+#define Q9 q3
+#define Q10 q3
+#define Q11 q3
 
-SF_INLINE512 void tile64(const int R, float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
-                         size_t ldb, int J, __mmask16 m0, __mmask16 m1, __mmask16 m2, __mmask16 m3) {
-    T64_DECL(0); T64_DECL(1); T64_DECL(2); T64_DECL(3); T64_DECL(4); T64_DECL(5);
-    T64_LOAD(0) T64_LOAD(1) T64_LOAD(2) T64_LOAD(3) T64_LOAD(4) T64_LOAD(5)
+SF_INLINE512 void tilev(const int R, const int V, float *c, size_t ldc, const float *a, size_t ars, size_t ajs,
+                        const float *b, size_t ldb, int J, __mmask16 ml) {
+    TV_DECL(0); TV_DECL(1); TV_DECL(2); TV_DECL(3); TV_DECL(4); TV_DECL(5);
+    TV_DECL(6); TV_DECL(7); TV_DECL(8); TV_DECL(9); TV_DECL(10); TV_DECL(11);
+    TV_ALL(TV_LOAD)
+    const float *q0 = a, *q1 = a + 3 * ars, *q2 = a + 6 * ars, *q3 = a + 9 * ars;
     for (int j = 0; j < J; j++) {
-        const float *bj = b + (size_t)j * ldb, *aj = a + (size_t)j * ajs;
-        __m512 b0 = _mm512_maskz_loadu_ps(m0, bj), b1 = _mm512_maskz_loadu_ps(m1, bj + 16);
-        __m512 b2 = _mm512_maskz_loadu_ps(m2, bj + 32), b3 = _mm512_maskz_loadu_ps(m3, bj + 48);
-        T64_FMA(0) T64_FMA(1) T64_FMA(2) T64_FMA(3) T64_FMA(4) T64_FMA(5)
+        const float *bj = b + (size_t)j * ldb;
+        __m512 b0 = _mm512_maskz_loadu_ps(TV_MASK(0), bj), b1 = b0, b2 = b0, b3 = b0;
+        if (V > 1) b1 = _mm512_maskz_loadu_ps(TV_MASK(1), bj + 16);
+        if (V > 2) b2 = _mm512_maskz_loadu_ps(TV_MASK(2), bj + 32);
+        if (V > 3) b3 = _mm512_maskz_loadu_ps(TV_MASK(3), bj + 48);
+        TV_ALL(TV_FMA)
+        q0 += ajs, q1 += ajs, q2 += ajs, q3 += ajs;
     }
-    T64_STORE(0) T64_STORE(1) T64_STORE(2) T64_STORE(3) T64_STORE(4) T64_STORE(5)
+    TV_ALL(TV_STORE)
 }
+#undef Q0
+#undef Q1
+#undef Q2
+#undef Q3
+#undef Q4
+#undef Q5
+#undef Q6
+#undef Q7
+#undef Q8
+#undef Q9
+#undef Q10
+#undef Q11
 
 #define T16_DECL(r) __m512 c##r = _mm512_setzero_ps()
 #define T16_LOAD(r) if (R > r) c##r = _mm512_maskz_loadu_ps(m, c + r * ldc);
@@ -209,11 +244,25 @@ SF_INLINE512 void tile16(const int R, float *c, size_t ldc, const float *a, size
 #undef P22
 #undef P23
 
-/* Runs one tile64 of R rows (1..6). */
-SF_AVX512 static void tile64_any(int R, float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
-                                 size_t ldb, int J, __mmask16 m0, __mmask16 m1, __mmask16 m2, __mmask16 m3) {
+/* Runs one tilev of V vectors (2..4) and R rows (1..24 / V), with the last vector masked by ml; a whole
+ * block of 64 columns gets its own copy, in which no load is masked. */
+SF_AVX512 static void tilev_any(int R, int V, float *c, size_t ldc, const float *a, size_t ars, size_t ajs,
+                                const float *b, size_t ldb, int J, __mmask16 ml) {
+    switch (V * 16 + R) {
+#define SF_T(v, r) case v * 16 + r: tilev(r, v, c, ldc, a, ars, ajs, b, ldb, J, ml); return;
+        SF_T(2, 1) SF_T(2, 2) SF_T(2, 3) SF_T(2, 4) SF_T(2, 5) SF_T(2, 6)
+        SF_T(2, 7) SF_T(2, 8) SF_T(2, 9) SF_T(2, 10) SF_T(2, 11) SF_T(2, 12)
+        SF_T(3, 1) SF_T(3, 2) SF_T(3, 3) SF_T(3, 4) SF_T(3, 5) SF_T(3, 6) SF_T(3, 7) SF_T(3, 8)
+#undef SF_T
+    }
+    if (ml == 0xFFFF)
+        switch (R) {
+#define SF_T(r) case r: tilev(r, 4, c, ldc, a, ars, ajs, b, ldb, J, 0xFFFF); return;
+            SF_T(1) SF_T(2) SF_T(3) SF_T(4) SF_T(5) SF_T(6)
+#undef SF_T
+        }
     switch (R) {
-#define SF_T(r) case r: tile64(r, c, ldc, a, ars, ajs, b, ldb, J, m0, m1, m2, m3); return;
+#define SF_T(r) case r: tilev(r, 4, c, ldc, a, ars, ajs, b, ldb, J, ml); return;
         SF_T(1) SF_T(2) SF_T(3) SF_T(4) SF_T(5) SF_T(6)
 #undef SF_T
     }
@@ -236,27 +285,21 @@ static inline __mmask16 lanes(int width, int v) {
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
 }
 
-/* The kernel with AVX-512: rows of up to 16 columns in tile16s, wider ones in blocks of 64 columns in
- * tile64s; the rows shared out evenly between the tiles. */
+/* The kernel with AVX-512: blocks of 64 columns in tilevs of four vectors, the last block in a tile16
+ * (up to 16 columns) or a tilev of as many vectors as it needs; the rows shared out evenly between the
+ * tiles of a block. */
 SF_AVX512 static void gemm_512(float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
                                size_t ldb, int R, int W, int J) {
-    if (W <= 16) {
-        int tiles = (R + 23) / 24;
-        for (int t = 0, r0 = 0; t < tiles; t++) {
-            int r1 = (int)((long)R * (t + 1) / tiles);
-            tile16_any(r1 - r0, c + (size_t)r0 * ldc, ldc, a + (size_t)r0 * ars, ars, ajs, b, ldb, J, lanes(W, 0));
-            r0 = r1;
-        }
-        return;
-    }
     for (int w0 = 0; w0 < W; w0 += 64) {
-        int wn = W - w0;
-        __mmask16 m0 = lanes(wn, 0), m1 = lanes(wn, 1), m2 = lanes(wn, 2), m3 = lanes(wn, 3);
-        int tiles = (R + 5) / 6;
+        int wn = W - w0 < 64 ? W - w0 : 64, V = (wn + 15) / 16, rows = 24 / V;
+        __mmask16 ml = lanes(wn, V - 1);
+        int tiles = (R + rows - 1) / rows;
         for (int t = 0, r0 = 0; t < tiles; t++) {
             int r1 = (int)((long)R * (t + 1) / tiles);
-            tile64_any(r1 - r0, c + (size_t)r0 * ldc + w0, ldc, a + (size_t)r0 * ars, ars, ajs, b + w0, ldb, J, m0, m1,
-                       m2, m3);
+            if (V == 1)
+                tile16_any(r1 - r0, c + (size_t)r0 * ldc + w0, ldc, a + (size_t)r0 * ars, ars, ajs, b + w0, ldb, J, ml);
+            else
+                tilev_any(r1 - r0, V, c + (size_t)r0 * ldc + w0, ldc, a + (size_t)r0 * ars, ars, ajs, b + w0, ldb, J, ml);
             r0 = r1;
         }
     }
