@@ -428,16 +428,65 @@ SF_AVX512 static void forward_512(float *out, const float *in, const float *w, c
 }
 #endif
 
+/* Adds the column sums of dout(N,OC) to dbias(OC), each sum n ascending from the value dbias holds (the
+ * plain C bias gradient; the compiler vectorises it along o). */
+static inline __attribute__((always_inline)) void bias_body(float *restrict dbias, const float *restrict dout, int N,
+                                                           int OC) {
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < OC; o++) dbias[o] += dout[(size_t)n * OC + o];
+}
+
+/* The bias gradient in plain C. */
+static void bias_c(float *dbias, const float *dout, int N, int OC) { bias_body(dbias, dout, N, OC); }
+
+#ifdef SF_X86
+/* The bias gradient compiled for AVX2. */
+__attribute__((target("avx2,fma"))) static void bias_avx2(float *dbias, const float *dout, int N, int OC) {
+    bias_body(dbias, dout, N, OC);
+}
+
+/* The bias gradient with AVX-512: 64 columns at a time held in four registers while n runs (the plain
+ * loop loaded and stored all of dbias once per row), the last columns one masked vector at a time; the
+ * same additions in the same order. */
+SF_AVX512 static void bias_512(float *dbias, const float *dout, int N, int OC) {
+    int o0 = 0;
+    for (; o0 + 64 <= OC; o0 += 64) {
+        __m512 a0 = _mm512_loadu_ps(dbias + o0), a1 = _mm512_loadu_ps(dbias + o0 + 16);
+        __m512 a2 = _mm512_loadu_ps(dbias + o0 + 32), a3 = _mm512_loadu_ps(dbias + o0 + 48);
+        for (int n = 0; n < N; n++) {
+            const float *d = dout + (size_t)n * OC + o0;
+            a0 = _mm512_add_ps(a0, _mm512_loadu_ps(d));
+            a1 = _mm512_add_ps(a1, _mm512_loadu_ps(d + 16));
+            a2 = _mm512_add_ps(a2, _mm512_loadu_ps(d + 32));
+            a3 = _mm512_add_ps(a3, _mm512_loadu_ps(d + 48));
+        }
+        _mm512_storeu_ps(dbias + o0, a0);
+        _mm512_storeu_ps(dbias + o0 + 16, a1);
+        _mm512_storeu_ps(dbias + o0 + 32, a2);
+        _mm512_storeu_ps(dbias + o0 + 48, a3);
+    }
+    for (; o0 < OC; o0 += 16) {
+        __mmask16 m = lanes(OC - o0, 0);
+        __m512 a = _mm512_maskz_loadu_ps(m, dbias + o0);
+        for (int n = 0; n < N; n++) a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(m, dout + (size_t)n * OC + o0));
+        _mm512_mask_storeu_ps(dbias + o0, m, a);
+    }
+}
+#endif
+
+typedef void (*bias_fn)(float *, const float *, int, int);
+
 typedef struct {
     const char *name;
     gemm_fn gemm;
     forward_fn forward;
+    bias_fn bias;
 } mm_kernels;
 
-static const mm_kernels mm_plain = {"c", gemm_c, forward_c};
+static const mm_kernels mm_plain = {"c", gemm_c, forward_c, bias_c};
 #ifdef SF_X86
-static const mm_kernels mm_avx2 = {"avx2", gemm_avx2, forward_avx2};
-static const mm_kernels mm_avx512 = {"avx512", gemm_512, forward_512};
+static const mm_kernels mm_avx2 = {"avx2", gemm_avx2, forward_avx2, bias_avx2};
+static const mm_kernels mm_avx512 = {"avx512", gemm_512, forward_512, bias_512};
 #endif
 static const mm_kernels *mm_forced; /* set by sf_matmul_use for tests and benchmarks */
 
@@ -482,9 +531,7 @@ void sf_matmul_backward(float *dinp, float *dweight, float *dbias, const float *
     const mm_kernels *k = mm_pick();
     if (dinp) k->gemm(dinp, (size_t)IC, dout, (size_t)OC, 1, weight, (size_t)IC, N, IC, OC);
     if (dweight) k->gemm(dweight, (size_t)IC, dout, 1, (size_t)OC, inp, (size_t)IC, OC, IC, N);
-    if (dbias)
-        for (int n = 0; n < N; n++)
-            for (int o = 0; o < OC; o++) dbias[o] += dout[(size_t)n * OC + o];
+    if (dbias) k->bias(dbias, dout, N, OC);
 }
 
 /* Returns the float with bit pattern b. */
