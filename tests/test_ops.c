@@ -298,6 +298,92 @@ static void test_softmax_sweep(void **state) {
     assert_true(isnan(p[1]));
 }
 
+/* Returns softmax(x(n)) into p as ops.h specifies it, one element at a time: the maximum (NaNs passed
+ * over), libm's expf of each difference from it, their sum in double in order, the reciprocal rounded to
+ * float, one multiplication each. */
+static void softmax_spec(float *p, const float *x, int n) {
+    float m = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (x[i] > m) m = x[i];
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) {
+        p[i] = m == -INFINITY ? 0.0f : expf(x[i] - m);
+        sum += p[i];
+    }
+    if (m == -INFINITY) return;
+    float inv = (float)(1.0 / sum);
+    for (int i = 0; i < n; i++) p[i] *= inv;
+}
+
+/* With the AVX-512 kernels softmax computes libm's expf sixteen at a time (ops.c, expf_16): every kernel
+ * set must give the bits of softmax_spec, for rows of 1 to 40 (across the 16-lane blocks), masked keys,
+ * every difference from the maximum down past expf's underflow (a dense sweep of [-110, 0] in rows whose
+ * maximum is 0, so each value is the difference itself), signed zeros, infinities and NaN, in place too.
+ * The spec uses this machine's libm: where its expf is not glibc's (the one expf_16 copies; glibc >= 2.27
+ * on a processor with FMA), the AVX-512 comparison is skipped, saying so. */
+static void test_softmax_kernels(void **state) {
+    (void)state;
+    int glibc_fma = 0;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 27)) && defined(__x86_64__)
+    glibc_fma = __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx2");
+#endif
+    static const char *sets[] = {"c", "avx2", "avx512"};
+    enum { ROWS = 120000, MAXN = 40 };
+    float *x = malloc((size_t)ROWS * MAXN * sizeof *x), *want = malloc((size_t)ROWS * MAXN * sizeof *x);
+    float *got = malloc((size_t)ROWS * MAXN * sizeof *x);
+    int *len = malloc(ROWS * sizeof *len);
+    assert_non_null(len);
+    sf_rng r;
+    sf_rng_seed(&r, 32);
+    const float specials[] = {0.0f, -0.0f, -INFINITY, INFINITY, NAN, -87.9f, -88.0f, -103.3f, -103.5f, -104.0f, 1e-30f, -1e30f};
+    for (int row = 0; row < ROWS; row++) {
+        float *xr = x + (size_t)row * MAXN;
+        int n = row < ROWS / 2 ? 16 : 1 + row % MAXN;
+        len[row] = n;
+        if (row < ROWS / 2) { /* the sweep: 0, then 15 differences, 1e-4 apart in all over [-110, 0] */
+            xr[0] = 0.0f;
+            for (int i = 1; i < 16; i++) xr[i] = -110.0f * (float)((size_t)row * 15 + i - 1) / (float)(ROWS / 2 * 15);
+            continue;
+        }
+        float spread = (float)(row % 9) * 12.0f + 0.5f;
+        for (int i = 0; i < n; i++) xr[i] = spread * sf_rng_normal(&r);
+        if (row % 3 == 0) xr[row % n] = -INFINITY;
+        if (row % 7 == 0) xr[(row / 7) % n] = specials[(row / 7) % (sizeof specials / sizeof *specials)];
+        if (row % 11 == 0)
+            for (int i = n / 2; i < n; i++) xr[i] = -INFINITY; /* a causal row */
+        if (row % 101 == 0)
+            for (int i = 0; i < n; i++) xr[i] = -INFINITY; /* all masked */
+    }
+    for (int row = 0; row < ROWS; row++) softmax_spec(want + (size_t)row * MAXN, x + (size_t)row * MAXN, len[row]);
+    int ran = 0;
+    for (int k = 0; k < 3; k++) {
+        if (!sf_matmul_use(sets[k])) continue;
+        if (k == 2 && !glibc_fma) {
+            print_message("softmax kernels: this libm's expf is not glibc's FMA one: avx512 not compared\n");
+            continue;
+        }
+        ran++;
+        for (int row = 0; row < ROWS; row++) {
+            const float *xr = x + (size_t)row * MAXN;
+            float *g = got + (size_t)row * MAXN;
+            if (row % 2) sf_softmax_forward(g, xr, len[row]);
+            else { /* in place */
+                memcpy(g, xr, (size_t)len[row] * sizeof *g);
+                sf_softmax_forward(g, g, len[row]);
+            }
+            if (memcmp(g, want + (size_t)row * MAXN, (size_t)len[row] * sizeof *g)) {
+                int i = 0;
+                while (!memcmp(g + i, want + (size_t)row * MAXN + i, sizeof *g)) i++;
+                fail_msg("%s kernels, row %d (n %d), element %d: x %a, softmax %a, spec %a", sets[k], row, len[row], i,
+                         (double)xr[i], (double)g[i], (double)want[(size_t)row * MAXN + i]);
+            }
+        }
+    }
+    sf_matmul_use(NULL);
+    assert_true(ran >= 1);
+    free(x); free(want); free(got); free(len);
+}
+
 static void test_sinusoid(void **state) {
     (void)state;
     int C = 16;
@@ -413,7 +499,7 @@ int main(void) {
         cmocka_unit_test(test_matmul),     cmocka_unit_test(test_matmul_kernels), cmocka_unit_test(test_matmul_acc),
         cmocka_unit_test(test_matmul_tiles),
         cmocka_unit_test(test_softmax), cmocka_unit_test(test_layernorm),
-        cmocka_unit_test(test_activations), cmocka_unit_test(test_gelu_sweep), cmocka_unit_test(test_softmax_sweep), cmocka_unit_test(test_sinusoid), cmocka_unit_test(test_dot_rows),
+        cmocka_unit_test(test_activations), cmocka_unit_test(test_gelu_sweep), cmocka_unit_test(test_softmax_sweep), cmocka_unit_test(test_softmax_kernels), cmocka_unit_test(test_sinusoid), cmocka_unit_test(test_dot_rows),
         cmocka_unit_test(test_rng),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
