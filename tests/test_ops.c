@@ -203,6 +203,80 @@ static void test_layernorm(void **state) {
     for (int i = 0; i < 4; i++) NEAR(out[i], (x[i] - 2.5) * s, 1e-6);
 }
 
+/* Writes LayerNorm's backward as ops.h specifies it, one element at a time: per row the two means of
+ * dnorm = dy w and dnorm x-hat summed in 8 lanes (element i into lane i % 8) added in a fixed tree, the
+ * elements past the last whole 8 after it, then the gain, bias and input gradients added in. */
+static void layernorm_backward_spec(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                                    const float *mean, const float *rstd, int N, int C) {
+    for (int n = 0; n < N; n++) {
+        const float *xr = x + (size_t)n * C, *dyr = dy + (size_t)n * C;
+        float m = mean[n], s = rstd[n], a1[8] = {0}, a2[8] = {0};
+        int c8 = C / 8 * 8;
+        for (int i = 0; i < c8; i++) {
+            float xhat = (xr[i] - m) * s, dnorm = dyr[i] * w[i];
+            a1[i % 8] += dnorm;
+            a2[i % 8] += dnorm * xhat;
+        }
+        float mean1 = ((a1[0] + a1[1]) + (a1[2] + a1[3])) + ((a1[4] + a1[5]) + (a1[6] + a1[7]));
+        float mean2 = ((a2[0] + a2[1]) + (a2[2] + a2[3])) + ((a2[4] + a2[5]) + (a2[6] + a2[7]));
+        for (int i = c8; i < C; i++) {
+            float xhat = (xr[i] - m) * s, dnorm = dyr[i] * w[i];
+            mean1 += dnorm;
+            mean2 += dnorm * xhat;
+        }
+        mean1 /= (float)C;
+        mean2 /= (float)C;
+        for (int i = 0; i < C; i++) {
+            float xhat = (xr[i] - m) * s, dnorm = dyr[i] * w[i];
+            if (dw) dw[i] += dyr[i] * xhat;
+            if (db) db[i] += dyr[i];
+            dx[(size_t)n * C + i] += s * (dnorm - mean1 - xhat * mean2);
+        }
+    }
+}
+
+/* sf_layernorm_backward gives the spec's bits with every kernel set (AVX-512 has its own path for widths
+ * of 16 to 128 in steps of 16), for widths on and off that path, one row and many, with and without the
+ * gain and bias gradients. */
+static void test_layernorm_backward_kernels(void **state) {
+    (void)state;
+    static const int widths[] = {16, 32, 48, 64, 80, 128, 8, 12, 65, 144};
+    static const int rows[] = {1, 3, 13, 104};
+    static const char *sets[] = {"c", "avx2", "avx512"};
+    enum { MAXN = 104, MAXC = 144 };
+    static float x[MAXN * MAXC], dy[MAXN * MAXC], dx0[MAXN * MAXC], dx[MAXN * MAXC], dx_ref[MAXN * MAXC];
+    float w[MAXC], dw0[MAXC], db0[MAXC], dw[MAXC], db[MAXC], dw_ref[MAXC], db_ref[MAXC], mean[MAXN], rstd[MAXN];
+    sf_rng r;
+    sf_rng_seed(&r, 41);
+    randn(&r, x, MAXN * MAXC); randn(&r, dy, MAXN * MAXC); randn(&r, dx0, MAXN * MAXC);
+    randn(&r, w, MAXC); randn(&r, dw0, MAXC); randn(&r, db0, MAXC);
+    int ran = 0;
+    for (size_t a = 0; a < sizeof widths / sizeof *widths; a++)
+        for (size_t b = 0; b < sizeof rows / sizeof *rows; b++) {
+            int C = widths[a], N = rows[b];
+            float *scratch = malloc((size_t)N * C * sizeof *scratch);
+            assert_non_null(scratch);
+            sf_layernorm_forward(scratch, mean, rstd, x, w, w, N, C, 1e-5f); /* the row statistics */
+            free(scratch);
+            for (int with = 0; with < 2; with++) {
+                memcpy(dx_ref, dx0, sizeof dx0); memcpy(dw_ref, dw0, sizeof dw0); memcpy(db_ref, db0, sizeof db0);
+                layernorm_backward_spec(dx_ref, with ? dw_ref : NULL, with ? db_ref : NULL, dy, x, w, mean, rstd, N, C);
+                for (int k = 0; k < 3; k++) {
+                    if (!sf_matmul_use(sets[k])) continue;
+                    memcpy(dx, dx0, sizeof dx0); memcpy(dw, dw0, sizeof dw0); memcpy(db, db0, sizeof db0);
+                    sf_layernorm_backward(dx, with ? dw : NULL, with ? db : NULL, dy, x, w, mean, rstd, N, C);
+                    if (memcmp(dx, dx_ref, sizeof dx) || memcmp(dw, dw_ref, sizeof dw) || memcmp(db, db_ref, sizeof db))
+                        fail_msg("%s kernels, N %d C %d%s: dinp %s, dweight %s, dbias %s", sets[k], N, C,
+                                 with ? "" : " (no dweight, dbias)", memcmp(dx, dx_ref, sizeof dx) ? "differs" : "ok",
+                                 memcmp(dw, dw_ref, sizeof dw) ? "differs" : "ok", memcmp(db, db_ref, sizeof db) ? "differs" : "ok");
+                    ran++;
+                }
+            }
+        }
+    sf_matmul_use(NULL);
+    assert_true(ran >= 10 * 4 * 2);
+}
+
 static void test_activations(void **state) {
     (void)state;
     const float x[] = {-2, -0.5f, 0, 0.5f, 3};
@@ -498,7 +572,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matmul),     cmocka_unit_test(test_matmul_kernels), cmocka_unit_test(test_matmul_acc),
         cmocka_unit_test(test_matmul_tiles),
-        cmocka_unit_test(test_softmax), cmocka_unit_test(test_layernorm),
+        cmocka_unit_test(test_softmax), cmocka_unit_test(test_layernorm), cmocka_unit_test(test_layernorm_backward_kernels),
         cmocka_unit_test(test_activations), cmocka_unit_test(test_gelu_sweep), cmocka_unit_test(test_softmax_sweep), cmocka_unit_test(test_softmax_kernels), cmocka_unit_test(test_sinusoid), cmocka_unit_test(test_dot_rows),
         cmocka_unit_test(test_rng),
     };

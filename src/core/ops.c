@@ -734,8 +734,9 @@ SF_VEC void sf_layernorm_forward(float *out, float *mean, float *rstd, const flo
     }
 }
 
-SF_VEC void sf_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
-                           const float *weight, const float *mean, const float *rstd, int N, int C) {
+/* sf_layernorm_backward in plain C (compiled twice, see SF_VEC). */
+SF_VEC static void layernorm_backward_c(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                                        const float *weight, const float *mean, const float *rstd, int N, int C) {
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
         const float *dy = dout + (size_t)n * C;
@@ -774,6 +775,83 @@ SF_VEC void sf_layernorm_backward(float *dinp, float *dweight, float *dbias, con
             dx[i] += s * (dnorm - dnorm_mean - xhat * dnorm_xhat_mean);
         }
     }
+}
+
+#ifdef SF_X86
+/* Returns the eight lanes of a added in layernorm_backward_c's tree, ((a0 + a1) + (a2 + a3)) + ((a4 + a5) +
+ * (a6 + a7)): pairs, then pairs of pairs, then the two halves. */
+SF_INLINE512 float tree8(__m256 a) {
+    __m256 p = _mm256_add_ps(a, _mm256_permute_ps(a, 0xB1)); /* lane 2k: a2k + a2k+1 */
+    __m256 q = _mm256_add_ps(p, _mm256_permute_ps(p, 0x4E)); /* lane 0: (a0 + a1) + (a2 + a3); lane 4 alike */
+    return _mm_cvtss_f32(_mm_add_ss(_mm256_castps256_ps128(q), _mm256_extractf128_ps(q, 1)));
+}
+
+/* layernorm_backward_c with AVX-512 for rows of C = 16 V channels (V <= 8): a row's values, its x-hat and
+ * its dnorm stay in registers through the three steps, the 8-lane partial sums are one 8-lane vector
+ * (element i into lane i % 8, in order), and the gain and bias gradients are held in registers over all
+ * the rows. The same IEEE operations in the same order as the plain loops, so the same bits. */
+SF_INLINE512 void layernorm_backward_512(const int V, float *dinp, float *dweight, float *dbias, const float *dout,
+                                         const float *inp, const float *weight, const float *mean,
+                                         const float *rstd, int N) {
+    const int C = 16 * V;
+    __m512 w[8], dw[8], db[8];
+    for (int v = 0; v < V; v++) {
+        w[v] = _mm512_loadu_ps(weight + 16 * v);
+        dw[v] = dweight ? _mm512_loadu_ps(dweight + 16 * v) : _mm512_setzero_ps();
+        db[v] = dbias ? _mm512_loadu_ps(dbias + 16 * v) : _mm512_setzero_ps();
+    }
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C, *dy = dout + (size_t)n * C;
+        float *dx = dinp + (size_t)n * C;
+        __m512 m = _mm512_set1_ps(mean[n]), s = _mm512_set1_ps(rstd[n]);
+        __m512 xhat[8], dnorm[8], dyv[8];
+        __m256 a1 = _mm256_setzero_ps(), a2 = a1;
+        for (int v = 0; v < V; v++) {
+            dyv[v] = _mm512_loadu_ps(dy + 16 * v);
+            xhat[v] = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + 16 * v), m), s);
+            dnorm[v] = _mm512_mul_ps(dyv[v], w[v]);
+            __m512 p = _mm512_mul_ps(dnorm[v], xhat[v]);
+            a1 = _mm256_add_ps(a1, _mm512_castps512_ps256(dnorm[v]));
+            a2 = _mm256_add_ps(a2, _mm512_castps512_ps256(p));
+            a1 = _mm256_add_ps(a1, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(dnorm[v]), 1)));
+            a2 = _mm256_add_ps(a2, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1)));
+        }
+        __m512 dnorm_mean = _mm512_set1_ps(tree8(a1) / (float)C);
+        __m512 dnorm_xhat_mean = _mm512_set1_ps(tree8(a2) / (float)C);
+        for (int v = 0; v < V; v++) {
+            dw[v] = _mm512_add_ps(dw[v], _mm512_mul_ps(dyv[v], xhat[v]));
+            db[v] = _mm512_add_ps(db[v], dyv[v]);
+            __m512 g = _mm512_sub_ps(_mm512_sub_ps(dnorm[v], dnorm_mean), _mm512_mul_ps(xhat[v], dnorm_xhat_mean));
+            _mm512_storeu_ps(dx + 16 * v, _mm512_add_ps(_mm512_loadu_ps(dx + 16 * v), _mm512_mul_ps(s, g)));
+        }
+    }
+    for (int v = 0; v < V; v++) {
+        if (dweight) _mm512_storeu_ps(dweight + 16 * v, dw[v]);
+        if (dbias) _mm512_storeu_ps(dbias + 16 * v, db[v]);
+    }
+}
+
+/* Runs layernorm_backward_512 for C = 16 V; returns 0 (and does nothing) for other widths. */
+SF_AVX512 static int layernorm_backward_512_any(float *dinp, float *dweight, float *dbias, const float *dout,
+                                                const float *inp, const float *weight, const float *mean,
+                                                const float *rstd, int N, int C) {
+    switch (C) {
+#define SF_L(v) case 16 * v: layernorm_backward_512(v, dinp, dweight, dbias, dout, inp, weight, mean, rstd, N); return 1;
+        SF_L(1) SF_L(2) SF_L(3) SF_L(4) SF_L(5) SF_L(6) SF_L(7) SF_L(8)
+#undef SF_L
+    }
+    return 0;
+}
+#endif
+
+void sf_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                           const float *weight, const float *mean, const float *rstd, int N, int C) {
+#ifdef SF_X86
+    if (__builtin_cpu_supports("avx512f") && mm_pick() == &mm_avx512 &&
+        layernorm_backward_512_any(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C))
+        return;
+#endif
+    layernorm_backward_c(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
 }
 
 SF_VEC void sf_relu_forward(float *out, const float *in, size_t n) {
