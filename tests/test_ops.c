@@ -203,6 +203,29 @@ static void test_layernorm(void **state) {
     for (int i = 0; i < 4; i++) NEAR(out[i], (x[i] - 2.5) * s, 1e-6);
 }
 
+/* Writes LayerNorm's forward as ops.h specifies it, one element at a time: the row's sum and its sum of
+ * squared deviations each in 8 lanes (element i into lane i % 8) added in a fixed tree, the elements past
+ * the last whole 8 after it; rstd = 1 / sqrt(var + eps); y = (x - mean) rstd w + b from left to right. */
+static void layernorm_forward_spec(float *y, float *mean, float *rstd, const float *x, const float *w, const float *b,
+                                   int N, int C, float eps) {
+    for (int n = 0; n < N; n++) {
+        const float *xr = x + (size_t)n * C;
+        float a[8] = {0}, q[8] = {0};
+        int c8 = C / 8 * 8;
+        for (int i = 0; i < c8; i++) a[i % 8] += xr[i];
+        float m = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+        for (int i = c8; i < C; i++) m += xr[i];
+        m /= (float)C;
+        for (int i = 0; i < c8; i++) q[i % 8] += (xr[i] - m) * (xr[i] - m);
+        float v = ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]));
+        for (int i = c8; i < C; i++) v += (xr[i] - m) * (xr[i] - m);
+        float s = 1.0f / sqrtf(v / (float)C + eps);
+        for (int i = 0; i < C; i++) y[(size_t)n * C + i] = (xr[i] - m) * s * w[i] + b[i];
+        mean[n] = m;
+        rstd[n] = s;
+    }
+}
+
 /* Writes LayerNorm's backward as ops.h specifies it, one element at a time: per row the two means of
  * dnorm = dy w and dnorm x-hat summed in 8 lanes (element i into lane i % 8) added in a fixed tree, the
  * elements past the last whole 8 after it, then the gain, bias and input gradients added in. */
@@ -235,10 +258,10 @@ static void layernorm_backward_spec(float *dx, float *dw, float *db, const float
     }
 }
 
-/* sf_layernorm_backward gives the spec's bits with every kernel set (AVX-512 has its own path for widths
- * of 16 to 128 in steps of 16), for widths on and off that path, one row and many, with and without the
- * gain and bias gradients. */
-static void test_layernorm_backward_kernels(void **state) {
+/* sf_layernorm_forward and sf_layernorm_backward give the specs' bits with every kernel set (AVX-512 has
+ * its own paths for widths of 16 to 128 in steps of 16), for widths on and off those paths, one row and
+ * many, with and without the gain and bias gradients. */
+static void test_layernorm_kernels(void **state) {
     (void)state;
     static const int widths[] = {16, 32, 48, 64, 80, 128, 8, 12, 65, 144};
     static const int rows[] = {1, 3, 13, 104};
@@ -254,10 +277,18 @@ static void test_layernorm_backward_kernels(void **state) {
     for (size_t a = 0; a < sizeof widths / sizeof *widths; a++)
         for (size_t b = 0; b < sizeof rows / sizeof *rows; b++) {
             int C = widths[a], N = rows[b];
-            float *scratch = malloc((size_t)N * C * sizeof *scratch);
-            assert_non_null(scratch);
-            sf_layernorm_forward(scratch, mean, rstd, x, w, w, N, C, 1e-5f); /* the row statistics */
-            free(scratch);
+            float *y = malloc((size_t)N * C * sizeof *y), *y_ref = malloc((size_t)N * C * sizeof *y);
+            float mean_ref[MAXN], rstd_ref[MAXN];
+            assert_non_null(y_ref);
+            layernorm_forward_spec(y_ref, mean_ref, rstd_ref, x, w, db0, N, C, 1e-5f);
+            for (int k = 0; k < 3; k++) {
+                if (!sf_matmul_use(sets[k])) continue;
+                sf_layernorm_forward(y, mean, rstd, x, w, db0, N, C, 1e-5f);
+                if (memcmp(y, y_ref, (size_t)N * C * sizeof *y) || memcmp(mean, mean_ref, (size_t)N * sizeof *mean) ||
+                    memcmp(rstd, rstd_ref, (size_t)N * sizeof *rstd))
+                    fail_msg("%s kernels, N %d C %d: layernorm forward differs from the spec", sets[k], N, C);
+            }
+            free(y); free(y_ref);
             for (int with = 0; with < 2; with++) {
                 memcpy(dx_ref, dx0, sizeof dx0); memcpy(dw_ref, dw0, sizeof dw0); memcpy(db_ref, db0, sizeof db0);
                 layernorm_backward_spec(dx_ref, with ? dw_ref : NULL, with ? db_ref : NULL, dy, x, w, mean, rstd, N, C);
@@ -572,7 +603,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matmul),     cmocka_unit_test(test_matmul_kernels), cmocka_unit_test(test_matmul_acc),
         cmocka_unit_test(test_matmul_tiles),
-        cmocka_unit_test(test_softmax), cmocka_unit_test(test_layernorm), cmocka_unit_test(test_layernorm_backward_kernels),
+        cmocka_unit_test(test_softmax), cmocka_unit_test(test_layernorm), cmocka_unit_test(test_layernorm_kernels),
         cmocka_unit_test(test_activations), cmocka_unit_test(test_gelu_sweep), cmocka_unit_test(test_softmax_sweep), cmocka_unit_test(test_softmax_kernels), cmocka_unit_test(test_sinusoid), cmocka_unit_test(test_dot_rows),
         cmocka_unit_test(test_rng),
     };

@@ -720,8 +720,9 @@ static inline float sqdev_lanes(const float *x, float m, int n) {
     return s;
 }
 
-SF_VEC void sf_layernorm_forward(float *out, float *mean, float *rstd, const float *in, const float *w,
-                          const float *b, int N, int C, float eps) {
+/* sf_layernorm_forward in plain C (compiled twice, see SF_VEC). */
+SF_VEC static void layernorm_forward_c(float *out, float *mean, float *rstd, const float *in, const float *w,
+                                       const float *b, int N, int C, float eps) {
     for (int n = 0; n < N; n++) {
         const float *x = in + (size_t)n * C;
         float *y = out + (size_t)n * C;
@@ -732,6 +733,73 @@ SF_VEC void sf_layernorm_forward(float *out, float *mean, float *rstd, const flo
         if (mean) mean[n] = m;
         if (rstd) rstd[n] = s;
     }
+}
+
+#ifdef SF_X86
+/* Returns the eight lanes of a added in sum_lanes's tree (LayerNorm's partial sums), ((a0 + a1) + (a2 + a3)) + ((a4 + a5) +
+ * (a6 + a7)): pairs, then pairs of pairs, then the two halves. */
+SF_INLINE512 float tree8(__m256 a) {
+    __m256 p = _mm256_add_ps(a, _mm256_permute_ps(a, 0xB1)); /* lane 2k: a2k + a2k+1 */
+    __m256 q = _mm256_add_ps(p, _mm256_permute_ps(p, 0x4E)); /* lane 0: (a0 + a1) + (a2 + a3); lane 4 alike */
+    return _mm_cvtss_f32(_mm_add_ss(_mm256_castps256_ps128(q), _mm256_extractf128_ps(q, 1)));
+}
+
+/* layernorm_forward_c with AVX-512 for rows of C = 16 V channels (V <= 8): a row in registers, its two
+ * sums in one 8-lane vector (element i into lane i % 8, in order, as sum_lanes and sqdev_lanes add them)
+ * added in their tree; the same IEEE operations in the same order, so the same bits. */
+SF_INLINE512 void layernorm_forward_512(const int V, float *out, float *mean, float *rstd, const float *in,
+                                        const float *w, const float *b, int N, float eps) {
+    const int C = 16 * V;
+    __m512 wv[8], bv[8];
+    for (int v = 0; v < V; v++) wv[v] = _mm512_loadu_ps(w + 16 * v), bv[v] = _mm512_loadu_ps(b + 16 * v);
+    for (int n = 0; n < N; n++) {
+        const float *x = in + (size_t)n * C;
+        __m512 xv[8];
+        __m256 a = _mm256_setzero_ps(), q = a;
+        for (int v = 0; v < V; v++) {
+            xv[v] = _mm512_loadu_ps(x + 16 * v);
+            a = _mm256_add_ps(a, _mm512_castps512_ps256(xv[v]));
+            a = _mm256_add_ps(a, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(xv[v]), 1)));
+        }
+        float m = tree8(a) / (float)C;
+        __m512 mv = _mm512_set1_ps(m);
+        for (int v = 0; v < V; v++) {
+            __m512 d = _mm512_sub_ps(xv[v], mv);
+            xv[v] = d;
+            d = _mm512_mul_ps(d, d);
+            q = _mm256_add_ps(q, _mm512_castps512_ps256(d));
+            q = _mm256_add_ps(q, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)));
+        }
+        float s = 1.0f / sqrtf(tree8(q) / (float)C + eps);
+        __m512 sv = _mm512_set1_ps(s);
+        for (int v = 0; v < V; v++)
+            _mm512_storeu_ps(out + (size_t)n * C + 16 * v,
+                             _mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(xv[v], sv), wv[v]), bv[v]));
+        if (mean) mean[n] = m;
+        if (rstd) rstd[n] = s;
+    }
+}
+
+/* Runs layernorm_forward_512 for C = 16 V; returns 0 (and does nothing) for other widths. */
+SF_AVX512 static int layernorm_forward_512_any(float *out, float *mean, float *rstd, const float *in, const float *w,
+                                               const float *b, int N, int C, float eps) {
+    switch (C) {
+#define SF_L(v) case 16 * v: layernorm_forward_512(v, out, mean, rstd, in, w, b, N, eps); return 1;
+        SF_L(1) SF_L(2) SF_L(3) SF_L(4) SF_L(5) SF_L(6) SF_L(7) SF_L(8)
+#undef SF_L
+    }
+    return 0;
+}
+#endif
+
+void sf_layernorm_forward(float *out, float *mean, float *rstd, const float *in, const float *w, const float *b, int N,
+                          int C, float eps) {
+#ifdef SF_X86
+    if (__builtin_cpu_supports("avx512f") && mm_pick() == &mm_avx512 &&
+        layernorm_forward_512_any(out, mean, rstd, in, w, b, N, C, eps))
+        return;
+#endif
+    layernorm_forward_c(out, mean, rstd, in, w, b, N, C, eps);
 }
 
 /* sf_layernorm_backward in plain C (compiled twice, see SF_VEC). */
@@ -778,14 +846,6 @@ SF_VEC static void layernorm_backward_c(float *dinp, float *dweight, float *dbia
 }
 
 #ifdef SF_X86
-/* Returns the eight lanes of a added in layernorm_backward_c's tree, ((a0 + a1) + (a2 + a3)) + ((a4 + a5) +
- * (a6 + a7)): pairs, then pairs of pairs, then the two halves. */
-SF_INLINE512 float tree8(__m256 a) {
-    __m256 p = _mm256_add_ps(a, _mm256_permute_ps(a, 0xB1)); /* lane 2k: a2k + a2k+1 */
-    __m256 q = _mm256_add_ps(p, _mm256_permute_ps(p, 0x4E)); /* lane 0: (a0 + a1) + (a2 + a3); lane 4 alike */
-    return _mm_cvtss_f32(_mm_add_ss(_mm256_castps256_ps128(q), _mm256_extractf128_ps(q, 1)));
-}
-
 /* layernorm_backward_c with AVX-512 for rows of C = 16 V channels (V <= 8): a row's values, its x-hat and
  * its dnorm stay in registers through the three steps, the 8-lane partial sums are one 8-lane vector
  * (element i into lane i % 8, in order), and the gain and bias gradients are held in registers over all
