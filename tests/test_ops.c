@@ -35,8 +35,14 @@ static void randn(sf_rng *r, float *p, size_t n) {
  * set this processor has must give exactly these bits, for every shape (odd sizes, one row, long rows). */
 static void test_matmul_kernels(void **state) {
     (void)state;
-    static const int shapes[][3] = {{1, 1, 1},   {1, 64, 192}, {3, 5, 7},     {13, 64, 192}, {16, 16, 16},
-                                    {17, 70, 65}, {12, 256, 64}, {40, 300, 33}, {2, 3, 300}, {25, 64, 30}};
+    /* the forward transposes the weight, except for 13-16 rows into at most 32 outputs, where it transposes
+     * the rows (ops.c, forward_wide_pays): shapes on both sides, blocks of the weight cut at 64 output and
+     * 128 input channels */
+    static const int shapes[][3] = {{1, 1, 1},     {1, 64, 192},  {3, 5, 7},     {13, 64, 192},  {16, 16, 16},
+                                    {17, 70, 65},  {12, 256, 64}, {40, 300, 33}, {2, 3, 300},    {25, 64, 30},
+                                    {31, 64, 192}, {32, 64, 64},  {33, 129, 65}, {104, 64, 192}, {104, 256, 64},
+                                    {64, 17, 30},  {100, 64, 130}, {48, 200, 49}, {13, 64, 30},   {16, 70, 32},
+                                    {14, 300, 17}};
     static const char *sets[] = {"c", "avx2", "avx512"};
     sf_rng r;
     sf_rng_seed(&r, 21);
@@ -93,7 +99,7 @@ static void test_matmul_kernels(void **state) {
         free(x); free(w); free(b); free(dy); free(y_ref); free(dx_ref); free(dw_ref); free(db_ref);
         free(y); free(dx); free(dw); free(db); free(dx0); free(dw0); free(db0);
     }
-    assert_true(ran >= 10); /* the plain C kernels, at least, ran on every shape */
+    assert_true(ran >= 21); /* the plain C kernels, at least, ran on every shape */
 }
 
 /* sf_matmul_acc on strided operands (a transposed A, rows of C and B with gaps) against the contract. */
@@ -118,6 +124,43 @@ static void test_matmul_acc(void **state) {
     }
     sf_matmul_use(NULL);
     assert_null(sf_matmul_use("no such kernels"));
+}
+
+/* sf_matmul_acc against the contract for every register tile the kernels have: row counts 1 to 25 (each
+ * tile of 1 to 24 rows, the rows shared out between tiles) by widths that end in every kind of block
+ * (one vector, two, three, four, masked and whole, and more than one block), for a single step of j and
+ * several, with a stride of C wider than its rows (nothing between them may be written). */
+static void test_matmul_tiles(void **state) {
+    (void)state;
+    static const int widths[] = {1, 15, 16, 17, 30, 32, 33, 47, 48, 49, 63, 64, 65, 100, 128, 130};
+    static const int js[] = {1, 7};
+    enum { MAXR = 25, MAXW = 130, MAXJ = 7, LD = MAXW + 3 };
+    static float a[MAXR * MAXJ], b[MAXJ * LD], c[MAXR * LD], want[MAXR * LD], got[MAXR * LD];
+    static const char *sets[] = {"c", "avx2", "avx512"};
+    sf_rng r;
+    sf_rng_seed(&r, 23);
+    randn(&r, a, MAXR * MAXJ); randn(&r, b, MAXJ * LD); randn(&r, c, MAXR * LD);
+    int ran = 0;
+    for (int k = 0; k < 3; k++) {
+        if (!sf_matmul_use(sets[k])) continue;
+        for (int R = 1; R <= MAXR; R++)
+            for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++)
+                for (size_t ji = 0; ji < 2; ji++) {
+                    int W = widths[wi], J = js[ji];
+                    memcpy(want, c, sizeof c);
+                    for (int i = 0; i < R; i++)
+                        for (int w = 0; w < W; w++)
+                            for (int j = 0; j < J; j++)
+                                want[i * LD + w] = fmaf(a[i * J + j], b[j * LD + w], want[i * LD + w]);
+                    memcpy(got, c, sizeof c);
+                    sf_matmul_acc(got, LD, a, J, 1, b, LD, R, W, J);
+                    if (memcmp(got, want, sizeof got))
+                        fail_msg("%s kernels: R %d W %d J %d differs from the chains of fmaf", sets[k], R, W, J);
+                    ran++;
+                }
+    }
+    sf_matmul_use(NULL);
+    assert_true(ran >= MAXR * 16 * 2);
 }
 
 static void test_softmax(void **state) {
@@ -158,6 +201,111 @@ static void test_layernorm(void **state) {
     sf_layernorm_forward(out, NULL, NULL, x, ones, zeros, 1, 4, 1e-5f);
     double s = 1 / sqrt(1.25 + 1e-5);
     for (int i = 0; i < 4; i++) NEAR(out[i], (x[i] - 2.5) * s, 1e-6);
+}
+
+/* Writes LayerNorm's forward as ops.h specifies it, one element at a time: the row's sum and its sum of
+ * squared deviations each in 8 lanes (element i into lane i % 8) added in a fixed tree, the elements past
+ * the last whole 8 after it; rstd = 1 / sqrt(var + eps); y = (x - mean) rstd w + b from left to right. */
+static void layernorm_forward_spec(float *y, float *mean, float *rstd, const float *x, const float *w, const float *b,
+                                   int N, int C, float eps) {
+    for (int n = 0; n < N; n++) {
+        const float *xr = x + (size_t)n * C;
+        float a[8] = {0}, q[8] = {0};
+        int c8 = C / 8 * 8;
+        for (int i = 0; i < c8; i++) a[i % 8] += xr[i];
+        float m = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+        for (int i = c8; i < C; i++) m += xr[i];
+        m /= (float)C;
+        for (int i = 0; i < c8; i++) q[i % 8] += (xr[i] - m) * (xr[i] - m);
+        float v = ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]));
+        for (int i = c8; i < C; i++) v += (xr[i] - m) * (xr[i] - m);
+        float s = 1.0f / sqrtf(v / (float)C + eps);
+        for (int i = 0; i < C; i++) y[(size_t)n * C + i] = (xr[i] - m) * s * w[i] + b[i];
+        mean[n] = m;
+        rstd[n] = s;
+    }
+}
+
+/* Writes LayerNorm's backward as ops.h specifies it, one element at a time: per row the two means of
+ * dnorm = dy w and dnorm x-hat summed in 8 lanes (element i into lane i % 8) added in a fixed tree, the
+ * elements past the last whole 8 after it, then the gain, bias and input gradients added in. */
+static void layernorm_backward_spec(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                                    const float *mean, const float *rstd, int N, int C) {
+    for (int n = 0; n < N; n++) {
+        const float *xr = x + (size_t)n * C, *dyr = dy + (size_t)n * C;
+        float m = mean[n], s = rstd[n], a1[8] = {0}, a2[8] = {0};
+        int c8 = C / 8 * 8;
+        for (int i = 0; i < c8; i++) {
+            float xhat = (xr[i] - m) * s, dnorm = dyr[i] * w[i];
+            a1[i % 8] += dnorm;
+            a2[i % 8] += dnorm * xhat;
+        }
+        float mean1 = ((a1[0] + a1[1]) + (a1[2] + a1[3])) + ((a1[4] + a1[5]) + (a1[6] + a1[7]));
+        float mean2 = ((a2[0] + a2[1]) + (a2[2] + a2[3])) + ((a2[4] + a2[5]) + (a2[6] + a2[7]));
+        for (int i = c8; i < C; i++) {
+            float xhat = (xr[i] - m) * s, dnorm = dyr[i] * w[i];
+            mean1 += dnorm;
+            mean2 += dnorm * xhat;
+        }
+        mean1 /= (float)C;
+        mean2 /= (float)C;
+        for (int i = 0; i < C; i++) {
+            float xhat = (xr[i] - m) * s, dnorm = dyr[i] * w[i];
+            if (dw) dw[i] += dyr[i] * xhat;
+            if (db) db[i] += dyr[i];
+            dx[(size_t)n * C + i] += s * (dnorm - mean1 - xhat * mean2);
+        }
+    }
+}
+
+/* sf_layernorm_forward and sf_layernorm_backward give the specs' bits with every kernel set (AVX-512 has
+ * its own paths for widths of 16 to 128 in steps of 16), for widths on and off those paths, one row and
+ * many, with and without the gain and bias gradients. */
+static void test_layernorm_kernels(void **state) {
+    (void)state;
+    static const int widths[] = {16, 32, 48, 64, 80, 128, 8, 12, 65, 144};
+    static const int rows[] = {1, 3, 13, 104};
+    static const char *sets[] = {"c", "avx2", "avx512"};
+    enum { MAXN = 104, MAXC = 144 };
+    static float x[MAXN * MAXC], dy[MAXN * MAXC], dx0[MAXN * MAXC], dx[MAXN * MAXC], dx_ref[MAXN * MAXC];
+    float w[MAXC], dw0[MAXC], db0[MAXC], dw[MAXC], db[MAXC], dw_ref[MAXC], db_ref[MAXC], mean[MAXN], rstd[MAXN];
+    sf_rng r;
+    sf_rng_seed(&r, 41);
+    randn(&r, x, MAXN * MAXC); randn(&r, dy, MAXN * MAXC); randn(&r, dx0, MAXN * MAXC);
+    randn(&r, w, MAXC); randn(&r, dw0, MAXC); randn(&r, db0, MAXC);
+    int ran = 0;
+    for (size_t a = 0; a < sizeof widths / sizeof *widths; a++)
+        for (size_t b = 0; b < sizeof rows / sizeof *rows; b++) {
+            int C = widths[a], N = rows[b];
+            float *y = malloc((size_t)N * C * sizeof *y), *y_ref = malloc((size_t)N * C * sizeof *y);
+            float mean_ref[MAXN], rstd_ref[MAXN];
+            assert_non_null(y_ref);
+            layernorm_forward_spec(y_ref, mean_ref, rstd_ref, x, w, db0, N, C, 1e-5f);
+            for (int k = 0; k < 3; k++) {
+                if (!sf_matmul_use(sets[k])) continue;
+                sf_layernorm_forward(y, mean, rstd, x, w, db0, N, C, 1e-5f);
+                if (memcmp(y, y_ref, (size_t)N * C * sizeof *y) || memcmp(mean, mean_ref, (size_t)N * sizeof *mean) ||
+                    memcmp(rstd, rstd_ref, (size_t)N * sizeof *rstd))
+                    fail_msg("%s kernels, N %d C %d: layernorm forward differs from the spec", sets[k], N, C);
+            }
+            free(y); free(y_ref);
+            for (int with = 0; with < 2; with++) {
+                memcpy(dx_ref, dx0, sizeof dx0); memcpy(dw_ref, dw0, sizeof dw0); memcpy(db_ref, db0, sizeof db0);
+                layernorm_backward_spec(dx_ref, with ? dw_ref : NULL, with ? db_ref : NULL, dy, x, w, mean, rstd, N, C);
+                for (int k = 0; k < 3; k++) {
+                    if (!sf_matmul_use(sets[k])) continue;
+                    memcpy(dx, dx0, sizeof dx0); memcpy(dw, dw0, sizeof dw0); memcpy(db, db0, sizeof db0);
+                    sf_layernorm_backward(dx, with ? dw : NULL, with ? db : NULL, dy, x, w, mean, rstd, N, C);
+                    if (memcmp(dx, dx_ref, sizeof dx) || memcmp(dw, dw_ref, sizeof dw) || memcmp(db, db_ref, sizeof db))
+                        fail_msg("%s kernels, N %d C %d%s: dinp %s, dweight %s, dbias %s", sets[k], N, C,
+                                 with ? "" : " (no dweight, dbias)", memcmp(dx, dx_ref, sizeof dx) ? "differs" : "ok",
+                                 memcmp(dw, dw_ref, sizeof dw) ? "differs" : "ok", memcmp(db, db_ref, sizeof db) ? "differs" : "ok");
+                    ran++;
+                }
+            }
+        }
+    sf_matmul_use(NULL);
+    assert_true(ran >= 10 * 4 * 2);
 }
 
 static void test_activations(void **state) {
@@ -253,6 +401,92 @@ static void test_softmax_sweep(void **state) {
     float p[3];
     sf_softmax_forward(p, x, 3);
     assert_true(isnan(p[1]));
+}
+
+/* Returns softmax(x(n)) into p as ops.h specifies it, one element at a time: the maximum (NaNs passed
+ * over), libm's expf of each difference from it, their sum in double in order, the reciprocal rounded to
+ * float, one multiplication each. */
+static void softmax_spec(float *p, const float *x, int n) {
+    float m = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (x[i] > m) m = x[i];
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) {
+        p[i] = m == -INFINITY ? 0.0f : expf(x[i] - m);
+        sum += p[i];
+    }
+    if (m == -INFINITY) return;
+    float inv = (float)(1.0 / sum);
+    for (int i = 0; i < n; i++) p[i] *= inv;
+}
+
+/* With the AVX-512 kernels softmax computes libm's expf sixteen at a time (ops.c, expf_16): every kernel
+ * set must give the bits of softmax_spec, for rows of 1 to 40 (across the 16-lane blocks), masked keys,
+ * every difference from the maximum down past expf's underflow (a dense sweep of [-110, 0] in rows whose
+ * maximum is 0, so each value is the difference itself), signed zeros, infinities and NaN, in place too.
+ * The spec uses this machine's libm: where its expf is not glibc's (the one expf_16 copies; glibc >= 2.27
+ * on a processor with FMA), the AVX-512 comparison is skipped, saying so. */
+static void test_softmax_kernels(void **state) {
+    (void)state;
+    int glibc_fma = 0;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 27)) && defined(__x86_64__)
+    glibc_fma = __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx2");
+#endif
+    static const char *sets[] = {"c", "avx2", "avx512"};
+    enum { ROWS = 120000, MAXN = 40 };
+    float *x = malloc((size_t)ROWS * MAXN * sizeof *x), *want = malloc((size_t)ROWS * MAXN * sizeof *x);
+    float *got = malloc((size_t)ROWS * MAXN * sizeof *x);
+    int *len = malloc(ROWS * sizeof *len);
+    assert_non_null(len);
+    sf_rng r;
+    sf_rng_seed(&r, 32);
+    const float specials[] = {0.0f, -0.0f, -INFINITY, INFINITY, NAN, -87.9f, -88.0f, -103.3f, -103.5f, -104.0f, 1e-30f, -1e30f};
+    for (int row = 0; row < ROWS; row++) {
+        float *xr = x + (size_t)row * MAXN;
+        int n = row < ROWS / 2 ? 16 : 1 + row % MAXN;
+        len[row] = n;
+        if (row < ROWS / 2) { /* the sweep: 0, then 15 differences, 1e-4 apart in all over [-110, 0] */
+            xr[0] = 0.0f;
+            for (int i = 1; i < 16; i++) xr[i] = -110.0f * (float)((size_t)row * 15 + i - 1) / (float)(ROWS / 2 * 15);
+            continue;
+        }
+        float spread = (float)(row % 9) * 12.0f + 0.5f;
+        for (int i = 0; i < n; i++) xr[i] = spread * sf_rng_normal(&r);
+        if (row % 3 == 0) xr[row % n] = -INFINITY;
+        if (row % 7 == 0) xr[(row / 7) % n] = specials[(row / 7) % (sizeof specials / sizeof *specials)];
+        if (row % 11 == 0)
+            for (int i = n / 2; i < n; i++) xr[i] = -INFINITY; /* a causal row */
+        if (row % 101 == 0)
+            for (int i = 0; i < n; i++) xr[i] = -INFINITY; /* all masked */
+    }
+    for (int row = 0; row < ROWS; row++) softmax_spec(want + (size_t)row * MAXN, x + (size_t)row * MAXN, len[row]);
+    int ran = 0;
+    for (int k = 0; k < 3; k++) {
+        if (!sf_matmul_use(sets[k])) continue;
+        if (k == 2 && !glibc_fma) {
+            print_message("softmax kernels: this libm's expf is not glibc's FMA one: avx512 not compared\n");
+            continue;
+        }
+        ran++;
+        for (int row = 0; row < ROWS; row++) {
+            const float *xr = x + (size_t)row * MAXN;
+            float *g = got + (size_t)row * MAXN;
+            if (row % 2) sf_softmax_forward(g, xr, len[row]);
+            else { /* in place */
+                memcpy(g, xr, (size_t)len[row] * sizeof *g);
+                sf_softmax_forward(g, g, len[row]);
+            }
+            if (memcmp(g, want + (size_t)row * MAXN, (size_t)len[row] * sizeof *g)) {
+                int i = 0;
+                while (!memcmp(g + i, want + (size_t)row * MAXN + i, sizeof *g)) i++;
+                fail_msg("%s kernels, row %d (n %d), element %d: x %a, softmax %a, spec %a", sets[k], row, len[row], i,
+                         (double)xr[i], (double)g[i], (double)want[(size_t)row * MAXN + i]);
+            }
+        }
+    }
+    sf_matmul_use(NULL);
+    assert_true(ran >= 1);
+    free(x); free(want); free(got); free(len);
 }
 
 static void test_sinusoid(void **state) {
@@ -368,8 +602,9 @@ static void test_rng(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matmul),     cmocka_unit_test(test_matmul_kernels), cmocka_unit_test(test_matmul_acc),
-        cmocka_unit_test(test_softmax), cmocka_unit_test(test_layernorm),
-        cmocka_unit_test(test_activations), cmocka_unit_test(test_gelu_sweep), cmocka_unit_test(test_softmax_sweep), cmocka_unit_test(test_sinusoid), cmocka_unit_test(test_dot_rows),
+        cmocka_unit_test(test_matmul_tiles),
+        cmocka_unit_test(test_softmax), cmocka_unit_test(test_layernorm), cmocka_unit_test(test_layernorm_kernels),
+        cmocka_unit_test(test_activations), cmocka_unit_test(test_gelu_sweep), cmocka_unit_test(test_softmax_sweep), cmocka_unit_test(test_softmax_kernels), cmocka_unit_test(test_sinusoid), cmocka_unit_test(test_dot_rows),
         cmocka_unit_test(test_rng),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

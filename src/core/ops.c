@@ -96,45 +96,80 @@ __attribute__((target("avx2,fma"))) static void gemm_avx2(float *c, size_t ldc, 
 #define SF_AVX512 __attribute__((target("avx512f")))
 
 /* The register tiles of the kernel. Each keeps its block of C in named registers (so the compiler
- * cannot leave them in memory) while j runs: tile64 up to 6 rows by 64 columns (four vectors, masked
- * by m0..m3), tile16 up to 24 rows by 16 columns. R is a constant at every call; rows past it vanish. */
+ * cannot leave them in memory) while j runs: tilev up to 24 / V rows by V vectors (V = 2..4: 12 rows
+ * by 32 columns, 8 by 48, 6 by 64), tile16 up to 24 rows by 16 columns. R and V are constants at every
+ * call; rows and vectors past them vanish. Only a tile's last vector is masked (by ml): the others are
+ * whole, so their loads are plain ones and no mask has to be kept in a register (GCC reloaded four masks
+ * from the stack on every step of j, which cost a third of the kernel's speed). */
 #define SF_INLINE512 SF_AVX512 static inline __attribute__((always_inline))
-#define T64_DECL(r) __m512 c##r##a = _mm512_setzero_ps(), c##r##b = c##r##a, c##r##c = c##r##a, c##r##d = c##r##a
-#define T64_LOAD(r)                                                                                        \
+#define TV_MASK(v) ((v) == V - 1 ? ml : (__mmask16)0xFFFF)
+#define TV_DECL(r) __m512 c##r##a = _mm512_setzero_ps(), c##r##b = c##r##a, c##r##c = c##r##a, c##r##d = c##r##a
+#define TV_LOAD(r)                                                                                         \
     if (R > r) {                                                                                           \
-        c##r##a = _mm512_maskz_loadu_ps(m0, c + r * ldc);                                                  \
-        c##r##b = _mm512_maskz_loadu_ps(m1, c + r * ldc + 16);                                             \
-        c##r##c = _mm512_maskz_loadu_ps(m2, c + r * ldc + 32);                                             \
-        c##r##d = _mm512_maskz_loadu_ps(m3, c + r * ldc + 48);                                             \
+        c##r##a = _mm512_maskz_loadu_ps(TV_MASK(0), c + r * ldc);                                          \
+        if (V > 1) c##r##b = _mm512_maskz_loadu_ps(TV_MASK(1), c + r * ldc + 16);                          \
+        if (V > 2) c##r##c = _mm512_maskz_loadu_ps(TV_MASK(2), c + r * ldc + 32);                          \
+        if (V > 3) c##r##d = _mm512_maskz_loadu_ps(TV_MASK(3), c + r * ldc + 48);                          \
     }
-#define T64_FMA(r)                                                                                         \
+/* row r reads A through pointer p(r/3) at offset (r%3)*ars, as in tile16 */
+#define TV_FMA(r)                                                                                          \
     if (R > r) {                                                                                           \
-        __m512 x = _mm512_set1_ps(aj[r * ars]);                                                            \
+        __m512 x = _mm512_set1_ps(Q##r[(r % 3) * ars]);                                                    \
         c##r##a = _mm512_fmadd_ps(x, b0, c##r##a);                                                         \
-        c##r##b = _mm512_fmadd_ps(x, b1, c##r##b);                                                         \
-        c##r##c = _mm512_fmadd_ps(x, b2, c##r##c);                                                         \
-        c##r##d = _mm512_fmadd_ps(x, b3, c##r##d);                                                         \
+        if (V > 1) c##r##b = _mm512_fmadd_ps(x, b1, c##r##b);                                              \
+        if (V > 2) c##r##c = _mm512_fmadd_ps(x, b2, c##r##c);                                              \
+        if (V > 3) c##r##d = _mm512_fmadd_ps(x, b3, c##r##d);                                              \
     }
-#define T64_STORE(r)                                                                                       \
+#define TV_STORE(r)                                                                                        \
     if (R > r) {                                                                                           \
-        _mm512_mask_storeu_ps(c + r * ldc, m0, c##r##a);                                                   \
-        _mm512_mask_storeu_ps(c + r * ldc + 16, m1, c##r##b);                                              \
-        _mm512_mask_storeu_ps(c + r * ldc + 32, m2, c##r##c);                                              \
-        _mm512_mask_storeu_ps(c + r * ldc + 48, m3, c##r##d);                                              \
+        _mm512_mask_storeu_ps(c + r * ldc, TV_MASK(0), c##r##a);                                           \
+        if (V > 1) _mm512_mask_storeu_ps(c + r * ldc + 16, TV_MASK(1), c##r##b);                           \
+        if (V > 2) _mm512_mask_storeu_ps(c + r * ldc + 32, TV_MASK(2), c##r##c);                           \
+        if (V > 3) _mm512_mask_storeu_ps(c + r * ldc + 48, TV_MASK(3), c##r##d);                           \
     }
+#define TV_ALL(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define Q0 q0
+#define Q1 q0
+#define Q2 q0
+#define Q3 q1
+#define Q4 q1
+#define Q5 q1
+#define Q6 q2
+#define Q7 q2
+#define Q8 q2
+#define Q9 q3
+#define Q10 q3
+#define Q11 q3
 
-SF_INLINE512 void tile64(const int R, float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
-                         size_t ldb, int J, __mmask16 m0, __mmask16 m1, __mmask16 m2, __mmask16 m3) {
-    T64_DECL(0); T64_DECL(1); T64_DECL(2); T64_DECL(3); T64_DECL(4); T64_DECL(5);
-    T64_LOAD(0) T64_LOAD(1) T64_LOAD(2) T64_LOAD(3) T64_LOAD(4) T64_LOAD(5)
+SF_INLINE512 void tilev(const int R, const int V, float *c, size_t ldc, const float *a, size_t ars, size_t ajs,
+                        const float *b, size_t ldb, int J, __mmask16 ml) {
+    TV_DECL(0); TV_DECL(1); TV_DECL(2); TV_DECL(3); TV_DECL(4); TV_DECL(5);
+    TV_DECL(6); TV_DECL(7); TV_DECL(8); TV_DECL(9); TV_DECL(10); TV_DECL(11);
+    TV_ALL(TV_LOAD)
+    const float *q0 = a, *q1 = a + 3 * ars, *q2 = a + 6 * ars, *q3 = a + 9 * ars;
     for (int j = 0; j < J; j++) {
-        const float *bj = b + (size_t)j * ldb, *aj = a + (size_t)j * ajs;
-        __m512 b0 = _mm512_maskz_loadu_ps(m0, bj), b1 = _mm512_maskz_loadu_ps(m1, bj + 16);
-        __m512 b2 = _mm512_maskz_loadu_ps(m2, bj + 32), b3 = _mm512_maskz_loadu_ps(m3, bj + 48);
-        T64_FMA(0) T64_FMA(1) T64_FMA(2) T64_FMA(3) T64_FMA(4) T64_FMA(5)
+        const float *bj = b + (size_t)j * ldb;
+        __m512 b0 = _mm512_maskz_loadu_ps(TV_MASK(0), bj), b1 = b0, b2 = b0, b3 = b0;
+        if (V > 1) b1 = _mm512_maskz_loadu_ps(TV_MASK(1), bj + 16);
+        if (V > 2) b2 = _mm512_maskz_loadu_ps(TV_MASK(2), bj + 32);
+        if (V > 3) b3 = _mm512_maskz_loadu_ps(TV_MASK(3), bj + 48);
+        TV_ALL(TV_FMA)
+        q0 += ajs, q1 += ajs, q2 += ajs, q3 += ajs;
     }
-    T64_STORE(0) T64_STORE(1) T64_STORE(2) T64_STORE(3) T64_STORE(4) T64_STORE(5)
+    TV_ALL(TV_STORE)
 }
+#undef Q0
+#undef Q1
+#undef Q2
+#undef Q3
+#undef Q4
+#undef Q5
+#undef Q6
+#undef Q7
+#undef Q8
+#undef Q9
+#undef Q10
+#undef Q11
 
 #define T16_DECL(r) __m512 c##r = _mm512_setzero_ps()
 #define T16_LOAD(r) if (R > r) c##r = _mm512_maskz_loadu_ps(m, c + r * ldc);
@@ -209,11 +244,25 @@ SF_INLINE512 void tile16(const int R, float *c, size_t ldc, const float *a, size
 #undef P22
 #undef P23
 
-/* Runs one tile64 of R rows (1..6). */
-SF_AVX512 static void tile64_any(int R, float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
-                                 size_t ldb, int J, __mmask16 m0, __mmask16 m1, __mmask16 m2, __mmask16 m3) {
+/* Runs one tilev of V vectors (2..4) and R rows (1..24 / V), with the last vector masked by ml; a whole
+ * block of 64 columns gets its own copy, in which no load is masked. */
+SF_AVX512 static void tilev_any(int R, int V, float *c, size_t ldc, const float *a, size_t ars, size_t ajs,
+                                const float *b, size_t ldb, int J, __mmask16 ml) {
+    switch (V * 16 + R) {
+#define SF_T(v, r) case v * 16 + r: tilev(r, v, c, ldc, a, ars, ajs, b, ldb, J, ml); return;
+        SF_T(2, 1) SF_T(2, 2) SF_T(2, 3) SF_T(2, 4) SF_T(2, 5) SF_T(2, 6)
+        SF_T(2, 7) SF_T(2, 8) SF_T(2, 9) SF_T(2, 10) SF_T(2, 11) SF_T(2, 12)
+        SF_T(3, 1) SF_T(3, 2) SF_T(3, 3) SF_T(3, 4) SF_T(3, 5) SF_T(3, 6) SF_T(3, 7) SF_T(3, 8)
+#undef SF_T
+    }
+    if (ml == 0xFFFF)
+        switch (R) {
+#define SF_T(r) case r: tilev(r, 4, c, ldc, a, ars, ajs, b, ldb, J, 0xFFFF); return;
+            SF_T(1) SF_T(2) SF_T(3) SF_T(4) SF_T(5) SF_T(6)
+#undef SF_T
+        }
     switch (R) {
-#define SF_T(r) case r: tile64(r, c, ldc, a, ars, ajs, b, ldb, J, m0, m1, m2, m3); return;
+#define SF_T(r) case r: tilev(r, 4, c, ldc, a, ars, ajs, b, ldb, J, ml); return;
         SF_T(1) SF_T(2) SF_T(3) SF_T(4) SF_T(5) SF_T(6)
 #undef SF_T
     }
@@ -236,27 +285,21 @@ static inline __mmask16 lanes(int width, int v) {
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
 }
 
-/* The kernel with AVX-512: rows of up to 16 columns in tile16s, wider ones in blocks of 64 columns in
- * tile64s; the rows shared out evenly between the tiles. */
+/* The kernel with AVX-512: blocks of 64 columns in tilevs of four vectors, the last block in a tile16
+ * (up to 16 columns) or a tilev of as many vectors as it needs; the rows shared out evenly between the
+ * tiles of a block. */
 SF_AVX512 static void gemm_512(float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
                                size_t ldb, int R, int W, int J) {
-    if (W <= 16) {
-        int tiles = (R + 23) / 24;
-        for (int t = 0, r0 = 0; t < tiles; t++) {
-            int r1 = (int)((long)R * (t + 1) / tiles);
-            tile16_any(r1 - r0, c + (size_t)r0 * ldc, ldc, a + (size_t)r0 * ars, ars, ajs, b, ldb, J, lanes(W, 0));
-            r0 = r1;
-        }
-        return;
-    }
     for (int w0 = 0; w0 < W; w0 += 64) {
-        int wn = W - w0;
-        __mmask16 m0 = lanes(wn, 0), m1 = lanes(wn, 1), m2 = lanes(wn, 2), m3 = lanes(wn, 3);
-        int tiles = (R + 5) / 6;
+        int wn = W - w0 < 64 ? W - w0 : 64, V = (wn + 15) / 16, rows = 24 / V;
+        __mmask16 ml = lanes(wn, V - 1);
+        int tiles = (R + rows - 1) / rows;
         for (int t = 0, r0 = 0; t < tiles; t++) {
             int r1 = (int)((long)R * (t + 1) / tiles);
-            tile64_any(r1 - r0, c + (size_t)r0 * ldc + w0, ldc, a + (size_t)r0 * ars, ars, ajs, b + w0, ldb, J, m0, m1,
-                       m2, m3);
+            if (V == 1)
+                tile16_any(r1 - r0, c + (size_t)r0 * ldc + w0, ldc, a + (size_t)r0 * ars, ars, ajs, b + w0, ldb, J, ml);
+            else
+                tilev_any(r1 - r0, V, c + (size_t)r0 * ldc + w0, ldc, a + (size_t)r0 * ars, ars, ajs, b + w0, ldb, J, ml);
             r0 = r1;
         }
     }
@@ -294,11 +337,53 @@ SF_AVX512 static void transpose_512(float *dst, size_t ldd, const float *src, si
 }
 #endif
 
+#define MM_WT_COLS 64  /* forward, many rows: output channels per transposed block of the weight */
+#define MM_WT_ROWS 128 /* forward, many rows: input channels per transposed block (32 KB with the above) */
+
+/* Returns whether forward_wide_body is the faster way to multiply N rows into OC outputs. Measured
+ * (forward_body against it, alternating in one process, 1 thread): it is 1.1-2.2x faster for the models'
+ * shapes at 1-12 and from 17 rows on (1.2-1.5x at 104 rows, a chunk of 8 examples) and for GPT-2's
+ * (768 -> 2304, 3072 -> 768: 1.3-1.5x), and about even at 13-16 rows, where forward_body's 16 lanes of
+ * rows are nearly full; there, into the vocabulary's 30 outputs, two vectors of outputs do not pay for
+ * transposing the weight (0.8-0.93x), so forward_body keeps those. */
+static inline int forward_wide_pays(int N, int OC) { return N < 13 || N > 16 || OC > 32; }
+
+/* The forward product for rows as they are: blocks of the weight transposed (input channels down, up to 64
+ * output channels across) so that the kernel runs on the rows as they are, the input as A (one broadcast
+ * per row) and the block as B, into out itself, started at the bias. Each output is the same chain as in
+ * forward_body: the bias, then i ascending (the blocks of input channels one after another). For N rows
+ * the transposes cost IC x OC moves against forward_body's N x (IC + OC), and the kernel gets whole
+ * vectors of output channels instead of 16 lanes of rows. */
+static inline __attribute__((always_inline)) void forward_wide_body(gemm_fn gemm, transpose_fn transpose, float *out,
+                                                                   const float *in, const float *w,
+                                                                   const float *bias, int N, int IC, int OC) {
+    float wt[MM_WT_ROWS * MM_WT_COLS] __attribute__((aligned(64)));
+    for (int o0 = 0; o0 < OC; o0 += MM_WT_COLS) {
+        int on = OC - o0 < MM_WT_COLS ? OC - o0 : MM_WT_COLS;
+        for (int n = 0; n < N; n++) { /* a loop, not memcpy: rows of 64 floats, which a call costs more than */
+            float *restrict y = out + (size_t)n * OC + o0;
+            for (int o = 0; o < on; o++) y[o] = bias ? bias[o0 + o] : 0.0f;
+        }
+        for (int i0 = 0; i0 < IC; i0 += MM_WT_ROWS) {
+            int in_ = IC - i0 < MM_WT_ROWS ? IC - i0 : MM_WT_ROWS;
+            for (int o = 0; o < on; o += 16)
+                for (int i = 0; i < in_; i += 16)
+                    transpose(wt + (size_t)i * MM_WT_COLS + o, MM_WT_COLS, w + (size_t)(o0 + o) * IC + i0 + i,
+                              (size_t)IC, on - o < 16 ? on - o : 16, in_ - i < 16 ? in_ - i : 16, 16);
+            gemm(out + o0, (size_t)OC, in + i0, (size_t)IC, 1, wt, MM_WT_COLS, N, on, in_);
+        }
+    }
+}
+
 /* The forward product with the given kernels (inlined into one copy per instruction set, so that the
  * bias fill and the loops around the kernels are compiled for it too). */
 static inline __attribute__((always_inline)) void forward_body(gemm_fn gemm, transpose_fn transpose, float *out,
                                                               const float *in, const float *w, const float *bias,
                                                               int N, int IC, int OC) {
+    if (forward_wide_pays(N, OC)) {
+        forward_wide_body(gemm, transpose, out, in, w, bias, N, IC, OC);
+        return;
+    }
     /* per block of 16 input rows: xt = the rows transposed (channels down, rows across), ct = the
      * output transposed, started at the bias; then ct += W . xt, and ct is turned back into rows */
     float xt[MM_BLOCK * 16] __attribute__((aligned(64))), ct[MM_BLOCK * 16] __attribute__((aligned(64)));
@@ -343,16 +428,65 @@ SF_AVX512 static void forward_512(float *out, const float *in, const float *w, c
 }
 #endif
 
+/* Adds the column sums of dout(N,OC) to dbias(OC), each sum n ascending from the value dbias holds (the
+ * plain C bias gradient; the compiler vectorises it along o). */
+static inline __attribute__((always_inline)) void bias_body(float *restrict dbias, const float *restrict dout, int N,
+                                                           int OC) {
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < OC; o++) dbias[o] += dout[(size_t)n * OC + o];
+}
+
+/* The bias gradient in plain C. */
+static void bias_c(float *dbias, const float *dout, int N, int OC) { bias_body(dbias, dout, N, OC); }
+
+#ifdef SF_X86
+/* The bias gradient compiled for AVX2. */
+__attribute__((target("avx2,fma"))) static void bias_avx2(float *dbias, const float *dout, int N, int OC) {
+    bias_body(dbias, dout, N, OC);
+}
+
+/* The bias gradient with AVX-512: 64 columns at a time held in four registers while n runs (the plain
+ * loop loaded and stored all of dbias once per row), the last columns one masked vector at a time; the
+ * same additions in the same order. */
+SF_AVX512 static void bias_512(float *dbias, const float *dout, int N, int OC) {
+    int o0 = 0;
+    for (; o0 + 64 <= OC; o0 += 64) {
+        __m512 a0 = _mm512_loadu_ps(dbias + o0), a1 = _mm512_loadu_ps(dbias + o0 + 16);
+        __m512 a2 = _mm512_loadu_ps(dbias + o0 + 32), a3 = _mm512_loadu_ps(dbias + o0 + 48);
+        for (int n = 0; n < N; n++) {
+            const float *d = dout + (size_t)n * OC + o0;
+            a0 = _mm512_add_ps(a0, _mm512_loadu_ps(d));
+            a1 = _mm512_add_ps(a1, _mm512_loadu_ps(d + 16));
+            a2 = _mm512_add_ps(a2, _mm512_loadu_ps(d + 32));
+            a3 = _mm512_add_ps(a3, _mm512_loadu_ps(d + 48));
+        }
+        _mm512_storeu_ps(dbias + o0, a0);
+        _mm512_storeu_ps(dbias + o0 + 16, a1);
+        _mm512_storeu_ps(dbias + o0 + 32, a2);
+        _mm512_storeu_ps(dbias + o0 + 48, a3);
+    }
+    for (; o0 < OC; o0 += 16) {
+        __mmask16 m = lanes(OC - o0, 0);
+        __m512 a = _mm512_maskz_loadu_ps(m, dbias + o0);
+        for (int n = 0; n < N; n++) a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(m, dout + (size_t)n * OC + o0));
+        _mm512_mask_storeu_ps(dbias + o0, m, a);
+    }
+}
+#endif
+
+typedef void (*bias_fn)(float *, const float *, int, int);
+
 typedef struct {
     const char *name;
     gemm_fn gemm;
     forward_fn forward;
+    bias_fn bias;
 } mm_kernels;
 
-static const mm_kernels mm_plain = {"c", gemm_c, forward_c};
+static const mm_kernels mm_plain = {"c", gemm_c, forward_c, bias_c};
 #ifdef SF_X86
-static const mm_kernels mm_avx2 = {"avx2", gemm_avx2, forward_avx2};
-static const mm_kernels mm_avx512 = {"avx512", gemm_512, forward_512};
+static const mm_kernels mm_avx2 = {"avx2", gemm_avx2, forward_avx2, bias_avx2};
+static const mm_kernels mm_avx512 = {"avx512", gemm_512, forward_512, bias_512};
 #endif
 static const mm_kernels *mm_forced; /* set by sf_matmul_use for tests and benchmarks */
 
@@ -397,9 +531,7 @@ void sf_matmul_backward(float *dinp, float *dweight, float *dbias, const float *
     const mm_kernels *k = mm_pick();
     if (dinp) k->gemm(dinp, (size_t)IC, dout, (size_t)OC, 1, weight, (size_t)IC, N, IC, OC);
     if (dweight) k->gemm(dweight, (size_t)IC, dout, 1, (size_t)OC, inp, (size_t)IC, OC, IC, N);
-    if (dbias)
-        for (int n = 0; n < N; n++)
-            for (int o = 0; o < OC; o++) dbias[o] += dout[(size_t)n * OC + o];
+    if (dbias) k->bias(dbias, dout, N, OC);
 }
 
 /* Returns the float with bit pattern b. */
@@ -429,7 +561,106 @@ static inline float exp_fast(float x) {
            float_of_bits((uint32_t)(k - h + 127) << 23);
 }
 
+#ifdef SF_X86
+/* libm's expf, sixteen at a time: the algorithm of glibc's expf (from 2.27 on; Szabolcs Nagy's, from Arm's
+ * optimized-routines) step for step as glibc compiles it for processors with FMA, the copy its loader picks
+ * on every AVX-512 processor, so that softmax gets the very bits it got from expf one at a time. In double:
+ * z = x 32/ln2 split into k + r (the rounding by adding 1.5 * 2^52), 2^(k/32) from a table of 32 entries
+ * with k's integer part added to the exponent, 2^(r/32) by a cubic; then one rounding to float. Each
+ * operation is the one glibc's binary does (which of them are fused included). Compared with libm's expf
+ * over all 2^32 floats when this was written: every result equal, NaNs' bits too (test_ops checks a dense
+ * sweep of softmax's range, through softmax, against libm). Out of the main range the special
+ * results glibc returns: 0 for -inf and below -103.97, 2^-149 from there to -103.28, inf above 88.72,
+ * NaN for NaN. */
+static const uint64_t expf_tab[32] = { /* the bits of 2^(i/32), minus i << 47 */
+    0x3ff0000000000000ULL, 0x3fefd9b0d3158574ULL, 0x3fefb5586cf9890fULL, 0x3fef9301d0125b51ULL,
+    0x3fef72b83c7d517bULL, 0x3fef54873168b9aaULL, 0x3fef387a6e756238ULL, 0x3fef1e9df51fdee1ULL,
+    0x3fef06fe0a31b715ULL, 0x3feef1a7373aa9cbULL, 0x3feedea64c123422ULL, 0x3feece086061892dULL,
+    0x3feebfdad5362a27ULL, 0x3feeb42b569d4f82ULL, 0x3feeab07dd485429ULL, 0x3feea47eb03a5585ULL,
+    0x3feea09e667f3bcdULL, 0x3fee9f75e8ec5f74ULL, 0x3feea11473eb0187ULL, 0x3feea589994cce13ULL,
+    0x3feeace5422aa0dbULL, 0x3feeb737b0cdc5e5ULL, 0x3feec49182a3f090ULL, 0x3feed503b23e255dULL,
+    0x3feee89f995ad3adULL, 0x3feeff76f2fb5e47ULL, 0x3fef199bdd85529cULL, 0x3fef3720dcef9069ULL,
+    0x3fef5818dcfba487ULL, 0x3fef7c97337b9b5fULL, 0x3fefa4afa2a490daULL, 0x3fefd0765b6e4540ULL,
+};
+
+/* Returns expf's main path for eight floats widened to double (xd), rounded to float. */
+SF_INLINE512 __m256 expf_main8(__m512d xd) {
+    const __m512d invln2n = _mm512_set1_pd(0x1.71547652b82fep+5), shift = _mm512_set1_pd(0x1.8p+52);
+    const __m512i *tab = (const __m512i *)expf_tab;
+    __m512d kd = _mm512_fmadd_pd(invln2n, xd, shift); /* k in the low bits */
+    __m512i ki = _mm512_castpd_si512(kd);
+    kd = _mm512_sub_pd(kd, shift);
+    __m512d r = _mm512_fmsub_pd(invln2n, xd, kd);
+    __m512i t0 = _mm512_permutex2var_epi64(_mm512_loadu_si512(tab), ki, _mm512_loadu_si512(tab + 1));
+    __m512i t1 = _mm512_permutex2var_epi64(_mm512_loadu_si512(tab + 2), ki, _mm512_loadu_si512(tab + 3));
+    __m512i t = _mm512_mask_blend_epi64(_mm512_test_epi64_mask(ki, _mm512_set1_epi64(16)), t0, t1);
+    __m512d s = _mm512_castsi512_pd(_mm512_add_epi64(t, _mm512_slli_epi64(ki, 47)));
+    __m512d z = _mm512_fmadd_pd(_mm512_set1_pd(0x1.c6af84b912394p-20), r, _mm512_set1_pd(0x1.ebfce50fac4f3p-13));
+    __m512d r2 = _mm512_mul_pd(r, r);
+    __m512d y = _mm512_fmadd_pd(r, _mm512_set1_pd(0x1.62e42ff0c52d6p-6), _mm512_set1_pd(1.0));
+    y = _mm512_fmadd_pd(z, r2, y);
+    return _mm512_cvtpd_ps(_mm512_mul_pd(y, s));
+}
+
+/* Returns expf(x) for the sixteen lanes of x, bit for bit libm's (see expf_tab). */
+SF_INLINE512 __m512 expf_16(__m512 x) {
+    __m256 lo = expf_main8(_mm512_cvtps_pd(_mm512_castps512_ps256(x)));
+    __m256 hi = expf_main8(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1))));
+    __m512 y = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
+    __m512i abstop = _mm512_and_si512(_mm512_srli_epi32(_mm512_castps_si512(x), 20), _mm512_set1_epi32(0x7ff));
+    __mmask16 big = _mm512_cmpge_epu32_mask(abstop, _mm512_set1_epi32(0x42b)); /* |x| >= 88 or NaN */
+    if (big) {
+        __mmask16 special = _mm512_cmpge_epu32_mask(abstop, _mm512_set1_epi32(0x7f8)); /* inf, NaN */
+        y = _mm512_mask_blend_ps(big & _mm512_cmp_ps_mask(x, _mm512_set1_ps(-0x1.9d1d9ep6f), _CMP_LT_OQ), y,
+                                 _mm512_set1_ps(0x1p-149f));
+        y = _mm512_mask_blend_ps(big & _mm512_cmp_ps_mask(x, _mm512_set1_ps(-0x1.9fe368p6f), _CMP_LT_OQ), y,
+                                 _mm512_setzero_ps());
+        y = _mm512_mask_blend_ps(big & _mm512_cmp_ps_mask(x, _mm512_set1_ps(0x1.62e42ep6f), _CMP_GT_OQ), y,
+                                 _mm512_set1_ps(INFINITY));
+        y = _mm512_mask_blend_ps(special, y, _mm512_add_ps(x, x));
+        y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ), y, _mm512_setzero_ps());
+    }
+    return y;
+}
+
+/* sf_softmax_forward with AVX-512: the maximum, the exponentials and the scaling sixteen at a time, the
+ * sum of the exponentials one at a time in double as before (its order is part of the result). */
+SF_AVX512 static void softmax_512(float *out, const float *in, int n) {
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    __m512 mx = ninf;
+    for (int i = 0; i < n; i += 16) /* (in > max ? in : max) per lane: NaNs are passed over, as below */
+        mx = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, lanes(n - i, 0), in + i), mx);
+    /* which of +0 and -0 is the maximum may differ from the loop below; x - max and so e^(x - max) do not */
+    float maxv = _mm512_reduce_max_ps(mx);
+    if (maxv == -INFINITY) {
+        for (int i = 0; i < n; i++) out[i] = 0.0f;
+        return;
+    }
+    __m512 mv = _mm512_set1_ps(maxv);
+    double sum = 0.0;
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = lanes(n - i, 0);
+        __m512 e = expf_16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, in + i), mv)); /* e^-inf = 0: masked keys */
+        float ev[16];
+        _mm512_storeu_ps(ev, e);
+        for (int j = 0, k = n - i < 16 ? n - i : 16; j < k; j++) sum += ev[j];
+        _mm512_mask_storeu_ps(out + i, m, e);
+    }
+    __m512 inv = _mm512_set1_ps((float)(1.0 / sum));
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = lanes(n - i, 0);
+        _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, out + i), inv));
+    }
+}
+#endif
+
 void sf_softmax_forward(float *out, const float *in, int n) {
+#ifdef SF_X86
+    if (__builtin_cpu_supports("avx512f") && mm_pick() == &mm_avx512) {
+        softmax_512(out, in, n);
+        return;
+    }
+#endif
     float maxv = -INFINITY;
     for (int i = 0; i < n; i++)
         if (in[i] > maxv) maxv = in[i];
@@ -439,7 +670,8 @@ void sf_softmax_forward(float *out, const float *in, int n) {
     }
     /* libm's expf on purpose: exp_fast (below) would make this loop vectorise and a training step 7%
      * faster, but it changes the probabilities in their last bit, and with them the shipped models:
-     * retrained so, reverse.sfm dropped from 1000 to 998 of 1000 held-out strings */
+     * retrained so, reverse.sfm dropped from 1000 to 998 of 1000 held-out strings. (With the AVX-512
+     * kernels softmax_512 computes the same expf sixteen at a time.) */
     double sum = 0.0;
     for (int i = 0; i < n; i++) {
         float e = in[i] == -INFINITY ? 0.0f : expf(in[i] - maxv);
@@ -488,8 +720,9 @@ static inline float sqdev_lanes(const float *x, float m, int n) {
     return s;
 }
 
-SF_VEC void sf_layernorm_forward(float *out, float *mean, float *rstd, const float *in, const float *w,
-                          const float *b, int N, int C, float eps) {
+/* sf_layernorm_forward in plain C (compiled twice, see SF_VEC). */
+SF_VEC static void layernorm_forward_c(float *out, float *mean, float *rstd, const float *in, const float *w,
+                                       const float *b, int N, int C, float eps) {
     for (int n = 0; n < N; n++) {
         const float *x = in + (size_t)n * C;
         float *y = out + (size_t)n * C;
@@ -502,8 +735,76 @@ SF_VEC void sf_layernorm_forward(float *out, float *mean, float *rstd, const flo
     }
 }
 
-SF_VEC void sf_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
-                           const float *weight, const float *mean, const float *rstd, int N, int C) {
+#ifdef SF_X86
+/* Returns the eight lanes of a added in sum_lanes's tree (LayerNorm's partial sums), ((a0 + a1) + (a2 + a3)) + ((a4 + a5) +
+ * (a6 + a7)): pairs, then pairs of pairs, then the two halves. */
+SF_INLINE512 float tree8(__m256 a) {
+    __m256 p = _mm256_add_ps(a, _mm256_permute_ps(a, 0xB1)); /* lane 2k: a2k + a2k+1 */
+    __m256 q = _mm256_add_ps(p, _mm256_permute_ps(p, 0x4E)); /* lane 0: (a0 + a1) + (a2 + a3); lane 4 alike */
+    return _mm_cvtss_f32(_mm_add_ss(_mm256_castps256_ps128(q), _mm256_extractf128_ps(q, 1)));
+}
+
+/* layernorm_forward_c with AVX-512 for rows of C = 16 V channels (V <= 8): a row in registers, its two
+ * sums in one 8-lane vector (element i into lane i % 8, in order, as sum_lanes and sqdev_lanes add them)
+ * added in their tree; the same IEEE operations in the same order, so the same bits. */
+SF_INLINE512 void layernorm_forward_512(const int V, float *out, float *mean, float *rstd, const float *in,
+                                        const float *w, const float *b, int N, float eps) {
+    const int C = 16 * V;
+    __m512 wv[8], bv[8];
+    for (int v = 0; v < V; v++) wv[v] = _mm512_loadu_ps(w + 16 * v), bv[v] = _mm512_loadu_ps(b + 16 * v);
+    for (int n = 0; n < N; n++) {
+        const float *x = in + (size_t)n * C;
+        __m512 xv[8];
+        __m256 a = _mm256_setzero_ps(), q = a;
+        for (int v = 0; v < V; v++) {
+            xv[v] = _mm512_loadu_ps(x + 16 * v);
+            a = _mm256_add_ps(a, _mm512_castps512_ps256(xv[v]));
+            a = _mm256_add_ps(a, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(xv[v]), 1)));
+        }
+        float m = tree8(a) / (float)C;
+        __m512 mv = _mm512_set1_ps(m);
+        for (int v = 0; v < V; v++) {
+            __m512 d = _mm512_sub_ps(xv[v], mv);
+            xv[v] = d;
+            d = _mm512_mul_ps(d, d);
+            q = _mm256_add_ps(q, _mm512_castps512_ps256(d));
+            q = _mm256_add_ps(q, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)));
+        }
+        float s = 1.0f / sqrtf(tree8(q) / (float)C + eps);
+        __m512 sv = _mm512_set1_ps(s);
+        for (int v = 0; v < V; v++)
+            _mm512_storeu_ps(out + (size_t)n * C + 16 * v,
+                             _mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(xv[v], sv), wv[v]), bv[v]));
+        if (mean) mean[n] = m;
+        if (rstd) rstd[n] = s;
+    }
+}
+
+/* Runs layernorm_forward_512 for C = 16 V; returns 0 (and does nothing) for other widths. */
+SF_AVX512 static int layernorm_forward_512_any(float *out, float *mean, float *rstd, const float *in, const float *w,
+                                               const float *b, int N, int C, float eps) {
+    switch (C) {
+#define SF_L(v) case 16 * v: layernorm_forward_512(v, out, mean, rstd, in, w, b, N, eps); return 1;
+        SF_L(1) SF_L(2) SF_L(3) SF_L(4) SF_L(5) SF_L(6) SF_L(7) SF_L(8)
+#undef SF_L
+    }
+    return 0;
+}
+#endif
+
+void sf_layernorm_forward(float *out, float *mean, float *rstd, const float *in, const float *w, const float *b, int N,
+                          int C, float eps) {
+#ifdef SF_X86
+    if (__builtin_cpu_supports("avx512f") && mm_pick() == &mm_avx512 &&
+        layernorm_forward_512_any(out, mean, rstd, in, w, b, N, C, eps))
+        return;
+#endif
+    layernorm_forward_c(out, mean, rstd, in, w, b, N, C, eps);
+}
+
+/* sf_layernorm_backward in plain C (compiled twice, see SF_VEC). */
+SF_VEC static void layernorm_backward_c(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                                        const float *weight, const float *mean, const float *rstd, int N, int C) {
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
         const float *dy = dout + (size_t)n * C;
@@ -542,6 +843,75 @@ SF_VEC void sf_layernorm_backward(float *dinp, float *dweight, float *dbias, con
             dx[i] += s * (dnorm - dnorm_mean - xhat * dnorm_xhat_mean);
         }
     }
+}
+
+#ifdef SF_X86
+/* layernorm_backward_c with AVX-512 for rows of C = 16 V channels (V <= 8): a row's values, its x-hat and
+ * its dnorm stay in registers through the three steps, the 8-lane partial sums are one 8-lane vector
+ * (element i into lane i % 8, in order), and the gain and bias gradients are held in registers over all
+ * the rows. The same IEEE operations in the same order as the plain loops, so the same bits. */
+SF_INLINE512 void layernorm_backward_512(const int V, float *dinp, float *dweight, float *dbias, const float *dout,
+                                         const float *inp, const float *weight, const float *mean,
+                                         const float *rstd, int N) {
+    const int C = 16 * V;
+    __m512 w[8], dw[8], db[8];
+    for (int v = 0; v < V; v++) {
+        w[v] = _mm512_loadu_ps(weight + 16 * v);
+        dw[v] = dweight ? _mm512_loadu_ps(dweight + 16 * v) : _mm512_setzero_ps();
+        db[v] = dbias ? _mm512_loadu_ps(dbias + 16 * v) : _mm512_setzero_ps();
+    }
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C, *dy = dout + (size_t)n * C;
+        float *dx = dinp + (size_t)n * C;
+        __m512 m = _mm512_set1_ps(mean[n]), s = _mm512_set1_ps(rstd[n]);
+        __m512 xhat[8], dnorm[8], dyv[8];
+        __m256 a1 = _mm256_setzero_ps(), a2 = a1;
+        for (int v = 0; v < V; v++) {
+            dyv[v] = _mm512_loadu_ps(dy + 16 * v);
+            xhat[v] = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + 16 * v), m), s);
+            dnorm[v] = _mm512_mul_ps(dyv[v], w[v]);
+            __m512 p = _mm512_mul_ps(dnorm[v], xhat[v]);
+            a1 = _mm256_add_ps(a1, _mm512_castps512_ps256(dnorm[v]));
+            a2 = _mm256_add_ps(a2, _mm512_castps512_ps256(p));
+            a1 = _mm256_add_ps(a1, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(dnorm[v]), 1)));
+            a2 = _mm256_add_ps(a2, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(p), 1)));
+        }
+        __m512 dnorm_mean = _mm512_set1_ps(tree8(a1) / (float)C);
+        __m512 dnorm_xhat_mean = _mm512_set1_ps(tree8(a2) / (float)C);
+        for (int v = 0; v < V; v++) {
+            dw[v] = _mm512_add_ps(dw[v], _mm512_mul_ps(dyv[v], xhat[v]));
+            db[v] = _mm512_add_ps(db[v], dyv[v]);
+            __m512 g = _mm512_sub_ps(_mm512_sub_ps(dnorm[v], dnorm_mean), _mm512_mul_ps(xhat[v], dnorm_xhat_mean));
+            _mm512_storeu_ps(dx + 16 * v, _mm512_add_ps(_mm512_loadu_ps(dx + 16 * v), _mm512_mul_ps(s, g)));
+        }
+    }
+    for (int v = 0; v < V; v++) {
+        if (dweight) _mm512_storeu_ps(dweight + 16 * v, dw[v]);
+        if (dbias) _mm512_storeu_ps(dbias + 16 * v, db[v]);
+    }
+}
+
+/* Runs layernorm_backward_512 for C = 16 V; returns 0 (and does nothing) for other widths. */
+SF_AVX512 static int layernorm_backward_512_any(float *dinp, float *dweight, float *dbias, const float *dout,
+                                                const float *inp, const float *weight, const float *mean,
+                                                const float *rstd, int N, int C) {
+    switch (C) {
+#define SF_L(v) case 16 * v: layernorm_backward_512(v, dinp, dweight, dbias, dout, inp, weight, mean, rstd, N); return 1;
+        SF_L(1) SF_L(2) SF_L(3) SF_L(4) SF_L(5) SF_L(6) SF_L(7) SF_L(8)
+#undef SF_L
+    }
+    return 0;
+}
+#endif
+
+void sf_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                           const float *weight, const float *mean, const float *rstd, int N, int C) {
+#ifdef SF_X86
+    if (__builtin_cpu_supports("avx512f") && mm_pick() == &mm_avx512 &&
+        layernorm_backward_512_any(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C))
+        return;
+#endif
+    layernorm_backward_c(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
 }
 
 SF_VEC void sf_relu_forward(float *out, const float *in, size_t n) {

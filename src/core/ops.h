@@ -41,7 +41,9 @@ void sf_matmul_acc(float *c, int ldc, const float *a, int ars, int ajs, const fl
 const char *sf_matmul_use(const char *name);
 
 /* out(n) = softmax(in(n)); -inf entries get probability 0; a row of all -inf becomes all 0.
- * Stable for any finite scores (subtracts the row max). out may alias in. */
+ * Stable for any finite scores (subtracts the row max). out may alias in. The exponentials are libm's
+ * expf of in - max, summed in double in order; with the AVX-512 kernels they are computed sixteen at a
+ * time, bit for bit glibc's expf (on other C libraries the plain C kernels give their libm's). */
 void sf_softmax_forward(float *out, const float *in, int n);
 /* Backward of sf_softmax_forward from its output probs(n) and dprobs(n): adds
  * probs_i (dprobs_i - sum_j probs_j dprobs_j) to dinp(n). Entries with probability 0 (masked) get 0. */
