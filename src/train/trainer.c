@@ -134,13 +134,13 @@ sf_err sf_trainer_step(sf_trainer *tr, const sf_example *ex, int n, sf_step_stat
     long count[SF_TRAIN_CHUNKS] = {0};
     int bad[SF_TRAIN_CHUNKS] = {0};
 
-    /* 1. per chunk, in any order on any thread: zero its buffer, add its examples' gradients in order,
-     *    several examples per packed pass (bit for bit the same as one at a time) */
+    /* 1. per chunk, in any order on any thread: add its examples' gradients in order to its buffer (zero:
+     *    calloc'd, and the chunk sum below zeroes what it reads), several examples per packed pass (bit for
+     *    bit the same as one at a time) */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(tr->n_threads)
     for (int c = 0; c < K; c++) {
         int th = thread_num();
         float *g = tr->chunk_grad + (size_t)c * P;
-        memset(g, 0, P * sizeof *g);
         sf_pack p;
         const int *tgt[SF_PACK_MAX];
         for (int i = c * n / K, end = (c + 1) * n / K; i < end && !bad[c];) {
@@ -152,15 +152,21 @@ sf_err sf_trainer_step(sf_trainer *tr, const sf_example *ex, int n, sf_step_stat
     }
     double total_loss = 0.0;
     long tokens = 0;
+    int failed = 0;
     for (int c = 0; c < K; c++) {
-        if (bad[c]) return sf_fail("trainer: step %ld: the loss is not finite (diverged, or an invalid example)",
-                                   tr->step);
+        failed |= bad[c];
         total_loss += loss[c];
         tokens += count[c];
     }
-    if (tokens == 0) return sf_fail("trainer: step %ld: no target token counts in the batch", tr->step);
+    if (failed || tokens == 0) { /* the buffers are left as the next step needs them: zero */
+        memset(tr->chunk_grad, 0, (size_t)K * P * sizeof *tr->chunk_grad);
+        if (failed)
+            return sf_fail("trainer: step %ld: the loss is not finite (diverged, or an invalid example)", tr->step);
+        return sf_fail("trainer: step %ld: no target token counts in the batch", tr->step);
+    }
 
-    /* 2. reduce the chunks in chunk order, scaled to the mean over counted tokens */
+    /* 2. reduce the chunks in chunk order, scaled to the mean over counted tokens, zeroing each chunk
+     *    buffer as it is read (while its span is in the cache) for the next step */
     float inv = (float)(1.0 / (double)tokens);
     long long PP = (long long)P, SPAN = 4096; /* each thread sums whole spans, chunk after chunk */
 #pragma omp parallel for schedule(static) num_threads(tr->n_threads)
@@ -168,9 +174,11 @@ sf_err sf_trainer_step(sf_trainer *tr, const sf_example *ex, int n, sf_step_stat
         size_t a = (size_t)i0, e = (size_t)(i0 + SPAN < PP ? i0 + SPAN : PP);
         float *restrict g = tr->grad;
         memcpy(g + a, tr->chunk_grad + a, (e - a) * sizeof *g);
+        memset(tr->chunk_grad + a, 0, (e - a) * sizeof *g);
         for (int c = 1; c < K; c++) {
-            const float *restrict cg = tr->chunk_grad + (size_t)c * P;
+            float *restrict cg = tr->chunk_grad + (size_t)c * P;
             for (size_t i = a; i < e; i++) g[i] += cg[i];
+            memset(cg + a, 0, (e - a) * sizeof *g);
         }
         for (size_t i = a; i < e; i++) g[i] *= inv;
     }
