@@ -122,8 +122,9 @@ static void same_attn(const char *what, const sf_attn_rec *a, const sf_seq *s, c
     snprintf(w, sizeof w, "%s.v", what); same_heads(w, a->v, s->L, b->v, p->L, k0, nk, NH, HS);
     snprintf(w, sizeof w, "%s.scores", what); same_square(w, a->scores, s, b->scores, p, r0, n, nk, NH);
     snprintf(w, sizeof w, "%s.probs", what); same_square(w, a->probs, s, b->probs, p, r0, n, nk, NH);
-    snprintf(w, sizeof w, "%s.mask", what); same_square(w, a->mask, s, b->mask, p, r0, n, nk, 1);
-    snprintf(w, sizeof w, "%s.out", what); same_heads(w, a->out, s->L, b->out, p->L, r0, n, NH, HS);
+    /* a packed pass writes neither mask nor out (model.h): the masked cells are scores' -inf, the heads'
+     * outputs are concat's rows */
+    snprintf(w, sizeof w, "%s.concat", what); same_rows(w, a->concat, b->concat, r0, n, C);
     snprintf(w, sizeof w, "%s.resid", what); same_rows(w, a->resid, b->resid, r0, n, C);
     snprintf(w, sizeof w, "%s.ln_rstd", what); same_rows(w, a->ln_rstd, b->ln_rstd, r0, n, 1);
 }

@@ -536,6 +536,27 @@ static void split_heads(float *const *dst, const float *fused, int parts, int t0
                        (size_t)HS * sizeof(float));
 }
 
+/* The loop below is compiled for AVX-512 and for any x86-64 (GCC's target_clones, as ops.c does), so its
+ * sixteen lanes take a head's sixteen dimensions at once; the operations are the same either way. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define SF_MODEL_VEC __attribute__((target_clones("avx512f", "default")))
+#else
+#define SF_MODEL_VEC
+#endif
+
+/* Sets o(HS) to sum_j pr[j] * v_j over the keys j < nk whose probability is not 0, in ascending order:
+ * each term a product and then an addition, each rounded (nothing fused), started at 0. */
+SF_MODEL_VEC static void weighted_values(float *restrict o, const float *restrict pr, const float *restrict v, int nk,
+                                         int HS) {
+    for (int d = 0; d < HS; d++) o[d] = 0.0f;
+    for (int j = 0; j < nk; j++) {
+        float p = pr[j];
+        if (p == 0.0f) continue;
+        const float *restrict vj = v + (size_t)j * HS;
+        for (int d = 0; d < HS; d++) o[d] += p * vj[d];
+    }
+}
+
 /* How one attention sub-layer runs over a record: rows [t0,t1) are projected; each segment's queries
  * attend to its keys. `wide` (a sequence record) fills each query's whole square row of K cells (the
  * cells past the keys masked), as the window shows them; a packed record's only its segment's keys. */
@@ -576,10 +597,12 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
     for (int si = 0; si < r->n_seg; si++) {
         const sf_att_seg *sg = &r->seg[si];
         int q0 = sg->q0, nq = sg->nq, nk = sg->nk, W = r->wide ? K : nk;
-        /* 2. the mask rows: 0 where the query may look, -inf where it may not */
-        for (int t = 0; t < nq; t++)
-            for (int j = 0; j < W; j++)
-                mask[(size_t)(q0 + t) * K + j] = (j < nk && !(r->causal && j > sg->qpos + t)) ? 0.0f : -INFINITY;
+        /* 2. the mask rows (a sequence record's, which the window shows): 0 where the query may look, -inf
+         *    where it may not; query t sees keys [0, seen(t)) */
+        if (r->wide)
+            for (int t = 0; t < nq; t++)
+                for (int j = 0; j < W; j++)
+                    mask[(size_t)(q0 + t) * K + j] = (j < nk && !(r->causal && j > sg->qpos + t)) ? 0.0f : -INFINITY;
         /* 3. per head: scores, scaling, softmax, weighted sum of values */
         for (int h = 0; h < NH; h++) {
             /* the head's scores q_t . k_j of every new row against every key (the masked ones are replaced) */
@@ -589,29 +612,19 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
             for (int t = q0; t < q0 + nq; t++) {
                 size_t row = ((size_t)h * L + t) * K;
                 float *sc = a->scores + row, *ss = a->scaled + row, *pr = a->probs + row;
-                const float *mk = mask + (size_t)t * K;
-                for (int j = 0; j < W; j++) {
-                    if (mk[j] == 0.0f) {
-                        ss[j] = sc[j] * inv_sqrt;
-                    } else {
-                        sc[j] = ss[j] = -INFINITY; /* a key the query may not see */
-                    }
-                }
+                int seen = r->causal && sg->qpos + (t - q0) + 1 < nk ? sg->qpos + (t - q0) + 1 : nk;
+                for (int j = 0; j < seen; j++) ss[j] = sc[j] * inv_sqrt;
+                for (int j = seen; j < W; j++) sc[j] = ss[j] = -INFINITY; /* keys the query may not see */
                 sf_softmax_forward(pr, ss, W);
-                float *o = a->out + ((size_t)h * L + t) * HS;
-                memset(o, 0, (size_t)HS * sizeof(float));
-                for (int j = 0; j < nk; j++) {
-                    float p = pr[j];
-                    if (p == 0.0f) continue;
-                    const float *v = vh + (size_t)j * HS;
-                    for (int d = 0; d < HS; d++) o[d] += p * v[d];
-                }
+                /* a packed record's heads write their output straight into concat (nothing reads its out) */
+                float *cat = a->concat + (size_t)t * C + h * HS, *o = r->wide ? a->out + ((size_t)h * L + t) * HS : cat;
+                weighted_values(o, pr, vh, nk, HS);
                 if (iv) { /* an ablated or patched head: its output is replaced, its pattern stays as computed */
                     where.head = h;
                     const float *rv = sf_interv_head_value(iv, where, t);
                     if (rv) memcpy(o, rv, (size_t)HS * sizeof(float));
                 }
-                memcpy(a->concat + (size_t)t * C + h * HS, o, (size_t)HS * sizeof(float));
+                if (o != cat) memcpy(cat, o, (size_t)HS * sizeof(float));
             }
         }
     }

@@ -183,7 +183,10 @@ void sf_seq_free(sf_seq *s);
  * probs) are (L, K) per head: K is the longest sequence, not L, and a row's cells past its sequence's
  * keys are never written. Row t of sequence i is at position t - start. Only the trainer builds them
  * (backward.h); the trace, the window and the single-sequence passes below read sequence records only
- * and refuse a packed one. Every row gets the same bits as the sequence alone in a sequence record. */
+ * and refuse a packed one. Every row gets the same bits as the sequence alone in a sequence record,
+ * except two things nothing reads from a packed record, which its pass does not write: the mask (a key
+ * the query may not see is the -inf of scores and scaled) and the heads' out (written straight into
+ * concat). */
 
 #define SF_PACK_MAX 64 /* sequences in one packed pass */
 
