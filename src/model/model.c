@@ -548,6 +548,17 @@ static void split_heads(float *const *dst, const float *fused, int parts, int t0
  * each term a product and then an addition, each rounded (nothing fused), started at 0. */
 SF_MODEL_VEC static void weighted_values(float *restrict o, const float *restrict pr, const float *restrict v, int nk,
                                          int HS) {
+    if (HS == 16) { /* the shipped models' head size: the loop over d is then one register */
+        float acc[16] = {0};
+        for (int j = 0; j < nk; j++) {
+            float p = pr[j];
+            if (p == 0.0f) continue;
+            const float *restrict vj = v + (size_t)j * 16;
+            for (int d = 0; d < 16; d++) acc[d] += p * vj[d];
+        }
+        for (int d = 0; d < 16; d++) o[d] = acc[d];
+        return;
+    }
     for (int d = 0; d < HS; d++) o[d] = 0.0f;
     for (int j = 0; j < nk; j++) {
         float p = pr[j];
