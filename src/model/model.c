@@ -240,6 +240,7 @@ static void carve_attn(arena *a, sf_attn_rec *r, const sf_config *c) {
     if (c->norm == SF_NORM_PRE) take(a, &r->ln, 1, C, 0);
     take(a, &r->ln_mean, 1, 1, 0);
     take(a, &r->ln_rstd, 1, 1, 0);
+    /* q, k, v one after another: a packed record keeps fused rows of up to 3C across them (sf_attn_qkv) */
     take(a, &r->q, NH, HS, 0); take(a, &r->k, NH, HS, 0); take(a, &r->v, NH, HS, 0);
     take(a, &r->mask, 1, 0, -INFINITY);
     take(a, &r->scores, NH, 0, -INFINITY); take(a, &r->scaled, NH, 0, -INFINITY); take(a, &r->probs, NH, 0, 0.0f);
@@ -536,6 +537,18 @@ static void split_heads(float *const *dst, const float *fused, int parts, int t0
                        (size_t)HS * sizeof(float));
 }
 
+/* Returns where a's queries, keys and values are (model.h). */
+static sf_qkv_view qkv_view(const sf_config *c, const sf_attn_rec *a, int L, int packed, int cross) {
+    size_t C = (size_t)c->d_model, HS = C / (size_t)c->n_heads;
+    if (!packed) return (sf_qkv_view){a->q, a->k, a->v, (size_t)L * HS, HS, HS};
+    if (cross) return (sf_qkv_view){a->q, a->k, a->k + C, HS, C, 2 * C};
+    return (sf_qkv_view){a->q, a->q + C, a->q + 2 * C, HS, 3 * C, 3 * C};
+}
+
+sf_qkv_view sf_attn_qkv(const sf_seq *s, const sf_attn_rec *a, int cross) {
+    return qkv_view(&s->cfg, a, s->L, s->packed, cross);
+}
+
 /* The loop below is compiled for AVX-512 and for any x86-64 (GCC's target_clones, as ops.c does), so its
  * sixteen lanes take a head's sixteen dimensions at once; the operations are the same either way. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
@@ -544,16 +557,16 @@ static void split_heads(float *const *dst, const float *fused, int parts, int t0
 #define SF_MODEL_VEC
 #endif
 
-/* Sets o(HS) to sum_j pr[j] * v_j over the keys j < nk whose probability is not 0, in ascending order:
+/* Sets o(HS) to sum_j pr[j] * v_j (v_j at v + j*ldv) over the keys j < nk whose probability is not 0, in ascending order:
  * each term a product and then an addition, each rounded (nothing fused), started at 0. */
-SF_MODEL_VEC static void weighted_values(float *restrict o, const float *restrict pr, const float *restrict v, int nk,
-                                         int HS) {
+SF_MODEL_VEC static void weighted_values(float *restrict o, const float *restrict pr, const float *restrict v,
+                                         size_t ldv, int nk, int HS) {
     if (HS == 16) { /* the shipped models' head size: the loop over d is then one register */
         float acc[16] = {0};
         for (int j = 0; j < nk; j++) {
             float p = pr[j];
             if (p == 0.0f) continue;
-            const float *restrict vj = v + (size_t)j * 16;
+            const float *restrict vj = v + (size_t)j * ldv;
             for (int d = 0; d < 16; d++) acc[d] += p * vj[d];
         }
         for (int d = 0; d < 16; d++) o[d] = acc[d];
@@ -563,7 +576,7 @@ SF_MODEL_VEC static void weighted_values(float *restrict o, const float *restric
     for (int j = 0; j < nk; j++) {
         float p = pr[j];
         if (p == 0.0f) continue;
-        const float *restrict vj = v + (size_t)j * HS;
+        const float *restrict vj = v + (size_t)j * ldv;
         for (int d = 0; d < HS; d++) o[d] += p * vj[d];
     }
 }
@@ -594,15 +607,16 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
         sf_layernorm_forward(a->ln + off, a->ln_mean + t0, a->ln_rstd + t0, a->in + off, lnw->w, lnw->b, R, C, c->ln_eps);
         ain = a->ln;
     }
-    /* 1. queries (and, for self-attention, keys and values) for the new rows */
-    if (!kv_src) {
-        linear(tmp, ain + off, w->w_in, w->b_in, R, C, 3 * C);
-        float *dst[3] = {a->q, a->k, a->v};
-        split_heads(dst, tmp, 3, t0, t1, L, NH, HS);
+    /* 1. queries (and, for self-attention, keys and values) for the new rows; a packed record keeps the
+     *    fused rows as the product writes them (qkv_view) */
+    int parts = kv_src ? 1 : 3;
+    sf_qkv_view hv = qkv_view(c, a, L, !r->wide, kv_src != NULL);
+    if (!r->wide) {
+        linear(a->q + (size_t)t0 * parts * C, ain + off, w->w_in, w->b_in, R, C, parts * C);
     } else {
-        linear(tmp, ain + off, w->w_in, w->b_in, R, C, C);
-        float *dst[1] = {a->q};
-        split_heads(dst, tmp, 1, t0, t1, L, NH, HS);
+        linear(tmp, ain + off, w->w_in, w->b_in, R, C, parts * C);
+        float *dst[3] = {a->q, a->k, a->v};
+        split_heads(dst, tmp, parts, t0, t1, L, NH, HS);
     }
     float inv_sqrt = 1.0f / sqrtf((float)HS);
     for (int si = 0; si < r->n_seg; si++) {
@@ -617,9 +631,10 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
         /* 3. per head: scores, scaling, softmax, weighted sum of values */
         for (int h = 0; h < NH; h++) {
             /* the head's scores q_t . k_j of every new row against every key (the masked ones are replaced) */
-            const float *kh = a->k + ((size_t)h * L + sg->k0) * HS, *vh = a->v + ((size_t)h * L + sg->k0) * HS;
-            sf_dot_rows(a->scores + ((size_t)h * L + q0) * K, K, a->q + ((size_t)h * L + q0) * HS, HS, nq, kh, HS, nk,
-                        HS);
+            const float *kh = hv.k + h * hv.head + (size_t)sg->k0 * hv.ldkv;
+            const float *vh = hv.v + h * hv.head + (size_t)sg->k0 * hv.ldkv;
+            sf_dot_rows(a->scores + ((size_t)h * L + q0) * K, K, hv.q + h * hv.head + (size_t)q0 * hv.ldq, (int)hv.ldq,
+                        nq, kh, (int)hv.ldkv, nk, HS);
             for (int t = q0; t < q0 + nq; t++) {
                 size_t row = ((size_t)h * L + t) * K;
                 float *sc = a->scores + row, *ss = a->scaled + row, *pr = a->probs + row;
@@ -629,7 +644,7 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
                 sf_softmax_forward(pr, ss, W);
                 /* a packed record's heads write their output straight into concat (nothing reads its out) */
                 float *cat = a->concat + (size_t)t * C + h * HS, *o = r->wide ? a->out + ((size_t)h * L + t) * HS : cat;
-                weighted_values(o, pr, vh, nk, HS);
+                weighted_values(o, pr, vh, hv.ldkv, nk, HS);
                 if (iv) { /* an ablated or patched head: its output is replaced, its pattern stays as computed */
                     where.head = h;
                     const float *rv = sf_interv_head_value(iv, where, t);
@@ -647,8 +662,13 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
 }
 
 /* Computes cross-attention keys and values for encoder rows [0,n). tmp holds n*2C floats. */
-static void cross_kv(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w, const float *mem, int n, int L, float *tmp) {
+static void cross_kv(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w, const float *mem, int n, int L, float *tmp,
+                     int packed) {
     int C = m->cfg.d_model, NH = m->cfg.n_heads;
+    if (packed) { /* the fused k|v rows stay as they are (qkv_view) */
+        sf_matmul_forward(a->k, mem, w->w_kv, w->b_kv, n, C, 2 * C);
+        return;
+    }
     sf_matmul_forward(tmp, mem, w->w_kv, w->b_kv, n, C, 2 * C);
     float *dst[2] = {a->k, a->v};
     split_heads(dst, tmp, 2, 0, n, L, NH, C / NH);
@@ -703,7 +723,7 @@ static sf_err stack_segs(const sf_model *m, sf_seq *s, sf_stack_rec *st, const s
         x = sf_attn_output(&r->self);
         if (cross) {
             where.sublayer = SF_SUB_CROSS;
-            if (n_kv > 0) cross_kv(m, &r->cross, &lw[l].cross, mem, n_kv, L, tmp);
+            if (n_kv > 0) cross_kv(m, &r->cross, &lw[l].cross, mem, n_kv, L, tmp, s->packed);
             attention_rows(m, &r->cross, &lw[l].cross, &lw[l].ln_cross, x, mem, &rc, tmp, iv, where);
             x = sf_attn_output(&r->cross);
         }

@@ -35,6 +35,7 @@ typedef struct {
     float *grad; /* (n_params) laid out as m->params */
     float *tmp;  /* scratch for fused projections: max(n * 3C, n_src * 2C) floats (gact->tmp) */
     int L, K, C, NH, HS, pre;
+    const sf_seq *act; /* the forward record (where its q, k, v are: sf_attn_qkv) */
 } bw_ctx;
 
 /* ---- gradients of the weights ------------------------------------------------------------------ */
@@ -144,6 +145,7 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
      *    q|k|v, cross-attention dq (n, C) in g->q and dk|dv (nk, 2C) in tmp. Each element is the same
      *    chain from zero as in per-head buffers; g->v holds the transposed values. */
     int self = !mem, ldq = self ? 3 * C : C, ldkv = self ? 3 * C : 2 * C;
+    sf_qkv_view hv = sf_attn_qkv(b->act, a, !self);
     float *fq = self ? b->tmp : g->q, *fk = self ? b->tmp + C : b->tmp, *fv = fk + C, *vt = g->v;
     if (self) zero_rows(b->tmp, n, 3 * C);
     else {
@@ -153,8 +155,9 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
     for (int si = 0; si < n_seg; si++) {
         int q0 = seg[si].q0, nq = seg[si].nq, k0 = seg[si].k0, nks = seg[si].nk;
         for (int h = 0; h < NH; h++) {
-            size_t qh = ((size_t)h * L + q0) * HS, kh = ((size_t)h * L + k0) * HS, sq = ((size_t)h * L + q0) * K;
-            const float *q = a->q + qh, *k = a->k + kh, *v = a->v + kh, *pr = a->probs + sq;
+            size_t sq = ((size_t)h * L + q0) * K;
+            const float *q = hv.q + h * hv.head + (size_t)q0 * hv.ldq, *k = hv.k + h * hv.head + (size_t)k0 * hv.ldkv;
+            const float *v = hv.v + h * hv.head + (size_t)k0 * hv.ldkv, *pr = a->probs + sq;
             const float *dho = g->concat + (size_t)q0 * C + h * HS;
             float *dq = fq + (size_t)q0 * ldq + h * HS, *dk = fk + (size_t)k0 * ldkv + h * HS;
             float *dv = fv + (size_t)k0 * ldkv + h * HS;
@@ -165,7 +168,7 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
             }
             /* 4a. out_t = sum_j probs_tj v_j: dprobs = dout . v^T (nq, nks) and dv += probs^T . dout */
             for (int j = 0; j < nks; j++)
-                for (int d = 0; d < HS; d++) vt[(size_t)d * nks + j] = v[(size_t)j * HS + d];
+                for (int d = 0; d < HS; d++) vt[(size_t)d * nks + j] = v[(size_t)j * hv.ldkv + d];
             sf_matmul_acc(dpr, K, dho, C, 1, vt, nks, nq, nks, HS);
             sf_matmul_acc(dv, ldkv, pr, 1, K, dho, C, nks, HS, nq);
             /* 4b. probs = softmax(scaled), row by row (masked cells, probability 0, get 0) */
@@ -174,8 +177,8 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
             /* 4c. scaled = scores / sqrt(HS); scores_tj = q_t . k_j: dq += dscores . k, dk += dscores^T . q */
             for (int t = 0; t < nq; t++)
                 for (int j = 0; j < nks; j++) dsc[(size_t)t * K + j] = dss[(size_t)t * K + j] * inv_sqrt;
-            sf_matmul_acc(dq, ldq, dsc, K, 1, k, HS, nq, HS, nks);
-            sf_matmul_acc(dk, ldkv, dsc, 1, K, q, HS, nks, HS, nq);
+            sf_matmul_acc(dq, ldq, dsc, K, 1, k, (int)hv.ldkv, nq, HS, nks);
+            sf_matmul_acc(dk, ldkv, dsc, 1, K, q, (int)hv.ldq, nks, HS, nq);
         }
     }
     /* 5. the projections into q, k, v, from the fused gradient rows. The attention input is the stream
@@ -381,7 +384,7 @@ float sf_forward_loss(const sf_model *m, sf_seq *act, const int *src, int n_src,
 static bw_ctx context(const sf_model *m, float *grad, const sf_seq *act, sf_seq *gact) {
     const sf_config *c = &m->cfg;
     bw_ctx b = {m, grad, gact->tmp, act->L, act->K, c->d_model, c->n_heads, c->d_model / c->n_heads,
-                c->norm == SF_NORM_PRE};
+                c->norm == SF_NORM_PRE, act};
     return b;
 }
 
