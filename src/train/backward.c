@@ -67,6 +67,15 @@ static sf_ffn_w ffn_grad(const bw_ctx *b, const sf_ffn_w *w) {
 /* Sets rows [0,rows) of a (?, width) buffer to zero. */
 static void zero_rows(float *p, int rows, int width) { memset(p, 0, (size_t)rows * width * sizeof(float)); }
 
+/* Sets dinp(n) to the gradient of ReLU as sf_relu_backward adds it to a zeroed buffer: 0 + (dout where
+ * in > 0, else 0), the same bits (the addition to +0 turns a -0 into +0) without zeroing first. */
+static void relu_backward_set(float *restrict dinp, const float *restrict dout, const float *restrict in, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float d = dout[i];
+        dinp[i] = 0.0f + (in[i] > 0.0f ? d : 0.0f);
+    }
+}
+
 /* Returns the buffer of a layer's output stream in a record (in gact: its gradient), whichever
  * sub-layer is last (the FFN, or in attention-only models the last attention). */
 static float *layer_output_buf(sf_layer_rec *r) { return (float *)sf_layer_output(r); }
@@ -87,22 +96,27 @@ static void ffn_backward(const bw_ctx *b, const sf_ffn_rec *f, sf_ffn_rec *g, co
     int C = b->C, F = b->m->cfg.d_ff;
     sf_ffn_w gw = ffn_grad(b, w);
     sf_ln_w gln = ln_grad(b, lnw);
-    /* 1. post-LN: out = LN(resid), so go back through the LayerNorm; pre-LN: out = resid */
-    const float *dresid = dout;
+    /* 1. post-LN: out = LN(resid), so go back through the LayerNorm; pre-LN: out = resid.
+     * 2. resid = in + proj: the residual connection hands the gradient to the input unchanged, so the
+     *    gradient of resid is computed where that of the input is gathered (post-LN: g->in, which step 5
+     *    adds to only after step 3 has read it) */
+    const float *dresid = g->in;
     if (!b->pre) {
-        zero_rows(g->resid, n, C);
-        sf_layernorm_backward(g->resid, gln.w, gln.b, dout, f->resid, lnw->w, f->ln_mean, f->ln_rstd, n, C);
-        dresid = g->resid;
+        zero_rows(g->in, n, C);
+        sf_layernorm_backward(g->in, gln.w, gln.b, dout, f->resid, lnw->w, f->ln_mean, f->ln_rstd, n, C);
+    } else {
+        memcpy(g->in, dout, (size_t)n * C * sizeof(float));
     }
-    /* 2. resid = in + proj: the residual connection hands the gradient to the input unchanged */
-    memcpy(g->in, dresid, (size_t)n * C * sizeof(float));
     /* 3. proj = hidden . W2^T + b2 */
     zero_rows(g->hidden, n, F);
     sf_matmul_backward(g->hidden, gw.w2, gw.b2, dresid, f->hidden, w->w2, n, F, C);
     /* 4. hidden = act(pre) */
-    zero_rows(g->pre, n, F);
-    if (b->m->cfg.act == SF_ACT_GELU) sf_gelu_backward(g->pre, g->hidden, f->pre, (size_t)n * F);
-    else sf_relu_backward(g->pre, g->hidden, f->pre, (size_t)n * F);
+    if (b->m->cfg.act == SF_ACT_GELU) {
+        zero_rows(g->pre, n, F);
+        sf_gelu_backward(g->pre, g->hidden, f->pre, (size_t)n * F);
+    } else {
+        relu_backward_set(g->pre, g->hidden, f->pre, (size_t)n * F);
+    }
     /* 5. pre = x . W1^T + b1, where x is the input (post-LN) or its LayerNorm (pre-LN) */
     if (!b->pre) {
         sf_matmul_backward(g->in, gw.w1, gw.b1, g->pre, f->in, w->w1, n, C, F);
@@ -126,15 +140,16 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
     sf_attn_w gw = attn_grad(b, w);
     sf_ln_w gln = ln_grad(b, lnw);
     float inv_sqrt = 1.0f / sqrtf((float)HS);
-    /* 1. post-LN: out = LN(resid), so go back through the LayerNorm; pre-LN: out = resid */
-    const float *dresid = dout;
+    /* 1. post-LN: out = LN(resid), so go back through the LayerNorm; pre-LN: out = resid.
+     * 2. resid = in + proj: the residual connection hands the gradient to the input unchanged (computed
+     *    in g->in as in ffn_backward: step 5 adds to it only after step 3 has read it) */
+    const float *dresid = g->in;
     if (!b->pre) {
-        zero_rows(g->resid, n, C);
-        sf_layernorm_backward(g->resid, gln.w, gln.b, dout, a->resid, lnw->w, a->ln_mean, a->ln_rstd, n, C);
-        dresid = g->resid;
+        zero_rows(g->in, n, C);
+        sf_layernorm_backward(g->in, gln.w, gln.b, dout, a->resid, lnw->w, a->ln_mean, a->ln_rstd, n, C);
+    } else {
+        memcpy(g->in, dout, (size_t)n * C * sizeof(float));
     }
-    /* 2. resid = in + proj: the residual connection hands the gradient to the input unchanged */
-    memcpy(g->in, dresid, (size_t)n * C * sizeof(float));
     /* 3. proj = concat . Wo^T + bo */
     zero_rows(g->concat, n, C);
     sf_matmul_backward(g->concat, gw.wo, gw.bo, dresid, a->concat, w->wo, n, C, C);
