@@ -644,7 +644,7 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
                 sf_softmax_forward(pr, ss, W);
                 /* a packed record's heads write their output straight into concat (nothing reads its out) */
                 float *cat = a->concat + (size_t)t * C + h * HS, *o = r->wide ? a->out + ((size_t)h * L + t) * HS : cat;
-                weighted_values(o, pr, vh, hv.ldkv, nk, HS);
+                weighted_values(o, pr, vh, hv.ldkv, seen, HS); /* the keys past seen have probability 0 */
                 if (iv) { /* an ablated or patched head: its output is replaced, its pattern stays as computed */
                     where.head = h;
                     const float *rv = sf_interv_head_value(iv, where, t);
