@@ -581,6 +581,39 @@ SF_MODEL_VEC static void weighted_values(float *restrict o, const float *restric
     }
 }
 
+/* weighted_values for up to four query rows r of one head at once (o[r], pr[r], seen[r] keys): the same
+ * operations per row, but for 16-dimensional heads the four rows' chains of additions are interleaved,
+ * so that they wait for one another's latency instead of each for its own. */
+SF_MODEL_VEC static void weighted_values4(float *const *o, const float *const *pr, const int *seen, int rows,
+                                          const float *restrict v, size_t ldv, int HS) {
+#if defined(__GNUC__) || defined(__clang__)
+    if (HS != 16 || rows != 4) {
+#endif
+        for (int r = 0; r < rows; r++) weighted_values(o[r], pr[r], v, ldv, seen[r], HS);
+        return;
+#if defined(__GNUC__) || defined(__clang__)
+    }
+    typedef float v16 __attribute__((vector_size(64))); /* GCC/clang vectors: + and * as IEEE, not fused */
+    v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    int most = seen[0];
+    for (int r = 1; r < 4; r++) most = seen[r] > most ? seen[r] : most;
+    for (int j = 0; j < most; j++) {
+        v16 vj;
+        memcpy(&vj, v + (size_t)j * ldv, sizeof vj);
+        float p0 = j < seen[0] ? pr[0][j] : 0.0f, p1 = j < seen[1] ? pr[1][j] : 0.0f;
+        float p2 = j < seen[2] ? pr[2][j] : 0.0f, p3 = j < seen[3] ? pr[3][j] : 0.0f;
+        if (p0 != 0.0f) a0 += p0 * vj;
+        if (p1 != 0.0f) a1 += p1 * vj;
+        if (p2 != 0.0f) a2 += p2 * vj;
+        if (p3 != 0.0f) a3 += p3 * vj;
+    }
+    memcpy(o[0], &a0, sizeof a0);
+    memcpy(o[1], &a1, sizeof a1);
+    memcpy(o[2], &a2, sizeof a2);
+    memcpy(o[3], &a3, sizeof a3);
+#endif
+}
+
 /* How one attention sub-layer runs over a record: rows [t0,t1) are projected; each segment's queries
  * attend to its keys. `wide` (a sequence record) fills each query's whole square row of K cells (the
  * cells past the keys masked), as the window shows them; a packed record's only its segment's keys. */
@@ -635,22 +668,32 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
             const float *vh = hv.v + h * hv.head + (size_t)sg->k0 * hv.ldkv;
             sf_dot_rows(a->scores + ((size_t)h * L + q0) * K, K, hv.q + h * hv.head + (size_t)q0 * hv.ldq, (int)hv.ldq,
                         nq, kh, (int)hv.ldkv, nk, HS);
-            for (int t = q0; t < q0 + nq; t++) {
-                size_t row = ((size_t)h * L + t) * K;
-                float *sc = a->scores + row, *ss = a->scaled + row, *pr = a->probs + row;
-                int seen = r->causal && sg->qpos + (t - q0) + 1 < nk ? sg->qpos + (t - q0) + 1 : nk;
-                for (int j = 0; j < seen; j++) ss[j] = sc[j] * inv_sqrt;
-                for (int j = seen; j < W; j++) sc[j] = ss[j] = -INFINITY; /* keys the query may not see */
-                sf_softmax_forward(pr, ss, W);
-                /* a packed record's heads write their output straight into concat (nothing reads its out) */
-                float *cat = a->concat + (size_t)t * C + h * HS, *o = r->wide ? a->out + ((size_t)h * L + t) * HS : cat;
-                weighted_values(o, pr, vh, hv.ldkv, seen, HS); /* the keys past seen have probability 0 */
-                if (iv) { /* an ablated or patched head: its output is replaced, its pattern stays as computed */
-                    where.head = h;
-                    const float *rv = sf_interv_head_value(iv, where, t);
-                    if (rv) memcpy(o, rv, (size_t)HS * sizeof(float));
+            for (int t0r = q0; t0r < q0 + nq; t0r += 4) { /* four query rows at a time */
+                int rows = q0 + nq - t0r < 4 ? q0 + nq - t0r : 4, seen[4];
+                float *o[4];
+                const float *prs[4];
+                for (int i = 0; i < rows; i++) {
+                    int t = t0r + i;
+                    size_t row = ((size_t)h * L + t) * K;
+                    float *sc = a->scores + row, *ss = a->scaled + row, *pr = a->probs + row;
+                    seen[i] = r->causal && sg->qpos + (t - q0) + 1 < nk ? sg->qpos + (t - q0) + 1 : nk;
+                    for (int j = 0; j < seen[i]; j++) ss[j] = sc[j] * inv_sqrt;
+                    for (int j = seen[i]; j < W; j++) sc[j] = ss[j] = -INFINITY; /* keys the query may not see */
+                    sf_softmax_forward(pr, ss, W);
+                    prs[i] = pr;
+                    /* a packed record's heads write their output straight into concat (nothing reads its out) */
+                    o[i] = r->wide ? a->out + ((size_t)h * L + t) * HS : a->concat + (size_t)t * C + h * HS;
                 }
-                if (o != cat) memcpy(cat, o, (size_t)HS * sizeof(float));
+                weighted_values4(o, prs, seen, rows, vh, hv.ldkv, HS); /* the keys past seen have probability 0 */
+                for (int i = 0; i < rows; i++) {
+                    int t = t0r + i;
+                    if (iv) { /* an ablated or patched head: its output is replaced, its pattern stays as computed */
+                        where.head = h;
+                        const float *rv = sf_interv_head_value(iv, where, t);
+                        if (rv) memcpy(o[i], rv, (size_t)HS * sizeof(float));
+                    }
+                    if (r->wide) memcpy(a->concat + (size_t)t * C + h * HS, o[i], (size_t)HS * sizeof(float));
+                }
             }
         }
     }
