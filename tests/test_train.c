@@ -356,6 +356,16 @@ static void test_adamw_hand(void **state) {
     assert_int_equal(o.t, 2);
 }
 
+/* Sets o up as an optimizer of n parameters over the caller's moments and decay mask (defaults, 10 steps). */
+static void bare_adamw(sf_adamw *o, size_t n, float *m, float *v, unsigned char *decay) {
+    memset(o, 0, sizeof *o);
+    o->cfg = sf_adamw_defaults(10);
+    o->n = n;
+    o->m = m;
+    o->v = v;
+    o->decay = decay;
+}
+
 /* AdamW shared by threads gives one thread's bits: 50,000 parameters (several spans, a ragged last one),
  * two steps, 1 against 3 threads; a step at another learning rate gives other bits, so the comparison can
  * tell. */
@@ -377,12 +387,7 @@ static void test_adamw_threads(void **state) {
         v[k] = calloc(N, sizeof(float));
         assert_true(p[k] && m[k] && v[k]);
         for (int i = 0; i < N; i++) p[k][i] = 0.001f * (float)(i % 997) - 0.5f;
-        memset(&o[k], 0, sizeof o[k]);
-        o[k].cfg = sf_adamw_defaults(10);
-        o[k].n = N;
-        o[k].m = m[k];
-        o[k].v = v[k];
-        o[k].decay = decay;
+        bare_adamw(&o[k], N, m[k], v[k], decay);
     }
     for (int step = 0; step < 2; step++) {
         sf_adamw_step(&o[0], p[0], g, 0.01f);
@@ -462,12 +467,7 @@ static void test_adamw_scaled(void **state) {
         v[k] = calloc(N, sizeof(float));
         g[k] = malloc(N * sizeof(float));
         assert_true(p[k] && m[k] && v[k] && g[k]);
-        memset(&o[k], 0, sizeof o[k]);
-        o[k].cfg = sf_adamw_defaults(10);
-        o[k].n = N;
-        o[k].m = m[k];
-        o[k].v = v[k];
-        o[k].decay = decay;
+        bare_adamw(&o[k], N, m[k], v[k], decay);
     }
     for (int i = 0; i < N; i++) {
         g[0][i] = g[1][i] = sf_rng_normal(&r);
