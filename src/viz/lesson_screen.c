@@ -263,8 +263,10 @@ static void check_named_panels(screen *s, int k) {
                 if (r.w > 0 && r.h > 0 && r.x < s->o->w && r.y < s->o->h) continue; /* on screen */
                 const char *label = vz_tr(s->o->lang, panel_names[i].tab);
                 if (names_tab(para, end, label, s->o->lang)) continue;
+                const char *name = panel_names[i].phrase;
+                if (!strncmp(name, "the ", 4)) name += 4;
                 report(s, f->line, 1, "the narration of step %d names the %s, which is not on screen%s: name its tab "
-                       "(%s\"%s\"%s) or @focus it", f->step + 1, panel_names[i].phrase,
+                       "(%s\"%s\"%s) or @focus it", f->step + 1, name,
                        s->o->mode == VZ_SCREEN_PROJECTOR ? " (projector mode shows it only as a tab)" : "",
                        s->o->lang == SF_LANG_EN ? "the " : "", label, s->o->lang == SF_LANG_EN ? " tab" : "");
             }
