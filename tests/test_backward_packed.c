@@ -94,13 +94,6 @@ static void same_rows(const char *what, const float *seq, const float *pk, int r
         fail_msg("%s: the packed rows differ from the sequence's", what);
 }
 
-/* Asserts that the per-head (NH, L, HS) rows of a sequence record equal the packed record's rows from r0. */
-static void same_heads(const char *what, const float *seq, int Ls, const float *pk, int Lp, int r0, int n, int NH,
-                       int HS) {
-    for (int h = 0; h < NH; h++)
-        same_rows(what, seq + (size_t)h * Ls * HS, pk + (size_t)h * Lp * HS, r0, n, HS);
-}
-
 /* Asserts that the square (NH, L, L) block of a sequence record, queries [0,n) and keys [0,nk), equals the
  * packed (NH, L, K) block's rows from r0. */
 static void same_square(const char *what, const float *seq, const sf_seq *s, const float *pk, const sf_seq *p, int r0,
@@ -112,18 +105,30 @@ static void same_square(const char *what, const float *seq, const sf_seq *s, con
                 fail_msg("%s: head %d row %d differs from the sequence's", what, h, t);
 }
 
+/* Asserts that the per-head (NH, L, HS) rows [0,n) of a sequence record equal rows r0.. of the packed
+ * record's view (head h's row t at pk + h*head + t*ld, sf_attn_qkv). */
+static void same_view(const char *what, const float *seq, int Ls, const float *pk, size_t head, size_t ld, int r0,
+                      int n, int NH, int HS) {
+    for (int h = 0; h < NH; h++)
+        for (int t = 0; t < n; t++)
+            if (memcmp(seq + ((size_t)h * Ls + t) * HS, pk + h * head + (size_t)(r0 + t) * ld, (size_t)HS * sizeof(float)))
+                fail_msg("%s: head %d row %d differs from the sequence's", what, h, t);
+}
+
 /* Asserts that one attention sub-layer's record agrees for a sequence at packed rows r0 (queries) / k0. */
 static void same_attn(const char *what, const sf_attn_rec *a, const sf_seq *s, const sf_attn_rec *b, const sf_seq *p,
-                      int r0, int n, int k0, int nk, const sf_config *c) {
+                      int r0, int n, int k0, int nk, const sf_config *c, int cross) {
     int C = c->d_model, NH = c->n_heads, HS = C / NH;
     char w[96];
-    snprintf(w, sizeof w, "%s.q", what); same_heads(w, a->q, s->L, b->q, p->L, r0, n, NH, HS);
-    snprintf(w, sizeof w, "%s.k", what); same_heads(w, a->k, s->L, b->k, p->L, k0, nk, NH, HS);
-    snprintf(w, sizeof w, "%s.v", what); same_heads(w, a->v, s->L, b->v, p->L, k0, nk, NH, HS);
+    sf_qkv_view hv = sf_attn_qkv(p, b, cross); /* the packed record's q, k, v are fused rows */
+    snprintf(w, sizeof w, "%s.q", what); same_view(w, a->q, s->L, hv.q, hv.head, hv.ldq, r0, n, NH, HS);
+    snprintf(w, sizeof w, "%s.k", what); same_view(w, a->k, s->L, hv.k, hv.head, hv.ldkv, k0, nk, NH, HS);
+    snprintf(w, sizeof w, "%s.v", what); same_view(w, a->v, s->L, hv.v, hv.head, hv.ldkv, k0, nk, NH, HS);
     snprintf(w, sizeof w, "%s.scores", what); same_square(w, a->scores, s, b->scores, p, r0, n, nk, NH);
     snprintf(w, sizeof w, "%s.probs", what); same_square(w, a->probs, s, b->probs, p, r0, n, nk, NH);
-    snprintf(w, sizeof w, "%s.mask", what); same_square(w, a->mask, s, b->mask, p, r0, n, nk, 1);
-    snprintf(w, sizeof w, "%s.out", what); same_heads(w, a->out, s->L, b->out, p->L, r0, n, NH, HS);
+    /* a packed pass writes neither mask nor out (model.h): the masked cells are scores' -inf, the heads'
+     * outputs are concat's rows */
+    snprintf(w, sizeof w, "%s.concat", what); same_rows(w, a->concat, b->concat, r0, n, C);
     snprintf(w, sizeof w, "%s.resid", what); same_rows(w, a->resid, b->resid, r0, n, C);
     snprintf(w, sizeof w, "%s.ln_rstd", what); same_rows(w, a->ln_rstd, b->ln_rstd, r0, n, 1);
 }
@@ -161,15 +166,15 @@ static void test_forward_packed_equals_sequences(void **state) {
                 same_rows("logits", s.logits, p.logits, d0, nd, V);
                 same_rows("probs", s.probs, p.probs, d0, nd, V);
                 for (int l = 0; l < c->n_dec_layers; l++) {
-                    same_attn("dec.self", &s.dec.layers[l].self, &s, &p.dec.layers[l].self, &p, d0, nd, d0, nd, c);
+                    same_attn("dec.self", &s.dec.layers[l].self, &s, &p.dec.layers[l].self, &p, d0, nd, d0, nd, c, 0);
                     if (encdec)
-                        same_attn("dec.cross", &s.dec.layers[l].cross, &s, &p.dec.layers[l].cross, &p, d0, nd, s0, ns, c);
+                        same_attn("dec.cross", &s.dec.layers[l].cross, &s, &p.dec.layers[l].cross, &p, d0, nd, s0, ns, c, 1);
                     if (c->d_ff) same_rows("dec.ffn.hidden", s.dec.layers[l].ffn.hidden, p.dec.layers[l].ffn.hidden, d0, nd, c->d_ff);
                 }
                 same_rows("dec.sum", s.dec.sum, p.dec.sum, d0, nd, C);
                 if (encdec) {
                     for (int l = 0; l < c->n_enc_layers; l++)
-                        same_attn("enc.self", &s.enc.layers[l].self, &s, &p.enc.layers[l].self, &p, s0, ns, s0, ns, c);
+                        same_attn("enc.self", &s.enc.layers[l].self, &s, &p.enc.layers[l].self, &p, s0, ns, s0, ns, c, 0);
                     same_rows("enc.output", sf_stack_output(&m, &s.enc, c->n_enc_layers),
                               sf_stack_output(&m, &p.enc, c->n_enc_layers), s0, ns, C);
                 }

@@ -356,6 +356,16 @@ static void test_adamw_hand(void **state) {
     assert_int_equal(o.t, 2);
 }
 
+/* Sets o up as an optimizer of n parameters over the caller's moments and decay mask (defaults, 10 steps). */
+static void bare_adamw(sf_adamw *o, size_t n, float *m, float *v, unsigned char *decay) {
+    memset(o, 0, sizeof *o);
+    o->cfg = sf_adamw_defaults(10);
+    o->n = n;
+    o->m = m;
+    o->v = v;
+    o->decay = decay;
+}
+
 /* AdamW shared by threads gives one thread's bits: 50,000 parameters (several spans, a ragged last one),
  * two steps, 1 against 3 threads; a step at another learning rate gives other bits, so the comparison can
  * tell. */
@@ -377,12 +387,7 @@ static void test_adamw_threads(void **state) {
         v[k] = calloc(N, sizeof(float));
         assert_true(p[k] && m[k] && v[k]);
         for (int i = 0; i < N; i++) p[k][i] = 0.001f * (float)(i % 997) - 0.5f;
-        memset(&o[k], 0, sizeof o[k]);
-        o[k].cfg = sf_adamw_defaults(10);
-        o[k].n = N;
-        o[k].m = m[k];
-        o[k].v = v[k];
-        o[k].decay = decay;
+        bare_adamw(&o[k], N, m[k], v[k], decay);
     }
     for (int step = 0; step < 2; step++) {
         sf_adamw_step(&o[0], p[0], g, 0.01f);
@@ -443,6 +448,54 @@ static void test_clip(void **state) {
     float h[2] = {0.3f, 0.4f};
     assert_float_equal(sf_grad_clip(h, 2, 1.0f), 0.5, 1e-7);
     assert_true(h[0] == 0.3f && h[1] == 0.4f);
+}
+
+/* The trainer's fused pass (the clipping factor applied span by span inside the AdamW step, 3 threads)
+ * equals sf_grad_clip then sf_adamw_step bit for bit: the parameters, both moments and the clipped
+ * gradient left behind; with a limit above the norm the gradient is left as it was. */
+static void test_adamw_scaled(void **state) {
+    (void)state;
+    enum { N = 40000 };
+    float *p[2], *m[2], *v[2], *g[2];
+    unsigned char *decay = malloc(N);
+    sf_adamw o[2];
+    sf_rng r;
+    sf_rng_seed(&r, 5);
+    for (int k = 0; k < 2; k++) {
+        p[k] = malloc(N * sizeof(float));
+        m[k] = calloc(N, sizeof(float));
+        v[k] = calloc(N, sizeof(float));
+        g[k] = malloc(N * sizeof(float));
+        assert_true(p[k] && m[k] && v[k] && g[k]);
+        bare_adamw(&o[k], N, m[k], v[k], decay);
+    }
+    for (int i = 0; i < N; i++) {
+        g[0][i] = g[1][i] = sf_rng_normal(&r);
+        p[0][i] = p[1][i] = 0.001f * (float)(i % 991) - 0.5f;
+        decay[i] = (unsigned char)(i % 4 != 0);
+    }
+    for (int step = 0; step < 3; step++) {
+        float limit = step == 2 ? 1e9f : 1.0f; /* the norm is about 200: clipped twice, then not */
+        double n0 = sf_grad_clip(g[0], N, limit);
+        sf_adamw_step(&o[0], p[0], g[0], 0.01f);
+        double n1 = sf_grad_norm(g[1], N);
+        float scale = sf_grad_clip_scale(n1, limit);
+        assert_true(n0 == n1);
+        assert_true(step == 2 ? scale == 1.0f : scale < 0.01f);
+        sf_adamw_step_scaled(&o[1], p[1], g[1], scale, 0.01f, 3);
+        assert_memory_equal(g[0], g[1], N * sizeof(float));
+        assert_memory_equal(p[0], p[1], N * sizeof(float));
+        assert_memory_equal(m[0], m[1], N * sizeof(float));
+        assert_memory_equal(v[0], v[1], N * sizeof(float));
+        for (int i = 0; i < N; i++) g[0][i] = g[1][i] = sf_rng_normal(&r) * 40.0f;
+    }
+    for (int k = 0; k < 2; k++) {
+        free(p[k]);
+        free(m[k]);
+        free(v[k]);
+        free(g[k]);
+    }
+    free(decay);
 }
 
 /* ---- training --------------------------------------------------------------------------------- */
@@ -516,6 +569,32 @@ static void test_determinism(void **state) {
         free(b);
         free(c);
     }
+}
+
+/* The norm a step reports is sf_grad_norm of the summed gradient bit for bit, on 1, 2 and 3 threads
+ * (the trainer chains it beside the chunk sum): with clipping off, tr->grad is that gradient. */
+static void test_step_norm(void **state) {
+    (void)state;
+    sf_task t;
+    assert_true(sf_task_open(&t, "reverse", NULL).ok);
+    sf_example ex[12];
+    for (int threads = 1; threads <= 3; threads++) {
+        sf_model m;
+        small_model(&m, &t, 42);
+        sf_adamw_cfg oc = sf_adamw_defaults(4);
+        oc.clip = 0.0f;
+        sf_trainer tr;
+        assert_true(sf_trainer_init(&tr, &m, &oc, threads).ok);
+        for (int s = 0; s < 2; s++) {
+            sf_step_stats st;
+            sf_task_batch(&t, 7, s, ex, 12);
+            assert_true(sf_trainer_step(&tr, ex, 12, &st).ok);
+            assert_true(st.grad_norm > 0.0 && st.grad_norm == sf_grad_norm(tr.grad, m.n_params));
+        }
+        sf_trainer_free(&tr);
+        sf_model_free(&m);
+    }
+    sf_task_close(&t);
 }
 
 /* A short run on reverse lowers the loss clearly (mean of the last 10 steps vs the first 10). */
@@ -891,6 +970,8 @@ int main(void) {
         cmocka_unit_test(test_decay_mask),
         cmocka_unit_test(test_schedule),
         cmocka_unit_test(test_clip),
+        cmocka_unit_test(test_adamw_scaled),
+        cmocka_unit_test(test_step_norm),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_short_run_learns),
         cmocka_unit_test(test_resume_state),

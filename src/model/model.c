@@ -240,6 +240,7 @@ static void carve_attn(arena *a, sf_attn_rec *r, const sf_config *c) {
     if (c->norm == SF_NORM_PRE) take(a, &r->ln, 1, C, 0);
     take(a, &r->ln_mean, 1, 1, 0);
     take(a, &r->ln_rstd, 1, 1, 0);
+    /* q, k, v one after another: a packed record keeps fused rows of up to 3C across them (sf_attn_qkv) */
     take(a, &r->q, NH, HS, 0); take(a, &r->k, NH, HS, 0); take(a, &r->v, NH, HS, 0);
     take(a, &r->mask, 1, 0, -INFINITY);
     take(a, &r->scores, NH, 0, -INFINITY); take(a, &r->scaled, NH, 0, -INFINITY); take(a, &r->probs, NH, 0, 0.0f);
@@ -536,6 +537,83 @@ static void split_heads(float *const *dst, const float *fused, int parts, int t0
                        (size_t)HS * sizeof(float));
 }
 
+/* Returns where a's queries, keys and values are (model.h). */
+static sf_qkv_view qkv_view(const sf_config *c, const sf_attn_rec *a, int L, int packed, int cross) {
+    size_t C = (size_t)c->d_model, HS = C / (size_t)c->n_heads;
+    if (!packed) return (sf_qkv_view){a->q, a->k, a->v, (size_t)L * HS, HS, HS};
+    if (cross) return (sf_qkv_view){a->q, a->k, a->k + C, HS, C, 2 * C};
+    return (sf_qkv_view){a->q, a->q + C, a->q + 2 * C, HS, 3 * C, 3 * C};
+}
+
+sf_qkv_view sf_attn_qkv(const sf_seq *s, const sf_attn_rec *a, int cross) {
+    return qkv_view(&s->cfg, a, s->L, s->packed, cross);
+}
+
+/* The loop below is compiled for AVX-512 and for any x86-64 (GCC's target_clones, as ops.c does), so its
+ * sixteen lanes take a head's sixteen dimensions at once; the operations are the same either way. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define SF_MODEL_VEC __attribute__((target_clones("avx512f", "default")))
+#else
+#define SF_MODEL_VEC
+#endif
+
+/* Sets o(HS) to sum_j pr[j] * v_j (v_j at v + j*ldv) over the keys j < nk whose probability is not 0, in ascending order:
+ * each term a product and then an addition, each rounded (nothing fused), started at 0. */
+SF_MODEL_VEC static void weighted_values(float *restrict o, const float *restrict pr, const float *restrict v,
+                                         size_t ldv, int nk, int HS) {
+    if (HS == 16) { /* the shipped models' head size: the loop over d is then one register */
+        float acc[16] = {0};
+        for (int j = 0; j < nk; j++) {
+            float p = pr[j];
+            if (p == 0.0f) continue;
+            const float *restrict vj = v + (size_t)j * ldv;
+            for (int d = 0; d < 16; d++) acc[d] += p * vj[d];
+        }
+        for (int d = 0; d < 16; d++) o[d] = acc[d];
+        return;
+    }
+    for (int d = 0; d < HS; d++) o[d] = 0.0f;
+    for (int j = 0; j < nk; j++) {
+        float p = pr[j];
+        if (p == 0.0f) continue;
+        const float *restrict vj = v + (size_t)j * ldv;
+        for (int d = 0; d < HS; d++) o[d] += p * vj[d];
+    }
+}
+
+/* weighted_values for up to four query rows r of one head at once (o[r], pr[r], seen[r] keys): the same
+ * operations per row, but for 16-dimensional heads the four rows' chains of additions are interleaved,
+ * so that they wait for one another's latency instead of each for its own. */
+SF_MODEL_VEC static void weighted_values4(float *const *o, const float *const *pr, const int *seen, int rows,
+                                          const float *restrict v, size_t ldv, int HS) {
+#if defined(__GNUC__) || defined(__clang__)
+    if (HS != 16 || rows != 4) {
+#endif
+        for (int r = 0; r < rows; r++) weighted_values(o[r], pr[r], v, ldv, seen[r], HS);
+        return;
+#if defined(__GNUC__) || defined(__clang__)
+    }
+    typedef float v16 __attribute__((vector_size(64))); /* GCC/clang vectors: + and * as IEEE, not fused */
+    v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    int most = seen[0];
+    for (int r = 1; r < 4; r++) most = seen[r] > most ? seen[r] : most;
+    for (int j = 0; j < most; j++) {
+        v16 vj;
+        memcpy(&vj, v + (size_t)j * ldv, sizeof vj);
+        float p0 = j < seen[0] ? pr[0][j] : 0.0f, p1 = j < seen[1] ? pr[1][j] : 0.0f;
+        float p2 = j < seen[2] ? pr[2][j] : 0.0f, p3 = j < seen[3] ? pr[3][j] : 0.0f;
+        if (p0 != 0.0f) a0 += p0 * vj;
+        if (p1 != 0.0f) a1 += p1 * vj;
+        if (p2 != 0.0f) a2 += p2 * vj;
+        if (p3 != 0.0f) a3 += p3 * vj;
+    }
+    memcpy(o[0], &a0, sizeof a0);
+    memcpy(o[1], &a1, sizeof a1);
+    memcpy(o[2], &a2, sizeof a2);
+    memcpy(o[3], &a3, sizeof a3);
+#endif
+}
+
 /* How one attention sub-layer runs over a record: rows [t0,t1) are projected; each segment's queries
  * attend to its keys. `wide` (a sequence record) fills each query's whole square row of K cells (the
  * cells past the keys masked), as the window shows them; a packed record's only its segment's keys. */
@@ -562,56 +640,60 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
         sf_layernorm_forward(a->ln + off, a->ln_mean + t0, a->ln_rstd + t0, a->in + off, lnw->w, lnw->b, R, C, c->ln_eps);
         ain = a->ln;
     }
-    /* 1. queries (and, for self-attention, keys and values) for the new rows */
-    if (!kv_src) {
-        linear(tmp, ain + off, w->w_in, w->b_in, R, C, 3 * C);
-        float *dst[3] = {a->q, a->k, a->v};
-        split_heads(dst, tmp, 3, t0, t1, L, NH, HS);
+    /* 1. queries (and, for self-attention, keys and values) for the new rows; a packed record keeps the
+     *    fused rows as the product writes them (qkv_view) */
+    int parts = kv_src ? 1 : 3;
+    sf_qkv_view hv = qkv_view(c, a, L, !r->wide, kv_src != NULL);
+    if (!r->wide) {
+        linear(a->q + (size_t)t0 * parts * C, ain + off, w->w_in, w->b_in, R, C, parts * C);
     } else {
-        linear(tmp, ain + off, w->w_in, w->b_in, R, C, C);
-        float *dst[1] = {a->q};
-        split_heads(dst, tmp, 1, t0, t1, L, NH, HS);
+        linear(tmp, ain + off, w->w_in, w->b_in, R, C, parts * C);
+        float *dst[3] = {a->q, a->k, a->v};
+        split_heads(dst, tmp, parts, t0, t1, L, NH, HS);
     }
     float inv_sqrt = 1.0f / sqrtf((float)HS);
     for (int si = 0; si < r->n_seg; si++) {
         const sf_att_seg *sg = &r->seg[si];
         int q0 = sg->q0, nq = sg->nq, nk = sg->nk, W = r->wide ? K : nk;
-        /* 2. the mask rows: 0 where the query may look, -inf where it may not */
-        for (int t = 0; t < nq; t++)
-            for (int j = 0; j < W; j++)
-                mask[(size_t)(q0 + t) * K + j] = (j < nk && !(r->causal && j > sg->qpos + t)) ? 0.0f : -INFINITY;
+        /* 2. the mask rows (a sequence record's, which the window shows): 0 where the query may look, -inf
+         *    where it may not; query t sees keys [0, seen(t)) */
+        if (r->wide)
+            for (int t = 0; t < nq; t++)
+                for (int j = 0; j < W; j++)
+                    mask[(size_t)(q0 + t) * K + j] = (j < nk && !(r->causal && j > sg->qpos + t)) ? 0.0f : -INFINITY;
         /* 3. per head: scores, scaling, softmax, weighted sum of values */
         for (int h = 0; h < NH; h++) {
             /* the head's scores q_t . k_j of every new row against every key (the masked ones are replaced) */
-            const float *kh = a->k + ((size_t)h * L + sg->k0) * HS, *vh = a->v + ((size_t)h * L + sg->k0) * HS;
-            sf_dot_rows(a->scores + ((size_t)h * L + q0) * K, K, a->q + ((size_t)h * L + q0) * HS, HS, nq, kh, HS, nk,
-                        HS);
-            for (int t = q0; t < q0 + nq; t++) {
-                size_t row = ((size_t)h * L + t) * K;
-                float *sc = a->scores + row, *ss = a->scaled + row, *pr = a->probs + row;
-                const float *mk = mask + (size_t)t * K;
-                for (int j = 0; j < W; j++) {
-                    if (mk[j] == 0.0f) {
-                        ss[j] = sc[j] * inv_sqrt;
-                    } else {
-                        sc[j] = ss[j] = -INFINITY; /* a key the query may not see */
+            const float *kh = hv.k + h * hv.head + (size_t)sg->k0 * hv.ldkv;
+            const float *vh = hv.v + h * hv.head + (size_t)sg->k0 * hv.ldkv;
+            sf_dot_rows(a->scores + ((size_t)h * L + q0) * K, K, hv.q + h * hv.head + (size_t)q0 * hv.ldq, (int)hv.ldq,
+                        nq, kh, (int)hv.ldkv, nk, HS);
+            for (int t0r = q0; t0r < q0 + nq; t0r += 4) { /* four query rows at a time */
+                int rows = q0 + nq - t0r < 4 ? q0 + nq - t0r : 4, seen[4];
+                float *o[4];
+                const float *prs[4];
+                for (int i = 0; i < rows; i++) {
+                    int t = t0r + i;
+                    size_t row = ((size_t)h * L + t) * K;
+                    float *sc = a->scores + row, *ss = a->scaled + row, *pr = a->probs + row;
+                    seen[i] = r->causal && sg->qpos + (t - q0) + 1 < nk ? sg->qpos + (t - q0) + 1 : nk;
+                    for (int j = 0; j < seen[i]; j++) ss[j] = sc[j] * inv_sqrt;
+                    for (int j = seen[i]; j < W; j++) sc[j] = ss[j] = -INFINITY; /* keys the query may not see */
+                    sf_softmax_forward(pr, ss, W);
+                    prs[i] = pr;
+                    /* a packed record's heads write their output straight into concat (nothing reads its out) */
+                    o[i] = r->wide ? a->out + ((size_t)h * L + t) * HS : a->concat + (size_t)t * C + h * HS;
+                }
+                weighted_values4(o, prs, seen, rows, vh, hv.ldkv, HS); /* the keys past seen have probability 0 */
+                for (int i = 0; i < rows; i++) {
+                    int t = t0r + i;
+                    if (iv) { /* an ablated or patched head: its output is replaced, its pattern stays as computed */
+                        where.head = h;
+                        const float *rv = sf_interv_head_value(iv, where, t);
+                        if (rv) memcpy(o[i], rv, (size_t)HS * sizeof(float));
                     }
+                    if (r->wide) memcpy(a->concat + (size_t)t * C + h * HS, o[i], (size_t)HS * sizeof(float));
                 }
-                sf_softmax_forward(pr, ss, W);
-                float *o = a->out + ((size_t)h * L + t) * HS;
-                memset(o, 0, (size_t)HS * sizeof(float));
-                for (int j = 0; j < nk; j++) {
-                    float p = pr[j];
-                    if (p == 0.0f) continue;
-                    const float *v = vh + (size_t)j * HS;
-                    for (int d = 0; d < HS; d++) o[d] += p * v[d];
-                }
-                if (iv) { /* an ablated or patched head: its output is replaced, its pattern stays as computed */
-                    where.head = h;
-                    const float *rv = sf_interv_head_value(iv, where, t);
-                    if (rv) memcpy(o, rv, (size_t)HS * sizeof(float));
-                }
-                memcpy(a->concat + (size_t)t * C + h * HS, o, (size_t)HS * sizeof(float));
             }
         }
     }
@@ -623,8 +705,13 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
 }
 
 /* Computes cross-attention keys and values for encoder rows [0,n). tmp holds n*2C floats. */
-static void cross_kv(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w, const float *mem, int n, int L, float *tmp) {
+static void cross_kv(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w, const float *mem, int n, int L, float *tmp,
+                     int packed) {
     int C = m->cfg.d_model, NH = m->cfg.n_heads;
+    if (packed) { /* the fused k|v rows stay as they are (qkv_view) */
+        sf_matmul_forward(a->k, mem, w->w_kv, w->b_kv, n, C, 2 * C);
+        return;
+    }
     sf_matmul_forward(tmp, mem, w->w_kv, w->b_kv, n, C, 2 * C);
     float *dst[2] = {a->k, a->v};
     split_heads(dst, tmp, 2, 0, n, L, NH, C / NH);
@@ -679,7 +766,7 @@ static sf_err stack_segs(const sf_model *m, sf_seq *s, sf_stack_rec *st, const s
         x = sf_attn_output(&r->self);
         if (cross) {
             where.sublayer = SF_SUB_CROSS;
-            if (n_kv > 0) cross_kv(m, &r->cross, &lw[l].cross, mem, n_kv, L, tmp);
+            if (n_kv > 0) cross_kv(m, &r->cross, &lw[l].cross, mem, n_kv, L, tmp, s->packed);
             attention_rows(m, &r->cross, &lw[l].cross, &lw[l].ln_cross, x, mem, &rc, tmp, iv, where);
             x = sf_attn_output(&r->cross);
         }

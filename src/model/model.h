@@ -93,7 +93,7 @@ typedef struct {       /* one attention sub-layer, for one sequence */
     float *in;         /* (L,C) residual stream entering the sub-layer */
     float *ln;         /* (L,C) pre-LN: LayerNorm of `in`, the attention input; else NULL */
     float *ln_mean, *ln_rstd; /* (L) statistics of whichever LayerNorm this sub-layer has */
-    float *q;          /* (NH,L,HS) queries */
+    float *q;          /* (NH,L,HS) queries (a packed record: see sf_attn_qkv) */
     float *k, *v;      /* (NH,L,HS) keys and values (for cross-attention, from the encoder output) */
     float *mask;       /* (L,L) additive mask shared by the heads: 0 = may look, -inf = may not */
     float *scores;     /* (NH,L,L) raw q.k; masked cells are -inf */
@@ -183,7 +183,10 @@ void sf_seq_free(sf_seq *s);
  * probs) are (L, K) per head: K is the longest sequence, not L, and a row's cells past its sequence's
  * keys are never written. Row t of sequence i is at position t - start. Only the trainer builds them
  * (backward.h); the trace, the window and the single-sequence passes below read sequence records only
- * and refuse a packed one. Every row gets the same bits as the sequence alone in a sequence record. */
+ * and refuse a packed one. Every row gets the same bits as the sequence alone in a sequence record,
+ * except two things nothing reads from a packed record, which its pass does not write: the mask (a key
+ * the query may not see is the -inf of scores and scaled) and the heads' out (written straight into
+ * concat); and its q, k, v stay in the fused rows the projections wrote (sf_attn_qkv). */
 
 #define SF_PACK_MAX 64 /* sequences in one packed pass */
 
@@ -217,6 +220,16 @@ sf_err sf_forward_packed(const sf_model *m, sf_seq *s, sf_pack *p);
 
 /* Returns the residual stream leaving an attention or FFN sub-layer (norm for post-LN, else resid). */
 const float *sf_attn_output(const sf_attn_rec *a);
+/* Where an attention record's queries, keys and values are: head h's row t of q is at
+ * q + h*head + t*ldq, of k at k + h*head + t*ldkv, of v at v + h*head + t*ldkv. A sequence record keeps
+ * each head's rows together (NH,L,HS): head = L*HS, ldq = ldkv = HS. A packed record keeps the rows the
+ * projections wrote: head = HS, and self-attention's rows are q|k|v (ldq = ldkv = 3C, from a->q),
+ * cross-attention's q rows (ldq = C, at a->q) and k|v rows (ldkv = 2C, from a->k). */
+typedef struct {
+    float *q, *k, *v;
+    size_t head, ldq, ldkv;
+} sf_qkv_view;
+sf_qkv_view sf_attn_qkv(const sf_seq *s, const sf_attn_rec *a, int cross);
 const float *sf_ffn_output(const sf_ffn_rec *f);
 /* Returns the residual stream leaving a layer: its FFN's output, or (attention-only models) its last
  * attention sub-layer's. */

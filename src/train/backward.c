@@ -7,8 +7,10 @@
  * output into the gradient of its input and adding the weight gradients to `grad`.
  *
  * Activation gradients live in a second record `gact` of the same layout: the gradient of
- * act->dec.layers[l].self.probs is gact->dec.layers[l].self.probs, and so on. Only the rows of the
- * current sequences are used, and every buffer is zeroed (or overwritten) before it is accumulated into.
+ * act->dec.layers[l].self.probs is gact->dec.layers[l].self.probs, and so on (except the heads' q, k, v
+ * and out: their gradients are kept in the fused rows the projections read, see attn_backward). Only the
+ * rows of the current sequences are used, and every buffer is zeroed (or overwritten) before it is
+ * accumulated into.
  *
  * A pack's gradient is bit for bit the per-example loop's: the row-wise steps run over all rows at once,
  * and every weight-gradient element is one chain over rows in ascending order (ops.h) started at what
@@ -33,6 +35,7 @@ typedef struct {
     float *grad; /* (n_params) laid out as m->params */
     float *tmp;  /* scratch for fused projections: max(n * 3C, n_src * 2C) floats (gact->tmp) */
     int L, K, C, NH, HS, pre;
+    const sf_seq *act; /* the forward record (where its q, k, v are: sf_attn_qkv) */
 } bw_ctx;
 
 /* ---- gradients of the weights ------------------------------------------------------------------ */
@@ -64,15 +67,13 @@ static sf_ffn_w ffn_grad(const bw_ctx *b, const sf_ffn_w *w) {
 /* Sets rows [0,rows) of a (?, width) buffer to zero. */
 static void zero_rows(float *p, int rows, int width) { memset(p, 0, (size_t)rows * width * sizeof(float)); }
 
-/* Gathers per-head buffers src[p] (NH,L,HS), rows [0,n), into fused rows (n, parts*C): the inverse of
- * the forward pass's split into heads. */
-static void merge_heads(float *fused, float *const *src, int parts, int n, int L, int NH, int HS) {
-    int C = NH * HS;
-    for (int t = 0; t < n; t++)
-        for (int p = 0; p < parts; p++)
-            for (int h = 0; h < NH; h++)
-                memcpy(fused + (size_t)t * parts * C + p * C + h * HS, src[p] + ((size_t)h * L + t) * HS,
-                       (size_t)HS * sizeof(float));
+/* Sets dinp(n) to the gradient of ReLU as sf_relu_backward adds it to a zeroed buffer: 0 + (dout where
+ * in > 0, else 0), the same bits (the addition to +0 turns a -0 into +0) without zeroing first. */
+static void relu_backward_set(float *restrict dinp, const float *restrict dout, const float *restrict in, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float d = dout[i];
+        dinp[i] = 0.0f + (in[i] > 0.0f ? d : 0.0f);
+    }
 }
 
 /* Returns the buffer of a layer's output stream in a record (in gact: its gradient), whichever
@@ -95,22 +96,27 @@ static void ffn_backward(const bw_ctx *b, const sf_ffn_rec *f, sf_ffn_rec *g, co
     int C = b->C, F = b->m->cfg.d_ff;
     sf_ffn_w gw = ffn_grad(b, w);
     sf_ln_w gln = ln_grad(b, lnw);
-    /* 1. post-LN: out = LN(resid), so go back through the LayerNorm; pre-LN: out = resid */
-    const float *dresid = dout;
+    /* 1. post-LN: out = LN(resid), so go back through the LayerNorm; pre-LN: out = resid.
+     * 2. resid = in + proj: the residual connection hands the gradient to the input unchanged, so the
+     *    gradient of resid is computed where that of the input is gathered (post-LN: g->in, which step 5
+     *    adds to only after step 3 has read it) */
+    const float *dresid = g->in;
     if (!b->pre) {
-        zero_rows(g->resid, n, C);
-        sf_layernorm_backward(g->resid, gln.w, gln.b, dout, f->resid, lnw->w, f->ln_mean, f->ln_rstd, n, C);
-        dresid = g->resid;
+        zero_rows(g->in, n, C);
+        sf_layernorm_backward(g->in, gln.w, gln.b, dout, f->resid, lnw->w, f->ln_mean, f->ln_rstd, n, C);
+    } else {
+        memcpy(g->in, dout, (size_t)n * C * sizeof(float));
     }
-    /* 2. resid = in + proj: the residual connection hands the gradient to the input unchanged */
-    memcpy(g->in, dresid, (size_t)n * C * sizeof(float));
     /* 3. proj = hidden . W2^T + b2 */
     zero_rows(g->hidden, n, F);
     sf_matmul_backward(g->hidden, gw.w2, gw.b2, dresid, f->hidden, w->w2, n, F, C);
     /* 4. hidden = act(pre) */
-    zero_rows(g->pre, n, F);
-    if (b->m->cfg.act == SF_ACT_GELU) sf_gelu_backward(g->pre, g->hidden, f->pre, (size_t)n * F);
-    else sf_relu_backward(g->pre, g->hidden, f->pre, (size_t)n * F);
+    if (b->m->cfg.act == SF_ACT_GELU) {
+        zero_rows(g->pre, n, F);
+        sf_gelu_backward(g->pre, g->hidden, f->pre, (size_t)n * F);
+    } else {
+        relu_backward_set(g->pre, g->hidden, f->pre, (size_t)n * F);
+    }
     /* 5. pre = x . W1^T + b1, where x is the input (post-LN) or its LayerNorm (pre-LN) */
     if (!b->pre) {
         sf_matmul_backward(g->in, gw.w1, gw.b1, g->pre, f->in, w->w1, n, C, F);
@@ -134,71 +140,71 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
     sf_attn_w gw = attn_grad(b, w);
     sf_ln_w gln = ln_grad(b, lnw);
     float inv_sqrt = 1.0f / sqrtf((float)HS);
-    /* 1. post-LN: out = LN(resid), so go back through the LayerNorm; pre-LN: out = resid */
-    const float *dresid = dout;
+    /* 1. post-LN: out = LN(resid), so go back through the LayerNorm; pre-LN: out = resid.
+     * 2. resid = in + proj: the residual connection hands the gradient to the input unchanged (computed
+     *    in g->in as in ffn_backward: step 5 adds to it only after step 3 has read it) */
+    const float *dresid = g->in;
     if (!b->pre) {
-        zero_rows(g->resid, n, C);
-        sf_layernorm_backward(g->resid, gln.w, gln.b, dout, a->resid, lnw->w, a->ln_mean, a->ln_rstd, n, C);
-        dresid = g->resid;
+        zero_rows(g->in, n, C);
+        sf_layernorm_backward(g->in, gln.w, gln.b, dout, a->resid, lnw->w, a->ln_mean, a->ln_rstd, n, C);
+    } else {
+        memcpy(g->in, dout, (size_t)n * C * sizeof(float));
     }
-    /* 2. resid = in + proj: the residual connection hands the gradient to the input unchanged */
-    memcpy(g->in, dresid, (size_t)n * C * sizeof(float));
     /* 3. proj = concat . Wo^T + bo */
     zero_rows(g->concat, n, C);
     sf_matmul_backward(g->concat, gw.wo, gw.bo, dresid, a->concat, w->wo, n, C, C);
     /* 4. per head, segment and query row: back through out = probs . v, the softmax, the 1/sqrt(HS)
-     *    scale and scores = q . k. Masked cells (probability 0, score -inf) get no gradient. */
-    for (int h = 0; h < NH; h++) {
-        size_t head = (size_t)h * L * HS;
-        zero_rows(g->q + head, n, HS);
-        zero_rows(g->k + head, nk, HS);
-        zero_rows(g->v + head, nk, HS);
-        /* this head's slice of the concatenated gradient is the gradient of its output rows */
-        float *dho = g->out + head;
-        for (int t = 0; t < n; t++)
-            memcpy(dho + (size_t)t * HS, g->concat + (size_t)t * C + h * HS, (size_t)HS * sizeof(float));
+     *    scale and scores = q . k. Masked cells (probability 0, score -inf) get no gradient. Head h's
+     *    output gradient is its slice of the concatenated gradient (row stride C), and dq, dk, dv land
+     *    straight in the fused rows the projections' backward reads: self-attention (n, 3C) in tmp as
+     *    q|k|v, cross-attention dq (n, C) in g->q and dk|dv (nk, 2C) in tmp. Each element is the same
+     *    chain from zero as in per-head buffers; g->v holds the transposed values. */
+    int self = !mem, ldq = self ? 3 * C : C, ldkv = self ? 3 * C : 2 * C;
+    sf_qkv_view hv = sf_attn_qkv(b->act, a, !self);
+    float *fq = self ? b->tmp : g->q, *fk = self ? b->tmp + C : b->tmp, *fv = fk + C, *vt = g->v;
+    if (self) zero_rows(b->tmp, n, 3 * C);
+    else {
+        zero_rows(g->q, n, C);
+        zero_rows(b->tmp, nk, 2 * C);
     }
     for (int si = 0; si < n_seg; si++) {
         int q0 = seg[si].q0, nq = seg[si].nq, k0 = seg[si].k0, nks = seg[si].nk;
         for (int h = 0; h < NH; h++) {
-            size_t qh = ((size_t)h * L + q0) * HS, kh = ((size_t)h * L + k0) * HS, sq = ((size_t)h * L + q0) * K;
-            const float *q = a->q + qh, *k = a->k + kh, *v = a->v + kh, *pr = a->probs + sq;
-            float *dq = g->q + qh, *dk = g->k + kh, *dv = g->v + kh, *dho = g->out + qh;
-            float *dpr = g->probs + sq, *dss = g->scaled + sq, *dsc = g->scores + sq, *vt = b->tmp;
+            size_t sq = ((size_t)h * L + q0) * K;
+            const float *q = hv.q + h * hv.head + (size_t)q0 * hv.ldq, *k = hv.k + h * hv.head + (size_t)k0 * hv.ldkv;
+            const float *v = hv.v + h * hv.head + (size_t)k0 * hv.ldkv, *pr = a->probs + sq;
+            const float *dho = g->concat + (size_t)q0 * C + h * HS;
+            float *dq = fq + (size_t)q0 * ldq + h * HS, *dk = fk + (size_t)k0 * ldkv + h * HS;
+            float *dv = fv + (size_t)k0 * ldkv + h * HS;
+            float *dpr = g->probs + sq, *dss = g->scaled + sq, *dsc = g->scores + sq;
             for (int t = 0; t < nq; t++) { /* only the segment's cells: the rest of a packed row is never read */
                 memset(dpr + (size_t)t * K, 0, (size_t)nks * sizeof(float));
                 memset(dss + (size_t)t * K, 0, (size_t)nks * sizeof(float));
             }
             /* 4a. out_t = sum_j probs_tj v_j: dprobs = dout . v^T (nq, nks) and dv += probs^T . dout */
             for (int j = 0; j < nks; j++)
-                for (int d = 0; d < HS; d++) vt[(size_t)d * nks + j] = v[(size_t)j * HS + d];
-            sf_matmul_acc(dpr, K, dho, HS, 1, vt, nks, nq, nks, HS);
-            sf_matmul_acc(dv, HS, pr, 1, K, dho, HS, nks, HS, nq);
+                for (int d = 0; d < HS; d++) vt[(size_t)d * nks + j] = v[(size_t)j * hv.ldkv + d];
+            sf_matmul_acc(dpr, K, dho, C, 1, vt, nks, nq, nks, HS);
+            sf_matmul_acc(dv, ldkv, pr, 1, K, dho, C, nks, HS, nq);
             /* 4b. probs = softmax(scaled), row by row (masked cells, probability 0, get 0) */
             for (int t = 0; t < nq; t++)
                 sf_softmax_backward(dss + (size_t)t * K, dpr + (size_t)t * K, pr + (size_t)t * K, nks);
             /* 4c. scaled = scores / sqrt(HS); scores_tj = q_t . k_j: dq += dscores . k, dk += dscores^T . q */
             for (int t = 0; t < nq; t++)
                 for (int j = 0; j < nks; j++) dsc[(size_t)t * K + j] = dss[(size_t)t * K + j] * inv_sqrt;
-            sf_matmul_acc(dq, HS, dsc, K, 1, k, HS, nq, HS, nks);
-            sf_matmul_acc(dk, HS, dsc, 1, K, q, HS, nks, HS, nq);
+            sf_matmul_acc(dq, ldq, dsc, K, 1, k, (int)hv.ldkv, nq, HS, nks);
+            sf_matmul_acc(dk, ldkv, dsc, 1, K, q, (int)hv.ldq, nks, HS, nq);
         }
     }
-    /* 5. the projections into q, k, v: fuse the heads back into rows and go through the matmuls.
-     *    The attention input is the stream itself (post-LN) or its LayerNorm (pre-LN). */
+    /* 5. the projections into q, k, v, from the fused gradient rows. The attention input is the stream
+     *    itself (post-LN) or its LayerNorm (pre-LN). */
     const float *ain = b->pre ? a->ln : a->in;
     float *dain = b->pre ? g->ln : g->in; /* post-LN: adds to the residual gradient already there */
     if (b->pre) zero_rows(g->ln, n, C);
-    if (!mem) { /* self-attention: one fused (3C,C) projection of the stream */
-        float *src[3] = {g->q, g->k, g->v};
-        merge_heads(b->tmp, src, 3, n, L, NH, HS);
+    if (self) { /* self-attention: one fused (3C,C) projection of the stream */
         sf_matmul_backward(dain, gw.w_in, gw.b_in, b->tmp, ain, w->w_in, n, C, 3 * C);
     } else { /* cross-attention: queries from the stream, keys and values from the encoder output */
-        float *srcq[1] = {g->q};
-        merge_heads(b->tmp, srcq, 1, n, L, NH, HS);
-        sf_matmul_backward(dain, gw.w_in, gw.b_in, b->tmp, ain, w->w_in, n, C, C);
-        float *srckv[2] = {g->k, g->v};
-        merge_heads(b->tmp, srckv, 2, nk, L, NH, HS);
+        sf_matmul_backward(dain, gw.w_in, gw.b_in, g->q, ain, w->w_in, n, C, C);
         sf_matmul_backward(dmem, gw.w_kv, gw.b_kv, b->tmp, mem, w->w_kv, nk, C, 2 * C);
     }
     /* 6. pre-LN: back through the sub-layer's LayerNorm into the input stream */
@@ -393,7 +399,7 @@ float sf_forward_loss(const sf_model *m, sf_seq *act, const int *src, int n_src,
 static bw_ctx context(const sf_model *m, float *grad, const sf_seq *act, sf_seq *gact) {
     const sf_config *c = &m->cfg;
     bw_ctx b = {m, grad, gact->tmp, act->L, act->K, c->d_model, c->n_heads, c->d_model / c->n_heads,
-                c->norm == SF_NORM_PRE};
+                c->norm == SF_NORM_PRE, act};
     return b;
 }
 

@@ -76,11 +76,16 @@ double sf_grad_norm(const float *grad, size_t n) {
 /* Returns the norm before clipping, after scaling grad down to max_norm if it was larger. */
 double sf_grad_clip(float *grad, size_t n, float max_norm) {
     double norm = sf_grad_norm(grad, n);
-    if (max_norm > 0.0f && norm > max_norm) {
-        float scale = (float)((double)max_norm / (norm + 1e-6));
+    float scale = sf_grad_clip_scale(norm, max_norm);
+    if (scale != 1.0f)
         for (size_t i = 0; i < n; i++) grad[i] *= scale;
-    }
     return norm;
+}
+
+/* Returns the clipping factor for a gradient of this norm (1 when it is not clipped). */
+float sf_grad_clip_scale(double norm, float max_norm) {
+    if (max_norm > 0.0f && norm > max_norm) return (float)((double)max_norm / (norm + 1e-6));
+    return 1.0f;
 }
 
 /* Returns the parameter p (already decayed) after one AdamW step with gradient g, updating its moments
@@ -118,6 +123,19 @@ void sf_adamw_step(sf_adamw *o, float *params, const float *grad, float lr) { sf
 /* The same on `threads` threads: each element's update depends on that element alone, so the threads
  * share whole spans of parameters and the bits are those of one thread. */
 void sf_adamw_step_threads(sf_adamw *o, float *params, const float *grad, float lr, int threads) {
+    sf_adamw_step_scaled(o, params, (float *)grad, 1.0f, lr, threads); /* a scale of 1 writes nothing */
+}
+
+/* Multiplies grad[i0,i1) by scale (not at all when it is 1), then updates params[i0,i1). */
+static void scaled_span(sf_adamw *o, float *params, float *grad, float scale, size_t i0, size_t i1, float b1,
+                        float b2, float bc2_sqrt, float step_size, float decay) {
+    if (scale != 1.0f)
+        for (size_t i = i0; i < i1; i++) grad[i] *= scale;
+    adamw_span(o, params, grad, i0, i1, b1, b2, bc2_sqrt, step_size, decay);
+}
+
+/* The AdamW step after the clipping factor; see optim.h. */
+void sf_adamw_step_scaled(sf_adamw *o, float *params, float *grad, float scale, float lr, int threads) {
     const sf_adamw_cfg *c = &o->cfg;
     o->t++;
     float b1 = c->beta1, b2 = c->beta2;
@@ -129,11 +147,13 @@ void sf_adamw_step_threads(sf_adamw *o, float *params, const float *grad, float 
     float decay = (float)(1.0 - (double)lr * c->weight_decay);
     long long n = (long long)o->n, SPAN = 8192;
     if (threads < 2 || n < 2 * SPAN) {
-        adamw_span(o, params, grad, 0, o->n, b1, b2, bc2_sqrt, step_size, decay);
+        for (long long i0 = 0; i0 < n; i0 += SPAN)
+            scaled_span(o, params, grad, scale, (size_t)i0, (size_t)(i0 + SPAN < n ? i0 + SPAN : n), b1, b2, bc2_sqrt,
+                        step_size, decay);
         return;
     }
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (long long i0 = 0; i0 < n; i0 += SPAN)
-        adamw_span(o, params, grad, (size_t)i0, (size_t)(i0 + SPAN < n ? i0 + SPAN : n), b1, b2, bc2_sqrt, step_size,
-                   decay);
+        scaled_span(o, params, grad, scale, (size_t)i0, (size_t)(i0 + SPAN < n ? i0 + SPAN : n), b1, b2, bc2_sqrt,
+                    step_size, decay);
 }

@@ -55,10 +55,16 @@ double sf_grad_norm(const float *grad, size_t n);
 /* Scales grad(n) so that its global norm is at most max_norm (when max_norm > 0); returns the norm
  * before clipping. Scale factor as torch.nn.utils.clip_grad_norm_: max_norm / (norm + 1e-6). */
 double sf_grad_clip(float *grad, size_t n, float max_norm);
+/* Returns the factor sf_grad_clip multiplies a gradient of this norm by: max_norm / (norm + 1e-6) as a
+ * float when max_norm > 0 and norm > max_norm, else 1 (which changes no bits). */
+float sf_grad_clip_scale(double norm, float max_norm);
 
 /* Applies one AdamW update with learning rate lr to params(n) given grad(n); advances o->t. */
 void sf_adamw_step(sf_adamw *o, float *params, const float *grad, float lr);
 /* The same update shared by `threads` OpenMP threads (the same bits as one). */
 void sf_adamw_step_threads(sf_adamw *o, float *params, const float *grad, float lr, int threads);
+/* The same after multiplying grad(n) in place by scale (sf_grad_clip_scale's; 1 leaves it as it is), span
+ * by span while it is in the cache: sf_grad_clip then sf_adamw_step_threads bit for bit, in one pass. */
+void sf_adamw_step_scaled(sf_adamw *o, float *params, float *grad, float scale, float lr, int threads);
 
 #endif

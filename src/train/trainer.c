@@ -120,6 +120,68 @@ static sf_err check_example(const sf_model *m, const sf_example *ex, int i) {
     return sf_ok();
 }
 
+#define SUM_SPAN 4096 /* parameters a thread sums at a time, chunk after chunk */
+#define SUM_BLOCK 32  /* of which the norm's chain takes this many at a time, between the sums */
+
+/* Sets grad[a,e) to the sum of the K chunk buffers' in chunk order times inv, zeroing the buffers there
+ * (while the span is in the cache) for the next step. With norm2 (else NULL), adds grad[i]^2 to *norm2 in
+ * index order, in double: block by block between the sums, so the chain of additions (latency-bound) runs
+ * beside the next block's sums (memory-bound). */
+static void sum_span(sf_trainer *tr, int K, float inv, size_t a, size_t e, double *norm2) {
+    size_t P = tr->m->n_params;
+    float *restrict g = tr->grad;
+    double s = norm2 ? *norm2 : 0.0;
+    for (size_t b0 = a; b0 < e; b0 += SUM_BLOCK) {
+        size_t b1 = b0 + SUM_BLOCK < e ? b0 + SUM_BLOCK : e;
+        float *restrict c0 = tr->chunk_grad;
+        for (size_t i = b0; i < b1; i++) {
+            g[i] = c0[i];
+            c0[i] = 0.0f;
+        }
+        for (int c = 1; c < K; c++) {
+            float *restrict cg = tr->chunk_grad + (size_t)c * P;
+            for (size_t i = b0; i < b1; i++) {
+                g[i] += cg[i];
+                cg[i] = 0.0f;
+            }
+        }
+        for (size_t i = b0; i < b1; i++) g[i] *= inv;
+        if (norm2)
+            for (size_t i = b0; i < b1; i++) s += (double)g[i] * g[i];
+    }
+    if (norm2) *norm2 = s;
+}
+
+/* Reduces the K chunk buffers into tr->grad (sum_span) and returns its global norm, sf_grad_norm bit for
+ * bit: the chain of squares runs in index order on the first thread, over its own spans as it sums them,
+ * then over the later threads' spans once they are summed. */
+static double chunk_sum_norm(sf_trainer *tr, int K, float inv) {
+    size_t P = tr->m->n_params, spans = (P + SUM_SPAN - 1) / SUM_SPAN;
+    double norm2 = 0.0;
+    int nt = tr->n_threads < (int)spans ? tr->n_threads : (int)spans;
+    if (nt < 2) {
+        sum_span(tr, K, inv, 0, P, &norm2);
+        return sqrt(norm2);
+    }
+    size_t first = (spans + nt - 1) / nt * SUM_SPAN; /* the first thread's spans: [0, first) */
+#pragma omp parallel num_threads(nt)
+    {
+        int th = thread_num(), n_th = nt;
+#ifdef _OPENMP
+        n_th = omp_get_num_threads();
+#endif
+        if (th == 0) sum_span(tr, K, inv, 0, first < P ? first : P, &norm2);
+        else { /* the other threads share the spans after the first thread's, span by span */
+            for (size_t i0 = first + (size_t)(th - 1) * SUM_SPAN; i0 < P; i0 += (size_t)(n_th - 1) * SUM_SPAN)
+                sum_span(tr, K, inv, i0, i0 + SUM_SPAN < P ? i0 + SUM_SPAN : P, NULL);
+        }
+#pragma omp barrier
+        if (th == 0)
+            for (size_t i = first; i < P; i++) norm2 += (double)tr->grad[i] * tr->grad[i];
+    }
+    return sqrt(norm2);
+}
+
 /* Runs one optimizer step over ex(n); see trainer.h. */
 sf_err sf_trainer_step(sf_trainer *tr, const sf_example *ex, int n, sf_step_stats *st) {
     const sf_model *m = tr->m;
@@ -134,13 +196,13 @@ sf_err sf_trainer_step(sf_trainer *tr, const sf_example *ex, int n, sf_step_stat
     long count[SF_TRAIN_CHUNKS] = {0};
     int bad[SF_TRAIN_CHUNKS] = {0};
 
-    /* 1. per chunk, in any order on any thread: zero its buffer, add its examples' gradients in order,
-     *    several examples per packed pass (bit for bit the same as one at a time) */
+    /* 1. per chunk, in any order on any thread: add its examples' gradients in order to its buffer (zero:
+     *    calloc'd, and the chunk sum below zeroes what it reads), several examples per packed pass (bit for
+     *    bit the same as one at a time) */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(tr->n_threads)
     for (int c = 0; c < K; c++) {
         int th = thread_num();
         float *g = tr->chunk_grad + (size_t)c * P;
-        memset(g, 0, P * sizeof *g);
         sf_pack p;
         const int *tgt[SF_PACK_MAX];
         for (int i = c * n / K, end = (c + 1) * n / K; i < end && !bad[c];) {
@@ -152,34 +214,26 @@ sf_err sf_trainer_step(sf_trainer *tr, const sf_example *ex, int n, sf_step_stat
     }
     double total_loss = 0.0;
     long tokens = 0;
+    int failed = 0;
     for (int c = 0; c < K; c++) {
-        if (bad[c]) return sf_fail("trainer: step %ld: the loss is not finite (diverged, or an invalid example)",
-                                   tr->step);
+        failed |= bad[c];
         total_loss += loss[c];
         tokens += count[c];
     }
-    if (tokens == 0) return sf_fail("trainer: step %ld: no target token counts in the batch", tr->step);
-
-    /* 2. reduce the chunks in chunk order, scaled to the mean over counted tokens */
-    float inv = (float)(1.0 / (double)tokens);
-    long long PP = (long long)P, SPAN = 4096; /* each thread sums whole spans, chunk after chunk */
-#pragma omp parallel for schedule(static) num_threads(tr->n_threads)
-    for (long long i0 = 0; i0 < PP; i0 += SPAN) {
-        size_t a = (size_t)i0, e = (size_t)(i0 + SPAN < PP ? i0 + SPAN : PP);
-        float *restrict g = tr->grad;
-        memcpy(g + a, tr->chunk_grad + a, (e - a) * sizeof *g);
-        for (int c = 1; c < K; c++) {
-            const float *restrict cg = tr->chunk_grad + (size_t)c * P;
-            for (size_t i = a; i < e; i++) g[i] += cg[i];
-        }
-        for (size_t i = a; i < e; i++) g[i] *= inv;
+    if (failed || tokens == 0) { /* the buffers are left as the next step needs them: zero */
+        memset(tr->chunk_grad, 0, (size_t)K * P * sizeof *tr->chunk_grad);
+        if (failed)
+            return sf_fail("trainer: step %ld: the loss is not finite (diverged, or an invalid example)", tr->step);
+        return sf_fail("trainer: step %ld: no target token counts in the batch", tr->step);
     }
 
-    /* 3. clip the global norm, then update */
-    double norm = sf_grad_clip(tr->grad, P, tr->opt.cfg.clip);
+    /* 2. reduce the chunks in chunk order, scaled to the mean over counted tokens, and the global norm;
+     *    then clip and update */
+    double norm = chunk_sum_norm(tr, K, (float)(1.0 / (double)tokens));
     if (!isfinite(norm)) return sf_fail("trainer: step %ld: the gradient is not finite", tr->step);
     float lr = sf_lr_at(&tr->opt.cfg, tr->step);
-    sf_adamw_step_threads(&tr->opt, m->params, tr->grad, lr, tr->n_threads);
+    sf_adamw_step_scaled(&tr->opt, m->params, tr->grad, sf_grad_clip_scale(norm, tr->opt.cfg.clip), lr,
+                         tr->n_threads);
     tr->step++;
     if (st) {
         st->loss = total_loss / (double)tokens;
