@@ -37,12 +37,13 @@ static void test_matmul_kernels(void **state) {
     (void)state;
     /* the forward transposes the weight, except for 13-16 rows into at most 32 outputs, where it transposes
      * the rows (ops.c, forward_wide_pays): shapes on both sides, blocks of the weight cut at 64 output and
-     * 128 input channels */
+     * 128 input channels, and products whose panels of B are copied (gemm_512: four tiles or more), in
+     * panels of 128 rows of B when J is longer (200 and 260 rows for dweight) */
     static const int shapes[][3] = {{1, 1, 1},     {1, 64, 192},  {3, 5, 7},     {13, 64, 192},  {16, 16, 16},
                                     {17, 70, 65},  {12, 256, 64}, {40, 300, 33}, {2, 3, 300},    {25, 64, 30},
                                     {31, 64, 192}, {32, 64, 64},  {33, 129, 65}, {104, 64, 192}, {104, 256, 64},
                                     {64, 17, 30},  {100, 64, 130}, {48, 200, 49}, {13, 64, 30},   {16, 70, 32},
-                                    {14, 300, 17}};
+                                    {14, 300, 17}, {200, 70, 40},  {260, 48, 100}};
     static const char *sets[] = {"c", "avx2", "avx512"};
     sf_rng r;
     sf_rng_seed(&r, 21);

@@ -285,22 +285,58 @@ static inline __mmask16 lanes(int width, int v) {
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
 }
 
+#define GEMM_PACK_J 128 /* rows of B per packed panel: 128 x 64 floats, 32 KB, stay in L1 */
+
+/* Copies rows [0, jn) of B's panel of wn (1..64) columns at b (row stride ldb) into pk, 64 floats a row,
+ * 64-byte aligned. */
+SF_AVX512 static void pack_panel(float *restrict pk, const float *b, size_t ldb, int jn, int wn) {
+    int V = (wn + 15) / 16;
+    __mmask16 ml = lanes(wn, V - 1);
+    for (int j = 0; j < jn; j++) {
+        const float *bj = b + (size_t)j * ldb;
+        float *d = pk + (size_t)j * 64;
+        for (int v = 0; v < V - 1; v++) _mm512_store_ps(d + 16 * v, _mm512_loadu_ps(bj + 16 * v));
+        _mm512_store_ps(d + 16 * (V - 1), _mm512_maskz_loadu_ps(ml, bj + 16 * (V - 1)));
+    }
+}
+
 /* The kernel with AVX-512: blocks of 64 columns in tilevs of four vectors, the last block in a tile16
  * (up to 16 columns) or a tilev of as many vectors as it needs; the rows shared out evenly between the
- * tiles of a block. */
+ * tiles of a block. When a block has four tiles or more, its panel of B is first copied, GEMM_PACK_J
+ * rows at a time, into an aligned buffer of 64-float rows that every tile then reads from L1: B's own
+ * rows are often 1 KB apart (256 columns), so that a panel of them fell into a quarter of L1's sets and
+ * was evicted from one tile to the next, and unaligned rows made each vector load touch two lines. The
+ * tiles run over one panel of rows of B after another, each continuing the chains it left in C: the same
+ * fused multiply-adds in the same order. */
 SF_AVX512 static void gemm_512(float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
                                size_t ldb, int R, int W, int J) {
+    float pk[GEMM_PACK_J * 64] __attribute__((aligned(64)));
     for (int w0 = 0; w0 < W; w0 += 64) {
         int wn = W - w0 < 64 ? W - w0 : 64, V = (wn + 15) / 16, rows = 24 / V;
         __mmask16 ml = lanes(wn, V - 1);
         int tiles = (R + rows - 1) / rows;
-        for (int t = 0, r0 = 0; t < tiles; t++) {
-            int r1 = (int)((long)R * (t + 1) / tiles);
-            if (V == 1)
-                tile16_any(r1 - r0, c + (size_t)r0 * ldc + w0, ldc, a + (size_t)r0 * ars, ars, ajs, b + w0, ldb, J, ml);
-            else
-                tilev_any(r1 - r0, V, c + (size_t)r0 * ldc + w0, ldc, a + (size_t)r0 * ars, ars, ajs, b + w0, ldb, J, ml);
-            r0 = r1;
+        /* (a panel already whole, aligned and small enough to stay in L1, as the forward's, is read as it is;
+         * and below four tiles the copy does not pay) */
+        int pack = V > 1 && tiles >= 4 && (ldb != 64 || J > GEMM_PACK_J || ((uintptr_t)(b + w0) & 63) != 0);
+        for (int j0 = 0; j0 < J;) {
+            int jn = pack ? (J - j0 < GEMM_PACK_J ? J - j0 : GEMM_PACK_J) : J;
+            const float *bp = b + (size_t)j0 * ldb + w0;
+            size_t lb = ldb;
+            if (pack) {
+                pack_panel(pk, bp, ldb, jn, wn);
+                bp = pk;
+                lb = 64;
+            }
+            const float *aj = a + (size_t)j0 * ajs;
+            for (int t = 0, r0 = 0; t < tiles; t++) {
+                int r1 = (int)((long)R * (t + 1) / tiles);
+                if (V == 1)
+                    tile16_any(r1 - r0, c + (size_t)r0 * ldc + w0, ldc, aj + (size_t)r0 * ars, ars, ajs, bp, lb, jn, ml);
+                else
+                    tilev_any(r1 - r0, V, c + (size_t)r0 * ldc + w0, ldc, aj + (size_t)r0 * ars, ars, ajs, bp, lb, jn, ml);
+                r0 = r1;
+            }
+            j0 += jn;
         }
     }
 }
