@@ -659,20 +659,41 @@ SF_INLINE512 __m512 expf_16(__m512 x) {
     return y;
 }
 
-/* sf_softmax_forward with AVX-512: the maximum, the exponentials and the scaling sixteen at a time, the
- * sum of the exponentials one at a time in double as before (its order is part of the result). */
-SF_AVX512 static void softmax_512(float *out, const float *in, int n) {
-    const __m512 ninf = _mm512_set1_ps(-INFINITY);
-    __m512 mx = ninf;
-    for (int i = 0; i < n; i += 16) /* (in > max ? in : max) per lane: NaNs are passed over, as below */
-        mx = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, lanes(n - i, 0), in + i), mx);
-    /* which of +0 and -0 is the maximum may differ from the loop below; x - max and so e^(x - max) do not */
-    float maxv = _mm512_reduce_max_ps(mx);
-    if (maxv == -INFINITY) {
-        for (int i = 0; i < n; i++) out[i] = 0.0f;
-        return;
-    }
+/* The sum of the exponentials, added sixteen at a time, equals their sum one at a time in order when the
+ * row has at most SOFTMAX_EXACT_N of them and each is 0 or at least SOFTMAX_EXACT_MIN. Proof: each e is a
+ * float in [2^-24, 1] (x - max <= 0, so e <= 1), so its 24-bit significand ends at 2^-47 or above: e is a
+ * whole multiple of 2^-47, and so is every partial sum of any of them, in any order. A partial sum is at
+ * most n <= 32 = 2^5, and equals 32 only if every e is 1; otherwise it is below 2^5 and a multiple of
+ * 2^-47, so it has at most 5 + 47 = 52 significant bits (from 2^4 down to 2^-47), and 32 itself is a power
+ * of two: either way a double holds it exactly. So every addition, in whatever order, is exact, and every
+ * order gives the exact sum, which is the sequential sum too. (A NaN, or an e in (0, 2^-24), and the row
+ * is summed one at a time as before.) The bounds keep a bit to spare (2^-25, or rows up to 64, would still
+ * be exact); from 2^-26 on they are not, and tests/test_ops.c (test_softmax_expsum) fails there. */
+#define SOFTMAX_EXACT_N 32
+#define SOFTMAX_EXACT_MIN 0x1p-24f
+
+/* Writes e^(in - maxv) for in(n) into out (masked keys, -inf, give 0) and returns their sum in double,
+ * bit for bit the sum one at a time in order (see SOFTMAX_EXACT_N). */
+SF_AVX512 static double softmax_exp_512(float *out, const float *in, int n, float maxv) {
     __m512 mv = _mm512_set1_ps(maxv);
+    if (n <= SOFTMAX_EXACT_N) {
+        __m512d acc = _mm512_setzero_pd();
+        __mmask16 inexact = 0;
+        for (int i = 0; i < n; i += 16) {
+            __mmask16 m = lanes(n - i, 0);
+            __m512 e = _mm512_maskz_mov_ps(m, expf_16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, in + i), mv)));
+            /* lanes neither 0 nor >= 2^-24 (NaN included) */
+            inexact |= _mm512_cmp_ps_mask(e, _mm512_set1_ps(SOFTMAX_EXACT_MIN), _CMP_NGE_UQ) &
+                       _mm512_cmp_ps_mask(e, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+            acc = _mm512_add_pd(acc, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+            acc = _mm512_add_pd(acc, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+            _mm512_mask_storeu_ps(out + i, m, e);
+        }
+        if (!inexact) return _mm512_reduce_add_pd(acc);
+        double sum = 0.0;
+        for (int i = 0; i < n; i++) sum += out[i];
+        return sum;
+    }
     double sum = 0.0;
     for (int i = 0; i < n; i += 16) {
         __mmask16 m = lanes(n - i, 0);
@@ -682,6 +703,28 @@ SF_AVX512 static void softmax_512(float *out, const float *in, int n) {
         for (int j = 0, k = n - i < 16 ? n - i : 16; j < k; j++) sum += ev[j];
         _mm512_mask_storeu_ps(out + i, m, e);
     }
+    return sum;
+}
+
+/* Returns the maximum of in(n) with AVX-512 ((in > max ? in : max) per lane: NaNs are passed over, as in
+ * the plain loop; which of +0 and -0 it returns may differ from that loop, x - max and e^(x - max) do not). */
+SF_AVX512 static float softmax_max_512(const float *in, int n) {
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    __m512 mx = ninf;
+    for (int i = 0; i < n; i += 16) mx = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, lanes(n - i, 0), in + i), mx);
+    return _mm512_reduce_max_ps(mx);
+}
+
+/* sf_softmax_forward with AVX-512: the maximum, the exponentials and the scaling sixteen at a time, the
+ * sum of the exponentials in double with the bits of the sum one at a time (its order is part of the
+ * result: softmax_exp_512). */
+SF_AVX512 static void softmax_512(float *out, const float *in, int n) {
+    float maxv = softmax_max_512(in, n);
+    if (maxv == -INFINITY) {
+        for (int i = 0; i < n; i++) out[i] = 0.0f;
+        return;
+    }
+    double sum = softmax_exp_512(out, in, n, maxv);
     __m512 inv = _mm512_set1_ps((float)(1.0 / sum));
     for (int i = 0; i < n; i += 16) {
         __mmask16 m = lanes(n - i, 0);
@@ -690,6 +733,29 @@ SF_AVX512 static void softmax_512(float *out, const float *in, int n) {
 }
 #endif
 
+/* Returns the maximum of in(n), NaNs passed over (-inf if there is none). */
+static float softmax_max_c(const float *in, int n) {
+    float maxv = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (in[i] > maxv) maxv = in[i];
+    return maxv;
+}
+
+/* Writes e^(in - maxv) for in(n) into out (-inf gives 0) and returns their sum in double, in order.
+ * libm's expf on purpose: exp_fast (above) would make this loop vectorise and a training step 7% faster,
+ * but it changes the probabilities in their last bit, and with them the shipped models: retrained so,
+ * reverse.sfm dropped from 1000 to 998 of 1000 held-out strings. (With the AVX-512 kernels
+ * softmax_exp_512 computes the same expf sixteen at a time.) */
+static double softmax_exp_c(float *out, const float *in, int n, float maxv) {
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) {
+        float e = in[i] == -INFINITY ? 0.0f : expf(in[i] - maxv);
+        out[i] = e;
+        sum += e;
+    }
+    return sum;
+}
+
 void sf_softmax_forward(float *out, const float *in, int n) {
 #ifdef SF_X86
     if (__builtin_cpu_supports("avx512f") && mm_pick() == &mm_avx512) {
@@ -697,25 +763,32 @@ void sf_softmax_forward(float *out, const float *in, int n) {
         return;
     }
 #endif
-    float maxv = -INFINITY;
-    for (int i = 0; i < n; i++)
-        if (in[i] > maxv) maxv = in[i];
+    float maxv = softmax_max_c(in, n);
     if (maxv == -INFINITY) { /* every key masked: nothing to attend to */
         for (int i = 0; i < n; i++) out[i] = 0.0f;
         return;
     }
-    /* libm's expf on purpose: exp_fast (below) would make this loop vectorise and a training step 7%
-     * faster, but it changes the probabilities in their last bit, and with them the shipped models:
-     * retrained so, reverse.sfm dropped from 1000 to 998 of 1000 held-out strings. (With the AVX-512
-     * kernels softmax_512 computes the same expf sixteen at a time.) */
-    double sum = 0.0;
-    for (int i = 0; i < n; i++) {
-        float e = in[i] == -INFINITY ? 0.0f : expf(in[i] - maxv);
-        out[i] = e;
-        sum += e;
-    }
-    float inv = (float)(1.0 / sum);
+    float inv = (float)(1.0 / softmax_exp_c(out, in, n, maxv));
     for (int i = 0; i < n; i++) out[i] *= inv;
+}
+
+double sf_softmax_expsum(float *e, const float *in, int n) {
+#ifdef SF_X86
+    if (__builtin_cpu_supports("avx512f") && mm_pick() == &mm_avx512) {
+        float maxv = softmax_max_512(in, n);
+        if (maxv == -INFINITY) {
+            for (int i = 0; i < n; i++) e[i] = 0.0f;
+            return 0.0;
+        }
+        return softmax_exp_512(e, in, n, maxv);
+    }
+#endif
+    float maxv = softmax_max_c(in, n);
+    if (maxv == -INFINITY) {
+        for (int i = 0; i < n; i++) e[i] = 0.0f;
+        return 0.0;
+    }
+    return softmax_exp_c(e, in, n, maxv);
 }
 
 SF_VEC void sf_softmax_backward(float *dinp, const float *dprobs, const float *probs, int n) {
