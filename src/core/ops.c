@@ -127,6 +127,14 @@ __attribute__((target("avx2,fma"))) static void gemm_avx2(float *c, size_t ldc, 
         if (V > 2) _mm512_mask_storeu_ps(c + r * ldc + 32, TV_MASK(2), c##r##c);                           \
         if (V > 3) _mm512_mask_storeu_ps(c + r * ldc + 48, TV_MASK(3), c##r##d);                           \
     }
+/* prefetches row r of the next tile's C (at pf) */
+#define TV_PF(r)                                                                                           \
+    if (R > r) {                                                                                           \
+        _mm_prefetch((const char *)(pf + r * ldc), _MM_HINT_T0);                                           \
+        if (V > 1) _mm_prefetch((const char *)(pf + r * ldc + 16), _MM_HINT_T0);                           \
+        if (V > 2) _mm_prefetch((const char *)(pf + r * ldc + 32), _MM_HINT_T0);                           \
+        if (V > 3) _mm_prefetch((const char *)(pf + r * ldc + 48), _MM_HINT_T0);                           \
+    }
 #define TV_ALL(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 #define Q0 q0
 #define Q1 q0
@@ -142,10 +150,11 @@ __attribute__((target("avx2,fma"))) static void gemm_avx2(float *c, size_t ldc, 
 #define Q11 q3
 
 SF_INLINE512 void tilev(const int R, const int V, float *c, size_t ldc, const float *a, size_t ars, size_t ajs,
-                        const float *b, size_t ldb, int J, __mmask16 ml) {
+                        const float *b, size_t ldb, int J, __mmask16 ml, const float *pf) {
     TV_DECL(0); TV_DECL(1); TV_DECL(2); TV_DECL(3); TV_DECL(4); TV_DECL(5);
     TV_DECL(6); TV_DECL(7); TV_DECL(8); TV_DECL(9); TV_DECL(10); TV_DECL(11);
     TV_ALL(TV_LOAD)
+    if (pf) { TV_ALL(TV_PF) }
     const float *q0 = a, *q1 = a + 3 * ars, *q2 = a + 6 * ars, *q3 = a + 9 * ars;
     for (int j = 0; j < J; j++) {
         const float *bj = b + (size_t)j * ldb;
@@ -247,9 +256,9 @@ SF_INLINE512 void tile16(const int R, float *c, size_t ldc, const float *a, size
 /* Runs one tilev of V vectors (2..4) and R rows (1..24 / V), with the last vector masked by ml; a whole
  * block of 64 columns gets its own copy, in which no load is masked. */
 SF_AVX512 static void tilev_any(int R, int V, float *c, size_t ldc, const float *a, size_t ars, size_t ajs,
-                                const float *b, size_t ldb, int J, __mmask16 ml) {
+                                const float *b, size_t ldb, int J, __mmask16 ml, const float *pf) {
     switch (V * 16 + R) {
-#define SF_T(v, r) case v * 16 + r: tilev(r, v, c, ldc, a, ars, ajs, b, ldb, J, ml); return;
+#define SF_T(v, r) case v * 16 + r: tilev(r, v, c, ldc, a, ars, ajs, b, ldb, J, ml, pf); return;
         SF_T(2, 1) SF_T(2, 2) SF_T(2, 3) SF_T(2, 4) SF_T(2, 5) SF_T(2, 6)
         SF_T(2, 7) SF_T(2, 8) SF_T(2, 9) SF_T(2, 10) SF_T(2, 11) SF_T(2, 12)
         SF_T(3, 1) SF_T(3, 2) SF_T(3, 3) SF_T(3, 4) SF_T(3, 5) SF_T(3, 6) SF_T(3, 7) SF_T(3, 8)
@@ -257,12 +266,12 @@ SF_AVX512 static void tilev_any(int R, int V, float *c, size_t ldc, const float 
     }
     if (ml == 0xFFFF)
         switch (R) {
-#define SF_T(r) case r: tilev(r, 4, c, ldc, a, ars, ajs, b, ldb, J, 0xFFFF); return;
+#define SF_T(r) case r: tilev(r, 4, c, ldc, a, ars, ajs, b, ldb, J, 0xFFFF, pf); return;
             SF_T(1) SF_T(2) SF_T(3) SF_T(4) SF_T(5) SF_T(6)
 #undef SF_T
         }
     switch (R) {
-#define SF_T(r) case r: tilev(r, 4, c, ldc, a, ars, ajs, b, ldb, J, ml); return;
+#define SF_T(r) case r: tilev(r, 4, c, ldc, a, ars, ajs, b, ldb, J, ml, pf); return;
         SF_T(1) SF_T(2) SF_T(3) SF_T(4) SF_T(5) SF_T(6)
 #undef SF_T
     }
@@ -332,8 +341,15 @@ SF_AVX512 static void gemm_512(float *c, size_t ldc, const float *a, size_t ars,
                 int r1 = (int)((long)R * (t + 1) / tiles);
                 if (V == 1)
                     tile16_any(r1 - r0, c + (size_t)r0 * ldc + w0, ldc, aj + (size_t)r0 * ars, ars, ajs, bp, lb, jn, ml);
-                else
-                    tilev_any(r1 - r0, V, c + (size_t)r0 * ldc + w0, ldc, aj + (size_t)r0 * ars, ars, ajs, bp, lb, jn, ml);
+                else {
+                    /* the C of the tile after this one (or of the first of the next panel or block), fetched
+                     * while this one runs: a weight gradient's C comes from L2 or further */
+                    const float *pf = t + 1 < tiles ? c + (size_t)r1 * ldc + w0
+                                      : j0 + jn < J  ? c + w0
+                                      : w0 + 64 < W  ? c + w0 + 64
+                                                     : NULL;
+                    tilev_any(r1 - r0, V, c + (size_t)r0 * ldc + w0, ldc, aj + (size_t)r0 * ars, ars, ajs, bp, lb, jn, ml, pf);
+                }
                 r0 = r1;
             }
             j0 += jn;
@@ -346,7 +362,8 @@ SF_AVX512 static void transpose_512(float *dst, size_t ldd, const float *src, si
                                     int width) {
     __m512 r[16], t[16];
     __mmask16 cm = (__mmask16)((1u << cols) - 1u), wm = (__mmask16)((1u << width) - 1u);
-    for (int i = 0; i < 16; i++) r[i] = i < rows ? _mm512_maskz_loadu_ps(cm, src + (size_t)i * lds) : _mm512_setzero_ps();
+    /* rows past `rows` load nothing (an empty mask reads no memory): no branch per row */
+    for (int i = 0; i < 16; i++) r[i] = _mm512_maskz_loadu_ps(i < rows ? cm : 0, src + (size_t)(i < rows ? i : 0) * lds);
     for (int i = 0; i < 16; i += 2) { /* pairs of rows interleaved */
         t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
         t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
