@@ -95,6 +95,9 @@ static void test_matmul_kernels(void **state) {
             sf_matmul_forward(y, x, w, NULL, N, 1, OC);
             for (int n = 0; n < N; n++)
                 for (int o = 0; o < OC; o++) assert_true(y[n * OC + o] == fmaf(x[n], w[o], 0.0f));
+            /* no input channels: the bias alone */
+            sf_matmul_forward(y, x, w, b, N, 0, OC);
+            for (int n = 0; n < N; n++) assert_memory_equal(y + (size_t)n * OC, b, (size_t)OC * 4);
         }
         sf_matmul_use(NULL);
         free(x); free(w); free(b); free(dy); free(y_ref); free(dx_ref); free(dw_ref); free(db_ref);

@@ -54,16 +54,21 @@ static inline float dot_lanes(const float *a, const float *b, int n) {
 
 #define MM_BLOCK 256 /* forward: rows of W and input channels handled per transposed block */
 
-typedef void (*gemm_fn)(float *, size_t, const float *, size_t, size_t, const float *, size_t, int, int, int);
+typedef void (*gemm_fn)(float *, size_t, const float *, size_t, size_t, const float *, size_t, int, int, int,
+                        const float *);
 typedef void (*transpose_fn)(float *, size_t, const float *, size_t, int, int, int);
 typedef void (*forward_fn)(float *, const float *, const float *, const float *, int, int, int);
 
 /* The kernel in plain C: rows one after another, each step of j over the whole row of C (which the
- * compiler vectorises along W without changing any chain). */
+ * compiler vectorises along W without changing any chain). Every kernel takes `init`: NULL to start the
+ * chains at the values C holds, or a row of W values to start every row's chains at instead (the
+ * forward's bias, which then need not be written into C first). */
 static inline void gemm_c_body(float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
-                               size_t ldb, int R, int W, int J) {
+                               size_t ldb, int R, int W, int J, const float *init) {
     for (int r = 0; r < R; r++) {
         float *restrict cr = c + (size_t)r * ldc;
+        if (init)
+            for (int w = 0; w < W; w++) cr[w] = init[w];
         for (int j = 0; j < J; j++) {
             float x = a[(size_t)r * ars + (size_t)j * ajs];
             const float *restrict bj = b + (size_t)j * ldb;
@@ -74,8 +79,8 @@ static inline void gemm_c_body(float *c, size_t ldc, const float *a, size_t ars,
 
 /* The plain C kernel, for any processor. */
 static void gemm_c(float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b, size_t ldb, int R,
-                   int W, int J) {
-    gemm_c_body(c, ldc, a, ars, ajs, b, ldb, R, W, J);
+                   int W, int J, const float *init) {
+    gemm_c_body(c, ldc, a, ars, ajs, b, ldb, R, W, J, init);
 }
 
 /* Writes dst[k][r] = src[r][k] for r < rows, k < cols (each at most 16); in dst only the first `width`
@@ -89,8 +94,8 @@ static void transpose_c(float *dst, size_t ldd, const float *src, size_t lds, in
 /* The plain C kernel compiled for AVX2 and FMA processors (fmaf becomes one instruction). */
 __attribute__((target("avx2,fma"))) static void gemm_avx2(float *c, size_t ldc, const float *a, size_t ars,
                                                          size_t ajs, const float *b, size_t ldb, int R, int W,
-                                                         int J) {
-    gemm_c_body(c, ldc, a, ars, ajs, b, ldb, R, W, J);
+                                                         int J, const float *init) {
+    gemm_c_body(c, ldc, a, ars, ajs, b, ldb, R, W, J, init);
 }
 
 #define SF_AVX512 __attribute__((target("avx512f")))
@@ -106,10 +111,10 @@ __attribute__((target("avx2,fma"))) static void gemm_avx2(float *c, size_t ldc, 
 #define TV_DECL(r) __m512 c##r##a = _mm512_setzero_ps(), c##r##b = c##r##a, c##r##c = c##r##a, c##r##d = c##r##a
 #define TV_LOAD(r)                                                                                         \
     if (R > r) {                                                                                           \
-        c##r##a = _mm512_maskz_loadu_ps(TV_MASK(0), c + r * ldc);                                          \
-        if (V > 1) c##r##b = _mm512_maskz_loadu_ps(TV_MASK(1), c + r * ldc + 16);                          \
-        if (V > 2) c##r##c = _mm512_maskz_loadu_ps(TV_MASK(2), c + r * ldc + 32);                          \
-        if (V > 3) c##r##d = _mm512_maskz_loadu_ps(TV_MASK(3), c + r * ldc + 48);                          \
+        c##r##a = _mm512_maskz_loadu_ps(TV_MASK(0), ci + r * ldi);                                         \
+        if (V > 1) c##r##b = _mm512_maskz_loadu_ps(TV_MASK(1), ci + r * ldi + 16);                         \
+        if (V > 2) c##r##c = _mm512_maskz_loadu_ps(TV_MASK(2), ci + r * ldi + 32);                         \
+        if (V > 3) c##r##d = _mm512_maskz_loadu_ps(TV_MASK(3), ci + r * ldi + 48);                         \
     }
 /* row r reads A through pointer p(r/3) at offset (r%3)*ars, as in tile16 */
 #define TV_FMA(r)                                                                                          \
@@ -150,7 +155,9 @@ __attribute__((target("avx2,fma"))) static void gemm_avx2(float *c, size_t ldc, 
 #define Q11 q3
 
 SF_INLINE512 void tilev(const int R, const int V, float *c, size_t ldc, const float *a, size_t ars, size_t ajs,
-                        const float *b, size_t ldb, int J, __mmask16 ml, const float *pf) {
+                        const float *b, size_t ldb, int J, __mmask16 ml, const float *pf, const float *init) {
+    const float *ci = init ? init : c; /* where the chains start: C's rows, or one row for all */
+    size_t ldi = init ? 0 : ldc;
     TV_DECL(0); TV_DECL(1); TV_DECL(2); TV_DECL(3); TV_DECL(4); TV_DECL(5);
     TV_DECL(6); TV_DECL(7); TV_DECL(8); TV_DECL(9); TV_DECL(10); TV_DECL(11);
     TV_ALL(TV_LOAD)
@@ -181,7 +188,7 @@ SF_INLINE512 void tilev(const int R, const int V, float *c, size_t ldc, const fl
 #undef Q11
 
 #define T16_DECL(r) __m512 c##r = _mm512_setzero_ps()
-#define T16_LOAD(r) if (R > r) c##r = _mm512_maskz_loadu_ps(m, c + r * ldc);
+#define T16_LOAD(r) if (R > r) c##r = _mm512_maskz_loadu_ps(m, ci + r * ldi);
 /* row r reads A through pointer p(r/3) at offset (r%3)*ars: eight pointers and one stride cover 24 rows,
  * so the addresses stay in registers */
 #define T16_FMA(r) if (R > r) c##r = _mm512_fmadd_ps(_mm512_set1_ps(P##r[(r % 3) * ars]), bv, c##r);
@@ -214,7 +221,9 @@ SF_INLINE512 void tilev(const int R, const int V, float *c, size_t ldc, const fl
 #define P23 p7
 
 SF_INLINE512 void tile16(const int R, float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
-                         size_t ldb, int J, __mmask16 m) {
+                         size_t ldb, int J, __mmask16 m, const float *init) {
+    const float *ci = init ? init : c;
+    size_t ldi = init ? 0 : ldc;
     T16_DECL(0); T16_DECL(1); T16_DECL(2); T16_DECL(3); T16_DECL(4); T16_DECL(5); T16_DECL(6); T16_DECL(7);
     T16_DECL(8); T16_DECL(9); T16_DECL(10); T16_DECL(11); T16_DECL(12); T16_DECL(13); T16_DECL(14); T16_DECL(15);
     T16_DECL(16); T16_DECL(17); T16_DECL(18); T16_DECL(19); T16_DECL(20); T16_DECL(21); T16_DECL(22); T16_DECL(23);
@@ -256,9 +265,9 @@ SF_INLINE512 void tile16(const int R, float *c, size_t ldc, const float *a, size
 /* Runs one tilev of V vectors (2..4) and R rows (1..24 / V), with the last vector masked by ml; a whole
  * block of 64 columns gets its own copy, in which no load is masked. */
 SF_AVX512 static void tilev_any(int R, int V, float *c, size_t ldc, const float *a, size_t ars, size_t ajs,
-                                const float *b, size_t ldb, int J, __mmask16 ml, const float *pf) {
+                                const float *b, size_t ldb, int J, __mmask16 ml, const float *pf, const float *init) {
     switch (V * 16 + R) {
-#define SF_T(v, r) case v * 16 + r: tilev(r, v, c, ldc, a, ars, ajs, b, ldb, J, ml, pf); return;
+#define SF_T(v, r) case v * 16 + r: tilev(r, v, c, ldc, a, ars, ajs, b, ldb, J, ml, pf, init); return;
         SF_T(2, 1) SF_T(2, 2) SF_T(2, 3) SF_T(2, 4) SF_T(2, 5) SF_T(2, 6)
         SF_T(2, 7) SF_T(2, 8) SF_T(2, 9) SF_T(2, 10) SF_T(2, 11) SF_T(2, 12)
         SF_T(3, 1) SF_T(3, 2) SF_T(3, 3) SF_T(3, 4) SF_T(3, 5) SF_T(3, 6) SF_T(3, 7) SF_T(3, 8)
@@ -266,12 +275,12 @@ SF_AVX512 static void tilev_any(int R, int V, float *c, size_t ldc, const float 
     }
     if (ml == 0xFFFF)
         switch (R) {
-#define SF_T(r) case r: tilev(r, 4, c, ldc, a, ars, ajs, b, ldb, J, 0xFFFF, pf); return;
+#define SF_T(r) case r: tilev(r, 4, c, ldc, a, ars, ajs, b, ldb, J, 0xFFFF, pf, init); return;
             SF_T(1) SF_T(2) SF_T(3) SF_T(4) SF_T(5) SF_T(6)
 #undef SF_T
         }
     switch (R) {
-#define SF_T(r) case r: tilev(r, 4, c, ldc, a, ars, ajs, b, ldb, J, ml, pf); return;
+#define SF_T(r) case r: tilev(r, 4, c, ldc, a, ars, ajs, b, ldb, J, ml, pf, init); return;
         SF_T(1) SF_T(2) SF_T(3) SF_T(4) SF_T(5) SF_T(6)
 #undef SF_T
     }
@@ -279,9 +288,9 @@ SF_AVX512 static void tilev_any(int R, int V, float *c, size_t ldc, const float 
 
 /* Runs one tile16 of R rows (1..24). */
 SF_AVX512 static void tile16_any(int R, float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
-                                 size_t ldb, int J, __mmask16 m) {
+                                 size_t ldb, int J, __mmask16 m, const float *init) {
     switch (R) {
-#define SF_T(r) case r: tile16(r, c, ldc, a, ars, ajs, b, ldb, J, m); return;
+#define SF_T(r) case r: tile16(r, c, ldc, a, ars, ajs, b, ldb, J, m, init); return;
         SF_T(1) SF_T(2) SF_T(3) SF_T(4) SF_T(5) SF_T(6) SF_T(7) SF_T(8) SF_T(9) SF_T(10) SF_T(11) SF_T(12)
         SF_T(13) SF_T(14) SF_T(15) SF_T(16) SF_T(17) SF_T(18) SF_T(19) SF_T(20) SF_T(21) SF_T(22) SF_T(23) SF_T(24)
 #undef SF_T
@@ -318,7 +327,7 @@ SF_AVX512 static void pack_panel(float *restrict pk, const float *b, size_t ldb,
  * tiles run over one panel of rows of B after another, each continuing the chains it left in C: the same
  * fused multiply-adds in the same order. */
 SF_AVX512 static void gemm_512(float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
-                               size_t ldb, int R, int W, int J) {
+                               size_t ldb, int R, int W, int J, const float *init) {
     float pk[GEMM_PACK_J * 64] __attribute__((aligned(64)));
     for (int w0 = 0; w0 < W; w0 += 64) {
         int wn = W - w0 < 64 ? W - w0 : 64, V = (wn + 15) / 16, rows = 24 / V;
@@ -336,11 +345,11 @@ SF_AVX512 static void gemm_512(float *c, size_t ldc, const float *a, size_t ars,
                 bp = pk;
                 lb = 64;
             }
-            const float *aj = a + (size_t)j0 * ajs;
+            const float *aj = a + (size_t)j0 * ajs, *ij = j0 == 0 && init ? init + w0 : NULL;
             for (int t = 0, r0 = 0; t < tiles; t++) {
                 int r1 = (int)((long)R * (t + 1) / tiles);
                 if (V == 1)
-                    tile16_any(r1 - r0, c + (size_t)r0 * ldc + w0, ldc, aj + (size_t)r0 * ars, ars, ajs, bp, lb, jn, ml);
+                    tile16_any(r1 - r0, c + (size_t)r0 * ldc + w0, ldc, aj + (size_t)r0 * ars, ars, ajs, bp, lb, jn, ml, ij);
                 else {
                     /* the C of the tile after this one (or of the first of the next panel or block), fetched
                      * while this one runs: a weight gradient's C comes from L2 or further */
@@ -348,7 +357,7 @@ SF_AVX512 static void gemm_512(float *c, size_t ldc, const float *a, size_t ars,
                                       : j0 + jn < J  ? c + w0
                                       : w0 + 64 < W  ? c + w0 + 64
                                                      : NULL;
-                    tilev_any(r1 - r0, V, c + (size_t)r0 * ldc + w0, ldc, aj + (size_t)r0 * ars, ars, ajs, bp, lb, jn, ml, pf);
+                    tilev_any(r1 - r0, V, c + (size_t)r0 * ldc + w0, ldc, aj + (size_t)r0 * ars, ars, ajs, bp, lb, jn, ml, pf, ij);
                 }
                 r0 = r1;
             }
@@ -410,20 +419,22 @@ static inline int forward_wide_pays(int N, int OC) { return N < 13 || N > 16 || 
 static inline __attribute__((always_inline)) void forward_wide_body(gemm_fn gemm, transpose_fn transpose, float *out,
                                                                    const float *in, const float *w,
                                                                    const float *bias, int N, int IC, int OC) {
+    static const float zeros[MM_WT_COLS];
     float wt[MM_WT_ROWS * MM_WT_COLS] __attribute__((aligned(64)));
     for (int o0 = 0; o0 < OC; o0 += MM_WT_COLS) {
         int on = OC - o0 < MM_WT_COLS ? OC - o0 : MM_WT_COLS;
-        for (int n = 0; n < N; n++) { /* a loop, not memcpy: rows of 64 floats, which a call costs more than */
-            float *restrict y = out + (size_t)n * OC + o0;
-            for (int o = 0; o < on; o++) y[o] = bias ? bias[o0 + o] : 0.0f;
-        }
+        if (IC <= 0) /* no product: the bias alone */
+            for (int n = 0; n < N; n++)
+                for (int o = 0; o < on; o++) out[(size_t)n * OC + o0 + o] = bias ? bias[o0 + o] : 0.0f;
         for (int i0 = 0; i0 < IC; i0 += MM_WT_ROWS) {
             int in_ = IC - i0 < MM_WT_ROWS ? IC - i0 : MM_WT_ROWS;
             for (int o = 0; o < on; o += 16)
                 for (int i = 0; i < in_; i += 16)
                     transpose(wt + (size_t)i * MM_WT_COLS + o, MM_WT_COLS, w + (size_t)(o0 + o) * IC + i0 + i,
                               (size_t)IC, on - o < 16 ? on - o : 16, in_ - i < 16 ? in_ - i : 16, 16);
-            gemm(out + o0, (size_t)OC, in + i0, (size_t)IC, 1, wt, MM_WT_COLS, N, on, in_);
+            /* the first block of input channels starts the chains at the bias (the kernel's init) */
+            gemm(out + o0, (size_t)OC, in + i0, (size_t)IC, 1, wt, MM_WT_COLS, N, on, in_,
+                 i0 > 0 ? NULL : bias ? bias + o0 : zeros);
         }
     }
 }
@@ -453,7 +464,7 @@ static inline __attribute__((always_inline)) void forward_body(gemm_fn gemm, tra
                 for (int i = 0; i < in_; i += 16)
                     transpose(xt + i * 16, 16, in + (size_t)n0 * IC + i0 + i, (size_t)IC, nn,
                               in_ - i < 16 ? in_ - i : 16, 16);
-                gemm(ct, 16, w + (size_t)o0 * IC + i0, (size_t)IC, 1, xt, 16, on, 16, in_);
+                gemm(ct, 16, w + (size_t)o0 * IC + i0, (size_t)IC, 1, xt, 16, on, 16, in_, NULL);
             }
             for (int o = 0; o < on; o += 16)
                 transpose(out + (size_t)n0 * OC + o0 + o, (size_t)OC, ct + o * 16, 16, on - o < 16 ? on - o : 16, nn,
@@ -570,7 +581,7 @@ const char *sf_matmul_use(const char *name) {
 void sf_matmul_acc(float *c, int ldc, const float *a, int ars, int ajs, const float *b, int ldb, int R, int W,
                    int J) {
     if (R > 0 && W > 0 && J > 0)
-        mm_pick()->gemm(c, (size_t)ldc, a, (size_t)ars, (size_t)ajs, b, (size_t)ldb, R, W, J);
+        mm_pick()->gemm(c, (size_t)ldc, a, (size_t)ars, (size_t)ajs, b, (size_t)ldb, R, W, J, NULL);
 }
 
 void sf_matmul_forward(float *out, const float *in, const float *w, const float *bias, int N, int IC, int OC) {
@@ -582,8 +593,8 @@ void sf_matmul_backward(float *dinp, float *dweight, float *dbias, const float *
     /* y[n][o] = b[o] + sum_i x[n][i] w[o][i], so dx[n][i] += sum_o d[n][o] w[o][i] (a chain over o),
      * dw[o][i] += sum_n d[n][o] x[n][i] (a chain over n) and db[o] += sum_n d[n][o] (n ascending) */
     const mm_kernels *k = mm_pick();
-    if (dinp) k->gemm(dinp, (size_t)IC, dout, (size_t)OC, 1, weight, (size_t)IC, N, IC, OC);
-    if (dweight) k->gemm(dweight, (size_t)IC, dout, 1, (size_t)OC, inp, (size_t)IC, OC, IC, N);
+    if (dinp) k->gemm(dinp, (size_t)IC, dout, (size_t)OC, 1, weight, (size_t)IC, N, IC, OC, NULL);
+    if (dweight) k->gemm(dweight, (size_t)IC, dout, 1, (size_t)OC, inp, (size_t)IC, OC, IC, N, NULL);
     if (dbias) k->bias(dbias, dout, N, OC);
 }
 
