@@ -37,12 +37,13 @@ static void test_matmul_kernels(void **state) {
     (void)state;
     /* the forward transposes the weight, except for 13-16 rows into at most 32 outputs, where it transposes
      * the rows (ops.c, forward_wide_pays): shapes on both sides, blocks of the weight cut at 64 output and
-     * 128 input channels */
+     * 128 input channels, and products whose panels of B are copied (gemm_512: four tiles or more), in
+     * panels of 128 rows of B when J is longer (200 and 260 rows for dweight) */
     static const int shapes[][3] = {{1, 1, 1},     {1, 64, 192},  {3, 5, 7},     {13, 64, 192},  {16, 16, 16},
                                     {17, 70, 65},  {12, 256, 64}, {40, 300, 33}, {2, 3, 300},    {25, 64, 30},
                                     {31, 64, 192}, {32, 64, 64},  {33, 129, 65}, {104, 64, 192}, {104, 256, 64},
                                     {64, 17, 30},  {100, 64, 130}, {48, 200, 49}, {13, 64, 30},   {16, 70, 32},
-                                    {14, 300, 17}};
+                                    {14, 300, 17}, {200, 70, 40},  {260, 48, 100}};
     static const char *sets[] = {"c", "avx2", "avx512"};
     sf_rng r;
     sf_rng_seed(&r, 21);
@@ -94,6 +95,9 @@ static void test_matmul_kernels(void **state) {
             sf_matmul_forward(y, x, w, NULL, N, 1, OC);
             for (int n = 0; n < N; n++)
                 for (int o = 0; o < OC; o++) assert_true(y[n * OC + o] == fmaf(x[n], w[o], 0.0f));
+            /* no input channels: the bias alone */
+            sf_matmul_forward(y, x, w, b, N, 0, OC);
+            for (int n = 0; n < N; n++) assert_memory_equal(y + (size_t)n * OC, b, (size_t)OC * 4);
         }
         sf_matmul_use(NULL);
         free(x); free(w); free(b); free(dy); free(y_ref); free(dx_ref); free(dw_ref); free(db_ref);
@@ -489,6 +493,62 @@ static void test_softmax_kernels(void **state) {
     free(x); free(want); free(got); free(len);
 }
 
+/* softmax adds its exponentials sixteen at a time when that gives the sum one at a time exactly (ops.c,
+ * SOFTMAX_EXACT_N): every kernel set must return, for every row, the sum of its exponentials in order.
+ * Random rows of 1 to 40, and rows made to tell the orders apart: many exponentials of 1 (scores at the
+ * maximum, 0) with small ones whose last bits lie below the double's reach once the sum passes 16, from
+ * 2^-33 up to just past the 2^-24 the shortcut needs (so a threshold set a few binades too low sums them
+ * in another order and gets a different double), and rows whose exponentials straddle 2^-24 itself. */
+static void test_softmax_expsum(void **state) {
+    (void)state;
+    static const char *sets[] = {"c", "avx2", "avx512"};
+    enum { ROWS = 40000, MAXN = 40 };
+    sf_rng r;
+    sf_rng_seed(&r, 33);
+    int ran = 0;
+    const float t24 = logf(0x1p-24f); /* e^t24 is about 2^-24 */
+    for (int k = 0; k < 3; k++) {
+        if (!sf_matmul_use(sets[k])) continue;
+        ran++;
+        sf_rng_seed(&r, 33);
+        int differs_in_order = 0;
+        for (int row = 0; row < ROWS; row++) {
+            float x[MAXN], e[MAXN];
+            int n, kind = row % 4;
+            if (kind == 0) { /* random scores */
+                n = 1 + row % MAXN;
+                float spread = (float)(row % 9) * 4.0f + 0.5f;
+                for (int i = 0; i < n; i++) x[i] = spread * sf_rng_normal(&r);
+                if (row % 8 == 0) x[row % n] = -INFINITY;
+            } else {
+                n = kind == 3 ? 1 + row % 32 : 17 + row % 16; /* 17..32: sums past 16 */
+                int ones = 1 + (int)(sf_rng_uniform(&r) * (float)(n - 1));
+                for (int i = 0; i < n; i++) {
+                    if (i < ones) x[i] = 0.0f;
+                    else if (kind == 1) x[i] = -23.0f + 6.6f * sf_rng_uniform(&r); /* e in 2^-33 .. 2^-23.5 */
+                    else if (kind == 2) x[i] = t24 - 2.8f + 2.8f * sf_rng_uniform(&r); /* e in 2^-28 .. 2^-24 */
+                    else x[i] = t24 + 1e-5f * (sf_rng_uniform(&r) - 0.5f); /* e at 2^-24, either side */
+                }
+                for (int i = n - 1; i > 0; i--) { /* shuffled, so the ones land in any lane */
+                    int j = (int)(sf_rng_uniform(&r) * (float)(i + 1)) % (i + 1);
+                    float t = x[i]; x[i] = x[j]; x[j] = t;
+                }
+            }
+            double got = sf_softmax_expsum(e, x, n), want = 0.0, pairs = 0.0;
+            for (int i = 0; i < n; i++) want += e[i];
+            if (memcmp(&got, &want, sizeof got))
+                fail_msg("%s kernels, row %d (n %d): sum of the exponentials %a, in order %a", sets[k], row, n, got, want);
+            /* the rows of kinds 1 and 2 do tell the orders apart: pairwise, they often differ */
+            for (int i = 0; i + 1 < n; i += 2) pairs += (double)e[i] + e[i + 1];
+            if (n % 2) pairs += e[n - 1];
+            differs_in_order += kind != 0 && pairs != want;
+        }
+        assert_true(differs_in_order > ROWS / 20);
+    }
+    sf_matmul_use(NULL);
+    assert_true(ran >= 1);
+}
+
 static void test_sinusoid(void **state) {
     (void)state;
     int C = 16;
@@ -604,7 +664,7 @@ int main(void) {
         cmocka_unit_test(test_matmul),     cmocka_unit_test(test_matmul_kernels), cmocka_unit_test(test_matmul_acc),
         cmocka_unit_test(test_matmul_tiles),
         cmocka_unit_test(test_softmax), cmocka_unit_test(test_layernorm), cmocka_unit_test(test_layernorm_kernels),
-        cmocka_unit_test(test_activations), cmocka_unit_test(test_gelu_sweep), cmocka_unit_test(test_softmax_sweep), cmocka_unit_test(test_softmax_kernels), cmocka_unit_test(test_sinusoid), cmocka_unit_test(test_dot_rows),
+        cmocka_unit_test(test_activations), cmocka_unit_test(test_gelu_sweep), cmocka_unit_test(test_softmax_sweep), cmocka_unit_test(test_softmax_kernels), cmocka_unit_test(test_softmax_expsum), cmocka_unit_test(test_sinusoid), cmocka_unit_test(test_dot_rows),
         cmocka_unit_test(test_rng),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,16 +54,21 @@ static inline float dot_lanes(const float *a, const float *b, int n) {
 
 #define MM_BLOCK 256 /* forward: rows of W and input channels handled per transposed block */
 
-typedef void (*gemm_fn)(float *, size_t, const float *, size_t, size_t, const float *, size_t, int, int, int);
+typedef void (*gemm_fn)(float *, size_t, const float *, size_t, size_t, const float *, size_t, int, int, int,
+                        const float *);
 typedef void (*transpose_fn)(float *, size_t, const float *, size_t, int, int, int);
 typedef void (*forward_fn)(float *, const float *, const float *, const float *, int, int, int);
 
 /* The kernel in plain C: rows one after another, each step of j over the whole row of C (which the
- * compiler vectorises along W without changing any chain). */
+ * compiler vectorises along W without changing any chain). Every kernel takes `init`: NULL to start the
+ * chains at the values C holds, or a row of W values to start every row's chains at instead (the
+ * forward's bias, which then need not be written into C first). */
 static inline void gemm_c_body(float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
-                               size_t ldb, int R, int W, int J) {
+                               size_t ldb, int R, int W, int J, const float *init) {
     for (int r = 0; r < R; r++) {
         float *restrict cr = c + (size_t)r * ldc;
+        if (init)
+            for (int w = 0; w < W; w++) cr[w] = init[w];
         for (int j = 0; j < J; j++) {
             float x = a[(size_t)r * ars + (size_t)j * ajs];
             const float *restrict bj = b + (size_t)j * ldb;
@@ -74,8 +79,8 @@ static inline void gemm_c_body(float *c, size_t ldc, const float *a, size_t ars,
 
 /* The plain C kernel, for any processor. */
 static void gemm_c(float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b, size_t ldb, int R,
-                   int W, int J) {
-    gemm_c_body(c, ldc, a, ars, ajs, b, ldb, R, W, J);
+                   int W, int J, const float *init) {
+    gemm_c_body(c, ldc, a, ars, ajs, b, ldb, R, W, J, init);
 }
 
 /* Writes dst[k][r] = src[r][k] for r < rows, k < cols (each at most 16); in dst only the first `width`
@@ -89,8 +94,8 @@ static void transpose_c(float *dst, size_t ldd, const float *src, size_t lds, in
 /* The plain C kernel compiled for AVX2 and FMA processors (fmaf becomes one instruction). */
 __attribute__((target("avx2,fma"))) static void gemm_avx2(float *c, size_t ldc, const float *a, size_t ars,
                                                          size_t ajs, const float *b, size_t ldb, int R, int W,
-                                                         int J) {
-    gemm_c_body(c, ldc, a, ars, ajs, b, ldb, R, W, J);
+                                                         int J, const float *init) {
+    gemm_c_body(c, ldc, a, ars, ajs, b, ldb, R, W, J, init);
 }
 
 #define SF_AVX512 __attribute__((target("avx512f")))
@@ -106,10 +111,10 @@ __attribute__((target("avx2,fma"))) static void gemm_avx2(float *c, size_t ldc, 
 #define TV_DECL(r) __m512 c##r##a = _mm512_setzero_ps(), c##r##b = c##r##a, c##r##c = c##r##a, c##r##d = c##r##a
 #define TV_LOAD(r)                                                                                         \
     if (R > r) {                                                                                           \
-        c##r##a = _mm512_maskz_loadu_ps(TV_MASK(0), c + r * ldc);                                          \
-        if (V > 1) c##r##b = _mm512_maskz_loadu_ps(TV_MASK(1), c + r * ldc + 16);                          \
-        if (V > 2) c##r##c = _mm512_maskz_loadu_ps(TV_MASK(2), c + r * ldc + 32);                          \
-        if (V > 3) c##r##d = _mm512_maskz_loadu_ps(TV_MASK(3), c + r * ldc + 48);                          \
+        c##r##a = _mm512_maskz_loadu_ps(TV_MASK(0), ci + r * ldi);                                         \
+        if (V > 1) c##r##b = _mm512_maskz_loadu_ps(TV_MASK(1), ci + r * ldi + 16);                         \
+        if (V > 2) c##r##c = _mm512_maskz_loadu_ps(TV_MASK(2), ci + r * ldi + 32);                         \
+        if (V > 3) c##r##d = _mm512_maskz_loadu_ps(TV_MASK(3), ci + r * ldi + 48);                         \
     }
 /* row r reads A through pointer p(r/3) at offset (r%3)*ars, as in tile16 */
 #define TV_FMA(r)                                                                                          \
@@ -127,6 +132,14 @@ __attribute__((target("avx2,fma"))) static void gemm_avx2(float *c, size_t ldc, 
         if (V > 2) _mm512_mask_storeu_ps(c + r * ldc + 32, TV_MASK(2), c##r##c);                           \
         if (V > 3) _mm512_mask_storeu_ps(c + r * ldc + 48, TV_MASK(3), c##r##d);                           \
     }
+/* prefetches row r of the next tile's C (at pf) */
+#define TV_PF(r)                                                                                           \
+    if (R > r) {                                                                                           \
+        _mm_prefetch((const char *)(pf + r * ldc), _MM_HINT_T0);                                           \
+        if (V > 1) _mm_prefetch((const char *)(pf + r * ldc + 16), _MM_HINT_T0);                           \
+        if (V > 2) _mm_prefetch((const char *)(pf + r * ldc + 32), _MM_HINT_T0);                           \
+        if (V > 3) _mm_prefetch((const char *)(pf + r * ldc + 48), _MM_HINT_T0);                           \
+    }
 #define TV_ALL(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 #define Q0 q0
 #define Q1 q0
@@ -142,10 +155,13 @@ __attribute__((target("avx2,fma"))) static void gemm_avx2(float *c, size_t ldc, 
 #define Q11 q3
 
 SF_INLINE512 void tilev(const int R, const int V, float *c, size_t ldc, const float *a, size_t ars, size_t ajs,
-                        const float *b, size_t ldb, int J, __mmask16 ml) {
+                        const float *b, size_t ldb, int J, __mmask16 ml, const float *pf, const float *init) {
+    const float *ci = init ? init : c; /* where the chains start: C's rows, or one row for all */
+    size_t ldi = init ? 0 : ldc;
     TV_DECL(0); TV_DECL(1); TV_DECL(2); TV_DECL(3); TV_DECL(4); TV_DECL(5);
     TV_DECL(6); TV_DECL(7); TV_DECL(8); TV_DECL(9); TV_DECL(10); TV_DECL(11);
     TV_ALL(TV_LOAD)
+    if (pf) { TV_ALL(TV_PF) }
     const float *q0 = a, *q1 = a + 3 * ars, *q2 = a + 6 * ars, *q3 = a + 9 * ars;
     for (int j = 0; j < J; j++) {
         const float *bj = b + (size_t)j * ldb;
@@ -172,7 +188,7 @@ SF_INLINE512 void tilev(const int R, const int V, float *c, size_t ldc, const fl
 #undef Q11
 
 #define T16_DECL(r) __m512 c##r = _mm512_setzero_ps()
-#define T16_LOAD(r) if (R > r) c##r = _mm512_maskz_loadu_ps(m, c + r * ldc);
+#define T16_LOAD(r) if (R > r) c##r = _mm512_maskz_loadu_ps(m, ci + r * ldi);
 /* row r reads A through pointer p(r/3) at offset (r%3)*ars: eight pointers and one stride cover 24 rows,
  * so the addresses stay in registers */
 #define T16_FMA(r) if (R > r) c##r = _mm512_fmadd_ps(_mm512_set1_ps(P##r[(r % 3) * ars]), bv, c##r);
@@ -205,7 +221,9 @@ SF_INLINE512 void tilev(const int R, const int V, float *c, size_t ldc, const fl
 #define P23 p7
 
 SF_INLINE512 void tile16(const int R, float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
-                         size_t ldb, int J, __mmask16 m) {
+                         size_t ldb, int J, __mmask16 m, const float *init) {
+    const float *ci = init ? init : c;
+    size_t ldi = init ? 0 : ldc;
     T16_DECL(0); T16_DECL(1); T16_DECL(2); T16_DECL(3); T16_DECL(4); T16_DECL(5); T16_DECL(6); T16_DECL(7);
     T16_DECL(8); T16_DECL(9); T16_DECL(10); T16_DECL(11); T16_DECL(12); T16_DECL(13); T16_DECL(14); T16_DECL(15);
     T16_DECL(16); T16_DECL(17); T16_DECL(18); T16_DECL(19); T16_DECL(20); T16_DECL(21); T16_DECL(22); T16_DECL(23);
@@ -247,9 +265,9 @@ SF_INLINE512 void tile16(const int R, float *c, size_t ldc, const float *a, size
 /* Runs one tilev of V vectors (2..4) and R rows (1..24 / V), with the last vector masked by ml; a whole
  * block of 64 columns gets its own copy, in which no load is masked. */
 SF_AVX512 static void tilev_any(int R, int V, float *c, size_t ldc, const float *a, size_t ars, size_t ajs,
-                                const float *b, size_t ldb, int J, __mmask16 ml) {
+                                const float *b, size_t ldb, int J, __mmask16 ml, const float *pf, const float *init) {
     switch (V * 16 + R) {
-#define SF_T(v, r) case v * 16 + r: tilev(r, v, c, ldc, a, ars, ajs, b, ldb, J, ml); return;
+#define SF_T(v, r) case v * 16 + r: tilev(r, v, c, ldc, a, ars, ajs, b, ldb, J, ml, pf, init); return;
         SF_T(2, 1) SF_T(2, 2) SF_T(2, 3) SF_T(2, 4) SF_T(2, 5) SF_T(2, 6)
         SF_T(2, 7) SF_T(2, 8) SF_T(2, 9) SF_T(2, 10) SF_T(2, 11) SF_T(2, 12)
         SF_T(3, 1) SF_T(3, 2) SF_T(3, 3) SF_T(3, 4) SF_T(3, 5) SF_T(3, 6) SF_T(3, 7) SF_T(3, 8)
@@ -257,12 +275,12 @@ SF_AVX512 static void tilev_any(int R, int V, float *c, size_t ldc, const float 
     }
     if (ml == 0xFFFF)
         switch (R) {
-#define SF_T(r) case r: tilev(r, 4, c, ldc, a, ars, ajs, b, ldb, J, 0xFFFF); return;
+#define SF_T(r) case r: tilev(r, 4, c, ldc, a, ars, ajs, b, ldb, J, 0xFFFF, pf, init); return;
             SF_T(1) SF_T(2) SF_T(3) SF_T(4) SF_T(5) SF_T(6)
 #undef SF_T
         }
     switch (R) {
-#define SF_T(r) case r: tilev(r, 4, c, ldc, a, ars, ajs, b, ldb, J, ml); return;
+#define SF_T(r) case r: tilev(r, 4, c, ldc, a, ars, ajs, b, ldb, J, ml, pf, init); return;
         SF_T(1) SF_T(2) SF_T(3) SF_T(4) SF_T(5) SF_T(6)
 #undef SF_T
     }
@@ -270,9 +288,9 @@ SF_AVX512 static void tilev_any(int R, int V, float *c, size_t ldc, const float 
 
 /* Runs one tile16 of R rows (1..24). */
 SF_AVX512 static void tile16_any(int R, float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
-                                 size_t ldb, int J, __mmask16 m) {
+                                 size_t ldb, int J, __mmask16 m, const float *init) {
     switch (R) {
-#define SF_T(r) case r: tile16(r, c, ldc, a, ars, ajs, b, ldb, J, m); return;
+#define SF_T(r) case r: tile16(r, c, ldc, a, ars, ajs, b, ldb, J, m, init); return;
         SF_T(1) SF_T(2) SF_T(3) SF_T(4) SF_T(5) SF_T(6) SF_T(7) SF_T(8) SF_T(9) SF_T(10) SF_T(11) SF_T(12)
         SF_T(13) SF_T(14) SF_T(15) SF_T(16) SF_T(17) SF_T(18) SF_T(19) SF_T(20) SF_T(21) SF_T(22) SF_T(23) SF_T(24)
 #undef SF_T
@@ -285,22 +303,65 @@ static inline __mmask16 lanes(int width, int v) {
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
 }
 
+#define GEMM_PACK_J 128 /* rows of B per packed panel: 128 x 64 floats, 32 KB, stay in L1 */
+
+/* Copies rows [0, jn) of B's panel of wn (1..64) columns at b (row stride ldb) into pk, 64 floats a row,
+ * 64-byte aligned. */
+SF_AVX512 static void pack_panel(float *restrict pk, const float *b, size_t ldb, int jn, int wn) {
+    int V = (wn + 15) / 16;
+    __mmask16 ml = lanes(wn, V - 1);
+    for (int j = 0; j < jn; j++) {
+        const float *bj = b + (size_t)j * ldb;
+        float *d = pk + (size_t)j * 64;
+        for (int v = 0; v < V - 1; v++) _mm512_store_ps(d + 16 * v, _mm512_loadu_ps(bj + 16 * v));
+        _mm512_store_ps(d + 16 * (V - 1), _mm512_maskz_loadu_ps(ml, bj + 16 * (V - 1)));
+    }
+}
+
 /* The kernel with AVX-512: blocks of 64 columns in tilevs of four vectors, the last block in a tile16
  * (up to 16 columns) or a tilev of as many vectors as it needs; the rows shared out evenly between the
- * tiles of a block. */
+ * tiles of a block. When a block has four tiles or more, its panel of B is first copied, GEMM_PACK_J
+ * rows at a time, into an aligned buffer of 64-float rows that every tile then reads from L1: B's own
+ * rows are often 1 KB apart (256 columns), so that a panel of them fell into a quarter of L1's sets and
+ * was evicted from one tile to the next, and unaligned rows made each vector load touch two lines. The
+ * tiles run over one panel of rows of B after another, each continuing the chains it left in C: the same
+ * fused multiply-adds in the same order. */
 SF_AVX512 static void gemm_512(float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
-                               size_t ldb, int R, int W, int J) {
+                               size_t ldb, int R, int W, int J, const float *init) {
+    float pk[GEMM_PACK_J * 64] __attribute__((aligned(64)));
     for (int w0 = 0; w0 < W; w0 += 64) {
         int wn = W - w0 < 64 ? W - w0 : 64, V = (wn + 15) / 16, rows = 24 / V;
         __mmask16 ml = lanes(wn, V - 1);
         int tiles = (R + rows - 1) / rows;
-        for (int t = 0, r0 = 0; t < tiles; t++) {
-            int r1 = (int)((long)R * (t + 1) / tiles);
-            if (V == 1)
-                tile16_any(r1 - r0, c + (size_t)r0 * ldc + w0, ldc, a + (size_t)r0 * ars, ars, ajs, b + w0, ldb, J, ml);
-            else
-                tilev_any(r1 - r0, V, c + (size_t)r0 * ldc + w0, ldc, a + (size_t)r0 * ars, ars, ajs, b + w0, ldb, J, ml);
-            r0 = r1;
+        /* (a panel already whole, aligned and small enough to stay in L1, as the forward's, is read as it is;
+         * and below four tiles the copy does not pay) */
+        int pack = V > 1 && tiles >= 4 && (ldb != 64 || J > GEMM_PACK_J || ((uintptr_t)(b + w0) & 63) != 0);
+        for (int j0 = 0; j0 < J;) {
+            int jn = pack ? (J - j0 < GEMM_PACK_J ? J - j0 : GEMM_PACK_J) : J;
+            const float *bp = b + (size_t)j0 * ldb + w0;
+            size_t lb = ldb;
+            if (pack) {
+                pack_panel(pk, bp, ldb, jn, wn);
+                bp = pk;
+                lb = 64;
+            }
+            const float *aj = a + (size_t)j0 * ajs, *ij = j0 == 0 && init ? init + w0 : NULL;
+            for (int t = 0, r0 = 0; t < tiles; t++) {
+                int r1 = (int)((long)R * (t + 1) / tiles);
+                if (V == 1)
+                    tile16_any(r1 - r0, c + (size_t)r0 * ldc + w0, ldc, aj + (size_t)r0 * ars, ars, ajs, bp, lb, jn, ml, ij);
+                else {
+                    /* the C of the tile after this one (or of the first of the next panel or block), fetched
+                     * while this one runs: a weight gradient's C comes from L2 or further */
+                    const float *pf = t + 1 < tiles ? c + (size_t)r1 * ldc + w0
+                                      : j0 + jn < J  ? c + w0
+                                      : w0 + 64 < W  ? c + w0 + 64
+                                                     : NULL;
+                    tilev_any(r1 - r0, V, c + (size_t)r0 * ldc + w0, ldc, aj + (size_t)r0 * ars, ars, ajs, bp, lb, jn, ml, pf, ij);
+                }
+                r0 = r1;
+            }
+            j0 += jn;
         }
     }
 }
@@ -310,7 +371,8 @@ SF_AVX512 static void transpose_512(float *dst, size_t ldd, const float *src, si
                                     int width) {
     __m512 r[16], t[16];
     __mmask16 cm = (__mmask16)((1u << cols) - 1u), wm = (__mmask16)((1u << width) - 1u);
-    for (int i = 0; i < 16; i++) r[i] = i < rows ? _mm512_maskz_loadu_ps(cm, src + (size_t)i * lds) : _mm512_setzero_ps();
+    /* rows past `rows` load nothing (an empty mask reads no memory): no branch per row */
+    for (int i = 0; i < 16; i++) r[i] = _mm512_maskz_loadu_ps(i < rows ? cm : 0, src + (size_t)(i < rows ? i : 0) * lds);
     for (int i = 0; i < 16; i += 2) { /* pairs of rows interleaved */
         t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
         t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
@@ -357,20 +419,22 @@ static inline int forward_wide_pays(int N, int OC) { return N < 13 || N > 16 || 
 static inline __attribute__((always_inline)) void forward_wide_body(gemm_fn gemm, transpose_fn transpose, float *out,
                                                                    const float *in, const float *w,
                                                                    const float *bias, int N, int IC, int OC) {
+    static const float zeros[MM_WT_COLS];
     float wt[MM_WT_ROWS * MM_WT_COLS] __attribute__((aligned(64)));
     for (int o0 = 0; o0 < OC; o0 += MM_WT_COLS) {
         int on = OC - o0 < MM_WT_COLS ? OC - o0 : MM_WT_COLS;
-        for (int n = 0; n < N; n++) { /* a loop, not memcpy: rows of 64 floats, which a call costs more than */
-            float *restrict y = out + (size_t)n * OC + o0;
-            for (int o = 0; o < on; o++) y[o] = bias ? bias[o0 + o] : 0.0f;
-        }
+        if (IC <= 0) /* no product: the bias alone */
+            for (int n = 0; n < N; n++)
+                for (int o = 0; o < on; o++) out[(size_t)n * OC + o0 + o] = bias ? bias[o0 + o] : 0.0f;
         for (int i0 = 0; i0 < IC; i0 += MM_WT_ROWS) {
             int in_ = IC - i0 < MM_WT_ROWS ? IC - i0 : MM_WT_ROWS;
             for (int o = 0; o < on; o += 16)
                 for (int i = 0; i < in_; i += 16)
                     transpose(wt + (size_t)i * MM_WT_COLS + o, MM_WT_COLS, w + (size_t)(o0 + o) * IC + i0 + i,
                               (size_t)IC, on - o < 16 ? on - o : 16, in_ - i < 16 ? in_ - i : 16, 16);
-            gemm(out + o0, (size_t)OC, in + i0, (size_t)IC, 1, wt, MM_WT_COLS, N, on, in_);
+            /* the first block of input channels starts the chains at the bias (the kernel's init) */
+            gemm(out + o0, (size_t)OC, in + i0, (size_t)IC, 1, wt, MM_WT_COLS, N, on, in_,
+                 i0 > 0 ? NULL : bias ? bias + o0 : zeros);
         }
     }
 }
@@ -400,7 +464,7 @@ static inline __attribute__((always_inline)) void forward_body(gemm_fn gemm, tra
                 for (int i = 0; i < in_; i += 16)
                     transpose(xt + i * 16, 16, in + (size_t)n0 * IC + i0 + i, (size_t)IC, nn,
                               in_ - i < 16 ? in_ - i : 16, 16);
-                gemm(ct, 16, w + (size_t)o0 * IC + i0, (size_t)IC, 1, xt, 16, on, 16, in_);
+                gemm(ct, 16, w + (size_t)o0 * IC + i0, (size_t)IC, 1, xt, 16, on, 16, in_, NULL);
             }
             for (int o = 0; o < on; o += 16)
                 transpose(out + (size_t)n0 * OC + o0 + o, (size_t)OC, ct + o * 16, 16, on - o < 16 ? on - o : 16, nn,
@@ -517,7 +581,7 @@ const char *sf_matmul_use(const char *name) {
 void sf_matmul_acc(float *c, int ldc, const float *a, int ars, int ajs, const float *b, int ldb, int R, int W,
                    int J) {
     if (R > 0 && W > 0 && J > 0)
-        mm_pick()->gemm(c, (size_t)ldc, a, (size_t)ars, (size_t)ajs, b, (size_t)ldb, R, W, J);
+        mm_pick()->gemm(c, (size_t)ldc, a, (size_t)ars, (size_t)ajs, b, (size_t)ldb, R, W, J, NULL);
 }
 
 void sf_matmul_forward(float *out, const float *in, const float *w, const float *bias, int N, int IC, int OC) {
@@ -529,8 +593,8 @@ void sf_matmul_backward(float *dinp, float *dweight, float *dbias, const float *
     /* y[n][o] = b[o] + sum_i x[n][i] w[o][i], so dx[n][i] += sum_o d[n][o] w[o][i] (a chain over o),
      * dw[o][i] += sum_n d[n][o] x[n][i] (a chain over n) and db[o] += sum_n d[n][o] (n ascending) */
     const mm_kernels *k = mm_pick();
-    if (dinp) k->gemm(dinp, (size_t)IC, dout, (size_t)OC, 1, weight, (size_t)IC, N, IC, OC);
-    if (dweight) k->gemm(dweight, (size_t)IC, dout, 1, (size_t)OC, inp, (size_t)IC, OC, IC, N);
+    if (dinp) k->gemm(dinp, (size_t)IC, dout, (size_t)OC, 1, weight, (size_t)IC, N, IC, OC, NULL);
+    if (dweight) k->gemm(dweight, (size_t)IC, dout, 1, (size_t)OC, inp, (size_t)IC, OC, IC, N, NULL);
     if (dbias) k->bias(dbias, dout, N, OC);
 }
 
@@ -623,20 +687,41 @@ SF_INLINE512 __m512 expf_16(__m512 x) {
     return y;
 }
 
-/* sf_softmax_forward with AVX-512: the maximum, the exponentials and the scaling sixteen at a time, the
- * sum of the exponentials one at a time in double as before (its order is part of the result). */
-SF_AVX512 static void softmax_512(float *out, const float *in, int n) {
-    const __m512 ninf = _mm512_set1_ps(-INFINITY);
-    __m512 mx = ninf;
-    for (int i = 0; i < n; i += 16) /* (in > max ? in : max) per lane: NaNs are passed over, as below */
-        mx = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, lanes(n - i, 0), in + i), mx);
-    /* which of +0 and -0 is the maximum may differ from the loop below; x - max and so e^(x - max) do not */
-    float maxv = _mm512_reduce_max_ps(mx);
-    if (maxv == -INFINITY) {
-        for (int i = 0; i < n; i++) out[i] = 0.0f;
-        return;
-    }
+/* The sum of the exponentials, added sixteen at a time, equals their sum one at a time in order when the
+ * row has at most SOFTMAX_EXACT_N of them and each is 0 or at least SOFTMAX_EXACT_MIN. Proof: each e is a
+ * float in [2^-24, 1] (x - max <= 0, so e <= 1), so its 24-bit significand ends at 2^-47 or above: e is a
+ * whole multiple of 2^-47, and so is every partial sum of any of them, in any order. A partial sum is at
+ * most n <= 32 = 2^5, and equals 32 only if every e is 1; otherwise it is below 2^5 and a multiple of
+ * 2^-47, so it has at most 5 + 47 = 52 significant bits (from 2^4 down to 2^-47), and 32 itself is a power
+ * of two: either way a double holds it exactly. So every addition, in whatever order, is exact, and every
+ * order gives the exact sum, which is the sequential sum too. (A NaN, or an e in (0, 2^-24), and the row
+ * is summed one at a time as before.) The bounds keep a bit to spare (2^-25, or rows up to 64, would still
+ * be exact); from 2^-26 on they are not, and tests/test_ops.c (test_softmax_expsum) fails there. */
+#define SOFTMAX_EXACT_N 32
+#define SOFTMAX_EXACT_MIN 0x1p-24f
+
+/* Writes e^(in - maxv) for in(n) into out (masked keys, -inf, give 0) and returns their sum in double,
+ * bit for bit the sum one at a time in order (see SOFTMAX_EXACT_N). */
+SF_AVX512 static double softmax_exp_512(float *out, const float *in, int n, float maxv) {
     __m512 mv = _mm512_set1_ps(maxv);
+    if (n <= SOFTMAX_EXACT_N) {
+        __m512d acc = _mm512_setzero_pd();
+        __mmask16 inexact = 0;
+        for (int i = 0; i < n; i += 16) {
+            __mmask16 m = lanes(n - i, 0);
+            __m512 e = _mm512_maskz_mov_ps(m, expf_16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, in + i), mv)));
+            /* lanes neither 0 nor >= 2^-24 (NaN included) */
+            inexact |= _mm512_cmp_ps_mask(e, _mm512_set1_ps(SOFTMAX_EXACT_MIN), _CMP_NGE_UQ) &
+                       _mm512_cmp_ps_mask(e, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+            acc = _mm512_add_pd(acc, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+            acc = _mm512_add_pd(acc, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+            _mm512_mask_storeu_ps(out + i, m, e);
+        }
+        if (!inexact) return _mm512_reduce_add_pd(acc);
+        double sum = 0.0;
+        for (int i = 0; i < n; i++) sum += out[i];
+        return sum;
+    }
     double sum = 0.0;
     for (int i = 0; i < n; i += 16) {
         __mmask16 m = lanes(n - i, 0);
@@ -646,6 +731,28 @@ SF_AVX512 static void softmax_512(float *out, const float *in, int n) {
         for (int j = 0, k = n - i < 16 ? n - i : 16; j < k; j++) sum += ev[j];
         _mm512_mask_storeu_ps(out + i, m, e);
     }
+    return sum;
+}
+
+/* Returns the maximum of in(n) with AVX-512 ((in > max ? in : max) per lane: NaNs are passed over, as in
+ * the plain loop; which of +0 and -0 it returns may differ from that loop, x - max and e^(x - max) do not). */
+SF_AVX512 static float softmax_max_512(const float *in, int n) {
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    __m512 mx = ninf;
+    for (int i = 0; i < n; i += 16) mx = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, lanes(n - i, 0), in + i), mx);
+    return _mm512_reduce_max_ps(mx);
+}
+
+/* sf_softmax_forward with AVX-512: the maximum, the exponentials and the scaling sixteen at a time, the
+ * sum of the exponentials in double with the bits of the sum one at a time (its order is part of the
+ * result: softmax_exp_512). */
+SF_AVX512 static void softmax_512(float *out, const float *in, int n) {
+    float maxv = softmax_max_512(in, n);
+    if (maxv == -INFINITY) {
+        for (int i = 0; i < n; i++) out[i] = 0.0f;
+        return;
+    }
+    double sum = softmax_exp_512(out, in, n, maxv);
     __m512 inv = _mm512_set1_ps((float)(1.0 / sum));
     for (int i = 0; i < n; i += 16) {
         __mmask16 m = lanes(n - i, 0);
@@ -654,6 +761,29 @@ SF_AVX512 static void softmax_512(float *out, const float *in, int n) {
 }
 #endif
 
+/* Returns the maximum of in(n), NaNs passed over (-inf if there is none). */
+static float softmax_max_c(const float *in, int n) {
+    float maxv = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (in[i] > maxv) maxv = in[i];
+    return maxv;
+}
+
+/* Writes e^(in - maxv) for in(n) into out (-inf gives 0) and returns their sum in double, in order.
+ * libm's expf on purpose: exp_fast (above) would make this loop vectorise and a training step 7% faster,
+ * but it changes the probabilities in their last bit, and with them the shipped models: retrained so,
+ * reverse.sfm dropped from 1000 to 998 of 1000 held-out strings. (With the AVX-512 kernels
+ * softmax_exp_512 computes the same expf sixteen at a time.) */
+static double softmax_exp_c(float *out, const float *in, int n, float maxv) {
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) {
+        float e = in[i] == -INFINITY ? 0.0f : expf(in[i] - maxv);
+        out[i] = e;
+        sum += e;
+    }
+    return sum;
+}
+
 void sf_softmax_forward(float *out, const float *in, int n) {
 #ifdef SF_X86
     if (__builtin_cpu_supports("avx512f") && mm_pick() == &mm_avx512) {
@@ -661,25 +791,32 @@ void sf_softmax_forward(float *out, const float *in, int n) {
         return;
     }
 #endif
-    float maxv = -INFINITY;
-    for (int i = 0; i < n; i++)
-        if (in[i] > maxv) maxv = in[i];
+    float maxv = softmax_max_c(in, n);
     if (maxv == -INFINITY) { /* every key masked: nothing to attend to */
         for (int i = 0; i < n; i++) out[i] = 0.0f;
         return;
     }
-    /* libm's expf on purpose: exp_fast (below) would make this loop vectorise and a training step 7%
-     * faster, but it changes the probabilities in their last bit, and with them the shipped models:
-     * retrained so, reverse.sfm dropped from 1000 to 998 of 1000 held-out strings. (With the AVX-512
-     * kernels softmax_512 computes the same expf sixteen at a time.) */
-    double sum = 0.0;
-    for (int i = 0; i < n; i++) {
-        float e = in[i] == -INFINITY ? 0.0f : expf(in[i] - maxv);
-        out[i] = e;
-        sum += e;
-    }
-    float inv = (float)(1.0 / sum);
+    float inv = (float)(1.0 / softmax_exp_c(out, in, n, maxv));
     for (int i = 0; i < n; i++) out[i] *= inv;
+}
+
+double sf_softmax_expsum(float *e, const float *in, int n) {
+#ifdef SF_X86
+    if (__builtin_cpu_supports("avx512f") && mm_pick() == &mm_avx512) {
+        float maxv = softmax_max_512(in, n);
+        if (maxv == -INFINITY) {
+            for (int i = 0; i < n; i++) e[i] = 0.0f;
+            return 0.0;
+        }
+        return softmax_exp_512(e, in, n, maxv);
+    }
+#endif
+    float maxv = softmax_max_c(in, n);
+    if (maxv == -INFINITY) {
+        for (int i = 0; i < n; i++) e[i] = 0.0f;
+        return 0.0;
+    }
+    return softmax_exp_c(e, in, n, maxv);
 }
 
 SF_VEC void sf_softmax_backward(float *dinp, const float *dprobs, const float *probs, int n) {

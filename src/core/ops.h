@@ -45,6 +45,10 @@ const char *sf_matmul_use(const char *name);
  * expf of in - max, summed in double in order; with the AVX-512 kernels they are computed sixteen at a
  * time, bit for bit glibc's expf (on other C libraries the plain C kernels give their libm's). */
 void sf_softmax_forward(float *out, const float *in, int n);
+/* Writes e^(in - max) for in(n) into e (0 for -inf entries, all 0 for a row of all -inf) and returns
+ * their sum in double: the numbers sf_softmax_forward divides, and the sum it divides by, with the kernels
+ * in use (sf_matmul_use). For tests: every kernel set must return the sum one at a time in order. */
+double sf_softmax_expsum(float *e, const float *in, int n);
 /* Backward of sf_softmax_forward from its output probs(n) and dprobs(n): adds
  * probs_i (dprobs_i - sum_j probs_j dprobs_j) to dinp(n). Entries with probability 0 (masked) get 0. */
 void sf_softmax_backward(float *dinp, const float *dprobs, const float *probs, int n);
