@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -571,6 +574,26 @@ static void test_determinism(void **state) {
     }
 }
 
+/* When OpenMP runs the trainer's regions on one thread although two were asked for (OMP_DYNAMIC, a thread
+ * limit, a nested region), the chunk sum still covers every parameter: the same bits as one thread. */
+static void test_fewer_threads_than_asked(void **state) {
+    (void)state;
+#ifdef _OPENMP
+    size_t n = small_params("reverse");
+    float *a = train_run("reverse", 4, 1, 12, NULL);
+    int levels = omp_get_max_active_levels();
+    omp_set_max_active_levels(0); /* every parallel region gets a team of one */
+    float *b = train_run("reverse", 4, 2, 12, NULL);
+    omp_set_max_active_levels(levels);
+    assert_true(n > 2 * 4096); /* more than one span of the chunk sum, so the threads would share them */
+    assert_memory_equal(a, b, n * sizeof *a);
+    free(a);
+    free(b);
+#else
+    skip();
+#endif
+}
+
 /* The norm a step reports is sf_grad_norm of the summed gradient bit for bit, on 1, 2 and 3 threads
  * (the trainer chains it beside the chunk sum): with clipping off, tr->grad is that gradient. */
 static void test_step_norm(void **state) {
@@ -972,6 +995,7 @@ int main(void) {
         cmocka_unit_test(test_clip),
         cmocka_unit_test(test_adamw_scaled),
         cmocka_unit_test(test_step_norm),
+        cmocka_unit_test(test_fewer_threads_than_asked),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_short_run_learns),
         cmocka_unit_test(test_resume_state),

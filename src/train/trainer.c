@@ -170,13 +170,14 @@ static double chunk_sum_norm(sf_trainer *tr, int K, float inv) {
 #ifdef _OPENMP
         n_th = omp_get_num_threads();
 #endif
-        if (th == 0) sum_span(tr, K, inv, 0, first < P ? first : P, &norm2);
+        if (n_th < 2) sum_span(tr, K, inv, 0, P, &norm2); /* OpenMP gave one thread (OMP_DYNAMIC, a limit) */
+        else if (th == 0) sum_span(tr, K, inv, 0, first < P ? first : P, &norm2);
         else { /* the other threads share the spans after the first thread's, span by span */
             for (size_t i0 = first + (size_t)(th - 1) * SUM_SPAN; i0 < P; i0 += (size_t)(n_th - 1) * SUM_SPAN)
                 sum_span(tr, K, inv, i0, i0 + SUM_SPAN < P ? i0 + SUM_SPAN : P, NULL);
         }
 #pragma omp barrier
-        if (th == 0)
+        if (th == 0 && n_th >= 2)
             for (size_t i = first; i < P; i++) norm2 += (double)tr->grad[i] * tr->grad[i];
     }
     return sqrt(norm2);
