@@ -41,16 +41,8 @@ static inline float dot_lanes(const float *a, const float *b, int n) {
 #include <immintrin.h>
 #endif
 
-/* The element-wise ops (LayerNorm, activations, softmax's backward, additions) are compiled twice, for
- * AVX-512 and for any x86-64, and the loader picks the copy for this processor (GCC's target_clones):
- * their loops then run sixteen lanes wide instead of four. The arithmetic is the same IEEE operations in
- * the same order either way (nothing is fused or reordered: -ffp-contract is off in ISO C), so the bits
- * are too. Other compilers and processors get the one portable copy. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-#define SF_VEC __attribute__((target_clones("avx512f", "default")))
-#else
-#define SF_VEC
-#endif
+/* The element-wise ops (LayerNorm, activations, softmax's backward, additions) are SF_VEC (ops.h):
+ * compiled for AVX-512 and for any x86-64, the same bits either way. */
 
 #define MM_BLOCK 256 /* forward: rows of W and input channels handled per transposed block */
 

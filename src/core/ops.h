@@ -11,6 +11,17 @@
 
 #define SF_LN_EPS_DEFAULT 1e-5f
 
+/* SF_VEC before a function compiles it twice, for AVX-512 and for any x86-64, and the loader picks the
+ * copy for this processor (GCC's target_clones): its loops then run sixteen lanes wide instead of four.
+ * The arithmetic is the same IEEE operations in the same order either way (nothing is fused or
+ * reordered: -ffp-contract is off in ISO C), so the bits are too. Other compilers and processors (and
+ * sanitizer builds) get the one portable copy. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define SF_VEC __attribute__((target_clones("avx512f", "default")))
+#else
+#define SF_VEC
+#endif
+
 /* out(N,OC) = in(N,IC) . w(OC,IC)^T + bias(OC); bias may be NULL.
  * Each output is one chain of fused multiply-adds (fmaf, one rounding each) over i = 0..IC-1 in
  * ascending order, started at the bias (or 0). So a row's result does not depend on N or on the other

@@ -549,17 +549,12 @@ sf_qkv_view sf_attn_qkv(const sf_seq *s, const sf_attn_rec *a, int cross) {
     return qkv_view(&s->cfg, a, s->L, s->packed, cross);
 }
 
-/* The loop below is compiled for AVX-512 and for any x86-64 (GCC's target_clones, as ops.c does), so its
- * sixteen lanes take a head's sixteen dimensions at once; the operations are the same either way. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-#define SF_MODEL_VEC __attribute__((target_clones("avx512f", "default")))
-#else
-#define SF_MODEL_VEC
-#endif
+/* The loops below are SF_VEC (ops.h): with AVX-512 a head's sixteen dimensions run in one register; the
+ * operations are the same either way. */
 
 /* Sets o(HS) to sum_j pr[j] * v_j (v_j at v + j*ldv) over the keys j < nk whose probability is not 0, in ascending order:
  * each term a product and then an addition, each rounded (nothing fused), started at 0. */
-SF_MODEL_VEC static void weighted_values(float *restrict o, const float *restrict pr, const float *restrict v,
+SF_VEC static void weighted_values(float *restrict o, const float *restrict pr, const float *restrict v,
                                          size_t ldv, int nk, int HS) {
     if (HS == 16) { /* the shipped models' head size: the loop over d is then one register */
         float acc[16] = {0};
@@ -584,7 +579,7 @@ SF_MODEL_VEC static void weighted_values(float *restrict o, const float *restric
 /* weighted_values for up to four query rows r of one head at once (o[r], pr[r], seen[r] keys): the same
  * operations per row, but for 16-dimensional heads the four rows' chains of additions are interleaved,
  * so that they wait for one another's latency instead of each for its own. */
-SF_MODEL_VEC static void weighted_values4(float *const *o, const float *const *pr, const int *seen, int rows,
+SF_VEC static void weighted_values4(float *const *o, const float *const *pr, const int *seen, int rows,
                                           const float *restrict v, size_t ldv, int HS) {
 #if defined(__GNUC__) || defined(__clang__)
     if (HS != 16 || rows != 4) {
