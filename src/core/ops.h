@@ -63,6 +63,15 @@ double sf_softmax_expsum(float *e, const float *in, int n);
 /* Backward of sf_softmax_forward from its output probs(n) and dprobs(n): adds
  * probs_i (dprobs_i - sum_j probs_j dprobs_j) to dinp(n). Entries with probability 0 (masked) get 0. */
 void sf_softmax_backward(float *dinp, const float *dprobs, const float *probs, int n);
+/* sf_softmax_forward of rows(n) contiguous rows of in into out (which may alias in): the same bits row
+ * by row; with the AVX-512 kernels sixteen rows side by side, one per lane, when n <= 64. */
+void sf_softmax_rows(float *out, const float *in, int rows, int n);
+/* Attention's softmax over rows rows, row r's n[r] cells at r*ld in each buffer: scaled = scores * scale
+ * over its first seen[r] cells, and -inf in scores and scaled over the rest (keys the query may not
+ * see), then probs = sf_softmax_forward(scaled, n[r]): the bits of that loop row by row, computed with
+ * the AVX-512 kernels sixteen rows side by side (one per lane; rows of at most 64 cells). */
+void sf_attn_softmax(float *probs, float *scaled, float *scores, size_t ld, int rows, const int *seen, const int *n,
+                     float scale);
 
 /* out(N,C) = (in - mean) / sqrt(var + eps) * w + b per row (biased variance, as PyTorch).
  * mean(N) and rstd(N) receive the row statistics when non-NULL (the trainer keeps them). */
