@@ -1,5 +1,5 @@
-/* test_ops_softmax.c - the softmax over many rows at once (sf_softmax_rows, sf_attn_softmax, which
- * with AVX-512 run sixteen rows side by side, one per lane) against the row path they
+/* test_ops_softmax.c - the softmax over many rows at once (sf_softmax_rows, sf_attn_softmax and its
+ * backward, which with AVX-512 run sixteen rows side by side, one per lane) against the row path they
  * replace, bit for bit, with every kernel set: random rows, causal rows, rows whose sums depend on the
  * order of their additions, and the special values. */
 #include <math.h>
@@ -193,11 +193,104 @@ static void test_softmax_sum_order(void **state) {
     assert_true(ran >= 1);
 }
 
+/* sf_attn_softmax_backward against what attn_backward did row by row (a zeroed row, sf_softmax_backward,
+ * then the scaling): probabilities with masked zeros from the forward, gradients of varied magnitude and
+ * special values, and rows whose first two terms of the dot product cancel (+-2^40 p): in ascending order
+ * exactly, in descending order after the others have been rounded to 2^40's ulp, so the dot product
+ * depends on its order (checked to happen). */
+static void test_attn_softmax_backward(void **state) {
+    (void)state;
+    size_t cells = (size_t)MAXR * LD;
+    float *x = malloc(cells * sizeof(float)), *p = malloc(cells * sizeof(float)), *dp = malloc(cells * sizeof(float));
+    float *dss = malloc(cells * sizeof(float)), *dsc = malloc(cells * sizeof(float)), *rss = malloc(cells * sizeof(float));
+    float *rsc = malloc(cells * sizeof(float));
+    assert_non_null(rsc);
+    int n[MAXR], ran = 0, order_told = 0;
+    sf_rng r;
+    sf_rng_seed(&r, 16);
+    for (int k = 0; k < 3; k++) {
+        if (!sf_matmul_use(sets[k])) continue;
+        ran++;
+        for (int trial = 0; trial < 600; trial++) {
+            int rows = 1 + trial % MAXR, common = 1 + sf_rng_int(&r, MAXN);
+            for (int t = 0; t < rows; t++) {
+                n[t] = trial % 4 == 0 ? 1 + sf_rng_int(&r, MAXN) : common;
+                float *xr = x + (size_t)t * LD, *pr = p + (size_t)t * LD, *d = dp + (size_t)t * LD;
+                fill_row(&r, xr, n[t], trial + t);
+                if (trial % 3 == 0) /* causal */
+                    for (int j = t + 1; j < n[t]; j++) xr[j] = -INFINITY;
+                sf_softmax_forward(pr, xr, n[t]);
+                for (int j = 0; j < n[t]; j++) d[j] = sf_rng_normal(&r) * ldexpf(1.0f, sf_rng_int(&r, 40) - 20);
+                if (trial % 5 == 2 && n[t] >= 3 && trial % 3) { /* two equal terms of opposite sign, 2^40 */
+                    xr[0] = xr[1] = 0.0f;
+                    sf_softmax_forward(pr, xr, n[t]);
+                    d[0] = 0x1p40f * (1.0f + sf_rng_uniform(&r));
+                    d[1] = -d[0];
+                }
+                if (trial % 11 == 0) d[sf_rng_int(&r, n[t])] = specials[sf_rng_int(&r, (int)(sizeof specials / sizeof *specials))];
+                if (trial % 13 == 0) pr[sf_rng_int(&r, n[t])] = trial % 2 ? NAN : -0.0f;
+                for (int j = n[t]; j < LD; j++) pr[j] = d[j] = 777.0f; /* never read */
+            }
+            float inv = 1.0f / sqrtf((float)(1 + trial % 64));
+            for (size_t i = 0; i < cells; i++) dss[i] = dsc[i] = rss[i] = rsc[i] = -5.0f;
+            sf_attn_softmax_backward(dsc, dss, dp, p, LD, rows, n, inv);
+            for (int t = 0; t < rows; t++) {
+                size_t o = (size_t)t * LD;
+                memset(rss + o, 0, (size_t)n[t] * sizeof(float));
+                sf_softmax_backward(rss + o, dp + o, p + o, n[t]);
+                for (int j = 0; j < n[t]; j++) rsc[o + j] = rss[o + j] * inv;
+                if (k == 0) { /* the dot in reverse order */
+                    double fw = 0.0, bw = 0.0;
+                    for (int j = 0; j < n[t]; j++)
+                        if (p[o + j] != 0.0f) fw += (double)p[o + j] * dp[o + j];
+                    for (int j = n[t] - 1; j >= 0; j--)
+                        if (p[o + j] != 0.0f) bw += (double)p[o + j] * dp[o + j];
+                    order_told += !isnan(fw) && (float)fw != (float)bw;
+                }
+            }
+            for (int t = 0; t < rows; t++) {
+                size_t o = (size_t)t * LD;
+                if (!same("dscaled", sets[k], t, dss + o, rss + o, LD) || !same("dscores", sets[k], t, dsc + o, rsc + o, LD))
+                    fail_msg("sf_attn_softmax_backward, trial %d (%d rows, row %d: n %d)", trial, rows, t, n[t]);
+            }
+        }
+    }
+    sf_matmul_use(NULL);
+    assert_true(ran >= 1);
+    print_message("softmax backward: %d rows whose dot in reverse order rounds otherwise\n", order_told);
+    assert_true(order_told > 0);
+    free(x); free(p); free(dp); free(dss); free(dsc); free(rss); free(rsc);
+}
+
+/* sf_transpose against the definition, for sizes across the 16 x 16 blocks, leaving the rest of dst. */
+static void test_transpose(void **state) {
+    (void)state;
+    enum { M = 40 };
+    float src[M * 45], dst[M * 43];
+    sf_rng r;
+    sf_rng_seed(&r, 17);
+    for (int i = 0; i < M * 45; i++) src[i] = sf_rng_normal(&r);
+    for (int rows = 1; rows <= M; rows += 3)
+        for (int cols = 1; cols <= M; cols += 5) {
+            for (int i = 0; i < M * 43; i++) dst[i] = -1.0f;
+            sf_transpose(dst, 43, src, 45, rows, cols);
+            for (int c = 0; c < M; c++)
+                for (int t = 0; t < 43; t++) {
+                    float want = c < cols && t < rows ? src[t * 45 + c] : -1.0f;
+                    if (memcmp(&dst[c * 43 + t], &want, sizeof want))
+                        fail_msg("sf_transpose %d x %d: dst[%d][%d] %g, want %g", rows, cols, c, t, (double)dst[c * 43 + t],
+                                 (double)want);
+                }
+        }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_attn_softmax),
         cmocka_unit_test(test_softmax_rows),
         cmocka_unit_test(test_softmax_sum_order),
+        cmocka_unit_test(test_attn_softmax_backward),
+        cmocka_unit_test(test_transpose),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

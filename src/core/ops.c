@@ -859,6 +859,52 @@ SF_AVX512 static void softmax16_512(float *out, size_t ldo, float *in, size_t ld
         for (int r = 0; r < rows; r++) _mm512_mask_storeu_ps(out + (size_t)r * ldo + c0, lanes(n[r] - c0, 0), v[r]);
     }
 }
+
+/* sf_attn_softmax_backward for rows <= 16 rows of at most SOFTMAX_COLS cells: the dot products one row
+ * per lane (probs and dprobs transposed), each in double in ascending order as in sf_softmax_backward;
+ * then the rows themselves, each with its own dot. */
+SF_AVX512 static void softmax16_backward_512(float *dsc, float *dss, const float *dpr, const float *pr, size_t ld,
+                                             int rows, const int *n, float scale) {
+    int most = 0;
+    for (int r = 0; r < rows; r++) most = n[r] > most ? n[r] : most;
+    __m512d dlo = _mm512_setzero_pd(), dhi = dlo;
+    for (int c0 = 0; c0 < most; c0 += 16) {
+        __m512 p[16], d[16];
+        for (int r = 0; r < 16; r++) {
+            __mmask16 mn = r < rows ? lanes(n[r] - c0, 0) : 0;
+            size_t o = (size_t)(r < rows ? r : 0) * ld + c0;
+            p[r] = _mm512_maskz_loadu_ps(mn, pr + o);
+            d[r] = _mm512_maskz_loadu_ps(mn, dpr + o);
+        }
+        tr16_512(p);
+        tr16_512(d);
+        for (int k = 0; k < 16 && c0 + k < most; k++) {
+            /* (double)p * dp is exact (24 + 24 bits); cells with probability 0 are left out, as there */
+            __mmask16 nz = _mm512_cmp_ps_mask(p[k], _mm512_setzero_ps(), _CMP_NEQ_UQ);
+            __m512 pz = _mm512_maskz_mov_ps(nz, p[k]), dz = _mm512_maskz_mov_ps(nz, d[k]);
+            dlo = _mm512_add_pd(dlo, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(pz)),
+                                                   _mm512_cvtps_pd(_mm512_castps512_ps256(dz))));
+            dhi = _mm512_add_pd(dhi, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(pz), 1))),
+                                                   _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(dz), 1)))));
+        }
+    }
+    float dot[16] __attribute__((aligned(64)));
+    _mm512_store_ps(dot, pd2ps_512(dlo, dhi));
+    const __m512 sc = _mm512_set1_ps(scale), zero = _mm512_setzero_ps();
+    for (int r = 0; r < rows; r++) {
+        __m512 dv = _mm512_set1_ps(dot[r]);
+        for (int c0 = 0; c0 < n[r]; c0 += 16) {
+            __mmask16 mn = lanes(n[r] - c0, 0);
+            size_t o = (size_t)r * ld + c0;
+            __m512 p = _mm512_maskz_loadu_ps(mn, pr + o);
+            __mmask16 nz = _mm512_cmp_ps_mask(p, zero, _CMP_NEQ_UQ);
+            /* 0 + p (dp - dot): what sf_softmax_backward adds to a zeroed row (a -0 becomes +0) */
+            __m512 g = _mm512_maskz_add_ps(nz, zero, _mm512_mul_ps(p, _mm512_sub_ps(_mm512_maskz_loadu_ps(mn, dpr + o), dv)));
+            _mm512_mask_storeu_ps(dss + o, mn, g);
+            _mm512_mask_storeu_ps(dsc + o, mn, _mm512_mul_ps(g, sc));
+        }
+    }
+}
 #endif
 
 /* Returns the maximum of in(n), NaNs passed over (-inf if there is none). */
@@ -928,6 +974,22 @@ SF_VEC void sf_softmax_backward(float *dinp, const float *dprobs, const float *p
         if (probs[i] != 0.0f) dinp[i] += probs[i] * (dprobs[i] - (float)dot);
 }
 
+void sf_transpose(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols) {
+    for (int r0 = 0; r0 < rows; r0 += 16)
+        for (int c0 = 0; c0 < cols; c0 += 16) {
+            int nr = rows - r0 < 16 ? rows - r0 : 16, nc = cols - c0 < 16 ? cols - c0 : 16;
+            float *d = dst + (size_t)c0 * ldd + r0;
+            const float *s = src + (size_t)r0 * lds + c0;
+#ifdef SF_X86
+            if (__builtin_cpu_supports("avx512f")) {
+                transpose_512(d, ldd, s, lds, nr, nc, nr);
+                continue;
+            }
+#endif
+            transpose_c(d, ldd, s, lds, nr, nc, nr);
+        }
+}
+
 /* Returns whether the AVX-512 softmax kernels are in use (sf_matmul_use). */
 static int softmax_512_on(void) {
 #ifdef SF_X86
@@ -977,6 +1039,26 @@ void sf_softmax_rows(float *out, const float *in, int rows, int n) {
         }
 #endif
         for (int r = 0; r < nr; r++) sf_softmax_forward(out + o + (size_t)r * n, in + o + (size_t)r * n, n);
+    }
+}
+
+void sf_attn_softmax_backward(float *dsc, float *dss, const float *dpr, const float *pr, size_t ld, int rows,
+                              const int *n, float scale) {
+    for (int r0 = 0; r0 < rows; r0 += 16) {
+        int nr = rows - r0 < 16 ? rows - r0 : 16;
+        size_t o = (size_t)r0 * ld;
+#ifdef SF_X86
+        if (softmax_512_on() && most_of(n + r0, nr) <= SOFTMAX_COLS) {
+            softmax16_backward_512(dsc + o, dss + o, dpr + o, pr + o, ld, nr, n + r0, scale);
+            continue;
+        }
+#endif
+        for (int r = 0; r < nr; r++) {
+            size_t or = o + (size_t)r * ld;
+            memset(dss + or, 0, (size_t)n[r0 + r] * sizeof(float));
+            sf_softmax_backward(dss + or, dpr + or, pr + or, n[r0 + r]);
+            for (int j = 0; j < n[r0 + r]; j++) dsc[or + j] = dss[or + j] * scale;
+        }
     }
 }
 
