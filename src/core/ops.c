@@ -751,6 +751,160 @@ SF_AVX512 static void softmax_512(float *out, const float *in, int n) {
         _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, out + i), inv));
     }
 }
+
+/* ---- softmax across rows: one row per lane ------------------------------------------------------
+ *
+ * A row of attention scores has about as many cells as a vector has lanes (13 of 16 in the reverse
+ * model), so a row at a time pays a horizontal maximum and sum and a division per row, each waiting for
+ * the last. Sixteen rows side by side instead, one per lane (the rows transposed into columns through
+ * the registers, 16 x 16 at a time): the maximum is a vertical one (the same value in any order, up to
+ * the sign of a zero, which x - max and its exponential do not see), the exponentials are expf_16's,
+ * and each lane adds its row's exponentials in double in ascending order, from 0: the very additions of
+ * the sum one at a time (a masked cell, or one past its row, adds +0.0, which changes no sum: a sum from
+ * +0 of nonnegative terms is never -0), so the sum, and every probability, has the row path's bits
+ * whether or not SOFTMAX_EXACT_N's shortcut applies. The reciprocal and the scaling are per element as
+ * in softmax_512. Rows of up to SOFTMAX_COLS cells; longer ones go to the row path. */
+#define SOFTMAX_COLS 64
+
+/* Transposes the 16 x 16 block in r in place (r[i] lane k becomes r[k] lane i). */
+SF_INLINE512 void tr16_512(__m512 *r) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xDD);
+    }
+}
+
+/* Returns the sixteen floats of two vectors of eight doubles, each rounded. */
+SF_INLINE512 __m512 pd2ps_512(__m512d lo, __m512d hi) {
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo))),
+                                               _mm256_castps_pd(_mm512_cvtpd_ps(hi)), 1));
+}
+
+/* Adds the sixteen floats of v, widened to double, to lo (lanes 0-7) and hi (8-15). */
+SF_INLINE512 void add_wide_512(__m512d *lo, __m512d *hi, __m512 v) {
+    *lo = _mm512_add_pd(*lo, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+    *hi = _mm512_add_pd(*hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+}
+
+/* sf_attn_softmax (scale given: in is the scores) or sf_softmax_rows (scale NULL: in is the input) for
+ * rows <= 16 rows of at most SOFTMAX_COLS cells, one row per lane (see SOFTMAX_COLS). */
+SF_AVX512 static void softmax16_512(float *out, size_t ldo, float *in, size_t ldi, float *ss, int rows,
+                                    const int *seen, const int *n, const float *scale) {
+    float col[SOFTMAX_COLS][16] __attribute__((aligned(64)));
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    int most = 0;
+    for (int r = 0; r < rows; r++) most = n[r] > most ? n[r] : most;
+    /* 1. the inputs (scaled and masked) into columns */
+    for (int c0 = 0; c0 < most; c0 += 16) {
+        __m512 v[16];
+        for (int r = 0; r < 16; r++) {
+            if (r >= rows) {
+                v[r] = ninf;
+                continue;
+            }
+            __mmask16 mn = lanes(n[r] - c0, 0);
+            float *src = in + (size_t)r * ldi + c0;
+            if (scale) {
+                __mmask16 ms = lanes(seen[r] - c0, 0) & mn;
+                __m512 x = _mm512_mask_mov_ps(ninf, ms, _mm512_mul_ps(_mm512_maskz_loadu_ps(ms, src), _mm512_set1_ps(*scale)));
+                _mm512_mask_storeu_ps(src, mn & (__mmask16)~ms, ninf); /* keys the query may not see */
+                _mm512_mask_storeu_ps(ss + (size_t)r * ldi + c0, mn, x);
+                v[r] = x;
+            } else {
+                v[r] = _mm512_mask_loadu_ps(ninf, mn, src);
+            }
+        }
+        tr16_512(v);
+        for (int k = 0; k < 16 && c0 + k < most; k++) _mm512_store_ps(col[c0 + k], v[k]);
+    }
+    /* 2. the maximum, the exponentials and their sum in double, per lane in ascending order */
+    __m512 mx = ninf;
+    for (int j = 0; j < most; j++) mx = _mm512_max_ps(_mm512_load_ps(col[j]), mx);
+    __m512d slo = _mm512_setzero_pd(), shi = slo;
+    for (int j = 0; j < most; j++) {
+        __m512 x = _mm512_load_ps(col[j]);
+        __mmask16 live = _mm512_cmp_ps_mask(x, ninf, _CMP_NEQ_UQ); /* -inf gives 0 (NaN goes through expf) */
+        __m512 e = _mm512_maskz_mov_ps(live, expf_16(_mm512_maskz_sub_ps(live, x, mx)));
+        add_wide_512(&slo, &shi, e);
+        _mm512_store_ps(col[j], e);
+    }
+    /* 3. each exponential times its row's reciprocal of the sum; a row of all -inf is all 0 */
+    __mmask16 some = _mm512_cmp_ps_mask(mx, ninf, _CMP_NEQ_UQ);
+    __m512d one = _mm512_set1_pd(1.0);
+    __m512 inv = pd2ps_512(_mm512_div_pd(one, slo), _mm512_div_pd(one, shi));
+    for (int c0 = 0; c0 < most; c0 += 16) {
+        __m512 v[16];
+        for (int k = 0; k < 16; k++) /* (a row of NaN and -inf only has the maximum -inf: all 0 as well) */
+            v[k] = c0 + k < most ? _mm512_maskz_mul_ps(some, _mm512_load_ps(col[c0 + k]), inv) : _mm512_setzero_ps();
+        tr16_512(v);
+        for (int r = 0; r < rows; r++) _mm512_mask_storeu_ps(out + (size_t)r * ldo + c0, lanes(n[r] - c0, 0), v[r]);
+    }
+}
+
+/* sf_attn_softmax_backward for rows <= 16 rows of at most SOFTMAX_COLS cells: the dot products one row
+ * per lane (probs and dprobs transposed), each in double in ascending order as in sf_softmax_backward;
+ * then the rows themselves, each with its own dot. */
+SF_AVX512 static void softmax16_backward_512(float *dsc, float *dss, const float *dpr, const float *pr, size_t ld,
+                                             int rows, const int *n, float scale) {
+    int most = 0;
+    for (int r = 0; r < rows; r++) most = n[r] > most ? n[r] : most;
+    __m512d dlo = _mm512_setzero_pd(), dhi = dlo;
+    for (int c0 = 0; c0 < most; c0 += 16) {
+        __m512 p[16], d[16];
+        for (int r = 0; r < 16; r++) {
+            __mmask16 mn = r < rows ? lanes(n[r] - c0, 0) : 0;
+            size_t o = (size_t)(r < rows ? r : 0) * ld + c0;
+            p[r] = _mm512_maskz_loadu_ps(mn, pr + o);
+            d[r] = _mm512_maskz_loadu_ps(mn, dpr + o);
+        }
+        tr16_512(p);
+        tr16_512(d);
+        for (int k = 0; k < 16 && c0 + k < most; k++) {
+            /* (double)p * dp is exact (24 + 24 bits); cells with probability 0 are left out, as there */
+            __mmask16 nz = _mm512_cmp_ps_mask(p[k], _mm512_setzero_ps(), _CMP_NEQ_UQ);
+            __m512 pz = _mm512_maskz_mov_ps(nz, p[k]), dz = _mm512_maskz_mov_ps(nz, d[k]);
+            dlo = _mm512_add_pd(dlo, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(pz)),
+                                                   _mm512_cvtps_pd(_mm512_castps512_ps256(dz))));
+            dhi = _mm512_add_pd(dhi, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(pz), 1))),
+                                                   _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(dz), 1)))));
+        }
+    }
+    float dot[16] __attribute__((aligned(64)));
+    _mm512_store_ps(dot, pd2ps_512(dlo, dhi));
+    const __m512 sc = _mm512_set1_ps(scale), zero = _mm512_setzero_ps();
+    for (int r = 0; r < rows; r++) {
+        __m512 dv = _mm512_set1_ps(dot[r]);
+        for (int c0 = 0; c0 < n[r]; c0 += 16) {
+            __mmask16 mn = lanes(n[r] - c0, 0);
+            size_t o = (size_t)r * ld + c0;
+            __m512 p = _mm512_maskz_loadu_ps(mn, pr + o);
+            __mmask16 nz = _mm512_cmp_ps_mask(p, zero, _CMP_NEQ_UQ);
+            /* 0 + p (dp - dot): what sf_softmax_backward adds to a zeroed row (a -0 becomes +0) */
+            __m512 g = _mm512_maskz_add_ps(nz, zero, _mm512_mul_ps(p, _mm512_sub_ps(_mm512_maskz_loadu_ps(mn, dpr + o), dv)));
+            _mm512_mask_storeu_ps(dss + o, mn, g);
+            _mm512_mask_storeu_ps(dsc + o, mn, _mm512_mul_ps(g, sc));
+        }
+    }
+}
 #endif
 
 /* Returns the maximum of in(n), NaNs passed over (-inf if there is none). */
@@ -818,6 +972,94 @@ SF_VEC void sf_softmax_backward(float *dinp, const float *dprobs, const float *p
         if (probs[i] != 0.0f) dot += (double)probs[i] * dprobs[i];
     for (int i = 0; i < n; i++)
         if (probs[i] != 0.0f) dinp[i] += probs[i] * (dprobs[i] - (float)dot);
+}
+
+void sf_transpose(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols) {
+    for (int r0 = 0; r0 < rows; r0 += 16)
+        for (int c0 = 0; c0 < cols; c0 += 16) {
+            int nr = rows - r0 < 16 ? rows - r0 : 16, nc = cols - c0 < 16 ? cols - c0 : 16;
+            float *d = dst + (size_t)c0 * ldd + r0;
+            const float *s = src + (size_t)r0 * lds + c0;
+#ifdef SF_X86
+            if (__builtin_cpu_supports("avx512f")) {
+                transpose_512(d, ldd, s, lds, nr, nc, nr);
+                continue;
+            }
+#endif
+            transpose_c(d, ldd, s, lds, nr, nc, nr);
+        }
+}
+
+/* Returns whether the AVX-512 softmax kernels are in use (sf_matmul_use). */
+static int softmax_512_on(void) {
+#ifdef SF_X86
+    return __builtin_cpu_supports("avx512f") && mm_pick() == &mm_avx512;
+#else
+    return 0;
+#endif
+}
+
+/* Returns the most of n(rows). */
+static int most_of(const int *n, int rows) {
+    int most = 0;
+    for (int r = 0; r < rows; r++) most = n[r] > most ? n[r] : most;
+    return most;
+}
+
+void sf_attn_softmax(float *pr, float *ss, float *sc, size_t ld, int rows, const int *seen, const int *n, float scale) {
+    for (int r0 = 0; r0 < rows; r0 += 16) {
+        int nr = rows - r0 < 16 ? rows - r0 : 16;
+        size_t o = (size_t)r0 * ld;
+#ifdef SF_X86
+        if (softmax_512_on() && most_of(n + r0, nr) <= SOFTMAX_COLS) {
+            softmax16_512(pr + o, ld, sc + o, ld, ss + o, nr, seen + r0, n + r0, &scale);
+            continue;
+        }
+#endif
+        for (int r = 0; r < nr; r++) {
+            float *s = sc + o + (size_t)r * ld, *x = ss + o + (size_t)r * ld;
+            int k = seen[r0 + r] < n[r0 + r] ? seen[r0 + r] : n[r0 + r];
+            for (int j = 0; j < k; j++) x[j] = s[j] * scale;
+            for (int j = k; j < n[r0 + r]; j++) s[j] = x[j] = -INFINITY;
+            sf_softmax_forward(pr + o + (size_t)r * ld, x, n[r0 + r]);
+        }
+    }
+}
+
+void sf_softmax_rows(float *out, const float *in, int rows, int n) {
+    int nn[16];
+    for (int r = 0; r < 16; r++) nn[r] = n;
+    for (int r0 = 0; r0 < rows; r0 += 16) {
+        int nr = rows - r0 < 16 ? rows - r0 : 16;
+        size_t o = (size_t)r0 * n;
+#ifdef SF_X86
+        if (softmax_512_on() && n <= SOFTMAX_COLS) { /* in is only read (no scale) */
+            softmax16_512(out + o, (size_t)n, (float *)in + o, (size_t)n, NULL, nr, nn, nn, NULL);
+            continue;
+        }
+#endif
+        for (int r = 0; r < nr; r++) sf_softmax_forward(out + o + (size_t)r * n, in + o + (size_t)r * n, n);
+    }
+}
+
+void sf_attn_softmax_backward(float *dsc, float *dss, const float *dpr, const float *pr, size_t ld, int rows,
+                              const int *n, float scale) {
+    for (int r0 = 0; r0 < rows; r0 += 16) {
+        int nr = rows - r0 < 16 ? rows - r0 : 16;
+        size_t o = (size_t)r0 * ld;
+#ifdef SF_X86
+        if (softmax_512_on() && most_of(n + r0, nr) <= SOFTMAX_COLS) {
+            softmax16_backward_512(dsc + o, dss + o, dpr + o, pr + o, ld, nr, n + r0, scale);
+            continue;
+        }
+#endif
+        for (int r = 0; r < nr; r++) {
+            size_t or = o + (size_t)r * ld;
+            memset(dss + or, 0, (size_t)n[r0 + r] * sizeof(float));
+            sf_softmax_backward(dss + or, dpr + or, pr + or, n[r0 + r]);
+            for (int j = 0; j < n[r0 + r]; j++) dsc[or + j] = dss[or + j] * scale;
+        }
+    }
 }
 
 /* Returns the sum of x(n), added in 8 independent lanes (element i into lane i % 8) and the lanes in a

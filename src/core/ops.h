@@ -63,6 +63,20 @@ double sf_softmax_expsum(float *e, const float *in, int n);
 /* Backward of sf_softmax_forward from its output probs(n) and dprobs(n): adds
  * probs_i (dprobs_i - sum_j probs_j dprobs_j) to dinp(n). Entries with probability 0 (masked) get 0. */
 void sf_softmax_backward(float *dinp, const float *dprobs, const float *probs, int n);
+/* sf_softmax_forward of rows(n) contiguous rows of in into out (which may alias in): the same bits row
+ * by row; with the AVX-512 kernels sixteen rows side by side, one per lane, when n <= 64. */
+void sf_softmax_rows(float *out, const float *in, int rows, int n);
+/* Attention's softmax over rows rows, row r's n[r] cells at r*ld in each buffer: scaled = scores * scale
+ * over its first seen[r] cells, and -inf in scores and scaled over the rest (keys the query may not
+ * see), then probs = sf_softmax_forward(scaled, n[r]): the bits of that loop row by row, computed with
+ * the AVX-512 kernels sixteen rows side by side (one per lane; rows of at most 64 cells). */
+void sf_attn_softmax(float *probs, float *scaled, float *scores, size_t ld, int rows, const int *seen, const int *n,
+                     float scale);
+/* Backward of sf_attn_softmax from dprobs: writes dscaled = what sf_softmax_backward adds to a zeroed
+ * row of n[r] cells, and dscores = dscaled * scale; the same bits row by row, sixteen rows side by side
+ * with the AVX-512 kernels. */
+void sf_attn_softmax_backward(float *dscores, float *dscaled, const float *dprobs, const float *probs, size_t ld,
+                              int rows, const int *n, float scale);
 
 /* out(N,C) = (in - mean) / sqrt(var + eps) * w + b per row (biased variance, as PyTorch).
  * mean(N) and rstd(N) receive the row statistics when non-NULL (the trainer keeps them). */
@@ -97,6 +111,9 @@ void sf_add_forward(float *out, const float *a, const float *b, size_t n);
 /* out(C) = the sinusoidal encoding of position pos (Vaswani et al. 2017, section 3.5):
  * PE(pos,2i) = sin(pos / 10000^(2i/C)), PE(pos,2i+1) = cos(pos / 10000^(2i/C)). */
 void sf_sinusoid_forward(float *out, int pos, int C);
+
+/* dst[c*ldd + r] = src[r*lds + c] for r < rows, c < cols (a copy: the same bits on every processor). */
+void sf_transpose(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols);
 
 /* Returns the dot product of a(n) and b(n). */
 float sf_dot(const float *a, const float *b, int n);

@@ -647,39 +647,73 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
         split_heads(dst, tmp, parts, t0, t1, L, NH, HS);
     }
     float inv_sqrt = 1.0f / sqrtf((float)HS);
-    for (int si = 0; si < r->n_seg; si++) {
-        const sf_att_seg *sg = &r->seg[si];
-        int q0 = sg->q0, nq = sg->nq, nk = sg->nk, W = r->wide ? K : nk;
-        /* 2. the mask rows (a sequence record's, which the window shows): 0 where the query may look, -inf
-         *    where it may not; query t sees keys [0, seen(t)) */
-        if (r->wide)
-            for (int t = 0; t < nq; t++)
-                for (int j = 0; j < W; j++)
-                    mask[(size_t)(q0 + t) * K + j] = (j < nk && !(r->causal && j > sg->qpos + t)) ? 0.0f : -INFINITY;
-        /* 3. per head: scores, scaling, softmax, weighted sum of values */
-        for (int h = 0; h < NH; h++) {
-            /* the head's scores q_t . k_j of every new row against every key (the masked ones are replaced) */
+    /* 2. the mask rows (a sequence record's, which the window shows): 0 where the query may look, -inf
+     *    where it may not; query t sees keys [0, seen(t)) */
+    if (r->wide)
+        for (int si = 0; si < r->n_seg; si++) {
+            const sf_att_seg *sg = &r->seg[si];
+            for (int t = 0; t < sg->nq; t++)
+                for (int j = 0; j < K; j++)
+                    mask[(size_t)(sg->q0 + t) * K + j] =
+                        (j < sg->nk && !(r->causal && j > sg->qpos + t)) ? 0.0f : -INFINITY;
+        }
+    /* 3. per head: the scores of every segment, then the softmax over all of the head's rows at once
+     *    (segments whose rows follow one another: sixteen rows side by side), then each row's weighted
+     *    sum of values */
+    for (int h = 0; h < NH; h++) {
+        for (int si = 0; si < r->n_seg; si++) { /* scores q_t . k_j of every new row against every key */
+            const sf_att_seg *sg = &r->seg[si];
             const float *kh = hv.k + h * hv.head + (size_t)sg->k0 * hv.ldkv;
+            sf_dot_rows(a->scores + ((size_t)h * L + sg->q0) * K, K, hv.q + h * hv.head + (size_t)sg->q0 * hv.ldq,
+                        (int)hv.ldq, sg->nq, kh, (int)hv.ldkv, sg->nk, HS);
+        }
+        /* scaling, the masked keys' -inf, softmax: SM_ROWS rows' worth of segments at a time */
+        enum { SM_ROWS = 64 };
+        int seen[SM_ROWS], width[SM_ROWS], nb = 0, b0 = 0;
+        for (int si = 0; si <= r->n_seg; si++) {
+            const sf_att_seg *sg = si < r->n_seg ? &r->seg[si] : NULL;
+            if (nb && (!sg || sg->q0 != b0 + nb || nb + sg->nq > SM_ROWS)) {
+                size_t row = ((size_t)h * L + b0) * K;
+                sf_attn_softmax(a->probs + row, a->scaled + row, a->scores + row, (size_t)K, nb, seen, width, inv_sqrt);
+                nb = 0;
+            }
+            if (!sg) break;
+            if (sg->nq > SM_ROWS) { /* a long segment alone, SM_ROWS rows at a time */
+                for (int t0r = 0; t0r < sg->nq; t0r += SM_ROWS) {
+                    int k = sg->nq - t0r < SM_ROWS ? sg->nq - t0r : SM_ROWS;
+                    for (int t = 0; t < k; t++) {
+                        int q = sg->qpos + t0r + t + 1;
+                        seen[t] = r->causal && q < sg->nk ? q : sg->nk;
+                        width[t] = r->wide ? K : sg->nk;
+                    }
+                    size_t row = ((size_t)h * L + sg->q0 + t0r) * K;
+                    sf_attn_softmax(a->probs + row, a->scaled + row, a->scores + row, (size_t)K, k, seen, width, inv_sqrt);
+                }
+                continue;
+            }
+            if (!nb) b0 = sg->q0;
+            for (int t = 0; t < sg->nq; t++, nb++) {
+                int q = sg->qpos + t + 1;
+                seen[nb] = r->causal && q < sg->nk ? q : sg->nk;
+                width[nb] = r->wide ? K : sg->nk;
+            }
+        }
+        for (int si = 0; si < r->n_seg; si++) { /* the weighted sums of values */
+            const sf_att_seg *sg = &r->seg[si];
+            int q0 = sg->q0, nq = sg->nq, nk = sg->nk;
             const float *vh = hv.v + h * hv.head + (size_t)sg->k0 * hv.ldkv;
-            sf_dot_rows(a->scores + ((size_t)h * L + q0) * K, K, hv.q + h * hv.head + (size_t)q0 * hv.ldq, (int)hv.ldq,
-                        nq, kh, (int)hv.ldkv, nk, HS);
             for (int t0r = q0; t0r < q0 + nq; t0r += 4) { /* four query rows at a time */
-                int rows = q0 + nq - t0r < 4 ? q0 + nq - t0r : 4, seen[4];
+                int rows = q0 + nq - t0r < 4 ? q0 + nq - t0r : 4, sn[4];
                 float *o[4];
                 const float *prs[4];
                 for (int i = 0; i < rows; i++) {
                     int t = t0r + i;
-                    size_t row = ((size_t)h * L + t) * K;
-                    float *sc = a->scores + row, *ss = a->scaled + row, *pr = a->probs + row;
-                    seen[i] = r->causal && sg->qpos + (t - q0) + 1 < nk ? sg->qpos + (t - q0) + 1 : nk;
-                    for (int j = 0; j < seen[i]; j++) ss[j] = sc[j] * inv_sqrt;
-                    for (int j = seen[i]; j < W; j++) sc[j] = ss[j] = -INFINITY; /* keys the query may not see */
-                    sf_softmax_forward(pr, ss, W);
-                    prs[i] = pr;
+                    sn[i] = r->causal && sg->qpos + (t - q0) + 1 < nk ? sg->qpos + (t - q0) + 1 : nk;
+                    prs[i] = a->probs + ((size_t)h * L + t) * K;
                     /* a packed record's heads write their output straight into concat (nothing reads its out) */
                     o[i] = r->wide ? a->out + ((size_t)h * L + t) * HS : a->concat + (size_t)t * C + h * HS;
                 }
-                weighted_values4(o, prs, seen, rows, vh, hv.ldkv, HS); /* the keys past seen have probability 0 */
+                weighted_values4(o, prs, sn, rows, vh, hv.ldkv, HS); /* the keys past seen have probability 0 */
                 for (int i = 0; i < rows; i++) {
                     int t = t0r + i;
                     if (iv) { /* an ablated or patched head: its output is replaced, its pattern stays as computed */
@@ -793,7 +827,7 @@ static void head_rows(const sf_model *m, sf_seq *s, int t0, int t1) {
     const float *x = sf_stack_output(m, &s->dec, c->n_dec_layers);
     const float *wout = c->tied ? m->w.tok_emb : m->w.lm_head;
     linear(s->logits + (size_t)t0 * V, x + (size_t)t0 * C, wout, NULL, t1 - t0, C, V);
-    for (int t = t0; t < t1; t++) sf_softmax_forward(s->probs + (size_t)t * V, s->logits + (size_t)t * V, V);
+    sf_softmax_rows(s->probs + (size_t)t0 * V, s->logits + (size_t)t0 * V, t1 - t0, V);
 }
 
 static sf_err check_ids(const sf_model *m, const int *ids, int n, const char *what) {

@@ -158,7 +158,7 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
      *    output gradient is its slice of the concatenated gradient (row stride C), and dq, dk, dv land
      *    straight in the fused rows the projections' backward reads: self-attention (n, 3C) in tmp as
      *    q|k|v, cross-attention dq (n, C) in g->q and dk|dv (nk, 2C) in tmp. Each element is the same
-     *    chain from zero as in per-head buffers; g->v holds the transposed values. */
+     *    chain from zero as in per-head buffers; g->v holds a head's values transposed. */
     int self = !mem, ldq = self ? 3 * C : C, ldkv = self ? 3 * C : 2 * C;
     sf_qkv_view hv = sf_attn_qkv(b->act, a, !self);
     float *fq = self ? b->tmp : g->q, *fk = self ? b->tmp + C : b->tmp, *fv = fk + C, *vt = g->v;
@@ -167,31 +167,50 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
         zero_rows(g->q, n, C);
         zero_rows(b->tmp, nk, 2 * C);
     }
-    for (int si = 0; si < n_seg; si++) {
-        int q0 = seg[si].q0, nq = seg[si].nq, k0 = seg[si].k0, nks = seg[si].nk;
-        for (int h = 0; h < NH; h++) {
+    for (int h = 0; h < NH; h++) {
+        /* 4a. out_t = sum_j probs_tj v_j: dprobs = dout . v^T (nq, nks) and dv += probs^T . dout; the head's
+         *     values transposed once for all segments (vt (HS, nk)) */
+        const float *vh = hv.v + h * hv.head;
+        sf_transpose(vt, (size_t)nk, vh, hv.ldkv, nk, HS);
+        for (int si = 0; si < n_seg; si++) {
+            int q0 = seg[si].q0, nq = seg[si].nq, k0 = seg[si].k0, nks = seg[si].nk;
             size_t sq = ((size_t)h * L + q0) * K;
-            const float *q = hv.q + h * hv.head + (size_t)q0 * hv.ldq, *k = hv.k + h * hv.head + (size_t)k0 * hv.ldkv;
-            const float *v = hv.v + h * hv.head + (size_t)k0 * hv.ldkv, *pr = a->probs + sq;
-            const float *dho = g->concat + (size_t)q0 * C + h * HS;
-            float *dq = fq + (size_t)q0 * ldq + h * HS, *dk = fk + (size_t)k0 * ldkv + h * HS;
-            float *dv = fv + (size_t)k0 * ldkv + h * HS;
-            float *dpr = g->probs + sq, *dss = g->scaled + sq, *dsc = g->scores + sq;
-            for (int t = 0; t < nq; t++) { /* only the segment's cells: the rest of a packed row is never read */
+            const float *dho = g->concat + (size_t)q0 * C + h * HS, *pr = a->probs + sq;
+            float *dv = fv + (size_t)k0 * ldkv + h * HS, *dpr = g->probs + sq;
+            for (int t = 0; t < nq; t++) /* only the segment's cells: the rest of a packed row is never read */
                 memset(dpr + (size_t)t * K, 0, (size_t)nks * sizeof(float));
-                memset(dss + (size_t)t * K, 0, (size_t)nks * sizeof(float));
-            }
-            /* 4a. out_t = sum_j probs_tj v_j: dprobs = dout . v^T (nq, nks) and dv += probs^T . dout */
-            for (int j = 0; j < nks; j++)
-                for (int d = 0; d < HS; d++) vt[(size_t)d * nks + j] = v[(size_t)j * hv.ldkv + d];
-            sf_matmul_acc(dpr, K, dho, C, 1, vt, nks, nq, nks, HS);
+            sf_matmul_acc(dpr, K, dho, C, 1, vt + k0, nk, nq, nks, HS);
             sf_matmul_acc(dv, ldkv, pr, 1, K, dho, C, nks, HS, nq);
-            /* 4b. probs = softmax(scaled), row by row (masked cells, probability 0, get 0) */
-            for (int t = 0; t < nq; t++)
-                sf_softmax_backward(dss + (size_t)t * K, dpr + (size_t)t * K, pr + (size_t)t * K, nks);
-            /* 4c. scaled = scores / sqrt(HS); scores_tj = q_t . k_j: dq += dscores . k, dk += dscores^T . q */
-            for (int t = 0; t < nq; t++)
-                for (int j = 0; j < nks; j++) dsc[(size_t)t * K + j] = dss[(size_t)t * K + j] * inv_sqrt;
+        }
+        /* 4b. probs = softmax(scaled) (masked cells, probability 0, get 0) and scaled = scores / sqrt(HS),
+         *     over runs of segments whose rows follow one another (sixteen rows side by side) */
+        enum { SM_ROWS = 64 };
+        int width[SM_ROWS], nb = 0, b0 = 0;
+        for (int si = 0; si <= n_seg; si++) {
+            if (nb && (si == n_seg || seg[si].q0 != b0 + nb || nb + seg[si].nq > SM_ROWS)) {
+                size_t sq = ((size_t)h * L + b0) * K;
+                sf_attn_softmax_backward(g->scores + sq, g->scaled + sq, g->probs + sq, a->probs + sq, (size_t)K, nb,
+                                         width, inv_sqrt);
+                nb = 0;
+            }
+            if (si == n_seg) break;
+            for (int t0r = 0; seg[si].nq > SM_ROWS && t0r < seg[si].nq; t0r += SM_ROWS) { /* a long segment alone */
+                int k = seg[si].nq - t0r < SM_ROWS ? seg[si].nq - t0r : SM_ROWS;
+                for (int t = 0; t < k; t++) width[t] = seg[si].nk;
+                size_t sq = ((size_t)h * L + seg[si].q0 + t0r) * K;
+                sf_attn_softmax_backward(g->scores + sq, g->scaled + sq, g->probs + sq, a->probs + sq, (size_t)K, k,
+                                         width, inv_sqrt);
+            }
+            if (seg[si].nq > SM_ROWS) continue;
+            if (!nb) b0 = seg[si].q0;
+            for (int t = 0; t < seg[si].nq; t++) width[nb++] = seg[si].nk;
+        }
+        /* 4c. scores_tj = q_t . k_j: dq += dscores . k, dk += dscores^T . q */
+        for (int si = 0; si < n_seg; si++) {
+            int q0 = seg[si].q0, nq = seg[si].nq, k0 = seg[si].k0, nks = seg[si].nk;
+            const float *q = hv.q + h * hv.head + (size_t)q0 * hv.ldq, *k = hv.k + h * hv.head + (size_t)k0 * hv.ldkv;
+            const float *dsc = g->scores + ((size_t)h * L + q0) * K;
+            float *dq = fq + (size_t)q0 * ldq + h * HS, *dk = fk + (size_t)k0 * ldkv + h * HS;
             sf_matmul_acc(dq, ldq, dsc, K, 1, k, (int)hv.ldkv, nq, HS, nks);
             sf_matmul_acc(dk, ldkv, dsc, 1, K, q, (int)hv.ldq, nks, HS, nq);
         }
