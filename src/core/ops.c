@@ -590,6 +590,29 @@ void sf_matmul_backward(float *dinp, float *dweight, float *dbias, const float *
     if (dbias) k->bias(dbias, dout, N, OC);
 }
 
+#define MM_ZERO_ROW 4096 /* the widest weight gradient row sf_matmul_backward_set starts from registers */
+
+void sf_matmul_backward_set(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                            const float *weight, int N, int IC, int OC) {
+    /* The kernels' init row (ldi 0) starts every chain of dweight at +0.0 in registers and stores it
+     * without reading C: fmaf(d, x, +0.0) first, as when the chain starts at the +0.0 a zeroed buffer
+     * holds, so the same bits. Only the first panel of rows of B (GEMM_PACK_J) takes init; later panels
+     * continue from what the first stored. dbias is zeroed and then summed (OC floats, in L1): the first
+     * addition is +0.0 + d as from a zeroed buffer (which turns a -0.0 into +0.0, so it is kept). */
+    static const float zeros[MM_ZERO_ROW];
+    const mm_kernels *k = mm_pick();
+    if (dinp) k->gemm(dinp, (size_t)IC, dout, (size_t)OC, 1, weight, (size_t)IC, N, IC, OC, NULL);
+    if (dweight) {
+        int from_regs = N > 0 && IC <= MM_ZERO_ROW; /* (no rows: no chain, the gradient is +0.0) */
+        if (!from_regs) memset(dweight, 0, (size_t)OC * IC * sizeof *dweight);
+        if (N > 0) k->gemm(dweight, (size_t)IC, dout, 1, (size_t)OC, inp, (size_t)IC, OC, IC, N, from_regs ? zeros : NULL);
+    }
+    if (dbias) {
+        memset(dbias, 0, (size_t)OC * sizeof *dbias);
+        k->bias(dbias, dout, N, OC);
+    }
+}
+
 /* Returns the float with bit pattern b. */
 static inline float float_of_bits(uint32_t b) {
     float f;
