@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ops.h"
 #include "core/rng.h"
 #include "model/model.h"
 #include "train/backward.h"
@@ -344,6 +345,55 @@ static void test_backward_packed_set(void **state) {
     }
 }
 
+/* sf_matmul_backward_set writes what sf_matmul_backward adds to zeroed outputs, bit for bit, into
+ * outputs full of NaN, with every kernel set this processor has: each output alone and together, shapes
+ * with a partial vector, more rows than one packed panel of B (GEMM_PACK_J, 128) and wider than 64,
+ * one row, no rows (the gradients are then +0.0), and values with zeros of both signs. */
+static void test_matmul_backward_set(void **state) {
+    (void)state;
+    static const char *KERNELS[] = {"c", "avx2", "avx512"};
+    static const int shapes[][3] = {{104, 64, 256}, {200, 72, 37}, {1, 16, 30}, {13, 256, 64}, {0, 24, 40}};
+    sf_rng r;
+    sf_rng_seed(&r, 5);
+    for (int k = 0; k < 3; k++) {
+        if (!sf_matmul_use(KERNELS[k])) continue; /* this processor lacks them */
+        for (int si = 0; si < (int)(sizeof shapes / sizeof shapes[0]); si++) {
+            int N = shapes[si][0], IC = shapes[si][1], OC = shapes[si][2];
+            size_t ni = (size_t)(N ? N : 1) * IC, nw = (size_t)OC * IC;
+            float *dout = malloc((size_t)(N ? N : 1) * OC * sizeof(float)), *inp = malloc(ni * sizeof(float));
+            float *w = malloc(nw * sizeof(float)), *out0 = malloc((ni + nw + OC) * sizeof(float));
+            float *out1 = malloc((ni + nw + OC) * sizeof(float));
+            assert_true(dout && inp && w && out0 && out1);
+            for (size_t i = 0; i < (size_t)N * OC; i++) dout[i] = i % 11 == 0 ? -0.0f : i % 13 == 0 ? 0.0f : sf_rng_normal(&r);
+            for (size_t i = 0; i < ni; i++) inp[i] = i % 7 == 0 ? -0.0f : sf_rng_normal(&r);
+            for (size_t i = 0; i < nw; i++) w[i] = sf_rng_normal(&r);
+            for (int set = 1; set <= 3; set++) {
+                float *di0 = out0, *dw0 = out0 + ni, *db0 = dw0 + nw, *di1 = out1, *dw1 = out1 + ni, *db1 = dw1 + nw;
+                memset(out0, 0, (ni + nw + OC) * sizeof(float));
+                for (size_t i = 0; i < ni + nw + OC; i++) out1[i] = NAN;
+                sf_matmul_backward(set & SF_SET_DINP ? di0 : NULL, set & SF_SET_DWEIGHT ? dw0 : NULL,
+                                   set & SF_SET_DWEIGHT ? db0 : NULL, dout, inp, w, N, IC, OC);
+                sf_matmul_backward_set(set & SF_SET_DINP ? di1 : NULL, set & SF_SET_DWEIGHT ? dw1 : NULL,
+                                       set & SF_SET_DWEIGHT ? db1 : NULL, dout, inp, w, N, IC, OC, set);
+                if (set & SF_SET_DINP && N > 0 && memcmp(di0, di1, (size_t)N * IC * sizeof(float)) != 0)
+                    fail_msg("%s kernels, %d x %d -> %d: the written input gradient differs", KERNELS[k], N, IC, OC);
+                if (set & SF_SET_DWEIGHT && memcmp(dw0, dw1, (nw + OC) * sizeof(float)) != 0)
+                    fail_msg("%s kernels, %d x %d -> %d: the written weight or bias gradient differs", KERNELS[k], N, IC, OC);
+            }
+            /* an output `set` does not name is added to: from a NaN, NaN */
+            for (size_t i = 0; i < ni + nw + OC; i++) out1[i] = NAN;
+            sf_matmul_backward_set(NULL, out1 + ni, NULL, dout, inp, w, N, IC, OC, SF_SET_DINP);
+            if (N > 0) assert_true(isnan(out1[ni]));
+            free(dout);
+            free(inp);
+            free(w);
+            free(out0);
+            free(out1);
+        }
+    }
+    sf_matmul_use(NULL);
+}
+
 /* A packed record refuses the single-sequence passes, and a pack refuses lengths the model cannot take. */
 static void test_packed_refusals(void **state) {
     (void)state;
@@ -397,6 +447,7 @@ int main(void) {
         cmocka_unit_test(test_forward_packed_equals_sequences),
         cmocka_unit_test(test_backward_packed_equals_loop),
         cmocka_unit_test(test_backward_packed_set),
+        cmocka_unit_test(test_matmul_backward_set),
         cmocka_unit_test(test_packed_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

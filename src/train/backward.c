@@ -63,12 +63,13 @@ static sf_ffn_w ffn_grad(const bw_ctx *b, const sf_ffn_w *w) {
     return g;
 }
 
-/* Returns, by the product's weight gradients: sf_matmul_backward_set when the pass writes grad (each
- * weight and bias of a linear layer gets exactly one product per pass, so that product can write it),
- * else sf_matmul_backward. */
-static void weight_backward(const bw_ctx *b, float *dinp, float *dweight, float *dbias, const float *dout,
-                            const float *inp, const float *weight, int N, int IC, int OC) {
-    if (b->set) sf_matmul_backward_set(dinp, dweight, dbias, dout, inp, weight, N, IC, OC);
+/* Runs a linear layer's backward: writes dinp when `set_dinp` (an input gradient nothing else adds to),
+ * else adds to it; writes the weight gradients when the pass writes grad (each weight and bias of a
+ * linear layer gets exactly one product per pass), else adds to them. */
+static void weight_backward(const bw_ctx *b, float *dinp, int set_dinp, float *dweight, float *dbias,
+                            const float *dout, const float *inp, const float *weight, int N, int IC, int OC) {
+    int set = (set_dinp ? SF_SET_DINP : 0) | (b->set ? SF_SET_DWEIGHT : 0);
+    if (set) sf_matmul_backward_set(dinp, dweight, dbias, dout, inp, weight, N, IC, OC, set);
     else sf_matmul_backward(dinp, dweight, dbias, dout, inp, weight, N, IC, OC);
 }
 
@@ -125,9 +126,8 @@ static void ffn_backward(const bw_ctx *b, const sf_ffn_rec *f, sf_ffn_rec *g, co
     } else {
         memcpy(g->in, dout, (size_t)n * C * sizeof(float));
     }
-    /* 3. proj = hidden . W2^T + b2 */
-    zero_rows(g->hidden, n, F);
-    weight_backward(b, g->hidden, gw.w2, gw.b2, dresid, f->hidden, w->w2, n, F, C);
+    /* 3. proj = hidden . W2^T + b2 (the hidden gradient written: nothing else adds to it) */
+    weight_backward(b, g->hidden, 1, gw.w2, gw.b2, dresid, f->hidden, w->w2, n, F, C);
     /* 4. hidden = act(pre) */
     if (b->m->cfg.act == SF_ACT_GELU) {
         zero_rows(g->pre, n, F);
@@ -137,11 +137,10 @@ static void ffn_backward(const bw_ctx *b, const sf_ffn_rec *f, sf_ffn_rec *g, co
     }
     /* 5. pre = x . W1^T + b1, where x is the input (post-LN) or its LayerNorm (pre-LN) */
     if (!b->pre) {
-        weight_backward(b, g->in, gw.w1, gw.b1, g->pre, f->in, w->w1, n, C, F);
+        weight_backward(b, g->in, 0, gw.w1, gw.b1, g->pre, f->in, w->w1, n, C, F);
         return;
     }
-    zero_rows(g->ln, n, C);
-    weight_backward(b, g->ln, gw.w1, gw.b1, g->pre, f->ln, w->w1, n, C, F);
+    weight_backward(b, g->ln, 1, gw.w1, gw.b1, g->pre, f->ln, w->w1, n, C, F);
     /* 6. pre-LN: back through the sub-layer's LayerNorm into the input stream */
     ln_grad_start(b, &gln, C);
     sf_layernorm_backward(g->in, gln.w, gln.b, g->ln, f->in, lnw->w, f->ln_mean, f->ln_rstd, n, C);
@@ -170,9 +169,8 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
     } else {
         memcpy(g->in, dout, (size_t)n * C * sizeof(float));
     }
-    /* 3. proj = concat . Wo^T + bo */
-    zero_rows(g->concat, n, C);
-    weight_backward(b, g->concat, gw.wo, gw.bo, dresid, a->concat, w->wo, n, C, C);
+    /* 3. proj = concat . Wo^T + bo (the heads' gradient written: nothing else adds to it) */
+    weight_backward(b, g->concat, 1, gw.wo, gw.bo, dresid, a->concat, w->wo, n, C, C);
     /* 4. per head, segment and query row: back through out = probs . v, the softmax, the 1/sqrt(HS)
      *    scale and scores = q . k. Masked cells (probability 0, score -inf) get no gradient. Head h's
      *    output gradient is its slice of the concatenated gradient (row stride C), and dq, dk, dv land
@@ -220,12 +218,11 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
      *    itself (post-LN) or its LayerNorm (pre-LN). */
     const float *ain = b->pre ? a->ln : a->in;
     float *dain = b->pre ? g->ln : g->in; /* post-LN: adds to the residual gradient already there */
-    if (b->pre) zero_rows(g->ln, n, C);
-    if (self) { /* self-attention: one fused (3C,C) projection of the stream */
-        weight_backward(b, dain, gw.w_in, gw.b_in, b->tmp, ain, w->w_in, n, C, 3 * C);
+    if (self) { /* self-attention: one fused (3C,C) projection of the stream (pre-LN: into g->ln, written) */
+        weight_backward(b, dain, b->pre, gw.w_in, gw.b_in, b->tmp, ain, w->w_in, n, C, 3 * C);
     } else { /* cross-attention: queries from the stream, keys and values from the encoder output */
-        weight_backward(b, dain, gw.w_in, gw.b_in, g->q, ain, w->w_in, n, C, C);
-        weight_backward(b, dmem, gw.w_kv, gw.b_kv, b->tmp, mem, w->w_kv, nk, C, 2 * C);
+        weight_backward(b, dain, b->pre, gw.w_in, gw.b_in, g->q, ain, w->w_in, n, C, C);
+        weight_backward(b, dmem, 0, gw.w_kv, gw.b_kv, b->tmp, mem, w->w_kv, nk, C, 2 * C);
     }
     /* 6. pre-LN: back through the sub-layer's LayerNorm into the input stream */
     if (b->pre) {
@@ -311,8 +308,7 @@ static void head_backward(const bw_ctx *b, const sf_seq *act, sf_seq *gact, cons
     const float *x = sf_stack_output(m, &act->dec, m->cfg.n_dec_layers);
     const float *wout = m->cfg.tied ? m->w.tok_emb : m->w.lm_head;
     float *dx = stack_output_grad(m, &gact->dec, m->cfg.n_dec_layers);
-    zero_rows(dx, n, C);
-    weight_backward(b, dx, m->cfg.tied ? NULL : gptr(b, wout), NULL, gact->logits, x, wout, n, C, V);
+    weight_backward(b, dx, 1, m->cfg.tied ? NULL : gptr(b, wout), NULL, gact->logits, x, wout, n, C, V);
 }
 
 /* Adds a tied head's weight gradient (into the token embedding's) for one sequence's rows [r0, r0+n),
@@ -321,9 +317,10 @@ static void head_weight_backward(const bw_ctx *b, const sf_seq *act, const sf_se
     const sf_model *m = b->m;
     int C = b->C, V = m->cfg.vocab_size;
     const float *x = sf_stack_output(m, &act->dec, m->cfg.n_dec_layers);
-    (set ? sf_matmul_backward_set : sf_matmul_backward)(NULL, gptr(b, m->w.tok_emb), NULL,
-                                                        gact->logits + (size_t)r0 * V, x + (size_t)r0 * C,
-                                                        m->w.tok_emb, n, C, V);
+    float *gtok = gptr(b, m->w.tok_emb);
+    const float *dl = gact->logits + (size_t)r0 * V, *xr = x + (size_t)r0 * C;
+    if (set) sf_matmul_backward_set(NULL, gtok, NULL, dl, xr, m->w.tok_emb, n, C, V, SF_SET_DWEIGHT);
+    else sf_matmul_backward(NULL, gtok, NULL, dl, xr, m->w.tok_emb, n, C, V);
 }
 
 /* Runs the backward pass of the sequences of p, whose forward pass is in act (a sequence record holding
