@@ -1,7 +1,8 @@
 /* test_backward_packed.c - the trainer's packed passes (several sequences end to end in one record)
  * against the single-sequence passes, bit for bit: the forward's logits and recorded intermediates, and
  * (sf_forward_backward_packed) the gradient against the per-example loop's, for both families, tied and
- * untied heads, learned and sinusoidal positions, pre- and post-LN, with sequences of length 1 to max_len. */
+ * untied heads, learned and sinusoidal positions, pre- and post-LN, with sequences of length 1 to max_len;
+ * and the pass that writes the gradient (sf_forward_backward_packed_set) against the adding one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ops.h"
 #include "core/rng.h"
 #include "model/model.h"
 #include "train/backward.h"
@@ -191,10 +193,11 @@ static void start_grad(float *g, size_t n) {
     for (size_t i = 0; i < n; i++) g[i] = (float)((int)(i % 7) - 3) * 0.125f;
 }
 
-/* Adds the gradient of b's sequences [i0, i0+n), in packs of at most `per_pack`, with the packed pass;
- * the loss and counts are added to *loss and *counted. */
-static void packed_grad(const sf_model *m, sf_seq *act, sf_seq *gact, batch *b, const int *order, int n, int per_pack,
-                        float *g, double *loss, long *counted) {
+/* Adds the gradient of b's sequences order(n), in packs of at most `per_pack`, with the packed pass (with
+ * `set`, the first pack writes g: sf_forward_backward_packed_set); the loss and counts are added to *loss
+ * and *counted. */
+static void packed_grad_first(const sf_model *m, sf_seq *act, sf_seq *gact, batch *b, const int *order, int n,
+                              int per_pack, float *g, double *loss, long *counted, int set) {
     for (int i = 0; i < n; i += per_pack) {
         int k = n - i < per_pack ? n - i : per_pack;
         sf_pack pk;
@@ -209,8 +212,26 @@ static void packed_grad(const sf_model *m, sf_seq *act, sf_seq *gact, batch *b, 
             pk.n_dec[j] = b->n_dec[s];
             tgt[j] = b->tgt[s];
         }
-        assert_int_equal(sf_forward_backward_packed(m, act, gact, &pk, tgt, g, loss, counted), 1);
+        int ok = i == 0 && set ? sf_forward_backward_packed_set(m, act, gact, &pk, tgt, g, loss, counted)
+                               : sf_forward_backward_packed(m, act, gact, &pk, tgt, g, loss, counted);
+        assert_int_equal(ok, 1);
     }
+}
+
+/* The same, every pack adding to g. */
+static void packed_grad(const sf_model *m, sf_seq *act, sf_seq *gact, batch *b, const int *order, int n, int per_pack,
+                        float *g, double *loss, long *counted) {
+    packed_grad_first(m, act, gact, b, order, n, per_pack, g, loss, counted, 0);
+}
+
+/* Fails with the names of the tensors where g1 differs from g0. */
+static void same_grad(const sf_model *m, const float *g0, const float *g1, const char *what, const char *name, int per) {
+    if (memcmp(g0, g1, m->n_params * sizeof *g0) == 0) return;
+    for (int t = 0; t < m->n_table; t++) {
+        const sf_param *q = &m->table[t];
+        if (memcmp(g0 + q->offset, g1 + q->offset, q->count * sizeof *g0) != 0) print_error("%s: %s differs\n", name, q->name);
+    }
+    fail_msg("%s (packs of %d): %s", name, per, what);
 }
 
 /* The packed gradient is bit for bit the per-example loop's (so is the loss), in one pack or several,
@@ -256,14 +277,7 @@ static void test_backward_packed_equals_loop(void **state) {
             double loss1 = 0.0;
             long count1 = 0;
             packed_grad(&m, &p, &gp, &b, in_order, N_SEQ, per, g1, &loss1, &count1);
-            if (memcmp(g0, g1, P * sizeof *g0) != 0) {
-                for (int t = 0; t < m.n_table; t++) {
-                    const sf_param *q = &m.table[t];
-                    if (memcmp(g0 + q->offset, g1 + q->offset, q->count * sizeof *g0) != 0)
-                        print_error("%s: %s differs\n", v->name, q->name);
-                }
-                fail_msg("%s (packs of %d): the packed gradient differs from the per-example loop's", v->name, per);
-            }
+            same_grad(&m, g0, g1, "the packed gradient differs from the per-example loop's", v->name, per);
             assert_memory_equal(&loss0, &loss1, sizeof loss0);
             assert_int_equal(count0, count1);
         }
@@ -284,6 +298,100 @@ static void test_backward_packed_equals_loop(void **state) {
         sf_seq_free(&gp);
         sf_model_free(&m);
     }
+}
+
+/* A pass that writes the gradient (sf_forward_backward_packed_set, the trainer's first pack of a chunk)
+ * gives bit for bit what the adding passes give from a zeroed buffer, whatever the buffer held before
+ * (NaN here, so one element left unwritten fails): all sequences, in one pack or several (the later packs
+ * adding), and two short sequences alone, which leave learned positions past their lengths unused (so
+ * those rows must be zeroed, not left as they were). */
+static void test_backward_packed_set(void **state) {
+    (void)state;
+    static const int in_order[N_SEQ] = {0, 1, 2, 3, 4, 5}, short_pair[2] = {2, 3};
+    static const int pers[] = {N_SEQ, 4, 1};
+    for (int vi = 0; vi < N_VARIANTS; vi++) {
+        const variant *v = &VARIANTS[vi];
+        sf_model m;
+        build_model(&m, v, 41 + (unsigned long long)vi);
+        size_t P = m.n_params;
+        sf_rng r;
+        sf_rng_seed(&r, 19 + (uint64_t)vi);
+        batch b;
+        make_batch(&b, &m, &r);
+        float *g0 = malloc(P * sizeof *g0), *g1 = malloc(P * sizeof *g1);
+        assert_non_null(g0);
+        assert_non_null(g1);
+        sf_seq p, gp;
+        assert_true(sf_seq_build_packed(&p, &m.cfg).ok);
+        assert_true(sf_seq_build_packed(&gp, &m.cfg).ok);
+        for (int k = 0; k < 4; k++) {
+            int n = k < 3 ? N_SEQ : 2, per = k < 3 ? pers[k] : 2;
+            const int *order = k < 3 ? in_order : short_pair;
+            double l0 = 0.0, l1 = 0.0;
+            long c0 = 0, c1 = 0;
+            memset(g0, 0, P * sizeof *g0);
+            packed_grad(&m, &p, &gp, &b, order, n, per, g0, &l0, &c0);
+            for (size_t i = 0; i < P; i++) g1[i] = NAN;
+            packed_grad_first(&m, &p, &gp, &b, order, n, per, g1, &l1, &c1, 1);
+            same_grad(&m, g0, g1, "the written gradient differs from the one added to zeros", v->name, per);
+            assert_memory_equal(&l0, &l1, sizeof l0);
+            assert_int_equal(c0, c1);
+        }
+        free(g0);
+        free(g1);
+        sf_seq_free(&p);
+        sf_seq_free(&gp);
+        sf_model_free(&m);
+    }
+}
+
+/* sf_matmul_backward_set writes what sf_matmul_backward adds to zeroed outputs, bit for bit, into
+ * outputs full of NaN, with every kernel set this processor has: each output alone and together, shapes
+ * with a partial vector, more rows than one packed panel of B (GEMM_PACK_J, 128) and wider than 64,
+ * one row, no rows (the gradients are then +0.0), and values with zeros of both signs. */
+static void test_matmul_backward_set(void **state) {
+    (void)state;
+    static const char *KERNELS[] = {"c", "avx2", "avx512"};
+    static const int shapes[][3] = {{104, 64, 256}, {200, 72, 37}, {1, 16, 30}, {13, 256, 64}, {0, 24, 40}};
+    sf_rng r;
+    sf_rng_seed(&r, 5);
+    for (int k = 0; k < 3; k++) {
+        if (!sf_matmul_use(KERNELS[k])) continue; /* this processor lacks them */
+        for (int si = 0; si < (int)(sizeof shapes / sizeof shapes[0]); si++) {
+            int N = shapes[si][0], IC = shapes[si][1], OC = shapes[si][2];
+            size_t ni = (size_t)(N ? N : 1) * IC, nw = (size_t)OC * IC;
+            float *dout = malloc((size_t)(N ? N : 1) * OC * sizeof(float)), *inp = malloc(ni * sizeof(float));
+            float *w = malloc(nw * sizeof(float)), *out0 = malloc((ni + nw + OC) * sizeof(float));
+            float *out1 = malloc((ni + nw + OC) * sizeof(float));
+            assert_true(dout && inp && w && out0 && out1);
+            for (size_t i = 0; i < (size_t)N * OC; i++) dout[i] = i % 11 == 0 ? -0.0f : i % 13 == 0 ? 0.0f : sf_rng_normal(&r);
+            for (size_t i = 0; i < ni; i++) inp[i] = i % 7 == 0 ? -0.0f : sf_rng_normal(&r);
+            for (size_t i = 0; i < nw; i++) w[i] = sf_rng_normal(&r);
+            for (int set = 1; set <= 3; set++) {
+                float *di0 = out0, *dw0 = out0 + ni, *db0 = dw0 + nw, *di1 = out1, *dw1 = out1 + ni, *db1 = dw1 + nw;
+                memset(out0, 0, (ni + nw + OC) * sizeof(float));
+                for (size_t i = 0; i < ni + nw + OC; i++) out1[i] = NAN;
+                sf_matmul_backward(set & SF_SET_DINP ? di0 : NULL, set & SF_SET_DWEIGHT ? dw0 : NULL,
+                                   set & SF_SET_DWEIGHT ? db0 : NULL, dout, inp, w, N, IC, OC);
+                sf_matmul_backward_set(set & SF_SET_DINP ? di1 : NULL, set & SF_SET_DWEIGHT ? dw1 : NULL,
+                                       set & SF_SET_DWEIGHT ? db1 : NULL, dout, inp, w, N, IC, OC, set);
+                if (set & SF_SET_DINP && N > 0 && memcmp(di0, di1, (size_t)N * IC * sizeof(float)) != 0)
+                    fail_msg("%s kernels, %d x %d -> %d: the written input gradient differs", KERNELS[k], N, IC, OC);
+                if (set & SF_SET_DWEIGHT && memcmp(dw0, dw1, (nw + OC) * sizeof(float)) != 0)
+                    fail_msg("%s kernels, %d x %d -> %d: the written weight or bias gradient differs", KERNELS[k], N, IC, OC);
+            }
+            /* an output `set` does not name is added to: from a NaN, NaN */
+            for (size_t i = 0; i < ni + nw + OC; i++) out1[i] = NAN;
+            sf_matmul_backward_set(NULL, out1 + ni, NULL, dout, inp, w, N, IC, OC, SF_SET_DINP);
+            if (N > 0) assert_true(isnan(out1[ni]));
+            free(dout);
+            free(inp);
+            free(w);
+            free(out0);
+            free(out1);
+        }
+    }
+    sf_matmul_use(NULL);
 }
 
 /* A packed record refuses the single-sequence passes, and a pack refuses lengths the model cannot take. */
@@ -338,6 +446,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forward_packed_equals_sequences),
         cmocka_unit_test(test_backward_packed_equals_loop),
+        cmocka_unit_test(test_backward_packed_set),
+        cmocka_unit_test(test_matmul_backward_set),
         cmocka_unit_test(test_packed_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -590,6 +590,42 @@ void sf_matmul_backward(float *dinp, float *dweight, float *dbias, const float *
     if (dbias) k->bias(dbias, dout, N, OC);
 }
 
+#define MM_ZERO_ROW 4096 /* the widest row sf_matmul_backward_set starts from registers */
+
+/* Sets c(R,W) (row stride ldc) to a . b as the kernel would add it to zeros: the kernel's init row (ldi
+ * 0), a row of +0.0, starts every chain in registers and the tile stores it without reading C.
+ * fmaf(a, b, +0.0) is the first step either way, so the bits are those of a zeroed C; only the first
+ * panel of B's rows (GEMM_PACK_J) takes init, later panels continue from what the first stored. */
+static void product_set(gemm_fn gemm, float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
+                        size_t ldb, int R, int W, int J) {
+    static const float zeros[MM_ZERO_ROW];
+    if (J > 0 && W <= MM_ZERO_ROW) {
+        gemm(c, ldc, a, ars, ajs, b, ldb, R, W, J, zeros);
+        return;
+    }
+    for (int r = 0; r < R; r++) memset(c + (size_t)r * ldc, 0, (size_t)W * sizeof *c); /* no chain: +0.0 */
+    if (J > 0) gemm(c, ldc, a, ars, ajs, b, ldb, R, W, J, NULL);
+}
+
+void sf_matmul_backward_set(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                            const float *weight, int N, int IC, int OC, int set) {
+    const mm_kernels *k = mm_pick();
+    if (dinp) {
+        if (set & SF_SET_DINP) product_set(k->gemm, dinp, (size_t)IC, dout, (size_t)OC, 1, weight, (size_t)IC, N, IC, OC);
+        else k->gemm(dinp, (size_t)IC, dout, (size_t)OC, 1, weight, (size_t)IC, N, IC, OC, NULL);
+    }
+    if (dweight) {
+        if (set & SF_SET_DWEIGHT) product_set(k->gemm, dweight, (size_t)IC, dout, 1, (size_t)OC, inp, (size_t)IC, OC, IC, N);
+        else k->gemm(dweight, (size_t)IC, dout, 1, (size_t)OC, inp, (size_t)IC, OC, IC, N, NULL);
+    }
+    if (dbias) {
+        /* zeroed (OC floats, in L1) and then summed: the first addition, +0.0 + d, turns a -0.0 into +0.0
+         * as from a zeroed buffer, so it is kept */
+        if (set & SF_SET_DWEIGHT) memset(dbias, 0, (size_t)OC * sizeof *dbias);
+        k->bias(dbias, dout, N, OC);
+    }
+}
+
 /* Returns the float with bit pattern b. */
 static inline float float_of_bits(uint32_t b) {
     float f;

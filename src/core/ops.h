@@ -41,6 +41,14 @@ void sf_matvec_forward(float *out, const float *in, const float *w, const float 
  * dinp over o ascending and dweight over n ascending (fused multiply-adds), dbias over n (additions). */
 void sf_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                         const float *weight, int N, int IC, int OC);
+/* sf_matmul_backward with the outputs `set` names written instead of added to: SF_SET_DINP dinp,
+ * SF_SET_DWEIGHT dweight and dbias. Each written element is the chain sf_matmul_backward adds to a zeroed
+ * buffer, bit for bit, but the buffer is neither read nor zeroed first (the trainer's first product into
+ * a chunk's gradient buffer, an input gradient nothing else adds to). */
+#define SF_SET_DINP 1
+#define SF_SET_DWEIGHT 2
+void sf_matmul_backward_set(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                            const float *weight, int N, int IC, int OC, int set);
 /* The accumulation every product above is made of, for strided operands:
  *     c[r*ldc + w] += sum over j = 0..J-1 of a[r*ars + j*ajs] * b[j*ldb + w]   (r < R, w < W)
  * each element one chain of fused multiply-adds over j ascending, started at the value it holds. */

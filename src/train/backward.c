@@ -36,6 +36,7 @@ typedef struct {
     float *tmp;  /* scratch for fused projections: max(n * 3C, n_src * 2C) floats (gact->tmp) */
     int L, K, C, NH, HS, pre;
     const sf_seq *act; /* the forward record (where its q, k, v are: sf_attn_qkv) */
+    int set;           /* write grad instead of adding to it (sf_forward_backward_packed_set) */
 } bw_ctx;
 
 /* ---- gradients of the weights ------------------------------------------------------------------ */
@@ -60,6 +61,23 @@ static sf_attn_w attn_grad(const bw_ctx *b, const sf_attn_w *w) {
 static sf_ffn_w ffn_grad(const bw_ctx *b, const sf_ffn_w *w) {
     sf_ffn_w g = {gptr(b, w->w1), gptr(b, w->b1), gptr(b, w->w2), gptr(b, w->b2)};
     return g;
+}
+
+/* Runs a linear layer's backward: writes dinp when `set_dinp` (an input gradient nothing else adds to),
+ * else adds to it; writes the weight gradients when the pass writes grad (each weight and bias of a
+ * linear layer gets exactly one product per pass), else adds to them. */
+static void weight_backward(const bw_ctx *b, float *dinp, int set_dinp, float *dweight, float *dbias,
+                            const float *dout, const float *inp, const float *weight, int N, int IC, int OC) {
+    int set = (set_dinp ? SF_SET_DINP : 0) | (b->set ? SF_SET_DWEIGHT : 0);
+    if (set) sf_matmul_backward_set(dinp, dweight, dbias, dout, inp, weight, N, IC, OC, set);
+    else sf_matmul_backward(dinp, dweight, dbias, dout, inp, weight, N, IC, OC);
+}
+
+/* Zeroes a LayerNorm's weight gradients when the pass writes grad: sf_layernorm_backward adds to them. */
+static void ln_grad_start(const bw_ctx *b, const sf_ln_w *g, int C) {
+    if (!b->set) return;
+    if (g->w) memset(g->w, 0, (size_t)C * sizeof(float));
+    if (g->b) memset(g->b, 0, (size_t)C * sizeof(float));
 }
 
 /* ---- small helpers ----------------------------------------------------------------------------- */
@@ -103,13 +121,13 @@ static void ffn_backward(const bw_ctx *b, const sf_ffn_rec *f, sf_ffn_rec *g, co
     const float *dresid = g->in;
     if (!b->pre) {
         zero_rows(g->in, n, C);
+        ln_grad_start(b, &gln, C);
         sf_layernorm_backward(g->in, gln.w, gln.b, dout, f->resid, lnw->w, f->ln_mean, f->ln_rstd, n, C);
     } else {
         memcpy(g->in, dout, (size_t)n * C * sizeof(float));
     }
-    /* 3. proj = hidden . W2^T + b2 */
-    zero_rows(g->hidden, n, F);
-    sf_matmul_backward(g->hidden, gw.w2, gw.b2, dresid, f->hidden, w->w2, n, F, C);
+    /* 3. proj = hidden . W2^T + b2 (the hidden gradient written: nothing else adds to it) */
+    weight_backward(b, g->hidden, 1, gw.w2, gw.b2, dresid, f->hidden, w->w2, n, F, C);
     /* 4. hidden = act(pre) */
     if (b->m->cfg.act == SF_ACT_GELU) {
         zero_rows(g->pre, n, F);
@@ -119,12 +137,12 @@ static void ffn_backward(const bw_ctx *b, const sf_ffn_rec *f, sf_ffn_rec *g, co
     }
     /* 5. pre = x . W1^T + b1, where x is the input (post-LN) or its LayerNorm (pre-LN) */
     if (!b->pre) {
-        sf_matmul_backward(g->in, gw.w1, gw.b1, g->pre, f->in, w->w1, n, C, F);
+        weight_backward(b, g->in, 0, gw.w1, gw.b1, g->pre, f->in, w->w1, n, C, F);
         return;
     }
-    zero_rows(g->ln, n, C);
-    sf_matmul_backward(g->ln, gw.w1, gw.b1, g->pre, f->ln, w->w1, n, C, F);
+    weight_backward(b, g->ln, 1, gw.w1, gw.b1, g->pre, f->ln, w->w1, n, C, F);
     /* 6. pre-LN: back through the sub-layer's LayerNorm into the input stream */
+    ln_grad_start(b, &gln, C);
     sf_layernorm_backward(g->in, gln.w, gln.b, g->ln, f->in, lnw->w, f->ln_mean, f->ln_rstd, n, C);
 }
 
@@ -146,13 +164,13 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
     const float *dresid = g->in;
     if (!b->pre) {
         zero_rows(g->in, n, C);
+        ln_grad_start(b, &gln, C);
         sf_layernorm_backward(g->in, gln.w, gln.b, dout, a->resid, lnw->w, a->ln_mean, a->ln_rstd, n, C);
     } else {
         memcpy(g->in, dout, (size_t)n * C * sizeof(float));
     }
-    /* 3. proj = concat . Wo^T + bo */
-    zero_rows(g->concat, n, C);
-    sf_matmul_backward(g->concat, gw.wo, gw.bo, dresid, a->concat, w->wo, n, C, C);
+    /* 3. proj = concat . Wo^T + bo (the heads' gradient written: nothing else adds to it) */
+    weight_backward(b, g->concat, 1, gw.wo, gw.bo, dresid, a->concat, w->wo, n, C, C);
     /* 4. per head, segment and query row: back through out = probs . v, the softmax, the 1/sqrt(HS)
      *    scale and scores = q . k. Masked cells (probability 0, score -inf) get no gradient. Head h's
      *    output gradient is its slice of the concatenated gradient (row stride C), and dq, dk, dv land
@@ -219,15 +237,17 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
      *    itself (post-LN) or its LayerNorm (pre-LN). */
     const float *ain = b->pre ? a->ln : a->in;
     float *dain = b->pre ? g->ln : g->in; /* post-LN: adds to the residual gradient already there */
-    if (b->pre) zero_rows(g->ln, n, C);
-    if (self) { /* self-attention: one fused (3C,C) projection of the stream */
-        sf_matmul_backward(dain, gw.w_in, gw.b_in, b->tmp, ain, w->w_in, n, C, 3 * C);
+    if (self) { /* self-attention: one fused (3C,C) projection of the stream (pre-LN: into g->ln, written) */
+        weight_backward(b, dain, b->pre, gw.w_in, gw.b_in, b->tmp, ain, w->w_in, n, C, 3 * C);
     } else { /* cross-attention: queries from the stream, keys and values from the encoder output */
-        sf_matmul_backward(dain, gw.w_in, gw.b_in, g->q, ain, w->w_in, n, C, C);
-        sf_matmul_backward(dmem, gw.w_kv, gw.b_kv, b->tmp, mem, w->w_kv, nk, C, 2 * C);
+        weight_backward(b, dain, b->pre, gw.w_in, gw.b_in, g->q, ain, w->w_in, n, C, C);
+        weight_backward(b, dmem, 0, gw.w_kv, gw.b_kv, b->tmp, mem, w->w_kv, nk, C, 2 * C);
     }
     /* 6. pre-LN: back through the sub-layer's LayerNorm into the input stream */
-    if (b->pre) sf_layernorm_backward(g->in, gln.w, gln.b, g->ln, a->in, lnw->w, a->ln_mean, a->ln_rstd, n, C);
+    if (b->pre) {
+        ln_grad_start(b, &gln, C);
+        sf_layernorm_backward(g->in, gln.w, gln.b, g->ln, a->in, lnw->w, a->ln_mean, a->ln_rstd, n, C);
+    }
 }
 
 /* ---- stacks, embeddings and the head ----------------------------------------------------------- */
@@ -247,6 +267,7 @@ static void stack_backward(const bw_ctx *b, const sf_stack_rec *st, sf_stack_rec
         sf_ln_w gln = ln_grad(b, ln_f);
         float *dlast = layer_output_buf(&gst->layers[n_layers - 1]);
         zero_rows(dlast, n, C);
+        ln_grad_start(b, &gln, C);
         sf_layernorm_backward(dlast, gln.w, gln.b, dout, sf_layer_output(&st->layers[n_layers - 1]), ln_f->w,
                               st->ln_f_mean, st->ln_f_rstd, n, C);
         dx = dlast;
@@ -306,17 +327,19 @@ static void head_backward(const bw_ctx *b, const sf_seq *act, sf_seq *gact, cons
     const float *x = sf_stack_output(m, &act->dec, m->cfg.n_dec_layers);
     const float *wout = m->cfg.tied ? m->w.tok_emb : m->w.lm_head;
     float *dx = stack_output_grad(m, &gact->dec, m->cfg.n_dec_layers);
-    zero_rows(dx, n, C);
-    sf_matmul_backward(dx, m->cfg.tied ? NULL : gptr(b, wout), NULL, gact->logits, x, wout, n, C, V);
+    weight_backward(b, dx, 1, m->cfg.tied ? NULL : gptr(b, wout), NULL, gact->logits, x, wout, n, C, V);
 }
 
-/* Adds a tied head's weight gradient (into the token embedding's) for one sequence's rows [r0, r0+n). */
-static void head_weight_backward(const bw_ctx *b, const sf_seq *act, const sf_seq *gact, int r0, int n) {
+/* Adds a tied head's weight gradient (into the token embedding's) for one sequence's rows [r0, r0+n),
+ * or with `set` writes it (the first sequence of a pass that writes grad: nothing has added to it yet). */
+static void head_weight_backward(const bw_ctx *b, const sf_seq *act, const sf_seq *gact, int r0, int n, int set) {
     const sf_model *m = b->m;
     int C = b->C, V = m->cfg.vocab_size;
     const float *x = sf_stack_output(m, &act->dec, m->cfg.n_dec_layers);
-    sf_matmul_backward(NULL, gptr(b, m->w.tok_emb), NULL, gact->logits + (size_t)r0 * V, x + (size_t)r0 * C,
-                       m->w.tok_emb, n, C, V);
+    float *gtok = gptr(b, m->w.tok_emb);
+    const float *dl = gact->logits + (size_t)r0 * V, *xr = x + (size_t)r0 * C;
+    if (set) sf_matmul_backward_set(NULL, gtok, NULL, dl, xr, m->w.tok_emb, n, C, V, SF_SET_DWEIGHT);
+    else sf_matmul_backward(NULL, gtok, NULL, dl, xr, m->w.tok_emb, n, C, V);
 }
 
 /* Runs the backward pass of the sequences of p, whose forward pass is in act (a sequence record holding
@@ -351,9 +374,15 @@ static void backward_pack(const bw_ctx *b, const sf_seq *act, sf_seq *gact, cons
         stack_backward(b, &act->enc, &gact->enc, m->w.enc, c->n_enc_layers, &m->w.enc_ln_f, dmem, p->src_rows,
                        NULL, NULL, 0, eself, NULL, p->n);
     /* 4. per sequence, in order: the tied head's weights, the decoder's embeddings, the encoder's (all
-     *    add to the token embedding, so this keeps the per-example order of its additions) */
+     *    add to the token embedding, so this keeps the per-example order of its additions). A pass that
+     *    writes grad starts the token embedding's gradient with the tied head's first product, or else
+     *    at zero, and the learned positions' at zero (all rows: a pass adds only to its lengths' rows). */
+    if (b->set) {
+        if (!c->tied) memset(gptr(b, m->w.tok_emb), 0, (size_t)c->vocab_size * c->d_model * sizeof(float));
+        if (m->w.pos_emb) memset(gptr(b, m->w.pos_emb), 0, (size_t)c->max_len * c->d_model * sizeof(float));
+    }
     for (int i = 0; i < p->n; i++) {
-        if (c->tied) head_weight_backward(b, act, gact, p->dec0[i], p->n_dec[i]);
+        if (c->tied) head_weight_backward(b, act, gact, p->dec0[i], p->n_dec[i], b->set && i == 0);
         embed_backward(b, &act->dec, &gact->dec, p->dec0[i], p->n_dec[i]);
         if (encdec) embed_backward(b, &act->enc, &gact->enc, p->src0[i], p->n_src[i]);
     }
@@ -418,7 +447,7 @@ float sf_forward_loss(const sf_model *m, sf_seq *act, const int *src, int n_src,
 static bw_ctx context(const sf_model *m, float *grad, const sf_seq *act, sf_seq *gact) {
     const sf_config *c = &m->cfg;
     bw_ctx b = {m, grad, gact->tmp, act->L, act->K, c->d_model, c->n_heads, c->d_model / c->n_heads,
-                c->norm == SF_NORM_PRE, act};
+                c->norm == SF_NORM_PRE, act, 0};
     return b;
 }
 
@@ -461,8 +490,9 @@ int sf_forward_loss_packed(const sf_model *m, sf_seq *act, sf_pack *p, const int
     return 1;
 }
 
-int sf_forward_backward_packed(const sf_model *m, sf_seq *act, sf_seq *gact, sf_pack *p, const int *const *tgt,
-                               float *grad, double *loss, long *n_counted) {
+/* The packed pass, adding the gradient to grad or (set) writing it. */
+static int forward_backward_packed(const sf_model *m, sf_seq *act, sf_seq *gact, sf_pack *p, const int *const *tgt,
+                                   float *grad, double *loss, long *n_counted, int set) {
     /* the gradient record mirrors the activation record's layout: both asked for the same room first */
     if (!sf_pack_rows(m, p).ok || !targets_ok(m, p, tgt)) return 0;
     int rows = p->src_rows > p->dec_rows ? p->src_rows : p->dec_rows;
@@ -471,6 +501,17 @@ int sf_forward_backward_packed(const sf_model *m, sf_seq *act, sf_seq *gact, sf_
         return 0;
     if (!sf_forward_loss_packed(m, act, p, tgt, loss, n_counted)) return 0;
     bw_ctx b = context(m, grad, act, gact);
+    b.set = set;
     backward_pack(&b, act, gact, p, tgt);
     return 1;
+}
+
+int sf_forward_backward_packed(const sf_model *m, sf_seq *act, sf_seq *gact, sf_pack *p, const int *const *tgt,
+                               float *grad, double *loss, long *n_counted) {
+    return forward_backward_packed(m, act, gact, p, tgt, grad, loss, n_counted, 0);
+}
+
+int sf_forward_backward_packed_set(const sf_model *m, sf_seq *act, sf_seq *gact, sf_pack *p, const int *const *tgt,
+                                   float *grad, double *loss, long *n_counted) {
+    return forward_backward_packed(m, act, gact, p, tgt, grad, loss, n_counted, 1);
 }

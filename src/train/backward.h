@@ -35,6 +35,14 @@ float sf_forward_loss(const sf_model *m, sf_seq *act, const int *src, int n_src,
 int sf_forward_backward_packed(const sf_model *m, sf_seq *act, sf_seq *gact, sf_pack *p, const int *const *tgt,
                                float *grad, double *loss, long *n_counted);
 
+/* The same, but the gradient is written into grad instead of added to it: every element of grad gets
+ * what sf_forward_backward_packed adds to a zeroed grad, bit for bit, whatever grad held before (the
+ * trainer's first pass into a chunk's buffer, which then needs no zeroing). Each linear layer's weights
+ * get one product per pass, which writes them; the gradients that are added to (LayerNorms, embeddings,
+ * a tied head's) are zeroed first. On failure grad is untouched, as above. */
+int sf_forward_backward_packed_set(const sf_model *m, sf_seq *act, sf_seq *gact, sf_pack *p, const int *const *tgt,
+                                   float *grad, double *loss, long *n_counted);
+
 /* The same forward and loss without gradients (held-out evaluation); act is a packed record. */
 int sf_forward_loss_packed(const sf_model *m, sf_seq *act, sf_pack *p, const int *const *tgt, double *loss,
                            long *n_counted);

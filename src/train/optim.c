@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ops.h" /* SF_VEC */
+
 /* Returns the defaults documented in optim.h for a schedule of `total` steps. */
 sf_adamw_cfg sf_adamw_defaults(int total) {
     sf_adamw_cfg c;
@@ -98,8 +100,10 @@ static inline float adamw_one(float p, float g, float *m, float *v, float b1, fl
     return p - step_size * (mi / denom);
 }
 
-/* Updates params[i0,i1) in place with one AdamW step (the scalars computed by the caller). */
-static void adamw_span(sf_adamw *o, float *params, const float *grad, size_t i0, size_t i1, float b1, float b2,
+/* Updates params[i0,i1) in place with one AdamW step (the scalars computed by the caller). Compiled for
+ * AVX-512 and for any x86-64 (SF_VEC, ops.h): sixteen lanes of the same correctly rounded operations
+ * (multiplies, additions, sqrtf, divisions; nothing fused), so the same bits. */
+SF_VEC static void adamw_span(sf_adamw *o, float *params, const float *grad, size_t i0, size_t i1, float b1, float b2,
                        float bc2_sqrt, float step_size, float decay) {
     float *restrict pp = params, *restrict mm = o->m, *restrict vv = o->v;
     const float *restrict gg = grad;
@@ -127,7 +131,7 @@ void sf_adamw_step_threads(sf_adamw *o, float *params, const float *grad, float 
 }
 
 /* Multiplies grad[i0,i1) by scale (not at all when it is 1), then updates params[i0,i1). */
-static void scaled_span(sf_adamw *o, float *params, float *grad, float scale, size_t i0, size_t i1, float b1,
+SF_VEC static void scaled_span(sf_adamw *o, float *params, float *grad, float scale, size_t i0, size_t i1, float b1,
                         float b2, float bc2_sqrt, float step_size, float decay) {
     if (scale != 1.0f)
         for (size_t i = i0; i < i1; i++) grad[i] *= scale;

@@ -49,7 +49,8 @@ sf_err sf_trainer_init(sf_trainer *tr, sf_model *m, const sf_adamw_cfg *oc, int 
     if (!e.ok) return e;
     tr->act = calloc((size_t)tr->n_threads, sizeof *tr->act);
     tr->gact = calloc((size_t)tr->n_threads, sizeof *tr->gact);
-    tr->chunk_grad = calloc((size_t)SF_TRAIN_CHUNKS * m->n_params, sizeof *tr->chunk_grad);
+    /* (not zeroed: a step's first pass of each chunk writes its buffer before anything reads it) */
+    tr->chunk_grad = malloc((size_t)SF_TRAIN_CHUNKS * m->n_params * sizeof *tr->chunk_grad);
     tr->grad = calloc(m->n_params, sizeof *tr->grad);
     if (!tr->act || !tr->gact || !tr->chunk_grad || !tr->grad) {
         sf_trainer_free(tr);
@@ -123,10 +124,10 @@ static sf_err check_example(const sf_model *m, const sf_example *ex, int i) {
 #define SUM_SPAN 4096 /* parameters a thread sums at a time, chunk after chunk */
 #define SUM_BLOCK 32  /* of which the norm's chain takes this many at a time, between the sums */
 
-/* Sets grad[a,e) to the sum of the K chunk buffers' in chunk order times inv, zeroing the buffers there
- * (while the span is in the cache) for the next step. With norm2 (else NULL), adds grad[i]^2 to *norm2 in
- * index order, in double: block by block between the sums, so the chain of additions (latency-bound) runs
- * beside the next block's sums (memory-bound). */
+/* Sets grad[a,e) to the sum of the K chunk buffers' in chunk order times inv (only reading them: each
+ * step's first pass of a chunk writes its buffer whole). With norm2 (else NULL), adds grad[i]^2 to *norm2
+ * in index order, in double: block by block between the sums, so the chain of additions (latency-bound)
+ * runs beside the next block's sums (memory-bound). */
 static void sum_span(sf_trainer *tr, int K, float inv, size_t a, size_t e, double *norm2) {
     size_t P = tr->m->n_params;
     float *restrict g = tr->grad;
@@ -134,16 +135,10 @@ static void sum_span(sf_trainer *tr, int K, float inv, size_t a, size_t e, doubl
     for (size_t b0 = a; b0 < e; b0 += SUM_BLOCK) {
         size_t b1 = b0 + SUM_BLOCK < e ? b0 + SUM_BLOCK : e;
         float *restrict c0 = tr->chunk_grad;
-        for (size_t i = b0; i < b1; i++) {
-            g[i] = c0[i];
-            c0[i] = 0.0f;
-        }
+        for (size_t i = b0; i < b1; i++) g[i] = c0[i];
         for (int c = 1; c < K; c++) {
-            float *restrict cg = tr->chunk_grad + (size_t)c * P;
-            for (size_t i = b0; i < b1; i++) {
-                g[i] += cg[i];
-                cg[i] = 0.0f;
-            }
+            const float *restrict cg = tr->chunk_grad + (size_t)c * P;
+            for (size_t i = b0; i < b1; i++) g[i] += cg[i];
         }
         for (size_t i = b0; i < b1; i++) g[i] *= inv;
         if (norm2)
@@ -197,9 +192,9 @@ sf_err sf_trainer_step(sf_trainer *tr, const sf_example *ex, int n, sf_step_stat
     long count[SF_TRAIN_CHUNKS] = {0};
     int bad[SF_TRAIN_CHUNKS] = {0};
 
-    /* 1. per chunk, in any order on any thread: add its examples' gradients in order to its buffer (zero:
-     *    calloc'd, and the chunk sum below zeroes what it reads), several examples per packed pass (bit for
-     *    bit the same as one at a time) */
+    /* 1. per chunk, in any order on any thread: its examples' gradients in order into its buffer, several
+     *    examples per packed pass (bit for bit the same as one at a time); the first pass writes the buffer
+     *    (bit for bit as adding to zeros, so nothing has to zero it between steps), the others add to it */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(tr->n_threads)
     for (int c = 0; c < K; c++) {
         int th = thread_num();
@@ -207,8 +202,10 @@ sf_err sf_trainer_step(sf_trainer *tr, const sf_example *ex, int n, sf_step_stat
         sf_pack p;
         const int *tgt[SF_PACK_MAX];
         for (int i = c * n / K, end = (c + 1) * n / K; i < end && !bad[c];) {
+            int first = i == c * n / K;
             i = fill_pack(m, &p, tgt, ex, i, end);
-            if (!sf_forward_backward_packed(m, &tr->act[th], &tr->gact[th], &p, tgt, g, &loss[c], &count[c]))
+            if (!(first ? sf_forward_backward_packed_set : sf_forward_backward_packed)(m, &tr->act[th], &tr->gact[th],
+                                                                                     &p, tgt, g, &loss[c], &count[c]))
                 bad[c] = 1;
         }
         if (!isfinite(loss[c])) bad[c] = 1; /* a non-finite example loss makes the sum non-finite */
@@ -221,8 +218,7 @@ sf_err sf_trainer_step(sf_trainer *tr, const sf_example *ex, int n, sf_step_stat
         total_loss += loss[c];
         tokens += count[c];
     }
-    if (failed || tokens == 0) { /* the buffers are left as the next step needs them: zero */
-        memset(tr->chunk_grad, 0, (size_t)K * P * sizeof *tr->chunk_grad);
+    if (failed || tokens == 0) { /* (the next step writes the buffers anew) */
         if (failed)
             return sf_fail("trainer: step %ld: the loss is not finite (diverged, or an invalid example)", tr->step);
         return sf_fail("trainer: step %ld: no target token counts in the batch", tr->step);

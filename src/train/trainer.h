@@ -28,7 +28,7 @@ typedef struct {
     sf_adamw opt;       /* AdamW state; opt.cfg holds the schedule */
     int n_threads;      /* threads used for the per-example passes */
     sf_seq *act, *gact; /* (n_threads) one packed activation record and activation-gradient record each */
-    float *chunk_grad;  /* (SF_TRAIN_CHUNKS, n_params) per-chunk gradient sums */
+    float *chunk_grad;  /* (SF_TRAIN_CHUNKS, n_params) per-chunk gradient sums, written by each step */
     float *grad;        /* (n_params) the batch gradient: chunk sums added in order, / counted tokens */
     long step;          /* optimizer steps done */
 } sf_trainer;
