@@ -303,9 +303,63 @@ static void fill_gaps(vz_ctx *c) {
     }
 }
 
+/* Returns how many numbers the spotlight of the layout just computed cannot print for want of width: the
+ * scores panel's cells too narrow for their values. (The other spotlights' heatmaps are as tall as wide and
+ * limited by the height; they print no numbers that a narration column takes away.) */
+static int spot_starved(vz_ctx *c, const vz_view *v) {
+    if (c->lay.spot != VZ_P_SCORES || !vz_layout_shown(&c->lay, VZ_P_SCORES)) return 0;
+    return vz_scores_unprinted(c, v, c->lay.r[VZ_P_SCORES]);
+}
+
+/* Chooses where the projector's narration goes, at zoom 1, setting in->narr_share or in->narr_below. Beside
+ * the spotlight, a column as narrow as its text allows (a lesson's no narrower than 37%, so its lines stay long
+ * enough to read), wider for a long text, but never so wide that the spotlight's numbers no longer fit their
+ * cells: when the narration needs more width than the spotlight can give (a long text over the scores panel of
+ * eight keys or more at 1024x768), it goes under the spotlight, across the window, as tall as its text needs,
+ * and the spotlight keeps the whole width. The narration's text size (vz_narr_fit) is the same either way. */
+static void projector_narration(vz_ctx *c, const vz_view *v, vz_layout_in *in) {
+    static const float shares[] = {0.28f, 0.33f, 0.37f, 0.42f, 0.47f, 0.52f};
+    static const float belows[] = {0.30f, 0.34f, 0.38f, 0.42f, 0.46f, 0.50f, 0.55f, 0.60f, 0.65f};
+    const int ns = (int)(sizeof shares / sizeof *shares), nb = (int)(sizeof belows / sizeof *belows);
+    vz_layout_in z1 = *in;
+    z1.zoom = 1.0f;
+    z1.narr_below = 0;
+    int fit = -1, starved = 0; /* the narrowest column the text fits, and the numbers it leaves out */
+    for (int i = v->lesson ? 2 : 0; i < ns; i++) {
+        in->narr_share = z1.narr_share = shares[i];
+        vz_ctx_layout(c, &z1);
+        if (c->lay.arr != VZ_ARR_BESIDE) return; /* a narrow window: the narration is under the spotlight anyway */
+        vz_narr_fit(c, v);
+        if (!vz_narr_fits(c, v)) continue;
+        fit = i;
+        starved = spot_starved(c, v);
+        break;
+    }
+    if (fit >= 0 && !starved) return; /* beside, and the spotlight prints every number */
+    int wide = fit < 0 ? ns - 1 : fit;
+    if (fit < 0) { /* (no column holds the text: the widest, as before, unless the narration fits below) */
+        z1.narr_share = shares[wide];
+        vz_ctx_layout(c, &z1);
+        starved = spot_starved(c, v);
+    }
+    for (int j = 0; j < nb; j++) { /* under the spotlight: the lowest band the text fits */
+        z1.narr_below = belows[j];
+        vz_ctx_layout(c, &z1);
+        vz_narr_fit(c, v);
+        if (!vz_narr_fits(c, v)) continue;
+        /* (the spotlight may be below its usual minimum height: its numbers, which it is about, are what counts) */
+        if (vz_layout_shown(&c->lay, c->lay.spot) && (fit < 0 ? vz_layout_fits(&c->lay) : spot_starved(c, v) < starved)) {
+            in->narr_below = belows[j];
+            return;
+        }
+        break; /* a taller band only leaves the spotlight less room */
+    }
+    in->narr_share = shares[wide];
+}
+
 void vz_draw_all(vz_ctx *c, const vz_view *v, int w, int h, float zoom, int only) {
     vz_layout_in in = {w, h, zoom, v->projector, v->lesson, v->spotlight, v->focus_panel, -1,
-                       v->m->cfg.family == SF_FAMILY_ENCDEC ? 2 : 1, 0, 0, 0, 0};
+                       v->m->cfg.family == SF_FAMILY_ENCDEC ? 2 : 1, 0, 0, 0, 0, 0};
     in.timeline = v->tl_n > 0;
     if (only >= 0 && only < VZ_P_COUNT) {
         if (v->projector && vz_panel_spotlightable(only)) in.spotlight = only; /* a projector keeps its narration */
@@ -326,19 +380,7 @@ void vz_draw_all(vz_ctx *c, const vz_view *v, int w, int h, float zoom, int only
         !memcmp(m->ints, now.ints, sizeof now.ints) && m->temp == now.temp) {
         c->lay = m->lay;
     } else {
-        if (in.projector && in.only < 0) {
-            /* the narration column beside the spotlight: as narrow as its text allows (a lesson's no narrower
-             * than 37%, so its lines stay long enough to read), wider for a long text; chosen at zoom 1 */
-            static const float shares[] = {0.28f, 0.33f, 0.37f, 0.42f, 0.47f, 0.52f};
-            vz_layout_in z1 = in;
-            z1.zoom = 1.0f;
-            for (size_t i = v->lesson ? 2 : 0; i < sizeof shares / sizeof *shares; i++) {
-                in.narr_share = z1.narr_share = shares[i];
-                vz_ctx_layout(c, &z1);
-                vz_narr_fit(c, v);
-                if (c->lay.arr != VZ_ARR_BESIDE || vz_narr_fits(c, v)) break;
-            }
-        }
+        if (in.projector && in.only < 0) projector_narration(c, v, &in);
         zoom_pass(c, v, in);
         vz_narr_fit(c, v);
         now.lay = c->lay;

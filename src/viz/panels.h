@@ -43,6 +43,11 @@ int vz_attn_cell(vz_ctx *c, const vz_view *v, vz_rect r, int one);
  * name; heads side by side give way to the focused head alone below 4 units (panel_attn.c). */
 int vz_attn_min_cell(vz_ctx *c);
 
+/* Returns how many cells of the scores panel drawn in rectangle r at the context's layout would show no number
+ * (too narrow for it, or a weight cut to no digit): 0 when every computed, unhidden cell prints its value
+ * (panel_scores.c; the projector layout asks it before giving the narration more width). */
+int vz_scores_unprinted(vz_ctx *c, const vz_view *v, vz_rect r);
+
 /* Returns 1 if the narration's text fits its rectangle at the size vz_narr_fit chose. */
 int vz_narr_fits(vz_ctx *c, const vz_view *v);
 /* Writes the height the narration's text needs at that size and the height its part of the pane has (both 0
