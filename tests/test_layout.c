@@ -204,6 +204,46 @@ static int unprinted_cells(const vz_ctx *c, char *msg, size_t size) {
     return n;
 }
 
+/* Returns how many rows and columns a lesson frames in the attention panel's heatmaps have no label in the frame
+ * just drawn (the first described in msg): for each highlight of a single row (or a single column) of a heatmap the
+ * attention panel drew, a text of that panel centred on that row left of the grid (or on that column above it).
+ * Lesson 5 step 4 frames rows 3 and 4 of head 2; the row labels, thinned to every other one, kept only row 4's. */
+static int unlabelled_frames(const vz_ctx *c, const vz_view *v, char *msg, size_t size) {
+    int n = 0;
+    for (int k = 0; k < c->n_hits; k++) {
+        const vz_hit *h = &c->hits[k];
+        if (h->owner != VZ_P_ATTN || h->h.nrows <= 0 || h->h.ncols <= 0 || h->h.rperm || h->h.cperm) continue;
+        const vz_view *hv = v->cmp && sf_trace_find(v->cmp->tr, h->h.e->name) == h->h.e ? v->cmp : v; /* whose run */
+        int qs = strncmp(h->h.e->name, "enc", 3) ? SF_STACK_DEC : SF_STACK_ENC, ks = strstr(h->h.e->name, ".cross.") ? SF_STACK_ENC : qs;
+        double ch = (double)h->r.h / h->h.nrows, cw = (double)h->r.w / h->h.ncols;
+        for (int i = 0; i < c->n_hl; i++) {
+            const vz_highlight *g = &c->hl[i];
+            if (strcmp(g->name, h->h.e->name) || g->rank < 2) continue;
+            for (int axis = 0; axis < 2; axis++) {
+                int place = g->lo[axis];
+                if (place < 0 || g->hi[axis] != place || place >= (axis == 0 ? h->h.nrows : h->h.ncols)) continue;
+                double a = axis == 0 ? h->r.y + place * ch : h->r.x + place * cw, b = a + (axis == 0 ? ch : cw);
+                if (h->clip.w > 0 && (axis == 0 ? a < h->clip.y || b > h->clip.y + h->clip.h : a < h->clip.x || b > h->clip.x + h->clip.w))
+                    continue; /* (a window of the grid: outside it) */
+                char tok[16], ini[16];
+                vz_token_label(hv, axis == 0 ? qs : ks, place, tok);
+                strcpy(ini, tok);
+                vz_special_initial(ini);
+                int found = 0;
+                for (int t = 0; t < c->n_texts && !found; t++) { /* its token, beside the grid, near the row (column) */
+                    const vz_textbox *x = &c->texts[t];
+                    if (x->owner != VZ_P_ATTN || (strcmp(x->s, tok) && strcmp(x->s, ini))) continue;
+                    double mid = axis == 0 ? x->r.y + x->r.h / 2.0 : x->r.x + x->r.w / 2.0, slack = (axis == 0 ? x->r.h : x->r.w) / 2.0;
+                    found = mid >= a - slack && mid <= b + slack && (axis == 0 ? x->r.x + x->r.w <= h->r.x : x->r.y + x->r.h <= h->r.y);
+                }
+                if (!found)
+                    n = problem(n, msg, size, "%s: the framed %s %d ('%s') has no label", g->name, axis == 0 ? "row" : "column", place, tok);
+            }
+        }
+    }
+    return n;
+}
+
 /* With LAYOUT_ALL=1 in the environment the tests list every failing frame instead of stopping at the first. */
 static int keep_going(void) { return getenv("LAYOUT_ALL") != NULL; }
 static int failures;
@@ -386,7 +426,7 @@ static void test_lessons(void **state) {
 
 /* Every shipped lesson, every frame, at 1920x1080 and 1280x720 in normal mode and at 1024x768 in projector mode
  * (the lesson's spotlight, then the scores panel as the spotlight, whose cells must all print their numbers:
- * unprinted_cells): clean frames (frame_problems: no frame around
+ * unprinted_cells), every framed row and column of the attention heatmaps labelled (unlabelled_frames): clean frames (frame_problems: no frame around
  * cells over a label, the pink frame of lesson 14 step 1 / lesson 15 step 3 covered the row's label at 1024x768)
  * with true numbers in the narrow cells (number_problems: lesson 13 step 4's 28-key row printed 0.96 as "1"). */
 static void test_every_lesson(void **state) {
@@ -422,6 +462,11 @@ static void test_every_lesson(void **state) {
                     if (un) {
                         if (!keep_going()) fail_msg("%s: %d cells of the scores spotlight print no number, the first: %s", what, un, msg);
                         print_message("%s: %d cells of the scores spotlight print no number, the first: %s\n", what, un, msg);
+                        failures++;
+                    }
+                    if ((un = unlabelled_frames(&p.app.ctx, &p.app.v, msg, sizeof msg))) {
+                        if (!keep_going()) fail_msg("%s: %d framed rows or columns have no label, the first: %s", what, un, msg);
+                        print_message("%s: %d framed rows or columns have no label, the first: %s\n", what, un, msg);
                         failures++;
                     }
                     frames++;

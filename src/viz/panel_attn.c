@@ -160,12 +160,11 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, 
     /* labels first (queries down the left, keys across the top): the highlights and the cursor's row drawn
      * after them stay whole */
     int fr = frame_room(c);
-    vz_axis_labels(c, v, b.stack, nq, g, cell, 0, now, gx - fr, vis);
-    int key = -1; /* a key the lesson frames in this head (one column) keeps its label when the labels thin out */
-    for (int k = 0; k < c->n_hl; k++)
-        if (!strcmp(c->hl[k].name, e->name) && e->rank > 1 && c->hl[k].lo[1] >= 0 && c->hl[k].lo[1] == c->hl[k].hi[1])
-            key = c->hl[k].lo[1];
-    vz_axis_labels(c, v, vz_key_stack(b), nk, g, cell, 1, key < nk ? key : -1, area.y - fr, vis);
+    /* the rows and keys the lesson frames in this head keep their labels when the labels thin out */
+    int keep[2 * VZ_MAX_HIGHLIGHTS], nkeep = vz_framed_places(c, v, e, b.stack, 0, nq, keep, 2 * VZ_MAX_HIGHLIGHTS);
+    vz_axis_labels_keep(c, v, b.stack, nq, g, cell, 0, now, keep, nkeep, gx - fr, r.x, vis);
+    nkeep = vz_framed_places(c, v, e, vz_key_stack(b), 1, nk, keep, 2 * VZ_MAX_HIGHLIGHTS);
+    vz_axis_labels_keep(c, v, vz_key_stack(b), nk, g, cell, 1, -1, keep, nkeep, area.y - fr, 0, vis);
     if (clipped) vz_clip(c, vis);
     vz_heatmap(c, id, &hm, g);
     diff_dots(c, v, b, e, g, clipped ? vis : area, cell, nq, nk, nvis);
