@@ -244,6 +244,18 @@ static int unlabelled_frames(const vz_ctx *c, const vz_view *v, char *msg, size_
     return n;
 }
 
+/* Returns the smallest cell of the attention panel's heatmaps in the frame just drawn (0 if it drew none). */
+static double attn_min_cell(const vz_ctx *c) {
+    double best = 0;
+    for (int i = 0; i < c->n_hits; i++) {
+        const vz_hit *h = &c->hits[i];
+        if (h->owner != VZ_P_ATTN || h->h.ncols <= 0) continue;
+        double cell = (double)h->r.w / h->h.ncols;
+        if (best == 0 || cell < best) best = cell;
+    }
+    return best;
+}
+
 /* With LAYOUT_ALL=1 in the environment the tests list every failing frame instead of stopping at the first. */
 static int keep_going(void) { return getenv("LAYOUT_ALL") != NULL; }
 static int failures;
@@ -426,7 +438,8 @@ static void test_lessons(void **state) {
 
 /* Every shipped lesson, every frame, at 1920x1080 and 1280x720 in normal mode and at 1024x768 in projector mode
  * (the lesson's spotlight, then the scores panel as the spotlight, whose cells must all print their numbers:
- * unprinted_cells), every framed row and column of the attention heatmaps labelled (unlabelled_frames): clean frames (frame_problems: no frame around
+ * unprinted_cells), every framed row and column of the attention heatmaps labelled (unlabelled_frames), a
+ * comparison's heads in cells of 9 px at least (attn_min_cell): clean frames (frame_problems: no frame around
  * cells over a label, the pink frame of lesson 14 step 1 / lesson 15 step 3 covered the row's label at 1024x768)
  * with true numbers in the narrow cells (number_problems: lesson 13 step 4's 28-key row printed 0.96 as "1"). */
 static void test_every_lesson(void **state) {
@@ -462,6 +475,15 @@ static void test_every_lesson(void **state) {
                     if (un) {
                         if (!keep_going()) fail_msg("%s: %d cells of the scores spotlight print no number, the first: %s", what, un, msg);
                         print_message("%s: %d cells of the scores spotlight print no number, the first: %s\n", what, un, msg);
+                        failures++;
+                    }
+                    /* a comparison's heads, every head of both runs, on a projector: cells of 9 px at least, room for
+                     * the white dots (a sixth of a cell, 3 px at the least) that say which weights changed; lesson 6
+                     * step 6 drew them at 5 px, labels repeated at every head */
+                    double mc = p.projector && !spot && p.app.v.cmp && p.app.ctx.lay.spot == VZ_P_ATTN ? attn_min_cell(&p.app.ctx) : 0;
+                    if (mc > 0 && mc < 9) {
+                        if (!keep_going()) fail_msg("%s: the compared heads' cells are %.1f px", what, mc);
+                        print_message("%s: the compared heads' cells are %.1f px\n", what, mc);
                         failures++;
                     }
                     if ((un = unlabelled_frames(&p.app.ctx, &p.app.v, msg, sizeof msg))) {

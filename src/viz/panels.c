@@ -122,6 +122,8 @@ void vz_axis_labels(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect g, in
 void vz_axis_labels_keep(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect g, int cell, int axis, int now,
                          const int *keep, int nkeep, int room, int far, vz_rect clip) {
     if (cell <= 0 || n <= 0) return;
+    int shorten = axis & VZ_AXIS_SHORT;
+    axis &= 1;
     char tok[16];
     /* `now` first, then the places kept (the rows or columns a lesson frames), then every other one in order;
      * one that would touch a label already placed is left out. A kept label may touch its neighbour without a
@@ -151,7 +153,7 @@ void vz_axis_labels_keep(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect 
                 if (si > 0 && si < 3 && fs >= sizes[si - 1]) continue;
                 vz_token_label(v, stack, vz_view_pos(v, stack, i), tok); /* (a run aligned by token: its token there) */
                 vz_text_size(c->text, tok, fs, &tw, &th);
-                if (axis == 1 && tw > cell && vz_special_initial(tok)) /* "<bos>" over a narrow key: "B" (its row says <bos>) */
+                if (((axis == 1 && tw > cell) || shorten) && vz_special_initial(tok)) /* "<bos>" over a narrow key: "B" (its row says <bos>) */
                     vz_text_size(c->text, tok, fs, &tw, &th);
                 size = axis == 0 ? th : tw;
                 start = centre - size / 2;

@@ -107,6 +107,7 @@ void vz_axis_labels(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect g, in
  * room) has the width; kept columns (a framed key) are lit as `now` is. */
 void vz_axis_labels_keep(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect g, int cell, int axis, int now,
                          const int *keep, int nkeep, int room, int far, vz_rect clip);
+#define VZ_AXIS_SHORT 4 /* or-ed into vz_axis_labels_keep's axis: every special token as its initial ("<bos>" as "B") */
 /* Writes into out (at most max) the places along axis (0 rows, 1 columns) of a heatmap of entry e with n places
  * that this frame's highlights frame: a highlight of one row (or column) gives that place, one of a range its
  * first and last; rows of stack are mapped to their place in a run aligned by token. Returns how many. */
