@@ -366,7 +366,8 @@ static int spot_starved(vz_ctx *c, const vz_view *v) {
  * enough to read), wider for a long text, but never so wide that the spotlight's numbers no longer fit their
  * cells: when the narration needs more width than the spotlight can give (a long text over the scores panel of
  * eight keys or more at 1024x768), it goes under the spotlight, across the window, as tall as its text needs,
- * and the spotlight keeps the whole width. The narration's text size (vz_narr_fit) is the same either way. */
+ * and the spotlight keeps the whole width. Either way the narration's text (vz_narr_fit) is at least the
+ * projector's narration minimum, 1/28 of the height. */
 static void projector_narration(vz_ctx *c, const vz_view *v, vz_layout_in *in) {
     static const float shares[] = {0.28f, 0.33f, 0.37f, 0.42f, 0.47f, 0.52f};
     static const float belows[] = {0.30f, 0.34f, 0.38f, 0.42f, 0.46f, 0.50f, 0.55f, 0.60f, 0.65f};
