@@ -703,7 +703,9 @@ static void test_not_a_lesson(void **state) {
     assert_int_equal(sf_lesson_sniff(readme, sizeof readme - 1), 0);
     assert_int_equal(sf_lesson_sniff(broken, sizeof broken - 1), 1);
     assert_int_equal(sf_lesson_sniff(typo, sizeof typo - 1), 1);
-    assert_int_equal(sf_lesson_sniff("# T\n## [zh] 步\n", 14), 1);
+    static const char zh_step[] = "# T\n## [zh] 步\n", garbled[] = "# t\n## s\n@\x1b[2Jbogus\n";
+    assert_int_equal(sf_lesson_sniff(zh_step, sizeof zh_step - 1), 1);
+    assert_int_equal(sf_lesson_sniff(garbled, sizeof garbled - 1), 1); /* a garbled directive: a broken lesson */
     assert_int_equal(sf_lesson_sniff("", 0), 0);
     char dir[1024], path[1200], out[8192], args[4096];
     snprintf(dir, sizeof dir, "%s/lessons", SF_SOURCE_DIR);

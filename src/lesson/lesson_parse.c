@@ -645,7 +645,7 @@ int sf_lesson_sniff(const char *buf, size_t len) {
         const char *ln = buf + i;
         size_t n = e - i;
         if (n >= 3 && !memcmp(ln, "```", 3)) fence = !fence;
-        else if (!fence && n >= 2 && ln[0] == '@' && ((ln[1] >= 'a' && ln[1] <= 'z') || (ln[1] >= 'A' && ln[1] <= 'Z'))) return 1;
+        else if (!fence && n >= 1 && ln[0] == '@') return 1; /* (even a garbled one: "@\x1b[2J…" is a broken lesson) */
         else if (!fence && ((n >= 7 && !memcmp(ln, "# [zh] ", 7)) || (n >= 8 && !memcmp(ln, "## [zh] ", 8)))) return 1;
         i = e + 1;
     }
