@@ -171,6 +171,91 @@ static int number_problems(const vz_ctx *c, char *msg, size_t size) {
     return n;
 }
 
+/* Returns how many cells of the scores panel in the frame just drawn have a value but show no number (the first
+ * described in msg), in rows of at most 12 keys: every computed, unhidden cell of q.k, / sqrt(d), + mask and
+ * softmax must carry a number text centred in it (a key that does not exist yet has no q.k: none expected). (16
+ * keys across 1024 px leave 47 px cells, too narrow for "-12.3" at the projector's smallest text: there a strip
+ * prints whole numbers and a small score shows none, as panel_scores.c says.) At
+ * 1024x768 in projector mode a long narration's column once squeezed lesson 6 step 2's nine keys to 31 px cells
+ * that printed "15", "", "-2": its q.k row lost four of its five numbers. */
+static int unprinted_cells(const vz_ctx *c, char *msg, size_t size) {
+    int n = 0;
+    for (int k = 0; k < c->n_hits; k++) {
+        const vz_hit *h = &c->hits[k];
+        if (h->owner != VZ_P_SCORES || h->h.nrows != 1 || h->h.vis < 1 || h->h.ncols > 12 || !h->h.mask) continue;
+        if (c->hide && h->h.row0 == c->hide->lo[0] && vz_hide_covers(c->hide, h->h.e->name)) continue;
+        const char *leaf = strrchr(h->h.e->name, '.');
+        int scores = !strcmp(leaf, ".scores") || !strcmp(leaf, ".scaled");
+        const float *m = sf_trace_row(h->h.mask, h->h.row0);
+        for (int j = 0; j < h->h.ncols; j++) {
+            if (scores && isinf(m[j]) && m[j] < 0) continue;
+            int x0 = h->r.x + (int)((long)j * h->r.w / h->h.ncols), x1 = h->r.x + (int)((long)(j + 1) * h->r.w / h->h.ncols), found = 0;
+            for (int i = 0; i < c->n_texts && !found; i++) {
+                const vz_textbox *t = &c->texts[i];
+                int cx = t->r.x + t->r.w / 2, cy = t->r.y + t->r.h / 2;
+                found = t->owner == VZ_P_SCORES && (is_number(t->s) || !strcmp(t->s, "-inf")) && cx >= x0 && cx < x1 &&
+                        cy >= h->r.y && cy < h->r.y + h->r.h;
+            }
+            if (!found)
+                n = problem(n, msg, size, "%s q=%d k=%d (%.4f, a %d px cell) prints no number", h->h.e->name, h->h.row0, j,
+                            (double)sf_trace_row(h->h.e, h->h.row0)[j], x1 - x0);
+        }
+    }
+    return n;
+}
+
+/* Returns how many rows and columns a lesson frames in the attention panel's heatmaps have no label in the frame
+ * just drawn (the first described in msg): for each highlight of a single row (or a single column) of a heatmap the
+ * attention panel drew, a text of that panel centred on that row left of the grid (or on that column above it).
+ * Lesson 5 step 4 frames rows 3 and 4 of head 2; the row labels, thinned to every other one, kept only row 4's. */
+static int unlabelled_frames(const vz_ctx *c, const vz_view *v, char *msg, size_t size) {
+    int n = 0;
+    for (int k = 0; k < c->n_hits; k++) {
+        const vz_hit *h = &c->hits[k];
+        if (h->owner != VZ_P_ATTN || h->h.nrows <= 0 || h->h.ncols <= 0 || h->h.rperm || h->h.cperm) continue;
+        const vz_view *hv = v->cmp && sf_trace_find(v->cmp->tr, h->h.e->name) == h->h.e ? v->cmp : v; /* whose run */
+        int qs = strncmp(h->h.e->name, "enc", 3) ? SF_STACK_DEC : SF_STACK_ENC, ks = strstr(h->h.e->name, ".cross.") ? SF_STACK_ENC : qs;
+        double ch = (double)h->r.h / h->h.nrows, cw = (double)h->r.w / h->h.ncols;
+        for (int i = 0; i < c->n_hl; i++) {
+            const vz_highlight *g = &c->hl[i];
+            if (strcmp(g->name, h->h.e->name) || g->rank < 2) continue;
+            for (int axis = 0; axis < 2; axis++) {
+                int place = g->lo[axis];
+                if (place < 0 || g->hi[axis] != place || place >= (axis == 0 ? h->h.nrows : h->h.ncols)) continue;
+                double a = axis == 0 ? h->r.y + place * ch : h->r.x + place * cw, b = a + (axis == 0 ? ch : cw);
+                if (h->clip.w > 0 && (axis == 0 ? a < h->clip.y || b > h->clip.y + h->clip.h : a < h->clip.x || b > h->clip.x + h->clip.w))
+                    continue; /* (a window of the grid: outside it) */
+                char tok[16], ini[16];
+                vz_token_label(hv, axis == 0 ? qs : ks, place, tok);
+                strcpy(ini, tok);
+                vz_special_initial(ini);
+                int found = 0;
+                for (int t = 0; t < c->n_texts && !found; t++) { /* its token, beside the grid, near the row (column) */
+                    const vz_textbox *x = &c->texts[t];
+                    if (x->owner != VZ_P_ATTN || (strcmp(x->s, tok) && strcmp(x->s, ini))) continue;
+                    double mid = axis == 0 ? x->r.y + x->r.h / 2.0 : x->r.x + x->r.w / 2.0, slack = (axis == 0 ? x->r.h : x->r.w) / 2.0;
+                    found = mid >= a - slack && mid <= b + slack && (axis == 0 ? x->r.x + x->r.w <= h->r.x : x->r.y + x->r.h <= h->r.y);
+                }
+                if (!found)
+                    n = problem(n, msg, size, "%s: the framed %s %d ('%s') has no label", g->name, axis == 0 ? "row" : "column", place, tok);
+            }
+        }
+    }
+    return n;
+}
+
+/* Returns the smallest cell of the attention panel's heatmaps in the frame just drawn (0 if it drew none). */
+static double attn_min_cell(const vz_ctx *c) {
+    double best = 0;
+    for (int i = 0; i < c->n_hits; i++) {
+        const vz_hit *h = &c->hits[i];
+        if (h->owner != VZ_P_ATTN || h->h.ncols <= 0) continue;
+        double cell = (double)h->r.w / h->h.ncols;
+        if (best == 0 || cell < best) best = cell;
+    }
+    return best;
+}
+
 /* With LAYOUT_ALL=1 in the environment the tests list every failing frame instead of stopping at the first. */
 static int keep_going(void) { return getenv("LAYOUT_ALL") != NULL; }
 static int failures;
@@ -352,11 +437,14 @@ static void test_lessons(void **state) {
 }
 
 /* Every shipped lesson, every frame, at 1920x1080 and 1280x720 in normal mode and at 1024x768 in projector mode
- * (the lesson's spotlight, then the scores panel as the spotlight): clean frames (frame_problems: no frame around
+ * (the lesson's spotlight, then the scores panel as the spotlight, whose cells must all print their numbers:
+ * unprinted_cells), every framed row and column of the attention heatmaps labelled (unlabelled_frames), a
+ * comparison's heads in cells of 9 px at least (attn_min_cell): clean frames (frame_problems: no frame around
  * cells over a label, the pink frame of lesson 14 step 1 / lesson 15 step 3 covered the row's label at 1024x768)
  * with true numbers in the narrow cells (number_problems: lesson 13 step 4's 28-key row printed 0.96 as "1"). */
 static void test_every_lesson(void **state) {
     (void)state;
+    failures = 0;
     static const int cs[][3] = {{1920, 1080, 0}, {1280, 720, 0}, {1024, 768, 1}};
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/lessons", SF_SOURCE_DIR);
@@ -382,6 +470,27 @@ static void test_every_lesson(void **state) {
                     char what[1200];
                     snprintf(what, sizeof what, "%.1000s frame %d %dx%d%s", lessons[li].path, k + 1, w, h, spot ? " (scores spotlight)" : "");
                     check_frame(&p.app.ctx, what);
+                    char msg[512];
+                    int un = p.projector && p.app.ctx.lay.spot == VZ_P_SCORES ? unprinted_cells(&p.app.ctx, msg, sizeof msg) : 0;
+                    if (un) {
+                        if (!keep_going()) fail_msg("%s: %d cells of the scores spotlight print no number, the first: %s", what, un, msg);
+                        print_message("%s: %d cells of the scores spotlight print no number, the first: %s\n", what, un, msg);
+                        failures++;
+                    }
+                    /* a comparison's heads, every head of both runs, on a projector: cells of 9 px at least, room for
+                     * the white dots (a sixth of a cell, 3 px at the least) that say which weights changed; lesson 6
+                     * step 6 drew them at 5 px, labels repeated at every head */
+                    double mc = p.projector && !spot && p.app.v.cmp && p.app.ctx.lay.spot == VZ_P_ATTN ? attn_min_cell(&p.app.ctx) : 0;
+                    if (mc > 0 && mc < 9) {
+                        if (!keep_going()) fail_msg("%s: the compared heads' cells are %.1f px", what, mc);
+                        print_message("%s: the compared heads' cells are %.1f px\n", what, mc);
+                        failures++;
+                    }
+                    if ((un = unlabelled_frames(&p.app.ctx, &p.app.v, msg, sizeof msg))) {
+                        if (!keep_going()) fail_msg("%s: %d framed rows or columns have no label, the first: %s", what, un, msg);
+                        print_message("%s: %d framed rows or columns have no label, the first: %s\n", what, un, msg);
+                        failures++;
+                    }
                     frames++;
                 }
         }
@@ -390,6 +499,7 @@ static void test_every_lesson(void **state) {
         SDL_FreeSurface(surf);
     }
     assert_true(frames > 100);
+    assert_int_equal(failures, 0);
 }
 
 /* The checks can fail: a frame with two texts drawn on top of each other, one outside its panel and one too
@@ -434,7 +544,7 @@ static void test_sizes(void **state) {
     int nz = zoom_ladder(zooms);
     for (int si = 0; si < N_SIZES; si++)
         for (int zi = 0; zi < nz; zi++) {
-            vz_layout_in in = {sizes[si][0], sizes[si][1], zooms[zi], 1, 1, -1, VZ_P_ATTN, -1, 2, 1.2f, 0, 0, 0};
+            vz_layout_in in = {sizes[si][0], sizes[si][1], zooms[zi], 1, 1, -1, VZ_P_ATTN, -1, 2, 1.2f, 0, 0, 0, 0};
             vz_layout l;
             vz_layout_compute_in(&l, &in);
             int h = sizes[si][1];
@@ -615,5 +725,6 @@ int main(void) {
         cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
         cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson),
     };
+    if (getenv("LAYOUT_ONLY")) cmocka_set_test_filter(getenv("LAYOUT_ONLY")); /* e.g. LAYOUT_ONLY=test_every_lesson */
     return cmocka_run_group_tests(tests, setup, NULL);
 }

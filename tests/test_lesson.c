@@ -669,6 +669,73 @@ static void test_shipped_lessons(void **state) {
     assert_true(n >= 10);
 }
 
+/* Runs `stepformer lesson --check --no-screen ARGS`; returns its exit status and its output (both streams) in out. */
+static int run_check(const char *args, char *out, size_t size) {
+    char cmd[4600];
+    snprintf(cmd, sizeof cmd, "\"%s\" lesson --check --no-screen %s 2>&1", SF_BINARY, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Writes text to a new file named after tag in the temporary folder; returns its path in path. */
+static void temp_file(const char *tag, const char *text, char *path, size_t size) {
+    snprintf(path, size, "%s/sf_lesson_%s_%d.md", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", tag, (int)getpid());
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* `lesson --check` on a glob of a lessons folder takes in its README.md: a file that is not a lesson (no directive, no
+ * [zh] title or heading) is skipped and said to be ("skipped: not a lesson"), and the check passes; a file that
+ * looks like a lesson and is broken still fails, with its error; a directive inside a ``` block (a README's
+ * example) does not make a lesson. */
+static void test_not_a_lesson(void **state) {
+    (void)state;
+    static const char readme[] = "# Lessons\n\nFifteen lessons. Run them with\n\n```sh\n@model x.sfm\nstepformer lesson 06.md\n```\n\n"
+                                 "## The lessons\n\n| a | b |\n|---|---|\n";
+    static const char broken[] = "# A lesson\n\n@model assets/models/no-such-model.sfm\n\n## A step\n\nText.\n";
+    static const char typo[] = "# A lesson\n# [zh] 一课\n\n## A step\n## [zh] 一步\n\n@modle assets/models/reverse.sfm\nText.\n";
+    assert_int_equal(sf_lesson_sniff(readme, sizeof readme - 1), 0);
+    assert_int_equal(sf_lesson_sniff(broken, sizeof broken - 1), 1);
+    assert_int_equal(sf_lesson_sniff(typo, sizeof typo - 1), 1);
+    static const char zh_step[] = "# T\n## [zh] 步\n", garbled[] = "# t\n## s\n@\x1b[2Jbogus\n";
+    assert_int_equal(sf_lesson_sniff(zh_step, sizeof zh_step - 1), 1);
+    assert_int_equal(sf_lesson_sniff(garbled, sizeof garbled - 1), 1); /* a garbled directive: a broken lesson */
+    assert_int_equal(sf_lesson_sniff("", 0), 0);
+    char dir[1024], path[1200], out[8192], args[4096];
+    snprintf(dir, sizeof dir, "%s/lessons", SF_SOURCE_DIR);
+    snprintf(path, sizeof path, "%s/README.md", dir);
+    assert_int_equal(sf_lesson_file_sniff(path), 0);
+    snprintf(path, sizeof path, "%s/06-encoder-vs-decoder.md", dir);
+    assert_int_equal(sf_lesson_file_sniff(path), 1);
+    assert_int_equal(sf_lesson_file_sniff("/nonexistent/lesson.md"), -1);
+    /* the shipped folder's README next to a lesson: skipped, the lesson checked, status 0 */
+    snprintf(args, sizeof args, "\"%s/README.md\" \"%s/06-encoder-vs-decoder.md\"", dir, dir);
+    int st = run_check(args, out, sizeof out);
+    if (st != 0 || !strstr(out, "README.md: skipped: not a lesson") || !strstr(out, "06-encoder-vs-decoder.md: ok"))
+        fail_msg("lesson --check README.md 06-...md: status %d:\n%s", st, out);
+    /* a README-like file alone: skipped, status 0 */
+    temp_file("readme", readme, path, sizeof path);
+    snprintf(args, sizeof args, "\"%s\"", path);
+    st = run_check(args, out, sizeof out);
+    remove(path);
+    if (st != 0 || !strstr(out, "skipped: not a lesson")) fail_msg("a README: status %d:\n%s", st, out);
+    /* broken lessons: fail with their error, never "not a lesson" */
+    const char *bad[2] = {broken, typo}, *want[2] = {"no-such-model.sfm", "unknown directive '@modle'"};
+    for (int i = 0; i < 2; i++) {
+        temp_file(i ? "typo" : "broken", bad[i], path, sizeof path);
+        snprintf(args, sizeof args, "\"%s\"", path);
+        st = run_check(args, out, sizeof out);
+        remove(path);
+        if (st != 1 || strstr(out, "not a lesson") || !strstr(out, want[i])) fail_msg("broken lesson %d: status %d:\n%s", i, st, out);
+    }
+}
+
 /* Narration quotes its numbers from the run: typed decimals are refused, quotes are checked against the
  * frame that shows them (computed, not hidden by a question, one cell), and filled from the trace. */
 static void test_quotes_checked(void **state) {
@@ -881,6 +948,7 @@ static void test_check_memory_follows_the_work(void **state) {
 }
 
 int main(void) {
+    if (getenv("LESSON_ONLY")) cmocka_set_test_filter(getenv("LESSON_ONLY")); /* e.g. LESSON_ONLY=test_not_a_lesson */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_syntax_errors),
         cmocka_unit_test(test_model_errors),
@@ -895,6 +963,7 @@ int main(void) {
         cmocka_unit_test(test_mutations),
         cmocka_unit_test(test_ablate),
         cmocka_unit_test(test_shipped_lessons),
+        cmocka_unit_test(test_not_a_lesson),
         cmocka_unit_test(test_check_memory_follows_the_work),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -219,6 +219,11 @@ int cmd_lesson(int argc, char **argv) {
                 i++;
             continue;
         }
+        if (check && sf_lesson_file_sniff(argv[i]) == 0) { /* (a glob of lessons takes in the folder's README.md) */
+            fflush(stdout);
+            printf("%s: skipped: not a lesson (no directive and no [zh] title or step heading)\n", cli_safe(argv[i]));
+            continue;
+        }
         sf_lesson l;
         sf_err e = sf_lesson_load(argv[i], &o, &l);
         if (!e.ok) {

@@ -129,6 +129,15 @@ sf_err sf_lesson_parse(const char *buf, size_t len, const char *filename, const 
 /* Reads path (at most SF_LESSON_MAX_BYTES) and parses it. */
 sf_err sf_lesson_load(const char *path, const sf_lesson_opts *o, sf_lesson *l);
 
+/* Returns 1 if (buf, len) looks like a lesson: a directive (a line starting with '@', outside a ``` block) or a
+ * translated title or step heading ("# [zh] ", "## [zh] "). A folder's README.md has neither; `lesson --check`
+ * skips such a file ("skipped: not a lesson") but checks, and fails, a lesson that is broken. */
+int sf_lesson_sniff(const char *buf, size_t len);
+
+/* Reads path (at most SF_LESSON_MAX_BYTES) and returns sf_lesson_sniff of it: 1 a lesson, 0 not one, -1 if it
+ * cannot be read (the load then says why). */
+int sf_lesson_file_sniff(const char *path);
+
 void sf_lesson_free(sf_lesson *l);
 
 /* Returns the language code for "en" / "zh", or -1 if unknown. */

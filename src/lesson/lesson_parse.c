@@ -637,6 +637,31 @@ sf_err sf_lesson_load(const char *path, const sf_lesson_opts *o, sf_lesson *l) {
     return e;
 }
 
+int sf_lesson_sniff(const char *buf, size_t len) {
+    int fence = 0;
+    for (size_t i = 0; i < len;) {
+        size_t e = i;
+        while (e < len && buf[e] != '\n') e++;
+        const char *ln = buf + i;
+        size_t n = e - i;
+        if (n >= 3 && !memcmp(ln, "```", 3)) fence = !fence;
+        else if (!fence && n >= 1 && ln[0] == '@') return 1; /* (even a garbled one: "@\x1b[2J…" is a broken lesson) */
+        else if (!fence && ((n >= 7 && !memcmp(ln, "# [zh] ", 7)) || (n >= 8 && !memcmp(ln, "## [zh] ", 8)))) return 1;
+        i = e + 1;
+    }
+    return 0;
+}
+
+int sf_lesson_file_sniff(const char *path) {
+    unsigned char *data = NULL;
+    size_t len = 0;
+    sf_err e = sf_read_file(path, SF_LESSON_MAX_BYTES, &data, &len);
+    if (!e.ok) return -1;
+    int r = sf_lesson_sniff((const char *)data, len);
+    free(data);
+    return r;
+}
+
 /* Frees a lesson, keeping only its file name. */
 void sf_lesson_free(sf_lesson *l) {
     if (!l) return;

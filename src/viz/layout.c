@@ -181,13 +181,13 @@ static void compute(vz_layout *l, const vz_layout_in *in) {
         if (spot != VZ_P_TOKENS) l->r[VZ_P_TOKENS] = tok;
         strip(l, &m, lhl); /* the tabs across the whole width, under the spotlight and the narration */
         int nw = rnd((float)m.w * (in->narr_share > 0 ? in->narr_share : 0.37f));
-        if (nw >= l->f.body * 7) { /* beside: the narration a column at the right */
+        if (in->narr_below <= 0 && nw >= l->f.body * 7) { /* beside: the narration a column at the right */
             l->arr = VZ_ARR_BESIDE;
             l->r[VZ_P_NARR] = rect(m.x + m.w - nw, m.y, nw, m.h);
             m.w -= nw + g;
-        } else { /* a narrow window: the narration under the spotlight */
+        } else { /* a narrow window, or a spotlight that needs the width: the narration under the spotlight */
             l->arr = VZ_ARR_BELOW;
-            int nh = rnd((float)m.h * 0.38f);
+            int nh = rnd((float)m.h * (in->narr_below > 0 ? in->narr_below : 0.38f));
             l->r[VZ_P_NARR] = rect(m.x, m.y + m.h - nh, m.w, nh);
             m.h -= nh + g;
         }
@@ -217,7 +217,7 @@ static void compute(vz_layout *l, const vz_layout_in *in) {
 }
 
 void vz_layout_compute(vz_layout *l, int w, int h, float zoom) {
-    vz_layout_in in = {w, h, zoom, 0, 0, -1, -1, -1, 2, 0, 0, 0, 0};
+    vz_layout_in in = {w, h, zoom, 0, 0, -1, -1, -1, 2, 0, 0, 0, 0, 0};
     vz_layout_compute_in(l, &in);
 }
 

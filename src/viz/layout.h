@@ -61,6 +61,8 @@ typedef struct {
     int min_arr;      /* normal mode: the densest arrangement allowed (0: any); the zoom pass raises it */
     float narr_share; /* projector beside: the narration column's share of the width (0: 0.37); a long text gets more */
     int timeline;     /* 1: a snapshot series plays: the top bar gets a second row for the timeline slider */
+    float narr_below; /* projector: > 0 puts the narration under the spotlight, across the width, taking this
+                       * share of the height under the tokens strip (the spotlight needs the width) */
 } vz_layout_in;
 
 typedef struct {

@@ -17,11 +17,34 @@ static int frame_room(vz_ctx *c) {
     return (t > 2 ? t : 2) + 1;
 }
 
-/* Returns the overhead of a head's labels for block b. */
-static head_overhead overhead(vz_ctx *c, const vz_view *v, vz_block b, int nq) {
-    int lh = vz_lh(c, c->lay.f.label), fr = frame_room(c);
-    return (head_overhead){2 * lh + 2 + fr, vz_token_label_w(c, v, b.stack, nq, c->lay.f.label) + c->lay.pad + fr};
+enum { HEAD_ROWS = 1, HEAD_KEYS = 2, HEAD_LABELS = 3, HEAD_SHORT = 4 }; /* which axis labels a head draws (SHORT:
+                                                                       * "<bos>" as "B" down the rows too) */
+
+/* Returns the width of the widest of the n query labels of stack at size px, special tokens as their initial. */
+static int short_label_w(vz_ctx *c, const vz_view *v, int stack, int n, int px) {
+    int w = vz_label_w(c, "?", px);
+    char tok[16];
+    for (int i = 0; i < n; i++) {
+        vz_token_label(v, stack, i, tok);
+        vz_special_initial(tok);
+        int k = vz_label_w(c, tok, px);
+        if (k > w) w = k;
+    }
+    return w;
 }
+
+/* Returns the overhead of a head's labels for block b: the title always, the key labels above and the query
+ * labels at the left as `labels` says (heads side by side in a comparison share them: only the first column of
+ * heads labels the queries, only the first row the keys, special tokens as their initial), and room for the frames. */
+static head_overhead overhead_of(vz_ctx *c, const vz_view *v, vz_block b, int nq, int labels) {
+    int lh = vz_lh(c, c->lay.f.label), fr = frame_room(c);
+    int lw = !(labels & HEAD_ROWS) ? 0 : labels & HEAD_SHORT ? short_label_w(c, v, b.stack, nq, c->lay.f.label)
+                                                             : vz_token_label_w(c, v, b.stack, nq, c->lay.f.label);
+    return (head_overhead){(labels & HEAD_KEYS ? 2 * lh : lh) + 2 + fr, (lw ? lw + c->lay.pad : 0) + fr};
+}
+
+/* Returns the overhead of a head that draws all its labels. */
+static head_overhead overhead(vz_ctx *c, const vz_view *v, vz_block b, int nq) { return overhead_of(c, v, b, nq, HEAD_LABELS); }
 
 /* Returns the value view v shows at place (i, j) of entry e: its own cell, reordered when v is aligned. */
 static float at_place(const vz_view *v, const sf_trace_entry *e, vz_block b, int i, int j) {
@@ -87,16 +110,16 @@ static int grid_min_cell(vz_ctx *c) {
     return m < 3 ? 3 : m;
 }
 
-/* Draws one head's heatmap with its title and token labels into r; alone: the only head in the panel, which
- * becomes a window when its cells would be smaller than vz_attn_min_cell. */
-static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, int alone) {
+/* Draws one head's heatmap with its title and the token labels `labels` asks for into r; alone: the only head in
+ * the panel, which becomes a window when its cells would be smaller than vz_attn_min_cell. */
+static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, int alone, int labels) {
     const sf_trace_entry *mask, *e = vz_probs_of(v, b, h, &mask);
     if (!e) return;
     int dims[2];
     sf_trace_shape(v->tr, e, dims);
     int nq = dims[0], nk = dims[1], px = c->lay.f.label, lh = vz_lh(c, px);
     if (nq == 0 || nk == 0) { vz_print(c, vz_s(c, VZ_S_NO_TOKENS), px, c->th->dim, r.x, r.y, VZ_LEFT, r.w); return; }
-    head_overhead o = overhead(c, v, b, nq);
+    head_overhead o = overhead_of(c, v, b, nq, labels);
     vz_rect area = {r.x + o.left, r.y + o.top, r.w - o.left, r.h - o.top};
     if (area.w < 4 || area.h < 4) return;
     int cell;
@@ -160,12 +183,12 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, 
     /* labels first (queries down the left, keys across the top): the highlights and the cursor's row drawn
      * after them stay whole */
     int fr = frame_room(c);
-    vz_axis_labels(c, v, b.stack, nq, g, cell, 0, now, gx - fr, vis);
-    int key = -1; /* a key the lesson frames in this head (one column) keeps its label when the labels thin out */
-    for (int k = 0; k < c->n_hl; k++)
-        if (!strcmp(c->hl[k].name, e->name) && e->rank > 1 && c->hl[k].lo[1] >= 0 && c->hl[k].lo[1] == c->hl[k].hi[1])
-            key = c->hl[k].lo[1];
-    vz_axis_labels(c, v, vz_key_stack(b), nk, g, cell, 1, key < nk ? key : -1, area.y - fr, vis);
+    /* the rows and keys the lesson frames in this head keep their labels when the labels thin out */
+    int keep[2 * VZ_MAX_HIGHLIGHTS], nkeep = vz_framed_places(c, v, e, b.stack, 0, nq, keep, 2 * VZ_MAX_HIGHLIGHTS);
+    if (labels & HEAD_ROWS)
+        vz_axis_labels_keep(c, v, b.stack, nq, g, cell, labels & HEAD_SHORT ? VZ_AXIS_SHORT : 0, now, keep, nkeep, gx - fr, r.x, vis);
+    nkeep = vz_framed_places(c, v, e, vz_key_stack(b), 1, nk, keep, 2 * VZ_MAX_HIGHLIGHTS);
+    if (labels & HEAD_KEYS) vz_axis_labels_keep(c, v, vz_key_stack(b), nk, g, cell, 1, -1, keep, nkeep, area.y - fr, 0, vis);
     if (clipped) vz_clip(c, vis);
     vz_heatmap(c, id, &hm, g);
     diff_dots(c, v, b, e, g, clipped ? vis : area, cell, nq, nk, nvis);
@@ -188,13 +211,50 @@ static int cell_for(vz_ctx *c, const vz_view *v, vz_block b, vz_rect in, int gc,
     return cw < ch ? cw : ch;
 }
 
-/* Draws the heads of v's focused block into in: one head enlarged, or a grid of every head. */
-static void attn_heads(vz_ctx *c, const vz_view *v, vz_rect in) {
+/* Returns the cell size the heads of block b get in `in` with gc heads per row sharing their labels: the
+ * queries labelled only left of the first column of heads, the keys only above the first row. */
+static int shared_cell_for(vz_ctx *c, const vz_view *v, vz_block b, vz_rect in, int gc, int NH, int nq, int nk) {
+    int gr = (NH + gc - 1) / gc, gap = c->lay.pad;
+    head_overhead o = overhead_of(c, v, b, nq, HEAD_LABELS | HEAD_SHORT), oi = overhead_of(c, v, b, nq, 0);
+    int cw = (in.w - (gc - 1) * (gap + oi.left) - o.left) / (gc * nk), ch = (in.h - (gr - 1) * (gap + oi.top) - o.top) / (gr * nq);
+    return cw < ch ? cw : ch;
+}
+
+/* Draws every head of v's focused block into in as a grid of heads sharing their labels (shared_cell_for), the
+ * comparison's way of giving each run's heads the room: two runs of four heads side by side at 1024x768 would
+ * otherwise spend most of their half on labels repeated at every head. Returns 0 (drawing nothing) when the
+ * shared grid's cells are no bigger than cell, the cells of heads with their own labels. */
+static int shared_heads(vz_ctx *c, const vz_view *v, vz_block b, vz_rect in, int NH, int nq, int nk, int cell) {
+    int best_gc = 1, best = -1;
+    for (int gc = 1; gc <= NH; gc++) {
+        int s = shared_cell_for(c, v, b, in, gc, NH, nq, nk);
+        if (s > best) { best = s; best_gc = gc; }
+    }
+    if (c->lay.heat_max > 0 && best > c->lay.heat_max) best = c->lay.heat_max;
+    if (best <= cell || best < grid_min_cell(c)) return 0;
+    int gc = best_gc, gr = (NH + gc - 1) / gc, gap = c->lay.pad;
+    head_overhead o = overhead_of(c, v, b, nq, HEAD_LABELS | HEAD_SHORT), oi = overhead_of(c, v, b, nq, 0);
+    int w0 = o.left + nk * best, wi = oi.left + nk * best, h0 = o.top + nq * best, hi = oi.top + nq * best;
+    int tw = w0 + (gc - 1) * (wi + gap), th = h0 + (gr - 1) * (hi + gap);
+    int x0 = in.x + (in.w - tw) / 2, y0 = in.y + (in.h - th) / 2;
+    for (int h = 0; h < NH; h++) { /* (a last row with fewer heads stays under the columns whose keys it shares) */
+        int row = h / gc, col = h % gc;
+        vz_rect cellr = {col ? x0 + w0 + gap + (col - 1) * (wi + gap) : x0, row ? y0 + h0 + gap + (row - 1) * (hi + gap) : y0,
+                         col ? wi : w0, row ? hi : h0};
+        head_map(c, v, b, h, cellr, 0, (col ? 0 : HEAD_ROWS | HEAD_SHORT) | (row ? 0 : HEAD_KEYS));
+        if (!v->id_prefix || !v->id_prefix[0]) vz_click_add(c, cellr, VZ_CLICK_THUMB, v->block, h, 0);
+    }
+    return 1;
+}
+
+/* Draws the heads of v's focused block into in: one head enlarged, or a grid of every head (shared: a side of
+ * a comparison, whose heads share their labels when that gives them bigger cells). */
+static void attn_heads(vz_ctx *c, const vz_view *v, vz_rect in, int shared) {
     vz_block b = v->blocks[v->block];
     const sf_trace_entry *e = vz_probs_of(v, b, 0, NULL);
     if (!e) return;
     int NH = v->m->cfg.n_heads;
-    if (v->enlarged || c->lay.one_head) { head_map(c, v, b, v->head, in, 1); return; }
+    if (v->enlarged || c->lay.one_head) { head_map(c, v, b, v->head, in, 1, HEAD_LABELS); return; }
     int dims[2];
     sf_trace_shape(v->tr, e, dims);
     int nq = dims[0] ? dims[0] : 1, nk = dims[1] ? dims[1] : 1;
@@ -203,7 +263,8 @@ static void attn_heads(vz_ctx *c, const vz_view *v, vz_rect in) {
         int s = cell_for(c, v, b, in, gc, NH, nq, nk);
         if (s > best) { best = s; best_gc = gc; }
     }
-    if (best < grid_min_cell(c) && NH > 1) { head_map(c, v, b, v->head, in, 1); return; } /* too small: the focused head's window */
+    if (shared && NH > 1 && shared_heads(c, v, b, in, NH, nq, nk, best)) return;
+    if (best < grid_min_cell(c) && NH > 1) { head_map(c, v, b, v->head, in, 1, HEAD_LABELS); return; } /* too small: the focused head's window */
     if (c->lay.heat_max > 0 && best > c->lay.heat_max) best = c->lay.heat_max;
     int gc = best_gc, gr = (NH + gc - 1) / gc, gap = c->lay.pad;
     /* each head exactly as big as its cells and labels; the block of heads centred in the panel, a last row
@@ -218,7 +279,7 @@ static void attn_heads(vz_ctx *c, const vz_view *v, vz_rect in) {
         int row = h / gc, in_row = row == gr - 1 ? NH - row * gc : gc;
         int x0 = in.x + (in.w - (in_row * (hw + gap) - gap)) / 2;
         vz_rect cellr = {x0 + (h % gc) * (hw + gap), y0 + row * (hh + gap), hw, hh};
-        head_map(c, v, b, h, cellr, 0);
+        head_map(c, v, b, h, cellr, 0, HEAD_LABELS);
         if (!v->id_prefix || !v->id_prefix[0]) vz_click_add(c, cellr, VZ_CLICK_THUMB, v->block, h, 0);
     }
 }
@@ -286,7 +347,7 @@ void vz_panel_attention(vz_ctx *c, const vz_view *v, vz_rect r) {
     vz_print(c, vz_s(c, masked ? VZ_S_ATTN_NOTE_MASK : VZ_S_ATTN_NOTE), sp, c->th->dim, in.x + in.w, ly + leg_h / 2,
             VZ_RIGHT | VZ_MIDDLE, in.w - lw - 2 * pad);
     in.h -= leg_h + pad;
-    if (!v->cmp) { attn_heads(c, v, in); return; }
+    if (!v->cmp) { attn_heads(c, v, in, 0); return; }
     /* a comparison: this run on the left, the compared run on the right, each labelled */
     int px = c->lay.f.label, gap = 2 * pad, hw = (in.w - gap) / 2, bar = vz_lh(c, px) + pad / 2;
     if (v->cmp->diff_ref) { /* explain the dots, above the legend */
@@ -309,7 +370,7 @@ void vz_panel_attention(vz_ctx *c, const vz_view *v, vz_rect r) {
         if (s->n_blocks == 0 || sb.stack != b.stack || sb.layer != b.layer || sb.sub != b.sub)
             vz_print(c, vz_s(c, VZ_S_NOT_IN_CMP), px, c->th->dim, h.x, h.y, VZ_LEFT, h.w);
         else
-            attn_heads(c, s, h);
+            attn_heads(c, s, h, 1);
     }
     vz_line(c, in.x + hw + gap / 2, in.y, in.x + hw + gap / 2, in.y + in.h, c->th->edge);
 }

@@ -49,7 +49,8 @@ static narr_geom geom(vz_ctx *c, const vz_view *v, vz_rect r) {
         g.text = (vz_rect){r.x, r.y, r.w, r.h - sh - 2 * pad};
         return g;
     }
-    int fw = r.w * (v->lesson ? 3 : 4) / 10;
+    int fw = r.w * (c->lay.arr == VZ_ARR_BELOW ? 1 : v->lesson ? 3 : 4) / (c->lay.arr == VZ_ARR_BELOW ? 4 : 10); /* (below
+                                                       * a spotlight: a quarter, the text the most width) */
     g.text = (vz_rect){r.x, r.y, r.w - fw - 2 * pad, r.h};
     g.side = (vz_rect){r.x + r.w - fw, r.y, fw, r.h};
     return g;

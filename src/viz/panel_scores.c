@@ -45,61 +45,139 @@ static void frame_bands(const vz_ctx *c, const sf_trace_entry *e, int q, int nk,
     }
 }
 
+/* What the panel draws for one query, and where: the four entries, each strip's range, the cells' geometry. */
+typedef struct {
+    const sf_trace_entry *es[4];
+    int q, nk, hidden[4];
+    float hi[4];
+    char range[4][48];
+    int lab_w, leg_w, top, fr, cell, strip_h, sp; /* sp: the numbers' size */
+} scores_geom;
+
+/* Returns 1 and fills g with the panel's content and geometry for the inner rectangle in; 0 when the panel has
+ * nothing to draw (no query, an entry missing), -1 when it has no room there for a cell. */
+static int scores_layout(vz_ctx *c, const vz_view *v, vz_rect in, const char *p, scores_geom *g) {
+    static const char *const leaf[4] = {"scores", "scaled", "mask", "probs"};
+    static const vz_str what[4] = {VZ_S_ROW_QK, VZ_S_ROW_SCALED, VZ_S_ROW_MASK, VZ_S_ROW_SOFTMAX};
+    int px = c->lay.f.label, pad = c->lay.pad, q = g->q;
+    g->sp = c->lay.f.small;
+    for (int i = 0; i < 4; i++)
+        if (!(g->es[i] = vz_entry(v, "%s.H%d.%s", p, v->head, leaf[i]))) return 0;
+    int dims[2];
+    sf_trace_shape(v->tr, g->es[0], dims);
+    g->nk = dims[1];
+    if (g->nk == 0 || q >= dims[0]) return 0;
+    int nk = g->nk;
+    /* each strip's range: q.k and the scaled scores on their own largest |x| in this row, the mask and the
+     * weights on fixed ones */
+    g->hi[0] = vz_absmax(g->es[0], q, q + 1, nk);
+    g->hi[1] = vz_absmax(g->es[1], q, q + 1, nk);
+    g->hi[2] = g->hi[3] = 1.0f;
+    /* a question's answer: the strips it hides show neither numbers nor their range */
+    for (int i = 0; i < 4; i++) g->hidden[i] = v->hide.name[0] && q == v->hide.lo[0] && vz_hide_covers(&v->hide, g->es[i]->name);
+    char a[24];
+    for (int i = 0; i < 2; i++) {
+        vz_fmt_num(a, sizeof a, g->hi[i]);
+        if (g->hidden[i]) snprintf(g->range[i], sizeof g->range[i], "%s", vz_s(c, VZ_S_LEG_HIDDEN));
+        else snprintf(g->range[i], sizeof g->range[i], "\xc2\xb1%s", a);
+    }
+    snprintf(g->range[2], sizeof g->range[2], "%s", vz_s(c, VZ_S_LEG_MASK));
+    snprintf(g->range[3], sizeof g->range[3], "0\xe2\x80\xa6" "1");
+    int lab_w = 0, leg_w = 0, lhs = vz_lh(c, g->sp);
+    for (int i = 0; i < 4; i++) {
+        int w = vz_label_w(c, vz_s(c, what[i]), px);
+        if (w > lab_w) lab_w = w;
+        w = vz_label_w(c, g->range[i], g->sp);
+        if (w > leg_w) leg_w = w;
+    }
+    g->fr = vz_px(c, 3) + 1; /* room for a lesson's frame around a strip (vz_heatmap): off the labels it points at */
+    g->lab_w = lab_w + pad / 2 + g->fr;
+    g->leg_w = leg_w + lhs * 3 + pad * 2;
+    g->top = vz_lh(c, px) + 2 + g->fr;
+    g->cell = (in.w - g->lab_w - g->leg_w) / nk;
+    if (g->cell < 1) return -1;
+    /* strips up to square cells when the panel has the room (a spotlight), else three lines */
+    int strip_h = (in.h - g->top) / 4, most = vz_lh(c, px) * 3 > g->cell ? vz_lh(c, px) * 3 : g->cell;
+    if (strip_h > most) strip_h = most;
+    if (strip_h < 3) return -1;
+    g->strip_h = strip_h;
+    if (strip_h >= 2 * vz_lh(c, px) && g->cell >= vz_label_w(c, "-00.00", px) + pad) g->sp = px; /* room: numbers at the label size */
+    return 1;
+}
+
+/* Returns the form strip i of g prints its numbers in and fills use[] (the cells that have a value: not a key
+ * that does not exist yet) and num[j] with each cell's text ("" where it has none). One form for the whole strip,
+ * the most digits that fit every cell: 0.55, then .55 (the two decimals the lessons quote), and for q.k and the
+ * scaled scores 0.6, .6, then whole numbers; a weight never has fewer than two decimals (0.96 is not "1", 0.04
+ * not "0"), so where .96 does not fit the colour and the hover say it. The mask's cells are its exact 0 and -inf,
+ * a later key's weight its exact 0. */
+static void strip_texts(vz_ctx *c, const scores_geom *g, int i, int room, int *use, char (*num)[24]) {
+    const float *x = sf_trace_row(g->es[i], g->q), *m = sf_trace_row(g->es[2], g->q);
+    int nk = g->nk, form = VZ_CELL_0;
+    for (int j = 0; j < nk; j++) use[j] = !(isinf(m[j]) && m[j] < 0);
+    if (i != 2) {
+        int last = i == 3 ? VZ_CELL_2_SHORT : VZ_CELL_0;
+        form = vz_cell_form(c, x, use, nk, g->sp, room, VZ_CELL_2, last);
+        if (form < 0) form = last; /* none fits every cell: the cells it fits */
+    }
+    for (int j = 0; j < nk; j++) {
+        if (!use[j]) snprintf(num[j], sizeof num[j], "%s", i < 2 ? "" : i == 3 ? "0" : "-inf"); /* no score was computed */
+        else if (i == 2 && x[j] == 0.0f) snprintf(num[j], sizeof num[j], "0");
+        else vz_fmt_cell(num[j], sizeof num[j], x[j], form);
+    }
+}
+
+/* Returns the scores panel's title for the focused head and query q into title, and the block's prefix into p. */
+static void scores_title(const vz_ctx *c, const vz_view *v, int q, char *title, size_t size, char *p, size_t psize) {
+    vz_block_prefix(v->blocks[v->block], p, psize);
+    if (q >= 0) snprintf(title, size, vz_s(c, VZ_S_SCORES_TITLE), p, v->head, q);
+    else snprintf(title, size, vz_s(c, VZ_S_SCORES_TITLE0), p, v->head);
+}
+
+int vz_scores_unprinted(vz_ctx *c, const vz_view *v, vz_rect r) {
+    char title[160], p[32];
+    if (v->n_blocks == 0 || r.w <= 0 || r.h <= 0) return 0;
+    scores_geom g;
+    g.q = vz_view_query(v);
+    if (g.q < 0) return 0;
+    scores_title(c, v, g.q, title, sizeof title, p, sizeof p);
+    int pad = c->lay.pad, th = vz_lh(c, c->lay.f.title) + pad / 2; /* vz_panel_frame's inner rectangle */
+    vz_rect in = vz_rect_inset((vz_rect){r.x, r.y + th, r.w, r.h - th}, pad);
+    int ok = scores_layout(c, v, in, p, &g);
+    if (ok <= 0) return ok < 0 ? 1 : 0;
+    if (g.nk > VZ_SCORES_KEYS) return 0; /* (cells of a pixel or two: no number would fit anywhere) */
+    int sh = g.strip_h - vz_px(c, 3), room = g.cell - pad / 2 - 2, n = 0;
+    if (sh < vz_lh(c, g.sp)) return g.nk;
+    int use[VZ_SCORES_KEYS];
+    char num[VZ_SCORES_KEYS][24];
+    for (int i = 0; i < 4; i++) {
+        if (g.hidden[i] || !vz_row_visible(v, g.es[i], g.q)) continue;
+        strip_texts(c, &g, i, room, use, num);
+        for (int j = 0; j < g.nk; j++)
+            if ((use[j] || i >= 2) && (!num[j][0] || vz_label_w(c, num[j], g.sp) > room)) n++;
+    }
+    return n;
+}
+
 void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
     char title[160], p[32];
     if (v->n_blocks == 0) return;
     vz_block b = v->blocks[v->block];
-    int q = vz_view_query(v);
-    vz_block_prefix(b, p, sizeof p);
-    if (q >= 0) snprintf(title, sizeof title, vz_s(c, VZ_S_SCORES_TITLE), p, v->head, q);
-    else snprintf(title, sizeof title, vz_s(c, VZ_S_SCORES_TITLE0), p, v->head);
+    scores_geom g;
+    int q = g.q = vz_view_query(v);
+    scores_title(c, v, q, title, sizeof title, p, sizeof p);
     vz_rect in = vz_panel_frame(c, r, title, v->focus_panel == VZ_P_SCORES || c->lay.spot == VZ_P_SCORES);
-    int px = c->lay.f.label, sp = c->lay.f.small, pad = c->lay.pad;
+    int px = c->lay.f.label, pad = c->lay.pad;
     if (q < 0) { vz_print(c, vz_s(c, VZ_S_SCORES_NONE), px, c->th->dim, in.x, in.y, VZ_LEFT, in.w); return; }
-    static const char *const leaf[4] = {"scores", "scaled", "mask", "probs"};
     static const vz_str what[4] = {VZ_S_ROW_QK, VZ_S_ROW_SCALED, VZ_S_ROW_MASK, VZ_S_ROW_SOFTMAX};
-    const sf_trace_entry *es[4];
-    for (int i = 0; i < 4; i++)
-        if (!(es[i] = vz_entry(v, "%s.H%d.%s", p, v->head, leaf[i]))) return;
-    int dims[2];
-    sf_trace_shape(v->tr, es[0], dims);
-    int nk = dims[1];
-    if (nk == 0 || q >= dims[0]) return;
-    /* each strip's range: q.k and the scaled scores on their own largest |x| in this row, the mask and the
-     * weights on fixed ones */
-    float hi[4] = {vz_absmax(es[0], q, q + 1, nk), vz_absmax(es[1], q, q + 1, nk), 1.0f, 1.0f};
-    int hidden[4]; /* a question's answer: the strips it hides show neither numbers nor their range */
-    for (int i = 0; i < 4; i++) hidden[i] = v->hide.name[0] && q == v->hide.lo[0] && vz_hide_covers(&v->hide, es[i]->name);
-    char range[4][48], a[24];
-    for (int i = 0; i < 2; i++) {
-        vz_fmt_num(a, sizeof a, hi[i]);
-        if (hidden[i]) snprintf(range[i], sizeof range[i], "%s", vz_s(c, VZ_S_LEG_HIDDEN));
-        else snprintf(range[i], sizeof range[i], "\xc2\xb1%s", a);
-    }
-    snprintf(range[2], sizeof range[2], "%s", vz_s(c, VZ_S_LEG_MASK));
-    snprintf(range[3], sizeof range[3], "0\xe2\x80\xa6" "1");
-    int lab_w = 0, leg_w = 0, lhs = vz_lh(c, sp);
-    for (int i = 0; i < 4; i++) {
-        int w = vz_label_w(c, vz_s(c, what[i]), px);
-        if (w > lab_w) lab_w = w;
-        w = vz_label_w(c, range[i], sp);
-        if (w > leg_w) leg_w = w;
-    }
-    int fr = vz_px(c, 3) + 1; /* room for a lesson's frame around a strip (vz_heatmap): off the labels it points at */
-    lab_w += pad / 2 + fr;
-    leg_w += lhs * 3 + pad * 2;
-    int top = vz_lh(c, px) + 2 + fr;
-    int cell = (in.w - lab_w - leg_w) / nk;
-    if (cell < 1) return;
-    /* strips up to square cells when the panel has the room (a spotlight), else three lines */
-    int strip_h = (in.h - top) / 4, most = vz_lh(c, px) * 3 > cell ? vz_lh(c, px) * 3 : cell;
-    if (strip_h > most) strip_h = most;
-    if (strip_h < 3) return;
-    if (strip_h >= 2 * vz_lh(c, px) && cell >= vz_label_w(c, "-00.00", px) + pad) sp = px; /* room: numbers at the label size */
+    if (scores_layout(c, v, in, p, &g) <= 0) return;
+    const sf_trace_entry *const *es = g.es;
+    int nk = g.nk, cell = g.cell, strip_h = g.strip_h, sp = g.sp, lab_w = g.lab_w, leg_w = g.leg_w, fr = g.fr, top = g.top;
+    int lhs = vz_lh(c, c->lay.f.small);
     int gx = in.x + lab_w, gw = cell * nk;
     vz_axis_labels(c, v, vz_key_stack(b), nk, (vz_rect){gx, in.y + top, gw, 4 * strip_h}, cell, 1, -1, in.y + top - fr,
                    (vz_rect){0, 0, 0, 0});
-    char num[24];
+    char num[VZ_SCORES_KEYS][24];
     for (int i = 0; i < 4; i++) {
         const sf_trace_entry *e = es[i];
         int y = in.y + top + i * strip_h, sh = strip_h - vz_px(c, 3);
@@ -107,39 +185,26 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
         if (vz_lh(c, rp) <= strip_h) vz_print(c, vz_s(c, what[i]), rp, c->th->fg, in.x, y + sh / 2, VZ_MIDDLE, lab_w - fr);
         int vis = vz_row_visible(v, e, q);
         vz_cmap map = i == 3 ? c->pal->seq : c->pal->div;
-        vz_heat hm = {e, q, 1, nk, vis, map, 0, hi[i], es[2], cell >= 24 ? 8 : 4, 0, i < 2, NULL, NULL};
+        vz_heat hm = {e, q, 1, nk, vis, map, 0, g.hi[i], es[2], cell >= 24 ? 8 : 4, 0, i < 2, NULL, NULL};
         char id[64];
         snprintf(id, sizeof id, "scores.%d", i);
         vz_heatmap(c, id, &hm, (vz_rect){gx, y, gw, sh});
-        row_legend(c, (vz_rect){gx + gw + pad, y, leg_w - pad, sh}, map, range[i], i == 2);
+        row_legend(c, (vz_rect){gx + gw + pad, y, leg_w - pad, sh}, map, g.range[i], i == 2);
         if (!vis || sh < lhs) continue;
-        if (hidden[i]) continue; /* a question's answer */
-        const float *x = sf_trace_row(e, q), *m = sf_trace_row(es[2], q);
-        /* one form for the whole strip, the most digits that fit every cell: 0.55, then .55 (the two decimals
-         * the lessons quote), and for q.k and the scaled scores 0.6, .6, then whole numbers; a weight never has
-         * fewer than two decimals (0.96 is not "1", 0.04 not "0"), so where .96 does not fit the colour and the
-         * hover say it. The mask's cells are its exact 0 and -inf, a later key's weight its exact 0. */
-        int use[VZ_SCORES_KEYS], form = VZ_CELL_0, room = cell - pad / 2 - 2;
-        int lb[VZ_SCORES_KEYS], rb[VZ_SCORES_KEYS];
+        if (g.hidden[i]) continue; /* a question's answer */
         if (nk > VZ_SCORES_KEYS) continue; /* (cells of a pixel or two: no number would fit) */
-        for (int j = 0; j < nk; j++) use[j] = !(isinf(m[j]) && m[j] < 0);
+        const float *x = sf_trace_row(e, q);
+        int use[VZ_SCORES_KEYS], room = cell - pad / 2 - 2;
+        int lb[VZ_SCORES_KEYS], rb[VZ_SCORES_KEYS];
+        strip_texts(c, &g, i, room, use, num);
         frame_bands(c, e, q, nk, vz_px(c, 3), lb, rb);
-        if (i != 2) {
-            int last = i == 3 ? VZ_CELL_2_SHORT : VZ_CELL_0;
-            form = vz_cell_form(c, x, use, nk, sp, room, VZ_CELL_2, last);
-            if (form < 0) form = last; /* none fits every cell: the cells it fits */
-        }
         for (int j = 0; j < nk; j++) {
             int masked = !use[j];
-            if (masked && i < 2) continue; /* a key that does not exist yet: no score was computed */
-            if (masked) snprintf(num, sizeof num, i == 3 ? "0" : "-inf");
-            else if (i == 2 && x[j] == 0.0f) snprintf(num, sizeof num, "0");
-            else vz_fmt_cell(num, sizeof num, x[j], form);
-            int tw = vz_label_w(c, num, sp), side = lb[j] + rb[j]; /* (beside a framed cell: off its band) */
-            if (!num[0] || tw > room || (side && tw > cell - side - 1)) continue; /* no room: the colour and the hover say it */
-            vz_rgba bgc = masked ? c->th->masked : vz_cmap_color(map, vz_cmap_signed(map) ? x[j] / hi[i] : x[j] / hi[i]);
+            int tw = vz_label_w(c, num[j], sp), side = lb[j] + rb[j]; /* (beside a framed cell: off its band) */
+            if (!num[j][0] || tw > room || (side && tw > cell - side - 1)) continue; /* no room: the colour and the hover say it */
+            vz_rgba bgc = masked ? c->th->masked : vz_cmap_color(map, x[j] / g.hi[i]);
             vz_ink(c, vz_ink_none); /* on a cell (masked cells are striped): blended */
-            vz_print(c, num, sp, is_light(bgc) ? c->th->ink_on_light : c->th->ink_on_dark, gx + j * cell + lb[j] + (cell - side) / 2, y + sh / 2,
+            vz_print(c, num[j], sp, is_light(bgc) ? c->th->ink_on_light : c->th->ink_on_dark, gx + j * cell + lb[j] + (cell - side) / 2, y + sh / 2,
                     VZ_CENTER | VZ_MIDDLE, 0);
             vz_ink(c, c->th->panel);
         }

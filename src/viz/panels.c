@@ -89,42 +89,92 @@ int vz_special_initial(char *tok) {
     return 1;
 }
 
+/* Returns 1 if i is one of the n places in list. */
+static int listed(const int *list, int n, int i) {
+    for (int k = 0; k < n; k++)
+        if (list[k] == i) return 1;
+    return 0;
+}
+
+int vz_framed_places(const vz_ctx *c, const vz_view *v, const sf_trace_entry *e, int stack, int axis, int n, int *out, int max) {
+    int k = 0;
+    if (!e || (axis == 1 && e->rank < 2)) return 0;
+    for (int i = 0; i < c->n_hl && k < max; i++) {
+        const vz_highlight *g = &c->hl[i];
+        if (strcmp(g->name, e->name) || g->lo[axis] < 0) continue;
+        int lo = g->lo[axis], hi = g->hi[axis] < 0 ? n - 1 : g->hi[axis];
+        if (lo == 0 && hi >= n - 1) continue; /* the whole axis (a row framed across every key): no place on it */
+        int ends[2] = {lo, hi};
+        for (int j = 0; j < (hi > lo ? 2 : 1) && k < max; j++) {
+            if (ends[j] >= n) continue;
+            int place = axis == 0 ? vz_view_place(v, stack, ends[j]) : ends[j];
+            if (place >= 0 && place < n && !listed(out, k, place)) out[k++] = place;
+        }
+    }
+    return k;
+}
+
 void vz_axis_labels(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect g, int cell, int axis, int now, int room,
                     vz_rect clip) {
+    vz_axis_labels_keep(c, v, stack, n, g, cell, axis, now, NULL, 0, room, 0, clip);
+}
+
+void vz_axis_labels_keep(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect g, int cell, int axis, int now,
+                         const int *keep, int nkeep, int room, int far, vz_rect clip) {
     if (cell <= 0 || n <= 0) return;
-    int px = c->lay.f.label;
+    int shorten = axis & VZ_AXIS_SHORT;
+    axis &= 1;
     char tok[16];
-    /* `now` first, then every other one in order; one that would touch a label already placed is left out.
-     * A label stays within the grid's extent along its axis. */
-    int lo[SF_MAX_LEN + 1], hi[SF_MAX_LEN + 1], placed = 0;
-    for (int pass = 0; pass < 2; pass++)
+    /* `now` first, then the places kept (the rows or columns a lesson frames), then every other one in order;
+     * one that would touch a label already placed is left out. A kept label may touch its neighbour without a
+     * gap, is drawn a size smaller (down to the mode's minimum) if that is what it takes, and for rows, when it
+     * still collides, goes in a second column left of the labels it meets (if the label space, from far to room,
+     * has the width). A label stays within the grid's extent along its axis. */
+    int lo[SF_MAX_LEN + 1], hi[SF_MAX_LEN + 1], x0[SF_MAX_LEN + 1], placed = 0; /* x0: a row label's left edge */
+    int sizes[3] = {c->lay.f.label, c->lay.f.small, c->lay.min_text};
+    for (int pass = 0; pass < 3; pass++)
         for (int i = 0; i < n && i < SF_MAX_LEN; i++) {
-            int is_now = i == now;
-            if (pass == 0 ? !is_now : is_now) continue;
+            int is_now = i == now, is_keep = !is_now && listed(keep, nkeep, i);
+            if (pass == 0 ? !is_now : pass == 1 ? !is_keep : is_now || is_keep) continue;
             int centre = (axis == 0 ? g.y : g.x) + i * cell + cell / 2;
             if (clip.w > 0 && (axis == 0 ? centre < clip.y || centre >= clip.y + clip.h : centre < clip.x || centre >= clip.x + clip.w))
                 continue;
-            vz_token_label(v, stack, vz_view_pos(v, stack, i), tok); /* (a run aligned by token: its token there) */
-            int tw, th;
-            vz_text_size(c->text, tok, px, &tw, &th);
-            if (axis == 1 && tw > cell && vz_special_initial(tok)) /* "<bos>" over a narrow key: "B" (its row says <bos>) */
-                vz_text_size(c->text, tok, px, &tw, &th);
-            int size = axis == 0 ? th : tw, start = centre - size / 2;
             int g0 = axis == 0 ? g.y : g.x, g1 = g0 + (axis == 0 ? g.h : g.w);
             if (clip.w > 0) { /* a window of the grid: within the window's extent */
                 int c0 = axis == 0 ? clip.y : clip.x, c1 = c0 + (axis == 0 ? clip.h : clip.w);
                 if (c0 > g0) g0 = c0;
                 if (c1 < g1) g1 = c1;
             }
-            if (start + size > g1) start = g1 - size;
-            if (start < g0) start = g0;
-            int clash = 0, air = axis == 1 ? c->lay.pad : 1; /* keys: a little air between labels */
-            for (int k = 0; k < placed && !clash; k++) clash = start < hi[k] + air && lo[k] < start + size + air;
-            if (clash) continue;
+            int air = is_keep ? 0 : axis == 1 ? c->lay.pad : 1; /* keys: a little air between labels */
+            int px = 0, start = 0, size = 0, right = room, tw = 0, th = 0;
+            int tries = is_keep ? (axis == 0 && far > 0 ? 4 : 3) : 1;
+            for (int si = 0; si < tries && !px; si++) {
+                int fs = sizes[si < 3 ? si : 0];
+                if (si > 0 && si < 3 && fs >= sizes[si - 1]) continue;
+                vz_token_label(v, stack, vz_view_pos(v, stack, i), tok); /* (a run aligned by token: its token there) */
+                vz_text_size(c->text, tok, fs, &tw, &th);
+                if (((axis == 1 && tw > cell) || shorten) && vz_special_initial(tok)) /* "<bos>" over a narrow key: "B" (its row says <bos>) */
+                    vz_text_size(c->text, tok, fs, &tw, &th);
+                size = axis == 0 ? th : tw;
+                start = centre - size / 2;
+                if (start + size > g1) start = g1 - size;
+                if (start < g0) start = g0;
+                right = room;
+                if (si == 3) /* the second column: left of every label it meets */
+                    for (int k = 0; k < placed; k++)
+                        if (start < hi[k] && lo[k] < start + size && x0[k] - c->lay.pad < right) right = x0[k] - c->lay.pad;
+                if (si == 3 && right - tw < far) break;
+                int clash = 0;
+                for (int k = 0; k < placed && !clash; k++)
+                    clash = start < hi[k] + air && lo[k] < start + size + air && (axis == 1 || right > x0[k]);
+                if (!clash) px = fs;
+            }
+            if (!px) continue;
             lo[placed] = start;
+            x0[placed] = right - tw;
             hi[placed++] = start + size;
-            vz_rgba col = is_now ? c->th->accent : c->th->fg;
-            if (axis == 0) vz_print(c, tok, px, col, room, start, VZ_RIGHT, 0);
+            vz_rgba col = is_now || (is_keep && axis == 1) ? c->th->accent : c->th->fg; /* (a framed key: lit, as the cursor's row) */
+            if (axis == 0) vz_print(c, tok, px, col, right, start, VZ_RIGHT, 0);
             else vz_print(c, tok, px, col, start, room, VZ_LEFT | VZ_BOTTOM, 0);
         }
 }
@@ -303,9 +353,64 @@ static void fill_gaps(vz_ctx *c) {
     }
 }
 
+/* Returns how many numbers the spotlight of the layout just computed cannot print for want of width: the
+ * scores panel's cells too narrow for their values. (The other spotlights' heatmaps are as tall as wide and
+ * limited by the height; they print no numbers that a narration column takes away.) */
+static int spot_starved(vz_ctx *c, const vz_view *v) {
+    if (c->lay.spot != VZ_P_SCORES || !vz_layout_shown(&c->lay, VZ_P_SCORES)) return 0;
+    return vz_scores_unprinted(c, v, c->lay.r[VZ_P_SCORES]);
+}
+
+/* Chooses where the projector's narration goes, at zoom 1, setting in->narr_share or in->narr_below. Beside
+ * the spotlight, a column as narrow as its text allows (a lesson's no narrower than 37%, so its lines stay long
+ * enough to read), wider for a long text, but never so wide that the spotlight's numbers no longer fit their
+ * cells: when the narration needs more width than the spotlight can give (a long text over the scores panel of
+ * eight keys or more at 1024x768), it goes under the spotlight, across the window, as tall as its text needs,
+ * and the spotlight keeps the whole width. Either way the narration's text (vz_narr_fit) is at least the
+ * projector's narration minimum, 1/28 of the height. */
+static void projector_narration(vz_ctx *c, const vz_view *v, vz_layout_in *in) {
+    static const float shares[] = {0.28f, 0.33f, 0.37f, 0.42f, 0.47f, 0.52f};
+    static const float belows[] = {0.30f, 0.34f, 0.38f, 0.42f, 0.46f, 0.50f, 0.55f, 0.60f, 0.65f};
+    const int ns = (int)(sizeof shares / sizeof *shares), nb = (int)(sizeof belows / sizeof *belows);
+    vz_layout_in z1 = *in;
+    z1.zoom = 1.0f;
+    z1.narr_below = 0;
+    int fit = -1, starved = 0; /* the narrowest column the text fits, and the numbers it leaves out */
+    for (int i = v->lesson ? 2 : 0; i < ns; i++) {
+        in->narr_share = z1.narr_share = shares[i];
+        vz_ctx_layout(c, &z1);
+        if (c->lay.arr != VZ_ARR_BESIDE) return; /* a narrow window: the narration is under the spotlight anyway */
+        vz_narr_fit(c, v);
+        if (!vz_narr_fits(c, v)) continue;
+        fit = i;
+        starved = spot_starved(c, v);
+        break;
+    }
+    if (fit >= 0 && !starved) return; /* beside, and the spotlight prints every number */
+    int wide = fit < 0 ? ns - 1 : fit;
+    if (fit < 0) { /* (no column holds the text: the widest, as before, unless the narration fits below) */
+        z1.narr_share = shares[wide];
+        vz_ctx_layout(c, &z1);
+        starved = spot_starved(c, v);
+    }
+    for (int j = 0; j < nb; j++) { /* under the spotlight: the lowest band the text fits */
+        z1.narr_below = belows[j];
+        vz_ctx_layout(c, &z1);
+        vz_narr_fit(c, v);
+        if (!vz_narr_fits(c, v)) continue;
+        /* (the spotlight may be below its usual minimum height: its numbers, which it is about, are what counts) */
+        if (vz_layout_shown(&c->lay, c->lay.spot) && (fit < 0 ? vz_layout_fits(&c->lay) : spot_starved(c, v) < starved)) {
+            in->narr_below = belows[j];
+            return;
+        }
+        break; /* a taller band only leaves the spotlight less room */
+    }
+    in->narr_share = shares[wide];
+}
+
 void vz_draw_all(vz_ctx *c, const vz_view *v, int w, int h, float zoom, int only) {
     vz_layout_in in = {w, h, zoom, v->projector, v->lesson, v->spotlight, v->focus_panel, -1,
-                       v->m->cfg.family == SF_FAMILY_ENCDEC ? 2 : 1, 0, 0, 0, 0};
+                       v->m->cfg.family == SF_FAMILY_ENCDEC ? 2 : 1, 0, 0, 0, 0, 0};
     in.timeline = v->tl_n > 0;
     if (only >= 0 && only < VZ_P_COUNT) {
         if (v->projector && vz_panel_spotlightable(only)) in.spotlight = only; /* a projector keeps its narration */
@@ -326,19 +431,7 @@ void vz_draw_all(vz_ctx *c, const vz_view *v, int w, int h, float zoom, int only
         !memcmp(m->ints, now.ints, sizeof now.ints) && m->temp == now.temp) {
         c->lay = m->lay;
     } else {
-        if (in.projector && in.only < 0) {
-            /* the narration column beside the spotlight: as narrow as its text allows (a lesson's no narrower
-             * than 37%, so its lines stay long enough to read), wider for a long text; chosen at zoom 1 */
-            static const float shares[] = {0.28f, 0.33f, 0.37f, 0.42f, 0.47f, 0.52f};
-            vz_layout_in z1 = in;
-            z1.zoom = 1.0f;
-            for (size_t i = v->lesson ? 2 : 0; i < sizeof shares / sizeof *shares; i++) {
-                in.narr_share = z1.narr_share = shares[i];
-                vz_ctx_layout(c, &z1);
-                vz_narr_fit(c, v);
-                if (c->lay.arr != VZ_ARR_BESIDE || vz_narr_fits(c, v)) break;
-            }
-        }
+        if (in.projector && in.only < 0) projector_narration(c, v, &in);
         zoom_pass(c, v, in);
         vz_narr_fit(c, v);
         now.lay = c->lay;

@@ -43,6 +43,11 @@ int vz_attn_cell(vz_ctx *c, const vz_view *v, vz_rect r, int one);
  * name; heads side by side give way to the focused head alone below 4 units (panel_attn.c). */
 int vz_attn_min_cell(vz_ctx *c);
 
+/* Returns how many cells of the scores panel drawn in rectangle r at the context's layout would show no number
+ * (too narrow for it, or a weight cut to no digit): 0 when every computed, unhidden cell prints its value
+ * (panel_scores.c; the projector layout asks it before giving the narration more width). */
+int vz_scores_unprinted(vz_ctx *c, const vz_view *v, vz_rect r);
+
 /* Returns 1 if the narration's text fits its rectangle at the size vz_narr_fit chose. */
 int vz_narr_fits(vz_ctx *c, const vz_view *v);
 /* Writes the height the narration's text needs at that size and the height its part of the pane has (both 0
@@ -95,5 +100,17 @@ int vz_special_initial(char *tok);
  * (a heatmap drawn as a window of a bigger grid). */
 void vz_axis_labels(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect g, int cell, int axis, int now, int room,
                     vz_rect clip);
+/* Draws the labels as vz_axis_labels does, and also every one of the nkeep places in keep (the rows or columns a
+ * lesson frames, vz_framed_places) before the others: a neighbour's label is left out rather than a kept one; kept
+ * labels may touch each other, one that still collides is drawn smaller, down to the mode's minimum, and a row
+ * label that collides even then goes in a second column further left, if the label space (x from far > 0 to
+ * room) has the width; kept columns (a framed key) are lit as `now` is. */
+void vz_axis_labels_keep(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect g, int cell, int axis, int now,
+                         const int *keep, int nkeep, int room, int far, vz_rect clip);
+#define VZ_AXIS_SHORT 4 /* or-ed into vz_axis_labels_keep's axis: every special token as its initial ("<bos>" as "B") */
+/* Writes into out (at most max) the places along axis (0 rows, 1 columns) of a heatmap of entry e with n places
+ * that this frame's highlights frame: a highlight of one row (or column) gives that place, one of a range its
+ * first and last; rows of stack are mapped to their place in a run aligned by token. Returns how many. */
+int vz_framed_places(const vz_ctx *c, const vz_view *v, const sf_trace_entry *e, int stack, int axis, int n, int *out, int max);
 
 #endif

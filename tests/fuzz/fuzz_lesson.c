@@ -1,4 +1,4 @@
-/* fuzz_lesson.c - libFuzzer harness for the lesson parser's (buffer, length) entry point.
+/* fuzz_lesson.c - libFuzzer harness for the lesson parser's (buffer, length) entry point (and sf_lesson_sniff).
  * Every input is parsed twice: once alone ({0}: syntax only), and, when that succeeds, once more with
  * check_models = 1 against stand-in models, so cursors, layers, heads, cells, runs and @ask answers are
  * checked too (SF_FUZZ_VERBOSE=1 prints the outcome of that second parse). The stand-ins are written once into a scratch folder: each shipped model in assets/models
@@ -67,6 +67,7 @@ static void setup(void) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!ready) setup();
+    if (sf_lesson_sniff((const char *)data, size) > 1) abort(); /* (`lesson --check`'s "not a lesson" test: 0 or 1) */
     sf_lesson l;
     /* the file name sits in a folder that does not exist, so only stand-ins (or absolute paths) load */
     sf_err e = sf_lesson_parse((const char *)data, size, "/nonexistent/lessons/fuzz.md", &(sf_lesson_opts){0}, &l);
