@@ -753,8 +753,14 @@ void sf_matmul_count_print(double peak_per_thread, long steps) {
 void sf_matmul_acc(float *c, int ldc, const float *a, int ars, int ajs, const float *b, int ldb, int R, int W,
                    int J) {
     MMC_START;
+    const mm_kernels *k = mm_pick();
+#ifdef SF_X86
+    if (k == &mm_avx512 && W <= 16 && R <= 24 && R > 0 && W > 0 && J > 0) /* one tile: gemm_512 would run just it */
+        tile16_any(R, c, (size_t)ldc, a, (size_t)ars, (size_t)ajs, b, (size_t)ldb, J, lanes(W, 0), NULL);
+    else
+#endif
     if (R > 0 && W > 0 && J > 0)
-        mm_pick()->gemm(c, (size_t)ldc, a, (size_t)ars, (size_t)ajs, b, (size_t)ldb, R, W, J, NULL);
+        k->gemm(c, (size_t)ldc, a, (size_t)ars, (size_t)ajs, b, (size_t)ldb, R, W, J, NULL);
     MMC_STOP(MMC_ACC, R, J, W, ars == 1);
 }
 
