@@ -106,80 +106,6 @@ static void test_matmul_kernels(void **state) {
     assert_true(ran >= 21); /* the plain C kernels, at least, ran on every shape */
 }
 
-/* Returns 1 if out(N,OC) of sf_matmul_forward equals ref bit for bit. */
-static int forward_same(const float *ref, float *out, const float *x, const float *w, const float *b, int N, int IC,
-                        int OC) {
-    sf_matmul_forward(out, x, w, b, N, IC, OC);
-    return memcmp(out, ref, (size_t)N * OC * 4) == 0;
-}
-
-/* sf_matmul_wt_begin: with the weights' transposed copy in a mirror, the forward gives the bits it gives
- * without, with every kernel set: for matrices packed on their first product and read on the next, a part
- * of a matrix multiplied on its own (its place overlaps the whole one's: refused, transposed as before,
- * in either order), a matrix whose place is not 64-byte aligned (refused), and weights changed between two
- * regions (repacked: a stale copy would give the old product). The mirror is really read: spoiling it in a
- * region changes the product. */
-static void test_matmul_wt(void **state) {
-    (void)state;
-    enum { NMAT = 5 };
-    static const int mats[NMAT][2] = {{192, 64}, {30, 64}, {64, 256}, {65, 70}, {17, 33}}; /* OC, IC */
-    size_t off[NMAT + 1] = {0};
-    for (int i = 0; i < NMAT; i++) off[i + 1] = off[i] + (size_t)mats[i][0] * mats[i][1];
-    assert_true(off[4] % 16 != 0); /* the last matrix is misaligned in the mirror */
-    size_t P = off[NMAT];
-    float *params = malloc(P * 4), *mirror = aligned_alloc(64, (P * 4 + 63) / 64 * 64), *bias = malloc(256 * 4);
-    float *x = malloc(104 * 256 * 4), *y = malloc(104 * 192 * 4), *ref[NMAT + 1];
-    assert_non_null(mirror);
-    for (int i = 0; i <= NMAT; i++) ref[i] = malloc(104 * 192 * 4);
-    sf_rng r;
-    sf_rng_seed(&r, 33);
-    randn(&r, x, 104 * 256);
-    randn(&r, bias, 256);
-    static const char *sets[] = {"c", "avx2", "avx512"};
-    static const int rows[] = {20, 5}; /* both through forward_wide_body (forward_wide_pays) */
-    int ran = 0;
-    for (int k = 0; k < 3; k++) {
-        if (!sf_matmul_use(sets[k])) continue;
-        ran++;
-        for (int ri = 0; ri < 2; ri++)
-            /* new weights in the second round, in the same region: the copy is made again; a new region (the
-             * last matrix left out) in the third, where the part comes first and is copied on its own */
-            for (int round = 0; round < 3; round++) {
-                int N = rows[ri];
-                randn(&r, params, P);
-                for (size_t i = 0; i < P; i++) mirror[i] = NAN;
-                for (int m = 0; m < NMAT; m++)
-                    sf_matmul_forward(ref[m], x, params + off[m], bias, N, mats[m][1], mats[m][0]);
-                /* rows 16..79 of the first matrix alone (its copy would be laid out otherwise than the whole one's) */
-                sf_matmul_forward(ref[NMAT], x, params + 16 * 64, bias, N, 64, 64);
-                assert_true(sf_matmul_wt_begin(params, round == 2 ? P - 1 : P, mirror));
-                assert_false(sf_matmul_wt_begin(params, P, mirror)); /* one region at a time */
-                if (round == 2) assert_true(forward_same(ref[NMAT], y, x, params + 16 * 64, bias, N, 64, 64));
-                for (int pass = 0; pass < 2; pass++)
-                    for (int m = 0; m < NMAT; m++)
-                        if (!forward_same(ref[m], y, x, params + off[m], bias, N, mats[m][1], mats[m][0]))
-                            fail_msg("%s kernels, %d rows, matrix %d, pass %d: the product differs", sets[k], N, m, pass);
-                assert_true(forward_same(ref[NMAT], y, x, params + 16 * 64, bias, N, 64, 64));
-                /* packed: (input 0, output 1) of the first matrix is weight (1, 0); the misaligned one is not */
-                if (round == 0) {
-                    assert_true(mirror[1] == params[64]);
-                    assert_true(isnan(mirror[off[4]]));
-                    for (size_t i = off[1]; i < off[2]; i++) mirror[i] += 1.0f; /* spoiled: the product changes */
-                    assert_false(forward_same(ref[1], y, x, params + off[1], bias, N, mats[1][1], mats[1][0]));
-                }
-                if (round == 2) assert_true(mirror[1024 + 1] == params[1024 + 64]); /* the part, packed */
-                sf_matmul_wt_end();
-                for (int m = 0; m < NMAT; m++) /* ended: the weights themselves again */
-                    assert_true(forward_same(ref[m], y, x, params + off[m], bias, N, mats[m][1], mats[m][0]));
-            }
-    }
-    sf_matmul_use(NULL);
-    assert_false(sf_matmul_wt_begin(params, P, mirror + 1)); /* a mirror that is not 64-byte aligned */
-    assert_true(ran >= 1);
-    for (int i = 0; i <= NMAT; i++) free(ref[i]);
-    free(params); free(mirror); free(bias); free(x); free(y);
-}
-
 /* sf_matmul_acc on strided operands (a transposed A, rows of C and B with gaps) against the contract. */
 static void test_matmul_acc(void **state) {
     (void)state;
@@ -738,7 +664,7 @@ static void test_rng(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matmul),     cmocka_unit_test(test_matmul_kernels), cmocka_unit_test(test_matmul_acc),
-        cmocka_unit_test(test_matmul_tiles), cmocka_unit_test(test_matmul_wt),
+        cmocka_unit_test(test_matmul_tiles),
         cmocka_unit_test(test_softmax), cmocka_unit_test(test_layernorm), cmocka_unit_test(test_layernorm_kernels),
         cmocka_unit_test(test_activations), cmocka_unit_test(test_gelu_sweep), cmocka_unit_test(test_softmax_sweep), cmocka_unit_test(test_softmax_kernels), cmocka_unit_test(test_softmax_expsum), cmocka_unit_test(test_sinusoid), cmocka_unit_test(test_dot_rows),
         cmocka_unit_test(test_rng),

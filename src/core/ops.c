@@ -49,8 +49,7 @@ static inline float dot_lanes(const float *a, const float *b, int n) {
 typedef void (*gemm_fn)(float *, size_t, const float *, size_t, size_t, const float *, size_t, int, int, int,
                         const float *);
 typedef void (*transpose_fn)(float *, size_t, const float *, size_t, int, int, int);
-typedef void (*forward_fn)(float *, const float *, const float *, const float *, int, int, int, const float *);
-typedef void (*wt_pack_fn)(float *, const float *, int, int);
+typedef void (*forward_fn)(float *, const float *, const float *, const float *, int, int, int);
 
 /* The kernel in plain C: rows one after another, each step of j over the whole row of C (which the
  * compiler vectorises along W without changing any chain). Every kernel takes `init`: NULL to start the
@@ -411,8 +410,7 @@ static inline int forward_wide_pays(int N, int OC) { return N < 13 || N > 16 || 
  * vectors of output channels instead of 16 lanes of rows. */
 static inline __attribute__((always_inline)) void forward_wide_body(gemm_fn gemm, transpose_fn transpose, float *out,
                                                                    const float *in, const float *w,
-                                                                   const float *bias, int N, int IC, int OC,
-                                                                   const float *wp) {
+                                                                   const float *bias, int N, int IC, int OC) {
     static const float zeros[MM_WT_COLS];
     float wt[MM_WT_ROWS * MM_WT_COLS] __attribute__((aligned(64)));
     for (int o0 = 0; o0 < OC; o0 += MM_WT_COLS) {
@@ -422,34 +420,14 @@ static inline __attribute__((always_inline)) void forward_wide_body(gemm_fn gemm
                 for (int o = 0; o < on; o++) out[(size_t)n * OC + o0 + o] = bias ? bias[o0 + o] : 0.0f;
         for (int i0 = 0; i0 < IC; i0 += MM_WT_ROWS) {
             int in_ = IC - i0 < MM_WT_ROWS ? IC - i0 : MM_WT_ROWS;
-            const float *bt = wt;
-            size_t ldt = MM_WT_COLS;
-            if (wp) { /* the block as wt_pack laid it out: the same numbers, rows of `on` */
-                bt = wp + (size_t)o0 * IC + (size_t)i0 * on;
-                ldt = (size_t)on;
-            } else
-                for (int o = 0; o < on; o += 16)
-                    for (int i = 0; i < in_; i += 16)
-                        transpose(wt + (size_t)i * MM_WT_COLS + o, MM_WT_COLS, w + (size_t)(o0 + o) * IC + i0 + i,
-                                  (size_t)IC, on - o < 16 ? on - o : 16, in_ - i < 16 ? in_ - i : 16, 16);
+            for (int o = 0; o < on; o += 16)
+                for (int i = 0; i < in_; i += 16)
+                    transpose(wt + (size_t)i * MM_WT_COLS + o, MM_WT_COLS, w + (size_t)(o0 + o) * IC + i0 + i,
+                              (size_t)IC, on - o < 16 ? on - o : 16, in_ - i < 16 ? in_ - i : 16, 16);
             /* the first block of input channels starts the chains at the bias (the kernel's init) */
-            gemm(out + o0, (size_t)OC, in + i0, (size_t)IC, 1, bt, ldt, N, on, in_,
+            gemm(out + o0, (size_t)OC, in + i0, (size_t)IC, 1, wt, MM_WT_COLS, N, on, in_,
                  i0 > 0 ? NULL : bias ? bias + o0 : zeros);
         }
-    }
-}
-
-/* Writes w(OC,IC) into wp(OC*IC) as forward_wide_body reads it: per block of MM_WT_COLS output channels
- * (o0 ascending), the block transposed, input channels down, `on` (the block's width) across. */
-static inline __attribute__((always_inline)) void wt_pack_body(transpose_fn transpose, float *wp, const float *w,
-                                                              int IC, int OC) {
-    for (int o0 = 0; o0 < OC; o0 += MM_WT_COLS) {
-        int on = OC - o0 < MM_WT_COLS ? OC - o0 : MM_WT_COLS;
-        float *d = wp + (size_t)o0 * IC;
-        for (int o = 0; o < on; o += 16)
-            for (int i = 0; i < IC; i += 16)
-                transpose(d + (size_t)i * on + o, (size_t)on, w + (size_t)(o0 + o) * IC + i, (size_t)IC,
-                          on - o < 16 ? on - o : 16, IC - i < 16 ? IC - i : 16, on - o < 16 ? on - o : 16);
     }
 }
 
@@ -457,9 +435,9 @@ static inline __attribute__((always_inline)) void wt_pack_body(transpose_fn tran
  * bias fill and the loops around the kernels are compiled for it too). */
 static inline __attribute__((always_inline)) void forward_body(gemm_fn gemm, transpose_fn transpose, float *out,
                                                               const float *in, const float *w, const float *bias,
-                                                              int N, int IC, int OC, const float *wp) {
+                                                              int N, int IC, int OC) {
     if (forward_wide_pays(N, OC)) {
-        forward_wide_body(gemm, transpose, out, in, w, bias, N, IC, OC, wp);
+        forward_wide_body(gemm, transpose, out, in, w, bias, N, IC, OC);
         return;
     }
     /* per block of 16 input rows: xt = the rows transposed (channels down, rows across), ct = the
@@ -487,32 +465,22 @@ static inline __attribute__((always_inline)) void forward_body(gemm_fn gemm, tra
     }
 }
 
-/* The forward product with the plain C kernels (wp: the weight packed by wt_pack, or NULL). */
-static void forward_c(float *out, const float *in, const float *w, const float *bias, int N, int IC, int OC,
-                      const float *wp) {
-    forward_body(gemm_c, transpose_c, out, in, w, bias, N, IC, OC, wp);
+/* The forward product with the plain C kernels. */
+static void forward_c(float *out, const float *in, const float *w, const float *bias, int N, int IC, int OC) {
+    forward_body(gemm_c, transpose_c, out, in, w, bias, N, IC, OC);
 }
-
-/* Packs a weight for forward_wide_body with the plain C transpose. */
-static void wt_pack_c(float *wp, const float *w, int IC, int OC) { wt_pack_body(transpose_c, wp, w, IC, OC); }
 
 #ifdef SF_X86
 /* The forward product with the AVX2 kernels. */
 __attribute__((target("avx2,fma"))) static void forward_avx2(float *out, const float *in, const float *w,
-                                                            const float *bias, int N, int IC, int OC,
-                                                            const float *wp) {
-    forward_body(gemm_avx2, transpose_c, out, in, w, bias, N, IC, OC, wp);
+                                                            const float *bias, int N, int IC, int OC) {
+    forward_body(gemm_avx2, transpose_c, out, in, w, bias, N, IC, OC);
 }
 
 /* The forward product with the AVX-512 kernels. */
 SF_AVX512 static void forward_512(float *out, const float *in, const float *w, const float *bias, int N, int IC,
-                                  int OC, const float *wp) {
-    forward_body(gemm_512, transpose_512, out, in, w, bias, N, IC, OC, wp);
-}
-
-/* Packs a weight for forward_wide_body with the AVX-512 transpose. */
-SF_AVX512 static void wt_pack_512(float *wp, const float *w, int IC, int OC) {
-    wt_pack_body(transpose_512, wp, w, IC, OC);
+                                  int OC) {
+    forward_body(gemm_512, transpose_512, out, in, w, bias, N, IC, OC);
 }
 #endif
 
@@ -569,13 +537,12 @@ typedef struct {
     gemm_fn gemm;
     forward_fn forward;
     bias_fn bias;
-    wt_pack_fn wt_pack;
 } mm_kernels;
 
-static const mm_kernels mm_plain = {"c", gemm_c, forward_c, bias_c, wt_pack_c};
+static const mm_kernels mm_plain = {"c", gemm_c, forward_c, bias_c};
 #ifdef SF_X86
-static const mm_kernels mm_avx2 = {"avx2", gemm_avx2, forward_avx2, bias_avx2, wt_pack_c};
-static const mm_kernels mm_avx512 = {"avx512", gemm_512, forward_512, bias_512, wt_pack_512};
+static const mm_kernels mm_avx2 = {"avx2", gemm_avx2, forward_avx2, bias_avx2};
+static const mm_kernels mm_avx512 = {"avx512", gemm_512, forward_512, bias_512};
 #endif
 static const mm_kernels *mm_forced; /* set by sf_matmul_use for tests and benchmarks */
 
@@ -605,22 +572,14 @@ const char *sf_matmul_use(const char *name) {
 
 #ifdef SF_MATMUL_COUNT
 /* The counting build (bench_train_bycall): the processor's time stamp counter read around every product,
- * per kind and shape and per thread (each thread its own table, claimed once: no sharing while counting),
- * printed by sf_matmul_count_print. Besides the sum, each shape keeps a histogram of its calls' cycles
- * (16 bins an octave) for their median: a call during which the thread was preempted (on a shared
- * machine, often) counts its whole absence in the sum but moves the median by one call. */
+ * summed per kind and shape and per thread (each thread its own table, claimed once: no sharing while
+ * counting), printed by sf_matmul_count_print. */
 #include <stdio.h>
 #include <time.h>
 #include <x86intrin.h>
 enum { MMC_FWD, MMC_DINP, MMC_DW, MMC_DB, MMC_ACC, MMC_DOT, MMC_KINDS };
 static const char *const mmc_name[MMC_KINDS] = {"forward", "dinp", "dweight", "dbias", "acc", "dot_rows"};
-#define MMC_BINS 320 /* 20 octaves of 16 bins: up to 2^20 cycles, longer calls in the last */
-typedef struct {
-    int kind, n, ic, oc, tr;
-    long calls;
-    unsigned long long cycles;
-    unsigned hist[MMC_BINS];
-} mm_count;
+typedef struct { int kind, n, ic, oc, tr; long calls; unsigned long long cycles; } mm_count;
 #define MMC_SLOTS 96
 #define MMC_THREADS 16
 static mm_count mmc_tab[MMC_THREADS][MMC_SLOTS];
@@ -636,21 +595,6 @@ static double mmc_now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Returns the histogram bin of a call of cy cycles: 16 per octave. */
-static int mmc_bin(unsigned long long cy) {
-    if (cy < 16) return (int)cy;
-    int e = 63 - __builtin_clzll(cy); /* 2^e <= cy < 2^(e+1) */
-    int b = 16 * (e - 3) + (int)((cy >> (e - 4)) & 15);
-    return b < MMC_BINS ? b : MMC_BINS - 1;
-}
-
-/* Returns the lower edge of histogram bin b, in cycles. */
-static double mmc_edge(int b) {
-    if (b < 16) return b;
-    int e = b / 16 + 3;
-    return ldexp(1.0 + (b % 16) / 16.0, e);
-}
-
 /* Adds one call of the kind and shape that took cy cycles to this thread's table. */
 static void mmc_add(int kind, int n, int ic, int oc, int tr, unsigned long long cy) {
     if (mmc_me < 0) mmc_me = atomic_fetch_add(&mmc_threads, 1);
@@ -661,7 +605,6 @@ static void mmc_add(int kind, int n, int ic, int oc, int tr, unsigned long long 
         t[i].kind = kind, t[i].n = n, t[i].ic = ic, t[i].oc = oc, t[i].tr = tr;
         t[i].calls++;
         t[i].cycles += cy;
-        t[i].hist[mmc_bin(cy)]++;
         return;
     }
 }
@@ -672,24 +615,11 @@ void sf_matmul_count_reset(void) {
     mmc_w0 = mmc_now();
 }
 
-/* Returns the median of the histogram h of `calls` calls, interpolated inside its bin. */
-static double mmc_median(const unsigned *h, long calls) {
-    double half = 0.5 * (double)calls, seen = 0.0;
-    for (int b = 0; b < MMC_BINS; b++) {
-        if (seen + h[b] >= half && h[b]) {
-            double lo = mmc_edge(b), hi = b + 1 < MMC_BINS ? mmc_edge(b + 1) : 2.0 * lo;
-            return lo + (hi - lo) * (half - seen) / h[b];
-        }
-        seen += h[b];
-    }
-    return 0.0;
-}
-
 void sf_matmul_count_print(double peak_per_thread, long steps) {
     double hz = (double)(__rdtsc() - mmc_t0) / (mmc_now() - mmc_w0);
-    static mm_count all[MMC_SLOTS * 2];
-    memset(all, 0, sizeof all);
+    mm_count all[MMC_SLOTS * 2] = {{0}};
     int na = 0, nt = atomic_load(&mmc_threads);
+    double total = 0.0;
     for (int th = 0; th < nt && th < MMC_THREADS; th++)
         for (int i = 0; i < MMC_SLOTS && mmc_tab[th][i].calls; i++) {
             const mm_count *x = &mmc_tab[th][i];
@@ -697,51 +627,36 @@ void sf_matmul_count_print(double peak_per_thread, long steps) {
             while (k < na && (all[k].kind != x->kind || all[k].n != x->n || all[k].ic != x->ic || all[k].oc != x->oc ||
                               all[k].tr != x->tr))
                 k++;
-            if (k == na && na < MMC_SLOTS * 2) {
-                all[na].kind = x->kind, all[na].n = x->n, all[na].ic = x->ic, all[na].oc = x->oc, all[na].tr = x->tr;
-                na++;
-            }
-            if (k == na) continue;
-            all[k].calls += x->calls, all[k].cycles += x->cycles;
-            for (int b = 0; b < MMC_BINS; b++) all[k].hist[b] += x->hist[b];
+            if (k == na && na < MMC_SLOTS * 2) all[na++] = (mm_count){x->kind, x->n, x->ic, x->oc, x->tr, 0, 0};
+            if (k < na) all[k].calls += x->calls, all[k].cycles += x->cycles;
+            total += (double)x->cycles;
         }
-    /* per shape: the median call's cycles times the calls (robust to preemption), sorted most first */
-    double med[MMC_SLOTS * 2], total = 0.0, total_sum = 0.0;
-    for (int i = 0; i < na; i++) {
-        med[i] = mmc_median(all[i].hist, all[i].calls) * (double)all[i].calls;
-        total += med[i];
-        total_sum += (double)all[i].cycles;
-    }
-    for (int i = 1; i < na; i++)
-        for (int j = i; j > 0 && med[j] > med[j - 1]; j--) {
+    for (int i = 1; i < na; i++) /* most cycles first */
+        for (int j = i; j > 0 && all[j].cycles > all[j - 1].cycles; j--) {
             mm_count t = all[j];
             all[j] = all[j - 1];
             all[j - 1] = t;
-            double d = med[j];
-            med[j] = med[j - 1];
-            med[j - 1] = d;
         }
-    printf("by call (%.2f GHz time stamp counter; times are the median call's times the calls, robust to preemption;"
-           " %% of peak: of %.1f GFLOP/s per thread; rows/in/out: the product's R, J, W)\n", hz / 1e9, peak_per_thread);
-    printf("%-9s %5s %5s %5s  %9s %9s %9s %7s %9s %7s\n", "kind", "rows", "in", "out", "calls/stp", "ns/call", "us/step",
-           "%time", "GFLOP/s", "%peak");
+    printf("by call (%.2f GHz time stamp counter; %% of time: of all the products' cycles; %% of peak: of %.1f GFLOP/s "
+           "per thread)\n", hz / 1e9, peak_per_thread);
+    printf("%-9s %5s %5s %5s  %9s %11s %7s %9s %7s\n", "kind", "rows", "in", "out", "calls/stp", "us/step", "%time",
+           "GFLOP/s", "%peak");
     double kind_cy[MMC_KINDS] = {0}, kind_fl[MMC_KINDS] = {0};
     for (int i = 0; i < na; i++) {
         const mm_count *x = &all[i];
         double fl = x->kind == MMC_DB ? (double)x->n * x->oc : 2.0 * x->n * x->ic * x->oc;
-        double sec = med[i] / hz, gf = fl * (double)x->calls / sec / 1e9;
-        kind_cy[x->kind] += med[i], kind_fl[x->kind] += fl * (double)x->calls;
-        printf("%-9s %5d %5d %5d%s %9.1f %9.1f %9.1f %6.1f%% %9.1f %6.1f%%\n", mmc_name[x->kind], x->n, x->ic, x->oc,
-               x->tr ? "t" : " ", (double)x->calls / steps, 1e9 * sec / (double)x->calls, 1e6 * sec / steps,
-               100.0 * med[i] / total, gf, 100.0 * gf / peak_per_thread);
+        double sec = (double)x->cycles / hz, gf = fl * (double)x->calls / sec / 1e9;
+        kind_cy[x->kind] += (double)x->cycles, kind_fl[x->kind] += fl * (double)x->calls;
+        printf("%-9s %5d %5d %5d%s %9.1f %11.1f %6.1f%% %9.1f %6.1f%%\n", mmc_name[x->kind], x->n, x->ic, x->oc,
+               x->tr ? "t" : " ", (double)x->calls / steps, 1e6 * sec / steps, 100.0 * x->cycles / total, gf,
+               100.0 * gf / peak_per_thread);
     }
     for (int k = 0; k < MMC_KINDS; k++)
         if (kind_cy[k] > 0)
-            printf("all %-8s %7.1f us/step (%4.1f%% of the products), %6.1f GFLOP/s = %4.1f%% of the peak\n", mmc_name[k],
+            printf("all %-8s %.1f us/step (%.1f%% of the products), %.1f GFLOP/s = %.1f%% of the peak\n", mmc_name[k],
                    1e6 * kind_cy[k] / hz / steps, 100.0 * kind_cy[k] / total, kind_fl[k] / (kind_cy[k] / hz) / 1e9,
                    100.0 * kind_fl[k] / (kind_cy[k] / hz) / 1e9 / peak_per_thread);
-    printf("all products: %.1f us/step of processor time by the medians (%.1f by the sums, preemption included)\n",
-           1e6 * total / hz / steps, 1e6 * total_sum / hz / steps);
+    printf("all products: %.1f us/step of processor time\n", 1e6 * total / hz / steps);
 }
 #define MMC_START unsigned long long mmc_c0 = __rdtsc()
 #define MMC_STOP(kind, n, ic, oc, tr) mmc_add(kind, n, ic, oc, tr, __rdtsc() - mmc_c0)
@@ -764,102 +679,9 @@ void sf_matmul_acc(float *c, int ldc, const float *a, int ars, int ajs, const fl
     MMC_STOP(MMC_ACC, R, J, W, ars == 1);
 }
 
-/* The packed weights of sf_matmul_wt_begin: one region of parameters and its mirror, and a table of the
- * matrices packed into the mirror so far (looked up and claimed under a spin lock: a few times per
- * product, never while packing). Each entry is packed by the first thread that multiplies by it in the
- * current generation (its state: the generation times 4 plus WT_PACKING or WT_READY); a thread that finds
- * it being packed by another transposes the weight itself, as without the mirror, so nobody waits. */
-#define WT_ENTRIES 128
-enum { WT_PACKING = 1, WT_READY = 2 };
-typedef struct {
-    size_t off, len; /* the matrix's place in params and mirror, in floats */
-    int ic, oc;
-    atomic_uint state;
-} wt_entry;
-static atomic_flag wt_lock_flag = ATOMIC_FLAG_INIT;
-static struct {
-    _Atomic(const float *) base; /* NULL: no region */
-    _Atomic size_t n;
-    float *mirror;
-    unsigned gen;
-    int n_entries;
-    wt_entry e[WT_ENTRIES];
-} wt_reg;
-
-/* Takes and gives back the table's lock. */
-static void wt_lock(void) {
-    while (atomic_flag_test_and_set_explicit(&wt_lock_flag, memory_order_acquire)) {
-    }
-}
-static void wt_unlock(void) { atomic_flag_clear_explicit(&wt_lock_flag, memory_order_release); }
-
-int sf_matmul_wt_begin(const float *params, size_t n, float *mirror) {
-    if (!params || !mirror || ((uintptr_t)mirror & 63)) return 0;
-    wt_lock();
-    int ok = atomic_load(&wt_reg.base) == NULL;
-    if (ok) {
-        if (wt_reg.mirror != mirror || wt_reg.n != n) wt_reg.n_entries = 0; /* another region */
-        wt_reg.n = n;
-        wt_reg.mirror = mirror;
-        wt_reg.gen++; /* every entry stale */
-        atomic_store_explicit(&wt_reg.base, params, memory_order_release);
-    }
-    wt_unlock();
-    return ok;
-}
-
-void sf_matmul_wt_end(void) {
-    wt_lock();
-    atomic_store_explicit(&wt_reg.base, NULL, memory_order_release);
-    wt_unlock();
-}
-
-/* Returns w(OC,IC) packed for forward_wide_body in the mirror of the region begun (packing it now if no
- * thread has in this generation), or NULL: no region holds w, its place in the mirror is not 64-byte
- * aligned or overlaps another matrix's (a part of a matrix multiplied on its own), the table is full, or
- * another thread is packing it at this moment. */
-static const float *wt_packed(const mm_kernels *k, const float *w, int IC, int OC) {
-    const float *base = atomic_load_explicit(&wt_reg.base, memory_order_acquire);
-    size_t len = (size_t)IC * (size_t)OC, n = atomic_load(&wt_reg.n);
-    if (!base || w < base || (size_t)(w - base) > n || len > n - (size_t)(w - base) || len == 0) return NULL;
-    wt_lock();
-    int refuse = atomic_load_explicit(&wt_reg.base, memory_order_relaxed) != base; /* ended meanwhile */
-    size_t off = (size_t)(w - base);
-    float *wp = refuse ? NULL : wt_reg.mirror + off;
-    wt_entry *e = NULL;
-    refuse = refuse || ((uintptr_t)wp & 63);
-    for (int i = 0; i < wt_reg.n_entries && !refuse && !e; i++) {
-        wt_entry *x = &wt_reg.e[i];
-        if (x->off == off && x->ic == IC && x->oc == OC) e = x;
-        else if (off < x->off + x->len && x->off < off + len) refuse = 1;
-    }
-    if (!refuse && !e && wt_reg.n_entries < WT_ENTRIES) {
-        e = &wt_reg.e[wt_reg.n_entries++];
-        e->off = off, e->len = len, e->ic = IC, e->oc = OC;
-        atomic_store(&e->state, 0);
-    }
-    unsigned st = 0, gen = wt_reg.gen;
-    int pack = 0;
-    if (!refuse && e) {
-        st = atomic_load_explicit(&e->state, memory_order_acquire);
-        if (st != gen * 4 + WT_READY && st != gen * 4 + WT_PACKING) {
-            atomic_store(&e->state, gen * 4 + WT_PACKING);
-            pack = 1;
-        }
-    }
-    wt_unlock();
-    if (refuse || !e || (!pack && st != gen * 4 + WT_READY)) return NULL;
-    if (pack) {
-        k->wt_pack(wp, w, IC, OC);
-        atomic_store_explicit(&e->state, gen * 4 + WT_READY, memory_order_release);
-    }
-    return wp;
-}
-
 void sf_matmul_forward(float *out, const float *in, const float *w, const float *bias, int N, int IC, int OC) {
     MMC_START;
-    const mm_kernels *k = mm_pick();
-    k->forward(out, in, w, bias, N, IC, OC, forward_wide_pays(N, OC) ? wt_packed(k, w, IC, OC) : NULL);
+    mm_pick()->forward(out, in, w, bias, N, IC, OC);
     MMC_STOP(MMC_FWD, N, IC, OC, 0);
 }
 

@@ -29,15 +29,6 @@
  * the AVX-512, AVX2 and plain C kernels (chosen at run time) give the same bits. */
 void sf_matmul_forward(float *out, const float *in, const float *w, const float *bias, int N, int IC,
                        int OC);
-/* Until sf_matmul_wt_end, sf_matmul_forward may read any weight inside params(n) from a transposed copy
- * at the same place in mirror(n) (64-byte aligned; written by the first product with that weight after
- * this call) instead of transposing the weight for every product: the same numbers in the same chains,
- * so the same bits. A training step multiplies each weight by several chunks of rows and changes it only
- * after them: it begins before its products and ends before its update. params must not change until the
- * end. Only one region at a time: returns 0 (and nothing changes) if one is begun already. */
-int sf_matmul_wt_begin(const float *params, size_t n, float *mirror);
-/* Ends the region of sf_matmul_wt_begin: from here sf_matmul_forward reads the weights themselves. */
-void sf_matmul_wt_end(void);
 /* out(OC) = in(IC) . w(OC,IC)^T + bias(OC) for a single row (a decoder step): the same chains as one row
  * of sf_matmul_forward (the bias, then fmaf over i ascending), so bit for bit the same numbers with every
  * kernel set, but laid out for a row: the weights are streamed once, eight rows side by side, and a large

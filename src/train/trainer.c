@@ -11,7 +11,6 @@
 
 #include "backward.h"
 #include "core/io.h"
-#include "core/ops.h"
 #include "model/checkpoint.h"
 #include "model/format.h"
 #include "model/sample.h"
@@ -52,8 +51,6 @@ sf_err sf_trainer_init(sf_trainer *tr, sf_model *m, const sf_adamw_cfg *oc, int 
     tr->gact = calloc((size_t)tr->n_threads, sizeof *tr->gact);
     tr->chunk_grad = calloc((size_t)SF_TRAIN_CHUNKS * m->n_params, sizeof *tr->chunk_grad);
     tr->grad = calloc(m->n_params, sizeof *tr->grad);
-    /* optional (without it the forward transposes each weight per product): 64-byte aligned */
-    tr->wt_mirror = aligned_alloc(64, (m->n_params * sizeof(float) + 63) / 64 * 64);
     if (!tr->act || !tr->gact || !tr->chunk_grad || !tr->grad) {
         sf_trainer_free(tr);
         return sf_fail("trainer: out of memory");
@@ -77,7 +74,6 @@ void sf_trainer_free(sf_trainer *tr) {
     free(tr->gact);
     free(tr->chunk_grad);
     free(tr->grad);
-    free(tr->wt_mirror);
     sf_adamw_free(&tr->opt);
     memset(tr, 0, sizeof *tr);
 }
@@ -204,8 +200,6 @@ sf_err sf_trainer_step(sf_trainer *tr, const sf_example *ex, int n, sf_step_stat
     /* 1. per chunk, in any order on any thread: add its examples' gradients in order to its buffer (zero:
      *    calloc'd, and the chunk sum below zeroes what it reads), several examples per packed pass (bit for
      *    bit the same as one at a time) */
-    /*    (each weight is transposed for the forward products once per step, not once per chunk) */
-    int wt = tr->wt_mirror && sf_matmul_wt_begin(m->params, P, tr->wt_mirror);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(tr->n_threads)
     for (int c = 0; c < K; c++) {
         int th = thread_num();
@@ -219,7 +213,6 @@ sf_err sf_trainer_step(sf_trainer *tr, const sf_example *ex, int n, sf_step_stat
         }
         if (!isfinite(loss[c])) bad[c] = 1; /* a non-finite example loss makes the sum non-finite */
     }
-    if (wt) sf_matmul_wt_end();
     double total_loss = 0.0;
     long tokens = 0;
     int failed = 0;

@@ -30,7 +30,6 @@ typedef struct {
     sf_seq *act, *gact; /* (n_threads) one packed activation record and activation-gradient record each */
     float *chunk_grad;  /* (SF_TRAIN_CHUNKS, n_params) per-chunk gradient sums */
     float *grad;        /* (n_params) the batch gradient: chunk sums added in order, / counted tokens */
-    float *wt_mirror;   /* (n_params) the weights transposed for a step's forward products (sf_matmul_wt_begin) */
     long step;          /* optimizer steps done */
 } sf_trainer;
 
