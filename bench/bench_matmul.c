@@ -5,7 +5,7 @@
  * shapes for a packed chunk of 8 examples (104 rows) and on a batch of 768 rows. Then the element-wise
  * ops of a training step, in nanoseconds per call: softmax forward and backward over attention rows (13
  * keys, a causal row with the later keys at -inf) and over the vocabulary (30), LayerNorm forward and
- * backward over 104 rows of 64.
+ * backward over 104 rows of 64; and the attention's per-head products (13 queries and keys, head size 16).
  *
  * usage: bench_matmul [ROUNDS (default 9)] [KERNELS: avx512 | avx2 | c (default: the best)]
  * Each measurement is the fastest of 20 short samples (a few microseconds each: on a shared machine a
@@ -87,6 +87,29 @@ static double run_op(int op, float *x, float *y, float *dy, float *dx, const flo
     return best;
 }
 
+/* The attention's per-head products of attn_backward (src/train/backward.c) for one head of an example
+ * of nq queries and nk keys (head size 16, the reverse model's), with its strides: dprobs = dout . v^T,
+ * dv += probs^T . dout, dq += dscores . k, dk += dscores^T . q, and the head's scores q . k^T
+ * (sf_dot_rows, as the forward computes them). Returns ns per head in the fastest of SAMPLES timings. */
+enum { HEAD_HS = 16, HEAD_K = 16, HEAD_C = 64, HEAD_REPS = 64 };
+static double run_head(int nq, int nk, float *scores, float *probs, float *dprobs, float *dsc, float *dout,
+                       float *q, float *kv, float *vt, float *dq, float *dkv) {
+    double best = 1e30;
+    for (int s = 0; s < SAMPLES; s++) {
+        double t0 = sf_bench_now();
+        for (int r = 0; r < HEAD_REPS; r++) {
+            sf_dot_rows(scores, HEAD_K, q, 3 * HEAD_C, nq, kv, 3 * HEAD_C, nk, HEAD_HS);
+            sf_matmul_acc(dprobs, HEAD_K, dout, HEAD_C, 1, vt, nk, nq, nk, HEAD_HS);
+            sf_matmul_acc(dkv + HEAD_C, 3 * HEAD_C, probs, 1, HEAD_K, dout, HEAD_C, nk, HEAD_HS, nq);
+            sf_matmul_acc(dq, 3 * HEAD_C, dsc, HEAD_K, 1, kv, 3 * HEAD_C, nq, HEAD_HS, nk);
+            sf_matmul_acc(dkv, 3 * HEAD_C, dsc, 1, HEAD_K, q, 3 * HEAD_C, nk, HEAD_HS, nq);
+        }
+        double t = (sf_bench_now() - t0) * 1e9 / HEAD_REPS;
+        if (t < best) best = t;
+    }
+    return best;
+}
+
 /* Sorts v(n) ascending. */
 static void sort(double *v, int n) {
     for (int i = 1; i < n; i++)
@@ -161,6 +184,26 @@ int main(int argc, char **argv) {
             if (op == OP_LN_FW) /* keep the statistics the backward reads sane */
                 for (int t = 0; t < OP_ROWS; t++) rstd[t] = rstd[t] > 0 ? rstd[t] : 1.0f;
         }
+    /* the attention's per-head products: buffers of 16 rows (of the fused 3C rows for q, k, v) */
+    float *hs = randn(&r, 16 * HEAD_K), *hp = randn(&r, 16 * HEAD_K), *hdp = randn(&r, 16 * HEAD_K);
+    float *hds = randn(&r, 16 * HEAD_K), *hdo = randn(&r, 16 * HEAD_C), *hq = randn(&r, 16 * 3 * HEAD_C);
+    float *hkv = randn(&r, 16 * 3 * HEAD_C), *hvt = randn(&r, HEAD_HS * 16), *hdq = randn(&r, 16 * 3 * HEAD_C);
+    float *hdkv = randn(&r, 16 * 3 * HEAD_C);
+    static const int heads[][2] = {{13, 13}, {13, 12}, {12, 12}};
+    double head_best[3] = {1e30, 1e30, 1e30};
+    for (int round = 0; round < rounds; round++)
+        for (int h = 0; h < 3; h++) {
+            double ns = run_head(heads[h][0], heads[h][1], hs, hp, hdp, hds, hdo, hq, hkv, hvt, hdq, hdkv);
+            if (ns < head_best[h]) head_best[h] = ns;
+        }
+    printf("the attention's per-head products (scores, then attn_backward's four: 2 x 5 x nq x nk x 16 flop), best of %d "
+           "rounds:\n", rounds);
+    for (int h = 0; h < 3; h++) {
+        double fl = 2.0 * 5 * heads[h][0] * heads[h][1] * HEAD_HS;
+        printf("  %2d queries x %2d keys: %7.1f ns per head, %5.1f GFLOP/s %3.0f%%\n", heads[h][0], heads[h][1],
+               head_best[h], fl / head_best[h], 100.0 * fl / head_best[h] / best_peak);
+    }
+    free(hs); free(hp); free(hdp); free(hds); free(hdo); free(hq); free(hkv); free(hvt); free(hdq); free(hdkv);
     printf("element-wise ops, best of %d rounds (ns per call):\n", rounds);
     for (int op = 0; op < N_OPS; op++) printf("  %-48s %8.1f ns\n", op_name[op], op_best[op]);
     free(x); free(y); free(dy); free(dx); free(w); free(b); free(mean); free(rstd); free(dw); free(db);

@@ -22,6 +22,10 @@
  * step of all rounds (on a shared machine the least disturbed figure, the one bench/train_ab compares). Each round also says what
  * share of its processors the trainer got (processor time / wall time), a measure of the load.
  *
+ * bench_train_bycall is the same program with ops.c compiled to count (SF_MATMUL_COUNT): it also prints
+ * the time every matrix product took inside the training steps, by kind (forward, input gradient, weight
+ * gradient, bias gradient, the attention's per-head products) and shape, against the FMA peak per thread.
+ *
  * usage: bench_train [--shape reverse|gpt] [--steps N] [--threads T] [--rounds R] [--kernels avx512|avx2|c]
  * The last line is `tokens/s: N` for bench/train to read. */
 #define _POSIX_C_SOURCE 200809L
@@ -153,6 +157,9 @@ int main(int argc, char **argv) {
         make_batch(&s, &r, ex);
         if (!(e = sf_trainer_step(&tr, ex, s.batch, &st)).ok) { fprintf(stderr, "bench_train: %s\n", e.msg); return 1; }
     }
+#ifdef SF_MATMUL_COUNT
+    sf_matmul_count_reset(); /* the warm-up steps are not counted */
+#endif
     double best_dt = 1e30, best_peak = 0.0, ratio[256], fastest = 1e30;
     long tokens_per_step = 0;
     const char *isa = "?";
@@ -192,6 +199,16 @@ int main(int argc, char **argv) {
     printf("fastest single step: %.2f ms = %.1f GFLOP/s = %.1f%% of the best peak (the least disturbed step: "
            "on a shared machine the steadiest figure to compare builds by)\n",
            1e3 * fastest, flops / fastest / 1e9, 100.0 * flops / fastest / 1e9 / best_peak);
+#ifdef SF_MATMUL_COUNT
+    /* the products' table against one thread's peak: the best of many short probes (on a loaded machine one
+     * of them runs undisturbed, as the median product does) */
+    double peak1 = 0.0;
+    for (int i = 0; i < 40; i++) {
+        double p = sf_fma_peak(1, 0.005, &isa, NULL);
+        if (p > peak1) peak1 = p;
+    }
+    sf_matmul_count_print(peak1, (long)rounds * steps);
+#endif
     printf("peak%%: %.1f\n", 100.0 * gf / best_peak);
     printf("fastest_ms: %.3f\n", 1e3 * fastest);
     printf("tokens/s: %.0f\n", (double)tokens_per_step / best_dt);

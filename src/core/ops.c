@@ -570,14 +570,119 @@ const char *sf_matmul_use(const char *name) {
     return k ? k->name : NULL;
 }
 
+#ifdef SF_MATMUL_COUNT
+/* The counting build (bench_train_bycall): the processor's time stamp counter read around every product,
+ * summed per kind and shape and per thread (each thread its own table, claimed once: no sharing while
+ * counting), printed by sf_matmul_count_print. */
+#include <stdio.h>
+#include <time.h>
+#include <x86intrin.h>
+enum { MMC_FWD, MMC_DINP, MMC_DW, MMC_DB, MMC_ACC, MMC_DOT, MMC_KINDS };
+static const char *const mmc_name[MMC_KINDS] = {"forward", "dinp", "dweight", "dbias", "acc", "dot_rows"};
+typedef struct { int kind, n, ic, oc, tr; long calls; unsigned long long cycles; } mm_count;
+#define MMC_SLOTS 96
+#define MMC_THREADS 16
+static mm_count mmc_tab[MMC_THREADS][MMC_SLOTS];
+static atomic_int mmc_threads;
+static _Thread_local int mmc_me = -1;
+static unsigned long long mmc_t0;
+static double mmc_w0;
+
+/* Returns the wall clock in seconds. */
+static double mmc_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Adds one call of the kind and shape that took cy cycles to this thread's table. */
+static void mmc_add(int kind, int n, int ic, int oc, int tr, unsigned long long cy) {
+    if (mmc_me < 0) mmc_me = atomic_fetch_add(&mmc_threads, 1);
+    if (mmc_me >= MMC_THREADS) return;
+    mm_count *t = mmc_tab[mmc_me];
+    for (int i = 0; i < MMC_SLOTS; i++) {
+        if (t[i].calls && (t[i].kind != kind || t[i].n != n || t[i].ic != ic || t[i].oc != oc || t[i].tr != tr)) continue;
+        t[i].kind = kind, t[i].n = n, t[i].ic = ic, t[i].oc = oc, t[i].tr = tr;
+        t[i].calls++;
+        t[i].cycles += cy;
+        return;
+    }
+}
+
+void sf_matmul_count_reset(void) {
+    memset(mmc_tab, 0, sizeof mmc_tab);
+    mmc_t0 = __rdtsc();
+    mmc_w0 = mmc_now();
+}
+
+void sf_matmul_count_print(double peak_per_thread, long steps) {
+    double hz = (double)(__rdtsc() - mmc_t0) / (mmc_now() - mmc_w0);
+    mm_count all[MMC_SLOTS * 2] = {{0}};
+    int na = 0, nt = atomic_load(&mmc_threads);
+    double total = 0.0;
+    for (int th = 0; th < nt && th < MMC_THREADS; th++)
+        for (int i = 0; i < MMC_SLOTS && mmc_tab[th][i].calls; i++) {
+            const mm_count *x = &mmc_tab[th][i];
+            int k = 0;
+            while (k < na && (all[k].kind != x->kind || all[k].n != x->n || all[k].ic != x->ic || all[k].oc != x->oc ||
+                              all[k].tr != x->tr))
+                k++;
+            if (k == na && na < MMC_SLOTS * 2) all[na++] = (mm_count){x->kind, x->n, x->ic, x->oc, x->tr, 0, 0};
+            if (k < na) all[k].calls += x->calls, all[k].cycles += x->cycles;
+            total += (double)x->cycles;
+        }
+    for (int i = 1; i < na; i++) /* most cycles first */
+        for (int j = i; j > 0 && all[j].cycles > all[j - 1].cycles; j--) {
+            mm_count t = all[j];
+            all[j] = all[j - 1];
+            all[j - 1] = t;
+        }
+    printf("by call (%.2f GHz time stamp counter; %% of time: of all the products' cycles; %% of peak: of %.1f GFLOP/s "
+           "per thread)\n", hz / 1e9, peak_per_thread);
+    printf("%-9s %5s %5s %5s  %9s %11s %7s %9s %7s\n", "kind", "rows", "in", "out", "calls/stp", "us/step", "%time",
+           "GFLOP/s", "%peak");
+    double kind_cy[MMC_KINDS] = {0}, kind_fl[MMC_KINDS] = {0};
+    for (int i = 0; i < na; i++) {
+        const mm_count *x = &all[i];
+        double fl = x->kind == MMC_DB ? (double)x->n * x->oc : 2.0 * x->n * x->ic * x->oc;
+        double sec = (double)x->cycles / hz, gf = fl * (double)x->calls / sec / 1e9;
+        kind_cy[x->kind] += (double)x->cycles, kind_fl[x->kind] += fl * (double)x->calls;
+        printf("%-9s %5d %5d %5d%s %9.1f %11.1f %6.1f%% %9.1f %6.1f%%\n", mmc_name[x->kind], x->n, x->ic, x->oc,
+               x->tr ? "t" : " ", (double)x->calls / steps, 1e6 * sec / steps, 100.0 * x->cycles / total, gf,
+               100.0 * gf / peak_per_thread);
+    }
+    for (int k = 0; k < MMC_KINDS; k++)
+        if (kind_cy[k] > 0)
+            printf("all %-8s %.1f us/step (%.1f%% of the products), %.1f GFLOP/s = %.1f%% of the peak\n", mmc_name[k],
+                   1e6 * kind_cy[k] / hz / steps, 100.0 * kind_cy[k] / total, kind_fl[k] / (kind_cy[k] / hz) / 1e9,
+                   100.0 * kind_fl[k] / (kind_cy[k] / hz) / 1e9 / peak_per_thread);
+    printf("all products: %.1f us/step of processor time\n", 1e6 * total / hz / steps);
+}
+#define MMC_START unsigned long long mmc_c0 = __rdtsc()
+#define MMC_STOP(kind, n, ic, oc, tr) mmc_add(kind, n, ic, oc, tr, __rdtsc() - mmc_c0)
+#else
+#define MMC_START
+#define MMC_STOP(kind, n, ic, oc, tr)
+#endif
+
 void sf_matmul_acc(float *c, int ldc, const float *a, int ars, int ajs, const float *b, int ldb, int R, int W,
                    int J) {
+    MMC_START;
+    const mm_kernels *k = mm_pick();
+#ifdef SF_X86
+    if (k == &mm_avx512 && W <= 16 && R <= 24 && R > 0 && W > 0 && J > 0) /* one tile: gemm_512 would run just it */
+        tile16_any(R, c, (size_t)ldc, a, (size_t)ars, (size_t)ajs, b, (size_t)ldb, J, lanes(W, 0), NULL);
+    else
+#endif
     if (R > 0 && W > 0 && J > 0)
-        mm_pick()->gemm(c, (size_t)ldc, a, (size_t)ars, (size_t)ajs, b, (size_t)ldb, R, W, J, NULL);
+        k->gemm(c, (size_t)ldc, a, (size_t)ars, (size_t)ajs, b, (size_t)ldb, R, W, J, NULL);
+    MMC_STOP(MMC_ACC, R, J, W, ars == 1);
 }
 
 void sf_matmul_forward(float *out, const float *in, const float *w, const float *bias, int N, int IC, int OC) {
+    MMC_START;
     mm_pick()->forward(out, in, w, bias, N, IC, OC);
+    MMC_STOP(MMC_FWD, N, IC, OC, 0);
 }
 
 void sf_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
@@ -585,9 +690,21 @@ void sf_matmul_backward(float *dinp, float *dweight, float *dbias, const float *
     /* y[n][o] = b[o] + sum_i x[n][i] w[o][i], so dx[n][i] += sum_o d[n][o] w[o][i] (a chain over o),
      * dw[o][i] += sum_n d[n][o] x[n][i] (a chain over n) and db[o] += sum_n d[n][o] (n ascending) */
     const mm_kernels *k = mm_pick();
-    if (dinp) k->gemm(dinp, (size_t)IC, dout, (size_t)OC, 1, weight, (size_t)IC, N, IC, OC, NULL);
-    if (dweight) k->gemm(dweight, (size_t)IC, dout, 1, (size_t)OC, inp, (size_t)IC, OC, IC, N, NULL);
-    if (dbias) k->bias(dbias, dout, N, OC);
+    if (dinp) {
+        MMC_START;
+        k->gemm(dinp, (size_t)IC, dout, (size_t)OC, 1, weight, (size_t)IC, N, IC, OC, NULL);
+        MMC_STOP(MMC_DINP, N, OC, IC, 0);
+    }
+    if (dweight) {
+        MMC_START;
+        k->gemm(dweight, (size_t)IC, dout, 1, (size_t)OC, inp, (size_t)IC, OC, IC, N, NULL);
+        MMC_STOP(MMC_DW, OC, N, IC, 0);
+    }
+    if (dbias) {
+        MMC_START;
+        k->bias(dbias, dout, N, OC);
+        MMC_STOP(MMC_DB, N, 1, OC, 0);
+    }
 }
 
 #define MM_ZERO_ROW 4096 /* the widest row sf_matmul_backward_set starts from registers */
@@ -1484,7 +1601,18 @@ SF_AVX512 static void dot_rows16_512(float *out, size_t ldo, const float *q, siz
 }
 #endif
 
+static void dot_rows_run(float *out, int ldo, const float *q, int ldq, int nq, const float *k, int ldk, int nk,
+                         int n);
+
 void sf_dot_rows(float *out, int ldo, const float *q, int ldq, int nq, const float *k, int ldk, int nk, int n) {
+    MMC_START;
+    dot_rows_run(out, ldo, q, ldq, nq, k, ldk, nk, n);
+    MMC_STOP(MMC_DOT, nq, n, nk, 0);
+}
+
+/* sf_dot_rows with the kernels in use. */
+static void dot_rows_run(float *out, int ldo, const float *q, int ldq, int nq, const float *k, int ldk, int nk,
+                         int n) {
 #ifdef SF_X86
     if (n <= DOT_ROWS_MAX_N && __builtin_cpu_supports("avx512f") && mm_pick() == &mm_avx512) {
         for (int j0 = 0; j0 < nk; j0 += 16)

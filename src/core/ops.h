@@ -54,6 +54,14 @@ void sf_matmul_backward_set(float *dinp, float *dweight, float *dbias, const flo
  * each element one chain of fused multiply-adds over j ascending, started at the value it holds. */
 void sf_matmul_acc(float *c, int ldc, const float *a, int ars, int ajs, const float *b, int ldb, int R, int W,
                    int J);
+#ifdef SF_MATMUL_COUNT
+/* Only in the counting build (bench_train_bycall, which compiles ops.c with SF_MATMUL_COUNT): forgets the
+ * time counted so far in every product, by kind and shape ... */
+void sf_matmul_count_reset(void);
+/* ... and prints it per kind and shape (calls and microseconds per step over `steps` steps, GFLOP/s, share
+ * of a one-thread FMA peak of peak_per_thread GFLOP/s), most time first. */
+void sf_matmul_count_print(double peak_per_thread, long steps);
+#endif
 /* Chooses the matmul kernels: "avx512", "avx2" or "c", or NULL for the best this processor has.
  * Returns the name of the kernels now in use, or NULL (and changes nothing) if the processor lacks
  * them. For tests and benchmarks; not to be called while another thread multiplies. */
