@@ -358,24 +358,20 @@ SF_AVX512 static void gemm_512(float *c, size_t ldc, const float *a, size_t ars,
     }
 }
 
-/* transpose_c with AVX-512: one 16 x 16 block through the registers. */
-SF_AVX512 static void transpose_512(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols,
-                                    int width) {
-    __m512 r[16], t[16];
-    __mmask16 cm = (__mmask16)((1u << cols) - 1u), wm = (__mmask16)((1u << width) - 1u);
-    /* rows past `rows` load nothing (an empty mask reads no memory): no branch per row */
-    for (int i = 0; i < 16; i++) r[i] = _mm512_maskz_loadu_ps(i < rows ? cm : 0, src + (size_t)(i < rows ? i : 0) * lds);
-    for (int i = 0; i < 16; i += 2) { /* pairs of rows interleaved */
+/* Transposes the 16 x 16 block in r in place (r[i] lane k becomes r[k] lane i). */
+SF_INLINE512 void tr16_512(__m512 *r) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
         t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
         t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
     }
-    for (int i = 0; i < 16; i += 4) { /* quads: each 128-bit lane holds one column of four rows */
+    for (int i = 0; i < 16; i += 4) {
         r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
         r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
         r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
         r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
     }
-    for (int i = 0; i < 4; i++) { /* gather the four quads' 128-bit lanes */
+    for (int i = 0; i < 4; i++) {
         t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
         t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
         t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
@@ -387,6 +383,16 @@ SF_AVX512 static void transpose_512(float *dst, size_t ldd, const float *src, si
         r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
         r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xDD);
     }
+}
+
+/* transpose_c with AVX-512: one 16 x 16 block through the registers. */
+SF_AVX512 static void transpose_512(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols,
+                                    int width) {
+    __m512 r[16];
+    __mmask16 cm = (__mmask16)((1u << cols) - 1u), wm = (__mmask16)((1u << width) - 1u);
+    /* rows past `rows` load nothing (an empty mask reads no memory): no branch per row */
+    for (int i = 0; i < 16; i++) r[i] = _mm512_maskz_loadu_ps(i < rows ? cm : 0, src + (size_t)(i < rows ? i : 0) * lds);
+    tr16_512(r);
     for (int k = 0; k < cols; k++) _mm512_mask_storeu_ps(dst + (size_t)k * ldd, wm, r[k]);
 }
 #endif
@@ -918,33 +924,6 @@ SF_AVX512 static void softmax_512(float *out, const float *in, int n) {
  * whether or not SOFTMAX_EXACT_N's shortcut applies. The reciprocal and the scaling are per element as
  * in softmax_512. Rows of up to SOFTMAX_COLS cells; longer ones go to the row path. */
 #define SOFTMAX_COLS 64
-
-/* Transposes the 16 x 16 block in r in place (r[i] lane k becomes r[k] lane i). */
-SF_INLINE512 void tr16_512(__m512 *r) {
-    __m512 t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-    }
-    for (int i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
-        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
-        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
-        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
-        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
-        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
-        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xDD);
-    }
-}
 
 /* Returns the sixteen floats of two vectors of eight doubles, each rounded. */
 SF_INLINE512 __m512 pd2ps_512(__m512d lo, __m512d hi) {
