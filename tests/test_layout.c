@@ -6,7 +6,8 @@
  * model (12 layers x 12 heads, GPT-2's tokenizer, 132 tokens with Chinese split into bytes) is checked the same
  * way at 1920x1080 and 1024x768, normal and projector: its grid labelled L0-L11 by H0-H11, its heatmap a window
  * whose axis labels are the window's tokens, and no replacement character anywhere. Every other lesson is drawn at
- * three sizes and checked the same way, and the numbers printed in narrow cells against the trace. */
+ * three sizes and checked the same way, and the numbers printed in narrow cells against the trace, and a single
+ * framed attention cell prints its weight exactly when it fits (lesson 14 step 3: .95 and .09 at 1024x768). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <setjmp.h>
@@ -244,6 +245,57 @@ static int unlabelled_frames(const vz_ctx *c, const vz_view *v, char *msg, size_
     return n;
 }
 
+/* Returns how many single cells a lesson frames in the attention panel's heatmaps break the rule in the frame just
+ * drawn (the first described in msg; *printed counts those that print their value): a framed cell that is computed,
+ * not hidden and not masked prints its value, the trace's number with two decimals ("0.95" or ".95"), inside the
+ * cell, when its two-decimal form fits inside the cell at the mode's smallest text clear of the frames' bands
+ * (vz_px(3) a side) and of the room a compared run's white dot keeps above and below it; otherwise no number at all. Lesson 14 step 3 said "puts 0.95 on h" over a yellow square with no number. */
+static int framed_cells(vz_ctx *c, int *printed, char *msg, size_t size) {
+    int n = 0;
+    *printed = 0;
+    for (int k = 0; k < c->n_hits; k++) {
+        const vz_hit *h = &c->hits[k];
+        if (h->owner != VZ_P_ATTN || h->h.nrows <= 0 || h->h.ncols <= 0 || h->h.rperm || h->h.cperm) continue;
+        for (int i = 0; i < c->n_hl; i++) {
+            const vz_highlight *g = &c->hl[i];
+            int q = g->lo[0], key = g->lo[1];
+            if (strcmp(g->name, h->h.e->name) || g->rank < 2 || g->style || g->hi[0] != q || g->hi[1] != key) continue;
+            if (q < h->h.row0 || q >= h->h.row0 + h->h.nrows || key < 0 || key >= h->h.ncols) continue;
+            vz_rect cr = {h->r.x + (int)((long)key * h->r.w / h->h.ncols), h->r.y + (int)((long)(q - h->h.row0) * h->r.h / h->h.nrows), 0, 0};
+            cr.w = h->r.x + (int)((long)(key + 1) * h->r.w / h->h.ncols) - cr.x;
+            cr.h = h->r.y + (int)((long)(q + 1 - h->h.row0) * h->r.h / h->h.nrows) - cr.y;
+            if (!vz_rect_inside(cr, h->clip)) continue; /* (a window of the grid: outside it) */
+            float v = sf_trace_row(h->h.e, q)[key];
+            const float *m = h->h.mask ? sf_trace_row(h->h.mask, q) : NULL;
+            int shown = q - h->h.row0 < h->h.vis && !(m && isinf(m[key]) && m[key] < 0) &&
+                        !(c->hide && q == c->hide->lo[0] && vz_hide_covers(c->hide, h->h.e->name));
+            vz_rect in = vz_rect_inset(cr, vz_px(c, 3));
+            char two[24]; /* its shortest form: ".95", "1.00" */
+            vz_fmt_cell(two, sizeof two, v, VZ_CELL_2_SHORT);
+            int fits = vz_label_w(c, two, c->lay.min_text) <= in.w && vz_lh(c, c->lay.min_text) <= in.h - 2 * (h->h.values - 1);
+            char where[160];
+            snprintf(where, sizeof where, "%s q=%d k=%d (%.4f, a %dx%d px cell)", g->name, q, key, (double)v, cr.w, cr.h);
+            int found = 0;
+            for (int t = 0; t < c->n_texts; t++) {
+                const vz_textbox *x = &c->texts[t];
+                if (x->owner != VZ_P_ATTN || !is_number(x->s) || !vz_rect_has(cr, x->r.x + x->r.w / 2, x->r.y + x->r.h / 2)) continue;
+                found++;
+                const char *dot = strchr(x->s, '.');
+                if (!shown) n = problem(n, msg, size, "%s: not shown, but prints '%s'", where, x->s);
+                else if (!dot || strlen(dot + 1) != 2 || fabs(strtod(x->s, NULL) - v) > 0.005 + 1e-6)
+                    n = problem(n, msg, size, "%s: prints '%s'", where, x->s);
+                else if (!vz_rect_inside(x->r, in)) n = problem(n, msg, size, "%s: '%s' leaves the cell", where, x->s);
+                else if (x->px < c->lay.min_text) n = problem(n, msg, size, "%s: '%s' at %d px", where, x->s, x->px);
+            }
+            if (found > 1) n = problem(n, msg, size, "%s: %d numbers", where, found);
+            if (shown && fits && !found) n = problem(n, msg, size, "%s: prints no number, though '%s' fits", where, two);
+            if (found && !fits) n = problem(n, msg, size, "%s: prints a number where '%s' does not fit", where, two);
+            *printed += found == 1;
+        }
+    }
+    return n;
+}
+
 /* Returns the smallest cell of the attention panel's heatmaps in the frame just drawn (0 if it drew none). */
 static double attn_min_cell(const vz_ctx *c) {
     double best = 0;
@@ -304,6 +356,16 @@ static void open_app(SDL_Surface **surf, SDL_Renderer **r, vz_app *a, const mode
     vz_run_cfg rc = {12, 1, 0.0f};
     e = vz_app_init(a, *r, &fonts, &m, mc->input, &rc);
     if (!e.ok) fail_msg("%s", e.msg);
+}
+
+/* Opens a lesson player on a w x h software surface, in language lang, projector mode or not. */
+static void open_player(SDL_Surface **surf, SDL_Renderer **r, vz_player *p, int w, int h, int lang, int projector) {
+    *surf = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888);
+    assert_non_null(*surf);
+    *r = SDL_CreateSoftwareRenderer(*surf);
+    assert_non_null(*r);
+    assert_true(vz_player_init(p, *r, &fonts, lang).ok);
+    p->projector = projector;
 }
 
 /* Returns the first step of the decoder's token t at layer 0's softmax (a step deep inside a pass), or n/2. */
@@ -385,11 +447,10 @@ static void test_lessons(void **state) {
         for (int mode = 0; mode < 2; mode++)
             for (int lang = 0; lang < 2; lang++) {
                 int w = sizes[si][0], h = sizes[si][1];
-                SDL_Surface *surf = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888);
-                SDL_Renderer *r = SDL_CreateSoftwareRenderer(surf);
+                SDL_Surface *surf;
+                SDL_Renderer *r;
                 static vz_player p;
-                assert_true(vz_player_init(&p, r, &fonts, lang).ok);
-                p.projector = mode;
+                open_player(&surf, &r, &p, w, h, lang, mode);
                 for (size_t fi = 0; fi < sizeof files / sizeof *files; fi++) {
                     char path[1024];
                     snprintf(path, sizeof path, "%s/lessons/%s", SF_SOURCE_DIR, files[fi]);
@@ -486,6 +547,12 @@ static void test_every_lesson(void **state) {
                         print_message("%s: the compared heads' cells are %.1f px\n", what, mc);
                         failures++;
                     }
+                    int printed;
+                    if ((un = framed_cells(&p.app.ctx, &printed, msg, sizeof msg))) {
+                        if (!keep_going()) fail_msg("%s: %d framed cells break the rule, the first: %s", what, un, msg);
+                        print_message("%s: %d framed cells break the rule, the first: %s\n", what, un, msg);
+                        failures++;
+                    }
                     if ((un = unlabelled_frames(&p.app.ctx, &p.app.v, msg, sizeof msg))) {
                         if (!keep_going()) fail_msg("%s: %d framed rows or columns have no label, the first: %s", what, un, msg);
                         print_message("%s: %d framed rows or columns have no label, the first: %s\n", what, un, msg);
@@ -500,6 +567,35 @@ static void test_every_lesson(void **state) {
     }
     assert_true(frames > 100);
     assert_int_equal(failures, 0);
+}
+
+/* The framed cells of lesson 14 step 3 (q=0 k=7, 0.95; q=1 k=6, 0.09) print their weights at 1024x768 in projector
+ * and normal mode and at 1920x1080; at 640x480 their cells are too small and print none (framed_cells). */
+static void test_framed_values(void **state) {
+    (void)state;
+    static const int cs[][4] = {{1024, 768, 1, 2}, {1024, 768, 0, 2}, {1920, 1080, 0, 2}, {1920, 1080, 1, 2}, {640, 480, 0, 0}};
+    for (size_t si = 0; si < sizeof cs / sizeof *cs; si++)
+        for (int lang = 0; lang < 2; lang++) {
+            int w = cs[si][0], h = cs[si][1];
+            SDL_Surface *surf;
+            SDL_Renderer *r;
+            static vz_player p;
+            open_player(&surf, &r, &p, w, h, lang, cs[si][2]);
+            char path[1024], msg[512] = "";
+            snprintf(path, sizeof path, "%s/lessons/14-watch-it-learn.md", SF_SOURCE_DIR);
+            sf_err e = vz_player_open(&p, path);
+            if (!e.ok) fail_msg("%s", e.msg);
+            vz_player_goto(&p, 2);
+            vz_player_frame(&p, w, h);
+            int printed, bad = framed_cells(&p.app.ctx, &printed, msg, sizeof msg);
+            if (bad || printed != cs[si][3])
+                fail_msg("lesson 14 step 3 %dx%d %s %s: %d framed cells print their weight (want %d); %d problems: %s", w, h,
+                         p.projector ? "projector" : "normal", lang ? "zh" : "en", printed, cs[si][3], bad, msg);
+            check_frame(&p.app.ctx, "lesson 14 step 3");
+            vz_player_free(&p);
+            SDL_DestroyRenderer(r);
+            SDL_FreeSurface(surf);
+        }
 }
 
 /* The checks can fail: a frame with two texts drawn on top of each other, one outside its panel and one too
@@ -723,7 +819,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes),           cmocka_unit_test(test_checks_fail),   cmocka_unit_test(test_models_normal),
         cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
-        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson),
+        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values),
     };
     if (getenv("LAYOUT_ONLY")) cmocka_set_test_filter(getenv("LAYOUT_ONLY")); /* e.g. LAYOUT_ONLY=test_every_lesson */
     return cmocka_run_group_tests(tests, setup, NULL);

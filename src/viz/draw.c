@@ -103,6 +103,10 @@ void vz_ctx_layout(vz_ctx *c, const vz_layout_in *in0) {
 
 void vz_ink(vz_ctx *c, vz_rgba bg) { c->ink = bg; }
 
+vz_rgba vz_ink_on(const vz_ctx *c, vz_rgba bg) {
+    return 0.2126f * bg.r + 0.7152f * bg.g + 0.0722f * bg.b > 140.0f ? c->th->ink_on_light : c->th->ink_on_dark;
+}
+
 void vz_ctx_reset(vz_ctx *c) {
     c->frame++;
     c->panel_ready = 0;
@@ -431,11 +435,84 @@ int vz_hide_covers(const vz_highlight *hide, const char *name) {
     return !strcmp(leaf, ".scores") || !strcmp(leaf, ".scaled");
 }
 
+/* Returns 1 if the cell drawn at row r (r0 <= r < r0 + nrows) and column j of heatmap h over rectangle cr prints
+ * its value, with the text in num and its size in *px, centred in *in: the trace's own number in the most digits
+ * that fit at the largest size that does (label, small, the mode's smallest), a weight always with two decimals,
+ * clear of a band around it (the cursor's row frame, a neighbour's highlight), of h->values - 1 px above and
+ * below, and of the clip; 0 for a cell not computed, hidden or masked, or too small. */
+static int cell_text(vz_ctx *c, const vz_heat *h, int r, int j, vz_rect cr, char *num, size_t n, int *px, vz_rect *in) {
+    int row = h->rperm ? h->rperm[r] : r, cj = h->cperm ? h->cperm[j] : j; /* the entry's cell drawn there */
+    if (h->values <= 0 || row - h->row0 >= h->vis || row < h->row0 || row + 1 == h->hide) return 0; /* not computed, or a question's answer */
+    const float *m = h->mask ? sf_trace_row(h->mask, row) : NULL;
+    float x = sf_trace_row(h->e, row)[cj];
+    if ((m && isinf(m[cj]) && m[cj] < 0) || !isfinite(x)) return 0;
+    *in = vz_rect_inset(cr, vz_px(c, 3));
+    if (in->w <= 0 || in->h <= 0 || (c->clip.w > 0 && !vz_rect_inside(cr, c->clip))) return 0; /* (a window's edge cuts the cell) */
+    const char *leaf = strrchr(h->e->name, '.');
+    int last = leaf && !strcmp(leaf, ".probs") ? VZ_CELL_2_SHORT : VZ_CELL_0; /* a weight: never "1" for 0.96 */
+    int sizes[3] = {c->lay.f.label, c->lay.f.small, c->lay.min_text};
+    for (int si = 0; si < 3; si++) {
+        int s = sizes[si];
+        if (s < c->lay.min_text || (si > 0 && s >= sizes[si - 1]) || vz_lh(c, s) > in->h - 2 * (h->values - 1)) continue;
+        int form = vz_cell_form(c, &x, NULL, 1, s, in->w, VZ_CELL_2, last);
+        if (form < 0 || !vz_fmt_cell(num, n, x, form)[0]) continue;
+        *px = s;
+        return 1;
+    }
+    return 0;
+}
+
+/* Prints the value of cell (r, j) of heatmap h over cr when it fits (cell_text), in ink that reads on its colour. */
+static void cell_value(vz_ctx *c, const vz_heat *h, int r, int j, vz_rect cr) {
+    char num[24];
+    int px;
+    vz_rect in;
+    if (!cell_text(c, h, r, j, cr, num, sizeof num, &px, &in)) return;
+    int row = h->rperm ? h->rperm[r] : r, cj = h->cperm ? h->cperm[j] : j;
+    uint32_t a = vz_heat_argb(h->map, h->lo, h->hi, sf_trace_row(h->e, row)[cj]);
+    vz_rgba bg = {(uint8_t)(a >> 16), (uint8_t)(a >> 8), (uint8_t)a, 255}, ink = c->ink;
+    vz_ink(c, bg); /* (a plain cell, and the text keeps inside it) */
+    vz_print(c, num, px, vz_ink_on(c, bg), in.x + in.w / 2, in.y + in.h / 2, VZ_CENTER | VZ_MIDDLE, 0);
+    vz_ink(c, ink);
+}
+
+/* Returns the rectangle of drawn cell (r, j) of heatmap h over dst. */
+static vz_rect cell_rect(const vz_heat *h, vz_rect dst, int r, int j) {
+    int x0 = dst.x + (int)((long)j * dst.w / h->ncols), x1 = dst.x + (int)((long)(j + 1) * dst.w / h->ncols);
+    int y0 = dst.y + (int)((long)(r - h->row0) * dst.h / h->nrows), y1 = dst.y + (int)((long)(r + 1 - h->row0) * dst.h / h->nrows);
+    return (vz_rect){x0, y0, x1 - x0, y1 - y0};
+}
+
+/* Returns 1 if highlight g frames exactly one cell of h (rows as drawn), which then may print its value. */
+static int one_cell(const vz_highlight *g, const vz_heat *h) {
+    return !strcmp(g->name, h->e->name) && g->style == 0 && h->e->rank > 1 && g->lo[0] == g->hi[0] && g->lo[1] == g->hi[1] &&
+           g->lo[0] >= h->row0 && g->lo[0] < h->row0 + h->nrows && g->lo[1] >= 0 && g->lo[1] < h->ncols;
+}
+
+
+/* Returns h0 with the row a question hides this frame (c->hide) drawn hidden, if it is one of h0's. */
+static vz_heat with_hide(const vz_ctx *c, const vz_heat *h0) {
+    vz_heat h = *h0;
+    if (c->hide && vz_hide_covers(c->hide, h.e->name) && c->hide->lo[0] >= h.row0 && c->hide->lo[0] < h.row0 + h.nrows)
+        h.hide = c->hide->lo[0] + 1;
+    return h;
+}
+
+int vz_heat_value_at(vz_ctx *c, const vz_heat *h0, vz_rect dst, int r, int j) {
+    char num[24];
+    int px;
+    vz_rect in;
+    if (!h0->e || h0->nrows <= 0 || h0->ncols <= 0 || dst.w <= 0 || dst.h <= 0 || h0->values <= 0) return 0;
+    vz_heat h = with_hide(c, h0);
+    for (int i = 0; i < c->n_hl; i++)
+        if (one_cell(&c->hl[i], &h) && c->hl[i].lo[0] == r && c->hl[i].lo[1] == j)
+            return cell_text(c, &h, r, j, cell_rect(&h, dst, r, j), num, sizeof num, &px, &in);
+    return 0;
+}
+
 void vz_heatmap(vz_ctx *c, const char *id, const vz_heat *h0, vz_rect dst) {
     if (!h0->e || h0->nrows <= 0 || h0->ncols <= 0 || dst.w <= 0 || dst.h <= 0) return;
-    vz_heat hh = *h0, *h = &hh;
-    if (c->hide && vz_hide_covers(c->hide, h->e->name) && c->hide->lo[0] >= h->row0 && c->hide->lo[0] < h->row0 + h->nrows)
-        hh.hide = c->hide->lo[0] + 1;
+    vz_heat hh = with_hide(c, h0), *h = &hh;
     int k = h->hatch >= 2 && h->mask ? (h->hatch > 16 ? 16 : h->hatch) : 1;
     int tw = h->ncols * k, th = h->nrows * k;
     vz_heat_slot *s = slot_for(c, id);
@@ -476,6 +553,7 @@ void vz_heatmap(vz_ctx *c, const char *id, const vz_heat *h0, vz_rect dst) {
         int y1 = dst.y + (int)((long)(r1 + 1 - h->row0) * dst.h / h->nrows);
         int t = g->style == 1 ? vz_px(c, 2) : vz_px(c, 3);
         vz_frame(c, (vz_rect){x0 - t, y0 - t, x1 - x0 + 2 * t, y1 - y0 + 2 * t}, g->style == 1 ? c->th->wrong : c->th->hilite, t);
+        if (h->values > 0 && one_cell(g, h)) cell_value(c, h, r0, c0, cell_rect(h, dst, r0, c0)); /* its number inside */
     }
     vz_rect vis = dst;
     if (c->clip.w > 0) { /* the visible part: dst intersected with the clip */

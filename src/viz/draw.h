@@ -49,6 +49,10 @@ typedef struct {
                                   * is computed when r < row0 + vis), highlights are drawn at the drawn places.
                                   * The arrays must outlive the frame after next (hover reads the last frame's
                                   * hits) and change only with c->generation. */
+    int values;                  /* n > 0: a single cell a lesson's highlight frames prints its value inside the frame
+                                  * (two decimals for a weight, "0.95" or ".95", at the label size down to the
+                                  * mode's smallest text) when it fits, keeping n - 1 px free above and below it (a
+                                  * dot in the cell's corner); a hidden, uncomputed or masked cell none. 0: none */
 } vz_heat;
 
 /* Cells to highlight (a lesson's @highlight): an inclusive range on each axis of one trace entry;
@@ -181,6 +185,8 @@ void vz_line(vz_ctx *c, int x0, int y0, int x1, int y1, vz_rgba col);
 /* Draws text s at px anchored at (x, y) (VZ_LEFT/CENTER/RIGHT | VZ_TOP/MIDDLE/BOTTOM), cut with an ellipsis
  * to at most maxw pixels wide (maxw <= 0: no limit); logs its box. Returns the width drawn. */
 int vz_print(vz_ctx *c, const char *s, int px, vz_rgba col, int x, int y, int align, int maxw);
+/* Returns the ink for numbers printed on a cell of colour bg: the theme's dark ink on a light cell, light on dark. */
+vz_rgba vz_ink_on(const vz_ctx *c, vz_rgba bg);
 /* Says what plain colour the next texts are drawn on (vz_ink_none: unknown, so they blend); panels set it
  * when they draw text on a fill of their own (boxes, bars) and put it back after. */
 void vz_ink(vz_ctx *c, vz_rgba bg);
@@ -218,6 +224,10 @@ int vz_hide_covers(const vz_highlight *hide, const char *name);
 /* Draws heatmap h stretched over dst with nearest filtering, from a streaming texture kept under id
  * and re-uploaded only when its contents change; registers dst for hover. */
 void vz_heatmap(vz_ctx *c, const char *id, const vz_heat *h, vz_rect dst);
+
+/* Returns 1 if vz_heatmap, drawing h over dst, prints the value of its drawn cell (r, j) (h->values): its number then
+ * keeps h->values - 1 px clear above and below, inside the highlight's band (vz_px(3)) round the cell. */
+int vz_heat_value_at(vz_ctx *c, const vz_heat *h, vz_rect dst, int r, int j);
 
 /* Returns the ARGB colour vz_heatmap gives value x under map and range (tests compare with this). */
 uint32_t vz_heat_argb(vz_cmap map, float lo, float hi, float x);

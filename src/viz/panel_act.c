@@ -136,7 +136,7 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
             if (g.w < 1) g.w = 1;
             int r0 = row[k] >= 0 ? row[k] : 0;
             int sv_vis = side ? vz_rows_visible(sv, se, cdims[0]) : vis[k];
-            vz_heat hm = {se, r0, nr[k], dims[k][1], row[k] >= 0 ? (row[k] < sv_vis) : sv_vis, c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL};
+            vz_heat hm = {se, r0, nr[k], dims[k][1], row[k] >= 0 ? (row[k] < sv_vis) : sv_vis, c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL, 0};
             vz_view_align_heat(sv, &hm); /* a run aligned by token: its rows in the left run's token order */
             char id[64];
             snprintf(id, sizeof id, "%slesson.%d", side ? "cmp." : "", k);
@@ -226,7 +226,7 @@ static void stage_strip(vz_ctx *c, const vz_view *v, const stages *s, int t, int
         if (i % lstep == 0 || i == sel)
             if (i == sel || (sel < 0 || abs(i - sel) >= lstep))
                 vz_print(c, s->lab[i], px, i == sel ? c->th->focus : c->th->fg, r.x, y + sh / 2, VZ_MIDDLE, lab_w - pad / 2);
-        vz_heat hm = {s->e[i], t >= 0 && t < ntok ? t : 0, 1, C, vis[i], c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL};
+        vz_heat hm = {s->e[i], t >= 0 && t < ntok ? t : 0, 1, C, vis[i], c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL, 0};
         snprintf(id, sizeof id, "act.%d", i);
         vz_rect g = {r.x + lab_w, y, gw, sh - 1};
         vz_heatmap(c, id, &hm, g);
@@ -263,7 +263,7 @@ static void tokens_view(vz_ctx *c, const vz_view *v, const stages *s, int sel, i
     int C = v->m->cfg.d_model;
     float range = vz_absmax(e, 0, nvis, C);
     vz_rect g = {area.x, area.y, area.w, rh * nvis};
-    vz_heat hm = {e, 0, nvis, C, nvis, c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL};
+    vz_heat hm = {e, 0, nvis, C, nvis, c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL, 0};
     vz_heatmap(c, "act.tokens", &hm, g);
     int cur = v->cur.phase == stack ? v->cur.token : -1;
     if (cur >= 0 && cur < nvis) vz_outline(c, (vz_rect){g.x - 1, g.y + cur * rh - 1, g.w + 2, rh + 2}, c->th->accent, 1);
@@ -313,7 +313,7 @@ static void qkv_view(vz_ctx *c, const vz_view *v, vz_rect r) {
         int cell;
         vz_rect g = vz_fit_grid(box, nr, d[i][1], lh, &cell);
         if (cell == 0) g = box; /* more rows or channels than pixels: the image squeezed into the box */
-        vz_heat hm = {e, 0, nr, d[i][1], nv[i], c->pal->div, 0, rg, NULL, 0, 0, 0, NULL, NULL};
+        vz_heat hm = {e, 0, nr, d[i][1], nv[i], c->pal->div, 0, rg, NULL, 0, 0, 0, NULL, NULL, 0};
         char id[64];
         snprintf(id, sizeof id, "qkv.%d", i);
         vz_heatmap(c, id, &hm, g);

@@ -53,8 +53,9 @@ static float at_place(const vz_view *v, const sf_trace_entry *e, vz_block b, int
 
 /* Draws dots on the cells of grid g whose weight differs from the compared run's (same model) at the same
  * place: the same position, or the same token when the run is aligned by token. */
-static void diff_dots(vz_ctx *c, const vz_view *v, vz_block b, const sf_trace_entry *e, vz_rect g, vz_rect area, int cell,
+static void diff_dots(vz_ctx *c, const vz_view *v, vz_block b, const vz_heat *hm, vz_rect g, vz_rect area, int cell,
                       int nq, int nk, int nvis) {
+    const sf_trace_entry *e = hm->e;
     const vz_view *o = v->diff_ref;
     const sf_trace_entry *re = o && cell >= 4 ? sf_trace_find(o->tr, e->name) : NULL;
     int rd[2] = {0, 0};
@@ -68,6 +69,8 @@ static void diff_dots(vz_ctx *c, const vz_view *v, vz_block b, const sf_trace_en
             float d = isinf(x) || isinf(y) ? (x == y ? 0.0f : 1.0f) : fabsf(x - y) / (1.0f + fabsf(x));
             if (d <= 1e-3f) continue;
             vz_rect dr = {g.x + j * cell + (cell - dot) / 2, g.y + i * cell + (cell - dot) / 2, dot, dot};
+            if (vz_heat_value_at(c, hm, g, i, j)) /* a framed cell printing its number: the dot in its top right corner, above it */
+                dr = (vz_rect){g.x + (j + 1) * cell - vz_px(c, 3) - dot - 1, g.y + i * cell + vz_px(c, 3) + 1, dot, dot};
             if (!vz_rect_has(area, dr.x, dr.y)) continue;
             vz_fill(c, vz_rect_inset(dr, -1), c->th->dot_ring);
             vz_fill(c, dr, c->th->dot);
@@ -163,7 +166,9 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, 
         }
     }
     float hi = head_hi(v, b, h);
-    vz_heat hm = {e, 0, nq, nk, nvis, c->pal->seq, 0.0f, hi, mask, cell >= 24 ? 8 : cell >= 6 ? 4 : 0, 0, 0, NULL, NULL};
+    int dot = cell / 6 < 3 ? 3 : cell / 6; /* (diff_dots': a compared run's framed cell keeps a corner for it) */
+    vz_heat hm = {e, 0, nq, nk, nvis, c->pal->seq, 0.0f, hi, mask, cell >= 24 ? 8 : cell >= 6 ? 4 : 0, 0, 0, NULL, NULL,
+                  v->diff_ref ? dot + 3 : 1};
     vz_view_align_heat(v, &hm);
     char id[64], t[96], num[24];
     snprintf(id, sizeof id, "%sattn.%s", v->id_prefix ? v->id_prefix : "", e->name);
@@ -191,7 +196,7 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, 
     if (labels & HEAD_KEYS) vz_axis_labels_keep(c, v, vz_key_stack(b), nk, g, cell, 1, -1, keep, nkeep, area.y - fr, 0, vis);
     if (clipped) vz_clip(c, vis);
     vz_heatmap(c, id, &hm, g);
-    diff_dots(c, v, b, e, g, clipped ? vis : area, cell, nq, nk, nvis);
+    diff_dots(c, v, b, &hm, g, clipped ? vis : area, cell, nq, nk, nvis);
     if (now >= 0 && cell > 0)
         vz_frame(c, (vz_rect){g.x - 2, g.y + now * cell - 1, g.w + 4, cell + 2}, c->th->accent, vz_px(c, 2));
     if (clipped) {

@@ -80,12 +80,12 @@ void vz_panel_pe(vz_ctx *c, const vz_view *v, vz_rect r) {
             vz_rect g = {mr.x + k * (hw + pad), mr.y + lh, hw, mr.h - lh};
             vz_print(c, vz_s(c, k ? VZ_S_RIGHT_RUN : VZ_S_LEFT_RUN), px, k ? c->th->focus : c->th->accent, g.x, mr.y - fr, VZ_LEFT, hw);
             int rows = k ? cd[0] : n;
-            vz_heat hm = {two[k], 0, rows, C, vz_rows_visible(vv[k], two[k], rows), c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL};
+            vz_heat hm = {two[k], 0, rows, C, vz_rows_visible(vv[k], two[k], rows), c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL, 0};
             vz_view_align_heat(vv[k], &hm); /* (a run aligned by token: its rows in the left run's token order) */
             if (rows > 0 && g.h > 0) vz_heatmap(c, k ? "pe.cmp" : "pe", &hm, g);
         }
     } else if (n > 0 && mr.h > 0) {
-        vz_heat hm = {e, 0, n, C, vis, c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL};
+        vz_heat hm = {e, 0, n, C, vis, c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL, 0};
         vz_heatmap(c, "pe", &hm, mr); /* cells need not be square here: positions down, channels across */
     }
     vz_legend(c, (vz_rect){mr.x, in.y + in.h - leg_h, mr.w, leg_h}, c->pal->div, -range, range, 0, vz_s(c, VZ_S_LEG_ABSMAX));

@@ -12,9 +12,6 @@
 
 #define VZ_SCORES_KEYS 512 /* the most keys whose cells get numbers (more leave a pixel or two a cell) */
 
-/* Returns 1 if text of colour col reads better dark (the colour is light). */
-static int is_light(vz_rgba col) { return 0.2126f * col.r + 0.7152f * col.g + 0.0722f * col.b > 140.0f; }
-
 /* Draws a strip's own legend into r (one line): a small bar of the map and its range as text. */
 static void row_legend(vz_ctx *c, vz_rect r, vz_cmap map, const char *range, int masked) {
     int px = c->lay.f.small, lh = vz_lh(c, px), bw = r.w - vz_label_w(c, range, px) - c->lay.pad;
@@ -185,7 +182,7 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
         if (vz_lh(c, rp) <= strip_h) vz_print(c, vz_s(c, what[i]), rp, c->th->fg, in.x, y + sh / 2, VZ_MIDDLE, lab_w - fr);
         int vis = vz_row_visible(v, e, q);
         vz_cmap map = i == 3 ? c->pal->seq : c->pal->div;
-        vz_heat hm = {e, q, 1, nk, vis, map, 0, g.hi[i], es[2], cell >= 24 ? 8 : 4, 0, i < 2, NULL, NULL};
+        vz_heat hm = {e, q, 1, nk, vis, map, 0, g.hi[i], es[2], cell >= 24 ? 8 : 4, 0, i < 2, NULL, NULL, 0};
         char id[64];
         snprintf(id, sizeof id, "scores.%d", i);
         vz_heatmap(c, id, &hm, (vz_rect){gx, y, gw, sh});
@@ -204,7 +201,7 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
             if (!num[j][0] || tw > room || (side && tw > cell - side - 1)) continue; /* no room: the colour and the hover say it */
             vz_rgba bgc = masked ? c->th->masked : vz_cmap_color(map, x[j] / g.hi[i]);
             vz_ink(c, vz_ink_none); /* on a cell (masked cells are striped): blended */
-            vz_print(c, num[j], sp, is_light(bgc) ? c->th->ink_on_light : c->th->ink_on_dark, gx + j * cell + lb[j] + (cell - side) / 2, y + sh / 2,
+            vz_print(c, num[j], sp, vz_ink_on(c, bgc), gx + j * cell + lb[j] + (cell - side) / 2, y + sh / 2,
                     VZ_CENTER | VZ_MIDDLE, 0);
             vz_ink(c, c->th->panel);
         }

@@ -147,7 +147,7 @@ void vz_panel_thumbs(vz_ctx *c, const vz_view *v, vz_rect r) {
             else gw = s * dims[1] / dims[0];
             if (gw < 1 || gh < 1) continue;
             vz_rect g = {bx + (s - gw) / 2, by + (s - gh) / 2, gw, gh};
-            vz_heat hm = {e, 0, dims[0], dims[1], vz_rows_visible(v, e, dims[0]), c->pal->seq, 0, 1, mask, 0, 0, 0, NULL, NULL};
+            vz_heat hm = {e, 0, dims[0], dims[1], vz_rows_visible(v, e, dims[0]), c->pal->seq, 0, 1, mask, 0, 0, 0, NULL, NULL, 0};
             char id[64];
             snprintf(id, sizeof id, "thumb.%s", e->name);
             vz_heatmap(c, id, &hm, g);
