@@ -73,11 +73,16 @@ static void weight_backward(const bw_ctx *b, float *dinp, int set_dinp, float *d
     else sf_matmul_backward(dinp, dweight, dbias, dout, inp, weight, N, IC, OC);
 }
 
-/* Zeroes a LayerNorm's weight gradients when the pass writes grad: sf_layernorm_backward adds to them. */
-static void ln_grad_start(const bw_ctx *b, const sf_ln_w *g, int C) {
-    if (!b->set) return;
-    if (g->w) memset(g->w, 0, (size_t)C * sizeof(float));
-    if (g->b) memset(g->b, 0, (size_t)C * sizeof(float));
+/* Runs a LayerNorm's backward (sf_layernorm_backward: adds to dinp and to the gain and bias gradients in
+ * g), after zeroing those weight gradients when the pass writes grad: each LayerNorm has one backward per
+ * pass, so its gradients start at zero like the written products'. */
+static void ln_backward(const bw_ctx *b, const sf_ln_w *g, float *dinp, const float *dout, const float *inp,
+                        const float *w, const float *mean, const float *rstd, int n, int C) {
+    if (b->set) {
+        if (g->w) memset(g->w, 0, (size_t)C * sizeof(float));
+        if (g->b) memset(g->b, 0, (size_t)C * sizeof(float));
+    }
+    sf_layernorm_backward(dinp, g->w, g->b, dout, inp, w, mean, rstd, n, C);
 }
 
 /* ---- small helpers ----------------------------------------------------------------------------- */
@@ -121,8 +126,7 @@ static void ffn_backward(const bw_ctx *b, const sf_ffn_rec *f, sf_ffn_rec *g, co
     const float *dresid = g->in;
     if (!b->pre) {
         zero_rows(g->in, n, C);
-        ln_grad_start(b, &gln, C);
-        sf_layernorm_backward(g->in, gln.w, gln.b, dout, f->resid, lnw->w, f->ln_mean, f->ln_rstd, n, C);
+        ln_backward(b, &gln, g->in, dout, f->resid, lnw->w, f->ln_mean, f->ln_rstd, n, C);
     } else {
         memcpy(g->in, dout, (size_t)n * C * sizeof(float));
     }
@@ -142,8 +146,7 @@ static void ffn_backward(const bw_ctx *b, const sf_ffn_rec *f, sf_ffn_rec *g, co
     }
     weight_backward(b, g->ln, 1, gw.w1, gw.b1, g->pre, f->ln, w->w1, n, C, F);
     /* 6. pre-LN: back through the sub-layer's LayerNorm into the input stream */
-    ln_grad_start(b, &gln, C);
-    sf_layernorm_backward(g->in, gln.w, gln.b, g->ln, f->in, lnw->w, f->ln_mean, f->ln_rstd, n, C);
+    ln_backward(b, &gln, g->in, g->ln, f->in, lnw->w, f->ln_mean, f->ln_rstd, n, C);
 }
 
 /* Backpropagates one attention sub-layer over query rows [0,n) and key rows [0,nk), each segment's
@@ -164,8 +167,7 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
     const float *dresid = g->in;
     if (!b->pre) {
         zero_rows(g->in, n, C);
-        ln_grad_start(b, &gln, C);
-        sf_layernorm_backward(g->in, gln.w, gln.b, dout, a->resid, lnw->w, a->ln_mean, a->ln_rstd, n, C);
+        ln_backward(b, &gln, g->in, dout, a->resid, lnw->w, a->ln_mean, a->ln_rstd, n, C);
     } else {
         memcpy(g->in, dout, (size_t)n * C * sizeof(float));
     }
@@ -245,8 +247,7 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
     }
     /* 6. pre-LN: back through the sub-layer's LayerNorm into the input stream */
     if (b->pre) {
-        ln_grad_start(b, &gln, C);
-        sf_layernorm_backward(g->in, gln.w, gln.b, g->ln, a->in, lnw->w, a->ln_mean, a->ln_rstd, n, C);
+        ln_backward(b, &gln, g->in, g->ln, a->in, lnw->w, a->ln_mean, a->ln_rstd, n, C);
     }
 }
 
@@ -267,9 +268,8 @@ static void stack_backward(const bw_ctx *b, const sf_stack_rec *st, sf_stack_rec
         sf_ln_w gln = ln_grad(b, ln_f);
         float *dlast = layer_output_buf(&gst->layers[n_layers - 1]);
         zero_rows(dlast, n, C);
-        ln_grad_start(b, &gln, C);
-        sf_layernorm_backward(dlast, gln.w, gln.b, dout, sf_layer_output(&st->layers[n_layers - 1]), ln_f->w,
-                              st->ln_f_mean, st->ln_f_rstd, n, C);
+        ln_backward(b, &gln, dlast, dout, sf_layer_output(&st->layers[n_layers - 1]), ln_f->w,
+                    st->ln_f_mean, st->ln_f_rstd, n, C);
         dx = dlast;
     }
     /* 2. the layers in reverse; each sub-layer turns the gradient of its output into that of its input */
