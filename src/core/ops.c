@@ -644,7 +644,8 @@ void sf_matmul_count_print(double peak_per_thread, long steps) {
             all[j - 1] = t;
         }
     printf("by call (%.2f GHz time stamp counter; %% of time: of all the products' cycles; %% of peak: of %.1f GFLOP/s "
-           "per thread)\n", hz / 1e9, peak_per_thread);
+           "per thread; after the out channels, s: written, not added to (sf_matmul_backward_set), t: acc with A transposed)\n",
+           hz / 1e9, peak_per_thread);
     printf("%-9s %5s %5s %5s  %9s %11s %7s %9s %7s\n", "kind", "rows", "in", "out", "calls/stp", "us/step", "%time",
            "GFLOP/s", "%peak");
     double kind_cy[MMC_KINDS] = {0}, kind_fl[MMC_KINDS] = {0};
@@ -654,7 +655,7 @@ void sf_matmul_count_print(double peak_per_thread, long steps) {
         double sec = (double)x->cycles / hz, gf = fl * (double)x->calls / sec / 1e9;
         kind_cy[x->kind] += (double)x->cycles, kind_fl[x->kind] += fl * (double)x->calls;
         printf("%-9s %5d %5d %5d%s %9.1f %11.1f %6.1f%% %9.1f %6.1f%%\n", mmc_name[x->kind], x->n, x->ic, x->oc,
-               x->tr ? "t" : " ", (double)x->calls / steps, 1e6 * sec / steps, 100.0 * x->cycles / total, gf,
+               x->tr == 2 ? "s" : x->tr ? "t" : " ", (double)x->calls / steps, 1e6 * sec / steps, 100.0 * x->cycles / total, gf,
                100.0 * gf / peak_per_thread);
     }
     for (int k = 0; k < MMC_KINDS; k++)
@@ -734,18 +735,24 @@ void sf_matmul_backward_set(float *dinp, float *dweight, float *dbias, const flo
                             const float *weight, int N, int IC, int OC, int set) {
     const mm_kernels *k = mm_pick();
     if (dinp) {
+        MMC_START;
         if (set & SF_SET_DINP) product_set(k->gemm, dinp, (size_t)IC, dout, (size_t)OC, 1, weight, (size_t)IC, N, IC, OC);
         else k->gemm(dinp, (size_t)IC, dout, (size_t)OC, 1, weight, (size_t)IC, N, IC, OC, NULL);
+        MMC_STOP(MMC_DINP, N, OC, IC, (set & SF_SET_DINP) ? 2 : 0);
     }
     if (dweight) {
+        MMC_START;
         if (set & SF_SET_DWEIGHT) product_set(k->gemm, dweight, (size_t)IC, dout, 1, (size_t)OC, inp, (size_t)IC, OC, IC, N);
         else k->gemm(dweight, (size_t)IC, dout, 1, (size_t)OC, inp, (size_t)IC, OC, IC, N, NULL);
+        MMC_STOP(MMC_DW, OC, N, IC, (set & SF_SET_DWEIGHT) ? 2 : 0);
     }
     if (dbias) {
+        MMC_START;
         /* zeroed (OC floats, in L1) and then summed: the first addition, +0.0 + d, turns a -0.0 into +0.0
          * as from a zeroed buffer, so it is kept */
         if (set & SF_SET_DWEIGHT) memset(dbias, 0, (size_t)OC * sizeof *dbias);
         k->bias(dbias, dout, N, OC);
+        MMC_STOP(MMC_DB, N, 1, OC, (set & SF_SET_DWEIGHT) ? 2 : 0);
     }
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../core/ops.h"
+#include "../core/mem.h"
 #include "interv.h"
 
 /* ---- parameter layout ------------------------------------------------------------------------- */
@@ -134,7 +135,7 @@ static sf_err build(sf_model *m, const sf_config *cfg, size_t max_params, int al
         free(lo.dst);
         return sf_ok();
     }
-    m->params = calloc(m->n_params, sizeof(float));
+    m->params = sf_big_calloc(m->n_params, sizeof(float)); /* huge pages: the trainer reads them every pass */
     if (!m->params) {
         size_t n = m->n_params;
         free(lo.dst);
@@ -147,7 +148,7 @@ static sf_err build(sf_model *m, const sf_config *cfg, size_t max_params, int al
 }
 
 void sf_model_free(sf_model *m) {
-    free(m->params);
+    sf_big_free(m->params);
     free(m->table);
     free(m->w.enc);
     free(m->w.dec);
@@ -321,7 +322,8 @@ static sf_err lay_out(sf_seq *s, const sf_config *c, int L, int K) {
     sf_err e = check_record_size_k(c, L, K);
     if (!e.ok) return e;
     size_t n = record_floats(c, L, K);
-    s->mem = calloc(n, sizeof(float));
+    /* a packed record (the trainer's, written and read by every pass) on huge pages; free takes it too */
+    s->mem = s->packed ? sf_big_calloc(n, sizeof(float)) : calloc(n, sizeof(float));
     s->enc.ids = calloc((size_t)L, sizeof(int));
     s->dec.ids = calloc((size_t)L, sizeof(int));
     if (!s->mem || !s->enc.ids || !s->dec.ids)

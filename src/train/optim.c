@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/ops.h" /* SF_VEC */
+#include "core/mem.h"
 
 /* Returns the defaults documented in optim.h for a schedule of `total` steps. */
 sf_adamw_cfg sf_adamw_defaults(int total) {
@@ -35,8 +36,8 @@ sf_err sf_adamw_init(sf_adamw *o, const sf_model *m, const sf_adamw_cfg *cfg) {
     if (!(cfg->lr > 0.0f) || !isfinite(cfg->lr)) return sf_fail("optimizer: learning rate must be positive");
     o->cfg = *cfg;
     o->n = m->n_params;
-    o->m = calloc(o->n, sizeof *o->m);
-    o->v = calloc(o->n, sizeof *o->v);
+    o->m = sf_big_calloc(o->n, sizeof *o->m); /* huge pages (core/mem.h): AdamW streams them every step */
+    o->v = sf_big_calloc(o->n, sizeof *o->v);
     o->decay = calloc(o->n, 1);
     if (!o->m || !o->v || !o->decay) {
         sf_adamw_free(o);
@@ -51,8 +52,8 @@ sf_err sf_adamw_init(sf_adamw *o, const sf_model *m, const sf_adamw_cfg *cfg) {
 
 /* Frees the moments and the mask; safe on a zeroed or already freed optimizer. */
 void sf_adamw_free(sf_adamw *o) {
-    free(o->m);
-    free(o->v);
+    sf_big_free(o->m);
+    sf_big_free(o->v);
     free(o->decay);
     o->m = o->v = NULL;
     o->decay = NULL;

@@ -11,6 +11,7 @@
 
 #include "backward.h"
 #include "core/io.h"
+#include "core/mem.h"
 #include "model/checkpoint.h"
 #include "model/format.h"
 #include "model/sample.h"
@@ -49,9 +50,9 @@ sf_err sf_trainer_init(sf_trainer *tr, sf_model *m, const sf_adamw_cfg *oc, int 
     if (!e.ok) return e;
     tr->act = calloc((size_t)tr->n_threads, sizeof *tr->act);
     tr->gact = calloc((size_t)tr->n_threads, sizeof *tr->gact);
-    /* (not zeroed: a step's first pass of each chunk writes its buffer before anything reads it) */
-    tr->chunk_grad = malloc((size_t)SF_TRAIN_CHUNKS * m->n_params * sizeof *tr->chunk_grad);
-    tr->grad = calloc(m->n_params, sizeof *tr->grad);
+    /* on huge pages (core/mem.h): every step writes the chunk buffers whole and reads them back */
+    tr->chunk_grad = sf_big_calloc((size_t)SF_TRAIN_CHUNKS * m->n_params, sizeof *tr->chunk_grad);
+    tr->grad = sf_big_calloc(m->n_params, sizeof *tr->grad);
     if (!tr->act || !tr->gact || !tr->chunk_grad || !tr->grad) {
         sf_trainer_free(tr);
         return sf_fail("trainer: out of memory");
@@ -73,8 +74,8 @@ void sf_trainer_free(sf_trainer *tr) {
         for (int t = 0; t < tr->n_threads; t++) sf_seq_free(&tr->gact[t]);
     free(tr->act);
     free(tr->gact);
-    free(tr->chunk_grad);
-    free(tr->grad);
+    sf_big_free(tr->chunk_grad);
+    sf_big_free(tr->grad);
     sf_adamw_free(&tr->opt);
     memset(tr, 0, sizeof *tr);
 }
