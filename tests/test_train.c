@@ -558,9 +558,11 @@ static size_t small_params(const char *name) {
 }
 
 /* Trains a fresh small model of task `name` for `steps` steps of batch[s] examples on `threads` threads and
- * returns the parameters (malloc'd); with `poison`, every chunk buffer is filled with NaN before each
- * step, as if it held anything at all. */
-static float *train_run_batches(const char *name, const int *batch, int steps, int threads, int poison) {
+ * returns the parameters (malloc'd); with `poison`, every chunk buffer and the gradient are filled with NaN
+ * before each step, as if they held anything at all; with `hold`, the trainer's test hook holds each step's
+ * last chunk back until the other threads have begun summing every span of the gradient (checked). */
+static float *train_run_batches_hold(const char *name, const int *batch, int steps, int threads, int poison,
+                                     int hold) {
     sf_task t;
     assert_true(sf_task_open(&t, name, NULL).ok);
     sf_model m;
@@ -570,15 +572,21 @@ static float *train_run_batches(const char *name, const int *batch, int steps, i
     oc.lr = 3e-3f;
     sf_trainer tr;
     assert_true(sf_trainer_init(&tr, &m, &oc, threads).ok);
+    tr.hold_last_chunk = hold;
     for (int s = 0; s < steps; s++) {
         sf_example *ex = malloc((size_t)batch[s] * sizeof *ex);
         assert_non_null(ex);
         sf_task_batch(&t, 11, s, ex, batch[s]);
-        if (poison)
+        if (poison) {
             for (size_t i = 0; i < (size_t)SF_TRAIN_CHUNKS * m.n_params; i++) tr.chunk_grad[i] = NAN;
+            for (size_t i = 0; i < m.n_params; i++) tr.grad[i] = NAN;
+        }
         sf_step_stats st;
         sf_err e = sf_trainer_step(&tr, ex, batch[s], &st);
         if (!e.ok) fail_msg("%s, step %d (batch %d%s): %s", name, s, batch[s], poison ? ", poisoned buffers" : "", e.msg);
+        if (hold && threads > 1 && batch[s] > 1) /* every span was begun before the last chunk was complete */
+            assert_int_equal(tr.early_spans, (m.n_params + SF_TRAIN_SUM_SPAN - 1) / SF_TRAIN_SUM_SPAN);
+        if (threads == 1) assert_int_equal(tr.early_spans, 0);
         free(ex);
     }
     float *p = malloc(m.n_params * sizeof *p);
@@ -587,6 +595,11 @@ static float *train_run_batches(const char *name, const int *batch, int steps, i
     sf_model_free(&m);
     sf_task_close(&t);
     return p;
+}
+
+/* The same without the hook. */
+static float *train_run_batches(const char *name, const int *batch, int steps, int threads, int poison) {
+    return train_run_batches_hold(name, batch, steps, threads, poison, 0);
 }
 
 /* Each step writes its chunk buffers before it reads them (the first packed pass of a chunk writes its
@@ -607,6 +620,30 @@ static void test_stale_chunk_buffers(void **state) {
         free(a);
         free(b);
         free(c);
+    }
+}
+
+/* The sums a thread makes while the last chunk still runs (the complete chunks, in chunk order, into spans
+ * of the gradient, finished after the last chunk) give one thread's bits: with the test hook every span
+ * takes that path on 2 and 3 threads (on 3, spans begun with different numbers of chunks), over poisoned
+ * buffers, with batches of one chunk (nothing to sum early), fewer chunks than threads, a last chunk of
+ * two examples after seven of one (9), chunks of two packs (200); without the hook on 3 threads too. A
+ * span summed out of order, a chunk added twice or left out would change the bits. */
+static void test_early_sums(void **state) {
+    (void)state;
+    static const int batch[7] = {9, 200, 12, 1, 2, 5, 24};
+    const char *names[] = {"reverse", "sort"};
+    for (int k = 0; k < 2; k++) {
+        size_t n = small_params(names[k]);
+        assert_true(n > 2 * SF_TRAIN_SUM_SPAN);
+        float *ref = train_run_batches(names[k], batch, 7, 1, 0);
+        int runs[3][3] = {{2, 1, 1}, {3, 1, 1}, {3, 1, 0}}; /* threads, poison, hold */
+        for (int r = 0; r < 3; r++) {
+            float *p = train_run_batches_hold(names[k], batch, 7, runs[r][0], runs[r][1], runs[r][2]);
+            assert_memory_equal(ref, p, n * sizeof *p);
+            free(p);
+        }
+        free(ref);
     }
 }
 
@@ -1051,6 +1088,7 @@ int main(void) {
         cmocka_unit_test(test_fewer_threads_than_asked),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_stale_chunk_buffers),
+        cmocka_unit_test(test_early_sums),
         cmocka_unit_test(test_short_run_learns),
         cmocka_unit_test(test_resume_state),
         cmocka_unit_test(test_greedy),

@@ -139,26 +139,39 @@ SF_VEC static void scaled_span(sf_adamw *o, float *params, float *grad, float sc
     adamw_span(o, params, grad, i0, i1, b1, b2, bc2_sqrt, step_size, decay);
 }
 
+/* Advances o->t and returns the scalars of that update at learning rate lr; see optim.h. */
+sf_adamw_scalars sf_adamw_begin(sf_adamw *o, float lr) {
+    const sf_adamw_cfg *c = &o->cfg;
+    sf_adamw_scalars k;
+    o->t++;
+    k.b1 = c->beta1;
+    k.b2 = c->beta2;
+    /* the scalars in double, as torch computes them in Python */
+    double bc1 = 1.0 - pow((double)k.b1, (double)o->t);
+    double bc2 = 1.0 - pow((double)k.b2, (double)o->t);
+    k.step_size = (float)((double)lr / bc1);
+    k.bc2_sqrt = (float)sqrt(bc2);
+    k.decay = (float)(1.0 - (double)lr * c->weight_decay);
+    return k;
+}
+
+/* Scales grad[i0,i1) by scale and updates params[i0,i1) with the update k; see optim.h. */
+void sf_adamw_span(sf_adamw *o, const sf_adamw_scalars *k, float *params, float *grad, float scale, size_t i0,
+                   size_t i1) {
+    for (size_t a = i0; a < i1; a += SF_ADAMW_SPAN)
+        scaled_span(o, params, grad, scale, a, a + SF_ADAMW_SPAN < i1 ? a + SF_ADAMW_SPAN : i1, k->b1, k->b2,
+                    k->bc2_sqrt, k->step_size, k->decay);
+}
+
 /* The AdamW step after the clipping factor; see optim.h. */
 void sf_adamw_step_scaled(sf_adamw *o, float *params, float *grad, float scale, float lr, int threads) {
-    const sf_adamw_cfg *c = &o->cfg;
-    o->t++;
-    float b1 = c->beta1, b2 = c->beta2;
-    /* the scalars in double, as torch computes them in Python */
-    double bc1 = 1.0 - pow((double)b1, (double)o->t);
-    double bc2 = 1.0 - pow((double)b2, (double)o->t);
-    float step_size = (float)((double)lr / bc1);
-    float bc2_sqrt = (float)sqrt(bc2);
-    float decay = (float)(1.0 - (double)lr * c->weight_decay);
-    long long n = (long long)o->n, SPAN = 8192;
+    sf_adamw_scalars k = sf_adamw_begin(o, lr);
+    long long n = (long long)o->n, SPAN = SF_ADAMW_SPAN;
     if (threads < 2 || n < 2 * SPAN) {
-        for (long long i0 = 0; i0 < n; i0 += SPAN)
-            scaled_span(o, params, grad, scale, (size_t)i0, (size_t)(i0 + SPAN < n ? i0 + SPAN : n), b1, b2, bc2_sqrt,
-                        step_size, decay);
+        sf_adamw_span(o, &k, params, grad, scale, 0, (size_t)n);
         return;
     }
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (long long i0 = 0; i0 < n; i0 += SPAN)
-        scaled_span(o, params, grad, scale, (size_t)i0, (size_t)(i0 + SPAN < n ? i0 + SPAN : n), b1, b2, bc2_sqrt,
-                    step_size, decay);
+        sf_adamw_span(o, &k, params, grad, scale, (size_t)i0, (size_t)(i0 + SPAN < n ? i0 + SPAN : n));
 }

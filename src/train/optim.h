@@ -67,4 +67,20 @@ void sf_adamw_step_threads(sf_adamw *o, float *params, const float *grad, float 
  * by span while it is in the cache: sf_grad_clip then sf_adamw_step_threads bit for bit, in one pass. */
 void sf_adamw_step_scaled(sf_adamw *o, float *params, float *grad, float scale, float lr, int threads);
 
+/* One update cut into pieces, for a caller that runs its own threads: sf_adamw_begin once, then
+ * sf_adamw_span over pieces covering [0, n) once each, on any threads in any order: the bits of
+ * sf_adamw_step_scaled (each element's update depends on that element alone). */
+#define SF_ADAMW_SPAN 8192 /* floats updated at a time (the span's gradient stays in L1/L2 while it is scaled) */
+typedef struct {
+    float b1, b2;    /* the moment decay rates */
+    float bc2_sqrt;  /* sqrt(1 - b2^t) */
+    float step_size; /* lr / (1 - b1^t) */
+    float decay;     /* 1 - lr * weight_decay */
+} sf_adamw_scalars;
+/* Advances o->t and returns the scalars of that update at learning rate lr (in double, as torch). */
+sf_adamw_scalars sf_adamw_begin(sf_adamw *o, float lr);
+/* Multiplies grad[i0,i1) by scale (1 writes nothing), then updates params[i0,i1) and their moments. */
+void sf_adamw_span(sf_adamw *o, const sf_adamw_scalars *k, float *params, float *grad, float scale, size_t i0,
+                   size_t i1);
+
 #endif

@@ -1,7 +1,10 @@
 /* trainer.c - batched, multi-threaded, deterministic training steps; greedy decoding; optimizer state. */
+#define _POSIX_C_SOURCE 200809L /* sched_yield */
 #include "trainer.h"
 
 #include <math.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +24,14 @@
 #define STATE_TASK_BYTES 16
 #define STATE_HEAD_BYTES 92  /* the fixed header; its last 8 bytes are the parameter count */
 #define STATE_HEAD2_BYTES 100 /* version 2: then the embedded model's size */
+#define SUM_SPAN SF_TRAIN_SUM_SPAN
+#define SUM_BLOCK 32  /* of which the norm's chain takes this many at a time, between the last sums */
+
+/* One span of tr->grad during a step's sum. */
+struct sf_sum_span {
+    int held;       /* chunks 0 .. held-1 are summed into it (0: not written yet this step) */
+    atomic_int fin; /* 1 once it holds its final value: every chunk, times 1 / counted tokens */
+};
 
 /* Returns the number of threads OpenMP would use by default (1 without OpenMP). */
 static int default_threads(void) {
@@ -63,6 +74,12 @@ sf_err sf_trainer_init(sf_trainer *tr, sf_model *m, const sf_adamw_cfg *oc, int 
             return e;
         }
     }
+    /* the step's record of which chunks each span of tr->grad holds (one per SUM_SPAN parameters) */
+    tr->sum_spans = calloc((m->n_params + SUM_SPAN - 1) / SUM_SPAN + 1, sizeof *tr->sum_spans);
+    if (!tr->sum_spans) {
+        sf_trainer_free(tr);
+        return sf_fail("trainer: out of memory");
+    }
     return sf_ok();
 }
 
@@ -76,6 +93,7 @@ void sf_trainer_free(sf_trainer *tr) {
     free(tr->gact);
     sf_big_free(tr->chunk_grad);
     sf_big_free(tr->grad);
+    free(tr->sum_spans);
     sf_adamw_free(&tr->opt);
     memset(tr, 0, sizeof *tr);
 }
@@ -122,25 +140,67 @@ static sf_err check_example(const sf_model *m, const sf_example *ex, int i) {
     return sf_ok();
 }
 
-#define SUM_SPAN 4096 /* parameters a thread sums at a time, chunk after chunk */
-#define SUM_BLOCK 32  /* of which the norm's chain takes this many at a time, between the sums */
+/* What the threads of one step share. */
+typedef struct {
+    atomic_int next_chunk;             /* the next chunk to hand out */
+    atomic_int done[SF_TRAIN_CHUNKS];  /* 1 once a chunk's buffer is complete */
+    atomic_int next_early, next_fin;   /* the next span to claim while the last chunks run / after them */
+    double loss[SF_TRAIN_CHUNKS];
+    long count[SF_TRAIN_CHUNKS];
+    int bad[SF_TRAIN_CHUNKS];
+    double norm;                       /* the gradient's norm (thread 0 writes it before the second barrier) */
+    sf_adamw_scalars k;                /* the update's scalars (likewise) */
+} step_share;
 
-/* Sets grad[a,e) to the sum of the K chunk buffers' in chunk order times inv (only reading them: each
- * step's first pass of a chunk writes its buffer whole). With norm2 (else NULL), adds grad[i]^2 to *norm2
- * in index order, in double: block by block between the sums, so the chain of additions (latency-bound)
- * runs beside the next block's sums (memory-bound). */
-static void sum_span(sf_trainer *tr, int K, float inv, size_t a, size_t e, double *norm2) {
+/* One turn of a wait loop: a pause for the processor, and every 1024th turn the processor given up (on a
+ * shared machine the thread waited for may not be running). */
+static inline void relax(unsigned *turns) {
+    if (++*turns % 1024 == 0) {
+        sched_yield();
+        return;
+    }
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Waits until *flag is set (read with acquire). */
+static void wait_set(atomic_int *flag) {
+    unsigned turns = 0;
+    while (!atomic_load_explicit(flag, memory_order_acquire)) relax(&turns);
+}
+
+/* Returns how many chunks, from the first on, are complete. */
+static int chunks_done(step_share *S, int K) {
+    int u = 0;
+    while (u < K && atomic_load_explicit(&S->done[u], memory_order_acquire)) u++;
+    return u;
+}
+
+/* Adds chunk buffers [from, to) into grad[a,e) in chunk order (chunk 0 writes it), a chunk at a time. */
+static void add_chunks(sf_trainer *tr, int from, int to, size_t a, size_t e) {
     size_t P = tr->m->n_params;
+    float *restrict g = tr->grad;
+    for (int c = from; c < to; c++) {
+        const float *restrict cg = tr->chunk_grad + (size_t)c * P;
+        if (c == 0)
+            for (size_t i = a; i < e; i++) g[i] = cg[i];
+        else
+            for (size_t i = a; i < e; i++) g[i] += cg[i];
+    }
+}
+
+/* Adds chunk buffers [from, K) into grad[a,e), then multiplies it by inv: with the chunks before `from`
+ * already in it, each element is ((c0 + c1) + ... + c(K-1)) * inv, the same operations in the same order
+ * however the span was split. With norm2 (else NULL), adds grad[i]^2 to *norm2 in index order, in double:
+ * block by block between the sums, so the chain of additions (latency-bound) runs beside the next block's
+ * sums (memory-bound). */
+static void finish_span(sf_trainer *tr, int from, int K, float inv, size_t a, size_t e, double *norm2) {
     float *restrict g = tr->grad;
     double s = norm2 ? *norm2 : 0.0;
     for (size_t b0 = a; b0 < e; b0 += SUM_BLOCK) {
         size_t b1 = b0 + SUM_BLOCK < e ? b0 + SUM_BLOCK : e;
-        float *restrict c0 = tr->chunk_grad;
-        for (size_t i = b0; i < b1; i++) g[i] = c0[i];
-        for (int c = 1; c < K; c++) {
-            const float *restrict cg = tr->chunk_grad + (size_t)c * P;
-            for (size_t i = b0; i < b1; i++) g[i] += cg[i];
-        }
+        add_chunks(tr, from, K, b0, b1);
         for (size_t i = b0; i < b1; i++) g[i] *= inv;
         if (norm2)
             for (size_t i = b0; i < b1; i++) s += (double)g[i] * g[i];
@@ -148,95 +208,179 @@ static void sum_span(sf_trainer *tr, int K, float inv, size_t a, size_t e, doubl
     if (norm2) *norm2 = s;
 }
 
-/* Reduces the K chunk buffers into tr->grad (sum_span) and returns its global norm, sf_grad_norm bit for
- * bit: the chain of squares runs in index order on the first thread, over its own spans as it sums them,
- * then over the later threads' spans once they are summed. */
-static double chunk_sum_norm(sf_trainer *tr, int K, float inv) {
-    size_t P = tr->m->n_params, spans = (P + SUM_SPAN - 1) / SUM_SPAN;
-    double norm2 = 0.0;
-    int nt = tr->n_threads < (int)spans ? tr->n_threads : (int)spans;
-    if (nt < 2) {
-        sum_span(tr, K, inv, 0, P, &norm2);
-        return sqrt(norm2);
+/* Returns *norm2 plus grad[a,e)^2 added in index order, in double. */
+static double chain_span(const float *g, size_t a, size_t e, double norm2) {
+    for (size_t i = a; i < e; i++) norm2 += (double)g[i] * g[i];
+    return norm2;
+}
+
+/* Runs chunk c's examples, in order, into its buffer, several per packed pass (bit for bit the same as one
+ * at a time); the first pass writes the buffer (bit for bit as adding to zeros, so nothing has to zero it
+ * between steps), the others add to it. */
+static void run_chunk(sf_trainer *tr, const sf_example *ex, int n, int K, int c, int th, step_share *S) {
+    const sf_model *m = tr->m;
+    float *g = tr->chunk_grad + (size_t)c * m->n_params;
+    sf_pack p;
+    const int *tgt[SF_PACK_MAX];
+    for (int i = c * n / K, end = (c + 1) * n / K; i < end && !S->bad[c];) {
+        int first = i == c * n / K;
+        i = fill_pack(m, &p, tgt, ex, i, end);
+        if (!(first ? sf_forward_backward_packed_set : sf_forward_backward_packed)(m, &tr->act[th], &tr->gact[th], &p,
+                                                                                 tgt, g, &S->loss[c], &S->count[c]))
+            S->bad[c] = 1;
     }
-    size_t first = (spans + nt - 1) / nt * SUM_SPAN; /* the first thread's spans: [0, first) */
-#pragma omp parallel num_threads(nt)
-    {
-        int th = thread_num(), n_th = nt;
-#ifdef _OPENMP
-        n_th = omp_get_num_threads();
-#endif
-        if (n_th < 2) sum_span(tr, K, inv, 0, P, &norm2); /* OpenMP gave one thread (OMP_DYNAMIC, a limit) */
-        else if (th == 0) sum_span(tr, K, inv, 0, first < P ? first : P, &norm2);
-        else { /* the other threads share the spans after the first thread's, span by span */
-            for (size_t i0 = first + (size_t)(th - 1) * SUM_SPAN; i0 < P; i0 += (size_t)(n_th - 1) * SUM_SPAN)
-                sum_span(tr, K, inv, i0, i0 + SUM_SPAN < P ? i0 + SUM_SPAN : P, NULL);
+    if (!isfinite(S->loss[c])) S->bad[c] = 1; /* a non-finite example loss makes the sum non-finite */
+}
+
+/* A thread with no chunk left sums the complete chunks so far (a prefix, in chunk order) into spans of
+ * tr->grad, one span per claim, while the other threads finish the last chunks; it stops once every chunk
+ * is complete (a span it is in the middle of is finished first: it then holds the chunks it was begun
+ * with, which its record says). */
+static void early_sums(sf_trainer *tr, int K, step_share *S, size_t spans) {
+    size_t P = tr->m->n_params;
+    unsigned turns = 0;
+    for (;;) {
+        int u = chunks_done(S, K);
+        if (u == K) return;
+        if (u == 0) { /* chunk 0 still runs: nothing to sum yet */
+            relax(&turns);
+            continue;
         }
-#pragma omp barrier
-        if (th == 0 && n_th >= 2)
-            for (size_t i = first; i < P; i++) norm2 += (double)tr->grad[i] * tr->grad[i];
+        int s = atomic_fetch_add_explicit(&S->next_early, 1, memory_order_relaxed);
+        if (s >= (int)spans) return;
+        size_t a = (size_t)s * SUM_SPAN, e = a + SUM_SPAN < P ? a + SUM_SPAN : P;
+        add_chunks(tr, 0, u, a, e);
+        tr->sum_spans[s].held = u; /* read after the barrier */
+    }
+}
+
+/* After every chunk is complete: the threads claim spans in index order and finish their sums (the rest
+ * of the chunks, the scale by inv); thread 0 also chains the norm in index order, over the spans it claims
+ * as it sums them and over the others' once they are final. Returns the norm on thread 0 (0 elsewhere). */
+static double finish_sums(sf_trainer *tr, int K, float inv, step_share *S, size_t spans, int th) {
+    size_t P = tr->m->n_params;
+    struct sf_sum_span *sp = tr->sum_spans;
+    double norm2 = 0.0;
+    size_t chained = 0; /* thread 0: spans whose squares are in norm2 */
+    for (;;) {
+        int s = atomic_fetch_add_explicit(&S->next_fin, 1, memory_order_relaxed);
+        if (s >= (int)spans) break;
+        size_t a = (size_t)s * SUM_SPAN, e = a + SUM_SPAN < P ? a + SUM_SPAN : P;
+        if (th != 0) {
+            finish_span(tr, sp[s].held, K, inv, a, e, NULL);
+            atomic_store_explicit(&sp[s].fin, 1, memory_order_release);
+            continue;
+        }
+        for (; chained < (size_t)s; chained++) { /* the spans the others claimed before this one */
+            wait_set(&sp[chained].fin);
+            norm2 = chain_span(tr->grad, chained * SUM_SPAN, (chained + 1) * SUM_SPAN, norm2);
+        }
+        finish_span(tr, sp[s].held, K, inv, a, e, &norm2);
+        chained = (size_t)s + 1;
+    }
+    if (th != 0) return 0.0;
+    for (; chained < spans; chained++) {
+        wait_set(&sp[chained].fin);
+        size_t a = chained * SUM_SPAN;
+        norm2 = chain_span(tr->grad, a, a + SUM_SPAN < P ? a + SUM_SPAN : P, norm2);
     }
     return sqrt(norm2);
 }
 
-/* Runs one optimizer step over ex(n); see trainer.h. */
+/* Returns the size of the calling thread's team (1 outside a parallel region or without OpenMP). */
+static int team_size(void) {
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+/* Runs one optimizer step over ex(n); see trainer.h. One parallel region: the chunks (handed out in
+ * order), the early sums of the complete chunks while the last ones run, a barrier, the rest of the sums
+ * beside the norm's chain, a barrier, the AdamW update. */
 sf_err sf_trainer_step(sf_trainer *tr, const sf_example *ex, int n, sf_step_stats *st) {
     const sf_model *m = tr->m;
-    size_t P = m->n_params;
+    size_t P = m->n_params, spans = (P + SUM_SPAN - 1) / SUM_SPAN;
     if (n < 1) return sf_fail("trainer: empty batch");
     for (int i = 0; i < n; i++) {
         sf_err e = check_example(m, &ex[i], i);
         if (!e.ok) return e;
     }
     int K = n_chunks(n);
-    double loss[SF_TRAIN_CHUNKS] = {0};
-    long count[SF_TRAIN_CHUNKS] = {0};
-    int bad[SF_TRAIN_CHUNKS] = {0};
-
-    /* 1. per chunk, in any order on any thread: its examples' gradients in order into its buffer, several
-     *    examples per packed pass (bit for bit the same as one at a time); the first pass writes the buffer
-     *    (bit for bit as adding to zeros, so nothing has to zero it between steps), the others add to it */
-#pragma omp parallel for schedule(dynamic, 1) num_threads(tr->n_threads)
-    for (int c = 0; c < K; c++) {
-        int th = thread_num();
-        float *g = tr->chunk_grad + (size_t)c * P;
-        sf_pack p;
-        const int *tgt[SF_PACK_MAX];
-        for (int i = c * n / K, end = (c + 1) * n / K; i < end && !bad[c];) {
-            int first = i == c * n / K;
-            i = fill_pack(m, &p, tgt, ex, i, end);
-            if (!(first ? sf_forward_backward_packed_set : sf_forward_backward_packed)(m, &tr->act[th], &tr->gact[th],
-                                                                                     &p, tgt, g, &loss[c], &count[c]))
-                bad[c] = 1;
-        }
-        if (!isfinite(loss[c])) bad[c] = 1; /* a non-finite example loss makes the sum non-finite */
+    step_share S;
+    memset(&S, 0, sizeof S);
+    atomic_init(&S.next_chunk, 0);
+    atomic_init(&S.next_early, 0);
+    atomic_init(&S.next_fin, 0);
+    for (int c = 0; c < SF_TRAIN_CHUNKS; c++) atomic_init(&S.done[c], 0);
+    for (size_t s = 0; s < spans; s++) {
+        tr->sum_spans[s].held = 0;
+        atomic_init(&tr->sum_spans[s].fin, 0);
     }
     double total_loss = 0.0;
     long tokens = 0;
     int failed = 0;
-    for (int c = 0; c < K; c++) {
-        failed |= bad[c];
-        total_loss += loss[c];
-        tokens += count[c];
+    float lr = sf_lr_at(&tr->opt.cfg, tr->step);
+#pragma omp parallel num_threads(tr->n_threads)
+    {
+        int th = thread_num(), team = team_size();
+        for (;;) { /* 1. the chunks, in any order on any thread */
+            int c = atomic_fetch_add_explicit(&S.next_chunk, 1, memory_order_relaxed);
+            if (c >= K) break;
+            if (c == K - 1 && K > 1 && tr->hold_last_chunk && team > 1) { /* tests: early sums of every span */
+                unsigned turns = 0;
+                while (atomic_load_explicit(&S.next_early, memory_order_relaxed) < (int)spans) relax(&turns);
+            }
+            run_chunk(tr, ex, n, K, c, th, &S);
+            atomic_store_explicit(&S.done[c], 1, memory_order_release);
+        }
+        early_sums(tr, K, &S, spans);
+#pragma omp barrier
+        double my_loss = 0.0; /* every thread reads the same totals */
+        long my_tokens = 0;
+        int my_failed = 0;
+        for (int c = 0; c < K; c++) {
+            my_failed |= S.bad[c];
+            my_loss += S.loss[c];
+            my_tokens += S.count[c];
+        }
+        if (!my_failed && my_tokens > 0) {
+            /* 2. the sums, scaled to the mean over counted tokens, and the global norm */
+            double norm = finish_sums(tr, K, (float)(1.0 / (double)my_tokens), &S, spans, th);
+            if (th == 0) {
+                S.norm = norm;
+                if (isfinite(norm)) S.k = sf_adamw_begin(&tr->opt, lr);
+            }
+#pragma omp barrier
+            /* 3. clip and update: each thread a share of whole AdamW spans */
+            if (isfinite(S.norm)) {
+                size_t na = (P + SF_ADAMW_SPAN - 1) / SF_ADAMW_SPAN;
+                size_t a = na * (size_t)th / (size_t)team * SF_ADAMW_SPAN;
+                size_t e = na * (size_t)(th + 1) / (size_t)team * SF_ADAMW_SPAN;
+                sf_adamw_span(&tr->opt, &S.k, m->params, tr->grad, sf_grad_clip_scale(S.norm, tr->opt.cfg.clip), a,
+                              e < P ? e : P);
+            }
+        }
+        if (th == 0) {
+            total_loss = my_loss;
+            tokens = my_tokens;
+            failed = my_failed;
+        }
     }
+    tr->early_spans = 0;
+    for (size_t s = 0; s < spans; s++) tr->early_spans += tr->sum_spans[s].held > 0;
     if (failed || tokens == 0) { /* (the next step writes the buffers anew) */
         if (failed)
             return sf_fail("trainer: step %ld: the loss is not finite (diverged, or an invalid example)", tr->step);
         return sf_fail("trainer: step %ld: no target token counts in the batch", tr->step);
     }
-
-    /* 2. reduce the chunks in chunk order, scaled to the mean over counted tokens, and the global norm;
-     *    then clip and update */
-    double norm = chunk_sum_norm(tr, K, (float)(1.0 / (double)tokens));
-    if (!isfinite(norm)) return sf_fail("trainer: step %ld: the gradient is not finite", tr->step);
-    float lr = sf_lr_at(&tr->opt.cfg, tr->step);
-    sf_adamw_step_scaled(&tr->opt, m->params, tr->grad, sf_grad_clip_scale(norm, tr->opt.cfg.clip), lr,
-                         tr->n_threads);
+    if (!isfinite(S.norm)) return sf_fail("trainer: step %ld: the gradient is not finite", tr->step);
     tr->step++;
     if (st) {
         st->loss = total_loss / (double)tokens;
         st->tokens = tokens;
-        st->grad_norm = norm;
+        st->grad_norm = S.norm;
         st->lr = lr;
     }
     return sf_ok();

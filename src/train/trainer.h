@@ -19,6 +19,7 @@
 #include "tasks.h"
 
 #define SF_TRAIN_CHUNKS 8
+#define SF_TRAIN_SUM_SPAN 4096      /* parameters of grad summed at a time, chunk after chunk (16 KB: in L1) */
 #define SF_TRAIN_PACK_ROWS 256       /* rows of one stack in one packed pass (a chunk takes as many as it needs) */
 #define SF_TRAIN_MAX_BATCH 65536     /* examples per step: the same limit for --batch and a resume file */
 #define SF_TRAIN_MAX_STEPS 100000000 /* optimizer steps (and warmup steps): the same for --steps and a resume file */
@@ -29,8 +30,13 @@ typedef struct {
     int n_threads;      /* threads used for the per-example passes */
     sf_seq *act, *gact; /* (n_threads) one packed activation record and activation-gradient record each */
     float *chunk_grad;  /* (SF_TRAIN_CHUNKS, n_params) per-chunk gradient sums, written by each step */
-    float *grad;        /* (n_params) the batch gradient: chunk sums added in order, / counted tokens */
+    float *grad;        /* (n_params) the batch gradient: chunk sums added in order, / counted tokens, then
+                         * clipped (after a failed step: unspecified) */
     long step;          /* optimizer steps done */
+    struct sf_sum_span *sum_spans; /* (private) per span of grad: the chunks summed into it so far */
+    int early_spans;    /* spans of grad the last step began summing while its last chunk still ran */
+    int hold_last_chunk; /* tests only: 1 holds the last chunk back until the other threads have begun
+                          * summing every span (the early sums, deterministically); 0 as sf_trainer_init */
 } sf_trainer;
 
 /* What one step did. */
