@@ -650,11 +650,12 @@ void sf_matmul_count_print(double peak_per_thread, long steps) {
     double kind_cy[MMC_KINDS] = {0}, kind_fl[MMC_KINDS] = {0};
     for (int i = 0; i < na; i++) {
         const mm_count *x = &all[i];
-        double fl = x->kind == MMC_DB ? (double)x->n * x->oc : 2.0 * x->n * x->ic * x->oc;
+        /* (tr 2 and 3: an attention head's pair of products, sf_attn_values_backward and sf_attn_scores_backward) */
+        double fl = x->kind == MMC_DB ? (double)x->n * x->oc : (x->tr >= 2 ? 4.0 : 2.0) * x->n * x->ic * x->oc;
         double sec = (double)x->cycles / hz, gf = fl * (double)x->calls / sec / 1e9;
         kind_cy[x->kind] += (double)x->cycles, kind_fl[x->kind] += fl * (double)x->calls;
         printf("%-9s %5d %5d %5d%s %9.1f %11.1f %6.1f%% %9.1f %6.1f%%\n", mmc_name[x->kind], x->n, x->ic, x->oc,
-               x->tr ? "t" : " ", (double)x->calls / steps, 1e6 * sec / steps, 100.0 * x->cycles / total, gf,
+               x->tr == 2 ? "v" : x->tr == 3 ? "s" : x->tr ? "t" : " ", (double)x->calls / steps, 1e6 * sec / steps, 100.0 * x->cycles / total, gf,
                100.0 * gf / peak_per_thread);
     }
     for (int k = 0; k < MMC_KINDS; k++)
@@ -747,6 +748,39 @@ void sf_matmul_backward_set(float *dinp, float *dweight, float *dbias, const flo
         if (set & SF_SET_DWEIGHT) memset(dbias, 0, (size_t)OC * sizeof *dbias);
         k->bias(dbias, dout, N, OC);
     }
+}
+
+/* The product of sf_matmul_acc written into c instead of added: c = (the chains sf_matmul_acc adds to a
+ * zeroed c), started at +0.0 in registers (one tile: init a row of zeros), c neither read nor zeroed. */
+static void acc_set(const mm_kernels *k, float *c, int ldc, const float *a, int ars, int ajs, const float *b, int ldb,
+                    int R, int W, int J) {
+    if (R <= 0 || W <= 0) return;
+#ifdef SF_X86
+    static const float zeros[16];
+    if (k == &mm_avx512 && W <= 16 && R <= 24 && J > 0) {
+        tile16_any(R, c, (size_t)ldc, a, (size_t)ars, (size_t)ajs, b, (size_t)ldb, J, lanes(W, 0), zeros);
+        return;
+    }
+#endif
+    product_set(k->gemm, c, (size_t)ldc, a, (size_t)ars, (size_t)ajs, b, (size_t)ldb, R, W, J);
+}
+
+void sf_attn_values_backward(float *dprobs, int ldp, float *dv, int ldv, const float *dout, int ldo, const float *vt,
+                             int ldvt, const float *probs, int ldpr, int nq, int nk, int HS) {
+    MMC_START;
+    const mm_kernels *k = mm_pick();
+    acc_set(k, dprobs, ldp, dout, ldo, 1, vt, ldvt, nq, nk, HS);
+    acc_set(k, dv, ldv, probs, 1, ldpr, dout, ldo, nk, HS, nq);
+    MMC_STOP(MMC_ACC, nq, nk, HS, 2);
+}
+
+void sf_attn_scores_backward(float *dq, int ldq, float *dk, int ldk, const float *dscores, int lds, const float *q,
+                             int ldqi, const float *kin, int ldki, int nq, int nk, int HS) {
+    MMC_START;
+    const mm_kernels *k = mm_pick();
+    acc_set(k, dq, ldq, dscores, lds, 1, kin, ldki, nq, HS, nk);
+    acc_set(k, dk, ldk, dscores, 1, lds, q, ldqi, nk, HS, nq);
+    MMC_STOP(MMC_ACC, nq, nk, HS, 3);
 }
 
 /* Returns the float with bit pattern b. */

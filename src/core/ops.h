@@ -54,6 +54,17 @@ void sf_matmul_backward_set(float *dinp, float *dweight, float *dbias, const flo
  * each element one chain of fused multiply-adds over j ascending, started at the value it holds. */
 void sf_matmul_acc(float *c, int ldc, const float *a, int ars, int ajs, const float *b, int ldb, int R, int W,
                    int J);
+/* The backward of one attention head's out = probs . v over a segment of nq queries and nk keys (head size
+ * HS; vt is v transposed, (HS, nk) at row stride ldvt): writes dprobs(nq, nk) = dout . v^T and
+ * dv(nk, HS) = probs^T . dout, each element the chain sf_matmul_acc adds to a zeroed buffer (dprobs over
+ * d ascending, dv over the queries ascending), bit for bit, without reading or zeroing either first. */
+void sf_attn_values_backward(float *dprobs, int ldp, float *dv, int ldv, const float *dout, int ldo, const float *vt,
+                             int ldvt, const float *probs, int ldpr, int nq, int nk, int HS);
+/* The backward of one attention head's scores = q . k^T over a segment: writes dq(nq, HS) = dscores . k
+ * (a chain over the keys ascending) and dk(nk, HS) = dscores^T . q (over the queries ascending), the
+ * chains sf_matmul_acc adds to zeroed buffers, bit for bit, neither buffer read or zeroed first. */
+void sf_attn_scores_backward(float *dq, int ldq, float *dk, int ldk, const float *dscores, int lds, const float *q,
+                             int ldqi, const float *k, int ldki, int nq, int nk, int HS);
 #ifdef SF_MATMUL_COUNT
 /* Only in the counting build (bench_train_bycall, which compiles ops.c with SF_MATMUL_COUNT): forgets the
  * time counted so far in every product, by kind and shape ... */
