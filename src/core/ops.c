@@ -750,6 +750,20 @@ void sf_matmul_backward_set(float *dinp, float *dweight, float *dbias, const flo
     }
 }
 
+#ifdef SF_X86
+/* tile16_any for an A whose rows are adjacent (ars 1: A(r,j) = a[j*ajs + r], a transposed operand): each
+ * step of j reads all rows' values at fixed offsets from one pointer. */
+SF_AVX512 static void tile16_unit(int R, float *c, size_t ldc, const float *a, size_t ajs, const float *b, size_t ldb,
+                                  int J, __mmask16 m, const float *init) {
+    switch (R) {
+#define SF_T(r) case r: tile16(r, c, ldc, a, 1, ajs, b, ldb, J, m, init); return;
+        SF_T(1) SF_T(2) SF_T(3) SF_T(4) SF_T(5) SF_T(6) SF_T(7) SF_T(8) SF_T(9) SF_T(10) SF_T(11) SF_T(12)
+        SF_T(13) SF_T(14) SF_T(15) SF_T(16) SF_T(17) SF_T(18) SF_T(19) SF_T(20) SF_T(21) SF_T(22) SF_T(23) SF_T(24)
+#undef SF_T
+    }
+}
+#endif
+
 /* The product of sf_matmul_acc written into c instead of added: c = (the chains sf_matmul_acc adds to a
  * zeroed c), started at +0.0 in registers (one tile: init a row of zeros), c neither read nor zeroed. */
 static void acc_set(const mm_kernels *k, float *c, int ldc, const float *a, int ars, int ajs, const float *b, int ldb,
@@ -758,7 +772,8 @@ static void acc_set(const mm_kernels *k, float *c, int ldc, const float *a, int 
 #ifdef SF_X86
     static const float zeros[16];
     if (k == &mm_avx512 && W <= 16 && R <= 24 && J > 0) {
-        tile16_any(R, c, (size_t)ldc, a, (size_t)ars, (size_t)ajs, b, (size_t)ldb, J, lanes(W, 0), zeros);
+        if (ars == 1) tile16_unit(R, c, (size_t)ldc, a, (size_t)ajs, b, (size_t)ldb, J, lanes(W, 0), zeros);
+        else tile16_any(R, c, (size_t)ldc, a, (size_t)ars, (size_t)ajs, b, (size_t)ldb, J, lanes(W, 0), zeros);
         return;
     }
 #endif
