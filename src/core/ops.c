@@ -1614,7 +1614,15 @@ SF_AVX512 static void dot_rows16_512(float *out, size_t ldo, const float *q, siz
     for (int t = 0; t < nq; t++) {
         const float *qt = q + (size_t)t * ldq;
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        for (int i = 0; i < n8; i += 8) {
+        /* the lanes start at their first products, not at 0 + the product: that differs only in a zero's
+         * sign (+0 + -0 is +0), and only when a lane's products are all -0; the tree of such lanes then
+         * differs only in giving -0 for +0, which the + 0 after the tree makes +0 again: the same bits */
+        if (n8) {
+#define SF_L(l) a##l = _mm512_mul_ps(_mm512_set1_ps(qt[l]), _mm512_load_ps(kt + l * 16));
+            SF_L(0) SF_L(1) SF_L(2) SF_L(3) SF_L(4) SF_L(5) SF_L(6) SF_L(7)
+#undef SF_L
+        }
+        for (int i = 8; i < n8; i += 8) {
             const float *b = kt + i * 16;
 #define SF_L(l) a##l = _mm512_add_ps(a##l, _mm512_mul_ps(_mm512_set1_ps(qt[i + l]), _mm512_load_ps(b + l * 16)));
             SF_L(0) SF_L(1) SF_L(2) SF_L(3) SF_L(4) SF_L(5) SF_L(6) SF_L(7)
@@ -1622,6 +1630,7 @@ SF_AVX512 static void dot_rows16_512(float *out, size_t ldo, const float *q, siz
         }
         __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
                                  _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+        if (n8) s = _mm512_add_ps(s, _mm512_setzero_ps());
         for (int i = n8; i < n; i++)
             s = _mm512_add_ps(s, _mm512_mul_ps(_mm512_set1_ps(qt[i]), _mm512_load_ps(kt + i * 16)));
         _mm512_mask_storeu_ps(out + (size_t)t * ldo, m, s);
