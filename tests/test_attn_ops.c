@@ -180,11 +180,78 @@ static void test_dot_rows_zeros(void **state) {
     assert_true(zeros > 0 && pos == zeros); /* the zero scores were there, all +0 */
 }
 
+/* The weighted sum of values written out: keys j < seen whose probability is not 0, ascending, each
+ * term a product and then an addition (volatile: each rounded on its own), started at 0. */
+static void weighted_spec(float *o, const float *pr, const float *v, int ldv, int seen, int HS) {
+    for (int d = 0; d < HS; d++) {
+        volatile float acc = 0.0f;
+        for (int j = 0; j < seen; j++) {
+            if (pr[j] == 0.0f) continue;
+            volatile float p = pr[j] * v[j * ldv + d];
+            acc = acc + p;
+        }
+        o[d] = acc;
+    }
+}
+
+/* sf_attn_weighted_values against the loop it stands for, with every kernel set: ragged row and key
+ * counts (causal rows seeing 1..nk keys and full ones), probabilities of 0 (masked and underflowed, past
+ * seen: left unread, so NaN there must not matter), values with zeros of both signs, head sizes 16 and
+ * others, and a value that is not finite (inf at a key some row gives probability 0, where 0 * inf would
+ * be NaN: the kernel must skip it as the loop does). Nothing past HS in a row of out is written. */
+static void test_weighted_values(void **state) {
+    (void)state;
+    enum { MAXQ = 40, MAXK = 20, LDP = MAXK + 3, LDV = 3 * 24 + 1, LDO = 24 + 2 };
+    static float pr[MAXQ * LDP], v[MAXK * LDV], got[MAXQ * LDO], want[MAXQ * LDO];
+    static int seen[MAXQ];
+    static const int nqs[] = {1, 4, 12, 13, 16, 17, 33, 40}, nks[] = {1, 12, 13, 16, 17, 20}, hss[] = {16, 8, 24};
+    sf_rng r;
+    sf_rng_seed(&r, 74);
+    int ran = 0, inf_ran = 0;
+    for (int ks = 0; ks < 3; ks++) {
+        if (!sf_matmul_use(sets[ks])) continue;
+        for (size_t hi = 0; hi < sizeof hss / sizeof *hss; hi++)
+            for (size_t a = 0; a < sizeof nqs / sizeof *nqs; a++)
+                for (size_t b = 0; b < sizeof nks / sizeof *nks; b++)
+                    for (int mode = 0; mode < 3; mode++) { /* 0 causal, 1 all keys, 2 causal with an inf value */
+                        int HS = hss[hi], nq = nqs[a], nk = nks[b];
+                        fill(&r, v, MAXK * LDV);
+                        uint32_t nan = SENT;
+                        for (int t = 0; t < nq; t++) {
+                            seen[t] = mode == 1 ? nk : 1 + (t % nk);
+                            for (int j = 0; j < LDP; j++) {
+                                float x = fabsf(sf_rng_normal(&r));
+                                pr[t * LDP + j] = j % 5 == 2 ? 0.0f : x; /* an underflowed probability */
+                                if (j >= seen[t]) memcpy(&pr[t * LDP + j], &nan, sizeof nan); /* never read */
+                            }
+                        }
+                        if (mode == 2) { /* row 0 sees key 0 only; key nk-1 (seen by the last row) gets inf, probability 0 */
+                            int j = nk - 1;
+                            for (int d = 0; d < HS; d++) v[j * LDV + d] = d % 2 ? INFINITY : -INFINITY;
+                            for (int t = 0; t < nq; t++)
+                                if (seen[t] > j) pr[t * LDP + j] = 0.0f;
+                            inf_ran++;
+                        }
+                        sentinel(got, MAXQ * LDO);
+                        memcpy(want, got, sizeof want);
+                        for (int t = 0; t < nq; t++) weighted_spec(want + t * LDO, pr + t * LDP, v, LDV, seen[t], HS);
+                        sf_attn_weighted_values(got, LDO, pr, LDP, seen, nq, v, LDV, HS);
+                        if (!same_bits(got, want, MAXQ * LDO))
+                            fail_msg("%s kernels: weighted values nq %d nk %d HS %d mode %d differ from the loop", sets[ks], nq,
+                                     nk, HS, mode);
+                        ran++;
+                    }
+    }
+    sf_matmul_use(NULL);
+    assert_true(ran >= 3 * 8 * 6 * 3 && inf_ran > 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values_backward),
         cmocka_unit_test(test_scores_backward),
         cmocka_unit_test(test_dot_rows_zeros),
+        cmocka_unit_test(test_weighted_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

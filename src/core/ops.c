@@ -583,8 +583,8 @@ const char *sf_matmul_use(const char *name) {
 #include <stdio.h>
 #include <time.h>
 #include <x86intrin.h>
-enum { MMC_FWD, MMC_DINP, MMC_DW, MMC_DB, MMC_ACC, MMC_DOT, MMC_KINDS };
-static const char *const mmc_name[MMC_KINDS] = {"forward", "dinp", "dweight", "dbias", "acc", "dot_rows"};
+enum { MMC_FWD, MMC_DINP, MMC_DW, MMC_DB, MMC_ACC, MMC_DOT, MMC_WV, MMC_KINDS };
+static const char *const mmc_name[MMC_KINDS] = {"forward", "dinp", "dweight", "dbias", "acc", "dot_rows", "pv"};
 typedef struct { int kind, n, ic, oc, tr; long calls; unsigned long long cycles; } mm_count;
 #define MMC_SLOTS 96
 #define MMC_THREADS 16
@@ -1667,6 +1667,132 @@ static void dot_rows_run(float *out, int ldo, const float *q, int ldq, int nq, c
     for (int j0 = 0; j0 < nk; j0 += 16)
         dot_rows16(out + j0, (size_t)ldo, q, (size_t)ldq, nq, k + (size_t)j0 * ldk, (size_t)ldk,
                    nk - j0 < 16 ? nk - j0 : 16, n);
+}
+
+/* One row of sf_attn_weighted_values, for any processor (the compiler vectorises the loop over d). */
+SF_VEC static void weighted_row(float *restrict o, const float *restrict pr, const float *restrict v, size_t ldv,
+                                int nk, int HS) {
+    if (HS == 16) { /* the shipped models' head size: the loop over d is then one register */
+        float acc[16] = {0};
+        for (int j = 0; j < nk; j++) {
+            float p = pr[j];
+            if (p == 0.0f) continue;
+            const float *restrict vj = v + (size_t)j * ldv;
+            for (int d = 0; d < 16; d++) acc[d] += p * vj[d];
+        }
+        for (int d = 0; d < 16; d++) o[d] = acc[d];
+        return;
+    }
+    for (int d = 0; d < HS; d++) o[d] = 0.0f;
+    for (int j = 0; j < nk; j++) {
+        float p = pr[j];
+        if (p == 0.0f) continue;
+        const float *restrict vj = v + (size_t)j * ldv;
+        for (int d = 0; d < HS; d++) o[d] += p * vj[d];
+    }
+}
+
+/* weighted_row for four rows (out and probs at row strides ldo, ldp) of 16-dimensional heads: the same
+ * operations per row, the four rows' chains of additions interleaved, so that they wait for one another's
+ * latency instead of each for its own (causal rows, which skip the keys they do not see). */
+SF_VEC static void weighted_rows4(float *out, size_t ldo, const float *pr, size_t ldp, const int *seen,
+                                  const float *restrict v, size_t ldv) {
+#if defined(__GNUC__) || defined(__clang__)
+    typedef float v16 __attribute__((vector_size(64))); /* GCC/clang vectors: + and * as IEEE, not fused */
+    v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    int most = seen[0];
+    for (int r = 1; r < 4; r++) most = seen[r] > most ? seen[r] : most;
+    const float *p0 = pr, *p1 = pr + ldp, *p2 = pr + 2 * ldp, *p3 = pr + 3 * ldp;
+    for (int j = 0; j < most; j++) {
+        v16 vj;
+        memcpy(&vj, v + (size_t)j * ldv, sizeof vj);
+        float q0 = j < seen[0] ? p0[j] : 0.0f, q1 = j < seen[1] ? p1[j] : 0.0f;
+        float q2 = j < seen[2] ? p2[j] : 0.0f, q3 = j < seen[3] ? p3[j] : 0.0f;
+        if (q0 != 0.0f) a0 += q0 * vj;
+        if (q1 != 0.0f) a1 += q1 * vj;
+        if (q2 != 0.0f) a2 += q2 * vj;
+        if (q3 != 0.0f) a3 += q3 * vj;
+    }
+    memcpy(out, &a0, sizeof a0);
+    memcpy(out + ldo, &a1, sizeof a1);
+    memcpy(out + 2 * ldo, &a2, sizeof a2);
+    memcpy(out + 3 * ldo, &a3, sizeof a3);
+#else
+    for (int r = 0; r < 4; r++) weighted_row(out + (size_t)r * ldo, pr + (size_t)r * ldp, v, ldv, seen[r], 16);
+#endif
+}
+
+#ifdef SF_X86
+/* R (1..8) rows of sf_attn_weighted_values for 16-dimensional heads whose values (the first `most` keys)
+ * are all finite: every row's sum in its own register, each key's value row loaded once for all rows. A
+ * term is added for every key j < most, its probability taken as 0 past the row's seen: a term whose
+ * probability is 0 is then p * v = +-0, and adding +-0 to a sum that starts at +0 leaves it as it is (such
+ * a sum is never -0: +0 + -0 is +0), so the bits are those of skipping it. */
+SF_INLINE512 void weighted_tile(const int R, float *out, size_t ldo, const float *pr, size_t ldp, const int *seen,
+                                const float *v, size_t ldv, int most) {
+    float p[8][16] __attribute__((aligned(64))); /* the rows' probabilities, 0 past seen (and past most) */
+    for (int r = 0; r < R; r++) {
+        int n = seen[r] < most ? seen[r] : most;
+        _mm512_store_ps(p[r], _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), pr + (size_t)r * ldp));
+    }
+    __m512 a[8];
+    for (int r = 0; r < R; r++) a[r] = _mm512_setzero_ps();
+    for (int j = 0; j < most; j++) {
+        __m512 vj = _mm512_loadu_ps(v + (size_t)j * ldv);
+        for (int r = 0; r < R; r++) a[r] = _mm512_add_ps(a[r], _mm512_mul_ps(_mm512_set1_ps(p[r][j]), vj));
+    }
+    for (int r = 0; r < R; r++) _mm512_storeu_ps(out + (size_t)r * ldo, a[r]);
+}
+
+/* Runs sf_attn_weighted_values for 16-dimensional heads and rows of at most 16 keys with AVX-512; returns
+ * 0 (and writes nothing) when a value the rows can see is not finite (0 * inf is no zero: the rows then
+ * take the exact path). */
+SF_AVX512 static int weighted_values_512(float *out, size_t ldo, const float *pr, size_t ldp, const int *seen, int nq,
+                                         const float *v, size_t ldv) {
+    int most = 0;
+    for (int t = 0; t < nq; t++) most = seen[t] > most ? seen[t] : most;
+    __mmask16 bad = 0;
+    for (int j = 0; j < most; j++) {
+        __m512 x = _mm512_loadu_ps(v + (size_t)j * ldv);
+        bad |= _mm512_cmp_ps_mask(_mm512_sub_ps(x, x), _mm512_setzero_ps(), _CMP_NEQ_UQ); /* inf - inf, NaN */
+    }
+    if (bad) return 0;
+    for (int t0 = 0; t0 < nq; t0 += 8) {
+        int R = nq - t0 < 8 ? nq - t0 : 8;
+        float *o = out + (size_t)t0 * ldo;
+        const float *p = pr + (size_t)t0 * ldp;
+        const int *sn = seen + t0;
+        int m = 0;
+        for (int t = 0; t < R; t++) m = sn[t] > m ? sn[t] : m;
+        switch (R) {
+#define SF_T(r) case r: weighted_tile(r, o, ldo, p, ldp, sn, v, ldv, m); break;
+            SF_T(1) SF_T(2) SF_T(3) SF_T(4) SF_T(5) SF_T(6) SF_T(7) SF_T(8)
+#undef SF_T
+        }
+    }
+    return 1;
+}
+#endif
+
+void sf_attn_weighted_values(float *out, int ldo, const float *probs, int ldp, const int *seen, int nq, const float *v,
+                             int ldv, int HS) {
+    MMC_START;
+    int most = 0, same = 1;
+    for (int t = 0; t < nq; t++) most = seen[t] > most ? seen[t] : most, same &= seen[t] == seen[0];
+#ifdef SF_X86
+    /* rows that see as many keys side by side (causal rows would add every row's unseen keys' zeros) */
+    if (HS == 16 && same && most <= 16 && softmax_512_on() &&
+        weighted_values_512(out, (size_t)ldo, probs, (size_t)ldp, seen, nq, v, (size_t)ldv)) {
+        MMC_STOP(MMC_WV, nq, most, HS, 0);
+        return;
+    }
+#endif
+    int t = 0;
+    if (HS == 16)
+        for (; t + 4 <= nq; t += 4)
+            weighted_rows4(out + (size_t)t * ldo, (size_t)ldo, probs + (size_t)t * ldp, (size_t)ldp, seen + t, v, (size_t)ldv);
+    for (; t < nq; t++) weighted_row(out + (size_t)t * ldo, probs + (size_t)t * ldp, v, (size_t)ldv, seen[t], HS);
+    MMC_STOP(MMC_WV, nq, most, HS, 0);
 }
 
 /* ---- loss ------------------------------------------------------------------------------------- */

@@ -147,5 +147,12 @@ float sf_dot(const float *a, const float *b, int n);
 /* out[t*ldo + j] = sf_dot(q + t*ldq, k + j*ldk, n) for t < nq, j < nk, bit for bit, with 16 keys
  * computed side by side (a block of attention scores: query rows against key rows). */
 void sf_dot_rows(float *out, int ldo, const float *q, int ldq, int nq, const float *k, int ldk, int nk, int n);
+/* out[t*ldo + d] = sum over the keys j < seen[t] whose probability probs[t*ldp + j] is not 0, in ascending
+ * order, of probs[t*ldp + j] * v[j*ldv + d] (d < HS, t < nq): each term a product and then an addition,
+ * each rounded (nothing fused), started at 0 (an attention head's weighted sum of values). Every kernel
+ * set gives the bits of that loop; with the AVX-512 kernels (16-dimensional heads, at most 16 keys)
+ * sixteen rows run side by side. */
+void sf_attn_weighted_values(float *out, int ldo, const float *probs, int ldp, const int *seen, int nq, const float *v,
+                             int ldv, int HS);
 
 #endif
