@@ -23,9 +23,10 @@ enum { HS = 16, C = 64, K = 13, LDF = 3 * C, REPS = 64 };
 static float q[K * LDF], dq[K * LDF], vt[HS * K], dout[K * C], probs[K * K], dprobs[K * K], dsc[K * K], out[K * C];
 static int seen[K];
 
-/* Returns the fastest of `rounds` samples of REPS calls of f, in ns per call; runs g (the other way)
- * in between when not NULL, and puts its fastest into *other. */
+/* One way of doing a segment's work, for nq queries and nk keys. */
 typedef void (*way)(int nq, int nk);
+/* Sets *ta and *tb to the fastest of 8 x rounds samples of REPS calls of a and of b (alternating), in ns
+ * per call. */
 static void race(way a, way b, int nq, int nk, int rounds, double *ta, double *tb) {
     *ta = *tb = 1e30;
     for (int r = 0; r < rounds * 8; r++) {
