@@ -583,8 +583,8 @@ const char *sf_matmul_use(const char *name) {
 #include <stdio.h>
 #include <time.h>
 #include <x86intrin.h>
-enum { MMC_FWD, MMC_DINP, MMC_DW, MMC_DB, MMC_ACC, MMC_DOT, MMC_KINDS };
-static const char *const mmc_name[MMC_KINDS] = {"forward", "dinp", "dweight", "dbias", "acc", "dot_rows"};
+enum { MMC_FWD, MMC_DINP, MMC_DW, MMC_DB, MMC_ACC, MMC_DOT, MMC_WV, MMC_KINDS };
+static const char *const mmc_name[MMC_KINDS] = {"forward", "dinp", "dweight", "dbias", "acc", "dot_rows", "pv"};
 typedef struct { int kind, n, ic, oc, tr; long calls; unsigned long long cycles; } mm_count;
 #define MMC_SLOTS 96
 #define MMC_THREADS 16
@@ -651,11 +651,13 @@ void sf_matmul_count_print(double peak_per_thread, long steps) {
     double kind_cy[MMC_KINDS] = {0}, kind_fl[MMC_KINDS] = {0};
     for (int i = 0; i < na; i++) {
         const mm_count *x = &all[i];
-        double fl = x->kind == MMC_DB ? (double)x->n * x->oc : 2.0 * x->n * x->ic * x->oc;
+        /* (tr 2 and 3: an attention head's pair of products, sf_attn_values_backward and sf_attn_scores_backward) */
+        double fl = x->kind == MMC_DB ? (double)x->n * x->oc : (x->tr == 2 || x->tr == 3 ? 4.0 : 2.0) * x->n * x->ic * x->oc;
         double sec = (double)x->cycles / hz, gf = fl * (double)x->calls / sec / 1e9;
         kind_cy[x->kind] += (double)x->cycles, kind_fl[x->kind] += fl * (double)x->calls;
         printf("%-9s %5d %5d %5d%s %9.1f %11.1f %6.1f%% %9.1f %6.1f%%\n", mmc_name[x->kind], x->n, x->ic, x->oc,
-               x->tr == 2 ? "s" : x->tr ? "t" : " ", (double)x->calls / steps, 1e6 * sec / steps, 100.0 * x->cycles / total, gf,
+               x->tr == 4 ? "w" : x->tr == 3 ? "s" : x->tr == 2 ? "v" : x->tr ? "t" : " ", (double)x->calls / steps,
+               1e6 * sec / steps, 100.0 * x->cycles / total, gf,
                100.0 * gf / peak_per_thread);
     }
     for (int k = 0; k < MMC_KINDS; k++)
@@ -738,13 +740,13 @@ void sf_matmul_backward_set(float *dinp, float *dweight, float *dbias, const flo
         MMC_START;
         if (set & SF_SET_DINP) product_set(k->gemm, dinp, (size_t)IC, dout, (size_t)OC, 1, weight, (size_t)IC, N, IC, OC);
         else k->gemm(dinp, (size_t)IC, dout, (size_t)OC, 1, weight, (size_t)IC, N, IC, OC, NULL);
-        MMC_STOP(MMC_DINP, N, OC, IC, (set & SF_SET_DINP) ? 2 : 0);
+        MMC_STOP(MMC_DINP, N, OC, IC, (set & SF_SET_DINP) ? 4 : 0);
     }
     if (dweight) {
         MMC_START;
         if (set & SF_SET_DWEIGHT) product_set(k->gemm, dweight, (size_t)IC, dout, 1, (size_t)OC, inp, (size_t)IC, OC, IC, N);
         else k->gemm(dweight, (size_t)IC, dout, 1, (size_t)OC, inp, (size_t)IC, OC, IC, N, NULL);
-        MMC_STOP(MMC_DW, OC, N, IC, (set & SF_SET_DWEIGHT) ? 2 : 0);
+        MMC_STOP(MMC_DW, OC, N, IC, (set & SF_SET_DWEIGHT) ? 4 : 0);
     }
     if (dbias) {
         MMC_START;
@@ -752,8 +754,56 @@ void sf_matmul_backward_set(float *dinp, float *dweight, float *dbias, const flo
          * as from a zeroed buffer, so it is kept */
         if (set & SF_SET_DWEIGHT) memset(dbias, 0, (size_t)OC * sizeof *dbias);
         k->bias(dbias, dout, N, OC);
-        MMC_STOP(MMC_DB, N, 1, OC, (set & SF_SET_DWEIGHT) ? 2 : 0);
+        MMC_STOP(MMC_DB, N, 1, OC, (set & SF_SET_DWEIGHT) ? 4 : 0);
     }
+}
+
+#ifdef SF_X86
+/* tile16_any for an A whose rows are adjacent (ars 1: A(r,j) = a[j*ajs + r], a transposed operand): each
+ * step of j reads all rows' values at fixed offsets from one pointer. */
+SF_AVX512 static void tile16_unit(int R, float *c, size_t ldc, const float *a, size_t ajs, const float *b, size_t ldb,
+                                  int J, __mmask16 m, const float *init) {
+    switch (R) {
+#define SF_T(r) case r: tile16(r, c, ldc, a, 1, ajs, b, ldb, J, m, init); return;
+        SF_T(1) SF_T(2) SF_T(3) SF_T(4) SF_T(5) SF_T(6) SF_T(7) SF_T(8) SF_T(9) SF_T(10) SF_T(11) SF_T(12)
+        SF_T(13) SF_T(14) SF_T(15) SF_T(16) SF_T(17) SF_T(18) SF_T(19) SF_T(20) SF_T(21) SF_T(22) SF_T(23) SF_T(24)
+#undef SF_T
+    }
+}
+#endif
+
+/* The product of sf_matmul_acc written into c instead of added: c = (the chains sf_matmul_acc adds to a
+ * zeroed c), started at +0.0 in registers (one tile: init a row of zeros), c neither read nor zeroed. */
+static void acc_set(const mm_kernels *k, float *c, int ldc, const float *a, int ars, int ajs, const float *b, int ldb,
+                    int R, int W, int J) {
+    if (R <= 0 || W <= 0) return;
+#ifdef SF_X86
+    static const float zeros[16];
+    if (k == &mm_avx512 && W <= 16 && R <= 24 && J > 0) {
+        if (ars == 1) tile16_unit(R, c, (size_t)ldc, a, (size_t)ajs, b, (size_t)ldb, J, lanes(W, 0), zeros);
+        else tile16_any(R, c, (size_t)ldc, a, (size_t)ars, (size_t)ajs, b, (size_t)ldb, J, lanes(W, 0), zeros);
+        return;
+    }
+#endif
+    product_set(k->gemm, c, (size_t)ldc, a, (size_t)ars, (size_t)ajs, b, (size_t)ldb, R, W, J);
+}
+
+void sf_attn_values_backward(float *dprobs, int ldp, float *dv, int ldv, const float *dout, int ldo, const float *vt,
+                             int ldvt, const float *probs, int ldpr, int nq, int nk, int HS) {
+    MMC_START;
+    const mm_kernels *k = mm_pick();
+    acc_set(k, dprobs, ldp, dout, ldo, 1, vt, ldvt, nq, nk, HS);
+    acc_set(k, dv, ldv, probs, 1, ldpr, dout, ldo, nk, HS, nq);
+    MMC_STOP(MMC_ACC, nq, nk, HS, 2);
+}
+
+void sf_attn_scores_backward(float *dq, int ldq, float *dk, int ldk, const float *dscores, int lds, const float *q,
+                             int ldqi, const float *kin, int ldki, int nq, int nk, int HS) {
+    MMC_START;
+    const mm_kernels *k = mm_pick();
+    acc_set(k, dq, ldq, dscores, lds, 1, kin, ldki, nq, HS, nk);
+    acc_set(k, dk, ldk, dscores, 1, lds, q, ldqi, nk, HS, nq);
+    MMC_STOP(MMC_ACC, nq, nk, HS, 3);
 }
 
 /* Returns the float with bit pattern b. */
@@ -1572,7 +1622,15 @@ SF_AVX512 static void dot_rows16_512(float *out, size_t ldo, const float *q, siz
     for (int t = 0; t < nq; t++) {
         const float *qt = q + (size_t)t * ldq;
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        for (int i = 0; i < n8; i += 8) {
+        /* the lanes start at their first products, not at 0 + the product: that differs only in a zero's
+         * sign (+0 + -0 is +0), and only when a lane's products are all -0; the tree of such lanes then
+         * differs only in giving -0 for +0, which the + 0 after the tree makes +0 again: the same bits */
+        if (n8) {
+#define SF_L(l) a##l = _mm512_mul_ps(_mm512_set1_ps(qt[l]), _mm512_load_ps(kt + l * 16));
+            SF_L(0) SF_L(1) SF_L(2) SF_L(3) SF_L(4) SF_L(5) SF_L(6) SF_L(7)
+#undef SF_L
+        }
+        for (int i = 8; i < n8; i += 8) {
             const float *b = kt + i * 16;
 #define SF_L(l) a##l = _mm512_add_ps(a##l, _mm512_mul_ps(_mm512_set1_ps(qt[i + l]), _mm512_load_ps(b + l * 16)));
             SF_L(0) SF_L(1) SF_L(2) SF_L(3) SF_L(4) SF_L(5) SF_L(6) SF_L(7)
@@ -1580,6 +1638,7 @@ SF_AVX512 static void dot_rows16_512(float *out, size_t ldo, const float *q, siz
         }
         __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
                                  _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+        if (n8) s = _mm512_add_ps(s, _mm512_setzero_ps());
         for (int i = n8; i < n; i++)
             s = _mm512_add_ps(s, _mm512_mul_ps(_mm512_set1_ps(qt[i]), _mm512_load_ps(kt + i * 16)));
         _mm512_mask_storeu_ps(out + (size_t)t * ldo, m, s);
@@ -1616,6 +1675,132 @@ static void dot_rows_run(float *out, int ldo, const float *q, int ldq, int nq, c
     for (int j0 = 0; j0 < nk; j0 += 16)
         dot_rows16(out + j0, (size_t)ldo, q, (size_t)ldq, nq, k + (size_t)j0 * ldk, (size_t)ldk,
                    nk - j0 < 16 ? nk - j0 : 16, n);
+}
+
+/* One row of sf_attn_weighted_values, for any processor (the compiler vectorises the loop over d). */
+SF_VEC static void weighted_row(float *restrict o, const float *restrict pr, const float *restrict v, size_t ldv,
+                                int nk, int HS) {
+    if (HS == 16) { /* the shipped models' head size: the loop over d is then one register */
+        float acc[16] = {0};
+        for (int j = 0; j < nk; j++) {
+            float p = pr[j];
+            if (p == 0.0f) continue;
+            const float *restrict vj = v + (size_t)j * ldv;
+            for (int d = 0; d < 16; d++) acc[d] += p * vj[d];
+        }
+        for (int d = 0; d < 16; d++) o[d] = acc[d];
+        return;
+    }
+    for (int d = 0; d < HS; d++) o[d] = 0.0f;
+    for (int j = 0; j < nk; j++) {
+        float p = pr[j];
+        if (p == 0.0f) continue;
+        const float *restrict vj = v + (size_t)j * ldv;
+        for (int d = 0; d < HS; d++) o[d] += p * vj[d];
+    }
+}
+
+/* weighted_row for four rows (out and probs at row strides ldo, ldp) of 16-dimensional heads: the same
+ * operations per row, the four rows' chains of additions interleaved, so that they wait for one another's
+ * latency instead of each for its own (causal rows, which skip the keys they do not see). */
+SF_VEC static void weighted_rows4(float *out, size_t ldo, const float *pr, size_t ldp, const int *seen,
+                                  const float *restrict v, size_t ldv) {
+#if defined(__GNUC__) || defined(__clang__)
+    typedef float v16 __attribute__((vector_size(64))); /* GCC/clang vectors: + and * as IEEE, not fused */
+    v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    int most = seen[0];
+    for (int r = 1; r < 4; r++) most = seen[r] > most ? seen[r] : most;
+    const float *p0 = pr, *p1 = pr + ldp, *p2 = pr + 2 * ldp, *p3 = pr + 3 * ldp;
+    for (int j = 0; j < most; j++) {
+        v16 vj;
+        memcpy(&vj, v + (size_t)j * ldv, sizeof vj);
+        float q0 = j < seen[0] ? p0[j] : 0.0f, q1 = j < seen[1] ? p1[j] : 0.0f;
+        float q2 = j < seen[2] ? p2[j] : 0.0f, q3 = j < seen[3] ? p3[j] : 0.0f;
+        if (q0 != 0.0f) a0 += q0 * vj;
+        if (q1 != 0.0f) a1 += q1 * vj;
+        if (q2 != 0.0f) a2 += q2 * vj;
+        if (q3 != 0.0f) a3 += q3 * vj;
+    }
+    memcpy(out, &a0, sizeof a0);
+    memcpy(out + ldo, &a1, sizeof a1);
+    memcpy(out + 2 * ldo, &a2, sizeof a2);
+    memcpy(out + 3 * ldo, &a3, sizeof a3);
+#else
+    for (int r = 0; r < 4; r++) weighted_row(out + (size_t)r * ldo, pr + (size_t)r * ldp, v, ldv, seen[r], 16);
+#endif
+}
+
+#ifdef SF_X86
+/* R (1..8) rows of sf_attn_weighted_values for 16-dimensional heads whose values (the first `most` keys)
+ * are all finite: every row's sum in its own register, each key's value row loaded once for all rows. A
+ * term is added for every key j < most, its probability taken as 0 past the row's seen: a term whose
+ * probability is 0 is then p * v = +-0, and adding +-0 to a sum that starts at +0 leaves it as it is (such
+ * a sum is never -0: +0 + -0 is +0), so the bits are those of skipping it. */
+SF_INLINE512 void weighted_tile(const int R, float *out, size_t ldo, const float *pr, size_t ldp, const int *seen,
+                                const float *v, size_t ldv, int most) {
+    float p[8][16] __attribute__((aligned(64))); /* the rows' probabilities, 0 past seen (and past most) */
+    for (int r = 0; r < R; r++) {
+        int n = seen[r] < most ? seen[r] : most;
+        _mm512_store_ps(p[r], _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), pr + (size_t)r * ldp));
+    }
+    __m512 a[8];
+    for (int r = 0; r < R; r++) a[r] = _mm512_setzero_ps();
+    for (int j = 0; j < most; j++) {
+        __m512 vj = _mm512_loadu_ps(v + (size_t)j * ldv);
+        for (int r = 0; r < R; r++) a[r] = _mm512_add_ps(a[r], _mm512_mul_ps(_mm512_set1_ps(p[r][j]), vj));
+    }
+    for (int r = 0; r < R; r++) _mm512_storeu_ps(out + (size_t)r * ldo, a[r]);
+}
+
+/* Runs sf_attn_weighted_values for 16-dimensional heads and rows of at most 16 keys with AVX-512; returns
+ * 0 (and writes nothing) when a value the rows can see is not finite (0 * inf is no zero: the rows then
+ * take the exact path). */
+SF_AVX512 static int weighted_values_512(float *out, size_t ldo, const float *pr, size_t ldp, const int *seen, int nq,
+                                         const float *v, size_t ldv) {
+    int most = 0;
+    for (int t = 0; t < nq; t++) most = seen[t] > most ? seen[t] : most;
+    __mmask16 bad = 0;
+    for (int j = 0; j < most; j++) {
+        __m512 x = _mm512_loadu_ps(v + (size_t)j * ldv);
+        bad |= _mm512_cmp_ps_mask(_mm512_sub_ps(x, x), _mm512_setzero_ps(), _CMP_NEQ_UQ); /* inf - inf, NaN */
+    }
+    if (bad) return 0;
+    for (int t0 = 0; t0 < nq; t0 += 8) {
+        int R = nq - t0 < 8 ? nq - t0 : 8;
+        float *o = out + (size_t)t0 * ldo;
+        const float *p = pr + (size_t)t0 * ldp;
+        const int *sn = seen + t0;
+        int m = 0;
+        for (int t = 0; t < R; t++) m = sn[t] > m ? sn[t] : m;
+        switch (R) {
+#define SF_T(r) case r: weighted_tile(r, o, ldo, p, ldp, sn, v, ldv, m); break;
+            SF_T(1) SF_T(2) SF_T(3) SF_T(4) SF_T(5) SF_T(6) SF_T(7) SF_T(8)
+#undef SF_T
+        }
+    }
+    return 1;
+}
+#endif
+
+void sf_attn_weighted_values(float *out, int ldo, const float *probs, int ldp, const int *seen, int nq, const float *v,
+                             int ldv, int HS) {
+    MMC_START;
+    int most = 0, same = 1;
+    for (int t = 0; t < nq; t++) most = seen[t] > most ? seen[t] : most, same &= seen[t] == seen[0];
+#ifdef SF_X86
+    /* rows that see as many keys side by side (causal rows would add every row's unseen keys' zeros) */
+    if (HS == 16 && same && most <= 16 && softmax_512_on() &&
+        weighted_values_512(out, (size_t)ldo, probs, (size_t)ldp, seen, nq, v, (size_t)ldv)) {
+        MMC_STOP(MMC_WV, nq, most, HS, 0);
+        return;
+    }
+#endif
+    int t = 0;
+    if (HS == 16)
+        for (; t + 4 <= nq; t += 4)
+            weighted_rows4(out + (size_t)t * ldo, (size_t)ldo, probs + (size_t)t * ldp, (size_t)ldp, seen + t, v, (size_t)ldv);
+    for (; t < nq; t++) weighted_row(out + (size_t)t * ldo, probs + (size_t)t * ldp, v, (size_t)ldv, seen[t], HS);
+    MMC_STOP(MMC_WV, nq, most, HS, 0);
 }
 
 /* ---- loss ------------------------------------------------------------------------------------- */

@@ -54,6 +54,17 @@ void sf_matmul_backward_set(float *dinp, float *dweight, float *dbias, const flo
  * each element one chain of fused multiply-adds over j ascending, started at the value it holds. */
 void sf_matmul_acc(float *c, int ldc, const float *a, int ars, int ajs, const float *b, int ldb, int R, int W,
                    int J);
+/* The backward of one attention head's out = probs . v over a segment of nq queries and nk keys (head size
+ * HS; vt is v transposed, (HS, nk) at row stride ldvt): writes dprobs(nq, nk) = dout . v^T and
+ * dv(nk, HS) = probs^T . dout, each element the chain sf_matmul_acc adds to a zeroed buffer (dprobs over
+ * d ascending, dv over the queries ascending), bit for bit, without reading or zeroing either first. */
+void sf_attn_values_backward(float *dprobs, int ldp, float *dv, int ldv, const float *dout, int ldo, const float *vt,
+                             int ldvt, const float *probs, int ldpr, int nq, int nk, int HS);
+/* The backward of one attention head's scores = q . k^T over a segment: writes dq(nq, HS) = dscores . k
+ * (a chain over the keys ascending) and dk(nk, HS) = dscores^T . q (over the queries ascending), the
+ * chains sf_matmul_acc adds to zeroed buffers, bit for bit, neither buffer read or zeroed first. */
+void sf_attn_scores_backward(float *dq, int ldq, float *dk, int ldk, const float *dscores, int lds, const float *q,
+                             int ldqi, const float *k, int ldki, int nq, int nk, int HS);
 #ifdef SF_MATMUL_COUNT
 /* Only in the counting build (bench_train_bycall, which compiles ops.c with SF_MATMUL_COUNT): forgets the
  * time counted so far in every product, by kind and shape ... */
@@ -136,5 +147,12 @@ float sf_dot(const float *a, const float *b, int n);
 /* out[t*ldo + j] = sf_dot(q + t*ldq, k + j*ldk, n) for t < nq, j < nk, bit for bit, with 16 keys
  * computed side by side (a block of attention scores: query rows against key rows). */
 void sf_dot_rows(float *out, int ldo, const float *q, int ldq, int nq, const float *k, int ldk, int nk, int n);
+/* out[t*ldo + d] = sum over the keys j < seen[t] whose probability probs[t*ldp + j] is not 0, in ascending
+ * order, of probs[t*ldp + j] * v[j*ldv + d] (d < HS, t < nq): each term a product and then an addition,
+ * each rounded (nothing fused), started at 0 (an attention head's weighted sum of values). Every kernel
+ * set gives the bits of that loop; with the AVX-512 kernels (16-dimensional heads, at most 16 keys)
+ * sixteen rows run side by side. */
+void sf_attn_weighted_values(float *out, int ldo, const float *probs, int ldp, const int *seen, int nq, const float *v,
+                             int ldv, int HS);
 
 #endif

@@ -551,66 +551,6 @@ sf_qkv_view sf_attn_qkv(const sf_seq *s, const sf_attn_rec *a, int cross) {
     return qkv_view(&s->cfg, a, s->L, s->packed, cross);
 }
 
-/* The loops below are SF_VEC (ops.h): with AVX-512 a head's sixteen dimensions run in one register; the
- * operations are the same either way. */
-
-/* Sets o(HS) to sum_j pr[j] * v_j (v_j at v + j*ldv) over the keys j < nk whose probability is not 0, in ascending order:
- * each term a product and then an addition, each rounded (nothing fused), started at 0. */
-SF_VEC static void weighted_values(float *restrict o, const float *restrict pr, const float *restrict v,
-                                         size_t ldv, int nk, int HS) {
-    if (HS == 16) { /* the shipped models' head size: the loop over d is then one register */
-        float acc[16] = {0};
-        for (int j = 0; j < nk; j++) {
-            float p = pr[j];
-            if (p == 0.0f) continue;
-            const float *restrict vj = v + (size_t)j * ldv;
-            for (int d = 0; d < 16; d++) acc[d] += p * vj[d];
-        }
-        for (int d = 0; d < 16; d++) o[d] = acc[d];
-        return;
-    }
-    for (int d = 0; d < HS; d++) o[d] = 0.0f;
-    for (int j = 0; j < nk; j++) {
-        float p = pr[j];
-        if (p == 0.0f) continue;
-        const float *restrict vj = v + (size_t)j * ldv;
-        for (int d = 0; d < HS; d++) o[d] += p * vj[d];
-    }
-}
-
-/* weighted_values for up to four query rows r of one head at once (o[r], pr[r], seen[r] keys): the same
- * operations per row, but for 16-dimensional heads the four rows' chains of additions are interleaved,
- * so that they wait for one another's latency instead of each for its own. */
-SF_VEC static void weighted_values4(float *const *o, const float *const *pr, const int *seen, int rows,
-                                          const float *restrict v, size_t ldv, int HS) {
-#if defined(__GNUC__) || defined(__clang__)
-    if (HS != 16 || rows != 4) {
-#endif
-        for (int r = 0; r < rows; r++) weighted_values(o[r], pr[r], v, ldv, seen[r], HS);
-        return;
-#if defined(__GNUC__) || defined(__clang__)
-    }
-    typedef float v16 __attribute__((vector_size(64))); /* GCC/clang vectors: + and * as IEEE, not fused */
-    v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-    int most = seen[0];
-    for (int r = 1; r < 4; r++) most = seen[r] > most ? seen[r] : most;
-    for (int j = 0; j < most; j++) {
-        v16 vj;
-        memcpy(&vj, v + (size_t)j * ldv, sizeof vj);
-        float p0 = j < seen[0] ? pr[0][j] : 0.0f, p1 = j < seen[1] ? pr[1][j] : 0.0f;
-        float p2 = j < seen[2] ? pr[2][j] : 0.0f, p3 = j < seen[3] ? pr[3][j] : 0.0f;
-        if (p0 != 0.0f) a0 += p0 * vj;
-        if (p1 != 0.0f) a1 += p1 * vj;
-        if (p2 != 0.0f) a2 += p2 * vj;
-        if (p3 != 0.0f) a3 += p3 * vj;
-    }
-    memcpy(o[0], &a0, sizeof a0);
-    memcpy(o[1], &a1, sizeof a1);
-    memcpy(o[2], &a2, sizeof a2);
-    memcpy(o[3], &a3, sizeof a3);
-#endif
-}
-
 /* How one attention sub-layer runs over a record: rows [t0,t1) are projected; each segment's queries
  * attend to its keys. `wide` (a sequence record) fills each query's whole square row of K cells (the
  * cells past the keys masked), as the window shows them; a packed record's only its segment's keys. */
@@ -704,26 +644,25 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
             const sf_att_seg *sg = &r->seg[si];
             int q0 = sg->q0, nq = sg->nq, nk = sg->nk;
             const float *vh = hv.v + h * hv.head + (size_t)sg->k0 * hv.ldkv;
-            for (int t0r = q0; t0r < q0 + nq; t0r += 4) { /* four query rows at a time */
-                int rows = q0 + nq - t0r < 4 ? q0 + nq - t0r : 4, sn[4];
-                float *o[4];
-                const float *prs[4];
+            for (int t0r = q0; t0r < q0 + nq; t0r += SM_ROWS) { /* the keys past seen have probability 0 */
+                int rows = q0 + nq - t0r < SM_ROWS ? q0 + nq - t0r : SM_ROWS;
                 for (int i = 0; i < rows; i++) {
-                    int t = t0r + i;
-                    sn[i] = r->causal && sg->qpos + (t - q0) + 1 < nk ? sg->qpos + (t - q0) + 1 : nk;
-                    prs[i] = a->probs + ((size_t)h * L + t) * K;
-                    /* a packed record's heads write their output straight into concat (nothing reads its out) */
-                    o[i] = r->wide ? a->out + ((size_t)h * L + t) * HS : a->concat + (size_t)t * C + h * HS;
+                    int q = sg->qpos + (t0r + i - q0) + 1;
+                    seen[i] = r->causal && q < nk ? q : nk;
                 }
-                weighted_values4(o, prs, sn, rows, vh, hv.ldkv, HS); /* the keys past seen have probability 0 */
+                /* a packed record's heads write their output straight into concat (nothing reads its out) */
+                float *o = r->wide ? a->out + ((size_t)h * L + t0r) * HS : a->concat + (size_t)t0r * C + h * HS;
+                int ldo = r->wide ? HS : C;
+                sf_attn_weighted_values(o, ldo, a->probs + ((size_t)h * L + t0r) * K, K, seen, rows, vh, (int)hv.ldkv, HS);
                 for (int i = 0; i < rows; i++) {
                     int t = t0r + i;
+                    float *ot = o + (size_t)i * ldo;
                     if (iv) { /* an ablated or patched head: its output is replaced, its pattern stays as computed */
                         where.head = h;
                         const float *rv = sf_interv_head_value(iv, where, t);
-                        if (rv) memcpy(o[i], rv, (size_t)HS * sizeof(float));
+                        if (rv) memcpy(ot, rv, (size_t)HS * sizeof(float));
                     }
-                    if (r->wide) memcpy(a->concat + (size_t)t * C + h * HS, o[i], (size_t)HS * sizeof(float));
+                    if (r->wide) memcpy(a->concat + (size_t)t * C + h * HS, ot, (size_t)HS * sizeof(float));
                 }
             }
         }

@@ -90,6 +90,17 @@ static void ln_backward(const bw_ctx *b, const sf_ln_w *g, float *dinp, const fl
 /* Sets rows [0,rows) of a (?, width) buffer to zero. */
 static void zero_rows(float *p, int rows, int width) { memset(p, 0, (size_t)rows * width * sizeof(float)); }
 
+/* Returns whether the n_seg segments' queries tile rows [0,n) and their keys rows [0,nk), each segment's
+ * rows right after the one before's (so each row is one segment's query and one segment's key). */
+static int segs_tile(const sf_att_seg *seg, int n_seg, int n, int nk) {
+    int q = 0, k = 0;
+    for (int i = 0; i < n_seg; i++) {
+        if (seg[i].q0 != q || seg[i].k0 != k || seg[i].nq < 1 || seg[i].nk < 1) return 0;
+        q += seg[i].nq, k += seg[i].nk;
+    }
+    return q == n && k == nk;
+}
+
 /* Sets dinp(n) to the gradient of ReLU as sf_relu_backward adds it to a zeroed buffer: 0 + (dout where
  * in > 0, else 0), the same bits (the addition to +0 turns a -0 into +0) without zeroing first. */
 static void relu_backward_set(float *restrict dinp, const float *restrict dout, const float *restrict in, size_t n) {
@@ -182,8 +193,12 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
     int self = !mem, ldq = self ? 3 * C : C, ldkv = self ? 3 * C : 2 * C;
     sf_qkv_view hv = sf_attn_qkv(b->act, a, !self);
     float *fq = self ? b->tmp : g->q, *fk = self ? b->tmp + C : b->tmp, *fv = fk + C, *vt = g->v;
-    if (self) zero_rows(b->tmp, n, 3 * C);
-    else {
+    /* segments that tile the query rows [0,n) and the key rows [0,nk) one after another (every packed
+     * pass's) write each gradient element once: their products write it, from +0.0 as from a zeroed
+     * buffer, and nothing is zeroed first; else they add to zeroed rows */
+    int tiled = segs_tile(seg, n_seg, n, nk);
+    if (!tiled && self) zero_rows(b->tmp, n, 3 * C);
+    else if (!tiled) {
         zero_rows(g->q, n, C);
         zero_rows(b->tmp, nk, 2 * C);
     }
@@ -197,7 +212,11 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
             size_t sq = ((size_t)h * L + q0) * K;
             const float *dho = g->concat + (size_t)q0 * C + h * HS, *pr = a->probs + sq;
             float *dv = fv + (size_t)k0 * ldkv + h * HS, *dpr = g->probs + sq;
-            for (int t = 0; t < nq; t++) /* only the segment's cells: the rest of a packed row is never read */
+            if (tiled) { /* only the segment's cells: the rest of a packed row is never read */
+                sf_attn_values_backward(dpr, K, dv, ldkv, dho, C, vt + k0, nk, pr, K, nq, nks, HS);
+                continue;
+            }
+            for (int t = 0; t < nq; t++)
                 memset(dpr + (size_t)t * K, 0, (size_t)nks * sizeof(float));
             sf_matmul_acc(dpr, K, dho, C, 1, vt + k0, nk, nq, nks, HS);
             sf_matmul_acc(dv, ldkv, pr, 1, K, dho, C, nks, HS, nq);
@@ -231,6 +250,10 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
             const float *q = hv.q + h * hv.head + (size_t)q0 * hv.ldq, *k = hv.k + h * hv.head + (size_t)k0 * hv.ldkv;
             const float *dsc = g->scores + ((size_t)h * L + q0) * K;
             float *dq = fq + (size_t)q0 * ldq + h * HS, *dk = fk + (size_t)k0 * ldkv + h * HS;
+            if (tiled) {
+                sf_attn_scores_backward(dq, ldq, dk, ldkv, dsc, K, q, (int)hv.ldq, k, (int)hv.ldkv, nq, nks, HS);
+                continue;
+            }
             sf_matmul_acc(dq, ldq, dsc, K, 1, k, (int)hv.ldkv, nq, HS, nks);
             sf_matmul_acc(dk, ldkv, dsc, 1, K, q, (int)hv.ldq, nks, HS, nq);
         }

@@ -1,0 +1,257 @@
+/* test_attn_ops.c - the attention's per-head kernels of ops.h bit for bit against the per-call products
+ * they replace (sf_matmul_acc into zeroed buffers, sf_dot), with every kernel set, on ragged shapes. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/ops.h"
+#include "core/rng.h"
+
+static const char *const sets[] = {"c", "avx2", "avx512"};
+static const int sizes[] = {1, 2, 12, 13, 16, 17, 24, 25};
+enum { NS = sizeof sizes / sizeof sizes[0], MAXS = 25, MAXHS = 24, LDP = MAXS + 3, LDX = 3 * MAXHS + 5,
+       SENT = 0x7fc01234 /* a NaN no product makes: marks the cells nothing may write */ };
+
+/* Fills p(n) with normal(0, 1) values from r, every seventh a zero of either sign (products of -0 and
+ * +0 are where "written" and "added to zeros" could part). */
+static void fill(sf_rng *r, float *p, size_t n) {
+    for (size_t i = 0; i < n; i++) p[i] = i % 7 == 3 ? (i % 2 ? -0.0f : 0.0f) : sf_rng_normal(r);
+}
+
+/* Fills p(n) with the sentinel's bits. */
+static void sentinel(float *p, size_t n) {
+    uint32_t b = SENT;
+    for (size_t i = 0; i < n; i++) memcpy(p + i, &b, sizeof b);
+}
+
+/* Returns whether two buffers of n floats hold the same bits. */
+static int same_bits(const float *a, const float *b, size_t n) { return memcmp(a, b, n * sizeof *a) == 0; }
+
+/* sf_attn_values_backward: dprobs = dout . v^T and dv = probs^T . dout are, bit for bit, sf_matmul_acc
+ * into zeroed cells (and the fmaf chains of the contract), whatever the buffers held; the cells around
+ * them (past nk in a row of dprobs, past HS in a row of dv, rows past the ends) are not written. */
+static void test_values_backward(void **state) {
+    (void)state;
+    static float dout[MAXS * LDX], vt[MAXHS * LDP], probs[MAXS * LDP];
+    static float dp_want[MAXS * LDP], dp_got[MAXS * LDP], dv_want[MAXS * LDX], dv_got[MAXS * LDX];
+    sf_rng r;
+    sf_rng_seed(&r, 71);
+    fill(&r, dout, MAXS * LDX); fill(&r, vt, MAXHS * LDP); fill(&r, probs, MAXS * LDP);
+    static const int hss[] = {16, 8, 5, 24};
+    int ran = 0;
+    for (int ks = 0; ks < 3; ks++) {
+        if (!sf_matmul_use(sets[ks])) continue;
+        for (size_t hi = 0; hi < sizeof hss / sizeof *hss; hi++)
+            for (int a = 0; a < NS; a++)
+                for (int b = 0; b < NS; b++) {
+                    int HS = hss[hi], nq = sizes[a], nk = sizes[b];
+                    sentinel(dp_want, MAXS * LDP); sentinel(dv_want, MAXS * LDX);
+                    for (int t = 0; t < nq; t++) memset(dp_want + t * LDP, 0, (size_t)nk * sizeof(float));
+                    for (int j = 0; j < nk; j++) memset(dv_want + j * LDX, 0, (size_t)HS * sizeof(float));
+                    sf_matmul_acc(dp_want, LDP, dout, LDX, 1, vt, LDP, nq, nk, HS);
+                    sf_matmul_acc(dv_want, LDX, probs, 1, LDP, dout, LDX, nk, HS, nq);
+                    /* the contract, one chain at a time */
+                    for (int t = 0; t < nq; t++)
+                        for (int j = 0; j < nk; j++) {
+                            float c = 0.0f;
+                            for (int d = 0; d < HS; d++) c = fmaf(dout[t * LDX + d], vt[d * LDP + j], c);
+                            assert_memory_equal(&c, dp_want + t * LDP + j, sizeof c);
+                        }
+                    sentinel(dp_got, MAXS * LDP); sentinel(dv_got, MAXS * LDX);
+                    for (int t = 0; t < nq; t++) fill(&r, dp_got + t * LDP, (size_t)nk); /* old contents */
+                    sf_attn_values_backward(dp_got, LDP, dv_got, LDX, dout, LDX, vt, LDP, probs, LDP, nq, nk, HS);
+                    if (!same_bits(dp_got, dp_want, MAXS * LDP) || !same_bits(dv_got, dv_want, MAXS * LDX))
+                        fail_msg("%s kernels: values backward nq %d nk %d HS %d differs from sf_matmul_acc", sets[ks], nq,
+                                 nk, HS);
+                    ran++;
+                }
+    }
+    sf_matmul_use(NULL);
+    assert_true(ran >= 4 * NS * NS);
+}
+
+/* sf_attn_scores_backward: dq = dscores . k and dk = dscores^T . q, the same way, with q and k in fused
+ * rows (q | k side by side, as a packed record keeps them). */
+static void test_scores_backward(void **state) {
+    (void)state;
+    static float dsc[MAXS * LDP], qk[MAXS * LDX];
+    static float want[MAXS * LDX], got[MAXS * LDX];
+    sf_rng r;
+    sf_rng_seed(&r, 72);
+    fill(&r, dsc, MAXS * LDP); fill(&r, qk, MAXS * LDX);
+    static const int hss[] = {16, 8, 5, 24};
+    int ran = 0;
+    for (int ks = 0; ks < 3; ks++) {
+        if (!sf_matmul_use(sets[ks])) continue;
+        for (size_t hi = 0; hi < sizeof hss / sizeof *hss; hi++)
+            for (int a = 0; a < NS; a++)
+                for (int b = 0; b < NS; b++) {
+                    int HS = hss[hi], nq = sizes[a], nk = sizes[b];
+                    const float *q = qk, *k = qk + HS;
+                    /* dq in columns [0,HS) of the gradient rows, dk in [HS, 2HS) (as the fused rows) */
+                    sentinel(want, MAXS * LDX);
+                    for (int t = 0; t < nq; t++) memset(want + t * LDX, 0, (size_t)HS * sizeof(float));
+                    for (int j = 0; j < nk; j++) memset(want + j * LDX + HS, 0, (size_t)HS * sizeof(float));
+                    sf_matmul_acc(want, LDX, dsc, LDP, 1, k, LDX, nq, HS, nk);
+                    sf_matmul_acc(want + HS, LDX, dsc, 1, LDP, q, LDX, nk, HS, nq);
+                    for (int j = 0; j < nk; j++)
+                        for (int d = 0; d < HS; d++) {
+                            float c = 0.0f;
+                            for (int t = 0; t < nq; t++) c = fmaf(dsc[t * LDP + j], q[t * LDX + d], c);
+                            assert_memory_equal(&c, want + j * LDX + HS + d, sizeof c);
+                        }
+                    sentinel(got, MAXS * LDX);
+                    for (int t = 0; t < nq; t++) fill(&r, got + t * LDX, (size_t)HS);
+                    sf_attn_scores_backward(got, LDX, got + HS, LDX, dsc, LDP, q, LDX, k, LDX, nq, nk, HS);
+                    if (!same_bits(got, want, MAXS * LDX))
+                        fail_msg("%s kernels: scores backward nq %d nk %d HS %d differs from sf_matmul_acc", sets[ks], nq,
+                                 nk, HS);
+                    ran++;
+                }
+    }
+    sf_matmul_use(NULL);
+    assert_true(ran >= 4 * NS * NS);
+}
+
+/* The scores' order of additions written out (ops.c's dot_lanes: eight lanes from 0, then a fixed tree,
+ * then the leftovers), every operation rounded on its own. */
+static float dot_spec(const float *a, const float *b, int n) {
+    volatile float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) {
+            volatile float p = a[i + k] * b[i + k];
+            acc[k] = acc[k] + p;
+        }
+    float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (; i < n; i++) {
+        volatile float p = a[i] * b[i];
+        s = s + p;
+    }
+    return s;
+}
+
+/* sf_dot_rows keeps the signs of zero scores: queries and keys whose products are all -0 in some lanes
+ * or all lanes (a zero query against negative keys, zeros of both signs), so that a kernel starting its
+ * lanes at the first product instead of at 0 + it must put the +0 back; every kernel set, head sizes
+ * with and without leftovers, ragged key counts. */
+static void test_dot_rows_zeros(void **state) {
+    (void)state;
+    enum { NQ = 6, MAXK = 17, MAXN = 40, LD = 41, LDO = MAXK + 2 };
+    static float q[NQ * LD], k[MAXK * LD], got[NQ * LDO];
+    sf_rng r;
+    sf_rng_seed(&r, 73);
+    for (int j = 0; j < MAXK * LD; j++) k[j] = j % 3 ? -fabsf(sf_rng_normal(&r)) - 0.5f : fabsf(sf_rng_normal(&r)) + 0.5f;
+    for (int i = 0; i < LD; i++) {
+        q[0 * LD + i] = 0.0f;                            /* +0 x negative keys: -0 products */
+        q[1 * LD + i] = -0.0f;                           /* -0 x positive keys: -0 products */
+        q[2 * LD + i] = i % 8 < 4 ? -0.0f : 0.0f;        /* half the lanes' products -0 */
+        q[3 * LD + i] = i % 8 == 5 ? sf_rng_normal(&r) : -0.0f; /* one lane nonzero */
+        q[4 * LD + i] = i < 8 ? -0.0f : sf_rng_normal(&r);      /* the first block zero */
+        q[5 * LD + i] = sf_rng_normal(&r);
+    }
+    /* keys of one sign throughout, so some rows' products are all -0 */
+    for (int i = 0; i < LD; i++) k[2 * LD + i] = -1.0f - (float)i, k[5 * LD + i] = 2.0f + (float)i;
+    static const int ns[] = {16, 8, 24, 13, 5, 40};
+    int zeros = 0, pos = 0;
+    for (int ks = 0; ks < 3; ks++) {
+        if (!sf_matmul_use(sets[ks])) continue;
+        for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+            for (int nk = 1; nk <= MAXK; nk++) {
+                int n = ns[a];
+                sf_dot_rows(got, LDO, q, LD, NQ, k, LD, nk, n);
+                for (int t = 0; t < NQ; t++)
+                    for (int j = 0; j < nk; j++) {
+                        float want = dot_spec(q + t * LD, k + j * LD, n);
+                        if (memcmp(&want, &got[t * LDO + j], sizeof want))
+                            fail_msg("%s kernels: q %d . k %d over %d dims: %g (sign %d), the order gives %g (sign %d)",
+                                     sets[ks], t, j, n, (double)got[t * LDO + j], !!signbit(got[t * LDO + j]), (double)want,
+                                     !!signbit(want));
+                        zeros += want == 0.0f, pos += want == 0.0f && !signbit(want);
+                    }
+            }
+    }
+    sf_matmul_use(NULL);
+    assert_true(zeros > 0 && pos == zeros); /* the zero scores were there, all +0 */
+}
+
+/* The weighted sum of values written out: keys j < seen whose probability is not 0, ascending, each
+ * term a product and then an addition (volatile: each rounded on its own), started at 0. */
+static void weighted_spec(float *o, const float *pr, const float *v, int ldv, int seen, int HS) {
+    for (int d = 0; d < HS; d++) {
+        volatile float acc = 0.0f;
+        for (int j = 0; j < seen; j++) {
+            if (pr[j] == 0.0f) continue;
+            volatile float p = pr[j] * v[j * ldv + d];
+            acc = acc + p;
+        }
+        o[d] = acc;
+    }
+}
+
+/* sf_attn_weighted_values against the loop it stands for, with every kernel set: ragged row and key
+ * counts (causal rows seeing 1..nk keys and full ones), probabilities of 0 (masked and underflowed, past
+ * seen: left unread, so NaN there must not matter), values with zeros of both signs, head sizes 16 and
+ * others, and a value that is not finite (inf at a key some row gives probability 0, where 0 * inf would
+ * be NaN: the kernel must skip it as the loop does). Nothing past HS in a row of out is written. */
+static void test_weighted_values(void **state) {
+    (void)state;
+    enum { MAXQ = 40, MAXK = 20, LDP = MAXK + 3, LDV = 3 * 24 + 1, LDO = 24 + 2 };
+    static float pr[MAXQ * LDP], v[MAXK * LDV], got[MAXQ * LDO], want[MAXQ * LDO];
+    static int seen[MAXQ];
+    static const int nqs[] = {1, 4, 12, 13, 16, 17, 33, 40}, nks[] = {1, 12, 13, 16, 17, 20}, hss[] = {16, 8, 24};
+    sf_rng r;
+    sf_rng_seed(&r, 74);
+    int ran = 0, inf_ran = 0;
+    for (int ks = 0; ks < 3; ks++) {
+        if (!sf_matmul_use(sets[ks])) continue;
+        for (size_t hi = 0; hi < sizeof hss / sizeof *hss; hi++)
+            for (size_t a = 0; a < sizeof nqs / sizeof *nqs; a++)
+                for (size_t b = 0; b < sizeof nks / sizeof *nks; b++)
+                    for (int mode = 0; mode < 3; mode++) { /* 0 causal, 1 all keys, 2 causal with an inf value */
+                        int HS = hss[hi], nq = nqs[a], nk = nks[b];
+                        fill(&r, v, MAXK * LDV);
+                        uint32_t nan = SENT;
+                        for (int t = 0; t < nq; t++) {
+                            seen[t] = mode == 1 ? nk : 1 + (t % nk);
+                            for (int j = 0; j < LDP; j++) {
+                                float x = fabsf(sf_rng_normal(&r));
+                                pr[t * LDP + j] = j % 5 == 2 ? 0.0f : x; /* an underflowed probability */
+                                if (j >= seen[t]) memcpy(&pr[t * LDP + j], &nan, sizeof nan); /* never read */
+                            }
+                        }
+                        if (mode == 2) { /* row 0 sees key 0 only; key nk-1 (seen by the last row) gets inf, probability 0 */
+                            int j = nk - 1;
+                            for (int d = 0; d < HS; d++) v[j * LDV + d] = d % 2 ? INFINITY : -INFINITY;
+                            for (int t = 0; t < nq; t++)
+                                if (seen[t] > j) pr[t * LDP + j] = 0.0f;
+                            inf_ran++;
+                        }
+                        sentinel(got, MAXQ * LDO);
+                        memcpy(want, got, sizeof want);
+                        for (int t = 0; t < nq; t++) weighted_spec(want + t * LDO, pr + t * LDP, v, LDV, seen[t], HS);
+                        sf_attn_weighted_values(got, LDO, pr, LDP, seen, nq, v, LDV, HS);
+                        if (!same_bits(got, want, MAXQ * LDO))
+                            fail_msg("%s kernels: weighted values nq %d nk %d HS %d mode %d differ from the loop", sets[ks], nq,
+                                     nk, HS, mode);
+                        ran++;
+                    }
+    }
+    sf_matmul_use(NULL);
+    assert_true(ran >= 3 * 8 * 6 * 3 && inf_ran > 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_values_backward),
+        cmocka_unit_test(test_scores_backward),
+        cmocka_unit_test(test_dot_rows_zeros),
+        cmocka_unit_test(test_weighted_values),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
