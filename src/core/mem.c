@@ -16,8 +16,10 @@
 #define SF_MEM_ADVISE 0
 #endif
 
+/* Returns whether huge pages are advised; see mem.h. */
 int sf_big_advises(void) { return SF_MEM_ADVISE; }
 
+/* Returns a zeroed, aligned block of n bytes, advised onto huge pages from SF_BIG_HUGE bytes on; see mem.h. */
 void *sf_big_alloc(size_t n) {
     if (n == 0) n = 1;
     int huge = SF_MEM_ADVISE && n >= SF_BIG_HUGE;
@@ -35,9 +37,11 @@ void *sf_big_alloc(size_t n) {
     return p;
 }
 
+/* Returns sf_big_alloc(count * size), or NULL when the product overflows. */
 void *sf_big_calloc(size_t count, size_t size) {
     if (size && count > SIZE_MAX / size) return NULL;
     return sf_big_alloc(count * size);
 }
 
+/* Frees a block of sf_big_alloc (an ordinary aligned_alloc block). */
 void sf_big_free(void *p) { free(p); }
