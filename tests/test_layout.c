@@ -313,6 +313,57 @@ static int framed_cells(vz_ctx *c, int *printed, int *captioned, char *msg, size
     return n;
 }
 
+/* Copies s into out without its spaces (a wrapped line is compared whatever its breaks). */
+static void unspaced(const char *s, char *out, size_t n) {
+    size_t k = 0;
+    for (; *s && k + 1 < n; s++)
+        if (*s != ' ') out[k++] = *s;
+    out[k] = 0;
+}
+
+/* Returns how many cells a lesson frames alone in the activations panel's rows (lesson_matrices) show no number in
+ * the frame just drawn (the first described in msg; *captioned counts those whose line is there): each, too narrow
+ * for its number (a 64-channel row's cells are), has its line under the grid, "framed: channel 2 = 1.99" for a row
+ * drawn alone, "framed: position 1 ('a'), channel 1 = -0.34" in a matrix, the trace's value with two decimals, on
+ * up to three lines. Lesson 8 step 1 said "1.99 + 0.16 = 2.15" over three thin pink frames and no number. */
+static int act_framed_cells(vz_ctx *c, const vz_view *v, int *captioned, char *msg, size_t size) {
+    int n = 0;
+    *captioned = 0;
+    for (int k = 0; k < c->n_hits; k++) {
+        const vz_hit *h = &c->hits[k];
+        const sf_trace_entry *e = h->h.e;
+        if (h->owner != VZ_P_ACT || h->h.nrows <= 0 || h->h.rperm || e->rank < 2 || h->r.x > c->lay.r[VZ_P_ACT].x + c->lay.r[VZ_P_ACT].w / 2)
+            continue; /* (the left run's grid: a compared run's lines are its own) */
+        for (int i = 0; i < c->n_hl; i++) {
+            const vz_highlight *g = &c->hl[i];
+            int q = g->lo[0], key = g->lo[1];
+            if (strcmp(g->name, e->name) || g->style || g->hi[0] != q || g->hi[1] != key || key < 0 || key >= h->h.ncols) continue;
+            if (q < h->h.row0 || q >= h->h.row0 + h->h.nrows || q - h->h.row0 >= h->h.vis) continue;
+            char num[24], want[160], tok[16];
+            vz_fmt_cell(num, sizeof num, sf_trace_row(e, q)[key], VZ_CELL_2);
+            const char *axis = !strcmp(e->axis[1], "channel") ? vz_s(c, VZ_S_AXIS_CHANNEL_ONE)
+                               : !strcmp(e->axis[1], "hidden") ? vz_s(c, VZ_S_AXIS_HIDDEN_ONE) : e->axis[1];
+            if (h->h.nrows == 1) snprintf(want, sizeof want, vz_s(c, VZ_S_FRAMED_CH), axis, key, num);
+            else snprintf(want, sizeof want, vz_s(c, VZ_S_FRAMED_ROW_CH), q, vz_token_label(v, e->stack, q, tok), axis, key, num);
+            char w0[160];
+            unspaced(want, w0, sizeof w0);
+            int found = 0;
+            for (int t = 0; t < c->n_texts && !found; t++) {
+                if (c->texts[t].owner != VZ_P_ACT || c->texts[t].r.y < h->r.y + h->r.h) continue;
+                char joined[256] = "", part[80];
+                for (int l = 0; l < 3 && t + l < c->n_texts && !found; l++) {
+                    unspaced(c->texts[t + l].s, part, sizeof part);
+                    strncat(joined, part, sizeof joined - strlen(joined) - 1);
+                    found = !strcmp(joined, w0);
+                }
+            }
+            if (!found) n = problem(n, msg, size, "%s pos=%d c=%d: no '%s' under its row", e->name, q, key, want);
+            *captioned += found;
+        }
+    }
+    return n;
+}
+
 /* Returns how many of a comparison's two run labels ("left: input abcdefgh, target hgfedcba") the attention panel,
  * when it drew heatmaps this frame, cut with an ellipsis or does not draw (the first described in msg): at 1024x768
  * lesson 6 step 6 read "right: input abcdefgh, ta…", its one difference, target hgfedcbz, cut off. */
@@ -593,6 +644,12 @@ static void test_every_lesson(void **state) {
                         print_message("%s: %d framed cells break the rule, the first: %s\n", what, un, msg);
                         failures++;
                     }
+                    int act_lines;
+                    if ((un = act_framed_cells(&p.app.ctx, &p.app.v, &act_lines, msg, sizeof msg))) {
+                        if (!keep_going()) fail_msg("%s: %d framed activation cells show no number, the first: %s", what, un, msg);
+                        print_message("%s: %d framed activation cells show no number, the first: %s\n", what, un, msg);
+                        failures++;
+                    }
                     if ((un = cut_run_labels(&p.app.ctx, &p.app.v, msg, sizeof msg))) {
                         if (!keep_going()) fail_msg("%s: %d compared runs' labels are cut, the first: %s", what, un, msg);
                         print_message("%s: %d compared runs' labels are cut, the first: %s\n", what, un, msg);
@@ -674,6 +731,40 @@ static void test_framed_captions(void **state) {
             SDL_DestroyRenderer(r);
             SDL_FreeSurface(surf);
         }
+}
+
+/* Lesson 8 step 1 adds channel 2 of three rows (1.99 + 0.16 = 2.15), lesson 2 step 4 compares channel 1 of two rows
+ * of a matrix (-0.34, -1.87), lesson 3 step 3 channel 1 of a's row in two runs: each framed cell's number is printed
+ * under its row (act_framed_cells), at 1024x768 in projector mode and at 1920x1080, in both languages. */
+static void test_act_framed(void **state) {
+    (void)state;
+    static const struct { const char *lesson; int frame, want; } cs[] = {
+        {"08-residual-layernorm-ffn.md", 0, 3}, {"08-residual-layernorm-ffn.md", 3, 4}, {"02-tokens-and-embeddings.md", 3, 2},
+        {"03-positional-encoding.md", 2, 1}};
+    static const int sizes[][3] = {{1024, 768, 1}, {1920, 1080, 0}};
+    for (size_t si = 0; si < sizeof cs / sizeof *cs; si++)
+        for (size_t zi = 0; zi < 2; zi++)
+            for (int lang = 0; lang < 2; lang++) {
+                int w = sizes[zi][0], h = sizes[zi][1];
+                SDL_Surface *surf;
+                SDL_Renderer *r;
+                static vz_player p;
+                open_player(&surf, &r, &p, w, h, lang, sizes[zi][2]);
+                char path[1024], msg[512] = "";
+                snprintf(path, sizeof path, "%s/lessons/%s", SF_SOURCE_DIR, cs[si].lesson);
+                sf_err e = vz_player_open(&p, path);
+                if (!e.ok) fail_msg("%s", e.msg);
+                vz_player_goto(&p, cs[si].frame);
+                vz_player_frame(&p, w, h);
+                int lines, bad = act_framed_cells(&p.app.ctx, &p.app.v, &lines, msg, sizeof msg);
+                if (bad || lines != cs[si].want)
+                    fail_msg("%s frame %d %dx%d %s: %d framed activation cells with their line (want %d); %d problems: %s",
+                             cs[si].lesson, cs[si].frame + 1, w, h, lang ? "zh" : "en", lines, cs[si].want, bad, msg);
+                check_frame(&p.app.ctx, cs[si].lesson);
+                vz_player_free(&p);
+                SDL_DestroyRenderer(r);
+                SDL_FreeSurface(surf);
+            }
 }
 
 /* The checks can fail: a frame with two texts drawn on top of each other, one outside its panel and one too
@@ -898,7 +989,7 @@ int main(void) {
         cmocka_unit_test(test_sizes),           cmocka_unit_test(test_checks_fail),   cmocka_unit_test(test_models_normal),
         cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
         cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values),
-        cmocka_unit_test(test_framed_captions),
+        cmocka_unit_test(test_framed_captions), cmocka_unit_test(test_act_framed),
     };
     if (getenv("LAYOUT_ONLY")) cmocka_set_test_filter(getenv("LAYOUT_ONLY")); /* e.g. LAYOUT_ONLY=test_every_lesson */
     return cmocka_run_group_tests(tests, setup, NULL);
