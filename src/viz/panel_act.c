@@ -129,8 +129,10 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
     int lw2 = vz_token_label_w(c, v, SF_STACK_DEC, v->s->n_tgt, px);
     lab_w = (lab_w > lw2 ? lab_w : lw2) + 2 * pad;
     int avail = in.h - leg_h - pad / 2 - head - n * (vz_lh(c, sp) + 2 * (pad / 2)), room[4];
-    for (int k = 0; k < n; k++) { /* the lines naming framed cells' numbers, under their grids */
+    for (int k = 0; k < n; k++) { /* the lines naming framed cells' numbers, under their grids, while every row keeps half
+                                    * a line at least (a small panel, 1280x720's four rows of lesson 8 step 5: rows first) */
         room[k] = framed_room(c, v, es[k], row[k] >= 0, v->cmp ? (in.w - 2 * lab_w - pad) / 2 : in.w - lab_w);
+        if (total > 0 && (avail - room[k]) / total < lh / 2) room[k] = 0;
         avail -= room[k];
     }
     int rh = total > 0 ? avail / total : 0;

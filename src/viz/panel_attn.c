@@ -188,7 +188,7 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, 
             vz_rect a2 = {area.x, area.y, area.w, area.h - need};
             int c2;
             vz_rect g2 = vz_fit_grid(a2, nq, nk, c->lay.heat_max, &c2);
-            if (c2 > 0) {
+            if (c2 > 0 && c2 * 8 >= cell * 7) { /* (an eighth of the cell at most: else the line waits for room) */
                 g = g2;
                 g.x += (area.w - g.w) / 2;
                 cell = c2;
