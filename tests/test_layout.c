@@ -7,7 +7,9 @@
  * way at 1920x1080 and 1024x768, normal and projector: its grid labelled L0-L11 by H0-H11, its heatmap a window
  * whose axis labels are the window's tokens, and no replacement character anywhere. Every other lesson is drawn at
  * three sizes and checked the same way, and the numbers printed in narrow cells against the trace, and a single
- * framed attention cell prints its weight exactly when it fits (lesson 14 step 3: .95 and .09 at 1024x768). */
+ * framed attention cell prints its weight exactly when it fits (lesson 14 step 3: .95 and .09 at 1024x768), and
+ * under the heatmap when it does not (lesson 15 step 2: "framed: row 0, key 12 = 1.00"); a comparison's run labels
+ * are never cut. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <setjmp.h>
@@ -250,9 +252,9 @@ static int unlabelled_frames(const vz_ctx *c, const vz_view *v, char *msg, size_
  * not hidden and not masked prints its value, the trace's number with two decimals ("0.95" or ".95"), inside the
  * cell, when its two-decimal form fits inside the cell at the mode's smallest text clear of the frames' bands
  * (vz_px(3) a side) and of the room a compared run's white dot keeps above and below it; otherwise no number at all. Lesson 14 step 3 said "puts 0.95 on h" over a yellow square with no number. */
-static int framed_cells(vz_ctx *c, int *printed, char *msg, size_t size) {
+static int framed_cells(vz_ctx *c, int *printed, int *captioned, char *msg, size_t size) {
     int n = 0;
-    *printed = 0;
+    *printed = *captioned = 0;
     for (int k = 0; k < c->n_hits; k++) {
         const vz_hit *h = &c->hits[k];
         if (h->owner != VZ_P_ATTN || h->h.nrows <= 0 || h->h.ncols <= 0 || h->h.rperm || h->h.cperm) continue;
@@ -291,7 +293,96 @@ static int framed_cells(vz_ctx *c, int *printed, char *msg, size_t size) {
             if (shown && fits && !found) n = problem(n, msg, size, "%s: prints no number, though '%s' fits", where, two);
             if (found && !fits) n = problem(n, msg, size, "%s: prints a number where '%s' does not fit", where, two);
             *printed += found == 1;
+            /* a cell too small for its number: the line under the heatmap, "framed: row q, key k = 0.97" (on one line,
+             * or two), only for a cell that is shown and prints nothing, with the trace's value in two decimals */
+            char line[96], two2[24];
+            snprintf(line, sizeof line, vz_s(c, VZ_S_FRAMED_VALUE), q, key, vz_fmt_cell(two2, sizeof two2, v, VZ_CELL_2));
+            int cap = 0;
+            for (int t = 0; t < c->n_texts; t++) {
+                const vz_textbox *x = &c->texts[t];
+                if (x->owner != VZ_P_ATTN || x->r.y < cr.y + cr.h) continue;
+                char two_lines[160];
+                snprintf(two_lines, sizeof two_lines, "%s %s", x->s, t + 1 < c->n_texts ? c->texts[t + 1].s : "");
+                if (!strcmp(x->s, line) || !strcmp(two_lines, line)) cap++;
+            }
+            if (cap && (!shown || found)) n = problem(n, msg, size, "%s: '%s' under a cell that %s", where, line, shown ? "prints it" : "is not shown");
+            if (cap > 1) n = problem(n, msg, size, "%s: '%s' %d times", where, line, cap);
+            *captioned += cap == 1;
         }
+    }
+    return n;
+}
+
+/* Copies s into out without its spaces (a wrapped line is compared whatever its breaks). */
+static void unspaced(const char *s, char *out, size_t n) {
+    size_t k = 0;
+    for (; *s && k + 1 < n; s++)
+        if (*s != ' ') out[k++] = *s;
+    out[k] = 0;
+}
+
+/* Returns how many cells a lesson frames alone in the activations panel's rows (lesson_matrices) show no number in
+ * the frame just drawn (the first described in msg; *captioned counts those whose line is there): each, too narrow
+ * for its number (a 64-channel row's cells are), has its line under the grid, "framed: channel 2 = 1.99" for a row
+ * drawn alone, "framed: position 1 ('a'), channel 1 = -0.34" in a matrix, the trace's value with two decimals, on
+ * up to three lines. Lesson 8 step 1 said "1.99 + 0.16 = 2.15" over three thin pink frames and no number. */
+static int act_framed_cells(vz_ctx *c, const vz_view *v, int *captioned, char *msg, size_t size) {
+    int n = 0;
+    *captioned = 0;
+    for (int k = 0; k < c->n_hits; k++) {
+        const vz_hit *h = &c->hits[k];
+        const sf_trace_entry *e = h->h.e;
+        if (h->owner != VZ_P_ACT || h->h.nrows <= 0 || h->h.rperm || e->rank < 2 || h->r.x > c->lay.r[VZ_P_ACT].x + c->lay.r[VZ_P_ACT].w / 2)
+            continue; /* (the left run's grid: a compared run's lines are its own) */
+        for (int i = 0; i < c->n_hl; i++) {
+            const vz_highlight *g = &c->hl[i];
+            int q = g->lo[0], key = g->lo[1];
+            if (strcmp(g->name, e->name) || g->style || g->hi[0] != q || g->hi[1] != key || key < 0 || key >= h->h.ncols) continue;
+            if (q < h->h.row0 || q >= h->h.row0 + h->h.nrows || q - h->h.row0 >= h->h.vis) continue;
+            char num[24], want[160], tok[16];
+            vz_fmt_cell(num, sizeof num, sf_trace_row(e, q)[key], VZ_CELL_2);
+            const char *axis = !strcmp(e->axis[1], "channel") ? vz_s(c, VZ_S_AXIS_CHANNEL_ONE)
+                               : !strcmp(e->axis[1], "hidden") ? vz_s(c, VZ_S_AXIS_HIDDEN_ONE) : e->axis[1];
+            if (h->h.nrows == 1) snprintf(want, sizeof want, vz_s(c, VZ_S_FRAMED_CH), axis, key, num);
+            else snprintf(want, sizeof want, vz_s(c, VZ_S_FRAMED_ROW_CH), q, vz_token_label(v, e->stack, q, tok), axis, key, num);
+            char w0[160];
+            unspaced(want, w0, sizeof w0);
+            int found = 0;
+            for (int t = 0; t < c->n_texts && !found; t++) {
+                if (c->texts[t].owner != VZ_P_ACT || c->texts[t].r.y < h->r.y + h->r.h) continue;
+                char joined[256] = "", part[80];
+                for (int l = 0; l < 3 && t + l < c->n_texts && !found; l++) {
+                    unspaced(c->texts[t + l].s, part, sizeof part);
+                    strncat(joined, part, sizeof joined - strlen(joined) - 1);
+                    found = !strcmp(joined, w0);
+                }
+            }
+            if (!found) n = problem(n, msg, size, "%s pos=%d c=%d: no '%s' under its row", e->name, q, key, want);
+            *captioned += found;
+        }
+    }
+    return n;
+}
+
+/* Returns how many of a comparison's two run labels ("left: input abcdefgh, target hgfedcba") the attention panel,
+ * when it drew heatmaps this frame, cut with an ellipsis or does not draw (the first described in msg): at 1024x768
+ * lesson 6 step 6 read "right: input abcdefgh, ta…", its one difference, target hgfedcbz, cut off. */
+static int cut_run_labels(const vz_ctx *c, const vz_view *v, char *msg, size_t size) {
+    int n = 0, drawn = 0;
+    for (int i = 0; i < c->n_hits; i++) drawn |= c->hits[i].owner == VZ_P_ATTN;
+    if (!v->cmp || !drawn) return 0;
+    const char *lab[2] = {v->run_label, v->cmp->run_label};
+    for (int k = 0; k < 2; k++) {
+        if (!lab[k]) continue;
+        int first = 0;
+        for (int t = 0; t < c->n_texts; t++) {
+            const vz_textbox *x = &c->texts[t];
+            size_t len = strlen(x->s), el = len >= 3 && !strcmp(x->s + len - 3, "\xe2\x80\xa6") ? 3 : 0;
+            if (x->owner != VZ_P_ATTN || len - el < 4 || strncmp(lab[k], x->s, len - el)) continue;
+            first++;
+            if (el) n = problem(n, msg, size, "'%s' drawn as '%s'", lab[k], x->s);
+        }
+        if (!first) n = problem(n, msg, size, "'%s' not drawn", lab[k]);
     }
     return n;
 }
@@ -547,10 +638,21 @@ static void test_every_lesson(void **state) {
                         print_message("%s: the compared heads' cells are %.1f px\n", what, mc);
                         failures++;
                     }
-                    int printed;
-                    if ((un = framed_cells(&p.app.ctx, &printed, msg, sizeof msg))) {
+                    int printed, captioned;
+                    if ((un = framed_cells(&p.app.ctx, &printed, &captioned, msg, sizeof msg))) {
                         if (!keep_going()) fail_msg("%s: %d framed cells break the rule, the first: %s", what, un, msg);
                         print_message("%s: %d framed cells break the rule, the first: %s\n", what, un, msg);
+                        failures++;
+                    }
+                    int act_lines; /* (at 1280x720 a panel of four rows drops the lines first: rows keep half a line) */
+                    if ((p.projector || w >= 1920) && (un = act_framed_cells(&p.app.ctx, &p.app.v, &act_lines, msg, sizeof msg))) {
+                        if (!keep_going()) fail_msg("%s: %d framed activation cells show no number, the first: %s", what, un, msg);
+                        print_message("%s: %d framed activation cells show no number, the first: %s\n", what, un, msg);
+                        failures++;
+                    }
+                    if ((un = cut_run_labels(&p.app.ctx, &p.app.v, msg, sizeof msg))) {
+                        if (!keep_going()) fail_msg("%s: %d compared runs' labels are cut, the first: %s", what, un, msg);
+                        print_message("%s: %d compared runs' labels are cut, the first: %s\n", what, un, msg);
                         failures++;
                     }
                     if ((un = unlabelled_frames(&p.app.ctx, &p.app.v, msg, sizeof msg))) {
@@ -587,7 +689,7 @@ static void test_framed_values(void **state) {
             if (!e.ok) fail_msg("%s", e.msg);
             vz_player_goto(&p, 2);
             vz_player_frame(&p, w, h);
-            int printed, bad = framed_cells(&p.app.ctx, &printed, msg, sizeof msg);
+            int printed, captioned, bad = framed_cells(&p.app.ctx, &printed, &captioned, msg, sizeof msg);
             if (bad || printed != cs[si][3])
                 fail_msg("lesson 14 step 3 %dx%d %s %s: %d framed cells print their weight (want %d); %d problems: %s", w, h,
                          p.projector ? "projector" : "normal", lang ? "zh" : "en", printed, cs[si][3], bad, msg);
@@ -596,6 +698,79 @@ static void test_framed_values(void **state) {
             SDL_DestroyRenderer(r);
             SDL_FreeSurface(surf);
         }
+}
+
+/* The frame a test looks at: lesson file (in lessons/) drawn at frame index k, w x h, lang, projector or not. */
+typedef struct { SDL_Surface *surf; SDL_Renderer *r; vz_player *p; } drawn_frame;
+
+/* Opens a player on lesson, goes to frame k and draws it; the frame is in *d until drop_frame. */
+static void draw_lesson_frame(drawn_frame *d, vz_player *p, const char *lesson, int k, int w, int h, int lang, int projector) {
+    open_player(&d->surf, &d->r, p, w, h, lang, projector);
+    d->p = p;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/lessons/%s", SF_SOURCE_DIR, lesson);
+    sf_err e = vz_player_open(p, path);
+    if (!e.ok) fail_msg("%s", e.msg);
+    vz_player_goto(p, k);
+    vz_player_frame(p, w, h);
+}
+
+/* Frees what draw_lesson_frame made. */
+static void drop_frame(drawn_frame *d) {
+    vz_player_free(d->p);
+    SDL_DestroyRenderer(d->r);
+    SDL_FreeSurface(d->surf);
+}
+
+/* Lesson 15 step 2 quotes q=0 k=12's 0.9967 as 1.00, and lesson 13 steps 4 and 5 quote 0.96 and 1.00: their framed
+ * cells are too small for the number, which is printed under the heatmap instead ("framed: row 0, key 12 = 1.00"),
+ * at 1024x768 in projector mode in both languages (framed_cells: one such line, the trace's value, none under a cell
+ * that prints its own). */
+static void test_framed_captions(void **state) {
+    (void)state;
+    static const struct { const char *lesson; int frame, w, h, projector; } cs[] = {
+        {"15-translation-reorders.md", 1, 1024, 768, 1}, {"15-translation-reorders.md", 1, 1920, 1080, 0},
+        {"13-induction-heads.md", 4, 1024, 768, 1},      {"13-induction-heads.md", 5, 1024, 768, 1}};
+    for (size_t si = 0; si < sizeof cs / sizeof *cs; si++)
+        for (int lang = 0; lang < 2; lang++) {
+            static vz_player p;
+            drawn_frame d;
+            draw_lesson_frame(&d, &p, cs[si].lesson, cs[si].frame, cs[si].w, cs[si].h, lang, cs[si].projector);
+            char msg[512] = "";
+            int printed, captioned, bad = framed_cells(&p.app.ctx, &printed, &captioned, msg, sizeof msg);
+            if (bad || captioned != 1 || printed != 0)
+                fail_msg("%s frame %d %dx%d %s: %d framed cells printed under the heatmap (want 1), %d inside (want 0); "
+                         "%d problems: %s", cs[si].lesson, cs[si].frame + 1, cs[si].w, cs[si].h, lang ? "zh" : "en", captioned,
+                         printed, bad, msg);
+            check_frame(&p.app.ctx, cs[si].lesson);
+            drop_frame(&d);
+        }
+}
+
+/* Lesson 8 step 1 adds channel 2 of three rows (1.99 + 0.16 = 2.15), lesson 2 step 4 compares channel 1 of two rows
+ * of a matrix (-0.34, -1.87), lesson 3 step 3 channel 1 of a's row in two runs: each framed cell's number is printed
+ * under its row (act_framed_cells), at 1024x768 in projector mode and at 1920x1080, in both languages. */
+static void test_act_framed(void **state) {
+    (void)state;
+    static const struct { const char *lesson; int frame, want; } cs[] = {
+        {"08-residual-layernorm-ffn.md", 0, 3}, {"08-residual-layernorm-ffn.md", 3, 4}, {"02-tokens-and-embeddings.md", 3, 2},
+        {"03-positional-encoding.md", 2, 1}};
+    static const int sizes[][3] = {{1024, 768, 1}, {1920, 1080, 0}};
+    for (size_t si = 0; si < sizeof cs / sizeof *cs; si++)
+        for (size_t zi = 0; zi < 2; zi++)
+            for (int lang = 0; lang < 2; lang++) {
+                static vz_player p;
+                drawn_frame d;
+                draw_lesson_frame(&d, &p, cs[si].lesson, cs[si].frame, sizes[zi][0], sizes[zi][1], lang, sizes[zi][2]);
+                char msg[512] = "";
+                int lines, bad = act_framed_cells(&p.app.ctx, &p.app.v, &lines, msg, sizeof msg);
+                if (bad || lines != cs[si].want)
+                    fail_msg("%s frame %d %dx%d %s: %d framed activation cells with their line (want %d); %d problems: %s",
+                             cs[si].lesson, cs[si].frame + 1, sizes[zi][0], sizes[zi][1], lang ? "zh" : "en", lines, cs[si].want,
+                             bad, msg);
+                check_frame(&p.app.ctx, cs[si].lesson);
+                drop_frame(&d);
+            }
 }
 
 /* The checks can fail: a frame with two texts drawn on top of each other, one outside its panel and one too
@@ -820,6 +995,7 @@ int main(void) {
         cmocka_unit_test(test_sizes),           cmocka_unit_test(test_checks_fail),   cmocka_unit_test(test_models_normal),
         cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
         cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values),
+        cmocka_unit_test(test_framed_captions), cmocka_unit_test(test_act_framed),
     };
     if (getenv("LAYOUT_ONLY")) cmocka_set_test_filter(getenv("LAYOUT_ONLY")); /* e.g. LAYOUT_ONLY=test_every_lesson */
     return cmocka_run_group_tests(tests, setup, NULL);

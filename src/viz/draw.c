@@ -435,19 +435,27 @@ int vz_hide_covers(const vz_highlight *hide, const char *name) {
     return !strcmp(leaf, ".scores") || !strcmp(leaf, ".scaled");
 }
 
+/* Returns 1 if the cell drawn at row r and column j of heatmap h over rectangle cr shows a number, written into *x:
+ * computed, not a question's hidden row, not masked, finite, and wholly inside the clip (a window's edge cuts none). */
+static int cell_shown(const vz_ctx *c, const vz_heat *h, int r, int j, vz_rect cr, float *x) {
+    int row = h->rperm ? h->rperm[r] : r, cj = h->cperm ? h->cperm[j] : j; /* the entry's cell drawn there */
+    if (h->values <= 0 || row - h->row0 >= h->vis || row < h->row0 || row + 1 == h->hide) return 0; /* not computed, or a question's answer */
+    const float *m = h->mask ? sf_trace_row(h->mask, row) : NULL;
+    *x = sf_trace_row(h->e, row)[cj];
+    if ((m && isinf(m[cj]) && m[cj] < 0) || !isfinite(*x)) return 0;
+    return cr.w > 0 && cr.h > 0 && (c->clip.w <= 0 || vz_rect_inside(cr, c->clip));
+}
+
 /* Returns 1 if the cell drawn at row r (r0 <= r < r0 + nrows) and column j of heatmap h over rectangle cr prints
  * its value, with the text in num and its size in *px, centred in *in: the trace's own number in the most digits
  * that fit at the largest size that does (label, small, the mode's smallest), a weight always with two decimals,
  * clear of a band around it (the cursor's row frame, a neighbour's highlight), of h->values - 1 px above and
  * below, and of the clip; 0 for a cell not computed, hidden or masked, or too small. */
 static int cell_text(vz_ctx *c, const vz_heat *h, int r, int j, vz_rect cr, char *num, size_t n, int *px, vz_rect *in) {
-    int row = h->rperm ? h->rperm[r] : r, cj = h->cperm ? h->cperm[j] : j; /* the entry's cell drawn there */
-    if (h->values <= 0 || row - h->row0 >= h->vis || row < h->row0 || row + 1 == h->hide) return 0; /* not computed, or a question's answer */
-    const float *m = h->mask ? sf_trace_row(h->mask, row) : NULL;
-    float x = sf_trace_row(h->e, row)[cj];
-    if ((m && isinf(m[cj]) && m[cj] < 0) || !isfinite(x)) return 0;
+    float x;
+    if (!cell_shown(c, h, r, j, cr, &x)) return 0;
     *in = vz_rect_inset(cr, vz_px(c, 3));
-    if (in->w <= 0 || in->h <= 0 || (c->clip.w > 0 && !vz_rect_inside(cr, c->clip))) return 0; /* (a window's edge cuts the cell) */
+    if (in->w <= 0 || in->h <= 0) return 0;
     const char *leaf = strrchr(h->e->name, '.');
     int last = leaf && !strcmp(leaf, ".probs") ? VZ_CELL_2_SHORT : VZ_CELL_0; /* a weight: never "1" for 0.96 */
     int sizes[3] = {c->lay.f.label, c->lay.f.small, c->lay.min_text};
@@ -508,6 +516,29 @@ int vz_heat_value_at(vz_ctx *c, const vz_heat *h0, vz_rect dst, int r, int j) {
         if (one_cell(&c->hl[i], &h) && c->hl[i].lo[0] == r && c->hl[i].lo[1] == j)
             return cell_text(c, &h, r, j, cell_rect(&h, dst, r, j), num, sizeof num, &px, &in);
     return 0;
+}
+
+int vz_heat_unprinted(vz_ctx *c, const vz_heat *h0, vz_rect dst, int *rows, int *cols, char (*nums)[24], int max) {
+    if (!h0->e || h0->nrows <= 0 || h0->ncols <= 0 || dst.w <= 0 || dst.h <= 0 || h0->values <= 0) return 0;
+    vz_heat h = with_hide(c, h0);
+    int n = 0;
+    for (int i = 0; i < c->n_hl && n < max; i++) {
+        const vz_highlight *g = &c->hl[i];
+        if (!one_cell(g, &h)) continue;
+        int r = g->lo[0], j = g->lo[1], seen = 0;
+        for (int k = 0; k < n; k++) seen |= rows[k] == r && cols[k] == j;
+        vz_rect cr = cell_rect(&h, dst, r, j);
+        float x;
+        char num[24];
+        int px;
+        vz_rect in;
+        if (seen || !cell_shown(c, &h, r, j, cr, &x) || cell_text(c, &h, r, j, cr, num, sizeof num, &px, &in)) continue;
+        rows[n] = r;
+        cols[n] = j;
+        vz_fmt_cell(nums[n], sizeof nums[n], x, VZ_CELL_2);
+        n++;
+    }
+    return n;
 }
 
 void vz_heatmap(vz_ctx *c, const char *id, const vz_heat *h0, vz_rect dst) {

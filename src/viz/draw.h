@@ -229,6 +229,12 @@ void vz_heatmap(vz_ctx *c, const char *id, const vz_heat *h, vz_rect dst);
  * keeps h->values - 1 px clear above and below, inside the highlight's band (vz_px(3)) round the cell. */
 int vz_heat_value_at(vz_ctx *c, const vz_heat *h, vz_rect dst, int r, int j);
 
+/* Returns how many cells a lesson frames one by one in heatmap h over dst show a number (computed, not hidden, not
+ * masked, not cut by the clip) that their cell is too small to print (vz_heat_value_at says 0), up to max: their drawn
+ * rows and columns in rows, cols, the trace's value with two decimals in nums ("1.00" for 0.9967), for the panel to
+ * print beside the heatmap. */
+int vz_heat_unprinted(vz_ctx *c, const vz_heat *h, vz_rect dst, int *rows, int *cols, char (*nums)[24], int max);
+
 /* Returns the ARGB colour vz_heatmap gives value x under map and range (tests compare with this). */
 uint32_t vz_heat_argb(vz_cmap map, float lo, float hi, float x);
 

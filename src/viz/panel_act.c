@@ -48,6 +48,38 @@ static void row_dots(vz_ctx *c, const vz_view *v, const vz_view *cv, const sf_tr
     }
 }
 
+/* Writes the line naming framed cell (position r, column j) of entry e in v's run, value num, into out: "framed:
+ * channel 2 = 1.99" when the entry is drawn as one row (its title names the position), else with the position and
+ * its token, "framed: position 1 ('a'), channel 1 = -0.34". */
+static void framed_at(vz_ctx *c, const vz_view *v, const sf_trace_entry *e, int one_row, int r, int j, const char *num, char *out,
+                      size_t n) {
+    const char *axis = !strcmp(e->axis[1], "channel") ? vz_s(c, VZ_S_AXIS_CHANNEL_ONE)
+                       : !strcmp(e->axis[1], "hidden") ? vz_s(c, VZ_S_AXIS_HIDDEN_ONE) : e->axis[1];
+    char tok[16];
+    if (one_row) snprintf(out, n, vz_s(c, VZ_S_FRAMED_CH), axis, j, num);
+    else snprintf(out, n, vz_s(c, VZ_S_FRAMED_ROW_CH), r, vz_token_label(v, e->stack, r, tok), axis, j, num);
+}
+
+/* Returns the height the lines under entry e's grid need (0 if none): one for each cell the lesson frames alone in
+ * it, wrapped to width w, each cell's number too small to print inside (vz_heat_unprinted; every cell of a 64-channel
+ * row is), plus the frame's reach. */
+static int framed_room(vz_ctx *c, const vz_view *v, const sf_trace_entry *e, int one_row, int w) {
+    int need = 0, sp = c->lay.f.small;
+    for (int i = 0; i < c->n_hl; i++) {
+        const vz_highlight *g = &c->hl[i];
+        if (strcmp(g->name, e->name) || g->style || e->rank < 2 || g->lo[0] != g->hi[0] || g->lo[1] != g->hi[1] || g->lo[1] < 0)
+            continue;
+        char num[24], line[128];
+        int dims[2];
+        sf_trace_shape(v->tr, e, dims);
+        if (g->lo[0] >= dims[0] || g->lo[1] >= dims[1]) continue;
+        vz_fmt_cell(num, sizeof num, sf_trace_row(e, g->lo[0])[g->lo[1]], VZ_CELL_2);
+        framed_at(c, v, e, one_row, g->lo[0], g->lo[1], num, line, sizeof line);
+        need += vz_wrap_height(c, line, sp, w);
+    }
+    return need ? need + vz_px(c, 3) + 1 : 0;
+}
+
 /* A lesson highlights rows of entries no panel shows (e.g. every position's embedding, a sub-layer's output,
  * a feed-forward layer's hidden units): draws up to four of them into r, one above the other on a shared
  * colour scale; an entry whose highlights all pick the same row is drawn as that row only, else every row
@@ -92,14 +124,20 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
     }
     int head = v->cmp ? vz_lh(c, sp) + pad / 2 : 0; /* a comparison: which side is which run, what the dots say */
     /* each entry: its title line and pad / 2, its rows and pad / 2; then pad / 2 and the legend */
-    int avail = in.h - leg_h - pad / 2 - head - n * (vz_lh(c, sp) + 2 * (pad / 2));
-    int rh = total > 0 ? avail / total : 0;
-    if (rh > lh * 4) rh = lh * 4; /* rows as tall as the room allows, up to four lines */
-    if (rh < 1) return 1;
     int n_tok = v->cur.phase == SF_STACK_ENC ? v->s->n_src : v->s->n_tgt;
     int lab_w = vz_token_label_w(c, v, SF_STACK_ENC, v->s->n_src, px);
     int lw2 = vz_token_label_w(c, v, SF_STACK_DEC, v->s->n_tgt, px);
     lab_w = (lab_w > lw2 ? lab_w : lw2) + 2 * pad;
+    int avail = in.h - leg_h - pad / 2 - head - n * (vz_lh(c, sp) + 2 * (pad / 2)), room[4];
+    for (int k = 0; k < n; k++) { /* the lines naming framed cells' numbers, under their grids, while every row keeps half
+                                    * a line at least (a small panel, 1280x720's four rows of lesson 8 step 5: rows first) */
+        room[k] = framed_room(c, v, es[k], row[k] >= 0, v->cmp ? (in.w - 2 * lab_w - pad) / 2 : in.w - lab_w);
+        if (total > 0 && (avail - room[k]) / total < lh / 2) room[k] = 0;
+        avail -= room[k];
+    }
+    int rh = total > 0 ? avail / total : 0;
+    if (rh > lh * 4) rh = lh * 4; /* rows as tall as the room allows, up to four lines */
+    if (rh < 1) return 1;
     (void)n_tok;
     int maxc = 1; /* rows are drawn as wide as their columns are many, against the widest entry (64 and 256 wide differ) */
     for (int k = 0; k < n; k++)
@@ -136,7 +174,7 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
             if (g.w < 1) g.w = 1;
             int r0 = row[k] >= 0 ? row[k] : 0;
             int sv_vis = side ? vz_rows_visible(sv, se, cdims[0]) : vis[k];
-            vz_heat hm = {se, r0, nr[k], dims[k][1], row[k] >= 0 ? (row[k] < sv_vis) : sv_vis, c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL, 0};
+            vz_heat hm = {se, r0, nr[k], dims[k][1], row[k] >= 0 ? (row[k] < sv_vis) : sv_vis, c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL, 1};
             vz_view_align_heat(sv, &hm); /* a run aligned by token: its rows in the left run's token order */
             char id[64];
             snprintf(id, sizeof id, "%slesson.%d", side ? "cmp." : "", k);
@@ -145,6 +183,17 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
              * tokens when it is aligned by token, and nothing when it is not (another token stands there) */
             if (side && !(hm.rperm && e->len[0] == SF_AXIS_SRC)) c->n_hl = 0;
             if (dims[k][0] > 0) vz_heatmap(c, id, &hm, g);
+            if (room[k] > 0 && dims[k][0] > 0) { /* a framed cell too small for its number: the number under the grid */
+                int ur[VZ_MAX_HIGHLIGHTS], uc[VZ_MAX_HIGHLIGHTS], yy = g.y + g.h + vz_px(c, 3) + 1, w = ce ? gw : in.x + in.w - g.x;
+                char un[VZ_MAX_HIGHLIGHTS][24], line[128];
+                int nu = vz_heat_unprinted(c, &hm, g, ur, uc, un, VZ_MAX_HIGHLIGHTS);
+                for (int u = 0; u < nu; u++) {
+                    framed_at(c, sv, e, row[k] >= 0, vz_view_pos(sv, e->stack, ur[u]), uc[u], un[u], line, sizeof line);
+                    int hh = vz_wrap_height(c, line, sp, w);
+                    if (yy + hh > g.y + g.h + room[k]) break;
+                    yy = vz_wrap(c, line, sp, c->th->hilite, (vz_rect){g.x, yy, w, hh});
+                }
+            }
             c->n_hl = keep;
             if (side && v->cmp->diff_ref) row_dots(c, v, sv, e, se, nr[k], vis[k], sv_vis, g, rh);
             int stack_n = e->stack == SF_STACK_ENC ? sv->s->n_src : sv->s->n_tgt;
@@ -161,7 +210,7 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
                 vz_axis_labels(c, sv, e->stack, nl, g, rh, 0, first < nl ? first : -1, g.x - pad, (vz_rect){0, 0, 0, 0});
             }
         }
-        y += rh * nr[k] + pad / 2;
+        y += rh * nr[k] + room[k] + pad / 2;
     }
     vz_legend(c, (vz_rect){in.x + lab_w, y + pad / 2, in.w - lab_w, leg_h}, c->pal->div, -range, range, 0, vz_s(c, VZ_S_LEG_ABSMAX));
     return 1;

@@ -113,6 +113,13 @@ static int grid_min_cell(vz_ctx *c) {
     return m < 3 ? 3 : m;
 }
 
+/* Writes the line that names framed cell (place r, key place j) of block b in v and its value num ("framed: row 0,
+ * key 12 = 1.00"), for a cell too small to print it, into out; returns the height it takes wrapped to width w. */
+static int framed_line(vz_ctx *c, const vz_view *v, vz_block b, int r, int j, const char *num, int w, char *out, size_t n) {
+    snprintf(out, n, vz_s(c, VZ_S_FRAMED_VALUE), vz_view_pos(v, b.stack, r), vz_view_pos(v, vz_key_stack(b), j), num);
+    return w > 0 ? vz_wrap_height(c, out, c->lay.f.label, w) : 0;
+}
+
 /* Draws one head's heatmap with its title and the token labels `labels` asks for into r; alone: the only head in
  * the panel, which becomes a window when its cells would be smaller than vz_attn_min_cell. */
 static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, int alone, int labels) {
@@ -170,6 +177,25 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, 
     vz_heat hm = {e, 0, nq, nk, nvis, c->pal->seq, 0.0f, hi, mask, cell >= 24 ? 8 : cell >= 6 ? 4 : 0, 0, 0, NULL, NULL,
                   v->diff_ref ? dot + 3 : 1};
     vz_view_align_heat(v, &hm);
+    int fr = frame_room(c), urow[VZ_MAX_HIGHLIGHTS], ucol[VZ_MAX_HIGHLIGHTS];
+    char unum[VZ_MAX_HIGHLIGHTS][24], line[96];
+    int nun = cell > 0 ? vz_heat_unprinted(c, &hm, g, urow, ucol, unum, VZ_MAX_HIGHLIGHTS) : 0;
+    if (alone && !clipped && nun > 0) { /* the head alone: its grid leaves room under it for those cells' numbers */
+        int need = fr + c->lay.pad / 2;
+        for (int k = 0; k < nun; k++) need += framed_line(c, v, b, urow[k], ucol[k], unum[k], r.x + r.w - g.x, line, sizeof line);
+        int room = area.y + area.h - (g.y + g.h);
+        if (room < need && area.h - need > 4) {
+            vz_rect a2 = {area.x, area.y, area.w, area.h - need};
+            int c2;
+            vz_rect g2 = vz_fit_grid(a2, nq, nk, c->lay.heat_max, &c2);
+            if (c2 > 0 && c2 * 8 >= cell * 7) { /* (an eighth of the cell at most: else the line waits for room) */
+                g = g2;
+                g.x += (area.w - g.w) / 2;
+                cell = c2;
+                hm.hatch = cell >= 24 ? 8 : cell >= 6 ? 4 : 0;
+            }
+        }
+    }
     char id[64], t[96], num[24];
     snprintf(id, sizeof id, "%sattn.%s", v->id_prefix ? v->id_prefix : "", e->name);
     snprintf(t, sizeof t, vz_s(c, VZ_S_HEAD_N), h);
@@ -187,7 +213,6 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, 
     }
     /* labels first (queries down the left, keys across the top): the highlights and the cursor's row drawn
      * after them stay whole */
-    int fr = frame_room(c);
     /* the rows and keys the lesson frames in this head keep their labels when the labels thin out */
     int keep[2 * VZ_MAX_HIGHLIGHTS], nkeep = vz_framed_places(c, v, e, b.stack, 0, nq, keep, 2 * VZ_MAX_HIGHLIGHTS);
     if (labels & HEAD_ROWS)
@@ -199,11 +224,20 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, 
     diff_dots(c, v, b, &hm, g, clipped ? vis : area, cell, nq, nk, nvis);
     if (now >= 0 && cell > 0)
         vz_frame(c, (vz_rect){g.x - 2, g.y + now * cell - 1, g.w + 4, cell + 2}, c->th->accent, vz_px(c, 2));
+    nun = cell > 0 ? vz_heat_unprinted(c, &hm, g, urow, ucol, unum, VZ_MAX_HIGHLIGHTS) : 0;
     if (clipped) {
         vz_clip_off(c);
         vz_outline(c, (vz_rect){vis.x - 1, vis.y - 1, vis.w + 2, vis.h + 2}, c->th->focus, 1);
     } else {
         vz_outline(c, (vz_rect){g.x - 1, g.y - 1, g.w + 2, g.h + 2}, h == v->head ? c->th->focus : c->th->edge, 1);
+    }
+    /* a framed cell too small for its number: the number under the heatmap, in the frame's colour, row and key
+     * named, one line each while the head's rectangle has room (a lesson quoting it stays true on screen) */
+    int y = (clipped ? vis.y + vis.h : g.y + g.h) + fr + c->lay.pad / 2, lw = r.x + r.w - gx;
+    for (int k = 0; k < nun; k++) {
+        int need = framed_line(c, v, b, urow[k], ucol[k], unum[k], lw, line, sizeof line); /* (a narrow head: two lines) */
+        if (lw <= 0 || y + need > r.y + r.h) break;
+        y = vz_wrap(c, line, c->lay.f.label, c->th->hilite, (vz_rect){gx, y, lw, need});
     }
     (void)lh;
 }
@@ -361,13 +395,20 @@ void vz_panel_attention(vz_ctx *c, const vz_view *v, vz_rect r) {
         in.h -= vz_lh(c, sp) + pad / 2;
     }
     const vz_view *side[2] = {v, v->cmp};
+    const char *lab[2];
+    int lines = 1, lh = vz_lh(c, px); /* each run's label wrapped to the half's width: both bars as tall as the longer, at most 3 lines */
+    for (int i = 0; i < 2; i++) {
+        lab[i] = side[i]->run_label ? side[i]->run_label : vz_s(c, i ? VZ_S_COMPARED_RUN : VZ_S_THIS_RUN);
+        int n = (vz_wrap_height(c, lab[i], px, hw - pad) + lh - 1) / lh;
+        if (n > lines) lines = n > 3 ? 3 : n;
+    }
+    bar = lines * lh + pad / 2;
     for (int i = 0; i < 2; i++) {
         vz_rect h = {in.x + i * (hw + gap), in.y, hw, in.h};
         const vz_view *s = side[i];
         vz_fill(c, (vz_rect){h.x, h.y, h.w, bar}, c->th->box);
         vz_ink(c, c->th->box);
-        vz_print(c, s->run_label ? s->run_label : vz_s(c, i ? VZ_S_COMPARED_RUN : VZ_S_THIS_RUN), px,
-                i ? c->th->focus : c->th->accent, h.x + pad / 2, h.y + bar / 2, VZ_MIDDLE, h.w - pad);
+        vz_wrap(c, lab[i], px, i ? c->th->focus : c->th->accent, (vz_rect){h.x + pad / 2, h.y + pad / 4, h.w - pad, lines * lh});
         vz_ink(c, c->th->panel);
         h.y += bar + pad;
         h.h -= bar + pad;

@@ -56,8 +56,11 @@ void vz_panel_pe(vz_ctx *c, const vz_view *v, vz_rect r) {
         }
         for (int i = 0; i < np; i++) pts[i].y -= thick - 1;
         for (int i = 0; i < np; i++) SDL_RenderFillRect(c->r, &(SDL_Rect){pts[i].x - dot / 2, pts[i].y - dot / 2, dot, dot});
-        char t[32];
+        char t[32], last[32];
         snprintf(t, sizeof t, vz_s(c, VZ_S_PE_DIM), d_pick[k]);
+        snprintf(last, sizeof last, vz_s(c, VZ_S_PE_DIM), d_pick[3]);
+        if (k > 0 && vz_label_w(c, last, px) > pl.w / 4 - pad / 2) /* narrow: "dim 0", then the numbers alone, never "dim…" */
+            snprintf(t, sizeof t, "%d", d_pick[k]);
         vz_print(c, t, px, col, pl.x + k * (pl.w / 4), pl.y + pl.h + pad / 2, VZ_LEFT, pl.w / 4 - pad / 2);
     }
     if (v->cur.phase == stack && v->cur.token >= 0) {
