@@ -806,13 +806,15 @@ static void test_grid_captions(void **state) {
 /* Returns how many of the cells a lesson frames one by one in entry name have their line under the positions
  * panel's matrices in the frame just drawn ("framed: position 3, dim 0 = 0.14", the trace's value with two
  * decimals, in each run's matrix), the panel's texts read in the order drawn, spaces aside. */
+static char pe_text[16384]; /* (the positions panel's texts pe_captions read, spaces aside) */
 static int pe_captions(vz_ctx *c, const sf_trace *tr, const char *name) {
-    static char all[16384], piece[160], flat[160];
+    static char piece[160], flat[160];
+    char *all = pe_text;
     size_t len = 0;
     all[0] = 0;
     for (int t = 0; t < c->n_texts; t++)
-        if (c->texts[t].owner == VZ_P_PE && len + 1 < sizeof all) {
-            unspaced(c->texts[t].s, all + len, sizeof all - len);
+        if (c->texts[t].owner == VZ_P_PE && len + 1 < sizeof pe_text) {
+            unspaced(c->texts[t].s, all + len, sizeof pe_text - len);
             len += strlen(all + len);
         }
     const sf_trace_entry *e = sf_trace_find(tr, name);
@@ -831,7 +833,7 @@ static int pe_captions(vz_ctx *c, const sf_trace *tr, const char *name) {
 
 /* Lesson 3 steps 1 and 2 quote dimension 0 at positions 3 and 4 (0.14, -0.76), and at position 3 in both runs: the
  * positions matrix's 3 px cells print them under the matrix, each run under its own, at 1024x768 in projector mode
- * and at 1920x1080, in both languages (pe_captions). */
+ * and at 1920x1080, in both languages (pe_captions); step 2's right run is named by its input, zyxwvuts. */
 static void test_pe_captions(void **state) {
     (void)state;
     static const struct { int frame, w, h, projector, want; } cs[] = {{0, 1024, 768, 1, 2}, {1, 1024, 768, 1, 2}, {0, 1920, 1080, 0, 2}};
@@ -844,6 +846,9 @@ static void test_pe_captions(void **state) {
             if (got != cs[si].want)
                 fail_msg("lesson 3 frame %d %dx%d %s: %d framed positions cells named under the matrix (want %d)", cs[si].frame + 1,
                          cs[si].w, cs[si].h, lang ? "zh" : "en", got, cs[si].want);
+            if (cs[si].frame == 1 && !strstr(pe_text, "zyxwvuts")) /* the compared run named above its matrix */
+                fail_msg("lesson 3 step 2 %dx%d %s: the positions panel does not name the run on zyxwvuts", cs[si].w, cs[si].h,
+                         lang ? "zh" : "en");
             check_frame(&p.app.ctx, "03-positional-encoding.md");
             drop_frame(&d);
         }

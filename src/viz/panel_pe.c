@@ -95,9 +95,19 @@ void vz_panel_pe(vz_ctx *c, const vz_view *v, vz_rect r) {
         int hw = (mr.w - pad) / 2;
         const sf_trace_entry *two[2] = {e, ce};
         const vz_view *vv[2] = {v, v->cmp};
+        /* each run's label, a lesson's ("right: input zyxwvuts") wrapped to its half, both as tall as the longer (at
+         * most three lines, the matrices keep the rest) */
+        const char *lab[2];
+        int lab_h = lh;
         for (int k = 0; k < 2; k++) {
-            vz_rect g = {mr.x + k * (hw + pad), mr.y + lh, hw, mr.h - lh};
-            vz_print(c, vz_s(c, k ? VZ_S_RIGHT_RUN : VZ_S_LEFT_RUN), px, k ? c->th->focus : c->th->accent, g.x, mr.y - fr, VZ_LEFT, hw);
+            lab[k] = vv[k]->run_label ? vv[k]->run_label : vz_s(c, k ? VZ_S_RIGHT_RUN : VZ_S_LEFT_RUN);
+            int hk = vz_wrap_height(c, lab[k], px, hw);
+            if (hk > lab_h) lab_h = hk;
+        }
+        if (lab_h > 3 * lh) lab_h = 3 * lh;
+        for (int k = 0; k < 2; k++) {
+            vz_rect g = {mr.x + k * (hw + pad), mr.y + lab_h, hw, mr.h - lab_h};
+            vz_wrap(c, lab[k], px, k ? c->th->focus : c->th->accent, (vz_rect){g.x, mr.y - fr, hw, lab_h});
             int rows = k ? cd[0] : n;
             vz_heat hm = {two[k], 0, rows, C, vz_rows_visible(vv[k], two[k], rows), c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL, 1};
             vz_view_align_heat(vv[k], &hm); /* (a run aligned by token: its rows in the left run's token order) */
