@@ -747,6 +747,113 @@ static void test_framed_captions(void **state) {
         }
 }
 
+/* Returns how many cells a lesson frames one by one in the attention panel's heatmaps have their piece of the line
+ * under a grid of heads in the frame just drawn ("head 0 row 0 key 5 = 0.18" after "framed:", the trace's value
+ * with two decimals), the panel's texts read in the order drawn, spaces aside (a wrapped line compares whole). */
+static int grid_captions(vz_ctx *c) {
+    static char all[16384], piece[160], flat[160];
+    size_t len = 0;
+    all[0] = 0;
+    for (int t = 0; t < c->n_texts; t++)
+        if (c->texts[t].owner == VZ_P_ATTN && len + 1 < sizeof all) {
+            unspaced(c->texts[t].s, all + len, sizeof all - len);
+            len += strlen(all + len);
+        }
+    unspaced(vz_s(c, VZ_S_FRAMED_GRID), flat, sizeof flat);
+    const char *line = strstr(all, flat);
+    if (!line) return 0;
+    int n = 0;
+    for (int k = 0; k < c->n_hits; k++) {
+        const vz_hit *h = &c->hits[k];
+        const char *hd = h->owner == VZ_P_ATTN && h->h.e ? strstr(h->h.e->name, ".H") : NULL;
+        int head;
+        if (!hd || sscanf(hd, ".H%d", &head) != 1) continue;
+        for (int i = 0; i < c->n_hl; i++) {
+            const vz_highlight *g = &c->hl[i];
+            if (strcmp(g->name, h->h.e->name) || g->style || g->hi[0] != g->lo[0] || g->hi[1] != g->lo[1]) continue;
+            char two[24];
+            vz_fmt_cell(two, sizeof two, sf_trace_row(h->h.e, g->lo[0])[g->lo[1]], VZ_CELL_2);
+            snprintf(piece, sizeof piece, vz_s(c, VZ_S_FRAMED_HEAD), head, g->lo[0], g->lo[1], two);
+            unspaced(piece, flat, sizeof flat);
+            n += strstr(line, flat) != NULL;
+        }
+    }
+    return n;
+}
+
+/* Lesson 5 steps 1 and 4 and lesson 7 step 4 quote weights of framed cells in four heads side by side, cells too
+ * small for them: one line under the grid of heads names each ("framed: head 0 row 0 key 5 = 0.18 · head 1 ..."),
+ * at 1024x768 in projector mode and at 1920x1080, in both languages (grid_captions). */
+static void test_grid_captions(void **state) {
+    (void)state;
+    static const struct { const char *lesson; int frame, w, h, projector, want; } cs[] = {
+        {"05-multi-head-attention.md", 0, 1024, 768, 1, 4}, {"05-multi-head-attention.md", 3, 1024, 768, 1, 3},
+        {"07-cross-attention.md", 4, 1024, 768, 1, 2},      {"05-multi-head-attention.md", 0, 1920, 1080, 0, 4}};
+    for (size_t si = 0; si < sizeof cs / sizeof *cs; si++)
+        for (int lang = 0; lang < 2; lang++) {
+            static vz_player p;
+            drawn_frame d;
+            draw_lesson_frame(&d, &p, cs[si].lesson, cs[si].frame, cs[si].w, cs[si].h, lang, cs[si].projector);
+            int got = grid_captions(&p.app.ctx);
+            if (got != cs[si].want)
+                fail_msg("%s frame %d %dx%d %s: %d framed cells named under the heads (want %d)", cs[si].lesson, cs[si].frame + 1,
+                         cs[si].w, cs[si].h, lang ? "zh" : "en", got, cs[si].want);
+            check_frame(&p.app.ctx, cs[si].lesson);
+            drop_frame(&d);
+        }
+}
+
+/* Returns how many of the cells a lesson frames one by one in entry name have their line under the positions
+ * panel's matrices in the frame just drawn ("framed: position 3, dim 0 = 0.14", the trace's value with two
+ * decimals, in each run's matrix), the panel's texts read in the order drawn, spaces aside. */
+static char pe_text[16384]; /* (the positions panel's texts pe_captions read, spaces aside) */
+static int pe_captions(vz_ctx *c, const sf_trace *tr, const char *name) {
+    static char piece[160], flat[160];
+    char *all = pe_text;
+    size_t len = 0;
+    all[0] = 0;
+    for (int t = 0; t < c->n_texts; t++)
+        if (c->texts[t].owner == VZ_P_PE && len + 1 < sizeof pe_text) {
+            unspaced(c->texts[t].s, all + len, sizeof pe_text - len);
+            len += strlen(all + len);
+        }
+    const sf_trace_entry *e = sf_trace_find(tr, name);
+    int n = 0;
+    for (int i = 0; e && i < c->n_hl; i++) {
+        const vz_highlight *g = &c->hl[i];
+        if (strcmp(g->name, name) || g->style || g->hi[0] != g->lo[0] || g->hi[1] != g->lo[1] || g->lo[1] < 0) continue;
+        char two[24];
+        vz_fmt_cell(two, sizeof two, sf_trace_row(e, g->lo[0])[g->lo[1]], VZ_CELL_2);
+        snprintf(piece, sizeof piece, vz_s(c, VZ_S_PE_FRAMED), g->lo[0], g->lo[1], two);
+        unspaced(piece, flat, sizeof flat);
+        for (const char *at = strstr(all, flat); at; at = strstr(at + 1, flat)) n++;
+    }
+    return n;
+}
+
+/* Lesson 3 steps 1 and 2 quote dimension 0 at positions 3 and 4 (0.14, -0.76), and at position 3 in both runs: the
+ * positions matrix's 3 px cells print them under the matrix, each run under its own, at 1024x768 in projector mode
+ * and at 1920x1080, in both languages (pe_captions); step 2's right run is named by its input, zyxwvuts. */
+static void test_pe_captions(void **state) {
+    (void)state;
+    static const struct { int frame, w, h, projector, want; } cs[] = {{0, 1024, 768, 1, 2}, {1, 1024, 768, 1, 2}, {0, 1920, 1080, 0, 2}};
+    for (size_t si = 0; si < sizeof cs / sizeof *cs; si++)
+        for (int lang = 0; lang < 2; lang++) {
+            static vz_player p;
+            drawn_frame d;
+            draw_lesson_frame(&d, &p, "03-positional-encoding.md", cs[si].frame, cs[si].w, cs[si].h, lang, cs[si].projector);
+            int got = pe_captions(&p.app.ctx, p.app.v.tr, "enc.embed.pos");
+            if (got != cs[si].want)
+                fail_msg("lesson 3 frame %d %dx%d %s: %d framed positions cells named under the matrix (want %d)", cs[si].frame + 1,
+                         cs[si].w, cs[si].h, lang ? "zh" : "en", got, cs[si].want);
+            if (cs[si].frame == 1 && !strstr(pe_text, "zyxwvuts")) /* the compared run named above its matrix */
+                fail_msg("lesson 3 step 2 %dx%d %s: the positions panel does not name the run on zyxwvuts", cs[si].w, cs[si].h,
+                         lang ? "zh" : "en");
+            check_frame(&p.app.ctx, "03-positional-encoding.md");
+            drop_frame(&d);
+        }
+}
+
 /* Lesson 8 step 1 adds channel 2 of three rows (1.99 + 0.16 = 2.15), lesson 2 step 4 compares channel 1 of two rows
  * of a matrix (-0.34, -1.87), lesson 3 step 3 channel 1 of a's row in two runs: each framed cell's number is printed
  * under its row (act_framed_cells), at 1024x768 in projector mode and at 1920x1080, in both languages. */
@@ -995,7 +1102,7 @@ int main(void) {
         cmocka_unit_test(test_sizes),           cmocka_unit_test(test_checks_fail),   cmocka_unit_test(test_models_normal),
         cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
         cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values),
-        cmocka_unit_test(test_framed_captions), cmocka_unit_test(test_act_framed),
+        cmocka_unit_test(test_framed_captions), cmocka_unit_test(test_act_framed), cmocka_unit_test(test_grid_captions), cmocka_unit_test(test_pe_captions),
     };
     if (getenv("LAYOUT_ONLY")) cmocka_set_test_filter(getenv("LAYOUT_ONLY")); /* e.g. LAYOUT_ONLY=test_every_lesson */
     return cmocka_run_group_tests(tests, setup, NULL);

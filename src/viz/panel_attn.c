@@ -120,9 +120,16 @@ static int framed_line(vz_ctx *c, const vz_view *v, vz_block b, int r, int j, co
     return w > 0 ? vz_wrap_height(c, out, c->lay.f.label, w) : 0;
 }
 
+/* The framed cells the heads of a grid could not print, for one line under the grid: head, row, key, value. */
+typedef struct {
+    int n, head[VZ_MAX_HIGHLIGHTS], row[VZ_MAX_HIGHLIGHTS], key[VZ_MAX_HIGHLIGHTS];
+    char num[VZ_MAX_HIGHLIGHTS][24];
+} grid_framed;
+
 /* Draws one head's heatmap with its title and the token labels `labels` asks for into r; alone: the only head in
- * the panel, which becomes a window when its cells would be smaller than vz_attn_min_cell. */
-static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, int alone, int labels) {
+ * the panel, which becomes a window when its cells would be smaller than vz_attn_min_cell; out (a grid of heads):
+ * where the framed cells too small for their numbers go instead of under the head, for the grid's own line. */
+static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, int alone, int labels, grid_framed *out) {
     const sf_trace_entry *mask, *e = vz_probs_of(v, b, h, &mask);
     if (!e) return;
     int dims[2];
@@ -233,6 +240,15 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, 
     }
     /* a framed cell too small for its number: the number under the heatmap, in the frame's colour, row and key
      * named, one line each while the head's rectangle has room (a lesson quoting it stays true on screen) */
+    if (out) {
+        for (int k = 0; k < nun && out->n < VZ_MAX_HIGHLIGHTS; k++, out->n++) {
+            out->head[out->n] = h;
+            out->row[out->n] = vz_view_pos(v, b.stack, urow[k]);
+            out->key[out->n] = vz_view_pos(v, vz_key_stack(b), ucol[k]);
+            snprintf(out->num[out->n], sizeof out->num[0], "%s", unum[k]);
+        }
+        return;
+    }
     int y = (clipped ? vis.y + vis.h : g.y + g.h) + fr + c->lay.pad / 2, lw = r.x + r.w - gx;
     for (int k = 0; k < nun; k++) {
         int need = framed_line(c, v, b, urow[k], ucol[k], unum[k], lw, line, sizeof line); /* (a narrow head: two lines) */
@@ -280,10 +296,55 @@ static int shared_heads(vz_ctx *c, const vz_view *v, vz_block b, vz_rect in, int
         int row = h / gc, col = h % gc;
         vz_rect cellr = {col ? x0 + w0 + gap + (col - 1) * (wi + gap) : x0, row ? y0 + h0 + gap + (row - 1) * (hi + gap) : y0,
                          col ? wi : w0, row ? hi : h0};
-        head_map(c, v, b, h, cellr, 0, (col ? 0 : HEAD_ROWS | HEAD_SHORT) | (row ? 0 : HEAD_KEYS));
+        head_map(c, v, b, h, cellr, 0, (col ? 0 : HEAD_ROWS | HEAD_SHORT) | (row ? 0 : HEAD_KEYS), NULL);
         if (!v->id_prefix || !v->id_prefix[0]) vz_click_add(c, cellr, VZ_CLICK_THUMB, v->block, h, 0);
     }
     return 1;
+}
+
+/* Lays out the grid's line for the framed cells in f at (x, y), width w: "framed:" then one piece per cell ("head 0
+ * row 0 key 5 = 0.18", " · " between), a piece kept whole on one line (wrapped only when wider than w); draws it
+ * when draw is set. Returns the height it takes (0 for none). */
+static int grid_line(vz_ctx *c, const grid_framed *f, int x, int y, int w, int draw) {
+    int px = c->lay.f.label, lh = vz_lh(c, px), cx = x, cy = y;
+    if (f->n <= 0 || w <= 0) return 0;
+    for (int k = 0; k < f->n; k++) {
+        char piece[128];
+        size_t n = (size_t)snprintf(piece, sizeof piece, "%s", k ? "" : vz_s(c, VZ_S_FRAMED_GRID));
+        snprintf(piece + n, sizeof piece - n, vz_s(c, VZ_S_FRAMED_HEAD), f->head[k], f->row[k], f->key[k], f->num[k]);
+        if (k + 1 < f->n) {
+            n = strlen(piece);
+            snprintf(piece + n, sizeof piece - n, "%s", vz_s(c, VZ_S_FRAMED_SEP));
+        }
+        int pw = vz_label_w(c, piece, px);
+        if (cx > x && cx + pw > x + w) { cx = x; cy += lh; } /* (the next line) */
+        if (pw > w) { /* wider than the line: wrapped on its own lines */
+            int hgt = vz_wrap_height(c, piece, px, w);
+            if (draw) vz_wrap(c, piece, px, c->th->hilite, (vz_rect){x, cy, w, hgt});
+            cy += hgt;
+            cx = x;
+            continue;
+        }
+        if (draw) vz_label(c, piece, px, c->th->hilite, cx, cy, VZ_LEFT | VZ_TOP);
+        cx += pw + vz_label_w(c, " ", px);
+    }
+    return cy + (cx > x ? lh : 0) - y;
+}
+
+/* Returns the cells a lesson frames one by one in the heads of block b (at most what the grid's line can hold),
+ * each with "0.00" for its number: the line the grid keeps room for before it knows which fit in their cells. */
+static grid_framed grid_candidates(const vz_ctx *c, const vz_view *v, vz_block b, int NH) {
+    grid_framed f = {0};
+    for (int h = 0; h < NH; h++) {
+        const sf_trace_entry *e = vz_probs_of(v, b, h, NULL);
+        for (int i = 0; e && i < c->n_hl && f.n < VZ_MAX_HIGHLIGHTS; i++) {
+            const vz_highlight *g = &c->hl[i];
+            if (strcmp(g->name, e->name) || g->style != 0 || g->lo[0] != g->hi[0] || g->lo[1] != g->hi[1] || g->lo[0] < 0) continue;
+            f.head[f.n] = h; f.row[f.n] = g->lo[0]; f.key[f.n] = g->lo[1];
+            snprintf(f.num[f.n++], sizeof f.num[0], "0.00");
+        }
+    }
+    return f;
 }
 
 /* Draws the heads of v's focused block into in: one head enlarged, or a grid of every head (shared: a side of
@@ -293,7 +354,7 @@ static void attn_heads(vz_ctx *c, const vz_view *v, vz_rect in, int shared) {
     const sf_trace_entry *e = vz_probs_of(v, b, 0, NULL);
     if (!e) return;
     int NH = v->m->cfg.n_heads;
-    if (v->enlarged || c->lay.one_head) { head_map(c, v, b, v->head, in, 1, HEAD_LABELS); return; }
+    if (v->enlarged || c->lay.one_head) { head_map(c, v, b, v->head, in, 1, HEAD_LABELS, NULL); return; }
     int dims[2];
     sf_trace_shape(v->tr, e, dims);
     int nq = dims[0] ? dims[0] : 1, nk = dims[1] ? dims[1] : 1;
@@ -303,7 +364,22 @@ static void attn_heads(vz_ctx *c, const vz_view *v, vz_rect in, int shared) {
         if (s > best) { best = s; best_gc = gc; }
     }
     if (shared && NH > 1 && shared_heads(c, v, b, in, NH, nq, nk, best)) return;
-    if (best < grid_min_cell(c) && NH > 1) { head_map(c, v, b, v->head, in, 1, HEAD_LABELS); return; } /* too small: the focused head's window */
+    if (best < grid_min_cell(c) && NH > 1) { head_map(c, v, b, v->head, in, 1, HEAD_LABELS, NULL); return; } /* too small: the focused head's window */
+    /* cells framed one by one in heads too small to print them: one line under the grid names them, the grid
+     * a little smaller for it while its cells stay above the grid's smallest */
+    int fr = frame_room(c), need = 0, lw = in.w;
+    grid_framed cand = grid_candidates(c, v, b, NH), got = {0};
+    if (cand.n > 0) {
+        need = grid_line(c, &cand, in.x, 0, lw, 0) + fr + c->lay.pad / 2;
+        vz_rect in2 = {in.x, in.y, in.w, in.h - need};
+        int b2 = -1, g2 = 1;
+        for (int gc = 1; gc <= NH && in2.h > 4; gc++) {
+            int s = cell_for(c, v, b, in2, gc, NH, nq, nk);
+            if (s > b2) { b2 = s; g2 = gc; }
+        }
+        if (b2 >= grid_min_cell(c)) { in = in2; best = b2; best_gc = g2; }
+        else need = 0;
+    }
     if (c->lay.heat_max > 0 && best > c->lay.heat_max) best = c->lay.heat_max;
     int gc = best_gc, gr = (NH + gc - 1) / gc, gap = c->lay.pad;
     /* each head exactly as big as its cells and labels; the block of heads centred in the panel, a last row
@@ -318,9 +394,11 @@ static void attn_heads(vz_ctx *c, const vz_view *v, vz_rect in, int shared) {
         int row = h / gc, in_row = row == gr - 1 ? NH - row * gc : gc;
         int x0 = in.x + (in.w - (in_row * (hw + gap) - gap)) / 2;
         vz_rect cellr = {x0 + (h % gc) * (hw + gap), y0 + row * (hh + gap), hw, hh};
-        head_map(c, v, b, h, cellr, 0, HEAD_LABELS);
+        head_map(c, v, b, h, cellr, 0, HEAD_LABELS, need > 0 ? &got : NULL);
         if (!v->id_prefix || !v->id_prefix[0]) vz_click_add(c, cellr, VZ_CLICK_THUMB, v->block, h, 0);
     }
+    int y = y0 + gr * (hh + gap) - gap + fr + c->lay.pad / 2;
+    if (got.n > 0 && y + grid_line(c, &got, in.x, y, lw, 0) <= in.y + in.h + need) grid_line(c, &got, in.x, y, lw, 1);
 }
 
 int vz_attn_min_cell(vz_ctx *c) {

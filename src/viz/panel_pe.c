@@ -5,6 +5,22 @@
 
 #include "panels.h"
 
+/* Returns the height of the lines under the matrix for the cells a lesson frames one by one in entry e ("framed:
+ * position 3, dim 0 = 0.14", the trace's value with two decimals, wrapped to width w), the frame's reach included;
+ * draws them from (x, y) when draw is set, only the cells too small for their number (vz_heat_unprinted of hm). */
+static int pe_framed(vz_ctx *c, const vz_heat *hm, vz_rect g, int x, int y, int w, int draw) {
+    int rows[VZ_MAX_HIGHLIGHTS], cols[VZ_MAX_HIGHLIGHTS], sp = c->lay.f.small, need = 0, fr = vz_px(c, 3) + 1;
+    char nums[VZ_MAX_HIGHLIGHTS][24], line[128];
+    int n = vz_heat_unprinted(c, hm, g, rows, cols, nums, VZ_MAX_HIGHLIGHTS);
+    for (int k = 0; k < n; k++) {
+        snprintf(line, sizeof line, vz_s(c, VZ_S_PE_FRAMED), rows[k], cols[k], nums[k]);
+        int h = vz_wrap_height(c, line, sp, w);
+        if (draw) vz_wrap(c, line, sp, c->th->hilite, (vz_rect){x, y + fr + need, w, h});
+        need += h;
+    }
+    return need ? need + fr : 0;
+}
+
 void vz_panel_pe(vz_ctx *c, const vz_view *v, vz_rect r) {
     const sf_config *m = &v->m->cfg;
     int stack = v->cur.phase;
@@ -79,17 +95,35 @@ void vz_panel_pe(vz_ctx *c, const vz_view *v, vz_rect r) {
         int hw = (mr.w - pad) / 2;
         const sf_trace_entry *two[2] = {e, ce};
         const vz_view *vv[2] = {v, v->cmp};
+        /* each run's label, a lesson's ("right: input zyxwvuts") wrapped to its half, both as tall as the longer (at
+         * most three lines, the matrices keep the rest) */
+        const char *lab[2];
+        int lab_h = lh;
         for (int k = 0; k < 2; k++) {
-            vz_rect g = {mr.x + k * (hw + pad), mr.y + lh, hw, mr.h - lh};
-            vz_print(c, vz_s(c, k ? VZ_S_RIGHT_RUN : VZ_S_LEFT_RUN), px, k ? c->th->focus : c->th->accent, g.x, mr.y - fr, VZ_LEFT, hw);
+            lab[k] = vv[k]->run_label ? vv[k]->run_label : vz_s(c, k ? VZ_S_RIGHT_RUN : VZ_S_LEFT_RUN);
+            int hk = vz_wrap_height(c, lab[k], px, hw);
+            if (hk > lab_h) lab_h = hk;
+        }
+        if (lab_h > 3 * lh) lab_h = 3 * lh;
+        for (int k = 0; k < 2; k++) {
+            vz_rect g = {mr.x + k * (hw + pad), mr.y + lab_h, hw, mr.h - lab_h};
+            vz_wrap(c, lab[k], px, k ? c->th->focus : c->th->accent, (vz_rect){g.x, mr.y - fr, hw, lab_h});
             int rows = k ? cd[0] : n;
-            vz_heat hm = {two[k], 0, rows, C, vz_rows_visible(vv[k], two[k], rows), c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL, 0};
+            vz_heat hm = {two[k], 0, rows, C, vz_rows_visible(vv[k], two[k], rows), c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL, 1};
             vz_view_align_heat(vv[k], &hm); /* (a run aligned by token: its rows in the left run's token order) */
+            int fl = hm.rperm ? 0 : pe_framed(c, &hm, g, g.x, 0, hw, 0); /* framed cells' numbers under the matrix */
+            if (fl > 0 && g.h - fl > 2 * rows) g.h -= fl;
+            else fl = 0;
             if (rows > 0 && g.h > 0) vz_heatmap(c, k ? "pe.cmp" : "pe", &hm, g);
+            if (fl > 0) pe_framed(c, &hm, g, g.x, g.y + g.h, hw, 1);
         }
     } else if (n > 0 && mr.h > 0) {
-        vz_heat hm = {e, 0, n, C, vis, c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL, 0};
+        vz_heat hm = {e, 0, n, C, vis, c->pal->div, 0, range, NULL, 0, 0, 0, NULL, NULL, 1};
+        int fl = pe_framed(c, &hm, mr, mr.x, 0, mr.w, 0); /* framed cells' numbers under the matrix */
+        if (fl > 0 && mr.h - fl > 2 * n) mr.h -= fl;
+        else fl = 0;
         vz_heatmap(c, "pe", &hm, mr); /* cells need not be square here: positions down, channels across */
+        if (fl > 0) pe_framed(c, &hm, mr, mr.x, mr.y + mr.h, mr.w, 1);
     }
     vz_legend(c, (vz_rect){mr.x, in.y + in.h - leg_h, mr.w, leg_h}, c->pal->div, -range, range, 0, vz_s(c, VZ_S_LEG_ABSMAX));
 }
