@@ -212,11 +212,15 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, 
         snprintf(t + n, sizeof t - n, vz_s(c, VZ_S_HEAD_RANGE), num);
     }
     int gx = g.x > area.x ? g.x : area.x;
-    int tw = vz_print(c, t, px, h == v->head ? c->th->focus : c->th->dim, gx, r.y, VZ_LEFT, r.x + r.w - gx);
+    /* the title starts over the grid; one wider than the room from there moves left, whole, inside the head's
+     * rectangle (lesson 5 in Chinese cut "头 0（0–0.30）", the range its narration points to, to "头 0（0–0.…") */
+    int tx = gx, want = vz_label_w(c, t, px);
+    if (tx + want > r.x + r.w) tx = r.x + r.w - want > r.x ? r.x + r.w - want : r.x;
+    int tw = vz_print(c, t, px, h == v->head ? c->th->focus : c->th->dim, tx, r.y, VZ_LEFT, r.x + r.w - tx);
     if (clipped) { /* the window shown, in the trace's positions (rows = queries) */
         char rng[96];
         snprintf(rng, sizeof rng, vz_s(c, VZ_S_ATTN_WINDOW), win[0], win[1], win[2], win[3], nk);
-        vz_print(c, rng, c->lay.f.small, c->th->fg, r.x + r.w, r.y, VZ_RIGHT, r.x + r.w - gx - tw - c->lay.pad);
+        vz_print(c, rng, c->lay.f.small, c->th->fg, r.x + r.w, r.y, VZ_RIGHT, r.x + r.w - tx - tw - c->lay.pad);
     }
     /* labels first (queries down the left, keys across the top): the highlights and the cursor's row drawn
      * after them stay whole */
