@@ -639,6 +639,51 @@ static void test_dot_rows(void **state) {
     assert_true(differ > 0);
 }
 
+/* sf_dot_rows keeps the signs of zero scores: queries and keys whose products are all -0 in some lanes
+ * or all lanes (a zero query against negative keys, zeros of both signs), so that a kernel starting its
+ * lanes at the first product instead of at 0 + it must put the +0 back; every kernel set, head sizes
+ * with and without leftovers, ragged key counts. */
+static void test_dot_rows_zeros(void **state) {
+    (void)state;
+    enum { NQ = 6, MAXK = 17, MAXN = 40, LD = 41, LDO = MAXK + 2 };
+    static const char *sets[] = {"c", "avx2", "avx512"};
+    static float q[NQ * LD], k[MAXK * LD], got[NQ * LDO];
+    sf_rng r;
+    sf_rng_seed(&r, 73);
+    for (int j = 0; j < MAXK * LD; j++) k[j] = j % 3 ? -fabsf(sf_rng_normal(&r)) - 0.5f : fabsf(sf_rng_normal(&r)) + 0.5f;
+    for (int i = 0; i < LD; i++) {
+        q[0 * LD + i] = 0.0f;                            /* +0 x negative keys: -0 products */
+        q[1 * LD + i] = -0.0f;                           /* -0 x positive keys: -0 products */
+        q[2 * LD + i] = i % 8 < 4 ? -0.0f : 0.0f;        /* half the lanes' products -0 */
+        q[3 * LD + i] = i % 8 == 5 ? sf_rng_normal(&r) : -0.0f; /* one lane nonzero */
+        q[4 * LD + i] = i < 8 ? -0.0f : sf_rng_normal(&r);      /* the first block zero */
+        q[5 * LD + i] = sf_rng_normal(&r);
+    }
+    /* keys of one sign throughout, so some rows' products are all -0 */
+    for (int i = 0; i < LD; i++) k[2 * LD + i] = -1.0f - (float)i, k[5 * LD + i] = 2.0f + (float)i;
+    static const int ns[] = {16, 8, 24, 13, 5, 40};
+    int zeros = 0, pos = 0;
+    for (int ks = 0; ks < 3; ks++) {
+        if (!sf_matmul_use(sets[ks])) continue;
+        for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+            for (int nk = 1; nk <= MAXK; nk++) {
+                int n = ns[a];
+                sf_dot_rows(got, LDO, q, LD, NQ, k, LD, nk, n);
+                for (int t = 0; t < NQ; t++)
+                    for (int j = 0; j < nk; j++) {
+                        float want = dot_spec(q + t * LD, k + j * LD, n);
+                        if (memcmp(&want, &got[t * LDO + j], sizeof want))
+                            fail_msg("%s kernels: q %d . k %d over %d dims: %g (sign %d), the order gives %g (sign %d)",
+                                     sets[ks], t, j, n, (double)got[t * LDO + j], !!signbit(got[t * LDO + j]), (double)want,
+                                     !!signbit(want));
+                        zeros += want == 0.0f, pos += want == 0.0f && !signbit(want);
+                    }
+            }
+    }
+    sf_matmul_use(NULL);
+    assert_true(zeros > 0 && pos == zeros); /* the zero scores were there, all +0 */
+}
+
 static void test_rng(void **state) {
     (void)state;
     sf_rng a, b;
@@ -666,7 +711,7 @@ int main(void) {
         cmocka_unit_test(test_matmul),     cmocka_unit_test(test_matmul_kernels), cmocka_unit_test(test_matmul_acc),
         cmocka_unit_test(test_matmul_tiles),
         cmocka_unit_test(test_softmax), cmocka_unit_test(test_layernorm), cmocka_unit_test(test_layernorm_kernels),
-        cmocka_unit_test(test_activations), cmocka_unit_test(test_gelu_sweep), cmocka_unit_test(test_softmax_sweep), cmocka_unit_test(test_softmax_kernels), cmocka_unit_test(test_softmax_expsum), cmocka_unit_test(test_sinusoid), cmocka_unit_test(test_dot_rows),
+        cmocka_unit_test(test_activations), cmocka_unit_test(test_gelu_sweep), cmocka_unit_test(test_softmax_sweep), cmocka_unit_test(test_softmax_kernels), cmocka_unit_test(test_softmax_expsum), cmocka_unit_test(test_sinusoid), cmocka_unit_test(test_dot_rows), cmocka_unit_test(test_dot_rows_zeros),
         cmocka_unit_test(test_rng),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
