@@ -1296,13 +1296,17 @@ SF_AVX512 static void attn_head_backward_512(int nq, int nk, float *dq, size_t l
 }
 #endif
 
+int sf_attn_head_backward_local(int nq, int nk, int HS) {
+    return HS == 16 && nq > 0 && nq <= 16 && nk > 0 && nk <= 16 && softmax_512_on();
+}
+
 void sf_attn_head_backward(float *dq, int ldq, float *dk, int ldk, float *dv, int ldv, const float *dout, int ldo,
                            const float *v, int ldvi, const float *vt, int ldvt, const float *probs, int ldpr, const float *q, int ldqi,
                            const float *kin, int ldki, int nq, int nk, int HS, float scale, float *dprobs,
                            float *dscaled, float *dscores) {
     if (nq <= 0 || nk <= 0) return;
 #ifdef SF_X86
-    if (HS == 16 && nq <= 16 && nk <= 16 && softmax_512_on()) {
+    if (sf_attn_head_backward_local(nq, nk, HS)) {
         MMC_START;
         attn_head_backward_512(nq, nk, dq, (size_t)ldq, dk, (size_t)ldk, dv, (size_t)ldv, dout, (size_t)ldo, v, (size_t)ldvi,
                                probs, (size_t)ldpr, q, (size_t)ldqi, kin, (size_t)ldki, scale);

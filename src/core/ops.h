@@ -77,6 +77,9 @@ void sf_attn_head_backward(float *dq, int ldq, float *dk, int ldk, float *dv, in
                            const float *v, int ldvi, const float *vt, int ldvt, const float *probs, int ldpr,
                            const float *q, int ldqi, const float *k, int ldki, int nq, int nk, int HS, float scale,
                            float *dprobs, float *dscaled, float *dscores);
+/* Returns whether sf_attn_head_backward keeps a segment of nq queries and nk keys of head size HS out of
+ * memory with the kernels in use: it then reads neither vt (which may be NULL) nor the three cells. */
+int sf_attn_head_backward_local(int nq, int nk, int HS);
 #ifdef SF_MATMUL_COUNT
 /* Only in the counting build (bench_train_bycall, which compiles ops.c with SF_MATMUL_COUNT): forgets the
  * time counted so far in every product, by kind and shape ... */

@@ -202,11 +202,13 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
         zero_rows(g->q, n, C);
         zero_rows(b->tmp, nk, 2 * C);
     }
+    int need_vt = !tiled; /* (sf_attn_head_backward reads vt only where it cannot keep a segment local) */
+    for (int si = 0; si < n_seg && !need_vt; si++) need_vt = !sf_attn_head_backward_local(seg[si].nq, seg[si].nk, HS);
     for (int h = 0; h < NH; h++) {
         /* 4a. out_t = sum_j probs_tj v_j: dprobs = dout . v^T (nq, nks) and dv += probs^T . dout; the head's
-         *     values transposed once for all segments (vt (HS, nk)) */
+         *     values transposed once for all segments (vt (HS, nk)) where a kernel reads them */
         const float *vh = hv.v + h * hv.head;
-        sf_transpose(vt, (size_t)nk, vh, hv.ldkv, nk, HS);
+        if (need_vt) sf_transpose(vt, (size_t)nk, vh, hv.ldkv, nk, HS);
         if (tiled) { /* 4a-4c for each segment in one call, which writes dq, dk and dv from +0.0 (and keeps
                       * dprobs and dscores out of the record where it can: only the segment's cells otherwise) */
             for (int si = 0; si < n_seg; si++) {
@@ -215,7 +217,8 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
                 const float *q = hv.q + h * hv.head + (size_t)q0 * hv.ldq, *k = hv.k + h * hv.head + (size_t)k0 * hv.ldkv;
                 sf_attn_head_backward(fq + (size_t)q0 * ldq + h * HS, ldq, fk + (size_t)k0 * ldkv + h * HS, ldkv,
                                       fv + (size_t)k0 * ldkv + h * HS, ldkv, g->concat + (size_t)q0 * C + h * HS, C,
-                                      vh + (size_t)k0 * hv.ldkv, (int)hv.ldkv, vt + k0, nk, a->probs + sq, K, q,
+                                      vh + (size_t)k0 * hv.ldkv, (int)hv.ldkv, need_vt ? vt + k0 : NULL, nk,
+                                      a->probs + sq, K, q,
                                       (int)hv.ldq, k, (int)hv.ldkv, nq, nks, HS, inv_sqrt, g->probs + sq,
                                       g->scaled + sq, g->scores + sq);
             }
