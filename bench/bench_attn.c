@@ -4,8 +4,9 @@
  * sf_matmul_acc into zeroed fused rows; attention_rows' weighted sums four rows at a time, the loop the
  * plain kernels keep) against the kernels that replaced it (sf_attn_values_backward and
  * sf_attn_scores_backward, each a pair of products written from +0.0; sf_attn_weighted_values with the
- * AVX-512 kernels), in nanoseconds per head and segment, and the scores (sf_dot_rows) and the softmax
- * between them for scale. The two ways give the same bits (tests/test_attn_ops.c).
+ * AVX-512 kernels), in nanoseconds per head and segment, and the scores (sf_dot_rows) for scale; and the
+ * backward's whole segment, the two pairs with sf_attn_softmax_backward between them against
+ * sf_attn_head_backward's one call. The ways raced give the same bits (tests/test_attn_ops.c).
  *
  * usage: bench_attn [ROUNDS (default 9)]
  * Each figure is the fastest of the rounds' samples (a few microseconds each, the least disturbed on a
