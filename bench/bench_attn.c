@@ -4,8 +4,9 @@
  * sf_matmul_acc into zeroed fused rows; attention_rows' weighted sums four rows at a time, the loop the
  * plain kernels keep) against the kernels that replaced it (sf_attn_values_backward and
  * sf_attn_scores_backward, each a pair of products written from +0.0; sf_attn_weighted_values with the
- * AVX-512 kernels), in nanoseconds per head and segment, and the scores (sf_dot_rows) and the softmax
- * between them for scale. The two ways give the same bits (tests/test_attn_ops.c).
+ * AVX-512 kernels), in nanoseconds per head and segment, and the scores (sf_dot_rows) for scale; and the
+ * backward's whole segment, the two pairs with sf_attn_softmax_backward between them against
+ * sf_attn_head_backward's one call. The ways raced give the same bits (tests/test_attn_ops.c).
  *
  * usage: bench_attn [ROUNDS (default 9)]
  * Each figure is the fastest of the rounds' samples (a few microseconds each, the least disturbed on a
@@ -20,7 +21,7 @@
 
 enum { HS = 16, C = 64, K = 13, LDF = 3 * C, REPS = 64 };
 
-static float q[K * LDF], dq[K * LDF], vt[HS * K], dout[K * C], probs[K * K], dprobs[K * K], dsc[K * K], out[K * C];
+static float q[K * LDF], dq[K * LDF], vt[HS * K], dout[K * C], probs[K * K], dprobs[K * K], dsc[K * K], dss[K * K], out[K * C];
 static int seen[K];
 
 /* One way of doing a segment's work, for nq queries and nk keys. */
@@ -56,6 +57,22 @@ static void bw_calls(int nq, int nk) {
 static void bw_pairs(int nq, int nk) {
     sf_attn_values_backward(dprobs, K, dq + 2 * C, LDF, dout, C, vt, K, probs, K, nq, nk, HS);
     sf_attn_scores_backward(dq, LDF, dq + C, LDF, dsc, K, q, LDF, q + C, LDF, nq, nk, HS);
+}
+
+/* attn_backward's per-segment work before sf_attn_head_backward: the two pairs of products with the softmax
+ * backward between them (its rows written to dprobs' and the scores' cells and read back). */
+static void bw_three(int nq, int nk) {
+    int width[K];
+    for (int t = 0; t < nq; t++) width[t] = nk;
+    sf_attn_values_backward(dprobs, K, dq + 2 * C, LDF, dout, C, vt, K, probs, K, nq, nk, HS);
+    sf_attn_softmax_backward(dsc, dss, dprobs, probs, K, nq, width, 0.25f);
+    sf_attn_scores_backward(dq, LDF, dq + C, LDF, dsc, K, q, LDF, q + C, LDF, nq, nk, HS);
+}
+
+/* The same in one call: the gradients between the products stay in registers. */
+static void bw_fused(int nq, int nk) {
+    sf_attn_head_backward(dq, LDF, dq + C, LDF, dq + 2 * C, LDF, dout, C, q + 2 * C, LDF, vt, K, probs, K, q, LDF, q + C, LDF, nq, nk, HS,
+                          0.25f, dprobs, dss, dsc);
 }
 
 /* The weighted sums with the plain kernels' path (four rows at a time, attention_rows' loop before). */
@@ -110,6 +127,9 @@ int main(int argc, char **argv) {
         double fl = 2.0 * 4 * nq * nk * HS;
         printf("%-22s %2d x %2d: backward's 4 products %6.1f ns per call -> %6.1f ns in pairs (%.2fx, %4.1f%% of the "
                "peak)\n", seg[s].what, nq, nk, a, b, a / b, 100.0 * fl / b / peak);
+        race(bw_three, bw_fused, nq, nk, rounds, &a, &b);
+        printf("%-22s          products + softmax backward %6.1f ns in three calls -> %6.1f ns in one (%.2fx)\n", "", a, b,
+               a / b);
         race(pv_rows, pv_kernel, nq, nk, rounds, &a, &b);
         race(scores, scores, nq, nk, rounds, &sa, &sb);
         printf("%-22s          P.V %6.1f ns four rows at a time -> %6.1f ns (%.2fx); scores Q.K^T %6.1f ns\n", "", a, b,

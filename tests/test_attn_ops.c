@@ -119,6 +119,68 @@ static void test_scores_backward(void **state) {
 }
 
 
+/* sf_attn_head_backward: dv, dq and dk are, bit for bit, what sf_attn_values_backward, sf_attn_softmax_backward
+ * and sf_attn_scores_backward give one after another with the plain kernels (each of which the tests above
+ * and test_ops_softmax tie to every kernel set), with every kernel set: ragged segments (1..25 queries and
+ * keys, the AVX-512 path's 16 x 16 and past it), head sizes 16 and others, causal and full rows
+ * (probability 0 past a query's keys), exact zeros of either sign, and rows with a NaN probability or an
+ * infinite output gradient. Nothing around the three outputs' cells is written. */
+static void test_head_backward(void **state) {
+    (void)state;
+    static float dout[MAXS * LDX], qkv[MAXS * LDX], vt[MAXHS * LDP], probs[MAXS * LDP];
+    static float want[MAXS * LDX], got[MAXS * LDX], dp[MAXS * LDP], dss[MAXS * LDP], dsc[MAXS * LDP];
+    static int width[MAXS];
+    sf_rng r;
+    sf_rng_seed(&r, 75);
+    static const int hss[] = {16, 8, 5};
+    int ran = 0, fast = 0;
+    for (int ks = 0; ks < 3; ks++)
+        for (size_t hi = 0; hi < sizeof hss / sizeof *hss; hi++)
+            for (int a = 0; a < NS; a++)
+                for (int b = 0; b < NS; b++)
+                    for (int mode = 0; mode < 3; mode++) { /* 0 causal, 1 all keys, 2 causal with NaN and inf */
+                        int HS = hss[hi], nq = sizes[a], nk = sizes[b];
+                        float scale = 1.0f / sqrtf((float)HS);
+                        fill(&r, dout, MAXS * LDX); fill(&r, qkv, MAXS * LDX);
+                        const float *q = qkv, *k = qkv + HS, *v = qkv + 2 * HS;
+                        for (int t = 0; t < nq; t++) {
+                            int seen = mode == 1 ? nk : 1 + t % nk;
+                            width[t] = nk;
+                            for (int j = 0; j < LDP; j++) {
+                                float x = fabsf(sf_rng_normal(&r));
+                                probs[t * LDP + j] = j >= seen || j % 6 == 4 ? 0.0f : x;
+                            }
+                        }
+                        if (mode == 2) {
+                            probs[(nq / 2) * LDP + 0] = NAN;
+                            dout[(nq - 1) * LDX + HS / 2] = -INFINITY;
+                        }
+                        for (int d = 0; d < HS; d++)
+                            for (int j = 0; j < nk; j++) vt[d * LDP + j] = v[j * LDX + d];
+                        /* dq in columns [0,HS) of the gradient rows, dk in [HS, 2HS), dv in [2HS, 3HS) */
+                        sentinel(want, MAXS * LDX);
+                        assert_non_null(sf_matmul_use("c"));
+                        sf_attn_values_backward(dp, LDP, want + 2 * HS, LDX, dout, LDX, vt, LDP, probs, LDP, nq, nk, HS);
+                        sf_attn_softmax_backward(dsc, dss, dp, probs, LDP, nq, width, scale);
+                        sf_attn_scores_backward(want, LDX, want + HS, LDX, dsc, LDP, q, LDX, k, LDX, nq, nk, HS);
+                        if (!sf_matmul_use(sets[ks])) continue;
+                        sentinel(got, MAXS * LDX);
+                        for (int t = 0; t < nq; t++) fill(&r, got + t * LDX, (size_t)HS); /* old contents */
+                        sentinel(dp, MAXS * LDP); sentinel(dss, MAXS * LDP); sentinel(dsc, MAXS * LDP);
+                        int local = sf_attn_head_backward_local(nq, nk, HS); /* then vt is not read */
+                        sf_attn_head_backward(got, LDX, got + HS, LDX, got + 2 * HS, LDX, dout, LDX, v, LDX, local ? NULL : vt,
+                                              LDP, probs, LDP, q, LDX, k, LDX, nq, nk, HS, scale, dp, dss, dsc);
+                        if (!same_bits(got, want, MAXS * LDX))
+                            fail_msg("%s kernels: head backward nq %d nk %d HS %d mode %d differs from the three calls",
+                                     sets[ks], nq, nk, HS, mode);
+                        ran++;
+                        fast += local;
+                    }
+    sf_matmul_use(NULL);
+    assert_true(ran >= 3 * NS * NS * 3 && (fast > 0 || !sf_matmul_use("avx512")));
+    sf_matmul_use(NULL);
+}
+
 /* The weighted sum of values written out: keys j < seen whose probability is not 0, ascending, each
  * term a product and then an addition (volatile: each rounded on its own), started at 0. */
 static void weighted_spec(float *o, const float *pr, const float *v, int ldv, int seen, int HS) {
@@ -189,6 +251,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values_backward),
         cmocka_unit_test(test_scores_backward),
+        cmocka_unit_test(test_head_backward),
         cmocka_unit_test(test_weighted_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

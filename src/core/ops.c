@@ -651,12 +651,14 @@ void sf_matmul_count_print(double peak_per_thread, long steps) {
     double kind_cy[MMC_KINDS] = {0}, kind_fl[MMC_KINDS] = {0};
     for (int i = 0; i < na; i++) {
         const mm_count *x = &all[i];
-        /* (tr 2 and 3: an attention head's pair of products, sf_attn_values_backward and sf_attn_scores_backward) */
-        double fl = x->kind == MMC_DB ? (double)x->n * x->oc : (x->tr == 2 || x->tr == 3 ? 4.0 : 2.0) * x->n * x->ic * x->oc;
+        /* (tr 2 and 3: an attention head's pair of products, sf_attn_values_backward and sf_attn_scores_backward;
+         * tr 5: all four, sf_attn_head_backward) */
+        double fl = x->kind == MMC_DB ? (double)x->n * x->oc
+                                      : (x->tr == 5 ? 8.0 : x->tr == 2 || x->tr == 3 ? 4.0 : 2.0) * x->n * x->ic * x->oc;
         double sec = (double)x->cycles / hz, gf = fl * (double)x->calls / sec / 1e9;
         kind_cy[x->kind] += (double)x->cycles, kind_fl[x->kind] += fl * (double)x->calls;
         printf("%-9s %5d %5d %5d%s %9.1f %11.1f %6.1f%% %9.1f %6.1f%%\n", mmc_name[x->kind], x->n, x->ic, x->oc,
-               x->tr == 4 ? "w" : x->tr == 3 ? "s" : x->tr == 2 ? "v" : x->tr ? "t" : " ", (double)x->calls / steps,
+               x->tr == 5 ? "b" : x->tr == 4 ? "w" : x->tr == 3 ? "s" : x->tr == 2 ? "v" : x->tr ? "t" : " ", (double)x->calls / steps,
                1e6 * sec / steps, 100.0 * x->cycles / total, gf,
                100.0 * gf / peak_per_thread);
     }
@@ -1249,6 +1251,79 @@ void sf_attn_softmax_backward(float *dsc, float *dss, const float *dpr, const fl
             for (int j = 0; j < n[r0 + r]; j++) dsc[or + j] = dss[or + j] * scale;
         }
     }
+}
+
+#ifdef SF_X86
+/* sf_attn_head_backward with AVX-512 for 16-dimensional heads and segments of nq (1..16) queries and nk
+ * (1..16) keys, every product a tile of chains from +0.0 reading its A operand a scalar at a time: dv as
+ * sf_attn_values_backward writes it; dprobs transposed (a row per key, a lane per query) from v's rows and
+ * dout transposed (fmaf(v, dout, c) is fmaf(dout, v, c): the same chains over d ascending); the softmax
+ * backward's dots per lane in double over the keys ascending and dscores = (0 + p (dp - dot)) * scale, as
+ * softmax16_backward_512 computes them, from the probabilities transposed; then dq = dscores . k and
+ * dk = dscores^T . q from those columns. Only 4 KB of local buffers in between, no cell of the record. */
+SF_AVX512 static void attn_head_backward_512(int nq, int nk, float *dq, size_t ldq, float *dk, size_t ldk, float *dv,
+                                             size_t ldv, const float *dout, size_t ldo, const float *v, size_t ldvi,
+                                             const float *pr, size_t ldpr, const float *q, size_t ldqi, const float *k,
+                                             size_t ldki, float scale) {
+    static const float zeros[16];
+    float dot_[16][16] __attribute__((aligned(64))), pt[16][16] __attribute__((aligned(64)));
+    float dpt[16][16] __attribute__((aligned(64))), ds[16][16] __attribute__((aligned(64)));
+    tile16_unit(nk, dv, ldv, pr, ldpr, dout, ldo, nq, 0xFFFF, zeros);
+    transpose_512(dot_[0], 16, dout, ldo, nq, 16, 16);         /* dot_[d][t] = dout[t][d] */
+    transpose_512(pt[0], 16, pr, ldpr, nq, nk, 16);            /* pt[j][t] = probs[t][j] */
+    tile16_any(nk, dpt[0], 16, v, ldvi, 1, dot_[0], 16, 16, lanes(nq, 0), zeros); /* dpt[j][t] = dprobs[t][j] */
+    const __m512 zero = _mm512_setzero_ps();
+    __mmask16 mq = lanes(nq, 0);
+    __m512d dlo = _mm512_setzero_pd(), dhi = dlo;
+    for (int j = 0; j < nk; j++) { /* (double)p * dp is exact; cells with probability 0 are left out */
+        __m512 p = _mm512_load_ps(pt[j]);
+        __mmask16 nz = _mm512_cmp_ps_mask(p, zero, _CMP_NEQ_UQ) & mq;
+        __m512 pz = _mm512_maskz_mov_ps(nz, p), dz = _mm512_maskz_load_ps(nz, dpt[j]);
+        dlo = _mm512_add_pd(dlo, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(pz)),
+                                               _mm512_cvtps_pd(_mm512_castps512_ps256(dz))));
+        dhi = _mm512_add_pd(dhi, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(pz), 1))),
+                                               _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(dz), 1)))));
+    }
+    __m512 dotv = pd2ps_512(dlo, dhi), sc = _mm512_set1_ps(scale);
+    for (int j = 0; j < nk; j++) { /* ds[j][t] = dscores[t][j] */
+        __m512 p = _mm512_load_ps(pt[j]);
+        __mmask16 nz = _mm512_cmp_ps_mask(p, zero, _CMP_NEQ_UQ);
+        __m512 g = _mm512_maskz_add_ps(nz, zero, _mm512_mul_ps(p, _mm512_sub_ps(_mm512_load_ps(dpt[j]), dotv)));
+        _mm512_store_ps(ds[j], _mm512_mul_ps(g, sc));
+    }
+    tile16_unit(nq, dq, ldq, ds[0], 16, k, ldki, nk, 0xFFFF, zeros);
+    tile16_any(nk, dk, ldk, ds[0], 16, 1, q, ldqi, nq, 0xFFFF, zeros);
+}
+#endif
+
+int sf_attn_head_backward_local(int nq, int nk, int HS) {
+    return HS == 16 && nq > 0 && nq <= 16 && nk > 0 && nk <= 16 && softmax_512_on();
+}
+
+void sf_attn_head_backward(float *dq, int ldq, float *dk, int ldk, float *dv, int ldv, const float *dout, int ldo,
+                           const float *v, int ldvi, const float *vt, int ldvt, const float *probs, int ldpr, const float *q, int ldqi,
+                           const float *kin, int ldki, int nq, int nk, int HS, float scale, float *dprobs,
+                           float *dscaled, float *dscores) {
+    if (nq <= 0 || nk <= 0) return;
+#ifdef SF_X86
+    if (sf_attn_head_backward_local(nq, nk, HS)) {
+        MMC_START;
+        attn_head_backward_512(nq, nk, dq, (size_t)ldq, dk, (size_t)ldk, dv, (size_t)ldv, dout, (size_t)ldo, v, (size_t)ldvi,
+                               probs, (size_t)ldpr, q, (size_t)ldqi, kin, (size_t)ldki, scale);
+        MMC_STOP(MMC_ACC, nq, nk, HS, 5);
+        return;
+    }
+#endif
+    sf_attn_values_backward(dprobs, ldpr, dv, ldv, dout, ldo, vt, ldvt, probs, ldpr, nq, nk, HS);
+    enum { ROWS = 64 };
+    int width[ROWS];
+    for (int t = 0; t < ROWS; t++) width[t] = nk;
+    for (int t0 = 0; t0 < nq; t0 += ROWS) {
+        size_t o = (size_t)t0 * ldpr;
+        sf_attn_softmax_backward(dscores + o, dscaled + o, dprobs + o, probs + o, (size_t)ldpr,
+                                 nq - t0 < ROWS ? nq - t0 : ROWS, width, scale);
+    }
+    sf_attn_scores_backward(dq, ldq, dk, ldk, dscores, ldpr, q, ldqi, kin, ldki, nq, nk, HS);
 }
 
 /* Returns the sum of x(n), added in 8 independent lanes (element i into lane i % 8) and the lanes in a

@@ -65,6 +65,22 @@ void sf_attn_values_backward(float *dprobs, int ldp, float *dv, int ldv, const f
  * chains sf_matmul_acc adds to zeroed buffers, bit for bit, neither buffer read or zeroed first. */
 void sf_attn_scores_backward(float *dq, int ldq, float *dk, int ldk, const float *dscores, int lds, const float *q,
                              int ldqi, const float *k, int ldki, int nq, int nk, int HS);
+/* One attention head's whole backward over a segment of nq queries and nk keys (head size HS), from the
+ * head's output gradient dout, its values v (nk rows at stride ldvi) and the same transposed as
+ * sf_attn_values_backward takes them (vt (HS, nk) at row stride ldvt), its probabilities probs (row
+ * stride ldpr), q and k, with the softmax's scale: writes dv, dq and dk, each element the chain that
+ * sf_attn_values_backward, sf_attn_softmax_backward (rows of nk cells) and sf_attn_scores_backward give
+ * run one after another, bit for bit. dprobs, dscaled and dscores (nq rows of nk cells at probs' stride)
+ * are those calls' cells: written by them with the plain kernels or larger segments; with the AVX-512
+ * kernels, 16-dimensional heads and segments of at most 16 x 16 (sf_attn_head_backward_local) the
+ * gradients between the products stay in local buffers, and neither they nor vt are touched. */
+void sf_attn_head_backward(float *dq, int ldq, float *dk, int ldk, float *dv, int ldv, const float *dout, int ldo,
+                           const float *v, int ldvi, const float *vt, int ldvt, const float *probs, int ldpr,
+                           const float *q, int ldqi, const float *k, int ldki, int nq, int nk, int HS, float scale,
+                           float *dprobs, float *dscaled, float *dscores);
+/* Returns whether sf_attn_head_backward keeps a segment of nq queries and nk keys of head size HS out of
+ * memory with the kernels in use: it then reads neither vt (which may be NULL) nor the three cells. */
+int sf_attn_head_backward_local(int nq, int nk, int HS);
 #ifdef SF_MATMUL_COUNT
 /* Only in the counting build (bench_train_bycall, which compiles ops.c with SF_MATMUL_COUNT): forgets the
  * time counted so far in every product, by kind and shape ... */

@@ -202,20 +202,33 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
         zero_rows(g->q, n, C);
         zero_rows(b->tmp, nk, 2 * C);
     }
+    int need_vt = !tiled; /* (sf_attn_head_backward reads vt only where it cannot keep a segment local) */
+    for (int si = 0; si < n_seg && !need_vt; si++) need_vt = !sf_attn_head_backward_local(seg[si].nq, seg[si].nk, HS);
     for (int h = 0; h < NH; h++) {
         /* 4a. out_t = sum_j probs_tj v_j: dprobs = dout . v^T (nq, nks) and dv += probs^T . dout; the head's
-         *     values transposed once for all segments (vt (HS, nk)) */
+         *     values transposed once for all segments (vt (HS, nk)) where a kernel reads them */
         const float *vh = hv.v + h * hv.head;
-        sf_transpose(vt, (size_t)nk, vh, hv.ldkv, nk, HS);
+        if (need_vt) sf_transpose(vt, (size_t)nk, vh, hv.ldkv, nk, HS);
+        if (tiled) { /* 4a-4c for each segment in one call, which writes dq, dk and dv from +0.0 (and keeps
+                      * dprobs and dscores out of the record where it can: only the segment's cells otherwise) */
+            for (int si = 0; si < n_seg; si++) {
+                int q0 = seg[si].q0, nq = seg[si].nq, k0 = seg[si].k0, nks = seg[si].nk;
+                size_t sq = ((size_t)h * L + q0) * K;
+                const float *q = hv.q + h * hv.head + (size_t)q0 * hv.ldq, *k = hv.k + h * hv.head + (size_t)k0 * hv.ldkv;
+                sf_attn_head_backward(fq + (size_t)q0 * ldq + h * HS, ldq, fk + (size_t)k0 * ldkv + h * HS, ldkv,
+                                      fv + (size_t)k0 * ldkv + h * HS, ldkv, g->concat + (size_t)q0 * C + h * HS, C,
+                                      vh + (size_t)k0 * hv.ldkv, (int)hv.ldkv, need_vt ? vt + k0 : NULL, nk,
+                                      a->probs + sq, K, q,
+                                      (int)hv.ldq, k, (int)hv.ldkv, nq, nks, HS, inv_sqrt, g->probs + sq,
+                                      g->scaled + sq, g->scores + sq);
+            }
+            continue;
+        }
         for (int si = 0; si < n_seg; si++) {
             int q0 = seg[si].q0, nq = seg[si].nq, k0 = seg[si].k0, nks = seg[si].nk;
             size_t sq = ((size_t)h * L + q0) * K;
             const float *dho = g->concat + (size_t)q0 * C + h * HS, *pr = a->probs + sq;
             float *dv = fv + (size_t)k0 * ldkv + h * HS, *dpr = g->probs + sq;
-            if (tiled) { /* only the segment's cells: the rest of a packed row is never read */
-                sf_attn_values_backward(dpr, K, dv, ldkv, dho, C, vt + k0, nk, pr, K, nq, nks, HS);
-                continue;
-            }
             for (int t = 0; t < nq; t++)
                 memset(dpr + (size_t)t * K, 0, (size_t)nks * sizeof(float));
             sf_matmul_acc(dpr, K, dho, C, 1, vt + k0, nk, nq, nks, HS);
@@ -250,10 +263,6 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
             const float *q = hv.q + h * hv.head + (size_t)q0 * hv.ldq, *k = hv.k + h * hv.head + (size_t)k0 * hv.ldkv;
             const float *dsc = g->scores + ((size_t)h * L + q0) * K;
             float *dq = fq + (size_t)q0 * ldq + h * HS, *dk = fk + (size_t)k0 * ldkv + h * HS;
-            if (tiled) {
-                sf_attn_scores_backward(dq, ldq, dk, ldkv, dsc, K, q, (int)hv.ldq, k, (int)hv.ldkv, nq, nks, HS);
-                continue;
-            }
             sf_matmul_acc(dq, ldq, dsc, K, 1, k, (int)hv.ldkv, nq, HS, nks);
             sf_matmul_acc(dk, ldkv, dsc, 1, K, q, (int)hv.ldq, nks, HS, nq);
         }
