@@ -160,6 +160,7 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
         else
             snprintf(t2, sizeof t2, vz_s(c, VZ_S_LESSON_ROWS), e->name, axis);
         vz_print(c, t2, sp, c->th->fg, in.x, y, VZ_LEFT, in.w);
+        int title_y = y, title_end = in.x + vz_label_w(c, t2, sp) + 2 * pad;
         y += vz_lh(c, sp) + pad / 2;
         /* with a comparison, the compared run's same rows beside this run's */
         const sf_trace_entry *ce = v->cmp ? sf_trace_find(v->cmp->tr, e->name) : NULL;
@@ -192,6 +193,18 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
                     int hh = vz_wrap_height(c, line, sp, w);
                     if (yy + hh > g.y + g.h + room[k]) break;
                     yy = vz_wrap(c, line, sp, c->th->hilite, (vz_rect){g.x, yy, w, hh});
+                }
+            } else if (!ce && dims[k][0] > 0) { /* no room under the grid (1280x720's four rows of lesson 8 step 5): the
+                                                 * numbers after the entry's title, on its line, while they fit there */
+                int ur[VZ_MAX_HIGHLIGHTS], uc[VZ_MAX_HIGHLIGHTS];
+                char un[VZ_MAX_HIGHLIGHTS][24], line[128];
+                int nu = vz_heat_unprinted(c, &hm, g, ur, uc, un, VZ_MAX_HIGHLIGHTS);
+                for (int u = 0; u < nu; u++) {
+                    framed_at(c, sv, e, row[k] >= 0, vz_view_pos(sv, e->stack, ur[u]), uc[u], un[u], line, sizeof line);
+                    int lw = vz_label_w(c, line, sp);
+                    if (title_end + lw > in.x + in.w) break;
+                    vz_print(c, line, sp, c->th->hilite, title_end, title_y, VZ_LEFT, lw);
+                    title_end += lw + 2 * pad;
                 }
             }
             c->n_hl = keep;
