@@ -682,6 +682,17 @@ static void test_every_lesson(void **state) {
                         print_message("%s: the compared heads' cells are %.1f px\n", what, mc);
                         failures++;
                     }
+                    /* the cell the zoom pass reckons with (vz_attn_cell) is the cell drawn: v7's line under a grid
+                     * of heads made the grid smaller while vz_attn_cell still counted the room the line took */
+                    if (!p.app.v.cmp && vz_layout_shown(&p.app.ctx.lay, VZ_P_ATTN) && attn_min_cell(&p.app.ctx) > 0) {
+                        int drawn = (int)attn_min_cell(&p.app.ctx);
+                        int est = vz_attn_cell(&p.app.ctx, &p.app.v, p.app.ctx.lay.r[VZ_P_ATTN], p.app.ctx.lay.one_head);
+                        if (est != drawn) {
+                            if (!keep_going()) fail_msg("%s: the attention cells are %d px, vz_attn_cell says %d", what, drawn, est);
+                            print_message("%s: the attention cells are %d px, vz_attn_cell says %d\n", what, drawn, est);
+                            failures++;
+                        }
+                    }
                     int printed, captioned;
                     if ((un = framed_cells(&p.app.ctx, &printed, &captioned, msg, sizeof msg))) {
                         if (!keep_going()) fail_msg("%s: %d framed cells break the rule, the first: %s", what, un, msg);
