@@ -786,6 +786,46 @@ static void drop_frame(drawn_frame *d) {
  * cells are too small for the number, which is printed under the heatmap instead ("framed: row 0, key 12 = 1.00"),
  * at 1024x768 in projector mode in both languages (framed_cells: one such line, the trace's value, none under a cell
  * that prints its own). */
+/* Lesson 13 step 2 quotes the logit lens's second and third tokens at position 15 after layer 0 (g 0.20, w 0.17):
+ * the lens cell lists them under its top token, "g 0.20" or "g .20", the trace's numbers in the trace's order (the
+ * panel printed only each cell's top token, and the lesson could quote no runner-up), at 1024x768 in projector mode
+ * in both languages and at 1920x1080. */
+static void test_lens_runners_up(void **state) {
+    (void)state;
+    static const int cs[][3] = {{1024, 768, 1}, {1920, 1080, 0}};
+    for (size_t si = 0; si < sizeof cs / sizeof *cs; si++)
+        for (int lang = 0; lang < 2; lang++) {
+            static vz_player p;
+            drawn_frame d;
+            draw_lesson_frame(&d, &p, "13-induction-heads.md", 2, cs[si][0], cs[si][1], lang, cs[si][2]);
+            const sf_trace_entry *e = sf_trace_find(p.app.v.tr, "dec.L0.lens.probs");
+            assert_non_null(e);
+            int dims[2];
+            sf_trace_shape(p.app.v.tr, e, dims);
+            const float *pr = sf_trace_row(e, 15);
+            int order[3] = {-1, -1, -1};
+            for (int r = 0; r < 3; r++) /* the three largest, in order */
+                for (int i = 0; i < dims[1]; i++) {
+                    int seen = 0;
+                    for (int u = 0; u < r; u++) seen |= order[u] == i;
+                    if (!seen && (order[r] < 0 || pr[i] > pr[order[r]])) order[r] = i;
+                }
+            for (int r = 1; r < 3; r++) {
+                char tok[16], a[48], b[48], n2[16], n1[16];
+                sf_tokenizer_piece(&p.app.v.m->tok, order[r], tok);
+                snprintf(a, sizeof a, "%s %s", tok, vz_fmt_cell(n2, sizeof n2, pr[order[r]], VZ_CELL_2));
+                snprintf(b, sizeof b, "%s %s", tok, vz_fmt_cell(n1, sizeof n1, pr[order[r]], VZ_CELL_2_SHORT));
+                int found = 0;
+                for (int t = 0; t < p.app.ctx.n_texts && !found; t++)
+                    found = p.app.ctx.texts[t].owner == VZ_P_LENS && (!strcmp(p.app.ctx.texts[t].s, a) || !strcmp(p.app.ctx.texts[t].s, b));
+                if (!found) fail_msg("lesson 13 step 2 %dx%d %s: the lens draws no '%s' (its %s token after L0)", cs[si][0], cs[si][1],
+                                     lang ? "zh" : "en", a, r == 1 ? "second" : "third");
+            }
+            check_frame(&p.app.ctx, "lesson 13 step 2");
+            drop_frame(&d);
+        }
+}
+
 static void test_framed_captions(void **state) {
     (void)state;
     static const struct { const char *lesson; int frame, w, h, projector; } cs[] = {
@@ -1161,7 +1201,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes),           cmocka_unit_test(test_checks_fail),   cmocka_unit_test(test_models_normal),
         cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
-        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values),
+        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values), cmocka_unit_test(test_lens_runners_up),
         cmocka_unit_test(test_framed_captions), cmocka_unit_test(test_act_framed), cmocka_unit_test(test_grid_captions), cmocka_unit_test(test_pe_captions),
     };
     if (getenv("LAYOUT_ONLY")) cmocka_set_test_filter(getenv("LAYOUT_ONLY")); /* e.g. LAYOUT_ONLY=test_every_lesson */
