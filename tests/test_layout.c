@@ -826,6 +826,37 @@ static void test_lens_runners_up(void **state) {
         }
 }
 
+/* Lesson 4 step 7 says the head's output is the sum of the value rows, each multiplied by its weight, and quotes
+ * three weights: the activations panel prints each value row's weight in the query's softmax at the row's right,
+ * "×0.32", the trace's numbers (they were only in the Scores tab), where the rows are a line of text tall: at
+ * 1024x768 in projector mode in both languages and at 1920x1080 in English. */
+static void test_value_weights(void **state) {
+    (void)state;
+    static const int cs[][3] = {{1024, 768, 1}, {1920, 1080, 0}};
+    for (size_t si = 0; si < sizeof cs / sizeof *cs; si++)
+        for (int lang = 0; lang < 2; lang++) {
+            static vz_player p;
+            drawn_frame d;
+            if (!cs[si][2] && lang) continue; /* (1920x1080 in Chinese: rows thinner than a line of its text, no weights) */
+            draw_lesson_frame(&d, &p, "04-self-attention.md", 7, cs[si][0], cs[si][1], lang, cs[si][2]);
+            const sf_trace_entry *e = sf_trace_find(p.app.v.tr, "enc.L0.self.H0.probs");
+            assert_non_null(e);
+            int dims[2], q = p.app.v.cur.token;
+            sf_trace_shape(p.app.v.tr, e, dims);
+            assert_true(q >= 0 && q < dims[0]);
+            for (int k = 0; k < dims[1]; k++) {
+                char want[32], num[24];
+                snprintf(want, sizeof want, "\xc3\x97%s", vz_fmt_cell(num, sizeof num, sf_trace_row(e, q)[k], VZ_CELL_2));
+                int found = 0;
+                for (int t = 0; t < p.app.ctx.n_texts && !found; t++)
+                    found = p.app.ctx.texts[t].owner == VZ_P_ACT && !strcmp(p.app.ctx.texts[t].s, want);
+                if (!found) fail_msg("lesson 4 step 7 %dx%d %s: value row %d has no '%s' beside it", cs[si][0], cs[si][1], lang ? "zh" : "en", k, want);
+            }
+            check_frame(&p.app.ctx, "lesson 4 step 7");
+            drop_frame(&d);
+        }
+}
+
 static void test_framed_captions(void **state) {
     (void)state;
     static const struct { const char *lesson; int frame, w, h, projector; } cs[] = {
@@ -1201,7 +1232,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes),           cmocka_unit_test(test_checks_fail),   cmocka_unit_test(test_models_normal),
         cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
-        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values), cmocka_unit_test(test_lens_runners_up),
+        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values), cmocka_unit_test(test_lens_runners_up), cmocka_unit_test(test_value_weights),
         cmocka_unit_test(test_framed_captions), cmocka_unit_test(test_act_framed), cmocka_unit_test(test_grid_captions), cmocka_unit_test(test_pe_captions),
     };
     if (getenv("LAYOUT_ONLY")) cmocka_set_test_filter(getenv("LAYOUT_ONLY")); /* e.g. LAYOUT_ONLY=test_every_lesson */
