@@ -180,7 +180,9 @@ static int number_problems(const vz_ctx *c, char *msg, size_t size) {
  * keys across 1024 px leave 47 px cells, too narrow for "-12.3" at the projector's smallest text: there a strip
  * prints whole numbers and a small score shows none, as panel_scores.c says.) At
  * 1024x768 in projector mode a long narration's column once squeezed lesson 6 step 2's nine keys to 31 px cells
- * that printed "15", "", "-2": its q.k row lost four of its five numbers. */
+ * that printed "15", "", "-2": its q.k row lost four of its five numbers. A cell may instead be named under the
+ * strips ("r = -0.36"): lesson 11's page without weights in Chinese, Scores tab clicked, had 11 cells of 31 px that
+ * printed nothing anywhere (test_every_lesson now clicks the tab in Chinese too). */
 static int unprinted_cells(const vz_ctx *c, char *msg, size_t size) {
     int n = 0;
     for (int k = 0; k < c->n_hits; k++) {
@@ -198,6 +200,20 @@ static int unprinted_cells(const vz_ctx *c, char *msg, size_t size) {
                 int cx = t->r.x + t->r.w / 2, cy = t->r.y + t->r.h / 2;
                 found = t->owner == VZ_P_SCORES && (is_number(t->s) || !strcmp(t->s, "-inf")) && cx >= x0 && cx < x1 &&
                         cy >= h->r.y && cy < h->r.y + h->r.h;
+            }
+            if (!found) { /* else named under the strips, "r = -0.36", the trace's value with two decimals */
+                char want[32], num[24];
+                const float x = sf_trace_row(h->h.e, h->h.row0)[j];
+                int masked = isinf(m[j]) && m[j] < 0;
+                if (masked) snprintf(num, sizeof num, "%s", strstr(h->h.e->name, ".probs") ? "0" : "-inf");
+                else if (x == 0.0f && strstr(h->h.e->name, ".mask")) snprintf(num, sizeof num, "0");
+                else vz_fmt_cell(num, sizeof num, x, VZ_CELL_2);
+                snprintf(want, sizeof want, " = %s", num);
+                for (int i = 0; i < c->n_texts && !found; i++) {
+                    const vz_textbox *t = &c->texts[i];
+                    size_t ls = strlen(t->s), lw = strlen(want);
+                    found = t->owner == VZ_P_SCORES && t->r.y >= h->r.y + h->r.h && ls > lw && !strcmp(t->s + ls - lw, want);
+                }
             }
             if (!found)
                 n = problem(n, msg, size, "%s q=%d k=%d (%.4f, a %d px cell) prints no number", h->h.e->name, h->h.row0, j,
@@ -349,7 +365,11 @@ static int act_framed_cells(vz_ctx *c, const vz_view *v, int *captioned, char *m
             unspaced(want, w0, sizeof w0);
             int found = 0;
             for (int t = 0; t < c->n_texts && !found; t++) {
-                if (c->texts[t].owner != VZ_P_ACT || c->texts[t].r.y < h->r.y + h->r.h) continue;
+                /* under the grid, or after the entry's title on the line above it (1280x720: no room under it) */
+                int under = c->texts[t].r.y >= h->r.y + h->r.h;
+                int title = c->texts[t].r.y + c->texts[t].r.h <= h->r.y && c->texts[t].r.y >= h->r.y - 2 * vz_lh(c, c->lay.f.small) &&
+                            c->texts[t].r.x > h->r.x;
+                if (c->texts[t].owner != VZ_P_ACT || !(under || title)) continue;
                 char joined[256] = "", part[80];
                 for (int l = 0; l < 3 && t + l < c->n_texts && !found; l++) {
                     unspaced(c->texts[t + l].s, part, sizeof part);
@@ -639,7 +659,7 @@ static void test_every_lesson(void **state) {
             e = vz_player_open(&p, lessons[li].path);
             if (!e.ok) fail_msg("%s", e.msg);
             for (int k = 0; k < p.lesson.n_frames; k++)
-                for (int spot = 0; spot < 1 + (p.projector && cs[si][3] == VZ_LANG_EN); spot++) { /* (zh: as it plays) */
+                for (int spot = 0; spot < 1 + p.projector; spot++) { /* (and with the Scores tab clicked) */
                     vz_player_goto(&p, k);
                     if (spot) p.app.spotlight = VZ_P_SCORES;
                     vz_player_frame(&p, w, h);
@@ -662,14 +682,25 @@ static void test_every_lesson(void **state) {
                         print_message("%s: the compared heads' cells are %.1f px\n", what, mc);
                         failures++;
                     }
+                    /* the cell the zoom pass reckons with (vz_attn_cell) is the cell drawn: v7's line under a grid
+                     * of heads made the grid smaller while vz_attn_cell still counted the room the line took */
+                    if (!p.app.v.cmp && vz_layout_shown(&p.app.ctx.lay, VZ_P_ATTN) && attn_min_cell(&p.app.ctx) > 0) {
+                        int drawn = (int)attn_min_cell(&p.app.ctx);
+                        int est = vz_attn_cell(&p.app.ctx, &p.app.v, p.app.ctx.lay.r[VZ_P_ATTN], p.app.ctx.lay.one_head);
+                        if (est != drawn) {
+                            if (!keep_going()) fail_msg("%s: the attention cells are %d px, vz_attn_cell says %d", what, drawn, est);
+                            print_message("%s: the attention cells are %d px, vz_attn_cell says %d\n", what, drawn, est);
+                            failures++;
+                        }
+                    }
                     int printed, captioned;
                     if ((un = framed_cells(&p.app.ctx, &printed, &captioned, msg, sizeof msg))) {
                         if (!keep_going()) fail_msg("%s: %d framed cells break the rule, the first: %s", what, un, msg);
                         print_message("%s: %d framed cells break the rule, the first: %s\n", what, un, msg);
                         failures++;
                     }
-                    int act_lines; /* (at 1280x720 a panel of four rows drops the lines first: rows keep half a line) */
-                    if ((p.projector || w >= 1920) && (un = act_framed_cells(&p.app.ctx, &p.app.v, &act_lines, msg, sizeof msg))) {
+                    int act_lines; /* (at 1280x720 a panel of four rows moves the lines after the entries' titles) */
+                    if ((un = act_framed_cells(&p.app.ctx, &p.app.v, &act_lines, msg, sizeof msg))) {
                         if (!keep_going()) fail_msg("%s: %d framed activation cells show no number, the first: %s", what, un, msg);
                         print_message("%s: %d framed activation cells show no number, the first: %s\n", what, un, msg);
                         failures++;
@@ -755,6 +786,77 @@ static void drop_frame(drawn_frame *d) {
  * cells are too small for the number, which is printed under the heatmap instead ("framed: row 0, key 12 = 1.00"),
  * at 1024x768 in projector mode in both languages (framed_cells: one such line, the trace's value, none under a cell
  * that prints its own). */
+/* Lesson 13 step 2 quotes the logit lens's second and third tokens at position 15 after layer 0 (g 0.20, w 0.17):
+ * the lens cell lists them under its top token, "g 0.20" or "g .20", the trace's numbers in the trace's order (the
+ * panel printed only each cell's top token, and the lesson could quote no runner-up), at 1024x768 in projector mode
+ * in both languages and at 1920x1080. */
+static void test_lens_runners_up(void **state) {
+    (void)state;
+    static const int cs[][3] = {{1024, 768, 1}, {1920, 1080, 0}};
+    for (size_t si = 0; si < sizeof cs / sizeof *cs; si++)
+        for (int lang = 0; lang < 2; lang++) {
+            static vz_player p;
+            drawn_frame d;
+            draw_lesson_frame(&d, &p, "13-induction-heads.md", 2, cs[si][0], cs[si][1], lang, cs[si][2]);
+            const sf_trace_entry *e = sf_trace_find(p.app.v.tr, "dec.L0.lens.probs");
+            assert_non_null(e);
+            int dims[2];
+            sf_trace_shape(p.app.v.tr, e, dims);
+            const float *pr = sf_trace_row(e, 15);
+            int order[3] = {-1, -1, -1};
+            for (int r = 0; r < 3; r++) /* the three largest, in order */
+                for (int i = 0; i < dims[1]; i++) {
+                    int seen = 0;
+                    for (int u = 0; u < r; u++) seen |= order[u] == i;
+                    if (!seen && (order[r] < 0 || pr[i] > pr[order[r]])) order[r] = i;
+                }
+            for (int r = 1; r < 3; r++) {
+                char tok[16], a[48], b[48], n2[16], n1[16];
+                sf_tokenizer_piece(&p.app.v.m->tok, order[r], tok);
+                snprintf(a, sizeof a, "%s %s", tok, vz_fmt_cell(n2, sizeof n2, pr[order[r]], VZ_CELL_2));
+                snprintf(b, sizeof b, "%s %s", tok, vz_fmt_cell(n1, sizeof n1, pr[order[r]], VZ_CELL_2_SHORT));
+                int found = 0;
+                for (int t = 0; t < p.app.ctx.n_texts && !found; t++)
+                    found = p.app.ctx.texts[t].owner == VZ_P_LENS && (!strcmp(p.app.ctx.texts[t].s, a) || !strcmp(p.app.ctx.texts[t].s, b));
+                if (!found) fail_msg("lesson 13 step 2 %dx%d %s: the lens draws no '%s' (its %s token after L0)", cs[si][0], cs[si][1],
+                                     lang ? "zh" : "en", a, r == 1 ? "second" : "third");
+            }
+            check_frame(&p.app.ctx, "lesson 13 step 2");
+            drop_frame(&d);
+        }
+}
+
+/* Lesson 4 step 7 says the head's output is the sum of the value rows, each multiplied by its weight, and quotes
+ * three weights: the activations panel prints each value row's weight in the query's softmax at the row's right,
+ * "×0.32", the trace's numbers (they were only in the Scores tab), where the rows are a line of text tall: at
+ * 1024x768 in projector mode in both languages and at 1920x1080 in English. */
+static void test_value_weights(void **state) {
+    (void)state;
+    static const int cs[][3] = {{1024, 768, 1}, {1920, 1080, 0}};
+    for (size_t si = 0; si < sizeof cs / sizeof *cs; si++)
+        for (int lang = 0; lang < 2; lang++) {
+            static vz_player p;
+            drawn_frame d;
+            if (!cs[si][2] && lang) continue; /* (1920x1080 in Chinese: rows thinner than a line of its text, no weights) */
+            draw_lesson_frame(&d, &p, "04-self-attention.md", 7, cs[si][0], cs[si][1], lang, cs[si][2]);
+            const sf_trace_entry *e = sf_trace_find(p.app.v.tr, "enc.L0.self.H0.probs");
+            assert_non_null(e);
+            int dims[2], q = p.app.v.cur.token;
+            sf_trace_shape(p.app.v.tr, e, dims);
+            assert_true(q >= 0 && q < dims[0]);
+            for (int k = 0; k < dims[1]; k++) {
+                char want[32], num[24];
+                snprintf(want, sizeof want, "\xc3\x97%s", vz_fmt_cell(num, sizeof num, sf_trace_row(e, q)[k], VZ_CELL_2));
+                int found = 0;
+                for (int t = 0; t < p.app.ctx.n_texts && !found; t++)
+                    found = p.app.ctx.texts[t].owner == VZ_P_ACT && !strcmp(p.app.ctx.texts[t].s, want);
+                if (!found) fail_msg("lesson 4 step 7 %dx%d %s: value row %d has no '%s' beside it", cs[si][0], cs[si][1], lang ? "zh" : "en", k, want);
+            }
+            check_frame(&p.app.ctx, "lesson 4 step 7");
+            drop_frame(&d);
+        }
+}
+
 static void test_framed_captions(void **state) {
     (void)state;
     static const struct { const char *lesson; int frame, w, h, projector; } cs[] = {
@@ -1130,7 +1232,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes),           cmocka_unit_test(test_checks_fail),   cmocka_unit_test(test_models_normal),
         cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
-        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values),
+        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values), cmocka_unit_test(test_lens_runners_up), cmocka_unit_test(test_value_weights),
         cmocka_unit_test(test_framed_captions), cmocka_unit_test(test_act_framed), cmocka_unit_test(test_grid_captions), cmocka_unit_test(test_pe_captions),
     };
     if (getenv("LAYOUT_ONLY")) cmocka_set_test_filter(getenv("LAYOUT_ONLY")); /* e.g. LAYOUT_ONLY=test_every_lesson */

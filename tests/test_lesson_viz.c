@@ -495,6 +495,24 @@ static void test_commands(void **state) {
     assert_int_equal(access(png, F_OK), 0);
     snprintf(args, sizeof args, "rm -rf '%s'", dir);
     assert_int_equal(system(args), 0);
+    /* --out in folders that do not exist yet: made, from the top down (it failed: "cannot create the folder") */
+    snprintf(args, sizeof args, "render --lesson %s/lessons/01-what-is-a-transformer.md --all --out %s/new/deeper --size 320x240",
+             SF_SOURCE_DIR, dir);
+    assert_int_equal(run_binary(args, log), 0);
+    snprintf(png, sizeof png, "%s/new/deeper/01-step01.png", dir);
+    assert_int_equal(access(png, F_OK), 0);
+    snprintf(args, sizeof args, "render --lesson %s/lessons/01-what-is-a-transformer.md --frame 1 --out %s/one/two.png --size 320x240",
+             SF_SOURCE_DIR, dir);
+    assert_int_equal(run_binary(args, log), 0);
+    snprintf(png, sizeof png, "%s/one/two.png", dir);
+    assert_int_equal(access(png, F_OK), 0);
+    /* a file where a folder must go: refused, the message naming it */
+    snprintf(args, sizeof args, "render --lesson %s/lessons/01-what-is-a-transformer.md --all --out %s/one/two.png/x", SF_SOURCE_DIR, dir);
+    assert_int_equal(run_binary(args, log), 1);
+    snprintf(png, sizeof png, "%s/one/two.png exists and is not a folder", dir);
+    assert_true(file_has(log, png));
+    snprintf(args, sizeof args, "rm -rf '%s'", dir);
+    assert_int_equal(system(args), 0);
     snprintf(args, sizeof args, "render --lesson %s/lessons/07-cross-attention.md --frame 99 --out %s.png", SF_SOURCE_DIR, dir);
     assert_int_equal(run_binary(args, log), 2);
     snprintf(args, sizeof args, "render --lesson /no/such.md --all --out %s", dir);

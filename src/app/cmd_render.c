@@ -4,6 +4,7 @@
 
 #ifdef HAVE_SF_VIZ
 #include <SDL2/SDL_image.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,19 +15,47 @@
 #include "viz/lesson_player.h"
 #endif
 
-/* Creates folder dir if it does not exist; returns 0 after printing an error. */
+/* Creates folder dir if it does not exist, and every missing folder above it (`--out slides/2026/lesson6`);
+ * returns 0 after printing an error that names the folder: the one that exists and is not a folder, or the one
+ * that cannot be created, and why. */
 static int make_dir(const char *dir) {
-    struct stat st;
-    if (stat(dir, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) return 1;
-        fprintf(stderr, "stepformer render: --out %s: exists and is not a folder\n", dir);
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof path) {
+        fprintf(stderr, "stepformer render: --out: %s folder name\n", n ? "too long a" : "an empty");
         return 0;
     }
-    if (mkdir(dir, 0777) != 0) {
-        fprintf(stderr, "stepformer render: --out %s: cannot create the folder\n", dir);
-        return 0;
+    memcpy(path, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) { /* each prefix ending at a '/' (or the whole name), from the top down */
+        if (path[i] != '/' && path[i] != 0) continue;
+        if (path[i - 1] == '/') continue; /* ("a//b", "a/") */
+        char was = path[i];
+        path[i] = 0;
+        struct stat st;
+        if (stat(path, &st) == 0) {
+            if (!S_ISDIR(st.st_mode)) {
+                fprintf(stderr, "stepformer render: --out %s: %s exists and is not a folder\n", dir, path);
+                return 0;
+            }
+        } else if (mkdir(path, 0777) != 0 && !(errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+            fprintf(stderr, "stepformer render: --out %s: cannot create the folder %s: %s\n", dir, path, strerror(errno));
+            return 0;
+        }
+        path[i] = was;
     }
     return 1;
+}
+
+/* Creates the folders above file path (`--out slides/one.png`) that do not exist; returns 0 after an error. */
+static int make_parent(const char *file) {
+    const char *slash = strrchr(file, '/');
+    if (!slash || slash == file) return 1;
+    char dir[4096];
+    size_t n = (size_t)(slash - file);
+    if (n >= sizeof dir) n = sizeof dir - 1;
+    memcpy(dir, file, n);
+    dir[n] = 0;
+    return make_dir(dir);
 }
 
 /* `render --snapshots FILE --probe TEXT --out DIR`: the app drawn once per snapshot of the series, each with
@@ -94,7 +123,7 @@ static int lesson_render(int argc, char **argv) {
         if (!cli_lessons_dir(found, sizeof found)) { fprintf(stderr, "stepformer render: --index: no lessons folder found\n"); return 1; }
         dir = found;
     }
-    if (all && !make_dir(out)) return 1;
+    if (all ? !make_dir(out) : !make_parent(out)) return 1;
     vz_font_paths fp;
     sf_err e = vz_font_find(font, &fp);
     if (!e.ok) return cli_fail(e);
@@ -158,6 +187,7 @@ int cmd_render(int argc, char **argv) {
     viz_opts o;
     if (!viz_parse("render", argc, argv, &o)) return 2;
     if (!o.out) { fprintf(stderr, "stepformer render: --out FILE.png is required\n"); return 2; }
+    if (!o.snapshots && !make_parent(o.out)) return 1; /* (a series: snapshots_render makes its folder) */
     SDL_Surface *surf = SDL_CreateRGBSurfaceWithFormat(0, o.w, o.h, 32, SDL_PIXELFORMAT_ARGB8888);
     if (!surf) { fprintf(stderr, "stepformer render: %s\n", SDL_GetError()); return 1; }
     SDL_Renderer *r = SDL_CreateSoftwareRenderer(surf);

@@ -139,6 +139,27 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
     if (rh > lh * 4) rh = lh * 4; /* rows as tall as the room allows, up to four lines */
     if (rh < 1) return 1;
     (void)n_tok;
+    /* a head's values drawn whole beside the query being computed: each value row's weight in that query's softmax
+     * at its right, "×0.32", the weights the weighted sum multiplies them by (lesson 4 step 7); every entry's grid
+     * then leaves that column free, so the rows stay aligned channel for channel */
+    const sf_trace_entry *pes[4] = {NULL, NULL, NULL, NULL};
+    int wq = v->cur.token, wcol = 0;
+    for (int k = 0; k < n && !v->cmp; k++) {
+        const sf_trace_entry *e = es[k];
+        size_t nlen = strlen(e->name);
+        if (row[k] >= 0 || nlen <= 2 || nlen >= 120 || strcmp(e->name + nlen - 2, ".v")) continue;
+        char pn[128];
+        snprintf(pn, sizeof pn, "%.*s.probs", (int)(nlen - 2), e->name);
+        const sf_trace_entry *pe = sf_trace_find(v->tr, pn);
+        int pd[2] = {0, 0};
+        if (pe) sf_trace_shape(v->tr, pe, pd);
+        int qstack = strstr(e->name, ".cross.") ? SF_STACK_DEC : e->stack;
+        if (!pe || pe->rank != 2 || pd[1] != dims[k][0] || wq < 0 || wq >= pd[0] || v->cur.phase != qstack ||
+            !vz_row_visible(v, pe, wq) || rh < vz_lh(c, sp))
+            continue;
+        pes[k] = pe;
+        wcol = vz_label_w(c, "\xc3\x97" "0.00", sp) + pad;
+    }
     int maxc = 1; /* rows are drawn as wide as their columns are many, against the widest entry (64 and 256 wide differ) */
     for (int k = 0; k < n; k++)
         if (dims[k][1] > maxc) maxc = dims[k][1];
@@ -160,6 +181,7 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
         else
             snprintf(t2, sizeof t2, vz_s(c, VZ_S_LESSON_ROWS), e->name, axis);
         vz_print(c, t2, sp, c->th->fg, in.x, y, VZ_LEFT, in.w);
+        int title_y = y, title_end = in.x + vz_label_w(c, t2, sp) + 2 * pad;
         y += vz_lh(c, sp) + pad / 2;
         /* with a comparison, the compared run's same rows beside this run's */
         const sf_trace_entry *ce = v->cmp ? sf_trace_find(v->cmp->tr, e->name) : NULL;
@@ -167,6 +189,8 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
         if (ce) sf_trace_shape(v->cmp->tr, ce, cdims);
         if (ce && (cdims[1] != dims[k][1] || (row[k] >= 0 ? row[k] >= cdims[0] : cdims[0] != dims[k][0]))) ce = NULL;
         int gw = ce ? (in.w - 2 * lab_w - pad) / 2 : in.w - lab_w;
+        const sf_trace_entry *pe = pes[k];
+        if (wcol) gw -= wcol;
         for (int side = 0; side < (ce ? 2 : 1); side++) {
             const vz_view *sv = side ? v->cmp : v;
             const sf_trace_entry *se = side ? ce : e;
@@ -193,8 +217,30 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
                     if (yy + hh > g.y + g.h + room[k]) break;
                     yy = vz_wrap(c, line, sp, c->th->hilite, (vz_rect){g.x, yy, w, hh});
                 }
+            } else if (!ce && dims[k][0] > 0) { /* no room under the grid (1280x720's four rows of lesson 8 step 5): the
+                                                 * numbers after the entry's title, on its line, while they fit there */
+                int ur[VZ_MAX_HIGHLIGHTS], uc[VZ_MAX_HIGHLIGHTS];
+                char un[VZ_MAX_HIGHLIGHTS][24], line[128];
+                int nu = vz_heat_unprinted(c, &hm, g, ur, uc, un, VZ_MAX_HIGHLIGHTS);
+                for (int u = 0; u < nu; u++) {
+                    framed_at(c, sv, e, row[k] >= 0, vz_view_pos(sv, e->stack, ur[u]), uc[u], un[u], line, sizeof line);
+                    int lw = vz_label_w(c, line, sp);
+                    if (title_end + lw > in.x + in.w) break;
+                    vz_print(c, line, sp, c->th->hilite, title_end, title_y, VZ_LEFT, lw);
+                    title_end += lw + 2 * pad;
+                }
             }
             c->n_hl = keep;
+            if (pe && !side) { /* the weights beside the value rows */
+                const float *wp = sf_trace_row(pe, wq);
+                int nvr = vis[k] < dims[k][0] ? vis[k] : dims[k][0];
+                for (int i = 0; i < nvr; i++) {
+                    char wn[24], wt[32];
+                    vz_fmt_cell(wn, sizeof wn, wp[i], VZ_CELL_2);
+                    snprintf(wt, sizeof wt, "\xc3\x97%s", wn);
+                    vz_print(c, wt, sp, c->th->fg, g.x + g.w + pad / 2, g.y + i * rh + rh / 2, VZ_LEFT | VZ_MIDDLE, wcol - pad / 2);
+                }
+            }
             if (side && v->cmp->diff_ref) row_dots(c, v, sv, e, se, nr[k], vis[k], sv_vis, g, rh);
             int stack_n = e->stack == SF_STACK_ENC ? sv->s->n_src : sv->s->n_tgt;
             if (row[k] >= 0) {

@@ -126,19 +126,32 @@ typedef struct {
     char num[VZ_MAX_HIGHLIGHTS][24];
 } grid_framed;
 
-/* Draws one head's heatmap with its title and the token labels `labels` asks for into r; alone: the only head in
- * the panel, which becomes a window when its cells would be smaller than vz_attn_min_cell; out (a grid of heads):
- * where the framed cells too small for their numbers go instead of under the head, for the grid's own line. */
-static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, int alone, int labels, grid_framed *out) {
+/* Where one head's heatmap goes (head_map's geometry, which vz_attn_cell asks too, so that the zoom pass reckons
+ * with the cells drawn): its grid g and cell, a window's visible part vis and range win when clipped, the heat map
+ * hm to draw, the row computed now. */
+typedef struct {
+    const sf_trace_entry *e;
+    int nq, nk, cell, clipped, win[4], now, nvis;
+    head_overhead o;
+    vz_rect area, g, vis;
+    float hi;
+    vz_heat hm;
+} head_geom;
+
+/* Fills G for head h of block b drawn into r with the labels `labels` asks for (alone: the only head in the panel,
+ * a window when its cells would be smaller than vz_attn_min_cell, a little smaller to keep a line under it for the
+ * framed cells too small for their numbers). Returns 3 when G is set; 0 when the head has no entry, 1 no tokens
+ * yet, 2 no room. */
+static int head_geometry(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, int alone, int labels, head_geom *G) {
     const sf_trace_entry *mask, *e = vz_probs_of(v, b, h, &mask);
-    if (!e) return;
+    if (!e) return 0;
     int dims[2];
     sf_trace_shape(v->tr, e, dims);
-    int nq = dims[0], nk = dims[1], px = c->lay.f.label, lh = vz_lh(c, px);
-    if (nq == 0 || nk == 0) { vz_print(c, vz_s(c, VZ_S_NO_TOKENS), px, c->th->dim, r.x, r.y, VZ_LEFT, r.w); return; }
+    int nq = dims[0], nk = dims[1];
+    if (nq == 0 || nk == 0) return 1;
     head_overhead o = overhead_of(c, v, b, nq, labels);
     vz_rect area = {r.x + o.left, r.y + o.top, r.w - o.left, r.h - o.top};
-    if (area.w < 4 || area.h < 4) return;
+    if (area.w < 4 || area.h < 4) return 2;
     int cell;
     vz_rect g = vz_fit_grid(area, nq, nk, c->lay.heat_max, &cell);
     if (cell > 0) g.x += (area.w - g.w) / 2; /* centre the square cells in the space the head has */
@@ -203,6 +216,25 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, 
             }
         }
     }
+    *G = (head_geom){e, nq, nk, cell, clipped, {win[0], win[1], win[2], win[3]}, now, nvis, o, area, g, vis, hi, hm};
+    return 3;
+}
+
+/* Draws one head's heatmap with its title and the token labels `labels` asks for into r; alone: the only head in
+ * the panel, which becomes a window when its cells would be smaller than vz_attn_min_cell; out (a grid of heads):
+ * where the framed cells too small for their numbers go instead of under the head, for the grid's own line. */
+static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, int alone, int labels, grid_framed *out) {
+    head_geom G;
+    int px = c->lay.f.label, lh = vz_lh(c, px), got = head_geometry(c, v, b, h, r, alone, labels, &G);
+    if (got == 1) vz_print(c, vz_s(c, VZ_S_NO_TOKENS), px, c->th->dim, r.x, r.y, VZ_LEFT, r.w);
+    if (got != 3) return;
+    const sf_trace_entry *e = G.e;
+    int nq = G.nq, nk = G.nk, cell = G.cell, clipped = G.clipped, now = G.now, nvis = G.nvis, *win = G.win;
+    vz_rect area = G.area, g = G.g, vis = G.vis;
+    float hi = G.hi;
+    vz_heat hm = G.hm;
+    int fr = frame_room(c), urow[VZ_MAX_HIGHLIGHTS], ucol[VZ_MAX_HIGHLIGHTS], nun;
+    char unum[VZ_MAX_HIGHLIGHTS][24], line[96];
     char id[64], t[96], num[24];
     snprintf(id, sizeof id, "%sattn.%s", v->id_prefix ? v->id_prefix : "", e->name);
     snprintf(t, sizeof t, vz_s(c, VZ_S_HEAD_N), h);
@@ -351,6 +383,36 @@ static grid_framed grid_candidates(const vz_ctx *c, const vz_view *v, vz_block b
     return f;
 }
 
+/* Fits the grid of heads of block b into *in, whose best cell is *best with *gc heads a row (attn_heads' geometry,
+ * which vz_attn_cell asks too): cells framed one by one in heads too small to print them get one line under the
+ * grid that names them, the grid a little smaller for it (*in lower, *best and *gc again) while its cells stay above
+ * the grid's smallest; the cells at most the zoom's heat_max. Sets *hw, *hh to each head's rectangle, exactly as big
+ * as its cells and labels. Returns the room the line takes under the grid (0: no line). */
+static int grid_fit(vz_ctx *c, const vz_view *v, vz_block b, vz_rect *in, int NH, int nq, int nk, int *best, int *gc, int *hw,
+                    int *hh) {
+    int need = 0;
+    grid_framed cand = grid_candidates(c, v, b, NH);
+    if (cand.n > 0) {
+        need = grid_line(c, &cand, in->x, 0, in->w, 0) + frame_room(c) + c->lay.pad / 2;
+        vz_rect in2 = {in->x, in->y, in->w, in->h - need};
+        int b2 = -1, g2 = 1;
+        for (int k = 1; k <= NH && in2.h > 4; k++) {
+            int s = cell_for(c, v, b, in2, k, NH, nq, nk);
+            if (s > b2) { b2 = s; g2 = k; }
+        }
+        if (b2 >= grid_min_cell(c)) { *in = in2; *best = b2; *gc = g2; }
+        else need = 0;
+    }
+    if (c->lay.heat_max > 0 && *best > c->lay.heat_max) *best = c->lay.heat_max;
+    int gr = (NH + *gc - 1) / *gc, gap = c->lay.pad, cell = *best > 1 ? *best : 1;
+    head_overhead o = overhead(c, v, b, nq);
+    *hw = o.left + nk * cell;
+    *hh = o.top + nq * cell;
+    if (*hw > in->w / *gc - gap) *hw = in->w / *gc - gap;
+    if (*hh > in->h / gr - gap) *hh = in->h / gr - gap;
+    return need;
+}
+
 /* Draws the heads of v's focused block into in: one head enlarged, or a grid of every head (shared: a side of
  * a comparison, whose heads share their labels when that gives them bigger cells). */
 static void attn_heads(vz_ctx *c, const vz_view *v, vz_rect in, int shared) {
@@ -369,30 +431,10 @@ static void attn_heads(vz_ctx *c, const vz_view *v, vz_rect in, int shared) {
     }
     if (shared && NH > 1 && shared_heads(c, v, b, in, NH, nq, nk, best)) return;
     if (best < grid_min_cell(c) && NH > 1) { head_map(c, v, b, v->head, in, 1, HEAD_LABELS, NULL); return; } /* too small: the focused head's window */
-    /* cells framed one by one in heads too small to print them: one line under the grid names them, the grid
-     * a little smaller for it while its cells stay above the grid's smallest */
-    int fr = frame_room(c), need = 0, lw = in.w;
-    grid_framed cand = grid_candidates(c, v, b, NH), got = {0};
-    if (cand.n > 0) {
-        need = grid_line(c, &cand, in.x, 0, lw, 0) + fr + c->lay.pad / 2;
-        vz_rect in2 = {in.x, in.y, in.w, in.h - need};
-        int b2 = -1, g2 = 1;
-        for (int gc = 1; gc <= NH && in2.h > 4; gc++) {
-            int s = cell_for(c, v, b, in2, gc, NH, nq, nk);
-            if (s > b2) { b2 = s; g2 = gc; }
-        }
-        if (b2 >= grid_min_cell(c)) { in = in2; best = b2; best_gc = g2; }
-        else need = 0;
-    }
-    if (c->lay.heat_max > 0 && best > c->lay.heat_max) best = c->lay.heat_max;
+    int fr = frame_room(c), lw = in.w, hw, hh;
+    int need = grid_fit(c, v, b, &in, NH, nq, nk, &best, &best_gc, &hw, &hh);
+    grid_framed got = {0};
     int gc = best_gc, gr = (NH + gc - 1) / gc, gap = c->lay.pad;
-    /* each head exactly as big as its cells and labels; the block of heads centred in the panel, a last row
-     * with fewer heads centred under the others */
-    head_overhead o = overhead(c, v, b, nq);
-    int cell = best > 1 ? best : 1;
-    int hw = o.left + nk * cell, hh = o.top + nq * cell;
-    if (hw > in.w / gc - gap) hw = in.w / gc - gap;
-    if (hh > in.h / gr - gap) hh = in.h / gr - gap;
     int y0 = in.y + (in.h - (gr * (hh + gap) - gap)) / 2;
     for (int h = 0; h < NH; h++) {
         int row = h / gc, in_row = row == gr - 1 ? NH - row * gc : gc;
@@ -422,19 +464,18 @@ int vz_attn_cell(vz_ctx *c, const vz_view *v, vz_rect r, int one) {
     int pad = c->lay.pad, th = vz_lh(c, c->lay.f.title) + pad / 2;
     vz_rect in = vz_rect_inset((vz_rect){r.x, r.y + th, r.w, r.h - th}, pad);
     in.h -= vz_legend_h(c) + pad;
-    int best = 0;
+    /* as attn_heads draws them: one head, or the focused head's window when the grid's cells are too small, else the
+     * grid with its line for framed cells; the cell of the head drawn */
+    int best = -1, best_gc = 1, hw, hh;
     for (int gc = 1; gc <= NH && !one && !v->enlarged; gc++) {
         int s = cell_for(c, v, b, in, gc, NH, nq, nk);
-        if (s > best) best = s;
+        if (s > best) { best = s; best_gc = gc; }
     }
-    int mc = vz_attn_min_cell(c);
-    if (one || v->enlarged || best < grid_min_cell(c)) { /* one head, or the focused head's window when the grid's cells are too small */
-        head_overhead o = overhead(c, v, b, nq);
-        int cw = (in.w - o.left) / nk, ch = (in.h - o.top) / nq;
-        best = cw < ch ? cw : ch;
-        if (best < mc && best > 0) best = mc;
-    }
-    return best;
+    head_geom G;
+    if (one || v->enlarged || (best < grid_min_cell(c) && NH > 1))
+        return head_geometry(c, v, b, v->head, in, 1, HEAD_LABELS, &G) == 3 ? G.cell : 0;
+    grid_fit(c, v, b, &in, NH, nq, nk, &best, &best_gc, &hw, &hh);
+    return head_geometry(c, v, b, 0, (vz_rect){in.x, in.y, hw, hh}, 0, HEAD_LABELS, &G) == 3 ? G.cell : 0;
 }
 
 /* Draws the legend of heads coloured each on its own range (`@show range local`) into r: the colour bar from 0

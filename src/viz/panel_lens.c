@@ -1,13 +1,17 @@
 /* panel_lens.c - the logit lens (docs/experiments.md): decoder layers down, positions across; each cell the
  * token most likely next when the residual stream after that layer is read out (dec.L{l}.lens.probs, computed
  * in src/model/lens.c and added to the trace), with its probability, the cell coloured by that probability on
- * the sequential map (legend: 0 to 1). A cell is filled once the cursor has computed that layer at that
- * position. When there are more positions than fit, the columns end at the cursor's position. */
+ * the sequential map (legend: 0 to 1); a cell with the room lists the next two tokens under it, smaller, with their
+ * probabilities ("g .20", lesson 13 step 2 quotes them), in the order of the trace's numbers. A cell is filled once
+ * the cursor has computed that layer at that position. When there are more positions than fit, the columns end at
+ * the cursor's position. */
 #include <stdio.h>
 #include <string.h>
 
 #include "model/sample.h"
 #include "panels.h"
+
+#define VZ_LENS_TOP 3 /* the most tokens a cell lists: the top one and the two after it, room allowing */
 
 /* Returns 1 if a colour is light (dark ink on it). */
 static int light(vz_rgba col) { return 0.2126f * col.r + 0.7152f * col.g + 0.0722f * col.b > 140.0f; }
@@ -54,6 +58,10 @@ void vz_panel_lens(vz_ctx *c, const vz_view *v, vz_rect r) {
     lab_w += pad;
     int lh = vz_lh(c, px), slh = vz_lh(c, sp), head_h = lh + slh;
     int min_w = vz_label_w(c, "0.00", px) + pad;
+    if ((in.h - head_h) / nl >= 2 * lh + slh + pad) { /* room for runners-up: columns wide enough for "w .20" */
+        int w3 = vz_label_w(c, "w .00", sp) + pad;
+        if (w3 > min_w) min_w = w3;
+    }
     int cols = (in.w - lab_w) / (min_w > 1 ? min_w : 1);
     if (cols < 1) return;
     if (cols > n) cols = n;
@@ -61,9 +69,13 @@ void vz_panel_lens(vz_ctx *c, const vz_view *v, vz_rect r) {
     int first = now + 1 > cols ? now + 1 - cols : 0; /* the columns end at the cursor's position */
     if (first + cols > n) first = n - cols;
     int cw = (in.w - lab_w) / cols, ch = (in.h - head_h) / nl;
-    if (ch > 3 * lh) ch = 3 * lh;
+    int most = 2 * lh + (VZ_LENS_TOP - 1) * slh + pad; /* the top token on two lines, then the runners-up */
+    if (ch > most) ch = most;
     if (ch < lh) return;
     int two = ch >= 2 * lh; /* the token and its probability on two lines, else side by side */
+    int extra = two ? (ch - 2 - 2 * lh - pad / 2) / slh : 0; /* the runners-up lines the cell has room for */
+    if (extra > VZ_LENS_TOP - 1) extra = VZ_LENS_TOP - 1;
+    if (extra < 0) extra = 0;
     for (int j = 0; j < cols; j++) {
         int t = first + j, x = in.x + lab_w + j * cw;
         char tok[16];
@@ -95,7 +107,38 @@ void vz_panel_lens(vz_ctx *c, const vz_view *v, vz_rect r) {
             int form = vz_cell_form(c, &p[k], NULL, 1, two ? px : sp, two ? cell.w : cell.w / 2, VZ_CELL_2, VZ_CELL_2_SHORT);
             if (form >= 0) vz_fmt_cell(num, sizeof num, p[k], form);
             else num[0] = 0;
-            if (two) {
+            if (two && extra > 0) { /* the top token and its probability, then the next ones, smaller: "g .20" */
+                int y0 = cell.y + (cell.h - 2 * lh - extra * slh - pad / 2) / 2;
+                vz_print(c, tok, px, ink, cell.x + cell.w / 2, y0, VZ_CENTER, cell.w);
+                vz_print(c, num, px, ink, cell.x + cell.w / 2, y0 + lh, VZ_CENTER, cell.w);
+                int taken[VZ_LENS_TOP] = {k}, nt = 1;
+                for (; nt <= extra; nt++) { /* the largest probabilities not shown yet, in order */
+                    int best = -1;
+                    for (int i = 0; i < V; i++) {
+                        int seen = 0;
+                        for (int u = 0; u < nt; u++) seen |= taken[u] == i;
+                        if (!seen && (best < 0 || p[i] > p[best])) best = i;
+                    }
+                    if (best < 0) break;
+                    taken[nt] = best;
+                }
+                char lines[VZ_LENS_TOP][48];
+                int shown = 0; /* one form for the cell's lines, "g 0.20" else "g .20"; lines that fit in neither left out */
+                for (int f3 = VZ_CELL_2; f3 <= VZ_CELL_2_SHORT && shown < nt - 1; f3++) {
+                    shown = 0;
+                    for (int u = 1; u < nt; u++) {
+                        char t3[16], n3[16];
+                        sf_tokenizer_piece(&v->m->tok, taken[u], t3);
+                        if (!strcmp(t3, " ")) strcpy(t3, "\xe2\x90\xa3");
+                        vz_fmt_cell(n3, sizeof n3, p[taken[u]], f3);
+                        snprintf(lines[u - 1], sizeof lines[0], "%s %s", t3, n3);
+                        if (vz_label_w(c, lines[u - 1], sp) > cell.w - 2) break;
+                        shown++;
+                    }
+                }
+                for (int u = 0; u < shown; u++)
+                    vz_print(c, lines[u], sp, ink, cell.x + cell.w / 2, y0 + 2 * lh + pad / 2 + u * slh, VZ_CENTER, cell.w);
+            } else if (two) {
                 vz_print(c, tok, px, ink, cell.x + cell.w / 2, cell.y + cell.h / 2, VZ_CENTER | VZ_BOTTOM, cell.w);
                 vz_print(c, num, px, ink, cell.x + cell.w / 2, cell.y + cell.h / 2, VZ_CENTER, cell.w);
             } else {

@@ -156,6 +156,46 @@ int vz_scores_unprinted(vz_ctx *c, const vz_view *v, vz_rect r) {
     return n;
 }
 
+/* Names, under the strips in r, the values of the cells marked in unp that are too narrow to print them (a tall,
+ * narrow spotlight: lesson 11's page without weights in Chinese, beside its long narration, had 31 px cells), a line
+ * per strip, "q.k: r = -0.36 · s = -11.40", each piece whole on a line, the trace's value with two decimals (the
+ * mask's exact 0 or -inf, a later key's weight its exact 0), while the lines fit in r (the caller: up to 16 keys;
+ * more make cells no number fits in any layout, and a wall of numbers). */
+static void unprinted_lines(vz_ctx *c, const vz_view *v, const scores_geom *g, unsigned char (*unp)[VZ_SCORES_KEYS], vz_rect r) {
+    static const vz_str what[4] = {VZ_S_ROW_QK, VZ_S_ROW_SCALED, VZ_S_ROW_MASK, VZ_S_ROW_SOFTMAX};
+    int sp = c->lay.f.small, lh = vz_lh(c, sp), pad = c->lay.pad, y = r.y;
+    const float *m = sf_trace_row(g->es[2], g->q);
+    vz_block b = v->blocks[v->block];
+    for (int i = 0; i < 4; i++) {
+        int any = 0;
+        for (int j = 0; j < g->nk; j++) any |= unp[i][j];
+        if (!any) continue;
+        if (y + lh > r.y + r.h) return;
+        char piece[96], head[48], num[24], tok[16];
+        snprintf(head, sizeof head, "%s:", vz_s(c, what[i]));
+        int x = r.x + vz_print(c, head, sp, c->th->dim, r.x, y, VZ_LEFT, r.w) + pad, x0 = x;
+        const float *val = sf_trace_row(g->es[i], g->q);
+        for (int j = 0; j < g->nk; j++) {
+            if (!unp[i][j]) continue;
+            int masked = isinf(m[j]) && m[j] < 0;
+            if (masked && i < 2) continue; /* (no score was computed) */
+            if (masked) snprintf(num, sizeof num, "%s", i == 3 ? "0" : "-inf");
+            else if (i == 2 && val[j] == 0.0f) snprintf(num, sizeof num, "0");
+            else vz_fmt_cell(num, sizeof num, val[j], VZ_CELL_2);
+            snprintf(piece, sizeof piece, vz_s(c, VZ_S_SCORES_KEY_VALUE), vz_token_label(v, vz_key_stack(b), j, tok), num);
+            int w = vz_label_w(c, piece, sp);
+            if (x > x0 && x + w > r.x + r.w) { /* the next line, under the first piece */
+                y += lh;
+                if (y + lh > r.y + r.h) return;
+                x = x0;
+            }
+            vz_print(c, piece, sp, c->th->fg, x, y, VZ_LEFT, r.x + r.w - x);
+            x += w + 2 * pad;
+        }
+        y += lh + pad / 2;
+    }
+}
+
 void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
     char title[160], p[32];
     if (v->n_blocks == 0) return;
@@ -175,6 +215,9 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
     vz_axis_labels(c, v, vz_key_stack(b), nk, (vz_rect){gx, in.y + top, gw, 4 * strip_h}, cell, 1, -1, in.y + top - fr,
                    (vz_rect){0, 0, 0, 0});
     char num[VZ_SCORES_KEYS][24];
+    static unsigned char unp[4][VZ_SCORES_KEYS]; /* the cells that print no number: named under the strips */
+    int n_unp = 0;
+    memset(unp, 0, sizeof unp);
     for (int i = 0; i < 4; i++) {
         const sf_trace_entry *e = es[i];
         int y = in.y + top + i * strip_h, sh = strip_h - vz_px(c, 3);
@@ -187,8 +230,7 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
         snprintf(id, sizeof id, "scores.%d", i);
         vz_heatmap(c, id, &hm, (vz_rect){gx, y, gw, sh});
         row_legend(c, (vz_rect){gx + gw + pad, y, leg_w - pad, sh}, map, g.range[i], i == 2);
-        if (!vis || sh < lhs) continue;
-        if (g.hidden[i]) continue; /* a question's answer */
+        if (!vis || g.hidden[i]) continue; /* (g.hidden: a question's answer) */
         if (nk > VZ_SCORES_KEYS) continue; /* (cells of a pixel or two: no number would fit) */
         const float *x = sf_trace_row(e, q);
         int use[VZ_SCORES_KEYS], room = cell - pad / 2 - 2;
@@ -198,7 +240,10 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
         for (int j = 0; j < nk; j++) {
             int masked = !use[j];
             int tw = vz_label_w(c, num[j], sp), side = lb[j] + rb[j]; /* (beside a framed cell: off its band) */
-            if (!num[j][0] || tw > room || (side && tw > cell - side - 1)) continue; /* no room: the colour and the hover say it */
+            if (sh < lhs || !num[j][0] || tw > room || (side && tw > cell - side - 1)) { /* no room: under the strips */
+                if (use[j] || i >= 2) { unp[i][j] = 1; n_unp++; }
+                continue;
+            }
             vz_rgba bgc = masked ? c->th->masked : vz_cmap_color(map, x[j] / g.hi[i]);
             vz_ink(c, vz_ink_none); /* on a cell (masked cells are striped): blended */
             vz_print(c, num[j], sp, vz_ink_on(c, bgc), gx + j * cell + lb[j] + (cell - side) / 2, y + sh / 2,
@@ -206,4 +251,5 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
             vz_ink(c, c->th->panel);
         }
     }
+    if (n_unp && nk <= 16) unprinted_lines(c, v, &g, unp, (vz_rect){in.x, in.y + top + 4 * strip_h + pad, in.w, in.y + in.h - (in.y + top + 4 * strip_h + pad)});
 }
