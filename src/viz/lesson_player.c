@@ -597,6 +597,7 @@ static void sync_cmp(vz_player *p) {
     cv->n_hl = v->n_hl;
     cv->input = p->crun.input;
     cv->temperature = p->crun.sampler.temperature;
+    cv->seed = p->crun.seed;
     cv->id_prefix = "cmp.";
     int models_differ = !same_str(p->run.model, p->crun.model);
     run_label(&p->run, models_differ, vz_tr(p->lang, VZ_S_CMP_LEFT), p->lang, p->label[0], sizeof p->label[0]);

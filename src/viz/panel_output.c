@@ -91,7 +91,7 @@ void vz_panel_output(vz_ctx *c, const vz_view *v, vz_rect r) {
     vz_rect in = vz_panel_frame(c, r, title, v->focus_panel == VZ_P_OUTPUT || c->lay.spot == VZ_P_OUTPUT);
     int px = c->lay.spot == VZ_P_OUTPUT ? c->lay.f.body : c->lay.f.label, sp = c->lay.f.small, pad = c->lay.pad;
     char tl[96];
-    if (v->temperature > 0) snprintf(tl, sizeof tl, vz_s(c, VZ_S_OUT_TEMP), (double)v->temperature);
+    if (v->temperature > 0) snprintf(tl, sizeof tl, vz_s(c, VZ_S_OUT_TEMP), (double)v->temperature, v->seed);
     else snprintf(tl, sizeof tl, "%s", vz_s(c, VZ_S_OUT_GREEDY));
     vz_print(c, tl, sp, c->th->dim, in.x, in.y + in.h, VZ_BOTTOM, in.w);
     in.h -= vz_lh(c, sp) + pad / 2;
