@@ -22,11 +22,15 @@
 typedef struct {
     double at[PH_THREADS][SF_PH_MARKS]; /* ms; 0: not marked */
     double chunk_ms[PH_THREADS];        /* run_chunk's wall time, summed per thread */
+    double span_ms[PH_THREADS];         /* the early sums' spans, summed */
+    double help_ms[PH_THREADS];         /* the input gradients computed for other threads, summed */
+    int helps[PH_THREADS];
+    double one_ms[SF_TRAIN_CHUNKS], end_at[SF_TRAIN_CHUNKS]; /* each chunk's wall time and when it ended */
     int chunks[PH_THREADS];
 } ph_step;
 
 static ph_step ph[PH_STEPS];
-static double ph_begun[PH_THREADS]; /* when the thread's current chunk began */
+static double ph_begun[PH_THREADS]; /* when the thread's current chunk (span, look for help) began */
 static int ph_cpu0[PH_THREADS];
 static double ph_begun_cpu[PH_THREADS]; /* ... and the thread's processor time then */
 static double cpu_ms[PH_CPUS], cpu_busy[PH_CPUS]; /* chunks that began and ended on one processor: their
@@ -63,8 +67,19 @@ void sf_train_phase(int th, int mark, int arg) {
         ph_begun[th] = t;
         ph_begun_cpu[th] = thread_ms();
         ph_cpu0[th] = sched_getcpu();
+    } else if (mark == SF_PH_SPAN || mark == SF_PH_HELP) {
+        ph_begun[th] = t;
+    } else if (mark == SF_PH_SPAN_END) {
+        s->span_ms[th] += t - ph_begun[th];
+    } else if (mark == SF_PH_HELP_END && arg) {
+        s->help_ms[th] += t - ph_begun[th];
+        s->helps[th]++;
     } else if (mark == SF_PH_CHUNK_END) {
         s->chunk_ms[th] += t - ph_begun[th];
+        if (arg >= 0 && arg < SF_TRAIN_CHUNKS) {
+            s->one_ms[arg] = t - ph_begun[th];
+            s->end_at[arg] = t;
+        }
         s->chunks[th]++;
         int cpu = sched_getcpu();
         if (cpu == ph_cpu0[th] && cpu >= 0 && cpu < PH_CPUS) {
@@ -135,14 +150,40 @@ static void print_steps(const int *sel, int n) {
         for (size_t k = 0; k < sizeof ph_of / sizeof ph_of[0]; k++) {
             for (int i = 0; i < n; i++) v[i] = span(&ph[sel[i]], who[i], ph_of[k].a, ph_of[k].b);
             stat(ph_of[k].name, v, n);
+            if (k > 0) continue;
+            for (int i = 0; i < n; i++) v[i] = ph[sel[i]].span_ms[who[i]];
+            stat(" of which summing spans", v, n);
+            for (int i = 0; i < n; i++) v[i] = ph[sel[i]].help_ms[who[i]];
+            stat(" of which input gradients for others", v, n);
+            for (int i = 0; i < n; i++) v[i] = ph[sel[i]].helps[who[i]];
+            stat(" how many (count)", v, n);
         }
-        if (!late) {
-            for (int i = 0; i < n; i++)
-                v[i] = 100.0 * span(&ph[sel[i]], who[i], SF_PH_WAIT1, SF_PH_FINISH) /
-                       (ph[sel[i]].at[0][SF_PH_STEP_END] - ph[sel[i]].at[0][SF_PH_STEP]);
-            stat("its first wait, % of the step", v, n);
+        if (!late) { /* the idle time: the wait at the barrier and what the early sums spent looking for work */
+            for (int i = 0; i < n; i++) {
+                const ph_step *s = &ph[sel[i]];
+                double sums = span(s, who[i], SF_PH_SUMS, SF_PH_WAIT1), busy = s->span_ms[who[i]] + s->help_ms[who[i]];
+                /* (a build whose early sums do not look for help counts them as busy throughout) */
+                int marks = s->at[who[i]][SF_PH_HELP] > 0;
+                double idle = span(s, who[i], SF_PH_WAIT1, SF_PH_FINISH) + (marks ? sums - busy : 0.0);
+                v[i] = idle;
+            }
+            stat("idle before the sums' end (ms)", v, n);
+            for (int i = 0; i < n; i++) v[i] = 100.0 * v[i] / (ph[sel[i]].at[0][SF_PH_STEP_END] - ph[sel[i]].at[0][SF_PH_STEP]);
+            stat("idle before the sums' end, % of the step", v, n);
         }
     }
+    for (int i = 0; i < n; i++) { /* the chunk that ended last against the step's other chunks (median) */
+        const ph_step *s = &ph[sel[i]];
+        double o[SF_TRAIN_CHUNKS];
+        int last = 0, k = 0;
+        for (int c = 1; c < SF_TRAIN_CHUNKS; c++)
+            if (s->end_at[c] > s->end_at[last]) last = c;
+        for (int c = 0; c < SF_TRAIN_CHUNKS; c++)
+            if (c != last && s->one_ms[c] > 0) o[k++] = s->one_ms[c];
+        qsort(o, (size_t)k, sizeof *o, cmp_d);
+        v[i] = k ? s->one_ms[last] / o[k / 2] : 1.0;
+    }
+    stat("the last chunk / the others' median chunk", v, n);
     for (int i = 0; i < n; i++) v[i] = ph[sel[i]].at[0][SF_PH_STEP_END] - ph[sel[i]].at[0][SF_PH_STEP];
     stat("the step (ms)", v, n);
     free(v);

@@ -249,8 +249,10 @@ static void early_sums(sf_trainer *tr, int K, step_share *S, size_t spans) {
         int s = atomic_fetch_add_explicit(&S->next_early, 1, memory_order_relaxed);
         if (s >= (int)spans) return;
         size_t a = (size_t)s * SUM_SPAN, e = a + SUM_SPAN < P ? a + SUM_SPAN : P;
+        SF_PHASE(thread_num(), SF_PH_SPAN, s);
         add_chunks(tr, 0, u, a, e);
         tr->sum_spans[s].held = u; /* read after the barrier */
+        SF_PHASE(thread_num(), SF_PH_SPAN_END, s);
     }
 }
 
