@@ -25,6 +25,10 @@
  * bench_train_bycall is the same program with ops.c compiled to count (SF_MATMUL_COUNT): it also prints
  * the time every matrix product took inside the training steps, by kind (forward, input gradient, weight
  * gradient, bias gradient, the attention's per-head products) and shape, against the FMA peak per thread.
+ * bench_train_phases is the same program with trainer.c compiled to mark its phases (SF_TRAIN_PHASES,
+ * bench/train_phases.c): it also prints, per thread, the time each step spends in its chunks, the early
+ * sums, the waits at the two barriers, the rest of the sums and AdamW (the threads' idle time), and each
+ * processor's time per chunk.
  *
  * usage: bench_train [--shape reverse|gpt] [--steps N] [--threads T] [--rounds R] [--kernels avx512|avx2|c]
  * The last line is `tokens/s: N` for bench/train to read. */
@@ -160,6 +164,9 @@ int main(int argc, char **argv) {
 #ifdef SF_MATMUL_COUNT
     sf_matmul_count_reset(); /* the warm-up steps are not counted */
 #endif
+#ifdef SF_TRAIN_PHASES
+    sf_train_phases_reset();
+#endif
     double best_dt = 1e30, best_peak = 0.0, ratio[256], fastest = 1e30;
     long tokens_per_step = 0;
     const char *isa = "?";
@@ -208,6 +215,9 @@ int main(int argc, char **argv) {
         if (p > peak1) peak1 = p;
     }
     sf_matmul_count_print(peak1, (long)rounds * steps);
+#endif
+#ifdef SF_TRAIN_PHASES
+    sf_train_phases_print();
 #endif
     printf("peak%%: %.1f\n", 100.0 * gf / best_peak);
     printf("fastest_ms: %.3f\n", 1e3 * fastest);

@@ -249,8 +249,10 @@ static void early_sums(sf_trainer *tr, int K, step_share *S, size_t spans) {
         int s = atomic_fetch_add_explicit(&S->next_early, 1, memory_order_relaxed);
         if (s >= (int)spans) return;
         size_t a = (size_t)s * SUM_SPAN, e = a + SUM_SPAN < P ? a + SUM_SPAN : P;
+        SF_PHASE(thread_num(), SF_PH_SPAN, s);
         add_chunks(tr, 0, u, a, e);
         tr->sum_spans[s].held = u; /* read after the barrier */
+        SF_PHASE(thread_num(), SF_PH_SPAN_END, s);
     }
 }
 
@@ -322,6 +324,7 @@ sf_err sf_trainer_step(sf_trainer *tr, const sf_example *ex, int n, sf_step_stat
     long tokens = 0;
     int failed = 0;
     float lr = sf_lr_at(&tr->opt.cfg, tr->step);
+    SF_PHASE(0, SF_PH_STEP, 0);
 #pragma omp parallel num_threads(tr->n_threads)
     {
         int th = thread_num(), team = team_size();
@@ -332,11 +335,16 @@ sf_err sf_trainer_step(sf_trainer *tr, const sf_example *ex, int n, sf_step_stat
                 unsigned turns = 0;
                 while (atomic_load_explicit(&S.next_early, memory_order_relaxed) < (int)spans) relax(&turns);
             }
+            SF_PHASE(th, SF_PH_CHUNK, c);
             run_chunk(tr, ex, n, K, c, th, &S);
             atomic_store_explicit(&S.done[c], 1, memory_order_release);
+            SF_PHASE(th, SF_PH_CHUNK_END, c);
         }
+        SF_PHASE(th, SF_PH_SUMS, 0);
         early_sums(tr, K, &S, spans);
+        SF_PHASE(th, SF_PH_WAIT1, 0);
 #pragma omp barrier
+        SF_PHASE(th, SF_PH_FINISH, 0);
         double my_loss = 0.0; /* every thread reads the same totals */
         long my_tokens = 0;
         int my_failed = 0;
@@ -352,7 +360,9 @@ sf_err sf_trainer_step(sf_trainer *tr, const sf_example *ex, int n, sf_step_stat
                 S.norm = norm;
                 if (isfinite(norm)) S.k = sf_adamw_begin(&tr->opt, lr);
             }
+            SF_PHASE(th, SF_PH_WAIT2, 0);
 #pragma omp barrier
+            SF_PHASE(th, SF_PH_ADAMW, 0);
             /* 3. clip and update: each thread a share of whole AdamW spans */
             if (isfinite(S.norm)) {
                 size_t na = (P + SF_ADAMW_SPAN - 1) / SF_ADAMW_SPAN;
@@ -362,12 +372,14 @@ sf_err sf_trainer_step(sf_trainer *tr, const sf_example *ex, int n, sf_step_stat
                               e < P ? e : P);
             }
         }
+        SF_PHASE(th, SF_PH_DONE, 0);
         if (th == 0) {
             total_loss = my_loss;
             tokens = my_tokens;
             failed = my_failed;
         }
     }
+    SF_PHASE(0, SF_PH_STEP_END, 0);
     tr->early_spans = 0;
     for (size_t s = 0; s < spans; s++) tr->early_spans += tr->sum_spans[s].held > 0;
     if (failed || tokens == 0) { /* (the next step writes the buffers anew) */

@@ -81,4 +81,33 @@ sf_err sf_trainer_save_state(const sf_trainer *tr, const char *path, const char 
  * before tr changes. Errors name the file and what did not match. */
 sf_err sf_trainer_load_state(sf_trainer *tr, const char *path, const char *task, uint64_t *seed, int *batch);
 
+#ifdef SF_TRAIN_PHASES
+/* Only in the phases build (bench_train_phases, which compiles trainer.c with SF_TRAIN_PHASES and
+ * bench/train_phases.c): sf_trainer_step marks where each thread is, for the bench to time the step's
+ * phases and the threads' waits (the marks: SF_PH_*, arg a chunk's index or 0). */
+enum {
+    SF_PH_STEP,      /* before the parallel region (thread 0) */
+    SF_PH_CHUNK,     /* a thread begins chunk arg */
+    SF_PH_CHUNK_END, /* ... and has finished it */
+    SF_PH_SUMS,      /* no chunk left: the early sums begin */
+    SF_PH_WAIT1,     /* the early sums are done: the first barrier */
+    SF_PH_FINISH,    /* past it: the rest of the sums and the norm */
+    SF_PH_WAIT2,     /* the second barrier */
+    SF_PH_ADAMW,     /* past it: the thread's AdamW spans */
+    SF_PH_DONE,      /* the thread's work is done (then the region's end) */
+    SF_PH_STEP_END,  /* after the parallel region (thread 0) */
+    SF_PH_SPAN,      /* among the early sums: a span's sum begins */
+    SF_PH_SPAN_END,  /* ... and ends */
+    SF_PH_HELP,      /* among the early sums: a look for a posted input gradient (backward.h) */
+    SF_PH_HELP_END,  /* ... and its end (arg 1: one was computed) */
+    SF_PH_MARKS
+};
+void sf_train_phase(int th, int mark, int arg);
+void sf_train_phases_reset(void); /* forgets the steps marked so far (the warm-up) */
+void sf_train_phases_print(void); /* prints the phases of the steps marked since */
+#define SF_PHASE(th, mark, arg) sf_train_phase(th, mark, arg)
+#else
+#define SF_PHASE(th, mark, arg) ((void)0)
+#endif
+
 #endif
