@@ -826,6 +826,62 @@ static void test_lens_runners_up(void **state) {
         }
 }
 
+/* Returns 1 if number text s is written with its leading zero ("0.31"), 0 without (".09"), -1 if either way would
+ * read alike ("1.00", "12"). */
+static int leading_zero(const char *s) {
+    if (*s == '-') s++;
+    return s[0] == '.' ? 0 : s[0] == '0' && s[1] == '.' ? 1 : -1;
+}
+
+/* The logit lens prints its numbers in one form per panel, and a cell's top token whole. Lesson 13 step 2 at
+ * 1024x768 in projector mode printed "h 0.31" beside "z .09" in one row (each cell picked the form its own lines
+ * fit), and its <unk> at position 11 after layer 0 as "<un…". Every number the lens draws (the top probabilities,
+ * the runners-up's "g 0.20") must agree on the leading zero, no text of the panel may be cut, and every visible
+ * cell's top token must be drawn as a text of its own, in both languages and at 1920x1080. */
+static void test_lens_one_form(void **state) {
+    (void)state;
+    static const int cs[][3] = {{1024, 768, 1}, {1920, 1080, 0}};
+    for (size_t si = 0; si < sizeof cs / sizeof *cs; si++)
+        for (int lang = 0; lang < 2; lang++) {
+            static vz_player p;
+            drawn_frame d;
+            draw_lesson_frame(&d, &p, "13-induction-heads.md", 2, cs[si][0], cs[si][1], lang, cs[si][2]);
+            const vz_ctx *c = &p.app.ctx;
+            const char *first = NULL;
+            int form = -1;
+            for (int i = 0; i < c->n_texts; i++) {
+                const vz_textbox *t = &c->texts[i];
+                if (t->owner != VZ_P_LENS) continue;
+                if (strstr(t->s, "\xe2\x80\xa6")) fail_msg("lesson 13 step 2 %dx%d %s: the lens draws '%s', cut", cs[si][0], cs[si][1], lang ? "zh" : "en", t->s);
+                const char *num = strrchr(t->s, ' ') ? strrchr(t->s, ' ') + 1 : t->s; /* a runner-up's number, or the text */
+                if (!is_number(num) || !strchr(num, '.')) continue;
+                int z = leading_zero(num);
+                if (z < 0) continue;
+                if (form >= 0 && z != form)
+                    fail_msg("lesson 13 step 2 %dx%d %s: the lens prints '%s' and '%s' in one panel", cs[si][0], cs[si][1], lang ? "zh" : "en", first, t->s);
+                form = z, first = t->s;
+            }
+            assert_true(form >= 0); /* some number was printed in a form that tells */
+            int nl = p.app.v.m->cfg.n_dec_layers;
+            for (int l = 0; l < nl; l++) {
+                const sf_trace_entry *e = vz_entry(&p.app.v, "dec.L%d.lens.probs", l);
+                assert_non_null(e);
+                int dims[2];
+                sf_trace_shape(p.app.v.tr, e, dims);
+                for (int t = 0; t < dims[0]; t++) {
+                    char tok[16], pos[16];
+                    snprintf(pos, sizeof pos, "%d", t); /* its column is drawn: its header names the position */
+                    sf_tokenizer_piece(&p.app.v.m->tok, sf_argmax(sf_trace_row(e, t), dims[1]), tok);
+                    if (!strcmp(tok, " ")) strcpy(tok, "\xe2\x90\xa3"); /* a space is drawn as the space sign */
+                    if (vz_lens_cell_visible(&p.app.v, l, t) && drawn_text(c, VZ_P_LENS, pos) && !drawn_text(c, VZ_P_LENS, tok))
+                        fail_msg("lesson 13 step 2 %dx%d %s: position %d's top token after L%d, '%s', is not drawn whole", cs[si][0], cs[si][1], lang ? "zh" : "en", t, l, tok);
+                }
+            }
+            check_frame(c, "lesson 13 step 2");
+            drop_frame(&d);
+        }
+}
+
 /* Lesson 4 step 7 says the head's output is the sum of the value rows, each multiplied by its weight, and quotes
  * three weights: the activations panel prints each value row's weight in the query's softmax at the row's right,
  * "×0.32", the trace's numbers (they were only in the Scores tab), where the rows are a line of text tall: at
@@ -1233,7 +1289,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes),           cmocka_unit_test(test_checks_fail),   cmocka_unit_test(test_models_normal),
         cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
-        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values), cmocka_unit_test(test_lens_runners_up), cmocka_unit_test(test_value_weights),
+        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values), cmocka_unit_test(test_lens_runners_up), cmocka_unit_test(test_lens_one_form), cmocka_unit_test(test_value_weights),
         cmocka_unit_test(test_framed_captions), cmocka_unit_test(test_act_framed), cmocka_unit_test(test_grid_captions), cmocka_unit_test(test_pe_captions),
     };
     if (getenv("LAYOUT_ONLY")) cmocka_set_test_filter(getenv("LAYOUT_ONLY")); /* e.g. LAYOUT_ONLY=test_every_lesson */
