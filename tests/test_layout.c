@@ -882,6 +882,36 @@ static void test_lens_one_form(void **state) {
         }
 }
 
+/* At 1024x768 in projector mode the attention panel beside a lesson's narration is some 470 px wide: lesson 6 step 8
+ * titled it "Cross-attention (decoder queries, encode…", the layer cut off, and its note read "rows = queries,
+ * colu…". Every frame of lessons 6 and 7 there, in both languages: no text of the attention panel is cut, the
+ * title names its layer, and the note says what rows and columns are. */
+static void test_attn_title_whole(void **state) {
+    (void)state;
+    static const char *const lessons[] = {"06-encoder-vs-decoder.md", "07-cross-attention.md"};
+    for (int li = 0; li < 2; li++)
+        for (int lang = 0; lang < 2; lang++)
+            for (int k = 0;; k++) {
+                static vz_player p;
+                drawn_frame d;
+                draw_lesson_frame(&d, &p, lessons[li], k, 1024, 768, lang, 1);
+                const vz_ctx *c = &p.app.ctx;
+                int n_frames = p.lesson.n_frames, attn = c->lay.r[VZ_P_ATTN].w > 0, layer = 0, note = 0;
+                for (int i = 0; i < c->n_texts; i++) {
+                    const vz_textbox *t = &c->texts[i];
+                    if (t->owner != VZ_P_ATTN) continue;
+                    if (strstr(t->s, "\xe2\x80\xa6")) fail_msg("%s frame %d %s: the attention panel draws '%s', cut", lessons[li], k + 1, lang ? "zh" : "en", t->s);
+                    layer |= t->r.y < c->lay.r[VZ_P_ATTN].y + c->lay.f.title * 2 && /* (the log keeps 63 bytes of a text) */
+                             (strstr(t->s, "layer ") || strstr(t->s, " \xe5\xb1\x82") || strlen(t->s) + 1 >= sizeof t->s);
+                    note |= !strcmp(t->s, vz_s(c, VZ_S_ATTN_NOTE)) || !strcmp(t->s, vz_s(c, VZ_S_ATTN_NOTE_MASK));
+                }
+                if (attn && !layer) fail_msg("%s frame %d %s: the attention panel's title names no layer", lessons[li], k + 1, lang ? "zh" : "en");
+                if (attn && !note) fail_msg("%s frame %d %s: the attention panel's note is not drawn whole", lessons[li], k + 1, lang ? "zh" : "en");
+                drop_frame(&d);
+                if (k + 1 >= n_frames) break;
+            }
+}
+
 /* Lesson 4 step 7 says the head's output is the sum of the value rows, each multiplied by its weight, and quotes
  * three weights: the activations panel prints each value row's weight in the query's softmax at the row's right,
  * "×0.32", the trace's numbers (they were only in the Scores tab), where the rows are a line of text tall: at
@@ -1289,7 +1319,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes),           cmocka_unit_test(test_checks_fail),   cmocka_unit_test(test_models_normal),
         cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
-        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values), cmocka_unit_test(test_lens_runners_up), cmocka_unit_test(test_lens_one_form), cmocka_unit_test(test_value_weights),
+        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values), cmocka_unit_test(test_lens_runners_up), cmocka_unit_test(test_lens_one_form), cmocka_unit_test(test_attn_title_whole), cmocka_unit_test(test_value_weights),
         cmocka_unit_test(test_framed_captions), cmocka_unit_test(test_act_framed), cmocka_unit_test(test_grid_captions), cmocka_unit_test(test_pe_captions),
     };
     if (getenv("LAYOUT_ONLY")) cmocka_set_test_filter(getenv("LAYOUT_ONLY")); /* e.g. LAYOUT_ONLY=test_every_lesson */
