@@ -912,6 +912,26 @@ static void test_attn_title_whole(void **state) {
             }
 }
 
+/* With heads knocked out the top bar says so before where the cursor is: lesson 12 step 7 at 1024x768 in projector
+ * mode, four heads off, read "ablated (zero): dec.L1.cross.H0 dec.L1.cross.H1 dec.L1.cross.H2 dec.L1.cross.H3
+ * step 305/690: dec…". Every frame of lesson 12 there, in both languages: the top bar's line is never cut. */
+static void test_top_bar_ablated(void **state) {
+    (void)state;
+    for (int lang = 0; lang < 2; lang++)
+        for (int k = 0;; k++) {
+            static vz_player p;
+            drawn_frame d;
+            draw_lesson_frame(&d, &p, "12-knock-out-a-head.md", k, 1024, 768, lang, 1);
+            const vz_ctx *c = &p.app.ctx;
+            int n_frames = p.lesson.n_frames;
+            for (int i = 0; i < c->n_texts; i++)
+                if (c->texts[i].owner == VZ_P_TOP && strstr(c->texts[i].s, "\xe2\x80\xa6"))
+                    fail_msg("lesson 12 frame %d %s: the top bar reads '%s', cut", k + 1, lang ? "zh" : "en", c->texts[i].s);
+            drop_frame(&d);
+            if (k + 1 >= n_frames) break;
+        }
+}
+
 /* Lesson 4 step 7 says the head's output is the sum of the value rows, each multiplied by its weight, and quotes
  * three weights: the activations panel prints each value row's weight in the query's softmax at the row's right,
  * "×0.32", the trace's numbers (they were only in the Scores tab), where the rows are a line of text tall: at
@@ -1319,7 +1339,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes),           cmocka_unit_test(test_checks_fail),   cmocka_unit_test(test_models_normal),
         cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
-        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values), cmocka_unit_test(test_lens_runners_up), cmocka_unit_test(test_lens_one_form), cmocka_unit_test(test_attn_title_whole), cmocka_unit_test(test_value_weights),
+        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values), cmocka_unit_test(test_lens_runners_up), cmocka_unit_test(test_lens_one_form), cmocka_unit_test(test_attn_title_whole), cmocka_unit_test(test_top_bar_ablated), cmocka_unit_test(test_value_weights),
         cmocka_unit_test(test_framed_captions), cmocka_unit_test(test_act_framed), cmocka_unit_test(test_grid_captions), cmocka_unit_test(test_pe_captions),
     };
     if (getenv("LAYOUT_ONLY")) cmocka_set_test_filter(getenv("LAYOUT_ONLY")); /* e.g. LAYOUT_ONLY=test_every_lesson */
