@@ -76,12 +76,13 @@ typedef struct {
 } vz_hit;
 
 /* One text drawn this frame: its box on screen (the rendered string's full size), its size, its owner, and
- * the string drawn (its first 63 bytes). */
+ * the string drawn (its first 63 bytes), and whether it was cut to fit (ending in "…", maybe past those bytes). */
 typedef struct {
     vz_rect r;
     int px;
     int owner;
     char s[64];
+    int cut;
 } vz_textbox;
 
 typedef enum {
