@@ -789,6 +789,52 @@ static int drawn_text(const vz_ctx *c, int owner, const char *s) {
     return 0;
 }
 
+/* Returns 1 if number text s is written with its leading zero ("0.31"), 0 without (".09"), -1 if either way would
+ * read alike ("1.00", "12"). */
+static int leading_zero(const char *s) {
+    if (*s == '-') s++;
+    return s[0] == '.' ? 0 : s[0] == '0' && s[1] == '.' ? 1 : -1;
+}
+
+/* The logit lens prints its numbers in one form per panel, and a cell's top token whole. Lesson 13 step 2 at
+ * 1024x768 in projector mode printed "h 0.31" beside "z .09" in one row (each cell picked the form its own lines
+ * fit), and its <unk> at position 11 after layer 0 as "<un…". Every number the lens draws (the top probabilities,
+ * the runners-up's "g 0.20") must agree on the leading zero, no text of the panel may be cut, and every visible
+ * cell's top token must be drawn as a text of its own (test_lens_runners_up draws the frames). */
+static void check_lens_forms(const vz_player *p, int w, int h, int lang) {
+    const vz_ctx *c = &p->app.ctx;
+    const char *first = NULL;
+    int form = -1;
+    for (int i = 0; i < c->n_texts; i++) {
+        const vz_textbox *t = &c->texts[i];
+        if (t->owner != VZ_P_LENS) continue;
+        if (t->cut) fail_msg("lesson 13 step 2 %dx%d %s: the lens draws '%s', cut", w, h, lang ? "zh" : "en", t->s);
+        const char *num = strrchr(t->s, ' ') ? strrchr(t->s, ' ') + 1 : t->s; /* a runner-up's number, or the text */
+        if (!is_number(num) || !strchr(num, '.')) continue;
+        int z = leading_zero(num);
+        if (z < 0) continue;
+        if (form >= 0 && z != form)
+            fail_msg("lesson 13 step 2 %dx%d %s: the lens prints '%s' and '%s' in one panel", w, h, lang ? "zh" : "en", first, t->s);
+        form = z, first = t->s;
+    }
+    assert_true(form >= 0); /* some number was printed in a form that tells */
+    int nl = p->app.v.m->cfg.n_dec_layers;
+    for (int l = 0; l < nl; l++) {
+        const sf_trace_entry *e = vz_entry(&p->app.v, "dec.L%d.lens.probs", l);
+        assert_non_null(e);
+        int dims[2];
+        sf_trace_shape(p->app.v.tr, e, dims);
+        for (int t = 0; t < dims[0]; t++) {
+            char tok[16], pos[16];
+            snprintf(pos, sizeof pos, "%d", t); /* its column is drawn: its header names the position */
+            sf_tokenizer_piece(&p->app.v.m->tok, sf_argmax(sf_trace_row(e, t), dims[1]), tok);
+            if (!strcmp(tok, " ")) strcpy(tok, "\xe2\x90\xa3"); /* a space is drawn as the space sign */
+            if (vz_lens_cell_visible(&p->app.v, l, t) && drawn_text(c, VZ_P_LENS, pos) && !drawn_text(c, VZ_P_LENS, tok))
+                fail_msg("lesson 13 step 2 %dx%d %s: position %d's top token after L%d, '%s', is not drawn whole", w, h, lang ? "zh" : "en", t, l, tok);
+        }
+    }
+}
+
 /* Lesson 13 step 2 quotes the logit lens's second and third tokens at position 15 after layer 0 (g 0.20, w 0.17):
  * the lens cell lists them under its top token, "g 0.20" or "g .20", the trace's numbers in the trace's order (the
  * panel printed only each cell's top token, and the lesson could quote no runner-up), at 1024x768 in projector mode
@@ -821,63 +867,8 @@ static void test_lens_runners_up(void **state) {
                 if (!drawn_text(&p.app.ctx, VZ_P_LENS, a) && !drawn_text(&p.app.ctx, VZ_P_LENS, b)) fail_msg("lesson 13 step 2 %dx%d %s: the lens draws no '%s' (its %s token after L0)", cs[si][0], cs[si][1],
                                      lang ? "zh" : "en", a, r == 1 ? "second" : "third");
             }
+            check_lens_forms(&p, cs[si][0], cs[si][1], lang);
             check_frame(&p.app.ctx, "lesson 13 step 2");
-            drop_frame(&d);
-        }
-}
-
-/* Returns 1 if number text s is written with its leading zero ("0.31"), 0 without (".09"), -1 if either way would
- * read alike ("1.00", "12"). */
-static int leading_zero(const char *s) {
-    if (*s == '-') s++;
-    return s[0] == '.' ? 0 : s[0] == '0' && s[1] == '.' ? 1 : -1;
-}
-
-/* The logit lens prints its numbers in one form per panel, and a cell's top token whole. Lesson 13 step 2 at
- * 1024x768 in projector mode printed "h 0.31" beside "z .09" in one row (each cell picked the form its own lines
- * fit), and its <unk> at position 11 after layer 0 as "<un…". Every number the lens draws (the top probabilities,
- * the runners-up's "g 0.20") must agree on the leading zero, no text of the panel may be cut, and every visible
- * cell's top token must be drawn as a text of its own, in both languages and at 1920x1080. */
-static void test_lens_one_form(void **state) {
-    (void)state;
-    static const int cs[][3] = {{1024, 768, 1}, {1920, 1080, 0}};
-    for (size_t si = 0; si < sizeof cs / sizeof *cs; si++)
-        for (int lang = 0; lang < 2; lang++) {
-            static vz_player p;
-            drawn_frame d;
-            draw_lesson_frame(&d, &p, "13-induction-heads.md", 2, cs[si][0], cs[si][1], lang, cs[si][2]);
-            const vz_ctx *c = &p.app.ctx;
-            const char *first = NULL;
-            int form = -1;
-            for (int i = 0; i < c->n_texts; i++) {
-                const vz_textbox *t = &c->texts[i];
-                if (t->owner != VZ_P_LENS) continue;
-                if (strstr(t->s, "\xe2\x80\xa6")) fail_msg("lesson 13 step 2 %dx%d %s: the lens draws '%s', cut", cs[si][0], cs[si][1], lang ? "zh" : "en", t->s);
-                const char *num = strrchr(t->s, ' ') ? strrchr(t->s, ' ') + 1 : t->s; /* a runner-up's number, or the text */
-                if (!is_number(num) || !strchr(num, '.')) continue;
-                int z = leading_zero(num);
-                if (z < 0) continue;
-                if (form >= 0 && z != form)
-                    fail_msg("lesson 13 step 2 %dx%d %s: the lens prints '%s' and '%s' in one panel", cs[si][0], cs[si][1], lang ? "zh" : "en", first, t->s);
-                form = z, first = t->s;
-            }
-            assert_true(form >= 0); /* some number was printed in a form that tells */
-            int nl = p.app.v.m->cfg.n_dec_layers;
-            for (int l = 0; l < nl; l++) {
-                const sf_trace_entry *e = vz_entry(&p.app.v, "dec.L%d.lens.probs", l);
-                assert_non_null(e);
-                int dims[2];
-                sf_trace_shape(p.app.v.tr, e, dims);
-                for (int t = 0; t < dims[0]; t++) {
-                    char tok[16], pos[16];
-                    snprintf(pos, sizeof pos, "%d", t); /* its column is drawn: its header names the position */
-                    sf_tokenizer_piece(&p.app.v.m->tok, sf_argmax(sf_trace_row(e, t), dims[1]), tok);
-                    if (!strcmp(tok, " ")) strcpy(tok, "\xe2\x90\xa3"); /* a space is drawn as the space sign */
-                    if (vz_lens_cell_visible(&p.app.v, l, t) && drawn_text(c, VZ_P_LENS, pos) && !drawn_text(c, VZ_P_LENS, tok))
-                        fail_msg("lesson 13 step 2 %dx%d %s: position %d's top token after L%d, '%s', is not drawn whole", cs[si][0], cs[si][1], lang ? "zh" : "en", t, l, tok);
-                }
-            }
-            check_frame(c, "lesson 13 step 2");
             drop_frame(&d);
         }
 }
@@ -1339,7 +1330,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes),           cmocka_unit_test(test_checks_fail),   cmocka_unit_test(test_models_normal),
         cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
-        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values), cmocka_unit_test(test_lens_runners_up), cmocka_unit_test(test_lens_one_form), cmocka_unit_test(test_attn_title_whole), cmocka_unit_test(test_top_bar_ablated), cmocka_unit_test(test_value_weights),
+        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values), cmocka_unit_test(test_lens_runners_up), cmocka_unit_test(test_attn_title_whole), cmocka_unit_test(test_top_bar_ablated), cmocka_unit_test(test_value_weights),
         cmocka_unit_test(test_framed_captions), cmocka_unit_test(test_act_framed), cmocka_unit_test(test_grid_captions), cmocka_unit_test(test_pe_captions),
     };
     if (getenv("LAYOUT_ONLY")) cmocka_set_test_filter(getenv("LAYOUT_ONLY")); /* e.g. LAYOUT_ONLY=test_every_lesson */
