@@ -789,6 +789,52 @@ static int drawn_text(const vz_ctx *c, int owner, const char *s) {
     return 0;
 }
 
+/* Returns 1 if number text s is written with its leading zero ("0.31"), 0 without (".09"), -1 if either way would
+ * read alike ("1.00", "12"). */
+static int leading_zero(const char *s) {
+    if (*s == '-') s++;
+    return s[0] == '.' ? 0 : s[0] == '0' && s[1] == '.' ? 1 : -1;
+}
+
+/* The logit lens prints its numbers in one form per panel, and a cell's top token whole. Lesson 13 step 2 at
+ * 1024x768 in projector mode printed "h 0.31" beside "z .09" in one row (each cell picked the form its own lines
+ * fit), and its <unk> at position 11 after layer 0 as "<un…". Every number the lens draws (the top probabilities,
+ * the runners-up's "g 0.20") must agree on the leading zero, no text of the panel may be cut, and every visible
+ * cell's top token must be drawn as a text of its own (test_lens_runners_up draws the frames). */
+static void check_lens_forms(const vz_player *p, int w, int h, int lang) {
+    const vz_ctx *c = &p->app.ctx;
+    const char *first = NULL;
+    int form = -1;
+    for (int i = 0; i < c->n_texts; i++) {
+        const vz_textbox *t = &c->texts[i];
+        if (t->owner != VZ_P_LENS) continue;
+        if (t->cut) fail_msg("lesson 13 step 2 %dx%d %s: the lens draws '%s', cut", w, h, lang ? "zh" : "en", t->s);
+        const char *num = strrchr(t->s, ' ') ? strrchr(t->s, ' ') + 1 : t->s; /* a runner-up's number, or the text */
+        if (!is_number(num) || !strchr(num, '.')) continue;
+        int z = leading_zero(num);
+        if (z < 0) continue;
+        if (form >= 0 && z != form)
+            fail_msg("lesson 13 step 2 %dx%d %s: the lens prints '%s' and '%s' in one panel", w, h, lang ? "zh" : "en", first, t->s);
+        form = z, first = t->s;
+    }
+    assert_true(form >= 0); /* some number was printed in a form that tells */
+    int nl = p->app.v.m->cfg.n_dec_layers;
+    for (int l = 0; l < nl; l++) {
+        const sf_trace_entry *e = vz_entry(&p->app.v, "dec.L%d.lens.probs", l);
+        assert_non_null(e);
+        int dims[2];
+        sf_trace_shape(p->app.v.tr, e, dims);
+        for (int t = 0; t < dims[0]; t++) {
+            char tok[16], pos[16];
+            snprintf(pos, sizeof pos, "%d", t); /* its column is drawn: its header names the position */
+            sf_tokenizer_piece(&p->app.v.m->tok, sf_argmax(sf_trace_row(e, t), dims[1]), tok);
+            if (!strcmp(tok, " ")) strcpy(tok, "\xe2\x90\xa3"); /* a space is drawn as the space sign */
+            if (vz_lens_cell_visible(&p->app.v, l, t) && drawn_text(c, VZ_P_LENS, pos) && !drawn_text(c, VZ_P_LENS, tok))
+                fail_msg("lesson 13 step 2 %dx%d %s: position %d's top token after L%d, '%s', is not drawn whole", w, h, lang ? "zh" : "en", t, l, tok);
+        }
+    }
+}
+
 /* Lesson 13 step 2 quotes the logit lens's second and third tokens at position 15 after layer 0 (g 0.20, w 0.17):
  * the lens cell lists them under its top token, "g 0.20" or "g .20", the trace's numbers in the trace's order (the
  * panel printed only each cell's top token, and the lesson could quote no runner-up), at 1024x768 in projector mode
@@ -821,8 +867,59 @@ static void test_lens_runners_up(void **state) {
                 if (!drawn_text(&p.app.ctx, VZ_P_LENS, a) && !drawn_text(&p.app.ctx, VZ_P_LENS, b)) fail_msg("lesson 13 step 2 %dx%d %s: the lens draws no '%s' (its %s token after L0)", cs[si][0], cs[si][1],
                                      lang ? "zh" : "en", a, r == 1 ? "second" : "third");
             }
+            check_lens_forms(&p, cs[si][0], cs[si][1], lang);
             check_frame(&p.app.ctx, "lesson 13 step 2");
             drop_frame(&d);
+        }
+}
+
+/* At 1024x768 in projector mode the attention panel beside a lesson's narration is some 470 px wide: lesson 6 step 8
+ * titled it "Cross-attention (decoder queries, encode…", the layer cut off, and its note read "rows = queries,
+ * colu…". Every frame of lessons 6 and 7 there, in both languages: no text of the attention panel is cut, the
+ * title names its layer, and the note says what rows and columns are. */
+static void test_attn_title_whole(void **state) {
+    (void)state;
+    static const char *const lessons[] = {"06-encoder-vs-decoder.md", "07-cross-attention.md"};
+    for (int li = 0; li < 2; li++)
+        for (int lang = 0; lang < 2; lang++)
+            for (int k = 0;; k++) {
+                static vz_player p;
+                drawn_frame d;
+                draw_lesson_frame(&d, &p, lessons[li], k, 1024, 768, lang, 1);
+                const vz_ctx *c = &p.app.ctx;
+                int n_frames = p.lesson.n_frames, attn = c->lay.r[VZ_P_ATTN].w > 0, layer = 0, note = 0;
+                for (int i = 0; i < c->n_texts; i++) {
+                    const vz_textbox *t = &c->texts[i];
+                    if (t->owner != VZ_P_ATTN) continue;
+                    if (t->cut) fail_msg("%s frame %d %s: the attention panel draws '%s', cut", lessons[li], k + 1, lang ? "zh" : "en", t->s);
+                    layer |= t->r.y < c->lay.r[VZ_P_ATTN].y + c->lay.f.title * 2 && /* (the log keeps 63 bytes of a text) */
+                             (strstr(t->s, "layer ") || strstr(t->s, " \xe5\xb1\x82") || strlen(t->s) + 1 >= sizeof t->s);
+                    note |= !strcmp(t->s, vz_s(c, VZ_S_ATTN_NOTE)) || !strcmp(t->s, vz_s(c, VZ_S_ATTN_NOTE_MASK));
+                }
+                if (attn && !layer) fail_msg("%s frame %d %s: the attention panel's title names no layer", lessons[li], k + 1, lang ? "zh" : "en");
+                if (attn && !note) fail_msg("%s frame %d %s: the attention panel's note is not drawn whole", lessons[li], k + 1, lang ? "zh" : "en");
+                drop_frame(&d);
+                if (k + 1 >= n_frames) break;
+            }
+}
+
+/* With heads knocked out the top bar says so before where the cursor is: lesson 12 step 7 at 1024x768 in projector
+ * mode, four heads off, read "ablated (zero): dec.L1.cross.H0 dec.L1.cross.H1 dec.L1.cross.H2 dec.L1.cross.H3
+ * step 305/690: dec…". Every frame of lesson 12 there, in both languages: the top bar's line is never cut. */
+static void test_top_bar_ablated(void **state) {
+    (void)state;
+    for (int lang = 0; lang < 2; lang++)
+        for (int k = 0;; k++) {
+            static vz_player p;
+            drawn_frame d;
+            draw_lesson_frame(&d, &p, "12-knock-out-a-head.md", k, 1024, 768, lang, 1);
+            const vz_ctx *c = &p.app.ctx;
+            int n_frames = p.lesson.n_frames;
+            for (int i = 0; i < c->n_texts; i++)
+                if (c->texts[i].owner == VZ_P_TOP && c->texts[i].cut)
+                    fail_msg("lesson 12 frame %d %s: the top bar reads '%s', cut", k + 1, lang ? "zh" : "en", c->texts[i].s);
+            drop_frame(&d);
+            if (k + 1 >= n_frames) break;
         }
 }
 
@@ -1028,9 +1125,9 @@ static void test_checks_fail(void **state) {
     int n = c->n_texts;
     memcpy(keep, c->texts, sizeof *keep * (size_t)n);
     vz_textbox bad[3] = {
-        {c->texts[0].r, c->texts[0].px, c->texts[0].owner, ""},                                     /* on top of another */
-        {{l->r[VZ_P_ATTN].x - 5, l->r[VZ_P_ATTN].y + 40, 30, 12}, 14, VZ_P_ATTN, "x"},              /* outside its panel */
-        {{l->r[VZ_P_ARCH].x + 1, l->r[VZ_P_ARCH].y + l->r[VZ_P_ARCH].h - 8, 6, 5}, 5, VZ_P_ARCH, "x"}}; /* too small */
+        {c->texts[0].r, c->texts[0].px, c->texts[0].owner, "", 0},                                     /* on top of another */
+        {{l->r[VZ_P_ATTN].x - 5, l->r[VZ_P_ATTN].y + 40, 30, 12}, 14, VZ_P_ATTN, "x", 0},              /* outside its panel */
+        {{l->r[VZ_P_ARCH].x + 1, l->r[VZ_P_ARCH].y + l->r[VZ_P_ARCH].h - 8, 6, 5}, 5, VZ_P_ARCH, "x", 0}}; /* too small */
     char msg[512];
     for (int k = 0; k < 3; k++) {
         memcpy(c->texts, keep, sizeof *keep * (size_t)n);
@@ -1233,7 +1330,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes),           cmocka_unit_test(test_checks_fail),   cmocka_unit_test(test_models_normal),
         cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
-        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values), cmocka_unit_test(test_lens_runners_up), cmocka_unit_test(test_value_weights),
+        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values), cmocka_unit_test(test_lens_runners_up), cmocka_unit_test(test_attn_title_whole), cmocka_unit_test(test_top_bar_ablated), cmocka_unit_test(test_value_weights),
         cmocka_unit_test(test_framed_captions), cmocka_unit_test(test_act_framed), cmocka_unit_test(test_grid_captions), cmocka_unit_test(test_pe_captions),
     };
     if (getenv("LAYOUT_ONLY")) cmocka_set_test_filter(getenv("LAYOUT_ONLY")); /* e.g. LAYOUT_ONLY=test_every_lesson */

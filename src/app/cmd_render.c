@@ -83,17 +83,30 @@ static int snapshots_render(const viz_opts *o, SDL_Surface *surf, SDL_Renderer *
 }
 
 #ifdef HAVE_SF_LESSON
+/* Returns 1 after writing the rectangle of every panel frame c drew to path, one "name x y w h" a line (what
+ * `render --panels` writes beside each PNG, so tools/ocr-lessons.sh can read each panel on its own), else 0. */
+static int write_panels(const vz_ctx *c, const char *path) {
+    FILE *f = fopen(path, "w");
+    if (!f) { fprintf(stderr, "stepformer render: %s: cannot write\n", path); return 0; }
+    for (int k = 0; k < VZ_P_COUNT; k++) {
+        vz_rect q = c->lay.r[k];
+        if (q.w > 0 && q.h > 0) fprintf(f, "%s %d %d %d %d\n", vz_panel_name(k), q.x, q.y, q.w, q.h);
+    }
+    return fclose(f) == 0;
+}
+
 /* `render --lesson FILE --all --out DIR`: one PNG per lesson frame; returns the exit status. */
 static int lesson_render(int argc, char **argv) {
     const char *file = NULL, *out = NULL, *font = NULL, *dir = NULL;
     int all = 0, frame = -1, lang = SF_LANG_EN, w = 1920, h = 1080, index = 0, keys = 0;
-    int projector = 0, theme = 0, cmap = 0, unused_lang = 0;
+    int projector = 0, theme = 0, cmap = 0, unused_lang = 0, panels = 0;
     float zoom = 1.0f;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--all")) { all = 1; continue; }
         if (!strcmp(a, "--index")) { index = 1; continue; }
         if (!strcmp(a, "--keys")) { keys = 1; continue; }
+        if (!strcmp(a, "--panels")) { panels = 1; continue; }
         if (strcmp(a, "--lang")) { /* (--lang is the lesson's own option below) */
             int d = viz_display_opt("render", argc, argv, &i, &projector, &unused_lang, &theme, &cmap);
             if (d < 0) return 2;
@@ -115,6 +128,7 @@ static int lesson_render(int argc, char **argv) {
         fprintf(stderr, "usage: stepformer render --lesson FILE (--all --out DIR | --frame N --out FILE.png)\n"
                         "       stepformer render --index [--lessons DIR] --out FILE.png\n"
                         "                         [--lang en|zh] [--size WxH] [--font FILE] [--zoom Z] [--keys] [--projector]\n"
+                        "                         [--panels: each PNG's panel rectangles beside it, FILE.png.panels]\n"
                         "                         [--theme dark|light] [--cmap viridis|cividis|blue-orange]\n");
         return 2;
     }
@@ -168,6 +182,11 @@ static int lesson_render(int argc, char **argv) {
             rc = 1;
         } else if (!all) {
             printf("wrote %s\n", path);
+        }
+        if (!rc && panels) {
+            char pp[1300];
+            snprintf(pp, sizeof pp, "%s.panels", path);
+            if (!write_panels(&p.app.ctx, pp)) rc = 1;
         }
         if (p.err[0]) { fprintf(stderr, "stepformer render: frame %d: %s\n", k + 1, cli_safe(p.err)); p.err[0] = 0; }
     }

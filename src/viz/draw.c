@@ -188,6 +188,7 @@ int vz_print(vz_ctx *c, const char *s, int px, vz_rgba col, int x, int y, int al
         b->r = (vz_rect){bx, by, w, h};
         b->px = px;
         b->owner = c->owner;
+        b->cut = t != s && strcmp(t, s) != 0;
         snprintf(b->s, sizeof b->s, "%s", t);
     } else {
         c->texts_dropped++;
@@ -353,11 +354,28 @@ int vz_wrap_centred(vz_ctx *c, const char *s, int px, vz_rgba col, vz_rect r) { 
 
 /* ---- panels, grids, heatmaps -------------------------------------------------------------------- */
 
+/* Returns title without its first bracketed aside in out (n bytes): "Cross-attention, layer 1" for
+ * "Cross-attention (decoder queries, encoder keys), layer 1", the full-width brackets of Chinese alike; title itself
+ * when it has none. */
+static const char *title_short(const char *title, char *out, size_t n) {
+    const char *a = strstr(title, " ("), *b = a ? strchr(a, ')') : NULL;
+    size_t skip = 1;
+    if (!a || !b) {
+        a = strstr(title, "\xef\xbc\x88"), b = a ? strstr(a, "\xef\xbc\x89") : NULL; /* （ … ） */
+        skip = 3;
+    }
+    if (!a || !b || (size_t)(a - title) >= n) return title;
+    snprintf(out, n, "%.*s%s", (int)(a - title), title, b + skip);
+    return out;
+}
+
 vz_rect vz_panel_frame(vz_ctx *c, vz_rect r, const char *title, int focused) {
     vz_fill_panel(c, r);
     vz_outline(c, r, focused ? c->th->focus : c->th->edge, focused ? vz_px(c, 2) : 1);
     int pad = c->lay.pad, fs = c->lay.f.title;
     int th = title ? vz_lh(c, fs) + pad / 2 : 0;
+    char shorter[256]; /* a title too wide for its panel loses its aside before it is cut: the layer stays */
+    if (title && vz_label_w(c, title, fs) > r.w - 2 * pad) title = title_short(title, shorter, sizeof shorter);
     if (title) vz_print(c, title, fs, c->th->fg, r.x + pad, r.y + pad / 2, VZ_LEFT, r.w - 2 * pad);
     return vz_rect_inset((vz_rect){r.x, r.y + th, r.w, r.h - th}, pad);
 }

@@ -76,12 +76,13 @@ typedef struct {
 } vz_hit;
 
 /* One text drawn this frame: its box on screen (the rendered string's full size), its size, its owner, and
- * the string drawn (its first 63 bytes). */
+ * the string drawn (its first 63 bytes), and whether it was cut to fit (ending in "…", maybe past those bytes). */
 typedef struct {
     vz_rect r;
     int px;
     int owner;
     char s[64];
+    int cut;
 } vz_textbox;
 
 typedef enum {
@@ -209,7 +210,8 @@ int vz_wrap_height(vz_ctx *c, const char *s, int px, int w);
  * (，。：）」 …), which never starts a line. */
 size_t vz_wrap_unit(const char *p);
 
-/* Draws a panel's background and title (cut to fit); returns the content rectangle below the title. */
+/* Draws a panel's background and title (too wide: without its first bracketed aside, "Cross-attention, layer 1";
+ * still too wide: cut); returns the content rectangle below the title. */
 vz_rect vz_panel_frame(vz_ctx *c, vz_rect r, const char *title, int focused);
 
 /* Returns the largest rectangle inside r, anchored top-left, whose size is a whole number of square

@@ -452,6 +452,18 @@ int vz_attn_min_cell(vz_ctx *c) {
     return m < 6 ? 6 : m;
 }
 
+/* Returns the note under the heads ("rows = queries, columns = keys") for block b. */
+static const char *attn_note(vz_ctx *c, vz_block b) {
+    return vz_s(c, b.stack == SF_STACK_DEC && b.sub == SF_SUB_SELF ? VZ_S_ATTN_NOTE_MASK : VZ_S_ATTN_NOTE);
+}
+
+/* Returns the height the note takes above the legend of a content rectangle w wide: 0 when it fits beside the legend
+ * (which takes 11/20 of the width), else its own line. */
+static int note_line(vz_ctx *c, vz_block b, int w) {
+    int sp = c->lay.f.small, pad = c->lay.pad;
+    return vz_label_w(c, attn_note(c, b), sp) <= w - w * 11 / 20 - 2 * pad ? 0 : vz_lh(c, sp) + pad / 2;
+}
+
 int vz_attn_cell(vz_ctx *c, const vz_view *v, vz_rect r, int one) {
     if (v->n_blocks == 0 || v->cmp) return 0;
     vz_block b = v->blocks[v->block];
@@ -463,7 +475,7 @@ int vz_attn_cell(vz_ctx *c, const vz_view *v, vz_rect r, int one) {
     /* the content rectangle as vz_panel_attention makes it: under the title, above the legend */
     int pad = c->lay.pad, th = vz_lh(c, c->lay.f.title) + pad / 2;
     vz_rect in = vz_rect_inset((vz_rect){r.x, r.y + th, r.w, r.h - th}, pad);
-    in.h -= vz_legend_h(c) + pad;
+    in.h -= vz_legend_h(c) + pad + note_line(c, b, in.w);
     /* as attn_heads draws them: one head, or the focused head's window when the grid's cells are too small, else the
      * grid with its line for framed cells; the cell of the head drawn */
     int best = -1, best_gc = 1, hw, hh;
@@ -506,9 +518,15 @@ void vz_panel_attention(vz_ctx *c, const vz_view *v, vz_rect r) {
         vz_legend(c, (vz_rect){in.x, ly, lw, leg_h}, c->pal->seq, 0, head_hi(v, b, v->head), masked, vz_s(c, VZ_S_LEG_LOCAL_ONE));
     else
         local_legend(c, (vz_rect){in.x, ly, lw, leg_h});
-    vz_print(c, vz_s(c, masked ? VZ_S_ATTN_NOTE_MASK : VZ_S_ATTN_NOTE), sp, c->th->dim, in.x + in.w, ly + leg_h / 2,
-            VZ_RIGHT | VZ_MIDDLE, in.w - lw - 2 * pad);
+    const char *note = attn_note(c, b);
+    int nl = note_line(c, b, in.w);
     in.h -= leg_h + pad;
+    if (!nl) /* beside the legend, else whole on the line above it */
+        vz_print(c, note, sp, c->th->dim, in.x + in.w, ly + leg_h / 2, VZ_RIGHT | VZ_MIDDLE, in.w - lw - 2 * pad);
+    else {
+        vz_print(c, note, sp, c->th->dim, in.x + in.w, in.y + in.h, VZ_RIGHT | VZ_BOTTOM, in.w);
+        in.h -= nl;
+    }
     if (!v->cmp) { attn_heads(c, v, in, 0); return; }
     /* a comparison: this run on the left, the compared run on the right, each labelled */
     int px = c->lay.f.label, gap = 2 * pad, hw = (in.w - gap) / 2, bar = vz_lh(c, px) + pad / 2;

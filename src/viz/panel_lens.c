@@ -2,9 +2,12 @@
  * token most likely next when the residual stream after that layer is read out (dec.L{l}.lens.probs, computed
  * in src/model/lens.c and added to the trace), with its probability, the cell coloured by that probability on
  * the sequential map (legend: 0 to 1); a cell with the room lists the next two tokens under it, smaller, with their
- * probabilities ("g .20", lesson 13 step 2 quotes them), in the order of the trace's numbers. A cell is filled once
- * the cursor has computed that layer at that position. When there are more positions than fit, the columns end at
- * the cursor's position. */
+ * probabilities ("g 0.20", lesson 13 step 2 quotes them), in the order of the trace's numbers. The panel prints its
+ * numbers in one form, "0.20" where every cell has the room for it, else ".20" in every cell (a row once read
+ * "h 0.31" beside "z .09"), and a top token whole: a size smaller where it is wider than its cell ("<unk>" at
+ * 1024x768 was "<un…"), the columns at least as wide as the widest top token in that size. A cell is filled once the
+ * cursor has computed that layer at that position. When there are more positions than fit, the columns end at the
+ * cursor's position. */
 #include <stdio.h>
 #include <string.h>
 
@@ -29,6 +32,38 @@ static const sf_trace_entry *layer_out(const vz_view *v, int l) {
 int vz_lens_cell_visible(const vz_view *v, int l, int t) {
     const sf_trace_entry *e = layer_out(v, l);
     return e && vz_row_visible(v, e, t);
+}
+
+/* Returns token id's text as a cell prints it in out (at least 16 bytes): a space as the visible space sign. */
+static char *piece(const vz_view *v, int id, char *out) {
+    sf_tokenizer_piece(&v->m->tok, id, out);
+    if (!strcmp(out, " ")) strcpy(out, "\xe2\x90\xa3");
+    return out;
+}
+
+/* Returns how many tokens of row p (V probabilities) a cell lists, at most 1 + extra, their ids in taken: the top
+ * one, then the largest not listed yet, in order. */
+static int listed(const float *p, int V, int extra, int *taken) {
+    int nt = 1;
+    taken[0] = sf_argmax(p, V);
+    for (; nt <= extra; nt++) {
+        int best = -1;
+        for (int i = 0; i < V; i++) {
+            int seen = 0;
+            for (int u = 0; u < nt; u++) seen |= taken[u] == i;
+            if (!seen && (best < 0 || p[i] > p[best])) best = i;
+        }
+        if (best < 0) break;
+        taken[nt] = best;
+    }
+    return nt;
+}
+
+/* Returns out holding a runner-up's line, its token and its probability in number form `form`: "g 0.20". */
+static char *runner_line(const vz_view *v, char *out, size_t n, int id, float p, int form) {
+    char t3[16], n3[16];
+    snprintf(out, n, "%s %s", piece(v, id, t3), vz_fmt_cell(n3, sizeof n3, p, form));
+    return out;
 }
 
 void vz_panel_lens(vz_ctx *c, const vz_view *v, vz_rect r) {
@@ -62,6 +97,14 @@ void vz_panel_lens(vz_ctx *c, const vz_view *v, vz_rect r) {
         int w3 = vz_label_w(c, "w .00", sp) + pad;
         if (w3 > min_w) min_w = w3;
     }
+    for (int l = 0; l < nl; l++) { /* and for every top token whole, in the smaller size at least */
+        const sf_trace_entry *e = vz_entry(v, "dec.L%d.lens.probs", l);
+        for (int t = 0; e && t < n; t++) {
+            char tok[16];
+            int w = vz_label_w(c, piece(v, sf_argmax(sf_trace_row(e, t), V), tok), sp) + pad;
+            if (w > min_w) min_w = w;
+        }
+    }
     int cols = (in.w - lab_w) / (min_w > 1 ? min_w : 1);
     if (cols < 1) return;
     if (cols > n) cols = n;
@@ -76,6 +119,36 @@ void vz_panel_lens(vz_ctx *c, const vz_view *v, vz_rect r) {
     int extra = two ? (ch - 2 - 2 * lh - pad / 2) / slh : 0; /* the runners-up lines the cell has room for */
     if (extra > VZ_LENS_TOP - 1) extra = VZ_LENS_TOP - 1;
     if (extra < 0) extra = 0;
+    int cell_w = cw - 2, top_form = VZ_CELL_2, run_form = VZ_CELL_2; /* one form of numbers for the whole panel */
+    for (int f = VZ_CELL_2; f <= VZ_CELL_2_SHORT + 1; f++) { /* the top probabilities: the first form all fit, else none */
+        int ok = 1;
+        for (int l = 0; l < nl && ok; l++) {
+            const sf_trace_entry *e = vz_entry(v, "dec.L%d.lens.probs", l);
+            for (int j = 0; e && j < cols && ok; j++) {
+                if (!vz_lens_cell_visible(v, l, first + j)) continue;
+                const float *p = sf_trace_row(e, first + j);
+                float top = p[sf_argmax(p, V)];
+                ok = f > VZ_CELL_2_SHORT || vz_cell_form(c, &top, NULL, 1, two ? px : sp, two ? cell_w : cell_w / 2, f, f) == f;
+            }
+        }
+        top_form = f > VZ_CELL_2_SHORT ? -1 : f;
+        if (ok) break;
+    }
+    for (int l = 0; l < nl && two && extra > 0 && run_form == VZ_CELL_2; l++) { /* the runners-up: "0.20" if every line
+        that fits at all fits so, else ".20" */
+        const sf_trace_entry *e = vz_entry(v, "dec.L%d.lens.probs", l);
+        for (int j = 0; e && j < cols; j++) {
+            if (!vz_lens_cell_visible(v, l, first + j)) continue;
+            const float *p = sf_trace_row(e, first + j);
+            int taken[VZ_LENS_TOP], nt = listed(p, V, extra, taken);
+            for (int u = 1; u < nt; u++) {
+                char a[48], b[48];
+                int fits2 = vz_label_w(c, runner_line(v, a, sizeof a, taken[u], p[taken[u]], VZ_CELL_2), sp) <= cell_w - 2;
+                int fits1 = vz_label_w(c, runner_line(v, b, sizeof b, taken[u], p[taken[u]], VZ_CELL_2_SHORT), sp) <= cell_w - 2;
+                if (fits1 && !fits2) run_form = VZ_CELL_2_SHORT;
+            }
+        }
+    }
     for (int j = 0; j < cols; j++) {
         int t = first + j, x = in.x + lab_w + j * cw;
         char tok[16];
@@ -95,54 +168,31 @@ void vz_panel_lens(vz_ctx *c, const vz_view *v, vz_rect r) {
             vz_rect cell = {in.x + lab_w + j * cw + 1, y + 1, cw - 2, ch - 2};
             if (!vz_lens_cell_visible(v, l, t)) { vz_fill(c, cell, c->th->hidden); continue; }
             const float *p = sf_trace_row(e, t);
-            int k = sf_argmax(p, V);
+            int taken[VZ_LENS_TOP], nt = listed(p, V, two ? extra : 0, taken), k = taken[0];
             vz_rgba bg = vz_cmap_color(c->pal->seq, p[k]);
             vz_fill(c, cell, bg);
             vz_ink(c, bg);
             vz_rgba ink = light(bg) ? c->th->ink_on_light : c->th->ink_on_dark;
             char tok[16], num[16];
-            sf_tokenizer_piece(&v->m->tok, k, tok);
-            if (!strcmp(tok, " ")) strcpy(tok, "\xe2\x90\xa3");
-            /* the probability with two decimals, ".96" where "0.96" does not fit, else none (never cut: "0.…") */
-            int form = vz_cell_form(c, &p[k], NULL, 1, two ? px : sp, two ? cell.w : cell.w / 2, VZ_CELL_2, VZ_CELL_2_SHORT);
-            if (form >= 0) vz_fmt_cell(num, sizeof num, p[k], form);
+            piece(v, k, tok);
+            /* the probability in the panel's form ("0.96", else ".96", else none: never cut, "0.…") */
+            if (top_form >= 0) vz_fmt_cell(num, sizeof num, p[k], top_form);
             else num[0] = 0;
-            if (two && extra > 0) { /* the top token and its probability, then the next ones, smaller: "g .20" */
+            int tpx = vz_label_w(c, tok, px) <= (two ? cell.w : cell.w / 2) ? px : sp; /* whole, a size smaller if need be */
+            if (two && extra > 0) { /* the top token and its probability, then the next ones, smaller: "g 0.20" */
                 int y0 = cell.y + (cell.h - 2 * lh - extra * slh - pad / 2) / 2;
-                vz_print(c, tok, px, ink, cell.x + cell.w / 2, y0, VZ_CENTER, cell.w);
+                vz_print(c, tok, tpx, ink, cell.x + cell.w / 2, y0 + (lh - vz_lh(c, tpx)) / 2, VZ_CENTER, cell.w);
                 vz_print(c, num, px, ink, cell.x + cell.w / 2, y0 + lh, VZ_CENTER, cell.w);
-                int taken[VZ_LENS_TOP] = {k}, nt = 1;
-                for (; nt <= extra; nt++) { /* the largest probabilities not shown yet, in order */
-                    int best = -1;
-                    for (int i = 0; i < V; i++) {
-                        int seen = 0;
-                        for (int u = 0; u < nt; u++) seen |= taken[u] == i;
-                        if (!seen && (best < 0 || p[i] > p[best])) best = i;
-                    }
-                    if (best < 0) break;
-                    taken[nt] = best;
+                for (int u = 1, row = 0; u < nt; u++) { /* in the panel's form; a line that does not fit is left out */
+                    char line[48];
+                    if (vz_label_w(c, runner_line(v, line, sizeof line, taken[u], p[taken[u]], run_form), sp) > cell.w - 2) continue;
+                    vz_print(c, line, sp, ink, cell.x + cell.w / 2, y0 + 2 * lh + pad / 2 + row++ * slh, VZ_CENTER, cell.w);
                 }
-                char lines[VZ_LENS_TOP][48];
-                int shown = 0; /* one form for the cell's lines, "g 0.20" else "g .20"; lines that fit in neither left out */
-                for (int f3 = VZ_CELL_2; f3 <= VZ_CELL_2_SHORT && shown < nt - 1; f3++) {
-                    shown = 0;
-                    for (int u = 1; u < nt; u++) {
-                        char t3[16], n3[16];
-                        sf_tokenizer_piece(&v->m->tok, taken[u], t3);
-                        if (!strcmp(t3, " ")) strcpy(t3, "\xe2\x90\xa3");
-                        vz_fmt_cell(n3, sizeof n3, p[taken[u]], f3);
-                        snprintf(lines[u - 1], sizeof lines[0], "%s %s", t3, n3);
-                        if (vz_label_w(c, lines[u - 1], sp) > cell.w - 2) break;
-                        shown++;
-                    }
-                }
-                for (int u = 0; u < shown; u++)
-                    vz_print(c, lines[u], sp, ink, cell.x + cell.w / 2, y0 + 2 * lh + pad / 2 + u * slh, VZ_CENTER, cell.w);
             } else if (two) {
-                vz_print(c, tok, px, ink, cell.x + cell.w / 2, cell.y + cell.h / 2, VZ_CENTER | VZ_BOTTOM, cell.w);
+                vz_print(c, tok, tpx, ink, cell.x + cell.w / 2, cell.y + cell.h / 2, VZ_CENTER | VZ_BOTTOM, cell.w);
                 vz_print(c, num, px, ink, cell.x + cell.w / 2, cell.y + cell.h / 2, VZ_CENTER, cell.w);
             } else {
-                vz_print(c, tok, px, ink, cell.x + pad / 2, cell.y + cell.h / 2, VZ_MIDDLE, cell.w / 2);
+                vz_print(c, tok, tpx, ink, cell.x + pad / 2, cell.y + cell.h / 2, VZ_MIDDLE, cell.w / 2);
                 vz_print(c, num, sp, ink, cell.x + cell.w - pad / 2, cell.y + cell.h / 2, VZ_RIGHT | VZ_MIDDLE, cell.w / 2);
             }
             if (l == nl - 1 && t == now) vz_outline(c, cell, c->th->accent, vz_px(c, 2));

@@ -1,5 +1,6 @@
 /* panel_top.c - the top bar: the model, where the cursor is, and the keys to go on (or a message). */
 #include <stdio.h>
+#include <string.h>
 
 #include "panels.h"
 
@@ -27,6 +28,28 @@ static void timeline(vz_ctx *c, const vz_view *v, vz_rect r) {
     vz_click_add(c, (vz_rect){x0 - knob, r.y, x1 - x0 + 2 * knob, r.h}, VZ_CLICK_TIMELINE, x0, x1 - x0, 0);
 }
 
+/* Returns out holding the list of knocked-out heads `in` with each name that repeats the block of the one before it
+ * shortened to its head: "dec.L1.cross.H0 H1 H2 H3" for four names of one block (a bar that would cut them). */
+static char *heads_short(const char *in, char *out, size_t n) {
+    size_t o = 0, plen = 0;
+    const char *prev = NULL;
+    out[0] = 0;
+    for (const char *p = in; *p && o + 1 < n;) {
+        size_t len = strcspn(p, " ");
+        const char *h = NULL;
+        for (const char *q = p; q + 1 < p + len; q++)
+            if (q[0] == '.' && q[1] == 'H') h = q; /* the last ".H" of the word: its block ends there */
+        size_t cut = 0;
+        if (h && prev && (size_t)(h - p) == plen && !strncmp(p, prev, plen)) cut = plen + 1; /* same block: "H1" */
+        o += (size_t)snprintf(out + o, n - o, "%.*s", (int)(len - cut), p + cut);
+        if (h) prev = p, plen = (size_t)(h - p);
+        else prev = NULL;
+        p += len;
+        while (*p == ' ' && o + 1 < n) out[o++] = *p++, out[o] = 0;
+    }
+    return out;
+}
+
 void vz_panel_top(vz_ctx *c, const vz_view *v, vz_rect r) {
     vz_fill(c, r, c->th->bar);
     if (v->tl_n > 0 && v->tl_steps && v->tl_k >= 0 && v->tl_k < v->tl_n) { /* the slider's row at the bottom */
@@ -39,7 +62,13 @@ void vz_panel_top(vz_ctx *c, const vz_view *v, vz_rect r) {
     char where[256], step[400], t[800];
     vz_cursor_text(v, c->lang, where, sizeof where);
     snprintf(step, sizeof step, vz_s(c, VZ_S_TOP_STEP), v->step + 1, v->sched->n, where);
-    if (v->ablated) snprintf(t, sizeof t, "%.300s   %.400s", v->ablated, step); /* the run is altered: always said */
+    if (v->ablated) { /* the run is altered: always said, its heads named per block if the bar would cut them */
+        snprintf(t, sizeof t, "%.300s   %.400s", v->ablated, step);
+        if (vz_label_w(c, t, fs) > r.w - 8 * pad) {
+            char heads[320];
+            snprintf(t, sizeof t, "%.300s   %.400s", heads_short(v->ablated, heads, sizeof heads), step);
+        }
+    }
     else if (proj) snprintf(t, sizeof t, "%s", step); /* from afar: where we are, nothing else */
     else {
         char model[200];
@@ -51,7 +80,10 @@ void vz_panel_top(vz_ctx *c, const vz_view *v, vz_rect r) {
     /* where we are first (up to 3/5 of the bar, a message up to 3/5 too); the keys hint gets what is left */
     int want = vz_label_w(c, t, fs), left = want < r.w * 3 / 5 ? want : r.w * 3 / 5;
     if (v->status) left = r.w * 2 / 5 < want ? r.w * 2 / 5 : want;
-    int hw = vz_print(c, hint, fs, v->status ? c->th->accent : c->th->dim, r.x + r.w - pad, r.y + r.h / 2, VZ_RIGHT | VZ_MIDDLE,
-                      r.w - left - 5 * pad);
-    vz_print(c, t, fs, c->th->fg, r.x + pad, r.y + r.h / 2, VZ_MIDDLE, r.w - hw - 5 * pad);
+    int hw = vz_label_w(c, hint, fs);
+    if (v->ablated && !v->status && want > r.w - hw - 5 * pad && want <= r.w - 2 * pad) hw = 0; /* an altered run's line
+        whole before the keys hint (1024x768 projector, lesson 12's four heads off) */
+    else hw = vz_print(c, hint, fs, v->status ? c->th->accent : c->th->dim, r.x + r.w - pad, r.y + r.h / 2, VZ_RIGHT | VZ_MIDDLE,
+                       r.w - left - 5 * pad);
+    vz_print(c, t, fs, c->th->fg, r.x + pad, r.y + r.h / 2, VZ_MIDDLE, hw ? r.w - hw - 5 * pad : r.w - 2 * pad);
 }
