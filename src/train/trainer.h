@@ -98,8 +98,8 @@ enum {
     SF_PH_STEP_END,  /* after the parallel region (thread 0) */
     SF_PH_SPAN,      /* among the early sums: a span's sum begins */
     SF_PH_SPAN_END,  /* ... and ends */
-    SF_PH_HELP,      /* among the early sums: a look for a posted input gradient (backward.h) */
-    SF_PH_HELP_END,  /* ... and its end (arg 1: one was computed) */
+    SF_PH_HELP,      /* among the early sums: a look for another thread's input gradient (only branch t16's */
+    SF_PH_HELP_END,  /* sharing marks these two, arg 1: one was computed; main's step never does) */
     SF_PH_MARKS
 };
 void sf_train_phase(int th, int mark, int arg);
