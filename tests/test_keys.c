@@ -604,6 +604,13 @@ static void test_display_keys(void **state) {
     adraw(&s);
     assert_int_equal(a->ctx.lang, VZ_LANG_ZH);
     assert_int_equal(a->v.step, 5);
+    float z = a->zoom; /* Ctrl+= and Ctrl+-, a browser's zoom keys, zoom as + and - do */
+    akey_mod(a, SDLK_EQUALS, KMOD_LCTRL);
+    assert_true(a->zoom > z);
+    akey_mod(a, SDLK_MINUS, KMOD_LCTRL);
+    assert_true(a->zoom < z * 1.01f && a->zoom > z * 0.99f);
+    akey(a, SDLK_EQUALS); /* = alone stays unbound */
+    assert_true(a->zoom < z * 1.01f);
     vk_close(&s);
     vz_player *p = player_open(SF_LANG_EN);
     open_lesson(p, "05-multi-head-attention.md");
