@@ -604,6 +604,13 @@ static void test_display_keys(void **state) {
     adraw(&s);
     assert_int_equal(a->ctx.lang, VZ_LANG_ZH);
     assert_int_equal(a->v.step, 5);
+    float z = a->zoom; /* Ctrl+= and Ctrl+-, a browser's zoom keys, zoom as + and - do */
+    akey_mod(a, SDLK_EQUALS, KMOD_LCTRL);
+    assert_true(a->zoom > z);
+    akey_mod(a, SDLK_MINUS, KMOD_LCTRL);
+    assert_true(a->zoom < z * 1.01f && a->zoom > z * 0.99f);
+    akey(a, SDLK_EQUALS); /* = alone stays unbound */
+    assert_true(a->zoom < z * 1.01f);
     vk_close(&s);
     vz_player *p = player_open(SF_LANG_EN);
     open_lesson(p, "05-multi-head-attention.md");
@@ -815,6 +822,38 @@ static void test_no_stale_state(void **state) {
     player_close();
 }
 
+/* Lesson 14 step 3 quotes snapshot 125's weights: moved to another snapshot by hand (what the slider does), the
+ * narration says which snapshot is shown and which one its text is about, in both languages, and says nothing
+ * once a lesson move puts the step's snapshot back (or on the step's own snapshot). */
+static void test_off_snapshot(void **state) {
+    (void)state;
+    vz_player *p = player_open(SF_LANG_EN);
+    open_lesson(p, "14-watch-it-learn.md");
+    vz_player_goto(p, 2);
+    pdraw(p);
+    assert_non_null(p->app.snaps);
+    assert_int_equal(p->app.snap_steps[p->app.snap_k], 125);
+    assert_null(p->app.v.verdict); /* on the step's own snapshot: no note */
+    int last = p->app.snaps->n - 1;
+    assert_true(vz_app_snapshot(&p->app, last)); /* the slider's own call */
+    pdraw(p);
+    const char *note = p->app.v.verdict;
+    assert_non_null(note);
+    char want[128];
+    snprintf(want, sizeof want, "step %d", p->app.snap_steps[last]);
+    if (!strstr(note, want) || !strstr(note, "step 125")) fail_msg("the note does not name both snapshots: %s", note);
+    pkey(p, SDLK_l); /* in Chinese too */
+    pdraw(p);
+    assert_non_null(p->app.v.verdict);
+    assert_non_null(strstr(p->app.v.verdict, "125"));
+    pkey(p, SDLK_l);
+    assert_true(vz_player_next(p)); /* step 4, on its snapshot 300 */
+    pdraw(p);
+    assert_int_equal(p->app.snap_steps[p->app.snap_k], 300);
+    assert_null(p->app.v.verdict);
+    player_close();
+}
+
 /* ---- the index page ---------------------------------------------------------------------------- */
 
 /* Returns the mean colour of rectangle r of surface s as 0xRRGGBB. */
@@ -911,6 +950,7 @@ int main(void) {
         cmocka_unit_test(test_blank),           cmocka_unit_test(test_head_digits),
         cmocka_unit_test(test_screenshot_name), cmocka_unit_test(test_input_refused),
         cmocka_unit_test(test_no_stale_state),  cmocka_unit_test(test_index_page),
+        cmocka_unit_test(test_off_snapshot),
         cmocka_unit_test(test_strings),         cmocka_unit_test(test_display_keys),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

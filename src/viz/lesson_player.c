@@ -623,6 +623,18 @@ static void sync_cmp(vz_player *p) {
     v->run_label = p->label[0];
 }
 
+/* Writes into out what the narration no longer matches when the learner moved the timeline slider off the
+ * step's snapshot (the text and its quotes are about the step's weights); returns out, or NULL when the
+ * snapshot shown is the step's. */
+static const char *off_snapshot(const vz_player *p, char *out, size_t size) {
+    const vz_app *a = &p->app;
+    if (!a->snaps || !p->have_run || a->snaps->n <= 0) return NULL;
+    int want = p->run.snapshot < 0 ? a->snaps->n - 1 : sf_snapshots_at_step(a->snaps, p->run.snapshot);
+    if (want < 0 || want >= a->snaps->n || want == a->snap_k) return NULL;
+    snprintf(out, size, vz_tr(p->lang, VZ_S_PL_OFF_SNAP), a->snap_steps[a->snap_k], a->snap_steps[want]);
+    return out;
+}
+
 void vz_player_frame(vz_player *p, int w, int h) {
     if (p->in_index || !p->have_app) { vz_index_frame(p, w, h); return; }
     p->app.blank = p->blank; /* the presenter's state is the player's: the app draws it */
@@ -635,6 +647,12 @@ void vz_player_frame(vz_player *p, int w, int h) {
     v->lesson_info = p->info;
     v->verdict = p->verdict_text[0] ? p->verdict_text : NULL;
     v->verdict_ok = p->verdict == 1;
+    char off[512];
+    if (off_snapshot(p, off, sizeof off)) { /* said where a verdict goes: beside the text, in the accent colour */
+        snprintf(p->verdict_note, sizeof p->verdict_note, "%s%s%s", p->verdict_text, p->verdict_text[0] ? "\n" : "", off);
+        v->verdict = p->verdict_note;
+        v->verdict_ok = 0;
+    }
     v->cmp = NULL;
     v->partner = NULL;
     v->run_label = NULL;

@@ -54,6 +54,7 @@ typedef struct vz_player {
     sf_lesson_run run;         /* the settings of the main run as last executed */
     int have_run;
     int deviated;              /* 1: the learner changed something by hand since the last lesson move */
+    char verdict_note[1024];   /* the verdict with what the narration no longer matches (another snapshot shown) */
     /* the compared run (@compare) */
     int compare;
     sf_model cm;               /* the compared model as loaded */
