@@ -923,6 +923,44 @@ static void test_lens_runners_up(void **state) {
         }
 }
 
+/* The logit lens as the spotlight uses its height: at 1024x768 in projector mode lesson 13 step 2 drew one band of
+ * label-size cells, positions 9-15, over 250 px of an empty 605 px panel (the cells' height is capped). In both
+ * languages there and at 1920x1080 projector: the room between the lowest cell's text and the legend is under a
+ * quarter of the panel (Chinese, whose lines are taller, has one band of larger text: 129 px), and at least six
+ * positions up to the cursor's (15) have their headers. */
+static void test_lens_fills(void **state) {
+    (void)state;
+    static const int cs[][2] = {{1024, 768}, {1920, 1080}};
+    for (size_t si = 0; si < sizeof cs / sizeof *cs; si++)
+        for (int lang = 0; lang < 2; lang++) {
+            static vz_player p;
+            drawn_frame d;
+            draw_lesson_frame(&d, &p, "13-induction-heads.md", 2, cs[si][0], cs[si][1], lang, 1);
+            const vz_ctx *c = &p.app.ctx;
+            vz_rect r = c->lay.r[VZ_P_LENS];
+            assert_int_equal(c->lay.spot, VZ_P_LENS);
+            int legend_top = r.y + r.h - c->lay.pad - vz_legend_h(c), low = r.y, first = -1;
+            for (int i = 0; i < c->n_texts; i++) {
+                const vz_textbox *t = &c->texts[i];
+                if (t->owner != VZ_P_LENS || t->r.y + t->r.h > legend_top) continue;
+                if (t->r.y + t->r.h > low) low = t->r.y + t->r.h;
+            }
+            for (int pos = 15; pos >= 0; pos--) { /* the headers: "15", "14", … down to the first one shown */
+                char num[8];
+                snprintf(num, sizeof num, "%d", pos);
+                if (drawn_text(c, VZ_P_LENS, num)) first = pos;
+                else break;
+            }
+            if (legend_top - low > r.h / 4)
+                fail_msg("lesson 13 step 2 %dx%d %s: %d px empty under the lens's cells (the panel is %d px)", cs[si][0], cs[si][1],
+                         lang ? "zh" : "en", legend_top - low, r.h);
+            if (first < 0 || first > 10) fail_msg("lesson 13 step 2 %dx%d %s: the lens shows positions %d-15", cs[si][0], cs[si][1], lang ? "zh" : "en", first);
+            check_lens_forms(&p, cs[si][0], cs[si][1], lang);
+            check_frame(c, "lesson 13 step 2 (lens)");
+            drop_frame(&d);
+        }
+}
+
 /* At 1024x768 in projector mode the attention panel beside a lesson's narration is some 470 px wide: lesson 6 step 8
  * titled it "Cross-attention (decoder queries, encode…", the layer cut off, and its note read "rows = queries,
  * colu…". Every frame of lessons 6 and 7 there, in both languages: no text of the attention panel is cut, the
@@ -1380,7 +1418,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes),           cmocka_unit_test(test_checks_fail),   cmocka_unit_test(test_models_normal),
         cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
-        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values), cmocka_unit_test(test_lens_runners_up), cmocka_unit_test(test_attn_title_whole), cmocka_unit_test(test_top_bar_ablated), cmocka_unit_test(test_value_weights),
+        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values), cmocka_unit_test(test_lens_runners_up), cmocka_unit_test(test_lens_fills), cmocka_unit_test(test_attn_title_whole), cmocka_unit_test(test_top_bar_ablated), cmocka_unit_test(test_value_weights),
         cmocka_unit_test(test_framed_captions), cmocka_unit_test(test_act_framed), cmocka_unit_test(test_grid_captions), cmocka_unit_test(test_pe_captions),
     };
     if (getenv("LAYOUT_ONLY")) cmocka_set_test_filter(getenv("LAYOUT_ONLY")); /* e.g. LAYOUT_ONLY=test_every_lesson */
