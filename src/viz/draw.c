@@ -287,13 +287,14 @@ static const vz_wrap_memo *wrapped(vz_ctx *c, const char *s, int px, int w) {
     vz_wrap_memo *m = old;
     m->hash = h; m->px = px; m->w = w; m->n = 0; m->used = c->frame + 1;
     char line[1024], trial[1024];
-    int y = 0, n = 0;
+    int y = 0, n = 0, quotes = 0; /* (the straight quotes of the paragraph so far: odd inside a quotation) */
     const char *p = s;
     for (;;) {
         if (!*p || *p == '\n') {
             if (n) { y += memo_line(c, m, line, n, y, px); n = 0; }
             if (!*p) break;
             p++;
+            quotes = 0;
             y += px / 4; /* a paragraph or list item: a little air */
             continue;
         }
@@ -301,6 +302,11 @@ static const vz_wrap_memo *wrapped(vz_ctx *c, const char *s, int px, int w) {
         while (*p == ' ') { p++; space = 1; }
         if (!*p || *p == '\n') continue;
         size_t u = vz_wrap_unit(p);
+        /* a straight quote between Chinese characters is a unit of its own: an opening one goes with the word after
+         * it, a closing one with the word before ("在 m 之后，"" once ended a line, lesson 1 step 4 in Chinese) */
+        if (u == 1 && *p == '"' && quotes % 2 == 0 && p[1] && p[1] != ' ' && p[1] != '\n') u += vz_wrap_unit(p + 1);
+        for (size_t i = 0; i < u; i++) quotes += p[i] == '"';
+        while (p[u] == '"' && quotes % 2 == 1) u++, quotes++;
         int k = snprintf(trial, sizeof trial, "%.*s%s%.*s", n, line, space && n ? " " : "", (int)u, p);
         if (k >= (int)sizeof trial) k = (int)sizeof trial - 1;
         int tw, th;
