@@ -1056,6 +1056,9 @@ static void test_value_weights(void **state) {
                 snprintf(want, sizeof want, "\xc3\x97%s", vz_fmt_cell(num, sizeof num, sf_trace_row(e, q)[k], VZ_CELL_2));
                 if (!drawn_text(&p.app.ctx, VZ_P_ACT, want)) fail_msg("lesson 4 step 7 %dx%d %s: value row %d has no '%s' beside it", cs[si][0], cs[si][1], lang ? "zh" : "en", k, want);
             }
+            for (int i = 0; lang && i < p.app.ctx.n_texts; i++) /* the axis named in Chinese: "16 个头维度", not "head_dim" */
+                if (p.app.ctx.texts[i].owner == VZ_P_ACT && strstr(p.app.ctx.texts[i].s, "head_dim"))
+                    fail_msg("lesson 4 step 7 %dx%d zh: the activations panel reads '%s'", cs[si][0], cs[si][1], p.app.ctx.texts[i].s);
             check_frame(&p.app.ctx, "lesson 4 step 7");
             drop_frame(&d);
         }

@@ -54,7 +54,8 @@ static void row_dots(vz_ctx *c, const vz_view *v, const vz_view *cv, const sf_tr
 static void framed_at(vz_ctx *c, const vz_view *v, const sf_trace_entry *e, int one_row, int r, int j, const char *num, char *out,
                       size_t n) {
     const char *axis = !strcmp(e->axis[1], "channel") ? vz_s(c, VZ_S_AXIS_CHANNEL_ONE)
-                       : !strcmp(e->axis[1], "hidden") ? vz_s(c, VZ_S_AXIS_HIDDEN_ONE) : e->axis[1];
+                       : !strcmp(e->axis[1], "hidden") ? vz_s(c, VZ_S_AXIS_HIDDEN_ONE)
+                       : !strcmp(e->axis[1], "head_dim") ? vz_s(c, VZ_S_AXIS_HEAD_DIM) : e->axis[1];
     char tok[16];
     if (one_row) snprintf(out, n, vz_s(c, VZ_S_FRAMED_CH), axis, j, num);
     else snprintf(out, n, vz_s(c, VZ_S_FRAMED_ROW_CH), r, vz_token_label(v, e->stack, r, tok), axis, j, num);
@@ -175,7 +176,9 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
         const sf_trace_entry *e = es[k];
         char t2[160], tok[16];
         const char *axis = !strcmp(e->axis[1], "channel") ? vz_s(c, VZ_S_AXIS_CHANNEL)
-                           : !strcmp(e->axis[1], "hidden") ? vz_s(c, VZ_S_AXIS_HIDDEN) : e->axis[1];
+                           : !strcmp(e->axis[1], "hidden") ? vz_s(c, VZ_S_AXIS_HIDDEN)
+                           : !strcmp(e->axis[1], "head_dim") ? vz_s(c, VZ_S_AXIS_HEAD_DIM) : e->axis[1]; /* (Chinese:
+                             "列 = 头维度", it read "head_dim" in lesson 4) */
         if (row[k] >= 0)
             snprintf(t2, sizeof t2, vz_s(c, VZ_S_LESSON_ROW), e->name, row[k], vz_token_label(v, e->stack, row[k], tok), dims[k][1], axis);
         else
