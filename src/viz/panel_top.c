@@ -53,10 +53,11 @@ void vz_panel_top(vz_ctx *c, const vz_view *v, vz_rect r) {
         snprintf(model, sizeof model, vz_s(c, VZ_S_TOP_MODEL), vz_s(c, m->family == SF_FAMILY_ENCDEC ? VZ_S_FAMILY_ENCDEC : VZ_S_FAMILY_GPT),
                  m->d_model, m->n_heads, m->n_enc_layers, m->n_dec_layers);
         snprintf(t, sizeof t, "%.200s   %.400s", model, step);
-        if (vz_label_w(c, t, fs) > r.w * 3 / 5) snprintf(t, sizeof t, "%s", step); /* narrow (1024x768): the model
-            gives way to where the cursor is, which the bar's 3/5 would cut ("… step 305/690: dec tok…") */
     }
     const char *hint = v->status ? v->status : vz_s(c, proj ? VZ_S_HINT_SHORT : v->lesson ? VZ_S_HINT_PLAYER : VZ_S_HINT_GUI);
+    if (!v->ablated && !proj && vz_label_w(c, t, fs) > r.w - vz_label_w(c, hint, fs) - 5 * pad && vz_label_w(c, t, fs) > r.w * 3 / 5)
+        snprintf(t, sizeof t, "%s", step); /* narrow (1024x768): the model gives way to where the cursor is, which the
+            bar would cut ("… step 305/690: dec tok…") */
     /* where we are first (up to 3/5 of the bar, a message up to 3/5 too); the keys hint gets what is left */
     int want = vz_label_w(c, t, fs), left = want < r.w * 3 / 5 ? want : r.w * 3 / 5;
     if (v->status) left = r.w * 2 / 5 < want ? r.w * 2 / 5 : want;
