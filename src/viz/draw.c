@@ -287,13 +287,14 @@ static const vz_wrap_memo *wrapped(vz_ctx *c, const char *s, int px, int w) {
     vz_wrap_memo *m = old;
     m->hash = h; m->px = px; m->w = w; m->n = 0; m->used = c->frame + 1;
     char line[1024], trial[1024];
-    int y = 0, n = 0;
+    int y = 0, n = 0, quotes = 0; /* (the straight quotes of the paragraph so far: odd inside a quotation) */
     const char *p = s;
     for (;;) {
         if (!*p || *p == '\n') {
             if (n) { y += memo_line(c, m, line, n, y, px); n = 0; }
             if (!*p) break;
             p++;
+            quotes = 0;
             y += px / 4; /* a paragraph or list item: a little air */
             continue;
         }
@@ -301,6 +302,11 @@ static const vz_wrap_memo *wrapped(vz_ctx *c, const char *s, int px, int w) {
         while (*p == ' ') { p++; space = 1; }
         if (!*p || *p == '\n') continue;
         size_t u = vz_wrap_unit(p);
+        /* a straight quote between Chinese characters is a unit of its own: an opening one goes with the word after
+         * it, a closing one with the word before ("在 m 之后，"" once ended a line, lesson 1 step 4 in Chinese) */
+        if (u == 1 && *p == '"' && quotes % 2 == 0 && p[1] && p[1] != ' ' && p[1] != '\n') u += vz_wrap_unit(p + 1);
+        for (size_t i = 0; i < u; i++) quotes += p[i] == '"';
+        while (p[u] == '"' && quotes % 2 == 1) u++, quotes++;
         int k = snprintf(trial, sizeof trial, "%.*s%s%.*s", n, line, space && n ? " " : "", (int)u, p);
         if (k >= (int)sizeof trial) k = (int)sizeof trial - 1;
         int tw, th;
@@ -339,7 +345,9 @@ static int wrap_draw(vz_ctx *c, const char *s, int px, vz_rgba col, vz_rect r, i
         if (last) { /* the text goes on below the room: end this line with an ellipsis */
             char more[1100];
             snprintf(more, sizeof more, "%s\xe2\x80\xa6", line);
+            int logged = c->n_texts;
             vz_print(c, more, px, col, x, y, al, r.w); /* (cut further, with its ellipsis, if too wide) */
+            if (c->n_texts > logged) c->texts[logged].cut = 1; /* the log says the text was cut, as vz_print's own */
         } else {
             vz_print(c, line, px, col, x, y, al, r.w);
         }
@@ -369,16 +377,33 @@ static const char *title_short(const char *title, char *out, size_t n) {
     return out;
 }
 
-vz_rect vz_panel_frame(vz_ctx *c, vz_rect r, const char *title, int focused) {
+/* Returns the first of s, s without its first bracketed aside, alt and alt without its aside that is at most w
+ * wide at px (out holds a shortened form, n bytes), or the shortest of them when none is: what vz_print_fit and
+ * vz_panel_frame_alt draw. */
+static const char *fit_choice(vz_ctx *c, const char *s, const char *alt, int px, int w, char *out, size_t n) {
+    if (vz_label_w(c, s, px) <= w) return s;
+    const char *a = title_short(s, out, n);
+    if (vz_label_w(c, a, px) <= w || !alt) return a;
+    return title_short(alt, out, n);
+}
+
+int vz_print_fit(vz_ctx *c, const char *s, const char *alt, int px, vz_rgba col, int x, int y, int align, int maxw) {
+    if (!s) return 0;
+    char shorter[256];
+    return vz_print(c, fit_choice(c, s, alt, px, maxw, shorter, sizeof shorter), px, col, x, y, align, maxw);
+}
+
+vz_rect vz_panel_frame_alt(vz_ctx *c, vz_rect r, const char *title, const char *alt, int focused) {
     vz_fill_panel(c, r);
     vz_outline(c, r, focused ? c->th->focus : c->th->edge, focused ? vz_px(c, 2) : 1);
     int pad = c->lay.pad, fs = c->lay.f.title;
     int th = title ? vz_lh(c, fs) + pad / 2 : 0;
-    char shorter[256]; /* a title too wide for its panel loses its aside before it is cut: the layer stays */
-    if (title && vz_label_w(c, title, fs) > r.w - 2 * pad) title = title_short(title, shorter, sizeof shorter);
-    if (title) vz_print(c, title, fs, c->th->fg, r.x + pad, r.y + pad / 2, VZ_LEFT, r.w - 2 * pad);
+    /* a title too wide for its panel loses its aside before it is cut (the layer stays), then gives way to alt */
+    if (title) vz_print_fit(c, title, alt, fs, c->th->fg, r.x + pad, r.y + pad / 2, VZ_LEFT, r.w - 2 * pad);
     return vz_rect_inset((vz_rect){r.x, r.y + th, r.w, r.h - th}, pad);
 }
+
+vz_rect vz_panel_frame(vz_ctx *c, vz_rect r, const char *title, int focused) { return vz_panel_frame_alt(c, r, title, NULL, focused); }
 
 vz_rect vz_fit_grid(vz_rect r, int rows, int cols, int max_cell, int *cell) {
     if (rows < 1) rows = 1;

@@ -213,6 +213,13 @@ size_t vz_wrap_unit(const char *p);
 /* Draws a panel's background and title (too wide: without its first bracketed aside, "Cross-attention, layer 1";
  * still too wide: cut); returns the content rectangle below the title. */
 vz_rect vz_panel_frame(vz_ctx *c, vz_rect r, const char *title, int focused);
+/* vz_panel_frame with a shorter title alt that a title too wide even without its aside gives way to ("Scores:
+ * dec.L1.cross H0, query 3" for "Scores to probabilities: …"); alt NULL: vz_panel_frame. */
+vz_rect vz_panel_frame_alt(vz_ctx *c, vz_rect r, const char *title, const char *alt, int focused);
+/* vz_print of the first of s, s without its first bracketed aside ("every token after L1 self" for "every token
+ * after L1 self (click a sub-layer to choose)"), alt, alt without its aside, that fits in maxw (none: the last
+ * one, cut); alt may be NULL. Returns the width drawn. */
+int vz_print_fit(vz_ctx *c, const char *s, const char *alt, int px, vz_rgba col, int x, int y, int align, int maxw);
 
 /* Returns the largest rectangle inside r, anchored top-left, whose size is a whole number of square
  * cells for a rows x cols grid (cell size in *cell); cells are at most max_cell pixels. */

@@ -54,7 +54,8 @@ static void row_dots(vz_ctx *c, const vz_view *v, const vz_view *cv, const sf_tr
 static void framed_at(vz_ctx *c, const vz_view *v, const sf_trace_entry *e, int one_row, int r, int j, const char *num, char *out,
                       size_t n) {
     const char *axis = !strcmp(e->axis[1], "channel") ? vz_s(c, VZ_S_AXIS_CHANNEL_ONE)
-                       : !strcmp(e->axis[1], "hidden") ? vz_s(c, VZ_S_AXIS_HIDDEN_ONE) : e->axis[1];
+                       : !strcmp(e->axis[1], "hidden") ? vz_s(c, VZ_S_AXIS_HIDDEN_ONE)
+                       : !strcmp(e->axis[1], "head_dim") ? vz_s(c, VZ_S_AXIS_HEAD_DIM) : e->axis[1];
     char tok[16];
     if (one_row) snprintf(out, n, vz_s(c, VZ_S_FRAMED_CH), axis, j, num);
     else snprintf(out, n, vz_s(c, VZ_S_FRAMED_ROW_CH), r, vz_token_label(v, e->stack, r, tok), axis, j, num);
@@ -175,7 +176,9 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
         const sf_trace_entry *e = es[k];
         char t2[160], tok[16];
         const char *axis = !strcmp(e->axis[1], "channel") ? vz_s(c, VZ_S_AXIS_CHANNEL)
-                           : !strcmp(e->axis[1], "hidden") ? vz_s(c, VZ_S_AXIS_HIDDEN) : e->axis[1];
+                           : !strcmp(e->axis[1], "hidden") ? vz_s(c, VZ_S_AXIS_HIDDEN)
+                           : !strcmp(e->axis[1], "head_dim") ? vz_s(c, VZ_S_AXIS_HEAD_DIM) : e->axis[1]; /* (Chinese:
+                             "列 = 头维度", it read "head_dim" in lesson 4) */
         if (row[k] >= 0)
             snprintf(t2, sizeof t2, vz_s(c, VZ_S_LESSON_ROW), e->name, row[k], vz_token_label(v, e->stack, row[k], tok), dims[k][1], axis);
         else
@@ -347,7 +350,7 @@ static void tokens_view(vz_ctx *c, const vz_view *v, const stages *s, int sel, i
     const sf_trace_entry *e = s->e[sel];
     char t[160];
     snprintf(t, sizeof t, vz_s(c, VZ_S_ACT_TOKENS), s->lab[sel]);
-    vz_print(c, t, px, c->th->dim, r.x, r.y, VZ_LEFT, r.w);
+    vz_print_fit(c, t, NULL, px, c->th->dim, r.x, r.y, VZ_LEFT, r.w); /* (narrow: without "(click a sub-layer …)") */
     int nvis = vz_rows_visible(v, e, ntok);
     if (nvis <= 0) return;
     int lab_w = vz_token_label_w(c, v, stack, ntok, c->lay.f.label) + pad;
@@ -401,7 +404,10 @@ static void qkv_view(vz_ctx *c, const vz_view *v, vz_rect r) {
         else if (i == 0) snprintf(t2, sizeof t2, vz_s(c, VZ_S_ACT_QKV_Q), v->head, q);
         else snprintf(t2, sizeof t2, vz_s(c, i == 1 ? VZ_S_ACT_QKV_K : VZ_S_ACT_QKV_V), d[i][1]);
         int x = r.x + i * (w3 + pad);
-        vz_print(c, t2, px, c->th->fg, x, r.y, VZ_LEFT, w3);
+        char alt[32];
+        snprintf(alt, sizeof alt, vz_s(c, VZ_S_ACT_QKV_Q_S), v->head);
+        vz_print_fit(c, t2, i == 0 ? alt : NULL, px, c->th->fg, x, r.y, VZ_LEFT, w3); /* (narrow: "q H0", the query's row
+                                                                                        * outlined) */
         vz_rect box = {x, r.y + lh + 2, w3, r.h - lh - 2 - (legend ? leg_h + pad : 0)};
         int nr = d[i][0];
         if (nr <= 0 || d[i][1] <= 0 || box.h <= 0) continue;
@@ -433,10 +439,11 @@ void vz_panel_act(vz_ctx *c, const vz_view *v, vz_rect r) {
     int ntok = dims[0];
     int t = v->cur.token >= 0 ? v->cur.token : ntok - 1;
     if (v->n_hl && lesson_matrices(c, v, r, t)) return;
-    char title[160];
-    if (t >= 0) snprintf(title, sizeof title, vz_s(c, VZ_S_ACT_TITLE), vz_s(c, stack == SF_STACK_ENC ? VZ_S_ACT_ENC : VZ_S_ACT_DEC), t);
+    char title[160], alt[160] = "";
+    const char *sname = vz_s(c, stack == SF_STACK_ENC ? VZ_S_ACT_ENC : VZ_S_ACT_DEC);
+    if (t >= 0) snprintf(title, sizeof title, vz_s(c, VZ_S_ACT_TITLE), sname, t), snprintf(alt, sizeof alt, vz_s(c, VZ_S_ACT_TITLE_S), sname, t);
     else snprintf(title, sizeof title, "%s", vz_s(c, VZ_S_ACT_TITLE0));
-    vz_rect in = vz_panel_frame(c, r, title, v->focus_panel == VZ_P_ACT || c->lay.spot == VZ_P_ACT);
+    vz_rect in = vz_panel_frame_alt(c, r, title, alt[0] ? alt : NULL, v->focus_panel == VZ_P_ACT || c->lay.spot == VZ_P_ACT);
     if (t < 0) return;
     stages s;
     list_stages(c, v, sn, nl, &s);

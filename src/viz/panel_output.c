@@ -45,12 +45,14 @@ static int drawn_last(const vz_view *v, int t) {
 
 /* Draws every token of the vocabulary as a box to click (a lesson question on dec.probs). */
 static void pick_grid(vz_ctx *c, const vz_view *v, vz_rect r) {
-    char title[128], tok[16];
+    char title[128], alt[128], tok[16];
     snprintf(title, sizeof title, vz_s(c, VZ_S_PICK_TITLE), v->hide.lo[0]);
-    vz_rect in = vz_panel_frame(c, r, title, 1);
+    snprintf(alt, sizeof alt, vz_s(c, VZ_S_PICK_TITLE_S), v->hide.lo[0]);
+    vz_rect in = vz_panel_frame_alt(c, r, title, alt, 1);
     int px = c->lay.spot == VZ_P_OUTPUT ? c->lay.f.body : c->lay.f.label, pad = c->lay.pad, bh = vz_lh(c, px) + pad;
-    vz_print(c, vz_s(c, VZ_S_PICK_HINT), c->lay.f.small, c->th->dim, in.x, in.y, VZ_LEFT, in.w);
-    int x = in.x, y = in.y + vz_lh(c, c->lay.f.small) + pad;
+    /* what to do, whole: on two lines in a narrow panel (1024x768: "click the token you expect to b…") */
+    int y = vz_wrap(c, vz_s(c, VZ_S_PICK_HINT), c->lay.f.small, c->th->dim, (vz_rect){in.x, in.y, in.w, 2 * vz_lh(c, c->lay.f.small)}) + pad;
+    int x = in.x;
     for (int id = 0; id < v->m->cfg.vocab_size; id++) {
         piece(v, id, tok);
         if (sf_tokenizer_is_control(&v->m->tok, id)) continue; /* <pad> <bos> <unk>: never an answer */
@@ -85,10 +87,10 @@ void vz_panel_output(vz_ctx *c, const vz_view *v, vz_rect r) {
     if (!strcmp(v->hide.name, "dec.probs")) { pick_grid(c, v, r); return; }
     const sf_trace_entry *e = vz_entry(v, "dec.probs");
     int t = e ? output_pos(v, e) : -1;
-    char title[128], tok[16], num[32];
-    if (t >= 0) snprintf(title, sizeof title, vz_s(c, VZ_S_OUT_TITLE_POS), t);
+    char title[128], alt[128] = "", tok[16], num[32];
+    if (t >= 0) snprintf(title, sizeof title, vz_s(c, VZ_S_OUT_TITLE_POS), t), snprintf(alt, sizeof alt, vz_s(c, VZ_S_OUT_TITLE_POS_S), t);
     else snprintf(title, sizeof title, "%s", vz_s(c, VZ_S_OUT_TITLE));
-    vz_rect in = vz_panel_frame(c, r, title, v->focus_panel == VZ_P_OUTPUT || c->lay.spot == VZ_P_OUTPUT);
+    vz_rect in = vz_panel_frame_alt(c, r, title, alt[0] ? alt : NULL, v->focus_panel == VZ_P_OUTPUT || c->lay.spot == VZ_P_OUTPUT);
     int px = c->lay.spot == VZ_P_OUTPUT ? c->lay.f.body : c->lay.f.label, sp = c->lay.f.small, pad = c->lay.pad;
     char tl[96];
     if (v->temperature > 0) snprintf(tl, sizeof tl, vz_s(c, VZ_S_OUT_TEMP), (double)v->temperature, v->seed);
@@ -96,7 +98,9 @@ void vz_panel_output(vz_ctx *c, const vz_view *v, vz_rect r) {
     vz_print(c, tl, sp, c->th->dim, in.x, in.y + in.h, VZ_BOTTOM, in.w);
     in.h -= vz_lh(c, sp) + pad / 2;
     if (v->ablated) { /* the run is altered: the panel says so above its bars */
-        int y = vz_wrap(c, v->ablated, sp, c->th->wrong, (vz_rect){in.x, in.y, in.w, 2 * vz_lh(c, sp)});
+        char heads[320]; /* (named per block where two lines would cut the list: "dec.L1.cross.H0 H1 H2 H3") */
+        const char *ab = vz_wrap_height(c, v->ablated, sp, in.w) > 2 * vz_lh(c, sp) ? vz_heads_short(v->ablated, heads, sizeof heads) : v->ablated;
+        int y = vz_wrap(c, ab, sp, c->th->wrong, (vz_rect){in.x, in.y, in.w, 2 * vz_lh(c, sp)});
         in.h -= y - in.y + pad / 2;
         in.y = y + pad / 2;
     }
@@ -123,7 +127,11 @@ void vz_panel_output(vz_ctx *c, const vz_view *v, vz_rect r) {
         char leg[300];
         snprintf(leg, sizeof leg, "%s%s%s", legend != VZ_S_NONE ? vz_s(c, legend) : "", legend != VZ_S_NONE && topk[0] ? "; " : "", topk);
         int lhh = vz_wrap_height(c, leg, sp, in.w);
-        if (lhh > 3 * vz_lh(c, sp)) lhh = 3 * vz_lh(c, sp);
+        if (lhh > 3 * vz_lh(c, sp) && legend != VZ_S_NONE && topk[0]) { /* a narrow panel: what the bars are, whole */
+            snprintf(leg, sizeof leg, "%s", vz_s(c, legend));
+            lhh = vz_wrap_height(c, leg, sp, in.w);
+        }
+        if (lhh > 4 * vz_lh(c, sp)) lhh = 4 * vz_lh(c, sp);
         vz_wrap(c, leg, sp, c->th->dim, (vz_rect){in.x, in.y + in.h - lhh, in.w, lhh});
         in.h -= lhh + pad / 2;
     }

@@ -101,6 +101,8 @@ void vz_panel_pe(vz_ctx *c, const vz_view *v, vz_rect r) {
         int lab_h = lh;
         for (int k = 0; k < 2; k++) {
             lab[k] = vv[k]->run_label ? vv[k]->run_label : vz_s(c, k ? VZ_S_RIGHT_RUN : VZ_S_LEFT_RUN);
+            if (vz_wrap_height(c, lab[k], px, hw) > 3 * lh) lab[k] = vz_s(c, k ? VZ_S_RIGHT_RUN : VZ_S_LEFT_RUN); /* a
+                narrow panel (1024x768, not in focus): "left run", whole, in the colour of the attention panel's label */
             int hk = vz_wrap_height(c, lab[k], px, hw);
             if (hk > lab_h) lab_h = hk;
         }

@@ -131,6 +131,13 @@ static void scores_title(const vz_ctx *c, const vz_view *v, int q, char *title, 
     else snprintf(title, size, vz_s(c, VZ_S_SCORES_TITLE0), p, v->head);
 }
 
+/* Returns the scores panel's short title ("Scores: dec.L1.cross H0, query 3", what a narrow panel shows) into t. */
+static const char *scores_title_short(const vz_ctx *c, const vz_view *v, int q, const char *p, char *t, size_t size) {
+    if (q >= 0) snprintf(t, size, vz_s(c, VZ_S_SCORES_TITLE_S), p, v->head, q);
+    else snprintf(t, size, vz_s(c, VZ_S_SCORES_TITLE0_S), p, v->head);
+    return t;
+}
+
 int vz_scores_unprinted(vz_ctx *c, const vz_view *v, vz_rect r) {
     char title[160], p[32];
     if (v->n_blocks == 0 || r.w <= 0 || r.h <= 0) return 0;
@@ -203,7 +210,8 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
     scores_geom g;
     int q = g.q = vz_view_query(v);
     scores_title(c, v, q, title, sizeof title, p, sizeof p);
-    vz_rect in = vz_panel_frame(c, r, title, v->focus_panel == VZ_P_SCORES || c->lay.spot == VZ_P_SCORES);
+    char alt[160];
+    vz_rect in = vz_panel_frame_alt(c, r, title, scores_title_short(c, v, q, p, alt, sizeof alt), v->focus_panel == VZ_P_SCORES || c->lay.spot == VZ_P_SCORES);
     int px = c->lay.f.label, pad = c->lay.pad;
     if (q < 0) { vz_print(c, vz_s(c, VZ_S_SCORES_NONE), px, c->th->dim, in.x, in.y, VZ_LEFT, in.w); return; }
     static const vz_str what[4] = {VZ_S_ROW_QK, VZ_S_ROW_SCALED, VZ_S_ROW_MASK, VZ_S_ROW_SOFTMAX};

@@ -28,28 +28,6 @@ static void timeline(vz_ctx *c, const vz_view *v, vz_rect r) {
     vz_click_add(c, (vz_rect){x0 - knob, r.y, x1 - x0 + 2 * knob, r.h}, VZ_CLICK_TIMELINE, x0, x1 - x0, 0);
 }
 
-/* Returns out holding the list of knocked-out heads `in` with each name that repeats the block of the one before it
- * shortened to its head: "dec.L1.cross.H0 H1 H2 H3" for four names of one block (a bar that would cut them). */
-static char *heads_short(const char *in, char *out, size_t n) {
-    size_t o = 0, plen = 0;
-    const char *prev = NULL;
-    out[0] = 0;
-    for (const char *p = in; *p && o + 1 < n;) {
-        size_t len = strcspn(p, " ");
-        const char *h = NULL;
-        for (const char *q = p; q + 1 < p + len; q++)
-            if (q[0] == '.' && q[1] == 'H') h = q; /* the last ".H" of the word: its block ends there */
-        size_t cut = 0;
-        if (h && prev && (size_t)(h - p) == plen && !strncmp(p, prev, plen)) cut = plen + 1; /* same block: "H1" */
-        o += (size_t)snprintf(out + o, n - o, "%.*s", (int)(len - cut), p + cut);
-        if (h) prev = p, plen = (size_t)(h - p);
-        else prev = NULL;
-        p += len;
-        while (*p == ' ' && o + 1 < n) out[o++] = *p++, out[o] = 0;
-    }
-    return out;
-}
-
 void vz_panel_top(vz_ctx *c, const vz_view *v, vz_rect r) {
     vz_fill(c, r, c->th->bar);
     if (v->tl_n > 0 && v->tl_steps && v->tl_k >= 0 && v->tl_k < v->tl_n) { /* the slider's row at the bottom */
@@ -66,7 +44,7 @@ void vz_panel_top(vz_ctx *c, const vz_view *v, vz_rect r) {
         snprintf(t, sizeof t, "%.300s   %.400s", v->ablated, step);
         if (vz_label_w(c, t, fs) > r.w - 8 * pad) {
             char heads[320];
-            snprintf(t, sizeof t, "%.300s   %.400s", heads_short(v->ablated, heads, sizeof heads), step);
+            snprintf(t, sizeof t, "%.300s   %.400s", vz_heads_short(v->ablated, heads, sizeof heads), step);
         }
     }
     else if (proj) snprintf(t, sizeof t, "%s", step); /* from afar: where we are, nothing else */
@@ -77,9 +55,14 @@ void vz_panel_top(vz_ctx *c, const vz_view *v, vz_rect r) {
         snprintf(t, sizeof t, "%.200s   %.400s", model, step);
     }
     const char *hint = v->status ? v->status : vz_s(c, proj ? VZ_S_HINT_SHORT : v->lesson ? VZ_S_HINT_PLAYER : VZ_S_HINT_GUI);
+    if (!v->ablated && !proj && vz_label_w(c, t, fs) > r.w - vz_label_w(c, hint, fs) - 5 * pad && vz_label_w(c, t, fs) > r.w * 3 / 5)
+        snprintf(t, sizeof t, "%s", step); /* narrow (1024x768): the model gives way to where the cursor is, which the
+            bar would cut ("… step 305/690: dec tok…") */
     /* where we are first (up to 3/5 of the bar, a message up to 3/5 too); the keys hint gets what is left */
     int want = vz_label_w(c, t, fs), left = want < r.w * 3 / 5 ? want : r.w * 3 / 5;
     if (v->status) left = r.w * 2 / 5 < want ? r.w * 2 / 5 : want;
+    if (!v->status && vz_label_w(c, hint, fs) > r.w - left - 5 * pad) hint = vz_s(c, VZ_S_HINT_SHORT); /* the keys
+        give way to "? keys" (the help lists them) rather than end in "…" (1024x768 zoomed in) */
     int hw = vz_label_w(c, hint, fs);
     if (v->ablated && !v->status && want > r.w - hw - 5 * pad && want <= r.w - 2 * pad) hw = 0; /* an altered run's line
         whole before the keys hint (1024x768 projector, lesson 12's four heads off) */

@@ -31,6 +31,28 @@ const char *vz_panel_label(const vz_ctx *c, int p) {
     return p >= 0 && p < VZ_P_COUNT ? vz_s(c, table[p].tab) : "";
 }
 
+/* Returns out holding the list of knocked-out heads `in` with each name that repeats the block of the one before it
+ * shortened to its head: "dec.L1.cross.H0 H1 H2 H3" for four names of one block (a bar that would cut them). */
+char *vz_heads_short(const char *in, char *out, size_t n) {
+    size_t o = 0, plen = 0;
+    const char *prev = NULL;
+    out[0] = 0;
+    for (const char *p = in; *p && o + 1 < n;) {
+        size_t len = strcspn(p, " ");
+        const char *h = NULL;
+        for (const char *q = p; q + 1 < p + len; q++)
+            if (q[0] == '.' && q[1] == 'H') h = q; /* the last ".H" of the word: its block ends there */
+        size_t cut = 0;
+        if (h && prev && (size_t)(h - p) == plen && !strncmp(p, prev, plen)) cut = plen + 1; /* same block: "H1" */
+        o += (size_t)snprintf(out + o, n - o, "%.*s", (int)(len - cut), p + cut);
+        if (h) prev = p, plen = (size_t)(h - p);
+        else prev = NULL;
+        p += len;
+        while (*p == ' ' && o + 1 < n) out[o++] = *p++, out[o] = 0;
+    }
+    return out;
+}
+
 const char *vz_token_label(const vz_view *v, int stack, int pos, char out[16]) {
     const int *ids = stack == SF_STACK_ENC ? v->s->enc.ids : v->s->dec.ids;
     if (stack == SF_STACK_DEC && pos >= v->n_prompt) { /* a generated token: known once the cursor embeds it */
@@ -187,6 +209,9 @@ void vz_strip(vz_ctx *c, const vz_view *v, vz_rect r) {
     for (int p = 0; p < VZ_P_COUNT; p++) n += vz_panel_spotlightable(p) && (p != VZ_P_TOKENS || !vz_layout_shown(&c->lay, p));
     if (n == 0) return;
     int x = r.x + pad, tw = (r.w - pad) / n;
+    for (int p = 0; p < VZ_P_COUNT; p++) /* every tab's name whole: the labels a size smaller where one would be cut
+                                           * (1024x768 projector zoomed in: "Archite…"), down to the mode's minimum */
+        while (vz_panel_spotlightable(p) && px > c->lay.min_text && vz_label_w(c, vz_panel_label(c, p), px) > tw - 2 * pad) px--;
     for (int p = 0; p < VZ_P_COUNT; p++) {
         if (!vz_panel_spotlightable(p) || (p == VZ_P_TOKENS && vz_layout_shown(&c->lay, p))) continue;
         int lit = p == c->lay.spot;

@@ -75,6 +75,11 @@ void vz_draw_all(vz_ctx *c, const vz_view *v, int w, int h, float zoom, int only
  * once the cursor is on its embedding). */
 const char *vz_token_label(const vz_view *v, int stack, int pos, char out[16]);
 
+/* Returns out (n bytes) holding the list of knocked-out heads `in` with each name that repeats the block of the one
+ * before it shortened to its head: "dec.L1.cross.H0 H1 H2 H3" for four names of one block (where the list would
+ * be cut: the top bar, the output panel). */
+char *vz_heads_short(const char *in, char *out, size_t n);
+
 /* Returns the widest token label of a stack's first n positions at px (for label columns). */
 int vz_token_label_w(vz_ctx *c, const vz_view *v, int stack, int n, int px);
 
