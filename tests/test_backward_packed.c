@@ -270,7 +270,7 @@ static void test_backward_packed_equals_loop(void **state) {
         /* packed: all at once, and in packs of 4 then 2 */
         sf_seq p, gp;
         assert_true(sf_seq_build_packed(&p, c).ok);
-        assert_true(sf_seq_build_packed(&gp, c).ok);
+        assert_true(sf_seq_build_packed_grad(&gp, c).ok);
         static const int in_order[N_SEQ] = {0, 1, 2, 3, 4, 5}, reordered[N_SEQ] = {1, 0, 2, 3, 5, 4};
         for (int per = N_SEQ; per >= 4; per -= 2) {
             start_grad(g1, P);
@@ -323,7 +323,7 @@ static void test_backward_packed_set(void **state) {
         assert_non_null(g1);
         sf_seq p, gp;
         assert_true(sf_seq_build_packed(&p, &m.cfg).ok);
-        assert_true(sf_seq_build_packed(&gp, &m.cfg).ok);
+        assert_true(sf_seq_build_packed_grad(&gp, &m.cfg).ok);
         for (int k = 0; k < 4; k++) {
             int n = k < 3 ? N_SEQ : 2, per = k < 3 ? pers[k] : 2;
             const int *order = k < 3 ? in_order : short_pair;
@@ -338,6 +338,93 @@ static void test_backward_packed_set(void **state) {
             assert_int_equal(c0, c1);
         }
         free(g0);
+        free(g1);
+        sf_seq_free(&p);
+        sf_seq_free(&gp);
+        sf_model_free(&m);
+    }
+}
+
+/* Fills every float of a record with NaN. */
+static void poison(sf_seq *s) {
+    for (size_t i = 0; i < s->mem_floats; i++) s->mem[i] = NAN;
+}
+
+/* The per-example loop's gradient of all of b's sequences in order, added to g. */
+static void loop_grad(const sf_model *m, batch *b, float *g) {
+    int encdec = m->cfg.family == SF_FAMILY_ENCDEC;
+    sf_seq s, gs;
+    assert_true(sf_seq_build(&s, &m->cfg).ok);
+    assert_true(sf_seq_build(&gs, &m->cfg).ok);
+    for (int i = 0; i < N_SEQ; i++) {
+        int k = 0;
+        float l = sf_forward_backward(m, &s, &gs, b->src[i], encdec ? b->n_src[i] : 0, b->in[i], b->tgt[i], b->n_dec[i],
+                                      g, &k);
+        assert_true(isfinite(l));
+    }
+    sf_seq_free(&s);
+    sf_seq_free(&gs);
+}
+
+/* The gradient workspace holds only rows the packed backward writes before it reads them, and the
+ * activation record only rows the packed forward writes: with both records full of NaN before every pass
+ * (after they have been laid out for the largest pack, so no pass lays them out afresh), the gradient is
+ * still the per-example loop's bit for bit, added (in one pack, 4 + 2, and packs of one) and written
+ * (the first pack of each). A read of a row or cell no pass wrote turns some gradient into NaN. */
+static void test_backward_packed_poisoned(void **state) {
+    (void)state;
+    static const int pers[] = {N_SEQ, 4, 1};
+    for (int vi = 0; vi < N_VARIANTS; vi++) {
+        const variant *v = &VARIANTS[vi];
+        sf_model m;
+        build_model(&m, v, 61 + (unsigned long long)vi);
+        size_t P = m.n_params;
+        sf_rng r;
+        sf_rng_seed(&r, 29 + (uint64_t)vi);
+        batch b;
+        make_batch(&b, &m, &r);
+        float *g0 = malloc(P * sizeof *g0), *z0 = calloc(P, sizeof *z0), *g1 = malloc(P * sizeof *g1);
+        assert_true(g0 && z0 && g1);
+        start_grad(g0, P);
+        loop_grad(&m, &b, g0);
+        loop_grad(&m, &b, z0);
+        sf_seq p, gp;
+        assert_true(sf_seq_build_packed(&p, &m.cfg).ok);
+        assert_true(sf_seq_build_packed_grad(&gp, &m.cfg).ok);
+        sf_pack all;
+        make_pack(&all, &b, 0, N_SEQ);
+        assert_true(sf_pack_rows(&m, &all).ok);
+        int rows = all.src_rows > all.dec_rows ? all.src_rows : all.dec_rows;
+        assert_true(sf_seq_reserve_packed(&p, rows, all.longest).ok);
+        assert_true(sf_seq_reserve_packed(&gp, p.L, p.K).ok);
+        assert_true(gp.mem_floats < p.mem_floats); /* (the workspace is the smaller of the two) */
+        unsigned grown = p.grown + gp.grown;
+        for (int set = 0; set <= 1; set++)
+            for (int k = 0; k < 3; k++) {
+                int per = pers[k];
+                if (set) for (size_t i = 0; i < P; i++) g1[i] = NAN;
+                else start_grad(g1, P);
+                double loss = 0.0;
+                long counted = 0;
+                for (int i = 0; i < N_SEQ; i += per) {
+                    int n = N_SEQ - i < per ? N_SEQ - i : per;
+                    sf_pack pk;
+                    make_pack(&pk, &b, i, n);
+                    const int *tgt[N_SEQ];
+                    for (int j = 0; j < n; j++) tgt[j] = b.tgt[i + j];
+                    poison(&p);
+                    poison(&gp);
+                    int ok = set && i == 0 ? sf_forward_backward_packed_set(&m, &p, &gp, &pk, tgt, g1, &loss, &counted)
+                                           : sf_forward_backward_packed(&m, &p, &gp, &pk, tgt, g1, &loss, &counted);
+                    assert_int_equal(ok, 1);
+                }
+                assert_true(isfinite(loss));
+                same_grad(&m, set ? z0 : g0, g1, "the gradient with poisoned records differs from the loop's", v->name,
+                          per);
+            }
+        assert_int_equal(p.grown + gp.grown, grown); /* every pass ran on the poisoned layout */
+        free(g0);
+        free(z0);
         free(g1);
         sf_seq_free(&p);
         sf_seq_free(&gp);
@@ -401,7 +488,7 @@ static void test_packed_refusals(void **state) {
     build_model(&m, &VARIANTS[0], 3);
     sf_seq p;
     assert_true(sf_seq_build_packed(&p, &m.cfg).ok);
-    int ids[MAXLEN + 1] = {SF_TOK_BOS};
+    int ids[MAXLEN + 1] = {SF_TOK_BOS}, k_counted = 0;
     assert_false(sf_encode(&m, &p, ids, 3).ok);
     assert_false(sf_decode_step(&m, &p, SF_TOK_BOS).ok);
     sf_pack pk;
@@ -420,8 +507,8 @@ static void test_packed_refusals(void **state) {
     ids[1] = 5;
     assert_true(sf_forward_packed(&m, &p, &pk).ok);
     /* the packed backward: a target outside the vocabulary leaves the gradient, loss and count as they were */
-    sf_seq gp;
-    assert_true(sf_seq_build_packed(&gp, &m.cfg).ok);
+    sf_seq gp, ap, sq;
+    assert_true(sf_seq_build_packed_grad(&gp, &m.cfg).ok);
     float *g = calloc(m.n_params, sizeof *g);
     assert_non_null(g);
     int tg[2] = {5, m.cfg.vocab_size};
@@ -432,6 +519,28 @@ static void test_packed_refusals(void **state) {
     for (size_t i = 0; i < m.n_params; i++) assert_true(g[i] == 0.0f);
     assert_true(loss == 1.5 && counted == 3);
     tg[1] = 6;
+    /* ... and so do records of the wrong kinds: an activation record (or a sequence record) as the
+     * gradient workspace, a workspace as the activation record, whose forward pass says why */
+    assert_true(sf_seq_build_packed(&ap, &m.cfg).ok);
+    assert_true(sf_seq_build(&sq, &m.cfg).ok);
+    assert_int_equal(sf_forward_backward_packed(&m, &p, &ap, &pk, tgt, g, &loss, &counted), 0);
+    assert_int_equal(sf_forward_backward_packed_set(&m, &p, &ap, &pk, tgt, g, &loss, &counted), 0);
+    assert_int_equal(sf_forward_backward_packed(&m, &p, &sq, &pk, tgt, g, &loss, &counted), 0);
+    assert_int_equal(sf_forward_backward_packed(&m, &gp, &gp, &pk, tgt, g, &loss, &counted), 0);
+    assert_int_equal(sf_forward_loss_packed(&m, &gp, &pk, tgt, &loss, &counted), 0);
+    for (size_t i = 0; i < m.n_params; i++) assert_true(g[i] == 0.0f);
+    assert_true(loss == 1.5 && counted == 3);
+    sf_err e = sf_forward_packed(&m, &gp, &pk);
+    assert_false(e.ok);
+    assert_non_null(strstr(e.msg, "gradient workspace"));
+    e = sf_forward_packed(&m, &sq, &pk);
+    assert_false(e.ok);
+    assert_non_null(strstr(e.msg, "sequence record"));
+    /* a workspace refuses the single-sequence passes as every packed record does */
+    assert_false(sf_encode(&m, &gp, ids, 3).ok);
+    assert_true(isnan(sf_forward_backward(&m, &sq, &gp, ids, 3, ids, tg, 2, g, &k_counted)));
+    sf_seq_free(&ap);
+    sf_seq_free(&sq);
     assert_int_equal(sf_forward_backward_packed(&m, &p, &gp, &pk, tgt, g, &loss, &counted), 1);
     assert_true(loss > 1.5 && counted == 5);
     free(g);
@@ -447,6 +556,7 @@ int main(void) {
         cmocka_unit_test(test_forward_packed_equals_sequences),
         cmocka_unit_test(test_backward_packed_equals_loop),
         cmocka_unit_test(test_backward_packed_set),
+        cmocka_unit_test(test_backward_packed_poisoned),
         cmocka_unit_test(test_matmul_backward_set),
         cmocka_unit_test(test_packed_refusals),
     };
