@@ -126,11 +126,12 @@ static void same_attn(const char *what, const sf_attn_rec *a, const sf_seq *s, c
     snprintf(w, sizeof w, "%s.q", what); same_view(w, a->q, s->L, hv.q, hv.head, hv.ldq, r0, n, NH, HS);
     snprintf(w, sizeof w, "%s.k", what); same_view(w, a->k, s->L, hv.k, hv.head, hv.ldkv, k0, nk, NH, HS);
     snprintf(w, sizeof w, "%s.v", what); same_view(w, a->v, s->L, hv.v, hv.head, hv.ldkv, k0, nk, NH, HS);
-    snprintf(w, sizeof w, "%s.scores", what); same_square(w, a->scores, s, b->scores, p, r0, n, nk, NH);
     snprintf(w, sizeof w, "%s.probs", what); same_square(w, a->probs, s, b->probs, p, r0, n, nk, NH);
-    /* a packed pass writes neither mask nor out (model.h): the masked cells are scores' -inf, the heads'
-     * outputs are concat's rows */
+    /* a packed record keeps neither mask nor out (model.h): the masked cells are the scores' -inf, the
+     * heads' outputs are concat's rows; its scores and scaled are one head's scratch, and its in is the
+     * previous sub-layer's output */
     snprintf(w, sizeof w, "%s.concat", what); same_rows(w, a->concat, b->concat, r0, n, C);
+    snprintf(w, sizeof w, "%s.in", what); same_rows(w, a->in, b->in, r0, n, C);
     snprintf(w, sizeof w, "%s.resid", what); same_rows(w, a->resid, b->resid, r0, n, C);
     snprintf(w, sizeof w, "%s.ln_rstd", what); same_rows(w, a->ln_rstd, b->ln_rstd, r0, n, 1);
 }
@@ -171,7 +172,13 @@ static void test_forward_packed_equals_sequences(void **state) {
                     same_attn("dec.self", &s.dec.layers[l].self, &s, &p.dec.layers[l].self, &p, d0, nd, d0, nd, c, 0);
                     if (encdec)
                         same_attn("dec.cross", &s.dec.layers[l].cross, &s, &p.dec.layers[l].cross, &p, d0, nd, s0, ns, c, 1);
-                    if (c->d_ff) same_rows("dec.ffn.hidden", s.dec.layers[l].ffn.hidden, p.dec.layers[l].ffn.hidden, d0, nd, c->d_ff);
+                    if (c->d_ff) {
+                        const sf_ffn_rec *fs = &s.dec.layers[l].ffn, *fp = &p.dec.layers[l].ffn;
+                        same_rows("dec.ffn.in", fs->in, fp->in, d0, nd, C);
+                        same_rows("dec.ffn.hidden", fs->hidden, fp->hidden, d0, nd, c->d_ff);
+                        if (c->act == SF_ACT_GELU) same_rows("dec.ffn.pre", fs->pre, fp->pre, d0, nd, c->d_ff);
+                        same_rows("dec.ffn.resid", fs->resid, fp->resid, d0, nd, C);
+                    }
                 }
                 same_rows("dec.sum", s.dec.sum, p.dec.sum, d0, nd, C);
                 if (encdec) {

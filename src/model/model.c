@@ -306,6 +306,85 @@ enum { REC_SEQ, REC_ACT, REC_GRAD };
 
 static int rec_kind(const sf_seq *s) { return !s->packed ? REC_SEQ : s->grad ? REC_GRAD : REC_ACT; }
 
+/* Buffers every sub-layer of a packed activation record shares: forward scratch nothing reads later. */
+typedef struct {
+    float *scores, *scaled; /* (L,K) one head's raw and scaled scores; the next head overwrites them */
+    float *proj;            /* (L,C) a sub-layer's projection before the residual addition (s->tmp) */
+} act_shared;
+
+/* One attention sub-layer of a packed activation record, entering with the stream `in` (the previous
+ * sub-layer's output, or the embedded sum: not copied). Returns its output stream. */
+static float *carve_act_attn(arena *a, sf_attn_rec *r, const sf_config *c, float *in, const act_shared *sh) {
+    int C = c->d_model, NH = c->n_heads, HS = C / NH;
+    put(a, &r->in, in);
+    if (c->norm == SF_NORM_PRE) take(a, &r->ln, 1, C, 0);
+    take(a, &r->ln_mean, 1, 1, 0);
+    take(a, &r->ln_rstd, 1, 1, 0);
+    take(a, &r->q, NH, HS, 0); take(a, &r->k, NH, HS, 0); take(a, &r->v, NH, HS, 0); /* fused rows (sf_attn_qkv) */
+    put(a, &r->scores, sh->scores);
+    put(a, &r->scaled, sh->scaled);
+    take(a, &r->probs, NH, 0, 0.0f);
+    take(a, &r->concat, 1, C, 0);
+    put(a, &r->proj, sh->proj);
+    take(a, &r->resid, 1, C, 0);
+    if (c->norm == SF_NORM_POST) take(a, &r->norm, 1, C, 0);
+    return c->norm == SF_NORM_POST ? r->norm : r->resid;
+}
+
+/* One feed-forward sub-layer of a packed activation record (ReLU: the pre-activation is computed into the
+ * hidden rows and rectified in place, since ReLU's backward asks only whether it was positive, which
+ * the rectified value says too). Returns its output stream. */
+static float *carve_act_ffn(arena *a, sf_ffn_rec *r, const sf_config *c, float *in, const act_shared *sh) {
+    int C = c->d_model, F = c->d_ff;
+    put(a, &r->in, in);
+    if (c->norm == SF_NORM_PRE) take(a, &r->ln, 1, C, 0);
+    take(a, &r->ln_mean, 1, 1, 0);
+    take(a, &r->ln_rstd, 1, 1, 0);
+    take(a, &r->hidden, 1, F, 0);
+    if (c->act == SF_ACT_GELU) take(a, &r->pre, 1, F, 0);
+    else put(a, &r->pre, r->hidden);
+    put(a, &r->proj, sh->proj);
+    take(a, &r->resid, 1, C, 0);
+    if (c->norm == SF_NORM_POST) take(a, &r->norm, 1, C, 0);
+    return c->norm == SF_NORM_POST ? r->norm : r->resid;
+}
+
+/* One stack of a packed activation record: the embedded sum (the token and position rows are scratch in
+ * s->tmp: the backward pass reads only the ids), then its sub-layers, each reading the one before's
+ * output rows where they are. */
+static void carve_act_stack(arena *a, sf_seq *s, sf_stack_rec *st, const sf_config *c, int n_layers, int cross,
+                            const act_shared *sh) {
+    int C = c->d_model;
+    put(a, &st->tok, s->tmp);
+    put(a, &st->pos, a->base ? s->tmp + a->L * (size_t)C : NULL);
+    take(a, &st->sum, 1, C, 0);
+    float *x = st->sum;
+    for (int l = 0; l < n_layers; l++) {
+        sf_layer_rec *lr = &st->layers[l];
+        x = carve_act_attn(a, &lr->self, c, x, sh);
+        if (cross) x = carve_act_attn(a, &lr->cross, c, x, sh);
+        if (c->d_ff) x = carve_act_ffn(a, &lr->ffn, c, x, sh);
+    }
+    if (c->norm == SF_NORM_PRE) {
+        take(a, &st->ln_f, 1, C, 0);
+        take(a, &st->ln_f_mean, 1, 1, 0);
+        take(a, &st->ln_f_rstd, 1, 1, 0);
+    }
+}
+
+/* A packed activation record: what the packed backward reads (model.h), and the forward's scratch. */
+static void carve_act(arena *a, sf_seq *s, const sf_config *c) {
+    act_shared sh;
+    take(a, &s->tmp, 2, c->d_model, 0); /* token rows | position rows; every sub-layer's proj in the first */
+    sh.proj = s->tmp;
+    sh.scores = take_buf(a, 1, 0);
+    sh.scaled = take_buf(a, 1, 0);
+    if (c->n_enc_layers) carve_act_stack(a, s, &s->enc, c, c->n_enc_layers, 0, &sh);
+    carve_act_stack(a, s, &s->dec, c, c->n_dec_layers, c->family == SF_FAMILY_ENCDEC, &sh);
+    take(a, &s->logits, 1, c->vocab_size, 0);
+    take(a, &s->probs, 1, c->vocab_size, 0);
+}
+
 /* Buffers every sub-layer of a gradient workspace shares: each is written and read inside one
  * sub-layer's backward, so the next sub-layer (below it) may overwrite it. */
 typedef struct {
@@ -392,8 +471,9 @@ static void carve_grad(arena *a, sf_seq *s, const sf_config *c) {
 
 /* Walks the buffers of a record of kind `kind`. */
 static void carve_kind(arena *a, sf_seq *s, const sf_config *c, int kind) {
-    if (kind == REC_GRAD) carve_grad(a, s, c);
-    else carve_all(a, s, c); /* a packed activation record has a sequence record's buffers */
+    if (kind == REC_ACT) carve_act(a, s, c);
+    else if (kind == REC_GRAD) carve_grad(a, s, c);
+    else carve_all(a, s, c);
 }
 
 /* Returns the floats a record of kind `kind` for config c needs for L positions and square rows of K
@@ -697,6 +777,8 @@ typedef struct {
     int L, K, t0, t1, causal, wide;
     const sf_att_seg *seg;
     int n_seg;
+    size_t sq_head; /* floats from one head's scores (and scaled) to the next's: L*K, or 0 when the record
+                     * keeps one head's (a packed one: each head's are used up before the next's) */
 } att_run;
 
 /* Runs one attention sub-layer as `r` says. x is the stream entering (L,C); kv_src is the encoder output
@@ -710,7 +792,7 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
     int C = c->d_model, NH = c->n_heads, HS = C / NH, L = r->L, K = r->K, t0 = r->t0, t1 = r->t1, R = t1 - t0;
     size_t off = (size_t)t0 * C;
     float *mask = a->mask;
-    memcpy(a->in + off, x + off, (size_t)R * C * sizeof(float));
+    if (a->in != x) memcpy(a->in + off, x + off, (size_t)R * C * sizeof(float)); /* (a packed record reads x) */
     const float *ain = a->in;
     if (c->norm == SF_NORM_PRE) { /* pre-LN: attention reads LayerNorm(x) */
         sf_layernorm_forward(a->ln + off, a->ln_mean + t0, a->ln_rstd + t0, a->in + off, lnw->w, lnw->b, R, C, c->ln_eps);
@@ -745,7 +827,7 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
         for (int si = 0; si < r->n_seg; si++) { /* scores q_t . k_j of every new row against every key */
             const sf_att_seg *sg = &r->seg[si];
             const float *kh = hv.k + h * hv.head + (size_t)sg->k0 * hv.ldkv;
-            sf_dot_rows(a->scores + ((size_t)h * L + sg->q0) * K, K, hv.q + h * hv.head + (size_t)sg->q0 * hv.ldq,
+            sf_dot_rows(a->scores + h * r->sq_head + (size_t)sg->q0 * K, K, hv.q + h * hv.head + (size_t)sg->q0 * hv.ldq,
                         (int)hv.ldq, sg->nq, kh, (int)hv.ldkv, sg->nk, HS);
         }
         /* scaling, the masked keys' -inf, softmax: SM_ROWS rows' worth of segments at a time */
@@ -754,8 +836,8 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
         for (int si = 0; si <= r->n_seg; si++) {
             const sf_att_seg *sg = si < r->n_seg ? &r->seg[si] : NULL;
             if (nb && (!sg || sg->q0 != b0 + nb || nb + sg->nq > SM_ROWS)) {
-                size_t row = ((size_t)h * L + b0) * K;
-                sf_attn_softmax(a->probs + row, a->scaled + row, a->scores + row, (size_t)K, nb, seen, width, inv_sqrt);
+                size_t row = ((size_t)h * L + b0) * K, srow = h * r->sq_head + (size_t)b0 * K;
+                sf_attn_softmax(a->probs + row, a->scaled + srow, a->scores + srow, (size_t)K, nb, seen, width, inv_sqrt);
                 nb = 0;
             }
             if (!sg) break;
@@ -767,8 +849,8 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
                         seen[t] = r->causal && q < sg->nk ? q : sg->nk;
                         width[t] = r->wide ? K : sg->nk;
                     }
-                    size_t row = ((size_t)h * L + sg->q0 + t0r) * K;
-                    sf_attn_softmax(a->probs + row, a->scaled + row, a->scores + row, (size_t)K, k, seen, width, inv_sqrt);
+                    size_t row = ((size_t)h * L + sg->q0 + t0r) * K, srow = h * r->sq_head + (size_t)(sg->q0 + t0r) * K;
+                    sf_attn_softmax(a->probs + row, a->scaled + srow, a->scores + srow, (size_t)K, k, seen, width, inv_sqrt);
                 }
                 continue;
             }
@@ -831,7 +913,7 @@ static void ffn_rows(const sf_model *m, sf_ffn_rec *f, const sf_ffn_w *w, const 
     const sf_config *c = &m->cfg;
     int C = c->d_model, F = c->d_ff, R = t1 - t0;
     size_t off = (size_t)t0 * C, offf = (size_t)t0 * F;
-    memcpy(f->in + off, x + off, (size_t)R * C * sizeof(float));
+    if (f->in != x) memcpy(f->in + off, x + off, (size_t)R * C * sizeof(float)); /* (a packed record reads x) */
     const float *fin = f->in;
     if (c->norm == SF_NORM_PRE) {
         sf_layernorm_forward(f->ln + off, f->ln_mean + t0, f->ln_rstd + t0, f->in + off, lnw->w, lnw->b, R, C, c->ln_eps);
@@ -855,7 +937,8 @@ static sf_err stack_segs(const sf_model *m, sf_seq *s, sf_stack_rec *st, const s
     const sf_config *c = &m->cfg;
     int C = c->d_model, L = s->L;
     int cross = (st == &s->dec) && c->family == SF_FAMILY_ENCDEC;
-    float *tmp = s->tmp; /* room for L rows of 3C: enough for any row range and for the n_src rows of K|V */
+    float *tmp = s->tmp; /* a sequence record's L rows of 3C: enough for any row range and for the n_src rows of
+                          * K|V (a packed pass projects straight into its q, k, v rows and does not use it) */
     const float *mem = cross ? sf_stack_output(m, &s->enc, c->n_enc_layers) : NULL;
     const sf_interv *iv = s->packed ? NULL : s->interv;
     int stack = st == &s->enc ? SF_STACK_ENC : SF_STACK_DEC;
@@ -863,8 +946,9 @@ static sf_err stack_segs(const sf_model *m, sf_seq *s, sf_stack_rec *st, const s
         sf_err e = sf_interv_check(iv, c);
         if (!e.ok) return e;
     }
-    att_run rs = {L, s->K, t0, t1, causal, !s->packed, self, n_seg};
-    att_run rc = {L, s->K, t0, t1, 0, !s->packed, cross_seg, n_seg};
+    size_t sq_head = s->packed ? 0 : (size_t)L * s->K;
+    att_run rs = {L, s->K, t0, t1, causal, !s->packed, self, n_seg, sq_head};
+    att_run rc = {L, s->K, t0, t1, 0, !s->packed, cross_seg, n_seg, sq_head};
     for (int i = 0; i < n_seg; i++) embed_rows(m, st, self[i].q0, self[i].q0 + self[i].nq, self[i].qpos);
     if (iv) sf_interv_patch_resid(iv, m, stack, -1, st->sum, t0, t1);
     const float *x = st->sum;

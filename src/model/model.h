@@ -180,16 +180,19 @@ void sf_seq_free(sf_seq *s);
 /* A packed record holds the rows of several sequences one after another (sequence i's encoder rows
  * [src0[i], src0[i]+n_src[i]), its decoder rows [dec0[i], dec0[i]+n_dec[i])), so every row-wise step
  * (products, LayerNorms, activations, the head) runs over all of them at once; only attention runs per
- * sequence, each query row against its own sequence's keys. Its square blocks (mask, scores, scaled,
- * probs) are (L, K) per head: K is the longest sequence, not L, and a row's cells past its sequence's keys are never written.
+ * sequence, each query row against its own sequence's keys. Its square blocks (probs) are (L, K) per
+ * head: K is the longest sequence, not L, and a row's cells past its sequence's keys are never written.
  * Row t of sequence i is at position t - start. Only the trainer builds them (backward.h); the trace, the
  * window and the single-sequence passes below read sequence records only and refuse a packed one.
  *
- * A packed activation record has a sequence record's buffers; every row gets the same bits as the
- * sequence alone in a sequence record, except two things nothing reads from a packed record, which its
- * pass does not write: the mask (a key the query may not see is the -inf of scores and scaled) and the
- * heads' out (written straight into concat); and its q, k, v stay in the fused rows the projections
- * wrote (sf_attn_qkv).
+ * A packed activation record keeps only what the packed backward reads, and every row it keeps gets the
+ * same bits as the sequence alone in a sequence record: its q, k, v stay in the fused rows the
+ * projections wrote (sf_attn_qkv); a sub-layer's `in` is the previous sub-layer's output rows (or the
+ * stack's sum), not a copy; with ReLU `pre` is `hidden` (the pre-activation rectified in place: the
+ * backward asks only whether it was positive). Scratch that nothing reads after its sub-layer is shared
+ * by all of them: tok and pos (in `tmp`; the backward reads the ids), proj (`tmp` too), scores and scaled
+ * (one head's (L, K), which the next head overwrites). Not kept at all: mask (a key the query may not see
+ * is the -inf of the scores) and the heads' out (written straight into concat).
  *
  * A gradient workspace (sf_seq_build_packed_grad) is the packed backward's other record (gact): it has
  * only the rows the backward writes and reads, most of them shared by every sub-layer (a sub-layer's
