@@ -523,7 +523,7 @@ static sf_err lay_out(sf_seq *s, const sf_config *c, int L, int K) {
     if (!s->mem || !s->enc.ids || !s->dec.ids)
         return sf_fail("sequence record: out of memory for %d positions (%zu MiB)", L, n * sizeof(float) >> 20);
     if (kind != REC_SEQ) { /* a packed kind sets only some buffers: the others stay NULL */
-        memset(s->enc.layers, 0, (size_t)c->n_enc_layers * sizeof *s->enc.layers);
+        if (s->enc.layers) memset(s->enc.layers, 0, (size_t)c->n_enc_layers * sizeof *s->enc.layers); /* (gpt: none) */
         memset(s->dec.layers, 0, (size_t)c->n_dec_layers * sizeof *s->dec.layers);
         sf_layer_rec *el = s->enc.layers, *dl = s->dec.layers;
         int *ei = s->enc.ids, *di = s->dec.ids;
