@@ -827,7 +827,8 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
         for (int si = 0; si < r->n_seg; si++) { /* scores q_t . k_j of every new row against every key */
             const sf_att_seg *sg = &r->seg[si];
             const float *kh = hv.k + h * hv.head + (size_t)sg->k0 * hv.ldkv;
-            sf_dot_rows(a->scores + h * r->sq_head + (size_t)sg->q0 * K, K, hv.q + h * hv.head + (size_t)sg->q0 * hv.ldq,
+            sf_dot_rows(a->scores + h * r->sq_head + (size_t)sg->q0 * K, K,
+                        hv.q + h * hv.head + (size_t)sg->q0 * hv.ldq,
                         (int)hv.ldq, sg->nq, kh, (int)hv.ldkv, sg->nk, HS);
         }
         /* scaling, the masked keys' -inf, softmax: SM_ROWS rows' worth of segments at a time */
@@ -837,7 +838,8 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
             const sf_att_seg *sg = si < r->n_seg ? &r->seg[si] : NULL;
             if (nb && (!sg || sg->q0 != b0 + nb || nb + sg->nq > SM_ROWS)) {
                 size_t row = ((size_t)h * L + b0) * K, srow = h * r->sq_head + (size_t)b0 * K;
-                sf_attn_softmax(a->probs + row, a->scaled + srow, a->scores + srow, (size_t)K, nb, seen, width, inv_sqrt);
+                sf_attn_softmax(a->probs + row, a->scaled + srow, a->scores + srow, (size_t)K, nb, seen, width,
+                                inv_sqrt);
                 nb = 0;
             }
             if (!sg) break;
@@ -850,7 +852,8 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
                         width[t] = r->wide ? K : sg->nk;
                     }
                     size_t row = ((size_t)h * L + sg->q0 + t0r) * K, srow = h * r->sq_head + (size_t)(sg->q0 + t0r) * K;
-                    sf_attn_softmax(a->probs + row, a->scaled + srow, a->scores + srow, (size_t)K, k, seen, width, inv_sqrt);
+                    sf_attn_softmax(a->probs + row, a->scaled + srow, a->scores + srow, (size_t)K, k, seen, width,
+                                    inv_sqrt);
                 }
                 continue;
             }
