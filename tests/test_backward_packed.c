@@ -1,7 +1,8 @@
 /* test_backward_packed.c - the trainer's packed passes (several sequences end to end in one record)
  * against the single-sequence passes, bit for bit: the forward's logits and recorded intermediates, and
  * (sf_forward_backward_packed) the gradient against the per-example loop's, for both families, tied and
- * untied heads, learned and sinusoidal positions, pre- and post-LN, with sequences of length 1 to max_len;
+ * untied heads, learned and sinusoidal positions, pre- and post-LN, head sizes 8 and 16, with sequences of
+ * length 1 to max_len;
  * and the pass that writes the gradient (sf_forward_backward_packed_set) against the adding one. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,14 +26,17 @@
 typedef struct {
     const char *name;
     int family, pos, norm, tied, d_ff;
+    int d_model; /* 0: 32 (head size 8); 64 gives head size 16, whose short segments take the attention
+                  * backward's in-register kernel (sf_attn_head_backward_local) and long ones the other */
 } variant;
 
 static const variant VARIANTS[] = {
-    {"encdec (sinusoidal, post-LN, tied)", SF_FAMILY_ENCDEC, SF_POS_SINUSOIDAL, SF_NORM_POST, 1, 48},
-    {"encdec (learned, pre-LN, untied)", SF_FAMILY_ENCDEC, SF_POS_LEARNED, SF_NORM_PRE, 0, 48},
-    {"encdec attention-only (none, post-LN, tied)", SF_FAMILY_ENCDEC, SF_POS_NONE, SF_NORM_POST, 1, 0},
-    {"gpt (learned, pre-LN, tied)", SF_FAMILY_GPT, SF_POS_LEARNED, SF_NORM_PRE, 1, 48},
-    {"gpt (sinusoidal, post-LN, untied)", SF_FAMILY_GPT, SF_POS_SINUSOIDAL, SF_NORM_POST, 0, 48},
+    {"encdec (sinusoidal, post-LN, tied)", SF_FAMILY_ENCDEC, SF_POS_SINUSOIDAL, SF_NORM_POST, 1, 48, 0},
+    {"encdec (learned, pre-LN, untied)", SF_FAMILY_ENCDEC, SF_POS_LEARNED, SF_NORM_PRE, 0, 48, 0},
+    {"encdec attention-only (none, post-LN, tied)", SF_FAMILY_ENCDEC, SF_POS_NONE, SF_NORM_POST, 1, 0, 0},
+    {"gpt (learned, pre-LN, tied)", SF_FAMILY_GPT, SF_POS_LEARNED, SF_NORM_PRE, 1, 48, 0},
+    {"gpt (sinusoidal, post-LN, untied)", SF_FAMILY_GPT, SF_POS_SINUSOIDAL, SF_NORM_POST, 0, 48, 0},
+    {"encdec head size 16 (sinusoidal, post-LN, tied)", SF_FAMILY_ENCDEC, SF_POS_SINUSOIDAL, SF_NORM_POST, 1, 48, 64},
 };
 #define N_VARIANTS (int)(sizeof VARIANTS / sizeof VARIANTS[0])
 
@@ -40,7 +44,7 @@ static const variant VARIANTS[] = {
 static void build_model(sf_model *m, const variant *v, unsigned long long seed) {
     sf_config c = sf_config_default((sf_family)v->family);
     c.vocab_size = 23;
-    c.d_model = 32;
+    c.d_model = v->d_model ? v->d_model : 32;
     c.n_heads = 4;
     c.d_ff = v->d_ff;
     c.n_enc_layers = v->family == SF_FAMILY_ENCDEC ? 2 : 0;
