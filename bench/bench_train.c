@@ -29,6 +29,9 @@
  * bench/train_phases.c): it also prints, per thread, the time each step spends in its chunks, the early
  * sums, the waits at the two barriers, the rest of the sums and AdamW (the threads' idle time), and each
  * processor's time per chunk.
+ * After the warm-up steps it prints the size of one thread's records (floats a row and MB: the packed
+ * activation record and the gradient workspace) and of a chunk's working set (both records, the weights
+ * and the chunk's gradient buffer).
  *
  * usage: bench_train [--shape reverse|gpt] [--steps N] [--threads T] [--rounds R] [--kernels avx512|avx2|c]
  * The last line is `tokens/s: N` for bench/train to read. */
@@ -160,6 +163,18 @@ int main(int argc, char **argv) {
     for (int w = 0; w < WARMUP_STEPS; w++) {
         make_batch(&s, &r, ex);
         if (!(e = sf_trainer_step(&tr, ex, s.batch, &st)).ok) { fprintf(stderr, "bench_train: %s\n", e.msg); return 1; }
+    }
+    { /* a chunk's working set on one thread, as the warm-up steps laid the records out and the last pack used
+       * them (its rows: the longer stack's), in MB of 10^6 bytes */
+        const sf_seq *a = &tr.act[0], *g = &tr.gact[0];
+        size_t fa = a->L ? a->mem_floats / (size_t)a->L : 0, fg = g->L ? g->mem_floats / (size_t)g->L : 0;
+        int used = a->n_src > a->n_tgt ? a->n_src : a->n_tgt;
+        double ra = (double)fa * used * sizeof(float) / 1e6, rg = (double)fg * used * sizeof(float) / 1e6;
+        double w = (double)m.n_params * sizeof(float) / 1e6;
+        printf("records per thread: activations %zu floats a row, gradients %zu (%d rows x %d keys laid out); a pack "
+               "of %d rows uses %.2f + %.2f = %.2f MB of them, and with the weights and its chunk buffer (%.2f MB "
+               "each) a chunk's working set is %.2f MB\n",
+               fa, fg, a->L, a->K, used, ra, rg, ra + rg, w, ra + rg + 2 * w);
     }
 #ifdef SF_MATMUL_COUNT
     sf_matmul_count_reset(); /* the warm-up steps are not counted */

@@ -1,7 +1,8 @@
 /* test_backward_packed.c - the trainer's packed passes (several sequences end to end in one record)
  * against the single-sequence passes, bit for bit: the forward's logits and recorded intermediates, and
  * (sf_forward_backward_packed) the gradient against the per-example loop's, for both families, tied and
- * untied heads, learned and sinusoidal positions, pre- and post-LN, with sequences of length 1 to max_len;
+ * untied heads, learned and sinusoidal positions, pre- and post-LN, head sizes 8 and 16, with sequences of
+ * length 1 to max_len;
  * and the pass that writes the gradient (sf_forward_backward_packed_set) against the adding one. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,14 +26,17 @@
 typedef struct {
     const char *name;
     int family, pos, norm, tied, d_ff;
+    int d_model; /* 0: 32 (head size 8); 64 gives head size 16, whose short segments take the attention
+                  * backward's in-register kernel (sf_attn_head_backward_local) and long ones the other */
 } variant;
 
 static const variant VARIANTS[] = {
-    {"encdec (sinusoidal, post-LN, tied)", SF_FAMILY_ENCDEC, SF_POS_SINUSOIDAL, SF_NORM_POST, 1, 48},
-    {"encdec (learned, pre-LN, untied)", SF_FAMILY_ENCDEC, SF_POS_LEARNED, SF_NORM_PRE, 0, 48},
-    {"encdec attention-only (none, post-LN, tied)", SF_FAMILY_ENCDEC, SF_POS_NONE, SF_NORM_POST, 1, 0},
-    {"gpt (learned, pre-LN, tied)", SF_FAMILY_GPT, SF_POS_LEARNED, SF_NORM_PRE, 1, 48},
-    {"gpt (sinusoidal, post-LN, untied)", SF_FAMILY_GPT, SF_POS_SINUSOIDAL, SF_NORM_POST, 0, 48},
+    {"encdec (sinusoidal, post-LN, tied)", SF_FAMILY_ENCDEC, SF_POS_SINUSOIDAL, SF_NORM_POST, 1, 48, 0},
+    {"encdec (learned, pre-LN, untied)", SF_FAMILY_ENCDEC, SF_POS_LEARNED, SF_NORM_PRE, 0, 48, 0},
+    {"encdec attention-only (none, post-LN, tied)", SF_FAMILY_ENCDEC, SF_POS_NONE, SF_NORM_POST, 1, 0, 0},
+    {"gpt (learned, pre-LN, tied)", SF_FAMILY_GPT, SF_POS_LEARNED, SF_NORM_PRE, 1, 48, 0},
+    {"gpt (sinusoidal, post-LN, untied)", SF_FAMILY_GPT, SF_POS_SINUSOIDAL, SF_NORM_POST, 0, 48, 0},
+    {"encdec head size 16 (sinusoidal, post-LN, tied)", SF_FAMILY_ENCDEC, SF_POS_SINUSOIDAL, SF_NORM_POST, 1, 48, 64},
 };
 #define N_VARIANTS (int)(sizeof VARIANTS / sizeof VARIANTS[0])
 
@@ -40,7 +44,7 @@ static const variant VARIANTS[] = {
 static void build_model(sf_model *m, const variant *v, unsigned long long seed) {
     sf_config c = sf_config_default((sf_family)v->family);
     c.vocab_size = 23;
-    c.d_model = 32;
+    c.d_model = v->d_model ? v->d_model : 32;
     c.n_heads = 4;
     c.d_ff = v->d_ff;
     c.n_enc_layers = v->family == SF_FAMILY_ENCDEC ? 2 : 0;
@@ -126,11 +130,12 @@ static void same_attn(const char *what, const sf_attn_rec *a, const sf_seq *s, c
     snprintf(w, sizeof w, "%s.q", what); same_view(w, a->q, s->L, hv.q, hv.head, hv.ldq, r0, n, NH, HS);
     snprintf(w, sizeof w, "%s.k", what); same_view(w, a->k, s->L, hv.k, hv.head, hv.ldkv, k0, nk, NH, HS);
     snprintf(w, sizeof w, "%s.v", what); same_view(w, a->v, s->L, hv.v, hv.head, hv.ldkv, k0, nk, NH, HS);
-    snprintf(w, sizeof w, "%s.scores", what); same_square(w, a->scores, s, b->scores, p, r0, n, nk, NH);
     snprintf(w, sizeof w, "%s.probs", what); same_square(w, a->probs, s, b->probs, p, r0, n, nk, NH);
-    /* a packed pass writes neither mask nor out (model.h): the masked cells are scores' -inf, the heads'
-     * outputs are concat's rows */
+    /* a packed record keeps neither mask nor out (model.h): the masked cells are the scores' -inf, the
+     * heads' outputs are concat's rows; its scores and scaled are one head's scratch, and its in is the
+     * previous sub-layer's output */
     snprintf(w, sizeof w, "%s.concat", what); same_rows(w, a->concat, b->concat, r0, n, C);
+    snprintf(w, sizeof w, "%s.in", what); same_rows(w, a->in, b->in, r0, n, C);
     snprintf(w, sizeof w, "%s.resid", what); same_rows(w, a->resid, b->resid, r0, n, C);
     snprintf(w, sizeof w, "%s.ln_rstd", what); same_rows(w, a->ln_rstd, b->ln_rstd, r0, n, 1);
 }
@@ -171,7 +176,13 @@ static void test_forward_packed_equals_sequences(void **state) {
                     same_attn("dec.self", &s.dec.layers[l].self, &s, &p.dec.layers[l].self, &p, d0, nd, d0, nd, c, 0);
                     if (encdec)
                         same_attn("dec.cross", &s.dec.layers[l].cross, &s, &p.dec.layers[l].cross, &p, d0, nd, s0, ns, c, 1);
-                    if (c->d_ff) same_rows("dec.ffn.hidden", s.dec.layers[l].ffn.hidden, p.dec.layers[l].ffn.hidden, d0, nd, c->d_ff);
+                    if (c->d_ff) {
+                        const sf_ffn_rec *fs = &s.dec.layers[l].ffn, *fp = &p.dec.layers[l].ffn;
+                        same_rows("dec.ffn.in", fs->in, fp->in, d0, nd, C);
+                        same_rows("dec.ffn.hidden", fs->hidden, fp->hidden, d0, nd, c->d_ff);
+                        if (c->act == SF_ACT_GELU) same_rows("dec.ffn.pre", fs->pre, fp->pre, d0, nd, c->d_ff);
+                        same_rows("dec.ffn.resid", fs->resid, fp->resid, d0, nd, C);
+                    }
                 }
                 same_rows("dec.sum", s.dec.sum, p.dec.sum, d0, nd, C);
                 if (encdec) {
@@ -270,7 +281,7 @@ static void test_backward_packed_equals_loop(void **state) {
         /* packed: all at once, and in packs of 4 then 2 */
         sf_seq p, gp;
         assert_true(sf_seq_build_packed(&p, c).ok);
-        assert_true(sf_seq_build_packed(&gp, c).ok);
+        assert_true(sf_seq_build_packed_grad(&gp, c).ok);
         static const int in_order[N_SEQ] = {0, 1, 2, 3, 4, 5}, reordered[N_SEQ] = {1, 0, 2, 3, 5, 4};
         for (int per = N_SEQ; per >= 4; per -= 2) {
             start_grad(g1, P);
@@ -323,7 +334,7 @@ static void test_backward_packed_set(void **state) {
         assert_non_null(g1);
         sf_seq p, gp;
         assert_true(sf_seq_build_packed(&p, &m.cfg).ok);
-        assert_true(sf_seq_build_packed(&gp, &m.cfg).ok);
+        assert_true(sf_seq_build_packed_grad(&gp, &m.cfg).ok);
         for (int k = 0; k < 4; k++) {
             int n = k < 3 ? N_SEQ : 2, per = k < 3 ? pers[k] : 2;
             const int *order = k < 3 ? in_order : short_pair;
@@ -338,6 +349,93 @@ static void test_backward_packed_set(void **state) {
             assert_int_equal(c0, c1);
         }
         free(g0);
+        free(g1);
+        sf_seq_free(&p);
+        sf_seq_free(&gp);
+        sf_model_free(&m);
+    }
+}
+
+/* Fills every float of a record with NaN. */
+static void poison(sf_seq *s) {
+    for (size_t i = 0; i < s->mem_floats; i++) s->mem[i] = NAN;
+}
+
+/* The per-example loop's gradient of all of b's sequences in order, added to g. */
+static void loop_grad(const sf_model *m, batch *b, float *g) {
+    int encdec = m->cfg.family == SF_FAMILY_ENCDEC;
+    sf_seq s, gs;
+    assert_true(sf_seq_build(&s, &m->cfg).ok);
+    assert_true(sf_seq_build(&gs, &m->cfg).ok);
+    for (int i = 0; i < N_SEQ; i++) {
+        int k = 0;
+        float l = sf_forward_backward(m, &s, &gs, b->src[i], encdec ? b->n_src[i] : 0, b->in[i], b->tgt[i], b->n_dec[i],
+                                      g, &k);
+        assert_true(isfinite(l));
+    }
+    sf_seq_free(&s);
+    sf_seq_free(&gs);
+}
+
+/* The gradient workspace holds only rows the packed backward writes before it reads them, and the
+ * activation record only rows the packed forward writes: with both records full of NaN before every pass
+ * (after they have been laid out for the largest pack, so no pass lays them out afresh), the gradient is
+ * still the per-example loop's bit for bit, added (in one pack, 4 + 2, and packs of one) and written
+ * (the first pack of each). A read of a row or cell no pass wrote turns some gradient into NaN. */
+static void test_backward_packed_poisoned(void **state) {
+    (void)state;
+    static const int pers[] = {N_SEQ, 4, 1};
+    for (int vi = 0; vi < N_VARIANTS; vi++) {
+        const variant *v = &VARIANTS[vi];
+        sf_model m;
+        build_model(&m, v, 61 + (unsigned long long)vi);
+        size_t P = m.n_params;
+        sf_rng r;
+        sf_rng_seed(&r, 29 + (uint64_t)vi);
+        batch b;
+        make_batch(&b, &m, &r);
+        float *g0 = malloc(P * sizeof *g0), *z0 = calloc(P, sizeof *z0), *g1 = malloc(P * sizeof *g1);
+        assert_true(g0 && z0 && g1);
+        start_grad(g0, P);
+        loop_grad(&m, &b, g0);
+        loop_grad(&m, &b, z0);
+        sf_seq p, gp;
+        assert_true(sf_seq_build_packed(&p, &m.cfg).ok);
+        assert_true(sf_seq_build_packed_grad(&gp, &m.cfg).ok);
+        sf_pack all;
+        make_pack(&all, &b, 0, N_SEQ);
+        assert_true(sf_pack_rows(&m, &all).ok);
+        int rows = all.src_rows > all.dec_rows ? all.src_rows : all.dec_rows;
+        assert_true(sf_seq_reserve_packed(&p, rows, all.longest).ok);
+        assert_true(sf_seq_reserve_packed(&gp, p.L, p.K).ok);
+        assert_true(gp.mem_floats < p.mem_floats); /* (the workspace is the smaller of the two) */
+        unsigned grown = p.grown + gp.grown;
+        for (int set = 0; set <= 1; set++)
+            for (int k = 0; k < 3; k++) {
+                int per = pers[k];
+                if (set) for (size_t i = 0; i < P; i++) g1[i] = NAN;
+                else start_grad(g1, P);
+                double loss = 0.0;
+                long counted = 0;
+                for (int i = 0; i < N_SEQ; i += per) {
+                    int n = N_SEQ - i < per ? N_SEQ - i : per;
+                    sf_pack pk;
+                    make_pack(&pk, &b, i, n);
+                    const int *tgt[N_SEQ];
+                    for (int j = 0; j < n; j++) tgt[j] = b.tgt[i + j];
+                    poison(&p);
+                    poison(&gp);
+                    int ok = set && i == 0 ? sf_forward_backward_packed_set(&m, &p, &gp, &pk, tgt, g1, &loss, &counted)
+                                           : sf_forward_backward_packed(&m, &p, &gp, &pk, tgt, g1, &loss, &counted);
+                    assert_int_equal(ok, 1);
+                }
+                assert_true(isfinite(loss));
+                same_grad(&m, set ? z0 : g0, g1, "the gradient with poisoned records differs from the loop's", v->name,
+                          per);
+            }
+        assert_int_equal(p.grown + gp.grown, grown); /* every pass ran on the poisoned layout */
+        free(g0);
+        free(z0);
         free(g1);
         sf_seq_free(&p);
         sf_seq_free(&gp);
@@ -401,7 +499,7 @@ static void test_packed_refusals(void **state) {
     build_model(&m, &VARIANTS[0], 3);
     sf_seq p;
     assert_true(sf_seq_build_packed(&p, &m.cfg).ok);
-    int ids[MAXLEN + 1] = {SF_TOK_BOS};
+    int ids[MAXLEN + 1] = {SF_TOK_BOS}, k_counted = 0;
     assert_false(sf_encode(&m, &p, ids, 3).ok);
     assert_false(sf_decode_step(&m, &p, SF_TOK_BOS).ok);
     sf_pack pk;
@@ -420,8 +518,8 @@ static void test_packed_refusals(void **state) {
     ids[1] = 5;
     assert_true(sf_forward_packed(&m, &p, &pk).ok);
     /* the packed backward: a target outside the vocabulary leaves the gradient, loss and count as they were */
-    sf_seq gp;
-    assert_true(sf_seq_build_packed(&gp, &m.cfg).ok);
+    sf_seq gp, ap, sq;
+    assert_true(sf_seq_build_packed_grad(&gp, &m.cfg).ok);
     float *g = calloc(m.n_params, sizeof *g);
     assert_non_null(g);
     int tg[2] = {5, m.cfg.vocab_size};
@@ -432,6 +530,28 @@ static void test_packed_refusals(void **state) {
     for (size_t i = 0; i < m.n_params; i++) assert_true(g[i] == 0.0f);
     assert_true(loss == 1.5 && counted == 3);
     tg[1] = 6;
+    /* ... and so do records of the wrong kinds: an activation record (or a sequence record) as the
+     * gradient workspace, a workspace as the activation record, whose forward pass says why */
+    assert_true(sf_seq_build_packed(&ap, &m.cfg).ok);
+    assert_true(sf_seq_build(&sq, &m.cfg).ok);
+    assert_int_equal(sf_forward_backward_packed(&m, &p, &ap, &pk, tgt, g, &loss, &counted), 0);
+    assert_int_equal(sf_forward_backward_packed_set(&m, &p, &ap, &pk, tgt, g, &loss, &counted), 0);
+    assert_int_equal(sf_forward_backward_packed(&m, &p, &sq, &pk, tgt, g, &loss, &counted), 0);
+    assert_int_equal(sf_forward_backward_packed(&m, &gp, &gp, &pk, tgt, g, &loss, &counted), 0);
+    assert_int_equal(sf_forward_loss_packed(&m, &gp, &pk, tgt, &loss, &counted), 0);
+    for (size_t i = 0; i < m.n_params; i++) assert_true(g[i] == 0.0f);
+    assert_true(loss == 1.5 && counted == 3);
+    sf_err e = sf_forward_packed(&m, &gp, &pk);
+    assert_false(e.ok);
+    assert_non_null(strstr(e.msg, "gradient workspace"));
+    e = sf_forward_packed(&m, &sq, &pk);
+    assert_false(e.ok);
+    assert_non_null(strstr(e.msg, "sequence record"));
+    /* a workspace refuses the single-sequence passes as every packed record does */
+    assert_false(sf_encode(&m, &gp, ids, 3).ok);
+    assert_true(isnan(sf_forward_backward(&m, &sq, &gp, ids, 3, ids, tg, 2, g, &k_counted)));
+    sf_seq_free(&ap);
+    sf_seq_free(&sq);
     assert_int_equal(sf_forward_backward_packed(&m, &p, &gp, &pk, tgt, g, &loss, &counted), 1);
     assert_true(loss > 1.5 && counted == 5);
     free(g);
@@ -447,6 +567,7 @@ int main(void) {
         cmocka_unit_test(test_forward_packed_equals_sequences),
         cmocka_unit_test(test_backward_packed_equals_loop),
         cmocka_unit_test(test_backward_packed_set),
+        cmocka_unit_test(test_backward_packed_poisoned),
         cmocka_unit_test(test_matmul_backward_set),
         cmocka_unit_test(test_packed_refusals),
     };

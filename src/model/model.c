@@ -221,10 +221,23 @@ typedef struct {
     int n_list, cap_list, failed;
 } arena;
 
-static void take(arena *a, float **slot, int groups, int width, float pad) {
+/* Hands out (or counts) `groups` blocks of L rows of `width` floats (0: K) and returns where they start
+ * (NULL while counting or listing). */
+static float *take_buf(arena *a, int groups, int width) {
     size_t W = width ? (size_t)width : a->K;
-    if (a->base) *slot = a->base + a->used;
+    float *p = a->base ? a->base + a->used : NULL;
     a->used += (size_t)groups * a->L * W;
+    return p;
+}
+
+/* Points a record's slot at p (a buffer handed out before, shared with other slots) unless counting. */
+static void put(const arena *a, float **slot, float *p) {
+    if (a->base) *slot = p;
+}
+
+static void take(arena *a, float **slot, int groups, int width, float pad) {
+    float *p = take_buf(a, groups, width);
+    if (a->base) *slot = p;
     if (!a->list || a->failed) return; /* not listing */
     if (a->n_list == a->cap_list) {
         slot_info *l = realloc(a->list, (size_t)(2 * a->cap_list) * sizeof *l);
@@ -286,18 +299,198 @@ static void carve_all(arena *a, sf_seq *s, const sf_config *c) {
     take(a, &s->tmp, 1, 3 * c->d_model, 0);
 }
 
-/* Returns the floats a record of config c needs for L positions and square rows of K (counted without
- * allocating). */
-static size_t record_floats(const sf_config *c, int L, int K) {
+/* ---- packed records: only what the backward pass reads ---- */
+/* The kinds of record: a sequence record (every intermediate, as the trace names them), a packed
+ * activation record (sf_seq_build_packed) and a packed gradient workspace (sf_seq_build_packed_grad). */
+enum { REC_SEQ, REC_ACT, REC_GRAD };
+
+static int rec_kind(const sf_seq *s) { return !s->packed ? REC_SEQ : s->grad ? REC_GRAD : REC_ACT; }
+
+/* Buffers every sub-layer of a packed activation record shares: forward scratch nothing reads later. */
+typedef struct {
+    float *scores, *scaled; /* (L,K) one head's raw and scaled scores; the next head overwrites them */
+    float *proj;            /* (L,C) a sub-layer's projection before the residual addition (s->tmp) */
+} act_shared;
+
+/* One attention sub-layer of a packed activation record, entering with the stream `in` (the previous
+ * sub-layer's output, or the embedded sum: not copied). Returns its output stream. */
+static float *carve_act_attn(arena *a, sf_attn_rec *r, const sf_config *c, float *in, const act_shared *sh) {
+    int C = c->d_model, NH = c->n_heads, HS = C / NH;
+    put(a, &r->in, in);
+    if (c->norm == SF_NORM_PRE) take(a, &r->ln, 1, C, 0);
+    take(a, &r->ln_mean, 1, 1, 0);
+    take(a, &r->ln_rstd, 1, 1, 0);
+    take(a, &r->q, NH, HS, 0); take(a, &r->k, NH, HS, 0); take(a, &r->v, NH, HS, 0); /* fused rows (sf_attn_qkv) */
+    put(a, &r->scores, sh->scores);
+    put(a, &r->scaled, sh->scaled);
+    take(a, &r->probs, NH, 0, 0.0f);
+    take(a, &r->concat, 1, C, 0);
+    put(a, &r->proj, sh->proj);
+    take(a, &r->resid, 1, C, 0);
+    if (c->norm == SF_NORM_POST) take(a, &r->norm, 1, C, 0);
+    return c->norm == SF_NORM_POST ? r->norm : r->resid;
+}
+
+/* One feed-forward sub-layer of a packed activation record (ReLU: the pre-activation is computed into the
+ * hidden rows and rectified in place, since ReLU's backward asks only whether it was positive, which
+ * the rectified value says too). Returns its output stream. */
+static float *carve_act_ffn(arena *a, sf_ffn_rec *r, const sf_config *c, float *in, const act_shared *sh) {
+    int C = c->d_model, F = c->d_ff;
+    put(a, &r->in, in);
+    if (c->norm == SF_NORM_PRE) take(a, &r->ln, 1, C, 0);
+    take(a, &r->ln_mean, 1, 1, 0);
+    take(a, &r->ln_rstd, 1, 1, 0);
+    take(a, &r->hidden, 1, F, 0);
+    if (c->act == SF_ACT_GELU) take(a, &r->pre, 1, F, 0);
+    else put(a, &r->pre, r->hidden);
+    put(a, &r->proj, sh->proj);
+    take(a, &r->resid, 1, C, 0);
+    if (c->norm == SF_NORM_POST) take(a, &r->norm, 1, C, 0);
+    return c->norm == SF_NORM_POST ? r->norm : r->resid;
+}
+
+/* One stack of a packed activation record: the embedded sum (the token and position rows are scratch in
+ * s->tmp: the backward pass reads only the ids), then its sub-layers, each reading the one before's
+ * output rows where they are. */
+static void carve_act_stack(arena *a, sf_seq *s, sf_stack_rec *st, const sf_config *c, int n_layers, int cross,
+                            const act_shared *sh) {
+    int C = c->d_model;
+    put(a, &st->tok, s->tmp);
+    put(a, &st->pos, a->base ? s->tmp + a->L * (size_t)C : NULL);
+    take(a, &st->sum, 1, C, 0);
+    float *x = st->sum;
+    for (int l = 0; l < n_layers; l++) {
+        sf_layer_rec *lr = &st->layers[l];
+        x = carve_act_attn(a, &lr->self, c, x, sh);
+        if (cross) x = carve_act_attn(a, &lr->cross, c, x, sh);
+        if (c->d_ff) x = carve_act_ffn(a, &lr->ffn, c, x, sh);
+    }
+    if (c->norm == SF_NORM_PRE) {
+        take(a, &st->ln_f, 1, C, 0);
+        take(a, &st->ln_f_mean, 1, 1, 0);
+        take(a, &st->ln_f_rstd, 1, 1, 0);
+    }
+}
+
+/* A packed activation record: what the packed backward reads (model.h), and the forward's scratch. */
+static void carve_act(arena *a, sf_seq *s, const sf_config *c) {
+    act_shared sh;
+    take(a, &s->tmp, 2, c->d_model, 0); /* token rows | position rows; every sub-layer's proj in the first */
+    sh.proj = s->tmp;
+    sh.scores = take_buf(a, 1, 0);
+    sh.scaled = take_buf(a, 1, 0);
+    if (c->n_enc_layers) carve_act_stack(a, s, &s->enc, c, c->n_enc_layers, 0, &sh);
+    carve_act_stack(a, s, &s->dec, c, c->n_dec_layers, c->family == SF_FAMILY_ENCDEC, &sh);
+    take(a, &s->logits, 1, c->vocab_size, 0);
+    take(a, &s->probs, 1, c->vocab_size, 0);
+}
+
+/* Buffers every sub-layer of a gradient workspace shares: each is written and read inside one
+ * sub-layer's backward, so the next sub-layer (below it) may overwrite it. */
+typedef struct {
+    float *concat, *dq, *ln;        /* (L,C): the heads' gradient, cross-attention's dq, a pre-LN LayerNorm's */
+    float *hidden, *pre;            /* (L,F) */
+    float *vt;                      /* (L,HS): one head's values transposed (HS, nk) */
+    float *probs, *scaled, *scores; /* (L,K): one head's square gradients */
+} grad_shared;
+
+/* Points a gradient sub-layer's buffers at the shared ones, its input gradient at `in`. */
+static void grad_attn(const arena *a, sf_attn_rec *g, float *in, const grad_shared *sh, int cross) {
+    put(a, &g->in, in);
+    put(a, &g->ln, sh->ln);
+    put(a, &g->concat, sh->concat);
+    if (cross) put(a, &g->q, sh->dq);
+    put(a, &g->v, sh->vt);
+    put(a, &g->probs, sh->probs);
+    put(a, &g->scaled, sh->scaled);
+    put(a, &g->scores, sh->scores);
+}
+
+/* One stack of a gradient workspace. Backward walks it from the last sub-layer down, each turning the
+ * gradient of its output (the stream buffer `cur`) into that of its input (the other one), so two stream
+ * buffers take turns: `out` receives the stack's output gradient (the head's, or the encoder output's
+ * that every cross-attention adds to) and `other` is the second; the embedded sum's gradient ends in
+ * whichever the first sub-layer wrote. */
+static void grad_stack(const arena *a, sf_stack_rec *g, const sf_config *c, int n_layers, int cross, float *out,
+                       float *other, const grad_shared *sh) {
+    float *cur = out, *t;
+    if (c->norm == SF_NORM_PRE) { /* the final LayerNorm's gradient, then its input's (the last layer's output) */
+        put(a, &g->ln_f, out);
+        cur = other;
+        other = out;
+    }
+    sf_layer_rec *last = &g->layers[n_layers - 1];
+    int post = c->norm == SF_NORM_POST;
+    float **outslot = c->d_ff ? (post ? &last->ffn.norm : &last->ffn.resid)
+                    : cross ? (post ? &last->cross.norm : &last->cross.resid)
+                            : (post ? &last->self.norm : &last->self.resid);
+    put(a, outslot, cur);
+    for (int l = n_layers - 1; l >= 0; l--) {
+        sf_layer_rec *r = &g->layers[l];
+        if (c->d_ff) {
+            put(a, &r->ffn.in, other);
+            put(a, &r->ffn.ln, sh->ln);
+            put(a, &r->ffn.hidden, sh->hidden);
+            put(a, &r->ffn.pre, sh->pre);
+            t = cur, cur = other, other = t;
+        }
+        if (cross) {
+            grad_attn(a, &r->cross, other, sh, 1);
+            t = cur, cur = other, other = t;
+        }
+        grad_attn(a, &r->self, other, sh, 0);
+        t = cur, cur = other, other = t;
+    }
+    put(a, &g->sum, cur);
+}
+
+/* A gradient workspace: the rows the packed backward writes and reads (backward.c), most of them shared
+ * by every sub-layer. */
+static void carve_grad(arena *a, sf_seq *s, const sf_config *c) {
+    int C = c->d_model, F = c->d_ff, cross = c->family == SF_FAMILY_ENCDEC;
+    grad_shared sh = {0};
+    float *stream[4] = {NULL, NULL, NULL, NULL};
+    for (int i = 0; i < (c->n_enc_layers ? 4 : 2); i++) stream[i] = take_buf(a, 1, C);
+    sh.concat = take_buf(a, 1, C);
+    if (cross) sh.dq = take_buf(a, 1, C);
+    if (c->norm == SF_NORM_PRE) sh.ln = take_buf(a, 1, C);
+    if (F) {
+        sh.hidden = take_buf(a, 1, F);
+        sh.pre = take_buf(a, 1, F);
+    }
+    sh.vt = take_buf(a, 1, C / c->n_heads);
+    sh.probs = take_buf(a, 1, 0);
+    sh.scaled = take_buf(a, 1, 0);
+    sh.scores = take_buf(a, 1, 0);
+    take(a, &s->tmp, 1, 3 * C, 0);
+    take(a, &s->logits, 1, c->vocab_size, 0);
+    grad_stack(a, &s->dec, c, c->n_dec_layers, cross, stream[0], stream[1], &sh);
+    /* the encoder's own pair: the decoder's embedded-sum gradient stays until the embeddings' backward */
+    if (c->n_enc_layers) grad_stack(a, &s->enc, c, c->n_enc_layers, 0, stream[2], stream[3], &sh);
+}
+
+/* Walks the buffers of a record of kind `kind`. */
+static void carve_kind(arena *a, sf_seq *s, const sf_config *c, int kind) {
+    if (kind == REC_ACT) carve_act(a, s, c);
+    else if (kind == REC_GRAD) carve_grad(a, s, c);
+    else carve_all(a, s, c);
+}
+
+/* Returns the floats a record of kind `kind` for config c needs for L positions and square rows of K
+ * (counted without allocating). */
+static size_t kind_floats(const sf_config *c, int L, int K, int kind) {
     static sf_layer_rec layers[2 * SF_MAX_LAYERS]; /* counting only takes their fields' addresses: never written */
     sf_seq dummy;
     memset(&dummy, 0, sizeof dummy);
     dummy.enc.layers = layers;
     dummy.dec.layers = layers + SF_MAX_LAYERS;
     arena a = {NULL, 0, (size_t)L, (size_t)K, NULL, 0, 0, 0};
-    carve_all(&a, &dummy, c);
+    carve_kind(&a, &dummy, c, kind);
     return a.used;
 }
+
+/* The same for a sequence record. */
+static size_t record_floats(const sf_config *c, int L, int K) { return kind_floats(c, L, K, REC_SEQ); }
 
 size_t sf_seq_bytes(const sf_config *c, int positions) {
     return record_floats(c, positions, positions) * sizeof(float) + 2 * (size_t)positions * sizeof(int);
@@ -305,8 +498,8 @@ size_t sf_seq_bytes(const sf_config *c, int positions) {
 
 /* Returns an error naming the size when a record of L positions (square rows of K) would exceed
  * SF_MAX_RECORD_BYTES. */
-static sf_err check_record_size_k(const sf_config *c, int L, int K) {
-    size_t bytes = record_floats(c, L, K) * sizeof(float) + 2 * (size_t)L * sizeof(int);
+static sf_err check_record_size_k(const sf_config *c, int L, int K, int kind) {
+    size_t bytes = kind_floats(c, L, K, kind) * sizeof(float) + 2 * (size_t)L * sizeof(int);
     if (bytes <= SF_MAX_RECORD_BYTES) return sf_ok();
     return sf_fail("sequence record: %d positions of this model need %zu MiB (%d heads, %d+%d layers, max_len %d); "
                    "the limit is %zu MiB, so use a shorter input or fewer generated tokens",
@@ -315,21 +508,32 @@ static sf_err check_record_size_k(const sf_config *c, int L, int K) {
 }
 
 /* The same for a sequence record (K = L). */
-static sf_err check_record_size(const sf_config *c, int L) { return check_record_size_k(c, L, L); }
+static sf_err check_record_size(const sf_config *c, int L) { return check_record_size_k(c, L, L, REC_SEQ); }
 
 /* Allocates the first (zeroed) buffers of s for L positions and square rows of K. */
 static sf_err lay_out(sf_seq *s, const sf_config *c, int L, int K) {
-    sf_err e = check_record_size_k(c, L, K);
+    int kind = rec_kind(s);
+    sf_err e = check_record_size_k(c, L, K, kind);
     if (!e.ok) return e;
-    size_t n = record_floats(c, L, K);
+    size_t n = kind_floats(c, L, K, kind);
     /* a packed record (the trainer's, written and read by every pass) on huge pages; free takes it too */
     s->mem = s->packed ? sf_big_calloc(n, sizeof(float)) : calloc(n, sizeof(float));
     s->enc.ids = calloc((size_t)L, sizeof(int));
     s->dec.ids = calloc((size_t)L, sizeof(int));
     if (!s->mem || !s->enc.ids || !s->dec.ids)
         return sf_fail("sequence record: out of memory for %d positions (%zu MiB)", L, n * sizeof(float) >> 20);
+    if (kind != REC_SEQ) { /* a packed kind sets only some buffers: the others stay NULL */
+        if (s->enc.layers) memset(s->enc.layers, 0, (size_t)c->n_enc_layers * sizeof *s->enc.layers); /* (gpt: none) */
+        memset(s->dec.layers, 0, (size_t)c->n_dec_layers * sizeof *s->dec.layers);
+        sf_layer_rec *el = s->enc.layers, *dl = s->dec.layers;
+        int *ei = s->enc.ids, *di = s->dec.ids;
+        memset(&s->enc, 0, sizeof s->enc);
+        memset(&s->dec, 0, sizeof s->dec);
+        s->enc.layers = el, s->dec.layers = dl, s->enc.ids = ei, s->dec.ids = di;
+        s->logits = s->probs = s->tmp = NULL;
+    }
     arena a = {s->mem, 0, (size_t)L, (size_t)K, NULL, 0, 0, 0};
-    carve_all(&a, s, c);
+    carve_kind(&a, s, c, kind);
     s->mem_floats = n;
     s->L = L;
     s->K = K;
@@ -424,11 +628,26 @@ sf_err sf_seq_build(sf_seq *s, const sf_config *c) {
     return sf_ok();
 }
 
-sf_err sf_seq_build_packed(sf_seq *s, const sf_config *c) {
-    sf_err e = sf_seq_build(s, c);
-    if (e.ok) s->packed = 1;
-    return e;
+/* Allocates an empty packed record (no rows: the first sf_seq_reserve_packed lays it out). */
+static sf_err build_packed(sf_seq *s, const sf_config *c, int grad) {
+    memset(s, 0, sizeof *s);
+    sf_err e = sf_config_validate(c);
+    if (!e.ok) return e;
+    s->cfg = *c;
+    s->packed = 1;
+    s->grad = grad;
+    s->enc.layers = c->n_enc_layers ? calloc((size_t)c->n_enc_layers, sizeof(sf_layer_rec)) : NULL;
+    s->dec.layers = calloc((size_t)c->n_dec_layers, sizeof(sf_layer_rec));
+    if (!s->dec.layers || (c->n_enc_layers && !s->enc.layers)) {
+        sf_seq_free(s);
+        return sf_fail("sequence record: out of memory");
+    }
+    return sf_ok();
 }
+
+sf_err sf_seq_build_packed(sf_seq *s, const sf_config *c) { return build_packed(s, c, 0); }
+
+sf_err sf_seq_build_packed_grad(sf_seq *s, const sf_config *c) { return build_packed(s, c, 1); }
 
 sf_err sf_seq_reserve_packed(sf_seq *s, int rows, int keys) {
     if (!s->packed) return sf_fail("sequence record: not a packed record");
@@ -443,7 +662,7 @@ sf_err sf_seq_reserve_packed(sf_seq *s, int rows, int keys) {
     int k = SF_SEQ_FIRST_CAP;
     while (k < K) k *= 2;
     K = k < s->cfg.max_len ? k : s->cfg.max_len;
-    sf_err e = check_record_size_k(&s->cfg, L, K);
+    sf_err e = check_record_size_k(&s->cfg, L, K, rec_kind(s));
     if (!e.ok) return e;
     free(s->mem);
     free(s->enc.ids);
@@ -558,6 +777,8 @@ typedef struct {
     int L, K, t0, t1, causal, wide;
     const sf_att_seg *seg;
     int n_seg;
+    size_t sq_head; /* floats from one head's scores (and scaled) to the next's: L*K, or 0 when the record
+                     * keeps one head's (a packed one: each head's are used up before the next's) */
 } att_run;
 
 /* Runs one attention sub-layer as `r` says. x is the stream entering (L,C); kv_src is the encoder output
@@ -571,7 +792,7 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
     int C = c->d_model, NH = c->n_heads, HS = C / NH, L = r->L, K = r->K, t0 = r->t0, t1 = r->t1, R = t1 - t0;
     size_t off = (size_t)t0 * C;
     float *mask = a->mask;
-    memcpy(a->in + off, x + off, (size_t)R * C * sizeof(float));
+    if (a->in != x) memcpy(a->in + off, x + off, (size_t)R * C * sizeof(float)); /* (a packed record reads x) */
     const float *ain = a->in;
     if (c->norm == SF_NORM_PRE) { /* pre-LN: attention reads LayerNorm(x) */
         sf_layernorm_forward(a->ln + off, a->ln_mean + t0, a->ln_rstd + t0, a->in + off, lnw->w, lnw->b, R, C, c->ln_eps);
@@ -606,7 +827,8 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
         for (int si = 0; si < r->n_seg; si++) { /* scores q_t . k_j of every new row against every key */
             const sf_att_seg *sg = &r->seg[si];
             const float *kh = hv.k + h * hv.head + (size_t)sg->k0 * hv.ldkv;
-            sf_dot_rows(a->scores + ((size_t)h * L + sg->q0) * K, K, hv.q + h * hv.head + (size_t)sg->q0 * hv.ldq,
+            sf_dot_rows(a->scores + h * r->sq_head + (size_t)sg->q0 * K, K,
+                        hv.q + h * hv.head + (size_t)sg->q0 * hv.ldq,
                         (int)hv.ldq, sg->nq, kh, (int)hv.ldkv, sg->nk, HS);
         }
         /* scaling, the masked keys' -inf, softmax: SM_ROWS rows' worth of segments at a time */
@@ -615,8 +837,9 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
         for (int si = 0; si <= r->n_seg; si++) {
             const sf_att_seg *sg = si < r->n_seg ? &r->seg[si] : NULL;
             if (nb && (!sg || sg->q0 != b0 + nb || nb + sg->nq > SM_ROWS)) {
-                size_t row = ((size_t)h * L + b0) * K;
-                sf_attn_softmax(a->probs + row, a->scaled + row, a->scores + row, (size_t)K, nb, seen, width, inv_sqrt);
+                size_t row = ((size_t)h * L + b0) * K, srow = h * r->sq_head + (size_t)b0 * K;
+                sf_attn_softmax(a->probs + row, a->scaled + srow, a->scores + srow, (size_t)K, nb, seen, width,
+                                inv_sqrt);
                 nb = 0;
             }
             if (!sg) break;
@@ -628,8 +851,9 @@ static void attention_rows(const sf_model *m, sf_attn_rec *a, const sf_attn_w *w
                         seen[t] = r->causal && q < sg->nk ? q : sg->nk;
                         width[t] = r->wide ? K : sg->nk;
                     }
-                    size_t row = ((size_t)h * L + sg->q0 + t0r) * K;
-                    sf_attn_softmax(a->probs + row, a->scaled + row, a->scores + row, (size_t)K, k, seen, width, inv_sqrt);
+                    size_t row = ((size_t)h * L + sg->q0 + t0r) * K, srow = h * r->sq_head + (size_t)(sg->q0 + t0r) * K;
+                    sf_attn_softmax(a->probs + row, a->scaled + srow, a->scores + srow, (size_t)K, k, seen, width,
+                                    inv_sqrt);
                 }
                 continue;
             }
@@ -692,7 +916,7 @@ static void ffn_rows(const sf_model *m, sf_ffn_rec *f, const sf_ffn_w *w, const 
     const sf_config *c = &m->cfg;
     int C = c->d_model, F = c->d_ff, R = t1 - t0;
     size_t off = (size_t)t0 * C, offf = (size_t)t0 * F;
-    memcpy(f->in + off, x + off, (size_t)R * C * sizeof(float));
+    if (f->in != x) memcpy(f->in + off, x + off, (size_t)R * C * sizeof(float)); /* (a packed record reads x) */
     const float *fin = f->in;
     if (c->norm == SF_NORM_PRE) {
         sf_layernorm_forward(f->ln + off, f->ln_mean + t0, f->ln_rstd + t0, f->in + off, lnw->w, lnw->b, R, C, c->ln_eps);
@@ -716,7 +940,8 @@ static sf_err stack_segs(const sf_model *m, sf_seq *s, sf_stack_rec *st, const s
     const sf_config *c = &m->cfg;
     int C = c->d_model, L = s->L;
     int cross = (st == &s->dec) && c->family == SF_FAMILY_ENCDEC;
-    float *tmp = s->tmp; /* room for L rows of 3C: enough for any row range and for the n_src rows of K|V */
+    float *tmp = s->tmp; /* a sequence record's L rows of 3C: enough for any row range and for the n_src rows of
+                          * K|V (a packed pass projects straight into its q, k, v rows and does not use it) */
     const float *mem = cross ? sf_stack_output(m, &s->enc, c->n_enc_layers) : NULL;
     const sf_interv *iv = s->packed ? NULL : s->interv;
     int stack = st == &s->enc ? SF_STACK_ENC : SF_STACK_DEC;
@@ -724,8 +949,9 @@ static sf_err stack_segs(const sf_model *m, sf_seq *s, sf_stack_rec *st, const s
         sf_err e = sf_interv_check(iv, c);
         if (!e.ok) return e;
     }
-    att_run rs = {L, s->K, t0, t1, causal, !s->packed, self, n_seg};
-    att_run rc = {L, s->K, t0, t1, 0, !s->packed, cross_seg, n_seg};
+    size_t sq_head = s->packed ? 0 : (size_t)L * s->K;
+    att_run rs = {L, s->K, t0, t1, causal, !s->packed, self, n_seg, sq_head};
+    att_run rc = {L, s->K, t0, t1, 0, !s->packed, cross_seg, n_seg, sq_head};
     for (int i = 0; i < n_seg; i++) embed_rows(m, st, self[i].q0, self[i].q0 + self[i].nq, self[i].qpos);
     if (iv) sf_interv_patch_resid(iv, m, stack, -1, st->sum, t0, t1);
     const float *x = st->sum;
@@ -853,6 +1079,9 @@ sf_err sf_pack_rows(const sf_model *m, sf_pack *p) {
 sf_err sf_forward_packed(const sf_model *m, sf_seq *s, sf_pack *p) {
     const sf_config *c = &m->cfg;
     int encdec = c->family == SF_FAMILY_ENCDEC;
+    if (!s->packed || s->grad)
+        return sf_fail("packed forward: the record is %s, not a packed activation record (sf_seq_build_packed)",
+                       s->packed ? "a gradient workspace (sf_seq_build_packed_grad)" : "a sequence record");
     sf_err e = sf_pack_rows(m, p);
     if (!e.ok) return e;
     for (int i = 0; i < p->n; i++) {

@@ -135,7 +135,8 @@ typedef struct {       /* one stack (encoder or decoder) for one sequence */
 typedef struct {
     int L;             /* capacity in positions: every (L,...) buffer below; grows, never past cfg.max_len */
     int K;             /* row length of the square (query x key) blocks: L, except in a packed record */
-    int packed;        /* 1: a packed record (sf_seq_build_packed), which only the trainer uses */
+    int packed;        /* 1: a packed record (sf_seq_build_packed or _grad), which only the trainer uses */
+    int grad;          /* 1: a packed gradient workspace (sf_seq_build_packed_grad), not an activation record */
     int n_src;         /* encoder positions filled */
     int n_tgt;         /* decoder positions filled */
     sf_stack_rec enc, dec;
@@ -179,14 +180,27 @@ void sf_seq_free(sf_seq *s);
 /* A packed record holds the rows of several sequences one after another (sequence i's encoder rows
  * [src0[i], src0[i]+n_src[i]), its decoder rows [dec0[i], dec0[i]+n_dec[i])), so every row-wise step
  * (products, LayerNorms, activations, the head) runs over all of them at once; only attention runs per
- * sequence, each query row against its own sequence's keys. Its square blocks (mask, scores, scaled,
- * probs) are (L, K) per head: K is the longest sequence, not L, and a row's cells past its sequence's
- * keys are never written. Row t of sequence i is at position t - start. Only the trainer builds them
- * (backward.h); the trace, the window and the single-sequence passes below read sequence records only
- * and refuse a packed one. Every row gets the same bits as the sequence alone in a sequence record,
- * except two things nothing reads from a packed record, which its pass does not write: the mask (a key
- * the query may not see is the -inf of scores and scaled) and the heads' out (written straight into
- * concat); and its q, k, v stay in the fused rows the projections wrote (sf_attn_qkv). */
+ * sequence, each query row against its own sequence's keys. Its square blocks (probs) are (L, K) per
+ * head: K is the longest sequence, not L, and a row's cells past its sequence's keys are never written.
+ * Row t of sequence i is at position t - start. Only the trainer builds them (backward.h); the trace, the
+ * window and the single-sequence passes below read sequence records only and refuse a packed one.
+ *
+ * A packed activation record keeps only what the packed backward reads, and every row it keeps gets the
+ * same bits as the sequence alone in a sequence record: its q, k, v stay in the fused rows the
+ * projections wrote (sf_attn_qkv); a sub-layer's `in` is the previous sub-layer's output rows (or the
+ * stack's sum), not a copy; with ReLU `pre` is `hidden` (the pre-activation rectified in place: the
+ * backward asks only whether it was positive). Scratch that nothing reads after its sub-layer is shared
+ * by all of them: tok and pos (in `tmp`; the backward reads the ids), proj (`tmp` too), scores and scaled
+ * (one head's (L, K), which the next head overwrites). Not kept at all: mask (a key the query may not see
+ * is the -inf of the scores) and the heads' out (written straight into concat).
+ *
+ * A gradient workspace (sf_seq_build_packed_grad) is the packed backward's other record (gact): it has
+ * only the rows the backward writes and reads, most of them shared by every sub-layer (a sub-layer's
+ * backward uses them up before the one below it starts): two stream buffers per stack taking turns as
+ * the gradient of a sub-layer's output and of its input (the stack's output gradient and `sum` among
+ * them), concat, cross-attention's q, a pre-LN `ln`, the FFN's hidden and pre, one head's square
+ * gradients (probs, scaled, scores: (L, K)) and values transposed (`v`), tmp and logits. Everything else
+ * is NULL. */
 
 #define SF_PACK_MAX 64 /* sequences in one packed pass */
 
@@ -208,14 +222,18 @@ typedef struct { int q0, nq, qpos, k0, nk; } sf_att_seg;
 /* Fills p's first rows and totals from its lengths; fails when a length is outside 1..max_len (the
  * encoder's only for encoder-decoder models) or n is outside 1..SF_PACK_MAX. */
 sf_err sf_pack_rows(const sf_model *m, sf_pack *p);
-/* Allocates an empty packed record for cfg; sf_forward_packed grows it. */
+/* Allocates an empty packed activation record for cfg; sf_forward_packed grows it. */
 sf_err sf_seq_build_packed(sf_seq *s, const sf_config *cfg);
+/* Allocates an empty gradient workspace for cfg (the packed backward's gact); the packed backward grows it
+ * to its activation record's layout. sf_forward_packed refuses it. */
+sf_err sf_seq_build_packed_grad(sf_seq *s, const sf_config *cfg);
 /* Makes a packed record's room at least `rows` rows with key rows of at least `keys` (<= max_len);
  * its contents are scratch between passes, so a growth keeps nothing. */
 sf_err sf_seq_reserve_packed(sf_seq *s, int rows, int keys);
 /* Runs the encoder (encoder-decoder) and the decoder with its head over every sequence of p in the
- * packed record s (sf_pack_rows is called here): logits and probs of decoder row dec0[i]+t are those
- * of sequence i's position t. s->n_src and s->n_tgt receive the row totals. */
+ * packed activation record s (sf_pack_rows is called here): logits and probs of decoder row dec0[i]+t are
+ * those of sequence i's position t. s->n_src and s->n_tgt receive the row totals. Refuses a sequence
+ * record and a gradient workspace. */
 sf_err sf_forward_packed(const sf_model *m, sf_seq *s, sf_pack *p);
 
 /* Returns the residual stream leaving an attention or FFN sub-layer (norm for post-LN, else resid). */

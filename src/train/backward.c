@@ -6,9 +6,11 @@
  * train_gpt2.c: one backward function per sub-layer, each turning the gradient of the sub-layer's
  * output into the gradient of its input and adding the weight gradients to `grad`.
  *
- * Activation gradients live in a second record `gact` of the same layout: the gradient of
- * act->dec.layers[l].self.probs is gact->dec.layers[l].self.probs, and so on (except the heads' q, k, v
- * and out: their gradients are kept in the fused rows the projections read, see attn_backward). Only the
+ * Activation gradients live in a second record `gact`: the gradient of act->dec.layers[l].self.probs
+ * is gact->dec.layers[l].self.probs, and so on (except the heads' q, k, v and out: their gradients are
+ * kept in the fused rows the projections read, see attn_backward). For one sequence it is a sequence
+ * record of the same layout; for a pack, a gradient workspace (model.h), whose buffers of one sub-layer
+ * share memory with the others' where one's gradient is used up before the next is written. Only the
  * rows of the current sequences are used, and every buffer is zeroed (or overwritten) before it is
  * accumulated into.
  *
@@ -37,6 +39,7 @@ typedef struct {
     int L, K, C, NH, HS, pre;
     const sf_seq *act; /* the forward record (where its q, k, v are: sf_attn_qkv) */
     int set;           /* write grad instead of adding to it (sf_forward_backward_packed_set) */
+    int ws;            /* gact is a gradient workspace (model.h): one head's square gradients, used per segment */
 } bw_ctx;
 
 /* ---- gradients of the weights ------------------------------------------------------------------ */
@@ -213,14 +216,14 @@ static void attn_backward(const bw_ctx *b, const sf_attn_rec *a, sf_attn_rec *g,
                       * dprobs and dscores out of the record where it can: only the segment's cells otherwise) */
             for (int si = 0; si < n_seg; si++) {
                 int q0 = seg[si].q0, nq = seg[si].nq, k0 = seg[si].k0, nks = seg[si].nk;
-                size_t sq = ((size_t)h * L + q0) * K;
+                size_t sq = ((size_t)h * L + q0) * K, gq = b->ws ? (size_t)q0 * K : sq; /* (cells of act, of gact) */
                 const float *q = hv.q + h * hv.head + (size_t)q0 * hv.ldq, *k = hv.k + h * hv.head + (size_t)k0 * hv.ldkv;
                 sf_attn_head_backward(fq + (size_t)q0 * ldq + h * HS, ldq, fk + (size_t)k0 * ldkv + h * HS, ldkv,
                                       fv + (size_t)k0 * ldkv + h * HS, ldkv, g->concat + (size_t)q0 * C + h * HS, C,
                                       vh + (size_t)k0 * hv.ldkv, (int)hv.ldkv, need_vt ? vt + k0 : NULL, nk,
                                       a->probs + sq, K, q,
-                                      (int)hv.ldq, k, (int)hv.ldkv, nq, nks, HS, inv_sqrt, g->probs + sq,
-                                      g->scaled + sq, g->scores + sq);
+                                      (int)hv.ldq, k, (int)hv.ldkv, nq, nks, HS, inv_sqrt, g->probs + gq,
+                                      g->scaled + gq, g->scores + gq);
             }
             continue;
         }
@@ -320,7 +323,7 @@ static void stack_backward(const bw_ctx *b, const sf_stack_rec *st, sf_stack_rec
         attn_backward(b, &r->self, &g->self, &lw[l].self, &lw[l].ln_self, dx, n, n, NULL, NULL, self, n_seg);
         dx = g->self.in;
     }
-    memcpy(gst->sum, dx, (size_t)n * C * sizeof(float));
+    if (gst->sum != dx) memcpy(gst->sum, dx, (size_t)n * C * sizeof(float)); /* (a workspace's sum is dx) */
 }
 
 /* Adds the gradient of one sequence's rows [r0, r0+n) of a stack's embedded sum (gst->sum, as
@@ -479,7 +482,7 @@ float sf_forward_loss(const sf_model *m, sf_seq *act, const int *src, int n_src,
 static bw_ctx context(const sf_model *m, float *grad, const sf_seq *act, sf_seq *gact) {
     const sf_config *c = &m->cfg;
     bw_ctx b = {m, grad, gact->tmp, act->L, act->K, c->d_model, c->n_heads, c->d_model / c->n_heads,
-                c->norm == SF_NORM_PRE, act, 0};
+                c->norm == SF_NORM_PRE, act, 0, gact->grad};
     return b;
 }
 
@@ -525,8 +528,9 @@ int sf_forward_loss_packed(const sf_model *m, sf_seq *act, sf_pack *p, const int
 /* The packed pass, adding the gradient to grad or (set) writing it. */
 static int forward_backward_packed(const sf_model *m, sf_seq *act, sf_seq *gact, sf_pack *p, const int *const *tgt,
                                    float *grad, double *loss, long *n_counted, int set) {
-    /* the gradient record mirrors the activation record's layout: both asked for the same room first */
-    if (!sf_pack_rows(m, p).ok || !targets_ok(m, p, tgt)) return 0;
+    /* gact must be a gradient workspace (act an activation record: sf_forward_packed refuses anything
+     * else); it mirrors the activation record's rows and keys: both asked for the same room first */
+    if (!gact->packed || !gact->grad || act->grad || !sf_pack_rows(m, p).ok || !targets_ok(m, p, tgt)) return 0;
     int rows = p->src_rows > p->dec_rows ? p->src_rows : p->dec_rows;
     if (!sf_seq_reserve_packed(act, rows, p->longest).ok || !sf_seq_reserve_packed(gact, act->L, act->K).ok ||
         gact->L != act->L || gact->K != act->K)

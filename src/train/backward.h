@@ -27,8 +27,9 @@ float sf_forward_loss(const sf_model *m, sf_seq *act, const int *src, int n_src,
 
 /* The trainer's packed pass: runs sf_forward_packed over the sequences of p (lengths and inputs as
  * model.h says), tgt[i] (p->n_dec[i]) sequence i's targets, and adds the gradient of their summed
- * cross-entropy to grad: bit for bit what sf_forward_backward adds for each sequence in turn. act and gact
- * are packed records (sf_seq_build_packed) of the model's config; gact's contents are scratch. Adds each
+ * cross-entropy to grad: bit for bit what sf_forward_backward adds for each sequence in turn. act is a
+ * packed activation record (sf_seq_build_packed) and gact a gradient workspace (sf_seq_build_packed_grad)
+ * of the model's config, whose contents are scratch; any other pair is refused (0). Adds each
  * sequence's summed loss (the float sf_forward_backward returns) to *loss and its counted positions to
  * *n_counted, in sequence order. Returns 1, or 0 with grad, *loss and *n_counted untouched if the input is
  * invalid or memory is short. */

@@ -69,7 +69,8 @@ sf_err sf_trainer_init(sf_trainer *tr, sf_model *m, const sf_adamw_cfg *oc, int 
         return sf_fail("trainer: out of memory");
     }
     for (int t = 0; t < tr->n_threads; t++) {
-        if (!(e = sf_seq_build_packed(&tr->act[t], &m->cfg)).ok || !(e = sf_seq_build_packed(&tr->gact[t], &m->cfg)).ok) {
+        if (!(e = sf_seq_build_packed(&tr->act[t], &m->cfg)).ok ||
+            !(e = sf_seq_build_packed_grad(&tr->gact[t], &m->cfg)).ok) {
             sf_trainer_free(tr);
             return e;
         }

@@ -28,7 +28,7 @@ typedef struct {
     sf_model *m;        /* the model being trained (not owned) */
     sf_adamw opt;       /* AdamW state; opt.cfg holds the schedule */
     int n_threads;      /* threads used for the per-example passes */
-    sf_seq *act, *gact; /* (n_threads) one packed activation record and activation-gradient record each */
+    sf_seq *act, *gact; /* (n_threads) one packed activation record and gradient workspace each */
     float *chunk_grad;  /* (SF_TRAIN_CHUNKS, n_params) per-chunk gradient sums, written by each step */
     float *grad;        /* (n_params) the batch gradient: chunk sums added in order, / counted tokens, then
                          * clipped (after a failed step: unspecified) */
