@@ -569,11 +569,13 @@ static void run_models(int projector, int lang) {
                     snprintf(what, sizeof what, "%s %dx%d %s %s zoom %.2f step %d (arrangement %d)", models[mi].file, w, h,
                              projector ? "projector" : "normal", lang ? "zh" : "en", (double)zooms[zi], steps[k], a.ctx.lay.arr);
                     check_frame(&a.ctx, what);
-                    /* no text cut at zoom 1, and the tabs' names whole at every zoom (at 1024x768 in projector mode,
-                     * zoomed in, they read "Archite…", "Next to…"); zoomed in, where the cursor is may be cut */
+                    /* no text cut at zoom 1, and the tabs' names and the top bar whole at every zoom (at 1024x768 in
+                     * projector mode, zoomed in, they read "Archite…", "Next to…", "step 424/745: decoder · token 3 ·
+                     * layer 0 mask…") */
                     char cmsg[512];
                     int cuts = cut_texts(&a.ctx, what, cmsg, sizeof cmsg), tabs = 0;
-                    for (int i = 0; i < a.ctx.n_texts; i++) tabs += a.ctx.texts[i].cut && a.ctx.texts[i].owner == VZ_OWNER_STRIP;
+                    for (int i = 0; i < a.ctx.n_texts; i++)
+                        tabs += a.ctx.texts[i].cut && (a.ctx.texts[i].owner == VZ_OWNER_STRIP || a.ctx.texts[i].owner == VZ_P_TOP);
                     int model = 0; /* at 1920x1080 the top bar names the model before the step (only a narrower bar drops it) */
                     for (int i = 0; i < a.ctx.n_texts; i++) model |= a.ctx.texts[i].owner == VZ_P_TOP && !strncmp(a.ctx.texts[i].s, "stepformer", 10);
                     if (!projector && w >= 1920 && fabsf(zooms[zi] - 1.0f) < 1e-3f && !model) fail_msg("%s: the top bar does not name the model", what);
@@ -654,6 +656,14 @@ static void test_lessons(void **state) {
                             snprintf(what, sizeof what, "%s frame %d %dx%d %s %s zoom %.2f (arrangement %d)", files[fi], k + 1, w,
                                      h, mode ? "projector" : "normal", lang ? "zh" : "en", (double)p.app.zoom, p.app.ctx.lay.arr);
                             check_frame(&p.app.ctx, what);
+                            /* at every zoom the top bar says where the cursor is whole, in shorter words if need be
+                             * (1024x768 zoomed in it read "step 424/745: decoder · token 3 · layer 0 mask…") */
+                            for (int i = 0; i < p.app.ctx.n_texts; i++)
+                                if (p.app.ctx.texts[i].cut && p.app.ctx.texts[i].owner == VZ_P_TOP) {
+                                    if (!keep_going()) fail_msg("%s: the top bar is cut: '%s'", what, p.app.ctx.texts[i].s);
+                                    print_message("%s: the top bar is cut: '%s'\n", what, p.app.ctx.texts[i].s);
+                                    failures++;
+                                }
                             /* in projector mode the lesson's @focus is the spotlight */
                             int want = vz_player_panel_of(p.lesson.frames[k].panel);
                             if (mode && p.app.ctx.lay.spot != (want >= 0 ? want : VZ_P_ATTN))

@@ -98,6 +98,9 @@ const char *vz_block_title(vz_block b, int lang, char *out, int size);
 
 /* Writes where the cursor is ("decoder . token 3 . layer 1 cross-attention . scores") in lang into out. */
 const char *vz_cursor_text(const vz_view *v, int lang, char *out, int size);
+/* The same at a level of brevity: 0 the whole words, 1 short ones ("dec . tok 3 . L0 masked self-attn .
+ * weighted sum"), 2 short ones without the operation ("dec . tok 3 . L0 masked self-attn"). */
+const char *vz_cursor_text_at(const vz_view *v, int lang, int level, char *out, int size);
 
 /* Returns the position of the run shown at place i of an axis over stack's positions: align[i] for the
  * encoder of a run aligned by token, else i. */
