@@ -435,6 +435,44 @@ static void test_framed_key_labelled(void **state) {
     close_fx(f);
 }
 
+/* Joins every text the output panel drew into out (each its first 63 bytes, enough for a legend's line). */
+static void output_texts(const vz_ctx *c, char *out, size_t size) {
+    out[0] = 0;
+    for (int i = 0; i < c->n_texts; i++)
+        if (c->texts[i].owner == VZ_P_OUTPUT) {
+            size_t n = strlen(out);
+            snprintf(out + n, size - n, "%s|", c->texts[i].s);
+        }
+}
+
+/* The Next token panel's legend says what the bars are: lesson 9 step 5 samples at T = 1 with no top-k, so
+ * "(after T)" and no top-k (round 10 read "(after T, top-k)" there); a run with top-k 3 says "top-3". */
+static void test_sampled_legend(void **state) {
+    (void)state;
+    fixture *f = open_fx(SF_LANG_EN);
+    open_lesson(f, "09-gpt-generation.md");
+    assert_true(vz_player_goto(&f->p, 5));
+    draw(f);
+    char t[8192];
+    output_texts(&f->p.app.ctx, t, sizeof t);
+    if (!strstr(t, "sampled from (after T)") || strstr(t, "top-")) fail_msg("lesson 9 step 5's output panel: %s", t);
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/sf_topk_%d.md", (int)getpid());
+    FILE *lf = fopen(path, "w");
+    assert_non_null(lf);
+    fprintf(lf, "@model %s/assets/models/words.sfm\n@input \"\"\n## Three\n@sample temperature 1.0 top-k 3 seed 3\n"
+                "@goto dec token 0 end\n@focus output\nThe three most likely.\n", SF_SOURCE_DIR);
+    fclose(lf);
+    sf_err e = vz_player_open(&f->p, path);
+    remove(path);
+    if (!e.ok) fail_msg("%s", e.msg);
+    vz_player_goto(&f->p, 0); /* (open shows frame 0 already) */
+    draw(f);
+    output_texts(&f->p.app.ctx, t, sizeof t);
+    if (!strstr(t, "(after T, top-3)")) fail_msg("a top-k 3 run's output panel: %s", t);
+    close_fx(f);
+}
+
 /* Lesson 9 step 2 frames row 3 (a) of the cached keys on its own: that row keeps its label in the lesson's
  * panel when the labels thin out to every other row (audit round 3: the framed row had none). */
 static void test_framed_row_labelled(void **state) {
@@ -830,7 +868,7 @@ int main(void) {
         cmocka_unit_test(test_lessons_play),   cmocka_unit_test(test_back_restores), cmocka_unit_test(test_question_clicks),
         cmocka_unit_test(test_answer_does_not_survive),
         cmocka_unit_test(test_compare_and_index), cmocka_unit_test(test_framed_row_labelled), cmocka_unit_test(test_framed_key_labelled), cmocka_unit_test(test_commands), cmocka_unit_test(test_screen_check),
-        cmocka_unit_test(test_compare_aligned), cmocka_unit_test(test_audit_lessons), cmocka_unit_test(test_narration_fits),
+        cmocka_unit_test(test_compare_aligned), cmocka_unit_test(test_audit_lessons), cmocka_unit_test(test_narration_fits), cmocka_unit_test(test_sampled_legend),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

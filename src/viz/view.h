@@ -28,6 +28,7 @@ typedef struct vz_view {
     int enlarged;         /* 1: the attention panel shows only the focused head, large */
     float temperature;    /* sampling temperature the run used */
     unsigned long long seed; /* the sampler's seed the run used (printed beside a temperature above 0) */
+    int top_k;            /* the sampler's top-k the run used (0: every token; the output legend says which) */
     float heat_zoom;      /* wheel zoom of the attention heatmaps (1 = fit) */
     int heat_scroll;      /* rows a long heatmap's window is moved from the cursor's query (the up / down keys) */
     int focus_panel;      /* vz_panel the learner clicked last, or -1 */
