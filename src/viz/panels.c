@@ -400,6 +400,11 @@ static int spot_starved(vz_ctx *c, const vz_view *v) {
     return vz_scores_unprinted(c, v, c->lay.r[VZ_P_SCORES]);
 }
 
+/* Returns 1 when the spotlight of the layout just computed is the scores panel with strips thinner than their texts. */
+static int spot_crowded(vz_ctx *c, const vz_view *v) {
+    return c->lay.spot == VZ_P_SCORES && vz_layout_shown(&c->lay, VZ_P_SCORES) && vz_scores_crowded(c, v, c->lay.r[VZ_P_SCORES]);
+}
+
 /* Chooses where the projector's narration goes, at zoom 1, setting in->narr_share or in->narr_below. Beside
  * the spotlight, a column as narrow as its text allows (a lesson's no narrower than 37%, so its lines stay long
  * enough to read), wider for a long text, but never so wide that the spotlight's numbers no longer fit their
@@ -438,7 +443,8 @@ static void projector_narration(vz_ctx *c, const vz_view *v, vz_layout_in *in) {
         vz_narr_fit(c, v);
         if (!vz_narr_fits(c, v)) continue;
         /* (the spotlight may be below its usual minimum height: its numbers, which it is about, are what counts) */
-        if (vz_layout_shown(&c->lay, c->lay.spot) && (fit < 0 ? vz_layout_fits(&c->lay) : spot_starved(c, v) < starved)) {
+        if (vz_layout_shown(&c->lay, c->lay.spot) && (fit < 0 ? vz_layout_fits(&c->lay) : spot_starved(c, v) < starved) &&
+            !spot_crowded(c, v)) { /* (and never strips so thin that their names and ranges overlap) */
             in->narr_below = belows[j];
             return;
         }
