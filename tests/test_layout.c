@@ -816,7 +816,8 @@ static void test_scores_any_narration(void **state) {
     assert_int_equal(failures, 0);
 }
 
-/* Every shipped lesson, every frame, at 1920x1080 and 1280x720 in normal mode and at 1024x768 in projector mode
+/* Every shipped lesson, every frame, at 1920x1080, 1280x720 and 1024x768 (both languages) in normal mode and at
+ * 1024x768 in projector mode
  * (the lesson's spotlight, then the scores panel as the spotlight, whose cells must all print their numbers:
  * unprinted_cells), every framed row and column of the attention heatmaps labelled (unlabelled_frames), a
  * comparison's heads in cells of 9 px at least (attn_min_cell): clean frames (frame_problems: no frame around
@@ -827,7 +828,8 @@ static void test_every_lesson(void **state) {
     (void)state;
     failures = 0;
     static const int cs[][4] = {{1920, 1080, 0, VZ_LANG_EN}, {1920, 1080, 0, VZ_LANG_ZH}, {1280, 720, 0, VZ_LANG_EN},
-                                {1024, 768, 1, VZ_LANG_EN}, {1024, 768, 1, VZ_LANG_ZH}, {1024, 768, 0, VZ_LANG_EN}};
+                                {1024, 768, 1, VZ_LANG_EN}, {1024, 768, 1, VZ_LANG_ZH}, {1024, 768, 0, VZ_LANG_EN},
+                                {1024, 768, 0, VZ_LANG_ZH}}; /* (1024x768 normal in Chinese: what l switches to there) */
                                 /* (width, height, projector, language) */
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/lessons", SF_SOURCE_DIR);
@@ -1348,17 +1350,19 @@ static void test_pe_captions(void **state) {
         }
 }
 
-/* Lesson 8 step 1 adds channel 2 of three rows (1.99 + 0.16 = 2.15), lesson 2 step 4 compares channel 1 of two rows
- * of a matrix (-0.34, -1.87), lesson 3 step 3 channel 1 of a's row in two runs: each framed cell's number is printed
- * under its row (act_framed_cells), at 1024x768 in projector mode and at 1920x1080, in both languages. */
+/* Lesson 8 step 1 adds channel 2 of three rows (1.99 + 0.16 = 2.15), step 5 another three (1.83 + 2.61 = 4.44),
+ * lesson 2 step 4 compares channel 1 of two rows of a matrix (-0.34, -1.87), lesson 3 step 3 channel 1 of a's row in
+ * two runs: each framed cell's number is printed under its row or after its title (act_framed_cells), at 1024x768 in
+ * projector and normal mode and at 1920x1080, in both languages. */
 static void test_act_framed(void **state) {
     (void)state;
     static const struct { const char *lesson; int frame, want; } cs[] = {
-        {"08-residual-layernorm-ffn.md", 0, 3}, {"08-residual-layernorm-ffn.md", 3, 4}, {"02-tokens-and-embeddings.md", 3, 2},
-        {"03-positional-encoding.md", 2, 1}};
-    static const int sizes[][3] = {{1024, 768, 1}, {1920, 1080, 0}};
+        {"08-residual-layernorm-ffn.md", 0, 3}, {"08-residual-layernorm-ffn.md", 3, 4}, {"08-residual-layernorm-ffn.md", 4, 3},
+        {"02-tokens-and-embeddings.md", 3, 2}, {"03-positional-encoding.md", 2, 1}};
+    static const int sizes[][3] = {{1024, 768, 1}, {1920, 1080, 0}, {1024, 768, 0}}; /* (1024x768 normal: lesson 8 step 5's
+        second and third rows printed no number, their titles leaving no room for one) */
     for (size_t si = 0; si < sizeof cs / sizeof *cs; si++)
-        for (size_t zi = 0; zi < 2; zi++)
+        for (size_t zi = 0; zi < 3; zi++)
             for (int lang = 0; lang < 2; lang++) {
                 static vz_player p;
                 drawn_frame d;
