@@ -130,7 +130,7 @@ void vz_panel_output(vz_ctx *c, const vz_view *v, vz_rect r) {
             read "(after T, top-k)") */
         if (legend == VZ_S_OUT_SAMPLED_FROM && v->top_k > 0 && v->top_k < V) snprintf(what, sizeof what, vz_s(c, VZ_S_OUT_SAMPLED_FROM_K), v->top_k);
         else if (legend != VZ_S_NONE) snprintf(what, sizeof what, "%s", vz_s(c, legend));
-        snprintf(leg, sizeof leg, "%s%s%s", what, what[0] && topk[0] ? "; " : "", topk);
+        snprintf(leg, sizeof leg, "%s%s%s", what, what[0] && topk[0] ? vz_s(c, VZ_S_OUT_LEG_SEP) : "", topk);
         int lhh = vz_wrap_height(c, leg, sp, in.w);
         if (lhh > 3 * vz_lh(c, sp) && what[0] && topk[0]) { /* a narrow panel: what the bars are, whole */
             snprintf(leg, sizeof leg, "%s", what);
