@@ -220,10 +220,25 @@ static int utf8_at(const char *p, unsigned *cp) {
     return n;
 }
 
-/* Returns 1 if cp is a particle that belongs to the word before it (的 了 们 吗 呢 吧: "的" alone began a line of
- * lesson 12 step 2's narration): it starts no line where that can be avoided. */
+/* Returns 1 if cp is a particle that belongs to the word before it (的 了 们 吗 呢 吧). */
 static int particle(unsigned cp) {
     return cp == 0x7684 || cp == 0x4E86 || cp == 0x4EEC || cp == 0x5417 || cp == 0x5462 || cp == 0x5427;
+}
+
+static int no_line_start(unsigned cp);
+
+/* Returns 1 if p (just after a particle) holds only closing punctuation up to the paragraph's end: the particle
+ * would stand alone on the paragraph's last line ("的" alone under the output legend, "…最可能" / "的"), which it
+ * must not where that can be avoided; inside a paragraph a particle may start a line (moving the character before
+ * it along would split a word instead: "开/头的"). */
+static int alone_at_end(const char *p) {
+    unsigned cp;
+    while (*p && *p != '\n') {
+        int k = utf8_at(p, &cp);
+        if (!no_line_start(cp)) return 0;
+        p += k;
+    }
+    return 1;
 }
 
 /* Returns 1 if cp must not start a line (kinsoku): CJK and full-width closing marks, commas, stops, colons and
@@ -243,7 +258,7 @@ static size_t with_closing(const char *p, size_t n, int loose) {
     for (;;) {
         unsigned nx;
         int k = utf8_at(p + n, &nx);
-        if (!p[n] || !(no_line_start(nx) || (!loose && particle(nx)))) return n;
+        if (!p[n] || !(no_line_start(nx) || (!loose && particle(nx) && alone_at_end(p + n + k)))) return n;
         n += (size_t)k;
     }
 }
@@ -256,8 +271,8 @@ static int no_line_end(unsigned cp) {
 
 int vz_wrap_no_start(const char *p, int loose) {
     unsigned cp;
-    utf8_at(p, &cp);
-    return *p && (no_line_start(cp) || (!loose && particle(cp)));
+    int k = utf8_at(p, &cp);
+    return *p && (no_line_start(cp) || (!loose && particle(cp) && alone_at_end(p + k)));
 }
 
 /* vz_wrap_unit, loose: particles may start a line. */
@@ -361,8 +376,8 @@ static void break_lines(vz_ctx *c, vz_wrap_memo *m, const char *s, int px, int w
     m->height = m->n ? m->y[m->n - 1] + m->lh[m->n - 1] : 0;
 }
 
-/* Returns the wrapped lines of s at px in width w, from the memo or freshly broken: every particle kept with its
- * word (的 了 …) unless that makes the text taller than letting them start a line (when it can be avoided). */
+/* Returns the wrapped lines of s at px in width w, from the memo or freshly broken: no particle (的 了 …) alone on a
+ * paragraph's last line unless keeping it with its word makes the text taller (when it can be avoided). */
 static const vz_wrap_memo *wrapped(vz_ctx *c, const char *s, int px, int w) {
     unsigned h = str_hash(s);
     vz_wrap_memo *old = &c->wraps[0];

@@ -210,8 +210,9 @@ int vz_wrap_height(vz_ctx *c, const char *s, int px, int w);
  * (，。：）」 …), which never starts a line. */
 size_t vz_wrap_unit(const char *p);
 /* Returns 1 if the character at p must not start a line: closing punctuation (full-width or ASCII) and, unless
- * loose, the particles 的 了 们 吗 呢 吧; a line that would start with one after a space takes the word before it
- * along. vz_wrap keeps the particles with their word in a paragraph unless that costs it a line. */
+ * loose, a particle 的 了 们 吗 呢 吧 that would stand alone on its paragraph's last line (only closing marks after
+ * it); a line that would start with one after a space takes the word before it along. vz_wrap keeps such a particle
+ * with its word unless that costs the paragraph a line. */
 int vz_wrap_no_start(const char *p, int loose);
 /* Returns the height s needs wrapped to width w at px by one rule: loose (particles may start a line) or strict
  * (not drawn, not remembered: what vz_wrap chooses between). */
