@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "model/checkpoint.h"
@@ -569,11 +570,13 @@ static void run_models(int projector, int lang) {
                     snprintf(what, sizeof what, "%s %dx%d %s %s zoom %.2f step %d (arrangement %d)", models[mi].file, w, h,
                              projector ? "projector" : "normal", lang ? "zh" : "en", (double)zooms[zi], steps[k], a.ctx.lay.arr);
                     check_frame(&a.ctx, what);
-                    /* no text cut at zoom 1, and the tabs' names whole at every zoom (at 1024x768 in projector mode,
-                     * zoomed in, they read "Archite…", "Next to…"); zoomed in, where the cursor is may be cut */
+                    /* no text cut at zoom 1, and the tabs' names and the top bar whole at every zoom (at 1024x768 in
+                     * projector mode, zoomed in, they read "Archite…", "Next to…", "step 424/745: decoder · token 3 ·
+                     * layer 0 mask…") */
                     char cmsg[512];
                     int cuts = cut_texts(&a.ctx, what, cmsg, sizeof cmsg), tabs = 0;
-                    for (int i = 0; i < a.ctx.n_texts; i++) tabs += a.ctx.texts[i].cut && a.ctx.texts[i].owner == VZ_OWNER_STRIP;
+                    for (int i = 0; i < a.ctx.n_texts; i++)
+                        tabs += a.ctx.texts[i].cut && (a.ctx.texts[i].owner == VZ_OWNER_STRIP || a.ctx.texts[i].owner == VZ_P_TOP);
                     int model = 0; /* at 1920x1080 the top bar names the model before the step (only a narrower bar drops it) */
                     for (int i = 0; i < a.ctx.n_texts; i++) model |= a.ctx.texts[i].owner == VZ_P_TOP && !strncmp(a.ctx.texts[i].s, "stepformer", 10);
                     if (!projector && w >= 1920 && fabsf(zooms[zi] - 1.0f) < 1e-3f && !model) fail_msg("%s: the top bar does not name the model", what);
@@ -654,6 +657,14 @@ static void test_lessons(void **state) {
                             snprintf(what, sizeof what, "%s frame %d %dx%d %s %s zoom %.2f (arrangement %d)", files[fi], k + 1, w,
                                      h, mode ? "projector" : "normal", lang ? "zh" : "en", (double)p.app.zoom, p.app.ctx.lay.arr);
                             check_frame(&p.app.ctx, what);
+                            /* at every zoom the top bar says where the cursor is whole, in shorter words if need be
+                             * (1024x768 zoomed in it read "step 424/745: decoder · token 3 · layer 0 mask…") */
+                            for (int i = 0; i < p.app.ctx.n_texts; i++)
+                                if (p.app.ctx.texts[i].cut && p.app.ctx.texts[i].owner == VZ_P_TOP) {
+                                    if (!keep_going()) fail_msg("%s: the top bar is cut: '%s'", what, p.app.ctx.texts[i].s);
+                                    print_message("%s: the top bar is cut: '%s'\n", what, p.app.ctx.texts[i].s);
+                                    failures++;
+                                }
                             /* in projector mode the lesson's @focus is the spotlight */
                             int want = vz_player_panel_of(p.lesson.frames[k].panel);
                             if (mode && p.app.ctx.lay.spot != (want >= 0 ? want : VZ_P_ATTN))
@@ -675,7 +686,138 @@ static void test_lessons(void **state) {
     assert_int_equal(failures, 0);
 }
 
-/* Every shipped lesson, every frame, at 1920x1080 and 1280x720 in normal mode and at 1024x768 in projector mode
+/* Lesson 14 step 8's four heads (keys a-h, the input abcdefgh): each head's key labels are every key or keys at a
+ * regular stride from the first, at 1920x1080 and 1024x768 in normal mode and at 1024x768 in projector mode, both
+ * languages (round 10 read "a c efg" at 1024x768 projector: the narrow f fitted where b, d and h did not). */
+static void test_grid_key_stride(void **state) {
+    (void)state;
+    static const int cs[][3] = {{1920, 1080, 0}, {1024, 768, 0}, {1024, 768, 1}};
+    for (size_t si = 0; si < sizeof cs / sizeof *cs; si++)
+        for (int lang = 0; lang < 2; lang++) {
+            int w = cs[si][0], h = cs[si][1];
+            SDL_Surface *surf;
+            SDL_Renderer *r;
+            static vz_player p;
+            open_player(&surf, &r, &p, w, h, lang, cs[si][2]);
+            char path[1024];
+            snprintf(path, sizeof path, "%s/lessons/14-watch-it-learn.md", SF_SOURCE_DIR);
+            sf_err e = vz_player_open(&p, path);
+            if (!e.ok) fail_msg("%s", e.msg);
+            vz_player_goto(&p, p.lesson.n_frames - 1);
+            vz_player_frame(&p, w, h);
+            const vz_ctx *c = &p.app.ctx;
+            /* the key labels: one-letter texts of the attention panel, in rows of the same y, left to right */
+            int heads = 0;
+            for (int i = 0; i < c->n_texts; i++) {
+                const vz_textbox *t = &c->texts[i];
+                if (t->owner != VZ_P_ATTN || t->s[1] || t->s[0] < 'a' || t->s[0] > 'h') continue;
+                int row_n = 0, first = 1;
+                int xs[64], ks[64];
+                for (int j = 0; j < c->n_texts && row_n < 64; j++) {
+                    const vz_textbox *u = &c->texts[j];
+                    if (u->owner != VZ_P_ATTN || u->s[1] || u->s[0] < 'a' || u->s[0] > 'h' || u->r.y != t->r.y) continue;
+                    if (j < i) first = 0;
+                    xs[row_n] = u->r.x;
+                    ks[row_n++] = u->s[0] - 'a';
+                }
+                int distinct = 0;
+                for (int q = 1; q < row_n; q++) distinct |= ks[q] != ks[0];
+                if (!first || row_n < 3 || !distinct) continue; /* (each row once; the heads' query labels of one row,
+                                                                  * side by side, are one letter) */
+                for (int a = 1; a < row_n; a++) /* left to right */
+                    for (int b = a; b > 0 && xs[b - 1] > xs[b]; b--) {
+                        int tx = xs[b], tk = ks[b];
+                        xs[b] = xs[b - 1]; ks[b] = ks[b - 1]; xs[b - 1] = tx; ks[b - 1] = tk;
+                    }
+                for (int a = 0; a < row_n;) { /* one head's labels: while the keys grow */
+                    int b = a + 1;
+                    while (b < row_n && ks[b] > ks[b - 1]) b++;
+                    int stride = b - a > 1 ? ks[a + 1] - ks[a] : 8, ok = ks[a] == 0 && 7 - ks[b - 1] < stride;
+                    for (int q = a + 1; q < b; q++) ok &= ks[q] - ks[q - 1] == stride;
+                    if (!ok) {
+                        char got[64] = "";
+                        for (int q = a; q < b; q++) { size_t n = strlen(got); snprintf(got + n, sizeof got - n, "%c", 'a' + ks[q]); }
+                        char all[160] = "";
+                        for (int q = 0; q < row_n; q++) { size_t n = strlen(all); snprintf(all + n, sizeof all - n, "%c@%d ", 'a' + ks[q], xs[q]); }
+                        fail_msg("lesson 14 step 8 %dx%d %s %s: a head's keys are labelled '%s' (not every key, nor a regular "
+                                 "stride from a; the labels at y %d: %s)", w, h, cs[si][2] ? "projector" : "normal", lang ? "zh" : "en", got, t->r.y, all);
+                    }
+                    heads++;
+                    a = b;
+                }
+            }
+            if (heads < 1) fail_msg("lesson 14 step 8 %dx%d: no head's key labels found", w, h);
+            vz_player_free(&p);
+            SDL_DestroyRenderer(r);
+            SDL_FreeSurface(surf);
+        }
+}
+
+/* The Scores spotlight beside or above a narration of every length, at 1024x768 in projector mode (with a
+ * snapshot series' timeline, which takes a second row of the top bar, and without), both languages: clean frames
+ * (round 10: one sentence more than lesson 14 step 8 put the narration under thin strips whose range legends
+ * overlapped, "scores (940,332 62x25, 17 px) and scores (940,353 39x20, 17 px)"), no text of the panel cut, and the
+ * strips using the panel's height (round 10: beside a short narration they left its lower half empty). */
+static void test_scores_any_narration(void **state) {
+    (void)state;
+    failures = 0;
+    static const char *const models[] = {"reverse.sfm", "reverse.snap"};
+    for (int lang = 0; lang < 2; lang++) {
+        SDL_Surface *surf;
+        SDL_Renderer *r;
+        static vz_player p;
+        open_player(&surf, &r, &p, 1024, 768, lang, 1);
+        for (int mi = 0; mi < 2; mi++)
+            for (int n = 0; n <= 16; n++) {
+                char path[256];
+                snprintf(path, sizeof path, "/tmp/sf_layout_scores_%d.md", (int)getpid());
+                FILE *f = fopen(path, "w");
+                assert_non_null(f);
+                fprintf(f, "# Scores\n# [zh] 分数\n\n@model %s/assets/models/%s\n@input abcdefgh\n\n## Scores\n## [zh] 分数\n"
+                           "@goto dec token 8 L1 cross softmax\n@focus scores dec L1 H0\n\nThe scores.", SF_SOURCE_DIR, models[mi]);
+                for (int i = 0; i < n; i++) fprintf(f, " Sentence %d says a little more about the scores of this row.", i + 1);
+                fprintf(f, "\n[zh]\n分数。");
+                for (int i = 0; i < n; i++) fprintf(f, "第 %d 句话再多讲一点这一行的分数。", i + 1);
+                fprintf(f, "\n");
+                fclose(f);
+                sf_err e = vz_player_open(&p, path);
+                remove(path);
+                if (!e.ok) fail_msg("%s", e.msg);
+                vz_player_goto(&p, 0);
+                vz_player_frame(&p, 1024, 768);
+                char what[256];
+                snprintf(what, sizeof what, "%s, a narration of %d sentences more, 1024x768 projector %s (arrangement %d)",
+                         models[mi], n, lang ? "zh" : "en", p.app.ctx.lay.arr);
+                const vz_ctx *c = &p.app.ctx;
+                if (c->lay.spot != VZ_P_SCORES) fail_msg("%s: the spotlight is %s", what, vz_panel_name(c->lay.spot));
+                check_frame(c, what);
+                for (int i = 0; i < c->n_texts; i++)
+                    if (c->texts[i].cut && c->texts[i].owner == VZ_P_SCORES) {
+                        if (!keep_going()) fail_msg("%s: the scores panel cuts '%s'", what, c->texts[i].s);
+                        print_message("%s: the scores panel cuts '%s'\n", what, c->texts[i].s);
+                        failures++;
+                    }
+                /* the strips (and the lines under them) reach the panel's lower part: nothing drawn in the lowest
+                 * third of the panel would leave it empty */
+                vz_rect pr = c->lay.r[VZ_P_SCORES];
+                int low = 0;
+                for (int i = 0; i < c->n_texts; i++)
+                    if (c->texts[i].owner == VZ_P_SCORES && c->texts[i].r.y + c->texts[i].r.h > pr.y + pr.h * 2 / 3) low = 1;
+                if (!low) {
+                    if (!keep_going()) fail_msg("%s: the scores panel (%d px tall) draws nothing in its lower third", what, pr.h);
+                    print_message("%s: the scores panel (%d px tall) draws nothing in its lower third\n", what, pr.h);
+                    failures++;
+                }
+            }
+        vz_player_free(&p);
+        SDL_DestroyRenderer(r);
+        SDL_FreeSurface(surf);
+    }
+    assert_int_equal(failures, 0);
+}
+
+/* Every shipped lesson, every frame, at 1920x1080, 1280x720 and 1024x768 (both languages) in normal mode and at
+ * 1024x768 in projector mode
  * (the lesson's spotlight, then the scores panel as the spotlight, whose cells must all print their numbers:
  * unprinted_cells), every framed row and column of the attention heatmaps labelled (unlabelled_frames), a
  * comparison's heads in cells of 9 px at least (attn_min_cell): clean frames (frame_problems: no frame around
@@ -686,7 +828,8 @@ static void test_every_lesson(void **state) {
     (void)state;
     failures = 0;
     static const int cs[][4] = {{1920, 1080, 0, VZ_LANG_EN}, {1920, 1080, 0, VZ_LANG_ZH}, {1280, 720, 0, VZ_LANG_EN},
-                                {1024, 768, 1, VZ_LANG_EN}, {1024, 768, 1, VZ_LANG_ZH}, {1024, 768, 0, VZ_LANG_EN}};
+                                {1024, 768, 1, VZ_LANG_EN}, {1024, 768, 1, VZ_LANG_ZH}, {1024, 768, 0, VZ_LANG_EN},
+                                {1024, 768, 0, VZ_LANG_ZH}}; /* (1024x768 normal in Chinese: what l switches to there) */
                                 /* (width, height, projector, language) */
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/lessons", SF_SOURCE_DIR);
@@ -1207,17 +1350,19 @@ static void test_pe_captions(void **state) {
         }
 }
 
-/* Lesson 8 step 1 adds channel 2 of three rows (1.99 + 0.16 = 2.15), lesson 2 step 4 compares channel 1 of two rows
- * of a matrix (-0.34, -1.87), lesson 3 step 3 channel 1 of a's row in two runs: each framed cell's number is printed
- * under its row (act_framed_cells), at 1024x768 in projector mode and at 1920x1080, in both languages. */
+/* Lesson 8 step 1 adds channel 2 of three rows (1.99 + 0.16 = 2.15), step 5 another three (1.83 + 2.61 = 4.44),
+ * lesson 2 step 4 compares channel 1 of two rows of a matrix (-0.34, -1.87), lesson 3 step 3 channel 1 of a's row in
+ * two runs: each framed cell's number is printed under its row or after its title (act_framed_cells), at 1024x768 in
+ * projector and normal mode and at 1920x1080, in both languages. */
 static void test_act_framed(void **state) {
     (void)state;
     static const struct { const char *lesson; int frame, want; } cs[] = {
-        {"08-residual-layernorm-ffn.md", 0, 3}, {"08-residual-layernorm-ffn.md", 3, 4}, {"02-tokens-and-embeddings.md", 3, 2},
-        {"03-positional-encoding.md", 2, 1}};
-    static const int sizes[][3] = {{1024, 768, 1}, {1920, 1080, 0}};
+        {"08-residual-layernorm-ffn.md", 0, 3}, {"08-residual-layernorm-ffn.md", 3, 4}, {"08-residual-layernorm-ffn.md", 4, 3},
+        {"02-tokens-and-embeddings.md", 3, 2}, {"03-positional-encoding.md", 2, 1}};
+    static const int sizes[][3] = {{1024, 768, 1}, {1920, 1080, 0}, {1024, 768, 0}}; /* (1024x768 normal: lesson 8 step 5's
+        second and third rows printed no number, their titles leaving no room for one) */
     for (size_t si = 0; si < sizeof cs / sizeof *cs; si++)
-        for (size_t zi = 0; zi < 2; zi++)
+        for (size_t zi = 0; zi < 3; zi++)
             for (int lang = 0; lang < 2; lang++) {
                 static vz_player p;
                 drawn_frame d;
@@ -1454,7 +1599,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes),           cmocka_unit_test(test_checks_fail),   cmocka_unit_test(test_models_normal),
         cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
-        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_framed_values), cmocka_unit_test(test_lens_runners_up), cmocka_unit_test(test_lens_fills), cmocka_unit_test(test_attn_title_whole), cmocka_unit_test(test_top_bar_ablated), cmocka_unit_test(test_value_weights),
+        cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_scores_any_narration), cmocka_unit_test(test_grid_key_stride), cmocka_unit_test(test_framed_values), cmocka_unit_test(test_lens_runners_up), cmocka_unit_test(test_lens_fills), cmocka_unit_test(test_attn_title_whole), cmocka_unit_test(test_top_bar_ablated), cmocka_unit_test(test_value_weights),
         cmocka_unit_test(test_framed_captions), cmocka_unit_test(test_act_framed), cmocka_unit_test(test_grid_captions), cmocka_unit_test(test_pe_captions),
     };
     if (getenv("LAYOUT_ONLY")) cmocka_set_test_filter(getenv("LAYOUT_ONLY")); /* e.g. LAYOUT_ONLY=test_every_lesson */

@@ -415,7 +415,8 @@ static void test_compare_and_index(void **state) {
 }
 
 /* Lesson 13 step 4 frames key 5 (z) in a row of 28 keys: that key keeps its label over the heatmap when the
- * labels thin out (audit round 4: the yellow cell stood under k's label). */
+ * labels thin out (audit round 4: the yellow cell stood under k's label), found over the key's own column (the
+ * test once counted two z's over the heatmap, which a z at key 19 made true without a row label z). */
 static void test_framed_key_labelled(void **state) {
     (void)state;
     fixture *f = open_fx(SF_LANG_EN);
@@ -424,14 +425,63 @@ static void test_framed_key_labelled(void **state) {
     draw(f);
     const vz_ctx *c = &f->p.app.ctx;
     int key = -1;
+    const char *name = NULL;
     for (int h = 0; h < c->n_hl; h++)
-        if (strstr(c->hl[h].name, ".probs") && c->hl[h].lo[1] >= 0 && c->hl[h].lo[1] == c->hl[h].hi[1]) key = c->hl[h].lo[1];
+        if (strstr(c->hl[h].name, ".probs") && c->hl[h].lo[1] >= 0 && c->hl[h].lo[1] == c->hl[h].hi[1])
+            key = c->hl[h].lo[1], name = c->hl[h].name;
     assert_true(key > 0);
+    const vz_hit *hm = find_hit(f, name);
+    assert_non_null(hm);
     char tok[64];
     vz_token_label(&f->p.app.v, SF_STACK_DEC, key, tok);
+    /* the key's label: above the heatmap, over the key's own column (not another place of the same token) */
+    double cell = (double)hm->r.w / hm->h.ncols, centre = hm->r.x + (key + 0.5) * cell;
     int n = 0;
-    for (int i = 0; i < c->n_texts; i++) n += c->texts[i].owner == VZ_P_ATTN && !strcmp(c->texts[i].s, tok);
-    if (n < 2) fail_msg("the framed key %d ('%s') is labelled %d times over the attention heatmap (row and key: 2)", key, tok, n);
+    for (int i = 0; i < c->n_texts; i++) {
+        const vz_textbox *t = &c->texts[i];
+        if (t->owner != VZ_P_ATTN || strcmp(t->s, tok) || t->r.y + t->r.h > hm->r.y) continue;
+        double mid = t->r.x + t->r.w / 2.0;
+        n += mid > centre - cell && mid < centre + cell;
+    }
+    if (n != 1) fail_msg("the framed key %d ('%s') has %d labels over its column of the attention heatmap (want 1)", key, tok, n);
+    close_fx(f);
+}
+
+/* Joins every text the output panel drew into out (each its first 63 bytes, enough for a legend's line). */
+static void output_texts(const vz_ctx *c, char *out, size_t size) {
+    out[0] = 0;
+    for (int i = 0; i < c->n_texts; i++)
+        if (c->texts[i].owner == VZ_P_OUTPUT) {
+            size_t n = strlen(out);
+            snprintf(out + n, size - n, "%s|", c->texts[i].s);
+        }
+}
+
+/* The Next token panel's legend says what the bars are: lesson 9 step 5 samples at T = 1 with no top-k, so
+ * "(after T)" and no top-k (round 10 read "(after T, top-k)" there); a run with top-k 3 says "top-3". */
+static void test_sampled_legend(void **state) {
+    (void)state;
+    fixture *f = open_fx(SF_LANG_EN);
+    open_lesson(f, "09-gpt-generation.md");
+    assert_true(vz_player_goto(&f->p, 5));
+    draw(f);
+    char t[8192];
+    output_texts(&f->p.app.ctx, t, sizeof t);
+    if (!strstr(t, "sampled from (after T)") || strstr(t, "top-")) fail_msg("lesson 9 step 5's output panel: %s", t);
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/sf_topk_%d.md", (int)getpid());
+    FILE *lf = fopen(path, "w");
+    assert_non_null(lf);
+    fprintf(lf, "@model %s/assets/models/words.sfm\n@input \"\"\n## Three\n@sample temperature 1.0 top-k 3 seed 3\n"
+                "@goto dec token 0 end\n@focus output\nThe three most likely.\n", SF_SOURCE_DIR);
+    fclose(lf);
+    sf_err e = vz_player_open(&f->p, path);
+    remove(path);
+    if (!e.ok) fail_msg("%s", e.msg);
+    vz_player_goto(&f->p, 0); /* (open shows frame 0 already) */
+    draw(f);
+    output_texts(&f->p.app.ctx, t, sizeof t);
+    if (!strstr(t, "(after T, top-3)")) fail_msg("a top-k 3 run's output panel: %s", t);
     close_fx(f);
 }
 
@@ -830,7 +880,7 @@ int main(void) {
         cmocka_unit_test(test_lessons_play),   cmocka_unit_test(test_back_restores), cmocka_unit_test(test_question_clicks),
         cmocka_unit_test(test_answer_does_not_survive),
         cmocka_unit_test(test_compare_and_index), cmocka_unit_test(test_framed_row_labelled), cmocka_unit_test(test_framed_key_labelled), cmocka_unit_test(test_commands), cmocka_unit_test(test_screen_check),
-        cmocka_unit_test(test_compare_aligned), cmocka_unit_test(test_audit_lessons), cmocka_unit_test(test_narration_fits),
+        cmocka_unit_test(test_compare_aligned), cmocka_unit_test(test_audit_lessons), cmocka_unit_test(test_narration_fits), cmocka_unit_test(test_sampled_legend),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

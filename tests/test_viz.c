@@ -83,6 +83,75 @@ static void test_wrap_units(void **state) {
     assert_int_equal(vz_wrap_unit("abc\xe5\xad\x97"), 3);                                /* abc, then 字 */
     assert_int_equal(vz_wrap_unit("\xef\xbc\x88\xe6\x8a\x95\xe5\xbd\xb1"), 3 + 3);       /* （投, then 影: no line ends with （ */
     assert_int_equal(vz_wrap_unit("\xe2\x80\x9c\xe5\x88\x86\xe6\x95\xb0\xe2\x80\x9d"), 3 + 3); /* “分 */
+    assert_int_equal(vz_wrap_unit("\xe5\xad\x97\xe7\x9a\x84\xe5\xad\x97"), 3);           /* 字, then 的字: inside a paragraph 的 may start a line */
+    assert_int_equal(vz_wrap_unit("\xe5\xad\x97\xe7\x9a\x84\xe3\x80\x82"), 3 + 3 + 3);   /* 字的。: not alone on the last line */
+    assert_int_equal(vz_wrap_unit("1\xef\xbc\x89; x"), 1 + 3 + 1);                     /* 1）; : nor does ";" */
+}
+
+/* The wrapper (vz_wrap) on Chinese text at every width from 90 to 220 px: no line starts with closing punctuation
+ * (；，。：、）」… full-width or ASCII after a Chinese character), no paragraph's last line is a lone particle
+ * (的 了 们 …) unless keeping it with its word would make the paragraph taller, none ends with an opening bracket
+ * or quote, and nothing is lost; the output legend of round 10
+ * ("（T = 1）; 共 30 个" began a line with ";", "的" stood alone on its last line) among the paragraphs. */
+static void test_wrap_kinsoku(void **state) {
+    (void)state;
+    static const char *const paras[] = {
+        "条：实际采样的分布（温度之后）；框和（数字）：模型本身的（T = 1）; 共 30 个词元中最可能的",
+        "当温度 T = 1 的时候，条和框一样长。这里从 <bos> 出发，s 仍然是最可能的（0.116），但用随机种子 3 抽到的是框出的 t，"
+        "它的概率只有 0.055。",
+        "这一层的四个头都找到了反对角线：“看前一个字母”的头、「复制」的头、《读取》的头……它们都是学会了的。",
+        "每个词元一行，16 个数；分数面板（打分）、注意力面板（权重）和激活值面板（输出）。",
+        "条形图画的是实际采样的分布，框画的是模型本身的", "这一层的四个头都找到了反对角线，它们都学会了",
+        "框出的这个数就是第二行的", "你在输出面板中看到它了吗"};
+    fixture f;
+    vk_open(&f, SF_FAMILY_GPT, ALPHA, "abc", 1024, 768);
+    vz_app *a = &f.app;
+    vz_app_frame(a, f.w, f.h);
+    vz_ctx *c = &a->ctx;
+    int lines = 0, particle_starts = 0, kept = 0;
+    for (size_t pi = 0; pi < sizeof paras / sizeof *paras; pi++)
+        for (int w = 90; w <= 220; w += 2) {
+            c->n_texts = 0;
+            vz_wrap(c, paras[pi], 14, c->th->fg, (vz_rect){0, 0, w, 2000});
+            char joined[2048] = "", want[2048] = "";
+            for (int i = 0; i < c->n_texts; i++) {
+                const char *t = c->texts[i].s;
+                if (strlen(t) >= sizeof c->texts[i].s - 1) fail_msg("w %d: a line of more than 63 bytes (the test reads 63)", w);
+                if (i > 0 && vz_wrap_no_start(t, 1)) fail_msg("paragraph %zu at %d px: line %d starts with a mark: '%s'", pi, w, i + 1, t);
+                /* a particle alone on the last line only where keeping it with its word would make the text taller */
+                static const char *const lone[] = {"\xe7\x9a\x84", "\xe4\xba\x86", "\xe4\xbb\xac", "\xe5\x90\x97",
+                                                   "\xe5\x91\xa2", "\xe5\x90\xa7"}; /* 的 了 们 吗 呢 吧 */
+                int is_lone = 0;
+                for (size_t q = 0; q < sizeof lone / sizeof *lone; q++)
+                    is_lone |= !strncmp(t, lone[q], 3) && (!t[3] || !strcmp(t + 3, "\xe3\x80\x82"));
+                if (i > 0 && is_lone && i + 1 != c->n_texts) fail_msg("paragraph %zu at %d px: a lone particle inside it", pi, w);
+                if (i > 0 && is_lone && vz_wrap_height_by(c, paras[pi], 14, w, 0) <= vz_wrap_height_by(c, paras[pi], 14, w, 1))
+                    fail_msg("paragraph %zu at %d px: line %d is a lone particle, avoidably: '%s'", pi, w, i + 1, t);
+                if (i > 0 && is_lone) particle_starts++;
+                size_t n = strlen(t);
+                /* (an opening bracket or quote ends no line: （ 「 《 “ are 3 bytes, their last byte 0x88, 0x8c, 0x8a, 0x9c) */
+                if (i + 1 < c->n_texts && n >= 3 && (!strcmp(t + n - 3, "\xef\xbc\x88") || !strcmp(t + n - 3, "\xe3\x80\x8c") ||
+                                                      !strcmp(t + n - 3, "\xe3\x80\x8a") || !strcmp(t + n - 3, "\xe2\x80\x9c")))
+                    fail_msg("paragraph %zu at %d px: line %d ends with an opening mark: '%s'", pi, w, i + 1, t);
+                if (c->texts[i].cut) fail_msg("paragraph %zu at %d px: line %d is cut: '%s'", pi, w, i + 1, t);
+                for (const char *q = t; *q; q++) {
+                    size_t jn = strlen(joined);
+                    if (*q != ' ' && jn + 1 < sizeof joined) joined[jn] = *q, joined[jn + 1] = 0;
+                }
+            }
+            for (const char *q = paras[pi]; *q; q++) {
+                size_t wn = strlen(want);
+                if (*q != ' ' && wn + 1 < sizeof want) want[wn] = *q, want[wn + 1] = 0;
+            }
+            if (strcmp(joined, want)) fail_msg("paragraph %zu at %d px: the lines do not add up to the text", pi, w);
+            lines += c->n_texts;
+            kept += vz_wrap_height_by(c, paras[pi], 14, w, 0) <= vz_wrap_height_by(c, paras[pi], 14, w, 1);
+        }
+    print_message("kinsoku: %d lines, %d a lone particle (keeping it would cost a line), %d wrappings with none\n",
+                  lines, particle_starts, kept);
+    assert_true(kept > 0);
+    assert_true(lines > 400); /* (the widths broke the paragraphs into many lines: the rules were exercised) */
+    vk_close(&f);
 }
 
 static void test_heatmap_pixels(void **state) {
@@ -1103,7 +1172,7 @@ static void test_audit_tools(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_colormaps),
-        cmocka_unit_test(test_wrap_units),     cmocka_unit_test(test_heatmap_pixels), cmocka_unit_test(test_encoder_rows),
+        cmocka_unit_test(test_wrap_units), cmocka_unit_test(test_wrap_kinsoku),     cmocka_unit_test(test_heatmap_pixels), cmocka_unit_test(test_encoder_rows),
         cmocka_unit_test(test_input_changes_picture), cmocka_unit_test(test_caches), cmocka_unit_test(test_layout),
         cmocka_unit_test(test_panels_stay_inside), cmocka_unit_test(test_hover_names), cmocka_unit_test(test_event_loop),
         cmocka_unit_test(test_highlight), cmocka_unit_test(test_fonts), cmocka_unit_test(test_render_command),

@@ -35,6 +35,7 @@ static sf_err rerun(vz_app *a) {
     o.sampler.top_k = a->top_k;
     o.seed = a->seed;
     a->v.seed = a->seed;
+    a->v.top_k = a->top_k;
     a->m.cfg.pos = a->pos_off ? SF_POS_NONE : a->pos_own;
     int n_prompt = 0;
     sf_trace_free(&a->tr); /* (the trace points into the lens and the records freed here) */

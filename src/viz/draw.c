@@ -220,38 +220,75 @@ static int utf8_at(const char *p, unsigned *cp) {
     return n;
 }
 
-/* Returns 1 if cp is punctuation that must not start a line (CJK and full-width closing marks, commas, stops). */
-static int no_line_start(unsigned cp) {
-    return (cp >= 0x3001 && cp <= 0x3002) || cp == 0xFF0C || cp == 0xFF0E || cp == 0xFF1A || cp == 0xFF1B ||
-           cp == 0xFF01 || cp == 0xFF1F || cp == 0xFF09 || cp == 0x300B || cp == 0x300D || cp == 0x201D || cp == 0xFF0F;
+/* Returns 1 if cp is a particle that belongs to the word before it (的 了 们 吗 呢 吧). */
+static int particle(unsigned cp) {
+    return cp == 0x7684 || cp == 0x4E86 || cp == 0x4EEC || cp == 0x5417 || cp == 0x5462 || cp == 0x5427;
 }
 
-/* Returns n plus the byte length of the closing punctuation that follows p + n, which stays on its line. */
-static size_t with_closing(const char *p, size_t n) {
+static int no_line_start(unsigned cp);
+
+/* Returns 1 if p (just after a particle) holds only closing punctuation up to the paragraph's end: the particle
+ * would stand alone on the paragraph's last line ("的" alone under the output legend, "…最可能" / "的"), which it
+ * must not where that can be avoided; inside a paragraph a particle may start a line (moving the character before
+ * it along would split a word instead: "开/头的"). */
+static int alone_at_end(const char *p) {
+    unsigned cp;
+    while (*p && *p != '\n') {
+        int k = utf8_at(p, &cp);
+        if (!no_line_start(cp)) return 0;
+        p += k;
+    }
+    return 1;
+}
+
+/* Returns 1 if cp must not start a line (kinsoku): CJK and full-width closing marks, commas, stops, colons and
+ * semicolons, an ellipsis; ASCII closing punctuation after a Chinese character ("（T = 1）; 共" began a line with
+ * ";"). */
+static int no_line_start(unsigned cp) {
+    return (cp >= 0x3001 && cp <= 0x3002) || cp == 0xFF0C || cp == 0xFF0E || cp == 0xFF1A || cp == 0xFF1B ||
+           cp == 0xFF01 || cp == 0xFF1F || cp == 0xFF09 || cp == 0x300B || cp == 0x300D || cp == 0x201D || cp == 0xFF0F ||
+           cp == 0x3009 || cp == 0x300F || cp == 0x3011 || cp == 0x3015 || cp == 0x2019 || cp == 0x2026 || cp == 0xFF3D ||
+           cp == 0xFF5D || cp == ';' || cp == ',' || cp == ':' || cp == '!' || cp == '?' || cp == ')' || cp == ']' ||
+           cp == '}';
+}
+
+/* Returns n plus the byte length of the closing punctuation (and, unless loose, particles) that follows p + n,
+ * which stays on its line. */
+static size_t with_closing(const char *p, size_t n, int loose) {
     for (;;) {
         unsigned nx;
         int k = utf8_at(p + n, &nx);
-        if (!p[n] || !no_line_start(nx)) return n;
+        if (!p[n] || !(no_line_start(nx) || (!loose && particle(nx) && alone_at_end(p + n + k)))) return n;
         n += (size_t)k;
     }
 }
 
 /* Returns 1 if cp is punctuation that must not end a line (full-width opening brackets and quotes). */
 static int no_line_end(unsigned cp) {
-    return cp == 0xFF08 || cp == 0x300A || cp == 0x300C || cp == 0x3010 || cp == 0x201C || cp == 0xFF3B;
+    return cp == 0xFF08 || cp == 0x300A || cp == 0x300C || cp == 0x3010 || cp == 0x201C || cp == 0xFF3B || cp == 0x3008 ||
+           cp == 0x300E || cp == 0x3014 || cp == 0x2018 || cp == 0xFF5B;
 }
 
-size_t vz_wrap_unit(const char *p) {
+int vz_wrap_no_start(const char *p, int loose) {
+    unsigned cp;
+    int k = utf8_at(p, &cp);
+    return *p && (no_line_start(cp) || (!loose && particle(cp) && alone_at_end(p + k)));
+}
+
+/* vz_wrap_unit, loose: particles may start a line. */
+static size_t wrap_unit(const char *p, int loose) {
     unsigned cp;
     size_t n = (size_t)utf8_at(p, &cp);
-    if (no_line_end(cp) && p[n] && p[n] != ' ' && p[n] != '\n') return n + vz_wrap_unit(p + n); /* "（投": the bracket goes with it */
-    if (vz_font_is_cjk(cp)) return with_closing(p, n);
+    if (no_line_end(cp) && p[n] && p[n] != ' ' && p[n] != '\n') return n + wrap_unit(p + n, loose); /* "（投": the bracket goes with it */
+    if (vz_font_is_cjk(cp)) return with_closing(p, n, loose);
     while (p[n] && p[n] != ' ' && p[n] != '\n') {
         if (vz_font_is_cjk((utf8_at(p + n, &cp), cp))) break;
         n += (size_t)utf8_at(p + n, &cp);
     }
-    return with_closing(p, n); /* "0.14）": the bracket does not start the next line */
+    return with_closing(p, n, loose); /* "0.14）": the bracket does not start the next line */
 }
+
+size_t vz_wrap_unit(const char *p) { return wrap_unit(p, 0); }
 
 /* Returns the FNV-1a hash of a string. */
 static unsigned str_hash(const char *s) {
@@ -275,19 +312,12 @@ static int memo_line(vz_ctx *c, vz_wrap_memo *m, const char *line, int n, int y,
     return m->lh[m->n++];
 }
 
-/* Returns the wrapped lines of s at px in width w, from the memo or freshly broken. */
-static const vz_wrap_memo *wrapped(vz_ctx *c, const char *s, int px, int w) {
-    unsigned h = str_hash(s);
-    vz_wrap_memo *old = &c->wraps[0];
-    for (int i = 0; i < WRAP_MEMOS; i++) {
-        vz_wrap_memo *m = &c->wraps[i];
-        if (m->used && m->hash == h && m->px == px && m->w == w) { m->used = c->frame + 1; return m; }
-        if (m->used < old->used) old = m;
-    }
-    vz_wrap_memo *m = old;
-    m->hash = h; m->px = px; m->w = w; m->n = 0; m->used = c->frame + 1;
+/* Breaks s at px into lines of width w in memo m (emptied first); loose: a particle may start a line. */
+static void break_lines(vz_ctx *c, vz_wrap_memo *m, const char *s, int px, int w, int loose) {
+    m->n = 0;
     char line[1024], trial[1024];
     int y = 0, n = 0, quotes = 0; /* (the straight quotes of the paragraph so far: odd inside a quotation) */
+    int last = -1; /* where the line's last unit starts in line (its space before it included), -1: the line's first */
     const char *p = s;
     for (;;) {
         if (!*p || *p == '\n') {
@@ -301,10 +331,10 @@ static const vz_wrap_memo *wrapped(vz_ctx *c, const char *s, int px, int w) {
         int space = 0;
         while (*p == ' ') { p++; space = 1; }
         if (!*p || *p == '\n') continue;
-        size_t u = vz_wrap_unit(p);
+        size_t u = wrap_unit(p, loose);
         /* a straight quote between Chinese characters is a unit of its own: an opening one goes with the word after
          * it, a closing one with the word before ("在 m 之后，"" once ended a line, lesson 1 step 4 in Chinese) */
-        if (u == 1 && *p == '"' && quotes % 2 == 0 && p[1] && p[1] != ' ' && p[1] != '\n') u += vz_wrap_unit(p + 1);
+        if (u == 1 && *p == '"' && quotes % 2 == 0 && p[1] && p[1] != ' ' && p[1] != '\n') u += wrap_unit(p + 1, loose);
         for (size_t i = 0; i < u; i++) quotes += p[i] == '"';
         while (p[u] == '"' && quotes % 2 == 1) u++, quotes++;
         int k = snprintf(trial, sizeof trial, "%.*s%s%.*s", n, line, space && n ? " " : "", (int)u, p);
@@ -312,9 +342,31 @@ static const vz_wrap_memo *wrapped(vz_ctx *c, const char *s, int px, int w) {
         int tw, th;
         vz_text_measure(c->text, trial, px, &tw, &th);
         if (tw > w && n) {
-            y += memo_line(c, m, line, n, y, px);
-            n = snprintf(line, sizeof line, "%.*s", (int)u, p);
+            /* a unit that must not start a line (a mark or particle after a space: "T = 1 的") takes the line's last
+             * unit down with it, when the line has another */
+            int back = n, from = n;
+            char rest[1024] = "";
+            if (vz_wrap_no_start(p, loose) && last > 0) {
+                from = last;
+                while (from < n && line[from] == ' ') from++;
+                snprintf(rest, sizeof rest, "%.*s%s%.*s", n - from, line + from, space ? " " : "", (int)u, p);
+                vz_text_measure(c->text, rest, px, &tw, &th);
+                if (tw <= w) back = last; /* (only if the two fit the next line together) */
+                else from = n;
+            }
+            int keep = back;
+            while (keep > 0 && line[keep - 1] == ' ') keep--;
+            y += memo_line(c, m, line, keep, y, px);
+            if (back < n) {
+                n = snprintf(line, sizeof line, "%s", rest);
+                last = n - (int)u - (space ? 1 : 0); /* the unit just placed starts after the carried one */
+                if (n >= (int)sizeof line || last <= 0) last = -1;
+            } else {
+                last = -1;
+                n = snprintf(line, sizeof line, "%.*s", (int)u, p);
+            }
         } else {
+            last = n ? n : -1;
             memcpy(line, trial, (size_t)k + 1);
             n = k;
         }
@@ -322,7 +374,35 @@ static const vz_wrap_memo *wrapped(vz_ctx *c, const char *s, int px, int w) {
         p += u;
     }
     m->height = m->n ? m->y[m->n - 1] + m->lh[m->n - 1] : 0;
+}
+
+/* Returns the wrapped lines of s at px in width w, from the memo or freshly broken: no particle (的 了 …) alone on a
+ * paragraph's last line unless keeping it with its word makes the text taller (when it can be avoided). */
+static const vz_wrap_memo *wrapped(vz_ctx *c, const char *s, int px, int w) {
+    unsigned h = str_hash(s);
+    vz_wrap_memo *old = &c->wraps[0];
+    for (int i = 0; i < WRAP_MEMOS; i++) {
+        vz_wrap_memo *m = &c->wraps[i];
+        if (m->used && m->hash == h && m->px == px && m->w == w) { m->used = c->frame + 1; return m; }
+        if (m->used < old->used) old = m;
+    }
+    vz_wrap_memo *m = old;
+    m->hash = h; m->px = px; m->w = w; m->used = c->frame + 1;
+    break_lines(c, m, s, px, w, 1);
+    int loose_h = m->height;
+    break_lines(c, m, s, px, w, 0);
+    if (m->height > loose_h) break_lines(c, m, s, px, w, 1);
     return m;
+}
+
+int vz_wrap_height_by(vz_ctx *c, const char *s, int px, int w, int loose) {
+    if (!s || !*s || w <= 0) return 0;
+    vz_wrap_memo *m = malloc(sizeof *m);
+    if (!m) return 0;
+    break_lines(c, m, s, px, w, loose);
+    int h = m->height;
+    free(m);
+    return h;
 }
 
 int vz_wrap_height(vz_ctx *c, const char *s, int px, int w) {

@@ -209,6 +209,14 @@ int vz_wrap_height(vz_ctx *c, const char *s, int px, int w);
  * one Chinese character, or a run of other non-space characters, with the closing punctuation after it
  * (，。：）」 …), which never starts a line. */
 size_t vz_wrap_unit(const char *p);
+/* Returns 1 if the character at p must not start a line: closing punctuation (full-width or ASCII) and, unless
+ * loose, a particle 的 了 们 吗 呢 吧 that would stand alone on its paragraph's last line (only closing marks after
+ * it); a line that would start with one after a space takes the word before it along. vz_wrap keeps such a particle
+ * with its word unless that costs the paragraph a line. */
+int vz_wrap_no_start(const char *p, int loose);
+/* Returns the height s needs wrapped to width w at px by one rule: loose (particles may start a line) or strict
+ * (not drawn, not remembered: what vz_wrap chooses between). */
+int vz_wrap_height_by(vz_ctx *c, const char *s, int px, int w, int loose);
 
 /* Draws a panel's background and title (too wide: without its first bracketed aside, "Cross-attention, layer 1";
  * still too wide: cut); returns the content rectangle below the title. */

@@ -183,8 +183,7 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
             snprintf(t2, sizeof t2, vz_s(c, VZ_S_LESSON_ROW), e->name, row[k], vz_token_label(v, e->stack, row[k], tok), dims[k][1], axis);
         else
             snprintf(t2, sizeof t2, vz_s(c, VZ_S_LESSON_ROWS), e->name, axis);
-        vz_print(c, t2, sp, c->th->fg, in.x, y, VZ_LEFT, in.w);
-        int title_y = y, title_end = in.x + vz_label_w(c, t2, sp) + 2 * pad;
+        int title_y = y, title_drawn = 0; /* (drawn after the grid: its framed numbers may need it shorter) */
         y += vz_lh(c, sp) + pad / 2;
         /* with a comparison, the compared run's same rows beside this run's */
         const sf_trace_entry *ce = v->cmp ? sf_trace_find(v->cmp->tr, e->name) : NULL;
@@ -221,15 +220,34 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
                     yy = vz_wrap(c, line, sp, c->th->hilite, (vz_rect){g.x, yy, w, hh});
                 }
             } else if (!ce && dims[k][0] > 0) { /* no room under the grid (1280x720's four rows of lesson 8 step 5): the
-                                                 * numbers after the entry's title, on its line, while they fit there */
+                                                 * numbers after the entry's title, on its line; the title shorter if that
+                                                 * is what it takes (1024x768's rows two and three showed no number: the
+                                                 * narration's 2.61 and 4.44 were nowhere) */
                 int ur[VZ_MAX_HIGHLIGHTS], uc[VZ_MAX_HIGHLIGHTS];
-                char un[VZ_MAX_HIGHLIGHTS][24], line[128];
-                int nu = vz_heat_unprinted(c, &hm, g, ur, uc, un, VZ_MAX_HIGHLIGHTS);
+                char un[VZ_MAX_HIGHLIGHTS][24], line[VZ_MAX_HIGHLIGHTS][128], t3[160];
+                int nu = vz_heat_unprinted(c, &hm, g, ur, uc, un, VZ_MAX_HIGHLIGHTS), need = 0;
                 for (int u = 0; u < nu; u++) {
-                    framed_at(c, sv, e, row[k] >= 0, vz_view_pos(sv, e->stack, ur[u]), uc[u], un[u], line, sizeof line);
-                    int lw = vz_label_w(c, line, sp);
+                    framed_at(c, sv, e, row[k] >= 0, vz_view_pos(sv, e->stack, ur[u]), uc[u], un[u], line[u], sizeof line[u]);
+                    need += vz_label_w(c, line[u], sp) + 2 * pad;
+                }
+                /* the whole title, then without the column count ("enc.L0.ffn.proj, position 2 ('a')"), then the entry's name */
+                for (int lvl = 0; lvl < 3 && nu > 0; lvl++) {
+                    if (lvl == 1 && row[k] < 0) continue;
+                    if (lvl == 0) snprintf(t3, sizeof t3, "%s", t2);
+                    else if (lvl == 1) snprintf(t3, sizeof t3, vz_s(c, VZ_S_LESSON_ROW_S), e->name, row[k], vz_token_label(v, e->stack, row[k], tok));
+                    else snprintf(t3, sizeof t3, "%s", e->name);
+                    if (in.x + vz_label_w(c, t3, sp) + 2 * pad + need - 2 * pad <= in.x + in.w || lvl == 2) {
+                        snprintf(t2, sizeof t2, "%s", t3);
+                        break;
+                    }
+                }
+                int title_end = in.x + vz_label_w(c, t2, sp) + 2 * pad;
+                vz_print(c, t2, sp, c->th->fg, in.x, title_y, VZ_LEFT, in.w);
+                title_drawn = 1;
+                for (int u = 0; u < nu; u++) {
+                    int lw = vz_label_w(c, line[u], sp);
                     if (title_end + lw > in.x + in.w) break;
-                    vz_print(c, line, sp, c->th->hilite, title_end, title_y, VZ_LEFT, lw);
+                    vz_print(c, line[u], sp, c->th->hilite, title_end, title_y, VZ_LEFT, lw);
                     title_end += lw + 2 * pad;
                 }
             }
@@ -259,6 +277,7 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
                 vz_axis_labels(c, sv, e->stack, nl, g, rh, 0, first < nl ? first : -1, g.x - pad, (vz_rect){0, 0, 0, 0});
             }
         }
+        if (!title_drawn) vz_print(c, t2, sp, c->th->fg, in.x, title_y, VZ_LEFT, in.w);
         y += rh * nr[k] + room[k] + pad / 2;
     }
     vz_legend(c, (vz_rect){in.x + lab_w, y + pad / 2, in.w - lab_w, leg_h}, c->pal->div, -range, range, 0, vz_s(c, VZ_S_LEG_ABSMAX));

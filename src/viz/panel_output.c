@@ -4,7 +4,8 @@
  * The bars are the distribution that mattered for the next token, each with a second distribution outlined
  * behind it, both read from traces and labelled under the bars:
  *   heads knocked out   bars: this (ablated) run's dec.probs; outline: the original run's dec.probs
- *   sampling (T > 0)    bars: dec.sample.probs, what the token was drawn from after temperature and top-k;
+ *   sampling (T > 0)    bars: dec.sample.probs, what the token was drawn from after temperature (and top-k,
+ *                       the legend saying "top-k" only when the run kept fewer tokens than the vocabulary);
  *                       outline: dec.probs, the model's own distribution (T = 1)
  *   otherwise           bars: dec.probs (greedy takes the longest one)
  * The rows are dec.probs's 16 most likely tokens in order (the untempered, or ablated, run's), so a change
@@ -125,10 +126,14 @@ void vz_panel_output(vz_ctx *c, const vz_view *v, vz_rect r) {
     if (V > 16) snprintf(topk, sizeof topk, vz_s(c, VZ_S_OUT_TOPK_OF), V);
     if (legend != VZ_S_NONE || topk[0]) { /* under the bars: what they and their outlines are */
         char leg[300];
-        snprintf(leg, sizeof leg, "%s%s%s", legend != VZ_S_NONE ? vz_s(c, legend) : "", legend != VZ_S_NONE && topk[0] ? "; " : "", topk);
+        char what[200] = ""; /* what the bars are: "after T" alone when no top-k was set (a lesson that never sets one
+            read "(after T, top-k)") */
+        if (legend == VZ_S_OUT_SAMPLED_FROM && v->top_k > 0 && v->top_k < V) snprintf(what, sizeof what, vz_s(c, VZ_S_OUT_SAMPLED_FROM_K), v->top_k);
+        else if (legend != VZ_S_NONE) snprintf(what, sizeof what, "%s", vz_s(c, legend));
+        snprintf(leg, sizeof leg, "%s%s%s", what, what[0] && topk[0] ? vz_s(c, VZ_S_OUT_LEG_SEP) : "", topk);
         int lhh = vz_wrap_height(c, leg, sp, in.w);
-        if (lhh > 3 * vz_lh(c, sp) && legend != VZ_S_NONE && topk[0]) { /* a narrow panel: what the bars are, whole */
-            snprintf(leg, sizeof leg, "%s", vz_s(c, legend));
+        if (lhh > 3 * vz_lh(c, sp) && what[0] && topk[0]) { /* a narrow panel: what the bars are, whole */
+            snprintf(leg, sizeof leg, "%s", what);
             lhh = vz_wrap_height(c, leg, sp, in.w);
         }
         if (lhh > 4 * vz_lh(c, sp)) lhh = 4 * vz_lh(c, sp);

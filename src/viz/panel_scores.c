@@ -49,6 +49,7 @@ typedef struct {
     float hi[4];
     char range[4][48];
     int lab_w, leg_w, top, fr, cell, strip_h, sp; /* sp: the numbers' size */
+    int crowded; /* 1: the strips are thinner than the texts beside them (a row's name, its range): they would overlap */
 } scores_geom;
 
 /* Returns 1 and fills g with the panel's content and geometry for the inner rectangle in; 0 when the panel has
@@ -93,12 +94,26 @@ static int scores_layout(vz_ctx *c, const vz_view *v, vz_rect in, const char *p,
     g->top = vz_lh(c, px) + 2 + g->fr;
     g->cell = (in.w - g->lab_w - g->leg_w) / nk;
     if (g->cell < 1) return -1;
-    /* strips up to square cells when the panel has the room (a spotlight), else three lines */
-    int strip_h = (in.h - g->top) / 4, most = vz_lh(c, px) * 3 > g->cell ? vz_lh(c, px) * 3 : g->cell;
+    /* strips up to square cells when the panel has the room, else three lines; the spotlight's up to twice as tall
+     * as wide, its numbers larger, so that they fill the panel's height (at 1024x768 beside a short narration they
+     * left its lower half empty) */
+    int spot = c->lay.spot == VZ_P_SCORES, lp = vz_lh(c, px);
+    int strip_h = (in.h - g->top) / 4, most = lp * 3 > (spot ? 2 : 1) * g->cell ? lp * 3 : (spot ? 2 : 1) * g->cell;
     if (strip_h > most) strip_h = most;
     if (strip_h < 3) return -1;
     g->strip_h = strip_h;
-    if (strip_h >= 2 * vz_lh(c, px) && g->cell >= vz_label_w(c, "-00.00", px) + pad) g->sp = px; /* room: numbers at the label size */
+    if (strip_h >= 2 * lp && g->cell >= vz_label_w(c, "-00.00", px) + pad) g->sp = px; /* room: numbers at the label size */
+    int big = c->lay.f.body;
+    if (spot && big > px && strip_h >= 2 * vz_lh(c, big) && g->cell >= vz_label_w(c, "-00.00", big) + pad) g->sp = big;
+    /* the texts beside a strip, as tall as they are drawn (a Chinese font's lines are taller than the layout's) */
+    int need = 0, tw = 0, th = 0;
+    for (int i = 0; i < 4; i++) {
+        vz_text_size(c->text, g->range[i], c->lay.f.small, &tw, &th);
+        if (th > need) need = th;
+        vz_text_size(c->text, vz_s(c, what[i]), c->lay.f.small, &tw, &th); /* (a row's name: at least the small size) */
+        if (th > need) need = th;
+    }
+    g->crowded = strip_h < need;
     return 1;
 }
 
@@ -138,6 +153,19 @@ static const char *scores_title_short(const vz_ctx *c, const vz_view *v, int q, 
     return t;
 }
 
+int vz_scores_crowded(vz_ctx *c, const vz_view *v, vz_rect r) {
+    char title[160], p[32];
+    if (v->n_blocks == 0 || r.w <= 0 || r.h <= 0) return 0;
+    scores_geom g;
+    g.q = vz_view_query(v);
+    if (g.q < 0) return 0;
+    scores_title(c, v, g.q, title, sizeof title, p, sizeof p);
+    int pad = c->lay.pad, th = vz_lh(c, c->lay.f.title) + pad / 2; /* vz_panel_frame's inner rectangle */
+    vz_rect in = vz_rect_inset((vz_rect){r.x, r.y + th, r.w, r.h - th}, pad);
+    int ok = scores_layout(c, v, in, p, &g);
+    return ok < 0 || (ok > 0 && g.crowded);
+}
+
 int vz_scores_unprinted(vz_ctx *c, const vz_view *v, vz_rect r) {
     char title[160], p[32];
     if (v->n_blocks == 0 || r.w <= 0 || r.h <= 0) return 0;
@@ -149,6 +177,7 @@ int vz_scores_unprinted(vz_ctx *c, const vz_view *v, vz_rect r) {
     vz_rect in = vz_rect_inset((vz_rect){r.x, r.y + th, r.w, r.h - th}, pad);
     int ok = scores_layout(c, v, in, p, &g);
     if (ok <= 0) return ok < 0 ? 1 : 0;
+    if (g.crowded) return 4 * g.nk; /* (the strips' texts would overlap: as bad as no number printed) */
     if (g.nk > VZ_SCORES_KEYS) return 0; /* (cells of a pixel or two: no number would fit anywhere) */
     int sh = g.strip_h - vz_px(c, 3), room = g.cell - pad / 2 - 2, n = 0;
     if (sh < vz_lh(c, g.sp)) return g.nk;

@@ -154,10 +154,24 @@ void vz_axis_labels_keep(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect 
      * has the width). A label stays within the grid's extent along its axis. */
     int lo[SF_MAX_LEN + 1], hi[SF_MAX_LEN + 1], x0[SF_MAX_LEN + 1], placed = 0; /* x0: a row label's left edge */
     int sizes[3] = {c->lay.f.label, c->lay.f.small, c->lay.min_text};
+    /* the other labels at a regular stride, every one if they all fit: the widest label (and its air) decides how
+     * many cells apart they go, so a reader can follow the axis (left to the first fit, lesson 14's grid at
+     * 1024x768 read "a c efg": the narrow f fitted where b, d and h did not) */
+    int air_keys = c->lay.pad / 2 > 2 ? c->lay.pad / 2 : 2, stride = 1, widest = 0;
+    for (int i = 0; i < n && i < SF_MAX_LEN; i++) {
+        int tw = 0, th = 0;
+        vz_token_label(v, stack, vz_view_pos(v, stack, i), tok);
+        vz_text_size(c->text, tok, sizes[0], &tw, &th);
+        if (((axis == 1 && tw > cell) || shorten) && vz_special_initial(tok)) vz_text_size(c->text, tok, sizes[0], &tw, &th);
+        int size = (axis == 0 ? th : tw) + (axis == 1 ? air_keys : 1);
+        if (size > widest) widest = size;
+    }
+    while (stride < n && stride * cell < widest) stride++;
     for (int pass = 0; pass < 3; pass++)
         for (int i = 0; i < n && i < SF_MAX_LEN; i++) {
             int is_now = i == now, is_keep = !is_now && listed(keep, nkeep, i);
             if (pass == 0 ? !is_now : pass == 1 ? !is_keep : is_now || is_keep) continue;
+            if (pass == 2 && i % stride) continue;
             int centre = (axis == 0 ? g.y : g.x) + i * cell + cell / 2;
             if (clip.w > 0 && (axis == 0 ? centre < clip.y || centre >= clip.y + clip.h : centre < clip.x || centre >= clip.x + clip.w))
                 continue;
@@ -167,7 +181,7 @@ void vz_axis_labels_keep(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect 
                 if (c0 > g0) g0 = c0;
                 if (c1 < g1) g1 = c1;
             }
-            int air = is_keep ? 0 : axis == 1 ? c->lay.pad : 1; /* keys: a little air between labels */
+            int air = is_keep ? 0 : axis == 1 ? air_keys : 1; /* keys: a little air between labels */
             int px = 0, start = 0, size = 0, right = room, tw = 0, th = 0;
             int tries = is_keep ? (axis == 0 && far > 0 ? 4 : 3) : 1;
             for (int si = 0; si < tries && !px; si++) {
@@ -386,6 +400,11 @@ static int spot_starved(vz_ctx *c, const vz_view *v) {
     return vz_scores_unprinted(c, v, c->lay.r[VZ_P_SCORES]);
 }
 
+/* Returns 1 when the spotlight of the layout just computed is the scores panel with strips thinner than their texts. */
+static int spot_crowded(vz_ctx *c, const vz_view *v) {
+    return c->lay.spot == VZ_P_SCORES && vz_layout_shown(&c->lay, VZ_P_SCORES) && vz_scores_crowded(c, v, c->lay.r[VZ_P_SCORES]);
+}
+
 /* Chooses where the projector's narration goes, at zoom 1, setting in->narr_share or in->narr_below. Beside
  * the spotlight, a column as narrow as its text allows (a lesson's no narrower than 37%, so its lines stay long
  * enough to read), wider for a long text, but never so wide that the spotlight's numbers no longer fit their
@@ -424,7 +443,8 @@ static void projector_narration(vz_ctx *c, const vz_view *v, vz_layout_in *in) {
         vz_narr_fit(c, v);
         if (!vz_narr_fits(c, v)) continue;
         /* (the spotlight may be below its usual minimum height: its numbers, which it is about, are what counts) */
-        if (vz_layout_shown(&c->lay, c->lay.spot) && (fit < 0 ? vz_layout_fits(&c->lay) : spot_starved(c, v) < starved)) {
+        if (vz_layout_shown(&c->lay, c->lay.spot) && (fit < 0 ? vz_layout_fits(&c->lay) : spot_starved(c, v) < starved) &&
+            !spot_crowded(c, v)) { /* (and never strips so thin that their names and ranges overlap) */
             in->narr_below = belows[j];
             return;
         }

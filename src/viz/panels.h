@@ -47,6 +47,9 @@ int vz_attn_min_cell(vz_ctx *c);
  * (too narrow for it, or a weight cut to no digit): 0 when every computed, unhidden cell prints its value
  * (panel_scores.c; the projector layout asks it before giving the narration more width). */
 int vz_scores_unprinted(vz_ctx *c, const vz_view *v, vz_rect r);
+/* Returns 1 when the scores panel drawn in r would have strips thinner than the texts beside them (their names
+ * and ranges would overlap: a short spotlight over a narration below it), else 0. */
+int vz_scores_crowded(vz_ctx *c, const vz_view *v, vz_rect r);
 
 /* Returns 1 if the narration's text fits its rectangle at the size vz_narr_fit chose. */
 int vz_narr_fits(vz_ctx *c, const vz_view *v);

@@ -101,34 +101,43 @@ const char *vz_block_title(vz_block b, int lang, char *out, int size) {
 }
 
 /* Returns the string id naming a sub-layer of a stack. */
-static vz_str sub_name(int stack, int sub) {
+static vz_str sub_name(int stack, int sub, int brief) {
     switch (sub) {
     case SF_SUB_EMBED: return VZ_S_SUB_EMBED;
-    case SF_SUB_SELF: return stack == SF_STACK_DEC ? VZ_S_SUB_MSELF : VZ_S_SUB_SELF;
-    case SF_SUB_CROSS: return VZ_S_SUB_CROSS;
-    case SF_SUB_FFN: return VZ_S_SUB_FFN;
-    case SF_SUB_FINAL: return VZ_S_SUB_FINAL;
-    case SF_SUB_HEAD: return VZ_S_SUB_HEAD;
+    case SF_SUB_SELF: return stack == SF_STACK_DEC ? (brief ? VZ_S_SUB_MSELF_SHORT : VZ_S_SUB_MSELF) : (brief ? VZ_S_SUB_SELF_SHORT : VZ_S_SUB_SELF);
+    case SF_SUB_CROSS: return brief ? VZ_S_SUB_CROSS_SHORT : VZ_S_SUB_CROSS;
+    case SF_SUB_FFN: return brief ? VZ_S_SUB_FFN_SHORT : VZ_S_SUB_FFN;
+    case SF_SUB_FINAL: return brief ? VZ_S_SUB_FINAL_SHORT : VZ_S_SUB_FINAL;
+    case SF_SUB_HEAD: return brief ? VZ_S_SUB_HEAD_SHORT : VZ_S_SUB_HEAD;
     default: return VZ_S_NONE;
     }
 }
 
-const char *vz_cursor_text(const vz_view *v, int lang, char *out, int size) {
+const char *vz_cursor_text_at(const vz_view *v, int lang, int level, char *out, int size) {
     static const vz_str ops[SF_OP_COUNT] = {
         VZ_S_OP_TOK, VZ_S_OP_POS, VZ_S_OP_SUM, VZ_S_OP_IN, VZ_S_OP_LN, VZ_S_OP_QKV, VZ_S_OP_SCORES,
         VZ_S_OP_SCALE, VZ_S_OP_MASK, VZ_S_OP_SOFTMAX, VZ_S_OP_WSUM, VZ_S_OP_CONCAT, VZ_S_OP_PROJ,
         VZ_S_OP_RESID, VZ_S_OP_NORM, VZ_S_OP_FFN1, VZ_S_OP_ACT, VZ_S_OP_FFN2, VZ_S_OP_LN_F,
         VZ_S_OP_LOGITS, VZ_S_OP_PROBS};
     sf_cursor c = v->cur;
+    int brief = level >= 1;
     char tok[48], layer[48] = "";
     if (c.token < 0) snprintf(tok, sizeof tok, "%s", vz_tr(lang, VZ_S_CUR_ALL));
-    else snprintf(tok, sizeof tok, vz_tr(lang, VZ_S_CUR_TOKEN), c.token);
-    if (c.layer >= 0) snprintf(layer, sizeof layer, vz_tr(lang, VZ_S_CUR_LAYER), c.layer);
-    snprintf(out, (size_t)size, "%s \xc2\xb7 %s \xc2\xb7 %s%s%s \xc2\xb7 %s",
-             vz_tr(lang, c.phase == SF_STACK_ENC ? VZ_S_ENCODER : VZ_S_DECODER), tok, layer, layer[0] ? " " : "",
-             vz_tr(lang, sub_name(c.phase, c.sublayer)), c.op >= 0 && c.op < SF_OP_COUNT ? vz_tr(lang, ops[c.op]) : "");
+    else snprintf(tok, sizeof tok, vz_tr(lang, brief ? VZ_S_CUR_TOKEN_SHORT : VZ_S_CUR_TOKEN), c.token);
+    if (c.layer >= 0) snprintf(layer, sizeof layer, vz_tr(lang, brief ? VZ_S_CUR_LAYER_SHORT : VZ_S_CUR_LAYER), c.layer);
+    const char *stack = vz_tr(lang, c.phase == SF_STACK_ENC ? (brief ? VZ_S_CUR_ENC_SHORT : VZ_S_ENCODER)
+                                                             : (brief ? VZ_S_CUR_DEC_SHORT : VZ_S_DECODER));
+    const char *op = c.op >= 0 && c.op < SF_OP_COUNT ? vz_tr(lang, ops[c.op]) : "";
+    if (level >= 2 || !op[0]) /* the sub-layer, not the operation in it */
+        snprintf(out, (size_t)size, "%s \xc2\xb7 %s \xc2\xb7 %s%s%s", stack, tok, layer, layer[0] ? " " : "",
+                 vz_tr(lang, sub_name(c.phase, c.sublayer, brief)));
+    else
+        snprintf(out, (size_t)size, "%s \xc2\xb7 %s \xc2\xb7 %s%s%s \xc2\xb7 %s", stack, tok, layer, layer[0] ? " " : "",
+                 vz_tr(lang, sub_name(c.phase, c.sublayer, brief)), op);
     return out;
 }
+
+const char *vz_cursor_text(const vz_view *v, int lang, char *out, int size) { return vz_cursor_text_at(v, lang, 0, out, size); }
 
 int vz_view_pos(const vz_view *v, int stack, int i) {
     return v->align && stack == SF_STACK_ENC && i >= 0 && i < v->s->n_src ? v->align[i] : i;

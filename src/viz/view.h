@@ -28,6 +28,7 @@ typedef struct vz_view {
     int enlarged;         /* 1: the attention panel shows only the focused head, large */
     float temperature;    /* sampling temperature the run used */
     unsigned long long seed; /* the sampler's seed the run used (printed beside a temperature above 0) */
+    int top_k;            /* the sampler's top-k the run used (0: every token; the output legend says which) */
     float heat_zoom;      /* wheel zoom of the attention heatmaps (1 = fit) */
     int heat_scroll;      /* rows a long heatmap's window is moved from the cursor's query (the up / down keys) */
     int focus_panel;      /* vz_panel the learner clicked last, or -1 */
@@ -98,6 +99,9 @@ const char *vz_block_title(vz_block b, int lang, char *out, int size);
 
 /* Writes where the cursor is ("decoder . token 3 . layer 1 cross-attention . scores") in lang into out. */
 const char *vz_cursor_text(const vz_view *v, int lang, char *out, int size);
+/* The same at a level of brevity: 0 the whole words, 1 short ones ("dec . tok 3 . L0 masked self-attn .
+ * weighted sum"), 2 short ones without the operation ("dec . tok 3 . L0 masked self-attn"). */
+const char *vz_cursor_text_at(const vz_view *v, int lang, int level, char *out, int size);
 
 /* Returns the position of the run shown at place i of an axis over stack's positions: align[i] for the
  * encoder of a run aligned by token, else i. */
