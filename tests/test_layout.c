@@ -248,7 +248,7 @@ static int unlabelled_frames(const vz_ctx *c, const vz_view *v, char *msg, size_
                 char tok[16], ini[16];
                 vz_token_label(hv, axis == 0 ? qs : ks, place, tok);
                 strcpy(ini, tok);
-                vz_special_initial(ini);
+                vz_special_initial(&hv->m->tok, ini);
                 int found = 0;
                 for (int t = 0; t < c->n_texts && !found; t++) { /* its token, beside the grid, near the row (column) */
                     const vz_textbox *x = &c->texts[t];

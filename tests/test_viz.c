@@ -1042,14 +1042,42 @@ static void test_special_key_label(void **state) {
     for (int i = 0; i < 6; i++) { /* byte pieces and plain tokens are never shortened */
         char t[16];
         snprintf(t, sizeof t, "%s", keep[i]);
-        assert_int_equal(vz_special_initial(t), 0);
+        assert_int_equal(vz_special_initial(NULL, t), 0);
         assert_string_equal(t, keep[i]);
     }
     char t1[16] = "<|endoftext|>", t2[16] = "<eos>";
-    assert_true(vz_special_initial(t1) && vz_special_initial(t2));
+    assert_true(vz_special_initial(NULL, t1) && vz_special_initial(&a->m.tok, t2));
     assert_string_equal(t1, "E");
     assert_string_equal(t2, "E");
     vk_close(&f);
+    /* a vocabulary of capitals (the sort model's): "<bos>" as "b", never the letter B's own label; with both a B
+     * and a b in the vocabulary, the capital (a byte-level vocabulary has every character anyway) */
+    static const char *const alpha[] = {"ABCDEFGHIJKL", "ABCDEFGHIJKLb"};
+    for (int k = 0; k < 2; k++) {
+        vk_open(&f, SF_FAMILY_GPT, alpha[k], "ABCDEFGHIJK", 1920, 1080);
+        a = &f.app;
+        char t[16] = "<bos>";
+        assert_true(vz_special_initial(&a->m.tok, t));
+        assert_string_equal(t, k == 0 ? "b" : "B");
+        vz_app_goto(a, a->sched.n - 1);
+        a->v.block = 0;
+        vz_app_frame(a, f.w, f.h);
+        int lower = 0, capital_first = 0;
+        for (int i = 0; i + 1 < a->ctx.n_texts; i++) {
+            const vz_textbox *x = &a->ctx.texts[i];
+            if (x->owner != VZ_P_ATTN) continue;
+            lower += !strcmp(x->s, "b");
+            if (!strcmp(x->s, "B") && (!strcmp(x->s, a->ctx.texts[i + 1].s) || !strcmp(a->ctx.texts[i + 1].s, "A")))
+                capital_first++; /* a "B" followed by A (the key after <bos>) or by another B: <bos> read as B */
+        }
+        if (k == 0) {
+            assert_int_equal(lower, f.app.m.cfg.n_heads); /* one <bos> key per head, as b */
+            assert_int_equal(capital_first, 0);
+        } else {
+            assert_int_equal(lower, 0);
+        }
+        vk_close(&f);
+    }
 }
 
 /* The audit's tool findings (issue 10): G5 a decoder query's later keys have no q.k or scaled score (drawn

@@ -26,7 +26,7 @@ static int short_label_w(vz_ctx *c, const vz_view *v, int stack, int n, int px) 
     char tok[16];
     for (int i = 0; i < n; i++) {
         vz_token_label(v, stack, i, tok);
-        vz_special_initial(tok);
+        vz_special_initial(&v->m->tok, tok);
         int k = vz_label_w(c, tok, px);
         if (k > w) w = k;
     }

@@ -201,8 +201,8 @@ void vz_panel_lens(vz_ctx *c, const vz_view *v, vz_rect r) {
             snprintf(t2, sizeof t2, "%d", t);
             vz_print(c, t2, sp, c->th->dim, x + cw / 2, by, VZ_CENTER, cw);
             vz_token_label(v, SF_STACK_DEC, t, tok);
-            if (vz_label_w(c, tok, px) > cw) vz_special_initial(tok); /* "<bos>" wider than its column: "B", as the heatmaps' */
-            vz_print(c, tok, px, t == now ? c->th->accent : c->th->fg, x + cw / 2, by + slh, VZ_CENTER, cw);
+            int abbr = vz_label_w(c, tok, px) > cw && vz_special_initial(&v->m->tok, tok); /* "<bos>" wider than its column: "B", as the heatmaps' */
+            vz_print(c, tok, px, t == now ? c->th->accent : abbr ? c->th->dim : c->th->fg, x + cw / 2, by + slh, VZ_CENTER, cw);
         }
         for (int l = 0; l < nl; l++) {
             int y = by + head_h + l * ch;

@@ -93,7 +93,18 @@ float vz_absmax(const sf_trace_entry *e, int r0, int r1, int n) {
     return m;
 }
 
-int vz_special_initial(char *tok) {
+/* Returns 1 if the vocabulary of t has a token whose label is s (a byte-level vocabulary of more than 512 tokens
+ * is taken to have every character: no need to look). */
+static int vocab_has(const sf_tokenizer *t, const char *s) {
+    int n = sf_tokenizer_vocab(t);
+    if (n > 512) return 1;
+    char piece[16];
+    for (int id = 0; id < n; id++)
+        if (!strcmp(sf_tokenizer_piece(t, id, piece), s)) return 1;
+    return 0;
+}
+
+int vz_special_initial(const sf_tokenizer *t, char *tok) {
     size_t n = strlen(tok);
     if (n < 3 || tok[0] != '<' || tok[n - 1] != '>') return 0;
     char first = 0;
@@ -108,6 +119,8 @@ int vz_special_initial(char *tok) {
     if (letters < 3) return 0; /* "<bd>" is a byte in hex, not a name */
     tok[0] = (char)(first >= 'a' ? first - 'a' + 'A' : first);
     tok[1] = 0;
+    char low[2] = {(char)(tok[0] - 'A' + 'a'), 0};
+    if (t && vocab_has(t, tok) && !vocab_has(t, low)) tok[0] = low[0]; /* the sort model's letter B: <bos> as b */
     return 1;
 }
 
@@ -162,7 +175,7 @@ void vz_axis_labels_keep(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect 
         int tw = 0, th = 0;
         vz_token_label(v, stack, vz_view_pos(v, stack, i), tok);
         vz_text_size(c->text, tok, sizes[0], &tw, &th);
-        if (((axis == 1 && tw > cell) || shorten) && vz_special_initial(tok)) vz_text_size(c->text, tok, sizes[0], &tw, &th);
+        if (((axis == 1 && tw > cell) || shorten) && vz_special_initial(&v->m->tok, tok)) vz_text_size(c->text, tok, sizes[0], &tw, &th);
         int size = (axis == 0 ? th : tw) + (axis == 1 ? air_keys : 1);
         if (size > widest) widest = size;
     }
@@ -182,15 +195,15 @@ void vz_axis_labels_keep(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect 
                 if (c1 < g1) g1 = c1;
             }
             int air = is_keep ? 0 : axis == 1 ? air_keys : 1; /* keys: a little air between labels */
-            int px = 0, start = 0, size = 0, right = room, tw = 0, th = 0;
+            int px = 0, start = 0, size = 0, right = room, tw = 0, th = 0, abbr = 0;
             int tries = is_keep ? (axis == 0 && far > 0 ? 4 : 3) : 1;
             for (int si = 0; si < tries && !px; si++) {
                 int fs = sizes[si < 3 ? si : 0];
                 if (si > 0 && si < 3 && fs >= sizes[si - 1]) continue;
                 vz_token_label(v, stack, vz_view_pos(v, stack, i), tok); /* (a run aligned by token: its token there) */
                 vz_text_size(c->text, tok, fs, &tw, &th);
-                if (((axis == 1 && tw > cell) || shorten) && vz_special_initial(tok)) /* "<bos>" over a narrow key: "B" (its row says <bos>) */
-                    vz_text_size(c->text, tok, fs, &tw, &th);
+                abbr = ((axis == 1 && tw > cell) || shorten) && vz_special_initial(&v->m->tok, tok);
+                if (abbr) vz_text_size(c->text, tok, fs, &tw, &th); /* "<bos>" over a narrow key: "B" (its row says <bos>) */
                 size = axis == 0 ? th : tw;
                 start = centre - size / 2;
                 if (start + size > g1) start = g1 - size;
@@ -209,7 +222,9 @@ void vz_axis_labels_keep(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect 
             lo[placed] = start;
             x0[placed] = right - tw;
             hi[placed++] = start + size;
-            vz_rgba col = is_now || (is_keep && axis == 1) ? c->th->accent : c->th->fg; /* (a framed key: lit, as the cursor's row) */
+            vz_rgba col = is_now || (is_keep && axis == 1) ? c->th->accent /* (a framed key: lit, as the cursor's row) */
+                          : abbr ? c->th->dim /* a special token's initial: dimmed, so it never reads as a letter of the text */
+                          : c->th->fg;
             if (axis == 0) vz_print(c, tok, px, col, right, start, VZ_RIGHT, 0);
             else vz_print(c, tok, px, col, start, room, VZ_LEFT | VZ_BOTTOM, 0);
         }

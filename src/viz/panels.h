@@ -96,9 +96,12 @@ const sf_trace_entry *vz_probs_of(const vz_view *v, vz_block b, int h, const sf_
 float vz_absmax(const sf_trace_entry *e, int r0, int r1, int n);
 
 /* Shortens a special token's label ("<bos>", "<eos>", "<|endoftext|>": three or more letters and '|' between < and
- * >) to its first letter in capitals, in place (a key label wider than its column); returns 1 if it did. Byte
- * pieces ("<bd>", "<e4 bd>") and ordinary tokens stay as they are. */
-int vz_special_initial(char *tok);
+ * >) to its first letter in capitals, in place (a key label wider than its column); returns 1 if it did. When the
+ * vocabulary of t (or NULL: none) has that capital as a token of its own and not the small letter, the small
+ * letter ("<bos>" as "b" for the sort model, whose letters are capitals), so the label is never one of the text's
+ * tokens where that can be helped; the panels draw it dimmed. Byte pieces ("<bd>", "<e4 bd>") and ordinary tokens
+ * stay as they are. */
+int vz_special_initial(const sf_tokenizer *t, char *tok);
 
 /* Draws token labels along a heatmap's rows (axis 0) or columns (axis 1): every k-th one so no two touch,
  * always the one at `now` (or -1), the rest thinned around it; place i is labelled with the token at
