@@ -153,29 +153,28 @@ static const char *scores_title_short(const vz_ctx *c, const vz_view *v, int q, 
     return t;
 }
 
-int vz_scores_crowded(vz_ctx *c, const vz_view *v, vz_rect r) {
+/* Lays out the scores panel in r as vz_panel_scores does (the query, the title's prefix, vz_panel_frame's inner
+ * rectangle) into g; returns scores_layout's answer, or 0 when there is nothing to lay out (no block, no query). */
+static int scores_layout_in(vz_ctx *c, const vz_view *v, vz_rect r, scores_geom *g) {
     char title[160], p[32];
     if (v->n_blocks == 0 || r.w <= 0 || r.h <= 0) return 0;
-    scores_geom g;
-    g.q = vz_view_query(v);
-    if (g.q < 0) return 0;
-    scores_title(c, v, g.q, title, sizeof title, p, sizeof p);
+    g->q = vz_view_query(v);
+    if (g->q < 0) return 0;
+    scores_title(c, v, g->q, title, sizeof title, p, sizeof p);
     int pad = c->lay.pad, th = vz_lh(c, c->lay.f.title) + pad / 2; /* vz_panel_frame's inner rectangle */
     vz_rect in = vz_rect_inset((vz_rect){r.x, r.y + th, r.w, r.h - th}, pad);
-    int ok = scores_layout(c, v, in, p, &g);
+    return scores_layout(c, v, in, p, g);
+}
+
+int vz_scores_crowded(vz_ctx *c, const vz_view *v, vz_rect r) {
+    scores_geom g;
+    int ok = scores_layout_in(c, v, r, &g);
     return ok < 0 || (ok > 0 && g.crowded);
 }
 
 int vz_scores_unprinted(vz_ctx *c, const vz_view *v, vz_rect r) {
-    char title[160], p[32];
-    if (v->n_blocks == 0 || r.w <= 0 || r.h <= 0) return 0;
     scores_geom g;
-    g.q = vz_view_query(v);
-    if (g.q < 0) return 0;
-    scores_title(c, v, g.q, title, sizeof title, p, sizeof p);
-    int pad = c->lay.pad, th = vz_lh(c, c->lay.f.title) + pad / 2; /* vz_panel_frame's inner rectangle */
-    vz_rect in = vz_rect_inset((vz_rect){r.x, r.y + th, r.w, r.h - th}, pad);
-    int ok = scores_layout(c, v, in, p, &g);
+    int ok = scores_layout_in(c, v, r, &g), pad = c->lay.pad;
     if (ok <= 0) return ok < 0 ? 1 : 0;
     if (g.crowded) return 4 * g.nk; /* (the strips' texts would overlap: as bad as no number printed) */
     if (g.nk > VZ_SCORES_KEYS) return 0; /* (cells of a pixel or two: no number would fit anywhere) */
