@@ -1394,9 +1394,9 @@ static void test_checks_fail(void **state) {
     int n = c->n_texts;
     memcpy(keep, c->texts, sizeof *keep * (size_t)n);
     vz_textbox bad[3] = {
-        {c->texts[0].r, c->texts[0].px, c->texts[0].owner, "", 0},                                     /* on top of another */
-        {{l->r[VZ_P_ATTN].x - 5, l->r[VZ_P_ATTN].y + 40, 30, 12}, 14, VZ_P_ATTN, "x", 0},              /* outside its panel */
-        {{l->r[VZ_P_ARCH].x + 1, l->r[VZ_P_ARCH].y + l->r[VZ_P_ARCH].h - 8, 6, 5}, 5, VZ_P_ARCH, "x", 0}}; /* too small */
+        {c->texts[0].r, c->texts[0].px, c->texts[0].owner, "", 0, {0, 0, 0, 0}},                                     /* on top of another */
+        {{l->r[VZ_P_ATTN].x - 5, l->r[VZ_P_ATTN].y + 40, 30, 12}, 14, VZ_P_ATTN, "x", 0, {0, 0, 0, 0}},              /* outside its panel */
+        {{l->r[VZ_P_ARCH].x + 1, l->r[VZ_P_ARCH].y + l->r[VZ_P_ARCH].h - 8, 6, 5}, 5, VZ_P_ARCH, "x", 0, {0, 0, 0, 0}}}; /* too small */
     char msg[512];
     for (int k = 0; k < 3; k++) {
         memcpy(c->texts, keep, sizeof *keep * (size_t)n);

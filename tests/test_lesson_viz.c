@@ -506,6 +506,32 @@ static void test_framed_row_labelled(void **state) {
     close_fx(f);
 }
 
+/* Lit means the cursor: lesson 2 step 4 frames positions 1 and 3 while the cursor stands at 5, and the
+ * activations' row labels lit position 3's "a" (a player read "we are at position 3"). The one lit row label
+ * is the cursor's, and the framed rows keep theirs, unlit. */
+static void test_lit_row_is_cursor(void **state) {
+    (void)state;
+    fixture *f = open_fx(SF_LANG_EN);
+    open_lesson(f, "02-tokens-and-embeddings.md");
+    assert_true(vz_player_goto(&f->p, 3));
+    draw(f);
+    const vz_ctx *c = &f->p.app.ctx;
+    assert_int_equal(f->p.app.v.cur.token, 5);
+    int ys[8], n = 0, lit = -1, lit_n = 0;
+    for (int i = 0; i < c->n_texts; i++) {
+        const vz_textbox *x = &c->texts[i];
+        if (x->owner != VZ_P_ACT || strcmp(x->s, "a") || n >= 8) continue;
+        int acc = x->col.r == c->th->accent.r && x->col.g == c->th->accent.g && x->col.b == c->th->accent.b;
+        if (acc) lit = x->r.y, lit_n++;
+        ys[n++] = x->r.y;
+    }
+    assert_int_equal(n, 3);      /* the a at 1, 3 and 5 all labelled */
+    assert_int_equal(lit_n, 1);  /* one of them lit */
+    for (int i = 0; i < n; i++)  /* the lowest: position 5, the cursor's */
+        if (ys[i] > lit) fail_msg("the lit label is at y %d, above the a at y %d (the cursor is at position 5)", lit, ys[i]);
+    close_fx(f);
+}
+
 /* Runs the stepformer binary with args without a display; returns its exit status (output in log). */
 static int run_binary(const char *args, const char *log) {
     char cmd[2048];
@@ -879,7 +905,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lessons_play),   cmocka_unit_test(test_back_restores), cmocka_unit_test(test_question_clicks),
         cmocka_unit_test(test_answer_does_not_survive),
-        cmocka_unit_test(test_compare_and_index), cmocka_unit_test(test_framed_row_labelled), cmocka_unit_test(test_framed_key_labelled), cmocka_unit_test(test_commands), cmocka_unit_test(test_screen_check),
+        cmocka_unit_test(test_compare_and_index), cmocka_unit_test(test_framed_row_labelled), cmocka_unit_test(test_lit_row_is_cursor), cmocka_unit_test(test_framed_key_labelled), cmocka_unit_test(test_commands), cmocka_unit_test(test_screen_check),
         cmocka_unit_test(test_compare_aligned), cmocka_unit_test(test_audit_lessons), cmocka_unit_test(test_narration_fits), cmocka_unit_test(test_sampled_legend),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

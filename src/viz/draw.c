@@ -187,6 +187,7 @@ int vz_print(vz_ctx *c, const char *s, int px, vz_rgba col, int x, int y, int al
         vz_textbox *b = &c->texts[c->n_texts++];
         b->r = (vz_rect){bx, by, w, h};
         b->px = px;
+        b->col = col;
         b->owner = c->owner;
         b->cut = t != s && strcmp(t, s) != 0;
         snprintf(b->s, sizeof b->s, "%s", t);

@@ -75,14 +75,16 @@ typedef struct {
     int owner;                   /* the panel that drew it */
 } vz_hit;
 
-/* One text drawn this frame: its box on screen (the rendered string's full size), its size, its owner, and
- * the string drawn (its first 63 bytes), and whether it was cut to fit (ending in "…", maybe past those bytes). */
+/* One text drawn this frame: its box on screen (the rendered string's full size), its size, its colour, its
+ * owner, and the string drawn (its first 63 bytes), and whether it was cut to fit (ending in "…", maybe past
+ * those bytes). */
 typedef struct {
     vz_rect r;
     int px;
     int owner;
     char s[64];
     int cut;
+    vz_rgba col;
 } vz_textbox;
 
 typedef enum {

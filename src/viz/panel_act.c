@@ -269,12 +269,16 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
                     vz_print(c, vz_token_label(sv, e->stack, r0, tok), px, side ? c->th->focus : c->th->fg, g.x - pad,
                             g.y + rh / 2, VZ_RIGHT | VZ_MIDDLE, 0);
             } else {
-                /* the row a lesson frames on its own (else the cursor's token) keeps its label when labels thin out */
-                int first = sv->cur.phase == e->stack ? sv->cur.token : -1;
+                /* the cursor's token is labelled first, lit (lit means the cursor everywhere: lesson 2 step 4 lit the
+                 * framed position 3 while the cursor stood at 5); the rows a lesson frames on their own keep their
+                 * labels, unlit, when labels thin out */
+                int nl = nr[k] < stack_n ? nr[k] : stack_n, now = sv->cur.phase == e->stack ? sv->cur.token : -1;
+                int keep[VZ_MAX_HIGHLIGHTS], nkeep = 0;
                 for (int h = 0; h < c->n_hl; h++)
-                    if (!strcmp(c->hl[h].name, e->name) && c->hl[h].lo[0] == c->hl[h].hi[0]) first = c->hl[h].lo[0];
-                int nl = nr[k] < stack_n ? nr[k] : stack_n;
-                vz_axis_labels(c, sv, e->stack, nl, g, rh, 0, first < nl ? first : -1, g.x - pad, (vz_rect){0, 0, 0, 0});
+                    if (!strcmp(c->hl[h].name, e->name) && c->hl[h].lo[0] == c->hl[h].hi[0] && c->hl[h].lo[0] < nl)
+                        keep[nkeep++] = c->hl[h].lo[0];
+                vz_axis_labels_keep(c, sv, e->stack, nl, g, rh, 0, now < nl ? now : -1, keep, nkeep, g.x - pad, 0,
+                                    (vz_rect){0, 0, 0, 0});
             }
         }
         if (!title_drawn) vz_print(c, t2, sp, c->th->fg, in.x, title_y, VZ_LEFT, in.w);
