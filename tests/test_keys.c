@@ -271,6 +271,22 @@ static void test_help_lists_every_key(void **state) {
     assert_true(s.app.v.help);
     adraw(&s);
     assert_true(hash_of(s.surf) != plain);
+    /* a section that goes on in the next column says so: the projector's overlay read "Display" twice, as if
+     * two sections */
+    for (int lang = 0; lang < VZ_LANG_COUNT; lang++)
+        for (int proj = 0; proj < 2; proj++) {
+            s.app.ctx.lang = lang;
+            s.app.projector = proj;
+            adraw(&s);
+            for (int sec = 0; sec < VZ_SEC_COUNT; sec++) {
+                const char *t = vz_tr(lang, vz_section_title(VZ_MODE_GUI, (vz_section)sec));
+                int n = 0;
+                for (int i = 0; i < s.app.ctx.n_texts; i++) n += s.app.ctx.texts[i].owner == VZ_OWNER_OVERLAY && !strcmp(s.app.ctx.texts[i].s, t);
+                if (n > 1) fail_msg("lang %d, projector %d: the help's heading '%s' is drawn %d times", lang, proj, t, n);
+            }
+        }
+    s.app.ctx.lang = VZ_LANG_EN;
+    s.app.projector = 0;
     akey(&s.app, SDLK_ESCAPE);
     assert_false(s.app.v.help);
     assert_false(s.app.quit);

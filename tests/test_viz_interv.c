@@ -374,7 +374,7 @@ static void test_output_sampled(void **state) {
         assert_true(texts_with(a, VZ_P_OUTPUT, "sampled from") >= 1);
         /* the line under the bars names the draw's seed beside its temperature (lesson 9 quotes it) */
         char seed[32];
-        snprintf(seed, sizeof seed, ", seed %llu (t / T)", a->v.seed);
+        snprintf(seed, sizeof seed, ", seed %llu (keys t, T)", a->v.seed);
         assert_int_equal(a->v.seed, 3);
         if (texts_with(a, VZ_P_OUTPUT, seed) != 1) fail_msg("T %.1f: the output panel does not name '%s'", (double)a->v.temperature, seed);
         if (pass == 0) {

@@ -75,10 +75,17 @@ static int flow(vz_ctx *c, vz_mode mode, const vz_help_line *ls, int n, int x0, 
         const char *t = vz_tr(c->lang, vz_section_title(mode, ls[i].sec));
         int hh = heading(c, t, 0, 0, cw, px, 0);
         int h = help_line(c, &ls[i], 0, 0, cw, kw, px, 0) + (head ? hh : 0);
+        char more[160];
         if (y + h > y1 && y > y0) { /* next column */
             if (++col >= cols) return 0;
             y = y0;
-            head = 1;             /* a heading again at the top of a column */
+            if (!head) { /* a heading again at the top of a column, saying the section goes on (the overlay read
+                          * "Display" twice, as if two sections) */
+                snprintf(more, sizeof more, vz_s(c, VZ_S_SEC_CONTINUED), t);
+                t = more;
+                hh = heading(c, t, 0, 0, cw, px, 0);
+            }
+            head = 1;
             h = help_line(c, &ls[i], 0, 0, cw, kw, px, 0) + hh;
         }
         if (y + h > y1) return 0;
