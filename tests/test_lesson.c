@@ -785,6 +785,24 @@ static void test_quotes_checked(void **state) {
     if (!e.ok) fprintf(stderr, "%s\n", e.msg);
     assert_true(e.ok);
     sf_lesson_free(&l);
+    /* asked `with scores`, the scores stay shown: quoting them and bringing them forward is what the question is */
+    const char *with = HEAD "## a\n@goto enc token 4 L0 self scale\n@ask enc.L0.self.H0.probs q=4 with scores\n";
+    snprintf(text, sizeof text, "%s@focus scores enc L0 H0\nThe scaled score of key 1 is {enc.L0.self.H0.scaled q=4 k=1}.\n"
+             "@reveal\n@goto enc token 4 L0 self softmax\n", with);
+    e = parse(text, 1, &l);
+    if (!e.ok) fprintf(stderr, "%s\n", e.msg);
+    assert_true(e.ok);
+    assert_true(l.frames[0].ask.with_scores);
+    sf_lesson_free(&l);
+    /* ... and its weights stay hidden; `with scores` is for a head's weights alone */
+    snprintf(text, sizeof text, "%s@reveal\n@goto enc token 4 L0 self softmax\n@highlight enc.L0.self.H0.probs q=4\n", with);
+    e = parse(text, 1, &l);
+    assert_true(e.ok);
+    sf_lesson_free(&l);
+    expect_error(HEAD "## a\n@goto enc token 4 L0 self softmax\n@ask enc.L0.self.H0.probs q=4 with scores\n"
+                 "@highlight enc.L0.self.H0.probs q=4\nWhich?\n", 1, 7, 12, "this highlight is on row 4 of enc.L0.self.H0.probs, which the question on line 6 hides");
+    expect_error(HEAD "## a\n@goto end\n@ask dec.probs pos=2 with scores\n", 1, 6, 22, "'with scores' needs a head's attention weights");
+    expect_error(HEAD "## a\n@goto enc token 4 L0 self scale\n@ask enc.L0.self.H0.probs q=4 with\n", 1, 6, 31, "expected 'expect'");
 }
 
 /* Returns the value of cell (q, k) of entry name in a run of the encoder-decoder test model. */

@@ -283,6 +283,19 @@ static void test_question_clicks(void **state) {
     const vz_hit *hs = find_hit(f, "dec.L1.cross.H3.scores");
     assert_non_null(hs);
     assert_int_equal(hs->h.hide, a->at.lo[0] + 1);
+    /* the pointer over the hidden row says what the narration says: hidden until the answer (it said "not
+     * computed yet" of scores the step had computed) */
+    SDL_Event mv;
+    memset(&mv, 0, sizeof mv);
+    mv.type = SDL_MOUSEMOTION;
+    mv.motion.x = hs->r.x + hs->r.w / (2 * hs->h.ncols); /* (the scores: computed, where the weights are not yet) */
+    mv.motion.y = hs->r.y + (int)((a->at.lo[0] - hs->h.row0 + 0.5) * hs->r.h / hs->h.nrows);
+    vz_player_event(&f->p, &mv);
+    draw(f);
+    int tip = 0;
+    for (int i = 0; i < f->p.app.ctx.n_texts; i++)
+        tip += f->p.app.ctx.texts[i].owner == VZ_OWNER_OVERLAY && strstr(f->p.app.ctx.texts[i].s, "hidden until you answer") != NULL;
+    assert_int_equal(tip, 1);
     /* right */
     click_key(f, a->answer);
     assert_int_equal(f->p.verdict, 1);
@@ -315,6 +328,35 @@ static void test_question_clicks(void **state) {
     assert_int_equal(f->p.verdict, -1);
     draw(f);
     assert_null(f->p.app.v.verdict);
+    /* asked `with scores` (lesson 4 step 6: which key will the softmax weigh most?): the row's scores and scaled
+     * scores stay shown in the scores panel, its weights are hidden, and a click in the softmax row is judged
+     * (a player found the question a guess: the scores that answer it were hidden too) */
+    open_lesson(f, "04-self-attention.md");
+    q = question_frame(f);
+    assert_true(q >= 0);
+    a = &f->p.lesson.frames[q].ask;
+    assert_true(a->with_scores && a->answer >= 0);
+    vz_player_goto(&f->p, q);
+    draw(f);
+    const vz_hit *sc = NULL, *pr = NULL;
+    for (int i = 0; i < f->p.app.ctx.n_hits; i++) {
+        const vz_hit *x = &f->p.app.ctx.hits[i];
+        if (x->owner != VZ_P_SCORES) continue;
+        if (!strcmp(x->h.e->name, "enc.L0.self.H0.scaled")) sc = x;
+        if (!strcmp(x->h.e->name, a->at.name)) pr = x;
+    }
+    assert_non_null(sc);
+    assert_non_null(pr);
+    assert_int_equal(sc->h.hide, 0);
+    char want[16];
+    snprintf(want, sizeof want, "%.2f", (double)sf_trace_row(sc->h.e, a->at.lo[0])[a->answer]);
+    int printed = 0; /* the winning key's scaled score, printed */
+    for (int i = 0; i < f->p.app.ctx.n_texts; i++)
+        printed += f->p.app.ctx.texts[i].owner == VZ_P_SCORES && !strcmp(f->p.app.ctx.texts[i].s, want);
+    if (!printed) fail_msg("the scores panel does not print the scaled score %s of the answer's key", want);
+    click(f, pr->r.x + (int)((a->answer + 0.5) * pr->r.w / pr->h.ncols), pr->r.y + pr->r.h / 2);
+    assert_int_equal(f->p.verdict, 1);
+    assert_int_equal(vz_player_frame_index(&f->p), q + 1);
     /* a question on the output head: the learner clicks a token in the output panel */
     open_lesson(f, "08-residual-layernorm-ffn.md");
     q = question_frame(f);

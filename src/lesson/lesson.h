@@ -69,6 +69,8 @@ typedef struct {
     int free_axis;       /* the axis the learner chooses along (1 = key for attention weights) */
     int answer;          /* index of the largest value along free_axis; -1 when models were not loaded */
     char answer_label[32]; /* what sits at that index, e.g. "'e' (key 4)"; "" when unknown */
+    int with_scores;     /* `with scores`: an attention weight's question leaves the row's scores shown (the
+                          * question is what the softmax makes of them), hiding the weights alone */
 } sf_lesson_ask;
 
 /* Everything the app shows at one point of the lesson. Strings point into the lesson; NULL = absent. */

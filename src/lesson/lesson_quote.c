@@ -223,6 +223,7 @@ int sf_lesson_hides(const sf_lesson_ask *a, const char *name, int row) {
     if (!a || a->state != 1 || a->free_axis != 1 || row != a->at.lo[0]) return 0;
     const char *asked = a->at.name;
     if (!strcmp(name, asked)) return 1;
+    if (a->with_scores) return 0;
     if (!strcmp(asked, "dec.probs")) return !strcmp(name, "dec.logits") || !strcmp(name, "dec.sample.probs");
     const char *dot = strrchr(asked, '.'), *leaf = strrchr(name, '.');
     if (!dot || !leaf || strcmp(dot, ".probs") || dot - asked != leaf - name || strncmp(name, asked, (size_t)(dot - asked)))

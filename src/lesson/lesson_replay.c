@@ -124,7 +124,7 @@ static sf_err push_frame(builder *b, const iframe *f) {
 
 /* Checks that a question does not hide what its own step points at: no highlight on the hidden row (or the
  * scores that give it away), and no scores panel brought forward on the asked head and row, which the
- * question blanks (quotes are checked by ls_check_quote). */
+ * question blanks unless it was asked `with scores` (quotes are checked by ls_check_quote). */
 static sf_err check_question_hides(builder *b) {
     const sf_lesson_ask *a = &b->ask;
     int row = a->at.lo[1 - a->free_axis];
@@ -137,7 +137,7 @@ static sf_err check_question_hides(builder *b) {
     const sf_trace_entry *e = NULL;
     runrec *r;
     if (!ls_main_run(b, &r).ok || !r || !(e = sf_trace_find(&r->tr, a->at.name))) return sf_ok();
-    if (b->st.panel == SF_PANEL_SCORES && e->head >= 0 && (b->st.fhead < 0 ? 0 : b->st.fhead) == e->head &&
+    if (b->st.panel == SF_PANEL_SCORES && !a->with_scores && e->head >= 0 && (b->st.fhead < 0 ? 0 : b->st.fhead) == e->head &&
         (b->st.fstack < 0 || b->st.fstack == e->stack) && (b->st.flayer < 0 || b->st.flayer == e->layer) &&
         (b->st.fsub < 0 || b->st.fsub == e->sublayer) && b->st.cursor.phase == e->stack && b->st.cursor.token == row)
         return ls_fail_at(b, b->ask_line, b->ask_col, "the scores panel is brought forward on row %d of head %d, which this "
@@ -430,7 +430,7 @@ sf_err ls_do_highlight(builder *b, const word *w, int nw) {
     return sf_ok();
 }
 
-/* `@ask NAME axis=N [expect axis=M | expect "text"]` */
+/* `@ask NAME axis=N [expect axis=M | expect "text"] [with scores]` */
 sf_err ls_do_ask(builder *b, const word *w, int nw, int at_col) {
     if (b->ask.state) return FAIL(b, at_col, "only one @ask per step (start a new '## ' step)");
     runrec *r;
@@ -449,8 +449,15 @@ sf_err ls_do_ask(builder *b, const word *w, int nw, int at_col) {
         a.answer = ls_argmax_along(&r->tr, en, a.free_axis, fixed);
         ls_axis_label(r, en, a.free_axis, a.answer, a.answer_label, sizeof a.answer_label);
     }
+    if (nw - i >= 2 && ls_weq(w[nw - 2], "with") && ls_weq(w[nw - 1], "scores")) { /* the row's scores stay shown */
+        if (w[0].n < 7 || memcmp(w[0].p + w[0].n - 6, ".probs", 6) || !strcmp("dec.probs", en ? en->name : "") ||
+            (en && en->head < 0))
+            return FAIL(b, w[nw - 2].col, "'with scores' needs a head's attention weights (NAME ending in .probs)");
+        a.with_scores = 1;
+        nw -= 2;
+    }
     if (i < nw) {
-        if (!ls_weq(w[i], "expect")) return FAIL(b, w[i].col, "expected 'expect' followed by the answer, or the end of the line");
+        if (!ls_weq(w[i], "expect")) return FAIL(b, w[i].col, "expected 'expect' followed by the answer, 'with scores', or the end of the line");
         if (i + 1 >= nw) return FAIL(b, w[i].col + (int)w[i].n, "expected the answer after 'expect' (e.g. k=4 or \"e\")");
         if (i + 2 < nw) return FAIL(b, w[i + 2].col, "expected the end of the line");
         int want;

@@ -552,6 +552,7 @@ static void fill_texels(const vz_heat *h, const vz_theme *th, int k, uint8_t *pi
 int vz_hide_covers(const vz_highlight *hide, const char *name) {
     if (!hide || !hide->name[0]) return 0;
     if (!strcmp(name, hide->name)) return 1;
+    if (hide->style) return 0; /* (`@ask ... with scores`: the weights alone) */
     if (!strcmp(hide->name, "dec.probs")) return !strcmp(name, "dec.logits");
     const char *dot = strrchr(hide->name, '.'), *leaf = strrchr(name, '.');
     if (!dot || !leaf || strcmp(dot, ".probs") || dot - hide->name != leaf - name || strncmp(name, hide->name, (size_t)(dot - hide->name)))

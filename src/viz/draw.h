@@ -237,7 +237,7 @@ vz_rect vz_fit_grid(vz_rect r, int rows, int cols, int max_cell, int *cell);
 
 /* Returns 1 if a question hiding row hide->lo[0] of hide->name also hides that row of entry `name`: the
  * entry itself, and for attention weights the same head's scores and scaled scores (they give the answer
- * away), for dec.probs the logits. */
+ * away; not when hide->style is 1, a question asked `with scores`), for dec.probs the logits. */
 int vz_hide_covers(const vz_highlight *hide, const char *name);
 
 /* Draws heatmap h stretched over dst with nearest filtering, from a streaming texture kept under id

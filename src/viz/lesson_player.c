@@ -300,6 +300,7 @@ static void apply(vz_player *p) {
         snprintf(v->hide.name, sizeof v->hide.name, "%s", p->ask.at.name);
         v->hide.lo[0] = v->hide.hi[0] = fixed;
         v->hide.hi[1] = -1;
+        v->hide.style = p->ask.with_scores; /* 1: the row's scores stay shown */
     }
     v->n_hl = 0;
     for (int i = 0; i < p->n_hl && v->n_hl < VZ_MAX_HIGHLIGHTS; i++) v->hl[v->n_hl++] = p->hl[i];

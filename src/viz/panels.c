@@ -262,9 +262,10 @@ void vz_tooltip(vz_ctx *c, const vz_view *v) {
     if (!h || row < 0 || col < 0 || col >= h->h.ncols) return;
     char name[96], text[200], num[32];
     vz_cell_name(h->h.e, row, col, name, sizeof name);
-    int hidden = row - h->h.row0 >= h->h.vis || row + 1 == h->h.hide;
+    int later = row - h->h.row0 >= h->h.vis, asked = !later && row + 1 == h->h.hide;
     int masked = h->h.mask && isinf(sf_trace_row(h->h.mask, row)[col]);
-    if (hidden) snprintf(text, sizeof text, vz_s(c, VZ_S_TIP_NOT_YET), name);
+    if (later) snprintf(text, sizeof text, vz_s(c, VZ_S_TIP_NOT_YET), name);
+    else if (asked) snprintf(text, sizeof text, vz_s(c, VZ_S_TIP_ASKED), name); /* computed: the narration says hidden */
     else if (masked && h->h.absent) snprintf(text, sizeof text, vz_s(c, VZ_S_TIP_NO_KEY), name); /* never computed */
     else {
         float x = sf_trace_row(h->h.e, row)[col];
