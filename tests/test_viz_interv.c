@@ -243,6 +243,19 @@ static void test_ablate_from_the_grid(void **state) {
     assert_int_equal(texts_with(a, VZ_P_TOP, "ablated (zero): dec.L1.cross.H2 dec.L0.self.H1"), 1);
     assert_true(texts_with(a, VZ_P_OUTPUT, "ablated (zero)") >= 1);
     assert_true(texts_with(a, VZ_P_OUTPUT, "the original run") >= 1);
+    /* the attention panel and the scores panel mark the knocked-out head they draw: its weights are as computed
+     * (lesson 12 showed four heads reading h at .99 with nothing to say they were off) */
+    a->v.block = block_of(&a->v, SF_STACK_DEC, 1, SF_SUB_CROSS);
+    a->v.head = 2;
+    vz_app_frame(a, W, H);
+    assert_int_equal(texts_with(a, VZ_P_ATTN, "head 2 \xc2\xb7 off"), 1);
+    assert_int_equal(texts_with(a, VZ_P_ATTN, "\xc2\xb7 off"), 1); /* heads 0, 1, 3 are on */
+    assert_int_equal(texts_with(a, VZ_P_ATTN, "off = knocked out"), 1);
+    assert_true(vz_layout_shown(&a->ctx.lay, VZ_P_SCORES));
+    assert_int_equal(texts_with(a, VZ_P_SCORES, "\xc2\xb7 off"), 1);
+    a->v.head = 1;
+    vz_app_frame(a, W, H);
+    assert_int_equal(texts_with(a, VZ_P_SCORES, "\xc2\xb7 off"), 0);
     /* Ctrl+K: mean mode, as trace --ablate-mode mean */
     memset(&ev, 0, sizeof ev);
     ev.type = SDL_KEYDOWN;

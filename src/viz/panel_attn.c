@@ -238,6 +238,11 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, 
     char id[64], t[96], num[24];
     snprintf(id, sizeof id, "%sattn.%s", v->id_prefix ? v->id_prefix : "", e->name);
     snprintf(t, sizeof t, vz_s(c, VZ_S_HEAD_N), h);
+    if (vz_thumb_ablated(v, b, h)) { /* knocked out: its weights are drawn as computed, its output was replaced (lesson
+                                      * 12 showed them reading h at .99 with nothing to say they were off) */
+        size_t n = strlen(t);
+        snprintf(t + n, sizeof t - n, "%s", vz_s(c, VZ_S_HEAD_OFF));
+    }
     if (v->heat_local) { /* this head's own colour range, by its name */
         size_t n = strlen(t);
         vz_fmt_num(num, sizeof num, hi);
@@ -452,16 +457,20 @@ int vz_attn_min_cell(vz_ctx *c) {
     return m < 6 ? 6 : m;
 }
 
-/* Returns the note under the heads ("rows = queries, columns = keys") for block b. */
-static const char *attn_note(vz_ctx *c, vz_block b) {
+/* Returns the note under the heads ("rows = queries, columns = keys") for block b; with a head of it knocked
+ * out, what "off" means instead (its weights are as computed; its output was replaced). */
+static const char *attn_note(vz_ctx *c, const vz_view *v, vz_block b) {
+    int off = 0;
+    for (int h = 0; h < v->m->cfg.n_heads && !off; h++) off = vz_thumb_ablated(v, b, h);
+    if (off) return vz_s(c, VZ_S_ATTN_NOTE_OFF);
     return vz_s(c, b.stack == SF_STACK_DEC && b.sub == SF_SUB_SELF ? VZ_S_ATTN_NOTE_MASK : VZ_S_ATTN_NOTE);
 }
 
 /* Returns the height the note takes above the legend of a content rectangle w wide: 0 when it fits beside the legend
  * (which takes 11/20 of the width), else its own line. */
-static int note_line(vz_ctx *c, vz_block b, int w) {
+static int note_line(vz_ctx *c, const vz_view *v, vz_block b, int w) {
     int sp = c->lay.f.small, pad = c->lay.pad;
-    return vz_label_w(c, attn_note(c, b), sp) <= w - w * 11 / 20 - 2 * pad ? 0 : vz_lh(c, sp) + pad / 2;
+    return vz_label_w(c, attn_note(c, v, b), sp) <= w - w * 11 / 20 - 2 * pad ? 0 : vz_lh(c, sp) + pad / 2;
 }
 
 int vz_attn_cell(vz_ctx *c, const vz_view *v, vz_rect r, int one) {
@@ -475,7 +484,7 @@ int vz_attn_cell(vz_ctx *c, const vz_view *v, vz_rect r, int one) {
     /* the content rectangle as vz_panel_attention makes it: under the title, above the legend */
     int pad = c->lay.pad, th = vz_lh(c, c->lay.f.title) + pad / 2;
     vz_rect in = vz_rect_inset((vz_rect){r.x, r.y + th, r.w, r.h - th}, pad);
-    in.h -= vz_legend_h(c) + pad + note_line(c, b, in.w);
+    in.h -= vz_legend_h(c) + pad + note_line(c, v, b, in.w);
     /* as attn_heads draws them: one head, or the focused head's window when the grid's cells are too small, else the
      * grid with its line for framed cells; the cell of the head drawn */
     int best = -1, best_gc = 1, hw, hh;
@@ -518,8 +527,8 @@ void vz_panel_attention(vz_ctx *c, const vz_view *v, vz_rect r) {
         vz_legend(c, (vz_rect){in.x, ly, lw, leg_h}, c->pal->seq, 0, head_hi(v, b, v->head), masked, vz_s(c, VZ_S_LEG_LOCAL_ONE));
     else
         local_legend(c, (vz_rect){in.x, ly, lw, leg_h});
-    const char *note = attn_note(c, b);
-    int nl = note_line(c, b, in.w);
+    const char *note = attn_note(c, v, b);
+    int nl = note_line(c, v, b, in.w);
     in.h -= leg_h + pad;
     if (!nl) /* beside the legend, else whole on the line above it */
         vz_print(c, note, sp, c->th->dim, in.x + in.w, ly + leg_h / 2, VZ_RIGHT | VZ_MIDDLE, in.w - lw - 2 * pad);

@@ -139,17 +139,27 @@ static void strip_texts(vz_ctx *c, const scores_geom *g, int i, int room, int *u
     }
 }
 
+/* Appends " · off" to title t when the focused head is knocked out (its scores and weights are as computed; its
+ * output was replaced). */
+static void head_off(const vz_ctx *c, const vz_view *v, char *t, size_t size) {
+    if (!vz_thumb_ablated(v, v->blocks[v->block], v->head)) return;
+    size_t n = strlen(t);
+    snprintf(t + n, size - n, "%s", vz_s(c, VZ_S_HEAD_OFF));
+}
+
 /* Returns the scores panel's title for the focused head and query q into title, and the block's prefix into p. */
 static void scores_title(const vz_ctx *c, const vz_view *v, int q, char *title, size_t size, char *p, size_t psize) {
     vz_block_prefix(v->blocks[v->block], p, psize);
     if (q >= 0) snprintf(title, size, vz_s(c, VZ_S_SCORES_TITLE), p, v->head, q);
     else snprintf(title, size, vz_s(c, VZ_S_SCORES_TITLE0), p, v->head);
+    head_off(c, v, title, size);
 }
 
 /* Returns the scores panel's short title ("Scores: dec.L1.cross H0, query 3", what a narrow panel shows) into t. */
 static const char *scores_title_short(const vz_ctx *c, const vz_view *v, int q, const char *p, char *t, size_t size) {
     if (q >= 0) snprintf(t, size, vz_s(c, VZ_S_SCORES_TITLE_S), p, v->head, q);
     else snprintf(t, size, vz_s(c, VZ_S_SCORES_TITLE0_S), p, v->head);
+    head_off(c, v, t, size);
     return t;
 }
 
