@@ -291,9 +291,15 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
                 continue;
             }
             vz_rgba bgc = masked ? c->th->masked : vz_cmap_color(map, x[j] / g.hi[i]);
+            int cx = gx + j * cell + lb[j] + (cell - side) / 2;
+            if (masked) { /* a plate of the cell's flat grey under the text: thin strokes over the hatching could not
+                           * be read (lesson 6 step 2's "-inf", which tesseract missed even at full size) */
+                int lh = vz_lh(c, sp), pw = tw + 2 * vz_px(c, 3);
+                if (pw > cell - side - 2) pw = cell - side - 2;
+                vz_fill(c, (vz_rect){cx - pw / 2, y + (sh - lh) / 2, pw, lh}, bgc);
+            }
             vz_ink(c, vz_ink_none); /* on a cell (masked cells are striped): blended */
-            vz_print(c, num[j], sp, vz_ink_on(c, bgc), gx + j * cell + lb[j] + (cell - side) / 2, y + sh / 2,
-                    VZ_CENTER | VZ_MIDDLE, 0);
+            vz_print(c, num[j], sp, vz_ink_on(c, bgc), cx, y + sh / 2, VZ_CENTER | VZ_MIDDLE, 0);
             vz_ink(c, c->th->panel);
         }
     }
