@@ -574,6 +574,43 @@ static void test_lit_row_is_cursor(void **state) {
     close_fx(f);
 }
 
+/* A question never shows its answer in a label: lesson 14 step 7 asks which letter head 3 reads for the next
+ * one, and with a teacher-forced target the strip and the heatmap's rows named the decoder's later letters
+ * (the next, c, among them). While it is open every decoder token the cursor has not embedded reads "?"; once
+ * revealed they are named again. */
+static void test_question_hides_later_targets(void **state) {
+    (void)state;
+    fixture *f = open_fx(SF_LANG_EN);
+    open_lesson(f, "14-watch-it-learn.md");
+    int q = question_frame(f);
+    assert_true(q >= 0);
+    assert_true(vz_player_goto(&f->p, q));
+    draw(f);
+    const vz_app *a = &f->p.app;
+    assert_int_equal(a->v.cur.phase, SF_STACK_DEC);
+    int later = a->s.n_tgt - 1 - a->v.cur.token, marks = 0, named = 0, rows = 0;
+    assert_true(later >= 2);
+    char next[16];
+    snprintf(next, sizeof next, "%s", "");
+    sf_tokenizer_piece(&a->m.tok, a->s.dec.ids[a->v.cur.token + 1], next);
+    for (int i = 0; i < a->ctx.n_texts; i++) {
+        const vz_textbox *x = &a->ctx.texts[i];
+        if (x->owner == VZ_P_TOKENS && !strcmp(x->s, "?")) marks++;
+        if (x->owner == VZ_P_TOKENS && !strcmp(x->s, next) && x->r.y > a->ctx.lay.r[VZ_P_TOKENS].y + a->ctx.lay.r[VZ_P_TOKENS].h / 2)
+            named++; /* the next letter in the decoder's row of the strip */
+        if (x->owner == VZ_P_ATTN && !strcmp(x->s, "?")) rows++; /* the later rows' labels */
+    }
+    assert_true(rows >= 1);
+    if (marks < later) fail_msg("the strip marks %d of the %d decoder tokens after the cursor '?'", marks, later);
+    if (named) fail_msg("the next target '%s' is named %d times below the encoder's row while the question is open", next, named);
+    assert_true(vz_player_goto(&f->p, q + 1)); /* the answer: the letters are named again */
+    draw(f);
+    marks = 0;
+    for (int i = 0; i < a->ctx.n_texts; i++) marks += a->ctx.texts[i].owner == VZ_P_TOKENS && !strcmp(a->ctx.texts[i].s, "?");
+    assert_int_equal(marks, 0);
+    close_fx(f);
+}
+
 /* Runs the stepformer binary with args without a display; returns its exit status (output in log). */
 static int run_binary(const char *args, const char *log) {
     char cmd[2048];
@@ -947,7 +984,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lessons_play),   cmocka_unit_test(test_back_restores), cmocka_unit_test(test_question_clicks),
         cmocka_unit_test(test_answer_does_not_survive),
-        cmocka_unit_test(test_compare_and_index), cmocka_unit_test(test_framed_row_labelled), cmocka_unit_test(test_lit_row_is_cursor), cmocka_unit_test(test_framed_key_labelled), cmocka_unit_test(test_commands), cmocka_unit_test(test_screen_check),
+        cmocka_unit_test(test_compare_and_index), cmocka_unit_test(test_framed_row_labelled), cmocka_unit_test(test_lit_row_is_cursor), cmocka_unit_test(test_question_hides_later_targets), cmocka_unit_test(test_framed_key_labelled), cmocka_unit_test(test_commands), cmocka_unit_test(test_screen_check),
         cmocka_unit_test(test_compare_aligned), cmocka_unit_test(test_audit_lessons), cmocka_unit_test(test_narration_fits), cmocka_unit_test(test_sampled_legend),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
