@@ -453,6 +453,21 @@ static void test_compare_and_index(void **state) {
     key(f, SDLK_RETURN);
     assert_false(f->p.in_index);
     assert_int_equal(f->p.number, 8);
+    /* the open lesson's badge never lies over the step count: at 1024x768 the thumbnails are small, and lesson 8's
+     * card read "6 s open · step 1" */
+    key(f, SDLK_i);
+    assert_true(f->p.in_index);
+    vz_player_frame(&f->p, 1024, 768);
+    const vz_ctx *ic = &f->p.ictx;
+    int open_badges = 0;
+    for (int i = 0; i < ic->n_texts; i++) {
+        if (!strstr(ic->texts[i].s, "open \xc2\xb7 step")) continue;
+        open_badges++;
+        for (int j = 0; j < ic->n_texts; j++)
+            if (j != i && vz_rect_overlap(ic->texts[i].r, ic->texts[j].r))
+                fail_msg("the index draws '%s' over '%s'", ic->texts[i].s, ic->texts[j].s);
+    }
+    assert_int_equal(open_badges, 1);
     close_fx(f);
 }
 

@@ -292,17 +292,26 @@ static void draw_card(vz_player *p, int i, vz_rect r, int tpx) {
     badge.a = 220;
     vz_fill(c, (vz_rect){tr.x, tr.y, bw, bh}, badge);
     vz_label(c, num, tpx, c->th->accent, tr.x + bw / 2, tr.y + bh / 2, VZ_CENTER | VZ_MIDDLE);
-    if (!x->error[0]) {
-        int sw = vz_label_w(c, steps, mpx) + mpx;
+    int sw = 0, open_here = p->have_lesson && !strcmp(x->path, p->path);
+    char open[96];
+    int ow = 0;
+    if (open_here) {
+        snprintf(open, sizeof open, vz_tr(lang, VZ_S_IDX_OPEN_NOW), p->lesson.frames[p->it.frame > 0 ? p->it.frame : 0].step + 1);
+        ow = vz_label_w(c, open, mpx) + mpx;
+    }
+    /* the open lesson's badge goes bottom right, beside the step count; where the two would meet (a projector's
+     * small thumbnails read "6 s open · step 1"), top right beside the number, and where that is too narrow too,
+     * in place of the step count */
+    int oy = tr.y + tr.h - sh, steps_fit = !open_here || vz_label_w(c, steps, mpx) + mpx + ow + tpx / 3 <= tw;
+    if (!steps_fit && bw + ow + tpx / 3 <= tw) oy = tr.y, steps_fit = 1;
+    if (!x->error[0] && steps_fit) {
+        sw = vz_label_w(c, steps, mpx) + mpx;
         vz_fill(c, (vz_rect){tr.x, tr.y + tr.h - sh, sw, sh}, badge);
         vz_label(c, steps, mpx, c->th->fg, tr.x + sw / 2, tr.y + tr.h - sh / 2, VZ_CENTER | VZ_MIDDLE);
     }
-    if (p->have_lesson && !strcmp(x->path, p->path)) { /* the lesson left open */
-        char open[96];
-        snprintf(open, sizeof open, vz_tr(lang, VZ_S_IDX_OPEN_NOW), p->lesson.frames[p->it.frame > 0 ? p->it.frame : 0].step + 1);
-        int ow = vz_label_w(c, open, mpx) + mpx;
-        vz_fill(c, (vz_rect){tr.x + tr.w - ow, tr.y + tr.h - sh, ow, sh}, badge);
-        vz_label(c, open, mpx, c->th->good, tr.x + tr.w - ow / 2, tr.y + tr.h - sh / 2, VZ_CENTER | VZ_MIDDLE);
+    if (open_here) { /* the lesson left open */
+        vz_fill(c, (vz_rect){tr.x + tr.w - ow, oy, ow, sh}, badge);
+        vz_label(c, open, mpx, c->th->good, tr.x + tr.w - ow / 2, oy + sh / 2, VZ_CENTER | VZ_MIDDLE);
     }
     /* the text column: the title (on one line if smaller text makes it fit), then the introduction */
     int x0 = tr.x + tw + pad, w = r.x + r.w - pad - x0, ipx = tpx * 4 / 5, y_end = r.y + r.h - pad;
