@@ -238,8 +238,10 @@ static void test_back_restores(void **state) {
     }
     /* the language key re-narrates and comes back to the same picture */
     vz_player_goto(&f->p, 1);
+    snprintf(f->p.app.status, sizeof f->p.app.status, "%s", "edit cancelled"); /* (a message in English goes with it) */
     key(f, SDLK_l);
     assert_int_equal(f->p.lang, SF_LANG_ZH);
+    assert_int_equal(f->p.app.status[0], 0);
     assert_true(draw(f) != fwd[1]);
     key(f, SDLK_l);
     assert_true(draw(f) == fwd[1]);

@@ -393,6 +393,7 @@ int vz_player_prev(vz_player *p) {
 void vz_player_set_lang(vz_player *p, int lang) {
     p->lang = lang == SF_LANG_ZH ? SF_LANG_ZH : SF_LANG_EN;
     if (p->have_app) p->app.lang = p->lang; /* the whole interface follows the lesson's language */
+    if (p->have_app) p->app.status[0] = 0; /* a message in the other language goes ("edit cancelled" stayed on a Chinese screen) */
     if (!p->have_lesson) return;
     sf_lesson_cmds cmds;
     sf_interp_set_lang(&p->it, p->lang, &cmds);
