@@ -96,6 +96,10 @@ void vz_panel_output(vz_ctx *c, const vz_view *v, vz_rect r) {
     char tl[96];
     if (v->temperature > 0) snprintf(tl, sizeof tl, vz_s(c, VZ_S_OUT_TEMP), (double)v->temperature, v->seed);
     else snprintf(tl, sizeof tl, "%s", vz_s(c, VZ_S_OUT_GREEDY));
+    if (vz_label_w(c, tl, sp) > in.w) { /* a narrow panel: without the keys (1024x768 normal cut "(keys t,…") */
+        if (v->temperature > 0) snprintf(tl, sizeof tl, vz_s(c, VZ_S_OUT_TEMP_S), (double)v->temperature, v->seed);
+        else snprintf(tl, sizeof tl, "%s", vz_s(c, VZ_S_OUT_GREEDY_S));
+    }
     vz_print(c, tl, sp, c->th->dim, in.x, in.y + in.h, VZ_BOTTOM, in.w);
     in.h -= vz_lh(c, sp) + pad / 2;
     if (v->ablated) { /* the run is altered: the panel says so above its bars */
