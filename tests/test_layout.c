@@ -1378,6 +1378,50 @@ static void test_act_framed(void **state) {
             }
 }
 
+/* Lesson 10's steps with @focus tokens (4, the prompt CABBAC=, and 6, the sorted output) in normal mode at the sizes
+ * `lesson --check` plays (1920x1080, 1024x768), both languages, every zoom step at 1024x768: the tokens strip stays a
+ * strip under the top bar and the attention panel is shown; the tokens are never the spotlight there (round 11 saw
+ * lesson 10 step 4 in Chinese at 1024x768 as the strip at the top of an empty box, the English with six panels). */
+static void test_tokens_focus(void **state) {
+    (void)state;
+    static const int cs[][2] = {{1920, 1080}, {1024, 768}};
+    float zooms[32];
+    int nz = zoom_ladder(zooms), seen = 0;
+    for (size_t si = 0; si < sizeof cs / sizeof *cs; si++)
+        for (int lang = 0; lang < 2; lang++) {
+            int w = cs[si][0], h = cs[si][1];
+            SDL_Surface *surf;
+            SDL_Renderer *r;
+            static vz_player p;
+            open_player(&surf, &r, &p, w, h, lang, 0);
+            char path[1024];
+            snprintf(path, sizeof path, "%s/lessons/10-transformer-vs-gpt.md", SF_SOURCE_DIR);
+            sf_err e = vz_player_open(&p, path);
+            if (!e.ok) fail_msg("%s", e.msg);
+            for (int k = 0; k < p.lesson.n_frames; k++) {
+                if (vz_player_panel_of(p.lesson.frames[k].panel) != VZ_P_TOKENS) continue;
+                vz_player_goto(&p, k);
+                for (int zi = 0; zi < (w == 1024 ? nz : 1); zi++) {
+                    p.app.zoom = w == 1024 ? zooms[zi] : 1.0f;
+                    vz_player_frame(&p, w, h);
+                    const vz_layout *l = &p.app.ctx.lay;
+                    int strip_h = 3 * vz_line_h(l, l->f.label) + 3 * l->pad;
+                    if (l->spot == VZ_P_TOKENS || !vz_layout_shown(l, VZ_P_TOKENS) || l->r[VZ_P_TOKENS].h > strip_h ||
+                        !vz_layout_shown(l, VZ_P_ATTN))
+                        fail_msg("lesson 10 frame %d %dx%d %s zoom %.2f: arrangement %d, spotlight %s, tokens %d px tall, attention %s",
+                                 k + 1, w, h, lang ? "zh" : "en", (double)p.app.zoom, l->arr, vz_panel_name(l->spot),
+                                 l->r[VZ_P_TOKENS].h, vz_layout_shown(l, VZ_P_ATTN) ? "shown" : "not shown");
+                    check_frame(&p.app.ctx, "lesson 10, @focus tokens");
+                    seen++;
+                }
+            }
+            vz_player_free(&p);
+            SDL_DestroyRenderer(r);
+            SDL_FreeSurface(surf);
+        }
+    assert_true(seen >= 8);
+}
+
 /* The checks can fail: a frame with two texts drawn on top of each other, one outside its panel and one too
  * small is refused on each count. */
 static void test_checks_fail(void **state) {
@@ -1600,7 +1644,7 @@ int main(void) {
         cmocka_unit_test(test_sizes),           cmocka_unit_test(test_checks_fail),   cmocka_unit_test(test_models_normal),
         cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
         cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_scores_any_narration), cmocka_unit_test(test_grid_key_stride), cmocka_unit_test(test_framed_values), cmocka_unit_test(test_lens_runners_up), cmocka_unit_test(test_lens_fills), cmocka_unit_test(test_attn_title_whole), cmocka_unit_test(test_top_bar_ablated), cmocka_unit_test(test_value_weights),
-        cmocka_unit_test(test_framed_captions), cmocka_unit_test(test_act_framed), cmocka_unit_test(test_grid_captions), cmocka_unit_test(test_pe_captions),
+        cmocka_unit_test(test_framed_captions), cmocka_unit_test(test_act_framed), cmocka_unit_test(test_tokens_focus), cmocka_unit_test(test_grid_captions), cmocka_unit_test(test_pe_captions),
     };
     if (getenv("LAYOUT_ONLY")) cmocka_set_test_filter(getenv("LAYOUT_ONLY")); /* e.g. LAYOUT_ONLY=test_every_lesson */
     return cmocka_run_group_tests(tests, setup, NULL);

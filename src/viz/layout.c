@@ -204,6 +204,11 @@ static void compute(vz_layout *l, const vz_layout_in *in) {
     /* (the grid has no place for the logit lens: asked for, it is the spotlight of a sparser arrangement) */
     if (in->min_arr <= VZ_ARR_GRID && spot != VZ_P_LENS && grid(l, below, lhl)) { l->arr = VZ_ARR_GRID; return; }
     clear_main(l);
+    /* a focus on the tokens (a lesson's @focus tokens) keeps the strip where it is, framed, and the panels under
+     * it: normal mode's tokens spotlight draws them at the body size, hardly larger, in a box as big as the
+     * panels (lesson 10 step 4 in Chinese at 1024x768: the strip at the top of an empty box). Only a spotlight
+     * asked for (Tab, a tab click, --panel) makes the tokens the spotlight. */
+    if (spot == VZ_P_TOKENS && in->spotlight != VZ_P_TOKENS) spot = VZ_P_ATTN;
     l->spot = spot;
     vz_rect m = below;
     if (spot == VZ_P_TOKENS) { l->r[VZ_P_TOKENS] = (vz_rect){0, 0, 0, 0}; m = all; }

@@ -14,7 +14,7 @@
  * spotlight's cells would shrink, drops panels (the next sparser arrangement) and then heads (the focused
  * head alone, enlarged); when nothing is left to drop the zoom stops there. Zooming out shrinks the
  * heatmaps with the text. Panels left out are listed in a tab strip; clicking one (or Tab) makes it the
- * spotlight. A new panel needs an entry in vz_panel, a name, a minimum size (layout.c) and a
+ * spotlight. (In normal mode a focus on the tokens keeps them a strip: only a spotlight asked for makes them one.) A new panel needs an entry in vz_panel, a name, a minimum size (layout.c) and a
  * drawing function (panels.c's table); arrangements 1-4 show it as soon as it is the spotlight. */
 #ifndef VZ_LAYOUT_H
 #define VZ_LAYOUT_H
