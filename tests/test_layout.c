@@ -1378,6 +1378,9 @@ static void test_act_framed(void **state) {
             }
 }
 
+/* Returns 22% of height h, rounded: the narration pane's height before it followed its text. */
+static int rnd_share(int h) { return (int)lrintf((float)h * 0.22f); }
+
 /* Lesson 10's steps with @focus tokens (4, the prompt CABBAC=, and 6, the sorted output) in normal mode at the sizes
  * `lesson --check` plays (1920x1080, 1024x768), both languages, every zoom step at 1024x768: the tokens strip stays a
  * strip under the top bar and the attention panel is shown; the tokens are never the spotlight there (round 11 saw
@@ -1422,6 +1425,59 @@ static void test_tokens_focus(void **state) {
     assert_true(seen >= 8);
 }
 
+/* The narration pane in normal mode is as tall as the step's narration needs (vz_narr_need: title and text at the
+ * body size, the lesson's place and formula beside them), three body lines at the least and 30% of the height at
+ * the most, at every zoom step at 1024x768 and at zoom 1 at 1920x1080, both languages, lessons of short and long
+ * steps (4, 10, 13): never cut (vz_narr_fits), its text at the body size unless the pane is at its largest, and not
+ * taller than that (round 11: a fixed 22% of the height, 169 px at 1024x768 for two lines, the panels cramped). */
+static void test_narration_height(void **state) {
+    (void)state;
+    static const char *const files[] = {"04-self-attention.md", "10-transformer-vs-gpt.md", "13-induction-heads.md"};
+    static const int cs[][2] = {{1024, 768}, {1920, 1080}};
+    float zooms[32];
+    int nz = zoom_ladder(zooms), seen = 0, shorter = 0;
+    for (size_t si = 0; si < sizeof cs / sizeof *cs; si++)
+        for (int lang = 0; lang < 2; lang++) {
+            int w = cs[si][0], h = cs[si][1];
+            SDL_Surface *surf;
+            SDL_Renderer *r;
+            static vz_player p;
+            open_player(&surf, &r, &p, w, h, lang, 0);
+            for (size_t fi = 0; fi < sizeof files / sizeof *files; fi++) {
+                char path[1024];
+                snprintf(path, sizeof path, "%s/lessons/%s", SF_SOURCE_DIR, files[fi]);
+                sf_err e = vz_player_open(&p, path);
+                if (!e.ok) fail_msg("%s", e.msg);
+                for (int k = 0; k < p.lesson.n_frames; k++) {
+                    vz_player_goto(&p, k);
+                    for (int zi = 0; zi < (w == 1024 ? nz : 1); zi++) {
+                        p.app.zoom = w == 1024 ? zooms[zi] : 1.0f;
+                        vz_player_frame(&p, w, h);
+                        vz_ctx *c = &p.app.ctx;
+                        const vz_layout *l = &c->lay;
+                        int need = vz_narr_need(c, &p.app.v), lhb = vz_line_h(l, l->f.body);
+                        int least = 3 * lhb + 2 * l->pad, most = h * 3 / 10, ph = l->r[VZ_P_NARR].h;
+                        int want = need < least ? least : need > most ? most : need;
+                        char what[256];
+                        snprintf(what, sizeof what, "%s frame %d %dx%d %s zoom %.2f", files[fi], k + 1, w, h, lang ? "zh" : "en",
+                                 (double)p.app.zoom);
+                        if (!vz_narr_fits(c, &p.app.v)) fail_msg("%s: the narration does not fit its %d px pane", what, ph);
+                        if (ph != want) fail_msg("%s: the narration pane is %d px, its text needs %d (want %d)", what, ph, need, want);
+                        if (l->f.narr != l->f.body && ph < most) fail_msg("%s: the narration at %d px in a pane it could grow", what, l->f.narr);
+                        check_frame(c, what);
+                        shorter += ph < rnd_share(h);
+                        seen++;
+                    }
+                }
+            }
+            vz_player_free(&p);
+            SDL_DestroyRenderer(r);
+            SDL_FreeSurface(surf);
+        }
+    assert_true(seen > 100);
+    assert_true(shorter > seen / 2); /* most steps leave the panels more room than the 22% of before */
+}
+
 /* The checks can fail: a frame with two texts drawn on top of each other, one outside its panel and one too
  * small is refused on each count. */
 static void test_checks_fail(void **state) {
@@ -1464,7 +1520,7 @@ static void test_sizes(void **state) {
     int nz = zoom_ladder(zooms);
     for (int si = 0; si < N_SIZES; si++)
         for (int zi = 0; zi < nz; zi++) {
-            vz_layout_in in = {sizes[si][0], sizes[si][1], zooms[zi], 1, 1, -1, VZ_P_ATTN, -1, 2, 1.2f, 0, 0, 0, 0};
+            vz_layout_in in = {sizes[si][0], sizes[si][1], zooms[zi], 1, 1, -1, VZ_P_ATTN, -1, 2, 1.2f, 0, 0, 0, 0, 0};
             vz_layout l;
             vz_layout_compute_in(&l, &in);
             int h = sizes[si][1];
@@ -1644,7 +1700,7 @@ int main(void) {
         cmocka_unit_test(test_sizes),           cmocka_unit_test(test_checks_fail),   cmocka_unit_test(test_models_normal),
         cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
         cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_scores_any_narration), cmocka_unit_test(test_grid_key_stride), cmocka_unit_test(test_framed_values), cmocka_unit_test(test_lens_runners_up), cmocka_unit_test(test_lens_fills), cmocka_unit_test(test_attn_title_whole), cmocka_unit_test(test_top_bar_ablated), cmocka_unit_test(test_value_weights),
-        cmocka_unit_test(test_framed_captions), cmocka_unit_test(test_act_framed), cmocka_unit_test(test_tokens_focus), cmocka_unit_test(test_grid_captions), cmocka_unit_test(test_pe_captions),
+        cmocka_unit_test(test_framed_captions), cmocka_unit_test(test_act_framed), cmocka_unit_test(test_tokens_focus), cmocka_unit_test(test_narration_height), cmocka_unit_test(test_grid_captions), cmocka_unit_test(test_pe_captions),
     };
     if (getenv("LAYOUT_ONLY")) cmocka_set_test_filter(getenv("LAYOUT_ONLY")); /* e.g. LAYOUT_ONLY=test_every_lesson */
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -63,6 +63,9 @@ typedef struct {
     int timeline;     /* 1: a snapshot series plays: the top bar gets a second row for the timeline slider */
     float narr_below; /* projector: > 0 puts the narration under the spotlight, across the width, taking this
                        * share of the height under the tokens strip (the spotlight needs the width) */
+    int narr_h;       /* normal mode, a lesson: > 0 is the height in pixels the narration pane needs for its text
+                       * (the layout pass measures it, vz_narr_need); the pane takes it, no less than three lines
+                       * of body text and no more than 30% of the height; 0: 22% of the height */
 } vz_layout_in;
 
 typedef struct {

@@ -286,6 +286,17 @@ void vz_tooltip(vz_ctx *c, const vz_view *v) {
     c->owner = was;
 }
 
+/* Computes c->lay for in, and in normal mode with a lesson (unless in says the narration's height) a second time
+ * with the narration pane as tall as its text needs at this zoom's sizes (vz_narr_need): a short narration leaves
+ * the panels above it the room a fixed 22% of the height kept empty (round 11, 1024x768: two lines in a 169 px pane). */
+static void lay_out(vz_ctx *c, const vz_view *v, const vz_layout_in *in) {
+    vz_ctx_layout(c, in);
+    if (in->projector || !in->lesson || in->only >= 0 || in->narr_h > 0) return;
+    vz_layout_in t = *in;
+    t.narr_h = vz_narr_need(c, v);
+    if (t.narr_h > 0) vz_ctx_layout(c, &t);
+}
+
 /* Returns the attention panel's cell size in the layout just computed (0 when it is not shown). */
 static int attn_cell(vz_ctx *c, const vz_view *v, int one) {
     return vz_layout_shown(&c->lay, VZ_P_ATTN) ? vz_attn_cell(c, v, c->lay.r[VZ_P_ATTN], one) : 0;
@@ -309,19 +320,19 @@ static void zoom_pass(vz_ctx *c, const vz_view *v, vz_layout_in in) {
     int spot = in.spotlight >= 0 ? in.spotlight : in.focus;
     int attn = in.only < 0 && !v->cmp && (in.projector ? vz_layout_auto_spot(spot) == VZ_P_ATTN : in.spotlight < 0 || in.spotlight == VZ_P_ATTN);
     if (fabsf(want - 1.0f) < 1e-4f || (want < 1.0f && !attn)) { /* the layout as it comes */
-        vz_ctx_layout(c, &in);
+        lay_out(c, v, &in);
         return;
     }
     vz_layout_in cur = in;
     cur.zoom = 1.0f;
-    vz_ctx_layout(c, &cur);
+    lay_out(c, v, &cur);
     int one = 0, cell = attn ? attn_cell(c, v, 0) : 0;
     if (want < 1.0f) { /* zooming out: the cells shrink step by step (never grow back with the freed room) */
         int cap = cell;
         for (float z = 1.0f; z > want + 1e-4f;) {
             z = z / 1.15f < want ? want : z / 1.15f;
             cur.zoom = z;
-            vz_ctx_layout(c, &cur);
+            lay_out(c, v, &cur);
             int k = attn_cell(c, v, 0);
             if (k < cap) cap = k;
         }
@@ -333,7 +344,7 @@ static void zoom_pass(vz_ctx *c, const vz_view *v, vz_layout_in in) {
         next.zoom = z * 1.15f > want ? want : z * 1.15f;
         int nx_one = one, ok = 0, k = 0;
         for (;;) {
-            vz_ctx_layout(c, &next);
+            lay_out(c, v, &next);
             k = attn ? attn_cell(c, v, nx_one) : 0;
             if (k >= cell && layout_holds(c, v)) { ok = 1; break; }
             if (!next.projector && c->lay.arr < VZ_ARR_SPOT) next.min_arr = c->lay.arr + 1; /* drop panels */
@@ -346,7 +357,7 @@ static void zoom_pass(vz_ctx *c, const vz_view *v, vz_layout_in in) {
         cell = k;
         z = next.zoom;
     }
-    vz_ctx_layout(c, &cur);
+    lay_out(c, v, &cur);
     c->lay.one_head = one;
 }
 
@@ -470,7 +481,7 @@ static void projector_narration(vz_ctx *c, const vz_view *v, vz_layout_in *in) {
 
 void vz_draw_all(vz_ctx *c, const vz_view *v, int w, int h, float zoom, int only) {
     vz_layout_in in = {w, h, zoom, v->projector, v->lesson, v->spotlight, v->focus_panel, -1,
-                       v->m->cfg.family == SF_FAMILY_ENCDEC ? 2 : 1, 0, 0, 0, 0, 0};
+                       v->m->cfg.family == SF_FAMILY_ENCDEC ? 2 : 1, 0, 0, 0, 0, 0, 0};
     in.timeline = v->tl_n > 0;
     if (only >= 0 && only < VZ_P_COUNT) {
         if (v->projector && vz_panel_spotlightable(only)) in.spotlight = only; /* a projector keeps its narration */

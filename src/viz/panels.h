@@ -51,6 +51,10 @@ int vz_scores_unprinted(vz_ctx *c, const vz_view *v, vz_rect r);
  * and ranges would overlap: a short spotlight over a narration below it), else 0. */
 int vz_scores_crowded(vz_ctx *c, const vz_view *v, vz_rect r);
 
+/* Returns the height the narration pane of the layout just computed needs for all of its text at the body size
+ * (title, text; beside them the verdict, where the lesson is and the formula), padding included: the layout pass
+ * gives a lesson's pane in normal mode that height (vz_layout_in.narr_h) (panel_narr.c). */
+int vz_narr_need(vz_ctx *c, const vz_view *v);
 /* Returns 1 if the narration's text fits its rectangle at the size vz_narr_fit chose. */
 int vz_narr_fits(vz_ctx *c, const vz_view *v);
 /* Writes the height the narration's text needs at that size and the height its part of the pane has (both 0
