@@ -1478,6 +1478,57 @@ static void test_narration_height(void **state) {
     assert_true(shorter > seen / 2); /* most steps leave the panels more room than the 22% of before */
 }
 
+/* Lesson 13 steps 4 and 5 frame one key of a row of 28 (step 4: row 6 k, key 5 z; step 5: row 20 k, key 7 r): in
+ * every heatmap of the framed entry, every key whose token is the framed key's or the framed row's (z at keys 5 and
+ * 19, k at 6 and 20; r at 7 and 21) has its label over its own column, at 1920x1080 and 1024x768 in normal and
+ * projector mode, both languages (round 11: the keys at a stride of two, the z seen again at key 19 unlabelled). */
+static void test_repeated_key_labelled(void **state) {
+    (void)state;
+    static const int cs[][3] = {{1920, 1080, 0}, {1024, 768, 0}, {1024, 768, 1}};
+    int checked = 0;
+    for (size_t si = 0; si < sizeof cs / sizeof *cs; si++)
+        for (int lang = 0; lang < 2; lang++)
+            for (int k = 4; k <= 5; k++) {
+                static vz_player p;
+                drawn_frame d;
+                draw_lesson_frame(&d, &p, "13-induction-heads.md", k, cs[si][0], cs[si][1], lang, cs[si][2]);
+                const vz_ctx *c = &p.app.ctx;
+                const char *name = NULL;
+                int row = -1, key = -1;
+                for (int h = 0; h < c->n_hl; h++)
+                    if (strstr(c->hl[h].name, ".probs") && c->hl[h].lo[1] >= 0 && c->hl[h].lo[1] == c->hl[h].hi[1])
+                        name = c->hl[h].name, row = c->hl[h].lo[0], key = c->hl[h].lo[1];
+                assert_non_null(name);
+                char want[2][64], tok[64];
+                vz_token_label(&p.app.v, SF_STACK_DEC, key, want[0]);
+                vz_token_label(&p.app.v, SF_STACK_DEC, row, want[1]);
+                for (int i = 0; i < c->n_hits; i++) {
+                    const vz_hit *hm = &c->hits[i];
+                    if (hm->owner != VZ_P_ATTN || strcmp(hm->h.e->name, name) || hm->h.ncols < 20) continue;
+                    double cell = (double)hm->r.w / hm->h.ncols;
+                    for (int col = 0; col < hm->h.ncols; col++) {
+                        vz_token_label(&p.app.v, SF_STACK_DEC, col, tok);
+                        if (strcmp(tok, want[0]) && strcmp(tok, want[1])) continue;
+                        double centre = hm->r.x + (col + 0.5) * cell;
+                        int n = 0;
+                        for (int t = 0; t < c->n_texts; t++) {
+                            const vz_textbox *x = &c->texts[t];
+                            double mid = x->r.x + x->r.w / 2.0;
+                            n += x->owner == VZ_P_ATTN && !strcmp(x->s, tok) && x->r.y + x->r.h <= hm->r.y && x->r.y + x->r.h > hm->r.y - 3 * x->px &&
+                                 mid > centre - cell && mid < centre + cell;
+                        }
+                        if (n != 1)
+                            fail_msg("lesson 13 frame %d %dx%d %s %s: key %d ('%s') of %s has %d labels over its column (want 1)", k + 1,
+                                     cs[si][0], cs[si][1], cs[si][2] ? "projector" : "normal", lang ? "zh" : "en", col, tok, name, n);
+                        checked++;
+                    }
+                }
+                check_frame(c, "lesson 13, a repeated key");
+                drop_frame(&d);
+            }
+    assert_true(checked >= 48);
+}
+
 /* The checks can fail: a frame with two texts drawn on top of each other, one outside its panel and one too
  * small is refused on each count. */
 static void test_checks_fail(void **state) {
@@ -1700,7 +1751,7 @@ int main(void) {
         cmocka_unit_test(test_sizes),           cmocka_unit_test(test_checks_fail),   cmocka_unit_test(test_models_normal),
         cmocka_unit_test(test_models_projector), cmocka_unit_test(test_models_chinese), cmocka_unit_test(test_lessons),
         cmocka_unit_test(test_gpt2_window), cmocka_unit_test(test_every_lesson), cmocka_unit_test(test_scores_any_narration), cmocka_unit_test(test_grid_key_stride), cmocka_unit_test(test_framed_values), cmocka_unit_test(test_lens_runners_up), cmocka_unit_test(test_lens_fills), cmocka_unit_test(test_attn_title_whole), cmocka_unit_test(test_top_bar_ablated), cmocka_unit_test(test_value_weights),
-        cmocka_unit_test(test_framed_captions), cmocka_unit_test(test_act_framed), cmocka_unit_test(test_tokens_focus), cmocka_unit_test(test_narration_height), cmocka_unit_test(test_grid_captions), cmocka_unit_test(test_pe_captions),
+        cmocka_unit_test(test_framed_captions), cmocka_unit_test(test_act_framed), cmocka_unit_test(test_tokens_focus), cmocka_unit_test(test_narration_height), cmocka_unit_test(test_repeated_key_labelled), cmocka_unit_test(test_grid_captions), cmocka_unit_test(test_pe_captions),
     };
     if (getenv("LAYOUT_ONLY")) cmocka_set_test_filter(getenv("LAYOUT_ONLY")); /* e.g. LAYOUT_ONLY=test_every_lesson */
     return cmocka_run_group_tests(tests, setup, NULL);
