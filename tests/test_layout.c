@@ -791,6 +791,16 @@ static void test_scores_any_narration(void **state) {
                 const vz_ctx *c = &p.app.ctx;
                 if (c->lay.spot != VZ_P_SCORES) fail_msg("%s: the spotlight is %s", what, vz_panel_name(c->lay.spot));
                 check_frame(c, what);
+                /* every value is printed in its cell or named under the strips: none left out where the lines
+                 * reach the panel's edge (round 11: the Chinese eight-sentence case named q·k's eight values and three
+                 * of the scaled scores', none of the weights') */
+                char um[512];
+                int un = unprinted_cells(c, um, sizeof um);
+                if (un) {
+                    if (!keep_going()) fail_msg("%s: %d values are neither printed nor named, the first: %s", what, un, um);
+                    print_message("%s: %d values are neither printed nor named, the first: %s\n", what, un, um);
+                    failures++;
+                }
                 for (int i = 0; i < c->n_texts; i++)
                     if (c->texts[i].cut && c->texts[i].owner == VZ_P_SCORES) {
                         if (!keep_going()) fail_msg("%s: the scores panel cuts '%s'", what, c->texts[i].s);
