@@ -182,7 +182,7 @@ void vz_axis_labels_keep(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect 
     while (stride < n && stride * cell < widest) stride++;
     for (int pass = 0; pass < 3; pass++)
         for (int i = 0; i < n && i < SF_MAX_LEN; i++) {
-            int is_now = i == now, is_keep = !is_now && listed(keep, nkeep, i);
+            int lit = listed(keep, nkeep, i), is_now = i == now, is_keep = !is_now && (lit || listed(keep, nkeep, -(i + 1)));
             if (pass == 0 ? !is_now : pass == 1 ? !is_keep : is_now || is_keep) continue;
             if (pass == 2 && i % stride) continue;
             int centre = (axis == 0 ? g.y : g.x) + i * cell + cell / 2;
@@ -222,7 +222,7 @@ void vz_axis_labels_keep(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect 
             lo[placed] = start;
             x0[placed] = right - tw;
             hi[placed++] = start + size;
-            vz_rgba col = is_now || (is_keep && axis == 1) ? c->th->accent /* (a framed key: lit, as the cursor's row) */
+            vz_rgba col = is_now || (lit && axis == 1) ? c->th->accent /* (a framed key: lit, as the cursor's row) */
                           : abbr ? c->th->dim /* a special token's initial: dimmed, so it never reads as a letter of the text */
                           : c->th->fg;
             if (axis == 0) vz_print(c, tok, px, col, right, start, VZ_RIGHT, 0);

@@ -119,7 +119,8 @@ void vz_axis_labels(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect g, in
  * lesson frames, vz_framed_places) before the others: a neighbour's label is left out rather than a kept one; kept
  * labels may touch each other, one that still collides is drawn smaller, down to the mode's minimum, and a row
  * label that collides even then goes in a second column further left, if the label space (x from far > 0 to
- * room) has the width; kept columns (a framed key) are lit as `now` is. */
+ * room) has the width; kept columns (a framed key) are lit as `now` is. A place written as -(i + 1) in keep is kept
+ * but not lit (another place of a framed token: labelled, in the labels' colour). */
 void vz_axis_labels_keep(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect g, int cell, int axis, int now,
                          const int *keep, int nkeep, int room, int far, vz_rect clip);
 #define VZ_AXIS_SHORT 4 /* or-ed into vz_axis_labels_keep's axis: every special token as its initial ("<bos>" as "B") */
