@@ -222,7 +222,8 @@ static int head_geometry(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect
 
 enum { KEEP_MAX = 4 * VZ_MAX_HIGHLIGHTS }; /* the keys a head keeps labelled: framed ones and their tokens' other places */
 
-/* Adds to the n key places in keep (room for KEEP_MAX), as -(place + 1) (kept, not lit), every other key of stack kstack (nk keys) whose token is the
+/* Adds to the n key places in keep (room for KEEP_MAX), as -(place + 1) (kept, not lit), every other key of stack
+ * kstack (nk keys) whose token is the
  * token of a framed key or, when rows is not NULL (the keys are the queries' own tokens), of one of the nrows framed
  * rows: the places a narration about that token points to (lesson 13 step 4 frames key 5, z, of row 6, k: the z seen
  * again at key 19 and the k at key 20 had no label at a stride of two). A token at more than three keys adds none (a
