@@ -223,11 +223,11 @@ static int head_geometry(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect
 enum { KEEP_MAX = 4 * VZ_MAX_HIGHLIGHTS }; /* the keys a head keeps labelled: framed ones and their tokens' other places */
 
 /* Adds to the n key places in keep (room for KEEP_MAX), as -(place + 1) (kept, not lit), every other key of stack
- * kstack (nk keys) whose token is the
- * token of a framed key or, when rows is not NULL (the keys are the queries' own tokens), of one of the nrows framed
- * rows: the places a narration about that token points to (lesson 13 step 4 frames key 5, z, of row 6, k: the z seen
- * again at key 19 and the k at key 20 had no label at a stride of two). A token at more than three keys adds none (a
- * sort model's A A B B C C would keep every label). Returns the new count. */
+ * kstack (nk keys) whose token is the token of a framed key or, when rows is not NULL (the keys are the queries' own
+ * tokens), of one of the nrows framed rows: the places a narration about that token points to (lesson 13 step 4
+ * frames key 5, z, of row 6, k: the z seen again at key 19 and the k at key 20 had no label at a stride of two). A
+ * token at more than three keys adds none (a space or a common letter of a long input would crowd out the stride's
+ * labels). Returns the new count. */
 static int keep_same_tokens(const vz_view *v, int kstack, int nk, const int *rows, int nrows, int *keep, int n) {
     char want[2 * VZ_MAX_HIGHLIGHTS * 2][16], tok[16];
     int nw = 0;
