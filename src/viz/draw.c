@@ -126,7 +126,7 @@ void vz_ctx_begin_in(vz_ctx *c, const vz_layout_in *in) {
 }
 
 void vz_ctx_begin(vz_ctx *c, int w, int h, float zoom) {
-    vz_layout_in in = {w, h, zoom, 0, 0, -1, -1, -1, 1, 0, 0, 0, 0, 0};
+    vz_layout_in in = {w, h, zoom, 0, 0, -1, -1, -1, 1, 0, 0, 0, 0, 0, 0};
     vz_ctx_begin_in(c, &in);
 }
 

@@ -194,8 +194,10 @@ static void compute(vz_layout *l, const vz_layout_in *in) {
         l->r[spot] = m;
         return;
     }
-    /* normal: the narration strip at the bottom: two lines, or room for a lesson's paragraph */
-    int nh = in->lesson ? imax(rnd((float)h * 0.22f), 5 * lhb + 2 * pad) : 2 * lhb + 2 * pad;
+    /* normal: the narration strip at the bottom: two lines, or room for a lesson's paragraph: as tall as its text
+     * needs when the layout pass measured it (three lines at the least), else 22% of the height; 30% at the most */
+    int nh = !in->lesson ? 2 * lhb + 2 * pad : in->narr_h > 0 ? imax(in->narr_h, 3 * lhb + 2 * pad)
+                                                                : imax(rnd((float)h * 0.22f), 5 * lhb + 2 * pad);
     if (in->lesson && nh > h * 3 / 10) nh = h * 3 / 10;
     l->r[VZ_P_NARR] = rect(g, h - g - nh, w - 2 * g, nh);
     below.h -= nh + g;
@@ -204,6 +206,11 @@ static void compute(vz_layout *l, const vz_layout_in *in) {
     /* (the grid has no place for the logit lens: asked for, it is the spotlight of a sparser arrangement) */
     if (in->min_arr <= VZ_ARR_GRID && spot != VZ_P_LENS && grid(l, below, lhl)) { l->arr = VZ_ARR_GRID; return; }
     clear_main(l);
+    /* a focus on the tokens (a lesson's @focus tokens) keeps the strip where it is, framed, and the panels under
+     * it: normal mode's tokens spotlight draws them at the body size, hardly larger, in a box as big as the
+     * panels (lesson 10 step 4 in Chinese at 1024x768: the strip at the top of an empty box). Only a spotlight
+     * asked for (Tab, a tab click, --panel) makes the tokens the spotlight. */
+    if (spot == VZ_P_TOKENS && in->spotlight != VZ_P_TOKENS) spot = VZ_P_ATTN;
     l->spot = spot;
     vz_rect m = below;
     if (spot == VZ_P_TOKENS) { l->r[VZ_P_TOKENS] = (vz_rect){0, 0, 0, 0}; m = all; }
@@ -217,7 +224,7 @@ static void compute(vz_layout *l, const vz_layout_in *in) {
 }
 
 void vz_layout_compute(vz_layout *l, int w, int h, float zoom) {
-    vz_layout_in in = {w, h, zoom, 0, 0, -1, -1, -1, 2, 0, 0, 0, 0, 0};
+    vz_layout_in in = {w, h, zoom, 0, 0, -1, -1, -1, 2, 0, 0, 0, 0, 0, 0};
     vz_layout_compute_in(l, &in);
 }
 

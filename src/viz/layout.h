@@ -14,7 +14,7 @@
  * spotlight's cells would shrink, drops panels (the next sparser arrangement) and then heads (the focused
  * head alone, enlarged); when nothing is left to drop the zoom stops there. Zooming out shrinks the
  * heatmaps with the text. Panels left out are listed in a tab strip; clicking one (or Tab) makes it the
- * spotlight. A new panel needs an entry in vz_panel, a name, a minimum size (layout.c) and a
+ * spotlight. (In normal mode a focus on the tokens keeps them a strip: only a spotlight asked for makes them one.) A new panel needs an entry in vz_panel, a name, a minimum size (layout.c) and a
  * drawing function (panels.c's table); arrangements 1-4 show it as soon as it is the spotlight. */
 #ifndef VZ_LAYOUT_H
 #define VZ_LAYOUT_H
@@ -63,6 +63,9 @@ typedef struct {
     int timeline;     /* 1: a snapshot series plays: the top bar gets a second row for the timeline slider */
     float narr_below; /* projector: > 0 puts the narration under the spotlight, across the width, taking this
                        * share of the height under the tokens strip (the spotlight needs the width) */
+    int narr_h;       /* normal mode, a lesson: > 0 is the height in pixels the narration pane needs for its text
+                       * (the layout pass measures it, vz_narr_need); the pane takes it, no less than three lines
+                       * of body text and no more than 30% of the height; 0: 22% of the height */
 } vz_layout_in;
 
 typedef struct {

@@ -169,7 +169,11 @@ static int lesson_matrices(vz_ctx *c, const vz_view *v, vz_rect r, int t) {
         int hw = (in.w - 2 * lab_w - pad) / 2, x2 = in.x + lab_w + hw + pad;
         vz_print(c, vz_s(c, VZ_S_LEFT_RUN), sp, c->th->accent, in.x + lab_w, y, VZ_LEFT, hw);
         vz_str right = !v->cmp->diff_ref ? VZ_S_RIGHT_RUN : v->cmp->align ? VZ_S_RIGHT_RUN_ALIGNED : VZ_S_RIGHT_RUN_DOTS;
-        vz_print(c, vz_s(c, right), sp, c->th->focus, x2, y, VZ_LEFT, in.x + in.w - x2);
+        /* (a narrow panel: "right (dot: differs)", then "right run"; lesson 3 step 3 in Chinese at 1024x768 cut the
+         * aligned label to "右边，按词元对齐（白点：不…" once the grid fitted there) */
+        const char *rl = vz_s(c, right);
+        if (right != VZ_S_RIGHT_RUN && vz_label_w(c, rl, sp) > in.x + in.w - x2) rl = vz_s(c, VZ_S_RIGHT_RUN_DOTS_S);
+        vz_print_fit(c, rl, vz_s(c, VZ_S_RIGHT_RUN), sp, c->th->focus, x2, y, VZ_LEFT, in.x + in.w - x2);
         y += head;
     }
     for (int k = 0; k < n; k++) {

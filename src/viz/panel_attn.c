@@ -220,6 +220,34 @@ static int head_geometry(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect
     return 3;
 }
 
+enum { KEEP_MAX = 4 * VZ_MAX_HIGHLIGHTS }; /* the keys a head keeps labelled: framed ones and their tokens' other places */
+
+/* Adds to the n key places in keep (room for KEEP_MAX), as -(place + 1) (kept, not lit), every other key of stack
+ * kstack (nk keys) whose token is the token of a framed key or, when rows is not NULL (the keys are the queries' own
+ * tokens), of one of the nrows framed rows: the places a narration about that token points to (lesson 13 step 4
+ * frames key 5, z, of row 6, k: the z seen again at key 19 and the k at key 20 had no label at a stride of two). A
+ * token at more than three keys adds none (a space or a common letter of a long input would crowd out the stride's
+ * labels). Returns the new count. */
+static int keep_same_tokens(const vz_view *v, int kstack, int nk, const int *rows, int nrows, int *keep, int n) {
+    char want[2 * VZ_MAX_HIGHLIGHTS * 2][16], tok[16];
+    int nw = 0;
+    for (int i = 0; i < n && nw < 4 * VZ_MAX_HIGHLIGHTS; i++) vz_token_label(v, kstack, vz_view_pos(v, kstack, keep[i]), want[nw++]);
+    for (int i = 0; rows && i < nrows && nw < 4 * VZ_MAX_HIGHLIGHTS; i++)
+        if (rows[i] >= 0 && rows[i] < nk) vz_token_label(v, kstack, vz_view_pos(v, kstack, rows[i]), want[nw++]);
+    for (int w = 0; w < nw; w++) {
+        int at[4], na = 0;
+        for (int k = 0; k < nk && k < SF_MAX_LEN && na < 4; k++)
+            if (!strcmp(vz_token_label(v, kstack, vz_view_pos(v, kstack, k), tok), want[w])) at[na++] = k;
+        if (na > 3) continue;
+        for (int a = 0; a < na && n < KEEP_MAX; a++) {
+            int dup = 0;
+            for (int k = 0; k < n; k++) dup |= keep[k] == at[a] || keep[k] == -(at[a] + 1);
+            if (!dup) keep[n++] = -(at[a] + 1); /* (kept, not lit: only a framed key is) */
+        }
+    }
+    return n;
+}
+
 /* Draws one head's heatmap with its title and the token labels `labels` asks for into r; alone: the only head in
  * the panel, which becomes a window when its cells would be smaller than vz_attn_min_cell; out (a grid of heads):
  * where the framed cells too small for their numbers go instead of under the head, for the grid's own line. */
@@ -265,8 +293,11 @@ static void head_map(vz_ctx *c, const vz_view *v, vz_block b, int h, vz_rect r, 
     int keep[2 * VZ_MAX_HIGHLIGHTS], nkeep = vz_framed_places(c, v, e, b.stack, 0, nq, keep, 2 * VZ_MAX_HIGHLIGHTS);
     if (labels & HEAD_ROWS)
         vz_axis_labels_keep(c, v, b.stack, nq, g, cell, labels & HEAD_SHORT ? VZ_AXIS_SHORT : 0, now, keep, nkeep, gx - fr, r.x, vis);
-    nkeep = vz_framed_places(c, v, e, vz_key_stack(b), 1, nk, keep, 2 * VZ_MAX_HIGHLIGHTS);
-    if (labels & HEAD_KEYS) vz_axis_labels_keep(c, v, vz_key_stack(b), nk, g, cell, 1, -1, keep, nkeep, area.y - fr, 0, vis);
+    int rows[2 * VZ_MAX_HIGHLIGHTS], nrows = nkeep, kkeep[KEEP_MAX];
+    memcpy(rows, keep, sizeof rows);
+    nkeep = vz_framed_places(c, v, e, vz_key_stack(b), 1, nk, kkeep, 2 * VZ_MAX_HIGHLIGHTS);
+    nkeep = keep_same_tokens(v, vz_key_stack(b), nk, vz_key_stack(b) == b.stack ? rows : NULL, nrows, kkeep, nkeep);
+    if (labels & HEAD_KEYS) vz_axis_labels_keep(c, v, vz_key_stack(b), nk, g, cell, 1, -1, kkeep, nkeep, area.y - fr, 0, vis);
     if (clipped) vz_clip(c, vis);
     vz_heatmap(c, id, &hm, g);
     diff_dots(c, v, b, &hm, g, clipped ? vis : area, cell, nq, nk, nvis);

@@ -80,6 +80,22 @@ void vz_narr_measure(vz_ctx *c, const vz_view *v, int *need, int *room) {
     *room = g.text.h;
 }
 
+int vz_narr_need(vz_ctx *c, const vz_view *v) {
+    vz_layout *l = &c->lay;
+    if (!vz_layout_shown(l, VZ_P_NARR)) return 0;
+    int pad = l->pad, lab = l->f.label;
+    narr_geom g = geom(c, v, vz_rect_inset(l->r[VZ_P_NARR], pad));
+    if (g.column) return l->r[VZ_P_NARR].h;
+    int text = text_height(c, v, l->f.body, g.text.w, 0);
+    /* the side, as vz_panel_narration fills it: the verdict, where the lesson is, the formula */
+    int side = 0;
+    if (v->verdict) side += vz_wrap_height(c, v->verdict, v->lesson ? lab : l->f.body, g.side.w) + pad / 2;
+    char info[512];
+    if (info_text(c, v, info, sizeof info)) side += vz_wrap_height(c, info, lab, g.side.w) + pad / 2;
+    side += vz_wrap_height(c, vz_op_formula(v, c->lang), v->lesson ? lab : l->f.body, g.side.w);
+    return (text > side ? text : side) + 2 * pad;
+}
+
 void vz_narr_fit(vz_ctx *c, const vz_view *v) {
     vz_layout *l = &c->lay;
     l->f.narr = l->f.body;

@@ -49,8 +49,19 @@ typedef struct {
     float hi[4];
     char range[4][48];
     int lab_w, leg_w, top, fr, cell, strip_h, sp; /* sp: the numbers' size */
+    int text_h;  /* the height of the texts beside a strip (a row's name, its range), as the font draws them */
     int crowded; /* 1: the strips are thinner than the texts beside them (a row's name, its range): they would overlap */
 } scores_geom;
+
+/* Sets g->sp, the size of the numbers in the cells, from the strips' height and the cells' width: the small size,
+ * the label size when a strip has two lines of it and a cell "-00.00", the spotlight's body size likewise. */
+static void numbers_size(vz_ctx *c, scores_geom *g) {
+    int px = c->lay.f.label, pad = c->lay.pad, lp = vz_lh(c, px), big = c->lay.f.body;
+    g->sp = c->lay.f.small;
+    if (g->strip_h >= 2 * lp && g->cell >= vz_label_w(c, "-00.00", px) + pad) g->sp = px; /* room: numbers at the label size */
+    if (c->lay.spot == VZ_P_SCORES && big > px && g->strip_h >= 2 * vz_lh(c, big) && g->cell >= vz_label_w(c, "-00.00", big) + pad)
+        g->sp = big;
+}
 
 /* Returns 1 and fills g with the panel's content and geometry for the inner rectangle in; 0 when the panel has
  * nothing to draw (no query, an entry missing), -1 when it has no room there for a cell. */
@@ -102,9 +113,7 @@ static int scores_layout(vz_ctx *c, const vz_view *v, vz_rect in, const char *p,
     if (strip_h > most) strip_h = most;
     if (strip_h < 3) return -1;
     g->strip_h = strip_h;
-    if (strip_h >= 2 * lp && g->cell >= vz_label_w(c, "-00.00", px) + pad) g->sp = px; /* room: numbers at the label size */
-    int big = c->lay.f.body;
-    if (spot && big > px && strip_h >= 2 * vz_lh(c, big) && g->cell >= vz_label_w(c, "-00.00", big) + pad) g->sp = big;
+    numbers_size(c, g);
     /* the texts beside a strip, as tall as they are drawn (a Chinese font's lines are taller than the layout's) */
     int need = 0, tw = 0, th = 0;
     for (int i = 0; i < 4; i++) {
@@ -113,6 +122,7 @@ static int scores_layout(vz_ctx *c, const vz_view *v, vz_rect in, const char *p,
         vz_text_size(c->text, vz_s(c, what[i]), c->lay.f.small, &tw, &th); /* (a row's name: at least the small size) */
         if (th > need) need = th;
     }
+    g->text_h = need;
     g->crowded = strip_h < need;
     return 1;
 }
@@ -204,21 +214,29 @@ int vz_scores_unprinted(vz_ctx *c, const vz_view *v, vz_rect r) {
 /* Names, under the strips in r, the values of the cells marked in unp that are too narrow to print them (a tall,
  * narrow spotlight: lesson 11's page without weights in Chinese, beside its long narration, had 31 px cells), a line
  * per strip, "q.k: r = -0.36 · s = -11.40", each piece whole on a line, the trace's value with two decimals (the
- * mask's exact 0 or -inf, a later key's weight its exact 0), while the lines fit in r (the caller: up to 16 keys;
- * more make cells no number fits in any layout, and a wall of numbers). */
-static void unprinted_lines(vz_ctx *c, const vz_view *v, const scores_geom *g, unsigned char (*unp)[VZ_SCORES_KEYS], vz_rect r) {
+ * mask's exact 0 or -inf, a later key's weight its exact 0) (the caller: up to 16 keys; more make cells no number
+ * fits in any layout, and a wall of numbers). compact: the pieces without their "key" word, closer together. draw 0:
+ * only measures. reserve: keeps the last line of r for the count of the values left out. Returns how many values
+ * found no room in r (0: all named) and sets *height to the height the lines take. */
+static int unprinted_lines(vz_ctx *c, const vz_view *v, const scores_geom *g, unsigned char (*unp)[VZ_SCORES_KEYS], vz_rect r,
+                           int compact, int draw, int reserve, int *height) {
     static const vz_str what[4] = {VZ_S_ROW_QK, VZ_S_ROW_SCALED, VZ_S_ROW_MASK, VZ_S_ROW_SOFTMAX};
-    int sp = c->lay.f.small, lh = vz_lh(c, sp), pad = c->lay.pad, y = r.y;
+    int sp = c->lay.f.small, lh = vz_lh(c, sp), pad = c->lay.pad, y = r.y, left = 0, bottom = r.y + r.h - (reserve ? lh : 0);
+    int used = 0; /* the bottom of the last line with something on it */
     const float *m = sf_trace_row(g->es[2], g->q);
     vz_block b = v->blocks[v->block];
+    *height = 0;
     for (int i = 0; i < 4; i++) {
         int any = 0;
         for (int j = 0; j < g->nk; j++) any |= unp[i][j];
         if (!any) continue;
-        if (y + lh > r.y + r.h) return;
+        int room = y + lh <= bottom;
         char piece[96], head[48], num[24], tok[16];
         snprintf(head, sizeof head, "%s:", vz_s(c, what[i]));
-        int x = r.x + vz_print(c, head, sp, c->th->dim, r.x, y, VZ_LEFT, r.w) + pad, x0 = x;
+        int hw = vz_label_w(c, head, sp);
+        if (room && draw) vz_print(c, head, sp, c->th->dim, r.x, y, VZ_LEFT, r.w);
+        if (room) used = y + lh - r.y;
+        int x = r.x + hw + pad, x0 = x;
         const float *val = sf_trace_row(g->es[i], g->q);
         for (int j = 0; j < g->nk; j++) {
             if (!unp[i][j]) continue;
@@ -227,17 +245,63 @@ static void unprinted_lines(vz_ctx *c, const vz_view *v, const scores_geom *g, u
             if (masked) snprintf(num, sizeof num, "%s", i == 3 ? "0" : "-inf");
             else if (i == 2 && val[j] == 0.0f) snprintf(num, sizeof num, "0");
             else vz_fmt_cell(num, sizeof num, val[j], VZ_CELL_2);
-            snprintf(piece, sizeof piece, vz_s(c, VZ_S_SCORES_KEY_VALUE), vz_token_label(v, vz_key_stack(b), j, tok), num);
+            snprintf(piece, sizeof piece, compact ? "%s = %s" : vz_s(c, VZ_S_SCORES_KEY_VALUE), vz_token_label(v, vz_key_stack(b), j, tok), num);
             int w = vz_label_w(c, piece, sp);
             if (x > x0 && x + w > r.x + r.w) { /* the next line, under the first piece */
                 y += lh;
-                if (y + lh > r.y + r.h) return;
                 x = x0;
+                room = room && y + lh <= bottom;
             }
-            vz_print(c, piece, sp, c->th->fg, x, y, VZ_LEFT, r.x + r.w - x);
-            x += w + 2 * pad;
+            if (!room) { left++; continue; }
+            if (draw) vz_print(c, piece, sp, c->th->fg, x, y, VZ_LEFT, r.x + r.w - x);
+            used = y + lh - r.y;
+            x += w + (compact ? pad + pad / 2 : 2 * pad);
         }
         y += lh + pad / 2;
+    }
+    *height = left ? used : y - r.y;
+    return left;
+}
+
+/* Marks in unp the cells of g's strips (drawn into in) that cannot print their value in the cell: the strip too
+ * thin for a line of the numbers' size, no number, one too wide, or squeezed by a frame around the cells beside it.
+ * Returns how many. */
+static int mark_unprinted(vz_ctx *c, const vz_view *v, const scores_geom *g, unsigned char (*unp)[VZ_SCORES_KEYS]) {
+    int n = 0, pad = c->lay.pad, lhs = vz_lh(c, c->lay.f.small), sh = g->strip_h - vz_px(c, 3), room = g->cell - pad / 2 - 2;
+    int use[VZ_SCORES_KEYS], lb[VZ_SCORES_KEYS], rb[VZ_SCORES_KEYS];
+    char num[VZ_SCORES_KEYS][24];
+    memset(unp, 0, 4 * VZ_SCORES_KEYS);
+    if (g->nk > VZ_SCORES_KEYS) return 0;
+    for (int i = 0; i < 4; i++) {
+        if (!vz_row_visible(v, g->es[i], g->q) || g->hidden[i]) continue;
+        strip_texts(c, g, i, room, use, num);
+        frame_bands(c, g->es[i], g->q, g->nk, vz_px(c, 3), lb, rb);
+        for (int j = 0; j < g->nk; j++) {
+            int tw = vz_label_w(c, num[j], g->sp), side = lb[j] + rb[j];
+            if ((sh < lhs || !num[j][0] || tw > room || (side && tw > g->cell - side - 1)) && (use[j] || i >= 2)) {
+                unp[i][j] = 1;
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
+/* Makes room under the strips for the lines naming the values their cells cannot print (up to 16 keys): the strips
+ * lose height, down to the texts beside them (never crowded), until the lines fit in the panel's inner rectangle in;
+ * the numbers' size follows the strips' height. (Round 11: in Chinese beside an eight-sentence narration the lines
+ * named q·k's eight values and three of the scaled scores' and stopped at the panel's edge, the weights never named.) */
+static void room_for_names(vz_ctx *c, const vz_view *v, scores_geom *g, vz_rect in, unsigned char (*unp)[VZ_SCORES_KEYS]) {
+    int pad = c->lay.pad, least = g->text_h > vz_lh(c, c->lay.f.small) + vz_px(c, 3) ? g->text_h : vz_lh(c, c->lay.f.small) + vz_px(c, 3);
+    int step = vz_lh(c, c->lay.f.small) / 4 > 1 ? vz_lh(c, c->lay.f.small) / 4 : 1;
+    for (;;) {
+        if (!mark_unprinted(c, v, g, unp) || g->nk > 16) return;
+        int y = in.y + g->top + 4 * g->strip_h + pad, hgt;
+        vz_rect below = {in.x, y, in.w, in.y + in.h - y};
+        if (!unprinted_lines(c, v, g, unp, below, 0, 0, 0, &hgt) || !unprinted_lines(c, v, g, unp, below, 1, 0, 0, &hgt)) return;
+        if (g->strip_h - step < least) return;
+        g->strip_h -= step;
+        numbers_size(c, g);
     }
 }
 
@@ -254,6 +318,8 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
     if (q < 0) { vz_print(c, vz_s(c, VZ_S_SCORES_NONE), px, c->th->dim, in.x, in.y, VZ_LEFT, in.w); return; }
     static const vz_str what[4] = {VZ_S_ROW_QK, VZ_S_ROW_SCALED, VZ_S_ROW_MASK, VZ_S_ROW_SOFTMAX};
     if (scores_layout(c, v, in, p, &g) <= 0) return;
+    static unsigned char unp[4][VZ_SCORES_KEYS]; /* the cells that print no number: named under the strips */
+    room_for_names(c, v, &g, in, unp);
     const sf_trace_entry *const *es = g.es;
     int nk = g.nk, cell = g.cell, strip_h = g.strip_h, sp = g.sp, lab_w = g.lab_w, leg_w = g.leg_w, fr = g.fr, top = g.top;
     int lhs = vz_lh(c, c->lay.f.small);
@@ -261,7 +327,6 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
     vz_axis_labels(c, v, vz_key_stack(b), nk, (vz_rect){gx, in.y + top, gw, 4 * strip_h}, cell, 1, -1, in.y + top - fr,
                    (vz_rect){0, 0, 0, 0});
     char num[VZ_SCORES_KEYS][24];
-    static unsigned char unp[4][VZ_SCORES_KEYS]; /* the cells that print no number: named under the strips */
     int n_unp = 0;
     memset(unp, 0, sizeof unp);
     for (int i = 0; i < 4; i++) {
@@ -303,5 +368,16 @@ void vz_panel_scores(vz_ctx *c, const vz_view *v, vz_rect r) {
             vz_ink(c, c->th->panel);
         }
     }
-    if (n_unp && nk <= 16) unprinted_lines(c, v, &g, unp, (vz_rect){in.x, in.y + top + 4 * strip_h + pad, in.w, in.y + in.h - (in.y + top + 4 * strip_h + pad)});
+    if (n_unp && nk <= 16) { /* named whole if they fit, else closer together, else as many as fit and how many did not */
+        int y = in.y + top + 4 * strip_h + pad, hgt, compact = 0;
+        vz_rect below = {in.x, y, in.w, in.y + in.h - y};
+        if (unprinted_lines(c, v, &g, unp, below, 0, 0, 0, &hgt)) compact = 1;
+        int left = compact && unprinted_lines(c, v, &g, unp, below, 1, 0, 0, &hgt);
+        left = unprinted_lines(c, v, &g, unp, below, compact, 1, left, &hgt);
+        if (left) { /* (never cut mid-list silently: the count, and where to find them) */
+            char more[128];
+            snprintf(more, sizeof more, vz_s(c, VZ_S_SCORES_MORE), left);
+            vz_print(c, more, c->lay.f.small, c->th->dim, in.x, below.y + hgt, VZ_LEFT, in.w);
+        }
+    }
 }

@@ -185,7 +185,7 @@ void vz_axis_labels_keep(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect 
     while (stride < n && stride * cell < widest) stride++;
     for (int pass = 0; pass < 3; pass++)
         for (int i = 0; i < n && i < SF_MAX_LEN; i++) {
-            int is_now = i == now, is_keep = !is_now && listed(keep, nkeep, i);
+            int lit = listed(keep, nkeep, i), is_now = i == now, is_keep = !is_now && (lit || listed(keep, nkeep, -(i + 1)));
             if (pass == 0 ? !is_now : pass == 1 ? !is_keep : is_now || is_keep) continue;
             if (pass == 2 && i % stride) continue;
             int centre = (axis == 0 ? g.y : g.x) + i * cell + cell / 2;
@@ -225,7 +225,7 @@ void vz_axis_labels_keep(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect 
             lo[placed] = start;
             x0[placed] = right - tw;
             hi[placed++] = start + size;
-            vz_rgba col = is_now || (is_keep && axis == 1) ? c->th->accent /* (a framed key: lit, as the cursor's row) */
+            vz_rgba col = is_now || (lit && axis == 1) ? c->th->accent /* (a framed key: lit, as the cursor's row) */
                           : abbr ? c->th->dim /* a special token's initial: dimmed, so it never reads as a letter of the text */
                           : c->th->fg;
             if (axis == 0) vz_print(c, tok, px, col, right, start, VZ_RIGHT, 0);
@@ -290,6 +290,17 @@ void vz_tooltip(vz_ctx *c, const vz_view *v) {
     c->owner = was;
 }
 
+/* Computes c->lay for in, and in normal mode with a lesson (unless in says the narration's height) a second time
+ * with the narration pane as tall as its text needs at this zoom's sizes (vz_narr_need): a short narration leaves
+ * the panels above it the room a fixed 22% of the height kept empty (round 11, 1024x768: two lines in a 169 px pane). */
+static void lay_out(vz_ctx *c, const vz_view *v, const vz_layout_in *in) {
+    vz_ctx_layout(c, in);
+    if (in->projector || !in->lesson || in->only >= 0 || in->narr_h > 0) return;
+    vz_layout_in t = *in;
+    t.narr_h = vz_narr_need(c, v);
+    if (t.narr_h > 0) vz_ctx_layout(c, &t);
+}
+
 /* Returns the attention panel's cell size in the layout just computed (0 when it is not shown). */
 static int attn_cell(vz_ctx *c, const vz_view *v, int one) {
     return vz_layout_shown(&c->lay, VZ_P_ATTN) ? vz_attn_cell(c, v, c->lay.r[VZ_P_ATTN], one) : 0;
@@ -313,19 +324,19 @@ static void zoom_pass(vz_ctx *c, const vz_view *v, vz_layout_in in) {
     int spot = in.spotlight >= 0 ? in.spotlight : in.focus;
     int attn = in.only < 0 && !v->cmp && (in.projector ? vz_layout_auto_spot(spot) == VZ_P_ATTN : in.spotlight < 0 || in.spotlight == VZ_P_ATTN);
     if (fabsf(want - 1.0f) < 1e-4f || (want < 1.0f && !attn)) { /* the layout as it comes */
-        vz_ctx_layout(c, &in);
+        lay_out(c, v, &in);
         return;
     }
     vz_layout_in cur = in;
     cur.zoom = 1.0f;
-    vz_ctx_layout(c, &cur);
+    lay_out(c, v, &cur);
     int one = 0, cell = attn ? attn_cell(c, v, 0) : 0;
     if (want < 1.0f) { /* zooming out: the cells shrink step by step (never grow back with the freed room) */
         int cap = cell;
         for (float z = 1.0f; z > want + 1e-4f;) {
             z = z / 1.15f < want ? want : z / 1.15f;
             cur.zoom = z;
-            vz_ctx_layout(c, &cur);
+            lay_out(c, v, &cur);
             int k = attn_cell(c, v, 0);
             if (k < cap) cap = k;
         }
@@ -337,7 +348,7 @@ static void zoom_pass(vz_ctx *c, const vz_view *v, vz_layout_in in) {
         next.zoom = z * 1.15f > want ? want : z * 1.15f;
         int nx_one = one, ok = 0, k = 0;
         for (;;) {
-            vz_ctx_layout(c, &next);
+            lay_out(c, v, &next);
             k = attn ? attn_cell(c, v, nx_one) : 0;
             if (k >= cell && layout_holds(c, v)) { ok = 1; break; }
             if (!next.projector && c->lay.arr < VZ_ARR_SPOT) next.min_arr = c->lay.arr + 1; /* drop panels */
@@ -350,7 +361,7 @@ static void zoom_pass(vz_ctx *c, const vz_view *v, vz_layout_in in) {
         cell = k;
         z = next.zoom;
     }
-    vz_ctx_layout(c, &cur);
+    lay_out(c, v, &cur);
     c->lay.one_head = one;
 }
 
@@ -474,7 +485,7 @@ static void projector_narration(vz_ctx *c, const vz_view *v, vz_layout_in *in) {
 
 void vz_draw_all(vz_ctx *c, const vz_view *v, int w, int h, float zoom, int only) {
     vz_layout_in in = {w, h, zoom, v->projector, v->lesson, v->spotlight, v->focus_panel, -1,
-                       v->m->cfg.family == SF_FAMILY_ENCDEC ? 2 : 1, 0, 0, 0, 0, 0};
+                       v->m->cfg.family == SF_FAMILY_ENCDEC ? 2 : 1, 0, 0, 0, 0, 0, 0};
     in.timeline = v->tl_n > 0;
     if (only >= 0 && only < VZ_P_COUNT) {
         if (v->projector && vz_panel_spotlightable(only)) in.spotlight = only; /* a projector keeps its narration */

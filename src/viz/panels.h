@@ -51,6 +51,10 @@ int vz_scores_unprinted(vz_ctx *c, const vz_view *v, vz_rect r);
  * and ranges would overlap: a short spotlight over a narration below it), else 0. */
 int vz_scores_crowded(vz_ctx *c, const vz_view *v, vz_rect r);
 
+/* Returns the height the narration pane of the layout just computed needs for all of its text at the body size
+ * (title, text; beside them the verdict, where the lesson is and the formula), padding included: the layout pass
+ * gives a lesson's pane in normal mode that height (vz_layout_in.narr_h) (panel_narr.c). */
+int vz_narr_need(vz_ctx *c, const vz_view *v);
 /* Returns 1 if the narration's text fits its rectangle at the size vz_narr_fit chose. */
 int vz_narr_fits(vz_ctx *c, const vz_view *v);
 /* Writes the height the narration's text needs at that size and the height its part of the pane has (both 0
@@ -115,7 +119,8 @@ void vz_axis_labels(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect g, in
  * lesson frames, vz_framed_places) before the others: a neighbour's label is left out rather than a kept one; kept
  * labels may touch each other, one that still collides is drawn smaller, down to the mode's minimum, and a row
  * label that collides even then goes in a second column further left, if the label space (x from far > 0 to
- * room) has the width; kept columns (a framed key) are lit as `now` is. */
+ * room) has the width; kept columns (a framed key) are lit as `now` is. A place written as -(i + 1) in keep is kept
+ * but not lit (another place of a framed token: labelled, in the labels' colour). */
 void vz_axis_labels_keep(vz_ctx *c, const vz_view *v, int stack, int n, vz_rect g, int cell, int axis, int now,
                          const int *keep, int nkeep, int room, int far, vz_rect clip);
 #define VZ_AXIS_SHORT 4 /* or-ed into vz_axis_labels_keep's axis: every special token as its initial ("<bos>" as "B") */
