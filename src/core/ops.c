@@ -83,12 +83,123 @@ static void transpose_c(float *dst, size_t ldd, const float *src, size_t lds, in
 }
 
 #ifdef SF_X86
-/* The plain C kernel compiled for AVX2 and FMA processors (fmaf becomes one instruction). */
-__attribute__((target("avx2,fma"))) static void gemm_avx2(float *c, size_t ldc, const float *a, size_t ars,
-                                                         size_t ajs, const float *b, size_t ldb, int R, int W,
-                                                         int J, const float *init) {
-    gemm_c_body(c, ldc, a, ars, ajs, b, ldb, R, W, J, init);
+/* The AVX2 kernel's register tile: R rows (1..6) by V vectors of 8 columns (1..2), C's block kept in
+ * twelve named registers while j runs (with B's two vectors and A's broadcast, 15 of the 16 ymm
+ * registers). R, V and whether the last vector is masked (`part`) are constants at every call, so rows
+ * and vectors past them vanish and whole vectors use plain loads. Each element is the chain gemm_c_body
+ * computes: started at init's (or C's) value, one fused multiply-add per j ascending. */
+#define SF_AVX2 __attribute__((target("avx2,fma")))
+#define SF_INLINE2 SF_AVX2 static inline __attribute__((always_inline))
+#define T2_LD(v, p) ((v) == V - 1 && part ? _mm256_maskload_ps((p), ml) : _mm256_loadu_ps(p))
+#define T2_ST(v, p, x) ((v) == V - 1 && part ? _mm256_maskstore_ps((p), ml, (x)) : _mm256_storeu_ps((p), (x)))
+#define T2_DECL(r) __m256 c##r##a = _mm256_setzero_ps(), c##r##b = c##r##a
+#define T2_LOAD(r)                                                                                         \
+    if (R > r) {                                                                                           \
+        c##r##a = T2_LD(0, ci + r * ldi);                                                                  \
+        if (V > 1) c##r##b = T2_LD(1, ci + r * ldi + 8);                                                   \
+    }
+#define T2_FMA(r)                                                                                          \
+    if (R > r) {                                                                                           \
+        __m256 x = _mm256_broadcast_ss(Q##r + (r % 3) * ars);                                              \
+        c##r##a = _mm256_fmadd_ps(x, b0, c##r##a);                                                         \
+        if (V > 1) c##r##b = _mm256_fmadd_ps(x, b1, c##r##b);                                              \
+    }
+#define T2_STORE(r)                                                                                        \
+    if (R > r) {                                                                                           \
+        T2_ST(0, c + r * ldc, c##r##a);                                                                    \
+        if (V > 1) T2_ST(1, c + r * ldc + 8, c##r##b);                                                     \
+    }
+#define T2_ALL(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define Q0 q0
+#define Q1 q0
+#define Q2 q0
+#define Q3 q1
+#define Q4 q1
+#define Q5 q1
+
+SF_INLINE2 void tile2(const int R, const int V, const int part, float *c, size_t ldc, const float *a, size_t ars,
+                      size_t ajs, const float *b, size_t ldb, int J, __m256i ml, const float *init) {
+    const float *ci = init ? init : c;
+    size_t ldi = init ? 0 : ldc;
+    T2_DECL(0); T2_DECL(1); T2_DECL(2); T2_DECL(3); T2_DECL(4); T2_DECL(5);
+    T2_ALL(T2_LOAD)
+    const float *q0 = a, *q1 = a + 3 * ars;
+    for (int j = 0; j < J; j++) {
+        const float *bj = b + (size_t)j * ldb;
+        __m256 b0 = T2_LD(0, bj), b1 = b0;
+        if (V > 1) b1 = T2_LD(1, bj + 8);
+        T2_ALL(T2_FMA)
+        q0 += ajs, q1 += ajs;
+    }
+    T2_ALL(T2_STORE)
 }
+#undef Q0
+#undef Q1
+#undef Q2
+#undef Q3
+#undef Q4
+#undef Q5
+
+/* Runs one tile2 of R rows (1..6) and V vectors (1..2), the last one masked by ml when part. */
+SF_AVX2 static void tile2_any(int R, int V, int part, float *c, size_t ldc, const float *a, size_t ars, size_t ajs,
+                              const float *b, size_t ldb, int J, __m256i ml, const float *init) {
+    switch ((part * 3 + V) * 8 + R) {
+#define SF_T(p, v, r) case (p * 3 + v) * 8 + r: tile2(r, v, p, c, ldc, a, ars, ajs, b, ldb, J, ml, init); return;
+#define SF_T6(p, v) SF_T(p, v, 1) SF_T(p, v, 2) SF_T(p, v, 3) SF_T(p, v, 4) SF_T(p, v, 5) SF_T(p, v, 6)
+        SF_T6(0, 1) SF_T6(0, 2) SF_T6(1, 1) SF_T6(1, 2)
+#undef SF_T6
+#undef SF_T
+    }
+}
+
+#define GEMM2_PACK_J 256 /* rows of B per copied strip: 256 x 16 floats, 16 KB, stay in L1 */
+
+/* The kernel with AVX2 and FMA: strips of 16 columns, each in tiles of up to 6 rows (the rows shared out
+ * evenly between a strip's tiles). When a strip has two tiles or more and B's rows are not already 16
+ * floats apart, the strip of B is first copied, GEMM2_PACK_J rows at a time, into an aligned buffer that
+ * every tile then reads from L1 (rows of 64 or 256 floats are 256 B or 1 KB apart and fall into a few of
+ * L1's sets). The tiles run over one piece of the strip after another, each continuing the chains it
+ * left in C: the same fused multiply-adds in the same order as gemm_c_body. */
+SF_AVX2 static void gemm_avx2(float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
+                              size_t ldb, int R, int W, int J, const float *init) {
+    float pk[GEMM2_PACK_J * 16] __attribute__((aligned(32)));
+    if (R <= 0) return;
+    for (int w0 = 0; w0 < W; w0 += 16) {
+        int wn = W - w0 < 16 ? W - w0 : 16, V = (wn + 7) / 8, part = wn % 8 != 0;
+        int n = wn - 8 * (V - 1); /* lanes of the last vector */
+        __m256i ml = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        int tiles = (R + 5) / 6;
+        int pack = tiles >= 2 && ldb != 16;
+        int j0 = 0;
+        do { /* once at least: with J = 0 the tiles still start C at init */
+            int jn = pack ? (J - j0 < GEMM2_PACK_J ? J - j0 : GEMM2_PACK_J) : J;
+            const float *bp = b + (size_t)j0 * ldb + w0;
+            size_t lb = ldb;
+            if (pack) {
+                for (int j = 0; j < jn; j++) {
+                    const float *bj = bp + (size_t)j * ldb;
+                    float *d = pk + (size_t)j * 16;
+                    for (int v = 0; v < V; v++)
+                        _mm256_store_ps(d + 8 * v, v == V - 1 && part ? _mm256_maskload_ps(bj + 8 * v, ml)
+                                                                      : _mm256_loadu_ps(bj + 8 * v));
+                }
+                bp = pk;
+                lb = 16;
+            }
+            const float *aj = a + (size_t)j0 * ajs, *ij = j0 == 0 && init ? init + w0 : NULL;
+            for (int t = 0, r0 = 0; t < tiles; t++) {
+                int r1 = (int)((long)R * (t + 1) / tiles);
+                tile2_any(r1 - r0, V, part, c + (size_t)r0 * ldc + w0, ldc, aj + (size_t)r0 * ars, ars, ajs, bp, lb, jn,
+                          ml, ij);
+                r0 = r1;
+            }
+            j0 += jn;
+        } while (j0 < J);
+    }
+}
+#endif
+
+#ifdef SF_X86
 
 #define SF_AVX512 __attribute__((target("avx512f")))
 
