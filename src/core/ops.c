@@ -1832,6 +1832,45 @@ SF_AVX512 static void dot_rows16_512(float *out, size_t ldo, const float *q, siz
 }
 #endif
 
+#ifdef SF_X86
+/* dot_rows16 with AVX2 (no FMA: each product is rounded before its addition, as in dot_rows16): the keys
+ * in two halves of eight lanes, each half's eight lanes of the sum in eight vectors (each key's sum is
+ * its own chain, so halves change nothing); the lanes start at their first products and the tree's sum
+ * gets + 0, as in dot_rows16_512. */
+SF_AVX2 static void dot_rows16_avx2(float *out, size_t ldo, const float *q, size_t ldq, int nq, const float *k,
+                                    size_t ldk, int nk, int n) {
+    float kt[DOT_ROWS_MAX_N * 16] __attribute__((aligned(32)));
+    for (int j = 0; j < 16; j++)
+        for (int i = 0; i < n; i++) kt[i * 16 + j] = j < nk ? k[(size_t)j * ldk + i] : 0.0f;
+    int n8 = n & ~7;
+    for (int h = 0; h < nk; h += 8) {
+        __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(nk - h), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        const float *kh = kt + h;
+        for (int t = 0; t < nq; t++) {
+            const float *qt = q + (size_t)t * ldq;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            if (n8) {
+#define SF_L(l) a##l = _mm256_mul_ps(_mm256_set1_ps(qt[l]), _mm256_load_ps(kh + l * 16));
+                SF_L(0) SF_L(1) SF_L(2) SF_L(3) SF_L(4) SF_L(5) SF_L(6) SF_L(7)
+#undef SF_L
+            }
+            for (int i = 8; i < n8; i += 8) {
+                const float *b = kh + i * 16;
+#define SF_L(l) a##l = _mm256_add_ps(a##l, _mm256_mul_ps(_mm256_set1_ps(qt[i + l]), _mm256_load_ps(b + l * 16)));
+                SF_L(0) SF_L(1) SF_L(2) SF_L(3) SF_L(4) SF_L(5) SF_L(6) SF_L(7)
+#undef SF_L
+            }
+            __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                                     _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
+            if (n8) s = _mm256_add_ps(s, _mm256_setzero_ps());
+            for (int i = n8; i < n; i++)
+                s = _mm256_add_ps(s, _mm256_mul_ps(_mm256_set1_ps(qt[i]), _mm256_load_ps(kh + i * 16)));
+            _mm256_maskstore_ps(out + (size_t)t * ldo + h, m, s);
+        }
+    }
+}
+#endif
+
 static void dot_rows_run(float *out, int ldo, const float *q, int ldq, int nq, const float *k, int ldk, int nk,
                          int n);
 
@@ -1849,6 +1888,12 @@ static void dot_rows_run(float *out, int ldo, const float *q, int ldq, int nq, c
         for (int j0 = 0; j0 < nk; j0 += 16)
             dot_rows16_512(out + j0, (size_t)ldo, q, (size_t)ldq, nq, k + (size_t)j0 * ldk, (size_t)ldk,
                            nk - j0 < 16 ? nk - j0 : 16, n);
+        return;
+    }
+    if (n <= DOT_ROWS_MAX_N && __builtin_cpu_supports("avx2") && mm_pick() == &mm_avx2) {
+        for (int j0 = 0; j0 < nk; j0 += 16)
+            dot_rows16_avx2(out + j0, (size_t)ldo, q, (size_t)ldq, nq, k + (size_t)j0 * ldk, (size_t)ldk,
+                            nk - j0 < 16 ? nk - j0 : 16, n);
         return;
     }
 #endif
