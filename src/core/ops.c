@@ -152,6 +152,54 @@ SF_AVX2 static void tile2_any(int R, int V, int part, float *c, size_t ldc, cons
     }
 }
 
+/* Transposes the 8 x 8 block r[0..7] (row j holds 8 consecutive channels of weight row j) in place, so
+ * that r[k] holds channel k of the eight rows: lane j of r[k] is row j's weight. */
+__attribute__((target("avx2,fma"))) static inline void transpose8(__m256 r[8]) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+/* Returns the mask of the first n (clamped to 0..8) of eight lanes. */
+SF_INLINE2 __m256i lanes8(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
+
+/* transpose_c with AVX2 (the forward's transposes): 8 x 8 blocks through the registers, rows past `rows`
+ * as 0, columns past `cols` not read, lanes past `width` not written. */
+SF_AVX2 static void transpose_avx2(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols,
+                                   int width) {
+    for (int h = 0; h < width; h += 8) {
+        __m256i wm = lanes8(width - h);
+        for (int g = 0; g < cols; g += 8) {
+            __m256i cm = lanes8(cols - g);
+            __m256 r[8];
+            /* whole vectors without masks: vmaskmovps is slow on AMD processors, its stores most */
+            for (int i = 0; i < 8; i++)
+                r[i] = h + i >= rows ? _mm256_setzero_ps()
+                       : cols - g >= 8 ? _mm256_loadu_ps(src + (size_t)(h + i) * lds + g)
+                                       : _mm256_maskload_ps(src + (size_t)(h + i) * lds + g, cm);
+            transpose8(r);
+            int kn = cols - g < 8 ? cols - g : 8;
+            if (width - h >= 8)
+                for (int k = 0; k < kn; k++) _mm256_storeu_ps(dst + (size_t)(g + k) * ldd + h, r[k]);
+            else
+                for (int k = 0; k < kn; k++) _mm256_maskstore_ps(dst + (size_t)(g + k) * ldd + h, wm, r[k]);
+        }
+    }
+}
+
 #define GEMM2_PACK_J 256 /* rows of B per copied strip: 256 x 16 floats, 16 KB, stay in L1 */
 
 /* The kernel with AVX2 and FMA: strips of 16 columns, each in tiles of up to 6 rows (the rows shared out
@@ -591,7 +639,7 @@ static void forward_c(float *out, const float *in, const float *w, const float *
 /* The forward product with the AVX2 kernels. */
 __attribute__((target("avx2,fma"))) static void forward_avx2(float *out, const float *in, const float *w,
                                                             const float *bias, int N, int IC, int OC) {
-    forward_body(gemm_avx2, transpose_c, out, in, w, bias, N, IC, OC);
+    forward_body(gemm_avx2, transpose_avx2, out, in, w, bias, N, IC, OC);
 }
 
 /* The forward product with the AVX-512 kernels. */
@@ -2107,27 +2155,6 @@ SF_NO_SLP static void matvec_c(float *out, const float *in, const float *w, cons
 }
 
 #ifdef SF_X86
-/* Transposes the 8 x 8 block r[0..7] (row j holds 8 consecutive channels of weight row j) in place, so
- * that r[k] holds channel k of the eight rows: lane j of r[k] is row j's weight. */
-__attribute__((target("avx2,fma"))) static inline void transpose8(__m256 r[8]) {
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
-    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
-    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
-    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
-    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
-    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
-    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
-    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
-}
-
 /* Adds channels [i, i+8) of the eight rows at w (row stride IC) to acc, one fused multiply-add per channel
  * in ascending order in every lane (lane j: row j). */
 __attribute__((target("avx2,fma"))) static inline __m256 fma8x8(__m256 acc, const float *w, size_t IC, const float *x) {
