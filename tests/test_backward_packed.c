@@ -445,12 +445,14 @@ static void test_backward_packed_poisoned(void **state) {
 
 /* sf_matmul_backward_set writes what sf_matmul_backward adds to zeroed outputs, bit for bit, into
  * outputs full of NaN, with every kernel set this processor has: each output alone and together, shapes
- * with a partial vector, more rows than one packed panel of B (GEMM_PACK_J, 128) and wider than 64,
+ * with a partial vector, more rows than one packed panel of B (gemm_512's GEMM_PACK_J, 128; gemm_avx2's
+ * GEMM2_PACK_J, 256) and wider than 64,
  * one row, no rows (the gradients are then +0.0), and values with zeros of both signs. */
 static void test_matmul_backward_set(void **state) {
     (void)state;
     static const char *KERNELS[] = {"c", "avx2", "avx512"};
-    static const int shapes[][3] = {{104, 64, 256}, {200, 72, 37}, {1, 16, 30}, {13, 256, 64}, {0, 24, 40}};
+    static const int shapes[][3] = {{104, 64, 256}, {200, 72, 37}, {300, 40, 24}, {1, 16, 30}, {13, 256, 64},
+                                     {0, 24, 40}};
     sf_rng r;
     sf_rng_seed(&r, 5);
     for (int k = 0; k < 3; k++) {

@@ -611,7 +611,7 @@ static void test_dot_rows(void **state) {
     randn(&r, q, NQ * LD);
     randn(&r, k, MAXK * LD);
     static const int ns[] = {16, 64, 13, 5, 8, 1, 300};
-    static const char *sets[] = {"c", "avx2", "avx512"}; /* the vector path comes with the avx512 kernels */
+    static const char *sets[] = {"c", "avx2", "avx512"}; /* the vector paths come with the avx2 and avx512 kernels */
     int differ = 0;
     for (int ks = 0; ks < 3; ks++) {
     if (!sf_matmul_use(sets[ks])) continue;

@@ -83,12 +83,171 @@ static void transpose_c(float *dst, size_t ldd, const float *src, size_t lds, in
 }
 
 #ifdef SF_X86
-/* The plain C kernel compiled for AVX2 and FMA processors (fmaf becomes one instruction). */
-__attribute__((target("avx2,fma"))) static void gemm_avx2(float *c, size_t ldc, const float *a, size_t ars,
-                                                         size_t ajs, const float *b, size_t ldb, int R, int W,
-                                                         int J, const float *init) {
-    gemm_c_body(c, ldc, a, ars, ajs, b, ldb, R, W, J, init);
+/* The AVX2 kernel's register tile: R rows (1..6) by V vectors of 8 columns (1..2), C's block kept in
+ * twelve named registers while j runs (with B's two vectors and A's broadcast, 15 of the 16 ymm
+ * registers). R, V and whether the last vector is masked (`part`) are constants at every call, so rows
+ * and vectors past them vanish and whole vectors use plain loads. Each element is the chain gemm_c_body
+ * computes: started at init's (or C's) value, one fused multiply-add per j ascending. */
+#define SF_AVX2 __attribute__((target("avx2,fma")))
+#define SF_INLINE2 SF_AVX2 static inline __attribute__((always_inline))
+#define T2_LD(v, p) ((v) == V - 1 && part ? _mm256_maskload_ps((p), ml) : _mm256_loadu_ps(p))
+#define T2_ST(v, p, x) ((v) == V - 1 && part ? _mm256_maskstore_ps((p), ml, (x)) : _mm256_storeu_ps((p), (x)))
+#define T2_DECL(r) __m256 c##r##a = _mm256_setzero_ps(), c##r##b = c##r##a
+#define T2_LOAD(r)                                                                                         \
+    if (R > r) {                                                                                           \
+        c##r##a = T2_LD(0, ci + r * ldi);                                                                  \
+        if (V > 1) c##r##b = T2_LD(1, ci + r * ldi + 8);                                                   \
+    }
+#define T2_FMA(r)                                                                                          \
+    if (R > r) {                                                                                           \
+        __m256 x = _mm256_broadcast_ss(Q##r + (r % 3) * ars);                                              \
+        c##r##a = _mm256_fmadd_ps(x, b0, c##r##a);                                                         \
+        if (V > 1) c##r##b = _mm256_fmadd_ps(x, b1, c##r##b);                                              \
+    }
+#define T2_STORE(r)                                                                                        \
+    if (R > r) {                                                                                           \
+        T2_ST(0, c + r * ldc, c##r##a);                                                                    \
+        if (V > 1) T2_ST(1, c + r * ldc + 8, c##r##b);                                                     \
+    }
+#define T2_ALL(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define Q0 q0
+#define Q1 q0
+#define Q2 q0
+#define Q3 q1
+#define Q4 q1
+#define Q5 q1
+
+SF_INLINE2 void tile2(const int R, const int V, const int part, float *c, size_t ldc, const float *a, size_t ars,
+                      size_t ajs, const float *b, size_t ldb, int J, __m256i ml, const float *init) {
+    const float *ci = init ? init : c;
+    size_t ldi = init ? 0 : ldc;
+    T2_DECL(0); T2_DECL(1); T2_DECL(2); T2_DECL(3); T2_DECL(4); T2_DECL(5);
+    T2_ALL(T2_LOAD)
+    const float *q0 = a, *q1 = a + 3 * ars;
+    for (int j = 0; j < J; j++) {
+        const float *bj = b + (size_t)j * ldb;
+        __m256 b0 = T2_LD(0, bj), b1 = b0;
+        if (V > 1) b1 = T2_LD(1, bj + 8);
+        T2_ALL(T2_FMA)
+        q0 += ajs, q1 += ajs;
+    }
+    T2_ALL(T2_STORE)
 }
+#undef Q0
+#undef Q1
+#undef Q2
+#undef Q3
+#undef Q4
+#undef Q5
+
+/* Runs one tile2 of R rows (1..6) and V vectors (1..2), the last one masked by ml when part. */
+SF_AVX2 static void tile2_any(int R, int V, int part, float *c, size_t ldc, const float *a, size_t ars, size_t ajs,
+                              const float *b, size_t ldb, int J, __m256i ml, const float *init) {
+    switch ((part * 3 + V) * 8 + R) {
+#define SF_T(p, v, r) case (p * 3 + v) * 8 + r: tile2(r, v, p, c, ldc, a, ars, ajs, b, ldb, J, ml, init); return;
+#define SF_T6(p, v) SF_T(p, v, 1) SF_T(p, v, 2) SF_T(p, v, 3) SF_T(p, v, 4) SF_T(p, v, 5) SF_T(p, v, 6)
+        SF_T6(0, 1) SF_T6(0, 2) SF_T6(1, 1) SF_T6(1, 2)
+#undef SF_T6
+#undef SF_T
+    }
+}
+
+/* Transposes the 8 x 8 block r[0..7] (row j holds 8 consecutive channels of weight row j) in place, so
+ * that r[k] holds channel k of the eight rows: lane j of r[k] is row j's weight. */
+__attribute__((target("avx2,fma"))) static inline void transpose8(__m256 r[8]) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+/* Returns the mask of the first n (clamped to 0..8) of eight lanes. */
+SF_INLINE2 __m256i lanes8(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
+
+/* transpose_c with AVX2 (the forward's transposes): 8 x 8 blocks through the registers, rows past `rows`
+ * as 0, columns past `cols` not read, lanes past `width` not written. */
+SF_AVX2 static void transpose_avx2(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols,
+                                   int width) {
+    for (int h = 0; h < width; h += 8) {
+        __m256i wm = lanes8(width - h);
+        for (int g = 0; g < cols; g += 8) {
+            __m256i cm = lanes8(cols - g);
+            __m256 r[8];
+            /* whole vectors without masks: vmaskmovps is slow on AMD processors, its stores most */
+            for (int i = 0; i < 8; i++)
+                r[i] = h + i >= rows ? _mm256_setzero_ps()
+                       : cols - g >= 8 ? _mm256_loadu_ps(src + (size_t)(h + i) * lds + g)
+                                       : _mm256_maskload_ps(src + (size_t)(h + i) * lds + g, cm);
+            transpose8(r);
+            int kn = cols - g < 8 ? cols - g : 8;
+            if (width - h >= 8)
+                for (int k = 0; k < kn; k++) _mm256_storeu_ps(dst + (size_t)(g + k) * ldd + h, r[k]);
+            else
+                for (int k = 0; k < kn; k++) _mm256_maskstore_ps(dst + (size_t)(g + k) * ldd + h, wm, r[k]);
+        }
+    }
+}
+
+#define GEMM2_PACK_J 256 /* rows of B per copied strip: 256 x 16 floats, 16 KB, stay in L1 */
+
+/* The kernel with AVX2 and FMA: strips of 16 columns, each in tiles of up to 6 rows (the rows shared out
+ * evenly between a strip's tiles). When a strip has two tiles or more and B's rows are not already 16
+ * floats apart, the strip of B is first copied, GEMM2_PACK_J rows at a time, into an aligned buffer that
+ * every tile then reads from L1 (rows of 64 or 256 floats are 256 B or 1 KB apart and fall into a few of
+ * L1's sets). The tiles run over one piece of the strip after another, each continuing the chains it
+ * left in C: the same fused multiply-adds in the same order as gemm_c_body. */
+SF_AVX2 static void gemm_avx2(float *c, size_t ldc, const float *a, size_t ars, size_t ajs, const float *b,
+                              size_t ldb, int R, int W, int J, const float *init) {
+    float pk[GEMM2_PACK_J * 16] __attribute__((aligned(32)));
+    if (R <= 0) return;
+    for (int w0 = 0; w0 < W; w0 += 16) {
+        int wn = W - w0 < 16 ? W - w0 : 16, V = (wn + 7) / 8, part = wn % 8 != 0;
+        int n = wn - 8 * (V - 1); /* lanes of the last vector */
+        __m256i ml = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        int tiles = (R + 5) / 6;
+        int pack = tiles >= 2 && ldb != 16;
+        int j0 = 0;
+        do { /* once at least: with J = 0 the tiles still start C at init */
+            int jn = pack ? (J - j0 < GEMM2_PACK_J ? J - j0 : GEMM2_PACK_J) : J;
+            const float *bp = b + (size_t)j0 * ldb + w0;
+            size_t lb = ldb;
+            if (pack) {
+                for (int j = 0; j < jn; j++) {
+                    const float *bj = bp + (size_t)j * ldb;
+                    float *d = pk + (size_t)j * 16;
+                    for (int v = 0; v < V; v++)
+                        _mm256_store_ps(d + 8 * v, v == V - 1 && part ? _mm256_maskload_ps(bj + 8 * v, ml)
+                                                                      : _mm256_loadu_ps(bj + 8 * v));
+                }
+                bp = pk;
+                lb = 16;
+            }
+            const float *aj = a + (size_t)j0 * ajs, *ij = j0 == 0 && init ? init + w0 : NULL;
+            for (int t = 0, r0 = 0; t < tiles; t++) {
+                int r1 = (int)((long)R * (t + 1) / tiles);
+                tile2_any(r1 - r0, V, part, c + (size_t)r0 * ldc + w0, ldc, aj + (size_t)r0 * ars, ars, ajs, bp, lb, jn,
+                          ml, ij);
+                r0 = r1;
+            }
+            j0 += jn;
+        } while (j0 < J);
+    }
+}
+#endif
+
+#ifdef SF_X86
 
 #define SF_AVX512 __attribute__((target("avx512f")))
 
@@ -480,7 +639,7 @@ static void forward_c(float *out, const float *in, const float *w, const float *
 /* The forward product with the AVX2 kernels. */
 __attribute__((target("avx2,fma"))) static void forward_avx2(float *out, const float *in, const float *w,
                                                             const float *bias, int N, int IC, int OC) {
-    forward_body(gemm_avx2, transpose_c, out, in, w, bias, N, IC, OC);
+    forward_body(gemm_avx2, transpose_avx2, out, in, w, bias, N, IC, OC);
 }
 
 /* The forward product with the AVX-512 kernels. */
@@ -1721,6 +1880,45 @@ SF_AVX512 static void dot_rows16_512(float *out, size_t ldo, const float *q, siz
 }
 #endif
 
+#ifdef SF_X86
+/* dot_rows16 with AVX2 (no FMA: each product is rounded before its addition, as in dot_rows16): the keys
+ * in two halves of eight lanes, each half's eight lanes of the sum in eight vectors (each key's sum is
+ * its own chain, so halves change nothing); the lanes start at their first products and the tree's sum
+ * gets + 0, as in dot_rows16_512. */
+SF_AVX2 static void dot_rows16_avx2(float *out, size_t ldo, const float *q, size_t ldq, int nq, const float *k,
+                                    size_t ldk, int nk, int n) {
+    float kt[DOT_ROWS_MAX_N * 16] __attribute__((aligned(32)));
+    for (int j = 0; j < 16; j++)
+        for (int i = 0; i < n; i++) kt[i * 16 + j] = j < nk ? k[(size_t)j * ldk + i] : 0.0f;
+    int n8 = n & ~7;
+    for (int h = 0; h < nk; h += 8) {
+        __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(nk - h), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        const float *kh = kt + h;
+        for (int t = 0; t < nq; t++) {
+            const float *qt = q + (size_t)t * ldq;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            if (n8) {
+#define SF_L(l) a##l = _mm256_mul_ps(_mm256_set1_ps(qt[l]), _mm256_load_ps(kh + l * 16));
+                SF_L(0) SF_L(1) SF_L(2) SF_L(3) SF_L(4) SF_L(5) SF_L(6) SF_L(7)
+#undef SF_L
+            }
+            for (int i = 8; i < n8; i += 8) {
+                const float *b = kh + i * 16;
+#define SF_L(l) a##l = _mm256_add_ps(a##l, _mm256_mul_ps(_mm256_set1_ps(qt[i + l]), _mm256_load_ps(b + l * 16)));
+                SF_L(0) SF_L(1) SF_L(2) SF_L(3) SF_L(4) SF_L(5) SF_L(6) SF_L(7)
+#undef SF_L
+            }
+            __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                                     _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
+            if (n8) s = _mm256_add_ps(s, _mm256_setzero_ps());
+            for (int i = n8; i < n; i++)
+                s = _mm256_add_ps(s, _mm256_mul_ps(_mm256_set1_ps(qt[i]), _mm256_load_ps(kh + i * 16)));
+            _mm256_maskstore_ps(out + (size_t)t * ldo + h, m, s);
+        }
+    }
+}
+#endif
+
 static void dot_rows_run(float *out, int ldo, const float *q, int ldq, int nq, const float *k, int ldk, int nk,
                          int n);
 
@@ -1738,6 +1936,12 @@ static void dot_rows_run(float *out, int ldo, const float *q, int ldq, int nq, c
         for (int j0 = 0; j0 < nk; j0 += 16)
             dot_rows16_512(out + j0, (size_t)ldo, q, (size_t)ldq, nq, k + (size_t)j0 * ldk, (size_t)ldk,
                            nk - j0 < 16 ? nk - j0 : 16, n);
+        return;
+    }
+    if (n <= DOT_ROWS_MAX_N && __builtin_cpu_supports("avx2") && mm_pick() == &mm_avx2) {
+        for (int j0 = 0; j0 < nk; j0 += 16)
+            dot_rows16_avx2(out + j0, (size_t)ldo, q, (size_t)ldq, nq, k + (size_t)j0 * ldk, (size_t)ldk,
+                            nk - j0 < 16 ? nk - j0 : 16, n);
         return;
     }
 #endif
@@ -1951,27 +2155,6 @@ SF_NO_SLP static void matvec_c(float *out, const float *in, const float *w, cons
 }
 
 #ifdef SF_X86
-/* Transposes the 8 x 8 block r[0..7] (row j holds 8 consecutive channels of weight row j) in place, so
- * that r[k] holds channel k of the eight rows: lane j of r[k] is row j's weight. */
-__attribute__((target("avx2,fma"))) static inline void transpose8(__m256 r[8]) {
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
-    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
-    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
-    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
-    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
-    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
-    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
-    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
-}
-
 /* Adds channels [i, i+8) of the eight rows at w (row stride IC) to acc, one fused multiply-add per channel
  * in ascending order in every lane (lane j: row j). */
 __attribute__((target("avx2,fma"))) static inline __m256 fma8x8(__m256 acc, const float *w, size_t IC, const float *x) {
