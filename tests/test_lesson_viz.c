@@ -356,6 +356,9 @@ static void test_question_clicks(void **state) {
     for (int i = 0; i < f->p.app.ctx.n_texts; i++)
         printed += f->p.app.ctx.texts[i].owner == VZ_P_SCORES && !strcmp(f->p.app.ctx.texts[i].s, want);
     if (!printed) fail_msg("the scores panel does not print the scaled score %s of the answer's key", want);
+    int bos = 0; /* the decoder has not started: its later tokens read "?", its <bos> stays named */
+    for (int i = 0; i < f->p.app.ctx.n_texts; i++) bos += f->p.app.ctx.texts[i].owner == VZ_P_TOKENS && !strcmp(f->p.app.ctx.texts[i].s, "<bos>");
+    assert_int_equal(bos, 1);
     click(f, pr->r.x + (int)((a->answer + 0.5) * pr->r.w / pr->h.ncols), pr->r.y + pr->r.h / 2);
     assert_int_equal(f->p.verdict, 1);
     assert_int_equal(vz_player_frame_index(&f->p), q + 1);

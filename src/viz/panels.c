@@ -58,7 +58,7 @@ const char *vz_token_label(const vz_view *v, int stack, int pos, char out[16]) {
     /* a generated token: known once the cursor embeds it; and while a question is open, any decoder token not yet
      * embedded (a teacher-forced target gave the answer away: lesson 14 step 7 asked which letter head 3 reads
      * next, and the strip and the rows' labels showed it) */
-    if (stack == SF_STACK_DEC && (pos >= v->n_prompt || v->hide.name[0])) {
+    if (stack == SF_STACK_DEC && (pos >= v->n_prompt || (v->hide.name[0] && pos > 0))) { /* (<bos> gives nothing away) */
         const sf_trace_entry *e = vz_entry(v, "dec.embed.tok");
         if (e && !vz_row_visible(v, e, pos)) { strcpy(out, "?"); return out; }
     }
