@@ -438,10 +438,17 @@ static void test_compare_and_index(void **state) {
     snprintf(dir, sizeof dir, "%s/lessons", SF_SOURCE_DIR);
     assert_true(vz_player_show_index(&f->p, dir).ok);
     assert_true(f->p.n_index >= 10);
+    char gpt2[1200];
+    snprintf(gpt2, sizeof gpt2, "%s/models/gpt2_124M.bin", SF_SOURCE_DIR);
+    FILE *have = fopen(gpt2, "rb");
+    const char *md = getenv("STEPFORMER_MODELS");
     for (int i = 0; i < f->p.n_index; i++) {
+        /* without GPT-2's weights lesson 11 plays its first step only, and its card says so (it said "7 steps") */
+        if (f->p.index[i].number == 11 && !have && !(md && *md)) assert_int_equal(f->p.index[i].n_steps, 1);
         assert_int_equal(f->p.index[i].error[0], 0);
         assert_true(f->p.index[i].title[SF_LANG_EN][0] && f->p.index[i].title[SF_LANG_ZH][0]);
     }
+    if (have) fclose(have);
     draw(f);
     const vz_click *row = NULL;
     for (int i = 0; i < f->p.ictx.n_clicks; i++)

@@ -726,8 +726,7 @@ sf_err ls_requires(builder *b, word w) {
     if (w.n >= 2 && w.p[0] == '"') { word in = {w.p + 1, w.n - 2, w.col}; ls_wstr(in, rel, sizeof rel); }
     else ls_wstr(w, rel, sizeof rel);
     if (!rel[0]) return FAIL(b, w.col, "expected a file after @requires");
-    if (!b->o.check_models) return sf_ok(); /* (titles only: nothing is loaded, nothing is cut) */
-    resolve_path(b, rel, full, sizeof full);
+    resolve_path(b, rel, full, sizeof full); /* (titles only too: the lesson index counts the steps that play) */
     if (file_exists(full)) return sf_ok();
     b->skipping = 1;
     const char *md = b->o.model_dir ? b->o.model_dir : getenv("STEPFORMER_MODELS");

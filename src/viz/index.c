@@ -285,7 +285,8 @@ static void draw_card(vz_player *p, int i, vz_rect r, int tpx) {
     /* on the thumbnail: the number (top left), the step count (bottom left), where the open lesson stands */
     char num[16], steps[64];
     snprintf(num, sizeof num, "%d", x->number);
-    snprintf(steps, sizeof steps, vz_tr(lang, VZ_S_IDX_STEPS), x->n_steps);
+    if (x->n_steps == 1) snprintf(steps, sizeof steps, "%s", vz_tr(lang, VZ_S_IDX_STEP1));
+    else snprintf(steps, sizeof steps, vz_tr(lang, VZ_S_IDX_STEPS), x->n_steps);
     int mpx = tpx * 2 / 3, bh = tpx + tpx / 3, sh = mpx + mpx / 2;
     int bw = vz_label_w(c, num, tpx) + tpx / 2;
     vz_rgba badge = c->th->panel; /* the labels on the thumbnail sit on the theme's panel colour */
